@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { container } from 'tsyringe';
+import { checkCommand } from '../core/cli/check.js';
+import { fmtCommand } from '../core/cli/fmt.js';
+import { EXIT, processIo as io } from '../core/cli/io.js';
+import { pluginsCommand } from '../core/cli/plugins.js';
+import { routesCommand } from '../core/cli/routes.js';
+import { runCommand } from '../core/cli/run.js';
+import { signalCommand } from '../core/cli/signal.js';
+import { registerBuiltins } from '../plugins/index.js';
+
+const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const QUICKSTART = join(PKG_DIR, 'samples', 'quickstart.gate');
+
+const HELP = `gatekit — one program for the web stack between a browser and an application
+
+usage:
+  gatekit run [FILE]              serve FILE (default ./gatekit.gate; with none, the quickstart sample)
+  gatekit check FILE...           validate; print every diagnostic
+  gatekit fmt [--write|--check] FILE...
+                                  print in canonical layout (--write: rewrite the files;
+                                  --check: list files that are not formatted)
+  gatekit plugins [NAME]          list plugins and the directives they own, with docs
+  gatekit routes FILE [PATH...] [--host HOST]
+                                  the routing table, or which route serves each PATH
+  gatekit reload [FILE]           send HUP (re-read the config) to the running server
+  gatekit stop [FILE]             send TERM (graceful stop) to the running server
+  gatekit --version | --help
+
+exit codes:
+  0  success
+  1  the config has errors (run, check), or a file is not formatted (fmt --check)
+  2  usage error (unknown command or flag)
+  3  runtime failure (cannot listen, a plugin failed to start, no running server to signal)
+
+signals to a running server:
+  TERM, INT  graceful stop    QUIT  fast stop    HUP  reload    USR1  reopen log files
+`;
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function usageError(msg: string): number {
+  io.err(`gatekit: ${msg}\nrun 'gatekit --help' for usage`);
+  return EXIT.usage;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const flags = rest.filter((a) => a.startsWith('--'));
+  const args = rest.filter((a) => !a.startsWith('--'));
+  const root = container.createChildContainer();
+  registerBuiltins(root);
+  switch (cmd) {
+    case undefined: case '--help': case '-h': case 'help':
+      io.out(HELP);
+      return cmd === undefined ? EXIT.usage : EXIT.ok;
+    case '--version': case '-v': case 'version':
+      io.out(`gatekit ${version()}`);
+      return EXIT.ok;
+    case 'run':
+      if (args.length > 1 || flags.length) return usageError('run takes at most one FILE');
+      return runCommand({ ...(args[0] ? { file: args[0] } : {}), quickstart: QUICKSTART, root, io });
+    case 'check':
+      if (!args.length) return usageError('check needs at least one FILE');
+      return checkCommand(args, root, io);
+    case 'fmt': {
+      const bad = flags.find((f) => f !== '--write' && f !== '--check');
+      if (bad) return usageError(`unknown flag '${bad}' for fmt`);
+      if (!args.length) return usageError('fmt needs at least one FILE');
+      return fmtCommand(args, flags.includes('--write') ? 'write' : flags.includes('--check') ? 'check' : 'print', io);
+    }
+    case 'plugins':
+      return pluginsCommand(args[0], root, io);
+    case 'routes': {
+      const hostAt = rest.indexOf('--host');
+      const host = hostAt >= 0 ? rest[hostAt + 1] : undefined;
+      const positional = rest.filter((a, i) => !a.startsWith('--') && i !== hostAt + 1 || (hostAt < 0 && !a.startsWith('--')));
+      if (!positional.length) return usageError('routes needs a FILE');
+      return routesCommand(positional[0], positional.slice(1), host, root, io);
+    }
+    case 'reload': case 'stop':
+      return signalCommand(cmd, args[0], QUICKSTART, root, io);
+    default:
+      return usageError(`unknown command '${cmd}'`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => { io.err(`gatekit: internal error: ${(e as Error).stack ?? String(e)}`); process.exitCode = EXIT.runtime; },
+);

@@ -1,0 +1,35 @@
+import type { Ctx } from './context.js';
+import { GateError, HttpError } from './errors.js';
+import type { Next, Unit } from './plugin.js';
+
+/** Handle runs a composed chain for one request. */
+export type Handle = (ctx: Ctx) => Promise<void>;
+
+const notFound: Next = () => Promise.reject(new HttpError(404));
+
+/**
+ * compose builds a route's chain once per worker: middleware outer first, then the handler.
+ * With `guard` (outside production) a middleware calling next() twice is an error.
+ */
+export function compose(middleware: readonly Unit[], handler: Unit | undefined, guard = process.env.NODE_ENV !== 'production'): Handle {
+  const units = handler ? [...middleware, handler] : middleware;
+  const fns = units.map((u) => {
+    if (typeof u.handle !== 'function') throw new GateError('GK_PLUGIN_INVALID', 'a handler or middleware unit has no handle()');
+    return u.handle.bind(u);
+  });
+  if (fns.length === 1) {
+    const only = fns[0];
+    return (ctx) => only(ctx, notFound);
+  }
+  return (ctx) => {
+    let index = -1;
+    const run = (i: number): Promise<void> => {
+      if (guard && i <= index) return Promise.reject(new GateError('GK_CHAIN_NEXT_TWICE', 'next() called twice in one middleware'));
+      index = i;
+      const fn = fns[i];
+      if (!fn) return notFound();
+      try { return fn(ctx, () => run(i + 1)); } catch (e) { return Promise.reject(e); }
+    };
+    return run(0);
+  };
+}

@@ -1,0 +1,246 @@
+import type { Checked } from '../dsl/check.js';
+import type { Span } from '../dsl/ast.js';
+import { error, type Diagnostic } from '../dsl/diagnostics.js';
+import type { Address, Config, DirectiveKind } from '../dsl/schema.js';
+import type { ListenConfig } from './kernel-schema.js';
+import type { Plugin } from './plugin.js';
+import type { PluginRegistry } from './registry.js';
+
+/** UnitDecl is one plugin directive occurrence, ready to become a Unit. */
+export interface UnitDecl {
+  readonly plugin: Plugin;
+  readonly directive: string;
+  readonly kind: DirectiveKind;
+  readonly config: Config;
+  readonly span: Span;
+}
+
+/** Matcher is how a route matches a path. */
+export type Matcher =
+  | { readonly kind: 'exact'; readonly path: string }
+  | { readonly kind: 'regex'; readonly regex: RegExp; readonly source: string }
+  | { readonly kind: 'prefix'; readonly prefix: string };
+
+/** RouteDecl is a `route` block (or a server's implicit catch-all). */
+export interface RouteDecl {
+  readonly matcher: Matcher;
+  readonly span: Span;
+  readonly middleware: readonly UnitDecl[];
+  readonly handler?: UnitDecl;
+  readonly children: readonly RouteDecl[];
+}
+
+/** ListenDecl is one `listen` of a server. */
+export interface ListenDecl {
+  readonly address: Address;
+  readonly tls: boolean;
+  readonly span: Span;
+}
+
+/** ServerDecl is a `server` block: a virtual host. */
+export interface ServerDecl {
+  readonly names: readonly string[];
+  readonly span: Span;
+  readonly listens: readonly ListenDecl[];
+  /** units are server-kind plugin directives (tls...). */
+  readonly units: readonly UnitDecl[];
+  readonly middleware: readonly UnitDecl[];
+  readonly routes: readonly RouteDecl[];
+}
+
+/** GlobalSettings are the kernel's process settings. */
+export interface GlobalSettings {
+  readonly workers: number | 'auto';
+  readonly gracefulTimeout: number;
+  readonly pid?: string;
+  readonly user?: { readonly name: string; readonly group?: string };
+  readonly maxRequests: number;
+  readonly maxRequestsJitter: number;
+  readonly workerTimeout: number;
+  readonly keepaliveTimeout: number;
+  readonly headerTimeout: number;
+  readonly requestTimeout: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** GateConfig is a loaded, checked configuration: what a worker runs. */
+export interface GateConfig {
+  readonly file: string;
+  readonly global: GlobalSettings;
+  /** globalUnits are global-kind plugin directives. */
+  readonly globalUnits: readonly UnitDecl[];
+  readonly servers: readonly ServerDecl[];
+}
+
+const DEFAULTS: GlobalSettings = {
+  workers: 0, gracefulTimeout: 30_000, maxRequests: 0, maxRequestsJitter: 0, workerTimeout: 30_000,
+  keepaliveTimeout: 75_000, headerTimeout: 60_000, requestTimeout: 300_000, logLevel: 'info',
+};
+
+const SETTING_KEYS: Record<string, keyof GlobalSettings> = {
+  workers: 'workers', graceful_timeout: 'gracefulTimeout', pid: 'pid', max_requests: 'maxRequests',
+  max_requests_jitter: 'maxRequestsJitter', worker_timeout: 'workerTimeout', keepalive_timeout: 'keepaliveTimeout',
+  header_timeout: 'headerTimeout', request_timeout: 'requestTimeout', log_level: 'logLevel',
+};
+
+/** ModelBuilder turns the checked tree into a GateConfig, with the rules no schema can say. */
+export class ModelBuilder {
+  constructor(private readonly registry: PluginRegistry, private readonly diags: Diagnostic[]) {}
+
+  build(file: string, tree: readonly Checked[]): GateConfig {
+    const settings: Record<string, unknown> = { ...DEFAULTS };
+    const globalUnits: UnitDecl[] = [];
+    const servers: ServerDecl[] = [];
+    for (const c of tree) {
+      if (c.name === 'server') servers.push(this.server(c));
+      else for (const g of c.children ?? []) {
+        const key = SETTING_KEYS[g.name];
+        if (key) settings[key] = Object.values(g.config)[0];
+        else if (g.name === 'user') settings.user = g.config;
+        else { const u = this.unit(g); if (u) globalUnits.push(u); }
+      }
+    }
+    checkListeners(servers, this.diags);
+    return { file, global: settings as unknown as GlobalSettings, globalUnits, servers };
+  }
+
+  private unit(c: Checked): UnitDecl | undefined {
+    const plugin = this.registry.owner(c.name)?.plugin;
+    return plugin && { plugin, directive: c.name, kind: c.spec.kind, config: c.config, span: c.span };
+  }
+
+  private server(c: Checked): ServerDecl {
+    const names = (c.config.hostname as string[]).map((n) => n.toLowerCase());
+    c.args.forEach((a, i) => {
+      if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.?$/.test(names[i]) && !/^\[?[0-9a-f:.]+\]?$/.test(names[i])) {
+        this.diags.push(error('GK_CONFIG_BAD_HOSTNAME', `invalid hostname '${a.value}'`, a.span, 'a hostname like example.com, or a wildcard like *.example.com'));
+      }
+    });
+    const listens: ListenDecl[] = [];
+    const units: UnitDecl[] = [];
+    const kids = c.children ?? [];
+    for (const k of kids) {
+      if (k.name === 'listen') {
+        const l = k.config as ListenConfig;
+        if (l.address) listens.push({ address: l.address, tls: l.tls === 'tls', span: k.span });
+      } else if (k.spec.kind === 'server' && k.name !== 'route') { const u = this.unit(k); if (u) units.push(u); }
+    }
+    if (listens.length === 0) this.diags.push(error('GK_CONFIG_NO_LISTEN', "server has no 'listen'", c.span, 'add one: listen 8080'));
+    const body = this.routeBody(kids, undefined, c.span, 'server');
+    const routes = [...body.routes];
+    if (body.handler) {
+      const clash = routes.find((r) => r.matcher.kind === 'prefix' && r.matcher.prefix === '/');
+      if (clash) this.diags.push(error('GK_CONFIG_DUPLICATE_ROUTE', "route '/' clashes with the handler written directly in the server", clash.span,
+        `a handler in a server block is its catch-all route '/' (at ${body.handler.span.line}:${body.handler.span.col}); keep one`));
+      else routes.push({ matcher: { kind: 'prefix', prefix: '/' }, span: body.handler.span, middleware: [], handler: body.handler, children: [] });
+    }
+    if (routes.length === 0) this.diags.push(error('GK_CONFIG_NO_HANDLER', 'server has no routes and no handler', c.span, `add a route, or a handler such as: respond 200 "ok"`));
+    return { names, span: c.span, listens, units, middleware: body.middleware, routes };
+  }
+
+  /** routeBody sorts a server or route block's children into middleware, one handler and routes. */
+  private routeBody(kids: readonly Checked[], parent: Matcher | undefined, at: Span, what: string) {
+    const middleware: UnitDecl[] = [];
+    const routes: RouteDecl[] = [];
+    let handler: UnitDecl | undefined;
+    for (const k of kids) {
+      if (k.name === 'route') { const r = this.route(k, parent); if (r) routes.push(r); continue; }
+      if (k.spec.kind !== 'handler' && k.spec.kind !== 'middleware') continue;
+      const u = this.unit(k);
+      if (!u) continue;
+      if (u.kind === 'middleware') middleware.push(u);
+      else if (handler) {
+        this.diags.push(error('GK_CONFIG_TWO_HANDLERS', `${what} has two handlers: '${handler.directive}' and '${u.directive}'`, k.span,
+          `a ${what} has exactly one handler ('${handler.directive}' at ${handler.span.line}:${handler.span.col}); put the other in its own route`));
+      } else handler = u;
+    }
+    this.duplicateRoutes(routes);
+    void at;
+    return { middleware, routes, handler };
+  }
+
+  private route(c: Checked, parent: Matcher | undefined): RouteDecl | undefined {
+    const matcher = this.matcher(c, parent);
+    if (!matcher) return undefined;
+    const label = matcherText(matcher);
+    const body = this.routeBody(c.children ?? [], matcher, c.span, `route '${label}'`);
+    if (!body.handler && body.routes.length === 0) {
+      this.diags.push(error('GK_CONFIG_NO_HANDLER', `route '${label}' has no handler`, c.span,
+        `add one handler, e.g. respond, static, proxy or redirect (\`gatekit plugins\` lists them)`));
+    }
+    if (matcher.kind === 'exact' && body.routes.length) {
+      this.diags.push(error('GK_CONFIG_BAD_NESTING', `exact route '${label}' cannot hold nested routes`, body.routes[0].span, 'nest routes inside a prefix route'));
+    }
+    return { matcher, span: c.span, middleware: body.middleware, handler: body.handler, children: body.routes };
+  }
+
+  private matcher(c: Checked, parent: Matcher | undefined): Matcher | undefined {
+    const { op, pattern } = c.config as { op?: string; pattern?: string };
+    if (pattern === undefined) return undefined;
+    const at = c.args[c.args.length - 1].span;
+    if (op === '~') {
+      try { return { kind: 'regex', regex: new RegExp(pattern), source: pattern }; } catch (e) {
+        this.diags.push(error('GK_DSL_BAD_ARG', `invalid regular expression '${pattern}' for 'route'`, at,
+          `expected a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`));
+        return undefined;
+      }
+    }
+    if (!pattern.startsWith('/')) {
+      this.diags.push(error('GK_DSL_BAD_ARG', `invalid route path '${pattern}'`, at, op ? "a path starting with '/'" : "a path starting with '/', or '= /path', or '~ REGEX'"));
+      return undefined;
+    }
+    if (parent?.kind === 'prefix' && !pattern.startsWith(parent.prefix)) {
+      this.diags.push(error('GK_CONFIG_BAD_NESTING', `route '${pattern}' lies outside its parent route '${parent.prefix}'`, at,
+        `a nested route's path is absolute and must start with '${parent.prefix}'`));
+    }
+    return op === '=' ? { kind: 'exact', path: pattern } : { kind: 'prefix', prefix: pattern };
+  }
+
+  private duplicateRoutes(routes: readonly RouteDecl[]): void {
+    const seen = new Map<string, Span>();
+    for (const r of routes) {
+      const k = `${r.matcher.kind}:${matcherText(r.matcher)}`;
+      const first = seen.get(k);
+      if (first) this.diags.push(error('GK_CONFIG_DUPLICATE_ROUTE', `duplicate route '${matcherText(r.matcher)}'`, r.span, `first declared at ${first.line}:${first.col}`));
+      else seen.set(k, r.span);
+    }
+  }
+}
+
+/** matcherText renders a matcher as written: '= /x', '~ ^/a$', '/prefix/'. */
+export function matcherText(m: Matcher): string {
+  return m.kind === 'exact' ? `= ${m.path}` : m.kind === 'regex' ? `~ ${m.source}` : m.prefix;
+}
+
+/** addressKey identifies a listening address: servers with the same key share a listener. */
+export function addressKey(a: Address): string {
+  if (a.kind === 'unix') return `unix:${a.path}`;
+  const host = a.host === undefined || a.host === '0.0.0.0' || a.host === '::' ? '*' : a.host.toLowerCase();
+  return `${host}:${a.port}`;
+}
+
+function checkListeners(servers: readonly ServerDecl[], diags: Diagnostic[]): void {
+  const byAddr = new Map<string, { tls: boolean; span: Span; defaultAt?: Span; names: Map<string, Span> }>();
+  for (const s of servers) {
+    for (const l of s.listens) {
+      const key = addressKey(l.address);
+      let g = byAddr.get(key);
+      if (!g) byAddr.set(key, (g = { tls: l.tls, span: l.span, names: new Map() }));
+      else if (g.tls !== l.tls) {
+        diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `address '${l.address.text}' is listed both with and without tls`, l.span,
+          `first listed ${g.tls ? 'with' : 'without'} tls at ${g.span.file}:${g.span.line}:${g.span.col}`));
+      }
+      if (s.names.length === 0) {
+        if (g.defaultAt) diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `two default servers listen on '${l.address.text}'`, l.span,
+          `the other is at ${g.defaultAt.file}:${g.defaultAt.line}:${g.defaultAt.col}; give one of them a hostname`));
+        else g.defaultAt = l.span;
+      }
+      for (const n of s.names) {
+        const first = g.names.get(n);
+        if (first) diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `hostname '${n}' is served twice on '${l.address.text}'`, l.span,
+          `the other server is at ${first.file}:${first.line}:${first.col}`));
+        else g.names.set(n, l.span);
+      }
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import { inject, injectable, Lifecycle, type DependencyContainer } from 'tsyringe';
+import type { GateConfig } from './config.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { Plugin, PluginClass } from './plugin.js';
+import { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
+import type { Dispatcher } from './dispatcher.js';
+
+/** ProcessInfo says which process a plugin runs in. */
+export interface ProcessInfo {
+  readonly pid: number;
+  /** role is 'single' (workers 0), 'master' or 'worker'. */
+  readonly role: 'single' | 'master' | 'worker';
+  /** workerId numbers workers from 1 (0 in single and master). */
+  readonly workerId: number;
+  /** generation counts reloads, from 1. */
+  readonly generation: number;
+}
+
+/** ConfigService gives plugins the loaded configuration. */
+export interface ConfigService {
+  readonly config: GateConfig;
+}
+
+/** Services are what the kernel injects into plugins. */
+export interface Services {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly config: ConfigService;
+  readonly process: ProcessInfo;
+  readonly router: Dispatcher;
+}
+
+/**
+ * registerPlugin registers a plugin class under PLUGIN, one instance per child container.
+ * A plain-JS plugin without decorators lists its tokens in `static inject = [LOGGER, ...]`.
+ */
+export function registerPlugin(c: DependencyContainer, P: PluginClass): void {
+  if (Array.isArray(P.inject)) {
+    injectable()(P as never);
+    P.inject.forEach((token, i) => inject(token)(P as never, undefined as never, i));
+  }
+  c.register(PLUGIN, { useClass: P as never }, { lifecycle: Lifecycle.ContainerScoped });
+}
+
+/** workerContainer makes the child container a worker (or a check) resolves plugins from. */
+export function workerContainer(scope: DependencyContainer, s: Services): DependencyContainer {
+  const c = scope.createChildContainer();
+  c.register(LOGGER, { useValue: s.logger });
+  c.register(METRICS, { useValue: s.metrics });
+  c.register(CONFIG, { useValue: s.config });
+  c.register(PROCESS_INFO, { useValue: s.process });
+  c.register(ROUTER, { useValue: s.router });
+  return c;
+}
+
+/** resolvePlugins builds every registered plugin in a container. */
+export function resolvePlugins(c: DependencyContainer): Plugin[] {
+  return c.isRegistered(PLUGIN, true) ? c.resolveAll<Plugin>(PLUGIN) : [];
+}

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { TemplateLike } from '../dsl/schema.js';
+import type { Logger } from './logger.js';
+
+/** KERNEL_VARIABLES are the request variables every request has (plugins add more). */
+export const KERNEL_VARIABLES: Readonly<Record<string, string>> = {
+  scheme: 'http or https',
+  host: 'the Host header without its port (else the listener address)',
+  port: 'the port the request came in on',
+  method: 'the request method',
+  path: 'the decoded, normalised path, without the query',
+  query: 'the query string, without ?',
+  uri: 'the path as requested, plus ?query when there is one',
+  remote: 'the client address',
+  user: 'the authenticated user, when auth set one',
+  request_id: 'a unique id for the request (X-Request-ID)',
+  status: 'the response status (in logs)',
+};
+
+/** VARIABLE_PREFIXES name families of variables: $http_user_agent, $arg_page, $cookie_sid. */
+export const VARIABLE_PREFIXES = ['http_', 'arg_', 'cookie_'] as const;
+
+let idPrefix = randomBytes(6).toString('hex');
+let idCounter = 0;
+
+/** ConnInfo is what the listener knows about a request before routing. */
+export interface ConnInfo {
+  readonly scheme: 'http' | 'https';
+  readonly port: number;
+}
+
+/**
+ * Ctx is one request on its way through the chain: Node's request and response, the parsed
+ * and cleaned URL, routing results, and request variables.
+ */
+export class Ctx {
+  /** mount is the matched route's mount point without its trailing slash ('' for /). */
+  mount = '';
+  /** captures are the groups of the nearest regex route ($1..$9). */
+  captures: readonly string[] = [];
+  /** vars holds plugin-set request variables ($user, $upstream...). */
+  readonly vars = new Map<string, string>();
+  /** state holds per-request data middleware shares with handlers, keyed by symbols. */
+  readonly state = new Map<symbol, unknown>();
+  /** startTime is when the request arrived (ms, from performance.now()). */
+  readonly startTime = performance.now();
+  private id: string | undefined;
+  private queryParams: URLSearchParams | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly conn: ConnInfo,
+    /** host is the Host header, lowercased, without its port. */
+    readonly host: string,
+    /** path is the decoded, normalised path used for routing. */
+    readonly path: string,
+    /** rawPath is the path as sent, still percent-encoded. */
+    readonly rawPath: string,
+    /** query is the query string without '?' ('' when none). */
+    readonly query: string,
+    readonly log: Logger,
+  ) {}
+
+  /** method is the request method. */
+  get method(): string { return this.req.method ?? 'GET'; }
+  /** scheme is http or https. */
+  get scheme(): string { return this.conn.scheme; }
+  /** remote is the client's IP address. */
+  get remote(): string { return this.req.socket.remoteAddress ?? ''; }
+  /** uri is the path as requested, with ?query when there is one. */
+  get uri(): string { return this.query ? `${this.rawPath}?${this.query}` : this.rawPath; }
+  /** pathInMount is the path after the mount point: '/a.css' for /assets/a.css under /assets/. */
+  get pathInMount(): string { return this.path.slice(this.mount.length) || '/'; }
+
+  /** requestId is this request's id: X-Request-ID when a plugin trusted it, else generated once. */
+  get requestId(): string {
+    if (this.id === undefined) this.id = this.vars.get('request_id') ?? `${idPrefix}${(idCounter++).toString(16).padStart(8, '0')}`;
+    return this.id;
+  }
+
+  /** variable returns a request variable's value, or undefined when unknown or unset. */
+  variable(name: string): string | undefined {
+    switch (name) {
+      case 'scheme': return this.scheme;
+      case 'host': return this.host;
+      case 'port': return String(this.conn.port);
+      case 'method': return this.method;
+      case 'path': return this.path;
+      case 'query': return this.query;
+      case 'uri': return this.uri;
+      case 'remote': return this.remote;
+      case 'request_id': return this.requestId;
+      case 'status': return String(this.res.statusCode);
+    }
+    const c = name.charCodeAt(0);
+    if (c >= 49 && c <= 57 && name.length === 1) return this.captures[c - 49];
+    if (name.startsWith('http_')) return headerValue(this.req.headers[name.slice(5).replace(/_/g, '-')]);
+    if (name.startsWith('arg_')) return (this.queryParams ??= new URLSearchParams(this.query)).get(name.slice(4)) ?? undefined;
+    if (name.startsWith('cookie_')) return cookie(this.req.headers.cookie, name.slice(7));
+    return this.vars.get(name);
+  }
+
+  /** render expands a template's request variables for this request. */
+  render(t: TemplateLike): string {
+    return t.isStatic ? t.source : t.render((n) => this.variable(n));
+  }
+
+  /** send answers with a status, optional headers and a whole body. */
+  send(status: number, body: string | Buffer = '', headers: OutgoingHttpHeaders = {}): Promise<void> {
+    const res = this.res;
+    const len = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    res.writeHead(status, { 'content-length': len, ...headers });
+    return new Promise((resolve) => res.end(this.method === 'HEAD' ? undefined : body, resolve));
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function cookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** resetRequestIds is for tests that assert on generated ids. */
+export function resetRequestIds(prefix = randomBytes(6).toString('hex')): void {
+  idPrefix = prefix;
+  idCounter = 0;
+}

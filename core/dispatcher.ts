@@ -1,0 +1,16 @@
+import type { Ctx } from './context.js';
+
+/** Dispatcher lets a plugin send a request through routing again (CGI local redirects, fallbacks). */
+export interface Dispatcher {
+  /** redispatch serves `ctx` as if it had asked for `path` (which may carry a ?query). */
+  redispatch(ctx: Ctx, path: string): Promise<void>;
+}
+
+/** LateDispatcher is filled in once the worker's routers exist; plugins get it at construction. */
+export class LateDispatcher implements Dispatcher {
+  target: Dispatcher | undefined;
+  redispatch(ctx: Ctx, path: string): Promise<void> {
+    if (!this.target) throw new Error('redispatch before the worker started');
+    return this.target.redispatch(ctx, path);
+  }
+}

@@ -1,0 +1,40 @@
+import { STATUS_CODES } from 'node:http';
+
+/** ERROR_CODES lists every stable error code the kernel throws, with what it means. */
+export const ERROR_CODES = {
+  GK_HTTP: 'an HTTP error answered to the client',
+  GK_PLUGIN_DUPLICATE: 'two plugins share a name',
+  GK_DIRECTIVE_DUPLICATE: 'two plugins declare the same directive',
+  GK_PLUGIN_REQUIRES: 'a plugin requires another that is not loaded',
+  GK_PLUGIN_INVALID: 'a plugin module does not export a valid plugin',
+  GK_PLUGIN_LOAD: 'a plugin module could not be found or imported',
+  GK_CONFIG_INVALID: 'the configuration has errors (see its diagnostics)',
+  GK_LISTEN: 'a listener could not be opened',
+  GK_CHAIN_NEXT_TWICE: 'a middleware called next() twice',
+} as const;
+
+/** ErrorCode is one of the stable codes in ERROR_CODES. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** GateError is a programmer or environment error with a stable code. */
+export class GateError extends Error {
+  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GateError';
+  }
+}
+
+/** HttpError is thrown by handlers and middleware; the kernel renders it as a response. */
+export class HttpError extends Error {
+  readonly code = 'GK_HTTP';
+  constructor(
+    readonly status: number,
+    message?: string,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    super(message ?? STATUS_CODES[status] ?? 'Error', options);
+    this.name = 'HttpError';
+    this.headers = options?.headers ?? {};
+  }
+  readonly headers: Record<string, string>;
+}

@@ -1,0 +1,219 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
+import { compose, type Handle } from './compose.js';
+import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
+import { Ctx } from './context.js';
+import { LateDispatcher } from './dispatcher.js';
+import { GateError, HttpError } from './errors.js';
+import { closeListener, openListener, secureContextOf } from './listeners.js';
+import type { Loaded } from './load.js';
+import type { Logger } from './logger.js';
+import { MemoryMetrics, type Metrics } from './metrics.js';
+import type { Plugin, Unit } from './plugin.js';
+import { cleanPath } from './request-path.js';
+import { Router } from './router.js';
+import { hostOf, VirtualHosts } from './vhosts.js';
+
+/** ServerRuntime is a server block, live: its router and the headers its TLS adds. */
+interface ServerRuntime {
+  readonly decl: ServerDecl;
+  readonly router: Router;
+  readonly headers: readonly [string, string][];
+  readonly tls?: SecureContext;
+}
+
+/** StartOptions are what a worker needs besides the loaded config. */
+export interface StartOptions {
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly process?: ProcessInfo;
+}
+
+/** BoundAddress is a listener's address once open (the real port when 0 was asked). */
+export interface BoundAddress {
+  readonly key: string;
+  readonly tls: boolean;
+  readonly host?: string;
+  readonly port?: number;
+  readonly path?: string;
+}
+
+const serverOf = new WeakMap<Ctx, ServerRuntime>();
+
+/**
+ * Gate is one worker's running configuration: units provisioned, routers built, listeners
+ * open. Requests flow listener → server (Host) → route → chain, each step in one place.
+ */
+export class Gate {
+  private readonly units: Unit[] = [];
+  private readonly listeners: { server: Server; key: string; tls: boolean }[] = [];
+  private readonly dispatcher = new LateDispatcher();
+  private plugins = new Map<string, Plugin>();
+  private closed = false;
+
+  private constructor(readonly config: GateConfig, private readonly log: Logger) {}
+
+  /** start provisions every unit and opens the listeners; on failure it releases what it took and throws. */
+  static async start(loaded: Loaded, o: StartOptions): Promise<Gate> {
+    if (!loaded.config) throw new GateError('GK_CONFIG_INVALID', `${loaded.file} has errors; run gatekit check`);
+    const gate = new Gate(loaded.config, o.logger);
+    try {
+      await gate.boot(loaded, o);
+    } catch (e) {
+      await gate.close(0);
+      throw e;
+    }
+    return gate;
+  }
+
+  private async boot(loaded: Loaded, o: StartOptions): Promise<void> {
+    const c = workerContainer(loaded.scope, {
+      logger: o.logger, metrics: o.metrics ?? new MemoryMetrics(), config: { config: this.config },
+      process: o.process ?? { pid: process.pid, role: 'single', workerId: 0, generation: 1 }, router: this.dispatcher,
+    });
+    this.plugins = new Map(resolvePlugins(c).map((p) => [p.name, p]));
+    for (const u of this.config.globalUnits) this.unit(u);
+    const runtimes = this.config.servers.map((s) => this.server(s));
+    for (const u of this.units) await u.provision?.();
+    this.dispatcher.target = { redispatch: (ctx, path) => this.redispatch(ctx, path) };
+    await this.listen(runtimes);
+  }
+
+  private unit(d: UnitDecl): Unit {
+    const p = this.plugins.get(d.plugin.name)!;
+    const u = p.create(d.directive, d.config, d.span);
+    this.units.push(u);
+    return u;
+  }
+
+  private server(s: ServerDecl): ServerRuntime {
+    const made = new Map<UnitDecl, Unit>();
+    const unitOf = (d: UnitDecl): Unit => made.get(d) ?? made.set(d, this.unit(d)).get(d)!;
+    const own = s.units.map(unitOf);
+    const chain = (mw: readonly UnitDecl[], r: { handler?: UnitDecl }): Handle =>
+      r.handler ? compose(mw.map(unitOf), unitOf(r.handler)) : () => Promise.reject(new HttpError(404));
+    const router = Router.build(s.routes, s.middleware, chain);
+    const tlsProvider = own.map((u) => u.tls?.()).find((t) => t !== undefined);
+    return {
+      decl: s, router,
+      headers: Object.entries(tlsProvider?.headers ?? {}),
+      ...(tlsProvider ? { tls: secureContextOf(tlsProvider.options) } : {}),
+    };
+  }
+
+  private async listen(runtimes: readonly ServerRuntime[]): Promise<void> {
+    const groups = new Map<string, { tls: boolean; address: ServerDecl['listens'][number]['address']; hosts: VirtualHosts<ServerRuntime> }>();
+    for (const rt of runtimes) {
+      for (const l of rt.decl.listens) {
+        const key = addressKey(l.address);
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { tls: l.tls, address: l.address, hosts: new VirtualHosts() }));
+        g.hosts.add(rt.decl.names, rt);
+        if (l.tls && !rt.tls) {
+          throw new GateError('GK_LISTEN', `${l.span.file}:${l.span.line}:${l.span.col}: 'listen ${l.address.text} tls' needs a certificate: add a tls { cert ...; key ... } block to the server`);
+        }
+      }
+    }
+    for (const [key, g] of groups) {
+      const scheme = g.tls ? 'https' : 'http';
+      let port = g.address.kind === 'tcp' ? g.address.port : 0;
+      const tls = g.tls ? (name: string) => (name ? g.hosts.pick(name.toLowerCase()) : g.hosts.defaultServer).tls! : undefined;
+      const server = await openListener({
+        address: g.address, ...(tls ? { tls } : {}),
+        onRequest: (req, res) => this.onRequest(req, res, g.hosts, scheme, port),
+      }, this.config.global, this.log);
+      if (g.address.kind === 'tcp') port = (server.address() as AddressInfo).port;
+      this.listeners.push({ server, key, tls: g.tls });
+    }
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse, hosts: VirtualHosts<ServerRuntime>, scheme: 'http' | 'https', port: number): void {
+    let url = req.url ?? '/';
+    let hostHeader = req.headers.host;
+    if (url.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(url)) {
+      // absolute-form request target (RFC 9112 3.2.2): its authority wins over Host
+      const abs = url.indexOf('/', url.indexOf('//') + 2);
+      hostHeader = url.slice(url.indexOf('//') + 2, abs < 0 ? undefined : abs);
+      url = abs < 0 ? '/' : url.slice(abs);
+    }
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q + 1);
+    const rt = hosts.pick(hostOf(hostHeader));
+    const clean = cleanPath(rawPath);
+    const ctx = new Ctx(req, res, { scheme, port }, hostOf(hostHeader) || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
+    for (const [k, v] of rt.headers) res.setHeader(k, v);
+    if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
+    serverOf.set(ctx, rt);
+    this.route(ctx, rt);
+  }
+
+  private route(ctx: Ctx, rt: ServerRuntime): void {
+    const m = rt.router.match(ctx.path);
+    if (!m) { this.fail(ctx, new HttpError(404)); return; }
+    ctx.mount = m.entry.mount;
+    ctx.captures = m.captures;
+    m.entry.handle(ctx).then(() => this.after(ctx), (e: unknown) => this.fail(ctx, e));
+  }
+
+  private after(ctx: Ctx): void {
+    if (ctx.res.headersSent || ctx.res.writableEnded) return;
+    this.fail(ctx, new Error('the handler finished without sending a response'));
+  }
+
+  /** fail is the one place errors become responses: HttpError as its status, anything else 500 and a log line. */
+  private fail(ctx: Ctx, e: unknown): void {
+    const http = e instanceof HttpError ? e : undefined;
+    const status = http?.status ?? 500;
+    if (status >= 500) {
+      ctx.log.error(http?.message ?? 'request failed', {
+        request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, status,
+        error: e instanceof Error && !http ? (e.stack ?? e.message) : http?.cause instanceof Error ? http.cause.message : undefined,
+      });
+    }
+    const res = ctx.res;
+    if (res.headersSent) { res.destroy(); return; }
+    const body = `${status} ${http ? http.message : 'Internal Server Error'}\n`;
+    void ctx.send(status, body, { 'content-type': 'text/plain; charset=utf-8', ...(http?.headers ?? {}) });
+  }
+
+  private async redispatch(ctx: Ctx, target: string): Promise<void> {
+    const rt = serverOf.get(ctx);
+    if (!rt) throw new Error('redispatch of a request this gate does not serve');
+    const q = target.indexOf('?');
+    const rawPath = q < 0 ? target : target.slice(0, q);
+    const clean = cleanPath(rawPath);
+    if (!clean.ok) throw new HttpError(500, `bad internal redirect: ${clean.reason}`);
+    const next = new Ctx(ctx.req, ctx.res, ctx.conn, ctx.host, clean.path, rawPath, q < 0 ? '' : target.slice(q + 1), ctx.log);
+    for (const [k, v] of ctx.vars) next.vars.set(k, v);
+    serverOf.set(next, rt);
+    const m = rt.router.match(next.path);
+    if (!m) throw new HttpError(404);
+    next.mount = m.entry.mount;
+    next.captures = m.captures;
+    await m.entry.handle(next);
+  }
+
+  /** addresses lists the bound listeners (real ports, for port 0). */
+  addresses(): BoundAddress[] {
+    return this.listeners.map(({ server, key, tls }) => {
+      const a = server.address();
+      return typeof a === 'string' || a === null ? { key, tls, path: a ?? key.slice(5) } : { key, tls, host: a.address, port: a.port };
+    });
+  }
+
+  /** close stops the listeners (draining requests within `timeout`) then closes units in reverse order. */
+  async close(timeout = this.config.global.gracefulTimeout): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.listeners.map((l) => closeListener(l.server, timeout)));
+    for (const u of [...this.units].reverse()) {
+      try { await u.close?.(); } catch (e) { this.log.error('unit close failed', { error: (e as Error).message }); }
+    }
+    for (const p of this.plugins.values()) {
+      try { await p.close?.(); } catch (e) { this.log.error('plugin close failed', { plugin: p.name, error: (e as Error).message }); }
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import { arg, directive, type ConfigOf, type DirectiveSpec } from '../dsl/schema.js';
+
+// The structure directives the kernel owns. include, snippet and import are handled
+// before checking (dsl/expand.ts) and never reach the schema table.
+
+/** globalBlock is `global { ... }`: process and kernel settings. */
+export const globalBlock = directive({
+  name: 'global', kind: 'global', unique: true, doc: 'Process and kernel settings: global { workers auto; graceful_timeout 30s }',
+  schema: { contains: 'global' },
+});
+
+/** pluginDirective is `plugin SPEC [{ ... }]`: load a third-party plugin. */
+export const pluginDirective = directive({
+  name: 'plugin', kind: 'global', doc: 'Load a plugin from a path or an npm package; its global settings may go in the block',
+  schema: { args: [arg.string('spec')], contains: 'global' },
+});
+
+/** serverBlock is `server [HOSTNAME...] { ... }`: a virtual host. */
+export const serverBlock = directive({
+  name: 'server', kind: 'server', doc: 'A virtual host: server [HOSTNAME...] { listen ...; route ... }; no hostname = default server',
+  schema: { args: [arg.string('hostname', { optional: true, variadic: true })], contains: 'server' },
+});
+
+/** listen is `listen ADDR [tls]`. */
+export const listen = directive({
+  name: 'listen', kind: 'server', doc: 'Accept connections on an address: 8080, 127.0.0.1:8080, [::1]:8080, unix:/path.sock; add tls for HTTPS',
+  schema: { args: [arg.address('address'), arg.enum('tls', { values: ['tls'], optional: true })] },
+});
+
+/** route is `route [= | ~] PATTERN { ... }`. */
+export const route = directive({
+  name: 'route', kind: 'server', doc: 'Match requests: route /prefix/, route = /exact, route ~ REGEX; exact > first regex > longest prefix',
+  schema: { args: [arg.enum('op', { values: ['=', '~'], optional: true }), arg.string('pattern')], contains: 'route' },
+});
+
+/** globalSettings are the kernel's own settings inside `global`. */
+export const globalSettings = [
+  directive({ name: 'workers', kind: 'global', unique: true, doc: 'Worker processes: a number, auto (one per CPU), or 0 for a single process',
+    schema: { args: [arg.int('count', { min: 0, max: 1024, also: ['auto'] })] } }),
+  directive({ name: 'graceful_timeout', kind: 'global', unique: true, doc: 'How long a stop or reload waits for requests in flight (default 30s)',
+    schema: { args: [arg.duration('timeout')] } }),
+  directive({ name: 'pid', kind: 'global', unique: true, doc: 'Where the master writes its pid (default gatekit.pid beside the config file)',
+    schema: { args: [arg.path('file')] } }),
+  directive({ name: 'user', kind: 'global', unique: true, doc: 'Drop privileges to this user after opening listeners (when started as root)',
+    schema: { args: [arg.string('name'), arg.string('group', { optional: true })] } }),
+  directive({ name: 'max_requests', kind: 'global', unique: true, doc: 'Recycle a worker after this many requests (0 = never)',
+    schema: { args: [arg.int('count', { min: 0 })] } }),
+  directive({ name: 'max_requests_jitter', kind: 'global', unique: true, doc: 'Random extra requests added to max_requests per worker',
+    schema: { args: [arg.int('count', { min: 0 })] } }),
+  directive({ name: 'worker_timeout', kind: 'global', unique: true, doc: 'Replace a worker whose event loop stops answering for this long',
+    schema: { args: [arg.duration('timeout')] } }),
+  directive({ name: 'keepalive_timeout', kind: 'global', unique: true, doc: 'Close idle keep-alive client connections after this long (default 75s)',
+    schema: { args: [arg.duration('timeout')] } }),
+  directive({ name: 'header_timeout', kind: 'global', unique: true, doc: 'Answer 408 to a client that takes longer than this to send its headers (default 60s)',
+    schema: { args: [arg.duration('timeout')] } }),
+  directive({ name: 'request_timeout', kind: 'global', unique: true, doc: 'Answer 408 to a client that takes longer than this to send its whole request (default 5m; 0s = off)',
+    schema: { args: [arg.duration('timeout')] } }),
+  directive({ name: 'log_level', kind: 'global', unique: true, doc: 'Least important error-log level written: debug, info, warn or error (default info)',
+    schema: { args: [arg.enum('level', { values: ['debug', 'info', 'warn', 'error'] })] } }),
+] as const satisfies readonly DirectiveSpec[];
+
+/** ListenConfig is a checked `listen`. */
+export type ListenConfig = ConfigOf<typeof listen>;
+/** RouteArgs is a checked `route`. */
+export type RouteArgs = ConfigOf<typeof route>;

@@ -1,0 +1,76 @@
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { Address } from '../dsl/schema.js';
+import type { GlobalSettings } from './config.js';
+import { GateError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** RequestListener handles one request on a listener. */
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** ListenerSpec is what it takes to open one listening address. */
+export interface ListenerSpec {
+  readonly address: Address;
+  /** tls, when set, picks the secure context for an SNI name ('' when the client sent none). */
+  readonly tls?: (servername: string) => SecureContext;
+  readonly onRequest: RequestListener;
+}
+
+/** rawAnswer writes a minimal HTTP response straight to a socket and closes it. */
+function rawAnswer(socket: Socket, status: number): void {
+  const body = `${status} ${STATUS_CODES[status]}\n`;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+}
+
+const CLIENT_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431, ERR_HTTP_REQUEST_TIMEOUT: 408, HPE_HEADERS_TIMEOUT: 408, HPE_URI_TOO_LONG: 414,
+};
+
+/** openListener creates and binds one HTTP or HTTPS server; it rejects with a GateError naming the address. */
+export async function openListener(spec: ListenerSpec, settings: GlobalSettings, log: Logger): Promise<Server> {
+  const options = { requestTimeout: settings.requestTimeout, headersTimeout: settings.headerTimeout, keepAliveTimeout: settings.keepaliveTimeout };
+  const tls = spec.tls;
+  const server: Server = tls
+    ? createHttpsServer({ ...options, SNICallback: (name, cb) => { try { cb(null, tls(name)); } catch (e) { cb(e as Error); } } }, spec.onRequest)
+    : createServer(options, spec.onRequest);
+  server.keepAliveTimeout = settings.keepaliveTimeout;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // A malformed request gets a 4xx and a closed connection; other clients are unaffected.
+    if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) { socket.destroy(); return; }
+    const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
+    log.info('bad request', { status, reason: err.code ?? err.message, remote: socket.remoteAddress });
+    rawAnswer(socket, status);
+  });
+  if (tls) server.on('tlsClientError', (err: Error, socket: Socket) => { log.debug('tls handshake failed', { reason: err.message, remote: socket.remoteAddress }); });
+  const a = spec.address;
+  if (a.kind === 'unix' && existsSync(a.path) && lstatSync(a.path).isSocket()) unlinkSync(a.path); // a stale socket from a crash
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+      reject(new GateError('GK_LISTEN', `cannot listen on ${a.text}: ${why}`, { cause: e }));
+    });
+    if (a.kind === 'unix') server.listen(a.path, resolve);
+    else server.listen(a.port, a.host, resolve);
+  });
+  return server;
+}
+
+/** secureContexts caches one secure context per options object. */
+export function secureContextOf(options: Parameters<typeof createSecureContext>[0]): SecureContext {
+  return createSecureContext(options);
+}
+
+/** closeListener stops accepting, lets requests in flight finish within `timeout`, then cuts the rest. */
+export function closeListener(server: Server, timeout: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) { resolve(); return; }
+    // Connections that finish their request while draining become idle: sweep them often.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    const timer = setTimeout(() => server.closeAllConnections(), timeout);
+    server.close(() => { clearInterval(sweep); clearTimeout(timer); resolve(); });
+    server.closeIdleConnections();
+  });
+}

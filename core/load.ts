@@ -1,0 +1,106 @@
+import type { DependencyContainer } from 'tsyringe';
+import type { Directive } from '../dsl/ast.js';
+import { checkDirectives } from '../dsl/check.js';
+import { error, type Diagnostic } from '../dsl/diagnostics.js';
+import type { Env } from '../dsl/env.js';
+import { expandText, loadGate, Sources } from '../dsl/expand.js';
+import { ModelBuilder, type GateConfig, type UnitDecl } from './config.js';
+import { registerPlugin, resolvePlugins, workerContainer, type ConfigService } from './container.js';
+import { LateDispatcher } from './dispatcher.js';
+import { GateError } from './errors.js';
+import { silentLogger } from './logger.js';
+import { MemoryMetrics } from './metrics.js';
+import type { PluginClass } from './plugin.js';
+import { importPlugins, resolvePluginSpec } from './plugin-loader.js';
+import { PluginRegistry } from './registry.js';
+
+/** LoadOptions say where a config comes from and what it may use. */
+export interface LoadOptions {
+  /** root holds the built-in plugins (see plugins/index.ts registerBuiltins). */
+  readonly root: DependencyContainer;
+  readonly env?: Env;
+  /** text, when given, is the config's source instead of reading `file`. */
+  readonly text?: string;
+}
+
+/** Loaded is the result of loading a config: the model when it checks, and every diagnostic. */
+export interface Loaded {
+  readonly file: string;
+  readonly config?: GateConfig;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: Sources;
+  /** scope is the container holding built-in and this config's third-party plugins. */
+  readonly scope: DependencyContainer;
+  readonly registry?: PluginRegistry;
+}
+
+const byPosition = (a: Diagnostic, b: Diagnostic): number =>
+  a.span.file.localeCompare(b.span.file) || a.span.line - b.span.line || a.span.col - b.span.col;
+
+async function thirdParty(ds: readonly Directive[], diags: Diagnostic[]): Promise<PluginClass[]> {
+  const out: PluginClass[] = [];
+  for (const d of ds) {
+    if (d.name !== 'plugin' || !d.args[0]) continue;
+    const a = d.args[0];
+    try {
+      out.push(...(await importPlugins(resolvePluginSpec(a.value, a.span.file))));
+    } catch (e) {
+      if (!(e instanceof GateError)) throw e;
+      diags.push(error('GK_PLUGIN_LOAD', `cannot load plugin '${a.value}'`, a.span, e.message));
+    }
+  }
+  return out;
+}
+
+function validateUnits(config: GateConfig, diags: Diagnostic[]): void {
+  const all: UnitDecl[] = [...config.globalUnits];
+  const walk = (rs: GateConfig['servers'][number]['routes']): void => {
+    for (const r of rs) { all.push(...r.middleware); if (r.handler) all.push(r.handler); walk(r.children); }
+  };
+  for (const s of config.servers) { all.push(...s.units, ...s.middleware); walk(s.routes); }
+  for (const u of all) {
+    try {
+      diags.push(...(u.plugin.create(u.directive, u.config, u.span).validate?.() ?? []));
+    } catch (e) {
+      diags.push(error('GK_PLUGIN_CREATE', `'${u.directive}' could not be set up: ${(e as Error).message}`, u.span));
+    }
+  }
+}
+
+/**
+ * loadConfig reads, expands, and checks a config: it loads the third-party plugins it names,
+ * validates every directive against its owner's schema, builds the model and runs each
+ * unit's own validation. It never throws on a user mistake: problems are diagnostics.
+ */
+export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> {
+  const sources = new Sources();
+  const diags: Diagnostic[] = [];
+  const x = { env: o.env ?? process.env, sources, diags };
+  const ds = o.text === undefined ? loadGate(file, x) : expandText(o.text, file, x);
+  const scope = o.root.createChildContainer();
+  for (const P of await thirdParty(ds, diags)) registerPlugin(scope, P);
+  const done = (extra: Partial<Loaded> = {}): Loaded => ({ file, diagnostics: diags.sort(byPosition), sources, scope, ...extra });
+
+  let registry: PluginRegistry;
+  try {
+    registry = PluginRegistry.from(resolvePlugins(schemaContainer(scope)));
+  } catch (e) {
+    if (!(e instanceof GateError)) throw e;
+    diags.push(error(e.code, e.message, { file, line: 1, col: 1, len: 0 }));
+    return done();
+  }
+  const tree = checkDirectives(ds, 'top', registry, diags);
+  const config = new ModelBuilder(registry, diags).build(file, tree);
+  if (!diags.some((d) => d.severity === 'error')) validateUnits(config, diags);
+  const ok = !diags.some((d) => d.severity === 'error');
+  return done({ registry, ...(ok ? { config } : {}) });
+}
+
+/** schemaContainer builds plugins only to read their schemas and validate (no config yet). */
+function schemaContainer(scope: DependencyContainer): DependencyContainer {
+  const config: ConfigService = { get config(): GateConfig { throw new Error('config is not loaded yet'); } };
+  return workerContainer(scope, {
+    logger: silentLogger, metrics: new MemoryMetrics(), config,
+    process: { pid: process.pid, role: 'single', workerId: 0, generation: 0 }, router: new LateDispatcher(),
+  });
+}

@@ -1,0 +1,45 @@
+/** VirtualHosts picks the server for a Host: exact name, then the longest `*.` wildcard, then the default. */
+export class VirtualHosts<T> {
+  private readonly exact = new Map<string, T>();
+  private readonly wild: { suffix: string; server: T }[] = [];
+  private fallback: T | undefined;
+  private first: T | undefined;
+
+  /** add registers a server under its names; a server with no names is the default. */
+  add(names: readonly string[], server: T): void {
+    this.first ??= server;
+    if (names.length === 0) this.fallback ??= server;
+    for (const n of names) {
+      const name = n.replace(/\.$/, '');
+      if (name.startsWith('*.')) this.wild.push({ suffix: name.slice(1), server });
+      else if (!this.exact.has(name)) this.exact.set(name, server);
+    }
+    this.wild.sort((a, b) => b.suffix.length - a.suffix.length);
+  }
+
+  /** pick returns the server for a host name (lowercase, no port). */
+  pick(host: string): T {
+    const hit = this.exact.get(host);
+    if (hit !== undefined) return hit;
+    for (const w of this.wild) if (host.endsWith(w.suffix) && host.length > w.suffix.length) return w.server;
+    return (this.fallback ?? this.first)!;
+  }
+
+  /** servers lists every server added, in order. */
+  get defaultServer(): T { return (this.fallback ?? this.first)!; }
+}
+
+/** hostOf extracts the host name from a Host header: lowercase, without port or trailing dot. */
+export function hostOf(header: string | undefined): string {
+  if (!header) return '';
+  let h = header;
+  if (h.charCodeAt(0) === 91 /* [ */) {
+    const end = h.indexOf(']');
+    h = end > 0 ? h.slice(0, end + 1) : h;
+  } else {
+    const colon = h.indexOf(':');
+    if (colon >= 0) h = h.slice(0, colon);
+  }
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  return h.toLowerCase();
+}

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Directive, GateFile, Span } from './ast.js';
+import { didYouMean, error, type Diagnostic } from './diagnostics.js';
+import { expandEnvArg, type Env } from './env.js';
+import { expandGlob, hasGlob } from './glob.js';
+import { parseText } from './to-ast.js';
+
+/** Sources remembers the text of every file read, to quote lines in diagnostics. */
+export class Sources {
+  private readonly texts = new Map<string, string>();
+  /** set records a file's text. */
+  set(file: string, text: string): void { this.texts.set(file, text); }
+  /** get returns a file's text, if it was read. */
+  get(file: string): string | undefined { return this.texts.get(file); }
+  /** files lists every file read, in order. */
+  files(): string[] { return [...this.texts.keys()]; }
+}
+
+/** ExpandOptions are the inputs of expansion besides the AST. */
+export interface ExpandOptions {
+  readonly env: Env;
+  readonly sources: Sources;
+  readonly diags: Diagnostic[];
+  /** readFile reads an included file; defaults to the file system. */
+  readonly readFile?: (path: string) => string;
+}
+
+function relocate(ds: readonly Directive[], from: Span): Directive[] {
+  const at = (s: Span): Span => ({ ...s, includedFrom: from });
+  return ds.map((d) => ({
+    ...d,
+    nameSpan: at(d.nameSpan),
+    args: d.args.map((a) => ({ ...a, span: at(a.span) })),
+    ...(d.block ? { block: relocate(d.block, from), blockSpan: at(d.blockSpan!) } : {}),
+  }));
+}
+
+/**
+ * Expander splices `include` files, collects top-level `snippet`s, replaces `import`s by
+ * their snippet, and substitutes `${ENV}` references. It reports problems and never throws.
+ */
+class Expander {
+  private readonly snippets = new Map<string, Directive>();
+  private readonly read: (path: string) => string;
+
+  constructor(private readonly o: ExpandOptions) {
+    this.read = o.readFile ?? ((p) => readFileSync(p, 'utf8'));
+  }
+
+  /** parseFile reads and parses one file, recording its text. */
+  parseFile(path: string): GateFile {
+    const text = this.read(path);
+    this.o.sources.set(path, text);
+    return parseText(text, path, this.o.diags);
+  }
+
+  includes(ds: readonly Directive[], stack: readonly string[]): Directive[] {
+    const out: Directive[] = [];
+    for (const d of ds) {
+      if (d.name !== 'include') {
+        out.push(d.block ? { ...d, block: this.includes(d.block, stack) } : d);
+        continue;
+      }
+      if (d.args.length === 0) this.o.diags.push(error('GK_DSL_MISSING_ARG', "missing argument PATH for 'include'", d.nameSpan, 'include FILE-OR-GLOB'));
+      if (d.block) this.o.diags.push(error('GK_DSL_UNEXPECTED_BLOCK', "'include' takes no block", d.blockSpan!));
+      for (const a of d.args) out.push(...this.includeOne(a.value, a.span, stack));
+    }
+    return out;
+  }
+
+  private includeOne(pattern: string, at: Span, stack: readonly string[]): Directive[] {
+    const base = dirname(at.file);
+    const files = hasGlob(pattern) ? expandGlob(pattern, base) : [resolve(base, pattern)];
+    const out: Directive[] = [];
+    for (const file of files) {
+      if (stack.includes(file)) {
+        const chain = [...stack.slice(stack.indexOf(file)), file].join(' -> ');
+        this.o.diags.push(error('GK_DSL_INCLUDE_CYCLE', `include cycle: '${pattern}' is already being included`, at, chain));
+        continue;
+      }
+      let parsed: GateFile;
+      try { parsed = this.parseFile(file); } catch (e) {
+        this.o.diags.push(error('GK_DSL_INCLUDE_MISSING', `cannot read included file '${pattern}'`, at,
+          `${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}: ${file}`));
+        continue;
+      }
+      out.push(...relocate(this.includes(parsed.directives, [...stack, file]), at));
+    }
+    return out;
+  }
+
+  collectSnippets(ds: readonly Directive[]): Directive[] {
+    const rest: Directive[] = [];
+    for (const d of ds) {
+      if (d.name !== 'snippet') { rest.push(d); continue; }
+      const name = d.args[0]?.value;
+      if (!name || d.args.length > 1 || !d.block) {
+        this.o.diags.push(error('GK_DSL_BAD_SNIPPET', "a snippet needs one name and a block: snippet NAME { ... }", d.nameSpan));
+      } else if (this.snippets.has(name)) {
+        const first = this.snippets.get(name)!.nameSpan;
+        this.o.diags.push(error('GK_DSL_DUPLICATE', `duplicate snippet '${name}'`, d.args[0].span, `first defined at ${first.file}:${first.line}:${first.col}`));
+      } else this.snippets.set(name, d);
+    }
+    return rest;
+  }
+
+  imports(ds: readonly Directive[], using: readonly string[]): Directive[] {
+    const out: Directive[] = [];
+    for (const d of ds) {
+      if (d.name === 'snippet') {
+        this.o.diags.push(error('GK_DSL_MISPLACED', "'snippet' is only allowed at the top level", d.nameSpan, 'define snippets outside any block, then import them where needed'));
+      } else if (d.name === 'import') {
+        out.push(...this.importOne(d, using));
+      } else {
+        const args = d.args.map((a) => expandEnvArg(a, this.o.env, this.o.diags));
+        out.push({ ...d, args, ...(d.block ? { block: this.imports(d.block, using) } : {}) });
+      }
+    }
+    return out;
+  }
+
+  private importOne(d: Directive, using: readonly string[]): Directive[] {
+    const [a, extra] = d.args;
+    if (!a || extra) {
+      this.o.diags.push(error('GK_DSL_BAD_ARGS', "'import' takes exactly one snippet name", extra?.span ?? d.nameSpan, 'import NAME'));
+      if (!a) return [];
+    }
+    const snip = this.snippets.get(a.value);
+    if (!snip) {
+      this.o.diags.push(error('GK_DSL_UNKNOWN_SNIPPET', `unknown snippet '${a.value}'`, a.span, didYouMean(a.value, this.snippets.keys()) ?? 'define it first: snippet NAME { ... }'));
+      return [];
+    }
+    if (using.includes(a.value)) {
+      this.o.diags.push(error('GK_DSL_IMPORT_CYCLE', `snippet '${a.value}' imports itself`, a.span, [...using, a.value].join(' -> ')));
+      return [];
+    }
+    return this.imports(relocate(snip.block!, d.nameSpan), [...using, a.value]);
+  }
+}
+
+/** loadGate reads a root file and everything it includes, and returns the expanded directives. */
+export function loadGate(path: string, o: ExpandOptions): Directive[] {
+  const x = new Expander(o);
+  let root: GateFile;
+  try { root = x.parseFile(path); } catch (e) {
+    o.diags.push(error('GK_DSL_INCLUDE_MISSING', `cannot read '${path}': ${(e as Error).message}`, { file: path, line: 1, col: 1, len: 0 }));
+    return [];
+  }
+  return expandParsed(root, x, [path]);
+}
+
+/** expandText expands a config given as text (tests, stdin), as if read from `file`. */
+export function expandText(text: string, file: string, o: ExpandOptions): Directive[] {
+  const x = new Expander(o);
+  o.sources.set(file, text);
+  return expandParsed(parseText(text, file, o.diags), x, [file]);
+}
+
+function expandParsed(root: GateFile, x: Expander, stack: string[]): Directive[] {
+  const included = x.includes(root.directives, stack);
+  return x.imports(x.collectSnippets(included), []);
+}

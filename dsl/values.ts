@@ -1,0 +1,103 @@
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Address, ArgSpec } from './schema.js';
+import { Template } from './template.js';
+
+/** Parsed is a typed value, or the reason the text is not one ("expected ..."). */
+export type Parsed = { ok: true; value: unknown } | { ok: false; expected: string };
+
+const ok = (value: unknown): Parsed => ({ ok: true, value });
+const bad = (expected: string): Parsed => ({ ok: false, expected });
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const SIZE_UNITS: Record<string, number> = {
+  b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3,
+};
+const BOOLS: Record<string, boolean> = { on: true, off: false, true: true, false: false };
+
+/** parseDuration reads `250ms 30s 5m 1h 1d` (and sums like `1m30s`) into milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * DURATION_UNITS[m[2]];
+  return Math.round(total);
+}
+
+/** parseSize reads `512B 64KB 10MB 1GB` (binary multiples; KiB etc. too; a bare number is bytes). */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)([a-z]*)$/i.exec(text);
+  if (!m) return undefined;
+  const unit = m[2].toLowerCase() || 'b';
+  return unit in SIZE_UNITS ? Math.floor(Number(m[1]) * SIZE_UNITS[unit]) : undefined;
+}
+
+/** parseAddress reads `8080`, `:8080`, `127.0.0.1:8080`, `[::1]:8080`, `host:8080`, `unix:/path.sock`. */
+export function parseAddress(text: string): Address | undefined {
+  if (text.startsWith('unix:')) {
+    const path = text.slice(5);
+    return path ? { kind: 'unix', path, text } : undefined;
+  }
+  const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.*-]+))?:)?(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  const host = m[1] ?? m[2];
+  return host === undefined || host === '*' ? { kind: 'tcp', port, text } : { kind: 'tcp', host, port, text };
+}
+
+function parseInt10(text: string, spec: ArgSpec, what: string): Parsed {
+  if (!/^-?\d+$/.test(text)) return bad(what);
+  const n = Number(text);
+  if (spec.min !== undefined && n < spec.min) return bad(`${what} of at least ${spec.min}`);
+  if (spec.max !== undefined && n > spec.max) return bad(`${what} of at most ${spec.max}`);
+  return ok(n);
+}
+
+/** describeType says in words what an argument of this spec accepts, for messages. */
+export function describeType(spec: ArgSpec): string {
+  const also = spec.also?.length ? ` or ${spec.also.map((w) => `'${w}'`).join(', ')}` : '';
+  switch (spec.type) {
+    case 'int': return `an integer${also}`;
+    case 'duration': return `a duration like 250ms, 30s, 5m, 1h or 1d${also}`;
+    case 'size': return `a size like 512B, 64KB, 10MB or 1GB${also}`;
+    case 'bool': return `on, off, true or false${also}`;
+    case 'enum': return `one of ${(spec.values ?? []).map((v) => `'${v}'`).join(', ')}${also}`;
+    case 'address': return `an address like 8080, 127.0.0.1:8080, [::1]:8080 or unix:/path.sock${also}`;
+    case 'url': return `a URL like ${(spec.schemes ?? ['http'])[0]}://host:port${also}`;
+    case 'status': return `an HTTP status code${also}`;
+    case 'regex': return 'a regular expression';
+    default: return `a ${spec.type}${also}`;
+  }
+}
+
+/** parseValue checks `text` against an argument spec; `file` anchors relative paths. */
+export function parseValue(text: string, spec: ArgSpec, file: string): Parsed {
+  if (spec.also?.includes(text)) return ok(text);
+  const expected = describeType(spec);
+  switch (spec.type) {
+    case 'string': return ok(text);
+    case 'template': return ok(new Template(text));
+    case 'int': return parseInt10(text, spec, expected);
+    case 'status': {
+      const r = parseInt10(text, { ...spec, min: spec.min ?? 100, max: spec.max ?? 599 }, expected);
+      if (r.ok && spec.values && !spec.values.includes(text)) return bad(`one of ${spec.values.join(', ')}`);
+      return r;
+    }
+    case 'duration': { const v = parseDuration(text); return v === undefined ? bad(expected) : ok(v); }
+    case 'size': { const v = parseSize(text); return v === undefined ? bad(expected) : ok(v); }
+    case 'bool': return text in BOOLS ? ok(BOOLS[text]) : bad(expected);
+    case 'enum': return spec.values?.includes(text) ? ok(text) : bad(expected);
+    case 'path': return text ? ok(isAbsolute(text) ? text : resolve(dirname(file), text)) : bad('a path');
+    case 'address': { const v = parseAddress(text); return v ? ok(v) : bad(expected); }
+    case 'url': return parseUrl(text, spec, expected);
+    case 'regex':
+      try { return ok(new RegExp(text)); } catch (e) { return bad(`a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`); }
+  }
+}
+
+function parseUrl(text: string, spec: ArgSpec, expected: string): Parsed {
+  let url: URL;
+  try { url = new URL(text); } catch { return bad(expected); }
+  const scheme = url.protocol.slice(0, -1);
+  if (spec.schemes && !spec.schemes.includes(scheme)) return bad(`a URL with scheme ${spec.schemes.join(' or ')}`);
+  return ok(text);
+}
