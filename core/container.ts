@@ -37,8 +37,9 @@ export interface Services {
  */
 export function registerPlugin(c: DependencyContainer, P: PluginClass): void {
   if (Array.isArray(P.inject)) {
-    injectable()(P as never);
+    // Tokens first: injectable() reads them when it records the constructor's parameters.
     P.inject.forEach((token, i) => inject(token)(P as never, undefined as never, i));
+    injectable()(P as never);
   }
   c.register(PLUGIN, { useClass: P as never }, { lifecycle: Lifecycle.ContainerScoped });
 }

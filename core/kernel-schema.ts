@@ -6,7 +6,7 @@ import { arg, directive, type ConfigOf, type DirectiveSpec } from '../dsl/schema
 /** globalBlock is `global { ... }`: process and kernel settings. */
 export const globalBlock = directive({
   name: 'global', kind: 'global', unique: true, doc: 'Process and kernel settings: global { workers auto; graceful_timeout 30s }',
-  schema: { contains: 'global' },
+  schema: { contains: 'global', block: 'required' },
 });
 
 /** pluginDirective is `plugin SPEC [{ ... }]`: load a third-party plugin. */
@@ -18,7 +18,7 @@ export const pluginDirective = directive({
 /** serverBlock is `server [HOSTNAME...] { ... }`: a virtual host. */
 export const serverBlock = directive({
   name: 'server', kind: 'server', doc: 'A virtual host: server [HOSTNAME...] { listen ...; route ... }; no hostname = default server',
-  schema: { args: [arg.string('hostname', { optional: true, variadic: true })], contains: 'server' },
+  schema: { args: [arg.string('hostname', { optional: true, variadic: true })], contains: 'server', block: 'required' },
 });
 
 /** listen is `listen ADDR [tls]`. */
@@ -30,7 +30,7 @@ export const listen = directive({
 /** route is `route [= | ~] PATTERN { ... }`. */
 export const route = directive({
   name: 'route', kind: 'server', doc: 'Match requests: route /prefix/, route = /exact, route ~ REGEX; exact > first regex > longest prefix',
-  schema: { args: [arg.enum('op', { values: ['=', '~'], optional: true }), arg.string('pattern')], contains: 'route' },
+  schema: { args: [arg.enum('op', { values: ['=', '~'], optional: true }), arg.string('pattern')], contains: 'route', block: 'required' },
 });
 
 /** globalSettings are the kernel's own settings inside `global`. */

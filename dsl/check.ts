@@ -49,7 +49,7 @@ class Checker {
       const config = this.schema(d, spec.schema, d.name);
       let children: Checked[] | undefined;
       if (spec.schema.contains) {
-        if (!d.block) this.diags.push(error('GK_DSL_MISSING_BLOCK', `'${d.name}' needs a block`, d.nameSpan, `usage: ${usage(d.name, spec.schema)}`));
+        if (!d.block && spec.schema.block === 'required') this.diags.push(error('GK_DSL_MISSING_BLOCK', `'${d.name}' needs a block`, d.nameSpan, `usage: ${usage(d.name, spec.schema)}`));
         children = this.directives(d.block ?? [], spec.schema.contains);
       }
       out.push({ name: d.name, spec, config, span: d.nameSpan, args: d.args, directive: d, ...(children ? { children } : {}) });
@@ -127,7 +127,7 @@ class Checker {
         out[spec.name] = args.slice(i, i + take).map((a) => this.value(a, spec, owner));
         i += take;
       } else if (remaining > requiredAfter) {
-        if (spec.optional && remaining <= capacityAfter && !parseValue(args[i].value, spec, args[i].span.file).ok) {
+        if (spec.optional && remaining <= capacityAfter && !looksLike(spec, args[i].value) && !parseValue(args[i].value, spec, args[i].span.file).ok) {
           out[spec.name] = this.defaultOf(spec, d);
           continue;
         }
@@ -173,6 +173,11 @@ class Checker {
         didYouMean(ref.name, this.table.variables())?.replace(/'(.*)'/, "'$$$1'") ?? 'write $$ for a literal dollar sign'));
     }
   }
+}
+
+/** looksLike tells whether text is meant as a value of a numeric type (so a bad one is an error, not skipped). */
+function looksLike(spec: ArgSpec, text: string): boolean {
+  return (spec.type === 'status' || spec.type === 'int') && /^-?\d+$/.test(text);
 }
 
 function optionValue(o: OptionSpec, config: Record<string, unknown>): unknown {

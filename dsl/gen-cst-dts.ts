@@ -1,4 +1,4 @@
-import { generateCstDts } from 'chevrotain';
+import { generateCstDts } from './chevrotain.js';
 import { parser } from './parser.js';
 
 /** cstDts is the TypeScript declaration of the CST that the grammar produces (dsl/cst.d.ts). */

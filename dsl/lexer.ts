@@ -1,4 +1,5 @@
-import { Lexer, type IToken } from 'chevrotain';
+import type { IToken } from 'chevrotain';
+import { Lexer } from './chevrotain.js';
 import { allTokens, UnterminatedString } from './tokens.js';
 import { error, type Diagnostic } from './diagnostics.js';
 

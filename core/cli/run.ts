@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
-import { renderDiagnostic } from '../../dsl/diagnostics.js';
 import { GateError } from '../errors.js';
 import { Gate, type BoundAddress } from '../gate.js';
 import { loadConfig, type Loaded } from '../load.js';
@@ -75,7 +74,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
       const next = await loadConfig(file, { root: o.root });
       if (!next.config) {
         log.error('reload refused: the new config has errors; still serving the old one', { config: file });
-        for (const d of next.diagnostics) log.error(renderDiagnostic(d, (f) => next.sources.get(f)));
+        for (const d of next.diagnostics) log.error(`${d.span.file}:${d.span.line}:${d.span.col}: ${d.severity}: ${d.message}`, { help: d.help });
       } else {
         await gate.close(loaded.config!.global.gracefulTimeout);
         try { gate = await start(next, log); loaded = next; log.info('reloaded', { config: file }); } catch (e) {
