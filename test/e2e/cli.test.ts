@@ -149,8 +149,8 @@ describe('gatekit command', function () {
     assert.equal(await (await fetch(`http://127.0.0.1:${port2}/`)).text(), 'v2');
     write('live.gate', 'server { listen 127.0.0.1:0; respond "v3" \n');
     served.child.kill('SIGHUP');
-    await served.waitFor(/reload refused/);
-    assert.match(served.output(), /live\.gate:1:8: error: unclosed '\{'/);
+    await served.waitFor(/live\.gate:1:8: error: unclosed '\{'/);
+    assert.match(served.output(), /reload refused/);
     assert.equal(await (await fetch(`http://127.0.0.1:${port2}/`)).text(), 'v2');
   });
 
