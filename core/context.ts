@@ -104,7 +104,7 @@ export class Ctx {
 
   /** render expands a template's request variables for this request. */
   render(t: TemplateLike): string {
-    return t.isStatic ? t.source : t.render((n) => this.variable(n));
+    return t.render((n) => this.variable(n));
   }
 
   /** send answers with a status, optional headers and a whole body. */

@@ -14,7 +14,7 @@ export class RespondUnit implements Unit {
     this.status = cfg.status;
     this.template = cfg.body;
     this.type = cfg.content_type ?? 'text/plain; charset=utf-8';
-    this.fixed = this.template.isStatic ? Buffer.from(this.template.source) : undefined;
+    this.fixed = this.template.isStatic ? Buffer.from(this.template.render(() => undefined)) : undefined;
   }
 
   handle(ctx: Ctx): Promise<void> {
