@@ -4,7 +4,9 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Plugin, PluginClass } from './plugin.js';
 import { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
-import type { Dispatcher } from './dispatcher.js';
+import { LateDispatcher, type Dispatcher } from './dispatcher.js';
+import { silentLogger } from './logger.js';
+import { MemoryMetrics } from './metrics.js';
 
 /** ProcessInfo says which process a plugin runs in. */
 export interface ProcessInfo {
@@ -58,4 +60,13 @@ export function workerContainer(scope: DependencyContainer, s: Services): Depend
 /** resolvePlugins builds every registered plugin in a container. */
 export function resolvePlugins(c: DependencyContainer): Plugin[] {
   return c.isRegistered(PLUGIN, true) ? c.resolveAll<Plugin>(PLUGIN) : [];
+}
+
+/** schemaContainer builds plugins only to read their schemas and validate units: no config, no logging. */
+export function schemaContainer(scope: DependencyContainer): DependencyContainer {
+  const config: ConfigService = { get config(): GateConfig { throw new Error('config is not loaded yet'); } };
+  return workerContainer(scope, {
+    logger: silentLogger, metrics: new MemoryMetrics(), config,
+    process: { pid: process.pid, role: 'single', workerId: 0, generation: 0 }, router: new LateDispatcher(),
+  });
 }

@@ -5,11 +5,8 @@ import { error, type Diagnostic } from '../dsl/diagnostics.js';
 import type { Env } from '../dsl/env.js';
 import { expandText, loadGate, Sources } from '../dsl/expand.js';
 import { ModelBuilder, type GateConfig, type UnitDecl } from './config.js';
-import { registerPlugin, resolvePlugins, workerContainer, type ConfigService } from './container.js';
-import { LateDispatcher } from './dispatcher.js';
+import { registerPlugin, resolvePlugins, schemaContainer } from './container.js';
 import { GateError } from './errors.js';
-import { silentLogger } from './logger.js';
-import { MemoryMetrics } from './metrics.js';
 import type { PluginClass } from './plugin.js';
 import { importPlugins, resolvePluginSpec } from './plugin-loader.js';
 import { PluginRegistry } from './registry.js';
@@ -94,13 +91,4 @@ export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> 
   if (!diags.some((d) => d.severity === 'error')) validateUnits(config, diags);
   const ok = !diags.some((d) => d.severity === 'error');
   return done({ registry, ...(ok ? { config } : {}) });
-}
-
-/** schemaContainer builds plugins only to read their schemas and validate (no config yet). */
-function schemaContainer(scope: DependencyContainer): DependencyContainer {
-  const config: ConfigService = { get config(): GateConfig { throw new Error('config is not loaded yet'); } };
-  return workerContainer(scope, {
-    logger: silentLogger, metrics: new MemoryMetrics(), config,
-    process: { pid: process.pid, role: 'single', workerId: 0, generation: 0 }, router: new LateDispatcher(),
-  });
 }

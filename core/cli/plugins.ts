@@ -2,11 +2,8 @@ import type { DependencyContainer } from 'tsyringe';
 import type { OptionSpec } from '../../dsl/schema.js';
 import { didYouMean } from '../../dsl/diagnostics.js';
 import { usage } from '../../dsl/usage.js';
-import { resolvePlugins, workerContainer } from '../container.js';
-import { LateDispatcher } from '../dispatcher.js';
+import { resolvePlugins, schemaContainer } from '../container.js';
 import { globalBlock, globalSettings, listen, pluginDirective, route, serverBlock } from '../kernel-schema.js';
-import { silentLogger } from '../logger.js';
-import { MemoryMetrics } from '../metrics.js';
 import type { Plugin } from '../plugin.js';
 import { EXIT, type Io } from './io.js';
 
@@ -21,10 +18,7 @@ const KERNEL_DIRECTIVES = [globalBlock, pluginDirective, serverBlock, listen, ro
 
 /** pluginsCommand lists plugins and the directives they own, with usage and docs, from their schemas. */
 export function pluginsCommand(name: string | undefined, root: DependencyContainer, io: Io): number {
-  const c = workerContainer(root, {
-    logger: silentLogger, metrics: new MemoryMetrics(), config: { get config(): never { throw new Error('no config'); } },
-    process: { pid: process.pid, role: 'single', workerId: 0, generation: 0 }, router: new LateDispatcher(),
-  });
+  const c = schemaContainer(root);
   const plugins: { name: string; directives: Plugin['directives'] }[] = [{ name: 'kernel', directives: KERNEL_DIRECTIVES }, ...resolvePlugins(c)];
   const shown = name ? plugins.filter((p) => p.name === name || p.directives.some((d) => d.name === name)) : plugins;
   if (!shown.length) {
