@@ -11,6 +11,8 @@ import { pluginsCommand } from '../core/cli/plugins.js';
 import { routesCommand } from '../core/cli/routes.js';
 import { runCommand } from '../core/cli/run.js';
 import { signalCommand } from '../core/cli/signal.js';
+import { ROLE_ENV } from '../core/process/protocol.js';
+import { runWorker } from '../core/process/worker.js';
 import { registerBuiltins } from '../plugins/index.js';
 
 const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -91,7 +93,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+if (process.env[ROLE_ENV] === 'worker') {
+  const root = container.createChildContainer();
+  registerBuiltins(root);
+  runWorker(root);
+} else main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => { io.err(`gatekit: internal error: ${(e as Error).stack ?? String(e)}`); process.exitCode = EXIT.runtime; },
 );

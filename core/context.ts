@@ -16,6 +16,7 @@ export const KERNEL_VARIABLES: Readonly<Record<string, string>> = {
   user: 'the authenticated user, when auth set one',
   request_id: 'a unique id for the request (X-Request-ID)',
   status: 'the response status (in logs)',
+  pid: 'the pid of the process serving the request',
 };
 
 /** VARIABLE_PREFIXES name families of variables: $http_user_agent, $arg_page, $cookie_sid. */
@@ -93,6 +94,7 @@ export class Ctx {
       case 'remote': return this.remote;
       case 'request_id': return this.requestId;
       case 'status': return String(this.res.statusCode);
+      case 'pid': return String(process.pid);
     }
     const c = name.charCodeAt(0);
     if (c >= 49 && c <= 57 && name.length === 1) return this.captures[c - 49];

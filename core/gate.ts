@@ -29,6 +29,8 @@ export interface StartOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly process?: ProcessInfo;
+  /** onDispatch is called as each request arrives, before routing (request counting, the watchdog). */
+  readonly onDispatch?: (ctx: Ctx) => void;
 }
 
 /** BoundAddress is a listener's address once open (the real port when 0 was asked). */
@@ -52,13 +54,16 @@ export class Gate {
   private readonly dispatcher = new LateDispatcher();
   private plugins = new Map<string, Plugin>();
   private closed = false;
+  private readonly onDispatch: ((ctx: Ctx) => void) | undefined;
 
-  private constructor(readonly config: GateConfig, private readonly log: Logger) {}
+  private constructor(readonly config: GateConfig, private readonly log: Logger, o: StartOptions) {
+    this.onDispatch = o.onDispatch;
+  }
 
   /** start provisions every unit and opens the listeners; on failure it releases what it took and throws. */
   static async start(loaded: Loaded, o: StartOptions): Promise<Gate> {
     if (!loaded.config) throw new GateError('GK_CONFIG_INVALID', `${loaded.file} has errors; run gatekit check`);
-    const gate = new Gate(loaded.config, o.logger);
+    const gate = new Gate(loaded.config, o.logger, o);
     try {
       await gate.boot(loaded, o);
     } catch (e) {
@@ -145,6 +150,7 @@ export class Gate {
     const clean = cleanPath(rawPath);
     const ctx = new Ctx(req, res, { scheme, port }, hostOf(hostHeader) || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
     for (const [k, v] of rt.headers) res.setHeader(k, v);
+    this.onDispatch?.(ctx);
     if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
     serverOf.set(ctx, rt);
     this.route(ctx, rt);

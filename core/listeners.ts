@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -46,7 +47,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   });
   if (tls) server.on('tlsClientError', (err: Error, socket: Socket) => { log.debug('tls handshake failed', { reason: err.message, remote: socket.remoteAddress }); });
   const a = spec.address;
-  if (a.kind === 'unix' && existsSync(a.path) && lstatSync(a.path).isSocket()) unlinkSync(a.path); // a stale socket from a crash
+  if (a.kind === 'unix' && !cluster.isWorker) removeStaleSocket(a.path); // workers share the master's socket
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
@@ -56,6 +57,11 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     else server.listen(a.port, a.host, resolve);
   });
   return server;
+}
+
+/** removeStaleSocket deletes a unix socket file left by a process that crashed (never a regular file). */
+export function removeStaleSocket(path: string): void {
+  if (existsSync(path) && lstatSync(path).isSocket()) unlinkSync(path);
 }
 
 /** secureContexts caches one secure context per options object. */

@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import type { DependencyContainer } from 'tsyringe';
 import type { Directive } from '../dsl/ast.js';
 import { checkDirectives } from '../dsl/check.js';
 import { error, type Diagnostic } from '../dsl/diagnostics.js';
 import type { Env } from '../dsl/env.js';
 import { expandText, loadGate, Sources } from '../dsl/expand.js';
-import { ModelBuilder, type GateConfig, type UnitDecl } from './config.js';
+import { ModelBuilder, type GateConfig } from './config.js';
+import { allUnits } from './units.js';
 import { registerPlugin, resolvePlugins, schemaContainer } from './container.js';
 import { GateError } from './errors.js';
 import type { PluginClass } from './plugin.js';
@@ -18,6 +20,8 @@ export interface LoadOptions {
   readonly env?: Env;
   /** text, when given, is the config's source instead of reading `file`. */
   readonly text?: string;
+  /** files, when given, hold the text of the config and its includes (a worker loads what its master checked). */
+  readonly files?: ReadonlyMap<string, string>;
 }
 
 /** Loaded is the result of loading a config: the model when it checks, and every diagnostic. */
@@ -50,12 +54,7 @@ async function thirdParty(ds: readonly Directive[], diags: Diagnostic[]): Promis
 }
 
 function validateUnits(config: GateConfig, diags: Diagnostic[]): void {
-  const all: UnitDecl[] = [...config.globalUnits];
-  const walk = (rs: GateConfig['servers'][number]['routes']): void => {
-    for (const r of rs) { all.push(...r.middleware); if (r.handler) all.push(r.handler); walk(r.children); }
-  };
-  for (const s of config.servers) { all.push(...s.units, ...s.middleware); walk(s.routes); }
-  for (const u of all) {
+  for (const u of allUnits(config)) {
     try {
       diags.push(...(u.plugin.create(u.directive, u.config, u.span).validate?.() ?? []));
     } catch (e) {
@@ -72,7 +71,8 @@ function validateUnits(config: GateConfig, diags: Diagnostic[]): void {
 export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> {
   const sources = new Sources();
   const diags: Diagnostic[] = [];
-  const x = { env: o.env ?? process.env, sources, diags };
+  const files = o.files;
+  const x = { env: o.env ?? process.env, sources, diags, ...(files ? { readFile: (p: string) => files.get(p) ?? readFileSync(p, 'utf8') } : {}) };
   const ds = o.text === undefined ? loadGate(file, x) : expandText(o.text, file, x);
   const scope = o.root.createChildContainer();
   for (const P of await thirdParty(ds, diags)) registerPlugin(scope, P);

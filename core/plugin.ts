@@ -2,6 +2,8 @@ import type { Span } from '../dsl/ast.js';
 import type { Diagnostic } from '../dsl/diagnostics.js';
 import type { DirectiveSpec } from '../dsl/schema.js';
 import type { Ctx } from './context.js';
+import type { Logger } from './logger.js';
+import type { ProcessSpec, Supervised } from './process/supervisor.js';
 
 /** Next runs the rest of the chain (the next middleware, then the handler). */
 export type Next = () => Promise<void>;
@@ -29,6 +31,37 @@ export interface Plugin {
   create(directive: string, config: unknown, at: Span): Unit;
   /** close releases what the plugin itself holds (units close first). */
   close?(): Promise<void>;
+  /**
+   * master, when present, runs in the master process (in the single process with
+   * `workers 0`) once per config generation, before the workers start: the place to run
+   * and supervise processes of the plugin's own, such as an application pool the
+   * workers talk to. It gets every occurrence of the plugin's directives.
+   */
+  master?(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined;
+}
+
+/** MasterDirective is one occurrence of a plugin's directive, as the master sees it. */
+export interface MasterDirective {
+  readonly directive: string;
+  readonly config: unknown;
+  readonly at: Span;
+}
+
+/** MasterContext is what a plugin's master part may use. */
+export interface MasterContext {
+  readonly log: Logger;
+  /** generation counts config loads (reloads) from 1; a reload runs a new part beside the old. */
+  readonly generation: number;
+  /** supervise starts a process and keeps it alive (restart with backoff, output to the log). */
+  supervise(spec: ProcessSpec): Supervised;
+}
+
+/** MasterPart is a plugin's work in the master for one generation. */
+export interface MasterPart {
+  /** start resolves when the part is ready for workers (e.g. the pool listens); a throw fails the boot or reload. */
+  start?(): Promise<void>;
+  /** stop ends it, within `timeout` ms; called once the generation's workers are gone. */
+  stop(timeout: number): Promise<void>;
 }
 
 /**

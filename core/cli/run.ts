@@ -5,6 +5,8 @@ import { GateError } from '../errors.js';
 import { Gate, type BoundAddress } from '../gate.js';
 import { loadConfig, type Loaded } from '../load.js';
 import { stderrSink, TextLogger, type Logger } from '../logger.js';
+import { Master } from '../process/master.js';
+import { startMasterParts } from '../process/master-parts.js';
 import { EXIT, printDiagnostics, type Io } from './io.js';
 import { pidFileOf, writePid } from './pidfile.js';
 
@@ -32,66 +34,129 @@ function urlOf(a: BoundAddress): string {
   return `${a.tls ? 'https' : 'http'}://${host}:${a.port}`;
 }
 
-async function start(loaded: Loaded, log: Logger): Promise<Gate> {
-  const g = loaded.config!.global;
-  if (g.workers !== 0) log.warn('prefork workers are not built yet; serving from this single process', { workers: g.workers });
-  const gate = await Gate.start(loaded, { logger: log });
-  for (const a of gate.addresses()) log.info('listening', { url: urlOf(a), config: loaded.file });
-  return gate;
+function logListening(gate: Gate, log: Logger, file: string): void {
+  for (const a of gate.addresses()) log.info('listening', { url: urlOf(a), config: file });
 }
 
 /**
- * runCommand serves a config in this process until TERM/INT (graceful) or QUIT (fast).
- * HUP re-reads the config: one that does not check is refused and the old one keeps
- * serving. (Zero-downtime reload with prefork workers is the process model's job.)
+ * runCommand serves a config until TERM/INT (graceful) or QUIT (fast): with `workers 0`
+ * in this process, else as a master that forks and supervises workers.
  */
 export async function runCommand(o: RunOptions): Promise<number> {
   const file = pickConfigFile(o.file, o.quickstart, o.io);
-  let loaded = await loadConfig(file, { root: o.root });
+  const loaded = await loadConfig(file, { root: o.root });
   if (!loaded.config) { printDiagnostics(o.io, loaded.diagnostics, loaded.sources); return EXIT.config; }
-  const log = new TextLogger(stderrSink, loaded.config.global.logLevel);
-  let gate: Gate;
-  try { gate = await start(loaded, log); } catch (e) {
-    o.io.err(`gatekit: ${e instanceof GateError ? e.message : (e as Error).stack}`);
+  return loaded.config.global.workers === 0 ? runSingle(file, loaded, o) : runMaster(file, loaded, o);
+}
+
+/** onSignals installs signal handlers and returns the function that removes them. */
+function onSignals(handlers: Partial<Record<NodeJS.Signals, () => void>>): () => void {
+  const entries = Object.entries(handlers) as [NodeJS.Signals, () => void][];
+  for (const [s, h] of entries) process.on(s, h);
+  return () => { for (const [s, h] of entries) process.removeListener(s, h); };
+}
+
+function pidFor(file: string, loaded: Loaded, log: Logger): () => void {
+  const pidFile = pidFileOf(file, loaded.config);
+  try { return writePid(pidFile); } catch (e) {
+    log.warn('cannot write pid file', { file: pidFile, error: (e as Error).message });
+    return () => {};
+  }
+}
+
+async function runMaster(file: string, loaded: Loaded, o: RunOptions): Promise<number> {
+  const g = loaded.config!.global;
+  const log = new TextLogger(stderrSink, g.logLevel, { role: 'master' });
+  const master = new Master(file, o.root, log);
+  let stopping = false;
+  let finish: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => { finish = resolve; });
+  let removePid = (): void => {};
+  const stop = (timeout: number, why: string): void => {
+    if (stopping && timeout !== 0) return;
+    stopping = true;
+    log.info('stopping', { signal: why });
+    void master.stop(timeout).then(() => { off(); removePid(); finish(EXIT.ok); });
+  };
+  const graceful = (): number => master.currentSettings().gracefulTimeout;
+  // Handlers go in before anything is announced, so a signal sent on seeing a log line is never lost.
+  const off = onSignals({
+    SIGTERM: () => stop(graceful(), 'TERM'), SIGINT: () => stop(graceful(), 'INT'), SIGQUIT: () => stop(0, 'QUIT'),
+    SIGHUP: () => void master.reload(), SIGUSR1: () => master.reopenLogs(),
+    SIGTTIN: () => master.resize(1), SIGTTOU: () => master.resize(-1),
+  });
+  const failure = await master.start(loaded);
+  if (failure) { off(); o.io.err(`gatekit: cannot start: ${failure}`); return EXIT.runtime; }
+  if (stopping) return finished;
+  removePid = pidFor(file, loaded, log);
+  log.info('master running', { pid: process.pid, workers: master.snapshot().workers.length, config: file });
+  return finished;
+}
+
+/**
+ * runSingle serves in this process (`workers 0`). HUP re-reads the config: one that does
+ * not check is refused and the old one keeps serving; one that does replaces the old
+ * listeners (zero-downtime reload needs workers).
+ */
+async function runSingle(file: string, first: Loaded, o: RunOptions): Promise<number> {
+  let loaded = first;
+  const log = new TextLogger(stderrSink, loaded.config!.global.logLevel);
+  let generation = 1;
+  let served: Served;
+  try { served = await serveHere(loaded, generation, log); } catch (e) {
+    o.io.err(`gatekit: ${e instanceof GateError ? e.message : (e as Error).message}`);
     return EXIT.runtime;
   }
-  let removePid = (): void => {};
-  const pidFile = pidFileOf(file, loaded.config);
-  try { removePid = writePid(pidFile); } catch (e) { log.warn('cannot write pid file', { file: pidFile, error: (e as Error).message }); }
-
-  return new Promise<number>((done) => {
-    let busy = false;
-    const stop = async (timeout: number, why: string): Promise<void> => {
-      log.info('stopping', { signal: why });
-      await gate.close(timeout);
-      removePid();
-      for (const s of SIGNALS) process.removeListener(s, handlers[s]);
-      done(EXIT.ok);
-    };
-    const reload = async (): Promise<void> => {
-      if (busy) return;
-      busy = true;
-      const next = await loadConfig(file, { root: o.root });
-      if (!next.config) {
-        log.error('reload refused: the new config has errors; still serving the old one', { config: file });
-        for (const d of next.diagnostics) log.error(`${d.span.file}:${d.span.line}:${d.span.col}: ${d.severity}: ${d.message}`, { help: d.help });
-      } else {
-        await gate.close(loaded.config!.global.gracefulTimeout);
-        try { gate = await start(next, log); loaded = next; log.info('reloaded', { config: file }); } catch (e) {
-          log.error('reload failed; restoring the old config', { error: (e as Error).message });
-          gate = await start(loaded, log);
-        }
+  const removePid = pidFor(file, loaded, log);
+  let busy = false;
+  let finish: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => { finish = resolve; });
+  const stop = async (timeout: number, why: string): Promise<void> => {
+    log.info('stopping', { signal: why });
+    await served.close(timeout);
+    removePid();
+    off();
+    finish(EXIT.ok);
+  };
+  const reload = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    const next = await loadConfig(file, { root: o.root });
+    if (!next.config) {
+      log.error('reload refused: the new config has errors; still serving the old one', { config: file });
+      for (const d of next.diagnostics) log.error(`${d.span.file}:${d.span.line}:${d.span.col}: ${d.severity}: ${d.message}`, { help: d.help });
+    } else {
+      await served.close(loaded.config!.global.gracefulTimeout);
+      try { served = await serveHere(next, ++generation, log); loaded = next; logListening(served.gate, log, file); log.info('reloaded', { config: file }); } catch (e) {
+        log.error('reload failed; restoring the old config', { error: (e as Error).message });
+        served = await serveHere(loaded, ++generation, log);
       }
-      busy = false;
-    };
-    const handlers: Record<string, () => void> = {
-      SIGTERM: () => void stop(loaded.config!.global.gracefulTimeout, 'TERM'),
-      SIGINT: () => void stop(loaded.config!.global.gracefulTimeout, 'INT'),
-      SIGQUIT: () => void stop(0, 'QUIT'),
-      SIGHUP: () => void reload(),
-      SIGUSR1: () => log.info('USR1: no log files to reopen'),
-    };
-    const SIGNALS = Object.keys(handlers) as NodeJS.Signals[];
-    for (const s of SIGNALS) process.on(s, handlers[s]);
+    }
+    busy = false;
+  };
+  const off = onSignals({
+    SIGTERM: () => void stop(loaded.config!.global.gracefulTimeout, 'TERM'),
+    SIGINT: () => void stop(loaded.config!.global.gracefulTimeout, 'INT'),
+    SIGQUIT: () => void stop(0, 'QUIT'),
+    SIGHUP: () => void reload(),
+    SIGUSR1: () => log.info('USR1: no log files to reopen'),
   });
+  logListening(served.gate, log, file);
+  return finished;
+}
+
+/** Served is a config served by this very process: its master parts and its gate. */
+interface Served {
+  readonly gate: Gate;
+  close(timeout: number): Promise<void>;
+}
+
+async function serveHere(loaded: Loaded, generation: number, log: Logger): Promise<Served> {
+  const parts = await startMasterParts(loaded, generation, 'single', log);
+  let gate: Gate;
+  try { gate = await Gate.start(loaded, { logger: log, process: { pid: process.pid, role: 'single', workerId: 0, generation } }); } catch (e) {
+    await parts.stop(0);
+    throw e;
+  }
+  return { gate, close: async (timeout) => { await gate.close(timeout); await parts.stop(timeout); } };
 }

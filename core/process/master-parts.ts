@@ -1,0 +1,51 @@
+import { resolvePlugins, workerContainer } from '../container.js';
+import { LateDispatcher } from '../dispatcher.js';
+import type { Loaded } from '../load.js';
+import type { Logger } from '../logger.js';
+import { MemoryMetrics } from '../metrics.js';
+import type { MasterDirective, MasterPart } from '../plugin.js';
+import { allUnits } from '../units.js';
+import { supervise } from './supervisor.js';
+
+/** MasterParts are the running master parts of one generation. */
+export interface MasterParts {
+  stop(timeout: number): Promise<void>;
+}
+
+/**
+ * startMasterParts runs every plugin's master part for a generation, in plugin order; if one
+ * fails to start, those already started are stopped and the error is thrown.
+ */
+export async function startMasterParts(loaded: Loaded, generation: number, role: 'single' | 'master', log: Logger): Promise<MasterParts> {
+  const config = loaded.config!;
+  const byPlugin = new Map<string, MasterDirective[]>();
+  for (const u of allUnits(config)) {
+    const list = byPlugin.get(u.plugin.name) ?? [];
+    list.push({ directive: u.directive, config: u.config, at: u.span });
+    byPlugin.set(u.plugin.name, list);
+  }
+  const plugins = resolvePlugins(workerContainer(loaded.scope, {
+    logger: log, metrics: new MemoryMetrics(), config: { config },
+    process: { pid: process.pid, role, workerId: 0, generation }, router: new LateDispatcher(),
+  }));
+  const started: MasterPart[] = [];
+  const stop = async (timeout: number): Promise<void> => {
+    for (const p of started.reverse()) {
+      try { await p.stop(timeout); } catch (e) { log.error('master part stop failed', { error: (e as Error).message }); }
+    }
+    started.length = 0;
+  };
+  for (const p of plugins) {
+    const ds = byPlugin.get(p.name);
+    if (!p.master || !ds) continue;
+    const plog = log.child({ plugin: p.name });
+    const part = p.master(ds, { log: plog, generation, supervise: (spec) => supervise(spec, plog) });
+    if (!part) continue;
+    started.push(part);
+    try { await part.start?.(); } catch (e) {
+      await stop(0);
+      throw new Error(`plugin '${p.name}' failed to start: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return { stop };
+}

@@ -1,0 +1,26 @@
+// Messages between the master and its workers (over the cluster IPC channel).
+
+/** ToWorker is what the master tells a worker. */
+export type ToWorker =
+  /** config: load exactly these files (the master checked them) and start serving. */
+  | { readonly t: 'config'; readonly file: string; readonly files: readonly [string, string][]; readonly generation: number; readonly workerId: number }
+  /** drain: stop accepting, finish requests in flight within `timeout` ms, then exit 0. */
+  | { readonly t: 'drain'; readonly timeout: number }
+  /** reopen: reopen log files (USR1). */
+  | { readonly t: 'reopen' };
+
+/** ToMaster is what a worker tells its master. */
+export type ToMaster =
+  /** hello: the worker listens for messages now; send the config. */
+  | { readonly t: 'hello' }
+  /** ready: listening, plugins provisioned; the master may retire the worker it replaces. */
+  | { readonly t: 'ready' }
+  /** boot-failed: the worker could not start; `error` says why. */
+  | { readonly t: 'boot-failed'; readonly error: string }
+  /** beat: the event loop is alive; `requests` served so far. */
+  | { readonly t: 'beat'; readonly requests: number }
+  /** recycle: max_requests reached; replace me, then drain me. */
+  | { readonly t: 'recycle'; readonly requests: number };
+
+/** ROLE_ENV names the environment variable that tells a forked process its role. */
+export const ROLE_ENV = 'GATEKIT_ROLE';

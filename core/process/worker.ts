@@ -1,0 +1,67 @@
+import type { DependencyContainer } from 'tsyringe';
+import { Gate } from '../gate.js';
+import { loadConfig } from '../load.js';
+import { stderrSink, TextLogger } from '../logger.js';
+import type { ToMaster, ToWorker } from './protocol.js';
+import { Watchdog } from './watchdog.js';
+
+function send(m: ToMaster): void {
+  process.send?.(m);
+}
+
+/**
+ * runWorker is a worker process's whole life: wait for the config from the master, serve it,
+ * beat, ask to be recycled after max_requests, drain when told, and exit when the master goes.
+ */
+export function runWorker(root: DependencyContainer): void {
+  // Signals from a terminal reach the whole process group: only the master decides.
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU'] as const) process.on(s, () => {});
+  let gate: Gate | undefined;
+  let watchdog: Watchdog | undefined;
+  let leaving = false;
+  const leave = async (timeout: number, code: number): Promise<void> => {
+    if (leaving) return;
+    leaving = true;
+    await gate?.close(timeout);
+    await watchdog?.stop();
+    process.exit(code);
+  };
+  process.on('disconnect', () => void leave(gate?.config.global.gracefulTimeout ?? 0, 0)); // the master is gone
+  process.on('message', (m: ToWorker) => {
+    if (m.t === 'config') void boot(m);
+    else if (m.t === 'drain') void leave(m.timeout, 0);
+  });
+  send({ t: 'hello' });
+
+  async function boot(m: Extract<ToWorker, { t: 'config' }>): Promise<void> {
+    const loaded = await loadConfig(m.file, { root, files: new Map(m.files) });
+    if (!loaded.config) {
+      send({ t: 'boot-failed', error: loaded.diagnostics.map((d) => `${d.span.file}:${d.span.line}:${d.span.col}: ${d.message}`).join('; ') });
+      process.exit(1);
+    }
+    const g = loaded.config.global;
+    const log = new TextLogger(stderrSink, g.logLevel, { worker: m.workerId });
+    watchdog = new Watchdog(g.workerTimeout, ` worker=${m.workerId} pid=${process.pid}`);
+    const limit = g.maxRequests > 0 ? g.maxRequests + Math.floor(Math.random() * (g.maxRequestsJitter + 1)) : Infinity;
+    let requests = 0;
+    const wd = watchdog;
+    try {
+      gate = await Gate.start(loaded, {
+        logger: log,
+        process: { pid: process.pid, role: 'worker', workerId: m.workerId, generation: m.generation },
+        onDispatch: (ctx) => {
+          wd.dispatching(ctx.method, ctx.uri);
+          if (++requests === limit) send({ t: 'recycle', requests });
+        },
+      });
+    } catch (e) {
+      send({ t: 'boot-failed', error: (e as Error).message });
+      await watchdog.stop();
+      process.exit(1);
+    }
+    if (m.workerId === 1) for (const a of gate.addresses()) log.info('listening', { url: a.path ? `unix:${a.path}` : `${a.tls ? 'https' : 'http'}://${a.host?.includes(':') ? `[${a.host}]` : a.host}:${a.port}`, generation: m.generation });
+    const beat = setInterval(() => send({ t: 'beat', requests }), Math.max(50, Math.min(1000, g.workerTimeout / 4)));
+    beat.unref();
+    send({ t: 'ready' });
+  }
+}
