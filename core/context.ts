@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TemplateLike } from '../dsl/schema.js';
 import type { Logger } from './logger.js';
 
@@ -25,6 +27,13 @@ export const VARIABLE_PREFIXES = ['http_', 'arg_', 'cookie_'] as const;
 let idPrefix = randomBytes(6).toString('hex');
 let idCounter = 0;
 
+/** Upgrade is the connection of a request that asks to switch protocols (WebSocket). */
+export interface Upgrade {
+  readonly socket: Duplex;
+  /** head is what the client sent after the request headers (the first frames, maybe). */
+  readonly head: Buffer;
+}
+
 /** ConnInfo is what the listener knows about a request before routing. */
 export interface ConnInfo {
   readonly scheme: 'http' | 'https';
@@ -46,6 +55,9 @@ export class Ctx {
   readonly state = new Map<symbol, unknown>();
   /** startTime is when the request arrived (ms, from performance.now()). */
   readonly startTime = performance.now();
+  /** upgrade is set when the request asks to switch protocols; see takeUpgrade(). */
+  upgrade: Upgrade | undefined;
+  private upgradeTaken = false;
   private id: string | undefined;
   private queryParams: URLSearchParams | undefined;
 
@@ -74,6 +86,20 @@ export class Ctx {
   get uri(): string { return this.query ? `${this.rawPath}?${this.query}` : this.rawPath; }
   /** pathInMount is the path after the mount point: '/a.css' for /assets/a.css under /assets/. */
   get pathInMount(): string { return this.path.slice(this.mount.length) || '/'; }
+
+  /**
+   * takeUpgrade hands the raw connection of an Upgrade request to the caller (a WebSocket
+   * handler), who then owns it; middleware before it may still answer with a plain response.
+   */
+  takeUpgrade(): Upgrade {
+    if (!this.upgrade || this.upgradeTaken) throw new Error('takeUpgrade: not an upgrade request, or already taken');
+    this.upgradeTaken = true;
+    this.res.detachSocket(this.upgrade.socket as Socket);
+    return this.upgrade;
+  }
+
+  /** upgraded tells whether a handler took the connection over. */
+  get upgraded(): boolean { return this.upgradeTaken; }
 
   /** requestId is this request's id: X-Request-ID when a plugin trusted it, else generated once. */
   get requestId(): string {

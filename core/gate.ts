@@ -1,10 +1,12 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
-import { Ctx } from './context.js';
+import { Ctx, type Upgrade } from './context.js';
 import { LateDispatcher } from './dispatcher.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener, openListener, secureContextOf } from './listeners.js';
@@ -128,13 +130,24 @@ export class Gate {
       const server = await openListener({
         address: g.address, ...(tls ? { tls } : {}),
         onRequest: (req, res) => this.onRequest(req, res, g.hosts, scheme, port),
+        onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head, g.hosts, scheme, port),
       }, this.config.global, this.log);
       if (g.address.kind === 'tcp') port = (server.address() as AddressInfo).port;
       this.listeners.push({ server, key, tls: g.tls });
     }
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse, hosts: VirtualHosts<ServerRuntime>, scheme: 'http' | 'https', port: number): void {
+  /** onUpgrade routes an Upgrade request like any other, with a response bound to its socket so middleware can refuse it. */
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, hosts: VirtualHosts<ServerRuntime>, scheme: 'http' | 'https', port: number): void {
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.on('finish', () => socket.end());
+    this.onRequest(req, res, hosts, scheme, port, { socket, head });
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse, hosts: VirtualHosts<ServerRuntime>, scheme: 'http' | 'https', port: number, upgrade?: Upgrade): void {
     let url = req.url ?? '/';
     let hostHeader = req.headers.host;
     if (url.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(url)) {
@@ -149,6 +162,7 @@ export class Gate {
     const rt = hosts.pick(hostOf(hostHeader));
     const clean = cleanPath(rawPath);
     const ctx = new Ctx(req, res, { scheme, port }, hostOf(hostHeader) || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
+    ctx.upgrade = upgrade;
     for (const [k, v] of rt.headers) res.setHeader(k, v);
     this.onDispatch?.(ctx);
     if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
@@ -165,7 +179,7 @@ export class Gate {
   }
 
   private after(ctx: Ctx): void {
-    if (ctx.res.headersSent || ctx.res.writableEnded) return;
+    if (ctx.upgraded || ctx.res.headersSent || ctx.res.writableEnded) return;
     this.fail(ctx, new Error('the handler finished without sending a response'));
   }
 
@@ -180,6 +194,7 @@ export class Gate {
       });
     }
     const res = ctx.res;
+    if (ctx.upgraded) { ctx.upgrade!.socket.destroy(); return; }
     if (res.headersSent) { res.destroy(); return; }
     const body = `${status} ${http ? http.message : 'Internal Server Error'}\n`;
     void ctx.send(status, body, { 'content-type': 'text/plain; charset=utf-8', ...(http?.headers ?? {}) });
@@ -193,6 +208,7 @@ export class Gate {
     const clean = cleanPath(rawPath);
     if (!clean.ok) throw new HttpError(500, `bad internal redirect: ${clean.reason}`);
     const next = new Ctx(ctx.req, ctx.res, ctx.conn, ctx.host, clean.path, rawPath, q < 0 ? '' : target.slice(q + 1), ctx.log);
+    next.upgrade = ctx.upgrade;
     for (const [k, v] of ctx.vars) next.vars.set(k, v);
     serverOf.set(next, rt);
     const m = rt.router.match(next.path);
@@ -200,6 +216,13 @@ export class Gate {
     next.mount = m.entry.mount;
     next.captures = m.captures;
     await m.entry.handle(next);
+  }
+
+  /** reopen asks every unit to reopen its files (USR1). */
+  async reopen(): Promise<void> {
+    for (const u of this.units) {
+      try { await u.reopen?.(); } catch (e) { this.log.error('reopen failed', { error: (e as Error).message }); }
+    }
   }
 
   /** addresses lists the bound listeners (real ports, for port 0). */

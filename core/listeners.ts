@@ -3,6 +3,7 @@ import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
@@ -12,12 +13,16 @@ import type { Logger } from './logger.js';
 /** RequestListener handles one request on a listener. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** UpgradeListener handles a request that asks to switch protocols (WebSocket). */
+export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 /** ListenerSpec is what it takes to open one listening address. */
 export interface ListenerSpec {
   readonly address: Address;
   /** tls, when set, picks the secure context for an SNI name ('' when the client sent none). */
   readonly tls?: (servername: string) => SecureContext;
   readonly onRequest: RequestListener;
+  readonly onUpgrade: UpgradeListener;
 }
 
 /** rawAnswer writes a minimal HTTP response straight to a socket and closes it. */
@@ -38,6 +43,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     ? createHttpsServer({ ...options, SNICallback: (name, cb) => { try { cb(null, tls(name)); } catch (e) { cb(e as Error); } } }, spec.onRequest)
     : createServer(options, spec.onRequest);
   server.keepAliveTimeout = settings.keepaliveTimeout;
+  server.on('upgrade', spec.onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // A malformed request gets a 4xx and a closed connection; other clients are unaffected.
     if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) { socket.destroy(); return; }

@@ -78,6 +78,8 @@ export interface Unit {
    * next() at most once, before or around its own work. Resolves when the response is done.
    */
   handle?(ctx: Ctx, next: Next): Promise<void>;
+  /** reopen reopens files the unit writes (USR1, after logrotate moved them). */
+  reopen?(): void | Promise<void>;
   /** tls gives the certificate for a server-kind unit's server on `listen ... tls` addresses. */
   tls?(): TlsProvider;
   /** close releases everything; idempotent, and safe after a failed provision. */

@@ -139,7 +139,7 @@ async function runSingle(file: string, first: Loaded, o: RunOptions): Promise<nu
     SIGINT: () => void stop(loaded.config!.global.gracefulTimeout, 'INT'),
     SIGQUIT: () => void stop(0, 'QUIT'),
     SIGHUP: () => void reload(),
-    SIGUSR1: () => log.info('USR1: no log files to reopen'),
+    SIGUSR1: () => void served.gate.reopen(),
   });
   logListening(served.gate, log, file);
   return finished;

@@ -30,6 +30,7 @@ export function runWorker(root: DependencyContainer): void {
   process.on('message', (m: ToWorker) => {
     if (m.t === 'config') void boot(m);
     else if (m.t === 'drain') void leave(m.timeout, 0);
+    else if (m.t === 'reopen') void gate?.reopen();
   });
   send({ t: 'hello' });
 
