@@ -125,8 +125,9 @@ export class ModelBuilder {
         if (l.address) listens.push({ address: l.address, tls: l.tls === 'tls', span: k.span });
       } else if (k.spec.kind === 'server' && k.name !== 'route') { const u = this.unit(k); if (u) units.push(u); }
     }
-    if (listens.length === 0) this.diags.push(error('GK_CONFIG_NO_LISTEN', "server has no 'listen'", c.span, 'add one: listen 8080'));
     const body = this.routeBody(kids, undefined, c.span, 'server');
+    const quiet = this.reportedInside(c);
+    if (listens.length === 0 && !quiet) this.diags.push(error('GK_CONFIG_NO_LISTEN', "server has no 'listen'", c.span, 'add one: listen 8080'));
     const routes = [...body.routes];
     if (body.handler) {
       const clash = routes.find((r) => r.matcher.kind === 'prefix' && r.matcher.prefix === '/');
@@ -134,7 +135,7 @@ export class ModelBuilder {
         `a handler in a server block is its catch-all route '/' (at ${body.handler.span.line}:${body.handler.span.col}); keep one`));
       else routes.push({ matcher: { kind: 'prefix', prefix: '/' }, span: body.handler.span, middleware: [], handler: body.handler, children: [] });
     }
-    if (routes.length === 0) this.diags.push(error('GK_CONFIG_NO_HANDLER', 'server has no routes and no handler', c.span, `add a route, or a handler such as: respond 200 "ok"`));
+    if (routes.length === 0 && !quiet) this.diags.push(error('GK_CONFIG_NO_HANDLER', 'server has no routes and no handler', c.span, `add a route, or a handler such as: respond 200 "ok"`));
     return { names, span: c.span, listens, units, middleware: body.middleware, routes };
   }
 
@@ -164,7 +165,7 @@ export class ModelBuilder {
     if (!matcher) return undefined;
     const label = matcherText(matcher);
     const body = this.routeBody(c.children ?? [], matcher, c.span, `route '${label}'`);
-    if (!body.handler && body.routes.length === 0) {
+    if (!body.handler && body.routes.length === 0 && !this.reportedInside(c)) {
       this.diags.push(error('GK_CONFIG_NO_HANDLER', `route '${label}' has no handler`, c.span,
         `add one handler, e.g. respond, static, proxy or redirect (\`gatekit plugins\` lists them)`));
     }
@@ -194,6 +195,19 @@ export class ModelBuilder {
         `a nested route's path is absolute and must start with '${parent.prefix}'`));
     }
     return op === '=' ? { kind: 'exact', path: pattern } : { kind: 'prefix', prefix: pattern };
+  }
+
+  /**
+   * reportedInside tells whether an error was already reported inside a block (or in a snippet
+   * or file it brings in): a missing listen or handler is then most likely its echo, not news.
+   */
+  private reportedInside(c: Checked): boolean {
+    const { file, line, col } = c.span;
+    const inside = (s: Span): boolean => s.file === file && (s.line > line || (s.line === line && s.col >= col)) && s.line <= c.directive.endLine;
+    return this.diags.some((d) => {
+      for (let s: Span | undefined = d.span; s; s = s.includedFrom) if (d.severity === 'error' && inside(s)) return true;
+      return false;
+    });
   }
 
   private duplicateRoutes(routes: readonly RouteDecl[]): void {

@@ -16,6 +16,8 @@ export interface Arg {
   /** value is the text after unescaping (and, once expanded, after `${ENV}` substitution). */
   readonly value: string;
   readonly span: Span;
+  /** unresolved is set when an `${ENV}` reference in it could not be expanded (already reported). */
+  readonly unresolved?: true;
 }
 
 /** Comment is a `#` comment kept for the formatter. */

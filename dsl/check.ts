@@ -154,6 +154,7 @@ class Checker {
   }
 
   private value(a: Arg, spec: ArgSpec, owner: string): unknown {
+    if (a.unresolved) return undefined;
     const r = parseValue(a.value, spec, a.span.file);
     if (!r.ok) {
       const what = spec.type === 'regex' ? 'regular expression' : spec.type === 'enum' || spec.type === 'string' ? 'value' : spec.type;

@@ -9,7 +9,7 @@ export type FileCstChildren = {
   directive?: DirectiveCstNode[];
   Newline?: IToken[];
   Semi?: IToken[];
-  stray?: IToken[];
+  strayBlock?: BlockCstNode[];
   strayClose?: IToken[];
 };
 
@@ -20,7 +20,7 @@ export interface DirectiveCstNode extends CstNode {
 
 export type DirectiveCstChildren = {
   name: IToken[];
-  arg?: (IToken)[];
+  arg?: IToken[];
   block?: BlockCstNode[];
 };
 
@@ -34,7 +34,7 @@ export type BlockCstChildren = {
   directive?: DirectiveCstNode[];
   Newline?: IToken[];
   Semi?: IToken[];
-  stray?: IToken[];
+  strayBlock?: BlockCstNode[];
   close?: IToken[];
 };
 

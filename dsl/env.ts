@@ -12,6 +12,7 @@ export function expandEnvArg(a: Arg, env: Env, diags: Diagnostic[]): Arg {
   if (!a.raw.includes('${')) return a;
   const inner = a.quoted ? a.raw.slice(1, -1) : a.raw;
   const shift = a.quoted ? 1 : 0;
+  const before = diags.length;
   const out = inner.replace(REF_RE, (all: string, body: string, close: string, at: number) => {
     const where = spanAt(a.span, at + shift, all.length);
     if (!close) {
@@ -31,5 +32,5 @@ export function expandEnvArg(a: Arg, env: Env, diags: Diagnostic[]): Arg {
     }
     return '';
   });
-  return { ...a, value: a.quoted ? unescape(out) : out };
+  return { ...a, value: a.quoted ? unescape(out) : out, ...(diags.length > before ? { unresolved: true } : {}) };
 }

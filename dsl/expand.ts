@@ -62,7 +62,7 @@ class Expander {
         out.push(d.block ? { ...d, block: this.includes(d.block, stack) } : d);
         continue;
       }
-      if (d.args.length === 0) this.o.diags.push(error('GK_DSL_MISSING_ARG', "missing argument PATH for 'include'", d.nameSpan, 'include FILE-OR-GLOB'));
+      if (d.args.length === 0) this.o.diags.push(error('GK_DSL_MISSING_ARG', "missing argument PATH for 'include'", d.nameSpan, 'usage: include FILE-OR-GLOB'));
       if (d.block) this.o.diags.push(error('GK_DSL_UNEXPECTED_BLOCK', "'include' takes no block", d.blockSpan!));
       for (const a of d.args) out.push(...this.includeOne(a.value, a.span, stack));
     }
@@ -80,12 +80,17 @@ class Expander {
         continue;
       }
       let parsed: GateFile;
+      const from = this.o.diags.length;
       try { parsed = this.parseFile(file); } catch (e) {
         this.o.diags.push(error('GK_DSL_INCLUDE_MISSING', `cannot read included file '${pattern}'`, at,
           `${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}: ${file}`));
         continue;
       }
-      out.push(...relocate(this.includes(parsed.directives, [...stack, file]), at));
+      for (let i = from; i < this.o.diags.length; i++) { // syntax errors, too, say where their file was included
+        const d = this.o.diags[i];
+        this.o.diags[i] = { ...d, span: { ...d.span, includedFrom: at } };
+      }
+      out.push(...this.includes(relocate(parsed.directives, at), [...stack, file]));
     }
     return out;
   }
@@ -96,7 +101,7 @@ class Expander {
       if (d.name !== 'snippet') { rest.push(d); continue; }
       const name = d.args[0]?.value;
       if (!name || d.args.length > 1 || !d.block) {
-        this.o.diags.push(error('GK_DSL_BAD_SNIPPET', "a snippet needs one name and a block: snippet NAME { ... }", d.nameSpan));
+        this.o.diags.push(error('GK_DSL_BAD_SNIPPET', "'snippet' needs one name and a block", d.nameSpan, 'usage: snippet NAME { ... }'));
       } else if (this.snippets.has(name)) {
         const first = this.snippets.get(name)!.nameSpan;
         this.o.diags.push(error('GK_DSL_DUPLICATE', `duplicate snippet '${name}'`, d.args[0].span, `first defined at ${first.file}:${first.line}:${first.col}`));
@@ -123,7 +128,7 @@ class Expander {
   private importOne(d: Directive, using: readonly string[]): Directive[] {
     const [a, extra] = d.args;
     if (!a || extra) {
-      this.o.diags.push(error('GK_DSL_BAD_ARGS', "'import' takes exactly one snippet name", extra?.span ?? d.nameSpan, 'import NAME'));
+      this.o.diags.push(error('GK_DSL_BAD_ARGS', "'import' takes exactly one snippet name", extra?.span ?? d.nameSpan, 'usage: import NAME'));
       if (!a) return [];
     }
     const snip = this.snippets.get(a.value);
@@ -132,7 +137,7 @@ class Expander {
       return [];
     }
     if (using.includes(a.value)) {
-      this.o.diags.push(error('GK_DSL_IMPORT_CYCLE', `snippet '${a.value}' imports itself`, a.span, [...using, a.value].join(' -> ')));
+      this.o.diags.push(error('GK_DSL_IMPORT_CYCLE', `import cycle: snippet '${a.value}' is already being imported`, a.span, [...using, a.value].join(' -> ')));
       return [];
     }
     return this.imports(relocate(snip.block!, d.nameSpan), [...using, a.value]);

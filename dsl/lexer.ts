@@ -3,7 +3,8 @@ import { Lexer } from './chevrotain.js';
 import { allTokens, UnterminatedString } from './tokens.js';
 import { error, type Diagnostic } from './diagnostics.js';
 
-const lexer = new Lexer(allTokens, { positionTracking: 'full' });
+// Only '\n' ends a line: in a CRLF file the '\r' is whitespace, not a second line break.
+const lexer = new Lexer(allTokens, { positionTracking: 'full', lineTerminatorsPattern: /\n/g, lineTerminatorCharacters: ['\n'] });
 
 /** Lexed is a file's tokens, its comments, and the lexical errors found. */
 export interface Lexed {
@@ -14,11 +15,13 @@ export interface Lexed {
 
 /** lex splits a source text into tokens; unterminated strings and stray characters become diagnostics. */
 export function lex(text: string, file: string): Lexed {
-  const result = lexer.tokenize(text);
+  const src = text.replace(/^\uFEFF/, ''); // a byte order mark is not part of the first line
+  const result = lexer.tokenize(src);
   const diagnostics: Diagnostic[] = [];
   for (const e of result.errors) {
-    const ch = text.substr(e.offset, e.length);
-    diagnostics.push(error('GK_DSL_BAD_CHAR', `unexpected character '${ch}'`, { file, line: e.line ?? 1, col: e.column ?? 1, len: e.length }));
+    const chars = src.substr(e.offset, e.length);
+    diagnostics.push(error('GK_DSL_BAD_CHAR', `unexpected character ${describeChars(chars)}`, { file, line: e.line ?? 1, col: e.column ?? 1, len: e.length },
+      'separate words with plain spaces or tabs, and quote text that holds other spacing'));
   }
   const tokens: IToken[] = [];
   for (const t of result.tokens) {
@@ -30,6 +33,12 @@ export function lex(text: string, file: string): Lexed {
     tokens.push(t);
   }
   return { tokens, comments: result.groups.comments ?? [], diagnostics };
+}
+
+/** describeChars shows characters as written, or as U+XXXX codes when they are invisible or space-like. */
+function describeChars(s: string): string {
+  if (/^[^\p{Z}\p{C}]+$/u.test(s)) return `'${s}'`;
+  return [...s].map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(' ');
 }
 
 /** span is a token's place in its file. */

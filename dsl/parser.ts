@@ -1,13 +1,13 @@
 import type { CstNode, IToken } from 'chevrotain';
 import { CstParser } from './chevrotain.js';
-import { allTokens, LCurly, Newline, RCurly, Semi, StringLit, Word } from './tokens.js';
+import { allTokens, LCurly, Newline, RCurly, Semi, Value } from './tokens.js';
 
 /**
  * GateParser is the generic grammar of .gate files; it knows no directive names.
  *
- *   file      = (directive | TERM | String | '}')*      stray strings and braces are kept for to-ast to report
- *   directive = Word (Word | String)* block?
- *   block     = '{' (directive | TERM | String)* '}'?    a missing '}' is reported by to-ast at its '{'
+ *   file      = (directive | TERM | block | '}')*         stray blocks and braces are kept for to-ast to report
+ *   directive = (Word | String) (Word | String)* block?   a string name is kept for to-ast to report
+ *   block     = '{' (directive | TERM | block)* '}'?       a missing '}' is reported by to-ast at its '{'
  *
  * The grammar accepts every token sequence, so all diagnostics come from one place
  * (to-ast) with exact positions and messages written for people.
@@ -24,20 +24,15 @@ export class GateParser extends CstParser {
         { ALT: () => this.SUBRULE(this.directive) },
         { ALT: () => this.CONSUME(Newline) },
         { ALT: () => this.CONSUME(Semi) },
-        { ALT: () => this.CONSUME(StringLit, { LABEL: 'stray' }) },
+        { ALT: () => this.SUBRULE(this.block, { LABEL: 'strayBlock' }) },
         { ALT: () => this.CONSUME(RCurly, { LABEL: 'strayClose' }) },
       ]);
     });
   });
 
   public directive = this.RULE('directive', () => {
-    this.CONSUME(Word, { LABEL: 'name' });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME2(Word, { LABEL: 'arg' }) },
-        { ALT: () => this.CONSUME2(StringLit, { LABEL: 'arg' }) },
-      ]);
-    });
+    this.CONSUME(Value, { LABEL: 'name' });
+    this.MANY(() => this.CONSUME2(Value, { LABEL: 'arg' }));
     this.OPTION(() => this.SUBRULE(this.block));
   });
 
@@ -48,7 +43,7 @@ export class GateParser extends CstParser {
         { ALT: () => this.SUBRULE(this.directive) },
         { ALT: () => this.CONSUME(Newline) },
         { ALT: () => this.CONSUME(Semi) },
-        { ALT: () => this.CONSUME3(StringLit, { LABEL: 'stray' }) },
+        { ALT: () => this.SUBRULE2(this.block, { LABEL: 'strayBlock' }) },
       ]);
     });
     this.OPTION(() => this.CONSUME(RCurly, { LABEL: 'close' }));

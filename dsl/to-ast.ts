@@ -1,9 +1,10 @@
 import type { IToken } from 'chevrotain';
 import type { Arg, Comment, Directive, GateFile, Span } from './ast.js';
-import type { BlockCstChildren, DirectiveCstChildren, FileCstChildren, ICstNodeVisitor } from './cst.js';
+import type { BlockCstChildren, BlockCstNode, DirectiveCstChildren, DirectiveCstNode, FileCstChildren, ICstNodeVisitor } from './cst.js';
 import { error, type Diagnostic } from './diagnostics.js';
 import { lex, span } from './lexer.js';
 import { parser, parseTokens } from './parser.js';
+import { StringLit } from './tokens.js';
 
 const BaseVisitor = parser.getBaseCstVisitorConstructor();
 
@@ -28,12 +29,18 @@ class AstBuilder extends BaseVisitor implements ICstNodeVisitor<void, unknown> {
     for (const t of c.strayClose ?? []) {
       this.diags.push(error('GK_DSL_UNBALANCED', "unexpected '}' with no open block", span(t, this.path), "remove it, or add the '{' it closes"));
     }
-    this.strays(c.stray);
-    return (c.directive ?? []).map((d) => this.visit(d) as Directive);
+    this.strays(c.strayBlock);
+    return this.directives(c.directive);
   }
 
-  directive(c: DirectiveCstChildren): Directive {
+  directive(c: DirectiveCstChildren): Directive | undefined {
     const nameTok = c.name[0];
+    if (nameTok.tokenType === StringLit) {
+      this.diags.push(error('GK_DSL_EXPECTED_NAME', `expected a directive name, got the string ${nameTok.image}`, span(nameTok, this.path),
+        'a directive starts with a bare word; strings are only arguments'));
+      if (c.block) this.visit(c.block[0]);
+      return undefined;
+    }
     const args = (c.arg ?? []).map((t) => argOf(t, this.path));
     const blockCst = c.block?.[0];
     const last = args.length ? args[args.length - 1].span : span(nameTok, this.path);
@@ -49,16 +56,22 @@ class AstBuilder extends BaseVisitor implements ICstNodeVisitor<void, unknown> {
     if (!close) {
       this.diags.push(error('GK_DSL_UNBALANCED', "unclosed '{': expected '}' before the end of the file", open, "add the '}' that closes this block"));
     }
-    this.strays(c.stray);
-    const block = (c.directive ?? []).map((d) => this.visit(d) as Directive);
+    this.strays(c.strayBlock);
+    const block = this.directives(c.directive);
     const endLine = close?.startLine ?? (block.length ? block[block.length - 1].endLine : open.line);
     return { block, open, endLine };
   }
 
-  private strays(tokens: IToken[] | undefined): void {
-    for (const t of tokens ?? []) {
-      this.diags.push(error('GK_DSL_EXPECTED_NAME', `expected a directive name, got the string ${t.image}`, span(t, this.path),
-        'a directive starts with a bare word; strings are only arguments'));
+  private directives(cst: DirectiveCstNode[] | undefined): Directive[] {
+    return (cst ?? []).map((d) => this.visit(d) as Directive | undefined).filter((d) => d !== undefined);
+  }
+
+  /** strays reports blocks with no directive before them; their contents are checked for syntax only. */
+  private strays(blocks: BlockCstNode[] | undefined): void {
+    for (const b of blocks ?? []) {
+      this.diags.push(error('GK_DSL_EXPECTED_NAME', "expected a directive name before '{'", span(b.children.open[0], this.path),
+        "a block belongs to a directive on the same line: put '{' after its name and arguments"));
+      this.visit(b);
     }
   }
 }

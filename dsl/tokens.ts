@@ -15,12 +15,14 @@ export const Semi = createToken({ name: 'Semi', pattern: /;/ });
 export const LCurly = createToken({ name: 'LCurly', pattern: /\{/ });
 /** RCurly closes a block. */
 export const RCurly = createToken({ name: 'RCurly', pattern: /\}/ });
+/** Value is the category of words and strings: what a directive name or argument may be. */
+export const Value = createToken({ name: 'Value', pattern: Lexer.NA });
 /** String is a double-quoted string on one line, with escapes \" \\ \n \t (and `\$` for a literal dollar). */
-export const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n]|\\[^\n])*"/ });
+export const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n]|\\[^\n])*"/, categories: [Value] });
 /** UnterminatedString is a quote with no closing quote on its line: lexed so it can be reported well. */
 export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /"(?:[^"\\\n]|\\[^\n])*\\?/ });
 /** Word is a run of non-space characters other than { } ; " #, where `${...}` may stand inside. */
-export const Word = createToken({ name: 'Word', pattern: /(?:[^\s{};"#$]|\$\{[^}\s"{;#]*\}?|\$)+/ });
+export const Word = createToken({ name: 'Word', pattern: /(?:[^\s{};"#$]|\$\{[^}\s"{;#]*\}?|\$)+/, categories: [Value] });
 
 /** allTokens lists the token types in matching order. */
-export const allTokens: TokenType[] = [WhiteSpace, Comment, Newline, Semi, LCurly, RCurly, StringLit, UnterminatedString, Word];
+export const allTokens: TokenType[] = [WhiteSpace, Comment, Newline, Semi, LCurly, RCurly, Value, StringLit, UnterminatedString, Word];

@@ -44,26 +44,26 @@ export function parseAddress(text: string): Address | undefined {
   return host === undefined || host === '*' ? { kind: 'tcp', port, text } : { kind: 'tcp', host, port, text };
 }
 
-function parseInt10(text: string, spec: ArgSpec, what: string): Parsed {
-  if (!/^-?\d+$/.test(text)) return bad(what);
+function parseInt10(text: string, spec: ArgSpec): Parsed {
+  if (!/^-?\d+$/.test(text)) return bad(describeType(spec));
   const n = Number(text);
-  if (spec.min !== undefined && n < spec.min) return bad(`${what} of at least ${spec.min}`);
-  if (spec.max !== undefined && n > spec.max) return bad(`${what} of at most ${spec.max}`);
+  if (spec.min !== undefined && n < spec.min) return bad(describeType(spec, ` of at least ${spec.min}`));
+  if (spec.max !== undefined && n > spec.max) return bad(describeType(spec, ` of at most ${spec.max}`));
   return ok(n);
 }
 
-/** describeType says in words what an argument of this spec accepts, for messages. */
-export function describeType(spec: ArgSpec): string {
+/** describeType says in words what an argument of this spec accepts, for messages; `bound` narrows an int or status. */
+export function describeType(spec: ArgSpec, bound = ''): string {
   const also = spec.also?.length ? ` or ${spec.also.map((w) => `'${w}'`).join(', ')}` : '';
   switch (spec.type) {
-    case 'int': return `an integer${also}`;
+    case 'int': return `an integer${bound}${also}`;
     case 'duration': return `a duration like 250ms, 30s, 5m, 1h or 1d${also}`;
     case 'size': return `a size like 512B, 64KB, 10MB or 1GB${also}`;
     case 'bool': return `on, off, true or false${also}`;
     case 'enum': return `one of ${(spec.values ?? []).map((v) => `'${v}'`).join(', ')}${also}`;
     case 'address': return `an address like 8080, 127.0.0.1:8080, [::1]:8080 or unix:/path.sock${also}`;
     case 'url': return `a URL like ${(spec.schemes ?? ['http'])[0]}://host:port${also}`;
-    case 'status': return `an HTTP status code${also}`;
+    case 'status': return `an HTTP status code${bound}${also}`;
     case 'regex': return 'a regular expression';
     default: return `a ${spec.type}${also}`;
   }
@@ -76,9 +76,9 @@ export function parseValue(text: string, spec: ArgSpec, file: string): Parsed {
   switch (spec.type) {
     case 'string': return ok(text);
     case 'template': return ok(new Template(text));
-    case 'int': return parseInt10(text, spec, expected);
+    case 'int': return parseInt10(text, spec);
     case 'status': {
-      const r = parseInt10(text, { ...spec, min: spec.min ?? 100, max: spec.max ?? 599 }, expected);
+      const r = parseInt10(text, { ...spec, min: spec.min ?? 100, max: spec.max ?? 599 });
       if (r.ok && spec.values && !spec.values.includes(text)) return bad(`one of ${spec.values.join(', ')}`);
       return r;
     }
