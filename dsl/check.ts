@@ -157,7 +157,7 @@ class Checker {
     if (a.unresolved) return undefined;
     const r = parseValue(a.value, spec, a.span.file);
     if (!r.ok) {
-      const what = spec.type === 'regex' ? 'regular expression' : spec.type === 'enum' || spec.type === 'string' ? 'value' : spec.type;
+      const what = spec.type === 'regex' ? 'regular expression' : spec.type === 'int' ? 'integer' : spec.type === 'enum' || spec.type === 'string' ? 'value' : spec.type;
       this.diags.push(error('GK_DSL_BAD_ARG', `invalid ${what} '${a.value}' for '${owner}'`, a.span, `expected ${r.expected}`));
       return undefined;
     }

@@ -43,7 +43,7 @@ describe('gatekit command', function () {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /bad\.gate:3:5: error: unknown directive 'respnd' in server\n {4}3 \| {5}respnd \.\/public\n {6}\| {5}\^{6}\n {6}= help: did you mean 'respond'\?/);
     assert.match(r.stderr, /bad\.gate:4:34: error: route '\/a\/' has two handlers/);
-    assert.match(r.stderr, /bad\.gate:6:18: error: invalid int 'many' for 'workers'/);
+    assert.match(r.stderr, /bad\.gate:6:18: error: invalid integer 'many' for 'workers'/);
     assert.match(r.stderr, /3 errors/);
     assert.doesNotMatch(r.stderr, /\n\s+at /); // no stack trace
   });
