@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import type { Checked } from '../dsl/check.js';
 import type { Span } from '../dsl/ast.js';
 import { error, type Diagnostic } from '../dsl/diagnostics.js';
@@ -61,6 +62,8 @@ export interface GlobalSettings {
   readonly headerTimeout: number;
   readonly requestTimeout: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** errorLog is where the error log goes: 'stderr', 'stdout' or an absolute file path. */
+  readonly errorLog: string;
 }
 
 /** GateConfig is a loaded, checked configuration: what a worker runs. */
@@ -74,7 +77,7 @@ export interface GateConfig {
 
 const DEFAULTS: GlobalSettings = {
   workers: 0, gracefulTimeout: 30_000, maxRequests: 0, maxRequestsJitter: 0, workerTimeout: 30_000,
-  keepaliveTimeout: 75_000, headerTimeout: 60_000, requestTimeout: 300_000, logLevel: 'info',
+  keepaliveTimeout: 75_000, headerTimeout: 60_000, requestTimeout: 300_000, logLevel: 'info', errorLog: 'stderr',
 };
 
 const SETTING_KEYS: Record<string, keyof GlobalSettings> = {
@@ -97,6 +100,11 @@ export class ModelBuilder {
         const key = SETTING_KEYS[g.name];
         if (key) settings[key] = Object.values(g.config)[0];
         else if (g.name === 'user') settings.user = g.config;
+        else if (g.name === 'error_log') {
+          const { target, level } = g.config as { target: string; level?: string };
+          settings.errorLog = target === 'stderr' || target === 'stdout' ? target : resolve(dirname(g.span.file), target);
+          if (level) settings.logLevel = level;
+        }
         else { const u = this.unit(g); if (u) globalUnits.push(u); }
       }
     }

@@ -4,7 +4,7 @@ import type { DependencyContainer } from 'tsyringe';
 import { GateError } from '../errors.js';
 import { Gate, type BoundAddress } from '../gate.js';
 import { loadConfig, type Loaded } from '../load.js';
-import { stderrSink, TextLogger, type Logger } from '../logger.js';
+import { openLogTarget, TextLogger, type Logger } from '../logger.js';
 import { Master } from '../process/master.js';
 import { startMasterParts } from '../process/master-parts.js';
 import { EXIT, printDiagnostics, type Io } from './io.js';
@@ -66,7 +66,8 @@ function pidFor(file: string, loaded: Loaded, log: Logger): () => void {
 
 async function runMaster(file: string, loaded: Loaded, o: RunOptions): Promise<number> {
   const g = loaded.config!.global;
-  const log = new TextLogger(stderrSink, g.logLevel, { role: 'master' });
+  const target = openLogTarget(g.errorLog);
+  const log = new TextLogger(target.sink, g.logLevel, { role: 'master' });
   const master = new Master(file, o.root, log);
   let stopping = false;
   let finish: (code: number) => void = () => {};
@@ -76,17 +77,17 @@ async function runMaster(file: string, loaded: Loaded, o: RunOptions): Promise<n
     if (stopping && timeout !== 0) return;
     stopping = true;
     log.info('stopping', { signal: why });
-    void master.stop(timeout).then(() => { off(); removePid(); finish(EXIT.ok); });
+    void master.stop(timeout).then(async () => { off(); removePid(); await target.close(); finish(EXIT.ok); });
   };
   const graceful = (): number => master.currentSettings().gracefulTimeout;
   // Handlers go in before anything is announced, so a signal sent on seeing a log line is never lost.
   const off = onSignals({
     SIGTERM: () => stop(graceful(), 'TERM'), SIGINT: () => stop(graceful(), 'INT'), SIGQUIT: () => stop(0, 'QUIT'),
-    SIGHUP: () => void master.reload(), SIGUSR1: () => master.reopenLogs(),
+    SIGHUP: () => void master.reload(), SIGUSR1: () => { target.reopen(); master.reopenLogs(); },
     SIGTTIN: () => master.resize(1), SIGTTOU: () => master.resize(-1),
   });
   const failure = await master.start(loaded);
-  if (failure) { off(); o.io.err(`gatekit: cannot start: ${failure}`); return EXIT.runtime; }
+  if (failure) { off(); await target.close(); o.io.err(`gatekit: cannot start: ${failure}`); return EXIT.runtime; }
   if (stopping) return finished;
   removePid = pidFor(file, loaded, log);
   log.info('master running', { pid: process.pid, workers: master.snapshot().workers.length, config: file });
@@ -100,10 +101,12 @@ async function runMaster(file: string, loaded: Loaded, o: RunOptions): Promise<n
  */
 async function runSingle(file: string, first: Loaded, o: RunOptions): Promise<number> {
   let loaded = first;
-  const log = new TextLogger(stderrSink, loaded.config!.global.logLevel);
+  const target = openLogTarget(loaded.config!.global.errorLog);
+  const log = new TextLogger(target.sink, loaded.config!.global.logLevel);
   let generation = 1;
   let served: Served;
   try { served = await serveHere(loaded, generation, log); } catch (e) {
+    await target.close();
     o.io.err(`gatekit: ${e instanceof GateError ? e.message : (e as Error).message}`);
     return EXIT.runtime;
   }
@@ -116,6 +119,7 @@ async function runSingle(file: string, first: Loaded, o: RunOptions): Promise<nu
     await served.close(timeout);
     removePid();
     off();
+    await target.close();
     finish(EXIT.ok);
   };
   const reload = async (): Promise<void> => {
@@ -139,7 +143,7 @@ async function runSingle(file: string, first: Loaded, o: RunOptions): Promise<nu
     SIGINT: () => void stop(loaded.config!.global.gracefulTimeout, 'INT'),
     SIGQUIT: () => void stop(0, 'QUIT'),
     SIGHUP: () => void reload(),
-    SIGUSR1: () => void served.gate.reopen(),
+    SIGUSR1: () => { target.reopen(); void served.gate.reopen(); },
   });
   logListening(served.gate, log, file);
   return finished;

@@ -1,7 +1,7 @@
 import type { DependencyContainer } from 'tsyringe';
 import { Gate } from '../gate.js';
 import { loadConfig } from '../load.js';
-import { stderrSink, TextLogger } from '../logger.js';
+import { openLogTarget, TextLogger } from '../logger.js';
 import type { ToMaster, ToWorker } from './protocol.js';
 import { Watchdog } from './watchdog.js';
 
@@ -19,18 +19,21 @@ export function runWorker(root: DependencyContainer): void {
   let gate: Gate | undefined;
   let watchdog: Watchdog | undefined;
   let leaving = false;
+  let reopenLog = (): void => {};
+  let closeLog = async (): Promise<void> => {};
   const leave = async (timeout: number, code: number): Promise<void> => {
     if (leaving) return;
     leaving = true;
     await gate?.close(timeout);
     await watchdog?.stop();
+    await closeLog();
     process.exit(code);
   };
   process.on('disconnect', () => void leave(gate?.config.global.gracefulTimeout ?? 0, 0)); // the master is gone
   process.on('message', (m: ToWorker) => {
     if (m.t === 'config') void boot(m);
     else if (m.t === 'drain') void leave(m.timeout, 0);
-    else if (m.t === 'reopen') void gate?.reopen();
+    else if (m.t === 'reopen') { reopenLog(); void gate?.reopen(); }
   });
   send({ t: 'hello' });
 
@@ -41,7 +44,10 @@ export function runWorker(root: DependencyContainer): void {
       process.exit(1);
     }
     const g = loaded.config.global;
-    const log = new TextLogger(stderrSink, g.logLevel, { worker: m.workerId });
+    const target = openLogTarget(g.errorLog);
+    reopenLog = () => target.reopen();
+    closeLog = () => target.close();
+    const log = new TextLogger(target.sink, g.logLevel, { worker: m.workerId });
     watchdog = new Watchdog(g.workerTimeout, ` worker=${m.workerId} pid=${process.pid}`);
     const limit = g.maxRequests > 0 ? g.maxRequests + Math.floor(Math.random() * (g.maxRequestsJitter + 1)) : Infinity;
     let requests = 0;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,5 +192,23 @@ describe('prefork process model', function () {
     await served!.waitFor(/worker exited role=master worker=1 pid=\d+ generation=1/);
     assert.equal((await getOnce(b)).body, 'on b');
     assert.ok((await getOnce(a, '/', 1000)).error, 'the old address still answers');
+  });
+
+  it('writes the error log to a file and reopens it on USR1 (logrotate)', async () => {
+    const file = join(dir, 'site.gate');
+    const log = join(dir, 'error.log');
+    writeFileSync(file, 'global { workers 1; error_log ./error.log info }\nserver { listen 127.0.0.1:0; respond "x" }\n');
+    served = serve(['run', file]);
+    const until = Date.now() + 8000;
+    while (!(existsSync(log) && /master running/.test(readFileSync(log, 'utf8'))) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    assert.match(readFileSync(log, 'utf8'), /listening worker=1 url=http:\/\/127\.0\.0\.1:\d+/);
+    renameSync(log, `${log}.1`);
+    served.child.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 200));
+    served.child.kill('SIGHUP');
+    while (!(existsSync(log) && /reloaded/.test(readFileSync(log, 'utf8'))) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    assert.match(readFileSync(log, 'utf8'), /reloading role=master[\s\S]*reloaded/);
+    assert.doesNotMatch(readFileSync(`${log}.1`, 'utf8'), /reloaded/);
+    assert.equal(served.output(), '', 'nothing went to stderr');
   });
 });
