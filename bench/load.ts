@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { startChild } from './procs.js';
+
+/** LoadResult is one load-generator run against one URL. */
+export interface LoadResult {
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+  /** errors counts socket errors, timeouts and non-2xx answers. */
+  readonly errors: number;
+}
+
+/** LoadOptions shape a run: connections kept alive and seconds of load. */
+export interface LoadOptions {
+  readonly connections: number;
+  readonly seconds: number;
+}
+
+/** LoadGenerator drives HTTP load at a URL; `name` says which tool it is. */
+export interface LoadGenerator {
+  readonly name: string;
+  run(url: string, o: LoadOptions): Promise<LoadResult>;
+}
+
+async function runTool(name: string, cmd: string, args: string[], seconds: number): Promise<string> {
+  const child = startChild(name, cmd, args);
+  let out = '';
+  child.proc.stdout?.on('data', (b: Buffer) => { out += b.toString(); });
+  const timer = setTimeout(() => void child.stop(1000), (seconds + 15) * 1000);
+  const code = await child.exited;
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${name} exited with ${code}:\n${child.output()}`);
+  return out;
+}
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+
+function wrkDuration(text: string, label: string): number {
+  const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(text);
+  if (!m) throw new Error(`cannot read '${label}' from wrk output:\n${text}`);
+  return Number(m[1]) * UNIT_MS[m[2]];
+}
+
+/** parseWrk reads `wrk --latency` output. */
+export function parseWrk(text: string): LoadResult {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  const total = /(\d+) requests in/.exec(text);
+  if (!rps || !total) throw new Error(`cannot read wrk output:\n${text}`);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+  const errors = (sock ? sock.slice(1).reduce((n, v) => n + Number(v), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
+  return { rps: Number(rps[1]), p50Ms: wrkDuration(text, '50%'), p99Ms: wrkDuration(text, '99%'), requests: Number(total[1]), errors };
+}
+
+const wrk: LoadGenerator = {
+  name: 'wrk',
+  async run(url, o) {
+    // One thread: on a 2-core machine the other core belongs to the server under test.
+    const out = await runTool('wrk', 'wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', url], o.seconds);
+    return parseWrk(out);
+  },
+};
+
+interface AutocannonJson {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  errors: number; timeouts: number; non2xx: number;
+}
+
+function autocannonAt(bin: string): LoadGenerator {
+  return {
+    name: 'autocannon',
+    async run(url, o) {
+      const out = await runTool('autocannon', process.execPath, [bin, '-c', String(o.connections), '-d', String(o.seconds), '-j', url], o.seconds);
+      const j = JSON.parse(out) as AutocannonJson;
+      return { rps: j.requests.average, p50Ms: j.latency.p50, p99Ms: j.latency.p99, requests: j.requests.total, errors: j.errors + j.timeouts + j.non2xx };
+    },
+  };
+}
+
+function hasWrk(): boolean {
+  try { execFileSync('wrk', ['--version'], { stdio: 'ignore', timeout: 5000 }); return true; } catch (e) {
+    // wrk --version prints its banner and exits 1; only a missing binary is ENOENT
+    return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
+/**
+ * pickLoadGenerator returns wrk when it is installed (it costs less CPU than a Node client on a
+ * small machine), else autocannon from node_modules; GATEKIT_BENCH_LOAD=autocannon forces the latter.
+ */
+export function pickLoadGenerator(): LoadGenerator {
+  if (process.env.GATEKIT_BENCH_LOAD !== 'autocannon' && hasWrk()) return wrk;
+  let bin: string;
+  try {
+    bin = join(dirname(createRequire(import.meta.url).resolve('autocannon/package.json')), 'autocannon.js');
+  } catch {
+    throw new Error('no load generator: install wrk (apt-get install -y wrk) or run npm install --save-dev --save-exact autocannon@8');
+  }
+  return autocannonAt(bin);
+}

@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Child is a process the benchmark started; it is stopped on exit, SIGINT and SIGTERM. */
+export interface Child {
+  readonly proc: ChildProcess;
+  readonly name: string;
+  /** output is the tail of the child's stdout and stderr, for error messages. */
+  output(): string;
+  /** exited resolves with the exit code (or signal) once the child is gone. */
+  readonly exited: Promise<number | string>;
+  /** stop sends TERM, then KILL after `graceMs`; it resolves once the child is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const live = new Set<Child>();
+const dirs = new Set<string>();
+let hooked = false;
+
+function killAllNow(): void {
+  for (const c of live) {
+    try { c.proc.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+  live.clear();
+  for (const d of dirs) removeTempDir(d);
+}
+
+/** tempDir makes a temporary folder that is removed at exit (or earlier by removeTempDir). */
+export function tempDir(prefix = 'gatekit-bench-'): string {
+  hookExit();
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(d);
+  return d;
+}
+
+/** keepTempDir leaves a folder in place at exit (a profile the user should open). */
+export function keepTempDir(d: string): void {
+  dirs.delete(d);
+}
+
+/** removeTempDir removes a folder made by tempDir. */
+export function removeTempDir(d: string): void {
+  dirs.delete(d);
+  rmSync(d, { recursive: true, force: true });
+}
+
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', killAllNow);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      process.stderr.write(`\nbench: ${sig}: stopping ${live.size} child process(es)\n`);
+      void stopAll(500).finally(() => process.exit(130));
+    });
+  }
+}
+
+/** startChild spawns a command (no shell) and tracks it so that it never outlives the benchmark. */
+export function startChild(name: string, cmd: string, args: readonly string[], o: SpawnOptions = {}): Child {
+  hookExit();
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...o });
+  let tail = '';
+  const keep = (b: Buffer): void => { tail = (tail + b.toString()).slice(-4000); };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const exited = new Promise<number | string>((resolve) => {
+    proc.once('exit', (code, signal) => { live.delete(child); resolve(code ?? signal ?? -1); });
+    proc.once('error', (e) => { live.delete(child); tail += `\nspawn error: ${e.message}`; resolve(-1); });
+  });
+  const child: Child = {
+    proc, name, exited,
+    output: () => tail,
+    stop: async (graceMs = 3000) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  live.add(child);
+  return child;
+}
+
+/** stopAll stops every child still running. */
+export async function stopAll(graceMs = 3000): Promise<void> {
+  await Promise.all([...live].map((c) => c.stop(graceMs)));
+}
+
+/** freePort asks the OS for a free port on 127.0.0.1 (free when asked: bind it soon). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** getStatus sends one GET to 127.0.0.1 and resolves with the status, or 0 on a connection error. */
+export function getStatus(port: number, path = '/', timeoutMs = 500): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(0));
+    req.end();
+  });
+}
+
+/**
+ * waitFor200 polls until the server answers 200, the child dies, or `deadlineMs` passes;
+ * it resolves with the time (performance.now()) of the first 200.
+ */
+export async function waitFor200(port: number, child: Child, deadlineMs = 10_000, everyMs = 2): Promise<number> {
+  const until = performance.now() + deadlineMs;
+  let dead = false;
+  void child.exited.then(() => { dead = true; });
+  while (performance.now() < until) {
+    if (dead) throw new Error(`${child.name} exited before answering:\n${child.output()}`);
+    if ((await getStatus(port)) === 200) return performance.now();
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`${child.name} did not answer 200 on 127.0.0.1:${port} within ${deadlineMs} ms:\n${child.output()}`);
+}

@@ -1,0 +1,59 @@
+import 'reflect-metadata'; // before anything imports tsyringe
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { RESULTS_FILE } from './paths.js';
+import { runParse } from './parse.js';
+import { stopAll } from './procs.js';
+import { runProfile } from './profile.js';
+import { renderSection, type Section } from './report.js';
+import { runRespond } from './respond.js';
+import { runStartup } from './startup.js';
+
+// usage: node dist/bench/run.js [parse] [startup] [respond] [profile]
+// (no names: parse startup respond; profile only when named). Results go to stdout and bench/RESULTS.md.
+
+const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, profile: runProfile };
+const DEFAULT = ['parse', 'startup', 'respond'];
+
+function machine(): string {
+  const c = cpus();
+  return [
+    `- machine: ${c[0]?.model.trim() ?? 'unknown CPU'}, ${c.length} cores; load average at start ${loadavg().map((v) => v.toFixed(2)).join(' ')}`,
+    `- node ${process.version} (${process.platform} ${process.arch})`,
+    `- date: ${new Date().toISOString()}`,
+  ].join('\n');
+}
+
+async function main(names: string[]): Promise<number> {
+  const unknown = names.filter((n) => !SCENARIOS[n]);
+  if (unknown.length) {
+    process.stderr.write(`bench: unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}\n`);
+    return 2;
+  }
+  const run = names.length ? names : DEFAULT;
+  const head = `# gatekit benchmarks\n\n${machine()}\n- scenarios: ${run.join(', ')} (\`node dist/bench/run.js ${run.join(' ')}\`)\n`;
+  process.stdout.write(`${head}\n`);
+  const sections: string[] = [];
+  let failed = false;
+  for (const n of run) {
+    process.stderr.write(`bench: ${n}...\n`);
+    try {
+      const s = await SCENARIOS[n]();
+      failed ||= !s.passed;
+      sections.push(renderSection(s));
+    } catch (e) {
+      failed = true;
+      sections.push(`## ${n}\n\n**error**: ${(e as Error).message}\n`);
+    }
+    process.stdout.write(`${sections[sections.length - 1]}\n`);
+  }
+  const md = `${head}\n${sections.join('\n')}`;
+  writeFileSync(RESULTS_FILE, md);
+  process.stderr.write(`bench: wrote ${RESULTS_FILE}\n`);
+  return failed ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  async (code) => { await stopAll(); process.exitCode = code; },
+  async (e: unknown) => { await stopAll(); process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`); process.exitCode = 3; },
+);
