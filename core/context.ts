@@ -24,6 +24,9 @@ export const KERNEL_VARIABLES: Readonly<Record<string, string>> = {
 /** VARIABLE_PREFIXES name families of variables: $http_user_agent, $arg_page, $cookie_sid. */
 export const VARIABLE_PREFIXES = ['http_', 'arg_', 'cookie_'] as const;
 
+/** SERVER keys the kernel's per-request server note on Ctx (not part of the plugin API). */
+export const SERVER = Symbol('gatekit.server');
+
 let idPrefix = randomBytes(6).toString('hex');
 let idCounter = 0;
 
@@ -49,10 +52,10 @@ export class Ctx {
   mount = '';
   /** captures are the groups of the nearest regex route ($1..$9). */
   captures: readonly string[] = [];
-  /** vars holds plugin-set request variables ($user, $upstream...). */
-  readonly vars = new Map<string, string>();
-  /** state holds per-request data middleware shares with handlers, keyed by symbols. */
-  readonly state = new Map<symbol, unknown>();
+  /** [SERVER] is the kernel's note of which server block serves this request (for redispatch). */
+  [SERVER]: unknown;
+  private varMap: Map<string, string> | undefined;
+  private stateMap: Map<symbol, unknown> | undefined;
   /** startTime is when the request arrived (ms, from performance.now()). */
   readonly startTime = performance.now();
   /** upgrade is set when the request asks to switch protocols; see takeUpgrade(). */
@@ -75,6 +78,11 @@ export class Ctx {
     readonly query: string,
     readonly log: Logger,
   ) {}
+
+  /** vars holds plugin-set request variables ($user, $upstream...); made on first use. */
+  get vars(): Map<string, string> { return (this.varMap ??= new Map()); }
+  /** state holds per-request data middleware shares with handlers, keyed by symbols; made on first use. */
+  get state(): Map<symbol, unknown> { return (this.stateMap ??= new Map()); }
 
   /** method is the request method. */
   get method(): string { return this.req.method ?? 'GET'; }
@@ -103,7 +111,7 @@ export class Ctx {
 
   /** requestId is this request's id: X-Request-ID when a plugin trusted it, else generated once. */
   get requestId(): string {
-    if (this.id === undefined) this.id = this.vars.get('request_id') ?? `${idPrefix}${(idCounter++).toString(16).padStart(8, '0')}`;
+    if (this.id === undefined) this.id = this.varMap?.get('request_id') ?? `${idPrefix}${(idCounter++).toString(16).padStart(8, '0')}`;
     return this.id;
   }
 
@@ -127,7 +135,7 @@ export class Ctx {
     if (name.startsWith('http_')) return headerValue(this.req.headers[name.slice(5).replace(/_/g, '-')]);
     if (name.startsWith('arg_')) return (this.queryParams ??= new URLSearchParams(this.query)).get(name.slice(4)) ?? undefined;
     if (name.startsWith('cookie_')) return cookie(this.req.headers.cookie, name.slice(7));
-    return this.vars.get(name);
+    return this.varMap?.get(name);
   }
 
   /** render expands a template's request variables for this request. */

@@ -6,7 +6,7 @@ import type { SecureContext } from 'node:tls';
 import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
-import { Ctx, type Upgrade } from './context.js';
+import { Ctx, SERVER, type Upgrade } from './context.js';
 import { LateDispatcher } from './dispatcher.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener, openListener, secureContextOf } from './listeners.js';
@@ -43,8 +43,6 @@ export interface BoundAddress {
   readonly port?: number;
   readonly path?: string;
 }
-
-const serverOf = new WeakMap<Ctx, ServerRuntime>();
 
 /**
  * Gate is one worker's running configuration: units provisioned, routers built, listeners
@@ -166,7 +164,7 @@ export class Gate {
     for (const [k, v] of rt.headers) res.setHeader(k, v);
     this.onDispatch?.(ctx);
     if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
-    serverOf.set(ctx, rt);
+    ctx[SERVER] = rt;
     this.route(ctx, rt);
   }
 
@@ -201,7 +199,7 @@ export class Gate {
   }
 
   private async redispatch(ctx: Ctx, target: string): Promise<void> {
-    const rt = serverOf.get(ctx);
+    const rt = ctx[SERVER] as ServerRuntime | undefined;
     if (!rt) throw new Error('redispatch of a request this gate does not serve');
     const q = target.indexOf('?');
     const rawPath = q < 0 ? target : target.slice(0, q);
@@ -210,7 +208,7 @@ export class Gate {
     const next = new Ctx(ctx.req, ctx.res, ctx.conn, ctx.host, clean.path, rawPath, q < 0 ? '' : target.slice(q + 1), ctx.log);
     next.upgrade = ctx.upgrade;
     for (const [k, v] of ctx.vars) next.vars.set(k, v);
-    serverOf.set(next, rt);
+    next[SERVER] = rt;
     const m = rt.router.match(next.path);
     if (!m) throw new HttpError(404);
     next.mount = m.entry.mount;

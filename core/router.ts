@@ -10,7 +10,11 @@ export interface RouteEntry {
   readonly within: string;
   readonly handle: Handle;
   readonly decl: RouteDecl;
+  /** hit is the shared match result for routes without captures (one object, not one per request). */
+  readonly hit?: RouteMatch;
 }
+
+const NO_CAPTURES: readonly string[] = Object.freeze([]);
 
 /** RouteMatch is the route that serves a path, with its regex captures. */
 export interface RouteMatch {
@@ -46,7 +50,9 @@ export class Router {
       for (const r of rs) {
         const mw = [...outer, ...r.middleware];
         const own = r.matcher.kind === 'prefix' ? r.matcher.prefix.replace(/\/$/, '') : mount;
-        entries.push({ matcher: r.matcher, mount: own, within, handle: chain(mw, r), decl: r });
+        const entry: { -readonly [K in keyof RouteEntry]: RouteEntry[K] } = { matcher: r.matcher, mount: own, within, handle: chain(mw, r), decl: r };
+        entry.hit = Object.freeze({ entry, captures: NO_CAPTURES });
+        entries.push(entry);
         walk(r.children, mw, own, r.matcher.kind === 'prefix' ? r.matcher.prefix : within);
       }
     };
@@ -57,13 +63,13 @@ export class Router {
   /** match returns the route serving `path`, or undefined (404). */
   match(path: string): RouteMatch | undefined {
     const exact = this.exact.get(path);
-    if (exact) return { entry: exact, captures: [] };
+    if (exact) return exact.hit;
     for (const e of this.regex) {
       if (!path.startsWith(e.within)) continue;
       const m = (e.matcher as { regex: RegExp }).regex.exec(path);
       if (m) return { entry: e, captures: m.slice(1).map((c) => c ?? '') };
     }
-    for (const e of this.prefix) if (path.startsWith(prefixOf(e))) return { entry: e, captures: [] };
+    for (const e of this.prefix) if (path.startsWith(prefixOf(e))) return e.hit;
     return undefined;
   }
 }

@@ -72,7 +72,6 @@ export function describeType(spec: ArgSpec, bound = ''): string {
 /** parseValue checks `text` against an argument spec; `file` anchors relative paths. */
 export function parseValue(text: string, spec: ArgSpec, file: string): Parsed {
   if (spec.also?.includes(text)) return ok(text);
-  const expected = describeType(spec);
   switch (spec.type) {
     case 'string': return ok(text);
     case 'template': return ok(new Template(text));
@@ -82,21 +81,21 @@ export function parseValue(text: string, spec: ArgSpec, file: string): Parsed {
       if (r.ok && spec.values && !spec.values.includes(text)) return bad(`one of ${spec.values.join(', ')}`);
       return r;
     }
-    case 'duration': { const v = parseDuration(text); return v === undefined ? bad(expected) : ok(v); }
-    case 'size': { const v = parseSize(text); return v === undefined ? bad(expected) : ok(v); }
-    case 'bool': return text in BOOLS ? ok(BOOLS[text]) : bad(expected);
-    case 'enum': return spec.values?.includes(text) ? ok(text) : bad(expected);
+    case 'duration': { const v = parseDuration(text); return v === undefined ? bad(describeType(spec)) : ok(v); }
+    case 'size': { const v = parseSize(text); return v === undefined ? bad(describeType(spec)) : ok(v); }
+    case 'bool': return text in BOOLS ? ok(BOOLS[text]) : bad(describeType(spec));
+    case 'enum': return spec.values?.includes(text) ? ok(text) : bad(describeType(spec));
     case 'path': return text ? ok(isAbsolute(text) ? text : resolve(dirname(file), text)) : bad('a path');
-    case 'address': { const v = parseAddress(text); return v ? ok(v) : bad(expected); }
-    case 'url': return parseUrl(text, spec, expected);
+    case 'address': { const v = parseAddress(text); return v ? ok(v) : bad(describeType(spec)); }
+    case 'url': return parseUrl(text, spec);
     case 'regex':
       try { return ok(new RegExp(text)); } catch (e) { return bad(`a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`); }
   }
 }
 
-function parseUrl(text: string, spec: ArgSpec, expected: string): Parsed {
+function parseUrl(text: string, spec: ArgSpec): Parsed {
   let url: URL;
-  try { url = new URL(text); } catch { return bad(expected); }
+  try { url = new URL(text); } catch { return bad(describeType(spec)); }
   const scheme = url.protocol.slice(0, -1);
   if (spec.schemes && !spec.schemes.includes(scheme)) return bad(`a URL with scheme ${spec.schemes.join(' or ')}`);
   return ok(text);
