@@ -157,11 +157,12 @@ export class Gate {
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
-    const rt = hosts.pick(hostOf(hostHeader));
+    const host = hostOf(hostHeader);
+    const rt = hosts.pick(host);
     const clean = cleanPath(rawPath);
-    const ctx = new Ctx(req, res, { scheme, port }, hostOf(hostHeader) || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
+    const ctx = new Ctx(req, res, { scheme, port }, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
     ctx.upgrade = upgrade;
-    for (const [k, v] of rt.headers) res.setHeader(k, v);
+    if (rt.headers.length) for (const [k, v] of rt.headers) res.setHeader(k, v);
     this.onDispatch?.(ctx);
     if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
     ctx[SERVER] = rt;
