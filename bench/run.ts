@@ -4,16 +4,17 @@ import { cpus, loadavg } from 'node:os';
 import { RESULTS_FILE } from './paths.js';
 import { runParse } from './parse.js';
 import { stopAll } from './procs.js';
+import { runPrefork } from './prefork.js';
 import { runProfile } from './profile.js';
 import { renderSection, type Section } from './report.js';
 import { runRespond } from './respond.js';
 import { runStartup } from './startup.js';
 
-// usage: node dist/bench/run.js [parse] [startup] [respond] [profile]
-// (no names: parse startup respond; profile only when named). Results go to stdout and bench/RESULTS.md.
+// usage: node dist/bench/run.js [parse] [startup] [respond] [prefork] [profile]
+// (no names: parse startup respond prefork; profile only when named). Results go to stdout and bench/RESULTS.md.
 
-const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, profile: runProfile };
-const DEFAULT = ['parse', 'startup', 'respond'];
+const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, profile: runProfile };
+const DEFAULT = ['parse', 'startup', 'respond', 'prefork'];
 
 function machine(): string {
   const c = cpus();

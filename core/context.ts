@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { TemplateLike } from '../dsl/schema.js';
 import type { Logger } from './logger.js';
 
@@ -55,6 +55,7 @@ export class Ctx {
   /** [SERVER] is the kernel's note of which server block serves this request (for redispatch). */
   [SERVER]: unknown;
   private varMap: Map<string, string> | undefined;
+  private bodyStream: Readable | undefined;
   private stateMap: Map<symbol, unknown> | undefined;
   /** startTime is when the request arrived (ms, from performance.now()). */
   readonly startTime = performance.now();
@@ -83,6 +84,13 @@ export class Ctx {
   get vars(): Map<string, string> { return (this.varMap ??= new Map()); }
   /** state holds per-request data middleware shares with handlers, keyed by symbols; made on first use. */
   get state(): Map<symbol, unknown> { return (this.stateMap ??= new Map()); }
+
+  /**
+   * body is the request body as handlers should read it: the request itself unless a
+   * middleware replaced it with a stream of its own (a size limit, a decoder).
+   */
+  get body(): Readable { return this.bodyStream ?? this.req; }
+  set body(stream: Readable) { this.bodyStream = stream; }
 
   /** method is the request method. */
   get method(): string { return this.req.method ?? 'GET'; }
