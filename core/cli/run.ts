@@ -7,6 +7,7 @@ import { loadConfig, type Loaded } from '../load.js';
 import { openLogTarget, TextLogger, type Logger } from '../logger.js';
 import { Master } from '../process/master.js';
 import { startMasterParts } from '../process/master-parts.js';
+import { dropPrivileges } from '../process/privileges.js';
 import { EXIT, printDiagnostics, type Io } from './io.js';
 import { pidFileOf, writePid } from './pidfile.js';
 
@@ -105,7 +106,7 @@ async function runSingle(file: string, first: Loaded, o: RunOptions): Promise<nu
   const log = new TextLogger(target.sink, loaded.config!.global.logLevel);
   let generation = 1;
   let served: Served;
-  try { served = await serveHere(loaded, generation, log); } catch (e) {
+  try { served = await serveHere(loaded, generation, log); dropPrivileges(loaded.config!.global, log); } catch (e) {
     await target.close();
     o.io.err(`gatekit: ${e instanceof GateError ? e.message : (e as Error).message}`);
     return EXIT.runtime;

@@ -3,6 +3,7 @@ import { Gate } from '../gate.js';
 import { loadConfig } from '../load.js';
 import { openLogTarget, TextLogger } from '../logger.js';
 import type { ToMaster, ToWorker } from './protocol.js';
+import { dropPrivileges } from './privileges.js';
 import { Watchdog } from './watchdog.js';
 
 function send(m: ToMaster): void {
@@ -61,6 +62,7 @@ export function runWorker(root: DependencyContainer): void {
           if (++requests === limit) send({ t: 'recycle', requests });
         },
       });
+      dropPrivileges(g, log);
     } catch (e) {
       send({ t: 'boot-failed', error: (e as Error).message });
       await watchdog.stop();

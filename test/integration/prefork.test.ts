@@ -211,4 +211,13 @@ describe('prefork process model', function () {
     assert.doesNotMatch(readFileSync(`${log}.1`, 'utf8'), /reloaded/);
     assert.equal(served.output(), '', 'nothing went to stderr');
   });
+
+  it('drops worker privileges to `user` after the listeners open; the master keeps root', async function () {
+    if (process.getuid?.() !== 0) this.skip(); // only root can switch users
+    const port = await start('global { workers 1; user nobody }\nserver { listen 127.0.0.1:0; respond "$pid" }\n');
+    const pid = (await getOnce(port)).body!;
+    const uid = (p: string | number): string => /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1];
+    assert.equal(uid(pid), '65534');
+    assert.equal(uid(served!.child.pid!), '0');
+  });
 });
