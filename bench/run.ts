@@ -9,12 +9,13 @@ import { runProfile } from './profile.js';
 import { renderSection, type Section } from './report.js';
 import { runRespond } from './respond.js';
 import { runStartup } from './startup.js';
+import { runStatic } from './static.js';
 
-// usage: node dist/bench/run.js [parse] [startup] [respond] [prefork] [profile]
+// usage: node dist/bench/run.js [parse] [startup] [respond] [prefork] [static] [profile]
 // (no names: parse startup respond prefork; profile only when named). Results go to stdout and bench/RESULTS.md.
 
-const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, profile: runProfile };
-const DEFAULT = ['parse', 'startup', 'respond', 'prefork'];
+const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, profile: runProfile };
+const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static'];
 
 function machine(): string {
   const c = cpus();

@@ -19,7 +19,7 @@ export function compose(middleware: readonly Unit[], handler: Unit | undefined, 
   });
   if (fns.length === 1) {
     const only = fns[0];
-    return (ctx) => only(ctx, notFound);
+    return (ctx) => { try { return only(ctx, notFound); } catch (e) { return Promise.reject(e); } };
   }
   return (ctx) => {
     let index = -1;

@@ -7,6 +7,12 @@ import type { ListenConfig } from './kernel-schema.js';
 import type { Plugin } from './plugin.js';
 import type { PluginRegistry } from './registry.js';
 
+/** ServerRef names the server block a unit sits in. */
+export interface ServerRef {
+  readonly names: readonly string[];
+  readonly span: Span;
+}
+
 /** UnitDecl is one plugin directive occurrence, ready to become a Unit. */
 export interface UnitDecl {
   readonly plugin: Plugin;
@@ -14,6 +20,8 @@ export interface UnitDecl {
   readonly kind: DirectiveKind;
   readonly config: Config;
   readonly span: Span;
+  /** server is the server block the directive sits in (none for global directives). */
+  readonly server?: ServerRef;
 }
 
 /** Matcher is how a route matches a path. */
@@ -112,13 +120,23 @@ export class ModelBuilder {
     return { file, global: settings as unknown as GlobalSettings, globalUnits, servers };
   }
 
+  /** inServer is the server block being built, so its units can name it. */
+  private inServer: ServerRef | undefined;
+
   private unit(c: Checked): UnitDecl | undefined {
     const plugin = this.registry.owner(c.name)?.plugin;
-    return plugin && { plugin, directive: c.name, kind: c.spec.kind, config: c.config, span: c.span };
+    if (!plugin) return undefined;
+    const u = { plugin, directive: c.name, kind: c.spec.kind, config: c.config, span: c.span };
+    return this.inServer ? { ...u, server: this.inServer } : u;
   }
 
   private server(c: Checked): ServerDecl {
     const names = (c.config.hostname as string[]).map((n) => n.toLowerCase());
+    this.inServer = { names, span: c.span };
+    try { return this.serverBody(c, names); } finally { this.inServer = undefined; }
+  }
+
+  private serverBody(c: Checked, names: string[]): ServerDecl {
     c.args.forEach((a, i) => {
       if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.?$/.test(names[i]) && !/^\[?[0-9a-f:.]+\]?$/.test(names[i])) {
         this.diags.push(error('GK_CONFIG_BAD_HOSTNAME', `invalid hostname '${a.value}'`, a.span, 'a hostname like example.com, or a wildcard like *.example.com'));

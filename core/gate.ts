@@ -2,7 +2,7 @@ import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import type { SecureContext } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
@@ -16,14 +16,17 @@ import { MemoryMetrics, type Metrics } from './metrics.js';
 import type { Plugin, Unit } from './plugin.js';
 import { cleanPath } from './request-path.js';
 import { Router } from './router.js';
+import { placeOf } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 
-/** ServerRuntime is a server block, live: its router and the headers its TLS adds. */
+/** ServerRuntime is a server block, live: its router and, once provisioned, its TLS. */
 interface ServerRuntime {
   readonly decl: ServerDecl;
   readonly router: Router;
-  readonly headers: readonly [string, string][];
-  readonly tls?: SecureContext;
+  readonly own: readonly Unit[];
+  /** httpsHeaders are added to every HTTPS response (HSTS). */
+  httpsHeaders: readonly [string, string][];
+  tls?: { readonly context: SecureContext; readonly options: SecureContextOptions };
 }
 
 /** StartOptions are what a worker needs besides the loaded config. */
@@ -82,13 +85,14 @@ export class Gate {
     for (const u of this.config.globalUnits) this.unit(u);
     const runtimes = this.config.servers.map((s) => this.server(s));
     for (const u of this.units) await u.provision?.();
+    for (const rt of runtimes) await this.secure(rt);
     this.dispatcher.target = { redispatch: (ctx, path) => this.redispatch(ctx, path) };
     await this.listen(runtimes);
   }
 
   private unit(d: UnitDecl): Unit {
     const p = this.plugins.get(d.plugin.name)!;
-    const u = p.create(d.directive, d.config, d.span);
+    const u = p.create(d.directive, d.config, d.span, placeOf(d));
     this.units.push(u);
     return u;
   }
@@ -100,12 +104,18 @@ export class Gate {
     const chain = (mw: readonly UnitDecl[], r: { handler?: UnitDecl }): Handle =>
       r.handler ? compose(mw.map(unitOf), unitOf(r.handler)) : () => Promise.reject(new HttpError(404));
     const router = Router.build(s.routes, s.middleware, chain);
-    const tlsProvider = own.map((u) => u.tls?.()).find((t) => t !== undefined);
-    return {
-      decl: s, router,
-      headers: Object.entries(tlsProvider?.headers ?? {}),
-      ...(tlsProvider ? { tls: secureContextOf(tlsProvider.options) } : {}),
-    };
+    return { decl: s, router, own, httpsHeaders: [] };
+  }
+
+  /** secure asks the server's units for its certificate, once they are provisioned. */
+  private async secure(rt: ServerRuntime): Promise<void> {
+    for (const u of rt.own) {
+      if (!u.tls) continue;
+      const p = await u.tls();
+      rt.tls = { context: secureContextOf(p.options), options: p.options };
+      rt.httpsHeaders = Object.entries(p.headers ?? {});
+      return;
+    }
   }
 
   private async listen(runtimes: readonly ServerRuntime[]): Promise<void> {
@@ -124,7 +134,12 @@ export class Gate {
     for (const [key, g] of groups) {
       const scheme = g.tls ? 'https' : 'http';
       let port = g.address.kind === 'tcp' ? g.address.port : 0;
-      const tls = g.tls ? (name: string) => (name ? g.hosts.pick(name.toLowerCase()) : g.hosts.defaultServer).tls! : undefined;
+      const pick = (name: string): ServerRuntime => (name ? g.hosts.pick(name.toLowerCase()) : g.hosts.defaultServer);
+      const tls = g.tls ? {
+        context: (name: string) => pick(name).tls!.context,
+        defaults: g.hosts.defaultServer.tls!.options,
+        minVersion: (name: string) => pick(name).tls!.options.minVersion,
+      } : undefined;
       const server = await openListener({
         address: g.address, ...(tls ? { tls } : {}),
         onRequest: (req, res) => this.onRequest(req, res, g.hosts, scheme, port),
@@ -162,7 +177,7 @@ export class Gate {
     const clean = cleanPath(rawPath);
     const ctx = new Ctx(req, res, { scheme, port }, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
     ctx.upgrade = upgrade;
-    if (rt.headers.length) for (const [k, v] of rt.headers) res.setHeader(k, v);
+    if (scheme === 'https') for (const [k, v] of rt.httpsHeaders) res.setHeader(k, v);
     this.onDispatch?.(ctx);
     if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
     ctx[SERVER] = rt;

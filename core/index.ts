@@ -7,7 +7,8 @@ export type { Address, ArgSpec, Config, ConfigOf, DirectiveKind, DirectiveSpec, 
 export type { Span } from '../dsl/ast.js';
 export { error as diagnostic, type Diagnostic } from '../dsl/diagnostics.js';
 export { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
-export type { Next, Plugin, PluginClass, TlsProvider, Unit, VariableSpec } from './plugin.js';
+export type { MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, TlsProvider, Unit, UnitPlace, VariableSpec } from './plugin.js';
+export type { ProcessSpec, Supervised } from './process/supervisor.js';
 export { Ctx, KERNEL_VARIABLES } from './context.js';
 export { ERROR_CODES, GateError, HttpError, type ErrorCode } from './errors.js';
 export type { Fields, Level, Logger } from './logger.js';

@@ -4,11 +4,21 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
+
+/** ListenerTls is how an HTTPS listener picks each connection's certificate and protocol floor. */
+export interface ListenerTls {
+  /** context picks the secure context for an SNI name ('' when the client sent none). */
+  context(servername: string): SecureContext;
+  /** defaults are the default server's options: the certificate for clients that send no SNI. */
+  readonly defaults: SecureContextOptions;
+  /** minVersion is the oldest protocol the server chosen for an SNI name accepts. */
+  minVersion(servername: string): string | undefined;
+}
 
 /** RequestListener handles one request on a listener. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -19,8 +29,8 @@ export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffe
 /** ListenerSpec is what it takes to open one listening address. */
 export interface ListenerSpec {
   readonly address: Address;
-  /** tls, when set, picks the secure context for an SNI name ('' when the client sent none). */
-  readonly tls?: (servername: string) => SecureContext;
+  /** tls, when set, makes this an HTTPS listener whose servers choose certificates by SNI. */
+  readonly tls?: ListenerTls;
   readonly onRequest: RequestListener;
   readonly onUpgrade: UpgradeListener;
 }
@@ -40,7 +50,10 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   const options = { requestTimeout: settings.requestTimeout, headersTimeout: settings.headerTimeout, keepAliveTimeout: settings.keepaliveTimeout };
   const tls = spec.tls;
   const server: Server = tls
-    ? createHttpsServer({ ...options, SNICallback: (name, cb) => { try { cb(null, tls(name)); } catch (e) { cb(e as Error); } } }, spec.onRequest)
+    ? createHttpsServer({
+      ...options, ...tls.defaults, minVersion: 'TLSv1.2',
+      SNICallback: (name, cb) => { try { cb(null, tls.context(name)); } catch (e) { cb(e as Error); } },
+    }, spec.onRequest)
     : createServer(options, spec.onRequest);
   server.keepAliveTimeout = settings.keepaliveTimeout;
   server.on('upgrade', spec.onUpgrade);
@@ -50,6 +63,12 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
     log.info('bad request', { status, reason: err.code ?? err.message, remote: socket.remoteAddress });
     rawAnswer(socket, status);
+  });
+  // SNI picks the context after the protocol floor is set, so a server's min_version is enforced here.
+  if (tls) server.on('secureConnection', (s: TLSSocket) => {
+    const sni = (s as TLSSocket & { servername?: string | false }).servername;
+    const min = tls.minVersion(typeof sni === 'string' ? sni : '');
+    if (min && (s.getProtocol() ?? '') < min) s.destroy();
   });
   if (tls) server.on('tlsClientError', (err: Error, socket: Socket) => { log.debug('tls handshake failed', { reason: err.message, remote: socket.remoteAddress }); });
   const a = spec.address;

@@ -6,7 +6,7 @@ import { error, type Diagnostic } from '../dsl/diagnostics.js';
 import type { Env } from '../dsl/env.js';
 import { expandText, loadGate, Sources } from '../dsl/expand.js';
 import { ModelBuilder, type GateConfig } from './config.js';
-import { allUnits } from './units.js';
+import { allUnits, placeOf } from './units.js';
 import { registerPlugin, resolvePlugins, schemaContainer } from './container.js';
 import { GateError } from './errors.js';
 import type { PluginClass } from './plugin.js';
@@ -56,7 +56,7 @@ async function thirdParty(ds: readonly Directive[], diags: Diagnostic[]): Promis
 function validateUnits(config: GateConfig, diags: Diagnostic[]): void {
   for (const u of allUnits(config)) {
     try {
-      diags.push(...(u.plugin.create(u.directive, u.config, u.span).validate?.() ?? []));
+      diags.push(...(u.plugin.create(u.directive, u.config, u.span, placeOf(u)).validate?.() ?? []));
     } catch (e) {
       diags.push(error('GK_PLUGIN_CREATE', `'${u.directive}' could not be set up: ${(e as Error).message}`, u.span));
     }

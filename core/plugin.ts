@@ -28,7 +28,7 @@ export interface Plugin {
   /** variables lists the request variables this plugin sets. */
   readonly variables?: readonly VariableSpec[];
   /** create makes the unit for one directive occurrence; `config` is already schema-checked. */
-  create(directive: string, config: unknown, at: Span): Unit;
+  create(directive: string, config: unknown, at: Span, place?: UnitPlace): Unit;
   /** close releases what the plugin itself holds (units close first). */
   close?(): Promise<void>;
   /**
@@ -38,6 +38,11 @@ export interface Plugin {
    * workers talk to. It gets every occurrence of the plugin's directives.
    */
   master?(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined;
+}
+
+/** UnitPlace says where a directive occurrence sits: its server block's names, for server-scoped units. */
+export interface UnitPlace {
+  readonly server?: { readonly names: readonly string[]; readonly span: Span };
 }
 
 /** MasterDirective is one occurrence of a plugin's directive, as the master sees it. */
@@ -80,8 +85,8 @@ export interface Unit {
   handle?(ctx: Ctx, next: Next): Promise<void>;
   /** reopen reopens files the unit writes (USR1, after logrotate moved them). */
   reopen?(): void | Promise<void>;
-  /** tls gives the certificate for a server-kind unit's server on `listen ... tls` addresses. */
-  tls?(): TlsProvider;
+  /** tls gives the certificate for a server-kind unit's server on `listen ... tls` addresses; called after provision. */
+  tls?(): TlsProvider | Promise<TlsProvider>;
   /** close releases everything; idempotent, and safe after a failed provision. */
   close?(): Promise<void>;
 }
@@ -90,7 +95,7 @@ export interface Unit {
 export interface TlsProvider {
   /** options are passed to tls.createSecureContext (cert, key, minVersion...). */
   readonly options: import('node:tls').SecureContextOptions;
-  /** headers are added to every response of the server (e.g. Strict-Transport-Security). */
+  /** headers are added to every HTTPS response of the server (e.g. Strict-Transport-Security). */
   readonly headers?: Readonly<Record<string, string>>;
 }
 

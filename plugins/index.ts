@@ -1,10 +1,13 @@
 import type { DependencyContainer } from 'tsyringe';
 import { registerPlugin } from '../core/container.js';
 import type { PluginClass } from '../core/index.js';
+import { RedirectPlugin } from './redirect/index.js';
 import { RespondPlugin } from './respond/index.js';
+import { StaticPlugin } from './static/index.js';
+import { TlsPlugin } from './tls/index.js';
 
 /** builtins is the one list of built-in plugins. */
-export const builtins: readonly PluginClass[] = [RespondPlugin];
+export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin];
 
 /** registerBuiltins registers every built-in plugin in a root container, as third-party ones are. */
 export function registerBuiltins(c: DependencyContainer): void {

@@ -1,0 +1,49 @@
+import { diagnostic, HttpError, type Ctx, type Diagnostic, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import type { RedirectConfig } from './schema.js';
+
+const REASON: Record<number, string> = { 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect', 308: 'Permanent Redirect' };
+/** HOST is a host name or bracketed IPv6 literal a redirect may put in a URL. */
+const HOST = /^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*|\[[0-9a-f:.]+\])$/;
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/**
+ * RedirectUnit answers every request with a redirect: to its target template, or, in
+ * `https` mode, to the same host and URI over HTTPS (the classic port-80 server).
+ */
+export class RedirectUnit implements Unit {
+  private readonly status: number;
+  private readonly target: TemplateLike;
+  private readonly https: boolean;
+  private readonly portSuffix: string;
+
+  constructor(private readonly cfg: RedirectConfig, private readonly at: Span) {
+    this.status = cfg.status;
+    this.target = cfg.target;
+    this.https = cfg.target.source === 'https';
+    this.portSuffix = cfg.port === undefined || cfg.port === 443 ? '' : `:${cfg.port}`;
+  }
+
+  validate(): Diagnostic[] {
+    if (this.cfg.port !== undefined && !this.https) {
+      return [diagnostic('GK_REDIRECT_PORT', `a port is only allowed after 'https' in 'redirect'`, this.at,
+        `write redirect https ${this.cfg.port}, or put the port in the target URL`)];
+    }
+    if (this.target.source === '') return [diagnostic('GK_REDIRECT_TARGET', "empty target for 'redirect'", this.at)];
+    return [];
+  }
+
+  async handle(ctx: Ctx): Promise<void> {
+    const location = this.https ? this.httpsLocation(ctx) : ctx.render(this.target);
+    const reason = REASON[this.status];
+    const body = ctx.method === 'GET' || ctx.method === 'HEAD'
+      ? `<a href="${location.replace(/[&<>"']/g, (c) => ESCAPES[c])}">${reason}</a>.\n` : '';
+    await ctx.send(this.status, body, body ? { location, 'content-type': 'text/html; charset=utf-8' } : { location });
+  }
+
+  /** httpsLocation is https://$host[:PORT]$uri, refusing a Host that is not a plain host name. */
+  private httpsLocation(ctx: Ctx): string {
+    const host = ctx.host.includes(':') && !ctx.host.startsWith('[') ? `[${ctx.host}]` : ctx.host;
+    if (!HOST.test(host)) throw new HttpError(400, 'bad Host header');
+    return `https://${host}${this.portSuffix}${ctx.uri}`;
+  }
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
+import { rawRequest } from '../../test/helpers/raw-http.js';
+
+describe('redirect', () => {
+  let gate: TestGate | undefined;
+  afterEach(async () => { await gate?.close(); gate = undefined; });
+
+  it('sends 301 by default, with a short HTML body for GET', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; redirect https://x.test$path }');
+    const res = await fetch(gate.url('/a'), { redirect: 'manual' });
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.get('location'), 'https://x.test/a');
+    assert.equal(await res.text(), '<a href="https://x.test/a">Moved Permanently</a>.\n');
+  });
+
+  it('sends each allowed status; 307 and 308 keep the method', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      route = /301 { redirect 301 /to }
+      route = /302 { redirect 302 /to }
+      route = /303 { redirect 303 /to }
+      route = /307 { redirect 307 /to }
+      route = /308 { redirect 308 /to }
+      route = /to { respond "$method arrived" }
+    }`);
+    for (const s of [301, 302, 303, 307, 308]) {
+      const res: Response = await fetch(gate.url(`/${s}`), { redirect: 'manual' });
+      assert.deepEqual([res.status, res.headers.get('location')], [s, '/to']);
+    }
+    const kept = await fetch(gate.url('/308'), { method: 'POST', body: 'x' });
+    assert.equal(await kept.text(), 'POST arrived');
+    const changed = await fetch(gate.url('/303'), { method: 'POST', body: 'x' });
+    assert.equal(await changed.text(), 'GET arrived');
+    const post = await fetch(gate.url('/307'), { method: 'POST', body: 'x', redirect: 'manual' });
+    assert.deepEqual([post.status, await post.text()], [307, '']);
+  });
+
+  it('expands $scheme $host $uri $path $query and regex captures', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      route ~ ^/old/(\\w+)/(\\d+)$ { redirect 302 /new/$2/$1?from=$path }
+      route / { redirect 302 "$scheme://$host/x$uri|$path|$query" }
+    }`);
+    const a = await fetch(gate.url('/old/item/42'), { redirect: 'manual' });
+    assert.equal(a.headers.get('location'), '/new/42/item?from=/old/item/42');
+    const b = await rawRequest(gate.port, 'GET /p%20q?a=1&b=2 HTTP/1.1\r\nHost: example.test:8080\r\nConnection: close\r\n\r\n');
+    assert.match(b.text, /\r\nlocation: http:\/\/example\.test\/x\/p%20q\?a=1&b=2\|\/p q\|a=1&b=2\r\n/i);
+  });
+
+  it('redirect https sends the same host and URI over HTTPS, with the query, as a whole-server handler', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; redirect https }');
+    const r = await rawRequest(gate.port, 'GET /a/b%2Fc?x=1&y HTTP/1.1\r\nHost: Shop.Example.test:8080\r\nConnection: close\r\n\r\n');
+    assert.equal(r.status, 301);
+    assert.match(r.text, /\r\nlocation: https:\/\/shop\.example\.test\/a\/b%2Fc\?x=1&y\r\n/i);
+  });
+
+  it('redirect https PORT puts the port in the URL, inside a route, and keeps HEAD bodiless', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      route /secure/ { redirect 308 https 8443 }
+      route / { respond "plain" }
+    }`);
+    const res = await rawRequest(gate.port, 'HEAD /secure/x?q=1 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n');
+    assert.equal(res.status, 308);
+    assert.match(res.text, /\r\nlocation: https:\/\/example\.test:8443\/secure\/x\?q=1\r\n/i);
+    assert.ok(res.text.endsWith('\r\n\r\n'), 'no body for HEAD');
+    assert.equal(await (await fetch(gate.url('/other'))).text(), 'plain');
+    const v6 = await rawRequest(gate.port, 'GET /secure/ HTTP/1.1\r\nHost: [::1]:80\r\nConnection: close\r\n\r\n');
+    assert.match(v6.text, /\r\nlocation: https:\/\/\[::1\]:8443\/secure\/\r\n/i);
+  });
+
+  it('answers 400 to a Host that cannot go in a URL', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; redirect https }');
+    for (const host of ['evil.test/x', 'a@b', 'x y', '']) {
+      const r = await rawRequest(gate.port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      assert.ok(r.status === 400 || (host === '' && r.status === 301), `${host}: ${r.status}`);
+    }
+  });
+
+  it('reports a status outside 301..308 at its position', async () => {
+    const [d] = await checkGate('server { listen 80; redirect 299 /x }');
+    assert.deepEqual([d.code, d.span.line, d.span.col], ['GK_DSL_BAD_ARG', 1, 30]);
+    const [e] = await checkGate('server { listen 80; redirect 304 /x }');
+    assert.equal(e.code, 'GK_DSL_BAD_ARG');
+  });
+
+  it('reports a port after a target that is not https, and a missing target', async () => {
+    const [d] = await checkGate('server { listen 80; redirect /x 8443 }');
+    assert.deepEqual([d.code, d.span.col], ['GK_REDIRECT_PORT', 21]);
+    const [m] = await checkGate('server { listen 80; redirect }');
+    assert.equal(m.code, 'GK_DSL_MISSING_ARG');
+  });
+});

@@ -1,0 +1,139 @@
+import { statSync, type Stats } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { contentType } from 'mime-types';
+import { diagnostic, HttpError, type Ctx, type Diagnostic, type Span, type Unit } from '../../core/index.js';
+import { acceptedEncodings, encodingsOf, type Encoding } from './encoding.js';
+import { FileCache, TurnStats, type FileEntry } from './file-cache.js';
+import { listDirectory, renderListing } from './listing.js';
+import { HiddenNames, isInside, relativePath } from './request-path.js';
+import type { StaticConfig } from './schema.js';
+import { sendFile, type SendOptions } from './send.js';
+
+const DEFAULT_TYPE = 'application/octet-stream';
+
+/**
+ * StaticUnit serves the files under one root: the path after the route's mount point is
+ * looked up under ROOT, directories get their index file (or a listing with `browse on`),
+ * and nothing outside ROOT is ever served.
+ */
+export class StaticUnit implements Unit {
+  private readonly root: string;
+  private realRoot: string;
+  private readonly index: readonly string[];
+  private readonly hidden: HiddenNames;
+  private readonly encodings: readonly Encoding[];
+  private readonly follow: boolean;
+  private readonly cache = new FileCache();
+  private readonly stats = new TurnStats();
+  private readonly types = new Map<string, string>();
+
+  constructor(private readonly cfg: StaticConfig, private readonly at: Span) {
+    this.root = resolve(cfg.root).replace(/\/$/, '');
+    this.realRoot = this.root || '/';
+    this.index = cfg.index ?? ['index.html'];
+    this.hidden = new HiddenNames(cfg.hidden);
+    this.encodings = encodingsOf(cfg.precompressed);
+    this.follow = cfg.follow_symlinks ?? false;
+  }
+
+  validate(): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    const st = statSync(this.cfg.root, { throwIfNoEntry: false });
+    if (!st) out.push(diagnostic('GK_STATIC_ROOT', `static root '${this.cfg.root}' does not exist`, this.at, 'create the folder, or fix the path (relative paths start at the .gate file)'));
+    else if (!st.isDirectory()) out.push(diagnostic('GK_STATIC_ROOT', `static root '${this.cfg.root}' is not a folder`, this.at));
+    for (const name of this.index) {
+      if (name.includes('/') || name === '.' || name === '..') out.push(diagnostic('GK_STATIC_INDEX', `index file '${name}' must be a plain file name`, this.at));
+    }
+    const fb = this.cfg.fallback;
+    if (fb !== undefined && (!fb.startsWith('/') || fb.split('/').some((s) => s === '..' || s === '.') || fb.endsWith('/'))) {
+      out.push(diagnostic('GK_STATIC_FALLBACK', `fallback '${fb}' must be a file path inside the root, starting with '/'`, this.at, 'for example: fallback /index.html'));
+    }
+    return out;
+  }
+
+  async provision(): Promise<void> {
+    this.realRoot = await realpath(this.root || '/').catch(() => this.root || '/');
+  }
+
+  handle(ctx: Ctx): Promise<void> {
+    try {
+      const method = ctx.method;
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, undefined, { headers: { allow: 'GET, HEAD' } });
+      const rel = relativePath(ctx);
+      if (this.hidden.hidesPath(rel)) throw new HttpError(404);
+      const path = this.root + rel;
+      const st = this.stats.stat(path);
+      if (st?.isFile()) return this.file(ctx, path, st);
+      if (st?.isDirectory()) return this.directory(ctx, path, rel);
+      return this.missing(ctx);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.cache.clear();
+  }
+
+  /** file serves a regular file; a file already checked, with no variants to look for, is served without waiting. */
+  private file(ctx: Ctx, path: string, st: Stats): Promise<void> {
+    const known = this.encodings.length === 0 ? this.cache.get(path, st) : undefined;
+    return known ? sendFile(ctx, this.cache, known, this.options(path)) : this.lookUp(ctx, path, st);
+  }
+
+  /** lookUp checks a file (and its precompressed variants the client accepts) and serves the best. */
+  private async lookUp(ctx: Ctx, path: string, st: Stats): Promise<void> {
+    const e = await this.entry(path, st);
+    if (!e) throw new HttpError(404);
+    const base = this.options(path);
+    for (const enc of acceptedEncodings(ctx.req.headers['accept-encoding'], this.encodings)) {
+      const vst = this.stats.stat(path + enc.suffix);
+      const v = vst?.isFile() ? await this.entry(path + enc.suffix, vst) : undefined;
+      if (v) return sendFile(ctx, this.cache, { ...v, etag: `${v.etag.slice(0, -1)}-${enc.token}"` }, { ...base, encoding: enc.token });
+    }
+    return sendFile(ctx, this.cache, e, base);
+  }
+
+  private options(path: string): SendOptions {
+    return { contentType: this.typeOf(path), vary: this.encodings.length > 0, cacheControl: this.cfg.cache_control };
+  }
+
+  /** directory redirects to the slash form, then serves an index file, a listing, or 403. */
+  private async directory(ctx: Ctx, path: string, rel: string): Promise<void> {
+    if (!ctx.path.endsWith('/')) {
+      const location = ctx.path.split('/').map(encodeURIComponent).join('/') + (ctx.query ? `/?${ctx.query}` : '/');
+      return ctx.send(301, '', { location });
+    }
+    for (const name of this.index) {
+      const p = path + name;
+      const st = this.stats.stat(p);
+      if (st?.isFile()) return this.file(ctx, p, st);
+    }
+    if (!this.cfg.browse) throw new HttpError(403);
+    if (!this.follow && !isInside(await realpath(path), this.realRoot)) throw new HttpError(404);
+    const entries = await listDirectory(path, { hidden: this.hidden, realRoot: this.realRoot, follow: this.follow });
+    return ctx.send(200, renderListing(ctx.path, entries, rel === '/'), { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
+  }
+
+  /** missing serves the fallback file when there is one (single-page apps), else 404. */
+  private async missing(ctx: Ctx): Promise<void> {
+    const fb = this.cfg.fallback;
+    if (fb === undefined) throw new HttpError(404);
+    const path = this.root + fb;
+    const st = this.stats.stat(path);
+    if (!st?.isFile()) throw new HttpError(404);
+    return this.file(ctx, path, st);
+  }
+
+  private async entry(path: string, st: Stats): Promise<FileEntry | undefined> {
+    return this.cache.get(path, st) ?? this.cache.load(path, st, this.realRoot, this.follow);
+  }
+
+  private typeOf(path: string): string {
+    const ext = extname(path).toLowerCase();
+    let t = this.types.get(ext);
+    if (t === undefined) this.types.set(ext, (t = (ext && contentType(ext)) || DEFAULT_TYPE));
+    return t;
+  }
+}

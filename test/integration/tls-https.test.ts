@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request, type RequestOptions } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { selfSigned } from '../../plugins/tls/self-signed.js';
+import { runCli } from '../helpers/cli.js';
+import { startGate, type TestGate } from '../helpers/gate.js';
+
+interface Answer { status: number; headers: IncomingHttpHeaders; body: string; cert: PeerCertificate; protocol: string | null }
+
+/** httpsGet makes one HTTPS request on 127.0.0.1 with the given TLS options (trust, SNI name, versions). */
+function httpsGet(port: number, path: string, o: RequestOptions = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, ...o }, (res) => {
+      const socket = res.socket as TLSSocket;
+      const cert = socket.getPeerCertificate();
+      const protocol = socket.getProtocol();
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, cert, protocol }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** pemOf turns a peer certificate into PEM, so a test can trust exactly what the server sent. */
+function pemOf(cert: PeerCertificate): string {
+  return `-----BEGIN CERTIFICATE-----\n${cert.raw.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+}
+
+describe('tls over real sockets', () => {
+  let gate: TestGate | undefined;
+  let dir: string;
+  const pairs: Record<string, { cert: string; key: string }> = {};
+  const file = (name: string): string => join(dir, name);
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-tls-it-'));
+    for (const n of ['a.test', 'b.test']) {
+      pairs[n] = selfSigned([n]);
+      writeFileSync(file(`${n}.pem`), pairs[n].cert);
+      writeFileSync(file(`${n}.key`), pairs[n].key);
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => { await gate?.close(); gate = undefined; });
+
+  const twoSites = (extraA = '', extraB = ''): string => `
+    server a.test {
+      listen 127.0.0.1:0 tls
+      tls { cert "${file('a.test.pem')}"; key "${file('a.test.key')}"; ${extraA} }
+      respond "site a over $scheme"
+    }
+    server b.test {
+      listen 127.0.0.1:0 tls
+      tls { cert "${file('b.test.pem')}"; key "${file('b.test.key')}"; ${extraB} }
+      respond "site b"
+    }`;
+
+  it('chooses the certificate by SNI among servers on one listener, trusted by the client', async () => {
+    gate = await startGate(twoSites());
+    assert.equal(gate.addresses.length, 1, 'one shared listener');
+    const a = await httpsGet(gate.port, '/', { servername: 'a.test', ca: pairs['a.test'].cert, headers: { host: 'a.test' } });
+    assert.deepEqual([a.status, a.body, a.cert.subject.CN], [200, 'site a over https', 'a.test']);
+    const b = await httpsGet(gate.port, '/', { servername: 'b.test', ca: pairs['b.test'].cert, headers: { host: 'b.test' } });
+    assert.deepEqual([b.body, b.cert.subject.CN], ['site b', 'b.test']);
+    await assert.rejects(httpsGet(gate.port, '/', { servername: 'b.test', ca: pairs['a.test'].cert }), /self.signed|unable to verify|certificate/i);
+  });
+
+  it('adds Strict-Transport-Security to every response of a server with hsts', async () => {
+    gate = await startGate(twoSites('hsts 365d include_subdomains preload'));
+    const a = await httpsGet(gate.port, '/x', { servername: 'a.test', ca: pairs['a.test'].cert, headers: { host: 'a.test' } });
+    assert.equal(a.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains; preload');
+    const b = await httpsGet(gate.port, '/x', { servername: 'b.test', ca: pairs['b.test'].cert, headers: { host: 'b.test' } });
+    assert.equal(b.headers['strict-transport-security'], undefined);
+  });
+
+  it('makes a self-signed certificate for the server names and localhost, which a client can pin', async () => {
+    gate = await startGate('server app.test { listen 127.0.0.1:0 tls; tls self_signed; respond "dev" }');
+    const first = await httpsGet(gate.port, '/', { servername: 'localhost', rejectUnauthorized: false });
+    const ca = pemOf(first.cert);
+    for (const name of ['app.test', 'localhost']) {
+      const r = await httpsGet(gate.port, '/', { servername: name, ca, headers: { host: name } });
+      assert.deepEqual([r.status, r.body], [200, 'dev'], name);
+    }
+    assert.match(String(first.cert.subjectaltname), /DNS:app\.test.*DNS:localhost.*IP Address:127\.0\.0\.1/);
+  });
+
+  it('accepts TLS 1.2 and 1.3 by default', async () => {
+    gate = await startGate(twoSites());
+    const o = { servername: 'a.test', ca: pairs['a.test'].cert };
+    assert.equal((await httpsGet(gate.port, '/', { ...o, maxVersion: 'TLSv1.2' })).protocol, 'TLSv1.2');
+    assert.equal((await httpsGet(gate.port, '/', o)).protocol, 'TLSv1.3');
+  });
+
+  it('refuses an older protocol than min_version', async () => {
+    gate = await startGate(twoSites('min_version 1.3'));
+    const o = { servername: 'a.test', ca: pairs['a.test'].cert };
+    assert.equal((await httpsGet(gate.port, '/', o)).protocol, 'TLSv1.3');
+    const old = await httpsGet(gate.port, '/', { ...o, maxVersion: 'TLSv1.2' }).then(() => 'accepted', (e: Error) => e.message);
+    assert.match(old, /protocol|version|alert|disconnected|ECONNRESET|hang up/i);
+  });
+
+  it('serves a client that sends no SNI (an IP address) with the default server', async () => {
+    gate = await startGate(twoSites());
+    const r = await httpsGet(gate.port, '/', { ca: pairs['a.test'].cert, checkServerIdentity: () => undefined }).catch((e: Error) => e);
+    assert.ok(!(r instanceof Error), String(r));
+    assert.equal(r.body, 'site a over https');
+  });
+
+  it('makes `gatekit check` fail on a key that does not match its certificate', async () => {
+    const gateFile = file('bad.gate');
+    writeFileSync(gateFile, `server {\n  listen 8443 tls\n  tls { cert a.test.pem; key b.test.key }\n  respond "x"\n}\n`);
+    const r = await runCli(['check', gateFile]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout + r.stderr, /bad\.gate:3:3: error: key '.*b\.test\.key' does not match certificate '.*a\.test\.pem'/);
+  });
+});
