@@ -2,6 +2,7 @@ import 'reflect-metadata'; // before anything imports tsyringe
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { RESULTS_FILE } from './paths.js';
+import { runNginxStatic } from './nginx.js';
 import { runParse } from './parse.js';
 import { stopAll } from './procs.js';
 import { runPrefork } from './prefork.js';
@@ -9,13 +10,14 @@ import { runProfile } from './profile.js';
 import { renderSection, type Section } from './report.js';
 import { runRespond } from './respond.js';
 import { runStartup } from './startup.js';
+import { runWsgi } from './wsgi.js';
 import { runStatic } from './static.js';
 
-// usage: node dist/bench/run.js [parse] [startup] [respond] [prefork] [static] [profile]
+// usage: node dist/bench/run.js [parse] [startup] [respond] [prefork] [static] [nginx-static] [profile]
 // (no names: parse startup respond prefork; profile only when named). Results go to stdout and bench/RESULTS.md.
 
-const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, profile: runProfile };
-const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static'];
+const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, profile: runProfile, wsgi: runWsgi };
+const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static'];
 
 function machine(): string {
   const c = cpus();

@@ -94,7 +94,9 @@ export class FileCache {
   get(path: string, st: Stats): FileEntry | undefined {
     const e = this.entries.get(path);
     if (e === undefined) return undefined;
-    if (sameFile(e.stat, st)) return e;
+    // A small file first seen while still settling has no bytes yet: load it again once it settles.
+    const unsettled = !e.body && st.size <= this.limits.maxFile && Date.now() - st.mtimeMs > SETTLE_MS;
+    if (sameFile(e.stat, st) && !unsettled) return e;
     this.drop(path, e);
     return undefined;
   }
