@@ -5,9 +5,10 @@ import { RedirectPlugin } from './redirect/index.js';
 import { RespondPlugin } from './respond/index.js';
 import { StaticPlugin } from './static/index.js';
 import { TlsPlugin } from './tls/index.js';
+import { WsgiPlugin } from './wsgi/index.js';
 
 /** builtins is the one list of built-in plugins. */
-export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin];
+export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, WsgiPlugin];
 
 /** registerBuiltins registers every built-in plugin in a root container, as third-party ones are. */
 export function registerBuiltins(c: DependencyContainer): void {

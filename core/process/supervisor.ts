@@ -58,7 +58,8 @@ export function supervise(spec: ProcessSpec, log: Logger): Supervised {
         const failed = signal !== null || code !== 0;
         plog[failed ? 'error' : 'info'](`exited with ${signal ? `signal ${signal}` : `code ${code}`}`, { pid: c.pid });
         if (!failed && spec.restart === 'on-failure') return;
-        fails = Date.now() - began > STABLE_AFTER ? 0 : fails + 1;
+        // Only failures of young processes back off; a clean exit (a worker recycling itself) restarts at once.
+        fails = !failed || Date.now() - began > STABLE_AFTER ? 0 : fails + 1;
         const delay = fails <= 1 ? 0 : Math.min(MAX_BACKOFF, 100 * 2 ** (fails - 2));
         restarts++;
         timer = setTimeout(start, delay);

@@ -5,6 +5,7 @@ import { registerPlugin } from '../../core/container.js';
 import { Gate, type BoundAddress } from '../../core/gate.js';
 import { loadConfig, type Loaded } from '../../core/load.js';
 import { TextLogger } from '../../core/logger.js';
+import { startMasterParts } from '../../core/process/master-parts.js';
 import type { PluginClass } from '../../core/plugin.js';
 import { registerBuiltins } from '../../plugins/index.js';
 
@@ -54,12 +55,16 @@ export async function startGate(text: string, o: GateOptions = {}): Promise<Test
     throw new Error(`config has errors:\n${loaded.diagnostics.map((d) => `${d.span.line}:${d.span.col} ${d.code} ${d.message}`).join('\n')}`);
   }
   const logs: string[] = [];
-  const gate = await Gate.start(loaded, { logger: new TextLogger((l) => logs.push(l), 'debug') });
+  const logger = new TextLogger((l) => logs.push(l), 'debug');
+  // As `gatekit run` with workers 0 does: the plugins' master parts (process pools) first.
+  const parts = await startMasterParts(loaded, 1, 'single', logger);
+  let gate: Gate;
+  try { gate = await Gate.start(loaded, { logger }); } catch (e) { await parts.stop(0); throw e; }
   const addresses = gate.addresses();
   const port = addresses[0]?.port ?? 0;
   return {
     gate, logs, addresses, port,
     url: (path = '/') => `http://127.0.0.1:${port}${path}`,
-    close: () => gate.close(1000),
+    close: async () => { await gate.close(1000); await parts.stop(1000); },
   };
 }

@@ -1,0 +1,110 @@
+import { connect, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { HttpError, type Ctx, type Logger } from '../../core/index.js';
+import { hasBody, headPayload } from './environ.js';
+import { FRAME, FrameReader, frame, frameHeader } from './frames.js';
+
+const END = frame(FRAME.end);
+const UNAVAILABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
+
+/**
+ * exchange serves one request through the pool: it connects to the pool socket (a Python
+ * worker accepts), sends the head and streams the body, and streams the response back,
+ * with backpressure both ways. It resolves when the response has ended, and rejects with
+ * the HttpError the kernel should render (500 app error, 502 worker died, 503 pool down,
+ * 504 timeout, after which the stuck worker is killed).
+ */
+export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logger): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const res = ctx.res;
+    const body: Readable = ctx.body;
+    const sock: Socket = connect(poolPath);
+    let pid = 0;
+    let settled = false;
+    let paused = false;
+    let pumping = false;
+    let bodyEnded = false;
+
+    const finish = (e?: HttpError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      res.off('close', onClientGone);
+      if (pumping) { body.off('data', onBody); body.off('end', onBodyEnd); body.off('error', onBodyError); sock.off('drain', onSockDrain); }
+      // A worker that answered before reading the whole body reads on until END: send it.
+      if (!e && pumping && !bodyEnded) sock.end(END); else sock.destroy();
+      if (e) reject(e); else resolve();
+    };
+    const timer = setTimeout(() => {
+      if (pid) {
+        log.error(`wsgi worker ${pid} did not answer within ${timeout}ms; killing it`, { request_id: ctx.requestId });
+        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+      finish(new HttpError(504, 'wsgi application timed out'));
+    }, timeout);
+    const onClientGone = (): void => { if (!res.writableFinished) finish(); };
+    res.on('close', onClientGone);
+
+    const reader = new FrameReader({
+      data(piece) {
+        if (settled || res.write(piece) || paused) return;
+        paused = true;
+        sock.pause();
+        res.once('drain', () => { paused = false; if (!settled) sock.resume(); });
+      },
+      control(kind, payload) {
+        if (settled) return;
+        switch (kind) {
+          case FRAME.pid: pid = payload.readUInt32BE(0); return;
+          case FRAME.status: return writeHead(ctx, payload);
+          case FRAME.finish: res.end(); return finish();
+          case FRAME.log: for (const line of payload.toString('utf8').split('\n')) log.warn(line, { request_id: ctx.requestId, pid }); return;
+          case FRAME.error: return finish(new HttpError(500, 'wsgi application raised an exception', { cause: new Error(payload.toString('utf8')) }));
+          default: return finish(new HttpError(502, `wsgi worker sent an unknown frame 0x${kind.toString(16)}`));
+        }
+      },
+    });
+    sock.on('data', (c: Buffer) => {
+      try { reader.push(c); } catch (e) { finish(e instanceof HttpError ? e : new HttpError(502, 'wsgi worker sent a bad response', { cause: e })); }
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      if (!pid && UNAVAILABLE.has(e.code ?? '')) finish(new HttpError(503, 'wsgi pool is not running', { cause: e }));
+      else finish(new HttpError(502, `wsgi worker ${pid || '?'} failed`, { cause: e }));
+    });
+    sock.on('close', () => finish(new HttpError(502, `wsgi worker ${pid || '?'} exited before it answered`)));
+
+    const onBody = (chunk: Buffer): void => {
+      sock.cork();
+      sock.write(frameHeader(FRAME.body, chunk.length));
+      const ok = sock.write(chunk);
+      sock.uncork();
+      if (!ok) body.pause();
+    };
+    const onSockDrain = (): void => { body.resume(); };
+    const onBodyEnd = (): void => { bodyEnded = true; sock.write(END); };
+    const onBodyError = (e: Error): void => { finish(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e })); };
+
+    if (!hasBody(ctx)) {
+      sock.write(Buffer.concat([headPayload(ctx), END]));
+      return;
+    }
+    sock.write(headPayload(ctx));
+    pumping = true;
+    body.on('data', onBody);
+    body.on('end', onBodyEnd);
+    body.on('error', onBodyError);
+    sock.on('drain', onSockDrain);
+  });
+}
+
+/** writeHead sends the status and headers the application gave start_response. */
+function writeHead(ctx: Ctx, payload: Buffer): void {
+  const parts = payload.toString('latin1').split('\0');
+  const status = parts[0];
+  const headers = parts.slice(1);
+  try {
+    ctx.res.writeHead(Number(status.slice(0, 3)), status.slice(4), headers);
+  } catch (e) {
+    throw new HttpError(502, `wsgi application sent an invalid status or header: ${(e as Error).message}`, { cause: e });
+  }
+}

@@ -1,0 +1,8 @@
+"""WSGI config for mysite: gatekit imports `application` from here (wsgi mysite.wsgi:application)."""
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')
+
+application = get_wsgi_application()
