@@ -55,6 +55,7 @@ export class Gate {
   private readonly units: Unit[] = [];
   private readonly listeners: { server: Server; key: string; tls: boolean }[] = [];
   private readonly dispatcher = new LateDispatcher();
+  private readonly tunnels = new Set<Duplex>();
   private plugins = new Map<string, Plugin>();
   private closed = false;
   private readonly onDispatch: ((ctx: Ctx) => void) | undefined;
@@ -153,6 +154,9 @@ export class Gate {
   /** onUpgrade routes an Upgrade request like any other, with a response bound to its socket so middleware can refuse it. */
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, hosts: VirtualHosts<ServerRuntime>, scheme: 'http' | 'https', port: number): void {
     socket.on('error', () => socket.destroy());
+    // Upgraded connections leave the HTTP server's books: track them to cut them on close.
+    this.tunnels.add(socket);
+    socket.once('close', () => this.tunnels.delete(socket));
     const res = new ServerResponse(req);
     res.assignSocket(socket as Socket);
     res.shouldKeepAlive = false;
@@ -251,7 +255,12 @@ export class Gate {
   async close(timeout = this.config.global.gracefulTimeout): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Long-lived connections (WebSockets) may run until the graceful timeout, not after it.
+    const cut = (): void => { for (const t of this.tunnels) t.destroy(); };
+    const timer = setTimeout(cut, timeout);
     await Promise.all(this.listeners.map((l) => closeListener(l.server, timeout)));
+    clearTimeout(timer);
+    cut();
     for (const u of [...this.units].reverse()) {
       try { await u.close?.(); } catch (e) { this.log.error('unit close failed', { error: (e as Error).message }); }
     }

@@ -1,6 +1,7 @@
 import type { DependencyContainer } from 'tsyringe';
 import { registerPlugin } from '../core/container.js';
 import type { PluginClass } from '../core/index.js';
+import { ProxyPlugin } from './proxy/index.js';
 import { RedirectPlugin } from './redirect/index.js';
 import { RespondPlugin } from './respond/index.js';
 import { StaticPlugin } from './static/index.js';
@@ -8,7 +9,7 @@ import { TlsPlugin } from './tls/index.js';
 import { WsgiPlugin } from './wsgi/index.js';
 
 /** builtins is the one list of built-in plugins. */
-export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, WsgiPlugin];
+export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, WsgiPlugin];
 
 /** registerBuiltins registers every built-in plugin in a root container, as third-party ones are. */
 export function registerBuiltins(c: DependencyContainer): void {

@@ -1,0 +1,196 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { diagnostic, HttpError, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
+import { balancer, type Balancer, type Policy } from './balance.js';
+import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
+import { groupHeaders, requestHeaders, responseHeaders, TOKEN_RE, type HeaderOp } from './headers.js';
+import { HealthChecker, type HealthSpec } from './health.js';
+import type { HealthCheckOption, MaxFailsOption, ProxyConfig, UpstreamOption } from './schema.js';
+import { upstreamUri, type PathSpec } from './target.js';
+import { Tunnels } from './tunnel.js';
+import { hasPath, parseTarget, Upstream } from './upstream.js';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** PassiveSpec is passive health: `count` failures within `window` ms mark an upstream down for `downFor` ms. */
+interface PassiveSpec { readonly count: number; readonly window: number; readonly downFor: number }
+
+/**
+ * ProxyUnit is one `proxy` directive: its upstreams with their pools and health, the balancer,
+ * and the per-request work: pick, exchange, retry on another upstream when that is safe.
+ */
+export class ProxyUnit implements Unit, Responder {
+  private readonly upstreams: Upstream[];
+  private readonly pick: Balancer;
+  private readonly timeouts: Timeouts;
+  private readonly wsIdle: number;
+  private readonly retries: number;
+  private readonly passive: PassiveSpec;
+  private readonly up: { preserveHost: boolean; ops: HeaderOp[] };
+  private readonly down: HeaderOp[];
+  private readonly path: PathSpec;
+  private readonly health: HealthSpec | undefined;
+  private checker: HealthChecker | undefined;
+  private readonly tunnels = new Tunnels();
+
+  constructor(private readonly cfg: ProxyConfig, private readonly at: Span, private readonly log: Logger) {
+    const ups: UpstreamOption[] = [...(cfg.upstreams ?? []).map((url) => ({ url })), ...((cfg.upstream ?? []) as UpstreamOption[])];
+    this.upstreams = ups.filter((u) => u.url !== undefined && !hasPath(u.url)).map((u) => new Upstream(parseTarget(u.url!, at.file), u.weight ?? 1));
+    this.pick = balancer((cfg.balance ?? 'round_robin') as Policy);
+    this.timeouts = { connect: cfg.connect_timeout ?? 5000, read: cfg.read_timeout ?? 60_000, send: cfg.send_timeout ?? 60_000 };
+    this.wsIdle = cfg.ws_idle_timeout ?? this.timeouts.read;
+    this.retries = cfg.retries ?? Math.max(0, this.upstreams.length - 1);
+    const mf = cfg.max_fails as MaxFailsOption | undefined;
+    const downFor = cfg.fail_timeout ?? 10_000;
+    this.passive = { count: this.upstreams.length > 1 ? (mf?.count ?? 1) : 0, window: mf?.window ?? downFor, downFor };
+    this.up = { preserveHost: cfg.preserve_host ?? true, ops: headerOps(cfg.header_up) };
+    this.down = headerOps(cfg.header_down);
+    this.path = { ...(cfg.strip_prefix !== undefined ? { strip: cfg.strip_prefix } : {}), ...(cfg.rewrite ? { rewrite: cfg.rewrite } : {}) };
+    this.health = healthSpec(cfg.health_check as HealthCheckOption | undefined);
+  }
+
+  validate(): Diagnostic[] {
+    return validateProxy(this.cfg, this.at);
+  }
+
+  async provision(): Promise<void> {
+    const pool = { keepalive: this.cfg.keepalive ?? 32, keepaliveTimeout: this.cfg.keepalive_timeout ?? 30_000, tlsInsecure: this.cfg.tls_insecure ?? false };
+    for (const u of this.upstreams) u.open(pool);
+    if (this.health) (this.checker = new HealthChecker(this.upstreams, this.health, this.log)).start();
+  }
+
+  async close(): Promise<void> {
+    this.checker?.close();
+    this.tunnels.close();
+    for (const u of this.upstreams) u.close();
+  }
+
+  async handle(ctx: Ctx): Promise<void> {
+    const path = upstreamUri(ctx, this.path);
+    const hasBody = ctx.req.headers['transfer-encoding'] !== undefined || Number(ctx.req.headers['content-length'] ?? 0) > 0;
+    const tried: Upstream[] = [];
+    let retriesLeft = this.retries;
+    let staleLeft = 2;
+    let up = this.choose(ctx, tried);
+    if (!up) throw this.noUpstream(ctx);
+    for (;;) {
+      const cur = up;
+      tried.push(cur);
+      ctx.vars.set('upstream', cur.key);
+      const headers = requestHeaders(ctx, this.up, cur.hostHeader);
+      cur.active++;
+      try {
+        await exchange(ctx, cur, { request: { method: ctx.method, path, headers, pooled: !ctx.upgrade }, hasBody, timeouts: this.timeouts, responder: this });
+        return;
+      } catch (e) {
+        if (!(e instanceof UpstreamFailure)) throw e;
+        if (e.stale && !e.bodySent && staleLeft-- > 0) { tried.pop(); continue; }
+        this.passiveFailure(cur);
+        const next = retriesLeft-- > 0 && retriable(e, ctx.method) ? this.choose(ctx, tried) : undefined;
+        if (!next) throw this.failure(ctx, cur, e);
+        this.log.warn(`${describe(e)}; trying another upstream`, { upstream: cur.key, request_id: ctx.requestId, error: errorText(e) });
+        up = next;
+      } finally {
+        cur.active--;
+      }
+    }
+  }
+
+  /** head writes the upstream's status and headers (filtered, header_down applied) to the client. */
+  head(ctx: Ctx, res: IncomingMessage): void {
+    const status = res.statusCode ?? 502;
+    ctx.vars.set('upstream_status', String(status));
+    const headers = responseHeaders(res.rawHeaders, this.down, ctx);
+    const out = ctx.res;
+    if (out.getHeaderNames().length === 0) {
+      out.writeHead(status, res.statusMessage, headers);
+      return;
+    }
+    for (const { name, values } of groupHeaders(headers).values()) out.setHeader(name, values.length === 1 ? values[0] : values);
+    out.writeHead(status, res.statusMessage);
+  }
+
+  /** upgrade answers 101 on the client's connection and joins it to the upstream's. */
+  upgrade(ctx: Ctx, res: IncomingMessage, socket: Socket, head: Buffer): void {
+    const client = ctx.takeUpgrade();
+    const headers = responseHeaders(res.rawHeaders, this.down, ctx, true);
+    let text = `HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    client.socket.write(`${text}\r\n`);
+    if (head.length) client.socket.write(head);
+    if (client.head.length) socket.write(client.head);
+    this.tunnels.join(client.socket, socket, this.wsIdle);
+  }
+
+  private choose(ctx: Ctx, tried: readonly Upstream[]): Upstream | undefined {
+    const now = Date.now();
+    const candidates = this.upstreams.filter((u) => u.available(now) && !tried.includes(u));
+    return candidates.length ? this.pick(candidates, ctx.remote) : undefined;
+  }
+
+  private passiveFailure(up: Upstream): void {
+    const p = this.passive;
+    if (up.failed(Date.now(), p.count, p.window, p.downFor)) {
+      this.log.warn(`upstream marked down for ${p.downFor}ms after ${p.count} failure(s)`, { upstream: up.key });
+    }
+  }
+
+  private noUpstream(ctx: Ctx): HttpError {
+    this.log.error('no upstream available (all failed their health checks or are marked down)', { request_id: ctx.requestId, upstreams: this.upstreams.map((u) => u.key).join(',') });
+    return new HttpError(502, 'Bad Gateway', { cause: new Error('no upstream available') });
+  }
+
+  private failure(ctx: Ctx, up: Upstream, e: UpstreamFailure): HttpError {
+    this.log.error(describe(e), { upstream: up.key, request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, error: errorText(e) });
+    return e.timeout ? new HttpError(504, 'Gateway Timeout', { cause: e }) : new HttpError(502, 'Bad Gateway', { cause: e });
+  }
+}
+
+/** retriable tells whether a failed attempt may go to another upstream: the client's request must be replayable. */
+function retriable(e: UpstreamFailure, method: string): boolean {
+  if (e.responded || e.bodySent) return false;
+  return e.phase === 'connect' || IDEMPOTENT.has(method);
+}
+
+function describe(e: UpstreamFailure): string {
+  if (e.timeout) return `upstream timed out while ${e.phase === 'connect' ? 'connecting' : e.phase === 'send' ? 'sending the request' : 'reading the response'}`;
+  if (e.phase === 'connect') return 'upstream connect failed';
+  return e.responded ? 'upstream failed mid-response' : 'upstream failed before responding';
+}
+
+function errorText(e: UpstreamFailure): string {
+  const c = e.cause as NodeJS.ErrnoException | undefined;
+  return c?.code ? `${c.code}: ${c.message}` : e.message;
+}
+
+function headerOps(list: readonly { op: string; header: string; value?: unknown }[] | undefined): HeaderOp[] {
+  return (list ?? []).map((o) => ({ op: o.op as HeaderOp['op'], name: o.header.toLowerCase(), ...(o.value ? { value: o.value as HeaderOp['value'] } : {}) }));
+}
+
+function healthSpec(h: HealthCheckOption | undefined): HealthSpec | undefined {
+  if (!h?.path) return undefined;
+  return { path: h.path, interval: h.interval ?? 10_000, timeout: h.timeout ?? 5000, expect: h.expect ?? [] };
+}
+
+/** validateProxy reports what the schema cannot: no upstream, an upstream with a path, malformed header operations. */
+function validateProxy(cfg: ProxyConfig, at: Span): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const urls = [...(cfg.upstreams ?? []), ...((cfg.upstream ?? []) as UpstreamOption[]).map((u) => u.url)].filter((u): u is string => u !== undefined);
+  if (!urls.length) out.push(diagnostic('GK_PROXY_NO_UPSTREAM', "'proxy' needs at least one upstream", at, 'proxy http://127.0.0.1:9000, or an upstream URL { weight N } option'));
+  for (const u of urls) {
+    if (hasPath(u)) out.push(diagnostic('GK_PROXY_UPSTREAM_PATH', `upstream '${u}' has a path, query or credentials`, at, 'give scheme://host:port only; change the upstream path with strip_prefix or rewrite'));
+  }
+  for (const [where, list] of [['header_up', cfg.header_up], ['header_down', cfg.header_down]] as const) {
+    for (const o of list ?? []) {
+      if (!TOKEN_RE.test(o.header)) out.push(diagnostic('GK_PROXY_HEADER', `invalid header name '${o.header}' in '${where}'`, at));
+      else if (o.op === 'remove' && o.value) out.push(diagnostic('GK_PROXY_HEADER', `'${where} remove ${o.header}' takes no value`, at));
+      else if (o.op !== 'remove' && !o.value) out.push(diagnostic('GK_PROXY_HEADER', `'${where} ${o.op} ${o.header}' needs a value`, at, `${where} ${o.op} ${o.header} VALUE`));
+    }
+  }
+  const strip = cfg.strip_prefix;
+  if (strip && !strip.startsWith('/')) out.push(diagnostic('GK_PROXY_STRIP_PREFIX', `strip_prefix '${strip}' must start with '/'`, at));
+  if (strip !== undefined && cfg.rewrite) out.push(diagnostic('GK_PROXY_REWRITE', "'rewrite' sets the whole upstream path: drop strip_prefix", at));
+  const h = cfg.health_check as HealthCheckOption | undefined;
+  if (h?.path !== undefined && !h.path.startsWith('/')) out.push(diagnostic('GK_PROXY_HEALTH_PATH', `health_check path '${h.path}' must start with '/'`, at));
+  return out;
+}

@@ -1,0 +1,128 @@
+import type { Ctx, TemplateLike } from '../../core/index.js';
+
+/** HeaderOp is one `header_up` / `header_down`: set, add or remove a header. */
+export interface HeaderOp {
+  readonly op: 'set' | 'add' | 'remove';
+  /** name is lowercase. */
+  readonly name: string;
+  readonly value?: TemplateLike;
+}
+
+/**
+ * HOP_BY_HOP are the headers that concern one connection only (RFC 9110 7.6.1), never
+ * forwarded; headers named in Connection are dropped too. Expect is answered by the gate.
+ */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'transfer-encoding', 'upgrade', 'expect',
+]);
+
+/** FORWARDING are the headers the proxy sets itself (X-Forwarded-For is appended to). */
+const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip']);
+
+/** connectionTokens lists the lowercase header names a Connection header names. */
+function connectionTokens(raw: readonly string[]): Set<string> | undefined {
+  let out: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length !== 10 || raw[i].toLowerCase() !== 'connection') continue;
+    for (const t of raw[i + 1].split(',')) {
+      const name = t.trim().toLowerCase();
+      if (name && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') (out ??= new Set()).add(name);
+    }
+  }
+  return out;
+}
+
+/** RequestHeaderSpec is what shapes the headers sent upstream. */
+export interface RequestHeaderSpec {
+  readonly preserveHost: boolean;
+  readonly ops: readonly HeaderOp[];
+}
+
+/**
+ * requestHeaders builds the flat header list sent upstream: the client's headers minus the
+ * hop-by-hop ones, X-Forwarded-For appended, X-Forwarded-Proto/-Host and X-Real-IP set,
+ * Host per preserve_host, then header_up. An upgrade keeps its Upgrade and Connection.
+ */
+export function requestHeaders(ctx: Ctx, spec: RequestHeaderSpec, upstreamHost: string): string[] {
+  const raw = ctx.req.rawHeaders;
+  const named = connectionTokens(raw);
+  const out: string[] = [];
+  let xff = '';
+  let host: string | undefined;
+  let chunked = false;
+  let te = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    const lower = name.toLowerCase();
+    if (lower === 'host') { host ??= raw[i + 1]; continue; }
+    if (FORWARDING.has(lower)) {
+      if (lower === 'x-forwarded-for') xff = xff ? `${xff}, ${raw[i + 1]}` : raw[i + 1];
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || named?.has(lower)) {
+      if (lower === 'transfer-encoding') chunked = true;
+      if (lower === 'te' && /\btrailers\b/i.test(raw[i + 1])) te = true;
+      continue;
+    }
+    out.push(name, raw[i + 1]);
+  }
+  const remote = ctx.remote;
+  out.push('Host', spec.preserveHost && host ? host : upstreamHost);
+  out.push('X-Forwarded-For', xff ? `${xff}, ${remote}` : remote);
+  out.push('X-Forwarded-Proto', ctx.scheme, 'X-Forwarded-Host', host ?? ctx.host, 'X-Real-IP', remote);
+  if (chunked) out.push('Transfer-Encoding', 'chunked');
+  if (te) out.push('TE', 'trailers');
+  if (ctx.upgrade) {
+    const upgrade = ctx.req.headers.upgrade;
+    if (upgrade) out.push('Connection', 'Upgrade', 'Upgrade', upgrade);
+  }
+  return spec.ops.length ? applyOps(out, spec.ops, ctx) : out;
+}
+
+/**
+ * responseHeaders filters an upstream response's raw headers for the client: hop-by-hop
+ * ones go (except Upgrade and Connection of a 101), then header_down applies.
+ */
+export function responseHeaders(raw: readonly string[], ops: readonly HeaderOp[], ctx: Ctx, upgrade = false): string[] {
+  const named = connectionTokens(raw);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (upgrade && (lower === 'upgrade' || lower === 'connection')) { out.push(raw[i], raw[i + 1]); continue; }
+    if ((HOP_BY_HOP.has(lower) && lower !== 'expect') || named?.has(lower)) continue;
+    out.push(raw[i], raw[i + 1]);
+  }
+  return ops.length ? applyOps(out, ops, ctx) : out;
+}
+
+/** applyOps applies set / add / remove operations to a flat header list, rendering values per request. */
+export function applyOps(headers: string[], ops: readonly HeaderOp[], ctx: Ctx): string[] {
+  let out = headers;
+  for (const o of ops) {
+    if (o.op !== 'add') out = removeHeader(out, o.name);
+    if (o.op !== 'remove' && o.value) out.push(o.name, ctx.render(o.value));
+  }
+  return out;
+}
+
+function removeHeader(headers: string[], lower: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i].toLowerCase() !== lower) out.push(headers[i], headers[i + 1]);
+  return out;
+}
+
+/** groupHeaders turns a flat list into setHeader calls' shape: one entry per name, repeats as arrays. */
+export function groupHeaders(flat: readonly string[]): Map<string, { name: string; values: string[] }> {
+  const out = new Map<string, { name: string; values: string[] }>();
+  for (let i = 0; i < flat.length; i += 2) {
+    const lower = flat[i].toLowerCase();
+    const e = out.get(lower);
+    if (e) e.values.push(flat[i + 1]);
+    else out.set(lower, { name: flat[i], values: [flat[i + 1]] });
+  }
+  return out;
+}
+
+/** TOKEN_RE is an HTTP header name (RFC 9110 token). */
+export const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

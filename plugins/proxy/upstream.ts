@@ -1,0 +1,129 @@
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import { dirname, isAbsolute, resolve } from 'node:path';
+
+/** PoolOptions configure the keep-alive pool each upstream keeps (per worker). */
+export interface PoolOptions {
+  /** keepalive is the number of idle connections kept; 0 closes each after its request. */
+  readonly keepalive: number;
+  readonly keepaliveTimeout: number;
+  readonly tlsInsecure: boolean;
+}
+
+/** UpstreamRequest is what one request to an upstream needs: the rest comes from the upstream. */
+export interface UpstreamRequest {
+  readonly method: string;
+  readonly path: string;
+  /** headers are flat name, value pairs, as in IncomingMessage.rawHeaders. */
+  readonly headers: readonly string[] | OutgoingHttpHeaders;
+  /** pooled is false for upgrades: their connection leaves the pool. */
+  readonly pooled?: boolean;
+}
+
+/** Target is where an upstream lives: a TCP host and port, or a unix socket path. */
+export type Target =
+  | { readonly kind: 'tcp'; readonly tls: boolean; readonly host: string; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+/** parseTarget reads an upstream URL (http, https, ws, wss or unix); a relative unix path starts at `file`'s folder. */
+export function parseTarget(text: string, file: string): Target {
+  const url = new URL(text);
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme === 'unix') {
+    const raw = decodeURIComponent(text.slice('unix:'.length).replace(/^\/\/(?=\/)/, ''));
+    return { kind: 'unix', path: isAbsolute(raw) ? raw : resolve(dirname(file), raw) };
+  }
+  const tls = scheme === 'https' || scheme === 'wss';
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { kind: 'tcp', tls, host, port: url.port ? Number(url.port) : tls ? 443 : 80 };
+}
+
+/** hasPath tells whether an upstream URL carries a path, query or credentials (not allowed). */
+export function hasPath(text: string): boolean {
+  if (text.startsWith('unix:')) return false;
+  const url = new URL(text);
+  return (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.username !== '' || url.hash !== '';
+}
+
+/**
+ * Upstream is one backend server: where it is, its keep-alive pool, and its health as this
+ * worker sees it (active checks, passive failures, requests in flight for least_conn).
+ */
+export class Upstream {
+  /** key names the upstream in logs and $upstream: host:port or unix:/path. */
+  readonly key: string;
+  /** hostHeader is the Host sent when the client's is not preserved. */
+  readonly hostHeader: string;
+  /** active counts requests in flight (least_conn). */
+  active = 0;
+  /** current is the smooth weighted round robin's running score. */
+  current = 0;
+  /** healthy is the result of the last active health check (true until one fails). */
+  healthy = true;
+  private downUntil = 0;
+  private fails = 0;
+  private windowStart = 0;
+  private agent: HttpAgent | undefined;
+  private pool: PoolOptions | undefined;
+
+  constructor(readonly target: Target, readonly weight: number) {
+    if (target.kind === 'unix') {
+      this.key = `unix:${target.path}`;
+      this.hostHeader = 'localhost';
+    } else {
+      const host = isIP(target.host) === 6 ? `[${target.host}]` : target.host;
+      this.key = `${host}:${target.port}`;
+      this.hostHeader = target.port === (target.tls ? 443 : 80) ? host : this.key;
+    }
+  }
+
+  /** open creates the keep-alive pool (per worker, at provision). */
+  open(pool: PoolOptions): void {
+    this.pool = pool;
+    const opts = { keepAlive: pool.keepalive > 0, maxFreeSockets: Math.max(1, pool.keepalive), timeout: pool.keepaliveTimeout, scheduling: 'lifo' as const };
+    this.agent = this.isTls ? new HttpsAgent(opts) : new HttpAgent(opts);
+  }
+
+  /** close destroys every pooled and active connection. */
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+
+  /** isTls tells whether the upstream speaks https. */
+  get isTls(): boolean {
+    return this.target.kind === 'tcp' && this.target.tls;
+  }
+
+  /** request starts a request to this upstream; the caller writes the body and ends it. */
+  request(r: UpstreamRequest): ClientRequest {
+    const t = this.target;
+    const base = { method: r.method, path: r.path, headers: r.headers as OutgoingHttpHeaders, setHost: false, agent: r.pooled === false ? false : this.agent };
+    if (t.kind === 'unix') return httpRequest({ ...base, socketPath: t.path });
+    if (!t.tls) return httpRequest({ ...base, host: t.host, port: t.port });
+    const servername = isIP(t.host) ? '' : t.host;
+    return httpsRequest({ ...base, host: t.host, port: t.port, servername, rejectUnauthorized: !this.pool?.tlsInsecure });
+  }
+
+  /** available tells whether the upstream may get traffic now. */
+  available(now: number): boolean {
+    return this.healthy && this.downUntil <= now;
+  }
+
+  /**
+   * failed records a passive failure; it returns true when that marks the upstream down
+   * (`max` failures within `window` ms keep it down for `downFor` ms).
+   */
+  failed(now: number, max: number, window: number, downFor: number): boolean {
+    if (max <= 0) return false;
+    if (this.fails === 0 || now - this.windowStart > window) {
+      this.fails = 0;
+      this.windowStart = now;
+    }
+    if (++this.fails < max) return false;
+    this.fails = 0;
+    this.downUntil = now + downFor;
+    return true;
+  }
+}
