@@ -2,6 +2,7 @@ import 'reflect-metadata'; // before anything imports tsyringe
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { RESULTS_FILE } from './paths.js';
+import { runMiddleware } from './middleware.js';
 import { runNginxStatic } from './nginx.js';
 import { runParse } from './parse.js';
 import { stopAll } from './procs.js';
@@ -16,7 +17,8 @@ import { runStatic } from './static.js';
 // usage: node dist/bench/run.js [parse] [startup] [respond] [prefork] [static] [nginx-static] [profile]
 // (no names: parse startup respond prefork; profile only when named). Results go to stdout and bench/RESULTS.md.
 
-const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, profile: runProfile, wsgi: runWsgi };
+const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi,
+  middleware: runMiddleware, profile: runProfile };
 const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static'];
 
 function machine(): string {

@@ -16,3 +16,4 @@ export type { Counter, Gauge, Labels, Metrics } from './metrics.js';
 export type { ConfigService, ProcessInfo } from './container.js';
 export type { Dispatcher } from './dispatcher.js';
 export type { GateConfig, GlobalSettings, ServerDecl, RouteDecl, UnitDecl } from './config.js';
+export { beforeHead } from './response-head.js';

@@ -47,7 +47,13 @@ const CLIENT_ERROR_STATUS: Record<string, number> = {
 
 /** openListener creates and binds one HTTP or HTTPS server; it rejects with a GateError naming the address. */
 export async function openListener(spec: ListenerSpec, settings: GlobalSettings, log: Logger): Promise<Server> {
-  const options = { requestTimeout: settings.requestTimeout, headersTimeout: settings.headerTimeout, keepAliveTimeout: settings.keepaliveTimeout };
+  // Node looks for clients past their header or request timeout every connectionsCheckingInterval
+  // (30 s by default): check often enough that a short timeout answers 408 on time.
+  const shortest = Math.min(settings.headerTimeout || Infinity, settings.requestTimeout || Infinity);
+  const options = {
+    requestTimeout: settings.requestTimeout, headersTimeout: settings.headerTimeout, keepAliveTimeout: settings.keepaliveTimeout,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(shortest / 4))),
+  };
   const tls = spec.tls;
   const server: Server = tls
     ? createHttpsServer({

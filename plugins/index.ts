@@ -1,6 +1,11 @@
 import type { DependencyContainer } from 'tsyringe';
 import { registerPlugin } from '../core/container.js';
 import type { PluginClass } from '../core/index.js';
+import { AuthPlugin } from './auth/index.js';
+import { CompressPlugin } from './compress/index.js';
+import { HeadersPlugin } from './headers/index.js';
+import { LimitPlugin } from './limit/index.js';
+import { LogPlugin } from './log/index.js';
 import { ProxyPlugin } from './proxy/index.js';
 import { RedirectPlugin } from './redirect/index.js';
 import { RespondPlugin } from './respond/index.js';
@@ -9,7 +14,8 @@ import { TlsPlugin } from './tls/index.js';
 import { WsgiPlugin } from './wsgi/index.js';
 
 /** builtins is the one list of built-in plugins. */
-export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, WsgiPlugin];
+export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, WsgiPlugin,
+  LogPlugin, CompressPlugin, AuthPlugin, HeadersPlugin, LimitPlugin];
 
 /** registerBuiltins registers every built-in plugin in a root container, as third-party ones are. */
 export function registerBuiltins(c: DependencyContainer): void {

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parseHash, parseHtpasswd, sameText, verifyPassword, type Hash } from './htpasswd.js';
+
+/** Presented is what a request's Authorization header holds for one scheme. */
+export type Presented<T> = { readonly kind: 'none' } | { readonly kind: 'malformed' } | { readonly kind: 'given'; readonly value: T };
+
+const NONE = { kind: 'none' } as const;
+const MALFORMED = { kind: 'malformed' } as const;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** schemeValue returns the credentials after `SCHEME ` (scheme case-insensitive), or undefined for another scheme or none. */
+function schemeValue(header: string | undefined, scheme: string): string | undefined {
+  if (!header || header.length <= scheme.length || header[scheme.length] !== ' ') return undefined;
+  return header.slice(0, scheme.length).toLowerCase() === scheme ? header.slice(scheme.length + 1).trim() : undefined;
+}
+
+/** basicCredentials reads `Basic base64(user:password)`; a bad encoding, no colon, or an empty name or password is malformed. */
+export function basicCredentials(header: string | undefined): Presented<{ user: string; password: string }> {
+  const b64 = schemeValue(header, 'basic');
+  if (b64 === undefined) return NONE;
+  if (!b64 || !BASE64.test(b64)) return MALFORMED;
+  const text = Buffer.from(b64, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon <= 0 || colon === text.length - 1) return MALFORMED;
+  return { kind: 'given', value: { user: text.slice(0, colon), password: text.slice(colon + 1) } };
+}
+
+/** bearerToken reads `Bearer TOKEN` (RFC 6750 token68 characters only). */
+export function bearerToken(header: string | undefined): Presented<string> {
+  const token = schemeValue(header, 'bearer');
+  if (token === undefined) return NONE;
+  return /^[A-Za-z0-9\-._~+/]+=*$/.test(token) ? { kind: 'given', value: token } : MALFORMED;
+}
+
+const CACHE_MAX = 1024;
+
+/**
+ * UserStore checks user names and passwords against htpasswd hashes. An unknown user costs
+ * as much as a known one (its password is checked against a stand-in hash), so timing does
+ * not tell which names exist. Successful checks are remembered (keyed by a SHA-256 of the
+ * pair) so that bcrypt's deliberate slowness is paid once per worker, not per request.
+ */
+export class UserStore {
+  private readonly ok = new Set<string>();
+
+  private constructor(private readonly users: ReadonlyMap<string, Hash>, private readonly standIn: Hash | undefined) {}
+
+  /** load reads the users file (if any) and adds the inline users; refused lines are skipped (check reports them). */
+  static async load(file: string | undefined, inline: readonly { name: string; hash: string }[]): Promise<UserStore> {
+    const users = new Map<string, Hash>();
+    if (file) for (const e of parseHtpasswd(await readFile(file, 'utf8'))) if (typeof e.hash !== 'string') users.set(e.user, e.hash);
+    for (const u of inline) { const h = parseHash(u.hash); if (typeof h !== 'string') users.set(u.name, h); }
+    return new UserStore(users, users.values().next().value);
+  }
+
+  /** check tells whether the password is the user's. */
+  async check(user: string, password: string): Promise<boolean> {
+    const key = createHash('sha256').update(user).update('\0').update(password).digest('base64');
+    if (this.ok.has(key)) return true;
+    const hash = this.users.get(user);
+    if (!hash) {
+      if (this.standIn) await verifyPassword(password, this.standIn);
+      return false;
+    }
+    if (!(await verifyPassword(password, hash))) return false;
+    if (this.ok.size >= CACHE_MAX) this.ok.clear();
+    this.ok.add(key);
+    return true;
+  }
+}
+
+/** TokenList checks bearer tokens, comparing against every configured one in constant time. */
+export class TokenList {
+  constructor(private readonly tokens: readonly { token: string; name?: string }[]) {}
+
+  /** match returns the token's name ('' when it has none), or undefined when no token matches. */
+  match(given: string): string | undefined {
+    let found: string | undefined;
+    for (const t of this.tokens) if (sameText(given, t.token) && found === undefined) found = t.name ?? '';
+    return found;
+  }
+}

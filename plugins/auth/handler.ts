@@ -1,0 +1,100 @@
+import { HttpError, type Ctx, type Diagnostic, type Logger, type Next, type Span, type Unit } from '../../core/index.js';
+import { basicCredentials, bearerToken, TokenList, UserStore } from './credentials.js';
+import { FailureGuard } from './guard.js';
+import { JwtVerifier } from './jwt.js';
+import type { AuthConfig } from './schema.js';
+import { validateAuth } from './validate.js';
+
+/** Outcome of checking a request's credentials: a user name ('' for an anonymous token), none given, or a failure. */
+type Outcome = { readonly user: string } | 'none' | 'failed';
+
+const DEFAULT_MAX_FAILURES = 10;
+const DEFAULT_COOLDOWN = 60_000;
+
+/**
+ * AuthUnit lets a request through only with valid credentials, setting $user; otherwise it
+ * answers 401 with a challenge. Failed attempts are counted per client; past max_failures a
+ * client gets 429 until the cooldown passes, without its credentials being checked at all.
+ * Upgrade (WebSocket) requests are checked the same way.
+ */
+export class AuthUnit implements Unit {
+  private readonly guard: FailureGuard;
+  private readonly open: (path: string) => boolean;
+  private readonly challenge: string;
+  private check: ((ctx: Ctx) => Promise<Outcome>) | undefined;
+
+  constructor(private readonly cfg: AuthConfig, private readonly at: Span, private readonly log: Logger) {
+    this.guard = new FailureGuard(cfg.max_failures ?? DEFAULT_MAX_FAILURES, cfg.cooldown ?? DEFAULT_COOLDOWN);
+    this.open = exceptMatcher(cfg.except ?? []);
+    const realm = (cfg.realm ?? 'restricted').replace(/["\\]/g, '\\$&');
+    this.challenge = cfg.mode === 'basic' ? `Basic realm="${realm}", charset="UTF-8"` : `Bearer realm="${realm}"`;
+  }
+
+  validate(): Diagnostic[] {
+    return validateAuth(this.cfg, this.at);
+  }
+
+  async provision(): Promise<void> {
+    const cfg = this.cfg;
+    if (cfg.mode === 'basic') {
+      const store = await UserStore.load(cfg.users, cfg.user ?? []);
+      this.check = async (ctx) => {
+        const c = basicCredentials(ctx.req.headers.authorization);
+        if (c.kind !== 'given') return c.kind === 'none' ? 'none' : 'failed';
+        return (await store.check(c.value.user, c.value.password)) ? { user: c.value.user } : 'failed';
+      };
+    } else if (cfg.mode === 'bearer') {
+      const tokens = new TokenList(cfg.token ?? []);
+      this.check = async (ctx) => {
+        const t = bearerToken(ctx.req.headers.authorization);
+        if (t.kind !== 'given') return t.kind === 'none' ? 'none' : 'failed';
+        const name = tokens.match(t.value);
+        return name === undefined ? 'failed' : { user: name };
+      };
+    } else {
+      const verifier = await JwtVerifier.load(cfg, this.at);
+      const claim = cfg.user_claim ?? 'sub';
+      this.check = async (ctx) => {
+        const t = bearerToken(ctx.req.headers.authorization);
+        if (t.kind !== 'given') return t.kind === 'none' ? 'none' : 'failed';
+        try {
+          const claims = await verifier.verify(t.value);
+          const user = claims[claim];
+          return { user: typeof user === 'string' || typeof user === 'number' ? String(user) : '' };
+        } catch (e) {
+          this.log.debug('jwt refused', { request_id: ctx.requestId, reason: (e as { code?: string }).code ?? (e as Error).message });
+          return 'failed';
+        }
+      };
+    }
+  }
+
+  async handle(ctx: Ctx, next: Next): Promise<void> {
+    if (this.open(ctx.path)) return next();
+    const client = ctx.remote;
+    const wait = this.guard.retryAfter(client);
+    if (wait !== undefined) throw new HttpError(429, 'too many failed attempts', { headers: { 'retry-after': String(wait) } });
+    if (!this.check) throw new HttpError(503, 'auth is not provisioned');
+    const outcome = await this.check(ctx);
+    if (typeof outcome === 'object') {
+      this.guard.succeed(client);
+      if (outcome.user) ctx.vars.set('user', outcome.user);
+      return next();
+    }
+    let challenge = this.challenge;
+    if (outcome === 'failed') {
+      this.guard.fail(client);
+      this.log.info('authentication failed', { request_id: ctx.requestId, remote: client, uri: ctx.uri });
+      if (this.cfg.mode !== 'basic') challenge += ', error="invalid_token"';
+    }
+    throw new HttpError(401, 'authentication required', { headers: { 'www-authenticate': challenge } });
+  }
+}
+
+/** exceptMatcher builds the test for `except`: /x is exact; /x/ and /x* are prefixes. */
+function exceptMatcher(paths: readonly string[]): (path: string) => boolean {
+  if (paths.length === 0) return () => false;
+  const exact = new Set(paths.filter((p) => !p.endsWith('/') && !p.endsWith('*')));
+  const prefixes = paths.filter((p) => p.endsWith('/') || p.endsWith('*')).map((p) => p.replace(/\*$/, ''));
+  return (path) => exact.has(path) || prefixes.some((p) => path.startsWith(p));
+}

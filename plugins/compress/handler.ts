@@ -1,0 +1,34 @@
+import type { Ctx, Next, Unit } from '../../core/index.js';
+import { encodeResponse, type EncodePolicy } from './encoder.js';
+import { ENCODINGS, negotiate, typeMatcher, type Encoding } from './negotiate.js';
+import type { CompressConfig } from './schema.js';
+
+const DEFAULT_MIN_SIZE = 512;
+
+/**
+ * CompressUnit negotiates a content coding with each client and encodes eligible responses
+ * as they stream. HEAD requests and upgrades pass through untouched.
+ */
+export class CompressUnit implements Unit {
+  private readonly offered: readonly Encoding[];
+  private readonly policy: EncodePolicy;
+
+  constructor(cfg: CompressConfig) {
+    // Option keys keep the order they were written in, which is the order of preference.
+    const listed = Object.keys(cfg).filter((k): k is Encoding => (ENCODINGS as readonly string[]).includes(k));
+    this.offered = listed.length ? listed : ['gzip'];
+    const isType = typeMatcher(cfg.types);
+    this.policy = {
+      minSize: cfg.min_size ?? DEFAULT_MIN_SIZE,
+      gzipLevel: Math.min(9, cfg.level ?? 6),
+      brQuality: cfg.level ?? 4,
+      isType,
+    };
+  }
+
+  handle(ctx: Ctx, next: Next): Promise<void> {
+    if (ctx.upgrade || ctx.method === 'HEAD') return next();
+    encodeResponse(ctx.res, negotiate(ctx.req.headers['accept-encoding'], this.offered), this.policy);
+    return next();
+  }
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
+import { MwTestPlugin } from '../../test/integration/mw-fixtures.js';
+
+const plugins = [MwTestPlugin];
+
+describe('headers', () => {
+  let gate: TestGate | undefined;
+  afterEach(async () => { await gate?.close(); gate = undefined; });
+
+  it('sets, adds, defaults and removes response headers, over the handler\'s own, with variables', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      headers { set X-Frame-Options DENY; set X-Served "$method $status"; add Link "</a>; rel=preload"; add Link "</b>; rel=preload"
+                default Cache-Control "no-store"; default Content-Type text/html; remove X-Debug-* Content-Type-Options }
+      route /json { respond "{}" { content_type application/json } }
+      route /r { headers { set X-Inner inner }; respond 201 "r" }
+      route /small { limit { body 1B }; respond "never" }
+    }`);
+    const res = await fetch(gate.url('/json'));
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    assert.equal(res.headers.get('x-served'), 'GET 200');
+    assert.equal(res.headers.get('link'), '</a>; rel=preload, </b>; rel=preload');
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.equal(res.headers.get('content-type'), 'application/json', "default keeps the handler's value");
+    const inner = await fetch(gate.url('/r'));
+    assert.deepEqual([inner.headers.get('x-inner'), inner.headers.get('x-served')], ['inner', 'GET 201']);
+    const refused = await fetch(gate.url('/small'), { method: 'POST', body: 'too long' });
+    assert.equal(refused.headers.get('x-served'), 'POST 413', 'error answers get the headers too');
+  });
+
+  it('removes headers a handler set, by name and by prefix', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0; headers { remove Content-Type X-Debug-* }; respond "x" }`);
+    const res = await fetch(gate.url('/'));
+    assert.equal(res.headers.get('content-type'), null);
+  });
+
+  it('changes request headers that handlers see, in both headers and rawHeaders', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      headers request { set X-Client $remote; add X-Tag two; remove Cookie X-Secret-*; default X-Default d }
+      echo_headers
+    }`, { plugins });
+    const res = await fetch(gate.url('/'), { headers: { cookie: 'sid=1', 'x-secret-a': '1', 'x-tag': 'one', 'x-client': 'spoofed', 'x-default': 'mine' } });
+    const { headers, raw } = await res.json() as { headers: Record<string, string>; raw: string[] };
+    assert.equal(headers['x-client'], '127.0.0.1');
+    assert.equal(headers['x-tag'], 'one, two');
+    assert.equal(headers['x-default'], 'mine');
+    assert.equal(headers.cookie, undefined);
+    assert.equal(headers['x-secret-a'], undefined);
+    const rawNames = raw.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase());
+    assert.deepEqual(rawNames.filter((h) => h === 'x-client' || h === 'cookie' || h.startsWith('x-secret')), ['x-client']);
+    assert.deepEqual(raw.filter((_, i) => i % 2 === 1 && raw[i - 1].toLowerCase() === 'x-tag'), ['one', 'two']);
+  });
+
+  it('reports a bad header name and an empty block', async () => {
+    const [a] = await checkGate('server { listen 80; headers { set "Bad Name" x }; respond "x" }');
+    assert.deepEqual([a.code, a.span.line, a.span.col], ['GK_HEADERS_BAD_NAME', 1, 21]);
+    const [b] = await checkGate('server { listen 80; headers sideways { set A b }; respond "x" }');
+    assert.equal(b.code, 'GK_DSL_BAD_ARG');
+  });
+});

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
+import { rawRequest } from '../../test/helpers/raw-http.js';
+import { bodyLog, MwTestPlugin, openSocket, progress, ticker } from '../../test/integration/mw-fixtures.js';
+import { TokenBuckets } from './bucket.js';
+
+const plugins = [MwTestPlugin];
+
+describe('limit', () => {
+  let gate: TestGate | undefined;
+  afterEach(async () => { await gate?.close(); gate = undefined; });
+
+  it('answers 413 from Content-Length, before the handler runs, and closes the connection', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; limit { body 1KB }; read_body }', { plugins });
+    bodyLog.delete('/cl');
+    const r = await rawRequest(gate.port, `POST /cl HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n${'a'.repeat(2000)}`);
+    assert.equal(r.status, 413);
+    assert.match(r.text, /connection: close/i);
+    assert.ok(r.closed);
+    assert.equal(bodyLog.has('/cl'), false);
+    const ok = await rawRequest(gate.port, `POST /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1024\r\n\r\n${'a'.repeat(1024)}`);
+    assert.deepEqual([ok.status, ok.text.endsWith('read 1024\n')], [200, true]);
+  });
+
+  it('answers 413 to a chunked body past the limit, and the handler never sees the excess', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; limit { body 1KB }; read_body }', { plugins });
+    const chunk = (s: string): string => `${s.length.toString(16)}\r\n${s}\r\n`;
+    const body = chunk('a'.repeat(600)) + chunk('b'.repeat(600)) + chunk('c'.repeat(600)) + '0\r\n\r\n';
+    const r = await rawRequest(gate.port, `POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
+    assert.equal(r.status, 413);
+    assert.ok(r.closed);
+    assert.ok(bodyLog.get('/chunked')! <= 1024, `the handler read ${bodyLog.get('/chunked')} bytes`);
+    const small = await rawRequest(gate.port, `POST /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n${chunk('x'.repeat(1000))}0\r\n\r\n`);
+    assert.ok(small.text.endsWith('read 1000\n'));
+  });
+
+  it('answers 429 with Retry-After past the rate, per key', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; limit { rate 1/m burst 2 per $http_x_key }; respond "ok" }');
+    const hit = (key: string): Promise<Response> => fetch(gate!.url('/'), { headers: { 'x-key': key } });
+    assert.equal((await hit('a')).status, 200);
+    assert.equal((await hit('a')).status, 200);
+    const third = await hit('a');
+    assert.equal(third.status, 429);
+    const wait = Number(third.headers.get('retry-after'));
+    assert.ok(wait > 0 && wait <= 60, `Retry-After ${wait}`);
+    assert.equal((await hit('b')).status, 200, 'another key has its own bucket');
+  });
+
+  it('refills a token bucket at its rate', () => {
+    let t = 0;
+    const b = new TokenBuckets(10 / 1000, 1, () => t);
+    assert.equal(b.take('k'), 0);
+    assert.equal(Math.round(b.take('k')), 100);
+    t += 100;
+    assert.equal(b.take('k'), 0);
+  });
+
+  it('bounds requests in flight per client (429), releasing them when responses end', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; limit { connections 1 }; tick_body }', { plugins });
+    const first = await openSocket(gate.port);
+    first.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+    await once(first, 'data');
+    const second = await fetch(gate.url('/b'));
+    assert.deepEqual([second.status, second.headers.get('retry-after')], [429, '1']);
+    const released = once(progress, 'closed');
+    first.destroy();
+    await released; // the server saw the first response close, after the limit let go of it
+    ticker.shift()?.();
+    const third = await fetch(gate.url('/c'));
+    assert.equal(third.status, 200);
+    ticker.shift()?.();
+  });
+
+  it('answers 408 and closes the socket when a body stalls (slow client)', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; limit { body_timeout 200ms }; read_body }', { plugins });
+    const s = await openSocket(gate.port);
+    s.write('POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part');
+    let text = '';
+    s.on('data', (c: Buffer) => { text += c.toString(); });
+    const t = performance.now();
+    await once(s, 'close');
+    assert.match(text, /^HTTP\/1\.1 408/);
+    assert.ok(performance.now() - t < 1500);
+  });
+
+  it('answers 408 and closes the socket when headers stall (kernel header_timeout)', async () => {
+    gate = await startGate('global { header_timeout 300ms }\nserver { listen 127.0.0.1:0; respond "x" }');
+    const s = await openSocket(gate.port);
+    s.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    let text = '';
+    s.on('data', (c: Buffer) => { text += c.toString(); });
+    await Promise.race([once(s, 'close'), new Promise((r) => setTimeout(r, 1500))]);
+    s.destroy();
+    assert.match(text, /^HTTP\/1\.1 408/);
+  });
+
+  it('applies rate limits to upgrade requests', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; limit { rate 1/m }; echo_upgrade }', { plugins });
+    const up = 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n';
+    assert.equal((await rawRequest(gate.port, up, 200)).status, 101);
+    assert.equal((await rawRequest(gate.port, up, 500)).status, 429);
+  });
+
+  it('reports a bad rate and an empty block', async () => {
+    const [a] = await checkGate('server { listen 80; limit { rate 10/day }; respond "x" }');
+    assert.deepEqual([a.code, a.span.col], ['GK_LIMIT_BAD_RATE', 21]);
+    const [b] = await checkGate('server { listen 80; limit { body ten }; respond "x" }');
+    assert.deepEqual([b.code, b.span.col], ['GK_DSL_BAD_ARG', 34]);
+  });
+});

@@ -1,0 +1,121 @@
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { diagnostic, type Ctx, type Diagnostic, type Logger, type Next, type Span, type Unit } from '../../core/index.js';
+import { compileFormat, type LineFormat } from './format.js';
+import type { LogConfig } from './schema.js';
+import { LineWriter } from './writer.js';
+
+/** A trusted X-Request-ID must look like an id: no spaces, quotes or controls, at most 200 characters. */
+const SANE_ID = /^[A-Za-z0-9._:@+=\/-]{1,200}$/;
+
+/** CLIENT_CLOSED is logged when the client went away before the response was complete (nginx's 499). */
+const CLIENT_CLOSED = 499;
+
+/**
+ * LogUnit writes one access-log line per request when its response is done (or the client
+ * left, or an upgraded connection closed), and gives every request an X-Request-ID header
+ * that upstreams and applications see.
+ */
+export class LogUnit implements Unit {
+  private readonly format: LineFormat;
+  private readonly target: string;
+  private readonly trust: boolean;
+  private writer: LineWriter | undefined;
+
+  constructor(cfg: LogConfig, private readonly at: Span, private readonly log: Logger) {
+    this.format = compileFormat(cfg.format);
+    this.target = cfg.to ?? 'stdout';
+    this.trust = cfg.trust_request_id ?? false;
+  }
+
+  validate(): Diagnostic[] {
+    if (this.target === 'stdout' || this.target === 'stderr') return [];
+    const problem = unwritable(this.target);
+    return problem ? [diagnostic('GK_LOG_TARGET', `cannot write access log '${this.target}': ${problem}`, this.at,
+      'check that the folder exists and that gatekit may write there')] : [];
+  }
+
+  async provision(): Promise<void> {
+    this.writer = await LineWriter.open(this.target, this.log);
+  }
+
+  handle(ctx: Ctx, next: Next): Promise<void> {
+    if (this.trust) {
+      const given = ctx.req.headers['x-request-id'];
+      if (typeof given === 'string' && SANE_ID.test(given)) ctx.vars.set('request_id', given);
+    }
+    if (ctx.req.headers['x-request-id'] !== ctx.requestId) setRequestHeader(ctx.req, 'X-Request-ID', ctx.requestId);
+    const counted = countBytes(ctx.res);
+    const res = ctx.res;
+    res.once('close', () => {
+      if (ctx.upgraded) return; // logged when the upgraded connection closes
+      this.write(ctx, res.writableFinished ? res.statusCode : CLIENT_CLOSED, ctx.method === 'HEAD' ? 0 : counted.bytes);
+    });
+    if (!ctx.upgrade) return next();
+    return next().finally(() => {
+      if (!ctx.upgraded) return;
+      const socket = ctx.upgrade!.socket;
+      const done = (): void => this.write(ctx, 101, (socket as { bytesWritten?: number }).bytesWritten ?? 0);
+      if (socket.destroyed) done(); else socket.once('close', done);
+    });
+  }
+
+  private write(ctx: Ctx, status: number, bytes: number): void {
+    this.writer?.line(this.format(ctx, { status, bytes, duration: performance.now() - ctx.startTime }));
+  }
+
+  async reopen(): Promise<void> {
+    if (!this.writer || this.target === 'stdout' || this.target === 'stderr') return;
+    await this.writer.reopen();
+    this.log.info('access log reopened', { file: this.target, pid: process.pid });
+  }
+
+  async close(): Promise<void> {
+    const w = this.writer;
+    this.writer = undefined;
+    await w?.close();
+  }
+}
+
+/** unwritable says why a log file cannot be appended to, or undefined when it can. */
+function unwritable(file: string): string | undefined {
+  try {
+    if (existsSync(file)) {
+      if (statSync(file).isDirectory()) return 'it is a directory';
+      accessSync(file, constants.W_OK);
+    } else accessSync(dirname(file), constants.W_OK);
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  }
+}
+
+/** countBytes counts the body bytes a response writes (HEAD bodies are never sent, so callers ignore them). */
+function countBytes(res: ServerResponse): { bytes: number } {
+  const c = { bytes: 0 };
+  const write = res.write;
+  const end = res.end;
+  const size = (chunk: unknown, enc: unknown): number =>
+    typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8')
+      : chunk instanceof Uint8Array ? chunk.byteLength : 0;
+  res.write = function (this: ServerResponse, chunk: unknown, enc?: unknown, cb?: unknown) {
+    c.bytes += size(chunk, enc);
+    return write.call(this, chunk, enc as BufferEncoding, cb as () => void);
+  } as typeof res.write;
+  res.end = function (this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown) {
+    if (typeof chunk !== 'function') c.bytes += size(chunk, enc);
+    return end.call(this, chunk, enc as BufferEncoding, cb as () => void);
+  } as typeof res.end;
+  return c;
+}
+
+/** setRequestHeader replaces a request header in both views handlers read (headers and rawHeaders). */
+function setRequestHeader(req: IncomingMessage, name: string, value: string): void {
+  const lower = name.toLowerCase();
+  req.headers[lower] = value;
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i].toLowerCase() === lower) raw.splice(i, 2);
+  raw.push(name, value);
+}
