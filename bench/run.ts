@@ -8,6 +8,7 @@ import { runParse } from './parse.js';
 import { stopAll } from './procs.js';
 import { runPrefork } from './prefork.js';
 import { runProfile } from './profile.js';
+import { runProxy } from './proxy.js';
 import { renderSection, type Section } from './report.js';
 import { runRespond } from './respond.js';
 import { runStartup } from './startup.js';
@@ -18,7 +19,7 @@ import { runStatic } from './static.js';
 // (no names: parse startup respond prefork; profile only when named). Results go to stdout and bench/RESULTS.md.
 
 const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi,
-  middleware: runMiddleware, profile: runProfile };
+  middleware: runMiddleware, proxy: runProxy, profile: runProfile };
 const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static'];
 
 function machine(): string {

@@ -98,7 +98,7 @@ class Attempt {
     if (this.done) return;
     if (!this.spec.hasBody) { this.arm('read'); return; }
     this.arm('send');
-    const src = this.ctx.req;
+    const src = this.ctx.body;
     src.on('data', this.onBodyData);
     src.once('end', this.onBodyEnd);
     this.upReq.on('drain', () => this.timer?.refresh());
@@ -182,7 +182,7 @@ class Attempt {
     clearTimeout(this.timer);
     this.ctx.res.off('close', this.onClientClose);
     if (!this.spec.hasBody) return;
-    const src = this.ctx.req;
+    const src = this.ctx.body;
     src.off('data', this.onBodyData);
     src.off('end', this.onBodyEnd);
     if (failed) {

@@ -54,7 +54,7 @@ export class ProxyUnit implements Unit, Responder {
   }
 
   async provision(): Promise<void> {
-    const pool = { keepalive: this.cfg.keepalive ?? 32, keepaliveTimeout: this.cfg.keepalive_timeout ?? 30_000, tlsInsecure: this.cfg.tls_insecure ?? false };
+    const pool = { keepalive: this.cfg.keepalive ?? 128, keepaliveTimeout: this.cfg.keepalive_timeout ?? 30_000, tlsInsecure: this.cfg.tls_insecure ?? false };
     for (const u of this.upstreams) u.open(pool);
     if (this.health) (this.checker = new HealthChecker(this.upstreams, this.health, this.log)).start();
   }

@@ -26,7 +26,7 @@ export const proxy = directive({
         options: [{ name: 'weight', doc: 'Share of traffic relative to the others (default 1)', args: [arg.int('weight', { min: 1, max: 1000 })] }] },
       { name: 'balance', doc: 'How an upstream is picked (default round_robin): round_robin, least_conn, ip_hash, random or first',
         args: [arg.enum('policy', { values: ['round_robin', 'least_conn', 'ip_hash', 'random', 'first'] })] },
-      { name: 'keepalive', doc: 'Idle connections kept open per upstream for reuse (default 32; 0 closes each after its request)',
+      { name: 'keepalive', doc: 'Idle connections kept open per upstream for reuse (default 128; 0 closes each after its request)',
         args: [arg.int('connections', { min: 0, max: 100000 })] },
       { name: 'keepalive_timeout', doc: 'How long an idle upstream connection is kept (default 30s)', args: [arg.duration('timeout')] },
       { name: 'tls_insecure', doc: 'Accept any certificate from https upstreams (self-signed backends)', args: [arg.bool('enabled', { optional: true, default: 'on' })] },
