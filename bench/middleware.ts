@@ -146,6 +146,7 @@ export async function runMiddleware(): Promise<Section> {
         `wrk and both servers share the ${cpus().length} cores; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
       ],
       passed: (r >= TARGET || paired >= TARGET) && errors === 0 && intact.every(Boolean),
+      ratios: [{ label: 'log + gzip vs Nginx', value: r, target: TARGET }],
     };
   } finally {
     await Promise.all(started.map((c) => c.stop()));

@@ -9,3 +9,6 @@ export const GATEKIT_BIN = join(PKG_DIR, 'dist', 'bin', 'gatekit.js');
 export const BARE_SERVER = join(PKG_DIR, 'dist', 'bench', 'bare-server.js');
 /** RESULTS_FILE is where run.ts writes the results table. */
 export const RESULTS_FILE = join(PKG_DIR, 'bench', 'RESULTS.md');
+
+/** CHART_FILE is the SVG chart of the headline ratios. */
+export const CHART_FILE = join(PKG_DIR, 'bench', 'ratios.svg');

@@ -71,6 +71,7 @@ export async function runPrefork(): Promise<Section> {
         `errors and non-2xx answers during load: ${errors}.`,
       ],
       passed: best / single >= TARGET && errors === 0,
+      ratios: [{ label: 'workers 2 vs workers 0 (req/s)', value: best / single, target: TARGET }],
     };
   } finally {
     await Promise.all(started.map((c) => c.stop()));

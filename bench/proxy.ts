@@ -95,6 +95,7 @@ export async function runProxy(): Promise<Section> {
         `errors and non-2xx answers during load: ${errors}.`,
       ].filter(Boolean),
       passed: vsHttpProxy >= 1.5 && (vsNginx ?? 1) >= 1 && added < 1 && errors === 0,
+      ratios: [{ label: 'proxy vs node-http-proxy', value: vsHttpProxy, target: 1.5 }, ...(vsNginx === undefined ? [] : [{ label: 'proxy vs Nginx proxy_pass', value: vsNginx, target: 1 }])],
     };
   } finally {
     await Promise.all(started.map((c) => c.stop()));

@@ -6,6 +6,15 @@ export interface Section {
   readonly notes: readonly string[];
   /** passed is false when a target was missed. */
   readonly passed: boolean;
+  /** ratios are the scenario's headline figures for the chart (gatekit / peer, or budget / time). */
+  readonly ratios?: readonly Ratio[];
+}
+
+/** Ratio is one bar of the chart: a measured ratio and the target it should reach. */
+export interface Ratio {
+  readonly label: string;
+  readonly value: number;
+  readonly target: number;
 }
 
 /** percentile returns the nearest-rank percentile (0 < p <= 100) of some samples. */

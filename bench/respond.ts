@@ -138,6 +138,7 @@ export async function runRespond(): Promise<Section> {
         `responses byte-identical apart from Date: ${same ? 'yes' : `NO\n\n  gatekit:\n  ${JSON.stringify(a)}\n  bare:\n  ${JSON.stringify(b)}`}; errors and non-2xx answers during load: ${errors}.`,
       ],
       passed: r >= TARGET_RATIO && same && errors === 0,
+      ratios: [{ label: 'respond vs bare Node (req/s)', value: r, target: TARGET_RATIO }],
     };
   } finally {
     await Promise.all(started.map((c) => c.stop()));

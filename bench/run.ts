@@ -1,7 +1,9 @@
 import 'reflect-metadata'; // before anything imports tsyringe
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { RESULTS_FILE } from './paths.js';
+import { ratioChart } from './chart.js';
+import { CHART_FILE, RESULTS_FILE } from './paths.js';
+import { runCgi } from './cgi.js';
 import { runMiddleware } from './middleware.js';
 import { runNginxStatic } from './nginx.js';
 import { runParse } from './parse.js';
@@ -9,18 +11,17 @@ import { stopAll } from './procs.js';
 import { runPrefork } from './prefork.js';
 import { runProfile } from './profile.js';
 import { runProxy } from './proxy.js';
-import { renderSection, type Section } from './report.js';
+import { renderSection, type Ratio, type Section } from './report.js';
 import { runRespond } from './respond.js';
 import { runStartup } from './startup.js';
 import { runWsgi } from './wsgi.js';
 import { runStatic } from './static.js';
 
-// usage: node dist/bench/run.js [parse] [startup] [respond] [prefork] [static] [nginx-static] [profile]
-// (no names: parse startup respond prefork; profile only when named). Results go to stdout and bench/RESULTS.md.
+// usage: node dist/bench/run.js [SCENARIO...] (see SCENARIOS; no names: every scenario but profile). Results go to stdout and bench/RESULTS.md.
 
 const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi,
-  middleware: runMiddleware, proxy: runProxy, profile: runProfile };
-const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static'];
+  middleware: runMiddleware, proxy: runProxy, cgi: runCgi, profile: runProfile };
+const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'middleware', 'cgi'];
 
 function machine(): string {
   const c = cpus();
@@ -41,12 +42,14 @@ async function main(names: string[]): Promise<number> {
   const head = `# gatekit benchmarks\n\n${machine()}\n- scenarios: ${run.join(', ')} (\`node dist/bench/run.js ${run.join(' ')}\`)\n`;
   process.stdout.write(`${head}\n`);
   const sections: string[] = [];
+  const ratios: Ratio[] = [];
   let failed = false;
   for (const n of run) {
     process.stderr.write(`bench: ${n}...\n`);
     try {
       const s = await SCENARIOS[n]();
       failed ||= !s.passed;
+      ratios.push(...(s.ratios ?? []));
       sections.push(renderSection(s));
     } catch (e) {
       failed = true;
@@ -54,8 +57,9 @@ async function main(names: string[]): Promise<number> {
     }
     process.stdout.write(`${sections[sections.length - 1]}\n`);
   }
-  const md = `${head}\n${sections.join('\n')}`;
+  const md = `${head}\n![ratios](ratios.svg)\n\n${sections.join('\n')}`;
   writeFileSync(RESULTS_FILE, md);
+  writeFileSync(CHART_FILE, ratioChart(ratios, `gatekit vs its peers, measured side by side (${new Date().toISOString().slice(0, 10)})`));
   process.stderr.write(`bench: wrote ${RESULTS_FILE}\n`);
   return failed ? 1 : 0;
 }

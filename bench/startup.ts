@@ -76,6 +76,7 @@ export async function runStartup(): Promise<Section> {
         `samples (ms): small ${small.map((v) => v.toFixed(0)).join(', ')}; 5k ${large.map((v) => v.toFixed(0)).join(', ')}; bare ${peer.map((v) => v.toFixed(0)).join(', ')}.`,
       ],
       passed: s < TARGET_MS && l < TARGET_MS,
+      ratios: [{ label: 'run to first answer (budget / time)', value: TARGET_MS / s, target: 1 }],
     };
   } finally {
     removeTempDir(dir);

@@ -138,6 +138,7 @@ export async function runStatic(): Promise<Section> {
         `responses byte-identical apart from Date: ${same ? 'yes' : 'NO'}; errors and non-2xx answers during load: ${errors}.`,
       ],
       passed: r >= TARGET_RATIO && same && errors === 0,
+      ratios: [{ label: 'static 1 KiB vs bare Node (req/s)', value: r, target: TARGET_RATIO }],
     };
   } finally {
     await Promise.all(started.map((c) => c.stop()));

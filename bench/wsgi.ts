@@ -88,6 +88,7 @@ export async function runWsgi(): Promise<Section> {
         `errors and non-2xx answers during load: ${errors}.`,
       ],
       passed: gain >= TARGET && errors === 0,
+      ratios: [{ label: 'wsgi vs Gunicorn sync', value: gain, target: TARGET }],
     };
   } finally {
     await Promise.all(started.map((c) => c.stop()));

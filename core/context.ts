@@ -92,8 +92,11 @@ export class Ctx {
   get body(): Readable { return this.bodyStream ?? this.req; }
   set body(stream: Readable) { this.bodyStream = stream; }
 
+  /** methodOverride, when set, replaces the request's method (a redispatch as GET). */
+  methodOverride: string | undefined;
+
   /** method is the request method. */
-  get method(): string { return this.req.method ?? 'GET'; }
+  get method(): string { return this.methodOverride ?? this.req.method ?? 'GET'; }
   /** scheme is http or https. */
   get scheme(): string { return this.conn.scheme; }
   /** remote is the client's IP address. */
@@ -114,7 +117,21 @@ export class Ctx {
     return this.upgrade;
   }
 
-  /** upgraded tells whether a handler took the connection over. */
+  /**
+   * takeSocket hands the raw client connection of any request to the caller, who writes a
+   * whole HTTP response on it unparsed (CGI nph- scripts) and then ends it; the kernel
+   * writes nothing more on it. For an Upgrade request, use takeUpgrade().
+   */
+  takeSocket(): Duplex {
+    if (this.upgrade) return this.takeUpgrade().socket;
+    if (this.upgradeTaken) throw new Error('takeSocket: already taken');
+    this.upgradeTaken = true;
+    const socket = this.req.socket;
+    this.res.detachSocket(socket);
+    return socket;
+  }
+
+  /** upgraded tells whether a handler took the connection over (takeUpgrade or takeSocket). */
   get upgraded(): boolean { return this.upgradeTaken; }
 
   /** requestId is this request's id: X-Request-ID when a plugin trusted it, else generated once. */

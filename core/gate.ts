@@ -7,7 +7,7 @@ import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './c
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
 import { Ctx, SERVER, type Upgrade } from './context.js';
-import { LateDispatcher } from './dispatcher.js';
+import { LateDispatcher, type RedispatchOptions } from './dispatcher.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
@@ -87,7 +87,7 @@ export class Gate {
     const runtimes = this.config.servers.map((s) => this.server(s));
     for (const u of this.units) await u.provision?.();
     for (const rt of runtimes) await this.secure(rt);
-    this.dispatcher.target = { redispatch: (ctx, path) => this.redispatch(ctx, path) };
+    this.dispatcher.target = { redispatch: (ctx, path, ro) => this.redispatch(ctx, path, ro) };
     await this.listen(runtimes);
   }
 
@@ -218,7 +218,7 @@ export class Gate {
     void ctx.send(status, body, { 'content-type': 'text/plain; charset=utf-8', ...(http?.headers ?? {}) });
   }
 
-  private async redispatch(ctx: Ctx, target: string): Promise<void> {
+  private async redispatch(ctx: Ctx, target: string, o: RedispatchOptions = {}): Promise<void> {
     const rt = ctx[SERVER] as ServerRuntime | undefined;
     if (!rt) throw new Error('redispatch of a request this gate does not serve');
     const q = target.indexOf('?');
@@ -227,6 +227,7 @@ export class Gate {
     if (!clean.ok) throw new HttpError(500, `bad internal redirect: ${clean.reason}`);
     const next = new Ctx(ctx.req, ctx.res, ctx.conn, ctx.host, clean.path, rawPath, q < 0 ? '' : target.slice(q + 1), ctx.log);
     next.upgrade = ctx.upgrade;
+    next.methodOverride = o.method ?? ctx.methodOverride;
     for (const [k, v] of ctx.vars) next.vars.set(k, v);
     next[SERVER] = rt;
     const m = rt.router.match(next.path);

@@ -14,6 +14,6 @@ export { ERROR_CODES, GateError, HttpError, type ErrorCode } from './errors.js';
 export type { Fields, Level, Logger } from './logger.js';
 export type { Counter, Gauge, Labels, Metrics } from './metrics.js';
 export type { ConfigService, ProcessInfo } from './container.js';
-export type { Dispatcher } from './dispatcher.js';
+export type { Dispatcher, RedispatchOptions } from './dispatcher.js';
 export type { GateConfig, GlobalSettings, ServerDecl, RouteDecl, UnitDecl } from './config.js';
 export { beforeHead } from './response-head.js';

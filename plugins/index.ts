@@ -1,7 +1,9 @@
 import type { DependencyContainer } from 'tsyringe';
 import { registerPlugin } from '../core/container.js';
 import type { PluginClass } from '../core/index.js';
+import { AppPlugin } from './app/index.js';
 import { AuthPlugin } from './auth/index.js';
+import { CgiPlugin } from './cgi/index.js';
 import { CompressPlugin } from './compress/index.js';
 import { HeadersPlugin } from './headers/index.js';
 import { LimitPlugin } from './limit/index.js';
@@ -14,7 +16,7 @@ import { TlsPlugin } from './tls/index.js';
 import { WsgiPlugin } from './wsgi/index.js';
 
 /** builtins is the one list of built-in plugins. */
-export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, WsgiPlugin,
+export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, CgiPlugin, WsgiPlugin, AppPlugin,
   LogPlugin, CompressPlugin, AuthPlugin, HeadersPlugin, LimitPlugin];
 
 /** registerBuiltins registers every built-in plugin in a root container, as third-party ones are. */

@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { GATEKIT_BIN } from './paths.js';
+import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
+import { median, ms, ratio, verdict, type Ratio, type Section } from './report.js';
+
+const TARGET = 1.5;
+const SCRIPT = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nhello from cgi\\n'\n";
+
+function envInt(name: string, dflt: number): number {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : dflt;
+}
+
+/** settings: GATEKIT_BENCH_ROUNDS, GATEKIT_BENCH_CGI_REQUESTS and GATEKIT_BENCH_CGI_CONCURRENCY override them. */
+const settings = {
+  rounds: envInt('GATEKIT_BENCH_ROUNDS', 5),
+  requests: envInt('GATEKIT_BENCH_CGI_REQUESTS', 400),
+  concurrency: envInt('GATEKIT_BENCH_CGI_CONCURRENCY', cpus().length * 2),
+};
+
+/** Runner does one unit of work (a request, a spawn) and resolves when it is complete. */
+type Runner = () => Promise<void>;
+
+/** timeEach runs `n` units over `c` concurrent loops and returns the wall time per unit in ms. */
+async function timeEach(run: Runner, n: number, c: number): Promise<number> {
+  let left = n;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: c }, async () => { while (left-- > 0) await run(); }));
+  return (performance.now() - t0) / n;
+}
+
+/** bareSpawn runs the script directly, as a CGI server must at the least: spawn, read stdout to the end, reap. */
+function bareSpawn(script: string): Runner {
+  const env = { PATH: '/usr/local/bin:/usr/bin:/bin', GATEWAY_INTERFACE: 'CGI/1.1', REQUEST_METHOD: 'GET', QUERY_STRING: '', SCRIPT_NAME: '/cgi-bin/hello.sh' };
+  return () => new Promise((resolve, reject) => {
+    const child = spawn(script, [], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.once('error', reject);
+    child.once('close', () => (out.endsWith('hello from cgi\n') ? resolve() : reject(new Error(`bare spawn printed ${JSON.stringify(out)}`))));
+  });
+}
+
+/** viaGatekit asks gatekit for the script over keep-alive connections. */
+function viaGatekit(port: number, agent: Agent): Runner {
+  return () => new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/cgi-bin/hello.sh', agent }, (res) => {
+      let body = '';
+      res.on('data', (b: Buffer) => { body += b.toString(); });
+      res.once('end', () => (res.statusCode === 200 && body === 'hello from cgi\n' ? resolve() : reject(new Error(`gatekit answered ${res.statusCode} ${JSON.stringify(body)}`))));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+interface Series { readonly gate: number[]; readonly bare: number[] }
+
+async function measure(gate: Runner, bare: Runner, c: number): Promise<Series> {
+  const s: Series = { gate: [], bare: [] };
+  await timeEach(gate, 50, c); // warm-up
+  await timeEach(bare, 50, c);
+  for (let r = 0; r < settings.rounds; r++) {
+    // alternate who goes first, so that drift hits both alike
+    const order: [keyof Series, Runner][] = r % 2 ? [['bare', bare], ['gate', gate]] : [['gate', gate], ['bare', bare]];
+    for (const [k, run] of order) s[k].push(await timeEach(run, settings.requests, c));
+    process.stderr.write(`  round ${r + 1}/${settings.rounds} (${c} at once): gatekit ${ms(s.gate[r])}/req, bare spawn ${ms(s.bare[r])}/spawn\n`);
+  }
+  return s;
+}
+
+/**
+ * runCgi compares a CGI request through `gatekit run` with the bare cost of spawning the
+ * same script from Node and reading its output, one at a time and several at once, in
+ * alternating rounds of one run. Target: gatekit's time per request at most 1.5x the bare spawn.
+ */
+export async function runCgi(): Promise<Section> {
+  const dir = tempDir('gatekit-bench-cgi-');
+  let child: Child | undefined;
+  try {
+    mkdirSync(join(dir, 'cgi-bin'));
+    const script = join(dir, 'cgi-bin', 'hello.sh');
+    writeFileSync(script, SCRIPT);
+    chmodSync(script, 0o755);
+    const port = await freePort();
+    const file = join(dir, 'cgi.gate');
+    writeFileSync(file, `global { workers 0 }\nserver {\n    listen 127.0.0.1:${port}\n    route /cgi-bin/ { cgi ./cgi-bin { max_processes 64 } }\n    route = / { respond "ready" }\n}\n`);
+    child = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', file]);
+    await waitFor200(port, child, 10_000, 10);
+    const rows: string[][] = [];
+    const notes: string[] = [];
+    let passed = true;
+    const ratios: Ratio[] = [];
+    for (const c of [1, settings.concurrency]) {
+      const agent = new Agent({ keepAlive: true, maxSockets: c });
+      const s = await measure(viaGatekit(port, agent), bareSpawn(script), c);
+      agent.destroy();
+      const paired = median(s.gate.map((g, i) => g / s.bare[i]));
+      passed &&= paired <= TARGET;
+      if (c === 1) ratios.push({ label: 'cgi: bare spawn time / gatekit time', value: 1 / paired, target: Number((1 / TARGET).toFixed(2)) });
+      rows.push([c === 1 ? 'one at a time' : `${c} at once`, ms(median(s.gate)), ms(median(s.bare)), ms(median(s.gate) - median(s.bare)), ratio(paired), verdict(paired <= TARGET)]);
+      notes.push(`${c} at once, per-round ms per request: gatekit ${s.gate.map((x) => x.toFixed(2)).join(', ')}; bare spawn ${s.bare.map((x) => x.toFixed(2)).join(', ')}.`);
+    }
+    return {
+      title: 'cgi: time per request vs the bare cost of spawning the same script',
+      header: ['load', 'gatekit (median ms/req)', 'bare spawn (median ms/spawn)', 'overhead', 'gatekit / bare (paired median)', `target <= ${TARGET}x`],
+      rows,
+      notes: [
+        `gatekit: \`gatekit run\`, workers 0, \`cgi ./cgi-bin\`, GET /cgi-bin/hello.sh over keep-alive connections from this process; bare: child_process.spawn of the same /bin/sh script from this process, stdout read to the end.`,
+        `${settings.rounds} rounds x ${settings.requests} requests (and as many spawns) per load, alternating who goes first, after a 50-request warm-up each.`,
+        ...notes,
+        `load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')} (${cpus().length} cores).`,
+      ],
+      passed,
+      ratios,
+    };
+  } finally {
+    await child?.stop();
+    removeTempDir(dir);
+  }
+}

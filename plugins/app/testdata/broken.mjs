@@ -1,0 +1,2 @@
+// Throws while it is imported.
+throw new Error('this module cannot be loaded');

@@ -1,0 +1,1 @@
+module.exports = { fetch: () => new Response('from a package folder') };

@@ -1,0 +1,151 @@
+import { readFileSync, statSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
+import { diagnostic, HttpError, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit } from '../../core/index.js';
+import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
+import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
+import { ScriptProcess } from './process.js';
+import { locateScript, type Interpreters, type Script } from './resolve.js';
+import type { CgiConfig } from './schema.js';
+import { Slots } from './slots.js';
+
+const MAX_LOCAL_REDIRECTS = 10;
+const redirects = new WeakMap<object, number>();
+
+/**
+ * CgiUnit runs the scripts of one CGI folder, one process (group) per request: it finds
+ * the script, builds its environment, streams the body to it and its answer back, and
+ * keeps the number of scripts running under `max_processes`.
+ */
+export class CgiUnit implements Unit {
+  private readonly dir: string;
+  private realDir: string;
+  private readonly timeout: number;
+  private readonly slots: Slots;
+  private readonly live = new Set<ScriptProcess>();
+  private interpreters: Interpreters = new Map();
+  private base: EnvBase = {};
+  private site: Site;
+  private closed = false;
+
+  constructor(private readonly cfg: CgiConfig, private readonly at: Span, private readonly log: Logger, private readonly router: Dispatcher) {
+    this.dir = resolve(cfg.dir).replace(/\/$/, '') || '/';
+    this.realDir = this.dir;
+    this.timeout = cfg.timeout ?? 30_000;
+    this.slots = new Slots(cfg.max_processes ?? 32, cfg.queue_timeout ?? 2000);
+    this.site = { software: 'gatekit', documentRoot: resolve(cfg.document_root ?? this.dir), passAuth: cfg.pass_auth ?? false };
+  }
+
+  validate(): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    const st = statSync(this.dir, { throwIfNoEntry: false });
+    if (!st) out.push(diagnostic('GK_CGI_DIR', `cgi folder '${this.cfg.dir}' does not exist`, this.at, 'create the folder, or fix the path (relative paths start at the .gate file)'));
+    else if (!st.isDirectory()) out.push(diagnostic('GK_CGI_DIR', `cgi folder '${this.cfg.dir}' is not a folder`, this.at));
+    for (const { extension, command } of this.cfg.interpreter ?? []) {
+      if (!/^\.[^./]+$/.test(extension)) out.push(diagnostic('GK_CGI_INTERPRETER', `interpreter extension '${extension}' must look like '.py'`, this.at));
+      if (!findCommand(command[0])) out.push(diagnostic('GK_CGI_INTERPRETER', `interpreter '${command[0]}' for '${extension}' is not found on PATH`, this.at));
+    }
+    const names = [...(this.cfg.pass_env ?? []).flat(), ...(this.cfg.env ?? []).map((e) => e.name)];
+    if (names.some((n) => n.toUpperCase() === 'HTTP_PROXY')) {
+      out.push(diagnostic('GK_CGI_HTTPOXY', 'scripts never get HTTP_PROXY: clients can set it with a Proxy header (httpoxy)', this.at, 'pass the proxy under another name'));
+    }
+    return out;
+  }
+
+  async provision(): Promise<void> {
+    this.realDir = await realpath(this.dir).catch(() => this.dir);
+    const map = new Map<string, readonly string[]>();
+    for (const { extension, command } of this.cfg.interpreter ?? []) map.set(extension, [findCommand(command[0]) ?? command[0], ...command.slice(1)]);
+    this.interpreters = map;
+    this.base = baseEnv((this.cfg.pass_env ?? []).flat(), (this.cfg.env ?? []).map((e) => [e.name, e.value] as const));
+    this.site = { ...this.site, software: `gatekit/${version()}` };
+  }
+
+  async handle(ctx: Ctx): Promise<void> {
+    if (this.closed) throw new HttpError(503, 'shutting down');
+    const script = locateScript(this.dir, this.realDir, ctx.pathInMount, ctx.rawPath, this.interpreters);
+    const gone = new AbortController();
+    const onGone = (): void => gone.abort();
+    ctx.res.once('close', onGone);
+    const release = await this.slots.take(gone.signal).finally(() => ctx.res.off('close', onGone));
+    let proc: ScriptProcess;
+    const input = hasBody(ctx);
+    try {
+      proc = new ScriptProcess(script, metaVariables(ctx, script, this.base, this.site), this.log, input);
+    } catch (e) {
+      release();
+      throw new HttpError(502, `could not start CGI script ${script.name}`, { cause: e });
+    }
+    await this.exchange(ctx, script, proc, input, release);
+  }
+
+  /** exchange runs one script to the end of its response; its slot is freed when its process is gone. */
+  private async exchange(ctx: Ctx, script: Script, proc: ScriptProcess, input: boolean, release: () => void): Promise<void> {
+    this.live.add(proc);
+    const watch = { timedOut: false, inputError: undefined as unknown };
+    const timer = setTimeout(() => { watch.timedOut = true; proc.kill(); }, this.timeout);
+    void proc.exited.then(() => {
+      // the script is gone: end what it left behind in its group (bounded by the timer until now)
+      clearTimeout(timer);
+      proc.kill();
+      this.live.delete(proc);
+      release();
+    });
+    if (proc.child.pid === undefined) {
+      await proc.exited;
+      throw new HttpError(502, `could not start CGI script ${script.name}`, { cause: proc.failed });
+    }
+    const onClose = (): void => { if (!ctx.res.writableFinished) proc.kill(); };
+    ctx.res.once('close', onClose);
+    let location: string;
+    try {
+      if (input) feedInput(ctx, proc.child.stdin!, (e) => { watch.inputError ??= e; proc.kill(); });
+      if (script.nph) return await sendRaw(ctx, ctx.takeSocket(), proc.child.stdout, watch);
+      const { head, rest } = await readHead(proc, watch, script.name);
+      if (!head.localRedirect) return await sendResponse(ctx, head, rest, proc.child.stdout, watch, this.log);
+      location = head.location!;
+      ctx.res.off('close', onClose);
+      proc.child.stdout.resume(); // a local redirect's body is discarded
+    } catch (e) {
+      proc.kill();
+      throw e;
+    }
+    return this.redirect(ctx, location);
+  }
+
+  /** redirect serves another path of the same server instead (RFC 3875 6.2.2), as a GET. */
+  private redirect(ctx: Ctx, location: string): Promise<void> {
+    const depth = redirects.get(ctx.req) ?? 0;
+    if (depth >= MAX_LOCAL_REDIRECTS) throw new HttpError(500, `more than ${MAX_LOCAL_REDIRECTS} CGI local redirects`);
+    redirects.set(ctx.req, depth + 1);
+    return this.router.redispatch(ctx, location, { method: ctx.method === 'HEAD' ? 'HEAD' : 'GET' });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.slots.close();
+    const procs = [...this.live];
+    for (const p of procs) p.kill();
+    await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+}
+
+/** findCommand resolves a command name on gatekit's PATH (a path is taken as it is), or undefined. */
+function findCommand(command: string): string | undefined {
+  const isFile = (f: string): boolean => statSync(f, { throwIfNoEntry: false })?.isFile() ?? false;
+  if (command.includes('/')) return isFile(resolve(command)) ? resolve(command) : undefined;
+  for (const d of (process.env.PATH ?? '').split(delimiter)) if (d && isFile(join(d, command))) return join(d, command);
+  return undefined;
+}
+
+let pkgVersion: string | undefined;
+/** version is gatekit's package version, for SERVER_SOFTWARE. */
+function version(): string {
+  if (pkgVersion === undefined) {
+    try {
+      const url = new URL('../../../package.json', import.meta.url);
+      pkgVersion = (JSON.parse(readFileSync(url, 'utf8')) as { version?: string }).version ?? '0';
+    } catch { pkgVersion = '0'; }
+  }
+  return pkgVersion;
+}

@@ -1,0 +1,29 @@
+import { arg, directive, type ConfigOf } from '../../core/index.js';
+
+/** cgi is `cgi DIR { ... }`: run scripts from DIR, one process per request (RFC 3875). */
+export const cgi = directive({
+  name: 'cgi', kind: 'handler',
+  doc: 'Run CGI scripts (RFC 3875) from DIR, one process per request: the path after the mount point names the script, the rest is PATH_INFO',
+  schema: {
+    args: [arg.path('dir')],
+    options: [
+      { name: 'interpreter', doc: 'Run scripts ending in EXT with COMMAND (found on PATH) and its arguments, executable or not: interpreter .py python3',
+        repeatable: true, args: [arg.string('extension'), arg.string('command', { variadic: true })] },
+      { name: 'pass_env', doc: 'Names of gatekit\'s own environment variables passed to scripts (none by default; PATH defaults to /usr/local/bin:/usr/bin:/bin)',
+        repeatable: true, args: [arg.string('names', { variadic: true })] },
+      { name: 'env', doc: 'A fixed environment variable for scripts: env NAME VALUE', repeatable: true,
+        args: [arg.string('name'), arg.string('value')] },
+      { name: 'timeout', doc: 'Longest a script may run; then its whole process group is killed and the client gets 504 (default 30s)',
+        args: [arg.duration('timeout')] },
+      { name: 'max_processes', doc: 'Scripts running at once, per worker (default 32); more requests wait in line', args: [arg.int('count', { min: 1, max: 65536 })] },
+      { name: 'queue_timeout', doc: 'Longest a request waits in line for a free process slot before it gets 503 (default 2s)',
+        args: [arg.duration('timeout')] },
+      { name: 'document_root', doc: 'Folder PATH_INFO is mapped into for PATH_TRANSLATED, also sent as DOCUMENT_ROOT (default: DIR)', args: [arg.path('dir')] },
+      { name: 'pass_auth', doc: 'Pass the Authorization header to scripts as HTTP_AUTHORIZATION (default off: scripts see AUTH_TYPE and REMOTE_USER)',
+        args: [arg.bool('enabled')] },
+    ],
+  },
+});
+
+/** CgiConfig is a checked `cgi`. */
+export type CgiConfig = ConfigOf<typeof cgi>;

@@ -1,0 +1,2 @@
+#!/bin/sh
+printf 'Location: /cgi-bin/loop-redirect.sh\n\n'
