@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,38 @@ export interface Child {
 }
 
 const live = new Set<Child>();
+/** peaks holds the peak resident memory of each child tree measured when it was stopped. */
+const peaks: { name: string; kib: number }[] = [];
+
+/** treeOf lists a pid and all its descendants (workers, pools), from /proc. */
+function treeOf(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(d)]);
+    } catch { /* gone */ }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(parents.get(out[i]) ?? []));
+  return out;
+}
+
+/** peakRssKiB adds up VmHWM (peak resident set) over a process tree; 0 where /proc is missing. */
+function peakRssKiB(pid: number): number {
+  let total = 0;
+  for (const p of treeOf(pid)) {
+    try { total += Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+  }
+  return total;
+}
+
+/** takePeaks returns (and forgets) the peak memory of the children stopped since the last call. */
+export function takePeaks(): { name: string; kib: number }[] {
+  return peaks.splice(0);
+}
 const dirs = new Set<string>();
 let hooked = false;
 
@@ -77,6 +109,7 @@ export function startChild(name: string, cmd: string, args: readonly string[], o
     output: () => tail,
     stop: async (graceMs = 3000) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
+      if (proc.pid && process.platform === 'linux') peaks.push({ name, kib: peakRssKiB(proc.pid) });
       proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
       await exited;

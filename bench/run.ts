@@ -7,7 +7,7 @@ import { runCgi } from './cgi.js';
 import { runMiddleware } from './middleware.js';
 import { runNginxStatic } from './nginx.js';
 import { runParse } from './parse.js';
-import { stopAll } from './procs.js';
+import { stopAll, takePeaks } from './procs.js';
 import { runPrefork } from './prefork.js';
 import { runProfile } from './profile.js';
 import { runProxy } from './proxy.js';
@@ -50,7 +50,9 @@ async function main(names: string[]): Promise<number> {
       const s = await SCENARIOS[n]();
       failed ||= !s.passed;
       ratios.push(...(s.ratios ?? []));
-      sections.push(renderSection(s));
+      const peaks = takePeaks().filter((x) => x.kib > 0 && !/^(wrk|autocannon)/.test(x.name));
+      const memory = peaks.length ? [`peak RSS of the servers (process tree, VmHWM): ${peaks.map((x) => `${x.name} ${(x.kib / 1024).toFixed(0)} MiB`).join('; ')}.`] : [];
+      sections.push(renderSection({ ...s, notes: [...s.notes, ...memory] }));
     } catch (e) {
       failed = true;
       sections.push(`## ${n}\n\n**error**: ${(e as Error).message}\n`);
