@@ -1,6 +1,7 @@
 import 'reflect-metadata'; // before anything imports tsyringe
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { runAsgi } from './asgi.js';
 import { ratioChart } from './chart.js';
 import { CHART_FILE, RESULTS_FILE } from './paths.js';
 import { runCgi } from './cgi.js';
@@ -19,9 +20,9 @@ import { runStatic } from './static.js';
 
 // usage: node dist/bench/run.js [SCENARIO...] (see SCENARIOS; no names: every scenario but profile). Results go to stdout and bench/RESULTS.md.
 
-const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi,
+const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi, asgi: runAsgi,
   middleware: runMiddleware, proxy: runProxy, cgi: runCgi, profile: runProfile };
-const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'middleware', 'cgi'];
+const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi'];
 
 function machine(): string {
   const c = cpus();

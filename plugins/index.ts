@@ -2,6 +2,7 @@ import type { DependencyContainer } from 'tsyringe';
 import { registerPlugin } from '../core/container.js';
 import type { PluginClass } from '../core/index.js';
 import { AppPlugin } from './app/index.js';
+import { AsgiPlugin } from './asgi/index.js';
 import { AuthPlugin } from './auth/index.js';
 import { CgiPlugin } from './cgi/index.js';
 import { CompressPlugin } from './compress/index.js';
@@ -16,7 +17,7 @@ import { TlsPlugin } from './tls/index.js';
 import { WsgiPlugin } from './wsgi/index.js';
 
 /** builtins is the one list of built-in plugins. */
-export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, CgiPlugin, WsgiPlugin, AppPlugin,
+export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, CgiPlugin, WsgiPlugin, AsgiPlugin, AppPlugin,
   LogPlugin, CompressPlugin, AuthPlugin, HeadersPlugin, LimitPlugin];
 
 /** registerBuiltins registers every built-in plugin in a root container, as third-party ones are. */

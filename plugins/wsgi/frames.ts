@@ -1,5 +1,8 @@
-// The framing between gatekit and its Python workers (see python/gatekit_wsgi.py): each frame
-// is 1 byte of type, a 4-byte big-endian payload length, then the payload.
+// The frame types of the wsgi protocol (see python/gatekit_wsgi.py); the codec is the
+// kernel's (core/pool/frames.ts): 1 byte of type, a 4-byte big-endian length, the payload.
+import { FrameReader as PoolFrameReader, type FrameSink } from '../../core/index.js';
+
+export { frame, frameHeader, type FrameSink } from '../../core/index.js';
 
 /** FRAME names the frame types, by the byte that marks them. */
 export const FRAME = {
@@ -23,77 +26,7 @@ export const FRAME = {
   log: 0x4c, // L
 } as const;
 
-/** MAX_CONTROL is the largest non-data frame accepted from Python (status, errors, logs). */
-const MAX_CONTROL = 16 << 20;
-
-/** frameHeader makes the 5 bytes that start a frame. */
-export function frameHeader(kind: number, length: number): Buffer {
-  const h = Buffer.allocUnsafe(5);
-  h[0] = kind;
-  h.writeUInt32BE(length, 1);
-  return h;
-}
-
-/** frame makes a whole frame. */
-export function frame(kind: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const out = Buffer.allocUnsafe(5 + payload.length);
-  out[0] = kind;
-  out.writeUInt32BE(payload.length, 1);
-  payload.copy(out, 5);
-  return out;
-}
-
-/** FrameSink receives decoded frames: data frames in pieces as they arrive, others whole. */
-export interface FrameSink {
-  data(piece: Buffer): void;
-  control(kind: number, payload: Buffer): void;
-}
-
-/**
- * FrameReader decodes a byte stream into frames. Response data is passed on piece by piece,
- * never gathered, so a large body (or a sendfile'd file) streams through in constant memory.
- */
-export class FrameReader {
-  private head = Buffer.alloc(5);
-  private headLen = 0;
-  private kind = 0;
-  private left = -1; // payload bytes still to come; -1 while reading a header
-  private parts: Buffer[] = [];
-
-  constructor(private readonly sink: FrameSink) {}
-
-  /** push feeds bytes; it throws on a frame it does not accept. */
-  push(chunk: Buffer): void {
-    let at = 0;
-    while (at < chunk.length) {
-      if (this.left < 0) {
-        const n = Math.min(5 - this.headLen, chunk.length - at);
-        chunk.copy(this.head, this.headLen, at, at + n);
-        this.headLen += n;
-        at += n;
-        if (this.headLen < 5) return;
-        this.headLen = 0;
-        this.kind = this.head[0];
-        this.left = this.head.readUInt32BE(1);
-        if (this.kind !== FRAME.data && this.left > MAX_CONTROL) throw new Error(`frame ${String.fromCharCode(this.kind)} too large (${this.left} bytes)`);
-        if (this.left === 0) this.emit();
-        continue;
-      }
-      const n = Math.min(this.left, chunk.length - at);
-      const piece = chunk.subarray(at, at + n);
-      at += n;
-      this.left -= n;
-      if (this.kind === FRAME.data) this.sink.data(piece);
-      else this.parts.push(piece);
-      if (this.left === 0) this.emit();
-    }
-  }
-
-  private emit(): void {
-    this.left = -1;
-    if (this.kind === FRAME.data) return;
-    const payload = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
-    this.parts = [];
-    this.sink.control(this.kind, payload);
-  }
+/** FrameReader decodes a wsgi worker's frames, streaming the response data (FRAME.data). */
+export class FrameReader extends PoolFrameReader {
+  constructor(sink: FrameSink) { super(sink, FRAME.data); }
 }

@@ -1,12 +1,8 @@
 import { join } from 'node:path';
-import { diagnostic, HttpError, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { awaitPoolWorker, diagnostic, PoolWatch, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
 import { exchange } from './exchange.js';
 import type { WsgiConfig } from './schema.js';
 import { APP_SPEC, poolSettings, runDir } from './settings.js';
-import { PoolWatch } from './watch.js';
-
-/** QUEUE_WAIT is how long a request waits for a ready Python worker (pool starting or restarting) before 503. */
-const QUEUE_WAIT = 5_000;
 
 /**
  * WsgiUnit is a `wsgi` route in one Node worker. The pool it talks to runs beside the
@@ -35,16 +31,7 @@ export class WsgiUnit implements Unit {
   }
 
   async handle(ctx: Ctx): Promise<void> {
-    const watch = this.watch!;
-    if (watch.status.workers === 0) {
-      if (!watch.status.failing) await watch.until((s) => s.workers > 0 || s.failing || s.missing === true, QUEUE_WAIT);
-      const s = watch.status;
-      if (s.workers === 0) {
-        const why = s.failing ? `wsgi application '${this.cfg.app}' fails to load`
-          : s.missing ? `no wsgi pool runs for '${this.cfg.app}' (its master part was not started)` : 'no wsgi worker is ready';
-        throw new HttpError(503, why, { headers: { 'retry-after': '1' } });
-      }
-    }
+    await awaitPoolWorker(this.watch!, 'wsgi', this.cfg.app);
     return exchange(ctx, this.poolPath, this.timeout, this.log);
   }
 

@@ -1,6 +1,6 @@
-import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type Plugin, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
 import { WsgiUnit } from './handler.js';
-import { masterPart, type MasterContext, type MasterPart } from './pool.js';
+import { masterPart } from './pool.js';
 import { wsgi, type WsgiConfig } from './schema.js';
 
 /**
@@ -18,7 +18,7 @@ export class WsgiPlugin implements Plugin {
     return new WsgiUnit(config as WsgiConfig, at, this.log.child({ plugin: this.name }), this.proc);
   }
 
-  master(directives: Parameters<NonNullable<Plugin['master']>>[0], ctx: MasterContext): MasterPart {
+  master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart {
     return masterPart(directives, ctx);
   }
 }

@@ -108,6 +108,8 @@ describe('wsgi under gatekit run (prefork)', function () {
     writeFileSync(file, conf(1));
     served.child.kill('SIGHUP');
     await served.waitFor(/reloaded: new workers ready/, 15_000);
+    // Old workers may take a last request or two while their drain message travels: mark after they are gone.
+    await served.waitFor(/worker exited role=master worker=\d pid=\d+ generation=1[\s\S]*worker exited role=master worker=\d pid=\d+ generation=1/, 15_000);
     const mark = loop.outcomes.length;
     await loop.waitFor(mark + 10);
     const outs = await loop.stop();

@@ -1,15 +1,9 @@
 """gatekit_wsgi: the Python side of gatekit's `wsgi` plugin (stdlib only, Python 3.8+).
 
-Two roles, each a process supervised by gatekit's master:
-
-  keeper DIR    binds DIR/pool.sock and holds it for the life of the pool; workers get the
-                listening socket from it over DIR/keeper.sock (SCM_RIGHTS), so a worker that
-                dies or recycles never closes the pool, and requests wait in the backlog
-                meanwhile. It also tells watchers (gatekit's Node workers) how many workers
-                are ready, and whether they fail to load the application.
-  worker DIR APP THREADS MAX_REQUESTS PROCESSES
-                imports APP (module:callable) once, then accepts one connection per request
-                on the shared socket, like a Gunicorn sync (or gthread) worker.
+gatekit's pool (core/python/gatekit_pool.py) runs the keeper, and loads this module in each
+worker process: `gatekit_pool.py worker DIR gatekit_wsgi.py APP THREADS MAX_REQUESTS PROCESSES`
+calls worker(), which imports APP (module:callable) once, then accepts one connection per
+request on the pool's shared socket, like a Gunicorn sync (or gthread) worker.
 
 Framing (both directions): 1 byte type, 4 bytes big-endian length, payload.
   gatekit -> worker:  H environ (NUL-separated key, value, ...; latin-1)  B body chunk  E end of body
@@ -17,105 +11,18 @@ Framing (both directions): 1 byte type, 4 bytes big-endian length, payload.
                       X error (traceback text, utf-8)  L a line for the error log (utf-8)
 """
 
-import array
-import importlib
 import os
 import select
 import signal
-import socket
 import struct
 import sys
 import threading
 import traceback
 
-HEAD = struct.Struct('>cI')
+from gatekit_pool import HEAD, MAX_FRAME, frame, join_pool, load_or_fail, read_frame
+
 HOP_BY_HOP = frozenset(('connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade'))
-MAX_FRAME = 1 << 24
 DRAIN_TIMEOUT = 10
-
-
-def frame(kind, payload=b''):
-    return HEAD.pack(kind, len(payload)) + payload
-
-
-def read_frame(rfile):
-    head = rfile.read(5)
-    if len(head) < 5:
-        raise ConnectionError('gatekit closed the connection')
-    kind, length = HEAD.unpack(head)
-    payload = rfile.read(length) if length else b''
-    if len(payload) < length:
-        raise ConnectionError('gatekit closed the connection mid-frame')
-    return kind, payload
-
-
-# ---------------------------------------------------------------- keeper
-
-def keeper(run_dir):
-    """keeper binds the pool socket and serves it to workers; it never runs application code."""
-    pool_path = os.path.join(run_dir, 'pool.sock')
-    if os.path.exists(pool_path):
-        os.unlink(pool_path)
-    pool = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    pool.bind(pool_path)
-    pool.listen(4096)
-    ctl_path = os.path.join(run_dir, 'keeper.sock')
-    if os.path.exists(ctl_path):
-        os.unlink(ctl_path)
-    ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    ctl.bind(ctl_path + '.tmp')
-    ctl.listen(256)
-    os.rename(ctl_path + '.tmp', ctl_path)  # the control socket appears only once the pool exists
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    workers, watchers, failing = set(), set(), [False]
-    sel = {ctl.fileno(): ctl}
-
-    def status():
-        return struct.pack('>II', len(workers), 1 if failing[0] else 0)
-
-    def publish():
-        msg = status()
-        for w in list(watchers):
-            try:
-                w.sendall(msg)
-            except OSError:
-                drop(w)
-
-    def drop(s):
-        sel.pop(s.fileno(), None)
-        workers.discard(s)
-        watchers.discard(s)
-        s.close()
-
-    while True:
-        ready, _, _ = select.select(list(sel.values()), [], [])
-        for s in ready:
-            if s is ctl:
-                c, _ = ctl.accept()
-                sel[c.fileno()] = c
-                continue
-            try:
-                data = s.recv(64)
-            except OSError:
-                data = b''
-            if not data:
-                was_worker = s in workers
-                drop(s)
-                if was_worker:
-                    publish()
-                continue
-            for op in data.decode('ascii', 'replace'):
-                if op == 'F':  # a worker loaded its app and wants the pool socket
-                    s.sendmsg([b'F'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [pool.fileno()]))])
-                    workers.add(s)
-                    failing[0] = False
-                    publish()
-                elif op == 'E':  # a worker could not load the app
-                    failing[0] = True
-                    publish()
-                elif op == 'W':  # a watcher: gets the status now and on every change
-                    watchers.add(s)
-                    s.sendall(status())
 
 
 # ---------------------------------------------------------------- worker
@@ -346,8 +253,7 @@ class Worker(object):
         except OSError:
             pass
 
-    def run(self, link):
-        listener = recv_listener(link)
+    def run(self, listener, link):
         listener.setblocking(False)
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
@@ -452,58 +358,7 @@ class Worker(object):
         ex.send(frame(b'F'))
 
 
-def recv_listener(link):
-    fds = array.array('i')
-    _, anc, _, _ = link.recvmsg(16, socket.CMSG_LEN(fds.itemsize))
-    for level, kind, data in anc:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[:fds.itemsize])
-    if not fds:
-        raise RuntimeError('the keeper sent no pool socket')
-    return socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, fileno=fds[0])
-
-
-def load_app(spec):
-    module_name, _, attr = spec.partition(':')
-    obj = importlib.import_module(module_name)
-    for part in (attr or 'application').split('.'):
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise TypeError('%s is not callable' % spec)
-    return obj
-
-
-def connect_keeper(run_dir, op):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(os.path.join(run_dir, 'keeper.sock'))
-    s.sendall(op)
-    return s
-
-
 def worker(run_dir, spec, threads, max_requests, processes):
-    sys.path.insert(0, os.getcwd())
-    try:
-        app = load_app(spec)
-    except BaseException:
-        sys.stderr.write('gatekit-wsgi: cannot load the application %s:\n%s' % (spec, traceback.format_exc()))
-        sys.stderr.flush()
-        try:
-            connect_keeper(run_dir, b'E').close()
-        except OSError:
-            pass
-        sys.exit(3)
-    link = connect_keeper(run_dir, b'F')
-    Worker(run_dir, app, int(threads), int(max_requests), int(processes)).run(link)
-
-
-def main(argv):
-    if len(argv) >= 2 and argv[0] == 'keeper':
-        return keeper(argv[1])
-    if len(argv) == 6 and argv[0] == 'worker':
-        return worker(*argv[1:])
-    sys.stderr.write('usage: gatekit_wsgi.py keeper DIR | worker DIR MODULE:CALLABLE THREADS MAX_REQUESTS PROCESSES\n')
-    return 2
-
-
-if __name__ == '__main__':
-    sys.exit(main(sys.argv[1:]))
+    app = load_or_fail(run_dir, spec, 'gatekit-wsgi')
+    listener, link = join_pool(run_dir)
+    Worker(run_dir, app, int(threads), int(max_requests), int(processes)).run(listener, link)

@@ -1,0 +1,208 @@
+"""gatekit_pool: the Python side of gatekit's application pools (stdlib only, Python 3.8+).
+
+Shared by the plugins that serve Python applications (wsgi, asgi). Two roles, each a process
+supervised by gatekit's master (core/pool/pool.ts):
+
+  keeper DIR    binds DIR/pool.sock and holds it for the life of the pool; workers get the
+                listening socket from it over DIR/keeper.sock (SCM_RIGHTS), so a worker that
+                dies or recycles never closes the pool, and requests wait in the backlog
+                meanwhile. It also tells watchers (gatekit's Node workers) how many workers
+                are ready, and whether they fail to load the application.
+  worker DIR MODULE ARGS...
+                loads the plugin's Python file MODULE (e.g. gatekit_wsgi.py) and calls its
+                worker(DIR, *ARGS), which loads the application (load_app), joins the pool
+                (join_pool) and serves requests in its own protocol.
+
+Keeper control protocol (DIR/keeper.sock), one byte per operation:
+  F  a worker loaded its app: the keeper answers with the pool socket and counts it ready
+     while the connection stays open
+  E  a worker failed to load its app (the pool is "failing" until a worker joins)
+  W  a watcher: gets 8 bytes (ready workers, failing) now and on every change
+
+Frames, for the plugins' protocols: 1 byte type, 4 bytes big-endian length, payload.
+"""
+
+import array
+import importlib
+import importlib.util
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import traceback
+
+HEAD = struct.Struct('>cI')
+MAX_FRAME = 1 << 24
+
+
+def frame(kind, payload=b''):
+    """frame encodes one frame (kind is a 1-byte bytes)."""
+    return HEAD.pack(kind, len(payload)) + payload
+
+
+def read_frame(rfile):
+    """read_frame reads one frame from a blocking binary file; ConnectionError at EOF."""
+    head = rfile.read(5)
+    if len(head) < 5:
+        raise ConnectionError('gatekit closed the connection')
+    kind, length = HEAD.unpack(head)
+    payload = rfile.read(length) if length else b''
+    if len(payload) < length:
+        raise ConnectionError('gatekit closed the connection mid-frame')
+    return kind, payload
+
+
+# ---------------------------------------------------------------- keeper
+
+def keeper(run_dir):
+    """keeper binds the pool socket and serves it to workers; it never runs application code."""
+    pool_path = os.path.join(run_dir, 'pool.sock')
+    if os.path.exists(pool_path):
+        os.unlink(pool_path)
+    pool = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    pool.bind(pool_path)
+    pool.listen(4096)
+    ctl_path = os.path.join(run_dir, 'keeper.sock')
+    if os.path.exists(ctl_path):
+        os.unlink(ctl_path)
+    ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ctl.bind(ctl_path + '.tmp')
+    ctl.listen(256)
+    os.rename(ctl_path + '.tmp', ctl_path)  # the control socket appears only once the pool exists
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    workers, watchers, failing = set(), set(), [False]
+    sel = {ctl.fileno(): ctl}
+
+    def status():
+        return struct.pack('>II', len(workers), 1 if failing[0] else 0)
+
+    def publish():
+        msg = status()
+        for w in list(watchers):
+            try:
+                w.sendall(msg)
+            except OSError:
+                drop(w)
+
+    def drop(s):
+        sel.pop(s.fileno(), None)
+        workers.discard(s)
+        watchers.discard(s)
+        s.close()
+
+    while True:
+        ready, _, _ = select.select(list(sel.values()), [], [])
+        for s in ready:
+            if s is ctl:
+                c, _ = ctl.accept()
+                sel[c.fileno()] = c
+                continue
+            try:
+                data = s.recv(64)
+            except OSError:
+                data = b''
+            if not data:
+                was_worker = s in workers
+                drop(s)
+                if was_worker:
+                    publish()
+                continue
+            for op in data.decode('ascii', 'replace'):
+                if op == 'F':  # a worker loaded its app and wants the pool socket
+                    s.sendmsg([b'F'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [pool.fileno()]))])
+                    workers.add(s)
+                    failing[0] = False
+                    publish()
+                elif op == 'E':  # a worker could not load the app
+                    failing[0] = True
+                    publish()
+                elif op == 'W':  # a watcher: gets the status now and on every change
+                    watchers.add(s)
+                    s.sendall(status())
+
+
+# ---------------------------------------------------------------- worker helpers
+
+def load_app(spec):
+    """load_app imports MODULE:CALLABLE (the callable may be dotted; default 'application')."""
+    module_name, _, attr = spec.partition(':')
+    obj = importlib.import_module(module_name)
+    for part in (attr or 'application').split('.'):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TypeError('%s is not callable' % spec)
+    return obj
+
+
+def connect_keeper(run_dir, op):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(os.path.join(run_dir, 'keeper.sock'))
+    s.sendall(op)
+    return s
+
+
+def recv_listener(link):
+    fds = array.array('i')
+    _, anc, _, _ = link.recvmsg(16, socket.CMSG_LEN(fds.itemsize))
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[:fds.itemsize])
+    if not fds:
+        raise RuntimeError('the keeper sent no pool socket')
+    return socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, fileno=fds[0])
+
+
+def load_or_fail(run_dir, spec, label):
+    """load_or_fail loads the application, or logs its traceback, tells the keeper, and exits 3."""
+    sys.path.insert(0, os.getcwd())
+    try:
+        return load_app(spec)
+    except BaseException:
+        fail(run_dir, '%s: cannot load the application %s:\n%s' % (label, spec, traceback.format_exc()))
+
+
+def fail(run_dir, text, fatal=None):
+    """fail logs `text`, reports the failure to the keeper and exits 3. With `fatal` (a one-line
+    message), the failure is a boot failure: gatekit's master stops the pool and refuses to start."""
+    sys.stderr.write(text if text.endswith('\n') else text + '\n')
+    sys.stderr.flush()
+    if fatal is not None:
+        try:
+            with open(os.path.join(run_dir, 'fatal'), 'w') as f:
+                f.write(fatal)
+        except OSError:
+            pass
+    try:
+        connect_keeper(run_dir, b'E').close()
+    except OSError:
+        pass
+    sys.exit(3)
+
+
+def join_pool(run_dir):
+    """join_pool tells the keeper this worker is ready; returns (listener, link). The worker
+    counts as ready while `link` stays open; link reads EOF when the keeper goes away."""
+    link = connect_keeper(run_dir, b'F')
+    return recv_listener(link), link
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == 'keeper':
+        return keeper(argv[1])
+    if len(argv) >= 3 and argv[0] == 'worker':
+        sys.modules.setdefault('gatekit_pool', sys.modules[__name__])
+        path = argv[2]
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module.worker(argv[1], *argv[3:])
+    sys.stderr.write('usage: gatekit_pool.py keeper DIR | worker DIR MODULE.py ARGS...\n')
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

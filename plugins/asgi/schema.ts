@@ -1,0 +1,25 @@
+import { arg, directive, type ConfigOf } from '../../core/index.js';
+
+/** asgi is `asgi MODULE:CALLABLE { ... }`: an ASGI 3.0 application served by a pool of preforked asyncio Python processes. */
+export const asgi = directive({
+  name: 'asgi', kind: 'handler',
+  doc: 'Serve a Python ASGI 3.0 application (HTTP, WebSocket, lifespan) from preforked asyncio Python processes: asgi MODULE:CALLABLE { workers; python; chdir; env; pythonpath; max_requests; timeout }',
+  schema: {
+    args: [arg.string('app')],
+    options: [
+      { name: 'workers', doc: 'Python processes in the pool, each importing the application once and serving many requests at once on its event loop (default 1)',
+        args: [arg.int('count', { min: 1, max: 1024 })] },
+      { name: 'python', doc: 'Python interpreter: a name found on PATH or a path such as ./.venv/bin/python (default python3)', args: [arg.string('command')] },
+      { name: 'chdir', doc: 'Folder the Python processes run in, put first on sys.path (default: the .gate file\'s folder)', args: [arg.path('dir')] },
+      { name: 'env', doc: 'Environment variable for the Python processes (besides PATH, HOME, LANG, TZ...): env NAME VALUE', repeatable: true,
+        args: [arg.string('name'), arg.string('value')] },
+      { name: 'pythonpath', doc: 'Folder added to sys.path (PYTHONPATH), after chdir', repeatable: true, args: [arg.path('dir')] },
+      { name: 'max_requests', doc: 'Replace a Python process after it served this many requests and WebSockets (default 0: never)', args: [arg.int('count', { min: 0 })] },
+      { name: 'timeout', doc: 'Longest wait for the application to start its response (or accept a WebSocket); past it the client gets 504 and the app http.disconnect (default 30s)',
+        args: [arg.duration('timeout')] },
+    ],
+  },
+});
+
+/** AsgiConfig is a checked `asgi`. */
+export type AsgiConfig = ConfigOf<typeof asgi>;

@@ -1,0 +1,153 @@
+"""Stdlib-only ASGI test applications for gatekit's asgi plugin."""
+import asyncio
+import json
+import os
+import sys
+
+
+async def read_body(receive):
+    body, chunks = b'', 0
+    while True:
+        msg = await receive()
+        if msg['type'] == 'http.disconnect':
+            raise ConnectionError('client went away')
+        body += msg.get('body', b'')
+        chunks += 1
+        if not msg.get('more_body'):
+            return body, chunks
+
+
+async def answer(send, status, body, ctype=b'text/plain'):
+    await send({'type': 'http.response.start', 'status': status, 'headers': [(b'content-type', ctype), (b'content-length', b'%d' % len(body))]})
+    await send({'type': 'http.response.body', 'body': body})
+
+
+def jsonable(scope):
+    out = {}
+    for k, v in scope.items():
+        if isinstance(v, bytes):
+            v = v.decode('latin-1')
+        elif k == 'headers':
+            v = [[n.decode('latin-1'), x.decode('latin-1')] for n, x in v]
+        elif k == 'state':
+            v = {a: b for a, b in v.items() if isinstance(b, (str, int))}
+        out[k] = v
+    return out
+
+
+async def lifespan(scope, receive, send):
+    while True:
+        msg = await receive()
+        if msg['type'] == 'lifespan.startup':
+            scope['state']['greeting'] = 'hello from lifespan'
+            scope['state']['pid'] = os.getpid()
+            print('lifespan startup in pid %d' % os.getpid(), flush=True)
+            await send({'type': 'lifespan.startup.complete'})
+        elif msg['type'] == 'lifespan.shutdown':
+            print('lifespan shutdown in pid %d' % os.getpid(), flush=True)
+            await send({'type': 'lifespan.shutdown.complete'})
+            return
+
+
+async def http(scope, receive, send):
+    path = scope['path'][len(scope['root_path']):] or '/'
+    qs = scope['query_string'].decode()
+    if path == '/':
+        return await answer(send, 200, b'hello from asgi\n')
+    if path == '/scope':
+        return await answer(send, 200, json.dumps(jsonable(scope)).encode(), b'application/json')
+    if path == '/pid':
+        return await answer(send, 200, str(os.getpid()).encode())
+    if path == '/state':
+        return await answer(send, 200, json.dumps({'greeting': scope['state'].get('greeting'), 'pid': scope['state'].get('pid')}).encode())
+    if path == '/echo':
+        body, chunks = await read_body(receive)
+        await send({'type': 'http.response.start', 'status': 200, 'headers': [(b'x-chunks', str(chunks).encode())]})
+        await send({'type': 'http.response.body', 'body': body})
+        return
+    if path == '/stream':
+        n = int(qs or '3')
+        await send({'type': 'http.response.start', 'status': 200, 'headers': [(b'content-type', b'text/plain')]})
+        for i in range(n):
+            await send({'type': 'http.response.body', 'body': b'chunk %d\n' % i, 'more_body': True})
+            await asyncio.sleep(0.01)
+        await send({'type': 'http.response.body', 'body': b'', 'more_body': False})
+        return
+    if path == '/forever':
+        await send({'type': 'http.response.start', 'status': 200, 'headers': []})
+        await send({'type': 'http.response.body', 'body': b'started\n', 'more_body': True})
+        msg = await receive()
+        while msg['type'] != 'http.disconnect':
+            msg = await receive()
+        print('saw http.disconnect on %s' % qs, flush=True)
+        return
+    if path == '/slow':
+        print('sleeping %s in pid %d' % (qs, os.getpid()), flush=True)
+        await asyncio.sleep(float(qs or '1'))
+        return await answer(send, 200, b'slept')
+    if path == '/boom':
+        raise ValueError('boom on purpose')
+    if path == '/boom-late':
+        await send({'type': 'http.response.start', 'status': 200, 'headers': []})
+        await send({'type': 'http.response.body', 'body': b'partial', 'more_body': True})
+        raise ValueError('late boom on purpose')
+    if path == '/silent':
+        return
+    if path == '/headers':
+        await send({'type': 'http.response.start', 'status': 201, 'headers': [(b'set-cookie', b'a=1'), (b'set-cookie', b'b=2'), (b'x-app', b'yes')]})
+        await send({'type': 'http.response.body', 'body': b'created'})
+        return
+    return await answer(send, 404, b'not found\n')
+
+
+async def websocket(scope, receive, send):
+    path = scope['path'][len(scope['root_path']):]
+    msg = await receive()
+    assert msg['type'] == 'websocket.connect', msg
+    if path == '/ws-deny':
+        await send({'type': 'websocket.close', 'code': 1000})
+        return
+    if path == '/ws-boom':
+        raise RuntimeError('websocket boom before accept')
+    sub = scope['subprotocols'][-1] if scope['subprotocols'] else None
+    await send({'type': 'websocket.accept', 'subprotocol': sub, 'headers': [(b'x-ws', b'yes')]})
+    while True:
+        msg = await receive()
+        if msg['type'] == 'websocket.disconnect':
+            print('websocket.disconnect code %s' % msg.get('code'), flush=True)
+            return
+        text = msg.get('text')
+        if text == 'close':
+            await send({'type': 'websocket.close', 'code': 4001, 'reason': 'bye'})
+            return
+        if text == 'boom':
+            raise RuntimeError('websocket boom after accept')
+        if text == 'scope':
+            await send({'type': 'websocket.send', 'text': json.dumps(jsonable(scope))})
+        elif text is not None:
+            await send({'type': 'websocket.send', 'text': 'echo: ' + text})
+        else:
+            await send({'type': 'websocket.send', 'bytes': msg['bytes'][::-1]})
+
+
+async def application(scope, receive, send):
+    if scope['type'] == 'lifespan':
+        return await lifespan(scope, receive, send)
+    if scope['type'] == 'websocket':
+        return await websocket(scope, receive, send)
+    return await http(scope, receive, send)
+
+
+async def no_lifespan(scope, receive, send):
+    """An app that does not speak lifespan: it raises at once, as many do."""
+    if scope['type'] != 'http':
+        raise ValueError('only http, not %s' % scope['type'])
+    await answer(send, 200, b'no lifespan here')
+
+
+async def failing_startup(scope, receive, send):
+    if scope['type'] == 'lifespan':
+        await receive()
+        await send({'type': 'lifespan.startup.failed', 'message': 'the database is not there'})
+        return
+    await answer(send, 200, b'never')

@@ -1,0 +1,2 @@
+"""An application that cannot be imported."""
+raise ImportError('this asgi app is broken on purpose')
