@@ -5,6 +5,7 @@ import { runAsgi } from './asgi.js';
 import { ratioChart } from './chart.js';
 import { CHART_FILE, RESULTS_FILE } from './paths.js';
 import { runCgi } from './cgi.js';
+import { runFastcgi } from './fastcgi.js';
 import { runMiddleware } from './middleware.js';
 import { runNginxStatic } from './nginx.js';
 import { runParse } from './parse.js';
@@ -21,8 +22,8 @@ import { runStatic } from './static.js';
 // usage: node dist/bench/run.js [SCENARIO...] (see SCENARIOS; no names: every scenario but profile). Results go to stdout and bench/RESULTS.md.
 
 const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi, asgi: runAsgi,
-  middleware: runMiddleware, proxy: runProxy, cgi: runCgi, profile: runProfile };
-const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi'];
+  middleware: runMiddleware, proxy: runProxy, cgi: runCgi, fastcgi: runFastcgi, profile: runProfile };
+const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi', 'fastcgi'];
 
 function machine(): string {
   const c = cpus();

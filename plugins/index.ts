@@ -6,6 +6,7 @@ import { AsgiPlugin } from './asgi/index.js';
 import { AuthPlugin } from './auth/index.js';
 import { CgiPlugin } from './cgi/index.js';
 import { CompressPlugin } from './compress/index.js';
+import { FastcgiPlugin } from './fastcgi/index.js';
 import { HeadersPlugin } from './headers/index.js';
 import { LimitPlugin } from './limit/index.js';
 import { LogPlugin } from './log/index.js';
@@ -17,7 +18,7 @@ import { TlsPlugin } from './tls/index.js';
 import { WsgiPlugin } from './wsgi/index.js';
 
 /** builtins is the one list of built-in plugins. */
-export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, CgiPlugin, WsgiPlugin, AsgiPlugin, AppPlugin,
+export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, WsgiPlugin, AsgiPlugin, CgiPlugin, FastcgiPlugin, AppPlugin,
   LogPlugin, CompressPlugin, AuthPlugin, HeadersPlugin, LimitPlugin];
 
 /** registerBuiltins registers every built-in plugin in a root container, as third-party ones are. */

@@ -1,0 +1,127 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  cgiMetaVariables, diagnostic, HttpError, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
+} from '../../core/index.js';
+import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
+import { ConnectFailure, ConnPool } from './pool.js';
+import { encodeParams } from './protocol.js';
+import type { FastcgiConfig } from './schema.js';
+import { locateScript, type ScriptRules } from './script.js';
+
+const MAX_LOCAL_REDIRECTS = 10;
+/** MAX_BUFFERED_BODY bounds a chunked body, which is read whole to learn its CONTENT_LENGTH (PHP reads no more than that). */
+const MAX_BUFFERED_BODY = 64 * 1024 * 1024;
+const redirects = new WeakMap<object, number>();
+
+/**
+ * FastcgiUnit is one `fastcgi` directive: it maps a request to a script under the document
+ * root, sends it to the responder as CGI meta-variables and FCGI_STDIN on a connection from
+ * its per-worker pool, and streams the answer back. Connect failures are 502, timeouts 504.
+ */
+export class FastcgiUnit implements Unit {
+  private readonly rules: ScriptRules;
+  private readonly site: CgiSite;
+  private readonly pool: ConnPool;
+  private readonly timeouts: { read: number; send: number };
+  private closed = false;
+
+  constructor(private readonly cfg: FastcgiConfig, private readonly at: Span, private readonly log: Logger, private readonly router: Dispatcher) {
+    const root = resolve(cfg.root ?? '.').replace(/\/$/, '') || '/';
+    this.rules = { root, index: cfg.index ?? 'index.php', extension: cfg.split_path ?? '.php' };
+    this.site = { software: 'gatekit', documentRoot: root, passAuth: cfg.pass_auth ?? true };
+    this.pool = new ConnPool(cfg.address, { keepalive: cfg.keepalive ?? 4, idleTimeout: cfg.keepalive_timeout ?? 4000, connectTimeout: cfg.connect_timeout ?? 5000 });
+    this.timeouts = { read: cfg.read_timeout ?? 60_000, send: cfg.send_timeout ?? 60_000 };
+  }
+
+  validate(): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    const st = statSync(this.rules.root, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) out.push(diagnostic('GK_FASTCGI_ROOT', `fastcgi root '${this.cfg.root}' is not a folder`, this.at, 'fix the path (relative paths start at the .gate file)'));
+    if (!/^\.[^./]+$/.test(this.rules.extension)) out.push(diagnostic('GK_FASTCGI_SPLIT_PATH', `split_path '${this.rules.extension}' must look like '.php'`, this.at));
+    if (this.rules.index.includes('/')) out.push(diagnostic('GK_FASTCGI_INDEX', `index '${this.rules.index}' must be a file name`, this.at));
+    if ((this.cfg.param ?? []).some((p) => p.name.toUpperCase() === 'HTTP_PROXY')) {
+      out.push(diagnostic('GK_FASTCGI_HTTPOXY', 'scripts never get HTTP_PROXY: clients can set it with a Proxy header (httpoxy)', this.at, 'pass the proxy under another name'));
+    }
+    return out;
+  }
+
+  async handle(ctx: Ctx): Promise<void> {
+    if (this.closed) throw new HttpError(503, 'shutting down');
+    const script = locateScript(ctx.mount, ctx.pathInMount, ctx.rawPath, this.rules);
+    const params = cgiMetaVariables(ctx, script, this.site);
+    const body = await requestBody(ctx, params);
+    for (const p of this.cfg.param ?? []) params[p.name] = ctx.render(p.value);
+    const req: Request = { params: encodeParams(params), body, readTimeout: this.timeouts.read, sendTimeout: this.timeouts.send };
+    const outcome = await this.run(ctx, req);
+    if (outcome?.redirect !== undefined) await this.redirect(ctx, outcome.redirect);
+  }
+
+  /** run does the exchange on a pooled connection, once more on a new one when a reused connection turns out stale. */
+  private async run(ctx: Ctx, req: Request): Promise<Outcome | undefined> {
+    for (let fresh = false; ; fresh = true) {
+      let conn;
+      try {
+        conn = await this.pool.acquire(fresh);
+      } catch (e) {
+        throw this.failure(ctx, e as Error);
+      }
+      try {
+        const outcome = await exchange(ctx, conn, req, this.log);
+        this.pool.release(conn, outcome.reusable);
+        return outcome;
+      } catch (e) {
+        this.pool.release(conn, false);
+        if (e instanceof UpstreamFailure && e.stale && !fresh) continue;
+        if (e instanceof ClientGone) { ctx.res.statusCode = 499; return undefined; }
+        if (e instanceof UpstreamFailure) throw this.failure(ctx, e);
+        throw e;
+      }
+    }
+  }
+
+  /** failure turns a connect or exchange failure into the client's 502 or 504; the kernel logs it once, with the cause. */
+  private failure(ctx: Ctx, e: Error): HttpError {
+    const timeout = (e instanceof ConnectFailure || e instanceof UpstreamFailure) && e.timeout;
+    ctx.vars.set('upstream', this.cfg.address.text);
+    return timeout ? new HttpError(504, 'Gateway Timeout', { cause: e }) : new HttpError(502, 'Bad Gateway', { cause: e });
+  }
+
+  /** redirect serves another path of the same server instead (RFC 3875 6.2.2), as a GET. */
+  private redirect(ctx: Ctx, location: string): Promise<void> {
+    const depth = redirects.get(ctx.req) ?? 0;
+    if (depth >= MAX_LOCAL_REDIRECTS) throw new HttpError(500, `more than ${MAX_LOCAL_REDIRECTS} FastCGI local redirects`);
+    redirects.set(ctx.req, depth + 1);
+    return this.router.redispatch(ctx, location, { method: ctx.method === 'HEAD' ? 'HEAD' : 'GET' });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.pool.close();
+  }
+}
+
+/**
+ * requestBody is how the body goes to the responder: none, the stream itself when its
+ * length is declared, or (chunked) read whole, with CONTENT_LENGTH set from it, since PHP
+ * reads no more of FCGI_STDIN than CONTENT_LENGTH says (nginx buffers it too).
+ */
+async function requestBody(ctx: Ctx, params: Record<string, string>): Promise<Buffer | Readable | undefined> {
+  const h = ctx.req.headers;
+  if (ctx.methodOverride !== undefined) { // a local redirect: the GET has no body
+    delete params.CONTENT_LENGTH;
+    delete params.CONTENT_TYPE;
+    return undefined;
+  }
+  if (h['transfer-encoding'] === undefined) return h['content-length'] !== undefined && h['content-length'] !== '0' ? ctx.body : undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BUFFERED_BODY) throw new HttpError(413, `chunked request body over ${MAX_BUFFERED_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  params.CONTENT_LENGTH = String(size);
+  return Buffer.concat(chunks);
+}

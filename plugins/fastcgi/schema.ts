@@ -1,0 +1,30 @@
+import { arg, directive, type ConfigOf } from '../../core/index.js';
+
+/** fastcgi is `fastcgi ADDRESS { ... }`: a FastCGI 1.0 client for a responder such as PHP-FPM (nginx's fastcgi_pass). */
+export const fastcgi = directive({
+  name: 'fastcgi', kind: 'handler',
+  doc: 'Pass requests to a FastCGI responder (PHP-FPM) at unix:/path.sock or host:port: fastcgi unix:/run/php/php-fpm.sock { root ./www }',
+  schema: {
+    args: [arg.address('address')],
+    block: 'required',
+    options: [
+      { name: 'root', required: true, doc: 'Document root: the path after the mount point names a file in it (SCRIPT_FILENAME); also DOCUMENT_ROOT',
+        args: [arg.path('dir')] },
+      { name: 'index', doc: 'Script run for a path that ends in / (default index.php)', args: [arg.string('file')] },
+      { name: 'split_path', doc: 'Split the path after the first segment ending in EXT into SCRIPT_NAME and PATH_INFO (default .php): /a.php/b has PATH_INFO /b',
+        args: [arg.string('extension')] },
+      { name: 'param', doc: 'Send one more parameter (or replace one): param APP_ENV prod (request variables allowed)', repeatable: true,
+        args: [arg.string('name'), arg.template('value')] },
+      { name: 'pass_auth', doc: 'Pass the Authorization header as HTTP_AUTHORIZATION (default on, as PHP apps expect)', args: [arg.bool('enabled')] },
+      { name: 'keepalive', doc: 'Idle connections kept per worker for reuse with FCGI_KEEP_CONN (default 4; 0 closes each after its request). '
+        + 'Each one holds a PHP-FPM child: keep workers x keepalive below pm.max_children', args: [arg.int('connections', { min: 0, max: 1024 })] },
+      { name: 'keepalive_timeout', doc: 'How long an idle connection is kept (default 4s)', args: [arg.duration('timeout')] },
+      { name: 'connect_timeout', doc: 'Time to connect to the responder (default 5s); then 504', args: [arg.duration('timeout')] },
+      { name: 'read_timeout', doc: 'Longest wait for the responder between two reads: response start and body (default 60s); then 504', args: [arg.duration('timeout')] },
+      { name: 'send_timeout', doc: 'Longest wait for the responder to accept more of the request (default 60s); then 504', args: [arg.duration('timeout')] },
+    ],
+  },
+});
+
+/** FastcgiConfig is a checked `fastcgi`. */
+export type FastcgiConfig = ConfigOf<typeof fastcgi>;

@@ -1,0 +1,2 @@
+<?php
+header('Location: https://example.com/elsewhere?x=1');

@@ -1,0 +1,2 @@
+<?php
+no_such_function_gk();

@@ -1,0 +1,3 @@
+<?php
+header('Status: 418 I\'m a teapot');
+echo "short and stout\n";
