@@ -23,3 +23,4 @@ export {
   pythonPoolSettings, sourceFile, textFrame,
   type FrameSink, type PoolStatus, type PythonPoolConfig, type PythonPoolSettings, type PythonPoolSpec,
 } from './pool/index.js';
+export { BadCgiHead, CGI_MAX_HEAD, CgiHeadParser, parseCgiHead, type CgiHead } from './cgi-response.js';

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
-import { HttpError, type Ctx, type Logger } from '../../core/index.js';
+import { BadCgiHead, CgiHeadParser, HttpError, type CgiHead, type Ctx, type Logger } from '../../core/index.js';
 import type { ScriptProcess } from './process.js';
-import { BadHead, HeadParser, type CgiHead } from './response.js';
+
 
 /** Watch tells the exchange what happened to its process meanwhile. */
 export interface Watch {
@@ -31,7 +31,7 @@ export function feedInput(ctx: Ctx, stdin: Writable, failed: (e: unknown) => voi
 /** readHead reads the script's stdout up to the end of its header: 502 for a bad one, 504 after the timeout. */
 export function readHead(proc: ScriptProcess, watch: Watch, name: string): Promise<{ head: CgiHead; rest: Buffer }> {
   const out = proc.child.stdout;
-  const parser = new HeadParser();
+  const parser = new CgiHeadParser();
   return new Promise((resolve, reject) => {
     const stop = (): void => { out.off('data', onData); out.off('end', onEnd); out.off('close', onEnd); };
     const onData = (chunk: Buffer): void => {
@@ -59,7 +59,7 @@ export function readHead(proc: ScriptProcess, watch: Watch, name: string): Promi
 }
 
 function badHead(name: string, e: Error): HttpError {
-  return new HttpError(502, `CGI script ${name} sent a bad header: ${e.message}`, { cause: e instanceof BadHead ? undefined : e });
+  return new HttpError(502, `CGI script ${name} sent a bad header: ${e.message}`, { cause: e instanceof BadCgiHead ? undefined : e });
 }
 
 /**

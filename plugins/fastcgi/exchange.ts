@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
-import type { Ctx, Logger } from '../../core/index.js';
+import { CgiHeadParser, type CgiHead, type Ctx, type Logger } from '../../core/index.js';
 import type { Conn } from './pool.js';
 import { beginRequest, endRequest, RecordReader, RecordType, REQUEST_ID, stream, type FcgiRecord } from './protocol.js';
-import { HeadParser, type ResponseHead } from './response.js';
+
 
 const EMPTY = Buffer.alloc(0);
 const PROTOCOL_STATUS = ['complete', 'cannot multiplex', 'overloaded', 'unknown role'];
@@ -52,8 +52,8 @@ export function exchange(ctx: Ctx, conn: Conn, req: Request, log: Logger): Promi
 
 class Exchange {
   private readonly reader = new RecordReader();
-  private readonly parser = new HeadParser();
-  private head: ResponseHead | undefined;
+  private readonly parser = new CgiHeadParser();
+  private head: CgiHead | undefined;
   private redirect: string | undefined;
   private stderr = '';
   private readTimer: NodeJS.Timeout | undefined;

@@ -4,7 +4,7 @@ import { checkGate } from '../../test/helpers/gate.js';
 import { repoPath } from '../../test/helpers/paths.js';
 import { ConnPool } from './pool.js';
 import { beginRequest, decodeParams, encodeParams, RecordReader, RecordType, stream } from './protocol.js';
-import { HeadParser, parseHead } from './response.js';
+import { CgiHeadParser as HeadParser, parseCgiHead as parseHead } from '../../core/index.js';
 import { splitPath } from './script.js';
 
 const FILE = repoPath('plugins', 'fastcgi', 'testdata', 't.gate');

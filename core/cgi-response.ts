@@ -1,11 +1,11 @@
-/** MAX_HEAD is the most header bytes a script may print before its blank line. */
-export const MAX_HEAD = 64 * 1024;
+/** CGI_MAX_HEAD is the most header bytes a script may print before its blank line. */
+export const CGI_MAX_HEAD = 64 * 1024;
 
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 // Fields a script may not set on the HTTP response: the server owns the connection framing.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-/** CgiHead is a script's parsed response header. */
+/** CgiHead is a CGI-style response header (a CGI script's or a FastCGI responder's), parsed. */
 export interface CgiHead {
   readonly status: number;
   readonly reason: string | undefined;
@@ -17,20 +17,20 @@ export interface CgiHead {
   readonly localRedirect: boolean;
 }
 
-/** BadHead is a script's header the server cannot use; the client gets 502. */
-export class BadHead extends Error {
+/** BadCgiHead is a script's header the server cannot use; the client gets 502. */
+export class BadCgiHead extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'BadHead';
+    this.name = 'BadCgiHead';
   }
 }
 
 /**
- * HeadParser collects a script's output until the blank line that ends its header (lines
+ * CgiHeadParser collects a script's output until the blank line that ends its header (lines
  * may end in LF or CRLF), then parses it per RFC 3875 section 6. push returns the body
- * bytes that came after the header once it is complete, else undefined; it throws BadHead.
+ * bytes that came after the header once it is complete, else undefined; it throws BadCgiHead.
  */
-export class HeadParser {
+export class CgiHeadParser {
   private chunks: Buffer[] = [];
   private size = 0;
 
@@ -41,17 +41,20 @@ export class HeadParser {
     const buf = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
     const end = headEnd(buf, Math.max(0, prev - 3));
     if (!end) {
-      if (this.size > MAX_HEAD) throw new BadHead(`header longer than ${MAX_HEAD} bytes`);
+      if (this.size > CGI_MAX_HEAD) throw new BadCgiHead(`header longer than ${CGI_MAX_HEAD} bytes`);
       this.chunks = [buf];
       return undefined;
     }
-    if (end.head > MAX_HEAD) throw new BadHead(`header longer than ${MAX_HEAD} bytes`);
-    return { head: parseHead(buf.toString('latin1', 0, end.head)), rest: buf.subarray(end.body) };
+    if (end.head > CGI_MAX_HEAD) throw new BadCgiHead(`header longer than ${CGI_MAX_HEAD} bytes`);
+    return { head: parseCgiHead(buf.toString('latin1', 0, end.head)), rest: buf.subarray(end.body) };
   }
+
+  /** received tells whether any header byte came. */
+  get received(): boolean { return this.size > 0; }
 
   /** end is called at the end of the output: a header never finished is an error. */
   end(): never {
-    throw new BadHead(this.size ? 'output ended inside the header' : 'no output');
+    throw new BadCgiHead(this.size ? 'output ended inside the header' : 'no output');
   }
 }
 
@@ -67,23 +70,23 @@ function headEnd(buf: Buffer, from: number): { head: number; body: number } | un
 }
 
 /** parseHead parses header lines: every line a `Name: value` field, at least one of Content-Type, Location or Status. */
-export function parseHead(text: string): CgiHead {
+export function parseCgiHead(text: string): CgiHead {
   let status: number | undefined;
   let reason: string | undefined;
   let location: string | undefined;
   let typed = false;
   const headers: [string, string][] = [];
-  if (text === '') throw new BadHead('empty header');
+  if (text === '') throw new BadCgiHead('empty header');
   for (const raw of text.split('\n')) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon) : '';
-    if (!TOKEN.test(name)) throw new BadHead(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
+    if (!TOKEN.test(name)) throw new BadCgiHead(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
     const value = line.slice(colon + 1).trim();
     const lower = name.toLowerCase();
     if (lower === 'status') {
       const m = /^([1-5]\d\d)(?:\s+(.*))?$/.exec(value);
-      if (!m || Number(m[1]) < 200) throw new BadHead(`bad Status ${JSON.stringify(value.slice(0, 80))}`);
+      if (!m || Number(m[1]) < 200) throw new BadCgiHead(`bad Status ${JSON.stringify(value.slice(0, 80))}`);
       status = Number(m[1]);
       reason = m[2] || undefined;
       continue;
@@ -91,10 +94,10 @@ export function parseHead(text: string): CgiHead {
     if (HOP_BY_HOP.has(lower)) continue;
     if (lower === 'location') location = value;
     if (lower === 'content-type') typed = true;
-    if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) throw new BadHead(`bad characters in header ${name}`);
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) throw new BadCgiHead(`bad characters in header ${name}`);
     headers.push([name, value]);
   }
-  if (status === undefined && location === undefined && !typed) throw new BadHead('no Content-Type, Location or Status header');
+  if (status === undefined && location === undefined && !typed) throw new BadCgiHead('no Content-Type, Location or Status header');
   const localRedirect = status === undefined && location !== undefined && location.startsWith('/') && !location.startsWith('//');
   if (status === undefined) status = location !== undefined && !localRedirect ? 302 : 200;
   return { status, reason, headers, location, localRedirect };
