@@ -58,10 +58,12 @@ export function statPath(path: string): Stats | undefined {
  * file changed after the turn began is seen by every request read after it). The results are
  * dropped when the turn ends, so nothing is trusted for longer than that.
  */
-export class TurnStats {
+export class TurnStats<M = never> {
   private readonly seen = new Map<string, Stats | undefined>();
+  /** memo holds what callers concluded from this turn's stats; it is dropped with them. */
+  private readonly memo = new Map<string, M>();
   private scheduled = false;
-  private readonly forget = (): void => { this.seen.clear(); this.scheduled = false; };
+  private readonly forget = (): void => { this.seen.clear(); this.memo.clear(); this.scheduled = false; };
 
   /** stat is statPath, shared within the current turn. */
   stat(path: string): Stats | undefined {
@@ -71,6 +73,25 @@ export class TurnStats {
     this.seen.set(path, st);
     if (!this.scheduled) { this.scheduled = true; setImmediate(this.forget); }
     return st;
+  }
+
+  /** recall returns what remember() stored under `key` in the current turn. */
+  recall(key: string): M | undefined {
+    return this.memo.get(key);
+  }
+
+  /**
+   * remember stores a conclusion drawn from a stat of the current turn (so call it only right
+   * after stat()); it is forgotten when the turn ends, with the stats.
+   */
+  remember(key: string, value: M): void {
+    if (this.scheduled) this.memo.set(key, value);
+  }
+
+  /** clear forgets everything now. */
+  clear(): void {
+    this.seen.clear();
+    this.memo.clear();
   }
 }
 

@@ -12,6 +12,12 @@ import { sendFile, type SendOptions } from './send.js';
 
 const DEFAULT_TYPE = 'application/octet-stream';
 
+/** Served is a file found by a stat of the current turn, with what its responses need. */
+interface Served {
+  readonly entry: FileEntry;
+  readonly options: SendOptions;
+}
+
 /**
  * StaticUnit serves the files under one root: the path after the route's mount point is
  * looked up under ROOT, directories get their index file (or a listing with `browse on`),
@@ -25,7 +31,8 @@ export class StaticUnit implements Unit {
   private readonly encodings: readonly Encoding[];
   private readonly follow: boolean;
   private readonly cache = new FileCache();
-  private readonly stats = new TurnStats();
+  /** stats: one stat per path per event-loop turn, and the files found by them (keyed by relative path). */
+  private readonly stats = new TurnStats<Served>();
   private readonly types = new Map<string, string>();
 
   constructor(private readonly cfg: StaticConfig, private readonly at: Span) {
@@ -62,9 +69,12 @@ export class StaticUnit implements Unit {
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, undefined, { headers: { allow: 'GET, HEAD' } });
       const rel = relativePath(ctx);
       if (this.hidden.hidesPath(rel)) throw new HttpError(404);
+      // A file already found this turn, from this turn's stat: the same answer, without the lookups.
+      const hot = this.stats.recall(rel);
+      if (hot !== undefined) return sendFile(ctx, this.cache, hot.entry, hot.options);
       const path = this.root + rel;
       const st = this.stats.stat(path);
-      if (st?.isFile()) return this.file(ctx, path, st);
+      if (st?.isFile()) return this.file(ctx, path, st, rel);
       if (st?.isDirectory()) return this.directory(ctx, path, rel);
       return this.missing(ctx);
     } catch (e) {
@@ -73,13 +83,20 @@ export class StaticUnit implements Unit {
   }
 
   async close(): Promise<void> {
+    this.stats.clear();
     this.cache.clear();
   }
 
-  /** file serves a regular file; a file already checked, with no variants to look for, is served without waiting. */
-  private file(ctx: Ctx, path: string, st: Stats): Promise<void> {
+  /**
+   * file serves a regular file; a file already checked, with no variants to look for, is served
+   * without waiting, and remembered for the rest of the turn under `rel` when that is what was asked.
+   */
+  private file(ctx: Ctx, path: string, st: Stats, rel?: string): Promise<void> {
     const known = this.encodings.length === 0 ? this.cache.get(path, st) : undefined;
-    return known ? sendFile(ctx, this.cache, known, this.options(path)) : this.lookUp(ctx, path, st);
+    if (!known) return this.lookUp(ctx, path, st);
+    const options = this.options(path);
+    if (rel !== undefined) this.stats.remember(rel, { entry: known, options });
+    return sendFile(ctx, this.cache, known, options);
   }
 
   /** lookUp checks a file (and its precompressed variants the client accepts) and serves the best. */

@@ -8,11 +8,21 @@ const ENCODED_SEPARATOR = /%(2f|5c)/i;
  * no backslash, NUL, `.` or `..` segment after decoding. It throws HttpError(400) otherwise.
  */
 export function relativePath(ctx: Ctx): string {
-  if (ENCODED_SEPARATOR.test(ctx.rawPath)) throw new HttpError(400, 'encoded slash or backslash in path');
+  const raw = ctx.rawPath;
+  if (raw.includes('%') && ENCODED_SEPARATOR.test(raw)) throw new HttpError(400, 'encoded slash or backslash in path');
   const rel = ctx.pathInMount;
   if (rel.charCodeAt(0) !== 47 /* / */) throw new HttpError(400, 'bad path');
-  if (rel.includes('\\') || rel.includes('\0')) throw new HttpError(400, 'bad path');
-  if (rel.includes('/.') || rel.includes('//')) {
+  // One pass: a backslash or NUL anywhere is refused; a '/.' or '//' calls for the segment checks.
+  let odd = false;
+  for (let i = 0; i < rel.length; i++) {
+    const c = rel.charCodeAt(i);
+    if (c === 92 /* \\ */ || c === 0) throw new HttpError(400, 'bad path');
+    if (c === 47 /* / */) {
+      const next = rel.charCodeAt(i + 1);
+      if (next === 46 /* . */ || next === 47) odd = true;
+    }
+  }
+  if (odd) {
     for (const seg of rel.split('/').slice(1, -1)) {
       if (seg === '' || seg === '.' || seg === '..') throw new HttpError(400, 'bad path');
     }
