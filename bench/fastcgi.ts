@@ -9,13 +9,13 @@ import { median, ms, ratio, verdict, type Section } from './report.js';
 import { settings } from './respond.js';
 
 // Scenario `fastcgi`: the same PHP script through gatekit's `fastcgi` and through Nginx's
-// fastcgi_pass, both with 2 worker processes, to one php-fpm pool (pm static, 8 children)
+// fastcgi_pass, both with 2 worker processes, to one php-fpm pool (pm static, 12 children: both peers fit beside the connections gatekit keeps)
 // on a unix socket. php-fpm and Nginx come from Debian's packages:
 //   apt-get update && apt-get install -y php-fpm nginx wrk
 
 const TARGET = 0.8;
 const WORKERS = 2;
-const CHILDREN = 8;
+const CHILDREN = 12;
 const SCRIPT = "<?php\nheader('Content-Type: text/plain');\necho 'hello from php ', $_SERVER['REQUEST_METHOD'], ' ', $_SERVER['SCRIPT_NAME'], \"\\n\";\n";
 
 function findBin(names: readonly string[]): string | undefined {
@@ -49,7 +49,7 @@ async function startFpm(bin: string, dir: string, socket: string): Promise<Child
 
 /**
  * runFastcgi measures requests per second for one tiny PHP script through gatekit (`fastcgi`,
- * workers 2, default keepalive 4 per worker) and Nginx (fastcgi_pass, worker_processes 2,
+ * workers 2, default keepalive 4 connections per worker) and Nginx (fastcgi_pass, worker_processes 2,
  * its default of one connection per request) to the same php-fpm pool, in alternating
  * rounds. Target: gatekit at least 0.8x Nginx.
  */
@@ -127,7 +127,7 @@ export async function runFastcgi(): Promise<Section> {
       ],
       notes: [
         `${version(nginx)}; ${version(fpmBin)}; pool: pm static, ${CHILDREN} children, unix socket; script: ${SCRIPT.length} bytes of PHP printing one line.`,
-        `gatekit keeps up to 4 idle connections per worker (FCGI_KEEP_CONN); Nginx opens one per request (its default without upstream keepalive).`,
+        `gatekit holds up to 4 connections per worker (FCGI_KEEP_CONN; further requests wait in gatekit for one); Nginx opens one per request (its default without upstream keepalive).`,
         `load generator ${load.name}, ${settings.connections} connections, ${settings.rounds} rounds x ${settings.seconds} s, alternating order.`,
         `per-round req/s: ${targets.map((t) => `${t.name}: ${t.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
         `the load generator and php-fpm share the ${cpus().length} cores with the servers; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,

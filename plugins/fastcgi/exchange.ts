@@ -76,6 +76,7 @@ class Exchange {
     s.on('end', () => this.lost('connection closed'));
     s.on('close', () => this.lost('connection closed'));
     this.ctx.res.once('close', this.onClientClose);
+    if (this.ctx.res.destroyed) { this.fail(new ClientGone()); return; } // gone before the exchange began: 'close' has fired
     const body = this.req.body;
     const head = [beginRequest(this.conn.keep), stream(RecordType.Params, this.req.params), stream(RecordType.Params, EMPTY)];
     if (body === undefined || Buffer.isBuffer(body)) {
@@ -160,6 +161,7 @@ class Exchange {
   private write(data: Buffer): void {
     const res = this.ctx.res;
     if (res.write(data)) return;
+    if (res.destroyed) { this.fail(new ClientGone()); return; } // no 'drain' will come
     const s = this.conn.socket;
     s.pause();
     clearTimeout(this.readTimer); // the client is the slow one now

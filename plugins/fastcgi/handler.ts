@@ -31,8 +31,10 @@ export class FastcgiUnit implements Unit {
     const root = resolve(cfg.root ?? '.').replace(/\/$/, '') || '/';
     this.rules = { root, index: cfg.index ?? 'index.php', extension: cfg.split_path ?? '.php' };
     this.site = { software: 'gatekit', documentRoot: root, passAuth: cfg.pass_auth ?? true };
-    this.pool = new ConnPool(cfg.address, { keepalive: cfg.keepalive ?? 4, idleTimeout: cfg.keepalive_timeout ?? 4000, connectTimeout: cfg.connect_timeout ?? 5000 });
     this.timeouts = { read: cfg.read_timeout ?? 60_000, send: cfg.send_timeout ?? 60_000 };
+    this.pool = new ConnPool(cfg.address, {
+      keepalive: cfg.keepalive ?? 4, idleTimeout: cfg.keepalive_timeout ?? 4000, connectTimeout: cfg.connect_timeout ?? 5000, queueTimeout: this.timeouts.read,
+    });
   }
 
   validate(): Diagnostic[] {
@@ -67,6 +69,12 @@ export class FastcgiUnit implements Unit {
       } catch (e) {
         throw this.failure(ctx, e as Error);
       }
+      if (ctx.res.destroyed) { // the client went away while this request waited for a connection
+        this.pool.release(conn, true);
+        ctx.res.statusCode = 499;
+        ctx.res.end(); // a no-op on the closed connection: marks the response done
+        return undefined;
+      }
       try {
         const outcome = await exchange(ctx, conn, req, this.log);
         this.pool.release(conn, outcome.reusable);
@@ -74,7 +82,7 @@ export class FastcgiUnit implements Unit {
       } catch (e) {
         this.pool.release(conn, false);
         if (e instanceof UpstreamFailure && e.stale && !fresh) continue;
-        if (e instanceof ClientGone) { ctx.res.statusCode = 499; return undefined; }
+        if (e instanceof ClientGone) { ctx.res.statusCode = 499; if (!ctx.res.headersSent) ctx.res.end(); return undefined; }
         if (e instanceof UpstreamFailure) throw this.failure(ctx, e);
         throw e;
       }

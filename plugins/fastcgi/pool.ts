@@ -20,60 +20,92 @@ export class ConnectFailure extends Error {
   }
 }
 
+/**
+ * ROTATE_AFTER requests, a kept connection is closed (and another opened for whoever waits):
+ * that frees its PHP-FPM child now and then, so that connections of other workers or other
+ * clients waiting in the listen backlog get one even when workers x keepalive exceeds
+ * pm.max_children and every connection here stays busy.
+ */
+const ROTATE_AFTER = 100;
+
+interface Waiter {
+  readonly resolve: (c: Conn) => void;
+  readonly reject: (e: unknown) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
 /** PoolOptions size the pool: idle connections kept, how long, and the connect timeout (ms). */
 export interface PoolOptions {
   readonly keepalive: number;
   readonly idleTimeout: number;
   readonly connectTimeout: number;
+  /** queueTimeout is the longest wait for a connection of a full pool (read_timeout: as long as a request could wait in the responder's backlog for its first byte; default 60 s). */
+  readonly queueTimeout?: number;
 }
 
 /**
- * ConnPool keeps a worker's idle connections to one responder (FCGI_KEEP_CONN). A PHP-FPM
- * child serves only the connection it accepted until that closes, so an idle connection
- * holds a child. While another request of this worker is still connecting, or waits for
- * the first byte on a new connection (maybe in the listen backlog, for want of a free
- * child), a finished connection is closed rather than kept: that frees its child for it.
+ * ConnPool lends a worker's connections to one responder. With `keepalive` above 0 the worker
+ * holds at most `keepalive` connections (lent or idle), all kept open with FCGI_KEEP_CONN;
+ * a request that finds them all lent waits here, in order, and gets the next one released
+ * (handed over directly), rather than opening one more that would wait in the responder's
+ * listen backlog. Opening and closing a unix-socket connection per request costs both this
+ * worker and PHP-FPM (accept, close) more than the request itself. A PHP-FPM child serves
+ * only the connection it accepted until that closes, so a connection holds a child: with
+ * workers x keepalive at most pm.max_children every connection has one. An idle connection
+ * is still closed, not kept, while a new connection of this worker waits for its first byte
+ * (maybe in the backlog, for want of a free child): that frees its child for it; and each
+ * connection is closed after ROTATE_AFTER requests, so that no child stays pinned for good.
+ * With `keepalive` 0 each request opens its own connection, closed after it (no limit).
  */
 export class ConnPool {
   private readonly idle: Conn[] = [];
   private readonly busy = new Set<Conn>();
+  /** waiting are the requests queued for a connection, oldest first. */
+  private readonly waiting: Waiter[] = [];
   /** opening counts connections being opened: they too may wait for a child. */
   private opening = 0;
   private closed = false;
+  /** uses counts the requests each connection served. */
+  private readonly uses = new WeakMap<Socket, number>();
 
   constructor(private readonly address: Address, private readonly o: PoolOptions) {}
 
-  /** acquire lends an idle connection, or opens a new one (`fresh` skips the idle ones). */
-  async acquire(fresh = false): Promise<Conn> {
-    if (this.closed) throw new ConnectFailure('fastcgi: shutting down', false);
-    // Ask to keep the connection only while this worker's load fits in the pool: beyond it, the
-    // responder closes it right after the request and its child is free at once, not when we close.
-    const keep = this.busy.size + this.opening < this.o.keepalive;
-    const kept = fresh ? undefined : this.idle.pop();
-    if (kept) {
-      kept.socket.setTimeout(0);
-      for (const ev of ['timeout', 'data', 'end', 'error', 'close']) kept.socket.removeAllListeners(ev);
-      const conn: Conn = { socket: kept.socket, reused: true, answered: false, keep };
-      this.busy.add(conn);
-      return conn;
+  /** acquire lends an idle connection, opens a new one while under the limit (`fresh` skips the idle ones and the limit), or waits for one. */
+  acquire(fresh = false): Promise<Conn> {
+    if (this.closed) return Promise.reject(new ConnectFailure('fastcgi: shutting down', false));
+    const keep = this.o.keepalive > 0;
+    if (!fresh) {
+      const kept = this.idle.pop();
+      if (kept) return Promise.resolve(this.lend(kept.socket, true, keep));
+      if (keep && this.busy.size + this.opening >= this.o.keepalive) return this.wait();
     }
-    this.opening++;
-    const socket = await this.open().finally(() => { this.opening--; });
-    const conn: Conn = { socket, reused: false, answered: false, keep };
-    this.busy.add(conn);
-    return conn;
+    return this.openConn(keep);
   }
 
-  /** release takes a connection back: kept idle when `reusable` and the rules above allow it, else destroyed. */
+  /** release takes a connection back: handed to the oldest waiting request, kept idle when `reusable` and the rules above allow it, else destroyed. */
   release(conn: Conn, reusable: boolean): void {
-    this.busy.delete(conn);
+    if (!this.busy.delete(conn)) return;
     const s = conn.socket;
+    const uses = (this.uses.get(s) ?? 0) + 1;
+    this.uses.set(s, uses);
+    const usable = reusable && conn.keep && uses < ROTATE_AFTER && !this.closed && !s.destroyed && !s.readableEnded;
+    if (!usable) {
+      s.destroy();
+      this.refill();
+      return;
+    }
+    for (const ev of ['timeout', 'data', 'end', 'error', 'close', 'drain']) s.removeAllListeners(ev);
+    const next = this.waiting.shift();
+    if (next) {
+      clearTimeout(next.timer);
+      next.resolve(this.lend(s, true, true));
+      return;
+    }
     const starved = this.opening > 0 || [...this.busy].some((c) => !c.reused && !c.answered);
-    if (!reusable || !conn.keep || this.closed || starved || this.idle.length >= this.o.keepalive || s.destroyed || s.readableEnded) {
+    if (starved || this.idle.length >= this.o.keepalive) {
       s.destroy();
       return;
     }
-    for (const ev of ['data', 'end', 'error', 'close', 'drain']) s.removeAllListeners(ev);
     const drop = (): void => {
       const i = this.idle.indexOf(conn);
       if (i >= 0) this.idle.splice(i, 1);
@@ -90,9 +122,62 @@ export class ConnPool {
   /** close destroys every connection, idle or lent. */
   close(): void {
     this.closed = true;
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new ConnectFailure('fastcgi: shutting down', false));
+    }
     for (const c of this.idle.splice(0)) c.socket.destroy();
     for (const c of this.busy) c.socket.destroy();
     this.busy.clear();
+  }
+
+  /** lend marks a connection lent to one request. */
+  private lend(socket: Socket, reused: boolean, keep: boolean): Conn {
+    if (reused) {
+      socket.setTimeout(0);
+      for (const ev of ['timeout', 'data', 'end', 'error', 'close', 'drain']) socket.removeAllListeners(ev);
+    }
+    const conn: Conn = { socket, reused, answered: false, keep };
+    this.busy.add(conn);
+    return conn;
+  }
+
+  private async openConn(keep: boolean): Promise<Conn> {
+    this.opening++;
+    let socket: Socket;
+    try {
+      socket = await this.open();
+    } catch (e) {
+      this.opening--;
+      this.refill();
+      throw e;
+    }
+    this.opening--;
+    if (this.closed) { socket.destroy(); throw new ConnectFailure('fastcgi: shutting down', false); }
+    return this.lend(socket, false, keep);
+  }
+
+  /** wait queues a request for the next connection released; after queueTimeout it fails as a timeout (504). */
+  private wait(): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        resolve, reject,
+        timer: setTimeout(() => {
+          const i = this.waiting.indexOf(w);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(new ConnectFailure(`fastcgi: no connection to ${this.address.text} free within read_timeout`, true));
+        }, this.o.queueTimeout ?? 60_000),
+      };
+      this.waiting.push(w);
+    });
+  }
+
+  /** refill opens a connection for the oldest waiting request when one was closed or failed to open. */
+  private refill(): void {
+    if (this.closed || !this.waiting.length || this.busy.size + this.opening >= this.o.keepalive) return;
+    const w = this.waiting.shift()!;
+    clearTimeout(w.timer);
+    this.openConn(true).then(w.resolve, w.reject);
   }
 
   private open(): Promise<Socket> {

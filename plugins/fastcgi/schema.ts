@@ -16,7 +16,7 @@ export const fastcgi = directive({
       { name: 'param', doc: 'Send one more parameter (or replace one): param APP_ENV prod (request variables allowed)', repeatable: true,
         args: [arg.string('name'), arg.template('value')] },
       { name: 'pass_auth', doc: 'Pass the Authorization header as HTTP_AUTHORIZATION (default on, as PHP apps expect)', args: [arg.bool('enabled')] },
-      { name: 'keepalive', doc: 'Idle connections kept per worker for reuse with FCGI_KEEP_CONN (default 4; 0 closes each after its request). '
+      { name: 'keepalive', doc: 'Connections per worker, kept for reuse with FCGI_KEEP_CONN; more requests wait in gatekit for one (default 4; 0 opens one per request, unlimited). '
         + 'Each one holds a PHP-FPM child: keep workers x keepalive below pm.max_children', args: [arg.int('connections', { min: 0, max: 1024 })] },
       { name: 'keepalive_timeout', doc: 'How long an idle connection is kept (default 4s)', args: [arg.duration('timeout')] },
       { name: 'connect_timeout', doc: 'Time to connect to the responder (default 5s); then 504', args: [arg.duration('timeout')] },
