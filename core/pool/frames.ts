@@ -3,6 +3,9 @@
 // types mean is up to the plugin that speaks it (wsgi, asgi); the codec only knows which type
 // carries bulk data, passed on piece by piece.
 
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
 /** MAX_CONTROL is the largest non-streamed frame accepted from a pool process (status, errors, logs). */
 export const MAX_CONTROL = 16 << 20;
 
@@ -89,4 +92,31 @@ export class FrameReader {
     this.parts = [];
     this.sink.control(this.kind, payload);
   }
+}
+
+/**
+ * writeFrame writes `payload` as one frame without copying it (header and payload go out in
+ * one corked write); it returns what the socket's write() returned, for backpressure.
+ */
+export function writeFrame(sock: Socket, kind: number, payload: Buffer): boolean {
+  sock.cork();
+  sock.write(frameHeader(kind, payload.length));
+  const ok = sock.write(payload);
+  sock.uncork();
+  return ok;
+}
+
+/**
+ * relayData makes the `data` callback of a FrameReader that streams a response body to the
+ * client: when the client does not keep up, the pool socket is paused until 'drain'.
+ * `done` tells whether the exchange has ended (nothing more is written then).
+ */
+export function relayData(sock: Socket, res: ServerResponse, done: () => boolean): (piece: Buffer) => void {
+  let paused = false;
+  return (piece) => {
+    if (done() || res.write(piece) || paused) return;
+    paused = true;
+    sock.pause();
+    res.once('drain', () => { paused = false; if (!done()) sock.resume(); });
+  };
 }

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { FrameReader, frame, frameHeader, HttpError, type Ctx } from '../../core/index.js';
+import { FrameReader, frame, HttpError, relayData, writeFrame, type Ctx } from '../../core/index.js';
 import { hasBody, headFrame, nulFields } from './scope.js';
 import { FRAME } from './settings.js';
 
@@ -22,7 +22,6 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number): Promise<v
     const body: Readable = ctx.body;
     const sock: Socket = connect(poolPath);
     let settled = false;
-    let paused = false;
     let pumping = false;
     let connected = false;
 
@@ -41,12 +40,7 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number): Promise<v
     res.on('close', onClientGone);
 
     const reader = new FrameReader({
-      data(piece) {
-        if (settled || res.write(piece) || paused) return;
-        paused = true;
-        sock.pause();
-        res.once('drain', () => { paused = false; if (!settled) sock.resume(); });
-      },
+      data: relayData(sock, res, () => settled),
       control(kind, payload) {
         if (settled) return;
         switch (kind) {
@@ -68,11 +62,7 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number): Promise<v
     sock.on('close', () => finish(new HttpError(502, 'asgi worker closed the connection before the response was complete')));
 
     const onBody = (chunk: Buffer): void => {
-      sock.cork();
-      sock.write(frameHeader(FRAME.bytes, chunk.length));
-      const ok = sock.write(chunk);
-      sock.uncork();
-      if (!ok) body.pause();
+      if (!writeFrame(sock, FRAME.bytes, chunk)) body.pause();
     };
     const onSockDrain = (): void => { body.resume(); };
     const onBodyEnd = (): void => { sock.write(END); };

@@ -1,8 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { HttpError, type Ctx, type Logger } from '../../core/index.js';
+import { HttpError, relayData, writeFrame, type Ctx, type Logger } from '../../core/index.js';
 import { hasBody, headPayload } from './environ.js';
-import { FRAME, FrameReader, frame, frameHeader } from './frames.js';
+import { FRAME, FrameReader, frame } from './frames.js';
 
 const END = frame(FRAME.end);
 const UNAVAILABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
@@ -21,7 +21,6 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logge
     const sock: Socket = connect(poolPath);
     let pid = 0;
     let settled = false;
-    let paused = false;
     let pumping = false;
     let bodyEnded = false;
 
@@ -46,12 +45,7 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logge
     res.on('close', onClientGone);
 
     const reader = new FrameReader({
-      data(piece) {
-        if (settled || res.write(piece) || paused) return;
-        paused = true;
-        sock.pause();
-        res.once('drain', () => { paused = false; if (!settled) sock.resume(); });
-      },
+      data: relayData(sock, res, () => settled),
       control(kind, payload) {
         if (settled) return;
         switch (kind) {
@@ -74,11 +68,7 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logge
     sock.on('close', () => finish(new HttpError(502, `wsgi worker ${pid || '?'} exited before it answered`)));
 
     const onBody = (chunk: Buffer): void => {
-      sock.cork();
-      sock.write(frameHeader(FRAME.body, chunk.length));
-      const ok = sock.write(chunk);
-      sock.uncork();
-      if (!ok) body.pause();
+      if (!writeFrame(sock, FRAME.body, chunk)) body.pause();
     };
     const onSockDrain = (): void => { body.resume(); };
     const onBodyEnd = (): void => { bodyEnded = true; sock.write(END); };

@@ -2,7 +2,7 @@
 // kernel's (core/pool/frames.ts): 1 byte of type, a 4-byte big-endian length, the payload.
 import { FrameReader as PoolFrameReader, type FrameSink } from '../../core/index.js';
 
-export { frame, frameHeader, type FrameSink } from '../../core/index.js';
+export { frame, type FrameSink } from '../../core/index.js';
 
 /** FRAME names the frame types, by the byte that marks them. */
 export const FRAME = {
