@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -164,4 +164,34 @@ export async function waitFor200(port: number, child: Child, deadlineMs = 10_000
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`${child.name} did not answer 200 on 127.0.0.1:${port} within ${deadlineMs} ms:\n${child.output()}`);
+}
+
+/**
+ * cpuMs reads a process's user + system CPU time from /proc (Linux; clock ticks of 10 ms),
+ * or undefined elsewhere. CPU per request is robust to neighbours stealing the machine,
+ * which req/s on a busy 2-core box is not.
+ */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // fields 14 utime and 15 stime
+  } catch { return undefined; }
+}
+
+/** rawResponse sends one GET over a fresh socket and returns the whole response, Date removed (to compare peers byte for byte). */
+export function rawResponse(port: number, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let buf = '';
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer from 127.0.0.1:${port}`)); }, 2000);
+    sock.on('data', (b) => {
+      buf += b.toString('latin1');
+      const end = buf.indexOf('\r\n\r\n');
+      const len = /content-length: (\d+)/i.exec(buf);
+      if (end >= 0 && len && buf.length >= end + 4 + Number(len[1])) { clearTimeout(timer); sock.destroy(); resolve(buf.replace(/^Date: .*\r\n/im, '')); }
+    });
+    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+    sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+  });
 }

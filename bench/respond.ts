@@ -1,10 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pickLoadGenerator, type LoadGenerator, type LoadResult } from './load.js';
 import { BARE_SERVER, GATEKIT_BIN } from './paths.js';
-import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
+import { cpuMs, freePort, rawResponse, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
 import { respondConfig } from './startup.js';
 
@@ -23,38 +22,8 @@ export const settings = {
   warmupSeconds: 2,
 };
 
-/** rawResponse sends one GET over a fresh socket and returns the response head and body, Date removed. */
-function rawResponse(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1');
-    let buf = '';
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer from 127.0.0.1:${port}`)); }, 2000);
-    sock.on('data', (b) => {
-      buf += b.toString('latin1');
-      const end = buf.indexOf('\r\n\r\n');
-      const len = /content-length: (\d+)/i.exec(buf);
-      if (end >= 0 && len && buf.length >= end + 4 + Number(len[1])) { clearTimeout(timer); sock.destroy(); resolve(buf.replace(/^Date: .*\r\n/im, '')); }
-    });
-    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
-    sock.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-  });
-}
-
 /** Target is one server under load, with the server's CPU time per request of each round. */
 interface Target { readonly name: string; readonly url: string; readonly pid: number; readonly results: LoadResult[]; readonly cpuUs: number[] }
-
-/**
- * cpuMs reads a process's user + system CPU time from /proc (Linux; clock ticks of 10 ms),
- * or undefined elsewhere. CPU per request is robust to neighbours stealing the machine,
- * which req/s on a busy 2-core box is not.
- */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; // fields 14 utime and 15 stime
-  } catch { return undefined; }
-}
 
 /** startGatekit serves respondConfig() with `gatekit run` (node flags first, e.g. --cpu-prof) and waits for its first 200. */
 export async function startGatekit(dir: string, nodeFlags: readonly string[] = []): Promise<{ child: Child; port: number }> {

@@ -1,12 +1,11 @@
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { connect } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickLoadGenerator, type LoadGenerator, type LoadResult } from './load.js';
 import { GATEKIT_BIN } from './paths.js';
-import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
+import { cpuMs, freePort, rawResponse, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
 import { settings } from './respond.js';
 
@@ -30,31 +29,6 @@ function runPeer(port: number, file: string, etag: string, lastModified: string)
   const stop = (): void => { server.close(() => process.exit(0)); server.closeAllConnections(); };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-}
-
-/** rawResponse sends one GET on a fresh socket and returns the whole response, Date removed. */
-function rawResponse(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1');
-    let buf = '';
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer from 127.0.0.1:${port}`)); }, 2000);
-    sock.on('data', (b) => {
-      buf += b.toString('latin1');
-      const end = buf.indexOf('\r\n\r\n');
-      const len = /content-length: (\d+)/i.exec(buf);
-      if (end >= 0 && len && buf.length >= end + 4 + Number(len[1])) { clearTimeout(timer); sock.destroy(); resolve(buf.replace(/^Date: .*\r\n/im, '')); }
-    });
-    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
-    sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-  });
-}
-
-function cpuMs(pid: number): number | undefined {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch { return undefined; }
 }
 
 interface Target { readonly name: string; readonly url: string; readonly pid: number; readonly results: LoadResult[]; readonly cpuUs: number[] }
