@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -70,6 +70,22 @@ describe('log', () => {
     assert.equal(untrusted.raw.filter((h) => h.toLowerCase() === 'x-request-id').length, 1, 'rawHeaders carry one X-Request-ID');
     assert.equal(untrusted.raw[untrusted.raw.findIndex((h) => h.toLowerCase() === 'x-request-id') + 1], untrusted.headers['x-request-id']);
     assert.deepEqual(await lines(), ['abc-123', insane.headers['x-request-id'], untrusted.headers['x-request-id']]);
+  });
+
+  it('keeps the order in which requests finished when several log directives share a file', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      route /a { log { format "$path $arg_n"; to ${dir}/access.log }; respond "a" }
+      route /b { log { format "$path $arg_n"; to ${dir}/access.log }; respond "b" }
+    }`);
+    const sent: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      const path = n % 2 ? '/b' : '/a';
+      await (await fetch(gate.url(`${path}?n=${n}`))).text();
+      sent.push(`${path} ${n}`);
+    }
+    const fds = readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === join(dir, 'access.log'); } catch { return false; } });
+    assert.equal(fds.length, 1, 'one descriptor for the shared file');
+    assert.deepEqual(await lines(), sent);
   });
 
   it('logs 499 when the client leaves first, and an upgraded connection as 101 when it closes', async () => {

@@ -17,8 +17,13 @@ const closeFd = (fd: number): Promise<void> => new Promise((resolve) => close(fd
  * LineWriter appends whole lines to stdout, stderr or a file without ever blocking the event
  * loop: lines queue in memory and go out in batches through the thread pool, each batch one
  * write(2) of whole lines, so workers sharing a file or a pipe never interleave a line.
+ * Every `log` directive of a process naming the same target shares one writer (as nginx opens
+ * each log path once), so their lines keep the order in which requests finished.
  */
 export class LineWriter {
+  private static readonly shared = new Map<string, Promise<LineWriter>>();
+  private users = 1;
+  private reopening: Promise<void> | undefined;
   private queue: string[] = [];
   private queued = 0;
   private busy = false;
@@ -28,10 +33,18 @@ export class LineWriter {
 
   private constructor(readonly target: string, private fd: number, private readonly log: Logger) {}
 
-  /** open opens the target ('stdout', 'stderr' or an absolute file path, created if missing). */
+  /** open opens the target ('stdout', 'stderr' or an absolute file path, created if missing), or shares the writer already open on it. */
   static async open(target: string, log: Logger): Promise<LineWriter> {
-    const fd = target === 'stdout' ? 1 : target === 'stderr' ? 2 : await openFd(target);
-    return new LineWriter(target, fd, log);
+    const open = LineWriter.shared.get(target);
+    if (open) {
+      const w = await open;
+      w.users++;
+      return w;
+    }
+    const opening = (async () => new LineWriter(target, target === 'stdout' ? 1 : target === 'stderr' ? 2 : await openFd(target), log))();
+    LineWriter.shared.set(target, opening);
+    opening.catch(() => LineWriter.shared.delete(target));
+    return opening;
   }
 
   private get isFile(): boolean { return this.fd > 2; }
@@ -84,7 +97,13 @@ export class LineWriter {
   }
 
   /** reopen opens the file path anew (after logrotate moved it) and closes the old descriptor once its writes are done. */
-  async reopen(): Promise<void> {
+  reopen(): Promise<void> {
+    // Every unit sharing this writer asks at once on USR1: one reopen serves them all.
+    this.reopening ??= this.reopenFile().finally(() => { this.reopening = undefined; });
+    return this.reopening;
+  }
+
+  private async reopenFile(): Promise<void> {
     if (!this.isFile || this.closed) return;
     const fresh = await openFd(this.target);
     const old = this.fd;
@@ -93,9 +112,10 @@ export class LineWriter {
     await closeFd(old);
   }
 
-  /** close writes what is queued and closes the file; idempotent. */
+  /** close lets go of one share; the last one writes what is queued and closes the file. */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || --this.users > 0) return;
+    LineWriter.shared.delete(this.target);
     await this.drained();
     this.closed = true;
     if (this.isFile) await closeFd(this.fd);
