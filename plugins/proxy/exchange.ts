@@ -1,7 +1,8 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { HttpError, type Ctx } from '../../core/index.js';
-import type { Upstream, UpstreamRequest } from './upstream.js';
+import type { Conn, ConnUser } from './connection.js';
+import { ResponseParser, type UpstreamHead } from './response-parser.js';
+import type { Upstream } from './upstream.js';
 
 /** Timeouts bound each wait on an upstream, in ms (nginx's proxy_*_timeout meaning). */
 export interface Timeouts {
@@ -35,14 +36,19 @@ export class UpstreamFailure extends Error {
 
 /** Responder writes an upstream's response head to the client, or takes over an upgrade. */
 export interface Responder {
-  head(ctx: Ctx, res: IncomingMessage): void;
-  upgrade(ctx: Ctx, res: IncomingMessage, socket: Socket, head: Buffer): void;
+  head(ctx: Ctx, head: UpstreamHead): void;
+  upgrade(ctx: Ctx, head: UpstreamHead, socket: Socket, rest: Buffer): void;
 }
 
-/** ExchangeSpec is one attempt: the request, whether the client sends a body, and the limits. */
+/** ExchangeSpec is one attempt: the request head, whether the client sends a body (and how), and the limits. */
 export interface ExchangeSpec {
-  readonly request: UpstreamRequest;
-  readonly hasBody: boolean;
+  /** head is the serialized request line and headers, blank line included. */
+  readonly head: string;
+  readonly method: string;
+  /** body is how the client's body goes upstream: none, as is (Content-Length), or chunked. */
+  readonly body: 'none' | 'length' | 'chunked';
+  /** upgrade is true for an Upgrade request: it gets a connection of its own that leaves the pool. */
+  readonly upgrade: boolean;
   readonly timeouts: Timeouts;
   readonly responder: Responder;
 }
@@ -53,20 +59,27 @@ export function exchange(ctx: Ctx, up: Upstream, spec: ExchangeSpec): Promise<vo
 }
 
 const STALE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+const LAST_CHUNK = '0\r\n';
 
-/** Attempt is one exchange's state; every path out of it goes through finish() once. */
-class Attempt {
-  private upReq!: ClientRequest;
-  private upRes: IncomingMessage | undefined;
+/** Attempt is one exchange's state; every path out of it goes through complete(), fail() or clientGone() once. */
+class Attempt implements ConnUser {
+  private conn!: Conn;
+  private readonly parser: ResponseParser;
   private phase: Phase = 'connect';
   private timer: NodeJS.Timeout | undefined;
+  /** bodySent: a request body byte was read from the client (the request cannot be replayed). */
   private bodySent = false;
+  /** bodyDone: the whole request is written upstream. */
+  private bodyDone: boolean;
+  private heard = false;
+  private waitingDrain = false;
   private done = false;
   private readonly onClientClose = (): void => { if (!this.ctx.res.writableFinished) this.clientGone(); };
-  private readonly onBodyData = (): void => { this.bodySent = true; this.timer?.refresh(); };
-  private readonly onBodyEnd = (): void => {
-    const t = this.ctx.req.trailers;
-    if (t && Object.keys(t).length && this.upReq.chunkedEncoding) this.upReq.addTrailers(t);
+  private readonly onBodyData = (chunk: Buffer): void => this.sendBody(chunk);
+  private readonly onBodyEnd = (): void => this.endBody();
+  private readonly onClientDrain = (): void => {
+    this.waitingDrain = false;
+    if (!this.done) this.conn.socket.resume();
   };
 
   constructor(
@@ -75,72 +88,145 @@ class Attempt {
     private readonly spec: ExchangeSpec,
     private readonly resolve: () => void,
     private readonly reject: (e: unknown) => void,
-  ) {}
+  ) {
+    this.bodyDone = spec.body === 'none';
+    this.parser = new ResponseParser({
+      head: (h) => this.onHead(h),
+      body: (chunk) => this.onBody(chunk),
+      trailers: (raw) => this.ctx.res.addTrailers(pairs(raw)),
+    });
+    this.parser.expect(spec.method);
+  }
 
   start(): void {
-    const upReq = (this.upReq = this.up.request(this.spec.request));
-    this.arm('connect');
-    upReq.on('socket', (s: Socket) => this.onSocket(s));
-    upReq.on('response', (r) => this.onResponse(r));
-    upReq.on('upgrade', (r, s: Socket, h: Buffer) => this.onUpgrade(r, s, h));
-    upReq.on('error', (e) => this.fail(e));
+    this.conn = this.up.pool.take(this, this.spec.upgrade);
     this.ctx.res.on('close', this.onClientClose);
-    if (!this.spec.hasBody) upReq.end();
+    if (this.conn.connecting) this.arm('connect');
+    else this.onConnect();
   }
 
-  private onSocket(s: Socket): void {
-    if (this.upReq.reusedSocket) { this.connected(); return; }
-    s.once(this.up.isTls ? 'secureConnect' : 'connect', () => this.connected());
-  }
-
-  /** connected starts the body (deferred until now so a failed connect can be retried with it). */
-  private connected(): void {
+  /** onConnect sends the head, then the body (read from the client only now, so a failed connect can be retried with it). */
+  onConnect(): void {
     if (this.done) return;
-    if (!this.spec.hasBody) { this.arm('read'); return; }
+    const s = this.conn.socket;
+    s.write(this.spec.head, 'latin1');
+    if (this.bodyDone) { this.arm('read'); return; }
     this.arm('send');
     const src = this.ctx.body;
     src.on('data', this.onBodyData);
     src.once('end', this.onBodyEnd);
-    this.upReq.on('drain', () => this.timer?.refresh());
-    this.upReq.once('finish', () => { if (this.phase === 'send') this.arm('read'); });
-    src.pipe(this.upReq);
+    src.resume();
   }
 
-  private onResponse(res: IncomingMessage): void {
-    if (this.done) { res.destroy(); return; }
-    this.upRes = res;
+  private sendBody(chunk: Buffer): void {
+    if (chunk.length === 0) return; // an empty chunk would end a chunked body
+    this.bodySent = true;
+    this.timer?.refresh();
+    const s = this.conn.socket;
+    let ok: boolean;
+    if (this.spec.body === 'chunked') {
+      s.cork();
+      s.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      s.write(chunk);
+      ok = s.write('\r\n', 'latin1');
+      s.uncork();
+    } else ok = s.write(chunk);
+    if (!ok) this.ctx.body.pause(); // resumed on the upstream's drain
+  }
+
+  private endBody(): void {
+    if (this.done) return;
+    if (this.spec.body === 'chunked') {
+      let last = LAST_CHUNK;
+      const t = this.ctx.req.rawTrailers;
+      for (let i = 0; i < t.length; i += 2) last += `${t[i]}: ${t[i + 1]}\r\n`;
+      this.conn.socket.write(`${last}\r\n`, 'latin1');
+    }
+    this.bodyDone = true;
+    if (this.phase === 'send') this.arm('read');
+  }
+
+  onDrain(): void {
+    if (this.done || this.bodyDone) return;
+    this.timer?.refresh();
+    this.ctx.body.resume();
+  }
+
+  onData(data: Buffer): void {
+    if (this.done) return;
+    this.heard = true;
+    this.timer?.refresh();
+    let rest: Buffer | undefined;
+    try {
+      rest = this.parser.feed(data);
+    } catch (e) {
+      this.fail(e as Error);
+      return;
+    }
+    if (rest === undefined || this.done) return;
+    if (this.parser.upgraded) this.upgraded(rest);
+    else this.complete(rest.length === 0);
+  }
+
+  private onHead(h: UpstreamHead): void {
+    if (h.statusCode === 101) return; // handled once feed returns the bytes past the head
     this.arm('read');
-    this.spec.responder.head(this.ctx, res);
-    res.on('data', () => this.timer?.refresh());
-    res.once('end', () => {
-      if (res.rawTrailers.length) this.ctx.res.addTrailers(pairs(res.rawTrailers));
-    });
-    res.on('error', (e) => this.fail(e));
-    this.ctx.res.once('finish', () => this.finish());
-    res.pipe(this.ctx.res);
+    this.ctx.vars.set('upstream_status', String(h.statusCode));
+    this.spec.responder.head(this.ctx, h);
   }
 
-  private onUpgrade(res: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (this.done || !this.ctx.upgrade) { socket.destroy(); return; }
+  private onBody(chunk: Buffer): void {
+    if (this.ctx.res.write(chunk) || this.waitingDrain) return;
+    this.waitingDrain = true;
+    this.conn.socket.pause();
+    this.ctx.res.once('drain', this.onClientDrain);
+  }
+
+  onEnd(): void {
+    if (this.done) return;
+    if (this.parser.end()) { this.complete(false); return; }
+    const e = new Error(this.parser.head ? 'upstream closed the connection mid-response' : 'upstream closed the connection before responding');
+    (e as NodeJS.ErrnoException).code = 'ECONNRESET';
+    this.fail(e);
+  }
+
+  onError(e: Error): void {
+    this.fail(e);
+  }
+
+  /** complete ends the client's response; the connection goes back to the pool when it can carry another request. */
+  private complete(clean: boolean): void {
     this.cleanup();
     this.done = true;
-    this.spec.responder.upgrade(this.ctx, res, socket, head);
+    const conn = this.conn;
+    if (!this.bodyDone) this.ctx.body.resume(); // the upstream answered early: read and drop the rest, so the client's connection can go on
+    if (clean && this.parser.keepAlive && this.bodyDone && !this.spec.upgrade && this.up.pool.reuses) this.up.pool.give(conn);
+    else conn.destroy();
+    this.ctx.res.end();
+    this.resolve();
+  }
+
+  private upgraded(rest: Buffer): void {
+    const head = this.parser.head!;
+    if (!this.ctx.upgrade) { this.fail(new Error('upstream switched protocols on a request that asked for no upgrade')); return; }
+    this.cleanup();
+    this.done = true;
+    this.spec.responder.upgrade(this.ctx, head, this.conn.detach(), rest);
     this.resolve();
   }
 
   /** arm (re)starts the watchdog for a phase: connect, send (upstream not taking the body) or read. */
   private arm(phase: Phase): void {
     this.phase = phase;
-    clearTimeout(this.timer);
-    const ms = this.spec.timeouts[phase];
-    this.timer = setTimeout(() => this.onTimer(), ms);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onTimer(), this.spec.timeouts[phase]);
   }
 
   /** onTimer fires after a quiet period; a stall that is the client's doing (slow reader, slow sender) is not the upstream's. */
   private onTimer(): void {
     if (this.done) return;
-    const waitingOnClient = this.phase === 'send' ? !this.upReq.writableNeedDrain
-      : this.phase === 'read' && (this.upRes ? this.upRes.readableFlowing === false : !this.upReq.writableFinished);
+    const waitingOnClient = this.phase === 'send' ? !this.conn.socket.writableNeedDrain
+      : this.phase === 'read' && (this.parser.head ? this.waitingDrain : !this.bodyDone);
     if (waitingOnClient) { this.timer?.refresh(); return; }
     const e = new Error(`upstream timed out (${this.phase})`);
     (e as NodeJS.ErrnoException).code = 'ETIMEDOUT';
@@ -150,8 +236,9 @@ class Attempt {
   private fail(e: Error, timeout = false): void {
     if (this.done) return;
     const code = (e as NodeJS.ErrnoException).code ?? '';
-    const stale = this.upReq.reusedSocket && !this.upRes && !timeout && STALE_CODES.has(code);
-    const f = new UpstreamFailure(e.message, this.phase, timeout, this.upRes !== undefined, this.bodySent, stale, { cause: e });
+    const stale = this.conn.reused && !this.heard && !timeout && STALE_CODES.has(code);
+    const responded = this.parser.head !== undefined && !this.parser.upgraded;
+    const f = new UpstreamFailure(e.message, this.phase, timeout, responded, this.bodySent, stale, { cause: e });
     this.end();
     this.reject(f);
   }
@@ -162,33 +249,23 @@ class Attempt {
     this.reject(new HttpError(499, 'Client Closed Request'));
   }
 
-  private finish(): void {
-    if (this.done) return;
-    this.cleanup();
-    this.done = true;
-    this.resolve();
-  }
-
-  /** end stops the exchange: timers, listeners, and the upstream request (aborted if unfinished). */
+  /** end stops a failed exchange: timers, listeners, and the upstream connection. */
   private end(): void {
     this.cleanup(true);
     this.done = true;
-    if (this.upRes && !this.upRes.complete) this.upRes.destroy();
-    if (!this.upRes?.complete) this.upReq.destroy();
+    this.conn.destroy();
   }
 
   /** cleanup drops timers and listeners; after a failure, an untouched client body is paused for a retry. */
   private cleanup(failed = false): void {
-    clearTimeout(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.ctx.res.off('close', this.onClientClose);
-    if (!this.spec.hasBody) return;
+    if (this.waitingDrain) this.ctx.res.off('drain', this.onClientDrain);
+    if (this.spec.body === 'none') return;
     const src = this.ctx.body;
     src.off('data', this.onBodyData);
     src.off('end', this.onBodyEnd);
-    if (failed) {
-      src.unpipe(this.upReq);
-      if (!this.bodySent) src.pause();
-    }
+    if (failed && !this.bodySent) src.pause();
   }
 }
 

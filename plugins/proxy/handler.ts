@@ -1,10 +1,10 @@
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { diagnostic, HttpError, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
 import { balancer, type Balancer, type Policy } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
-import { groupHeaders, requestHeaders, responseHeaders, TOKEN_RE, type HeaderOp } from './headers.js';
+import { groupHeaders, requestHead, requestHeaders, responseHeaders, TOKEN_RE, type HeaderOp } from './headers.js';
 import { HealthChecker, type HealthSpec } from './health.js';
+import type { UpstreamHead } from './response-parser.js';
 import type { HealthCheckOption, MaxFailsOption, ProxyConfig, UpstreamOption } from './schema.js';
 import { upstreamUri, type PathSpec } from './target.js';
 import { Tunnels } from './tunnel.js';
@@ -67,7 +67,8 @@ export class ProxyUnit implements Unit, Responder {
 
   async handle(ctx: Ctx): Promise<void> {
     const path = upstreamUri(ctx, this.path);
-    const hasBody = ctx.req.headers['transfer-encoding'] !== undefined || Number(ctx.req.headers['content-length'] ?? 0) > 0;
+    const body = ctx.req.headers['transfer-encoding'] !== undefined ? 'chunked' : Number(ctx.req.headers['content-length'] ?? 0) > 0 ? 'length' : 'none';
+    const upgrade = ctx.upgrade !== undefined;
     const tried: Upstream[] = [];
     let retriesLeft = this.retries;
     let staleLeft = 2;
@@ -77,10 +78,10 @@ export class ProxyUnit implements Unit, Responder {
       const cur = up;
       tried.push(cur);
       ctx.vars.set('upstream', cur.key);
-      const headers = requestHeaders(ctx, this.up, cur.hostHeader);
+      const head = requestHead(ctx.method, path, requestHeaders(ctx, this.up, cur.hostHeader), !upgrade && !cur.pool.reuses);
       cur.active++;
       try {
-        await exchange(ctx, cur, { request: { method: ctx.method, path, headers, pooled: !ctx.upgrade }, hasBody, timeouts: this.timeouts, responder: this });
+        await exchange(ctx, cur, { head, method: ctx.method, body, upgrade, timeouts: this.timeouts, responder: this });
         return;
       } catch (e) {
         if (!(e instanceof UpstreamFailure)) throw e;
@@ -97,9 +98,8 @@ export class ProxyUnit implements Unit, Responder {
   }
 
   /** head writes the upstream's status and headers (filtered, header_down applied) to the client. */
-  head(ctx: Ctx, res: IncomingMessage): void {
-    const status = res.statusCode ?? 502;
-    ctx.vars.set('upstream_status', String(status));
+  head(ctx: Ctx, res: UpstreamHead): void {
+    const status = res.statusCode;
     const headers = responseHeaders(res.rawHeaders, this.down, ctx);
     const out = ctx.res;
     if (out.getHeaderNames().length === 0) {
@@ -111,7 +111,7 @@ export class ProxyUnit implements Unit, Responder {
   }
 
   /** upgrade answers 101 on the client's connection and joins it to the upstream's. */
-  upgrade(ctx: Ctx, res: IncomingMessage, socket: Socket, head: Buffer): void {
+  upgrade(ctx: Ctx, res: UpstreamHead, socket: Socket, head: Buffer): void {
     const client = ctx.takeUpgrade();
     const headers = responseHeaders(res.rawHeaders, this.down, ctx, true);
     let text = `HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n`;

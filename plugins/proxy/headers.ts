@@ -96,14 +96,29 @@ export function responseHeaders(raw: readonly string[], ops: readonly HeaderOp[]
   return ops.length ? applyOps(out, ops, ctx) : out;
 }
 
+/**
+ * requestHead serializes the request line and headers sent upstream (always HTTP/1.1);
+ * `close` asks the upstream to close the connection after answering (no keep-alive pool).
+ */
+export function requestHead(method: string, path: string, headers: readonly string[], close: boolean): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return close ? `${head}Connection: close\r\n\r\n` : `${head}\r\n`;
+}
+
 /** applyOps applies set / add / remove operations to a flat header list, rendering values per request. */
 export function applyOps(headers: string[], ops: readonly HeaderOp[], ctx: Ctx): string[] {
   let out = headers;
   for (const o of ops) {
     if (o.op !== 'add') out = removeHeader(out, o.name);
-    if (o.op !== 'remove' && o.value) out.push(o.name, ctx.render(o.value));
+    if (o.op !== 'remove' && o.value) out.push(o.name, fieldValue(ctx.render(o.value)));
   }
   return out;
+}
+
+/** fieldValue keeps a rendered value (request variables are the client's bytes) from ending its header line. */
+function fieldValue(v: string): string {
+  return /[\r\n\0]/.test(v) ? v.replace(/[\r\n\0]/g, ' ') : v;
 }
 
 function removeHeader(headers: string[], lower: string): string[] {

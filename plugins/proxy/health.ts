@@ -58,7 +58,7 @@ export class HealthChecker {
   /** probe resolves to undefined when the upstream passes, else to why it failed. */
   private probe(u: Upstream): Promise<string | undefined> {
     return new Promise((resolve) => {
-      const req = u.request({ method: 'GET', path: this.spec.path, headers: ['Host', u.hostHeader, 'User-Agent', 'gatekit-health-check'] });
+      const req = u.probe({ method: 'GET', path: this.spec.path, headers: ['Host', u.hostHeader, 'User-Agent', 'gatekit-health-check'] });
       this.probes.add(req);
       const done = (reason: string | undefined): void => {
         clearTimeout(timer);

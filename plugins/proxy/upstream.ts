@@ -1,30 +1,19 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpRequest, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { ConnPool, type ConnTarget, type PoolOptions } from './connection.js';
 
-/** PoolOptions configure the keep-alive pool each upstream keeps (per worker). */
-export interface PoolOptions {
-  /** keepalive is the number of idle connections kept; 0 closes each after its request. */
-  readonly keepalive: number;
-  readonly keepaliveTimeout: number;
-  readonly tlsInsecure: boolean;
-}
-
-/** UpstreamRequest is what one request to an upstream needs: the rest comes from the upstream. */
-export interface UpstreamRequest {
+/** ProbeRequest is a request made outside the pool, on a connection of its own (health checks). */
+export interface ProbeRequest {
   readonly method: string;
   readonly path: string;
-  /** headers are flat name, value pairs, as in IncomingMessage.rawHeaders. */
-  readonly headers: readonly string[] | OutgoingHttpHeaders;
-  /** pooled is false for upgrades: their connection leaves the pool. */
-  readonly pooled?: boolean;
+  /** headers are flat name, value pairs. */
+  readonly headers: readonly string[];
 }
 
 /** Target is where an upstream lives: a TCP host and port, or a unix socket path. */
-export type Target =
-  | { readonly kind: 'tcp'; readonly tls: boolean; readonly host: string; readonly port: number }
-  | { readonly kind: 'unix'; readonly path: string };
+export type Target = ConnTarget;
 
 /** parseTarget reads an upstream URL (http, https, ws, wss or unix); a relative unix path starts at `file`'s folder. */
 export function parseTarget(text: string, file: string): Target {
@@ -64,8 +53,8 @@ export class Upstream {
   private downUntil = 0;
   private fails = 0;
   private windowStart = 0;
-  private agent: HttpAgent | undefined;
-  private pool: PoolOptions | undefined;
+  private conns: ConnPool | undefined;
+  private tlsInsecure = false;
 
   constructor(readonly target: Target, readonly weight: number) {
     if (target.kind === 'unix') {
@@ -80,15 +69,20 @@ export class Upstream {
 
   /** open creates the keep-alive pool (per worker, at provision). */
   open(pool: PoolOptions): void {
-    this.pool = pool;
-    const opts = { keepAlive: pool.keepalive > 0, maxFreeSockets: Math.max(1, pool.keepalive), timeout: pool.keepaliveTimeout, scheduling: 'lifo' as const };
-    this.agent = this.isTls ? new HttpsAgent(opts) : new HttpAgent(opts);
+    this.conns = new ConnPool(this.target, pool);
+    this.tlsInsecure = pool.tlsInsecure;
+  }
+
+  /** pool is the upstream's connection pool (open() first). */
+  get pool(): ConnPool {
+    if (!this.conns) throw new Error(`upstream ${this.key} used before provision`);
+    return this.conns;
   }
 
   /** close destroys every pooled and active connection. */
   close(): void {
-    this.agent?.destroy();
-    this.agent = undefined;
+    this.conns?.close();
+    this.conns = undefined;
   }
 
   /** isTls tells whether the upstream speaks https. */
@@ -96,14 +90,14 @@ export class Upstream {
     return this.target.kind === 'tcp' && this.target.tls;
   }
 
-  /** request starts a request to this upstream; the caller writes the body and ends it. */
-  request(r: UpstreamRequest): ClientRequest {
+  /** probe starts a request on a connection of its own (health checks); the caller ends it. */
+  probe(r: ProbeRequest): ClientRequest {
     const t = this.target;
-    const base = { method: r.method, path: r.path, headers: r.headers as OutgoingHttpHeaders, setHost: false, agent: r.pooled === false ? false : this.agent };
+    const base = { method: r.method, path: r.path, headers: r.headers as unknown as OutgoingHttpHeaders, setHost: false, agent: false };
     if (t.kind === 'unix') return httpRequest({ ...base, socketPath: t.path });
     if (!t.tls) return httpRequest({ ...base, host: t.host, port: t.port });
     const servername = isIP(t.host) ? '' : t.host;
-    return httpsRequest({ ...base, host: t.host, port: t.port, servername, rejectUnauthorized: !this.pool?.tlsInsecure });
+    return httpsRequest({ ...base, host: t.host, port: t.port, servername, rejectUnauthorized: !this.tlsInsecure });
   }
 
   /** available tells whether the upstream may get traffic now. */

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { startGate, type TestGate } from '../helpers/gate.js';
+import { send } from './proxy-upstreams.js';
+
+/** RawUpstream is a TCP server whose answers are written byte for byte by the test. */
+interface RawUpstream {
+  readonly port: number;
+  /** connections counts accepted connections; requests counts request heads seen. */
+  readonly stats: { connections: number; requests: number };
+  close(): Promise<void>;
+}
+
+/**
+ * rawUpstream calls `answer` with each request head it reads (body bytes are read and dropped)
+ * and the socket, plus which request on that connection it is (0 for the first).
+ */
+async function rawUpstream(answer: (head: string, s: Socket, nth: number) => void): Promise<RawUpstream> {
+  const stats = { connections: 0, requests: 0 };
+  const open = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    stats.connections++;
+    open.add(s);
+    s.on('close', () => open.delete(s));
+    s.on('error', () => {});
+    let buf = '';
+    let nth = 0;
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+        const head = buf.slice(0, end);
+        buf = '';
+        stats.requests++;
+        answer(head, s, nth++);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    stats,
+    close: () => new Promise<void>((r) => { for (const s of open) s.destroy(); server.close(() => r()); }),
+  };
+}
+
+describe('proxy: what upstreams put on the wire', () => {
+  let gate: TestGate | undefined;
+  let up: RawUpstream | undefined;
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+    await up?.close();
+    up = undefined;
+  });
+  const front = async (u: RawUpstream): Promise<TestGate> => (gate = await startGate(`server { listen 127.0.0.1:0; proxy http://127.0.0.1:${u.port} { retries 0 } }`));
+
+  it('answers 502 and logs why when the upstream sends a malformed response, and keeps serving', async () => {
+    up = await rawUpstream((head, s) => {
+      if (head.startsWith('GET /bad')) s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok');
+      else s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    const g = await front(up);
+    const r = await send(g.port, '/bad');
+    assert.deepEqual([r.status, r.body], [502, '502 Bad Gateway\n']);
+    const line = g.logs.find((l) => l.includes('[proxy]') && l.includes(' error '));
+    assert.match(line ?? g.logs.join('\n'), new RegExp(`upstream failed before responding .*upstream=127\\.0\\.0\\.1:${up.port} .*invalid Content-Length`));
+    assert.deepEqual([(await send(g.port, '/good')).status, (await send(g.port, '/good')).body], [200, 'ok']);
+  });
+
+  it('retries on a fresh connection when a kept-alive one turns out closed, without a failed request', async () => {
+    up = await rawUpstream((_head, s, nth) => {
+      if (nth === 0) s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      else s.destroy(); // the upstream dropped the idle connection just as gatekit reused it
+    });
+    const g = await front(up);
+    for (let i = 0; i < 3; i++) assert.deepEqual([(await send(g.port, '/')).body], ['ok']);
+    assert.equal(up.stats.connections, 3);
+    assert.ok(!g.logs.some((l) => l.includes(' error ')), g.logs.join('\n'));
+  });
+
+  it('passes an early answer (413 before the upload is read) whole', async () => {
+    up = await rawUpstream((_head, s) => s.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!', () => s.end()));
+    const g = await front(up);
+    const r = await send(g.port, '/upload', { method: 'POST', body: Buffer.alloc(2 * 1024 * 1024, 'x'), ms: 5000 });
+    assert.deepEqual([r.status, r.body], [413, 'big!']);
+  });
+
+  it('skips interim 1xx answers and passes the final one', async () => {
+    up = await rawUpstream((_head, s) => s.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal'));
+    const g = await front(up);
+    const r = await send(g.port, '/');
+    assert.deepEqual([r.status, r.body], [200, 'final']);
+  });
+
+  it('passes a body that runs until the upstream closes, chunked to the client, and opens a new connection next time', async () => {
+    up = await rawUpstream((_head, s) => { s.write('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil '); setTimeout(() => s.end('close'), 20); });
+    const g = await front(up);
+    const r = await send(g.port, '/');
+    assert.deepEqual([r.status, r.headers['transfer-encoding'], r.body], [200, 'chunked', 'until close']);
+    await send(g.port, '/');
+    assert.equal(up.stats.connections, 2);
+  });
+
+  it('does not reuse a connection that sent bytes past the end of its response', async () => {
+    up = await rawUpstream((_head, s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK'));
+    const g = await front(up);
+    assert.equal((await send(g.port, '/')).body, 'ok');
+    assert.equal((await send(g.port, '/')).body, 'ok');
+    assert.equal(up.stats.connections, 2);
+  });
+
+  it('answers 502 when the upstream closes mid-body, cutting the client connection', async () => {
+    up = await rawUpstream((_head, s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'));
+    const g = await front(up);
+    await assert.rejects(send(g.port, '/'));
+    assert.ok(g.logs.some((l) => /error \[proxy\] upstream failed mid-response .*closed the connection mid-response/.test(l)), g.logs.join('\n'));
+  });
+
+  it('keeps request-variable header values from ending their header line', async () => {
+    let seen = '';
+    up = await rawUpstream((head, s) => { seen = head; s.write('HTTP/1.1 204 No Content\r\n\r\n'); });
+    gate = await startGate(`server { listen 127.0.0.1:0; proxy http://127.0.0.1:${up.port} { header_up set X-Q "$arg_q" } }`);
+    assert.equal((await send(gate.port, '/?q=a%0d%0aInjected:%20yes')).status, 204);
+    assert.doesNotMatch(seen, /\r\nInjected:/i);
+    assert.match(seen, /\r\nX-Q: a(%0d%0a|\s\s)Injected:(%20| )yes(\r\n|$)/i);
+  });
+});
