@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { startChild } from './procs.js';
+import { cpuMs, startChild } from './procs.js';
 
 /** LoadResult is one load-generator run against one URL. */
 export interface LoadResult {
@@ -11,6 +11,8 @@ export interface LoadResult {
   readonly requests: number;
   /** errors counts socket errors, timeouts and non-2xx answers. */
   readonly errors: number;
+  /** generatorCores is the CPU the load generator itself used, in cores (Linux; sampled near the end of the run). */
+  readonly generatorCores?: number;
 }
 
 /** LoadOptions shape a run: connections kept alive and seconds of load. */
@@ -25,15 +27,23 @@ export interface LoadGenerator {
   run(url: string, o: LoadOptions): Promise<LoadResult>;
 }
 
-async function runTool(name: string, cmd: string, args: string[], seconds: number): Promise<string> {
+async function runTool(name: string, cmd: string, args: string[], seconds: number): Promise<{ out: string; cores?: number }> {
   const child = startChild(name, cmd, args);
+  const t0 = performance.now();
+  let cores: number | undefined;
+  // the tool's own CPU, read just before it exits: what the servers under test could not use
+  const probe = setTimeout(() => {
+    const used = child.proc.pid ? cpuMs(child.proc.pid) : undefined;
+    if (used !== undefined) cores = used / (performance.now() - t0);
+  }, Math.max(0, seconds * 1000 - 300));
   let out = '';
   child.proc.stdout?.on('data', (b: Buffer) => { out += b.toString(); });
   const timer = setTimeout(() => void child.stop(1000), (seconds + 15) * 1000);
   const code = await child.exited;
   clearTimeout(timer);
+  clearTimeout(probe);
   if (code !== 0) throw new Error(`${name} exited with ${code}:\n${child.output()}`);
-  return out;
+  return { out, ...(cores !== undefined ? { cores } : {}) };
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
@@ -59,8 +69,8 @@ const wrk: LoadGenerator = {
   name: 'wrk',
   async run(url, o) {
     // One thread: on a 2-core machine the other core belongs to the server under test.
-    const out = await runTool('wrk', 'wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', url], o.seconds);
-    return parseWrk(out);
+    const { out, cores } = await runTool('wrk', 'wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', url], o.seconds);
+    return { ...parseWrk(out), ...(cores !== undefined ? { generatorCores: cores } : {}) };
   },
 };
 
@@ -74,9 +84,9 @@ function autocannonAt(bin: string): LoadGenerator {
   return {
     name: 'autocannon',
     async run(url, o) {
-      const out = await runTool('autocannon', process.execPath, [bin, '-c', String(o.connections), '-d', String(o.seconds), '-j', url], o.seconds);
+      const { out, cores } = await runTool('autocannon', process.execPath, [bin, '-c', String(o.connections), '-d', String(o.seconds), '-j', url], o.seconds);
       const j = JSON.parse(out) as AutocannonJson;
-      return { rps: j.requests.average, p50Ms: j.latency.p50, p99Ms: j.latency.p99, requests: j.requests.total, errors: j.errors + j.timeouts + j.non2xx };
+      return { rps: j.requests.average, p50Ms: j.latency.p50, p99Ms: j.latency.p99, requests: j.requests.total, errors: j.errors + j.timeouts + j.non2xx, ...(cores !== undefined ? { generatorCores: cores } : {}) };
     },
   };
 }

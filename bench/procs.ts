@@ -179,6 +179,16 @@ export function cpuMs(pid: number): number | undefined {
   } catch { return undefined; }
 }
 
+/** treeCpuMs is cpuMs summed over a process and its descendants (a master and its workers). */
+export function treeCpuMs(pid: number): number | undefined {
+  let total: number | undefined;
+  for (const p of treeOf(pid)) {
+    const ms = cpuMs(p);
+    if (ms !== undefined) total = (total ?? 0) + ms;
+  }
+  return total;
+}
+
 /** rawResponse sends one GET over a fresh socket and returns the whole response, Date removed (to compare peers byte for byte). */
 export function rawResponse(port: number, path = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
