@@ -3,6 +3,7 @@ import { spanAt } from './ast.js';
 import { didYouMean, error, type Diagnostic } from './diagnostics.js';
 import type { ArgSpec, Config, ContextName, DirectiveSpec, OptionSpec, Schema } from './schema.js';
 import { Template } from './template.js';
+import { recordSpan, spanOf } from './spans.js';
 import { usage } from './usage.js';
 import { parseValue } from './values.js';
 
@@ -102,7 +103,14 @@ class Checker {
       }
       seen.set(o.name, child.nameSpan);
       const value = optionValue(o, this.schema(child, o, o.name));
-      config[o.name] = o.repeatable ? [...((config[o.name] as unknown[]) ?? []), value] : value;
+      const at = (o.args?.length === 1 && !o.options?.length && child.args[0]?.span) || child.nameSpan;
+      if (o.repeatable) {
+        const list = [...((config[o.name] as unknown[]) ?? []), value];
+        for (let j = 0; j < list.length - 1; j++) recordSpan(list, j, spanOf(config[o.name] as unknown[], j)!);
+        recordSpan(list, list.length - 1, at);
+        config[o.name] = list;
+      } else config[o.name] = value;
+      recordSpan(config, o.name, at);
     }
     for (const o of specs) {
       if (o.required && !seen.has(o.name)) {
@@ -124,13 +132,17 @@ class Checker {
       if (spec.variadic) {
         const take = Math.max(0, remaining - requiredAfter);
         if (take === 0 && !spec.optional) this.missing(d, spec, schema, owner);
-        out[spec.name] = args.slice(i, i + take).map((a) => this.value(a, spec, owner));
+        const list = args.slice(i, i + take);
+        out[spec.name] = list.map((a) => this.value(a, spec, owner));
+        list.forEach((a, j) => recordSpan(out[spec.name] as unknown[], j, a.span));
+        if (list.length) recordSpan(out, spec.name, list[0].span);
         i += take;
       } else if (remaining > requiredAfter) {
         if (spec.optional && remaining <= capacityAfter && !looksLike(spec, args[i].value) && !parseValue(args[i].value, spec, args[i].span.file).ok) {
           out[spec.name] = this.defaultOf(spec, d);
           continue;
         }
+        recordSpan(out, spec.name, args[i].span);
         out[spec.name] = this.value(args[i++], spec, owner);
       } else if (spec.optional) {
         out[spec.name] = this.defaultOf(spec, d);

@@ -79,7 +79,7 @@ describe('app', () => {
 
   it('reports a missing module at check, and a module that fails to import at start', async () => {
     const [d] = await checkGate('server { listen 80; app ./nope.mjs }', { file: FILE });
-    assert.deepEqual([d.code, d.span.col], ['GK_APP_MODULE', 21]);
+    assert.deepEqual([d.code, d.span.col], ['GK_APP_MODULE', 25]);
     await assert.rejects(serve('./broken.mjs'), /could not be loaded: this module cannot be loaded/);
     await assert.rejects(serve('./plain.mjs', 'export nothing_here'), /no export 'nothing_here'/);
   });

@@ -1,4 +1,4 @@
-import { diagnostic, GateError, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, GateError, type Ctx, type Diagnostic, type Logger, type Span, type Unit, spanOf } from '../../core/index.js';
 import { serveFetch } from './fetch.js';
 import { serveListener } from './listener.js';
 import { resolveModule, type LoadedApp, type Style } from './load.js';
@@ -19,7 +19,7 @@ export class AppUnit implements Unit {
 
   validate(): Diagnostic[] {
     if (resolveModule(this.cfg.module)) return [];
-    return [diagnostic('GK_APP_MODULE', `app module '${this.cfg.module}' does not exist`, this.at,
+    return [diagnostic('GK_APP_MODULE', `app module '${this.cfg.module}' does not exist`, spanOf(this.cfg, 'module') ?? this.at,
       'give the path of a .js, .mjs or .cjs file, or of a folder with a package.json or index.js (relative paths start at the .gate file)')];
   }
 

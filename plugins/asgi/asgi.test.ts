@@ -9,7 +9,7 @@ describe('asgi', function () {
 
   it('reports a bad application spec and unknown options at their position', async () => {
     const [d] = await checkGate('server { listen 80; asgi "not a module" }');
-    assert.deepEqual([d.code, d.span.line, d.span.col], ['GK_ASGI_APP', 1, 21]);
+    assert.deepEqual([d.code, d.span.line, d.span.col], ['GK_ASGI_APP', 1, 26]);
     const [u] = await checkGate('server { listen 80; asgi a:b { wrkers 2 } }');
     assert.equal(u.code, 'GK_DSL_UNKNOWN_OPTION');
     assert.equal(u.help, "did you mean 'workers'?");

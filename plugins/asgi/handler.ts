@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { awaitPoolWorker, diagnostic, PoolWatch, pythonPoolSettings, PYTHON_APP_SPEC, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { awaitPoolWorker, diagnostic, PoolWatch, pythonPoolSettings, PYTHON_APP_SPEC, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit, spanOf } from '../../core/index.js';
 import { exchange } from './exchange.js';
 import type { AsgiConfig } from './schema.js';
 import { runDir } from './settings.js';
@@ -23,7 +23,7 @@ export class AsgiUnit implements Unit {
 
   validate(): Diagnostic[] {
     if (PYTHON_APP_SPEC.test(this.cfg.app)) return [];
-    return [diagnostic('GK_ASGI_APP', `bad application '${this.cfg.app}' in 'asgi': expected MODULE:CALLABLE`, this.at, 'for example asgi main:app or asgi mysite.asgi:application')];
+    return [diagnostic('GK_ASGI_APP', `bad application '${this.cfg.app}' in 'asgi': expected MODULE:CALLABLE`, spanOf(this.cfg, 'app') ?? this.at, 'for example asgi main:app or asgi mysite.asgi:application')];
   }
 
   async provision(): Promise<void> {

@@ -172,7 +172,7 @@ describe('auth', () => {
 
   it('reports mode mistakes, missing credentials, plain-text passwords and unusable keys at check', async () => {
     const codes = async (text: string): Promise<string[]> => (await checkGate(`server { listen 80; ${text}; respond "x" }`, { file: join(dir, 't.gate') })).map((d) => d.code);
-    assert.deepEqual(await codes('auth basic { token abc }'), ['GK_AUTH_OPTION', 'GK_AUTH_NO_CREDENTIALS']);
+    assert.deepEqual(await codes('auth basic { token abc }'), ['GK_AUTH_NO_CREDENTIALS', 'GK_AUTH_OPTION']);
     assert.deepEqual(await codes(`auth basic { users ${repoPath('plugins', 'auth', 'testdata', 'htpasswd-bad')} }`), ['GK_AUTH_BAD_HASH', 'GK_AUTH_BAD_HASH']);
     assert.deepEqual(await codes('auth basic { user bob secret }'), ['GK_AUTH_BAD_HASH']);
     assert.deepEqual(await codes('auth basic { users ./missing.htpasswd }'), ['GK_AUTH_USERS']);

@@ -15,12 +15,12 @@ describe('cgi schema and validation', () => {
   });
 
   it('reports a missing folder at the directive', async () => {
-    assert.deepEqual(await codes('server { listen 80\n  route /x/ { cgi ./nope } }'), ['GK_CGI_DIR 2:15']);
+    assert.deepEqual(await codes('server { listen 80\n  route /x/ { cgi ./nope } }'), ['GK_CGI_DIR 2:19']);
   });
 
   it('reports a bad extension, an interpreter not on PATH, and HTTP_PROXY', async () => {
     assert.deepEqual(await codes('server { listen 80; cgi ./cgi-bin { interpreter py sh; interpreter .x no-such-interpreter-gk; pass_env HTTP_PROXY } }'),
-      ['GK_CGI_INTERPRETER 1:21', 'GK_CGI_INTERPRETER 1:21', 'GK_CGI_HTTPOXY 1:21']);
+      ['GK_CGI_HTTPOXY 1:21', 'GK_CGI_INTERPRETER 1:37', 'GK_CGI_INTERPRETER 1:56']);
   });
 
   it('reports bad option values at their position', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import { diagnostic, HttpError, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit, spanOf } from '../../core/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
 import { ScriptProcess } from './process.js';
@@ -39,11 +39,13 @@ export class CgiUnit implements Unit {
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
     const st = statSync(this.dir, { throwIfNoEntry: false });
-    if (!st) out.push(diagnostic('GK_CGI_DIR', `cgi folder '${this.cfg.dir}' does not exist`, this.at, 'create the folder, or fix the path (relative paths start at the .gate file)'));
-    else if (!st.isDirectory()) out.push(diagnostic('GK_CGI_DIR', `cgi folder '${this.cfg.dir}' is not a folder`, this.at));
-    for (const { extension, command } of this.cfg.interpreter ?? []) {
-      if (!/^\.[^./]+$/.test(extension)) out.push(diagnostic('GK_CGI_INTERPRETER', `interpreter extension '${extension}' must look like '.py'`, this.at));
-      if (!findCommand(command[0])) out.push(diagnostic('GK_CGI_INTERPRETER', `interpreter '${command[0]}' for '${extension}' is not found on PATH`, this.at));
+    const dirAt = spanOf(this.cfg, 'dir') ?? this.at;
+    if (!st) out.push(diagnostic('GK_CGI_DIR', `cgi folder '${this.cfg.dir}' does not exist`, dirAt, 'create the folder, or fix the path (relative paths start at the .gate file)'));
+    else if (!st.isDirectory()) out.push(diagnostic('GK_CGI_DIR', `cgi folder '${this.cfg.dir}' is not a folder`, dirAt));
+    for (const [i, { extension, command }] of (this.cfg.interpreter ?? []).entries()) {
+      const at = spanOf(this.cfg.interpreter, i) ?? this.at;
+      if (!/^\.[^./]+$/.test(extension)) out.push(diagnostic('GK_CGI_INTERPRETER', `interpreter extension '${extension}' must look like '.py'`, at));
+      if (!findCommand(command[0])) out.push(diagnostic('GK_CGI_INTERPRETER', `interpreter '${command[0]}' for '${extension}' is not found on PATH`, at));
     }
     const names = [...(this.cfg.pass_env ?? []).flat(), ...(this.cfg.env ?? []).map((e) => e.name)];
     if (names.some((n) => n.toUpperCase() === 'HTTP_PROXY')) {

@@ -26,7 +26,7 @@ describe('fastcgi schema and validation', () => {
 
   it('reports a missing root folder, a bad split_path or index, and HTTP_PROXY', async () => {
     assert.deepEqual(await codes('server { listen 80; fastcgi :9000 { root ./nope; split_path php; index a/b.php; param HTTP_PROXY x } }'),
-      ['GK_FASTCGI_ROOT 1:21', 'GK_FASTCGI_SPLIT_PATH 1:21', 'GK_FASTCGI_INDEX 1:21', 'GK_FASTCGI_HTTPOXY 1:21']);
+      ['GK_FASTCGI_ROOT 1:42', 'GK_FASTCGI_SPLIT_PATH 1:61', 'GK_FASTCGI_INDEX 1:72', 'GK_FASTCGI_HTTPOXY 1:81']);
   });
 });
 

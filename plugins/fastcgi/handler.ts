@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
-  cgiMetaVariables, diagnostic, HttpError, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
+  cgiMetaVariables, diagnostic, HttpError, spanOf, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
 } from '../../core/index.js';
 import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
 import { ConnectFailure, ConnPool } from './pool.js';
@@ -40,11 +40,12 @@ export class FastcgiUnit implements Unit {
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
     const st = statSync(this.rules.root, { throwIfNoEntry: false });
-    if (!st?.isDirectory()) out.push(diagnostic('GK_FASTCGI_ROOT', `fastcgi root '${this.cfg.root}' is not a folder`, this.at, 'fix the path (relative paths start at the .gate file)'));
-    if (!/^\.[^./]+$/.test(this.rules.extension)) out.push(diagnostic('GK_FASTCGI_SPLIT_PATH', `split_path '${this.rules.extension}' must look like '.php'`, this.at));
-    if (this.rules.index.includes('/')) out.push(diagnostic('GK_FASTCGI_INDEX', `index '${this.rules.index}' must be a file name`, this.at));
-    if ((this.cfg.param ?? []).some((p) => p.name.toUpperCase() === 'HTTP_PROXY')) {
-      out.push(diagnostic('GK_FASTCGI_HTTPOXY', 'scripts never get HTTP_PROXY: clients can set it with a Proxy header (httpoxy)', this.at, 'pass the proxy under another name'));
+    if (!st?.isDirectory()) out.push(diagnostic('GK_FASTCGI_ROOT', `fastcgi root '${this.cfg.root}' is not a folder`, spanOf(this.cfg, 'root') ?? this.at, 'fix the path (relative paths start at the .gate file)'));
+    if (!/^\.[^./]+$/.test(this.rules.extension)) out.push(diagnostic('GK_FASTCGI_SPLIT_PATH', `split_path '${this.rules.extension}' must look like '.php'`, spanOf(this.cfg, 'split_path') ?? this.at));
+    if (this.rules.index.includes('/')) out.push(diagnostic('GK_FASTCGI_INDEX', `index '${this.rules.index}' must be a file name`, spanOf(this.cfg, 'index') ?? this.at));
+    const proxyParam = (this.cfg.param ?? []).findIndex((p) => p.name.toUpperCase() === 'HTTP_PROXY');
+    if (proxyParam >= 0) {
+      out.push(diagnostic('GK_FASTCGI_HTTPOXY', 'scripts never get HTTP_PROXY: clients can set it with a Proxy header (httpoxy)', spanOf(this.cfg.param, proxyParam) ?? this.at, 'pass the proxy under another name'));
     }
     return out;
   }

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { beforeHead, diagnostic, type Ctx, type Diagnostic, type Next, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import { beforeHead, diagnostic, spanOf, type Ctx, type Diagnostic, type Next, type Span, type TemplateLike, type Unit } from '../../core/index.js';
 import type { HeadersConfig } from './schema.js';
 
 /** Op is one header change; ops run in the order remove, set, add, default. */
 type Op =
-  | { readonly kind: 'remove'; readonly name: string; readonly prefix: boolean }
-  | { readonly kind: 'set' | 'add' | 'default'; readonly name: string; readonly value: TemplateLike };
+  | { readonly kind: 'remove'; readonly name: string; readonly prefix: boolean; readonly at: Span }
+  | { readonly kind: 'set' | 'add' | 'default'; readonly name: string; readonly value: TemplateLike; readonly at: Span };
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Controls other than tab cannot go in a header value: a variable holding one loses it.
@@ -24,8 +24,8 @@ export class HeadersUnit implements Unit {
   constructor(cfg: HeadersConfig, private readonly at: Span) {
     this.request = cfg.side === 'request';
     const ops: Op[] = [];
-    for (const names of cfg.remove ?? []) for (const n of names) ops.push({ kind: 'remove', name: n.replace(/\*$/, '').toLowerCase(), prefix: n.endsWith('*') });
-    for (const kind of ['set', 'add', 'default'] as const) for (const o of cfg[kind] ?? []) ops.push({ kind, name: o.name, value: o.value });
+    for (const names of cfg.remove ?? []) names.forEach((n, i) => ops.push({ kind: 'remove', name: n.replace(/\*$/, '').toLowerCase(), prefix: n.endsWith('*'), at: spanOf(names, i) ?? at }));
+    for (const kind of ['set', 'add', 'default'] as const) for (const o of cfg[kind] ?? []) ops.push({ kind, name: o.name, value: o.value, at: spanOf(o, 'name') ?? at });
     this.ops = ops;
   }
 
@@ -33,7 +33,7 @@ export class HeadersUnit implements Unit {
     const out: Diagnostic[] = [];
     if (this.ops.length === 0) out.push(diagnostic('GK_HEADERS_EMPTY', "'headers' changes nothing", this.at, 'add set, add, default or remove'));
     for (const op of this.ops) {
-      if (op.name === '' || !TOKEN.test(op.name)) out.push(diagnostic('GK_HEADERS_BAD_NAME', `invalid header name '${op.name}' in 'headers'`, this.at, 'a header name is letters, digits and -'));
+      if (op.name === '' || !TOKEN.test(op.name)) out.push(diagnostic('GK_HEADERS_BAD_NAME', `invalid header name '${op.name}' in 'headers'`, op.at, 'a header name is letters, digits and -'));
     }
     return out;
   }

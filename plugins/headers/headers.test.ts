@@ -53,7 +53,7 @@ describe('headers', () => {
 
   it('reports a bad header name and an empty block', async () => {
     const [a] = await checkGate('server { listen 80; headers { set "Bad Name" x }; respond "x" }');
-    assert.deepEqual([a.code, a.span.line, a.span.col], ['GK_HEADERS_BAD_NAME', 1, 21]);
+    assert.deepEqual([a.code, a.span.line, a.span.col], ['GK_HEADERS_BAD_NAME', 1, 35]);
     const [b] = await checkGate('server { listen 80; headers sideways { set A b }; respond "x" }');
     assert.equal(b.code, 'GK_DSL_BAD_ARG');
   });

@@ -1,4 +1,4 @@
-import { diagnostic, HttpError, type Ctx, type Diagnostic, type Next, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, type Ctx, type Diagnostic, type Next, type Span, type TemplateLike, type Unit, spanOf } from '../../core/index.js';
 import { LimitedBody } from './body.js';
 import { parseRate, TokenBuckets } from './bucket.js';
 import type { LimitConfig } from './schema.js';
@@ -32,8 +32,8 @@ export class LimitUnit implements Unit {
 
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
-    for (const r of this.cfg.rate ?? []) {
-      if (parseRate(r.rate) === undefined) out.push(diagnostic('GK_LIMIT_BAD_RATE', `invalid rate '${r.rate}' for 'limit'`, this.at, 'expected requests per time, like 10/s, 600/m or 1000/h'));
+    for (const [i, r] of (this.cfg.rate ?? []).entries()) {
+      if (parseRate(r.rate) === undefined) out.push(diagnostic('GK_LIMIT_BAD_RATE', `invalid rate '${r.rate}' for 'limit'`, spanOf(this.cfg.rate, i) ?? this.at, 'expected requests per time, like 10/s, 600/m or 1000/h'));
     }
     if (Object.keys(this.cfg).length === 0) out.push(diagnostic('GK_LIMIT_EMPTY', "'limit' sets no limit", this.at, 'add body, body_timeout, rate or connections'));
     return out;

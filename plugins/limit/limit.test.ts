@@ -104,7 +104,7 @@ describe('limit', () => {
 
   it('reports a bad rate and an empty block', async () => {
     const [a] = await checkGate('server { listen 80; limit { rate 10/day }; respond "x" }');
-    assert.deepEqual([a.code, a.span.col], ['GK_LIMIT_BAD_RATE', 21]);
+    assert.deepEqual([a.code, a.span.col], ['GK_LIMIT_BAD_RATE', 29]);
     const [b] = await checkGate('server { listen 80; limit { body ten }; respond "x" }');
     assert.deepEqual([b.code, b.span.col], ['GK_DSL_BAD_ARG', 34]);
   });

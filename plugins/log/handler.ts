@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { diagnostic, type Ctx, type Diagnostic, type Logger, type Next, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, type Ctx, type Diagnostic, type Logger, type Next, type Span, type Unit, spanOf } from '../../core/index.js';
 import { compileFormat, type LineFormat } from './format.js';
 import type { LogConfig } from './schema.js';
 import { LineWriter } from './writer.js';
@@ -21,18 +21,20 @@ export class LogUnit implements Unit {
   private readonly format: LineFormat;
   private readonly target: string;
   private readonly trust: boolean;
+  private readonly targetAt: Span;
   private writer: LineWriter | undefined;
 
   constructor(cfg: LogConfig, private readonly at: Span, private readonly log: Logger) {
     this.format = compileFormat(cfg.format);
     this.target = cfg.to ?? 'stdout';
     this.trust = cfg.trust_request_id ?? false;
+    this.targetAt = spanOf(cfg, 'to') ?? at;
   }
 
   validate(): Diagnostic[] {
     if (this.target === 'stdout' || this.target === 'stderr') return [];
     const problem = unwritable(this.target);
-    return problem ? [diagnostic('GK_LOG_TARGET', `cannot write access log '${this.target}': ${problem}`, this.at,
+    return problem ? [diagnostic('GK_LOG_TARGET', `cannot write access log '${this.target}': ${problem}`, this.targetAt,
       'check that the folder exists and that gatekit may write there')] : [];
   }
 

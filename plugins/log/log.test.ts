@@ -111,7 +111,7 @@ describe('log', () => {
 
   it('reports an unwritable target and an unknown variable at check', async () => {
     const [a] = await checkGate('server { listen 80; log { to /nonexistent-dir/x/access.log }; respond "x" }');
-    assert.deepEqual([a.code, a.span.line, a.span.col], ['GK_LOG_TARGET', 1, 21]);
+    assert.deepEqual([a.code, a.span.line, a.span.col], ['GK_LOG_TARGET', 1, 30]);
     const [b] = await checkGate('server { listen 80; log { format "$status $bytse" }; respond "x" }');
     assert.deepEqual([b.code, b.span.col, b.help], ["GK_DSL_UNKNOWN_VARIABLE", 43, "did you mean '$bytes'?"]);
   });

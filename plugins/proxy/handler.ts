@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { diagnostic, HttpError, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
 import { balancer, type Balancer, type Policy } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
 import { groupHeaders, requestHead, requestHeaders, responseHeaders, TOKEN_RE, type HeaderOp } from './headers.js';
@@ -175,22 +175,26 @@ function healthSpec(h: HealthCheckOption | undefined): HealthSpec | undefined {
 /** validateProxy reports what the schema cannot: no upstream, an upstream with a path, malformed header operations. */
 function validateProxy(cfg: ProxyConfig, at: Span): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const urls = [...(cfg.upstreams ?? []), ...((cfg.upstream ?? []) as UpstreamOption[]).map((u) => u.url)].filter((u): u is string => u !== undefined);
+  const ups = (cfg.upstream ?? []) as UpstreamOption[];
+  const urls: [string, Span][] = [
+    ...(cfg.upstreams ?? []).map((u, i): [string, Span] => [u, spanOf(cfg.upstreams, i) ?? at]),
+    ...ups.flatMap((u): [string, Span][] => (u.url === undefined ? [] : [[u.url, spanOf(u, 'url') ?? at]])),
+  ];
   if (!urls.length) out.push(diagnostic('GK_PROXY_NO_UPSTREAM', "'proxy' needs at least one upstream", at, 'proxy http://127.0.0.1:9000, or an upstream URL { weight N } option'));
-  for (const u of urls) {
-    if (hasPath(u)) out.push(diagnostic('GK_PROXY_UPSTREAM_PATH', `upstream '${u}' has a path, query or credentials`, at, 'give scheme://host:port only; change the upstream path with strip_prefix or rewrite'));
+  for (const [u, where] of urls) {
+    if (hasPath(u)) out.push(diagnostic('GK_PROXY_UPSTREAM_PATH', `upstream '${u}' has a path, query or credentials`, where, 'give scheme://host:port only; change the upstream path with strip_prefix or rewrite'));
   }
   for (const [where, list] of [['header_up', cfg.header_up], ['header_down', cfg.header_down]] as const) {
     for (const o of list ?? []) {
-      if (!TOKEN_RE.test(o.header)) out.push(diagnostic('GK_PROXY_HEADER', `invalid header name '${o.header}' in '${where}'`, at));
-      else if (o.op === 'remove' && o.value) out.push(diagnostic('GK_PROXY_HEADER', `'${where} remove ${o.header}' takes no value`, at));
-      else if (o.op !== 'remove' && !o.value) out.push(diagnostic('GK_PROXY_HEADER', `'${where} ${o.op} ${o.header}' needs a value`, at, `${where} ${o.op} ${o.header} VALUE`));
+      if (!TOKEN_RE.test(o.header)) out.push(diagnostic('GK_PROXY_HEADER', `invalid header name '${o.header}' in '${where}'`, spanOf(o, 'header') ?? at));
+      else if (o.op === 'remove' && o.value) out.push(diagnostic('GK_PROXY_HEADER', `'${where} remove ${o.header}' takes no value`, spanOf(o, 'value') ?? at));
+      else if (o.op !== 'remove' && !o.value) out.push(diagnostic('GK_PROXY_HEADER', `'${where} ${o.op} ${o.header}' needs a value`, spanOf(o, 'header') ?? at, `${where} ${o.op} ${o.header} VALUE`));
     }
   }
   const strip = cfg.strip_prefix;
-  if (strip && !strip.startsWith('/')) out.push(diagnostic('GK_PROXY_STRIP_PREFIX', `strip_prefix '${strip}' must start with '/'`, at));
-  if (strip !== undefined && cfg.rewrite) out.push(diagnostic('GK_PROXY_REWRITE', "'rewrite' sets the whole upstream path: drop strip_prefix", at));
+  if (strip && !strip.startsWith('/')) out.push(diagnostic('GK_PROXY_STRIP_PREFIX', `strip_prefix '${strip}' must start with '/'`, spanOf(cfg, 'strip_prefix') ?? at));
+  if (strip !== undefined && cfg.rewrite) out.push(diagnostic('GK_PROXY_REWRITE', "'rewrite' sets the whole upstream path: drop strip_prefix", spanOf(cfg, 'rewrite') ?? at));
   const h = cfg.health_check as HealthCheckOption | undefined;
-  if (h?.path !== undefined && !h.path.startsWith('/')) out.push(diagnostic('GK_PROXY_HEALTH_PATH', `health_check path '${h.path}' must start with '/'`, at));
+  if (h?.path !== undefined && !h.path.startsWith('/')) out.push(diagnostic('GK_PROXY_HEALTH_PATH', `health_check path '${h.path}' must start with '/'`, spanOf(h, 'path') ?? at));
   return out;
 }

@@ -29,13 +29,13 @@ describe('proxy: configuration', () => {
 
   it('reports what the schema cannot: no upstream, a path in an upstream, malformed header operations', async () => {
     assert.deepEqual(await codes('server { listen 80; proxy { balance first } }'), ['GK_PROXY_NO_UPSTREAM 1:21']);
-    assert.deepEqual(await codes('server { listen 80; proxy http://a:1/api }'), ['GK_PROXY_UPSTREAM_PATH 1:21']);
-    assert.deepEqual(await codes('server { listen 80; proxy http://a { header_up set X-A } }'), ['GK_PROXY_HEADER 1:21']);
-    assert.deepEqual(await codes('server { listen 80; proxy http://a { header_down remove X-A b } }'), ['GK_PROXY_HEADER 1:21']);
-    assert.deepEqual(await codes('server { listen 80; proxy http://a { header_up "X A" b } }'), ['GK_PROXY_HEADER 1:21']);
-    assert.deepEqual(await codes('server { listen 80; proxy http://a { strip_prefix api } }'), ['GK_PROXY_STRIP_PREFIX 1:21']);
-    assert.deepEqual(await codes('server { listen 80; proxy http://a { strip_prefix /a; rewrite /b } }'), ['GK_PROXY_REWRITE 1:21']);
-    assert.deepEqual(await codes('server { listen 80; proxy http://a { health_check healthz } }'), ['GK_PROXY_HEALTH_PATH 1:21']);
+    assert.deepEqual(await codes('server { listen 80; proxy http://a:1/api }'), ['GK_PROXY_UPSTREAM_PATH 1:27']);
+    assert.deepEqual(await codes('server { listen 80; proxy http://a { header_up set X-A } }'), ['GK_PROXY_HEADER 1:52']);
+    assert.deepEqual(await codes('server { listen 80; proxy http://a { header_down remove X-A b } }'), ['GK_PROXY_HEADER 1:61']);
+    assert.deepEqual(await codes('server { listen 80; proxy http://a { header_up "X A" b } }'), ['GK_PROXY_HEADER 1:48']);
+    assert.deepEqual(await codes('server { listen 80; proxy http://a { strip_prefix api } }'), ['GK_PROXY_STRIP_PREFIX 1:51']);
+    assert.deepEqual(await codes('server { listen 80; proxy http://a { strip_prefix /a; rewrite /b } }'), ['GK_PROXY_REWRITE 1:63']);
+    assert.deepEqual(await codes('server { listen 80; proxy http://a { health_check healthz } }'), ['GK_PROXY_HEALTH_PATH 1:51']);
   });
 
   it('refuses an unknown variable in a header value', async () => {

@@ -1,4 +1,4 @@
-import { diagnostic, HttpError, type Ctx, type Diagnostic, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, type Ctx, type Diagnostic, type Span, type TemplateLike, type Unit, spanOf } from '../../core/index.js';
 import type { RedirectConfig } from './schema.js';
 
 const REASON: Record<number, string> = { 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect', 308: 'Permanent Redirect' };
@@ -25,7 +25,7 @@ export class RedirectUnit implements Unit {
 
   validate(): Diagnostic[] {
     if (this.cfg.port !== undefined && !this.https) {
-      return [diagnostic('GK_REDIRECT_PORT', `a port is only allowed after 'https' in 'redirect'`, this.at,
+      return [diagnostic('GK_REDIRECT_PORT', `a port is only allowed after 'https' in 'redirect'`, spanOf(this.cfg, 'port') ?? this.at,
         `write redirect https ${this.cfg.port}, or put the port in the target URL`)];
     }
     if (this.target.source === '') return [diagnostic('GK_REDIRECT_TARGET', "empty target for 'redirect'", this.at)];

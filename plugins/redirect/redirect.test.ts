@@ -84,7 +84,7 @@ describe('redirect', () => {
 
   it('reports a port after a target that is not https, and a missing target', async () => {
     const [d] = await checkGate('server { listen 80; redirect /x 8443 }');
-    assert.deepEqual([d.code, d.span.col], ['GK_REDIRECT_PORT', 21]);
+    assert.deepEqual([d.code, d.span.col], ['GK_REDIRECT_PORT', 33]);
     const [m] = await checkGate('server { listen 80; redirect }');
     assert.equal(m.code, 'GK_DSL_MISSING_ARG');
   });

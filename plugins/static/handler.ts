@@ -2,7 +2,7 @@ import { statSync, type Stats } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { contentType } from 'mime-types';
-import { diagnostic, HttpError, type Ctx, type Diagnostic, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, type Ctx, type Diagnostic, type Span, type Unit, spanOf } from '../../core/index.js';
 import { acceptedEncodings, encodingsOf, type Encoding } from './encoding.js';
 import { FileCache, TurnStats, type FileEntry } from './file-cache.js';
 import { listDirectory, renderListing } from './listing.js';
@@ -47,14 +47,14 @@ export class StaticUnit implements Unit {
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
     const st = statSync(this.cfg.root, { throwIfNoEntry: false });
-    if (!st) out.push(diagnostic('GK_STATIC_ROOT', `static root '${this.cfg.root}' does not exist`, this.at, 'create the folder, or fix the path (relative paths start at the .gate file)'));
-    else if (!st.isDirectory()) out.push(diagnostic('GK_STATIC_ROOT', `static root '${this.cfg.root}' is not a folder`, this.at));
+    if (!st) out.push(diagnostic('GK_STATIC_ROOT', `static root '${this.cfg.root}' does not exist`, spanOf(this.cfg, 'root') ?? this.at, 'create the folder, or fix the path (relative paths start at the .gate file)'));
+    else if (!st.isDirectory()) out.push(diagnostic('GK_STATIC_ROOT', `static root '${this.cfg.root}' is not a folder`, spanOf(this.cfg, 'root') ?? this.at));
     for (const name of this.index) {
-      if (name.includes('/') || name === '.' || name === '..') out.push(diagnostic('GK_STATIC_INDEX', `index file '${name}' must be a plain file name`, this.at));
+      if (name.includes('/') || name === '.' || name === '..') out.push(diagnostic('GK_STATIC_INDEX', `index file '${name}' must be a plain file name`, spanOf(this.cfg, 'index') ?? this.at));
     }
     const fb = this.cfg.fallback;
     if (fb !== undefined && (!fb.startsWith('/') || fb.split('/').some((s) => s === '..' || s === '.') || fb.endsWith('/'))) {
-      out.push(diagnostic('GK_STATIC_FALLBACK', `fallback '${fb}' must be a file path inside the root, starting with '/'`, this.at, 'for example: fallback /index.html'));
+      out.push(diagnostic('GK_STATIC_FALLBACK', `fallback '${fb}' must be a file path inside the root, starting with '/'`, spanOf(this.cfg, 'fallback') ?? this.at, 'for example: fallback /index.html'));
     }
     return out;
   }

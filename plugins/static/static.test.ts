@@ -42,11 +42,12 @@ describe('static', () => {
     });
     it('reports a root that does not exist, or is a file, and a fallback outside the root', async () => {
       const [a] = await checkGate('server { listen 80; static ./no-such-folder }', { file: repoPath('t.gate') });
-      assert.deepEqual([a.code, a.span.line, a.span.col], ['GK_STATIC_ROOT', 1, 21]);
+      assert.deepEqual([a.code, a.span.line, a.span.col], ['GK_STATIC_ROOT', 1, 28]);
       const [b] = await checkGate(`server { listen 80; static "${SITE}/hello.txt" }`);
       assert.match(b.message, /is not a folder/);
-      const [c] = await checkGate(`server { listen 80; static "${SITE}" { fallback ../index.html } }`);
-      assert.equal(c.code, 'GK_STATIC_FALLBACK');
+      const text = `server { listen 80; static "${SITE}" { fallback ../index.html } }`;
+      const [c] = await checkGate(text);
+      assert.deepEqual([c.code, c.span.col], ['GK_STATIC_FALLBACK', text.indexOf('../index.html') + 1], 'points at the fallback path');
     });
     it('resolves a relative root from the .gate file', async () => {
       gate = await startGate('server { listen 127.0.0.1:0; static ./site }', { file: repoPath('plugins', 'static', 'testdata', 't.gate') });

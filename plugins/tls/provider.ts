@@ -1,5 +1,5 @@
 import type { SecureContextOptions } from 'node:tls';
-import { diagnostic, type Diagnostic, type Span, type TlsProvider, type Unit } from '../../core/index.js';
+import { diagnostic, spanOf, type Diagnostic, type Span, type TlsProvider, type Unit } from '../../core/index.js';
 import { checkPair, readPair, type CertPair } from './certs.js';
 import type { TlsConfig } from './schema.js';
 
@@ -20,7 +20,7 @@ export class TlsUnit implements Unit {
     const { cert, key, mode } = this.cfg;
     if (mode === 'self_signed') {
       return cert !== undefined || key !== undefined
-        ? [diagnostic('GK_TLS_CONFLICT', "'tls self_signed' takes no cert or key", this.at, 'drop self_signed to use the files, or drop cert and key')]
+        ? [diagnostic('GK_TLS_CONFLICT', "'tls self_signed' takes no cert or key", spanOf(this.cfg, cert !== undefined ? 'cert' : 'key') ?? this.at, 'drop self_signed to use the files, or drop cert and key')]
         : [];
     }
     if (cert === undefined || key === undefined) {
@@ -28,7 +28,7 @@ export class TlsUnit implements Unit {
       return [diagnostic('GK_TLS_MISSING', `'tls' needs ${missing}`, this.at, 'tls { cert ./site.pem; key ./site.key }, or tls self_signed for development')];
     }
     return checkPair(cert, key).map((p) => {
-      const d = diagnostic(p.code, p.message, this.at, p.help);
+      const d = diagnostic(p.code, p.message, spanOf(this.cfg, p.code === 'GK_TLS_KEY' || p.code === 'GK_TLS_MISMATCH' ? 'key' : 'cert') ?? this.at, p.help);
       return p.warning ? { ...d, severity: 'warning' as const } : d;
     });
   }

@@ -31,7 +31,7 @@ describe('tls', () => {
 
   it('reports a missing file, a file that is no certificate, and a key that does not match, at check time', async () => {
     const [missing] = await check(`{ cert "${file('nope.pem')}"; key "${file('a.key')}" }`);
-    assert.deepEqual([missing.code, missing.span.line, missing.span.col], ['GK_TLS_FILE', 3, 3]);
+    assert.deepEqual([missing.code, missing.span.line, missing.span.col], ['GK_TLS_FILE', 3, 14]);
     assert.match(missing.message, /cannot read certificate '.*nope\.pem': no such file/);
     assert.equal((await check(`{ cert "${file('junk.pem')}"; key "${file('a.key')}" }`))[0].code, 'GK_TLS_CERT');
     assert.equal((await check(`{ cert "${file('a.pem')}"; key "${file('junk.pem')}" }`))[0].code, 'GK_TLS_KEY');

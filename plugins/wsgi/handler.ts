@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { awaitPoolWorker, diagnostic, PoolWatch, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { awaitPoolWorker, diagnostic, PoolWatch, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit, spanOf } from '../../core/index.js';
 import { exchange } from './exchange.js';
 import type { WsgiConfig } from './schema.js';
 import { APP_SPEC, poolSettings, runDir } from './settings.js';
@@ -20,7 +20,7 @@ export class WsgiUnit implements Unit {
 
   validate(): Diagnostic[] {
     if (APP_SPEC.test(this.cfg.app)) return [];
-    return [diagnostic('GK_WSGI_APP', `bad application '${this.cfg.app}' in 'wsgi': expected MODULE:CALLABLE`, this.at, 'for example wsgi hello:application or wsgi mysite.wsgi:application')];
+    return [diagnostic('GK_WSGI_APP', `bad application '${this.cfg.app}' in 'wsgi': expected MODULE:CALLABLE`, spanOf(this.cfg, 'app') ?? this.at, 'for example wsgi hello:application or wsgi mysite.wsgi:application')];
   }
 
   async provision(): Promise<void> {

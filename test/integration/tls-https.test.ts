@@ -117,6 +117,6 @@ describe('tls over real sockets', () => {
     writeFileSync(gateFile, `server {\n  listen 8443 tls\n  tls { cert a.test.pem; key b.test.key }\n  respond "x"\n}\n`);
     const r = await runCli(['check', gateFile]);
     assert.equal(r.code, 1);
-    assert.match(r.stdout + r.stderr, /bad\.gate:3:3: error: key '.*b\.test\.key' does not match certificate '.*a\.test\.pem'/);
+    assert.match(r.stdout + r.stderr, /bad\.gate:3:30: error: key '.*b\.test\.key' does not match certificate '.*a\.test\.pem'/);
   });
 });
