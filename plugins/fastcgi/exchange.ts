@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
 import { CgiHeadParser, type CgiHead, type Ctx, type Logger } from '../../core/index.js';
-import type { Conn } from './pool.js';
-import { beginRequest, endRequest, RecordReader, RecordType, REQUEST_ID, stream, type FcgiRecord } from './protocol.js';
-
+import type { Conn, Sink } from './pool.js';
+import { endRequest, RecordReader, RecordType, REQUEST_ID, requestHead, stream, type FcgiRecord } from './protocol.js';
 
 const EMPTY = Buffer.alloc(0);
 const PROTOCOL_STATUS = ['complete', 'cannot multiplex', 'overloaded', 'unknown role'];
@@ -50,10 +49,16 @@ export function exchange(ctx: Ctx, conn: Conn, req: Request, log: Logger): Promi
   return new Promise((resolve, reject) => new Exchange(ctx, conn, req, log, resolve, reject).start());
 }
 
-class Exchange {
+/** NO_LENGTH are the statuses whose response never has a Content-Length of its own body. */
+const NO_LENGTH = (status: number): boolean => status < 200 || status === 204 || status === 304;
+
+class Exchange implements Sink {
   private readonly reader = new RecordReader();
   private readonly parser = new CgiHeadParser();
   private head: CgiHead | undefined;
+  private headSent = false;
+  /** out holds the body bytes of the read being processed: sent when it is done, so that a response read whole goes out as one write with its length. */
+  private readonly out: Buffer[] = [];
   private redirect: string | undefined;
   private stderr = '';
   private readTimer: NodeJS.Timeout | undefined;
@@ -71,23 +76,18 @@ class Exchange {
 
   start(): void {
     const s = this.conn.socket;
-    s.on('data', (chunk: Buffer) => this.onData(chunk));
-    s.on('error', (e: NodeJS.ErrnoException) => this.lost(e.code ?? e.message));
-    s.on('end', () => this.lost('connection closed'));
-    s.on('close', () => this.lost('connection closed'));
-    this.ctx.res.once('close', this.onClientClose);
+    this.conn.sink = this;
+    this.ctx.res.on('close', this.onClientClose);
     if (this.ctx.res.destroyed) { this.fail(new ClientGone()); return; } // gone before the exchange began: 'close' has fired
+    if (s.destroyed || s.readableEnded) { this.lost('connection closed'); return; } // closed while it was handed over
     const body = this.req.body;
-    const head = [beginRequest(this.conn.keep), stream(RecordType.Params, this.req.params), stream(RecordType.Params, EMPTY)];
     if (body === undefined || Buffer.isBuffer(body)) {
-      if (body?.length) head.push(stream(RecordType.Stdin, body));
-      head.push(stream(RecordType.Stdin, EMPTY));
-      this.send(Buffer.concat(head));
+      this.send(requestHead(this.req.params, this.conn.keep, body ?? EMPTY));
       this.stdinDone = true;
       this.armRead();
       return;
     }
-    this.send(Buffer.concat(head));
+    this.send(requestHead(this.req.params, this.conn.keep));
     this.feed(body);
   }
 
@@ -122,12 +122,18 @@ class Exchange {
 
   /** armRead (re)starts the read timeout: the longest wait for the responder's next bytes. */
   private armRead(): void {
-    clearTimeout(this.readTimer);
     if (this.settled) return;
-    this.readTimer = setTimeout(() => this.fail(new UpstreamFailure('fastcgi: timed out reading the response', true)), this.req.readTimeout);
+    if (this.readTimer) this.readTimer.refresh();
+    else this.readTimer = setTimeout(() => this.fail(new UpstreamFailure('fastcgi: timed out reading the response', true)), this.req.readTimeout);
   }
 
-  private onData(chunk: Buffer): void {
+  private disarmRead(): void {
+    clearTimeout(this.readTimer);
+    this.readTimer = undefined; // a cleared timer cannot be refreshed
+  }
+
+  /** data takes bytes from the responder (Sink). */
+  data(chunk: Buffer): void {
     if (this.settled) return;
     this.conn.answered = true;
     if (this.stdinDone) this.armRead();
@@ -138,23 +144,56 @@ class Exchange {
       if (r.requestId !== REQUEST_ID) continue;
       if (r.type === RecordType.Stdout) this.onStdout(r.content);
       else if (r.type === RecordType.Stderr) this.onStderr(r.content, false);
-      else if (r.type === RecordType.EndRequest) this.onEnd(r.content);
+      else if (r.type === RecordType.EndRequest) { this.onEnd(r.content); return; }
     }
+    this.flush();
   }
 
   private onStdout(data: Buffer): void {
     if (this.redirect !== undefined || !data.length) return;
-    if (this.head) { this.write(data); return; }
+    if (this.head) { this.out.push(data); return; }
     let got;
     try { got = this.parser.push(data); } catch (e) { this.fail(new UpstreamFailure(`fastcgi: bad response header: ${(e as Error).message}`, false)); return; }
     if (!got) return;
     this.head = got.head;
     if (got.head.localRedirect) { this.redirect = got.head.location; return; }
+    if (got.rest.length) this.out.push(got.rest);
+  }
+
+  /** flush sends what the last read brought: the head once it is complete, then body bytes. */
+  private flush(): void {
+    if (!this.head || this.redirect !== undefined) return;
+    if (!this.headSent) this.sendHead(undefined);
+    for (const b of this.out) {
+      if (this.settled) break;
+      this.write(b);
+    }
+    this.out.length = 0;
+  }
+
+  /**
+   * sendHead writes the status and headers, with Content-Length when the whole body is known
+   * (`length`) and the script set none: the client then gets no chunked framing. With no
+   * header set before (by middleware), node takes the list as it is instead of one setHeader each.
+   */
+  private sendHead(length: number | undefined): void {
+    this.headSent = true;
     const res = this.ctx.res;
-    for (const [name, value] of got.head.headers) res.appendHeader(name, value);
-    if (got.head.reason !== undefined) res.writeHead(got.head.status, got.head.reason);
-    else res.writeHead(got.head.status);
-    if (got.rest.length) this.write(got.rest);
+    const { status, reason, headers } = this.head!;
+    const sized = length !== undefined && this.ctx.req.method !== 'HEAD' && !NO_LENGTH(status)
+      && !headers.some(([name]) => name.length === 14 && name.toLowerCase() === 'content-length');
+    if (res.getHeaderNames().length === 0) {
+      const raw: string[] = [];
+      for (const [name, value] of headers) raw.push(name, value);
+      if (sized) raw.push('Content-Length', String(length));
+      if (reason !== undefined) res.writeHead(status, reason, raw);
+      else res.writeHead(status, raw);
+      return;
+    }
+    for (const [name, value] of headers) res.appendHeader(name, value);
+    if (sized) res.setHeader('Content-Length', length!);
+    if (reason !== undefined) res.writeHead(status, reason);
+    else res.writeHead(status);
   }
 
   /** write sends body bytes to the client; while it does not take more, reading from the responder stops. */
@@ -164,7 +203,7 @@ class Exchange {
     if (res.destroyed) { this.fail(new ClientGone()); return; } // no 'drain' will come
     const s = this.conn.socket;
     s.pause();
-    clearTimeout(this.readTimer); // the client is the slow one now
+    this.disarmRead(); // the client is the slow one now
     res.once('drain', () => { if (this.settled) return; s.resume(); this.armRead(); });
   }
 
@@ -188,11 +227,20 @@ class Exchange {
     }
     const reusable = this.conn.keep && this.stdinDone && !this.reader.partial;
     if (this.redirect !== undefined) { this.settle({ redirect: this.redirect, reusable }); return; }
-    this.ctx.res.end();
+    if (this.headSent) {
+      this.flush();
+      this.ctx.res.end();
+    } else { // the whole response came in one read
+      const body = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
+      this.out.length = 0;
+      this.sendHead(body.length);
+      this.ctx.res.end(body);
+    }
     this.settle({ reusable });
   }
 
-  private lost(why: string): void {
+  /** lost is the socket failing, ending or closing (Sink). */
+  lost(why: string): void {
     if (this.settled) return;
     const stale = this.conn.reused && !this.conn.answered && !this.bodyTouched;
     this.fail(new UpstreamFailure(`fastcgi: ${why} before the end of the response`, false, stale));
@@ -200,7 +248,7 @@ class Exchange {
 
   private finish(): void {
     this.settled = true;
-    clearTimeout(this.readTimer);
+    this.disarmRead();
     clearTimeout(this.sendTimer);
     this.ctx.res.off('close', this.onClientClose);
     const body = this.req.body;

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
-import { checkGate } from '../../test/helpers/gate.js';
+import { createServer, type Server, type Socket } from 'node:net';
+import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
 import { repoPath } from '../../test/helpers/paths.js';
+import { rawGet, rawRequest } from '../../test/helpers/raw-http.js';
+import { FASTCGI_FILE, fastcgiConfig, PHP_FPM, SKIP_REASON, startPhpFpm, type PhpFpm } from '../../test/integration/fastcgi-fixtures.js';
 import { ConnPool } from './pool.js';
-import { beginRequest, decodeParams, encodeParams, RecordReader, RecordType, stream } from './protocol.js';
+import { beginRequest, decodeParams, encodeParams, RecordReader, RecordType, requestHead, stream } from './protocol.js';
 import { CgiHeadParser as HeadParser, parseCgiHead as parseHead } from '../../core/index.js';
 import { splitPath } from './script.js';
 
@@ -53,6 +55,16 @@ describe('fastcgi records', () => {
     assert.equal(r.partial, false);
   });
 
+  it('frames a request start in one buffer: BEGIN_REQUEST, PARAMS and its end, then STDIN and its end when the body is known', () => {
+    const kinds = (buf: Buffer): string[] => new RecordReader().push(buf).map((r) => `${r.type}:${r.content.length}`);
+    const params = encodeParams({ A: 'b' });
+    assert.deepEqual([...requestHead(params, true).subarray(0, 16)], [...beginRequest(true)]);
+    assert.deepEqual(kinds(requestHead(params, true)), ['1:8', '4:4', '4:0']);
+    assert.deepEqual(kinds(requestHead(params, false, Buffer.alloc(0))), ['1:8', '4:4', '4:0', '5:0']);
+    assert.deepEqual(kinds(requestHead(params, false, Buffer.from('xy'))), ['1:8', '4:4', '4:0', '5:2', '5:0']);
+    assert.deepEqual(kinds(requestHead(params, false, Buffer.alloc(70_000))), ['1:8', '4:4', '4:0', '5:65535', '5:4465', '5:0']);
+  });
+
   it('skips padding', () => {
     const rec = Buffer.from([1, 6, 0, 1, 0, 2, 3, 0, 104, 105, 0, 0, 0]);
     const [got] = new RecordReader().push(rec);
@@ -81,12 +93,23 @@ describe('fastcgi paths and response headers', () => {
 });
 
 describe('fastcgi connection pool', () => {
-  it('keeps a released connection for reuse, and close() destroys it', async () => {
-    const peers: Socket[] = [];
-    const server = createServer((s) => { peers.push(s); s.on('error', () => {}); }).listen(0, '127.0.0.1');
+  let server: Server;
+  let peers: Socket[];
+  let pool: ConnPool;
+  beforeEach(async () => {
+    peers = [];
+    server = createServer((s) => { peers.push(s); s.on('error', () => {}); }).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const port = (server.address() as { port: number }).port;
-    const pool = new ConnPool({ kind: 'tcp', host: '127.0.0.1', port, text: `127.0.0.1:${port}` }, { keepalive: 2, idleTimeout: 10_000, connectTimeout: 1000 });
+    pool = new ConnPool({ kind: 'tcp', host: '127.0.0.1', port, text: `127.0.0.1:${port}` }, { keepalive: 2, idleTimeout: 10_000, connectTimeout: 1000 });
+  });
+  afterEach(async () => {
+    pool.close();
+    for (const p of peers) p.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('keeps a released connection for reuse, and close() destroys it', async () => {
     const a = await pool.acquire();
     pool.release(a, true);
     const b = await pool.acquire();
@@ -95,7 +118,44 @@ describe('fastcgi connection pool', () => {
     pool.release(b, true);
     pool.close();
     assert.equal(b.socket.destroyed, true);
-    for (const p of peers) p.destroy();
-    await new Promise((r) => server.close(r));
+  });
+
+  it('drops an idle connection the responder closed, and opens a new one for the next request', async () => {
+    const a = await pool.acquire();
+    pool.release(a, true);
+    peers[0].destroy(); // a PHP-FPM child recycled by pm.max_requests
+    await new Promise((r) => a.socket.once('close', r));
+    const b = await pool.acquire();
+    assert.notEqual(b.socket, a.socket);
+    assert.equal(b.reused, false);
+  });
+});
+
+describe('fastcgi response framing (PHP-FPM)', function () {
+  let fpm: PhpFpm | undefined;
+  let gate: TestGate | undefined;
+  before(async function () {
+    if (!PHP_FPM) { console.log(`      skipped: ${SKIP_REASON}`); this.skip(); }
+    fpm = await startPhpFpm(2);
+    gate = await startGate(fastcgiConfig(`unix:${fpm.socket}`), { file: FASTCGI_FILE });
+  });
+  after(async () => { await gate?.close(); await fpm?.stop(); });
+
+  it('sends a response that came whole with its Content-Length, and streams a long one chunked', async () => {
+    const small = await rawGet(gate!.port, '/php/headers.php');
+    assert.match(small.text, /\r\nContent-Length: 8\r\n/);
+    assert.doesNotMatch(small.text, /Transfer-Encoding/i);
+    assert.match(small.text, /\r\n\r\ncreated\n$/);
+    const big = await rawGet(gate!.port, '/php/big.php');
+    assert.match(big.text, /\r\nTransfer-Encoding: chunked\r\n/);
+  });
+
+  it('adds no Content-Length to a HEAD answer or a 204', async () => {
+    const head = await rawRequest(gate!.port, 'HEAD /php/headers.php HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    assert.equal(head.status, 201);
+    assert.doesNotMatch(head.text, /Content-Length/i);
+    const none = await rawGet(gate!.port, '/php/nocontent.php');
+    assert.equal(none.status, 204);
+    assert.doesNotMatch(none.text, /Content-Length/i);
   });
 });

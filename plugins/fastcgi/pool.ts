@@ -1,15 +1,37 @@
 import { connect, type Socket } from 'node:net';
 import type { Address } from '../../core/index.js';
 
-/** Conn is one connection to the responder, lent to one request at a time. */
-export interface Conn {
-  readonly socket: Socket;
+/** Sink hears a connection's socket: the exchange it serves, or the pool while it is idle. */
+export interface Sink {
+  data(chunk: Buffer): void;
+  /** lost: the socket failed, ended or closed, or (idle) timed out. */
+  lost(why: string): void;
+}
+
+const NOBODY: Sink = { data() {}, lost() {} };
+
+/**
+ * Conn is one connection to the responder, lent to one request at a time. Its socket's
+ * listeners are added once, when it opens, and pass events on to `sink`: adding and removing
+ * them for each request cost more than the rest of the pool's bookkeeping.
+ */
+export class Conn {
   /** reused is true when the connection served a request before (it may have gone stale meanwhile). */
-  readonly reused: boolean;
+  reused = false;
   /** answered is set once the responder sent a byte on it for the current request. */
-  answered: boolean;
-  /** keep asks the responder to keep the connection after this request (FCGI_KEEP_CONN). */
-  readonly keep: boolean;
+  answered = false;
+  /** uses counts the requests it served. */
+  uses = 0;
+  sink: Sink = NOBODY;
+
+  /** keep asks the responder to keep the connection after each request (FCGI_KEEP_CONN). */
+  constructor(readonly socket: Socket, readonly keep: boolean) {
+    socket.on('data', (chunk: Buffer) => this.sink.data(chunk));
+    socket.on('error', (e: NodeJS.ErrnoException) => this.sink.lost(e.code ?? e.message));
+    socket.on('end', () => this.sink.lost('connection closed'));
+    socket.on('close', () => this.sink.lost('connection closed'));
+    socket.on('timeout', () => this.sink.lost('idle timeout'));
+  }
 }
 
 /** ConnectFailure is a connection that could not be opened: refused, missing socket, or the connect timeout. */
@@ -65,8 +87,6 @@ export class ConnPool {
   /** opening counts connections being opened: they too may wait for a child. */
   private opening = 0;
   private closed = false;
-  /** uses counts the requests each connection served. */
-  private readonly uses = new WeakMap<Socket, number>();
 
   constructor(private readonly address: Address, private readonly o: PoolOptions) {}
 
@@ -76,7 +96,10 @@ export class ConnPool {
     const keep = this.o.keepalive > 0;
     if (!fresh) {
       const kept = this.idle.pop();
-      if (kept) return Promise.resolve(this.lend(kept.socket, true, keep));
+      if (kept) {
+        kept.socket.setTimeout(0);
+        return Promise.resolve(this.lend(kept));
+      }
       if (keep && this.busy.size + this.opening >= this.o.keepalive) return this.wait();
     }
     return this.openConn(keep);
@@ -85,20 +108,20 @@ export class ConnPool {
   /** release takes a connection back: handed to the oldest waiting request, kept idle when `reusable` and the rules above allow it, else destroyed. */
   release(conn: Conn, reusable: boolean): void {
     if (!this.busy.delete(conn)) return;
+    conn.sink = NOBODY;
     const s = conn.socket;
-    const uses = (this.uses.get(s) ?? 0) + 1;
-    this.uses.set(s, uses);
-    const usable = reusable && conn.keep && uses < ROTATE_AFTER && !this.closed && !s.destroyed && !s.readableEnded;
+    const usable = reusable && conn.keep && ++conn.uses < ROTATE_AFTER && !this.closed && !s.destroyed && !s.readableEnded;
     if (!usable) {
       s.destroy();
       this.refill();
       return;
     }
-    for (const ev of ['timeout', 'data', 'end', 'error', 'close', 'drain']) s.removeAllListeners(ev);
+    s.removeAllListeners('drain'); // the exchange's, if it waited for the socket
+    if (s.isPaused()) s.resume(); // the exchange paused it for a slow client
     const next = this.waiting.shift();
     if (next) {
       clearTimeout(next.timer);
-      next.resolve(this.lend(s, true, true));
+      next.resolve(this.lend(conn));
       return;
     }
     const starved = this.opening > 0 || [...this.busy].some((c) => !c.reused && !c.answered);
@@ -106,16 +129,16 @@ export class ConnPool {
       s.destroy();
       return;
     }
+    // Dropped on a reset, when the responder closes it (a child recycled by pm.max_requests),
+    // on bytes nobody asked for, or after the idle timeout.
     const drop = (): void => {
       const i = this.idle.indexOf(conn);
       if (i >= 0) this.idle.splice(i, 1);
+      conn.sink = NOBODY;
       s.destroy();
     };
-    s.on('error', drop); // a reset while idle
-    s.on('end', drop); // the responder closed it (a child recycled by pm.max_requests)
-    s.on('data', drop); // nothing is expected while idle
-    s.setTimeout(this.o.idleTimeout, drop);
-    s.resume();
+    conn.sink = { data: drop, lost: drop };
+    s.setTimeout(this.o.idleTimeout);
     this.idle.push(conn);
   }
 
@@ -132,12 +155,10 @@ export class ConnPool {
   }
 
   /** lend marks a connection lent to one request. */
-  private lend(socket: Socket, reused: boolean, keep: boolean): Conn {
-    if (reused) {
-      socket.setTimeout(0);
-      for (const ev of ['timeout', 'data', 'end', 'error', 'close', 'drain']) socket.removeAllListeners(ev);
-    }
-    const conn: Conn = { socket, reused, answered: false, keep };
+  private lend(conn: Conn): Conn {
+    conn.sink = NOBODY; // until its exchange starts
+    conn.reused = conn.uses > 0;
+    conn.answered = false;
     this.busy.add(conn);
     return conn;
   }
@@ -154,7 +175,7 @@ export class ConnPool {
     }
     this.opening--;
     if (this.closed) { socket.destroy(); throw new ConnectFailure('fastcgi: shutting down', false); }
-    return this.lend(socket, false, keep);
+    return this.lend(new Conn(socket, keep));
   }
 
   /** wait queues a request for the next connection released; after queueTimeout it fails as a timeout (504). */

@@ -16,6 +16,9 @@ const HEADER = 8;
 const MAX_CONTENT = 0xffff;
 const RESPONDER = 1;
 const KEEP_CONN = 1;
+const EMPTY = Buffer.alloc(0);
+/** BEGIN is the size of FCGI_BEGIN_REQUEST: a header and 8 bytes of body. */
+const BEGIN = HEADER + 8;
 
 /** header writes a record header for `length` content bytes (no padding) into `buf` at `at`. */
 function header(buf: Buffer, at: number, type: RecordType, length: number): void {
@@ -29,11 +32,17 @@ function header(buf: Buffer, at: number, type: RecordType, length: number): void
 
 /** beginRequest is FCGI_BEGIN_REQUEST for the responder role, asking to keep the connection when `keep`. */
 export function beginRequest(keep: boolean): Buffer {
-  const buf = Buffer.alloc(HEADER + 8);
+  const buf = Buffer.alloc(BEGIN);
+  writeBegin(buf, keep);
+  return buf;
+}
+
+/** writeBegin writes FCGI_BEGIN_REQUEST (BEGIN bytes) at the start of `buf`. */
+function writeBegin(buf: Buffer, keep: boolean): void {
   header(buf, 0, RecordType.BeginRequest, 8);
   buf.writeUInt16BE(RESPONDER, HEADER);
   buf[HEADER + 2] = keep ? KEEP_CONN : 0;
-  return buf;
+  buf.fill(0, HEADER + 3, BEGIN); // reserved
 }
 
 /**
@@ -55,26 +64,48 @@ export function stream(type: RecordType, data: Buffer): Buffer {
 /**
  * encodeParams encodes name-value pairs (spec 3.4): each length in 1 byte below 128, else
  * in 4 bytes with the high bit set. The result is FCGI_PARAMS content, not yet framed.
+ * Names and values are latin1 (one byte a character), so the pairs are joined as one
+ * latin1 string and written once: a native write per name and value cost more.
  */
 export function encodeParams(params: Readonly<Record<string, string>>): Buffer {
-  // One buffer, sized first: latin1 is one byte a character (a few dozen small Buffer.from calls a request cost more).
-  let size = 0;
-  for (const name in params) {
-    const n = name.length;
-    const v = params[name].length;
-    size += n + v + (n < 128 ? 1 : 4) + (v < 128 ? 1 : 4);
-  }
-  const buf = Buffer.allocUnsafe(size);
-  let at = 0;
+  let text = '';
   for (const name in params) {
     const value = params[name];
-    for (const len of [name.length, value.length]) {
-      if (len < 128) buf[at++] = len;
-      else { buf.writeUInt32BE((len | 0x80000000) >>> 0, at); at += 4; }
-    }
-    at += buf.write(name, at, 'latin1');
-    at += buf.write(value, at, 'latin1');
+    text += pairLength(name.length) + pairLength(value.length) + name + value;
   }
+  return Buffer.from(text, 'latin1');
+}
+
+function pairLength(n: number): string {
+  return n < 128 ? String.fromCharCode(n) : String.fromCharCode(0x80 | (n >>> 24), (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+/**
+ * requestHead frames the start of a request in one buffer, for one write: FCGI_BEGIN_REQUEST,
+ * the encoded `params` as FCGI_PARAMS and the empty record that ends them, then `stdin` as
+ * FCGI_STDIN and its end when the whole body is known (undefined: it is streamed after).
+ */
+export function requestHead(params: Buffer, keep: boolean, stdin?: Buffer): Buffer {
+  if (params.length > MAX_CONTENT || (stdin?.length ?? 0) > MAX_CONTENT) {
+    const parts = [beginRequest(keep), stream(RecordType.Params, params), stream(RecordType.Params, EMPTY)];
+    if (stdin?.length) parts.push(stream(RecordType.Stdin, stdin));
+    if (stdin) parts.push(stream(RecordType.Stdin, EMPTY));
+    return Buffer.concat(parts);
+  }
+  const stdinRecords = !stdin ? 0 : stdin.length ? 2 * HEADER + stdin.length : HEADER;
+  const buf = Buffer.allocUnsafe(BEGIN + HEADER + params.length + HEADER + stdinRecords);
+  writeBegin(buf, keep);
+  let at = BEGIN;
+  header(buf, at, RecordType.Params, params.length);
+  at += HEADER + params.copy(buf, at + HEADER);
+  header(buf, at, RecordType.Params, 0);
+  at += HEADER;
+  if (!stdin) return buf;
+  if (stdin.length) {
+    header(buf, at, RecordType.Stdin, stdin.length);
+    at += HEADER + stdin.copy(buf, at + HEADER);
+  }
+  header(buf, at, RecordType.Stdin, 0);
   return buf;
 }
 
