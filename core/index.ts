@@ -18,6 +18,7 @@ export type { ConfigService, ProcessInfo } from './container.js';
 export type { Dispatcher, RedispatchOptions } from './dispatcher.js';
 export type { GateConfig, GlobalSettings, ServerDecl, RouteDecl, UnitDecl } from './config.js';
 export { beforeHead } from './response-head.js';
+export { statPath, TurnStats } from './turn-stats.js';
 export { cgiMetaVariables, type CgiScript, type CgiSite } from './cgi-env.js';
 export {
   FrameReader, MAX_CONTROL, POOL_PYTHON, POOL_QUEUE_WAIT, PYTHON_APP_SPEC, PoolWatch, PythonPool, awaitPoolWorker, frame, frameHeader, poolRunDir,

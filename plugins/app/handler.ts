@@ -1,4 +1,4 @@
-import { diagnostic, GateError, type Ctx, type Diagnostic, type Logger, type Span, type Unit, spanOf } from '../../core/index.js';
+import { diagnostic, GateError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
 import { serveFetch } from './fetch.js';
 import { serveListener } from './listener.js';
 import { resolveModule, type LoadedApp, type Style } from './load.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { awaitPoolWorker, diagnostic, PoolWatch, pythonPoolSettings, PYTHON_APP_SPEC, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit, spanOf } from '../../core/index.js';
+import { awaitPoolWorker, diagnostic, PoolWatch, PYTHON_APP_SPEC, pythonPoolSettings, spanOf, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
 import { exchange } from './exchange.js';
 import type { AsgiConfig } from './schema.js';
 import { runDir } from './settings.js';

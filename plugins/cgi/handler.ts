@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import { diagnostic, HttpError, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit, spanOf } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit } from '../../core/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
 import { ScriptProcess } from './process.js';

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
-  cgiMetaVariables, diagnostic, HttpError, spanOf, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
+  cgiMetaVariables, diagnostic, HttpError, spanOf, TurnStats, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
 } from '../../core/index.js';
 import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
 import { ConnectFailure, ConnPool } from './pool.js';
@@ -22,6 +22,7 @@ const redirects = new WeakMap<object, number>();
  */
 export class FastcgiUnit implements Unit {
   private readonly rules: ScriptRules;
+  private readonly stats = new TurnStats();
   private readonly site: CgiSite;
   private readonly pool: ConnPool;
   private readonly timeouts: { read: number; send: number };
@@ -52,7 +53,7 @@ export class FastcgiUnit implements Unit {
 
   async handle(ctx: Ctx): Promise<void> {
     if (this.closed) throw new HttpError(503, 'shutting down');
-    const script = locateScript(ctx.mount, ctx.pathInMount, ctx.rawPath, this.rules);
+    const script = locateScript(ctx.mount, ctx.pathInMount, ctx.rawPath, this.rules, this.stats);
     const params = cgiMetaVariables(ctx, script, this.site);
     const body = await requestBody(ctx, params);
     for (const p of this.cfg.param ?? []) params[p.name] = ctx.render(p.value);

@@ -1,5 +1,4 @@
-import { statSync } from 'node:fs';
-import { HttpError, type CgiScript } from '../../core/index.js';
+import { HttpError, type CgiScript, type TurnStats } from '../../core/index.js';
 
 const ENCODED_SEPARATOR = /%(2f|5c)/i;
 
@@ -33,19 +32,20 @@ export function splitPath(rel: string, index: string, extension: string): { scri
  * as PHP), with no dotfile segment; 400 for an encoded slash. It stats synchronously: a
  * cached metadata call costs microseconds, less than a trip through libuv's thread pool.
  */
-export function locateScript(mount: string, rel: string, rawPath: string, rules: ScriptRules): CgiScript {
+export function locateScript(mount: string, rel: string, rawPath: string, rules: ScriptRules, stats: TurnStats): CgiScript {
   if (ENCODED_SEPARATOR.test(rawPath)) throw new HttpError(400, 'encoded slash or backslash in path');
   if (rel.includes('\\') || rel.includes('\0')) throw new HttpError(400, 'bad path');
   const split = splitPath(rel, rules.index, rules.extension);
   if (!split || /\/\./.test(split.script)) throw new HttpError(404);
   const file = rules.root + split.script;
-  if (!isFile(file)) throw new HttpError(404);
+  if (!isFile(stats, file)) throw new HttpError(404);
   return { scriptName: mount + split.script, scriptFilename: file, pathInfo: split.pathInfo };
 }
 
-function isFile(file: string): boolean {
+/** isFile stats the script once per event-loop turn (requests read together share the look). */
+function isFile(stats: TurnStats, file: string): boolean {
   try {
-    return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+    return stats.stat(file)?.isFile() ?? false;
   } catch {
     return false; // ENOTDIR: a file used as a folder; EACCES
   }

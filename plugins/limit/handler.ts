@@ -1,4 +1,4 @@
-import { diagnostic, HttpError, type Ctx, type Diagnostic, type Next, type Span, type TemplateLike, type Unit, spanOf } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Next, type Span, type TemplateLike, type Unit } from '../../core/index.js';
 import { LimitedBody } from './body.js';
 import { parseRate, TokenBuckets } from './bucket.js';
 import type { LimitConfig } from './schema.js';

@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { diagnostic, type Ctx, type Diagnostic, type Logger, type Next, type Span, type Unit, spanOf } from '../../core/index.js';
+import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type Span, type Unit } from '../../core/index.js';
 import { compileFormat, type LineFormat } from './format.js';
 import type { LogConfig } from './schema.js';
 import { LineWriter } from './writer.js';

@@ -1,4 +1,4 @@
-import { diagnostic, HttpError, type Ctx, type Diagnostic, type Span, type TemplateLike, type Unit, spanOf } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Span, type TemplateLike, type Unit } from '../../core/index.js';
 import type { RedirectConfig } from './schema.js';
 
 const REASON: Record<number, string> = { 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect', 308: 'Permanent Redirect' };

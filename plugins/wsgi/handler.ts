@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { awaitPoolWorker, diagnostic, PoolWatch, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit, spanOf } from '../../core/index.js';
+import { awaitPoolWorker, diagnostic, PoolWatch, spanOf, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
 import { exchange } from './exchange.js';
 import type { WsgiConfig } from './schema.js';
 import { APP_SPEC, poolSettings, runDir } from './settings.js';
