@@ -19,6 +19,8 @@ export interface SendOptions {
 }
 
 const DONE = Promise.resolve();
+/** READ_CHUNK is the read size for files streamed from disk: larger than the 64 KiB default, fewer reads and writes per file. */
+const READ_CHUNK = 256 * 1024;
 
 /**
  * sendFile answers a GET or HEAD with a file: validators and 304/412, then 200, 206 (one
@@ -90,7 +92,7 @@ function body(ctx: Ctx, status: number, headers: OutgoingHttpHeaders, e: FileEnt
   res.writeHead(status, headers);
   if (ctx.method === 'HEAD' || length === 0) { res.end(); return undefined; }
   if (e.body) { res.end(r.start === 0 && length === e.body.length ? e.body : e.body.subarray(r.start, r.end + 1)); return undefined; }
-  return stream(ctx, fh!.createReadStream({ start: r.start, end: r.end, autoClose: false }));
+  return stream(ctx, fh!.createReadStream({ start: r.start, end: r.end, autoClose: false, highWaterMark: READ_CHUNK }));
 }
 
 /** multipart writes several ranges as multipart/byteranges (RFC 9110 14.6). */
@@ -113,7 +115,7 @@ function multipart(ctx: Ctx, headers: OutgoingHttpHeaders, e: FileEntry, fh: Fil
   return stream(ctx, Readable.from((async function* parts() {
     for (const [i, r] of ranges.entries()) {
       yield heads[i];
-      yield* fh!.createReadStream({ start: r.start, end: r.end, autoClose: false });
+      yield* fh!.createReadStream({ start: r.start, end: r.end, autoClose: false, highWaterMark: READ_CHUNK });
     }
     yield tail;
   })()));
