@@ -54,6 +54,7 @@ export class Conn {
 
   destroy(): void {
     this.user = undefined;
+    this.pool.forget(this); // now, not at 'close': a destroyed socket must not be lent again
     this.socket.destroy();
   }
 
@@ -94,7 +95,8 @@ export class ConnPool {
 
   /** take returns an idle connection, or opens one (`fresh` forces a new one, as for an upgrade). */
   take(user: ConnUser, fresh = false): Conn {
-    const c = fresh ? undefined : this.idle.pop();
+    let c = fresh ? undefined : this.idle.pop();
+    while (c?.socket.destroyed) c = this.idle.pop();
     if (c) {
       c.user = user;
       c.reused = true;
