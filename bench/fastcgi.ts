@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pickLoadGenerator, type LoadResult } from './load.js';
+import { alternateRounds, pickLoadGenerator, type Contender } from './load.js';
+import { nginxBin, nginxVersion, startNginx } from './nginx-peer.js';
 import { GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
@@ -31,8 +32,6 @@ function version(bin: string): string {
   }
 }
 
-interface Target { readonly name: string; readonly url: string; readonly results: LoadResult[] }
-
 /** startFpm starts php-fpm in the foreground with one static pool on `socket` (as root: -R, pool user root). */
 async function startFpm(bin: string, dir: string, socket: string): Promise<Child> {
   const root = process.getuid?.() === 0;
@@ -51,12 +50,12 @@ async function startFpm(bin: string, dir: string, socket: string): Promise<Child
  * runFastcgi measures requests per second for one tiny PHP script through gatekit (`fastcgi`,
  * workers 2, default keepalive 4 connections per worker) and Nginx (fastcgi_pass, worker_processes 2,
  * its default of one connection per request) to the same php-fpm pool, in alternating
- * rounds. Target: gatekit at least 0.8x Nginx.
+ * rounds. Contender: gatekit at least 0.8x Nginx.
  */
 export async function runFastcgi(): Promise<Section> {
   const title = `fastcgi: a PHP script through gatekit vs Nginx fastcgi_pass, ${WORKERS} workers each, one php-fpm pool`;
   const fpmBin = findBin(['php-fpm', 'php-fpm8.4', 'php-fpm8.3', 'php-fpm8.2', 'php-fpm8.1']);
-  const nginx = findBin(['nginx']);
+  const nginx = nginxBin();
   if (!fpmBin || !nginx) {
     return { title, header: ['result'], rows: [[`skipped: ${!fpmBin ? 'php-fpm' : 'nginx'} is not installed (apt-get install -y php-fpm nginx)`]], notes: [], passed: true };
   }
@@ -66,54 +65,38 @@ export async function runFastcgi(): Promise<Section> {
   try {
     const www = join(dir, 'www');
     mkdirSync(www);
-    mkdirSync(join(dir, 'tmp'));
     writeFileSync(join(www, 'hello.php'), SCRIPT);
     const socket = join(dir, 'php.sock');
     started.push(await startFpm(fpmBin, dir, socket));
     const [gp, np] = [await freePort(), await freePort()];
     writeFileSync(join(dir, 'gate.gate'), `global { workers ${WORKERS} }\nserver {\n    listen 127.0.0.1:${gp}\n`
       + `    route = / { respond "ready" }\n    fastcgi unix:${socket} { root ./www }\n}\n`);
-    writeFileSync(join(dir, 'nginx.conf'), [
-      'user root;', `worker_processes ${WORKERS};`, `pid ${dir}/nginx.pid;`, `error_log ${dir}/nginx-error.log;`,
-      'events { worker_connections 1024; }',
-      'http {', '  access_log off;', '  keepalive_timeout 75s;', '  keepalive_requests 1000000;',
-      `  client_body_temp_path ${dir}/tmp;`, `  proxy_temp_path ${dir}/tmp;`, `  fastcgi_temp_path ${dir}/tmp;`, `  uwsgi_temp_path ${dir}/tmp;`, `  scgi_temp_path ${dir}/tmp;`,
-      `  server { listen 127.0.0.1:${np}; root ${www};`,
-      '    location = / { return 200 "ready"; }',
-      '    location ~ \\.php(/|$) {',
-      '      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;',
-      '      include /etc/nginx/fastcgi_params;',
-      '      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;',
-      '      fastcgi_param PATH_INFO $fastcgi_path_info;',
-      `      fastcgi_pass unix:${socket};`,
-      '    }', '  }', '}', '',
-    ].join('\n'));
     const gk = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', join(dir, 'gate.gate')]);
     started.push(gk);
     await waitFor200(gp, gk, 15_000, 10);
-    const ng = startChild('nginx', nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
-    started.push(ng);
-    await waitFor200(np, ng, 15_000, 10);
-    const targets: Target[] = [
+    started.push(await startNginx(nginx, dir, { workers: WORKERS, port: np, http: [
+      `server { listen 127.0.0.1:${np}; root ${www};`,
+      '  location = / { return 200 "ready"; }',
+      '  location ~ \\.php(/|$) {',
+      '    fastcgi_split_path_info ^(.+?\\.php)(/.*)$;',
+      '    include /etc/nginx/fastcgi_params;',
+      '    fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;',
+      '    fastcgi_param PATH_INFO $fastcgi_path_info;',
+      `    fastcgi_pass unix:${socket};`,
+      '  }', '}',
+    ] }));
+    const targets: Contender[] = [
       { name: `gatekit fastcgi, workers ${WORKERS}`, url: `http://127.0.0.1:${gp}/hello.php`, results: [] },
       { name: `nginx fastcgi_pass, worker_processes ${WORKERS}`, url: `http://127.0.0.1:${np}/hello.php`, results: [] },
     ];
     for (const t of targets) {
-      const res = await fetch(t.url);
+      const res = await fetch(t.url!);
       const body = await res.text();
       if (res.status !== 200 || body !== 'hello from php GET /hello.php\n') throw new Error(`${t.name} answered ${res.status} ${JSON.stringify(body)}`);
     }
-    const o = { connections: settings.connections, seconds: settings.seconds };
-    for (const t of targets) await load.run(t.url, { ...o, seconds: settings.warmupSeconds });
-    for (let r = 0; r < settings.rounds; r++) {
-      for (const t of r % 2 ? [...targets].reverse() : targets) {
-        const res = await load.run(t.url, o);
-        t.results.push(res);
-        process.stderr.write(`  round ${r + 1}/${settings.rounds} ${t.name}: ${res.rps.toFixed(0)} req/s\n`);
-      }
-    }
-    const rps = (t: Target): number => median(t.results.map((x) => x.rps));
-    const row = (t: Target): string[] => [t.name, rps(t).toFixed(0), ms(median(t.results.map((x) => x.p50Ms))), ms(median(t.results.map((x) => x.p99Ms)))];
+    await alternateRounds(load, targets, settings);
+    const rps = (t: Contender): number => median(t.results.map((x) => x.rps));
+    const row = (t: Contender): string[] => [t.name, rps(t).toFixed(0), ms(median(t.results.map((x) => x.p50Ms))), ms(median(t.results.map((x) => x.p99Ms)))];
     const r = rps(targets[0]) / rps(targets[1]);
     const paired = median(targets[0].results.map((x, i) => x.rps / targets[1].results[i].rps));
     const errors = targets.reduce((n, t) => n + t.results.reduce((m, x) => m + x.errors, 0), 0);
@@ -126,7 +109,7 @@ export async function runFastcgi(): Promise<Section> {
         ['paired per-round ratio (median)', '', '', '', ratio(paired), verdict(paired >= TARGET)],
       ],
       notes: [
-        `${version(nginx)}; ${version(fpmBin)}; pool: pm static, ${CHILDREN} children, unix socket; script: ${SCRIPT.length} bytes of PHP printing one line.`,
+        `${nginxVersion(nginx)}; ${version(fpmBin)}; pool: pm static, ${CHILDREN} children, unix socket; script: ${SCRIPT.length} bytes of PHP printing one line.`,
         `gatekit holds up to 4 connections per worker (FCGI_KEEP_CONN; further requests wait in gatekit for one); Nginx opens one per request (its default without upstream keepalive).`,
         `load generator ${load.name}, ${settings.connections} connections, ${settings.rounds} rounds x ${settings.seconds} s, alternating order.`,
         `per-round req/s: ${targets.map((t) => `${t.name}: ${t.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,

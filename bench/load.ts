@@ -112,3 +112,26 @@ export function pickLoadGenerator(): LoadGenerator {
   }
   return autocannonAt(bin);
 }
+
+/** Contender is one server under load: where to send it, and what each round measured. */
+export interface Contender {
+  readonly name: string;
+  url?: string;
+  readonly results: LoadResult[];
+}
+
+/**
+ * alternateRounds warms every contender up, then runs `settings.rounds` rounds of load on each,
+ * reversing the order every other round so neither side always runs after the other.
+ */
+export async function alternateRounds(load: LoadGenerator, contenders: readonly Contender[], s: { rounds: number; seconds: number; warmupSeconds: number; connections: number }, label = ''): Promise<void> {
+  const o = { connections: s.connections, seconds: s.seconds };
+  for (const c of contenders) await load.run(c.url!, { ...o, seconds: s.warmupSeconds });
+  for (let r = 0; r < s.rounds; r++) {
+    for (const c of r % 2 ? [...contenders].reverse() : contenders) {
+      const res = await load.run(c.url!, o);
+      c.results.push(res);
+      process.stderr.write(`  ${label}round ${r + 1}/${s.rounds} ${c.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms p99 ${res.p99Ms.toFixed(2)} ms\n`);
+    }
+  }
+}

@@ -1,10 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseWrk, type LoadResult } from './load.js';
+import { nginxBin, nginxVersion, startNginx } from './nginx-peer.js';
 import { GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
@@ -32,25 +33,6 @@ function jsonFile(): string {
     items.push(JSON.stringify({ id: i, name: `item ${i}`, price: (i * 7.31) % 100, tags: ['a', 'b', `t${i % 17}`], active: i % 3 === 0 }));
   }
   return `[${items.join(',')}]`.padEnd(FILE_BYTES - 1, ' ') + '\n';
-}
-
-function nginxConfig(dir: string, port: number): string {
-  return `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes ${WORKERS};
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-    include /etc/nginx/mime.types;
-    client_body_temp_path ${dir}/ngx-body; proxy_temp_path ${dir}/ngx-proxy; fastcgi_temp_path ${dir}/ngx-fcgi;
-    uwsgi_temp_path ${dir}/ngx-uwsgi; scgi_temp_path ${dir}/ngx-scgi;
-    access_log ${dir}/nginx-access.log combined;
-    sendfile on;
-    keepalive_requests 1000000;
-    gzip on; gzip_types application/json; gzip_comp_level ${LEVEL}; gzip_min_length 512; gzip_vary on;
-    server { listen 127.0.0.1:${port}; root ${dir}/public; }
-}
-`;
 }
 
 function gatekitConfig(dir: string, port: number): string {
@@ -96,7 +78,8 @@ function skipped(why: string): Section {
  * with two workers and the same compression level.
  */
 export async function runMiddleware(): Promise<Section> {
-  if (!has('nginx', ['-v'])) return skipped('nginx is not installed (apt-get install -y nginx)');
+  const nginx = nginxBin();
+  if (!nginx) return skipped('nginx is not installed (apt-get install -y nginx)');
   if (!has('wrk', ['--version'])) return skipped('wrk is not installed (apt-get install -y wrk); the scenario needs its -H option');
   const { builtins } = await import('../plugins/index.js');
   if (!builtins.some((P) => P.name === 'StaticPlugin')) return skipped("the 'static' plugin is not built in yet");
@@ -109,16 +92,17 @@ export async function runMiddleware(): Promise<Section> {
     writeFileSync(join(dir, 'public', 'index.html'), 'ok\n'); // waitFor200 asks for /
     const [gPort, nPort] = [await freePort(), await freePort()];
     writeFileSync(join(dir, 'site.gate'), gatekitConfig(dir, gPort));
-    writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, nPort));
     const gk = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', join(dir, 'site.gate')]);
     started.push(gk);
     await waitFor200(gPort, gk, 15_000, 10);
-    const ngx = startChild('nginx', 'nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir]);
-    started.push(ngx);
-    await waitFor200(nPort, ngx, 15_000, 10);
+    started.push(await startNginx(nginx, dir, { workers: WORKERS, port: nPort, accessLog: `${dir}/nginx-access.log`, http: [
+      'include /etc/nginx/mime.types;', 'sendfile on;',
+      `gzip on; gzip_types application/json; gzip_comp_level ${LEVEL}; gzip_min_length 512; gzip_vary on;`,
+      `server { listen 127.0.0.1:${nPort}; root ${dir}/public; }`,
+    ] }));
     const peers: Peer[] = [
       { name: `gatekit: static + log (file) + compress gzip level ${LEVEL}, workers ${WORKERS}`, url: `http://127.0.0.1:${gPort}/data.json`, results: [] },
-      { name: `nginx ${nginxVersion()}: gzip on (level ${LEVEL}) + access_log (file), worker_processes ${WORKERS}`, url: `http://127.0.0.1:${nPort}/data.json`, results: [] },
+      { name: `${nginxVersion(nginx)}: gzip on (level ${LEVEL}) + access_log (file), worker_processes ${WORKERS}`, url: `http://127.0.0.1:${nPort}/data.json`, results: [] },
     ];
     const intact = await Promise.all(peers.map((p) => gzipped(p.url, body)));
     for (const p of peers) await wrk(p.url, settings.warmupSeconds);
@@ -152,8 +136,4 @@ export async function runMiddleware(): Promise<Section> {
     await Promise.all(started.map((c) => c.stop()));
     removeTempDir(dir);
   }
-}
-
-function nginxVersion(): string {
-  return /nginx\/([\d.]+)/.exec(spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr ?? '')?.[1] ?? '';
 }

