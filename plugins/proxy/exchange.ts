@@ -92,6 +92,7 @@ class Attempt implements ConnUser {
     this.bodyDone = spec.body === 'none';
     this.parser = new ResponseParser({
       head: (h) => this.onHead(h),
+      interim: (h) => this.onInterim(h),
       body: (chunk) => this.onBody(chunk),
       trailers: (raw) => this.ctx.res.addTrailers(pairs(raw)),
     });
@@ -173,6 +174,15 @@ class Attempt implements ConnUser {
     this.arm('read');
     this.ctx.vars.set('upstream_status', String(h.statusCode));
     this.spec.responder.head(this.ctx, h);
+  }
+
+  /** onInterim passes 103 Early Hints on (their Link headers), to clients that can take a 1xx answer. */
+  private onInterim(h: UpstreamHead): void {
+    const req = this.ctx.req;
+    if (h.statusCode !== 103 || this.ctx.res.headersSent || req.httpVersionMajor !== 1 || req.httpVersionMinor < 1) return;
+    const links: string[] = [];
+    for (let i = 0; i < h.rawHeaders.length; i += 2) if (h.rawHeaders[i].toLowerCase() === 'link') links.push(h.rawHeaders[i + 1]);
+    if (links.length) this.ctx.res.writeEarlyHints({ link: links });
   }
 
   private onBody(chunk: Buffer): void {

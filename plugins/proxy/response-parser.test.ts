@@ -3,6 +3,7 @@ import { BadResponse, ResponseParser, type UpstreamHead } from './response-parse
 
 interface Parsed {
   heads: UpstreamHead[];
+  interim: UpstreamHead[];
   body: string;
   trailers: string[][];
   /** rest is what feed returned once the response was complete (undefined: still going). */
@@ -13,9 +14,10 @@ interface Parsed {
 
 /** parse feeds `pieces` in turn to a parser readied for `method`; `end` then closes the connection. */
 function parse(pieces: readonly string[], method = 'GET', end = false): Parsed {
-  const out: Parsed = { heads: [], body: '', trailers: [], rest: undefined, keepAlive: false, upgraded: false };
+  const out: Parsed = { heads: [], interim: [], body: '', trailers: [], rest: undefined, keepAlive: false, upgraded: false };
   const p = new ResponseParser({
     head: (h) => out.heads.push(h),
+    interim: (h) => out.interim.push(h),
     body: (c) => { out.body += c.toString('latin1'); },
     trailers: (raw) => out.trailers.push(raw),
   });
@@ -62,9 +64,10 @@ describe('proxy: upstream response parser', () => {
     assert.deepEqual([notModified.body, notModified.rest, notModified.keepAlive], ['', '', true]);
   });
 
-  it('skips 100 Continue and 103 Early Hints before the real head', () => {
+  it('skips 100 Continue, hands 103 Early Hints over as interim, then reads the real head', () => {
     const r = everySplit('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok');
     assert.deepEqual([r.heads.map((h) => h.statusCode), r.body], [[201], 'ok']);
+    assert.deepEqual(r.interim, [{ statusCode: 103, statusMessage: 'Early Hints', rawHeaders: ['Link', '</a.css>'] }]);
   });
 
   it('reads a body without length until the connection closes, and does not reuse that connection', () => {

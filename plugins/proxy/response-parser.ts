@@ -7,8 +7,10 @@ export interface UpstreamHead {
 
 /** ParserEvents receive a response as it is parsed; body chunks are views of the fed buffers, not copies. */
 export interface ParserEvents {
-  /** head gets the final head (or a 101's); 1xx interim heads (100, 103) are skipped. */
+  /** head gets the final head (or a 101's). */
   head(h: UpstreamHead): void;
+  /** interim gets a 1xx interim head other than 100 Continue (103 Early Hints); the final head follows. */
+  interim?(h: UpstreamHead): void;
   body(chunk: Buffer): void;
   /** trailers gets the fields after a chunked body, when there are any. */
   trailers(raw: string[]): void;
@@ -212,7 +214,10 @@ export class ResponseParser {
       this.ev.head(head);
       return;
     }
-    if (status < 200) return; // an interim answer (100 Continue, 103 Early Hints): the real head follows
+    if (status < 200) { // an interim answer: the real head follows
+      if (status !== 100) this.ev.interim?.(head);
+      return;
+    }
     this.final = head;
     // a response framed by both is a smuggling risk: read it as chunked, then drop the connection
     this.keepAlive = !close && !(te && length !== undefined);
