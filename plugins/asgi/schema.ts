@@ -15,7 +15,7 @@ export const asgi = directive({
         args: [arg.string('name'), arg.string('value')] },
       { name: 'pythonpath', doc: 'Folder added to sys.path (PYTHONPATH), after chdir', repeatable: true, args: [arg.path('dir')] },
       { name: 'max_requests', doc: 'Replace a Python process after it served this many requests and WebSockets (default 0: never)', args: [arg.int('count', { min: 0 })] },
-      { name: 'timeout', doc: 'Longest wait for the application to start its response (or accept a WebSocket); past it the client gets 504 and the app http.disconnect (default 30s)',
+      { name: 'timeout', doc: 'Longest wait for the application to start its response (or accept a WebSocket); past it the client gets 504 and the app http.disconnect; a worker whose event loop stays blocked that long is replaced (default 30s)',
         args: [arg.duration('timeout')] },
     ],
   },

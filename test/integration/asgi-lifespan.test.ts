@@ -59,6 +59,17 @@ describe('asgi lifespan and process model', function () {
     assert.notEqual(Number(await text(g.url('/pid'))), victim);
   });
 
+  it('replaces a worker whose event loop stays blocked past timeout, logging where it was stuck', async () => {
+    const g = await start('apps:application', 'timeout 600ms');
+    const victim = Number(await text(g.url('/pid')));
+    const blocked = await fetch(g.url('/block?8'));
+    assert.ok([502, 504].includes(blocked.status), `status ${blocked.status}`);
+    await waitForLog(g.logs, new RegExp(`event loop blocked for [\\d.]+s .*stopping worker pid ${victim}`));
+    await waitForLog(g.logs, /time\.sleep/); // the stack shows the blocking call
+    const after = Number(await text(g.url('/pid')));
+    assert.ok(after > 0 && after !== victim, `a new worker answers (pid ${after})`);
+  });
+
   it('answers 503 while the application fails to import, with its traceback in the log', async () => {
     const g = await start('broken:application');
     await waitForLog(g.logs, /ImportError: this asgi app is broken on purpose/);

@@ -23,6 +23,8 @@ import os
 import signal
 import struct
 import sys
+import threading
+import time
 import traceback
 
 from gatekit_pool import HEAD, MAX_FRAME, fail, join_pool, load_or_fail
@@ -317,6 +319,43 @@ class Lifespan(object):
         return '%s: %s' % (type(exc).__name__, exc)
 
 
+class LoopWatch(object):
+    """LoopWatch stops a worker whose event loop stays blocked past `limit` seconds.
+
+    An application that calls blocking code from async code (time.sleep, a sync driver) stalls
+    every request of its worker, not only its own. The loop stamps a heartbeat; a thread checks
+    it, and when it is older than the limit it writes where the loop is stuck to stderr (the
+    error log) and ends the process, which the pool replaces, as Gunicorn's arbiter does with a
+    worker that stops notifying it.
+    """
+
+    def __init__(self, loop, limit):
+        self.loop = loop
+        self.limit = limit
+        self.every = min(1.0, limit / 4)
+        self.stamp = time.monotonic()
+        self.main = threading.main_thread().ident
+
+    def start(self):
+        self.beat()
+        threading.Thread(target=self.watch, name='gatekit-loop-watch', daemon=True).start()
+
+    def beat(self):
+        self.stamp = time.monotonic()
+        self.loop.call_later(self.every, self.beat)
+
+    def watch(self):
+        while True:
+            time.sleep(self.every)
+            stalled = time.monotonic() - self.stamp
+            if stalled > self.limit:
+                stack = ''.join(traceback.format_stack(sys._current_frames().get(self.main)))
+                sys.stderr.write('gatekit-asgi: event loop blocked for %.1fs (over timeout %.1fs): an application call that does not await; '
+                                 'stopping worker pid %d. The loop is at:\n%s' % (stalled, self.limit, os.getpid(), stack))
+                sys.stderr.flush()
+                os._exit(70)
+
+
 class Worker(object):
     """Worker serves connections from the pool's shared socket on one asyncio event loop."""
 
@@ -372,6 +411,8 @@ class Worker(object):
             self.loop.add_signal_handler(sig, self.stop)
         link.setblocking(False)
         self.loop.add_reader(link.fileno(), self.keeper_gone, link)
+        if self.drain > 0:
+            LoopWatch(self.loop, self.drain).start()
         await self.stopping
         server.close()
         self.loop.remove_reader(link.fileno())

@@ -2,6 +2,7 @@
 import asyncio
 import json
 import os
+import time
 import sys
 
 
@@ -85,6 +86,10 @@ async def http(scope, receive, send):
         print('sleeping %s in pid %d' % (qs, os.getpid()), flush=True)
         await asyncio.sleep(float(qs or '1'))
         return await answer(send, 200, b'slept')
+    if path == '/block':
+        print('blocking the event loop for %s s in pid %d' % (qs, os.getpid()), flush=True)
+        time.sleep(float(qs or '5'))  # a blocking call in async code: the loop stalls
+        return await answer(send, 200, b'blocked')
     if path == '/boom':
         raise ValueError('boom on purpose')
     if path == '/boom-late':
