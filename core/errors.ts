@@ -30,11 +30,14 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message?: string,
-    options?: { cause?: unknown; headers?: Record<string, string> },
+    options?: { cause?: unknown; headers?: Record<string, string>; logged?: boolean },
   ) {
     super(message ?? STATUS_CODES[status] ?? 'Error', options);
     this.name = 'HttpError';
     this.headers = options?.headers ?? {};
+    this.logged = options?.logged ?? false;
   }
   readonly headers: Record<string, string>;
+  /** logged is true when the plugin wrote its own error line for it: the kernel then writes none. */
+  readonly logged: boolean;
 }

@@ -205,7 +205,7 @@ export class Gate {
   private fail(ctx: Ctx, e: unknown): void {
     const http = e instanceof HttpError ? e : undefined;
     const status = http?.status ?? 500;
-    if (status >= 500) {
+    if (status >= 500 && !http?.logged) {
       ctx.log.error(http?.message ?? 'request failed', {
         request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, status,
         error: e instanceof Error && !http ? (e.stack ?? e.message) : http?.cause instanceof Error ? http.cause.message : undefined,

@@ -137,12 +137,12 @@ export class ProxyUnit implements Unit, Responder {
 
   private noUpstream(ctx: Ctx): HttpError {
     this.log.error('no upstream available (all failed their health checks or are marked down)', { request_id: ctx.requestId, upstreams: this.upstreams.map((u) => u.key).join(',') });
-    return new HttpError(502, 'Bad Gateway', { cause: new Error('no upstream available') });
+    return new HttpError(502, 'Bad Gateway', { cause: new Error('no upstream available'), logged: true });
   }
 
   private failure(ctx: Ctx, up: Upstream, e: UpstreamFailure): HttpError {
     this.log.error(describe(e), { upstream: up.key, request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, error: errorText(e) });
-    return e.timeout ? new HttpError(504, 'Gateway Timeout', { cause: e }) : new HttpError(502, 'Bad Gateway', { cause: e });
+    return new HttpError(e.timeout ? 504 : 502, undefined, { cause: e, logged: true });
   }
 }
 
