@@ -36,7 +36,7 @@ export class UpstreamFailure extends Error {
 
 /** Responder writes an upstream's response head to the client, or takes over an upgrade. */
 export interface Responder {
-  head(ctx: Ctx, head: UpstreamHead): void;
+  head(ctx: Ctx, head: UpstreamHead, up: Upstream): void;
   upgrade(ctx: Ctx, head: UpstreamHead, socket: Socket, rest: Buffer): void;
 }
 
@@ -173,7 +173,7 @@ class Attempt implements ConnUser {
     if (h.statusCode === 101) return; // handled once feed returns the bytes past the head
     this.arm('read');
     this.ctx.vars.set('upstream_status', String(h.statusCode));
-    this.spec.responder.head(this.ctx, h);
+    this.spec.responder.head(this.ctx, h, this.up);
   }
 
   /** onInterim passes 103 Early Hints on (their Link headers), to clients that can take a 1xx answer. */

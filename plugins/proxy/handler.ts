@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
 import { balancer, type Balancer, type Policy } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
-import { groupHeaders, requestHead, requestHeaders, responseHeaders, TOKEN_RE, type HeaderOp } from './headers.js';
+import { groupHeaders, requestHead, requestHeaders, responseHeaders, rewriteLocations, TOKEN_RE, type HeaderOp } from './headers.js';
 import { HealthChecker, type HealthSpec } from './health.js';
 import type { UpstreamHead } from './response-parser.js';
 import type { HealthCheckOption, MaxFailsOption, ProxyConfig, UpstreamOption } from './schema.js';
@@ -28,6 +28,7 @@ export class ProxyUnit implements Unit, Responder {
   private readonly passive: PassiveSpec;
   private readonly up: { preserveHost: boolean; ops: HeaderOp[] };
   private readonly down: HeaderOp[];
+  private readonly rewriteLocation: boolean;
   private readonly path: PathSpec;
   private readonly health: HealthSpec | undefined;
   private checker: HealthChecker | undefined;
@@ -45,6 +46,7 @@ export class ProxyUnit implements Unit, Responder {
     this.passive = { count: this.upstreams.length > 1 ? (mf?.count ?? 1) : 0, window: mf?.window ?? downFor, downFor };
     this.up = { preserveHost: cfg.preserve_host ?? true, ops: headerOps(cfg.header_up) };
     this.down = headerOps(cfg.header_down);
+    this.rewriteLocation = cfg.rewrite_location ?? true;
     this.path = { ...(cfg.strip_prefix !== undefined ? { strip: cfg.strip_prefix } : {}), ...(cfg.rewrite ? { rewrite: cfg.rewrite } : {}) };
     this.health = healthSpec(cfg.health_check as HealthCheckOption | undefined);
   }
@@ -98,9 +100,9 @@ export class ProxyUnit implements Unit, Responder {
   }
 
   /** head writes the upstream's status and headers (filtered, header_down applied) to the client. */
-  head(ctx: Ctx, res: UpstreamHead): void {
+  head(ctx: Ctx, res: UpstreamHead, up: Upstream): void {
     const status = res.statusCode;
-    const headers = responseHeaders(res.rawHeaders, this.down, ctx);
+    const headers = responseHeaders(this.locations(ctx, res.rawHeaders, up), this.down, ctx);
     const out = ctx.res;
     if (out.getHeaderNames().length === 0) {
       out.writeHead(status, res.statusMessage, headers);
@@ -120,6 +122,13 @@ export class ProxyUnit implements Unit, Responder {
     if (head.length) client.socket.write(head);
     if (client.head.length) socket.write(client.head);
     this.tunnels.join(client.socket, socket, this.wsIdle);
+  }
+
+  /** locations rewrites Location and Refresh answers naming the upstream that served this request (rewrite_location). */
+  private locations(ctx: Ctx, raw: string[], up: Upstream): string[] {
+    if (!this.rewriteLocation || !up.origins.length) return raw;
+    const prefix = this.path.strip === undefined ? '' : (this.path.strip || ctx.mount).replace(/\/$/, '');
+    return rewriteLocations(raw, up.origins, `${ctx.scheme}://${ctx.req.headers.host ?? ctx.host}`, prefix);
   }
 
   private choose(ctx: Ctx, tried: readonly Upstream[]): Upstream | undefined {

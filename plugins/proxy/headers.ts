@@ -106,6 +106,34 @@ export function requestHead(method: string, path: string, headers: readonly stri
   return close ? `${head}Connection: close\r\n\r\n` : `${head}\r\n`;
 }
 
+/**
+ * rewriteLocations points Location and Refresh values that name the upstream itself
+ * (one of `origins`, then a path) at `origin`, the address the client used, with `prefix`
+ * (a stripped mount point) put back in front of the path: what nginx's `proxy_redirect
+ * default` does. Other values pass as they are.
+ */
+export function rewriteLocations(headers: string[], origins: readonly string[], origin: string, prefix: string): string[] {
+  // in place: the list is this response's own
+  for (let i = 0; i < headers.length; i += 2) {
+    const lower = headers[i].toLowerCase();
+    if (lower === 'location') headers[i + 1] = rewriteUrl(headers[i + 1], origins, origin, prefix);
+    else if (lower === 'refresh') headers[i + 1] = headers[i + 1].replace(/(url\s*=\s*)(\S+)/i, (_m, at: string, url: string) => at + rewriteUrl(url, origins, origin, prefix));
+  }
+  return headers;
+}
+
+function rewriteUrl(url: string, origins: readonly string[], origin: string, prefix: string): string {
+  const lower = url.toLowerCase();
+  for (const o of origins) {
+    if (!lower.startsWith(o)) continue;
+    const rest = url.slice(o.length);
+    if (rest !== '' && !'/?#'.includes(rest[0])) continue; // http://host:8080 is not http://host:80
+    const path = rest.startsWith('/') ? rest : `/${rest}`;
+    return `${origin}${prefix}${path}`;
+  }
+  return url;
+}
+
 /** applyOps applies set / add / remove operations to a flat header list, rendering values per request. */
 export function applyOps(headers: string[], ops: readonly HeaderOp[], ctx: Ctx): string[] {
   let out = headers;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { checkGate } from '../../test/helpers/gate.js';
 import { balancer } from './balance.js';
+import { rewriteLocations } from './headers.js';
 import { stripPrefix, encodeUnsafe } from './target.js';
 import { parseTarget, Upstream } from './upstream.js';
 
@@ -10,7 +11,7 @@ describe('proxy: configuration', () => {
   it('accepts every option', async () => {
     assert.deepEqual(await codes(`server { listen 80; proxy http://a:1 https://b unix:/run/app.sock ws://c:2 wss://d {
       upstream http://e:3 { weight 5 }
-      balance least_conn; keepalive 8; keepalive_timeout 20s; tls_insecure; preserve_host off
+      balance least_conn; keepalive 8; keepalive_timeout 20s; tls_insecure; preserve_host off; rewrite_location off
       header_up X-A $remote; header_up add X-B b; header_up remove Cookie
       header_down set Server gk; header_down add X-Upstream $upstream; header_down remove X-Powered-By
       retries 2; connect_timeout 1s; read_timeout 30s; send_timeout 30s; ws_idle_timeout 10m
@@ -92,6 +93,22 @@ describe('proxy: balancers', () => {
 });
 
 describe('proxy: upstream paths', () => {
+  it('rewrites Location and Refresh answers that name the upstream, and nothing else', () => {
+    const up = new Upstream(parseTarget('http://Backend:80', '/srv/t.gate'), 1);
+    assert.deepEqual(up.origins, ['http://backend:80', 'http://backend']);
+    const run = (name: string, value: string, prefix = ''): string => rewriteLocations([name, value], up.origins, 'https://site.test', prefix)[1];
+    assert.equal(run('Location', 'http://backend/a?b=1'), 'https://site.test/a?b=1');
+    assert.equal(run('location', 'http://BACKEND:80'), 'https://site.test/');
+    assert.equal(run('Location', 'http://backend/a', '/app'), 'https://site.test/app/a');
+    assert.equal(run('Location', 'http://backend', '/app'), 'https://site.test/app/');
+    assert.equal(run('Refresh', '5; url=http://backend/next'), '5; url=https://site.test/next');
+    assert.equal(run('Location', 'http://backend:8080/a'), 'http://backend:8080/a', 'another port is another origin');
+    assert.equal(run('Location', 'http://backendx/a'), 'http://backendx/a');
+    assert.equal(run('Location', 'https://backend/a'), 'https://backend/a', 'another scheme is another origin');
+    assert.equal(run('Location', '/relative'), '/relative');
+    assert.equal(run('Content-Location', 'http://backend/a'), 'http://backend/a');
+  });
+
   it('strips a prefix only at a segment boundary', () => {
     assert.equal(stripPrefix('/api/x', '/api'), '/x');
     assert.equal(stripPrefix('/api/x', '/api/'), '/x');

@@ -31,6 +31,8 @@ export const proxy = directive({
       { name: 'keepalive_timeout', doc: 'How long an idle upstream connection is kept (default 30s)', args: [arg.duration('timeout')] },
       { name: 'tls_insecure', doc: 'Accept any certificate from https upstreams (self-signed backends)', args: [arg.bool('enabled', { optional: true, default: 'on' })] },
       { name: 'preserve_host', doc: 'Send the client\'s Host header upstream (default on); off sends the upstream\'s host:port', args: [arg.bool('enabled')] },
+      { name: 'rewrite_location', doc: 'Rewrite Location and Refresh answers that name the upstream (http://host:port/x) to the address the client used, under the stripped prefix (default on, like nginx\'s proxy_redirect default)',
+        args: [arg.bool('enabled')] },
       headerOp('header_up', 'Change a request header sent upstream: header_up [set|add|remove] NAME [VALUE] (request variables allowed)'),
       headerOp('header_down', 'Change a response header sent to the client: header_down [set|add|remove] NAME [VALUE] ($upstream allowed)'),
       { name: 'strip_prefix', doc: 'Remove PATH from the start of the upstream path; without PATH, the route\'s mount point',

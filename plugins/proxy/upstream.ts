@@ -44,6 +44,8 @@ export class Upstream {
   readonly key: string;
   /** hostHeader is the Host sent when the client's is not preserved. */
   readonly hostHeader: string;
+  /** origins are how the upstream names itself in absolute URLs (scheme://host:port, and without a default port). */
+  readonly origins: readonly string[];
   /** active counts requests in flight (least_conn). */
   active = 0;
   /** current is the smooth weighted round robin's running score. */
@@ -65,6 +67,8 @@ export class Upstream {
       this.key = `${host}:${target.port}`;
       this.hostHeader = target.port === (target.tls ? 443 : 80) ? host : this.key;
     }
+    const scheme = this.isTls ? 'https' : 'http';
+    this.origins = target.kind === 'unix' ? [] : [...new Set([`${scheme}://${this.key}`, `${scheme}://${this.hostHeader}`])].map((o) => o.toLowerCase());
   }
 
   /** open creates the keep-alive pool (per worker, at provision). */

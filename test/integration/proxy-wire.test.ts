@@ -121,6 +121,23 @@ describe('proxy: what upstreams put on the wire', () => {
     assert.ok(g.logs.some((l) => /error \[proxy\] upstream failed mid-response .*closed the connection mid-response/.test(l)), g.logs.join('\n'));
   });
 
+  it('points redirects that name the upstream at the address the client used, under the stripped prefix', async () => {
+    up = await rawUpstream((head, s) => {
+      const path = head.split(' ')[1];
+      const to = path === '/away' ? 'http://elsewhere.test/x' : `http://127.0.0.1:${up!.port}/login?next=${encodeURIComponent(path)}`;
+      s.write(`HTTP/1.1 302 Found\r\nLocation: ${to}\r\nContent-Length: 0\r\n\r\n`);
+    });
+    gate = await startGate(`server { listen 127.0.0.1:0
+      route /app/ { proxy http://127.0.0.1:${up.port} { strip_prefix } }
+      route /raw/ { proxy http://127.0.0.1:${up.port} { rewrite_location off } }
+    }`);
+    const at = async (path: string, host: string): Promise<string | undefined> =>
+      (await send(gate!.port, path, { headers: { host } })).headers.location;
+    assert.equal(await at('/app/admin', 'site.test:8443'), 'http://site.test:8443/app/login?next=%2Fadmin');
+    assert.equal(await at('/app/away', 'site.test'), 'http://elsewhere.test/x');
+    assert.equal(await at('/raw/admin', 'site.test'), `http://127.0.0.1:${up.port}/login?next=%2Fraw%2Fadmin`);
+  });
+
   it('keeps request-variable header values from ending their header line', async () => {
     let seen = '';
     up = await rawUpstream((head, s) => { seen = head; s.write('HTTP/1.1 204 No Content\r\n\r\n'); });
