@@ -35,7 +35,6 @@ export class Conn {
   reused = false;
   /** connecting is true until the TCP (and TLS) handshake is done. */
   connecting = true;
-  private detached = false;
   private readonly listeners: [string, (...args: any[]) => void][];
 
   constructor(readonly socket: Socket, tls: boolean, private readonly pool: ConnPool) {
@@ -60,15 +59,10 @@ export class Conn {
 
   /** detach hands the socket over (an upgraded connection joining a tunnel): the pool forgets it and its listeners go. */
   detach(): Socket {
-    this.detached = true;
     this.user = undefined;
     for (const [event, fn] of this.listeners) this.socket.off(event, fn);
     this.pool.forget(this);
     return this.socket;
-  }
-
-  get isDetached(): boolean {
-    return this.detached;
   }
 }
 
@@ -86,11 +80,6 @@ export class ConnPool {
   /** reuses tells whether connections are kept for further requests. */
   get reuses(): boolean {
     return this.opts.keepalive > 0;
-  }
-
-  /** size is the number of connections open (idle or in use). */
-  get size(): number {
-    return this.open.size;
   }
 
   /** take returns an idle connection, or opens one (`fresh` forces a new one, as for an upgrade). */
