@@ -35,6 +35,8 @@ export class Conn {
   reused = false;
   /** connecting is true until the TCP (and TLS) handshake is done. */
   connecting = true;
+  /** idleSince is when the connection went back to the pool (performance.now()). */
+  idleSince = 0;
   private readonly listeners: [string, (...args: any[]) => void][];
 
   constructor(readonly socket: Socket, tls: boolean, private readonly pool: ConnPool) {
@@ -43,9 +45,8 @@ export class Conn {
     const onClose = (): void => { this.pool.forget(this); if (this.user) this.user.onEnd(); };
     const onError = (e: Error): void => { if (this.user) this.user.onError(e); else this.destroy(); };
     const onDrain = (): void => this.user?.onDrain();
-    const onTimeout = (): void => { if (!this.user) this.destroy(); }; // keepalive_timeout passed while idle
     const onConnect = (): void => { this.connecting = false; this.user?.onConnect(); };
-    this.listeners = [['data', onData], ['end', onEnd], ['close', onClose], ['error', onError], ['drain', onDrain], ['timeout', onTimeout],
+    this.listeners = [['data', onData], ['end', onEnd], ['close', onClose], ['error', onError], ['drain', onDrain],
       [tls ? 'secureConnect' : 'connect', onConnect]];
     for (const [event, fn] of this.listeners) socket.on(event, fn);
     socket.setNoDelay(true);
@@ -69,11 +70,13 @@ export class Conn {
 /**
  * ConnPool opens connections to one upstream and keeps up to `keepalive` idle ones for reuse
  * (most recently used first, so a quiet period lets the others time out), each closed after
- * `keepaliveTimeout` idle or when the upstream closes it.
+ * `keepaliveTimeout` idle or when the upstream closes it. Idle time is checked by one sweep
+ * every quarter of the timeout, not a timer per connection re-armed on every request.
  */
 export class ConnPool {
   private readonly idle: Conn[] = [];
   private readonly open = new Set<Conn>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly target: ConnTarget, private readonly opts: PoolOptions) {}
 
@@ -89,7 +92,6 @@ export class ConnPool {
     if (c) {
       c.user = user;
       c.reused = true;
-      c.socket.setTimeout(0);
       return c;
     }
     const conn = new Conn(this.connect(), this.target.kind === 'tcp' && this.target.tls, this);
@@ -102,9 +104,17 @@ export class ConnPool {
   give(c: Conn): void {
     c.user = undefined;
     if (this.idle.length >= this.opts.keepalive || c.socket.destroyed) { c.destroy(); return; }
-    c.socket.setTimeout(this.opts.keepaliveTimeout);
     if (c.socket.isPaused()) c.socket.resume(); // an idle connection must notice the upstream closing it
+    c.idleSince = performance.now();
     this.idle.push(c);
+    this.sweeper ??= setInterval(() => this.sweep(), Math.max(50, this.opts.keepaliveTimeout / 4)).unref();
+  }
+
+  /** sweep closes the connections idle for longer than keepaliveTimeout (the oldest are first in the list). */
+  private sweep(): void {
+    const limit = performance.now() - this.opts.keepaliveTimeout;
+    while (this.idle.length && this.idle[0].idleSince <= limit) this.idle[0].destroy();
+    if (this.idle.length === 0) { clearInterval(this.sweeper); this.sweeper = undefined; }
   }
 
   /** forget drops a connection that closed or left the pool. */
@@ -116,6 +126,8 @@ export class ConnPool {
 
   /** close destroys every connection, idle or in use. */
   close(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const c of [...this.open]) c.destroy();
     this.open.clear();
     this.idle.length = 0;

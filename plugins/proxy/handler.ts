@@ -133,6 +133,10 @@ export class ProxyUnit implements Unit, Responder {
 
   private choose(ctx: Ctx, tried: readonly Upstream[]): Upstream | undefined {
     const now = Date.now();
+    if (this.upstreams.length === 1) { // the common case, without the candidate list
+      const only = this.upstreams[0];
+      return only.available(now) && tried.length === 0 ? only : undefined;
+    }
     const candidates = this.upstreams.filter((u) => u.available(now) && !tried.includes(u));
     return candidates.length ? this.pick(candidates, ctx.remote) : undefined;
   }

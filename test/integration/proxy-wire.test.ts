@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { send } from './proxy-upstreams.js';
+import { send, waitFor } from './proxy-upstreams.js';
 
 /** RawUpstream is a TCP server whose answers are written byte for byte by the test. */
 interface RawUpstream {
   readonly port: number;
-  /** connections counts accepted connections; requests counts request heads seen. */
-  readonly stats: { connections: number; requests: number };
+  /** connections counts accepted connections, closed those closed since; requests counts request heads seen. */
+  readonly stats: { connections: number; closed: number; requests: number };
   close(): Promise<void>;
 }
 
@@ -17,12 +17,12 @@ interface RawUpstream {
  * and the socket, plus which request on that connection it is (0 for the first).
  */
 async function rawUpstream(answer: (head: string, s: Socket, nth: number) => void): Promise<RawUpstream> {
-  const stats = { connections: 0, requests: 0 };
+  const stats = { connections: 0, closed: 0, requests: 0 };
   const open = new Set<Socket>();
   const server: Server = createServer((s) => {
     stats.connections++;
     open.add(s);
-    s.on('close', () => open.delete(s));
+    s.on('close', () => { open.delete(s); stats.closed++; });
     s.on('error', () => {});
     let buf = '';
     let nth = 0;
@@ -136,6 +136,17 @@ describe('proxy: what upstreams put on the wire', () => {
     assert.equal(await at('/app/admin', 'site.test:8443'), 'http://site.test:8443/app/login?next=%2Fadmin');
     assert.equal(await at('/app/away', 'site.test'), 'http://elsewhere.test/x');
     assert.equal(await at('/raw/admin', 'site.test'), `http://127.0.0.1:${up.port}/login?next=%2Fraw%2Fadmin`);
+  });
+
+  it('closes a kept-alive connection after keepalive_timeout idle, and opens a new one after', async () => {
+    up = await rawUpstream((_head, s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    gate = await startGate(`server { listen 127.0.0.1:0; proxy http://127.0.0.1:${up.port} { keepalive_timeout 150ms } }`);
+    assert.equal((await send(gate.port, '/')).body, 'ok');
+    assert.equal((await send(gate.port, '/')).body, 'ok');
+    assert.deepEqual([up.stats.connections, up.stats.closed], [1, 0], 'reused while fresh');
+    await waitFor(() => up!.stats.closed === 1, 1500, 'the idle connection to close');
+    assert.equal((await send(gate.port, '/')).body, 'ok');
+    assert.equal(up.stats.connections, 2);
   });
 
   it('keeps request-variable header values from ending their header line', async () => {
