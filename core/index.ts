@@ -22,7 +22,7 @@ export { statPath, TurnStats } from './turn-stats.js';
 export { cgiMetaVariables, type CgiScript, type CgiSite } from './cgi-env.js';
 export {
   FrameReader, MAX_CONTROL, POOL_PYTHON, POOL_QUEUE_WAIT, PYTHON_APP_SPEC, PoolWatch, PythonPool, awaitPoolWorker, frame, frameHeader, poolRunDir,
-  pythonPoolSettings, relayData, sourceFile, textFrame, writeFrame,
-  type FrameSink, type PoolStatus, type PythonPoolConfig, type PythonPoolSettings, type PythonPoolSpec,
+  poolsPart, pumpBody, pythonPoolSettings, relayData, sourceFile, textFrame, writeFrame,
+  type BodyPump, type FrameSink, type PoolStatus, type PythonPoolConfig, type PythonPoolSettings, type PythonPoolSpec,
 } from './pool/index.js';
 export { BadCgiHead, CGI_MAX_HEAD, CgiHeadParser, parseCgiHead, type CgiHead } from './cgi-response.js';

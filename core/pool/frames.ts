@@ -5,6 +5,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 
 /** MAX_CONTROL is the largest non-streamed frame accepted from a pool process (status, errors, logs). */
 export const MAX_CONTROL = 16 << 20;
@@ -119,4 +120,35 @@ export function relayData(sock: Socket, res: ServerResponse, done: () => boolean
     sock.pause();
     res.once('drain', () => { paused = false; if (!done()) sock.resume(); });
   };
+}
+
+/** BodyPump is a request body on its way to a pool process; stop() detaches it early. */
+export interface BodyPump {
+  /** ended is true once the whole body and the end frame were written. */
+  readonly ended: boolean;
+  stop(): void;
+}
+
+/**
+ * pumpBody streams a request body to a pool process as `kind` frames, pausing the body while
+ * the socket is full, then writes the `end` frame. A body error goes to `onError`.
+ */
+export function pumpBody(body: Readable, sock: Socket, kind: number, end: Buffer, onError: (e: Error) => void): BodyPump {
+  const onData = (chunk: Buffer): void => { if (!writeFrame(sock, kind, chunk)) body.pause(); };
+  const onDrain = (): void => { body.resume(); };
+  const onEnd = (): void => { pump.ended = true; sock.write(end); };
+  const pump = {
+    ended: false,
+    stop(): void {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      sock.off('drain', onDrain);
+    },
+  };
+  body.on('data', onData);
+  body.on('end', onEnd);
+  body.on('error', onError);
+  sock.on('drain', onDrain);
+  return pump;
 }

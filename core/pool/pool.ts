@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Span } from '../../dsl/ast.js';
 import type { Fields, Logger } from '../logger.js';
-import type { MasterContext } from '../plugin.js';
+import type { MasterContext, MasterPart } from '../plugin.js';
 import type { Supervised } from '../process/supervisor.js';
 import { POOL_PYTHON, type PythonPoolSettings } from './settings.js';
 import { PoolWatch } from './watch.js';
@@ -87,4 +87,18 @@ export class PythonPool {
     this.keeper = undefined;
     rmSync(this.spec.dir, { recursive: true, force: true });
   }
+}
+
+/** poolsPart is the master part of a plugin that runs one pool per directive: all start together, the started ones stop. */
+export function poolsPart(pools: readonly PythonPool[]): MasterPart {
+  const started: PythonPool[] = [];
+  return {
+    async start() {
+      started.push(...pools);
+      await Promise.all(pools.map((p) => p.start()));
+    },
+    async stop(timeout) {
+      await Promise.all(started.map((p) => p.stop(timeout)));
+    },
+  };
 }

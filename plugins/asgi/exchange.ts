@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { FrameReader, frame, HttpError, relayData, writeFrame, type Ctx } from '../../core/index.js';
+import { FrameReader, frame, HttpError, pumpBody, relayData, type BodyPump, type Ctx } from '../../core/index.js';
 import { hasBody, headFrame, nulFields } from './scope.js';
 import { FRAME } from './settings.js';
 
@@ -22,7 +22,7 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number): Promise<v
     const body: Readable = ctx.body;
     const sock: Socket = connect(poolPath);
     let settled = false;
-    let pumping = false;
+    let pump: BodyPump | undefined;
     let connected = false;
 
     const finish = (e?: HttpError): void => {
@@ -30,7 +30,7 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number): Promise<v
       settled = true;
       clearTimeout(timer);
       res.off('close', onClientGone);
-      if (pumping) { body.off('data', onBody); body.off('end', onBodyEnd); body.off('error', onBodyError); sock.off('drain', onSockDrain); }
+      pump?.stop();
       sock.destroy();
       // After the response started, the kernel logs the error and cuts the response short.
       if (e) reject(e); else resolve();
@@ -61,23 +61,12 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number): Promise<v
     });
     sock.on('close', () => finish(new HttpError(502, 'asgi worker closed the connection before the response was complete')));
 
-    const onBody = (chunk: Buffer): void => {
-      if (!writeFrame(sock, FRAME.bytes, chunk)) body.pause();
-    };
-    const onSockDrain = (): void => { body.resume(); };
-    const onBodyEnd = (): void => { sock.write(END); };
-    const onBodyError = (e: Error): void => { finish(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e })); };
-
     if (!hasBody(ctx)) {
       sock.write(Buffer.concat([headFrame(ctx, false), END]));
       return;
     }
     sock.write(headFrame(ctx, false));
-    pumping = true;
-    body.on('data', onBody);
-    body.on('end', onBodyEnd);
-    body.on('error', onBodyError);
-    sock.on('drain', onSockDrain);
+    pump = pumpBody(body, sock, FRAME.bytes, END, (e) => finish(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e })));
   });
 }
 

@@ -1,4 +1,4 @@
-import { PythonPool, pythonPoolSettings, type MasterContext, type MasterDirective, type MasterPart } from '../../core/index.js';
+import { poolsPart, PythonPool, pythonPoolSettings, type MasterContext, type MasterDirective, type MasterPart } from '../../core/index.js';
 import type { AsgiConfig } from './schema.js';
 import { PYTHON_MODULE, runDir } from './settings.js';
 
@@ -15,14 +15,5 @@ export function masterPart(directives: readonly MasterDirective[], ctx: MasterCo
     const dir = runDir(cfg, d.at, { pid: process.pid, role: 'master', workerId: 0, generation: ctx.generation });
     return new PythonPool({ kind: 'asgi', module: PYTHON_MODULE, dir, settings: s, args: [s.app, String(s.maxRequests), String(s.timeout)] }, d.at, ctx);
   });
-  const started: PythonPool[] = [];
-  return {
-    async start() {
-      started.push(...pools);
-      await Promise.all(pools.map((p) => p.start()));
-    },
-    async stop(timeout) {
-      await Promise.all(started.map((p) => p.stop(timeout)));
-    },
-  };
+  return poolsPart(pools);
 }

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { HttpError, relayData, writeFrame, type Ctx, type Logger } from '../../core/index.js';
+import { HttpError, pumpBody, relayData, type BodyPump, type Ctx, type Logger } from '../../core/index.js';
 import { hasBody, headPayload } from './environ.js';
 import { FRAME, FrameReader, frame } from './frames.js';
 
@@ -21,17 +21,16 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logge
     const sock: Socket = connect(poolPath);
     let pid = 0;
     let settled = false;
-    let pumping = false;
-    let bodyEnded = false;
+    let pump: BodyPump | undefined;
 
     const finish = (e?: HttpError): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       res.off('close', onClientGone);
-      if (pumping) { body.off('data', onBody); body.off('end', onBodyEnd); body.off('error', onBodyError); sock.off('drain', onSockDrain); }
+      pump?.stop();
       // A worker that answered before reading the whole body reads on until END: send it.
-      if (!e && pumping && !bodyEnded) sock.end(END); else sock.destroy();
+      if (!e && pump && !pump.ended) sock.end(END); else sock.destroy();
       if (e) reject(e); else resolve();
     };
     const timer = setTimeout(() => {
@@ -67,23 +66,12 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logge
     });
     sock.on('close', () => finish(new HttpError(502, `wsgi worker ${pid || '?'} exited before it answered`)));
 
-    const onBody = (chunk: Buffer): void => {
-      if (!writeFrame(sock, FRAME.body, chunk)) body.pause();
-    };
-    const onSockDrain = (): void => { body.resume(); };
-    const onBodyEnd = (): void => { bodyEnded = true; sock.write(END); };
-    const onBodyError = (e: Error): void => { finish(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e })); };
-
     if (!hasBody(ctx)) {
       sock.write(Buffer.concat([headPayload(ctx), END]));
       return;
     }
     sock.write(headPayload(ctx));
-    pumping = true;
-    body.on('data', onBody);
-    body.on('end', onBodyEnd);
-    body.on('error', onBodyError);
-    sock.on('drain', onSockDrain);
+    pump = pumpBody(body, sock, FRAME.body, END, (e) => finish(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e })));
   });
 }
 

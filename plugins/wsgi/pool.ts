@@ -1,4 +1,4 @@
-import { PythonPool, type MasterContext, type MasterDirective, type MasterPart, type Span } from '../../core/index.js';
+import { poolsPart, PythonPool, type MasterContext, type MasterDirective, type MasterPart, type Span } from '../../core/index.js';
 import type { WsgiConfig } from './schema.js';
 import { PYTHON_MODULE, poolSettings, runDir } from './settings.js';
 
@@ -15,14 +15,5 @@ function poolOf(cfg: WsgiConfig, at: Span, ctx: MasterContext): PythonPool {
 /** masterPart runs one pool per `wsgi` occurrence. */
 export function masterPart(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart {
   const pools = directives.map((d) => poolOf(d.config as WsgiConfig, d.at, ctx));
-  const started: PythonPool[] = [];
-  return {
-    async start() {
-      started.push(...pools);
-      await Promise.all(pools.map((p) => p.start()));
-    },
-    async stop(timeout) {
-      await Promise.all(started.map((p) => p.stop(timeout)));
-    },
-  };
+  return poolsPart(pools);
 }
