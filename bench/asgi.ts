@@ -1,15 +1,10 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { alternateRounds, pickLoadGenerator, type Contender } from './load.js';
-import { GATEKIT_BIN, PKG_DIR } from './paths.js';
-import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
-import { median, ms, ratio, verdict, type Section } from './report.js';
-import { settings } from './respond.js';
+import type { Section } from './report.js';
+import { runPythonPeer, VENV } from './python-peer.js';
 
-const TARGET = 1.0;
-const APP_DIR = join(PKG_DIR, 'samples', 'asgi-hello');
-const VENV = join(PKG_DIR, '.venv', 'bin');
+// Scenario `asgi`: samples/asgi-hello through gatekit's asgi pool and through Uvicorn (from
+// the venv .ci/run makes), the same number of Python processes each.
 
 /** uvicornParser says which HTTP parser Uvicorn picks in the venv (httptools when installed, else h11). */
 function uvicornParser(): string {
@@ -18,77 +13,14 @@ function uvicornParser(): string {
   return `(${has('httptools') ? 'httptools' : 'h11'} parser, ${has('uvloop') ? 'uvloop' : 'asyncio'} loop)`;
 }
 
-function envInt(name: string, dflt: number): number {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? v : dflt;
-}
-
-
-async function startGatekit(dir: string, nodeWorkers: number, procs: number): Promise<{ child: Child; url: string }> {
-  const port = await freePort();
-  const file = join(dir, 'asgi.gate');
-  writeFileSync(file, `global { workers ${nodeWorkers} }\nserver {\n    listen 127.0.0.1:${port}\n` +
-    `    asgi hello:application { python ${join(VENV, 'python')}; chdir ${APP_DIR}; workers ${procs} }\n}\n`);
-  const child = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', file]);
-  await waitFor200(port, child, 20_000, 20);
-  return { child, url: `http://127.0.0.1:${port}/` };
-}
-
-async function startUvicorn(procs: number): Promise<{ child: Child; url: string }> {
-  const port = await freePort();
-  const child = startChild('uvicorn', join(VENV, 'uvicorn'), ['--workers', String(procs), '--host', '127.0.0.1', '--port', String(port),
-    '--app-dir', APP_DIR, '--log-level', 'warning', '--no-access-log', 'hello:application']);
-  await waitFor200(port, child, 20_000, 20);
-  return { child, url: `http://127.0.0.1:${port}/` };
-}
-
-/**
- * runAsgi serves samples/asgi-hello with gatekit's asgi pool and with Uvicorn, the same
- * number of Python processes each (GATEKIT_BENCH_ASGI_PROCS, default 2; gatekit's Node
- * workers: GATEKIT_BENCH_ASGI_NODE, default 1), and compares throughput under one load,
- * side by side in one run, rounds alternating. Uvicorn comes from the venv .ci/run makes.
- */
-export async function runAsgi(): Promise<Section> {
-  if (!existsSync(join(VENV, 'uvicorn'))) throw new Error(`${join(VENV, 'uvicorn')} is missing: python3 -m venv .venv && .venv/bin/pip install uvicorn`);
-  const procs = envInt('GATEKIT_BENCH_ASGI_PROCS', 2);
-  const nodeWorkers = envInt('GATEKIT_BENCH_ASGI_NODE', 1);
-  const load = pickLoadGenerator();
-  const dir = tempDir();
-  const started: Child[] = [];
-  const contenders: Contender[] = [
-    { name: `uvicorn, ${procs} workers`, results: [] },
-    { name: `gatekit asgi, ${procs} Python workers, ${nodeWorkers} Node worker(s)`, results: [] },
-  ];
-  try {
-    const g = await startUvicorn(procs);
-    started.push(g.child);
-    contenders[0].url = g.url;
-    const k = await startGatekit(dir, nodeWorkers, procs);
-    started.push(k.child);
-    contenders[1].url = k.url;
-    await alternateRounds(load, contenders, settings);
-    const rps = (c: Contender): number => median(c.results.map((x) => x.rps));
-    const base = rps(contenders[0]);
-    const errors = contenders.reduce((n, c) => n + c.results.reduce((m, x) => m + x.errors, 0), 0);
-    const gain = rps(contenders[1]) / base;
-    return {
-      title: `asgi: samples/asgi-hello, gatekit vs Uvicorn (${load.name}, ${settings.connections} connections)`,
-      header: ['server', 'req/s (median)', 'p50 latency', 'p99 latency', 'vs uvicorn', `target >= ${TARGET}x`],
-      rows: contenders.map((c, i) => [
-        c.name, rps(c).toFixed(0), ms(median(c.results.map((x) => x.p50Ms))), ms(median(c.results.map((x) => x.p99Ms))),
-        i ? ratio(rps(c) / base) : '', i ? verdict(gain >= TARGET) : '',
-      ]),
-      notes: [
-        `both run the same interpreter (.venv/bin/python) and app; Uvicorn ${uvicornParser()} parses HTTP in each Python worker; gatekit parses HTTP in Node and opens one unix-socket connection to the pool per request, which the Python workers' event loops accept concurrently.`,
-        `per-round req/s: ${contenders.map((c) => `${c.name}: ${c.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
-        `the load generator shares the ${cpus().length} cores with the servers; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
-        `errors and non-2xx answers during load: ${errors}.`,
-      ],
-      passed: gain >= TARGET && errors === 0,
-      ratios: [{ label: 'asgi vs Uvicorn', value: gain, target: TARGET }],
-    };
-  } finally {
-    await Promise.all(started.map((c) => c.stop()));
-    removeTempDir(dir);
-  }
+/** runAsgi compares gatekit's asgi with Uvicorn (target: at least 1.0x). */
+export function runAsgi(): Promise<Section> {
+  return runPythonPeer({
+    kind: 'asgi', sample: 'asgi-hello', target: 1.0,
+    peer: {
+      bin: 'uvicorn', label: 'Uvicorn', name: (procs) => `uvicorn, ${procs} workers`,
+      args: (procs, port, appDir) => ['--workers', String(procs), '--host', '127.0.0.1', '--port', String(port), '--app-dir', appDir, '--log-level', 'warning', '--no-access-log', 'hello:application'],
+    },
+    note: `Uvicorn ${uvicornParser()} parses HTTP in each Python worker; gatekit parses HTTP in Node and opens one unix-socket connection to the pool per request, which the Python workers' event loops accept concurrently.`,
+  });
 }
