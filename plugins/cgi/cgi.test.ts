@@ -11,7 +11,7 @@ describe('cgi schema and validation', () => {
   it('checks clean with every option', async () => {
     assert.deepEqual(await codes(`server { listen 80; route /cgi-bin/ { cgi ./cgi-bin {
       interpreter .py sh -e; pass_env LANG TZ; pass_env HOME; env A b; timeout 5s; max_processes 4; queue_timeout 100ms
-      document_root .; pass_auth off } } }`), []);
+      document_root .; pass_auth off; spawner fork } } }`), []);
   });
 
   it('reports a missing folder at the directive', async () => {
@@ -21,6 +21,16 @@ describe('cgi schema and validation', () => {
   it('reports a bad extension, an interpreter not on PATH, and HTTP_PROXY', async () => {
     assert.deepEqual(await codes('server { listen 80; cgi ./cgi-bin { interpreter py sh; interpreter .x no-such-interpreter-gk; pass_env HTTP_PROXY } }'),
       ['GK_CGI_HTTPOXY 1:21', 'GK_CGI_INTERPRETER 1:37', 'GK_CGI_INTERPRETER 1:56']);
+  });
+
+  it('reports spawner helper at its value when python3 is not on PATH', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      assert.deepEqual(await codes('server { listen 80; cgi ./cgi-bin {\n  spawner helper } }'), ['GK_CGI_SPAWNER 2:11']);
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it('reports bad option values at their position', async () => {

@@ -30,10 +30,11 @@ export function feedInput(ctx: Ctx, stdin: Writable, failed: (e: unknown) => voi
 
 /** readHead reads the script's stdout up to the end of its header: 502 for a bad one, 504 after the timeout. */
 export function readHead(proc: ScriptProcess, watch: Watch, name: string): Promise<{ head: CgiHead; rest: Buffer }> {
-  const out = proc.child.stdout;
+  const out = proc.stdout;
   const parser = new CgiHeadParser();
   return new Promise((resolve, reject) => {
-    const stop = (): void => { out.off('data', onData); out.off('end', onEnd); out.off('close', onEnd); };
+    let cancel = (): void => {};
+    const stop = (): void => { out.off('data', onData); cancel(); };
     const onData = (chunk: Buffer): void => {
       try {
         const got = parser.push(chunk);
@@ -53,9 +54,31 @@ export function readHead(proc: ScriptProcess, watch: Watch, name: string): Promi
       else { try { parser.end(); } catch (e) { reject(badHead(name, e as Error)); } }
     };
     out.on('data', onData);
-    out.once('end', onEnd);
-    out.once('close', onEnd);
+    cancel = whenDone(out, onEnd);
   });
+}
+
+/**
+ * whenDone calls `done` once the output has ended or closed, at once if that happened
+ * already: a stream that reached its end while nobody listened (paused between the head
+ * and the body, or before the script was known to run) emits 'end' only once. It returns a
+ * function that cancels the call.
+ */
+function whenDone(out: Readable, done: () => void): () => void {
+  let called = false;
+  const once = (): void => {
+    if (called) return;
+    cancel();
+    done();
+  };
+  const cancel = (): void => {
+    called = true;
+    out.off('end', once);
+    out.off('close', once);
+  };
+  if (out.readableEnded || out.destroyed) queueMicrotask(once);
+  else { out.once('end', once); out.once('close', once); }
+  return cancel;
 }
 
 function badHead(name: string, e: Error): HttpError {
@@ -81,7 +104,9 @@ export function sendResponse(ctx: Ctx, head: CgiHead, rest: Buffer, out: Readabl
         res.once('drain', () => out.resume());
       }
     });
-    out.once('end', () => {
+    whenDone(out, () => {
+      // output that closes without an end failed mid-way (a reset socket): cut the response off
+      if (!out.readableEnded) { res.destroy(); return; }
       if (!watch.timedOut) { res.end(); return; }
       log.error('CGI script timed out while sending its body; response cut off', { request_id: ctx.requestId });
       res.destroy();
@@ -111,6 +136,6 @@ export function sendRaw(ctx: Ctx, socket: Writable & { destroy(): void }, out: R
         socket.once('drain', () => out.resume());
       }
     });
-    out.once('end', () => { if (watch.timedOut) socket.destroy(); else socket.end(); });
+    whenDone(out, () => { if (watch.timedOut || !out.readableEnded) socket.destroy(); else socket.end(); });
   });
 }

@@ -4,10 +4,11 @@ import { delimiter, join, resolve } from 'node:path';
 import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit } from '../../core/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
-import { ScriptProcess } from './process.js';
+import { forkLauncher, type Launcher, type ScriptProcess } from './process.js';
 import { locateScript, type Interpreters, type Script } from './resolve.js';
 import type { CgiConfig } from './schema.js';
 import { Slots } from './slots.js';
+import { HelperLauncher } from './spawner.js';
 
 const MAX_LOCAL_REDIRECTS = 10;
 const redirects = new WeakMap<object, number>();
@@ -26,6 +27,8 @@ export class CgiUnit implements Unit {
   private interpreters: Interpreters = new Map();
   private base: EnvBase = {};
   private site: Site;
+  private launch: Launcher;
+  private helper: HelperLauncher | undefined;
   private closed = false;
 
   constructor(private readonly cfg: CgiConfig, private readonly at: Span, private readonly log: Logger, private readonly router: Dispatcher) {
@@ -34,6 +37,7 @@ export class CgiUnit implements Unit {
     this.timeout = cfg.timeout ?? 30_000;
     this.slots = new Slots(cfg.max_processes ?? 32, cfg.queue_timeout ?? 2000);
     this.site = { software: 'gatekit', documentRoot: resolve(cfg.document_root ?? this.dir), passAuth: cfg.pass_auth ?? false };
+    this.launch = forkLauncher(log);
   }
 
   validate(): Diagnostic[] {
@@ -51,6 +55,9 @@ export class CgiUnit implements Unit {
     if (names.some((n) => n.toUpperCase() === 'HTTP_PROXY')) {
       out.push(diagnostic('GK_CGI_HTTPOXY', 'scripts never get HTTP_PROXY: clients can set it with a Proxy header (httpoxy)', this.at, 'pass the proxy under another name'));
     }
+    if (this.cfg.spawner === 'helper' && !findCommand('python3')) {
+      out.push(diagnostic('GK_CGI_SPAWNER', "spawner helper needs python3 on PATH, and it is not there", spanOf(this.cfg, 'spawner') ?? this.at, 'install python3, or use spawner fork'));
+    }
     return out;
   }
 
@@ -61,6 +68,22 @@ export class CgiUnit implements Unit {
     this.interpreters = map;
     this.base = baseEnv((this.cfg.pass_env ?? []).flat(), (this.cfg.env ?? []).map((e) => [e.name, e.value] as const));
     this.site = { ...this.site, software: `gatekit/${version()}` };
+    await this.startSpawner();
+  }
+
+  /** startSpawner starts the posix_spawn helper unless `spawner fork`; `auto` forks when it cannot start. */
+  private async startSpawner(): Promise<void> {
+    const mode = this.cfg.spawner ?? 'auto';
+    if (mode === 'fork') return;
+    const python = findCommand('python3');
+    try {
+      if (!python) throw new Error('python3 is not on PATH');
+      this.helper = await HelperLauncher.start(python, this.log, this.launch);
+      this.launch = this.helper.launch;
+    } catch (e) {
+      if (mode === 'helper') throw e;
+      this.log.warn(`CGI scripts start by fork: the spawn helper could not start (${(e as Error).message})`);
+    }
   }
 
   async handle(ctx: Ctx): Promise<void> {
@@ -73,7 +96,7 @@ export class CgiUnit implements Unit {
     let proc: ScriptProcess;
     const input = hasBody(ctx);
     try {
-      proc = new ScriptProcess(script, metaVariables(ctx, script, this.base, this.site), this.log, input);
+      proc = this.launch(script, metaVariables(ctx, script, this.base, this.site), input);
     } catch (e) {
       release();
       throw new HttpError(502, `could not start CGI script ${script.name}`, { cause: e });
@@ -93,21 +116,23 @@ export class CgiUnit implements Unit {
       this.live.delete(proc);
       release();
     });
-    if (proc.child.pid === undefined) {
+    try {
+      await proc.started;
+    } catch (e) {
       await proc.exited;
-      throw new HttpError(502, `could not start CGI script ${script.name}`, { cause: proc.failed });
+      throw new HttpError(502, `could not start CGI script ${script.name}`, { cause: e });
     }
     const onClose = (): void => { if (!ctx.res.writableFinished) proc.kill(); };
     ctx.res.once('close', onClose);
     let location: string;
     try {
-      if (input) feedInput(ctx, proc.child.stdin!, (e) => { watch.inputError ??= e; proc.kill(); });
-      if (script.nph) return await sendRaw(ctx, ctx.takeSocket(), proc.child.stdout, watch);
+      if (input) feedInput(ctx, proc.stdin!, (e) => { watch.inputError ??= e; proc.kill(); });
+      if (script.nph) return await sendRaw(ctx, ctx.takeSocket(), proc.stdout, watch);
       const { head, rest } = await readHead(proc, watch, script.name);
-      if (!head.localRedirect) return await sendResponse(ctx, head, rest, proc.child.stdout, watch, this.log);
+      if (!head.localRedirect) return await sendResponse(ctx, head, rest, proc.stdout, watch, this.log);
       location = head.location!;
       ctx.res.off('close', onClose);
-      proc.child.stdout.resume(); // a local redirect's body is discarded
+      proc.stdout.resume(); // a local redirect's body is discarded
     } catch (e) {
       proc.kill();
       throw e;
@@ -129,6 +154,7 @@ export class CgiUnit implements Unit {
     const procs = [...this.live];
     for (const p of procs) p.kill();
     await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await this.helper?.close();
   }
 }
 

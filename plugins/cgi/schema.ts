@@ -19,6 +19,8 @@ export const cgi = directive({
       { name: 'queue_timeout', doc: 'Longest a request waits in line for a free process slot before it gets 503 (default 2s)',
         args: [arg.duration('timeout')] },
       { name: 'document_root', doc: 'Folder PATH_INFO is mapped into for PATH_TRANSLATED, also sent as DOCUMENT_ROOT (default: DIR)', args: [arg.path('dir')] },
+      { name: 'spawner', doc: 'How scripts start: helper (posix_spawn from a small python3 helper process: about half the cost of a fork of the worker, which grows with its memory), fork (child_process from the worker), auto (helper when python3 is on PATH; the default)',
+        args: [arg.enum('spawner', { values: ['auto', 'helper', 'fork'] })] },
       { name: 'pass_auth', doc: 'Pass the Authorization header to scripts as HTTP_AUTHORIZATION (default off: scripts see AUTH_TYPE and REMOTE_USER)',
         args: [arg.bool('enabled')] },
     ],

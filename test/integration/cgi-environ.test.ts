@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { CGI_DIR, CGI_FILE, cgiConfig, parseEnv } from './cgi-fixtures.js';
+import { CGI_DIR, CGI_FILE, cgiConfig, describeSpawners, parseEnv } from './cgi-fixtures.js';
 
-describe('cgi: meta-variables (RFC 3875 4.1)', () => {
+describeSpawners('cgi: meta-variables (RFC 3875 4.1)', () => {
   let gate: TestGate | undefined;
   before(() => { process.env.GK_CGI_PASSED = 'passed on'; process.env.GK_CGI_KEPT = 'kept back'; });
   after(() => { delete process.env.GK_CGI_PASSED; delete process.env.GK_CGI_KEPT; });

@@ -11,10 +11,28 @@ export const CGI_DIR = repoPath('plugins', 'cgi', 'testdata', 'cgi-bin');
 /** HAS_PYTHON tells whether python3 is on PATH (tests of the .py interpreter mapping skip without it). */
 export const HAS_PYTHON = (process.env.PATH ?? '').split(delimiter).some((d) => d && statSync(join(d, 'python3'), { throwIfNoEntry: false })?.isFile());
 
+/** SPAWNERS are the ways of starting scripts the suites run under (the helper needs python3). */
+const SPAWNERS = HAS_PYTHON ? ['helper', 'fork'] : ['fork'];
+let spawner = 'auto';
+
+/**
+ * describeSpawners declares a suite once per spawner: cgiConfig() inside it starts
+ * scripts that way.
+ */
+export function describeSpawners(title: string, body: () => void): void {
+  for (const s of SPAWNERS) {
+    describe(`${title} (spawner ${s})`, () => {
+      before(() => { spawner = s; });
+      after(() => { spawner = 'auto'; });
+      body();
+    });
+  }
+}
+
 /** cgiConfig is a server with the testdata scripts under /cgi-bin/ and `options` inside the cgi block. */
 export function cgiConfig(options = '', extra = ''): string {
   return `server { listen 127.0.0.1:0
-    route /cgi-bin/ { ${extra} cgi ./cgi-bin { ${HAS_PYTHON ? 'interpreter .py python3;' : ''} ${options} } }
+    route /cgi-bin/ { ${extra} cgi ./cgi-bin { ${spawner === 'auto' ? '' : `spawner ${spawner};`} ${HAS_PYTHON ? 'interpreter .py python3;' : ''} ${options} } }
   }`;
 }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { startGate, type TestGate } from '../helpers/gate.js';
-import { CGI_FILE, cgiConfig, logValue, openRequest, processGone, waitUntil } from './cgi-fixtures.js';
+import { CGI_FILE, cgiConfig, describeSpawners, logValue, openRequest, processGone, waitUntil } from './cgi-fixtures.js';
 
-describe('cgi: processes', () => {
+describeSpawners('cgi: processes', () => {
   let gate: TestGate | undefined;
   afterEach(async () => { await gate?.close(); gate = undefined; });
 

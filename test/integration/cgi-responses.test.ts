@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { rawGet, rawRequest } from '../helpers/raw-http.js';
-import { CGI_FILE, cgiConfig, HAS_PYTHON, logValue, openRequest, parseEnv } from './cgi-fixtures.js';
+import { CGI_FILE, cgiConfig, describeSpawners, HAS_PYTHON, logValue, openRequest, parseEnv } from './cgi-fixtures.js';
 
-describe('cgi: requests and responses', () => {
+describeSpawners('cgi: requests and responses', () => {
   let gate: TestGate | undefined;
   afterEach(async () => { await gate?.close(); gate = undefined; });
   beforeEach(async () => { gate = await startGate(cgiConfig(), { file: CGI_FILE }); });
@@ -79,6 +79,24 @@ describe('cgi: requests and responses', () => {
     const res = await fetch(gate!.url('/cgi-bin/echo.sh'), { method: 'POST', body });
     assert.equal(res.status, 200);
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(body));
+  });
+
+  it('answers every one of many quick scripts in a row, however fast their output ends', async () => {
+    // a script's whole output and its end can arrive before gatekit reads the head
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch(gate!.url('/cgi-bin/status.sh'), { signal: AbortSignal.timeout(2000) });
+      assert.equal(res.status, 418);
+      assert.equal(await res.text(), 'short and stout\n');
+    }
+  });
+
+  it('sends the whole answer of a script that never reads a large body', async () => {
+    const res = await fetch(gate!.url('/cgi-bin/ignore-body.sh'), { method: 'POST', body: randomBytes(8 * 1024 * 1024) });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'not reading that\n');
+    const after = await fetch(gate!.url('/cgi-bin/env.sh'));
+    assert.equal(after.status, 200);
+    await after.text();
   });
 
   it('streams stdin: the script answers the first line before the client sends the rest', async () => {

@@ -146,7 +146,7 @@ describe('prefork process model', function () {
     try {
       const taken = (blocker.address() as { port: number }).port;
       const r = await runCli(['run', write(`global { workers 2 }\nserver { listen 127.0.0.1:${taken}; respond "x" }\n`)], { ms: 8000 });
-      assert.equal(r.code, 3);
+      assert.equal(r.code, 3, r.stderr);
       assert.match(r.stderr, new RegExp(`cannot start: cannot listen on 127\\.0\\.0\\.1:${taken}: address already in use`));
     } finally {
       blocker.close();

@@ -1,0 +1,250 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { sourceFile, type Logger } from '../../core/index.js';
+import { killGroup, LineSplitter, type Launcher, type ScriptProcess } from './process.js';
+import type { Script } from './resolve.js';
+
+/** HELPER_PY is the stdlib-only Python side: see its docstring for the protocol. */
+export const HELPER_PY = sourceFile(import.meta.url, join('python', 'gatekit_spawner.py'), join('plugins', 'cgi', 'python', 'gatekit_spawner.py'));
+const READY_TIMEOUT = 5000;
+const STOP_TIMEOUT = 2000;
+const RECORD_HEADER = 13;
+
+/**
+ * SpawnHelper is one running gatekit_spawner.py, serving one worker: it starts scripts
+ * with posix_spawn, which costs the same however big the worker is, and never blocks the
+ * worker's event loop the way fork(2) from Node does. Each script's stdout is a unix
+ * socket gatekit reads directly; nothing is copied through the helper but stderr.
+ */
+export class SpawnHelper {
+  private nextId = 1;
+  private readonly asked = new Map<number, HelperScript>();
+  private readonly byPid = new Map<number, HelperScript>();
+  private pending: Buffer = Buffer.alloc(0);
+  private stopping = false;
+  /** gone resolves when the helper process has exited. */
+  readonly gone: Promise<void>;
+  private ready!: () => void;
+
+  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, private readonly dir: string, private readonly log: Logger) {
+    this.gone = new Promise((resolve) => {
+      const ended = (why: Record<string, string | number | undefined>): void => {
+        if (!this.stopping) log.error('CGI spawn helper exited', why);
+        this.stopping = true;
+        this.failAll(new Error('the CGI spawn helper exited'));
+        rmSync(dir, { recursive: true, force: true });
+        resolve();
+      };
+      child.once('exit', (code, signal) => ended({ code: code ?? undefined, signal: signal ?? undefined }));
+      child.once('error', (e) => ended({ error: e.message }));
+    });
+    child.stdout.on('data', (b: Buffer) => this.take(b));
+    const lines = new LineSplitter((line) => log.error(line, { spawner: 'gatekit_spawner.py' }));
+    child.stderr.on('data', (b: Buffer) => lines.push(b));
+    child.stdin.on('error', () => {});
+  }
+
+  /** start runs the helper with `python` and resolves once it listens; it rejects when it cannot. */
+  static async start(python: string, log: Logger): Promise<SpawnHelper> {
+    const dir = mkdtempSync(join(tmpdir(), 'gatekit-cgi-')); // mode 0700: only our user may connect
+    const child = spawn(python, ['-I', '-S', HELPER_PY, join(dir, 'spawn.sock')], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const helper = new SpawnHelper(child, dir, log);
+    let timer: NodeJS.Timeout | undefined;
+    const started = new Promise<void>((resolve, reject) => {
+      helper.ready = resolve;
+      void helper.gone.then(() => reject(new Error(`${python} ${HELPER_PY} exited before it was ready`)));
+      timer = setTimeout(() => reject(new Error(`${python} ${HELPER_PY} was not ready within ${READY_TIMEOUT} ms`)), READY_TIMEOUT);
+    });
+    try {
+      await started;
+      return helper;
+    } catch (e) {
+      await helper.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** alive tells whether the helper still runs and takes work. */
+  get alive(): boolean { return !this.stopping; }
+
+  /** launch asks the helper for a script: see ScriptProcess. */
+  launch(script: Script, env: NodeJS.ProcessEnv, input: boolean, log: Logger): ScriptProcess {
+    const id = this.nextId++;
+    const path = join(this.dir, 'spawn.sock');
+    const ask = { id, argv: [script.command, ...script.args], env, cwd: dirname(script.file), stdin: input };
+    const proc = new HelperScript(connectWith(path, ask), input ? connectWith(path, { stdin_for: id }) : null, script.name, log);
+    this.asked.set(id, proc);
+    proc.onGiveUp = () => this.asked.delete(id);
+    return proc;
+  }
+
+  /** close stops the helper: running scripts keep running (kill them first), unstarted ones fail. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT);
+    await this.gone;
+    clearTimeout(timer);
+  }
+
+  /** take reads the helper's records: see gatekit_spawner.py. */
+  private take(chunk: Buffer): void {
+    let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    while (buf.length >= RECORD_HEADER) {
+      const size = buf.readUInt32BE(9);
+      if (buf.length < RECORD_HEADER + size) break;
+      this.record(String.fromCharCode(buf[0]), buf.readUInt32BE(1), buf.readInt32BE(5), buf.subarray(RECORD_HEADER, RECORD_HEADER + size));
+      buf = buf.subarray(RECORD_HEADER + size);
+    }
+    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+  }
+
+  private record(kind: string, a: number, b: number, payload: Buffer): void {
+    switch (kind) {
+      case 'R': this.ready(); break;
+      case 'S': {
+        const proc = this.asked.get(a);
+        this.asked.delete(a);
+        if (!proc) { killGroup(b); break; } // its request gave up meanwhile
+        this.byPid.set(b, proc);
+        proc.onStarted(b);
+        break;
+      }
+      case 'F': {
+        const proc = this.asked.get(a);
+        this.asked.delete(a);
+        proc?.onFailed(Object.assign(new Error(`${payload.toString()}`), { errno: b }));
+        break;
+      }
+      case 'X': this.settled(a, this.byPid.get(a)?.onExit()); break;
+      case 'E': this.settled(a, this.byPid.get(a)?.onStderr(payload)); break;
+    }
+  }
+
+  /** settled forgets a script once it has exited and its stderr is closed. */
+  private settled(pid: number, done: boolean | undefined): void {
+    if (done) this.byPid.delete(pid);
+  }
+
+  private failAll(e: Error): void {
+    for (const proc of this.asked.values()) proc.onFailed(e);
+    for (const proc of this.byPid.values()) { proc.onExit(); proc.onStderr(Buffer.alloc(0)); }
+    this.asked.clear();
+    this.byPid.clear();
+  }
+}
+
+/** connectWith opens a connection to the helper and sends `frame` on it (4-byte length, JSON). */
+function connectWith(path: string, frame: object): Socket {
+  const json = Buffer.from(JSON.stringify(frame));
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(json.length);
+  const socket = connect(path);
+  socket.write(Buffer.concat([head, json]));
+  return socket;
+}
+
+/** HelperScript is a script the helper started (or was asked to start). */
+class HelperScript implements ScriptProcess {
+  readonly started: Promise<void>;
+  readonly exited: Promise<void>;
+  onGiveUp: () => void = () => {};
+  private pid: number | undefined;
+  private alive = true;
+  private killAsked = false;
+  private stderrOpen = true;
+  private resolveStart!: () => void;
+  private rejectStart!: (e: Error) => void;
+  private resolveExit!: () => void;
+  private readonly lines: LineSplitter;
+
+  constructor(readonly stdout: Socket, readonly stdin: Socket | null, name: string, log: Logger) {
+    this.started = new Promise((resolve, reject) => { this.resolveStart = resolve; this.rejectStart = reject; });
+    this.started.catch(() => {});
+    this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
+    this.lines = new LineSplitter((line) => log.error(line, { script: name }));
+    // a connection that fails before the script runs fails the start; later errors end the output
+    const early = (e: Error): void => { if (this.pid === undefined && this.alive) { this.onGiveUp(); this.onFailed(e); } };
+    stdout.on('error', early);
+    stdin?.on('error', early);
+  }
+
+  get running(): boolean { return this.alive; }
+
+  kill(): void {
+    if (this.pid !== undefined) killGroup(this.pid);
+    else this.killAsked = true;
+  }
+
+  onStarted(pid: number): void {
+    this.pid = pid;
+    this.resolveStart();
+    if (this.killAsked) killGroup(pid);
+  }
+
+  onFailed(e: Error): void {
+    this.alive = false;
+    this.stderrOpen = false;
+    this.rejectStart(e);
+    this.resolveExit();
+    this.stdout.destroy();
+    this.stdin?.destroy();
+  }
+
+  /** onExit returns whether the helper is done with this script. */
+  onExit(): boolean {
+    this.alive = false;
+    this.resolveExit();
+    return !this.stderrOpen;
+  }
+
+  onStderr(chunk: Buffer): boolean {
+    if (chunk.length) { this.lines.push(chunk); return false; }
+    this.lines.end();
+    this.stderrOpen = false;
+    return !this.alive;
+  }
+}
+
+/**
+ * helperLauncher starts scripts through a SpawnHelper, and through `fallback` while the
+ * helper is down; a helper that exits is started again (at most once a second).
+ */
+export class HelperLauncher {
+  private restarting = false;
+  private lastStart = Date.now();
+  private closed = false;
+
+  private constructor(private helper: SpawnHelper, private readonly python: string, private readonly log: Logger, private readonly fallback: Launcher) {}
+
+  static async start(python: string, log: Logger, fallback: Launcher): Promise<HelperLauncher> {
+    return new HelperLauncher(await SpawnHelper.start(python, log), python, log, fallback);
+  }
+
+  readonly launch: Launcher = (script, env, input) => {
+    if (this.helper.alive) return this.helper.launch(script, env, input, this.log);
+    this.restart();
+    return this.fallback(script, env, input);
+  };
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.helper.close();
+  }
+
+  private restart(): void {
+    if (this.restarting || this.closed || Date.now() - this.lastStart < 1000) return;
+    this.restarting = true;
+    this.lastStart = Date.now();
+    SpawnHelper.start(this.python, this.log).then(
+      (h) => { if (this.closed) void h.close(); else this.helper = h; },
+      (e: Error) => this.log.error(`could not restart the CGI spawn helper: ${e.message}`),
+    ).finally(() => { this.restarting = false; });
+  }
+}

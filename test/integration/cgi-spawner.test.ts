@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { startGate, type TestGate } from '../helpers/gate.js';
+import { CGI_FILE, cgiConfig, HAS_PYTHON, waitUntil } from './cgi-fixtures.js';
+
+/** helperPids are the spawn helpers this test process runs (it hosts the gate). */
+function helperPids(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (cmd.includes('gatekit_spawner.py') && ppid === process.pid) pids.push(Number(name));
+    } catch { /* gone meanwhile */ }
+  }
+  return pids;
+}
+
+async function parentOf(gate: TestGate): Promise<number> {
+  const res = await fetch(gate.url('/cgi-bin/parent.sh'));
+  assert.equal(res.status, 200);
+  return Number(/ppid=(\d+)/.exec(await res.text())?.[1]);
+}
+
+(HAS_PYTHON ? describe : describe.skip)('cgi: the spawn helper', () => {
+  let gate: TestGate | undefined;
+  afterEach(async () => { await gate?.close(); gate = undefined; });
+
+  it('starts scripts from one helper process by default, and from the worker itself with spawner fork', async () => {
+    gate = await startGate(cgiConfig(), { file: CGI_FILE });
+    const [helper] = helperPids();
+    assert.ok(helper, 'a helper runs');
+    assert.equal(await parentOf(gate), helper);
+    assert.equal(await parentOf(gate), helper);
+    await gate.close();
+    assert.deepEqual(helperPids(), [], 'the helper stops with the gate');
+
+    gate = await startGate(cgiConfig('spawner fork'), { file: CGI_FILE });
+    assert.deepEqual(helperPids(), []);
+    assert.equal(await parentOf(gate), process.pid);
+  });
+
+  it('keeps serving when the helper dies: scripts start by fork meanwhile, and a new helper takes over', async () => {
+    gate = await startGate(cgiConfig(), { file: CGI_FILE });
+    const [first] = helperPids();
+    process.kill(first, 'SIGKILL');
+    assert.ok(await waitUntil(() => gate!.logs.some((l) => /CGI spawn helper exited.*signal=SIGKILL/.test(l))), gate.logs.join('\n'));
+    assert.equal(await parentOf(gate), process.pid, 'forked while the helper is down');
+    let parent = 0;
+    for (let i = 0; i < 40 && !(parent !== process.pid && parent !== first && parent > 0); i++) {
+      parent = await parentOf(gate);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(helperPids(), [parent], 'a new helper starts the scripts');
+  });
+});
