@@ -58,6 +58,41 @@ function viaGatekit(port: number, agent: Agent): Runner {
   });
 }
 
+/** FLOOR_PY spawns the script N times one at a time with posix_spawn, reading stdout to the end, and prints ms per spawn. */
+const FLOOR_PY = `
+import os, sys, time
+script, n = sys.argv[1], int(sys.argv[2])
+env = {'PATH': '/usr/local/bin:/usr/bin:/bin', 'GATEWAY_INTERFACE': 'CGI/1.1', 'REQUEST_METHOD': 'GET'}
+def one():
+    r, w = os.pipe()
+    pid = os.posix_spawn(script, [script], env, file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)], setsid=True)
+    os.close(w)
+    while os.read(r, 65536):
+        pass
+    os.close(r)
+    os.waitpid(pid, 0)
+for _ in range(50):
+    one()
+t = time.perf_counter()
+for _ in range(n):
+    one()
+print((time.perf_counter() - t) / n * 1000)
+`;
+
+/**
+ * posixSpawnFloor is the cheapest way to start the script: posix_spawn from a small
+ * python3 process, one at a time. It is a reference, not the target's baseline.
+ */
+function posixSpawnFloor(script: string, n: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const py = spawn('python3', ['-I', '-S', '-c', FLOOR_PY, script, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    py.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    py.once('error', reject);
+    py.once('close', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`posix_spawn floor exited with ${code}`))));
+  });
+}
+
 interface Series { readonly gate: number[]; readonly bare: number[] }
 
 async function measure(gate: Runner, bare: Runner, c: number): Promise<Series> {
@@ -99,6 +134,14 @@ export async function runCgi(): Promise<Section> {
       const agent = new Agent({ keepAlive: true, maxSockets: c });
       const s = await measure(viaGatekit(port, agent), bareSpawn(script), c);
       agent.destroy();
+      if (c === 1) {
+        const floors: number[] = [];
+        for (let r = 0; r < 3; r++) floors.push(await posixSpawnFloor(script, settings.requests).catch(() => NaN));
+        const floor = median(floors);
+        if (Number.isFinite(floor)) {
+          notes.push(`Floor: posix_spawn of the same script from a small python3 process, one at a time: ${ms(floor)}/spawn; gatekit one at a time is ${ratio(median(s.gate) / floor)} that (gatekit's own spawner uses posix_spawn too; see \`spawner\` in the cgi docs).`);
+        }
+      }
       const paired = median(s.gate.map((g, i) => g / s.bare[i]));
       passed &&= paired <= TARGET;
       if (c === 1) ratios.push({ label: 'cgi: bare spawn time / gatekit time', value: 1 / paired, target: Number((1 / TARGET).toFixed(2)) });
@@ -110,7 +153,7 @@ export async function runCgi(): Promise<Section> {
       header: ['load', 'gatekit (median ms/req)', 'bare spawn (median ms/spawn)', 'overhead', 'gatekit / bare (paired median)', `target <= ${TARGET}x`],
       rows,
       notes: [
-        `gatekit: \`gatekit run\`, workers 0, \`cgi ./cgi-bin\`, GET /cgi-bin/hello.sh over keep-alive connections from this process; bare: child_process.spawn of the same /bin/sh script from this process, stdout read to the end.`,
+        `gatekit: \`gatekit run\`, workers 0, \`cgi ./cgi-bin\` (spawner auto: the posix_spawn helper), GET /cgi-bin/hello.sh over keep-alive connections from this process; bare: child_process.spawn of the same /bin/sh script from this process, stdout read to the end.`,
         `${settings.rounds} rounds x ${settings.requests} requests (and as many spawns) per load, alternating who goes first, after a 50-request warm-up each.`,
         ...notes,
         `load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')} (${cpus().length} cores).`,

@@ -13,6 +13,8 @@ export const HELPER_PY = sourceFile(import.meta.url, join('python', 'gatekit_spa
 const READY_TIMEOUT = 5000;
 const STOP_TIMEOUT = 2000;
 const RECORD_HEADER = 13;
+/** SPARE is how many connections wait ready for the next scripts: each saves a connect and an accept on the way to a spawn. */
+const SPARE = 4;
 
 /**
  * SpawnHelper is one running gatekit_spawner.py, serving one worker: it starts scripts
@@ -25,6 +27,7 @@ export class SpawnHelper {
   private readonly asked = new Map<number, HelperScript>();
   private readonly byPid = new Map<number, HelperScript>();
   private pending: Buffer = Buffer.alloc(0);
+  private readonly spare: Socket[] = [];
   private stopping = false;
   /** gone resolves when the helper process has exited. */
   readonly gone: Promise<void>;
@@ -76,9 +79,8 @@ export class SpawnHelper {
   /** launch asks the helper for a script: see ScriptProcess. */
   launch(script: Script, env: NodeJS.ProcessEnv, input: boolean, log: Logger): ScriptProcess {
     const id = this.nextId++;
-    const path = join(this.dir, 'spawn.sock');
     const ask = { id, argv: [script.command, ...script.args], env, cwd: dirname(script.file), stdin: input };
-    const proc = new HelperScript(connectWith(path, ask), input ? connectWith(path, { stdin_for: id }) : null, script.name, log);
+    const proc = new HelperScript(this.send(ask), input ? this.send({ stdin_for: id }) : null, script.name, log);
     this.asked.set(id, proc);
     proc.onGiveUp = () => this.asked.delete(id);
     return proc;
@@ -87,10 +89,38 @@ export class SpawnHelper {
   /** close stops the helper: running scripts keep running (kill them first), unstarted ones fail. */
   async close(): Promise<void> {
     this.stopping = true;
+    for (const socket of this.spare.splice(0)) socket.destroy();
     this.child.stdin.end();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT);
     await this.gone;
     clearTimeout(timer);
+  }
+
+  /** send writes a frame (4-byte length, JSON) on a spare connection, and opens another spare. */
+  private send(frame: object): Socket {
+    const json = Buffer.from(JSON.stringify(frame));
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(json.length);
+    const socket = this.spare.shift() ?? this.connect();
+    socket.write(Buffer.concat([head, json]));
+    this.topUp();
+    return socket;
+  }
+
+  private topUp(): void {
+    while (this.alive && this.spare.length < SPARE) this.spare.push(this.connect());
+  }
+
+  /** connect opens a connection to the helper; until it is used, a failure only drops it from the spares. */
+  private connect(): Socket {
+    const socket = connect(join(this.dir, 'spawn.sock'));
+    const drop = (): void => {
+      const i = this.spare.indexOf(socket);
+      if (i >= 0) this.spare.splice(i, 1);
+    };
+    socket.once('error', drop);
+    socket.once('close', drop);
+    return socket;
   }
 
   /** take reads the helper's records: see gatekit_spawner.py. */
@@ -107,7 +137,7 @@ export class SpawnHelper {
 
   private record(kind: string, a: number, b: number, payload: Buffer): void {
     switch (kind) {
-      case 'R': this.ready(); break;
+      case 'R': this.ready(); this.topUp(); break;
       case 'S': {
         const proc = this.asked.get(a);
         this.asked.delete(a);
@@ -138,16 +168,6 @@ export class SpawnHelper {
     this.asked.clear();
     this.byPid.clear();
   }
-}
-
-/** connectWith opens a connection to the helper and sends `frame` on it (4-byte length, JSON). */
-function connectWith(path: string, frame: object): Socket {
-  const json = Buffer.from(JSON.stringify(frame));
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(json.length);
-  const socket = connect(path);
-  socket.write(Buffer.concat([head, json]));
-  return socket;
 }
 
 /** HelperScript is a script the helper started (or was asked to start). */
