@@ -116,14 +116,16 @@ export class CgiUnit implements Unit {
       this.live.delete(proc);
       release();
     });
+    const onClose = (): void => { if (!ctx.res.writableFinished) proc.kill(); };
+    ctx.res.once('close', onClose);
     try {
       await proc.started;
     } catch (e) {
+      ctx.res.off('close', onClose);
       await proc.exited;
+      if (watch.timedOut) throw new HttpError(504, `CGI script ${script.name} timed out before it started`);
       throw new HttpError(502, `could not start CGI script ${script.name}`, { cause: e });
     }
-    const onClose = (): void => { if (!ctx.res.writableFinished) proc.kill(); };
-    ctx.res.once('close', onClose);
     let location: string;
     try {
       if (input) feedInput(ctx, proc.stdin!, (e) => { watch.inputError ??= e; proc.kill(); });

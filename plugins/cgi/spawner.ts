@@ -177,7 +177,6 @@ class HelperScript implements ScriptProcess {
   onGiveUp: () => void = () => {};
   private pid: number | undefined;
   private alive = true;
-  private killAsked = false;
   private stderrOpen = true;
   private resolveStart!: () => void;
   private rejectStart!: (e: Error) => void;
@@ -197,15 +196,15 @@ class HelperScript implements ScriptProcess {
 
   get running(): boolean { return this.alive; }
 
+  /** kill before the helper said the script runs gives the start up: the helper kills it when it does. */
   kill(): void {
     if (this.pid !== undefined) killGroup(this.pid);
-    else this.killAsked = true;
+    else if (this.alive) { this.onGiveUp(); this.onFailed(new Error('stopped before it started')); }
   }
 
   onStarted(pid: number): void {
     this.pid = pid;
     this.resolveStart();
-    if (this.killAsked) killGroup(pid);
   }
 
   onFailed(e: Error): void {

@@ -55,4 +55,19 @@ async function parentOf(gate: TestGate): Promise<number> {
     }
     assert.deepEqual(helperPids(), [parent], 'a new helper starts the scripts');
   });
+
+  it('answers 504 when the helper does not start a script within `timeout`, and serves on once it answers', async () => {
+    gate = await startGate(cgiConfig('timeout 300ms'), { file: CGI_FILE });
+    const [helper] = helperPids();
+    process.kill(helper, 'SIGSTOP');
+    try {
+      const res = await fetch(gate.url('/cgi-bin/parent.sh'), { signal: AbortSignal.timeout(3000) });
+      assert.equal(res.status, 504);
+      await res.text();
+    } finally {
+      process.kill(helper, 'SIGCONT');
+    }
+    assert.equal(await parentOf(gate), helper);
+    assert.ok(gate.logs.some((l) => /timed out before it started.*status=504/.test(l)), gate.logs.join('\n'));
+  });
 });
