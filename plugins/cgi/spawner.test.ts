@@ -34,7 +34,7 @@ describe('gatekit_spawner.py', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gatekit-spawner-test-'));
     out = Buffer.alloc(0);
-    helper = spawn('python3', ['-I', '-S', HELPER_PY, join(dir, 's.sock')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    helper = spawn('python3', ['-I', '-S', HELPER_PY, join(dir, 's.sock'), String(process.pid)], { stdio: ['pipe', 'pipe', 'inherit'] });
     helper.stdout!.on('data', (b: Buffer) => { out = Buffer.concat([out, b]); });
     assert.ok(await until(() => kinds(out).includes('R')), 'the helper is ready');
   });

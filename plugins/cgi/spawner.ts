@@ -42,7 +42,8 @@ export class SpawnHelper {
         rmSync(dir, { recursive: true, force: true });
         resolve();
       };
-      child.once('exit', (code, signal) => ended({ code: code ?? undefined, signal: signal ?? undefined }));
+      // 'close', not 'exit': every record it wrote has been read by then
+      child.once('close', (code, signal) => ended({ code: code ?? undefined, signal: signal ?? undefined }));
       child.once('error', (e) => ended({ error: e.message }));
     });
     child.stdout.on('data', (b: Buffer) => this.take(b));
@@ -54,7 +55,7 @@ export class SpawnHelper {
   /** start runs the helper with `python` and resolves once it listens; it rejects when it cannot. */
   static async start(python: string, log: Logger): Promise<SpawnHelper> {
     const dir = mkdtempSync(join(tmpdir(), 'gatekit-cgi-')); // mode 0700: only our user may connect
-    const child = spawn(python, ['-I', '-S', HELPER_PY, join(dir, 'spawn.sock')], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(python, ['-I', '-S', HELPER_PY, join(dir, 'spawn.sock'), String(process.pid)], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const helper = new SpawnHelper(child, dir, log);
     let timer: NodeJS.Timeout | undefined;
     const started = new Promise<void>((resolve, reject) => {
@@ -78,7 +79,8 @@ export class SpawnHelper {
 
   /** launch asks the helper for a script: see ScriptProcess. */
   launch(script: Script, env: NodeJS.ProcessEnv, input: boolean, log: Logger): ScriptProcess {
-    const id = this.nextId++;
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1; // ids travel as 32 bits
     const ask = { id, argv: [script.command, ...script.args], env, cwd: dirname(script.file), stdin: input };
     const proc = new HelperScript(this.send(ask), input ? this.send({ stdin_for: id }) : null, script.name, log);
     this.asked.set(id, proc);
@@ -164,7 +166,7 @@ export class SpawnHelper {
 
   private failAll(e: Error): void {
     for (const proc of this.asked.values()) proc.onFailed(e);
-    for (const proc of this.byPid.values()) { proc.onExit(); proc.onStderr(Buffer.alloc(0)); }
+    for (const proc of this.byPid.values()) proc.orphaned();
     this.asked.clear();
     this.byPid.clear();
   }
@@ -214,6 +216,16 @@ class HelperScript implements ScriptProcess {
     this.resolveExit();
     this.stdout.destroy();
     this.stdin?.destroy();
+  }
+
+  /**
+   * orphaned: the helper is gone, so nobody will report this script's exit. It runs on,
+   * writing to gatekit directly; the end of its stdout counts as its exit from now on.
+   */
+  orphaned(): void {
+    this.onStderr(Buffer.alloc(0));
+    if (this.stdout.readableEnded || this.stdout.destroyed) this.onExit();
+    else this.stdout.once('close', () => this.onExit());
   }
 
   /** onExit returns whether the helper is done with this script. */

@@ -90,6 +90,12 @@ describeSpawners('cgi: requests and responses', () => {
     }
   });
 
+  it('runs an executable script without a #! line with /bin/sh, as execvp does', async () => {
+    const res = await fetch(gate!.url('/cgi-bin/noshebang.sh'));
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'no shebang\n');
+  });
+
   it('sends the whole answer of a script that never reads a large body', async () => {
     const res = await fetch(gate!.url('/cgi-bin/ignore-body.sh'), { method: 'POST', body: randomBytes(8 * 1024 * 1024) });
     assert.equal(res.status, 200);

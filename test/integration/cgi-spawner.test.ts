@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startGate, type TestGate } from '../helpers/gate.js';
-import { CGI_FILE, cgiConfig, HAS_PYTHON, waitUntil } from './cgi-fixtures.js';
+import { CGI_FILE, cgiConfig, HAS_PYTHON, openRequest, waitUntil } from './cgi-fixtures.js';
 
 /** helperPids are the spawn helpers this test process runs (it hosts the gate). */
 function helperPids(): number[] {
@@ -54,6 +54,17 @@ async function parentOf(gate: TestGate): Promise<number> {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.deepEqual(helperPids(), [parent], 'a new helper starts the scripts');
+  });
+
+  it('lets a script whose helper dies mid-answer finish it', async () => {
+    gate = await startGate(cgiConfig(), { file: CGI_FILE });
+    const [helper] = helperPids();
+    const req = openRequest(gate.port, '/cgi-bin/slow-body.sh', 'GET');
+    req.end();
+    assert.equal((await req.firstData).text, 'line1\n');
+    process.kill(helper, 'SIGKILL');
+    const res = await req.response;
+    assert.equal(res.body, 'line1\nline2\n');
   });
 
   it('answers 504 when the helper does not start a script within `timeout`, and serves on once it answers', async () => {

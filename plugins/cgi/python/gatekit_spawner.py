@@ -4,10 +4,10 @@ Node can only fork(2) its own, large process to start a child, and fork's cost g
 the memory of the process that forks. posix_spawn from this small process costs about half
 as much and does not block the worker. Stdlib only; run as
 
-    python3 -I -S gatekit_spawner.py SOCKET_PATH
+    python3 -I -S gatekit_spawner.py SOCKET_PATH WORKER_PID
 
 It listens on SOCKET_PATH (inside a folder only gatekit's user can enter) and accepts
-connections from its parent process only. Each connection starts with a frame: a 4-byte
+connections from WORKER_PID only (its parent, or its grandparent when python3 is a wrapper). Each connection starts with a frame: a 4-byte
 big-endian length, then JSON.
 
 - {"id": N, "argv": [...], "env": {...}, "cwd": DIR, "stdin": BOOL} asks for a script. The
@@ -23,9 +23,10 @@ three big-endian 32-bit numbers: a, b, payload length) and a payload:
     X pid code      it ended: its exit code, or minus the signal that killed it
     E pid 0         a piece of its stderr; an empty payload is the end of it
 
-It exits when its stdin (a pipe from gatekit) closes.
+It exits when its stdin (a pipe from gatekit) closes, and removes its socket and folder.
 """
 
+import errno
 import json
 import os
 import selectors
@@ -78,7 +79,8 @@ class Incoming:
 
 
 class Spawner:
-    def __init__(self, path):
+    def __init__(self, path, worker):
+        self.worker = worker
         self.sel = selectors.DefaultSelector()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(path)
@@ -115,7 +117,9 @@ class Spawner:
             except BlockingIOError:
                 return
             pid, _, _ = UCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, UCRED.size))
-            if pid != os.getppid():
+            if pid != self.worker:
+                sys.stderr.write('refused a connection from pid %d: only pid %d may ask\n' % (pid, self.worker))
+                sys.stderr.flush()
                 conn.close()
                 continue
             conn.setblocking(False)
@@ -184,7 +188,14 @@ class Spawner:
         try:
             os.chdir(ask['cwd'])
             argv = ask['argv']
-            pid = os.posix_spawn(argv[0], argv, ask['env'], file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
+            try:
+                pid = os.posix_spawn(argv[0], argv, ask['env'], file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
+            except OSError as e:
+                if e.errno != errno.ENOEXEC:
+                    raise
+                # no #! line: run it with the shell, as execvp (and so the fork path) does
+                argv = ['/bin/sh'] + argv
+                pid = os.posix_spawn(argv[0], argv, ask['env'], file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
         except (OSError, TypeError, ValueError, KeyError) as e:
             os.close(err_r)
             tell(b'F', n, getattr(e, 'errno', 0) or 0, (getattr(e, 'strerror', None) or str(e)).encode())
@@ -226,5 +237,17 @@ class Spawner:
             tell(b'X', pid, os.waitstatus_to_exitcode(status))
 
 
+def main(path, worker):
+    try:
+        Spawner(path, worker).serve()
+    finally:
+        # gatekit removes the folder too, unless it was killed first
+        for remove in (lambda: os.unlink(path), lambda: os.rmdir(os.path.dirname(path))):
+            try:
+                remove()
+            except OSError:
+                pass
+
+
 if __name__ == '__main__':
-    Spawner(sys.argv[1]).serve()
+    main(sys.argv[1], int(sys.argv[2]))
