@@ -4,20 +4,18 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { textFrame } from '../../core/index.js';
 import { HELPER_PY } from './spawner.js';
 
-/** frame is a request to the helper: a 4-byte length, then JSON. */
+/** frame is a request to the helper: a pool frame of kind A, with JSON. */
 function frame(ask: object): Buffer {
-  const json = Buffer.from(JSON.stringify(ask));
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(json.length);
-  return Buffer.concat([head, json]);
+  return textFrame(0x41, JSON.stringify(ask));
 }
 
 /** kinds are the kinds of the records a helper has written so far ('R', 'S', ...). */
 function kinds(out: Buffer): string[] {
   const got: string[] = [];
-  for (let at = 0; at + 13 <= out.length; at += 13 + out.readUInt32BE(at + 9)) got.push(String.fromCharCode(out[at]));
+  for (let at = 0; at + 5 <= out.length; at += 5 + out.readUInt32BE(at + 1)) got.push(String.fromCharCode(out[at]));
   return got;
 }
 

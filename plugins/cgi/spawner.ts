@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { sourceFile, type Logger } from '../../core/index.js';
+import { FrameReader, sourceFile, textFrame, type Logger } from '../../core/index.js';
 import { killGroup, LineSplitter, type Launcher, type ScriptProcess } from './process.js';
 import type { Script } from './resolve.js';
 
@@ -12,7 +12,9 @@ import type { Script } from './resolve.js';
 export const HELPER_PY = sourceFile(import.meta.url, join('python', 'gatekit_spawner.py'), join('plugins', 'cgi', 'python', 'gatekit_spawner.py'));
 const READY_TIMEOUT = 5000;
 const STOP_TIMEOUT = 2000;
-const RECORD_HEADER = 13;
+const ASK = 0x41; // 'A'
+const INPUT = 0x49; // 'I'
+const NO_STREAM = 0; // FrameReader's streamed kind: the helper sends none
 /** SPARE is how many connections wait ready for the next scripts: each saves a connect and an accept on the way to a spawn. */
 const SPARE = 4;
 
@@ -26,7 +28,10 @@ export class SpawnHelper {
   private nextId = 1;
   private readonly asked = new Map<number, HelperScript>();
   private readonly byPid = new Map<number, HelperScript>();
-  private pending: Buffer = Buffer.alloc(0);
+  private readonly records = new FrameReader({
+    data: () => {},
+    control: (kind, p) => this.record(String.fromCharCode(kind), p.readUInt32BE(0), p.readInt32BE(4), p.subarray(8)),
+  }, NO_STREAM);
   private readonly spare: Socket[] = [];
   private stopping = false;
   /** gone resolves when the helper process has exited. */
@@ -46,7 +51,9 @@ export class SpawnHelper {
       child.once('close', (code, signal) => ended({ code: code ?? undefined, signal: signal ?? undefined }));
       child.once('error', (e) => ended({ error: e.message }));
     });
-    child.stdout.on('data', (b: Buffer) => this.take(b));
+    child.stdout.on('data', (b: Buffer) => {
+      try { this.records.push(b); } catch (e) { log.error(`CGI spawn helper sent a bad record: ${(e as Error).message}`); child.kill('SIGKILL'); }
+    });
     const lines = new LineSplitter((line) => log.error(line, { spawner: 'gatekit_spawner.py' }));
     child.stderr.on('data', (b: Buffer) => lines.push(b));
     child.stdin.on('error', () => {});
@@ -78,11 +85,11 @@ export class SpawnHelper {
   get alive(): boolean { return !this.stopping; }
 
   /** launch asks the helper for a script: see ScriptProcess. */
-  launch(script: Script, env: NodeJS.ProcessEnv, input: boolean, log: Logger): ScriptProcess {
+  launch(script: Script, env: NodeJS.ProcessEnv, input: boolean): ScriptProcess {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1; // ids travel as 32 bits
     const ask = { id, argv: [script.command, ...script.args], env, cwd: dirname(script.file), stdin: input };
-    const proc = new HelperScript(this.send(ask), input ? this.send({ stdin_for: id }) : null, script.name, log);
+    const proc = new HelperScript(this.send(ASK, ask), input ? this.send(INPUT, { id }) : null, script.name, this.log);
     this.asked.set(id, proc);
     proc.onGiveUp = () => this.asked.delete(id);
     return proc;
@@ -98,13 +105,10 @@ export class SpawnHelper {
     clearTimeout(timer);
   }
 
-  /** send writes a frame (4-byte length, JSON) on a spare connection, and opens another spare. */
-  private send(frame: object): Socket {
-    const json = Buffer.from(JSON.stringify(frame));
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(json.length);
+  /** send writes a frame (JSON) on a spare connection, and opens another spare. */
+  private send(kind: number, message: object): Socket {
     const socket = this.spare.shift() ?? this.connect();
-    socket.write(Buffer.concat([head, json]));
+    socket.write(textFrame(kind, JSON.stringify(message)));
     this.topUp();
     return socket;
   }
@@ -125,18 +129,7 @@ export class SpawnHelper {
     return socket;
   }
 
-  /** take reads the helper's records: see gatekit_spawner.py. */
-  private take(chunk: Buffer): void {
-    let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    while (buf.length >= RECORD_HEADER) {
-      const size = buf.readUInt32BE(9);
-      if (buf.length < RECORD_HEADER + size) break;
-      this.record(String.fromCharCode(buf[0]), buf.readUInt32BE(1), buf.readInt32BE(5), buf.subarray(RECORD_HEADER, RECORD_HEADER + size));
-      buf = buf.subarray(RECORD_HEADER + size);
-    }
-    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
-  }
-
+  /** record acts on one of the helper's records: see gatekit_spawner.py. */
   private record(kind: string, a: number, b: number, payload: Buffer): void {
     switch (kind) {
       case 'R': this.ready(); this.topUp(); break;
@@ -244,7 +237,7 @@ class HelperScript implements ScriptProcess {
 }
 
 /**
- * helperLauncher starts scripts through a SpawnHelper, and through `fallback` while the
+ * HelperLauncher starts scripts through a SpawnHelper, and through `fallback` while the
  * helper is down; a helper that exits is started again (at most once a second).
  */
 export class HelperLauncher {
@@ -259,7 +252,7 @@ export class HelperLauncher {
   }
 
   readonly launch: Launcher = (script, env, input) => {
-    if (this.helper.alive) return this.helper.launch(script, env, input, this.log);
+    if (this.helper.alive) return this.helper.launch(script, env, input);
     this.restart();
     return this.fallback(script, env, input);
   };

@@ -7,21 +7,23 @@ as much and does not block the worker. Stdlib only; run as
     python3 -I -S gatekit_spawner.py SOCKET_PATH WORKER_PID
 
 It listens on SOCKET_PATH (inside a folder only gatekit's user can enter) and accepts
-connections from WORKER_PID only (its parent, or its grandparent when python3 is a wrapper). Each connection starts with a frame: a 4-byte
-big-endian length, then JSON.
+connections from WORKER_PID only (its parent, or its grandparent when python3 is a
+wrapper). Both ways, messages are the frames of gatekit's pools (core/pool/frames.ts): 1
+byte of kind, a 4-byte big-endian payload length, then the payload.
 
-- {"id": N, "argv": [...], "env": {...}, "cwd": DIR, "stdin": BOOL} asks for a script. The
+Each connection starts with one frame:
+- A {"id": N, "argv": [...], "env": {...}, "cwd": DIR, "stdin": BOOL} asks for a script. The
   connection becomes the script's stdout. stdin is /dev/null, or, when "stdin" is true,
-  a second connection that sends {"stdin_for": N} (the two may arrive in either order).
+  a second connection that starts with I {"id": N} (the two may arrive in either order).
 - The script's stderr comes back here through a pipe.
 
-What happens is told on this process's stdout, as records of a 13-byte header (kind, then
-three big-endian 32-bit numbers: a, b, payload length) and a payload:
+What happens is told on this process's stdout, in frames whose payload starts with two
+big-endian 32-bit numbers, a and b:
 
     S id pid        the script started
-    F id errno      it could not start; the payload says why
+    F id errno      it could not start; the rest of the payload says why
     X pid code      it ended: its exit code, or minus the signal that killed it
-    E pid 0         a piece of its stderr; an empty payload is the end of it
+    E pid 0         a piece of its stderr; nothing after a and b is the end of it
 
 It exits when its stdin (a pipe from gatekit) closes, and removes its socket and folder.
 """
@@ -36,8 +38,8 @@ import struct
 import sys
 import traceback
 
-HEADER = struct.Struct('>cIiI')
-LENGTH = struct.Struct('>I')
+HEADER = struct.Struct('>cI')
+NUMBERS = struct.Struct('>Ii')
 MAX_FRAME = 16 << 20
 UCRED = struct.Struct('3i')
 # signals this process ignores or catches that a script must get at their defaults
@@ -47,7 +49,7 @@ out = sys.stdout.buffer
 
 
 def tell(kind, a, b, payload=b''):
-    out.write(HEADER.pack(kind, a, b, len(payload)) + payload)
+    out.write(HEADER.pack(kind, NUMBERS.size + len(payload)) + NUMBERS.pack(a, b) + payload)
     out.flush()
 
 
@@ -57,25 +59,25 @@ class Incoming:
     def __init__(self, conn):
         self.conn = conn
         self.buf = b''
-        self.need = LENGTH.size
-        self.sized = False
+        self.need = HEADER.size
+        self.kind = None
 
     def read(self):
-        """read takes what has arrived (never past the frame); returns the frame once whole, or
-        None. Raises EOFError when the connection closes first."""
+        """read takes what has arrived (never past the frame); returns (kind, JSON payload)
+        once whole, or None. Raises EOFError when the connection closes first."""
         data = self.conn.recv(self.need - len(self.buf))
         if not data:
             raise EOFError
         self.buf += data
         if len(self.buf) < self.need:
             return None
-        if not self.sized:
-            (n,) = LENGTH.unpack(self.buf)
+        if self.kind is None:
+            self.kind, n = HEADER.unpack(self.buf)
             if n > MAX_FRAME:
                 raise ValueError('frame too large')
-            self.buf, self.need, self.sized = b'', n, True
-            return None if n else {}
-        return json.loads(self.buf)
+            self.buf, self.need = b'', n
+            return None if n else (self.kind, {})
+        return self.kind, json.loads(self.buf)
 
 
 class Spawner:
@@ -134,18 +136,20 @@ class Spawner:
                 return
             if frame is not None:
                 self.sel.unregister(conn)
-                self.route(conn, frame)
+                self.route(conn, *frame)
         return on_readable
 
-    def route(self, conn, frame):
-        if 'stdin_for' in frame:
-            n = frame['stdin_for']
+    def route(self, conn, kind, frame):
+        if kind == b'I':
+            n = frame['id']
             ask = self.asks.pop(n, None)
             if ask:
                 self.sel.unregister(ask[0])
                 self.spawn(ask[0], ask[1], conn)
             else:
                 self.park(conn, n, self.inputs)
+        elif kind != b'A':
+            self.drop(conn)
         elif frame.get('stdin'):
             n = frame['id']
             stdin = self.inputs.pop(n, None)
