@@ -1,22 +1,26 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { alternateRounds, pickLoadGenerator, type Contender } from './load.js';
 import { nginxBin, nginxVersion, startNginx } from './nginx-peer.js';
-import { GATEKIT_BIN } from './paths.js';
+import { BARE_SERVER, GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
 import { settings } from './respond.js';
 
-// Scenario `fastcgi`: the same PHP script through gatekit's `fastcgi` and through Nginx's
-// fastcgi_pass, both with 2 worker processes, to one php-fpm pool (pm static, 12 children: both peers fit beside the connections gatekit keeps)
-// on a unix socket. php-fpm and Nginx come from Debian's packages:
+// Scenario `fastcgi`: the same PHP script through gatekit's `fastcgi`, through Nginx's
+// fastcgi_pass, and through the least a Node server can do (bench/fastcgi-floor-peer.ts), each
+// with 2 worker processes, to one php-fpm pool (pm static, 12 children) on a unix socket.
+// Kept connections hold a child each: gatekit lets idle ones go after 1 s, as the floor peer
+// does, and each run starts 1.5 s after the last, so every contender finds the pool free. php-fpm and Nginx come from Debian's packages:
 //   apt-get update && apt-get install -y php-fpm nginx wrk
 
 const TARGET = 0.8;
 const WORKERS = 2;
 const CHILDREN = 12;
+const GAP_MS = 1500;
+const FLOOR_PEER = join(dirname(BARE_SERVER), 'fastcgi-floor-peer.js');
 const SCRIPT = "<?php\nheader('Content-Type: text/plain');\necho 'hello from php ', $_SERVER['REQUEST_METHOD'], ' ', $_SERVER['SCRIPT_NAME'], \"\\n\";\n";
 
 function findBin(names: readonly string[]): string | undefined {
@@ -68,9 +72,9 @@ export async function runFastcgi(): Promise<Section> {
     writeFileSync(join(www, 'hello.php'), SCRIPT);
     const socket = join(dir, 'php.sock');
     started.push(await startFpm(fpmBin, dir, socket));
-    const [gp, np] = [await freePort(), await freePort()];
+    const [gp, np, fp] = [await freePort(), await freePort(), await freePort()];
     writeFileSync(join(dir, 'gate.gate'), `global { workers ${WORKERS} }\nserver {\n    listen 127.0.0.1:${gp}\n`
-      + `    route = / { respond "ready" }\n    fastcgi unix:${socket} { root ./www }\n}\n`);
+      + `    route = / { respond "ready" }\n    fastcgi unix:${socket} { root ./www; keepalive_timeout 1s }\n}\n`);
     const gk = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', join(dir, 'gate.gate')]);
     started.push(gk);
     await waitFor200(gp, gk, 15_000, 10);
@@ -85,16 +89,20 @@ export async function runFastcgi(): Promise<Section> {
       `    fastcgi_pass unix:${socket};`,
       '  }', '}',
     ] }));
+    const floor = startChild('fastcgi floor peer', process.execPath, [FLOOR_PEER, String(fp), String(WORKERS), socket, www]);
+    started.push(floor);
+    await waitFor200(fp, floor, 15_000, 10);
     const targets: Contender[] = [
       { name: `gatekit fastcgi, workers ${WORKERS}`, url: `http://127.0.0.1:${gp}/hello.php`, results: [] },
       { name: `nginx fastcgi_pass, worker_processes ${WORKERS}`, url: `http://127.0.0.1:${np}/hello.php`, results: [] },
+      { name: `least Node FastCGI client (floor peer), ${WORKERS} processes`, url: `http://127.0.0.1:${fp}/hello.php`, results: [] },
     ];
     for (const t of targets) {
       const res = await fetch(t.url!);
       const body = await res.text();
       if (res.status !== 200 || body !== 'hello from php GET /hello.php\n') throw new Error(`${t.name} answered ${res.status} ${JSON.stringify(body)}`);
     }
-    await alternateRounds(load, targets, settings);
+    await alternateRounds(load, targets, settings, '', GAP_MS);
     const rps = (t: Contender): number => median(t.results.map((x) => x.rps));
     const row = (t: Contender): string[] => [t.name, rps(t).toFixed(0), ms(median(t.results.map((x) => x.p50Ms))), ms(median(t.results.map((x) => x.p99Ms)))];
     const r = rps(targets[0]) / rps(targets[1]);
@@ -102,15 +110,17 @@ export async function runFastcgi(): Promise<Section> {
     const errors = targets.reduce((n, t) => n + t.results.reduce((m, x) => m + x.errors, 0), 0);
     return {
       title,
-      header: ['server', 'req/s (median)', 'p50 latency', 'p99 latency', 'gatekit / nginx', `target >= ${TARGET}x`],
+      header: ['server', 'req/s (median)', 'p50 latency', 'p99 latency', 'gatekit / this', `target >= ${TARGET}x nginx`],
       rows: [
-        [...row(targets[0]), ratio(r), verdict(r >= TARGET)],
-        [...row(targets[1]), '', ''],
-        ['paired per-round ratio (median)', '', '', '', ratio(paired), verdict(paired >= TARGET)],
+        [...row(targets[0]), '', ''],
+        [...row(targets[1]), ratio(r), verdict(r >= TARGET)],
+        ['gatekit / nginx, paired per-round ratio (median)', '', '', '', ratio(paired), verdict(paired >= TARGET)],
+        [...row(targets[2]), ratio(rps(targets[0]) / rps(targets[2])), ''],
       ],
       notes: [
         `${nginxVersion(nginx)}; ${version(fpmBin)}; pool: pm static, ${CHILDREN} children, unix socket; script: ${SCRIPT.length} bytes of PHP printing one line.`,
-        `gatekit holds up to 4 connections per worker (FCGI_KEEP_CONN; further requests wait in gatekit for one); Nginx opens one per request (its default without upstream keepalive).`,
+        `gatekit holds up to 4 connections per worker (FCGI_KEEP_CONN; further requests wait in gatekit for one), as the floor peer does; Nginx opens one per request (its default without upstream keepalive).`,
+        `the floor peer answers from PHP's whole output with no routing, streaming, timeouts or error handling: no FastCGI client on Node does less per request. Nginx is ${ratio(rps(targets[1]) / rps(targets[2]))} that floor; gatekit reaches ${ratio(rps(targets[0]) / rps(targets[2]))} of it.`,
         `load generator ${load.name}, ${settings.connections} connections, ${settings.rounds} rounds x ${settings.seconds} s, alternating order.`,
         `per-round req/s: ${targets.map((t) => `${t.name}: ${t.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
         `the load generator and php-fpm share the ${cpus().length} cores with the servers; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,

@@ -122,13 +122,18 @@ export interface Contender {
 
 /**
  * alternateRounds warms every contender up, then runs `settings.rounds` rounds of load on each,
- * reversing the order every other round so neither side always runs after the other.
+ * reversing the order every other round so neither side always runs after the other. It
+ * waits `gapMs` before each run: time for the last contender to let go of what it held.
  */
-export async function alternateRounds(load: LoadGenerator, contenders: readonly Contender[], s: { rounds: number; seconds: number; warmupSeconds: number; connections: number }, label = ''): Promise<void> {
+export async function alternateRounds(
+  load: LoadGenerator, contenders: readonly Contender[], s: { rounds: number; seconds: number; warmupSeconds: number; connections: number }, label = '', gapMs = 0,
+): Promise<void> {
   const o = { connections: s.connections, seconds: s.seconds };
-  for (const c of contenders) await load.run(c.url!, { ...o, seconds: s.warmupSeconds });
+  const gap = (): Promise<void> => new Promise((r) => setTimeout(r, gapMs));
+  for (const c of contenders) { await gap(); await load.run(c.url!, { ...o, seconds: s.warmupSeconds }); }
   for (let r = 0; r < s.rounds; r++) {
     for (const c of r % 2 ? [...contenders].reverse() : contenders) {
+      await gap();
       const res = await load.run(c.url!, o);
       c.results.push(res);
       process.stderr.write(`  ${label}round ${r + 1}/${s.rounds} ${c.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms p99 ${res.p99Ms.toFixed(2)} ms\n`);
