@@ -10,12 +10,13 @@ import { settings } from './respond.js';
 
 // Scenario `proxy`: one shared upstream (the bare Node server), and in front of it gatekit's
 // `proxy`, Nginx proxy_pass with upstream keepalive, node-http-proxy, and two floors: the
-// least proxy on node:http, and a Node TCP relay that parses no HTTP at all: one process each.
+// least proxy on node:http, and the least proxy on raw sockets (HTTP parsed in JavaScript):
+// one process each.
 // Throughput is measured at full load (20 connections); the latency a proxy adds at moderate
 // load (2 connections, each waiting for its answer before the next request) is measured apart.
 
 const PEER = join(dirname(BARE_SERVER), 'http-proxy-peer.js');
-const RELAY = join(dirname(BARE_SERVER), 'tcp-relay-peer.js');
+const RAW = join(dirname(BARE_SERVER), 'raw-proxy-peer.js');
 const HTTP_FLOOR = join(dirname(BARE_SERVER), 'http-floor-peer.js');
 const FULL = 20;
 const MODERATE = 2;
@@ -73,10 +74,10 @@ export async function runProxy(): Promise<Section> {
     await waitFor200(fp, least, 10_000, 10);
     targets.push(target('least proxy on node:http (floor peer), 1 process', fp));
     const rp = await freePort();
-    const relay = startChild('tcp relay', process.execPath, [RELAY, String(rp), String(up)]);
-    started.push(relay);
-    await waitFor200(rp, relay, 10_000, 10);
-    targets.push(target('Node TCP relay, no HTTP (floor of a Node proxy), 1 process', rp));
+    const raw = startChild('raw proxy', process.execPath, [RAW, String(rp), String(up)]);
+    started.push(raw);
+    await waitFor200(rp, raw, 10_000, 10);
+    targets.push(target('least proxy on raw sockets (floor peer), 1 process', rp));
     targets.push(target('upstream alone (no proxy)', up));
     await rounds(load, targets, 'full', FULL);
     await rounds(load, targets, 'moderate', MODERATE);
@@ -85,8 +86,8 @@ export async function runProxy(): Promise<Section> {
     const p99 = (t: Target, k: 'full' | 'moderate'): number => median(t[k].map((x) => x.p99Ms));
     const [gate, hproxy] = targets;
     const ng = targets.find((t) => t.name.startsWith('nginx'));
-    const floor = targets.find((t) => t.name.startsWith('Node TCP relay'))!;
-    const httpFloor = targets.find((t) => t.name.startsWith('least proxy'))!;
+    const floor = targets.find((t) => t.name.startsWith('least proxy on raw'))!;
+    const httpFloor = targets.find((t) => t.name.startsWith('least proxy on node:http'))!;
     const direct = targets[targets.length - 1];
     const vsHttpProxy = rps(gate) / rps(hproxy);
     const vsNginx = ng ? rps(gate) / rps(ng) : undefined;
@@ -111,7 +112,7 @@ export async function runProxy(): Promise<Section> {
         ng ? '' : 'nginx is not installed (apt-get install -y nginx): its row is skipped.',
         `moderate load: ${MODERATE} connections, each sending its next request once the answer came; added p99 = the proxy's p99 minus the upstream's own at the same load. At full load (${FULL} connections) gatekit adds ${ms(added(gate, 'full'))} to the p99${ng ? `, Nginx ${ms(added(ng, 'full'))}` : ''}: queueing on 2 shared cores.`,
         `the least proxy on node:http (bench/http-floor-peer.ts) forwards the head with X-Forwarded-For on pooled connections and nothing else: no proxy built on Node's http server does less per request; gatekit reaches ${ratio(rps(gate) / rps(httpFloor))} of it${ng ? `, Nginx is ${ratio(rps(ng) / rps(httpFloor))} it` : ''}.`,
-        `the Node TCP relay parses no HTTP and pools nothing (not a usable HTTP proxy: it cannot route or edit headers)${ng ? `; Nginx's HTTP proxy is ${ratio(rps(ng) / rps(floor))} it` : ''}.`,
+        `the least proxy on raw sockets (bench/raw-proxy-peer.ts) parses heads in JavaScript with no node:http on either side, and handles only body-less requests and Content-Length answers: no proxy written in JavaScript does less; gatekit reaches ${ratio(rps(gate) / rps(floor))} of it${ng ? `, Nginx is ${ratio(rps(ng) / rps(floor))} it` : ''}.`,
         `per-round req/s at full load: ${targets.map((t) => `${t.name}: ${t.full.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
         `per-round p99 at moderate load: ${targets.map((t) => `${t.name}: ${t.moderate.map((x) => ms(x.p99Ms)).join(', ')}`).join('; ')}.`,
         `every proxy and the upstream share the ${cpus().length} cores with the load generator; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
