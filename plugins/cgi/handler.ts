@@ -78,7 +78,8 @@ export class CgiUnit implements Unit {
     const python = findCommand('python3');
     try {
       if (!python) throw new Error('python3 is not on PATH');
-      this.helper = await HelperLauncher.start(python, this.log, this.launch);
+      // A helper that cannot start a script within the script's own time (1 to 5 s) is stuck.
+      this.helper = await HelperLauncher.start(python, this.log, this.launch, Math.min(Math.max(this.timeout, 1000), 5000));
       this.launch = this.helper.launch;
     } catch (e) {
       if (mode === 'helper') throw e;

@@ -33,16 +33,24 @@ export class SpawnHelper {
     control: (kind, p) => this.record(String.fromCharCode(kind), p.readUInt32BE(0), p.readInt32BE(4), p.subarray(8)),
   }, NO_STREAM);
   private readonly spare: Socket[] = [];
+  /** unanswered holds when each ask went out, until the helper says it started or failed (asks given up included). */
+  private readonly unanswered = new Map<number, number>();
+  private watch: NodeJS.Timeout | undefined;
   private stopping = false;
   /** gone resolves when the helper process has exited. */
   readonly gone: Promise<void>;
   private ready!: () => void;
 
-  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, private readonly dir: string, private readonly log: Logger) {
+  private constructor(
+    private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, private readonly dir: string, private readonly log: Logger,
+    /** stuckAfter is how long an ask may go unanswered before the helper counts as stuck (ms). */
+    private readonly stuckAfter: number,
+  ) {
     this.gone = new Promise((resolve) => {
       const ended = (why: Record<string, string | number | undefined>): void => {
         if (!this.stopping) log.error('CGI spawn helper exited', why);
         this.stopping = true;
+        clearInterval(this.watch);
         this.failAll(new Error('the CGI spawn helper exited'));
         rmSync(dir, { recursive: true, force: true });
         resolve();
@@ -59,11 +67,14 @@ export class SpawnHelper {
     child.stdin.on('error', () => {});
   }
 
-  /** start runs the helper with `python` and resolves once it listens; it rejects when it cannot. */
-  static async start(python: string, log: Logger): Promise<SpawnHelper> {
+  /**
+   * start runs the helper with `python` and resolves once it listens; it rejects when it
+   * cannot. A helper that leaves an ask unanswered for `stuckAfter` ms is killed (see check).
+   */
+  static async start(python: string, log: Logger, stuckAfter: number): Promise<SpawnHelper> {
     const dir = mkdtempSync(join(tmpdir(), 'gatekit-cgi-')); // mode 0700: only our user may connect
     const child = spawn(python, ['-I', '-S', HELPER_PY, join(dir, 'spawn.sock'), String(process.pid)], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    const helper = new SpawnHelper(child, dir, log);
+    const helper = new SpawnHelper(child, dir, log, stuckAfter);
     let timer: NodeJS.Timeout | undefined;
     const started = new Promise<void>((resolve, reject) => {
       helper.ready = resolve;
@@ -92,7 +103,25 @@ export class SpawnHelper {
     const proc = new HelperScript(this.send(ASK, ask), input ? this.send(INPUT, { id }) : null, script.name, this.log);
     this.asked.set(id, proc);
     proc.onGiveUp = () => this.asked.delete(id);
+    this.unanswered.set(id, performance.now());
+    this.watch ??= setInterval(() => this.check(), Math.max(50, Math.min(1000, this.stuckAfter / 4))).unref();
     return proc;
+  }
+
+  /**
+   * check kills a helper that left its oldest ask unanswered for `stuckAfter`: it is alive but
+   * stuck (stopped, or blocked), and every script asked of it would wait for its request's
+   * timeout. Its end fails the asks still waiting, and scripts start by fork until another
+   * helper runs; scripts it started run on.
+   */
+  private check(): void {
+    const oldest = this.unanswered.values().next().value;
+    if (oldest === undefined) { clearInterval(this.watch); this.watch = undefined; return; }
+    const waited = performance.now() - oldest;
+    if (waited < this.stuckAfter || this.stopping) return;
+    this.log.error(`CGI spawn helper left a script unstarted for ${Math.round(waited)} ms: replacing it`, { pid: this.child.pid });
+    this.stopping = true; // no more asks: scripts start by fork from now on, not once it is reaped
+    this.child.kill('SIGKILL');
   }
 
   /** close stops the helper: running scripts keep running (kill them first), unstarted ones fail. */
@@ -134,6 +163,7 @@ export class SpawnHelper {
     switch (kind) {
       case 'R': this.ready(); this.topUp(); break;
       case 'S': {
+        this.unanswered.delete(a);
         const proc = this.asked.get(a);
         this.asked.delete(a);
         if (!proc) { killGroup(b); break; } // its request gave up meanwhile
@@ -142,6 +172,7 @@ export class SpawnHelper {
         break;
       }
       case 'F': {
+        this.unanswered.delete(a);
         const proc = this.asked.get(a);
         this.asked.delete(a);
         proc?.onFailed(Object.assign(new Error(`${payload.toString()}`), { errno: b }));
@@ -245,10 +276,13 @@ export class HelperLauncher {
   private lastStart = Date.now();
   private closed = false;
 
-  private constructor(private helper: SpawnHelper, private readonly python: string, private readonly log: Logger, private readonly fallback: Launcher) {}
+  private constructor(
+    private helper: SpawnHelper, private readonly python: string, private readonly log: Logger, private readonly fallback: Launcher, private readonly stuckAfter: number,
+  ) {}
 
-  static async start(python: string, log: Logger, fallback: Launcher): Promise<HelperLauncher> {
-    return new HelperLauncher(await SpawnHelper.start(python, log), python, log, fallback);
+  /** start starts the first helper; see SpawnHelper.start for `stuckAfter`. */
+  static async start(python: string, log: Logger, fallback: Launcher, stuckAfter: number): Promise<HelperLauncher> {
+    return new HelperLauncher(await SpawnHelper.start(python, log, stuckAfter), python, log, fallback, stuckAfter);
   }
 
   readonly launch: Launcher = (script, env, input) => {
@@ -266,7 +300,7 @@ export class HelperLauncher {
     if (this.restarting || this.closed || Date.now() - this.lastStart < 1000) return;
     this.restarting = true;
     this.lastStart = Date.now();
-    SpawnHelper.start(this.python, this.log).then(
+    SpawnHelper.start(this.python, this.log, this.stuckAfter).then(
       (h) => { if (this.closed) void h.close(); else this.helper = h; },
       (e: Error) => this.log.error(`could not restart the CGI spawn helper: ${e.message}`),
     ).finally(() => { this.restarting = false; });

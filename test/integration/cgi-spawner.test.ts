@@ -81,4 +81,21 @@ async function parentOf(gate: TestGate): Promise<number> {
     assert.equal(await parentOf(gate), helper);
     assert.ok(gate.logs.some((l) => /timed out before it started.*status=504/.test(l)), gate.logs.join('\n'));
   });
+
+  it('replaces a helper that leaves a script unstarted for a second (timeout 300ms): the requests after it are served', async () => {
+    gate = await startGate(cgiConfig('timeout 300ms'), { file: CGI_FILE });
+    const [stuck] = helperPids();
+    process.kill(stuck, 'SIGSTOP');
+    try {
+      const res = await fetch(gate.url('/cgi-bin/parent.sh'), { signal: AbortSignal.timeout(3000) });
+      assert.equal(res.status, 504);
+      await res.text();
+      assert.ok(await waitUntil(() => gate!.logs.some((l) => /left a script unstarted for \d+ ms: replacing it/.test(l)), 5000), gate.logs.join('\n'));
+      assert.ok(await waitUntil(() => !helperPids().includes(stuck), 5000), 'the stuck helper is gone');
+      const parent = await parentOf(gate);
+      assert.notEqual(parent, stuck);
+    } finally {
+      try { process.kill(stuck, 'SIGCONT'); } catch { /* killed: the point of the test */ }
+    }
+  });
 });
