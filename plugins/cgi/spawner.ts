@@ -26,6 +26,7 @@ const SPARE = 4;
  */
 export class SpawnHelper {
   private nextId = 1;
+  /** asked are the scripts asked for and not yet answered (started or failed), given-up ones included, oldest first. */
   private readonly asked = new Map<number, HelperScript>();
   private readonly byPid = new Map<number, HelperScript>();
   private readonly records = new FrameReader({
@@ -33,8 +34,6 @@ export class SpawnHelper {
     control: (kind, p) => this.record(String.fromCharCode(kind), p.readUInt32BE(0), p.readInt32BE(4), p.subarray(8)),
   }, NO_STREAM);
   private readonly spare: Socket[] = [];
-  /** unanswered holds when each ask went out, until the helper says it started or failed (asks given up included). */
-  private readonly unanswered = new Map<number, number>();
   private watch: NodeJS.Timeout | undefined;
   private stopping = false;
   /** gone resolves when the helper process has exited. */
@@ -102,8 +101,6 @@ export class SpawnHelper {
     const ask = { id, argv: [script.command, ...script.args], env, cwd: dirname(script.file), stdin: input };
     const proc = new HelperScript(this.send(ASK, ask), input ? this.send(INPUT, { id }) : null, script.name, this.log);
     this.asked.set(id, proc);
-    proc.onGiveUp = () => this.asked.delete(id);
-    this.unanswered.set(id, performance.now());
     this.watch ??= setInterval(() => this.check(), Math.max(50, Math.min(1000, this.stuckAfter / 4))).unref();
     return proc;
   }
@@ -115,9 +112,9 @@ export class SpawnHelper {
    * helper runs; scripts it started run on.
    */
   private check(): void {
-    const oldest = this.unanswered.values().next().value;
+    const oldest = this.asked.values().next().value;
     if (oldest === undefined) { clearInterval(this.watch); this.watch = undefined; return; }
-    const waited = performance.now() - oldest;
+    const waited = performance.now() - oldest.askedAt;
     if (waited < this.stuckAfter || this.stopping) return;
     this.log.error(`CGI spawn helper left a script unstarted for ${Math.round(waited)} ms: replacing it`, { pid: this.child.pid });
     this.stopping = true; // no more asks: scripts start by fork from now on, not once it is reaped
@@ -163,16 +160,14 @@ export class SpawnHelper {
     switch (kind) {
       case 'R': this.ready(); this.topUp(); break;
       case 'S': {
-        this.unanswered.delete(a);
         const proc = this.asked.get(a);
         this.asked.delete(a);
-        if (!proc) { killGroup(b); break; } // its request gave up meanwhile
+        if (!proc?.running) { killGroup(b); break; } // its request gave up meanwhile
         this.byPid.set(b, proc);
         proc.onStarted(b);
         break;
       }
       case 'F': {
-        this.unanswered.delete(a);
         const proc = this.asked.get(a);
         this.asked.delete(a);
         proc?.onFailed(Object.assign(new Error(`${payload.toString()}`), { errno: b }));
@@ -200,7 +195,8 @@ export class SpawnHelper {
 class HelperScript implements ScriptProcess {
   readonly started: Promise<void>;
   readonly exited: Promise<void>;
-  onGiveUp: () => void = () => {};
+  /** askedAt is when the helper was asked for it (performance.now()). */
+  readonly askedAt = performance.now();
   private pid: number | undefined;
   private alive = true;
   private stderrOpen = true;
@@ -215,17 +211,17 @@ class HelperScript implements ScriptProcess {
     this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
     this.lines = new LineSplitter((line) => log.error(line, { script: name }));
     // a connection that fails before the script runs fails the start; later errors end the output
-    const early = (e: Error): void => { if (this.pid === undefined && this.alive) { this.onGiveUp(); this.onFailed(e); } };
+    const early = (e: Error): void => { if (this.pid === undefined && this.alive) this.onFailed(e); };
     stdout.on('error', early);
     stdin?.on('error', early);
   }
 
   get running(): boolean { return this.alive; }
 
-  /** kill before the helper said the script runs gives the start up: the helper kills it when it does. */
+  /** kill before the helper said the script runs gives the start up: it is killed once the helper reports it started. */
   kill(): void {
     if (this.pid !== undefined) killGroup(this.pid);
-    else if (this.alive) { this.onGiveUp(); this.onFailed(new Error('stopped before it started')); }
+    else if (this.alive) this.onFailed(new Error('stopped before it started'));
   }
 
   onStarted(pid: number): void {

@@ -67,35 +67,42 @@ async function parentOf(gate: TestGate): Promise<number> {
     assert.equal(res.body, 'line1\nline2\n');
   });
 
-  it('answers 504 when the helper does not start a script within `timeout`, and serves on once it answers', async () => {
+  /** stopHelper starts a gate with `timeout 300ms`, stops its helper (SIGSTOP) and checks a script asked of it gets 504; it returns the helper's pid. */
+  async function stopHelper(): Promise<number> {
     gate = await startGate(cgiConfig('timeout 300ms'), { file: CGI_FILE });
     const [helper] = helperPids();
     process.kill(helper, 'SIGSTOP');
+    const res = await fetch(gate.url('/cgi-bin/parent.sh'), { signal: AbortSignal.timeout(3000) });
+    assert.equal(res.status, 504);
+    await res.text();
+    return helper;
+  }
+
+  /** resume sends SIGCONT to a helper stopHelper stopped, unless it was killed meanwhile. */
+  function resume(helper: number | undefined): void {
+    try { if (helper) process.kill(helper, 'SIGCONT'); } catch { /* killed */ }
+  }
+
+  it('answers 504 when the helper does not start a script within `timeout`, and serves on once it answers', async () => {
+    let helper: number | undefined;
     try {
-      const res = await fetch(gate.url('/cgi-bin/parent.sh'), { signal: AbortSignal.timeout(3000) });
-      assert.equal(res.status, 504);
-      await res.text();
+      helper = await stopHelper();
     } finally {
-      process.kill(helper, 'SIGCONT');
+      resume(helper ?? helperPids()[0]);
     }
-    assert.equal(await parentOf(gate), helper);
-    assert.ok(gate.logs.some((l) => /timed out before it started.*status=504/.test(l)), gate.logs.join('\n'));
+    assert.equal(await parentOf(gate!), helper);
+    assert.ok(gate!.logs.some((l) => /timed out before it started.*status=504/.test(l)), gate!.logs.join('\n'));
   });
 
   it('replaces a helper that leaves a script unstarted for a second (timeout 300ms): the requests after it are served', async () => {
-    gate = await startGate(cgiConfig('timeout 300ms'), { file: CGI_FILE });
-    const [stuck] = helperPids();
-    process.kill(stuck, 'SIGSTOP');
+    let stuck: number | undefined;
     try {
-      const res = await fetch(gate.url('/cgi-bin/parent.sh'), { signal: AbortSignal.timeout(3000) });
-      assert.equal(res.status, 504);
-      await res.text();
-      assert.ok(await waitUntil(() => gate!.logs.some((l) => /left a script unstarted for \d+ ms: replacing it/.test(l)), 5000), gate.logs.join('\n'));
-      assert.ok(await waitUntil(() => !helperPids().includes(stuck), 5000), 'the stuck helper is gone');
-      const parent = await parentOf(gate);
-      assert.notEqual(parent, stuck);
+      stuck = await stopHelper();
+      assert.ok(await waitUntil(() => gate!.logs.some((l) => /left a script unstarted for \d+ ms: replacing it/.test(l)), 5000), gate!.logs.join('\n'));
+      assert.ok(await waitUntil(() => !helperPids().includes(stuck!), 5000), 'the stuck helper is gone');
+      assert.notEqual(await parentOf(gate!), stuck);
     } finally {
-      try { process.kill(stuck, 'SIGCONT'); } catch { /* killed: the point of the test */ }
+      resume(stuck ?? helperPids()[0]);
     }
   });
 });
