@@ -13,7 +13,7 @@ import { closeListener, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
 import type { Logger } from './logger.js';
 import { MemoryMetrics, type Metrics } from './metrics.js';
-import type { Plugin, Unit } from './plugin.js';
+import { DONE, type Plugin, type Unit } from './plugin.js';
 import { cleanPath } from './request-path.js';
 import { Router } from './router.js';
 import { placeOf } from './units.js';
@@ -193,7 +193,9 @@ export class Gate {
     if (!m) { this.fail(ctx, new HttpError(404)); return; }
     ctx.mount = m.entry.mount;
     ctx.captures = m.captures;
-    m.entry.handle(ctx).then(() => this.after(ctx), (e: unknown) => this.fail(ctx, e));
+    const done = m.entry.handle(ctx);
+    if (done === DONE) this.after(ctx); // answered already: no promise reaction to wait for
+    else done.then(() => this.after(ctx), (e: unknown) => this.fail(ctx, e));
   }
 
   private after(ctx: Ctx): void {

@@ -8,6 +8,7 @@ export type { Span } from '../dsl/ast.js';
 export { spanOf } from '../dsl/spans.js';
 export { error as diagnostic, type Diagnostic } from '../dsl/diagnostics.js';
 export { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
+export { DONE } from './plugin.js';
 export type { MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, TlsProvider, Unit, UnitPlace, VariableSpec } from './plugin.js';
 export type { ProcessSpec, Supervised } from './process/supervisor.js';
 export { Ctx, KERNEL_VARIABLES } from './context.js';

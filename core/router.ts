@@ -62,7 +62,7 @@ export class Router {
 
   /** match returns the route serving `path`, or undefined (404). */
   match(path: string): RouteMatch | undefined {
-    const exact = this.exact.get(path);
+    const exact = this.exact.size !== 0 ? this.exact.get(path) : undefined;
     if (exact) return exact.hit;
     for (const e of this.regex) {
       if (!path.startsWith(e.within)) continue;

@@ -19,8 +19,10 @@ export class VirtualHosts<T> {
 
   /** pick returns the server for a host name (lowercase, no port). */
   pick(host: string): T {
-    const hit = this.exact.get(host);
-    if (hit !== undefined) return hit;
+    if (this.exact.size !== 0) { // most listeners serve one nameless server: skip hashing the host
+      const hit = this.exact.get(host);
+      if (hit !== undefined) return hit;
+    }
     for (const w of this.wild) if (host.endsWith(w.suffix) && host.length > w.suffix.length) return w.server;
     return (this.fallback ?? this.first)!;
   }

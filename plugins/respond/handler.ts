@@ -1,8 +1,7 @@
-import type { Ctx, TemplateLike, Unit } from '../../core/index.js';
+import { DONE, type Ctx, type TemplateLike, type Unit } from '../../core/index.js';
 import type { RespondConfig } from './schema.js';
 
 const NO_BODY = new Set([204, 304]);
-const DONE = Promise.resolve();
 
 /** RespondUnit answers every request with its status and body; a static body and its headers are built once. */
 export class RespondUnit implements Unit {

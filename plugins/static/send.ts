@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HttpError, type Ctx } from '../../core/index.js';
+import { DONE, HttpError, type Ctx } from '../../core/index.js';
 import { ifRangeHolds, precondition } from './conditional.js';
 import type { FileCache, FileEntry } from './file-cache.js';
 import { parseRange, type ByteRange } from './range.js';
@@ -18,7 +18,6 @@ export interface SendOptions {
   readonly encoding?: string;
 }
 
-const DONE = Promise.resolve();
 /** READ_CHUNK is the read size for files streamed from disk: larger than the 64 KiB default, fewer reads and writes per file. */
 const READ_CHUNK = 256 * 1024;
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, directive, inject, injectable, LOGGER, PROCESS_INFO, CONFIG, HttpError, type ConfigService, type Ctx, type Logger, type Next, type Plugin, type ProcessInfo, type Unit } from '../../core/index.js';
+import { arg, directive, DONE, inject, injectable, LOGGER, PROCESS_INFO, CONFIG, HttpError, type ConfigService, type Ctx, type Logger, type Next, type Plugin, type ProcessInfo, type Unit } from '../../core/index.js';
 import { loadConfig } from '../../core/load.js';
 import { checkGate, startGate, testRoot, type TestGate } from '../helpers/gate.js';
 import { repoPath } from '../helpers/paths.js';
@@ -10,7 +10,7 @@ import { repoPath } from '../helpers/paths.js';
 const events: string[] = [];
 
 const tag = directive({ name: 'tag', kind: 'middleware', doc: 'Add X-Tag', schema: { args: [arg.string('value')] } });
-const boom = directive({ name: 'boom', kind: 'handler', doc: 'Fail', schema: { args: [arg.enum('how', { values: ['http', 'throw', 'silent', 'twice'] })] } });
+const boom = directive({ name: 'boom', kind: 'handler', doc: 'Fail', schema: { args: [arg.enum('how', { values: ['http', 'throw', 'silent', 'twice', 'done'] })] } });
 const lifecycle = directive({ name: 'lifecycle', kind: 'middleware', doc: 'Record lifecycle', schema: { args: [arg.string('id'), arg.bool('fail', { optional: true, default: 'off' })] } });
 
 @injectable()
@@ -37,6 +37,7 @@ class TestPlugin implements Plugin {
       };
     }
     const log = this.log;
+    if (c.how === 'done') return { handle: () => DONE }; // claims an answer it never sent
     return {
       handle: async (ctx: Ctx, next: Next) => {
         if (c.how === 'http') throw new HttpError(418, 'short and stout');
@@ -79,6 +80,7 @@ describe('plugins', () => {
       route = /http { boom http }
       route = /throw { boom throw }
       route = /silent { boom silent }
+      route = /done { boom done }
     }`, { plugins: [TestPlugin] });
     const teapot = await fetch(gate.url('/http'));
     assert.deepEqual([teapot.status, await teapot.text()], [418, '418 short and stout\n']);
@@ -91,6 +93,9 @@ describe('plugins', () => {
     const silent = await fetch(gate.url('/silent'));
     assert.equal(silent.status, 500);
     assert.ok(gate.logs.some((l) => l.includes('finished without sending a response')));
+    const done = await fetch(gate.url('/done'));
+    assert.deepEqual([done.status, await done.text()], [500, '500 Internal Server Error\n']);
+    assert.ok(gate.logs.some((l) => l.includes('finished without sending a response') && l.includes('uri=/done')), gate.logs.join('\n'));
     assert.equal((await fetch(gate.url('/http'))).status, 418); // still serving
   });
 
