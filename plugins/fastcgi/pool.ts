@@ -22,6 +22,10 @@ export class Conn {
   answered = false;
   /** uses counts the requests it served. */
   uses = 0;
+  /** starving is set when a new connection has had no answer for STARVING_AFTER: it may wait for a child. */
+  starving = false;
+  /** watch is the timer that sets `starving`, while a new connection waits for its first answer. */
+  watch: NodeJS.Timeout | undefined;
   sink: Sink = NOBODY;
 
   /** keep asks the responder to keep the connection after each request (FCGI_KEEP_CONN). */
@@ -50,6 +54,13 @@ export class ConnectFailure extends Error {
  */
 const ROTATE_AFTER = 100;
 
+/**
+ * STARVING_AFTER (ms) without an answer, a new connection may be waiting in the responder's
+ * listen backlog for a child that this worker's idle connections hold: they are closed then.
+ * A new connection is not starving merely because its script is running.
+ */
+const STARVING_AFTER = 100;
+
 interface Waiter {
   readonly resolve: (c: Conn) => void;
   readonly reject: (e: unknown) => void;
@@ -74,8 +85,8 @@ export interface PoolOptions {
  * worker and PHP-FPM (accept, close) more than the request itself. A PHP-FPM child serves
  * only the connection it accepted until that closes, so a connection holds a child: with
  * workers x keepalive at most pm.max_children every connection has one. An idle connection
- * is still closed, not kept, while a new connection of this worker waits for its first byte
- * (maybe in the backlog, for want of a free child): that frees its child for it; and each
+ * is closed, not kept, while a new connection of this worker has waited STARVING_AFTER for
+ * its first byte (maybe in the backlog, for want of a free child): that frees its child for it; and each
  * connection is closed after ROTATE_AFTER requests, so that no child stays pinned for good.
  * With `keepalive` 0 each request opens its own connection, closed after it (no limit).
  */
@@ -84,7 +95,7 @@ export class ConnPool {
   private readonly busy = new Set<Conn>();
   /** waiting are the requests queued for a connection, oldest first. */
   private readonly waiting: Waiter[] = [];
-  /** opening counts connections being opened: they too may wait for a child. */
+  /** opening counts connections being opened: they count toward the limit. */
   private opening = 0;
   private closed = false;
 
@@ -109,6 +120,7 @@ export class ConnPool {
   release(conn: Conn, reusable: boolean): void {
     if (!this.busy.delete(conn)) return;
     conn.sink = NOBODY;
+    clearTimeout(conn.watch);
     const s = conn.socket;
     const usable = reusable && conn.keep && ++conn.uses < ROTATE_AFTER && !this.closed && !s.destroyed && !s.readableEnded;
     if (!usable) {
@@ -124,7 +136,7 @@ export class ConnPool {
       next.resolve(this.lend(conn));
       return;
     }
-    const starved = this.opening > 0 || [...this.busy].some((c) => !c.reused && !c.answered);
+    const starved = [...this.busy].some((c) => c.starving && !c.answered);
     if (starved || this.idle.length >= this.o.keepalive) {
       s.destroy();
       return;
@@ -150,7 +162,7 @@ export class ConnPool {
       w.reject(new ConnectFailure('fastcgi: shutting down', false));
     }
     for (const c of this.idle.splice(0)) c.socket.destroy();
-    for (const c of this.busy) c.socket.destroy();
+    for (const c of this.busy) { clearTimeout(c.watch); c.socket.destroy(); }
     this.busy.clear();
   }
 
@@ -159,8 +171,19 @@ export class ConnPool {
     conn.sink = NOBODY; // until its exchange starts
     conn.reused = conn.uses > 0;
     conn.answered = false;
+    conn.starving = false;
     this.busy.add(conn);
     return conn;
+  }
+
+  /** watchFresh marks a new connection starving when its first answer is slow, and frees the children idle connections hold. */
+  private watchFresh(conn: Conn): void {
+    conn.watch = setTimeout(() => {
+      if (conn.answered || !this.busy.has(conn)) return;
+      conn.starving = true;
+      for (const c of this.idle.splice(0)) c.socket.destroy();
+    }, STARVING_AFTER);
+    conn.watch.unref();
   }
 
   private async openConn(keep: boolean): Promise<Conn> {
@@ -175,7 +198,9 @@ export class ConnPool {
     }
     this.opening--;
     if (this.closed) { socket.destroy(); throw new ConnectFailure('fastcgi: shutting down', false); }
-    return this.lend(new Conn(socket, keep));
+    const conn = this.lend(new Conn(socket, keep));
+    if (keep) this.watchFresh(conn);
+    return conn;
   }
 
   /** wait queues a request for the next connection released; after queueTimeout it fails as a timeout (504). */

@@ -148,6 +148,22 @@ describe('fastcgi: PHP-FPM', function () {
     }
   });
 
+  it('keeps its connections while a new one runs a slow script, rather than reconnecting for each request', async () => {
+    const relay = await countingRelay(fpm!.socket);
+    try {
+      gate = await startGate(fastcgiConfig(`unix:${relay.socket}`), { file: FASTCGI_FILE });
+      const slow = fetch(gate.url('/php/pause.php')).then((r) => r.text()); // a new connection, no answer for 400 ms
+      for (let i = 0; i < 100 && relay.accepted() < 1; i++) await new Promise((r) => setTimeout(r, 2));
+      for (let i = 0; i < 3; i++) await (await fetch(gate.url('/php/pid.php'))).text();
+      assert.equal(relay.accepted(), 2, 'the quick requests share one kept connection');
+      assert.equal(await slow, 'paused\n');
+    } finally {
+      await gate?.close();
+      gate = undefined;
+      await relay.close();
+    }
+  });
+
   it('serves more concurrent requests than php-fpm has children, without starving any', async () => {
     await start();
     const results = await Promise.all(Array.from({ length: 12 }, () => fetch(gate!.url('/php/pid.php')).then(async (r) => [r.status, await r.text()] as const)));

@@ -1,0 +1,3 @@
+<?php
+usleep(400000);
+echo "paused\n";
