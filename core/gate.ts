@@ -6,7 +6,7 @@ import type { SecureContext, SecureContextOptions } from 'node:tls';
 import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
-import { Ctx, SERVER, type Upgrade } from './context.js';
+import { Ctx, SERVER, type ConnInfo, type Upgrade } from './context.js';
 import { LateDispatcher, type RedispatchOptions } from './dispatcher.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener, openListener, secureContextOf } from './listeners.js';
@@ -133,8 +133,8 @@ export class Gate {
       }
     }
     for (const [key, g] of groups) {
-      const scheme = g.tls ? 'https' : 'http';
-      let port = g.address.kind === 'tcp' ? g.address.port : 0;
+      // one ConnInfo per listener, shared by its requests; the port is known once it listens
+      const conn: { scheme: 'http' | 'https'; port: number } = { scheme: g.tls ? 'https' : 'http', port: g.address.kind === 'tcp' ? g.address.port : 0 };
       const pick = (name: string): ServerRuntime => (name ? g.hosts.pick(name.toLowerCase()) : g.hosts.defaultServer);
       const tls = g.tls ? {
         context: (name: string) => pick(name).tls!.context,
@@ -143,16 +143,16 @@ export class Gate {
       } : undefined;
       const server = await openListener({
         address: g.address, ...(tls ? { tls } : {}),
-        onRequest: (req, res) => this.onRequest(req, res, g.hosts, scheme, port),
-        onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head, g.hosts, scheme, port),
+        onRequest: (req, res) => this.onRequest(req, res, g.hosts, conn),
+        onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head, g.hosts, conn),
       }, this.config.global, this.log);
-      if (g.address.kind === 'tcp') port = (server.address() as AddressInfo).port;
+      if (g.address.kind === 'tcp') conn.port = (server.address() as AddressInfo).port;
       this.listeners.push({ server, key, tls: g.tls });
     }
   }
 
   /** onUpgrade routes an Upgrade request like any other, with a response bound to its socket so middleware can refuse it. */
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, hosts: VirtualHosts<ServerRuntime>, scheme: 'http' | 'https', port: number): void {
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, hosts: VirtualHosts<ServerRuntime>, conn: ConnInfo): void {
     socket.on('error', () => socket.destroy());
     // Upgraded connections leave the HTTP server's books: track them to cut them on close.
     this.tunnels.add(socket);
@@ -161,10 +161,10 @@ export class Gate {
     res.assignSocket(socket as Socket);
     res.shouldKeepAlive = false;
     res.on('finish', () => socket.end());
-    this.onRequest(req, res, hosts, scheme, port, { socket, head });
+    this.onRequest(req, res, hosts, conn, { socket, head });
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse, hosts: VirtualHosts<ServerRuntime>, scheme: 'http' | 'https', port: number, upgrade?: Upgrade): void {
+  private onRequest(req: IncomingMessage, res: ServerResponse, hosts: VirtualHosts<ServerRuntime>, conn: ConnInfo, upgrade?: Upgrade): void {
     let url = req.url ?? '/';
     let hostHeader = req.headers.host;
     if (url.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(url)) {
@@ -179,9 +179,9 @@ export class Gate {
     const host = hostOf(hostHeader);
     const rt = hosts.pick(host);
     const clean = cleanPath(rawPath);
-    const ctx = new Ctx(req, res, { scheme, port }, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
+    const ctx = new Ctx(req, res, conn, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
     ctx.upgrade = upgrade;
-    if (scheme === 'https') for (const [k, v] of rt.httpsHeaders) res.setHeader(k, v);
+    if (conn.scheme === 'https') for (const [k, v] of rt.httpsHeaders) res.setHeader(k, v);
     this.onDispatch?.(ctx);
     if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
     ctx[SERVER] = rt;
