@@ -5,7 +5,7 @@ import {
   cgiMetaVariables, diagnostic, HttpError, spanOf, TurnStats, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
 } from '../../core/index.js';
 import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
-import { ConnectFailure, ConnPool } from './pool.js';
+import { ConnectFailure, ConnPool, STARVING_AFTER } from './pool.js';
 import { encodeParams } from './protocol.js';
 import type { FastcgiConfig } from './schema.js';
 import { locateScript, type ScriptRules } from './script.js';
@@ -33,8 +33,17 @@ export class FastcgiUnit implements Unit {
     this.rules = { root, index: cfg.index ?? 'index.php', extension: cfg.split_path ?? '.php' };
     this.site = { software: 'gatekit', documentRoot: root, passAuth: cfg.pass_auth ?? true };
     this.timeouts = { read: cfg.read_timeout ?? 60_000, send: cfg.send_timeout ?? 60_000 };
+    const keepalive = cfg.keepalive ?? 4;
+    let told = false;
     this.pool = new ConnPool(cfg.address, {
-      keepalive: cfg.keepalive ?? 4, idleTimeout: cfg.keepalive_timeout ?? 4000, connectTimeout: cfg.connect_timeout ?? 5000, queueTimeout: this.timeouts.read,
+      keepalive, idleTimeout: cfg.keepalive_timeout ?? 4000, connectTimeout: cfg.connect_timeout ?? 5000, queueTimeout: this.timeouts.read,
+      // once per worker: a sizing hint, not a per-request event (a slow first script looks the same)
+      onStarving: () => {
+        if (told) return;
+        told = true;
+        log.info(`fastcgi: a new connection to ${cfg.address.text} had no answer after ${STARVING_AFTER} ms: closing kept connections so that it gets a child `
+          + `(if the responder has fewer children than workers x keepalive, ${keepalive} per worker, lower keepalive)`);
+      },
     });
   }
 

@@ -59,7 +59,7 @@ const ROTATE_AFTER = 100;
  * listen backlog for a child that this worker's idle connections hold: they are closed then.
  * A new connection is not starving merely because its script is running.
  */
-const STARVING_AFTER = 100;
+export const STARVING_AFTER = 100;
 
 interface Waiter {
   readonly resolve: (c: Conn) => void;
@@ -74,6 +74,8 @@ export interface PoolOptions {
   readonly connectTimeout: number;
   /** queueTimeout is the longest wait for a connection of a full pool (read_timeout: as long as a request could wait in the responder's backlog for its first byte; default 60 s). */
   readonly queueTimeout?: number;
+  /** onStarving hears of a new connection that waited STARVING_AFTER for its first answer. */
+  readonly onStarving?: () => void;
 }
 
 /**
@@ -84,9 +86,10 @@ export interface PoolOptions {
  * listen backlog. Opening and closing a unix-socket connection per request costs both this
  * worker and PHP-FPM (accept, close) more than the request itself. A PHP-FPM child serves
  * only the connection it accepted until that closes, so a connection holds a child: with
- * workers x keepalive at most pm.max_children every connection has one. An idle connection
- * is closed, not kept, while a new connection of this worker has waited STARVING_AFTER for
- * its first byte (maybe in the backlog, for want of a free child): that frees its child for it; and each
+ * workers x keepalive at most pm.max_children every connection has one. When a new connection
+ * of this worker has waited STARVING_AFTER for its first byte (maybe in the backlog, for want
+ * of a free child), its idle connections are closed, and so is each one released, rather than
+ * kept or handed over, until it is answered: that frees their children for it. And each
  * connection is closed after ROTATE_AFTER requests, so that no child stays pinned for good.
  * With `keepalive` 0 each request opens its own connection, closed after it (no limit).
  */
@@ -123,7 +126,10 @@ export class ConnPool {
     clearTimeout(conn.watch);
     const s = conn.socket;
     const usable = reusable && conn.keep && ++conn.uses < ROTATE_AFTER && !this.closed && !s.destroyed && !s.readableEnded;
-    if (!usable) {
+    // While a new connection starves, closing this one frees its child for it (the responder
+    // accepts its backlog in order); a waiting request gets a new connection, in line after it.
+    const starved = [...this.busy].some((c) => c.starving && !c.answered);
+    if (!usable || starved) {
       s.destroy();
       this.refill();
       return;
@@ -136,8 +142,7 @@ export class ConnPool {
       next.resolve(this.lend(conn));
       return;
     }
-    const starved = [...this.busy].some((c) => c.starving && !c.answered);
-    if (starved || this.idle.length >= this.o.keepalive) {
+    if (this.idle.length >= this.o.keepalive) {
       s.destroy();
       return;
     }
@@ -182,6 +187,7 @@ export class ConnPool {
       if (conn.answered || !this.busy.has(conn)) return;
       conn.starving = true;
       for (const c of this.idle.splice(0)) c.socket.destroy();
+      this.o.onStarving?.();
     }, STARVING_AFTER);
     conn.watch.unref();
   }
