@@ -128,8 +128,7 @@ export class ConnPool {
     const usable = reusable && conn.keep && ++conn.uses < ROTATE_AFTER && !this.closed && !s.destroyed && !s.readableEnded;
     // While a new connection starves, closing this one frees its child for it (the responder
     // accepts its backlog in order); a waiting request gets a new connection, in line after it.
-    const starved = [...this.busy].some((c) => c.starving && !c.answered);
-    if (!usable || starved) {
+    if (!usable || this.starving()) {
       s.destroy();
       this.refill();
       return;
@@ -179,6 +178,12 @@ export class ConnPool {
     conn.starving = false;
     this.busy.add(conn);
     return conn;
+  }
+
+  /** starving tells whether a lent connection is starving still (no answer yet). */
+  private starving(): boolean {
+    for (const c of this.busy) if (c.starving && !c.answered) return true;
+    return false;
   }
 
   /** watchFresh marks a new connection starving when its first answer is slow, and frees the children idle connections hold. */
