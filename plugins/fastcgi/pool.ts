@@ -189,7 +189,7 @@ export class ConnPool {
   /** watchFresh marks a new connection starving when its first answer is slow, and frees the children idle connections hold. */
   private watchFresh(conn: Conn): void {
     conn.watch = setTimeout(() => {
-      if (conn.answered || !this.busy.has(conn)) return;
+      if (conn.answered) return; // release() clears the timer, so the connection is still lent
       conn.starving = true;
       for (const c of this.idle.splice(0)) c.socket.destroy();
       this.o.onStarving?.();
