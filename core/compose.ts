@@ -17,9 +17,9 @@ export function compose(middleware: readonly Unit[], handler: Unit | undefined, 
     if (typeof u.handle !== 'function') throw new GateError('GK_PLUGIN_INVALID', 'a handler or middleware unit has no handle()');
     return u.handle.bind(u);
   });
-  if (fns.length === 1) {
-    const only = fns[0];
-    return (ctx) => { try { return only(ctx, notFound); } catch (e) { return Promise.reject(e); } };
+  if (units.length === 1) {
+    const only = units[0] as Required<Pick<Unit, 'handle'>>; // a method call: cheaper than a bound function per request
+    return (ctx) => { try { return only.handle(ctx, notFound); } catch (e) { return Promise.reject(e); } };
   }
   return (ctx) => {
     let index = -1;

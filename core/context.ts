@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
 import type { TemplateLike } from '../dsl/schema.js';
 import type { Logger } from './logger.js';
@@ -57,7 +58,7 @@ export class Ctx {
   private varMap: Map<string, string> | undefined;
   private bodyStream: Readable | undefined;
   private stateMap: Map<symbol, unknown> | undefined;
-  /** startTime is when the request arrived (ms, from performance.now()). */
+  /** startTime is when the request arrived (ms, from performance.now(); imported: the global is a getter). */
   readonly startTime = performance.now();
   /** upgrade is set when the request asks to switch protocols; see takeUpgrade(). */
   upgrade: Upgrade | undefined;

@@ -8,6 +8,7 @@ export type CleanPath = { ok: true; path: string } | { ok: false; reason: string
  */
 export function cleanPath(raw: string): CleanPath {
   if (raw.charCodeAt(0) !== 47 /* / */) return { ok: false, reason: 'path must start with /' };
+  if (isPlain(raw)) return { ok: true, path: raw };
   let path = raw;
   if (path.includes('%')) {
     try { path = decodeURIComponent(path); } catch { return { ok: false, reason: 'invalid percent-encoding' }; }
@@ -26,4 +27,17 @@ export function cleanPath(raw: string): CleanPath {
   const last = segs[segs.length - 1];
   const trailing = (last === '.' || last === '..') && out.length > 0 ? '/' : '';
   return { ok: true, path: `/${out.join('/')}${trailing}` };
+}
+
+/** isPlain tells, in one pass, that a path has no escape, NUL, '//' or '/.': nothing to clean. */
+function isPlain(raw: string): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 37 /* % */ || c === 0) return false;
+    if (c === 47 /* / */) {
+      const next = raw.charCodeAt(i + 1);
+      if (next === 47 || next === 46 /* . */) return false;
+    }
+  }
+  return true;
 }

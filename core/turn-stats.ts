@@ -28,8 +28,11 @@ export class TurnStats<M = never> {
   private readonly seen = new Map<string, Stats | undefined>();
   /** memo holds what callers concluded from this turn's stats; it is dropped with them. */
   private readonly memo = new Map<string, M>();
+  /** lastKey/lastValue: the entry recalled last, checked before hashing a new key string (hot files repeat). */
+  private lastKey: string | undefined;
+  private lastValue: M | undefined;
   private scheduled = false;
-  private readonly forget = (): void => { this.seen.clear(); this.memo.clear(); this.scheduled = false; };
+  private readonly forget = (): void => { this.clear(); this.scheduled = false; };
 
   /** stat is statPath, shared within the current turn. */
   stat(path: string): Stats | undefined {
@@ -43,7 +46,10 @@ export class TurnStats<M = never> {
 
   /** recall returns what remember() stored under `key` in the current turn. */
   recall(key: string): M | undefined {
-    return this.memo.get(key);
+    if (key === this.lastKey) return this.lastValue;
+    const value = this.memo.get(key);
+    if (value !== undefined) { this.lastKey = key; this.lastValue = value; }
+    return value;
   }
 
   /**
@@ -58,5 +64,6 @@ export class TurnStats<M = never> {
   clear(): void {
     this.seen.clear();
     this.memo.clear();
+    this.lastKey = this.lastValue = undefined;
   }
 }

@@ -7,6 +7,10 @@ describe('virtual hosts', () => {
     assert.equal(hostOf('example.com.'), 'example.com');
     assert.equal(hostOf('[::1]:8443'), '[::1]');
     assert.equal(hostOf(undefined), '');
+    assert.equal(hostOf('127.0.0.1:19400'), '127.0.0.1');
+    assert.equal(hostOf('Example.com.:80'), 'example.com');
+    assert.equal(hostOf('[FE80::1]:80'), '[fe80::1]');
+    assert.equal(hostOf('ÉTÉ.example'), 'été.example');
   });
 
   it('picks exact names first, then the longest wildcard, then the default', () => {

@@ -34,14 +34,20 @@ export class VirtualHosts<T> {
 /** hostOf extracts the host name from a Host header: lowercase, without port or trailing dot. */
 export function hostOf(header: string | undefined): string {
   if (!header) return '';
-  let h = header;
-  if (h.charCodeAt(0) === 91 /* [ */) {
-    const end = h.indexOf(']');
-    h = end > 0 ? h.slice(0, end + 1) : h;
+  let end = header.length;
+  let upper = false;
+  if (header.charCodeAt(0) === 91 /* [ */) {
+    const close = header.indexOf(']');
+    if (close > 0) end = close + 1;
   } else {
-    const colon = h.indexOf(':');
-    if (colon >= 0) h = h.slice(0, colon);
+    // one pass: where the port starts, and whether there is anything to lowercase
+    for (let i = 0; i < header.length; i++) {
+      const c = header.charCodeAt(i);
+      if (c === 58 /* : */) { end = i; break; }
+      if ((c >= 65 && c <= 90) || c > 127) upper = true;
+    }
   }
-  if (h.endsWith('.')) h = h.slice(0, -1);
-  return h.toLowerCase();
+  if (header.charCodeAt(end - 1) === 46 /* . */) end--;
+  const h = end === header.length ? header : header.slice(0, end);
+  return upper || h.charCodeAt(0) === 91 ? h.toLowerCase() : h;
 }
