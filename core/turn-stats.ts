@@ -57,7 +57,9 @@ export class TurnStats<M = never> {
    * after stat()); it is forgotten when the turn ends, with the stats.
    */
   remember(key: string, value: M): void {
-    if (this.scheduled) this.memo.set(key, value);
+    if (!this.scheduled) return;
+    this.memo.set(key, value);
+    if (key === this.lastKey) this.lastValue = value;
   }
 
   /** clear forgets everything now. */
