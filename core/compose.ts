@@ -13,14 +13,15 @@ const notFound: Next = () => Promise.reject(new HttpError(404));
  */
 export function compose(middleware: readonly Unit[], handler: Unit | undefined, guard = process.env.NODE_ENV !== 'production'): Handle {
   const units = handler ? [...middleware, handler] : middleware;
-  const fns = units.map((u) => {
+  for (const u of units) {
     if (typeof u.handle !== 'function') throw new GateError('GK_PLUGIN_INVALID', 'a handler or middleware unit has no handle()');
-    return u.handle.bind(u);
-  });
-  if (units.length === 1) {
-    const only = units[0] as Required<Pick<Unit, 'handle'>>; // a method call: cheaper than a bound function per request
+  }
+  const handling = units as readonly Required<Pick<Unit, 'handle'>>[];
+  if (handling.length === 1) {
+    const only = handling[0]; // a method call: cheaper than a bound function per request
     return (ctx) => { try { return only.handle(ctx, notFound); } catch (e) { return Promise.reject(e); } };
   }
+  const fns = handling.map((u) => u.handle.bind(u));
   return (ctx) => {
     let index = -1;
     const run = (i: number): Promise<void> => {
