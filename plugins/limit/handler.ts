@@ -1,33 +1,38 @@
 import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Next, type Span, type TemplateLike, type Unit } from '../../core/index.js';
 import { LimitedBody } from './body.js';
-import { parseRate, TokenBuckets } from './bucket.js';
+import { parseRate } from './bucket.js';
+import { counts, LocalCounters, type Counters, type Release } from './counters.js';
 import type { LimitConfig } from './schema.js';
-
-/** Keyed is a limit applied per value of a key template ($remote unless told). */
-interface Keyed<T> { readonly key: TemplateLike | undefined; readonly state: T }
 
 const CLOSE = { connection: 'close' };
 
+/** CountersSource gives a block its counters at provision: the master's, with workers, else its own. */
+export type CountersSource = (cfg: LimitConfig, at: Span) => Promise<Counters>;
+
 /**
  * LimitUnit bounds request bodies (413), their pace (408), the request rate (429 with
- * Retry-After) and requests in flight (429). Counters live in this worker: with N workers a
- * client may get up to N times a rate when the kernel spreads its connections.
+ * Retry-After) and requests in flight (429). With workers, the rates and counts in flight
+ * live in the master, so every worker sees the same ones.
  */
 export class LimitUnit implements Unit {
-  private readonly rates: Keyed<TokenBuckets>[] = [];
-  private readonly inFlight: Keyed<{ max: number; counts: Map<string, number> }> | undefined;
+  /** rateKeys: the key template of each `rate` line, by index (undefined: $remote). */
+  private readonly rateKeys: (TemplateLike | undefined)[];
+  /** connKey: the key of `connections`, or null without one. */
+  private readonly connKey: TemplateLike | undefined | null;
+  private counters: Counters;
   private readonly body: number;
   private readonly idle: number;
 
-  constructor(private readonly cfg: LimitConfig, private readonly at: Span) {
-    for (const r of cfg.rate ?? []) {
-      const perMs = parseRate(r.rate);
-      if (perMs !== undefined) this.rates.push({ key: r.key, state: new TokenBuckets(perMs, r.burst ?? 1) });
-    }
-    const c = cfg.connections;
-    this.inFlight = c ? { key: c.key, state: { max: c.count, counts: new Map() } } : undefined;
+  constructor(private readonly cfg: LimitConfig, private readonly at: Span, private readonly source?: CountersSource) {
+    this.rateKeys = (cfg.rate ?? []).map((r) => r.key);
+    this.connKey = cfg.connections ? cfg.connections.key : null;
+    this.counters = new LocalCounters(cfg);
     this.body = cfg.body ?? Infinity;
     this.idle = cfg.body_timeout ?? Infinity;
+  }
+
+  async provision(): Promise<void> {
+    if (this.source && counts(this.cfg)) this.counters = await this.source(this.cfg, this.at);
   }
 
   validate(): Diagnostic[] {
@@ -39,12 +44,12 @@ export class LimitUnit implements Unit {
     return out;
   }
 
-  handle(ctx: Ctx, next: Next): Promise<void> {
-    for (const r of this.rates) {
-      const wait = r.state.take(keyOf(ctx, r.key));
+  async handle(ctx: Ctx, next: Next): Promise<void> {
+    for (const [i, key] of this.rateKeys.entries()) {
+      const wait = await this.counters.take(i, keyOf(ctx, key));
       if (wait > 0) throw new HttpError(429, 'rate limit exceeded', { headers: { 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))) } });
     }
-    if (this.inFlight) this.enter(ctx, this.inFlight);
+    if (this.connKey !== null) await this.enter(ctx, keyOf(ctx, this.connKey));
     if (!ctx.upgrade) this.limitBody(ctx);
     return next();
   }
@@ -59,21 +64,15 @@ export class LimitUnit implements Unit {
   }
 
   /** enter counts a request in flight for its key until its response (or upgraded connection) closes. */
-  private enter(ctx: Ctx, k: Keyed<{ max: number; counts: Map<string, number> }>): void {
-    const key = keyOf(ctx, k.key);
-    const counts = k.state.counts;
-    const n = counts.get(key) ?? 0;
-    if (n >= k.state.max) throw new HttpError(429, 'too many requests in flight', { headers: { 'retry-after': '1' } });
-    counts.set(key, n + 1);
-    let left = false;
-    const leave = (): void => {
-      if (left) return;
-      left = true;
-      const m = (counts.get(key) ?? 1) - 1;
-      if (m > 0) counts.set(key, m); else counts.delete(key);
-    };
+  private async enter(ctx: Ctx, key: string): Promise<void> {
+    let gone = false;
+    let release: Release | undefined;
+    const leave = (): void => { gone = true; release?.(); release = undefined; };
     ctx.res.once('close', () => { if (!ctx.upgraded) leave(); });
     ctx.upgrade?.socket.once('close', leave);
+    const counted = await this.counters.enter(key);
+    if (!counted) throw new HttpError(429, 'too many requests in flight', { headers: { 'retry-after': '1' } });
+    if (gone) counted(); else release = counted; // the client may have left while the master was asked
   }
 }
 

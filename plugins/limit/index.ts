@@ -1,14 +1,47 @@
-import { injectable, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { CountersBroker } from './broker.js';
+import { BrokerLink, SharedCounters } from './broker-link.js';
+import { blockId, counts, LocalCounters, type Counters } from './counters.js';
 import { LimitUnit } from './handler.js';
 import { limit, type LimitConfig } from './schema.js';
+import { brokerSocket } from './wire.js';
 
-/** LimitPlugin owns `limit`: body size and pace, request rate and requests in flight. */
+/**
+ * LimitPlugin owns `limit`: body size and pace, request rate and requests in flight. With
+ * workers, the master keeps every block's rates and counts (CountersBroker) and each worker
+ * asks it over one connection (BrokerLink), so the limits hold across workers.
+ */
 @injectable()
 export class LimitPlugin implements Plugin {
   readonly name = 'limit';
   readonly directives = [limit];
+  private link: BrokerLink | undefined;
+
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
 
   create(_directive: string, config: unknown, at: Span): Unit {
-    return new LimitUnit(config as LimitConfig, at);
+    const shared = this.proc.role === 'worker' ? (cfg: LimitConfig, where: Span) => this.countersOf(cfg, where) : undefined;
+    return new LimitUnit(config as LimitConfig, at, shared);
+  }
+
+  master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined {
+    if (this.proc.role !== 'master') return undefined; // workers 0: the one process counts alone
+    const blocks = new Map<string, LocalCounters>();
+    for (const d of directives) {
+      const cfg = d.config as LimitConfig;
+      if (counts(cfg) && !blocks.has(blockId(d.at))) blocks.set(blockId(d.at), new LocalCounters(cfg));
+    }
+    return blocks.size ? new CountersBroker(brokerSocket(process.pid, ctx.generation), blocks, ctx.log) : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.link?.close();
+  }
+
+  /** countersOf connects this worker to the master's counters (once) and gives a block its share. */
+  private async countersOf(cfg: LimitConfig, at: Span): Promise<Counters> {
+    const link = (this.link ??= new BrokerLink(brokerSocket(process.ppid, this.proc.generation), this.log.child({ plugin: this.name })));
+    const local = new LocalCounters(cfg);
+    return (await link.open()) ? new SharedCounters(link, blockId(at), local) : local;
   }
 }

@@ -3,7 +3,15 @@ import { once } from 'node:events';
 import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
 import { rawRequest } from '../../test/helpers/raw-http.js';
 import { bodyLog, MwTestPlugin, openSocket, progress, ticker } from '../../test/integration/mw-fixtures.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TextLogger } from '../../core/logger.js';
+import { CountersBroker } from './broker.js';
+import { BrokerLink, SharedCounters } from './broker-link.js';
 import { TokenBuckets } from './bucket.js';
+import { LocalCounters, type Counters, type Release } from './counters.js';
+import type { LimitConfig } from './schema.js';
 
 const plugins = [MwTestPlugin];
 
@@ -107,5 +115,67 @@ describe('limit', () => {
     assert.deepEqual([a.code, a.span.col], ['GK_LIMIT_BAD_RATE', 29]);
     const [b] = await checkGate('server { listen 80; limit { body ten }; respond "x" }');
     assert.deepEqual([b.code, b.span.col], ['GK_DSL_BAD_ARG', 34]);
+  });
+});
+
+/** enterSoon retries an entry a few times: a release from one worker and an entry from another travel on separate connections. */
+async function enterSoon(c: Counters, key: string): Promise<Release | undefined> {
+  for (let i = 0; i < 50; i++) {
+    const r = await c.enter(key);
+    if (r) return r;
+    await new Promise((done) => setTimeout(done, 10));
+  }
+  return undefined;
+}
+
+describe('limit counters kept by the master', () => {
+  const cfg = { rate: [{ rate: '1/m', burst: 2 }], connections: { count: 1 } } as unknown as LimitConfig;
+  const lines: string[] = [];
+  const log = new TextLogger((l) => lines.push(l), 'debug');
+  let dir: string;
+  let broker: CountersBroker | undefined;
+  const links: BrokerLink[] = [];
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-limit-')); lines.length = 0; });
+  afterEach(async () => {
+    for (const l of links.splice(0)) l.close();
+    await broker?.stop(); broker = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** worker connects one more link, as a worker process would, and gives the block's counters through it. */
+  const worker = async (path: string): Promise<Counters> => {
+    const link = new BrokerLink(path, log);
+    links.push(link);
+    assert.equal(await link.open(), true);
+    return new SharedCounters(link, 'site.gate:3:5', new LocalCounters(cfg));
+  };
+
+  it('share one token bucket and one count in flight among workers; a worker that goes releases its count', async () => {
+    const path = join(dir, 'run', 'counters.sock');
+    broker = new CountersBroker(path, new Map([['site.gate:3:5', new LocalCounters(cfg)]]), log);
+    await broker.start();
+    const [a, b] = [await worker(path), await worker(path)];
+    assert.equal(await a.take(0, 'k'), 0);
+    assert.equal(await b.take(0, 'k'), 0);
+    const wait = await b.take(0, 'k');
+    assert.ok(wait > 0 && wait <= 60_000, `the third request of a burst of 2 waits (${wait} ms), whichever worker asks`);
+    assert.equal(await a.take(0, 'other'), 0, 'another key has its own bucket');
+
+    const entered = await a.enter('k');
+    assert.ok(entered);
+    assert.equal(await b.enter('k'), undefined, 'one in flight, counted on the other worker');
+    entered();
+    const second = await enterSoon(b, 'k');
+    assert.ok(second, 'released by the first worker, entered by the second');
+    links[1].close(); // the second worker goes, with its request still counted
+    assert.ok(await enterSoon(a, 'k'), 'the master released what the gone worker held');
+  });
+
+  it('let a worker count alone when the master cannot be reached', async () => {
+    const link = new BrokerLink(join(dir, 'none', 'counters.sock'), log);
+    links.push(link);
+    assert.equal(await link.open(), false);
+    assert.match(lines.join(''), /cannot reach the master's counters; this worker counts alone/);
+    assert.equal(link.ask((id) => ['t', id, 'x', 0, 'k']), undefined);
   });
 });

@@ -3,7 +3,7 @@ import { arg, directive, type ConfigOf } from '../../core/index.js';
 /** limit bounds what clients may ask: `limit { body 10MB; rate 10/s burst 20; connections 50 }`. */
 export const limit = directive({
   name: 'limit', kind: 'middleware',
-  doc: 'Bound requests: limit { body SIZE; body_timeout D; rate N/s [burst M] [per $remote]; connections N [per $remote] }; rate and connection counts are per worker',
+  doc: 'Bound requests: limit { body SIZE; body_timeout D; rate N/s [burst M] [per $remote]; connections N [per $remote] }; with workers, the master keeps the rates and counts for all of them',
   schema: {
     block: 'required',
     options: [

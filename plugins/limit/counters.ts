@@ -1,0 +1,64 @@
+import type { Span } from '../../core/index.js';
+import { parseRate, TokenBuckets } from './bucket.js';
+import type { LimitConfig } from './schema.js';
+
+/** Release ends one request's count in flight; calling it again does nothing. */
+export type Release = () => void;
+
+/**
+ * Counters hold one `limit` block's token buckets (one per `rate` line, by index) and its
+ * requests in flight: in this process, or in the master for every worker at once.
+ */
+export interface Counters {
+  /** take spends a token of rate `rate` for `key`: 0 when there was one, else the milliseconds until there will be. */
+  take(rate: number, key: string): number | Promise<number>;
+  /** enter counts a request in flight for `key`; undefined when `key` already has the most allowed. */
+  enter(key: string): Release | undefined | Promise<Release | undefined>;
+}
+
+/** LocalCounters keep the counts in this process. */
+export class LocalCounters implements Counters {
+  private readonly rates: (TokenBuckets | undefined)[];
+  private readonly max: number;
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(cfg: LimitConfig) {
+    this.rates = (cfg.rate ?? []).map((r) => {
+      const perMs = parseRate(r.rate);
+      return perMs === undefined ? undefined : new TokenBuckets(perMs, r.burst ?? 1);
+    });
+    this.max = cfg.connections?.count ?? Infinity;
+  }
+
+  take(rate: number, key: string): number {
+    return this.rates[rate]?.take(key) ?? 0;
+  }
+
+  enter(key: string): Release | undefined {
+    const counts = this.inFlight;
+    const n = counts.get(key) ?? 0;
+    if (n >= this.max) return undefined;
+    counts.set(key, n + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const m = (counts.get(key) ?? 1) - 1;
+      if (m > 0) counts.set(key, m); else counts.delete(key);
+    };
+  }
+}
+
+/** counts tells whether a `limit` block counts anything (a rate or requests in flight), not only bodies. */
+export function counts(cfg: LimitConfig): boolean {
+  return (cfg.rate?.length ?? 0) > 0 || cfg.connections !== undefined;
+}
+
+/**
+ * blockId names a `limit` block the same way in the master and in every worker: where it is
+ * written, and through which includes or imports (one snippet imported twice is two blocks).
+ */
+export function blockId(at: Span): string {
+  const here = `${at.file}:${at.line}:${at.col}`;
+  return at.includedFrom ? `${here}<${blockId(at.includedFrom)}` : here;
+}
