@@ -65,6 +65,11 @@ export interface MasterContext {
   readonly generation: number;
   /** supervise starts a process and keeps it alive (restart with backoff, output to the log). */
   supervise(spec: ProcessSpec): Supervised;
+  /**
+   * previous is this plugin's part of the generation a reload replaces (it runs until that
+   * generation's workers are gone): the way to carry state over, such as counters.
+   */
+  readonly previous?: MasterPart;
 }
 
 /** MasterPart is a plugin's work in the master for one generation. */

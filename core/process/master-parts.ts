@@ -9,14 +9,17 @@ import { supervise } from './supervisor.js';
 
 /** MasterParts are the running master parts of one generation. */
 export interface MasterParts {
+  /** byPlugin holds each started part under its plugin's name. */
+  readonly byPlugin: ReadonlyMap<string, MasterPart>;
   stop(timeout: number): Promise<void>;
 }
 
 /**
  * startMasterParts runs every plugin's master part for a generation, in plugin order; if one
- * fails to start, those already started are stopped and the error is thrown.
+ * fails to start, those already started are stopped and the error is thrown. `previous` are
+ * the parts of the generation a reload replaces.
  */
-export async function startMasterParts(loaded: Loaded, generation: number, role: 'single' | 'master', log: Logger): Promise<MasterParts> {
+export async function startMasterParts(loaded: Loaded, generation: number, role: 'single' | 'master', log: Logger, previous?: MasterParts): Promise<MasterParts> {
   const config = loaded.config!;
   const byPlugin = new Map<string, MasterDirective[]>();
   for (const u of allUnits(config)) {
@@ -29,6 +32,7 @@ export async function startMasterParts(loaded: Loaded, generation: number, role:
     process: { pid: process.pid, role, workerId: 0, generation }, router: new LateDispatcher(),
   }));
   const started: MasterPart[] = [];
+  const running = new Map<string, MasterPart>();
   const stop = async (timeout: number): Promise<void> => {
     for (const p of started.reverse()) {
       try { await p.stop(timeout); } catch (e) { log.error('master part stop failed', { error: (e as Error).message }); }
@@ -39,13 +43,15 @@ export async function startMasterParts(loaded: Loaded, generation: number, role:
     const ds = byPlugin.get(p.name);
     if (!p.master || !ds) continue;
     const plog = log.child({ plugin: p.name });
-    const part = p.master(ds, { log: plog, generation, supervise: (spec) => supervise(spec, plog) });
+    const before = previous?.byPlugin.get(p.name);
+    const part = p.master(ds, { log: plog, generation, supervise: (spec) => supervise(spec, plog), ...(before ? { previous: before } : {}) });
     if (!part) continue;
     started.push(part);
+    running.set(p.name, part);
     try { await part.start?.(); } catch (e) {
       await stop(0);
       throw new Error(`plugin '${p.name}' failed to start: ${(e as Error).message}`, { cause: e });
     }
   }
-  return { stop };
+  return { byPlugin: running, stop };
 }

@@ -264,7 +264,7 @@ export class Master {
       return;
     }
     const gen = this.generation(loaded);
-    try { gen.parts = await startMasterParts(loaded, gen.id, 'master', this.log); } catch (e) {
+    try { gen.parts = await startMasterParts(loaded, gen.id, 'master', this.log, this.current.parts); } catch (e) {
       this.log.error('reload failed; still serving the old config', { reason: (e as Error).message, generation: this.current.id });
       return;
     }

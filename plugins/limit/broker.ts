@@ -9,7 +9,8 @@ import { batchedSender, onLines } from './wire.js';
  * CountersBroker is the master part of `limit` when there are workers: it holds every
  * block's counters and answers the workers over a unix socket, so that a client gets one
  * rate and one in-flight count however the kernel spreads its connections (Nginx keeps a
- * shared-memory zone for this; Node processes share no memory).
+ * shared-memory zone for this; Node processes share no memory). A reload's broker carries
+ * over the counters of unchanged blocks, so old and new workers count together.
  */
 export class CountersBroker implements MasterPart {
   private server: Server | undefined;
@@ -17,6 +18,12 @@ export class CountersBroker implements MasterPart {
 
   /** `blocks` maps each block's id (blockId) to its counters. */
   constructor(private readonly path: string, private readonly blocks: ReadonlyMap<string, LocalCounters>, private readonly log: Logger) {}
+
+  /** carried gives the counters of block `id` for a new generation, when its signature is unchanged. */
+  carried(id: string, signature: string): LocalCounters | undefined {
+    const c = this.blocks.get(id);
+    return c?.signature === signature ? c : undefined;
+  }
 
   async start(): Promise<void> {
     const dir = dirname(this.path);

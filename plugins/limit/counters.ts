@@ -18,11 +18,17 @@ export interface Counters {
 
 /** LocalCounters keep the counts in this process. */
 export class LocalCounters implements Counters {
+  /** signature is what the counts depend on: a block whose signature is unchanged by a reload keeps them. */
+  readonly signature: string;
   private readonly rates: (TokenBuckets | undefined)[];
   private readonly max: number;
   private readonly inFlight = new Map<string, number>();
 
   constructor(cfg: LimitConfig) {
+    this.signature = JSON.stringify([
+      (cfg.rate ?? []).map((r) => [r.rate, r.burst ?? 1, r.key?.source ?? '']),
+      cfg.connections ? [cfg.connections.count, cfg.connections.key?.source ?? ''] : null,
+    ]);
     this.rates = (cfg.rate ?? []).map((r) => {
       const perMs = parseRate(r.rate);
       return perMs === undefined ? undefined : new TokenBuckets(perMs, r.burst ?? 1);

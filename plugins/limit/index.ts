@@ -26,10 +26,14 @@ export class LimitPlugin implements Plugin {
 
   master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined {
     if (this.proc.role !== 'master') return undefined; // workers 0: the one process counts alone
+    const before = ctx.previous instanceof CountersBroker ? ctx.previous : undefined;
     const blocks = new Map<string, LocalCounters>();
     for (const d of directives) {
       const cfg = d.config as LimitConfig;
-      if (counts(cfg) && !blocks.has(blockId(d.at))) blocks.set(blockId(d.at), new LocalCounters(cfg));
+      const id = blockId(d.at);
+      if (!counts(cfg) || blocks.has(id)) continue;
+      const fresh = new LocalCounters(cfg);
+      blocks.set(id, before?.carried(id, fresh.signature) ?? fresh);
     }
     return blocks.size ? new CountersBroker(brokerSocket(process.pid, ctx.generation), blocks, ctx.log) : undefined;
   }

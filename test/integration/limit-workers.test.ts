@@ -51,10 +51,13 @@ describe('limit across workers (gatekit run, workers 2)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = async (body: string): Promise<number> => {
+  const write = (body: string): string => {
     const file = join(dir, 'site.gate');
     writeFileSync(file, `global { workers 2 }\nserver {\n  listen 127.0.0.1:0\n  headers { set x-pid $pid }\n${body}\n}\n`);
-    served = serve(['run', file]);
+    return file;
+  };
+  const start = async (body: string): Promise<number> => {
+    served = serve(['run', write(body)]);
     const [, port] = await served.waitFor(LISTENING, 8000);
     await served.waitFor(/master running/, 8000);
     return Number(port);
@@ -85,6 +88,23 @@ describe('limit across workers (gatekit run, workers 2)', function () {
     assert.ok(existsSync(sock), 'the master keeps the counters on its socket');
     await served!.stop();
     assert.equal(existsSync(dirname(sock)), false, 'the socket folder goes with the master');
+  });
+
+  it('keeps the counts of an unchanged block across a reload, and starts a changed block afresh', async () => {
+    const port = await start('  limit { rate 1/m burst 3 }\n  respond "v1"');
+    const before = await spread(port, 8, 4);
+    assert.equal(before.filter((o) => o.status === 200).length, 3);
+    write('  limit { rate 1/m burst 3 }\n  respond "v2"');
+    served!.child.kill('SIGHUP');
+    await served!.waitFor(/reloaded: new workers ready/, 8000);
+    const kept = await spread(port, 8, 4);
+    assert.ok([...pidsOf(kept)].some((p) => !pidsOf(before).has(p)), 'new workers answered');
+    assert.equal(kept.filter((o) => o.status === 200).length, 0, 'the burst was spent before the reload');
+    write('  limit { rate 1/m burst 2 }\n  respond "v3"');
+    served!.child.kill('SIGHUP');
+    await served!.waitFor(/reloaded: new workers ready[\s\S]*reloaded: new workers ready/, 8000);
+    const fresh = await spread(port, 8, 4);
+    assert.deepEqual(fresh.filter((o) => o.status === 200).map((o) => o.body.toString()), ['v3', 'v3'], 'a changed block counts from zero');
   });
 
   it('counts requests in flight across workers, and releases them when responses end', async () => {
