@@ -10,6 +10,9 @@ function send(m: ToMaster): void {
   process.send?.(m);
 }
 
+/** HANDOFF_LINGER_MS: how long a leaving worker stays after closing its listeners (see leave). */
+const HANDOFF_LINGER_MS = 100;
+
 /**
  * runWorker is a worker process's whole life: wait for the config from the master, serve it,
  * beat, ask to be recycled after max_requests, drain when told, and exit when the master goes.
@@ -26,6 +29,10 @@ export function runWorker(root: DependencyContainer): void {
     if (leaving) return;
     leaving = true;
     await gate?.close(timeout);
+    // With round-robin in the master, a connection it handed over before it saw our listeners
+    // close may still be on its way: staying a moment lets Node refuse it back to the master,
+    // which gives it to another worker. A worker gone by then leaves that client hanging.
+    await new Promise((resolve) => setTimeout(resolve, HANDOFF_LINGER_MS));
     await watchdog?.stop();
     await closeLog();
     process.exit(code);
