@@ -1,7 +1,9 @@
+import { lstatSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { Logger } from '../../core/index.js';
 import type { Counters, LocalCounters, Release } from './counters.js';
-import { batchedSender, onLines, type Answer, type Message } from './wire.js';
+import { batchedSender, COUNT_HERE, onLines, wireKey, type Answer, type Message } from './wire.js';
 
 /** CONNECT_WAIT bounds the connection to the master at provision. */
 const CONNECT_WAIT = 2000;
@@ -33,13 +35,19 @@ export class BrokerLink {
   /** open connects once (later calls share the attempt); false when the master cannot be reached. */
   open(): Promise<boolean> {
     return (this.opening ??= new Promise<boolean>((resolve) => {
+      const foreign = foreignFolder(dirname(this.path));
+      if (foreign) {
+        this.log.error('limit: the folder of the master\'s counters is not the master\'s; this worker counts alone', { folder: dirname(this.path), why: foreign });
+        resolve(false);
+        return;
+      }
       const s = connect(this.path);
       const timer = setTimeout(() => s.destroy(new Error(`no connection within ${CONNECT_WAIT}ms`)), CONNECT_WAIT);
       s.once('connect', () => {
         clearTimeout(timer);
         this.socket = s;
         this.send = batchedSender(s, setImmediate);
-        this.watch = setInterval(() => this.checkProgress(), ANSWER_WAIT).unref();
+        this.watch = setInterval(() => this.checkProgress(), ANSWER_WAIT / 4).unref();
         resolve(true);
       });
       s.on('error', (e) => {
@@ -119,14 +127,24 @@ export class SharedCounters implements Counters {
   constructor(private readonly link: BrokerLink, private readonly block: string, private readonly local: LocalCounters) {}
 
   take(rate: number, key: string): number | Promise<number> {
-    const q = this.link.ask((id) => ['t', id, this.block, rate, key]);
+    const q = this.link.ask((id) => ['t', id, this.block, rate, wireKey(key)]);
     if (!q) return this.local.take(rate, key);
-    return q.answer.then((wait) => wait ?? this.local.take(rate, key));
+    return q.answer.then((wait) => (wait === undefined || wait === COUNT_HERE ? this.local.take(rate, key) : wait));
   }
 
   enter(key: string): Release | undefined | Promise<Release | undefined> {
-    const q = this.link.ask((id) => ['e', id, this.block, key], true);
+    const q = this.link.ask((id) => ['e', id, this.block, wireKey(key)], true);
     if (!q) return this.local.enter(key);
-    return q.answer.then((ok) => (ok === undefined ? this.local.enter(key) : ok === 1 ? this.link.releaser(q.id) : undefined));
+    return q.answer.then((ok) => (ok === undefined || ok === COUNT_HERE ? this.local.enter(key) : ok === 1 ? this.link.releaser(q.id) : undefined));
   }
+}
+
+/** foreignFolder says why a counters folder must not be trusted (made by another user, or open to others), if it must not. */
+function foreignFolder(dir: string): string | undefined {
+  let st;
+  try { st = lstatSync(dir); } catch { return undefined; } // connect() reports a missing folder
+  if (!st.isDirectory()) return 'not a folder';
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return `owned by uid ${st.uid}`;
+  if ((st.mode & 0o077) !== 0) return `mode ${(st.mode & 0o777).toString(8)}`;
+  return undefined;
 }

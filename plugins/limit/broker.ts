@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger, MasterPart } from '../../core/index.js';
 import type { LocalCounters, Release } from './counters.js';
-import { batchedSender, onLines } from './wire.js';
+import { batchedSender, COUNT_HERE, onLines } from './wire.js';
 
 /**
  * CountersBroker is the master part of `limit` when there are workers: it holds every
@@ -28,7 +28,7 @@ export class CountersBroker implements MasterPart {
   async start(): Promise<void> {
     const dir = dirname(this.path);
     rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { mode: 0o700 }); // not recursive: a folder someone else made in its place fails here
     const server = createServer((s) => this.serve(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -62,7 +62,7 @@ export class CountersBroker implements MasterPart {
       const id = m[1];
       if (m[0] === 'l') { held.get(id)?.(); held.delete(id); return; }
       const block = this.blocks.get(String(m[2]));
-      if (!block) { this.log.warn('limit: a worker asked for a block the master does not know', { block: String(m[2]) }); send([id, 0]); return; }
+      if (!block) { this.log.warn('limit: a worker asked for a block the master does not know', { block: String(m[2]) }); send([id, COUNT_HERE]); return; }
       if (m[0] === 't') { send([id, block.take(Number(m[3]), String(m[4]))]); return; }
       if (m[0] === 'e') {
         const release = block.enter(String(m[3]));

@@ -45,13 +45,28 @@ export class LimitUnit implements Unit {
   }
 
   async handle(ctx: Ctx, next: Next): Promise<void> {
+    if (this.rateKeys.length !== 0 || this.connKey !== null) await this.admit(ctx);
+    if (!ctx.upgrade) this.limitBody(ctx);
+    return next();
+  }
+
+  /**
+   * admit spends the request's tokens and counts it in flight, or throws 429. The counters
+   * may answer later (the master's do), so the request is followed from the start: a client
+   * that leaves meanwhile goes no further, and what was counted for it is released.
+   */
+  private async admit(ctx: Ctx): Promise<void> {
+    const stay = new Stay(ctx);
     for (const [i, key] of this.rateKeys.entries()) {
       const wait = await this.counters.take(i, keyOf(ctx, key));
       if (wait > 0) throw new HttpError(429, 'rate limit exceeded', { headers: { 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))) } });
+      stay.check();
     }
-    if (this.connKey !== null) await this.enter(ctx, keyOf(ctx, this.connKey));
-    if (!ctx.upgrade) this.limitBody(ctx);
-    return next();
+    if (this.connKey === null) return;
+    const counted = await this.counters.enter(keyOf(ctx, this.connKey));
+    if (!counted) throw new HttpError(429, 'too many requests in flight', { headers: { 'retry-after': '1' } });
+    stay.hold(counted);
+    stay.check();
   }
 
   private limitBody(ctx: Ctx): void {
@@ -63,16 +78,27 @@ export class LimitUnit implements Unit {
     if (hasBody && (Number.isFinite(this.body) || Number.isFinite(this.idle))) ctx.body = new LimitedBody(ctx.body, this.body, this.idle);
   }
 
-  /** enter counts a request in flight for its key until its response (or upgraded connection) closes. */
-  private async enter(ctx: Ctx, key: string): Promise<void> {
-    let gone = false;
-    let release: Release | undefined;
-    const leave = (): void => { gone = true; release?.(); release = undefined; };
+}
+
+/** Stay follows a request from its admission: whether its client is gone, and what to release when it goes. */
+class Stay {
+  private gone = false;
+  private release: Release | undefined;
+
+  constructor(ctx: Ctx) {
+    const leave = (): void => { this.gone = true; this.release?.(); this.release = undefined; };
     ctx.res.once('close', () => { if (!ctx.upgraded) leave(); });
     ctx.upgrade?.socket.once('close', leave);
-    const counted = await this.counters.enter(key);
-    if (!counted) throw new HttpError(429, 'too many requests in flight', { headers: { 'retry-after': '1' } });
-    if (gone) counted(); else release = counted; // the client may have left while the master was asked
+  }
+
+  /** hold keeps a count in flight until the response (or upgraded connection) closes. */
+  hold(release: Release): void {
+    if (this.gone) release(); else this.release = release;
+  }
+
+  /** check stops a request whose client left while the counters answered (499, as Nginx logs it). */
+  check(): void {
+    if (this.gone) throw new HttpError(499, 'client closed the request');
   }
 }
 

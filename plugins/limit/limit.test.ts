@@ -4,13 +4,17 @@ import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js'
 import { rawRequest } from '../../test/helpers/raw-http.js';
 import { bodyLog, MwTestPlugin, openSocket, progress, ticker } from '../../test/integration/mw-fixtures.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ctx, HttpError } from '../../core/index.js';
 import { TextLogger } from '../../core/logger.js';
 import { CountersBroker } from './broker.js';
 import { BrokerLink, SharedCounters } from './broker-link.js';
 import { TokenBuckets } from './bucket.js';
 import { LocalCounters, type Counters, type Release } from './counters.js';
+import { LimitUnit } from './handler.js';
 import type { LimitConfig } from './schema.js';
 
 const plugins = [MwTestPlugin];
@@ -171,11 +175,66 @@ describe('limit counters kept by the master', () => {
     assert.ok(await enterSoon(a, 'k'), 'the master released what the gone worker held');
   });
 
+  it('carry long keys as digests, and send a worker back to its own counters for a block the master does not know', async () => {
+    const path = join(dir, 'run', 'counters.sock');
+    broker = new CountersBroker(path, new Map([['site.gate:3:5', new LocalCounters(cfg)]]), log);
+    await broker.start();
+    const [a, b] = [await worker(path), await worker(path)];
+    const long = `k${'é"\\'.repeat(40_000)}`;
+    const held = await a.enter(long);
+    assert.ok(held);
+    assert.equal(await b.enter(long), undefined, 'one key for both workers, however long');
+    assert.equal(await b.take(0, 'short'), 0, 'the connection survived the long key');
+    const link = new BrokerLink(path, log);
+    links.push(link);
+    assert.equal(await link.open(), true);
+    const unknown = new SharedCounters(link, 'elsewhere.gate:1:1', new LocalCounters(cfg));
+    assert.ok(await unknown.enter('k'), 'counted here, not refused');
+    assert.equal(await unknown.enter('k'), undefined, 'and counted here: the local limit holds');
+    assert.match(lines.join(''), /a worker asked for a block the master does not know/);
+  });
+
   it('let a worker count alone when the master cannot be reached', async () => {
     const link = new BrokerLink(join(dir, 'none', 'counters.sock'), log);
     links.push(link);
     assert.equal(await link.open(), false);
     assert.match(lines.join(''), /cannot reach the master's counters; this worker counts alone/);
     assert.equal(link.ask((id) => ['t', id, 'x', 0, 'k']), undefined);
+  });
+});
+
+describe('limit admission while the counters answer', () => {
+  let server: Server | undefined;
+  afterEach(async () => { server?.closeAllConnections(); await new Promise((r) => (server ? server.close(r) : r(undefined))); server = undefined; });
+
+  it('stops a request whose client left meanwhile, and releases what was counted for it', async () => {
+    const cfg = { rate: [{ rate: '100/s', burst: 100 }], connections: { count: 1 } } as unknown as LimitConfig;
+    const local = new LocalCounters(cfg);
+    // The master's answers take a round trip; here a fixed 100 ms, longer than the client waits.
+    const slow: Counters = { take: (r, k) => new Promise((ok) => setTimeout(() => ok(local.take(r, k)), 100)), enter: (k) => local.enter(k) };
+    const unit = new LimitUnit(cfg, { file: 'site.gate', line: 1, col: 1, len: 5 }, () => Promise.resolve(slow));
+    await unit.provision();
+    const outcomes: (number | string)[] = [];
+    const log = new TextLogger(() => {}, 'error');
+    server = createServer((req, res) => {
+      const ctx = new Ctx(req, res, { scheme: 'http', port: 0 }, 'x', '/', '/', '', log);
+      unit.handle(ctx, async () => { outcomes.push('served'); res.end('ok'); }).then(
+        () => undefined,
+        (e: unknown) => { outcomes.push(e instanceof HttpError ? e.status : String(e)); if (!res.headersSent) res.writeHead(e instanceof HttpError ? e.status : 500).end(); },
+      );
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const get = (): Promise<number> => new Promise((ok, fail) => {
+      request({ port, host: '127.0.0.1', agent: false }, (res) => { res.resume(); ok(res.statusCode ?? 0); }).on('error', fail).end();
+    });
+    const gone = request({ port, host: '127.0.0.1', agent: false });
+    gone.on('error', () => {});
+    gone.end();
+    await new Promise((r) => setTimeout(r, 30));
+    gone.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(outcomes, [499], 'the request that lost its client went no further');
+    assert.deepEqual([await get(), await get()], [200, 200], 'nothing stayed counted in flight for it');
   });
 });

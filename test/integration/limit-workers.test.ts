@@ -56,8 +56,13 @@ describe('limit across workers (gatekit run, workers 2)', function () {
     writeFileSync(file, `global { workers 2 }\nserver {\n  listen 127.0.0.1:0\n  headers { set x-pid $pid }\n${body}\n}\n`);
     return file;
   };
-  const start = async (body: string): Promise<number> => {
-    served = serve(['run', write(body)]);
+  /**
+   * start serves `body` with 2 workers. Round-robin in the master (rr) spreads even a few
+   * connections over both; the default has the kernel pick, which is what a worker killed
+   * mid-test needs (a connection the master hands to a dying worker is lost).
+   */
+  const start = async (body: string, scheduling: 'rr' | 'default' = 'rr'): Promise<number> => {
+    served = serve(['run', write(body)], { env: scheduling === 'rr' ? { GATEKIT_SCHEDULING: 'rr' } : {} });
     const [, port] = await served.waitFor(LISTENING, 8000);
     await served.waitFor(/master running/, 8000);
     return Number(port);
@@ -122,7 +127,7 @@ describe('limit across workers (gatekit run, workers 2)', function () {
 
   it('releases what a worker had in flight when that worker dies', async () => {
     const up = await startUpstream();
-    const port = await start(`  headers request { set x-gk-pid $pid }\n  limit { connections 1 }\n  proxy http://127.0.0.1:${up}`);
+    const port = await start(`  headers request { set x-gk-pid $pid }\n  limit { connections 1 }\n  proxy http://127.0.0.1:${up}`, 'default');
     const first = httpGet(`http://127.0.0.1:${port}/hold`, { connection: 'close' }, 'GET', 8000).catch((e: Error) => e);
     await waitUntil('the upstream to hold the first request', () => held.length === 1);
     assert.equal((await httpGet(`http://127.0.0.1:${port}/`, { connection: 'close' })).status, 429);
