@@ -31,13 +31,12 @@ export async function startMasterParts(loaded: Loaded, generation: number, role:
     logger: log, metrics: new MemoryMetrics(), config: { config },
     process: { pid: process.pid, role, workerId: 0, generation }, router: new LateDispatcher(),
   }));
-  const started: MasterPart[] = [];
-  const running = new Map<string, MasterPart>();
+  const running = new Map<string, MasterPart>(); // in start order
   const stop = async (timeout: number): Promise<void> => {
-    for (const p of started.reverse()) {
+    for (const p of [...running.values()].reverse()) {
       try { await p.stop(timeout); } catch (e) { log.error('master part stop failed', { error: (e as Error).message }); }
     }
-    started.length = 0;
+    running.clear();
   };
   for (const p of plugins) {
     const ds = byPlugin.get(p.name);
@@ -46,7 +45,6 @@ export async function startMasterParts(loaded: Loaded, generation: number, role:
     const before = previous?.byPlugin.get(p.name);
     const part = p.master(ds, { log: plog, generation, supervise: (spec) => supervise(spec, plog), ...(before ? { previous: before } : {}) });
     if (!part) continue;
-    started.push(part);
     running.set(p.name, part);
     try { await part.start?.(); } catch (e) {
       await stop(0);

@@ -6,8 +6,8 @@ import type { LimitConfig } from './schema.js';
 
 const CLOSE = { connection: 'close' };
 
-/** CountersSource gives a block its counters at provision: the master's, with workers, else its own. */
-export type CountersSource = (cfg: LimitConfig, at: Span) => Promise<Counters>;
+/** CountersSource gives a block its counters at provision: the master's (with workers), falling back on `local`. */
+export type CountersSource = (local: LocalCounters, at: Span) => Promise<Counters>;
 
 /**
  * LimitUnit bounds request bodies (413), their pace (408), the request rate (429 with
@@ -20,19 +20,20 @@ export class LimitUnit implements Unit {
   /** connKey: the key of `connections`, or null without one. */
   private readonly connKey: TemplateLike | undefined | null;
   private counters: Counters;
+  private readonly local: LocalCounters;
   private readonly body: number;
   private readonly idle: number;
 
   constructor(private readonly cfg: LimitConfig, private readonly at: Span, private readonly source?: CountersSource) {
     this.rateKeys = (cfg.rate ?? []).map((r) => r.key);
     this.connKey = cfg.connections ? cfg.connections.key : null;
-    this.counters = new LocalCounters(cfg);
+    this.counters = this.local = new LocalCounters(cfg);
     this.body = cfg.body ?? Infinity;
     this.idle = cfg.body_timeout ?? Infinity;
   }
 
   async provision(): Promise<void> {
-    if (this.source && counts(this.cfg)) this.counters = await this.source(this.cfg, this.at);
+    if (this.source && counts(this.cfg)) this.counters = await this.source(this.local, this.at);
   }
 
   validate(): Diagnostic[] {

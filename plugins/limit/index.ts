@@ -20,7 +20,7 @@ export class LimitPlugin implements Plugin {
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
 
   create(_directive: string, config: unknown, at: Span): Unit {
-    const shared = this.proc.role === 'worker' ? (cfg: LimitConfig, where: Span) => this.countersOf(cfg, where) : undefined;
+    const shared = this.proc.role === 'worker' ? (local: LocalCounters, where: Span) => this.countersOf(local, where) : undefined;
     return new LimitUnit(config as LimitConfig, at, shared);
   }
 
@@ -42,10 +42,9 @@ export class LimitPlugin implements Plugin {
     this.link?.close();
   }
 
-  /** countersOf connects this worker to the master's counters (once) and gives a block its share. */
-  private async countersOf(cfg: LimitConfig, at: Span): Promise<Counters> {
+  /** countersOf connects this worker to the master's counters (once); a block keeps `local` for when the master cannot answer. */
+  private async countersOf(local: LocalCounters, at: Span): Promise<Counters> {
     const link = (this.link ??= new BrokerLink(brokerSocket(process.ppid, this.proc.generation), this.log.child({ plugin: this.name })));
-    const local = new LocalCounters(cfg);
     return (await link.open()) ? new SharedCounters(link, blockId(at), local) : local;
   }
 }
