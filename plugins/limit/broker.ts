@@ -10,20 +10,14 @@ import { batchedSender, COUNT_HERE, onLines } from './wire.js';
  * block's counters and answers the workers over a unix socket, so that a client gets one
  * rate and one in-flight count however the kernel spreads its connections (Nginx keeps a
  * shared-memory zone for this; Node processes share no memory). A reload's broker carries
- * over the counters of unchanged blocks, so old and new workers count together.
+ * over the counters of unchanged blocks, moved or not, so old and new workers count together.
  */
 export class CountersBroker implements MasterPart {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
-  /** `blocks` maps each block's id (blockId) to its counters. */
-  constructor(private readonly path: string, private readonly blocks: ReadonlyMap<string, LocalCounters>, private readonly log: Logger) {}
-
-  /** carried gives the counters of block `id` for a new generation, when its signature is unchanged. */
-  carried(id: string, signature: string): LocalCounters | undefined {
-    const c = this.blocks.get(id);
-    return c?.signature === signature ? c : undefined;
-  }
+  /** `blocks` maps each block's id (blockId) to its counters, in file order; a reload's broker carries them over (carryOver). */
+  constructor(private readonly path: string, readonly blocks: ReadonlyMap<string, LocalCounters>, private readonly log: Logger) {}
 
   async start(): Promise<void> {
     const dir = dirname(this.path);

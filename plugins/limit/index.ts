@@ -1,6 +1,7 @@
 import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
 import { CountersBroker } from './broker.js';
 import { BrokerLink, SharedCounters } from './broker-link.js';
+import { carryOver } from './carry.js';
 import { blockId, counts, LocalCounters, type Counters } from './counters.js';
 import { LimitUnit } from './handler.js';
 import { limit, type LimitConfig } from './schema.js';
@@ -27,14 +28,13 @@ export class LimitPlugin implements Plugin {
   master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined {
     if (this.proc.role !== 'master') return undefined; // workers 0: the one process counts alone
     const before = ctx.previous instanceof CountersBroker ? ctx.previous : undefined;
-    const blocks = new Map<string, LocalCounters>();
+    const fresh = new Map<string, LocalCounters>();
     for (const d of directives) {
       const cfg = d.config as LimitConfig;
       const id = blockId(d.at);
-      if (!counts(cfg) || blocks.has(id)) continue;
-      const fresh = new LocalCounters(cfg);
-      blocks.set(id, before?.carried(id, fresh.signature) ?? fresh);
+      if (counts(cfg) && !fresh.has(id)) fresh.set(id, new LocalCounters(cfg));
     }
+    const blocks = before ? carryOver(before.blocks, fresh) : fresh;
     return blocks.size ? new CountersBroker(brokerSocket(process.pid, ctx.generation), blocks, ctx.log) : undefined;
   }
 

@@ -12,6 +12,7 @@ import { Ctx, HttpError } from '../../core/index.js';
 import { TextLogger } from '../../core/logger.js';
 import { CountersBroker } from './broker.js';
 import { BrokerLink, SharedCounters } from './broker-link.js';
+import { carryOver } from './carry.js';
 import { TokenBuckets } from './bucket.js';
 import { LocalCounters, type Counters, type Release } from './counters.js';
 import { LimitUnit } from './handler.js';
@@ -236,5 +237,31 @@ describe('limit admission while the counters answer', () => {
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(outcomes, [499], 'the request that lost its client went no further');
     assert.deepEqual([await get(), await get()], [200, 200], 'nothing stayed counted in flight for it');
+  });
+});
+
+describe('limit counters across a reload (carryOver)', () => {
+  const counters = (rate: string): LocalCounters => new LocalCounters({ rate: [{ rate, burst: 1 }] } as unknown as LimitConfig);
+  const blocks = (...entries: [string, LocalCounters][]): Map<string, LocalCounters> => new Map(entries);
+
+  it('keeps the counters of blocks unchanged in place, and of blocks a line added above has moved', () => {
+    const a = counters('1/m'), b = counters('2/m'), c = counters('1/m');
+    const before = blocks(['g:3:3', a], ['g:5:3', b], ['g:9:3', c]);
+    const same = carryOver(before, blocks(['g:3:3', counters('1/m')], ['g:5:3', counters('2/m')], ['g:9:3', counters('1/m')]));
+    assert.deepEqual([...same.values()], [a, b, c]);
+    const moved = carryOver(before, blocks(['g:4:3', counters('1/m')], ['g:6:3', counters('2/m')], ['g:10:3', counters('1/m')]));
+    assert.deepEqual([...moved.keys()], ['g:4:3', 'g:6:3', 'g:10:3']);
+    assert.deepEqual([...moved.values()], [a, b, c], 'blocks with the same settings are paired in file order');
+  });
+
+  it('starts afresh a changed block, and blocks it cannot pair for sure', () => {
+    const a = counters('1/m'), b = counters('1/m');
+    const before = blocks(['g:3:3', a], ['g:5:3', b]);
+    const changed = counters('5/m');
+    const out = carryOver(before, blocks(['g:3:3', changed], ['g:5:3', counters('1/m')]));
+    assert.deepEqual([out.get('g:3:3'), out.get('g:5:3')], [changed, b], 'a block changed in place does not pass its counters on');
+    const three = [counters('1/m'), counters('1/m'), counters('1/m')];
+    const added = carryOver(before, blocks(['g:4:3', three[0]], ['g:6:3', three[1]], ['g:8:3', three[2]]));
+    assert.deepEqual([...added.values()], three, 'three alike where there were two: which is new is unknown');
   });
 });

@@ -95,11 +95,11 @@ describe('limit across workers (gatekit run, workers 2)', function () {
     assert.equal(existsSync(dirname(sock)), false, 'the socket folder goes with the master');
   });
 
-  it('keeps the counts of an unchanged block across a reload, and starts a changed block afresh', async () => {
+  it('keeps the counts of an unchanged block across a reload (moved down by a line too), and starts a changed block afresh', async () => {
     const port = await start('  limit { rate 1/m burst 3 }\n  respond "v1"');
     const before = await spread(port, 8, 4);
     assert.equal(before.filter((o) => o.status === 200).length, 3);
-    write('  limit { rate 1/m burst 3 }\n  respond "v2"');
+    write('  # a line added above moves the block; its counts stay\n  limit { rate 1/m burst 3 }\n  respond "v2"');
     served!.child.kill('SIGHUP');
     await served!.waitFor(/reloaded: new workers ready/, 8000);
     const kept = await spread(port, 8, 4);
