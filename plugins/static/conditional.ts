@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { parseHttpDate } from './http-date.js';
 
 /** Validators are what a response's cache checks compare against: a strong ETag and the modification time. */
 export interface Validators {
@@ -20,12 +21,12 @@ export function precondition(h: IncomingHttpHeaders, v: Validators): Preconditio
   if (ifMatch !== undefined) {
     if (!matches(ifMatch, v.etag, true)) return 412;
   } else {
-    const ius = parseDate(h['if-unmodified-since']);
+    const ius = parseHttpDate(h['if-unmodified-since']);
     if (ius !== undefined && v.mtime > ius) return 412;
   }
   const inm = h['if-none-match'];
   if (inm !== undefined) return matches(inm, v.etag, false) ? 304 : 200;
-  const ims = parseDate(h['if-modified-since']);
+  const ims = parseHttpDate(h['if-modified-since']);
   return ims !== undefined && v.mtime <= ims ? 304 : 200;
 }
 
@@ -39,7 +40,7 @@ export function ifRangeHolds(h: IncomingHttpHeaders, v: Validators): boolean {
   if (ir === undefined) return true;
   const t = ir.trim();
   if (t.startsWith('"') || t.startsWith('W/')) return t === v.etag;
-  const d = parseDate(t);
+  const d = parseHttpDate(t);
   return d !== undefined && d === v.mtime;
 }
 
@@ -52,10 +53,4 @@ function matches(list: string, etag: string, strong: boolean): boolean {
     if (!strong && tag.startsWith('W/') && tag.slice(2) === etag) return true;
   }
   return false;
-}
-
-function parseDate(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }

@@ -13,12 +13,13 @@ const SPEC = /^(\d*)-(\d*)$/;
 
 /**
  * parseRange reads a `bytes=` Range header against a representation of `size` bytes.
- * A malformed header, another unit, or too many ranges is ignored (the whole file is sent);
- * ranges that all start past the end are unsatisfiable; overlapping ranges are merged so a
+ * A malformed header, another unit, too many ranges, or an empty file is ignored (the whole
+ * file is sent); ranges that all start at or past the end are unsatisfiable; overlapping ranges are merged so a
  * request cannot multiply the bytes it asks for.
  */
 export function parseRange(header: string | undefined, size: number): RangeRequest {
-  if (header === undefined) return undefined;
+  // An empty representation has no byte to point at: send it whole, as Nginx does (RFC 9110 14.2 allows ignoring).
+  if (header === undefined || size === 0) return undefined;
   const eq = header.indexOf('=');
   if (eq < 0 || header.slice(0, eq).trim().toLowerCase() !== 'bytes') return undefined;
   const specs = header.slice(eq + 1).split(',');
@@ -35,9 +36,9 @@ export function parseRange(header: string | undefined, size: number): RangeReque
       continue;
     }
     const start = Number(m[1]);
-    const end = m[2] === '' ? size - 1 : Number(m[2]);
-    if (end < start) return undefined;
-    if (start < size) out.push({ start, end: Math.min(end, size - 1) });
+    if (m[2] !== '' && Number(m[2]) < start) return undefined;
+    // A first byte at or past the end is unsatisfiable (RFC 9110 14.1.1), open-ended or not.
+    if (start < size) out.push({ start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) });
   }
   if (out.length === 0) return 'unsatisfiable';
   return overlaps(out) ? merge(out) : out;
