@@ -1,7 +1,8 @@
 import { constants, type Stats } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { isInside } from './request-path.js';
+import { HttpError } from '../../core/index.js';
+import { servable, type RootRules } from './request-path.js';
 
 /** FileEntry is a regular file found inside the root, with its validators and, when small, its bytes. */
 export interface FileEntry {
@@ -62,22 +63,24 @@ export class FileCache {
   }
 
   /**
-   * load checks a file the cache does not know: its real path must lie in `realRoot` (unless
-   * `follow`), then it is remembered, with its bytes when small. Undefined means "not served".
+   * load checks a file the cache does not know: its real path must be servable under `rules`,
+   * then it is remembered, with its bytes when small. Undefined means "not served".
    */
-  async load(path: string, st: Stats, realRoot: string, follow: boolean): Promise<FileEntry | undefined> {
+  async load(path: string, st: Stats, rules: RootRules): Promise<FileEntry | undefined> {
     let real: string;
     try { real = await realpath(path); } catch { return undefined; }
-    if (!follow && !isInside(real, realRoot)) return undefined;
+    if (!servable(real, rules)) return undefined;
     let entry = makeEntry(real, st);
     if (st.size <= this.limits.maxFile && Date.now() - st.mtimeMs > SETTLE_MS) entry = (await readSmall(entry)) ?? entry;
     this.add(path, entry);
     return entry;
   }
 
-  /** open opens an entry's file for streaming and returns the entry as the open file now is. */
+  /** open opens an entry's file for streaming and returns the entry as the open file now is; unreadable is 403. */
   async open(e: FileEntry): Promise<{ fh: FileHandle; entry: FileEntry }> {
-    const fh = await open(e.real, OPEN_FLAGS);
+    const fh = await open(e.real, OPEN_FLAGS).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'EACCES' || err.code === 'EPERM' ? new HttpError(403, undefined, { cause: err }) : err;
+    });
     try {
       const st = await fh.stat();
       return { fh, entry: sameFile(st, e.stat) ? e : makeEntry(e.real, st) };

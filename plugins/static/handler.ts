@@ -6,7 +6,7 @@ import { diagnostic, HttpError, spanOf, TurnStats, type Ctx, type Diagnostic, ty
 import { acceptedEncodings, encodingsOf, type Encoding } from './encoding.js';
 import { FileCache, type FileEntry } from './file-cache.js';
 import { listDirectory, renderListing } from './listing.js';
-import { HiddenNames, isInside, relativePath } from './request-path.js';
+import { HiddenNames, relativePath, servable, type RootRules } from './request-path.js';
 import type { StaticConfig } from './schema.js';
 import { sendFile, type SendOptions } from './send.js';
 
@@ -25,7 +25,6 @@ interface Served {
  */
 export class StaticUnit implements Unit {
   private readonly root: string;
-  private realRoot: string;
   private readonly index: readonly string[];
   private readonly hidden: HiddenNames;
   private readonly encodings: readonly Encoding[];
@@ -37,7 +36,6 @@ export class StaticUnit implements Unit {
 
   constructor(private readonly cfg: StaticConfig, private readonly at: Span) {
     this.root = resolve(cfg.root).replace(/\/$/, '');
-    this.realRoot = this.root || '/';
     this.index = cfg.index ?? ['index.html'];
     this.hidden = new HiddenNames(cfg.hidden);
     this.encodings = encodingsOf(cfg.precompressed);
@@ -52,15 +50,12 @@ export class StaticUnit implements Unit {
     for (const name of this.index) {
       if (name.includes('/') || name === '.' || name === '..') out.push(diagnostic('GK_STATIC_INDEX', `index file '${name}' must be a plain file name`, spanOf(this.cfg, 'index') ?? this.at));
     }
+    out.push(...this.hiddenDiagnostics());
     const fb = this.cfg.fallback;
     if (fb !== undefined && (!fb.startsWith('/') || fb.split('/').some((s) => s === '..' || s === '.') || fb.endsWith('/'))) {
       out.push(diagnostic('GK_STATIC_FALLBACK', `fallback '${fb}' must be a file path inside the root, starting with '/'`, spanOf(this.cfg, 'fallback') ?? this.at, 'for example: fallback /index.html'));
     }
     return out;
-  }
-
-  async provision(): Promise<void> {
-    this.realRoot = await realpath(this.root || '/').catch(() => this.root || '/');
   }
 
   handle(ctx: Ctx): Promise<void> {
@@ -80,6 +75,22 @@ export class StaticUnit implements Unit {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** hiddenDiagnostics: patterns match one name, never a path; a list that shows dotfiles again says so. */
+  private hiddenDiagnostics(): Diagnostic[] {
+    const list = this.cfg.hidden;
+    if (list === undefined || list.includes('off')) return [];
+    const at = spanOf(this.cfg, 'hidden') ?? this.at;
+    const out: Diagnostic[] = [];
+    for (const p of list.filter((p) => p.includes('/'))) {
+      const name = p.split('/').filter(Boolean).pop() ?? p;
+      out.push(diagnostic('GK_STATIC_HIDDEN', `hidden pattern '${p}' has a '/': patterns match one file or folder name, so it never matches`, at, `write '${name}' to hide every file or folder of that name`));
+    }
+    if (!this.hidden.hides('.git') || !this.hidden.hides('.env')) {
+      out.push({ ...diagnostic('GK_STATIC_HIDDEN', 'this hidden list replaces the default, so dotfiles such as .git and .env are served', at, "add '.*' to the list to keep them hidden"), severity: 'warning' });
+    }
+    return out;
   }
 
   async close(): Promise<void> {
@@ -107,7 +118,13 @@ export class StaticUnit implements Unit {
     for (const enc of acceptedEncodings(ctx.req.headers['accept-encoding'], this.encodings)) {
       const vst = this.stats.stat(path + enc.suffix);
       const v = vst?.isFile() ? await this.entry(path + enc.suffix, vst) : undefined;
-      if (v) return sendFile(ctx, this.cache, { ...v, etag: `${v.etag.slice(0, -1)}-${enc.token}"` }, { ...base, encoding: enc.token });
+      if (!v) continue;
+      try {
+        // A copy with the variant's own ETag, and without the headers memoised for the file served as itself.
+        return await sendFile(ctx, this.cache, { ...v, etag: `${v.etag.slice(0, -1)}-${enc.token}"`, head: undefined }, { ...base, encoding: enc.token });
+      } catch (e) {
+        if (!(e instanceof HttpError && e.status === 403)) throw e; // unreadable (found before any byte went): the next, or the file itself
+      }
     }
     return sendFile(ctx, this.cache, e, base);
   }
@@ -128,8 +145,9 @@ export class StaticUnit implements Unit {
       if (st?.isFile()) return this.file(ctx, p, st);
     }
     if (!this.cfg.browse) throw new HttpError(403);
-    if (!this.follow && !isInside(await realpath(path), this.realRoot)) throw new HttpError(404);
-    const entries = await listDirectory(path, { hidden: this.hidden, realRoot: this.realRoot, follow: this.follow });
+    const rules = await this.rules();
+    if (!servable(await realpath(path), rules)) throw new HttpError(404);
+    const entries = await listDirectory(path, rules);
     return ctx.send(200, renderListing(ctx.path, entries, rel === '/'), { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
   }
 
@@ -144,7 +162,16 @@ export class StaticUnit implements Unit {
   }
 
   private async entry(path: string, st: Stats): Promise<FileEntry | undefined> {
-    return this.cache.get(path, st) ?? this.cache.load(path, st, this.realRoot, this.follow);
+    return this.cache.get(path, st) ?? this.cache.load(path, st, await this.rules());
+  }
+
+  /**
+   * rules resolves the root again for each file checked: a root that is a symlink re-pointed
+   * by a deploy (`ln -sfn release-2 current`) serves the new release at once, as Nginx does.
+   */
+  private async rules(): Promise<RootRules> {
+    const root = this.root || '/';
+    return { hidden: this.hidden, follow: this.follow, realRoot: await realpath(root).catch(() => root) };
   }
 
   private typeOf(path: string): string {

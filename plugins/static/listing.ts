@@ -1,7 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isInside, type HiddenNames } from './request-path.js';
+import { servable, type RootRules } from './request-path.js';
 
 /** ListedEntry is one line of a directory listing. */
 export interface ListedEntry {
@@ -11,33 +11,24 @@ export interface ListedEntry {
   readonly mtime: Date;
 }
 
-/** ListingRules say which entries a listing may show. */
-export interface ListingRules {
-  readonly hidden: HiddenNames;
-  readonly realRoot: string;
-  readonly follow: boolean;
-}
-
 /**
- * listDirectory reads a directory for a listing: hidden names, and symlinks that leave the
- * root (unless followed), are left out, as are entries that vanish while being read.
+ * listDirectory reads a directory for a listing: hidden names, symlinks to hidden files, and
+ * symlinks that leave the root (unless followed) are left out, as are entries that vanish
+ * while being read.
  * Folders come first, then files, each by name.
  */
-export async function listDirectory(dir: string, rules: ListingRules): Promise<ListedEntry[]> {
+export async function listDirectory(dir: string, rules: RootRules): Promise<ListedEntry[]> {
   const dirents = await readdir(dir, { withFileTypes: true });
   const out = await Promise.all(dirents.map((d) => entryOf(dir, d, rules)));
   return out.filter((e): e is ListedEntry => e !== undefined)
     .sort((a, b) => Number(b.dir) - Number(a.dir) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-async function entryOf(dir: string, d: Dirent, rules: ListingRules): Promise<ListedEntry | undefined> {
+async function entryOf(dir: string, d: Dirent, rules: RootRules): Promise<ListedEntry | undefined> {
   if (rules.hidden.hides(d.name)) return undefined;
   const path = join(dir, d.name);
   try {
-    if (d.isSymbolicLink() && !rules.follow) {
-      const real = await realpath(path);
-      if (!isInside(real, rules.realRoot)) return undefined;
-    }
+    if (d.isSymbolicLink() && !servable(await realpath(path), rules)) return undefined;
     const st = await stat(path);
     if (!st.isFile() && !st.isDirectory()) return undefined;
     return { name: d.name, dir: st.isDirectory(), size: st.size, mtime: st.mtime };

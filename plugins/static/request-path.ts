@@ -78,3 +78,20 @@ export function isInside(real: string, root: string): boolean {
   if (real === root || root === '/') return true;
   return real.startsWith(root.endsWith('/') ? root : `${root}/`);
 }
+
+/** RootRules say which resolved paths under a root may be served or listed. */
+export interface RootRules {
+  readonly hidden: HiddenNames;
+  /** realRoot is the root with its symlinks resolved, as it is now (a deploy may re-point it). */
+  readonly realRoot: string;
+  readonly follow: boolean;
+}
+
+/**
+ * servable tells whether a resolved path may be served: inside the real root, unless symlinks
+ * are followed, and not hidden there either (a link to `.env` is as hidden as `.env`).
+ */
+export function servable(real: string, rules: RootRules): boolean {
+  if (!isInside(real, rules.realRoot)) return rules.follow;
+  return !rules.hidden.hidesPath(rules.realRoot === '/' ? real : real.slice(rules.realRoot.length));
+}

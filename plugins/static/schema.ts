@@ -14,7 +14,7 @@ export const staticFiles = directive({
         args: [arg.enum('encodings', { values: ['br', 'gzip', 'zstd'], variadic: true })] },
       { name: 'fallback', doc: 'File inside ROOT served (200) when the requested one does not exist, for single-page apps: fallback /index.html',
         args: [arg.string('file')] },
-      { name: 'hidden', doc: 'Name patterns (* and ?) never served nor listed; default: dotfiles except .well-known; hidden off shows all',
+      { name: 'hidden', doc: 'Name patterns (* and ?), each matching one file or folder name, never served nor listed; default: dotfiles except .well-known; a list replaces the default; hidden off shows all',
         args: [arg.string('patterns', { variadic: true })] },
       { name: 'follow_symlinks', doc: 'Serve symlinks that point outside ROOT (default off: they answer 404)', args: [arg.bool('enabled')] },
     ],

@@ -91,7 +91,7 @@ function body(ctx: Ctx, status: number, headers: OutgoingHttpHeaders, e: FileEnt
   res.writeHead(status, headers);
   if (ctx.method === 'HEAD' || length === 0) { res.end(); return undefined; }
   if (e.body) { res.end(r.start === 0 && length === e.body.length ? e.body : e.body.subarray(r.start, r.end + 1)); return undefined; }
-  return stream(ctx, fh!.createReadStream({ start: r.start, end: r.end, autoClose: false, highWaterMark: READ_CHUNK }));
+  return stream(ctx, fh!.createReadStream({ start: r.start, end: r.end, autoClose: false, highWaterMark: READ_CHUNK }), length);
 }
 
 /** multipart writes several ranges as multipart/byteranges (RFC 9110 14.6). */
@@ -117,15 +117,27 @@ function multipart(ctx: Ctx, headers: OutgoingHttpHeaders, e: FileEntry, fh: Fil
       yield* fh!.createReadStream({ start: r.start, end: r.end, autoClose: false, highWaterMark: READ_CHUNK });
     }
     yield tail;
-  })()));
+  })()), length);
 }
 
-/** stream pipes a source into the response; a client that goes away is not an error. */
-async function stream(ctx: Ctx, source: Readable): Promise<void> {
+/**
+ * stream pipes a source into the response, which ends only when all its `length` bytes went:
+ * a file cut short while it was sent leaves the response incomplete, so the connection is
+ * closed (RFC 9112 6.3) rather than kept for a next response the client would read as body.
+ * A client that goes away is not an error.
+ */
+async function stream(ctx: Ctx, source: Readable, length: number): Promise<void> {
+  let sent = 0;
+  const count = async function* counted(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const c of chunks) { sent += c.length; yield c; }
+  };
   try {
-    await pipeline(source, ctx.res);
+    await pipeline(source, count, ctx.res, { end: false });
   } catch (e) {
     if (ctx.res.destroyed || (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
     throw e;
   }
+  if (sent === length) { ctx.res.end(); return; }
+  ctx.log.warn('file shrank while it was sent; connection closed', { uri: ctx.uri, sent, length });
+  ctx.res.destroy();
 }

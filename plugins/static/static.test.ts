@@ -49,6 +49,15 @@ describe('static', () => {
       const [c] = await checkGate(text);
       assert.deepEqual([c.code, c.span.col], ['GK_STATIC_FALLBACK', text.indexOf('../index.html') + 1], 'points at the fallback path');
     });
+    it('reports a hidden pattern with a slash, and warns that a list shows dotfiles again', async () => {
+      const text = `server { listen 80; static "${SITE}" { hidden /private/* } }`;
+      const [a, b] = await checkGate(text);
+      assert.deepEqual([a.code, a.severity, a.span.col], ['GK_STATIC_HIDDEN', 'error', text.indexOf('/private') + 1]);
+      assert.equal(a.help, "write '*' to hide every file or folder of that name");
+      assert.deepEqual([b.code, b.severity], ['GK_STATIC_HIDDEN', 'warning']);
+      assert.deepEqual((await checkGate(`server { listen 80; static "${SITE}" { hidden .* *.bak } }`)).map((d) => d.code), []);
+      assert.deepEqual((await checkGate(`server { listen 80; static "${SITE}" { hidden off } }`)).map((d) => d.code), []);
+    });
     it('resolves a relative root from the .gate file', async () => {
       gate = await startGate('server { listen 127.0.0.1:0; static ./site }', { file: repoPath('plugins', 'static', 'testdata', 't.gate') });
       assert.equal((await get(gate.port, '/hello.txt')).body.toString(), 'hello, static\n');
@@ -143,6 +152,9 @@ describe('static', () => {
       assert.equal((await get(port, '/style.css', { 'if-none-match': '"other"' })).status, 200);
       assert.equal((await get(port, '/style.css', { 'if-modified-since': String(headers['last-modified']) })).status, 304);
       assert.equal((await get(port, '/style.css', { 'if-modified-since': 'Mon, 01 Jan 2001 00:00:00 GMT' })).status, 200);
+      for (const bad of ['2099', '2099-01-01', 'Fri, 31 Feb 2099 00:00:00 GMT']) {
+        assert.equal((await get(port, '/style.css', { 'if-modified-since': bad })).status, 200, `'${bad}' is no HTTP-date: ignored`);
+      }
       // If-None-Match wins over If-Modified-Since
       assert.equal((await get(port, '/style.css', { 'if-none-match': '"other"', 'if-modified-since': String(headers['last-modified']) })).status, 200);
     });
@@ -169,6 +181,10 @@ describe('static', () => {
       const r = await get(port, '/hello.txt', { range: 'bytes=14-20' });
       assert.deepEqual([r.status, r.headers['content-range']], [416, 'bytes */14']);
       for (const bad of ['bytes=5-2', 'items=0-1', 'bytes=a-b', 'bytes=-']) assert.equal((await get(port, '/hello.txt', { range: bad })).status, 200, bad);
+      for (const past of ['bytes=14-', 'bytes=100-']) {
+        const p = await get(port, '/hello.txt', { range: past });
+        assert.deepEqual([p.status, p.headers['content-range']], [416, 'bytes */14'], `${past}: an open range from the end on`);
+      }
     });
     it('honours If-Range: the current ETag or date gives 206, an old one the whole file', async () => {
       const port = await serve();
@@ -178,6 +194,8 @@ describe('static', () => {
       const old = await get(port, '/hello.txt', { range: 'bytes=0-4', 'if-range': '"old"' });
       assert.deepEqual([old.status, old.body.toString()], [200, 'hello, static\n']);
       assert.equal((await get(port, '/hello.txt', { range: 'bytes=0-4', 'if-range': 'Mon, 01 Jan 2001 00:00:00 GMT' })).status, 200);
+      const iso = new Date(String(headers['last-modified'])).toISOString();
+      assert.equal((await get(port, '/hello.txt', { range: 'bytes=0-4', 'if-range': iso })).status, 200, 'not an HTTP-date: the whole file');
     });
     it('answers several ranges as multipart/byteranges', async () => {
       const port = await serve();

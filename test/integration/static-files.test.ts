@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,12 @@ async function until(cond: () => boolean, ms = 1000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** settle dates files a minute back: settled small files are kept in memory. */
+function settle(...files: string[]): void {
+  const past = new Date(Date.now() - 60_000);
+  for (const f of files) utimesSync(f, past, past);
 }
 
 describe('static: files on disk', () => {
@@ -110,6 +116,99 @@ describe('static: files on disk', () => {
     gate = undefined;
     res.destroy();
     await until(() => fdsOn(f) === 0);
+  });
+
+  it('serves a precompressed variant with its encoding even after it was asked for by its own name', async () => {
+    const { gzipSync, gunzipSync } = await import('node:zlib');
+    const js = 'console.log("hello");\n'.repeat(20);
+    writeFileSync(join(dir, 'a.js'), js);
+    writeFileSync(join(dir, 'a.js.gz'), gzipSync(js));
+    settle(join(dir, 'a.js'), join(dir, 'a.js.gz')); // settled: kept in memory, headers memoised
+    gate = await startGate(`server { listen 127.0.0.1:0; static "${dir}" { precompressed gzip } }`);
+    const first = await get(gate.port, '/a.js', { 'accept-encoding': 'gzip' });
+    assert.equal((await get(gate.port, '/a.js.gz')).headers['content-type'], 'application/gzip');
+    const again = await get(gate.port, '/a.js', { 'accept-encoding': 'gzip' });
+    assert.deepEqual([again.headers['content-encoding'], again.headers['content-type'], again.headers.etag], ['gzip', first.headers['content-type'], first.headers.etag]);
+    assert.equal(gunzipSync(again.body).toString(), js);
+  });
+
+  it('closes the connection when a file shrinks while it is sent, rather than end the response short', async () => {
+    const f = join(dir, 'shrinks.bin');
+    truncateSync((writeFileSync(f, ''), f), 256 * 1024 * 1024);
+    gate = await startGate(`server { listen 127.0.0.1:0; static "${dir}" }`);
+    const res = await open(gate.port, '/shrinks.bin', { connection: 'keep-alive' });
+    let seen = 0;
+    await new Promise<void>((resolve) => res.once('data', (c: Buffer) => { seen += c.length; resolve(); }));
+    res.pause();
+    truncateSync(f, 1024 * 1024);
+    const closed = new Promise<string>((resolve) => {
+      res.socket.once('close', () => resolve('closed'));
+      setTimeout(() => resolve('still open'), 5000);
+    });
+    res.on('data', (c: Buffer) => { seen += c.length; });
+    res.on('error', () => {});
+    res.resume();
+    assert.equal(await closed, 'closed');
+    assert.ok(seen < 256 * 1024 * 1024, `${seen} bytes`);
+    assert.equal(res.complete, false, 'the client sees an incomplete response');
+    assert.equal((await get(gate.port, '/shrinks.bin', { range: 'bytes=0-9' })).status, 206, 'the server keeps serving');
+  });
+
+  it('answers an empty file whole, whatever range is asked', async () => {
+    writeFileSync(join(dir, 'empty.txt'), '');
+    gate = await startGate(`server { listen 127.0.0.1:0; static "${dir}" }`);
+    for (const range of ['bytes=0-', 'bytes=-5', 'bytes=0-0']) {
+      const r = await get(gate.port, '/empty.txt', { range });
+      assert.deepEqual([r.status, r.headers['content-length'], r.headers['content-range']], [200, '0', undefined], range);
+    }
+  });
+
+  it('answers 403 for a file it may not read, and passes over an unreadable precompressed variant', async () => {
+    const big = 'x'.repeat(300 * 1024); // past the memory cache: opened per request
+    writeFileSync(join(dir, 'locked.txt'), big);
+    writeFileSync(join(dir, 'page.txt'), big);
+    writeFileSync(join(dir, 'page.txt.gz'), big);
+    chmodSync(join(dir, 'locked.txt'), 0o000);
+    chmodSync(join(dir, 'page.txt.gz'), 0o000);
+    chmodSync(dir, 0o755);
+    gate = await startGate(`server { listen 127.0.0.1:0; static "${dir}" { precompressed gzip } }`);
+    // root reads anything: ask as nobody, as a worker started by root with `user nobody` would
+    const root = process.getuid?.() === 0;
+    if (root) process.seteuid!(65534);
+    try {
+      assert.equal((await get(gate.port, '/locked.txt')).status, 403);
+      const page = await get(gate.port, '/page.txt', { 'accept-encoding': 'gzip' });
+      assert.deepEqual([page.status, page.headers['content-encoding'], page.body.length], [200, undefined, big.length]);
+    } finally {
+      if (root) process.seteuid!(0);
+    }
+  });
+
+  it('follows a root that is a symlink to the release it points at now (atomic deploys)', async () => {
+    for (const r of ['rel1', 'rel2']) mkdirSync(join(dir, r));
+    writeFileSync(join(dir, 'rel1', 'v.txt'), 'one');
+    writeFileSync(join(dir, 'rel2', 'v.txt'), 'two');
+    writeFileSync(join(dir, 'rel2', 'new.txt'), 'new');
+    symlinkSync('rel1', join(dir, 'current'));
+    gate = await startGate(`server { listen 127.0.0.1:0; static "${join(dir, 'current')}" }`);
+    assert.equal((await get(gate.port, '/v.txt')).body.toString(), 'one');
+    symlinkSync('rel2', join(dir, 'next'));
+    renameSync(join(dir, 'next'), join(dir, 'current'));
+    assert.equal((await get(gate.port, '/v.txt')).body.toString(), 'two');
+    assert.equal((await get(gate.port, '/new.txt')).body.toString(), 'new');
+  });
+
+  it('hides a symlink to a hidden file as it hides the file, in listings too', async () => {
+    mkdirSync(join(dir, 'site', 'dir'), { recursive: true });
+    writeFileSync(join(dir, 'site', '.env'), 'SECRET=1');
+    writeFileSync(join(dir, 'site', 'dir', 'ok.txt'), 'ok');
+    symlinkSync('../.env', join(dir, 'site', 'dir', 'env-link'));
+    symlinkSync('ok.txt', join(dir, 'site', 'dir', 'ok-link'));
+    gate = await startGate(`server { listen 127.0.0.1:0; static "${join(dir, 'site')}" { browse on } }`);
+    assert.equal((await get(gate.port, '/dir/env-link')).status, 404);
+    assert.equal((await get(gate.port, '/dir/ok-link')).body.toString(), 'ok');
+    const html = (await get(gate.port, '/dir/')).body.toString();
+    assert.deepEqual([html.includes('env-link'), html.includes('ok-link')], [false, true]);
   });
 
   it('runs the static-site sample', async () => {
