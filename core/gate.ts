@@ -2,7 +2,7 @@ import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import type { SecureContext, SecureContextOptions } from 'node:tls';
+import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
 import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
@@ -18,6 +18,7 @@ import { cleanPath } from './request-path.js';
 import { Router } from './router.js';
 import { placeOf } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
+import { hostLines, validHost } from './host-header.js';
 
 /** ServerRuntime is a server block, live: its router and, once provisioned, its TLS. */
 interface ServerRuntime {
@@ -169,14 +170,17 @@ export class Gate {
     let hostHeader = req.headers.host;
     if (url.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(url)) {
       // absolute-form request target (RFC 9112 3.2.2): its authority wins over Host
-      const abs = url.indexOf('/', url.indexOf('//') + 2);
-      hostHeader = url.slice(url.indexOf('//') + 2, abs < 0 ? undefined : abs);
-      url = abs < 0 ? '/' : url.slice(abs);
+      const start = url.indexOf('//') + 2;
+      const end = authorityEnd(url, start);
+      hostHeader = url.slice(start, end);
+      url = url.charCodeAt(end) === 47 ? url.slice(end) : `/${url.slice(end)}`;
     }
+    // RFC 9112 3.2: a Host that is no host, or sent twice, is a 400 (plugins build URLs from it)
+    const badHost = (hostHeader !== undefined && !validHost(hostHeader)) || hostLines(req.rawHeaders) > 1;
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
-    const host = hostOf(hostHeader);
+    const host = badHost ? '' : hostOf(hostHeader);
     const rt = hosts.pick(host);
     const clean = cleanPath(rawPath);
     const ctx = new Ctx(req, res, conn, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
@@ -184,6 +188,8 @@ export class Gate {
     if (conn.scheme === 'https') for (const [k, v] of rt.httpsHeaders) res.setHeader(k, v);
     this.onDispatch?.(ctx);
     if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
+    if (badHost) { this.fail(ctx, new HttpError(400, 'bad Host header')); return; }
+    if (conn.scheme === 'https' && belowFloor(req, rt)) { this.fail(ctx, new HttpError(421, 'Misdirected Request')); return; }
     ctx[SERVER] = rt;
     this.route(ctx, rt);
   }
@@ -271,4 +277,23 @@ export class Gate {
       try { await p.close?.(); } catch (e) { this.log.error('plugin close failed', { plugin: p.name, error: (e as Error).message }); }
     }
   }
+}
+
+/** authorityEnd finds where the authority of an absolute URI that starts at `from` ends: at '/', '?', '#' or the end. */
+function authorityEnd(url: string, from: number): number {
+  for (let i = from; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) return i;
+  }
+  return url.length;
+}
+
+/**
+ * belowFloor tells whether an HTTPS request reached a server over an older TLS version than
+ * that server's min_version: the handshake followed the SNI name, and a client may name one
+ * server there and another in Host. Such a request is misdirected (RFC 9110 15.5.20).
+ */
+function belowFloor(req: IncomingMessage, rt: ServerRuntime): boolean {
+  const min = rt.tls?.options.minVersion;
+  return min !== undefined && ((req.socket as TLSSocket).getProtocol?.() ?? '') < min;
 }

@@ -81,10 +81,25 @@ describe('listeners', () => {
   });
 
   it('routes an absolute-form request target by its authority', async () => {
-    gate = await startGate(`server a.test { listen 127.0.0.1:0; respond "a $path" }
+    gate = await startGate(`server a.test { listen 127.0.0.1:0; respond "a $path $query" }
       server { listen 127.0.0.1:0; respond "default" }`);
     const r = await rawRequest(gate.port, 'GET http://a.test/p?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n');
-    assert.match(r.text, /a \/p$/);
+    assert.match(r.text, /a \/p q=1$/);
+    const bare = await rawRequest(gate.port, 'GET http://a.test?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n');
+    assert.match(bare.text, /a \/ q=1$/, 'an authority followed by a query: the path is /');
+  });
+
+  it('answers 400 to a Host that is no host name, and to two Host lines; serves names, addresses and ports', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; respond "$host $path" }');
+    const ask = (hostLines: string): Promise<number> =>
+      rawRequest(gate!.port, `GET /x HTTP/1.1\r\n${hostLines}Connection: close\r\n\r\n`).then((r) => r.status);
+    for (const bad of ['evil.com/x', 'x y', '..', 'a..b', 'a<b', 'a@evil.com', '[evil', 'a.test:80x', 'caf\u00e9.test']) {
+      assert.equal(await ask(`Host: ${bad}\r\n`), 400, bad);
+    }
+    assert.equal(await ask('Host: a.test\r\nHost: b.test\r\n'), 400, 'two Host lines');
+    for (const good of ['a.test', 'A.Test:8080', '127.0.0.1', '[::1]:80', 'under_score.test.', '']) {
+      assert.equal(await ask(`Host: ${good}\r\n`), 200, good);
+    }
   });
 
   it('finishes a request in flight on close, then refuses new connections', async () => {

@@ -105,6 +105,14 @@ describe('tls over real sockets', () => {
     assert.match(old, /protocol|version|alert|disconnected|ECONNRESET|hang up/i);
   });
 
+  it('answers 421 to a request for a server whose min_version the connection, made for another name, is below', async () => {
+    gate = await startGate(twoSites('', 'min_version 1.3'));
+    const o = { servername: 'a.test', ca: pairs['a.test'].cert, maxVersion: 'TLSv1.2' as const };
+    assert.equal((await httpsGet(gate.port, '/', { ...o, headers: { host: 'a.test' } })).status, 200);
+    const other = await httpsGet(gate.port, '/', { ...o, headers: { host: 'b.test' } });
+    assert.deepEqual([other.status, other.protocol], [421, 'TLSv1.2']);
+  });
+
   it('serves a client that sends no SNI (an IP address) with the default server', async () => {
     gate = await startGate(twoSites());
     const r = await httpsGet(gate.port, '/', { ca: pairs['a.test'].cert, checkServerIdentity: () => undefined }).catch((e: Error) => e);
