@@ -18,7 +18,7 @@ import { cleanPath } from './request-path.js';
 import { Router } from './router.js';
 import { placeOf } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
-import { hostLines, validHost } from './host-header.js';
+import { HostNames, hostLines } from './host-header.js';
 
 /** ServerRuntime is a server block, live: its router and, once provisioned, its TLS. */
 interface ServerRuntime {
@@ -60,6 +60,7 @@ export class Gate {
   private plugins = new Map<string, Plugin>();
   private closed = false;
   private readonly onDispatch: ((ctx: Ctx) => void) | undefined;
+  private readonly hostNames = new HostNames();
 
   private constructor(readonly config: GateConfig, private readonly log: Logger, o: StartOptions) {
     this.onDispatch = o.onDispatch;
@@ -176,11 +177,12 @@ export class Gate {
       url = url.charCodeAt(end) === 47 ? url.slice(end) : `/${url.slice(end)}`;
     }
     // RFC 9112 3.2: a Host that is no host, or sent twice, is a 400 (plugins build URLs from it)
-    const badHost = (hostHeader !== undefined && !validHost(hostHeader)) || hostLines(req.rawHeaders) > 1;
+    const named = hostHeader === undefined ? '' : this.hostNames.read(hostHeader);
+    const badHost = named === undefined || hostLines(req.rawHeaders) > 1;
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
-    const host = badHost ? '' : hostOf(hostHeader);
+    const host = badHost ? '' : named;
     const rt = hosts.pick(host);
     const clean = cleanPath(rawPath);
     const ctx = new Ctx(req, res, conn, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);

@@ -1,3 +1,5 @@
+import { hostOf } from './vhosts.js';
+
 /**
  * REG_NAME marks the characters of a host name (RFC 3986 reg-name: unreserved, sub-delims,
  * and % for escapes). Anything else in a Host header (a slash, a space, '@', '<') would let a
@@ -6,6 +8,24 @@
 const REG_NAME = new Uint8Array(128);
 for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&\'()*+,;=') REG_NAME[c.charCodeAt(0)] = 1;
 const IP_LITERAL = /^\[[0-9a-fA-F:.]+\]$/;
+
+/**
+ * HostNames reads Host headers into host names (lowercase, without port), remembering the
+ * last: a listener sees the same few values again and again, and each read costs a scan.
+ */
+export class HostNames {
+  private lastValue: string | undefined;
+  private lastName = '';
+
+  /** read returns the host name in a Host value, or undefined when the value is no host (a 400). */
+  read(value: string): string | undefined {
+    if (value === this.lastValue) return this.lastName;
+    if (!validHost(value)) return undefined;
+    this.lastName = hostOf(value);
+    this.lastValue = value;
+    return this.lastName;
+  }
+}
 
 /**
  * validHost tells whether a Host header value is a host name, IPv4 address or bracketed IPv6
