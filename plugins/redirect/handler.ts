@@ -1,4 +1,5 @@
 import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import { encodeAsSent, renderLocation } from './location.js';
 import type { RedirectConfig } from './schema.js';
 
 const REASON: Record<number, string> = { 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect', 308: 'Permanent Redirect' };
@@ -33,7 +34,7 @@ export class RedirectUnit implements Unit {
   }
 
   async handle(ctx: Ctx): Promise<void> {
-    const location = this.https ? this.httpsLocation(ctx) : ctx.render(this.target);
+    const location = this.https ? this.httpsLocation(ctx) : renderLocation(this.target, ctx);
     const reason = REASON[this.status];
     const body = ctx.method === 'GET' || ctx.method === 'HEAD'
       ? `<a href="${location.replace(/[&<>"']/g, (c) => ESCAPES[c])}">${reason}</a>.\n` : '';
@@ -44,6 +45,6 @@ export class RedirectUnit implements Unit {
   private httpsLocation(ctx: Ctx): string {
     const host = ctx.host.includes(':') && !ctx.host.startsWith('[') ? `[${ctx.host}]` : ctx.host;
     if (!HOST.test(host)) throw new HttpError(400, 'bad Host header');
-    return `https://${host}${this.portSuffix}${ctx.uri}`;
+    return `https://${host}${this.portSuffix}${encodeAsSent(ctx.uri)}`;
   }
 }
