@@ -11,11 +11,14 @@ const SENDABLE = charTable('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
 /**
  * renderLocation renders a redirect target for the Location header: each variable's value is
  * percent-encoded (so no request can make the header unsendable or smuggle a '\' or a tab
- * that browsers read as a slash), and the rest of the target is made sendable.
+ * that browsers read as a slash), the rest of the target is made sendable, and a relative
+ * result never starts with '//' or '/\', which browsers read as the start of another host.
  */
 export function renderLocation(target: TemplateLike, ctx: Ctx): string {
   const rendered = target.render((name) => encodeVariable(name, ctx.variable(name)));
-  return percentEncode(rendered, SENDABLE, false);
+  const location = percentEncode(rendered, SENDABLE, false);
+  // A target written as '//host/...' names another host on purpose; one rendered so does not.
+  return target.source.startsWith('//') ? location : location.replace(/^[/\\]{2,}/, '/');
 }
 
 /** encodeAsSent escapes what a URI may not hold in a value the client sent still encoded ($uri). */

@@ -91,6 +91,28 @@ describe('redirect', () => {
     assert.equal(await location('/s/%F0%9F%98%80'), '/t/%EF%BF%BD');
   });
 
+  it('never sends a relative Location that browsers read as another host', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      route ~ ^/old(/.*)$ { redirect 301 $1 }
+      route ~ ^/slash(/.*)$ { redirect 301 /$1 }
+      route /go { redirect 302 $arg_to }
+      route /cdn/ { redirect 302 //cdn.test$path }
+    }`);
+    const cases: [string, string][] = [
+      ['/old/%5Cevil.test', '/%5Cevil.test'],
+      ['/old/\\evil.test', '/%5Cevil.test'],
+      ['/old/%09/evil.test', '/%09/evil.test'],
+      ['/slash/evil.test', '/evil.test'],
+      ['/go?to=//evil.test/x', '/evil.test/x'],
+      ['/go?to=/%5C/evil.test', '/%5C/evil.test'],
+      ['/cdn/a', '//cdn.test/cdn/a'],
+    ];
+    for (const [target, location] of cases) {
+      const r = await rawRequest(gate.port, `GET ${target} HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n`);
+      assert.equal(/\r\nlocation: ([^\r]*)\r\n/i.exec(r.text)?.[1], location, target);
+    }
+  });
+
   it('redirect https sends the same host and URI over HTTPS, with the query, as a whole-server handler', async () => {
     gate = await startGate('server { listen 127.0.0.1:0; redirect https }');
     const r = await rawRequest(gate.port, 'GET /a/b%2Fc?x=1&y HTTP/1.1\r\nHost: Shop.Example.test:8080\r\nConnection: close\r\n\r\n');
