@@ -20,16 +20,26 @@ export class RedirectUnit implements Unit {
   constructor(private readonly cfg: RedirectConfig, private readonly at: Span) {
     this.status = cfg.status;
     this.target = cfg.target;
-    this.https = cfg.target.source === 'https';
+    // 'HTTPS' means the keyword too: as a relative target it would name a path nobody wants.
+    this.https = cfg.target.source.toLowerCase() === 'https';
     this.portSuffix = cfg.port === undefined || cfg.port === 443 ? '' : `:${cfg.port}`;
   }
 
   validate(): Diagnostic[] {
-    if (this.cfg.port !== undefined && !this.https) {
-      return [diagnostic('GK_REDIRECT_PORT', `a port is only allowed after 'https' in 'redirect'`, spanOf(this.cfg, 'port') ?? this.at,
-        `write redirect https ${this.cfg.port}, or put the port in the target URL`)];
+    const { port, target } = this.cfg;
+    // A status given in the file has a span; the default 301 has none.
+    const statusGiven = spanOf(this.cfg, 'status') !== undefined;
+    if (port !== undefined && !this.https) {
+      const help = !statusGiven && REASON[port] ? `the status comes first: write redirect ${port} ${target.source}`
+        : `write redirect https ${port}, or put the port in the target URL`;
+      return [diagnostic('GK_REDIRECT_PORT', `a port is only allowed after 'https' in 'redirect'`, spanOf(this.cfg, 'port') ?? this.at, help)];
     }
-    if (this.target.source === '') return [diagnostic('GK_REDIRECT_TARGET', "empty target for 'redirect'", this.at)];
+    if (target.source === '') return [diagnostic('GK_REDIRECT_TARGET', "empty target for 'redirect'", this.at)];
+    // `redirect 301` reads as a target '301' after the default status: surely a missing target.
+    if (!statusGiven && /^\d+$/.test(target.source) && REASON[Number(target.source)]) {
+      return [diagnostic('GK_REDIRECT_TARGET', `missing target after status '${target.source}' in 'redirect'`, spanOf(this.cfg, 'target') ?? this.at,
+        `write the target after the status: redirect ${target.source} /new/place`)];
+    }
     return [];
   }
 

@@ -155,4 +155,24 @@ describe('redirect', () => {
     const [m] = await checkGate('server { listen 80; redirect }');
     assert.equal(m.code, 'GK_DSL_MISSING_ARG');
   });
+
+  it('reports a status given without a target, and suggests the right order for a status after the target', async () => {
+    for (const status of ['301', '308']) {
+      const diags = await checkGate(`server { listen 80\n  route / { redirect ${status} }\n}`);
+      assert.deepEqual(diags.map((d) => [d.code, d.span.line, d.span.col, d.message]),
+        [['GK_REDIRECT_TARGET', 2, 22, `missing target after status '${status}' in 'redirect'`]]);
+    }
+    const [d] = await checkGate('server { listen 80; redirect /x 301 }');
+    assert.deepEqual([d.code, d.span.col, d.help], ['GK_REDIRECT_PORT', 33, 'the status comes first: write redirect 301 /x']);
+    assert.deepEqual(await checkGate('server { listen 80; redirect 302 301 }'), [], 'a status, then a relative target');
+  });
+
+  it('takes https in any case as the HTTPS redirect', async () => {
+    assert.deepEqual(await checkGate('server { listen 80; route /a/ { redirect HTTPS 8443 }; redirect Https }'), []);
+    gate = await startGate('server { listen 127.0.0.1:0; route /a/ { redirect HTTPS 8443 }; redirect Https }');
+    for (const [path, location] of [['/a/x?q', 'https://x.test:8443/a/x?q'], ['/b', 'https://x.test/b']]) {
+      const r = await rawRequest(gate.port, `GET ${path} HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n`);
+      assert.equal(/\r\nlocation: ([^\r]*)\r\n/i.exec(r.text)?.[1], location, path);
+    }
+  });
 });
