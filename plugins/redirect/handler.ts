@@ -1,4 +1,5 @@
 import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import { encodeAsSent, renderLocation } from './location.js';
 import type { RedirectConfig } from './schema.js';
 
 const REASON: Record<number, string> = { 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect', 308: 'Permanent Redirect' };
@@ -19,21 +20,31 @@ export class RedirectUnit implements Unit {
   constructor(private readonly cfg: RedirectConfig, private readonly at: Span) {
     this.status = cfg.status;
     this.target = cfg.target;
-    this.https = cfg.target.source === 'https';
+    // 'HTTPS' means the keyword too: as a relative target it would name a path nobody wants.
+    this.https = cfg.target.source.toLowerCase() === 'https';
     this.portSuffix = cfg.port === undefined || cfg.port === 443 ? '' : `:${cfg.port}`;
   }
 
   validate(): Diagnostic[] {
-    if (this.cfg.port !== undefined && !this.https) {
-      return [diagnostic('GK_REDIRECT_PORT', `a port is only allowed after 'https' in 'redirect'`, spanOf(this.cfg, 'port') ?? this.at,
-        `write redirect https ${this.cfg.port}, or put the port in the target URL`)];
+    const { port, target } = this.cfg;
+    // A status given in the file has a span; the default 301 has none.
+    const statusGiven = spanOf(this.cfg, 'status') !== undefined;
+    if (port !== undefined && !this.https) {
+      const help = !statusGiven && REASON[port] ? `the status comes first: write redirect ${port} ${target.source}`
+        : `write redirect https ${port}, or put the port in the target URL`;
+      return [diagnostic('GK_REDIRECT_PORT', `a port is only allowed after 'https' in 'redirect'`, spanOf(this.cfg, 'port') ?? this.at, help)];
     }
-    if (this.target.source === '') return [diagnostic('GK_REDIRECT_TARGET', "empty target for 'redirect'", this.at)];
+    if (target.source === '') return [diagnostic('GK_REDIRECT_TARGET', "empty target for 'redirect'", this.at)];
+    // `redirect 301` reads as a target '301' after the default status: surely a missing target.
+    if (!statusGiven && /^\d+$/.test(target.source) && REASON[Number(target.source)]) {
+      return [diagnostic('GK_REDIRECT_TARGET', `missing target after status '${target.source}' in 'redirect'`, spanOf(this.cfg, 'target') ?? this.at,
+        `write the target after the status: redirect ${target.source} /new/place`)];
+    }
     return [];
   }
 
   async handle(ctx: Ctx): Promise<void> {
-    const location = this.https ? this.httpsLocation(ctx) : ctx.render(this.target);
+    const location = this.https ? this.httpsLocation(ctx) : renderLocation(this.target, ctx);
     const reason = REASON[this.status];
     const body = ctx.method === 'GET' || ctx.method === 'HEAD'
       ? `<a href="${location.replace(/[&<>"']/g, (c) => ESCAPES[c])}">${reason}</a>.\n` : '';
@@ -44,6 +55,6 @@ export class RedirectUnit implements Unit {
   private httpsLocation(ctx: Ctx): string {
     const host = ctx.host.includes(':') && !ctx.host.startsWith('[') ? `[${ctx.host}]` : ctx.host;
     if (!HOST.test(host)) throw new HttpError(400, 'bad Host header');
-    return `https://${host}${this.portSuffix}${ctx.uri}`;
+    return `https://${host}${this.portSuffix}${encodeAsSent(ctx.uri)}`;
   }
 }

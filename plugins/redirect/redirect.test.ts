@@ -43,7 +43,74 @@ describe('redirect', () => {
     const a = await fetch(gate.url('/old/item/42'), { redirect: 'manual' });
     assert.equal(a.headers.get('location'), '/new/42/item?from=/old/item/42');
     const b = await rawRequest(gate.port, 'GET /p%20q?a=1&b=2 HTTP/1.1\r\nHost: example.test:8080\r\nConnection: close\r\n\r\n');
-    assert.match(b.text, /\r\nlocation: http:\/\/example\.test\/x\/p%20q\?a=1&b=2\|\/p q\|a=1&b=2\r\n/i);
+    assert.match(b.text, /\r\nlocation: http:\/\/example\.test\/x\/p%20q\?a=1&b=2\|\/p%20q\|a=1&b=2\r\n/i);
+  });
+
+  it('percent-encodes $path and captures in the Location, so any path gets its redirect and no error is logged', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      route /p/ { redirect 302 $path }
+      route ~ ^/old(/.*)$ { redirect 301 $1 }
+    }`);
+    const cases: [string, number, string][] = [
+      ['/p/%e2%98%83', 302, '/p/%E2%98%83'],
+      ['/p/%7f', 302, '/p/%7F'],
+      ['/p/%01', 302, '/p/%01'],
+      ['/p/%0d%0aSet-Cookie:%20x=1', 302, '/p/%0D%0ASet-Cookie:%20x=1'],
+      ['/p/a%25b%3Fc%23d', 302, '/p/a%25b%3Fc%23d'],
+      ['/p/"<>`{}|^', 302, '/p/%22%3C%3E%60%7B%7D%7C%5E'],
+      ['/p/a:b@c!$&\'()*+,;=~[x]', 302, "/p/a:b@c!$&'()*+,;=~[x]"],
+      ['/old/%e2%98%83', 301, '/%E2%98%83'],
+    ];
+    for (const [path, status, location] of cases) {
+      const r = await rawRequest(gate.port, `GET ${path} HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n`);
+      assert.equal(r.text.split('\r\n')[0], `HTTP/1.1 ${status} ${status === 301 ? 'Moved Permanently' : 'Found'}`, path);
+      assert.equal(/\r\nlocation: ([^\r]*)\r\n/i.exec(r.text)?.[1], location, path);
+      assert.doesNotMatch(r.text, /\r\nset-cookie:/i);
+    }
+    assert.deepEqual(gate.logs.filter((l) => / error /.test(l)), []);
+  });
+
+  it('keeps the escapes of $uri and headers, encodes the bytes they may not hold, and makes literal text sendable', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      route /u/ { redirect 302 "/café/☃ x$uri" }
+      route /h/ { redirect 302 /h?v=$http_x_v }
+      route ~ ^/s/(.) { redirect 302 /t/$1 }
+      route /https/ { redirect https }
+    }`);
+    const location = async (target: string, headers = ''): Promise<string | undefined> => {
+      const r = await rawRequest(gate!.port, Buffer.concat([
+        Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x.test\r\n`, 'latin1'), Buffer.from(headers, 'latin1'), Buffer.from('Connection: close\r\n\r\n')]));
+      return /\r\nlocation: ([^\r]*)\r\n/i.exec(r.text)?.[1];
+    };
+    assert.equal(await location('/u/a%2Fb"\\?q=%22<'), '/caf%C3%A9/%E2%98%83%20x/u/a%2Fb%22%5C?q=%22%3C');
+    assert.equal(await location('/https/a"\\b%41?x'), 'https://x.test/https/a%22%5Cb%41?x');
+    const latin1 = String.fromCharCode(...Array.from({ length: 128 }, (_, i) => 128 + i));
+    const escaped = Array.from({ length: 128 }, (_, i) => `%${(128 + i).toString(16).toUpperCase()}`).join('');
+    assert.equal(await location('/h/', `X-V: a\tb%20${latin1}\r\n`), `/h?v=a%09b%20${escaped}`);
+    // (.) takes half of a surrogate pair: it still goes out as valid UTF-8, U+FFFD
+    assert.equal(await location('/s/%F0%9F%98%80'), '/t/%EF%BF%BD');
+  });
+
+  it('never sends a relative Location that browsers read as another host', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      route ~ ^/old(/.*)$ { redirect 301 $1 }
+      route ~ ^/slash(/.*)$ { redirect 301 /$1 }
+      route /go { redirect 302 $arg_to }
+      route /cdn/ { redirect 302 //cdn.test$path }
+    }`);
+    const cases: [string, string][] = [
+      ['/old/%5Cevil.test', '/%5Cevil.test'],
+      ['/old/\\evil.test', '/%5Cevil.test'],
+      ['/old/%09/evil.test', '/%09/evil.test'],
+      ['/slash/evil.test', '/evil.test'],
+      ['/go?to=//evil.test/x', '/evil.test/x'],
+      ['/go?to=/%5C/evil.test', '/%5C/evil.test'],
+      ['/cdn/a', '//cdn.test/cdn/a'],
+    ];
+    for (const [target, location] of cases) {
+      const r = await rawRequest(gate.port, `GET ${target} HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n`);
+      assert.equal(/\r\nlocation: ([^\r]*)\r\n/i.exec(r.text)?.[1], location, target);
+    }
   });
 
   it('redirect https sends the same host and URI over HTTPS, with the query, as a whole-server handler', async () => {
@@ -87,5 +154,25 @@ describe('redirect', () => {
     assert.deepEqual([d.code, d.span.col], ['GK_REDIRECT_PORT', 33]);
     const [m] = await checkGate('server { listen 80; redirect }');
     assert.equal(m.code, 'GK_DSL_MISSING_ARG');
+  });
+
+  it('reports a status given without a target, and suggests the right order for a status after the target', async () => {
+    for (const status of ['301', '308']) {
+      const diags = await checkGate(`server { listen 80\n  route / { redirect ${status} }\n}`);
+      assert.deepEqual(diags.map((d) => [d.code, d.span.line, d.span.col, d.message]),
+        [['GK_REDIRECT_TARGET', 2, 22, `missing target after status '${status}' in 'redirect'`]]);
+    }
+    const [d] = await checkGate('server { listen 80; redirect /x 301 }');
+    assert.deepEqual([d.code, d.span.col, d.help], ['GK_REDIRECT_PORT', 33, 'the status comes first: write redirect 301 /x']);
+    assert.deepEqual(await checkGate('server { listen 80; redirect 302 301 }'), [], 'a status, then a relative target');
+  });
+
+  it('takes https in any case as the HTTPS redirect', async () => {
+    assert.deepEqual(await checkGate('server { listen 80; route /a/ { redirect HTTPS 8443 }; redirect Https }'), []);
+    gate = await startGate('server { listen 127.0.0.1:0; route /a/ { redirect HTTPS 8443 }; redirect Https }');
+    for (const [path, location] of [['/a/x?q', 'https://x.test:8443/a/x?q'], ['/b', 'https://x.test/b']]) {
+      const r = await rawRequest(gate.port, `GET ${path} HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n`);
+      assert.equal(/\r\nlocation: ([^\r]*)\r\n/i.exec(r.text)?.[1], location, path);
+    }
   });
 });
