@@ -224,6 +224,7 @@ export class Gate {
     const res = ctx.res;
     if (ctx.upgraded) { ctx.upgrade!.socket.destroy(); return; }
     if (res.headersSent) { res.destroy(); return; }
+    res.statusMessage = ''; // a writeHead that threw (a header Node refused) left its reason phrase behind
     const body = `${status} ${http ? http.message : 'Internal Server Error'}\n`;
     void ctx.send(status, body, { 'content-type': 'text/plain; charset=utf-8', ...(http?.headers ?? {}) });
   }
