@@ -4,7 +4,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureContextOptions, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
 import { GateError } from './errors.js';
@@ -18,6 +18,15 @@ export interface ListenerTls {
   readonly defaults: SecureContextOptions;
   /** minVersion is the oldest protocol the server chosen for an SNI name accepts. */
   minVersion(servername: string): string | undefined;
+  /** floor is the oldest protocol any server on the listener accepts (see listenerFloor): older ones fail the handshake. */
+  readonly floor: SecureVersion;
+}
+
+/** listenerFloor is the lowest of the servers' min_version on one listener, never below TLS 1.2. */
+export function listenerFloor(versions: readonly (SecureVersion | undefined)[]): SecureVersion {
+  // a server that sets none has Node's default, TLS 1.2; version names sort as their numbers do
+  const lowest = versions.map((v) => v ?? 'TLSv1.2').sort()[0] ?? 'TLSv1.2';
+  return lowest > 'TLSv1.2' ? lowest : 'TLSv1.2';
 }
 
 /** RequestListener handles one request on a listener. */
@@ -57,7 +66,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   const tls = spec.tls;
   const server: Server = tls
     ? createHttpsServer({
-      ...options, ...tls.defaults, minVersion: 'TLSv1.2',
+      ...options, ...tls.defaults, minVersion: tls.floor,
       SNICallback: (name, cb) => { try { cb(null, tls.context(name)); } catch (e) { cb(e as Error); } },
     }, spec.onRequest)
     : createServer(options, spec.onRequest);
@@ -70,7 +79,8 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     log.info('bad request', { status, reason: err.code ?? err.message, remote: socket.remoteAddress });
     rawAnswer(socket, status);
   });
-  // SNI picks the context after the protocol floor is set, so a server's min_version is enforced here.
+  // OpenSSL keeps the listener's protocol range after SNI picks a context: on a listener whose
+  // servers differ in min_version, a server's own floor is enforced once the handshake is done.
   if (tls) server.on('secureConnection', (s: TLSSocket) => {
     const sni = (s as TLSSocket & { servername?: string | false }).servername;
     const min = tls.minVersion(typeof sni === 'string' ? sni : '');

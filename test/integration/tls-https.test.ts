@@ -4,7 +4,7 @@ import { request, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { selfSigned } from '../../plugins/tls/self-signed.js';
 import { runCli } from '../helpers/cli.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
@@ -25,6 +25,14 @@ function httpsGet(port: number, path: string, o: RequestOptions = {}): Promise<A
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** handshake opens a TLS connection and says how it ended: 'completed', or the error code it failed with. */
+function handshake(port: number, o: ConnectionOptions): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, ...o }, () => { socket.end(); resolve('completed'); });
+    socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });
 }
 
@@ -103,6 +111,14 @@ describe('tls over real sockets', () => {
     assert.equal((await httpsGet(gate.port, '/', o)).protocol, 'TLSv1.3');
     const old = await httpsGet(gate.port, '/', { ...o, maxVersion: 'TLSv1.2' }).then(() => 'accepted', (e: Error) => e.message);
     assert.match(old, /protocol|version|alert|disconnected|ECONNRESET|hang up/i);
+  });
+
+  it('refuses TLS 1.2 at the handshake, with a protocol_version alert, when every server on the listener asks for 1.3', async () => {
+    gate = await startGate(twoSites('min_version 1.3', 'min_version 1.3'));
+    const o = { servername: 'a.test', ca: pairs['a.test'].cert };
+    assert.equal(await handshake(gate.port, o), 'completed');
+    assert.equal(await handshake(gate.port, { ...o, maxVersion: 'TLSv1.2' }), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
+    assert.equal(await handshake(gate.port, { ca: pairs['a.test'].cert, checkServerIdentity: () => undefined, maxVersion: 'TLSv1.2' }), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'without SNI');
   });
 
   it('serves a client that sends no SNI (an IP address) with the default server', async () => {
