@@ -5,11 +5,11 @@ import { checkDirectives } from '../dsl/check.js';
 import { error, type Diagnostic } from '../dsl/diagnostics.js';
 import type { Env } from '../dsl/env.js';
 import { expandText, loadGate, Sources } from '../dsl/expand.js';
-import { ModelBuilder, type GateConfig } from './config.js';
+import { ModelBuilder, type GateConfig, type UnitDecl } from './config.js';
 import { allUnits, placeOf } from './units.js';
 import { registerPlugin, resolvePlugins, schemaContainer } from './container.js';
 import { GateError } from './errors.js';
-import type { PluginClass } from './plugin.js';
+import type { PluginClass, Unit } from './plugin.js';
 import { importPlugins, resolvePluginSpec } from './plugin-loader.js';
 import { PluginRegistry } from './registry.js';
 
@@ -54,11 +54,30 @@ async function thirdParty(ds: readonly Directive[], diags: Diagnostic[]): Promis
 }
 
 function validateUnits(config: GateConfig, diags: Diagnostic[]): void {
+  const made = new Map<UnitDecl, Unit>();
   for (const u of allUnits(config)) {
     try {
-      diags.push(...(u.plugin.create(u.directive, u.config, u.span, placeOf(u)).validate?.() ?? []));
+      const unit = u.plugin.create(u.directive, u.config, u.span, placeOf(u));
+      made.set(u, unit);
+      diags.push(...(unit.validate?.() ?? []));
     } catch (e) {
       diags.push(error('GK_PLUGIN_CREATE', `'${u.directive}' could not be set up: ${(e as Error).message}`, u.span));
+    }
+  }
+  needCertificates(config, made, diags);
+}
+
+/**
+ * needCertificates reports each `listen ... tls` of a server none of whose units gives a
+ * certificate (Unit.tls), so `check` refuses what `run` could not open.
+ */
+function needCertificates(config: GateConfig, made: ReadonlyMap<UnitDecl, Unit>, diags: Diagnostic[]): void {
+  for (const s of config.servers) {
+    // a unit that could not be set up is reported already, and might have been the certificate
+    if (s.units.some((d) => !made.has(d) || made.get(d)!.tls)) continue;
+    for (const l of s.listens) {
+      if (l.tls) diags.push(error('GK_CONFIG_NO_CERTIFICATE', `'listen ${l.address.text} tls' needs a certificate, and this server has none`, l.span,
+        'add tls { cert ./site.pem; key ./site.key } to the server, or tls self_signed for development'));
     }
   }
 }

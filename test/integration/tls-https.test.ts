@@ -128,6 +128,22 @@ describe('tls over real sockets', () => {
     assert.equal(r.body, 'site a over https');
   });
 
+  it('makes `gatekit check` fail, at the listen, on a TLS address served by a server with no certificate', async () => {
+    const gateFile = file('no-cert.gate');
+    writeFileSync(gateFile, [
+      'server a.test {', '  listen 8443 tls', '  tls { cert a.test.pem; key a.test.key }', '  respond "a"', '}',
+      'server b.test {', '    listen 8443 tls', '  respond "b"', '}',
+      'server c.test {', '  listen 8080', '      listen 8444 tls', '  respond "c"', '}', '',
+    ].join('\n'));
+    const r = await runCli(['check', gateFile]);
+    assert.equal(r.code, 1);
+    const errors = (r.stdout + r.stderr).match(/^.*: error: .*$/gm) ?? [];
+    assert.deepEqual(errors.map((e) => e.replace(/^.*no-cert\.gate:/, '')), [
+      "7:5: error: 'listen 8443 tls' needs a certificate, and this server has none",
+      "12:7: error: 'listen 8444 tls' needs a certificate, and this server has none",
+    ]);
+  });
+
   it('makes `gatekit check` fail on a key that does not match its certificate', async () => {
     const gateFile = file('bad.gate');
     writeFileSync(gateFile, `server {\n  listen 8443 tls\n  tls { cert a.test.pem; key b.test.key }\n  respond "x"\n}\n`);
