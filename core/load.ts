@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { DependencyContainer } from 'tsyringe';
 import type { Directive } from '../dsl/ast.js';
 import { checkDirectives } from '../dsl/check.js';
-import { error, type Diagnostic } from '../dsl/diagnostics.js';
+import { error, warning, type Diagnostic } from '../dsl/diagnostics.js';
 import type { Env } from '../dsl/env.js';
 import { expandText, loadGate, Sources } from '../dsl/expand.js';
 import { ModelBuilder, type GateConfig, type UnitDecl } from './config.js';
@@ -64,20 +64,26 @@ function validateUnits(config: GateConfig, diags: Diagnostic[]): void {
       diags.push(error('GK_PLUGIN_CREATE', `'${u.directive}' could not be set up: ${(e as Error).message}`, u.span));
     }
   }
-  needCertificates(config, made, diags);
+  matchCertificates(config, made, diags);
 }
 
 /**
- * needCertificates reports each `listen ... tls` of a server none of whose units gives a
- * certificate (Unit.tls), so `check` refuses what `run` could not open.
+ * matchCertificates pairs each server's `listen ... tls` with its units that give a certificate
+ * (Unit.tls): a TLS address with none is an error (`run` could not open it); a certificate
+ * with no TLS address is a warning (it, and its HTTPS-only headers, would never be used).
  */
-function needCertificates(config: GateConfig, made: ReadonlyMap<UnitDecl, Unit>, diags: Diagnostic[]): void {
+function matchCertificates(config: GateConfig, made: ReadonlyMap<UnitDecl, Unit>, diags: Diagnostic[]): void {
   for (const s of config.servers) {
-    // a unit that could not be set up is reported already, and might have been the certificate
-    if (s.units.some((d) => !made.has(d) || made.get(d)!.tls)) continue;
-    for (const l of s.listens) {
-      if (l.tls) diags.push(error('GK_CONFIG_NO_CERTIFICATE', `'listen ${l.address.text} tls' needs a certificate, and this server has none`, l.span,
+    if (s.units.some((d) => !made.has(d))) continue; // reported already, and might have been the certificate
+    const givers = s.units.filter((d) => made.get(d)!.tls);
+    const secure = s.listens.filter((l) => l.tls);
+    if (givers.length === 0) for (const l of secure) {
+      diags.push(error('GK_CONFIG_NO_CERTIFICATE', `'listen ${l.address.text} tls' needs a certificate, and this server has none`, l.span,
         'add tls { cert ./site.pem; key ./site.key } to the server, or tls self_signed for development'));
+    }
+    if (secure.length === 0) for (const d of givers) {
+      diags.push(warning('GK_CONFIG_TLS_UNUSED', `'${d.directive}' is never used: this server has no 'listen ... tls'`, d.span,
+        'its certificate and HTTPS headers (such as HSTS) apply to TLS addresses only: add one, e.g. listen 443 tls'));
     }
   }
 }

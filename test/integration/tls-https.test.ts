@@ -144,6 +144,15 @@ describe('tls over real sockets', () => {
     ]);
   });
 
+  it('makes `gatekit check` warn, at the tls block, about a certificate and HSTS in a server with no TLS address', async () => {
+    const gateFile = file('plain.gate');
+    writeFileSync(gateFile, 'server {\n  listen 8080\n  tls self_signed { hsts 1d }\n  respond "x"\n}\n');
+    const r = await runCli(['check', gateFile]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /plain\.gate:3:3: warning: 'tls' is never used: this server has no 'listen \.\.\. tls'\n/);
+    assert.match(r.stderr, /^0 errors, 1 warning$/m);
+  });
+
   it('makes `gatekit check` fail on a key that does not match its certificate', async () => {
     const gateFile = file('bad.gate');
     writeFileSync(gateFile, `server {\n  listen 8443 tls\n  tls { cert a.test.pem; key b.test.key }\n  respond "x"\n}\n`);
