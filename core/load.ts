@@ -9,6 +9,7 @@ import { ModelBuilder, type GateConfig, type UnitDecl } from './config.js';
 import { allUnits, placeOf } from './units.js';
 import { registerPlugin, resolvePlugins, schemaContainer } from './container.js';
 import { GateError } from './errors.js';
+import type { Logger } from './logger.js';
 import type { PluginClass, Unit } from './plugin.js';
 import { importPlugins, resolvePluginSpec } from './plugin-loader.js';
 import { PluginRegistry } from './registry.js';
@@ -85,6 +86,14 @@ function matchCertificates(config: GateConfig, made: ReadonlyMap<UnitDecl, Unit>
       diags.push(warning('GK_CONFIG_TLS_UNUSED', `'${d.directive}' is never used: this server has no 'listen ... tls'`, d.span,
         'its certificate and HTTPS headers (such as HSTS) apply to TLS addresses only: add one, e.g. listen 443 tls'));
     }
+  }
+}
+
+/** logDiagnostics writes a config's diagnostics to the log, for a server that has no terminal to print them on. */
+export function logDiagnostics(log: Logger, diags: readonly Diagnostic[]): void {
+  for (const d of diags) {
+    const line = `${d.span.file}:${d.span.line}:${d.span.col}: ${d.severity}: ${d.message}`;
+    if (d.severity === 'error') log.error(line, { help: d.help }); else log.warn(line, { help: d.help });
   }
 }
 

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { selfSigned } from '../../plugins/tls/self-signed.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, serve, type Served } from '../helpers/cli.js';
+import { repoPath } from '../helpers/paths.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 
 interface Answer { status: number; headers: IncomingHttpHeaders; body: string; cert: PeerCertificate; protocol: string | null }
@@ -43,6 +44,7 @@ function pemOf(cert: PeerCertificate): string {
 
 describe('tls over real sockets', () => {
   let gate: TestGate | undefined;
+  let served: Served | undefined;
   let dir: string;
   const pairs: Record<string, { cert: string; key: string }> = {};
   const file = (name: string): string => join(dir, name);
@@ -55,7 +57,7 @@ describe('tls over real sockets', () => {
     }
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => { await gate?.close(); gate = undefined; await served?.stop(); served = undefined; });
 
   const twoSites = (extraA = '', extraB = ''): string => `
     server a.test {
@@ -152,6 +154,18 @@ describe('tls over real sockets', () => {
     assert.match(r.stderr, /plain\.gate:3:3: warning: 'tls' is never used: this server has no 'listen \.\.\. tls'\n/);
     assert.match(r.stderr, /^0 errors, 1 warning$/m);
   });
+
+  for (const workers of [0, 1]) {
+    it(`logs the warnings of the config as \`gatekit run\` starts (workers ${workers}): an expired certificate`, async () => {
+      const gateFile = file('old.gate');
+      // testdata/expired.pem was valid on 2001-01-01 only (no tool at hand backdates one at test time)
+      const [cert, key] = ['pem', 'key'].map((ext) => repoPath('plugins', 'tls', 'testdata', `expired.${ext}`));
+      writeFileSync(gateFile, `global { workers ${workers} }\nserver {\n  listen 127.0.0.1:0 tls\n  tls { cert "${cert}"; key "${key}" }\n  respond "x"\n}\n`);
+      served = serve(['run', gateFile]);
+      await served.waitFor(/listening .*url=https/, 5000);
+      assert.match(served.output(), /warn .*old\.gate:4:14: warning: certificate '.*expired\.pem' expired on 2001-01-02/);
+    });
+  }
 
   it('makes `gatekit check` fail on a key that does not match its certificate', async () => {
     const gateFile = file('bad.gate');
