@@ -45,8 +45,8 @@ export interface ListenerSpec {
 }
 
 /** rawAnswer writes a minimal HTTP response straight to a socket and closes it. */
-function rawAnswer(socket: Socket, status: number): void {
-  const body = `${status} ${STATUS_CODES[status]}\n`;
+function rawAnswer(socket: Socket, status: number, detail?: string): void {
+  const body = `${status} ${STATUS_CODES[status]}${detail ? `: ${detail}` : ''}\n`;
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
 }
 
@@ -87,6 +87,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     if (min && (s.getProtocol() ?? '') < min) s.destroy();
   });
   if (tls) server.on('tlsClientError', (err: Error, socket: Socket) => { log.debug('tls handshake failed', { reason: err.message, remote: socket.remoteAddress }); });
+  if (tls) answerPlainHttp(server, log);
   const a = spec.address;
   if (a.kind === 'unix' && !cluster.isWorker) removeStaleSocket(a.path); // workers share the master's socket
   await new Promise<void>((resolve, reject) => {
@@ -98,6 +99,34 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     else server.listen(a.port, a.host, resolve);
   });
   return server;
+}
+
+/** NOT_TLS are the handshake errors of a connection whose first bytes are no TLS record: mostly plain HTTP. */
+const NOT_TLS = new Set(['ERR_SSL_HTTP_REQUEST', 'ERR_SSL_HTTPS_PROXY_REQUEST', 'ERR_SSL_WRONG_VERSION_NUMBER']);
+
+/**
+ * answerPlainHttp makes a TLS listener answer plain HTTP with a 400 and close, as Nginx does,
+ * where the failed handshake alone closes in silence. The answer goes on the TCP socket under
+ * the TLS one, which the 'connection' event gives before the handshake and which is found again
+ * by its peer (unique among a listener's open connections; unix sockets have none, and get no
+ * answer). Telling HTTP from TLS by reading the first bytes in JavaScript instead would feed
+ * them to the TLS layer by hand, after which Node reads each connection in small pieces.
+ */
+function answerPlainHttp(server: Server, log: Logger): void {
+  const tcp = new Map<string, Socket>();
+  const peer = (s: Socket): string | undefined => (s.remotePort === undefined ? undefined : `${s.remoteAddress} ${s.remotePort}`);
+  server.prependListener('connection', (socket: Socket) => {
+    const key = peer(socket);
+    if (key === undefined) return;
+    tcp.set(key, socket);
+    socket.once('close', () => tcp.delete(key));
+  });
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, tls: TLSSocket) => {
+    const socket = NOT_TLS.has(err.code ?? '') ? tcp.get(peer(tls) ?? '') : undefined;
+    if (!socket?.writable) return;
+    log.info('bad request', { status: 400, reason: 'plain HTTP on a TLS address', remote: socket.remoteAddress });
+    rawAnswer(socket, 400, 'the plain HTTP request was sent to an HTTPS port');
+  });
 }
 
 /** removeStaleSocket deletes a unix socket file left by a process that crashed (never a regular file). */

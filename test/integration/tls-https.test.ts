@@ -8,6 +8,7 @@ import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket }
 import { selfSigned } from '../../plugins/tls/self-signed.js';
 import { runCli, serve, type Served } from '../helpers/cli.js';
 import { repoPath } from '../helpers/paths.js';
+import { rawRequest } from '../helpers/raw-http.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 
 interface Answer { status: number; headers: IncomingHttpHeaders; body: string; cert: PeerCertificate; protocol: string | null }
@@ -121,6 +122,19 @@ describe('tls over real sockets', () => {
     assert.equal(await handshake(gate.port, o), 'completed');
     assert.equal(await handshake(gate.port, { ...o, maxVersion: 'TLSv1.2' }), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
     assert.equal(await handshake(gate.port, { ca: pairs['a.test'].cert, checkServerIdentity: () => undefined, maxVersion: 'TLSv1.2' }), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'without SNI');
+  });
+
+  it('answers plain HTTP sent to a TLS address with 400 and closes, and still serves TLS on it', async () => {
+    gate = await startGate(twoSites());
+    const plain = await rawRequest(gate.port, 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\n');
+    assert.equal(plain.status, 400);
+    assert.match(plain.text, /\r\nconnection: close\r\n/i);
+    assert.match(plain.text, /plain HTTP request was sent to an HTTPS port/);
+    assert.ok(plain.closed, 'the server closed the connection');
+    const options = await rawRequest(gate.port, 'OPTIONS * HTTP/1.1\r\nHost: a.test\r\n\r\n'); // OpenSSL names only GET, POST, HEAD, PUT
+    assert.equal(options.status, 400);
+    const a = await httpsGet(gate.port, '/', { servername: 'a.test', ca: pairs['a.test'].cert, headers: { host: 'a.test' } });
+    assert.deepEqual([a.status, a.body], [200, 'site a over https']);
   });
 
   it('serves a client that sends no SNI (an IP address) with the default server', async () => {
