@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { selfSigned } from '../../plugins/tls/self-signed.js';
+import { sharedDir } from '../../plugins/tls/shared.js';
 import { runCli, serve, type Served } from '../helpers/cli.js';
 import { repoPath } from '../helpers/paths.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -99,6 +100,32 @@ describe('tls over real sockets', () => {
       assert.deepEqual([r.status, r.body], [200, 'dev'], name);
     }
     assert.match(String(first.cert.subjectaltname), /DNS:app\.test.*DNS:localhost.*IP Address:127\.0\.0\.1/);
+  });
+
+  it('makes a self-signed certificate once, in the master: every worker serves it and a reload keeps it', async function () {
+    this.timeout(20_000);
+    const gateFile = file('dev.gate');
+    writeFileSync(gateFile, 'global { workers 2 }\nserver app.test {\n  listen 127.0.0.1:0 tls\n  tls self_signed\n  respond "$pid"\n}\n');
+    served = serve(['run', gateFile], { env: { GATEKIT_SCHEDULING: 'rr' } }); // round-robin: a few connections reach both workers
+    const port = Number((await served.waitFor(/listening worker=1 url=https:\/\/127\.0\.0\.1:(\d+)/, 8000))[1]);
+    await served.waitFor(/master running/, 8000);
+    const look = async (): Promise<{ pids: Set<string>; certs: Set<string> }> => {
+      const answers = [];
+      for (let i = 0; i < 6; i++) answers.push(await httpsGet(port, '/', { servername: 'app.test', rejectUnauthorized: false }));
+      return { pids: new Set(answers.map((a) => a.body)), certs: new Set(answers.map((a) => a.cert.fingerprint256)) };
+    };
+    const before = await look();
+    assert.equal(before.pids.size, 2, 'both workers answered');
+    assert.equal(before.certs.size, 1, 'with one certificate');
+    served.child.kill('SIGHUP');
+    await served.waitFor(/reloaded: new workers ready/, 8000);
+    const after = await look();
+    assert.ok([...after.pids].every((p) => !before.pids.has(p)), 'new workers answered');
+    assert.deepEqual(after.certs, before.certs, 'with the same certificate');
+    const folder = sharedDir(served.child.pid!, 2);
+    assert.equal(statSync(folder).mode & 0o777, 0o700, 'the key is handed over in a folder only this user may enter');
+    await served.stop();
+    assert.equal(existsSync(folder), false, 'and removed with the master');
   });
 
   it('accepts TLS 1.2 and 1.3 by default', async () => {
