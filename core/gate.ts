@@ -9,7 +9,7 @@ import { resolvePlugins, workerContainer, type ProcessInfo } from './container.j
 import { Ctx, SERVER, type ConnInfo, type Upgrade } from './context.js';
 import { LateDispatcher, type RedispatchOptions } from './dispatcher.js';
 import { GateError, HttpError } from './errors.js';
-import { closeListener, openListener, secureContextOf } from './listeners.js';
+import { closeListener, listenerFloor, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
 import type { Logger } from './logger.js';
 import { MemoryMetrics, type Metrics } from './metrics.js';
@@ -122,13 +122,14 @@ export class Gate {
   }
 
   private async listen(runtimes: readonly ServerRuntime[]): Promise<void> {
-    const groups = new Map<string, { tls: boolean; address: ServerDecl['listens'][number]['address']; hosts: VirtualHosts<ServerRuntime> }>();
+    const groups = new Map<string, { tls: boolean; address: ServerDecl['listens'][number]['address']; hosts: VirtualHosts<ServerRuntime>; servers: ServerRuntime[] }>();
     for (const rt of runtimes) {
       for (const l of rt.decl.listens) {
         const key = addressKey(l.address);
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { tls: l.tls, address: l.address, hosts: new VirtualHosts() }));
+        if (!g) groups.set(key, (g = { tls: l.tls, address: l.address, hosts: new VirtualHosts(), servers: [] }));
         g.hosts.add(rt.decl.names, rt);
+        g.servers.push(rt);
         if (l.tls && !rt.tls) {
           throw new GateError('GK_LISTEN', `${l.span.file}:${l.span.line}:${l.span.col}: 'listen ${l.address.text} tls' needs a certificate: add a tls { cert ...; key ... } block to the server`);
         }
@@ -142,6 +143,7 @@ export class Gate {
         context: (name: string) => pick(name).tls!.context,
         defaults: g.hosts.defaultServer.tls!.options,
         minVersion: (name: string) => pick(name).tls!.options.minVersion,
+        floor: listenerFloor(g.servers.map((rt) => rt.tls!.options.minVersion)),
       } : undefined;
       const server = await openListener({
         address: g.address, ...(tls ? { tls } : {}),

@@ -4,7 +4,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureContextOptions, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
 import { GateError } from './errors.js';
@@ -18,6 +18,15 @@ export interface ListenerTls {
   readonly defaults: SecureContextOptions;
   /** minVersion is the oldest protocol the server chosen for an SNI name accepts. */
   minVersion(servername: string): string | undefined;
+  /** floor is the oldest protocol any server on the listener accepts (see listenerFloor): older ones fail the handshake. */
+  readonly floor: SecureVersion;
+}
+
+/** listenerFloor is the lowest of the servers' min_version on one listener, never below TLS 1.2. */
+export function listenerFloor(versions: readonly (SecureVersion | undefined)[]): SecureVersion {
+  // a server that sets none has Node's default, TLS 1.2; version names sort as their numbers do
+  const lowest = versions.map((v) => v ?? 'TLSv1.2').sort()[0] ?? 'TLSv1.2';
+  return lowest > 'TLSv1.2' ? lowest : 'TLSv1.2';
 }
 
 /** RequestListener handles one request on a listener. */
@@ -36,8 +45,8 @@ export interface ListenerSpec {
 }
 
 /** rawAnswer writes a minimal HTTP response straight to a socket and closes it. */
-function rawAnswer(socket: Socket, status: number): void {
-  const body = `${status} ${STATUS_CODES[status]}\n`;
+function rawAnswer(socket: Socket, status: number, detail?: string): void {
+  const body = `${status} ${STATUS_CODES[status]}${detail ? `: ${detail}` : ''}\n`;
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
 }
 
@@ -57,7 +66,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   const tls = spec.tls;
   const server: Server = tls
     ? createHttpsServer({
-      ...options, ...tls.defaults, minVersion: 'TLSv1.2',
+      ...options, ...tls.defaults, minVersion: tls.floor,
       SNICallback: (name, cb) => { try { cb(null, tls.context(name)); } catch (e) { cb(e as Error); } },
     }, spec.onRequest)
     : createServer(options, spec.onRequest);
@@ -70,13 +79,15 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     log.info('bad request', { status, reason: err.code ?? err.message, remote: socket.remoteAddress });
     rawAnswer(socket, status);
   });
-  // SNI picks the context after the protocol floor is set, so a server's min_version is enforced here.
+  // OpenSSL keeps the listener's protocol range after SNI picks a context: on a listener whose
+  // servers differ in min_version, a server's own floor is enforced once the handshake is done.
   if (tls) server.on('secureConnection', (s: TLSSocket) => {
     const sni = (s as TLSSocket & { servername?: string | false }).servername;
     const min = tls.minVersion(typeof sni === 'string' ? sni : '');
     if (min && (s.getProtocol() ?? '') < min) s.destroy();
   });
   if (tls) server.on('tlsClientError', (err: Error, socket: Socket) => { log.debug('tls handshake failed', { reason: err.message, remote: socket.remoteAddress }); });
+  if (tls) answerPlainHttp(server, log);
   const a = spec.address;
   if (a.kind === 'unix' && !cluster.isWorker) removeStaleSocket(a.path); // workers share the master's socket
   await new Promise<void>((resolve, reject) => {
@@ -88,6 +99,34 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     else server.listen(a.port, a.host, resolve);
   });
   return server;
+}
+
+/** NOT_TLS are the handshake errors of a connection whose first bytes are no TLS record: mostly plain HTTP. */
+const NOT_TLS = new Set(['ERR_SSL_HTTP_REQUEST', 'ERR_SSL_HTTPS_PROXY_REQUEST', 'ERR_SSL_WRONG_VERSION_NUMBER']);
+
+/**
+ * answerPlainHttp makes a TLS listener answer plain HTTP with a 400 and close, as Nginx does,
+ * where the failed handshake alone closes in silence. The answer goes on the TCP socket under
+ * the TLS one, which the 'connection' event gives before the handshake and which is found again
+ * by its peer (unique among a listener's open connections; unix sockets have none, and get no
+ * answer). Telling HTTP from TLS by reading the first bytes in JavaScript instead would feed
+ * them to the TLS layer by hand, after which Node reads each connection in small pieces.
+ */
+function answerPlainHttp(server: Server, log: Logger): void {
+  const tcp = new Map<string, Socket>();
+  const peer = (s: Socket): string | undefined => (s.remotePort === undefined ? undefined : `${s.remoteAddress} ${s.remotePort}`);
+  server.prependListener('connection', (socket: Socket) => {
+    const key = peer(socket);
+    if (key === undefined) return;
+    tcp.set(key, socket);
+    socket.once('close', () => tcp.delete(key));
+  });
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, tls: TLSSocket) => {
+    const socket = NOT_TLS.has(err.code ?? '') ? tcp.get(peer(tls) ?? '') : undefined;
+    if (!socket?.writable) return;
+    log.info('bad request', { status: 400, reason: 'plain HTTP on a TLS address', remote: socket.remoteAddress });
+    rawAnswer(socket, 400, 'the plain HTTP request was sent to an HTTPS port');
+  });
 }
 
 /** removeStaleSocket deletes a unix socket file left by a process that crashed (never a regular file). */

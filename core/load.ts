@@ -2,14 +2,15 @@ import { readFileSync } from 'node:fs';
 import type { DependencyContainer } from 'tsyringe';
 import type { Directive } from '../dsl/ast.js';
 import { checkDirectives } from '../dsl/check.js';
-import { error, type Diagnostic } from '../dsl/diagnostics.js';
+import { error, warning, type Diagnostic } from '../dsl/diagnostics.js';
 import type { Env } from '../dsl/env.js';
 import { expandText, loadGate, Sources } from '../dsl/expand.js';
-import { ModelBuilder, type GateConfig } from './config.js';
+import { ModelBuilder, type GateConfig, type UnitDecl } from './config.js';
 import { allUnits, placeOf } from './units.js';
 import { registerPlugin, resolvePlugins, schemaContainer } from './container.js';
 import { GateError } from './errors.js';
-import type { PluginClass } from './plugin.js';
+import type { Logger } from './logger.js';
+import type { PluginClass, Unit } from './plugin.js';
 import { importPlugins, resolvePluginSpec } from './plugin-loader.js';
 import { PluginRegistry } from './registry.js';
 
@@ -54,12 +55,45 @@ async function thirdParty(ds: readonly Directive[], diags: Diagnostic[]): Promis
 }
 
 function validateUnits(config: GateConfig, diags: Diagnostic[]): void {
+  const made = new Map<UnitDecl, Unit>();
   for (const u of allUnits(config)) {
     try {
-      diags.push(...(u.plugin.create(u.directive, u.config, u.span, placeOf(u)).validate?.() ?? []));
+      const unit = u.plugin.create(u.directive, u.config, u.span, placeOf(u));
+      made.set(u, unit);
+      diags.push(...(unit.validate?.() ?? []));
     } catch (e) {
       diags.push(error('GK_PLUGIN_CREATE', `'${u.directive}' could not be set up: ${(e as Error).message}`, u.span));
     }
+  }
+  matchCertificates(config, made, diags);
+}
+
+/**
+ * matchCertificates pairs each server's `listen ... tls` with its units that give a certificate
+ * (Unit.tls): a TLS address with none is an error (`run` could not open it); a certificate
+ * with no TLS address is a warning (it, and its HTTPS-only headers, would never be used).
+ */
+function matchCertificates(config: GateConfig, made: ReadonlyMap<UnitDecl, Unit>, diags: Diagnostic[]): void {
+  for (const s of config.servers) {
+    if (s.units.some((d) => !made.has(d))) continue; // reported already, and might have been the certificate
+    const givers = s.units.filter((d) => made.get(d)!.tls);
+    const secure = s.listens.filter((l) => l.tls);
+    if (givers.length === 0) for (const l of secure) {
+      diags.push(error('GK_CONFIG_NO_CERTIFICATE', `'listen ${l.address.text} tls' needs a certificate, and this server has none`, l.span,
+        'add tls { cert ./site.pem; key ./site.key } to the server, or tls self_signed for development'));
+    }
+    if (secure.length === 0) for (const d of givers) {
+      diags.push(warning('GK_CONFIG_TLS_UNUSED', `'${d.directive}' is never used: this server has no 'listen ... tls'`, d.span,
+        'its certificate and HTTPS headers (such as HSTS) apply to TLS addresses only: add one, e.g. listen 443 tls'));
+    }
+  }
+}
+
+/** logDiagnostics writes a config's diagnostics to the log, for a server that has no terminal to print them on. */
+export function logDiagnostics(log: Logger, diags: readonly Diagnostic[]): void {
+  for (const d of diags) {
+    const line = `${d.span.file}:${d.span.line}:${d.span.col}: ${d.severity}: ${d.message}`;
+    if (d.severity === 'error') log.error(line, { help: d.help }); else log.warn(line, { help: d.help });
   }
 }
 

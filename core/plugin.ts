@@ -56,6 +56,8 @@ export interface MasterDirective {
   readonly directive: string;
   readonly config: unknown;
   readonly at: Span;
+  /** place is where it sits, as create() is told. */
+  readonly place: UnitPlace;
 }
 
 /** MasterContext is what a plugin's master part may use. */

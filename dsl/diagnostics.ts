@@ -19,6 +19,11 @@ export function error(code: string, message: string, span: Span, help?: string):
   return help === undefined ? { code, severity: 'error', message, span } : { code, severity: 'error', message, span, help };
 }
 
+/** warning builds a warning diagnostic: worth telling, but the config still loads. */
+export function warning(code: string, message: string, span: Span, help?: string): Diagnostic {
+  return { ...error(code, message, span, help), severity: 'warning' };
+}
+
 /** hasErrors tells whether any diagnostic in the list is an error. */
 export function hasErrors(diags: readonly Diagnostic[]): boolean {
   return diags.some((d) => d.severity === 'error');

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
 import { GateError } from '../errors.js';
 import { Gate, type BoundAddress } from '../gate.js';
-import { loadConfig, type Loaded } from '../load.js';
+import { loadConfig, logDiagnostics, type Loaded } from '../load.js';
 import { openLogTarget, TextLogger, type Logger } from '../logger.js';
 import { Master } from '../process/master.js';
 import { startMasterParts } from '../process/master-parts.js';
@@ -69,6 +69,7 @@ async function runMaster(file: string, loaded: Loaded, o: RunOptions): Promise<n
   const g = loaded.config!.global;
   const target = openLogTarget(g.errorLog);
   const log = new TextLogger(target.sink, g.logLevel, { role: 'master' });
+  logDiagnostics(log, loaded.diagnostics); // warnings only: a config with errors does not run
   const master = new Master(file, o.root, log);
   let stopping = false;
   let finish: (code: number) => void = () => {};
@@ -104,6 +105,7 @@ async function runSingle(file: string, first: Loaded, o: RunOptions): Promise<nu
   let loaded = first;
   const target = openLogTarget(loaded.config!.global.errorLog);
   const log = new TextLogger(target.sink, loaded.config!.global.logLevel);
+  logDiagnostics(log, loaded.diagnostics); // warnings only: a config with errors does not run
   let generation = 1;
   let served: Served;
   try { served = await serveHere(loaded, generation, log); dropPrivileges(loaded.config!.global, log); } catch (e) {
@@ -129,8 +131,9 @@ async function runSingle(file: string, first: Loaded, o: RunOptions): Promise<nu
     const next = await loadConfig(file, { root: o.root });
     if (!next.config) {
       log.error('reload refused: the new config has errors; still serving the old one', { config: file });
-      for (const d of next.diagnostics) log.error(`${d.span.file}:${d.span.line}:${d.span.col}: ${d.severity}: ${d.message}`, { help: d.help });
+      logDiagnostics(log, next.diagnostics);
     } else {
+      logDiagnostics(log, next.diagnostics);
       await served.close(loaded.config!.global.gracefulTimeout);
       try { served = await serveHere(next, ++generation, log); loaded = next; logListening(served.gate, log, file); log.info('reloaded', { config: file }); } catch (e) {
         log.error('reload failed; restoring the old config', { error: (e as Error).message });

@@ -4,7 +4,7 @@ import type { Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
 import { MemoryMetrics } from '../metrics.js';
 import type { MasterDirective, MasterPart } from '../plugin.js';
-import { allUnits } from '../units.js';
+import { allUnits, placeOf } from '../units.js';
 import { supervise } from './supervisor.js';
 
 /** MasterParts are the running master parts of one generation. */
@@ -24,7 +24,7 @@ export async function startMasterParts(loaded: Loaded, generation: number, role:
   const byPlugin = new Map<string, MasterDirective[]>();
   for (const u of allUnits(config)) {
     const list = byPlugin.get(u.plugin.name) ?? [];
-    list.push({ directive: u.directive, config: u.config, at: u.span });
+    list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u) });
     byPlugin.set(u.plugin.name, list);
   }
   const plugins = resolvePlugins(workerContainer(loaded.scope, {

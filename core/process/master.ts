@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { DependencyContainer } from 'tsyringe';
 import type { GlobalSettings } from '../config.js';
 import { removeStaleSocket } from '../listeners.js';
-import { loadConfig, type Loaded } from '../load.js';
+import { loadConfig, logDiagnostics, type Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
 import { startMasterParts, type MasterParts } from './master-parts.js';
 import type { ToMaster, ToWorker } from './protocol.js';
@@ -260,9 +260,10 @@ export class Master {
     const loaded = await loadConfig(this.file, { root: this.root });
     if (!loaded.config) {
       this.log.error('reload refused: the new config has errors; still serving the old one', { config: this.file });
-      for (const d of loaded.diagnostics) this.log.error(`${d.span.file}:${d.span.line}:${d.span.col}: ${d.severity}: ${d.message}`, { help: d.help });
+      logDiagnostics(this.log, loaded.diagnostics);
       return;
     }
+    logDiagnostics(this.log, loaded.diagnostics);
     const gen = this.generation(loaded);
     try { gen.parts = await startMasterParts(loaded, gen.id, 'master', this.log, this.current.parts); } catch (e) {
       this.log.error('reload failed; still serving the old config', { reason: (e as Error).message, generation: this.current.id });

@@ -1,27 +1,50 @@
-import { injectable, type Plugin, type Span, type Unit, type UnitPlace } from '../../core/index.js';
+import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit, type UnitPlace } from '../../core/index.js';
 import type { CertPair } from './certs.js';
 import { TlsUnit } from './provider.js';
 import { tls, type TlsConfig } from './schema.js';
 import { selfSigned } from './self-signed.js';
+import { readShared, SharedCertificates, sharedDir } from './shared.js';
 
-/** TlsPlugin owns `tls`: certificates for `listen ... tls`, by SNI, with min_version and HSTS. */
+/**
+ * TlsPlugin owns `tls`: certificates for `listen ... tls`, by SNI, with min_version and HSTS.
+ * With workers, the master makes each self-signed certificate (SharedCertificates), so every
+ * worker, and the workers after a reload, serve the same one.
+ */
 @injectable()
 export class TlsPlugin implements Plugin {
   readonly name = 'tls';
   readonly directives = [tls];
-  /** made keeps self-signed certificates by host names, so each is generated once per worker. */
+  /** made keeps self-signed certificates by host names, so each is generated (or read) once per worker. */
   private readonly made = new Map<string, CertPair>();
+
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
 
   create(_directive: string, config: unknown, at: Span, place?: UnitPlace): Unit {
     const names = place?.server?.names ?? [];
     return new TlsUnit(config as TlsConfig, at, () => this.selfSigned(names));
   }
 
-  /** selfSigned makes (once) a certificate for the host names of the server a `tls` sits in. */
+  master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined {
+    if (this.proc.role !== 'master') return undefined; // workers 0: the one process makes its own
+    const before = ctx.previous instanceof SharedCertificates ? ctx.previous.pairs : undefined;
+    const pairs = new Map<string, CertPair>();
+    for (const d of directives) {
+      if ((d.config as TlsConfig).mode !== 'self_signed') continue;
+      const names = d.place.server?.names ?? [];
+      const key = names.join(' ');
+      if (!pairs.has(key)) pairs.set(key, before?.get(key) ?? selfSigned(names));
+    }
+    return pairs.size ? new SharedCertificates(pairs, sharedDir(process.pid, ctx.generation)) : undefined;
+  }
+
+  /** selfSigned gives (once) the certificate for the host names of the server a `tls` sits in: the master's, in a worker. */
   private selfSigned(names: readonly string[]): CertPair {
     const key = names.join(' ');
     let pair = this.made.get(key);
-    if (!pair) this.made.set(key, (pair = selfSigned([...names])));
+    if (pair) return pair;
+    pair = this.proc.role === 'worker' ? readShared(sharedDir(process.ppid, this.proc.generation), key) : undefined;
+    if (!pair && this.proc.role === 'worker') this.log.warn('no self-signed certificate from the master; this worker makes its own', { plugin: this.name, names: key });
+    this.made.set(key, (pair ??= selfSigned(names)));
     return pair;
   }
 }

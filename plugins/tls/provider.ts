@@ -28,7 +28,7 @@ export class TlsUnit implements Unit {
       return [diagnostic('GK_TLS_MISSING', `'tls' needs ${missing}`, this.at, 'tls { cert ./site.pem; key ./site.key }, or tls self_signed for development')];
     }
     return checkPair(cert, key).map((p) => {
-      const d = diagnostic(p.code, p.message, spanOf(this.cfg, p.code === 'GK_TLS_KEY' || p.code === 'GK_TLS_MISMATCH' ? 'key' : 'cert') ?? this.at, p.help);
+      const d = diagnostic(p.code, p.message, spanOf(this.cfg, p.field) ?? this.at, p.help);
       return p.warning ? { ...d, severity: 'warning' as const } : d;
     });
   }

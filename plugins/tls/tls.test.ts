@@ -33,6 +33,9 @@ describe('tls', () => {
     const [missing] = await check(`{ cert "${file('nope.pem')}"; key "${file('a.key')}" }`);
     assert.deepEqual([missing.code, missing.span.line, missing.span.col], ['GK_TLS_FILE', 3, 14]);
     assert.match(missing.message, /cannot read certificate '.*nope\.pem': no such file/);
+    const [noKey] = await check(`{ cert "${file('a.pem')}"; key "${file('nope.key')}" }`);
+    assert.deepEqual([noKey.code, noKey.span.line, noKey.span.col], ['GK_TLS_FILE', 3, `  tls { cert "${file('a.pem')}"; key `.length + 1], 'the caret is under the key');
+    assert.match(noKey.message, /cannot read key '.*nope\.key': no such file/);
     assert.equal((await check(`{ cert "${file('junk.pem')}"; key "${file('a.key')}" }`))[0].code, 'GK_TLS_CERT');
     assert.equal((await check(`{ cert "${file('a.pem')}"; key "${file('junk.pem')}" }`))[0].code, 'GK_TLS_KEY');
     const [mismatch] = await check(`{ cert "${file('a.pem')}"; key "${file('b.key')}" }`);

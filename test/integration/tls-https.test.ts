@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { selfSigned } from '../../plugins/tls/self-signed.js';
-import { runCli } from '../helpers/cli.js';
+import { sharedDir } from '../../plugins/tls/shared.js';
+import { runCli, serve, type Served } from '../helpers/cli.js';
+import { repoPath } from '../helpers/paths.js';
+import { rawRequest } from '../helpers/raw-http.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 
 interface Answer { status: number; headers: IncomingHttpHeaders; body: string; cert: PeerCertificate; protocol: string | null }
@@ -28,6 +31,14 @@ function httpsGet(port: number, path: string, o: RequestOptions = {}): Promise<A
   });
 }
 
+/** handshake opens a TLS connection and says how it ended: 'completed', or the error code it failed with. */
+function handshake(port: number, o: ConnectionOptions): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, ...o }, () => { socket.end(); resolve('completed'); });
+    socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
 /** pemOf turns a peer certificate into PEM, so a test can trust exactly what the server sent. */
 function pemOf(cert: PeerCertificate): string {
   return `-----BEGIN CERTIFICATE-----\n${cert.raw.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
@@ -35,6 +46,7 @@ function pemOf(cert: PeerCertificate): string {
 
 describe('tls over real sockets', () => {
   let gate: TestGate | undefined;
+  let served: Served | undefined;
   let dir: string;
   const pairs: Record<string, { cert: string; key: string }> = {};
   const file = (name: string): string => join(dir, name);
@@ -47,7 +59,7 @@ describe('tls over real sockets', () => {
     }
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => { await gate?.close(); gate = undefined; await served?.stop(); served = undefined; });
 
   const twoSites = (extraA = '', extraB = ''): string => `
     server a.test {
@@ -90,6 +102,32 @@ describe('tls over real sockets', () => {
     assert.match(String(first.cert.subjectaltname), /DNS:app\.test.*DNS:localhost.*IP Address:127\.0\.0\.1/);
   });
 
+  it('makes a self-signed certificate once, in the master: every worker serves it and a reload keeps it', async function () {
+    this.timeout(20_000);
+    const gateFile = file('dev.gate');
+    writeFileSync(gateFile, 'global { workers 2 }\nserver app.test {\n  listen 127.0.0.1:0 tls\n  tls self_signed\n  respond "$pid"\n}\n');
+    served = serve(['run', gateFile], { env: { GATEKIT_SCHEDULING: 'rr' } }); // round-robin: a few connections reach both workers
+    const port = Number((await served.waitFor(/listening worker=1 url=https:\/\/127\.0\.0\.1:(\d+)/, 8000))[1]);
+    await served.waitFor(/master running/, 8000);
+    const look = async (): Promise<{ pids: Set<string>; certs: Set<string> }> => {
+      const answers = [];
+      for (let i = 0; i < 6; i++) answers.push(await httpsGet(port, '/', { servername: 'app.test', rejectUnauthorized: false }));
+      return { pids: new Set(answers.map((a) => a.body)), certs: new Set(answers.map((a) => a.cert.fingerprint256)) };
+    };
+    const before = await look();
+    assert.equal(before.pids.size, 2, 'both workers answered');
+    assert.equal(before.certs.size, 1, 'with one certificate');
+    served.child.kill('SIGHUP');
+    await served.waitFor(/reloaded: new workers ready/, 8000);
+    const after = await look();
+    assert.ok([...after.pids].every((p) => !before.pids.has(p)), 'new workers answered');
+    assert.deepEqual(after.certs, before.certs, 'with the same certificate');
+    const folder = sharedDir(served.child.pid!, 2);
+    assert.equal(statSync(folder).mode & 0o777, 0o700, 'the key is handed over in a folder only this user may enter');
+    await served.stop();
+    assert.equal(existsSync(folder), false, 'and removed with the master');
+  });
+
   it('accepts TLS 1.2 and 1.3 by default', async () => {
     gate = await startGate(twoSites());
     const o = { servername: 'a.test', ca: pairs['a.test'].cert };
@@ -113,12 +151,70 @@ describe('tls over real sockets', () => {
     assert.deepEqual([other.status, other.protocol], [421, 'TLSv1.2']);
   });
 
+  it('refuses TLS 1.2 at the handshake, with a protocol_version alert, when every server on the listener asks for 1.3', async () => {
+    gate = await startGate(twoSites('min_version 1.3', 'min_version 1.3'));
+    const o = { servername: 'a.test', ca: pairs['a.test'].cert };
+    assert.equal(await handshake(gate.port, o), 'completed');
+    assert.equal(await handshake(gate.port, { ...o, maxVersion: 'TLSv1.2' }), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
+    assert.equal(await handshake(gate.port, { ca: pairs['a.test'].cert, checkServerIdentity: () => undefined, maxVersion: 'TLSv1.2' }), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'without SNI');
+  });
+
+  it('answers plain HTTP sent to a TLS address with 400 and closes, and still serves TLS on it', async () => {
+    gate = await startGate(twoSites());
+    const plain = await rawRequest(gate.port, 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\n');
+    assert.equal(plain.status, 400);
+    assert.match(plain.text, /\r\nconnection: close\r\n/i);
+    assert.match(plain.text, /plain HTTP request was sent to an HTTPS port/);
+    assert.ok(plain.closed, 'the server closed the connection');
+    const options = await rawRequest(gate.port, 'OPTIONS * HTTP/1.1\r\nHost: a.test\r\n\r\n'); // OpenSSL names only GET, POST, HEAD, PUT
+    assert.equal(options.status, 400);
+    const a = await httpsGet(gate.port, '/', { servername: 'a.test', ca: pairs['a.test'].cert, headers: { host: 'a.test' } });
+    assert.deepEqual([a.status, a.body], [200, 'site a over https']);
+  });
+
   it('serves a client that sends no SNI (an IP address) with the default server', async () => {
     gate = await startGate(twoSites());
     const r = await httpsGet(gate.port, '/', { ca: pairs['a.test'].cert, checkServerIdentity: () => undefined }).catch((e: Error) => e);
     assert.ok(!(r instanceof Error), String(r));
     assert.equal(r.body, 'site a over https');
   });
+
+  it('makes `gatekit check` fail, at the listen, on a TLS address served by a server with no certificate', async () => {
+    const gateFile = file('no-cert.gate');
+    writeFileSync(gateFile, [
+      'server a.test {', '  listen 8443 tls', '  tls { cert a.test.pem; key a.test.key }', '  respond "a"', '}',
+      'server b.test {', '    listen 8443 tls', '  respond "b"', '}',
+      'server c.test {', '  listen 8080', '      listen 8444 tls', '  respond "c"', '}', '',
+    ].join('\n'));
+    const r = await runCli(['check', gateFile]);
+    assert.equal(r.code, 1);
+    const errors = (r.stdout + r.stderr).match(/^.*: error: .*$/gm) ?? [];
+    assert.deepEqual(errors.map((e) => e.replace(/^.*no-cert\.gate:/, '')), [
+      "7:5: error: 'listen 8443 tls' needs a certificate, and this server has none",
+      "12:7: error: 'listen 8444 tls' needs a certificate, and this server has none",
+    ]);
+  });
+
+  it('makes `gatekit check` warn, at the tls block, about a certificate and HSTS in a server with no TLS address', async () => {
+    const gateFile = file('plain.gate');
+    writeFileSync(gateFile, 'server {\n  listen 8080\n  tls self_signed { hsts 1d }\n  respond "x"\n}\n');
+    const r = await runCli(['check', gateFile]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /plain\.gate:3:3: warning: 'tls' is never used: this server has no 'listen \.\.\. tls'\n/);
+    assert.match(r.stderr, /^0 errors, 1 warning$/m);
+  });
+
+  for (const workers of [0, 1]) {
+    it(`logs the warnings of the config as \`gatekit run\` starts (workers ${workers}): an expired certificate`, async () => {
+      const gateFile = file('old.gate');
+      // testdata/expired.pem was valid on 2001-01-01 only (no tool at hand backdates one at test time)
+      const [cert, key] = ['pem', 'key'].map((ext) => repoPath('plugins', 'tls', 'testdata', `expired.${ext}`));
+      writeFileSync(gateFile, `global { workers ${workers} }\nserver {\n  listen 127.0.0.1:0 tls\n  tls { cert "${cert}"; key "${key}" }\n  respond "x"\n}\n`);
+      served = serve(['run', gateFile]);
+      await served.waitFor(/listening .*url=https/, 5000);
+      assert.match(served.output(), /warn .*old\.gate:4:14: warning: certificate '.*expired\.pem' expired on 2001-01-02/);
+    });
+  }
 
   it('makes `gatekit check` fail on a key that does not match its certificate', async () => {
     const gateFile = file('bad.gate');
