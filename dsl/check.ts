@@ -1,4 +1,5 @@
 import type { Arg, Directive, Span } from './ast.js';
+import { capturesWithin } from './captures.js';
 import { spanAt } from './ast.js';
 import { didYouMean, error, type Diagnostic } from './diagnostics.js';
 import type { ArgSpec, Config, ContextName, DirectiveSpec, OptionSpec, Schema } from './schema.js';
@@ -32,6 +33,9 @@ const HOME: Record<ContextName, string> = { top: 'at the top level', global: 'in
 
 /** Checker validates directives against the schema table, collecting every problem. */
 class Checker {
+  /** captures: for each server or route block being checked, the most $1..$9 its requests can carry. */
+  private readonly captures: number[] = [];
+
   constructor(private readonly table: SchemaTable, private readonly diags: Diagnostic[]) {}
 
   directives(ds: readonly Directive[], ctx: ContextName): Checked[] {
@@ -51,7 +55,10 @@ class Checker {
       let children: Checked[] | undefined;
       if (spec.schema.contains) {
         if (!d.block && spec.schema.block === 'required') this.diags.push(error('GK_DSL_MISSING_BLOCK', `'${d.name}' needs a block`, d.nameSpan, `usage: ${usage(d.name, spec.schema)}`));
+        const scoped = spec.schema.contains === 'server' || spec.schema.contains === 'route';
+        if (scoped) this.captures.push(capturesWithin(d.block ?? [], d.name === 'route' ? d : undefined));
         children = this.directives(d.block ?? [], spec.schema.contains);
+        if (scoped) this.captures.pop();
       }
       out.push({ name: d.name, spec, config, span: d.nameSpan, args: d.args, directive: d, ...(children ? { children } : {}) });
     }
@@ -180,11 +187,20 @@ class Checker {
   private variables(t: Template, a: Arg): void {
     const exact = a.raw === a.value || a.raw === `"${a.value}"`;
     for (const ref of t.refs) {
-      if (/^[1-9]$/.test(ref.name) || this.table.isVariable(ref.name)) continue;
       const at = exact ? spanAt(a.span, ref.offset + (a.quoted ? 1 : 0), ref.name.length + 1) : a.span;
+      if (/^[1-9]$/.test(ref.name)) { this.capture(Number(ref.name), at); continue; }
+      if (this.table.isVariable(ref.name)) continue;
       this.diags.push(error('GK_DSL_UNKNOWN_VARIABLE', `unknown request variable '$${ref.name}'`, at,
         didYouMean(ref.name, this.table.variables())?.replace(/'(.*)'/, "'$$$1'") ?? 'write $$ for a literal dollar sign'));
     }
+  }
+
+  /** capture reports a $N that no regex route where it stands can set (it would always be empty). */
+  private capture(n: number, at: Span): void {
+    const most = this.captures.at(-1);
+    if (most === undefined || n <= most) return;
+    const why = most === 0 ? 'no regex route (route ~ ...) serves the requests here' : `the regex routes here have ${most} group${most === 1 ? '' : 's'}`;
+    this.diags.push(error('GK_DSL_NO_CAPTURE', `'$${n}' is never set here: ${why}`, at, 'capture with a group in a regex route: route ~ ^/old/(.*)$ { redirect /new/$1 }'));
   }
 }
 

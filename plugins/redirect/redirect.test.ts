@@ -167,6 +167,18 @@ describe('redirect', () => {
     assert.deepEqual(await checkGate('server { listen 80; redirect 302 301 }'), [], 'a status, then a relative target');
   });
 
+  it('reports a $N that no regex route where it stands can set', async () => {
+    const text = 'server { listen 80\n  route /old/ { redirect 301 /new/$1 }\n  route ~ ^/a/(\\d+)$ { redirect 301 /b/$1/$2 }\n}';
+    const diags = await checkGate(text);
+    assert.deepEqual(diags.map((d) => [d.code, d.span.line, d.span.col, d.message]), [
+      ['GK_DSL_NO_CAPTURE', 2, text.split('\n')[1].indexOf('$1') + 1, "'$1' is never set here: no regex route (route ~ ...) serves the requests here"],
+      ['GK_DSL_NO_CAPTURE', 3, text.split('\n')[2].indexOf('$2') + 1, "'$2' is never set here: the regex routes here have 1 group"],
+    ]);
+    // a group from a regex route nested inside, or anywhere in the server for server-wide directives
+    assert.deepEqual(await checkGate('server { listen 80; route /x/ { headers { set x-id $1 }; route ~ ^/x/(\\w+)$ { redirect /y/$1 } } }'), []);
+    assert.deepEqual(await checkGate('server { listen 80; headers { set x-id $1 }; route ~ ^/(\\w+)$ { respond "$1" } }'), []);
+  });
+
   it('takes https in any case as the HTTPS redirect', async () => {
     assert.deepEqual(await checkGate('server { listen 80; route /a/ { redirect HTTPS 8443 }; redirect Https }'), []);
     gate = await startGate('server { listen 127.0.0.1:0; route /a/ { redirect HTTPS 8443 }; redirect Https }');
