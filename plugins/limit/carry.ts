@@ -7,23 +7,29 @@ import type { LocalCounters } from './counters.js';
  * A block keeps the counters of the block at the same place with the same settings. Blocks
  * that moved (a line added above them shifts their place) keep theirs too: among the blocks
  * left on each side, those with the same settings are paired in file order, when both sides
- * have as many. Anything else starts afresh. Both maps are keyed by block id, in file order.
+ * have as many. A block changed in place inherits what still holds (LocalCounters.inherit).
+ * Anything else starts afresh. Both maps are keyed by block id, in file order.
  */
 export function carryOver(before: ReadonlyMap<string, LocalCounters>, fresh: ReadonlyMap<string, LocalCounters>): Map<string, LocalCounters> {
   const out = new Map<string, LocalCounters>();
-  const taken = new Set<string>();
   for (const [id, c] of fresh) {
     const old = before.get(id);
-    if (old?.signature === c.signature) { out.set(id, old); taken.add(id); }
+    if (old?.signature === c.signature) out.set(id, old);
   }
-  const leftBefore = bySignature([...before].filter(([id]) => !taken.has(id) && !fresh.has(id)));
+  // blocks of the old config whose place the new one still uses are kept for that place
+  const leftBefore = bySignature([...before].filter(([id]) => !fresh.has(id)));
   const leftFresh = bySignature([...fresh].filter(([id]) => !out.has(id)));
   for (const [signature, ids] of leftFresh) {
     const olds = leftBefore.get(signature);
     if (olds?.length !== ids.length) continue; // ambiguous: some were added or removed
     ids.forEach((id, i) => out.set(id, before.get(olds[i])!));
   }
-  for (const [id, c] of fresh) if (!out.has(id)) out.set(id, c);
+  for (const [id, c] of fresh) {
+    if (out.has(id)) continue;
+    const old = before.get(id);
+    if (old) c.inherit(old); // changed in place: it takes over what still holds
+    out.set(id, c);
+  }
   return new Map([...fresh.keys()].map((id) => [id, out.get(id)!]));
 }
 

@@ -20,20 +20,36 @@ export interface Counters {
 export class LocalCounters implements Counters {
   /** signature is what the counts depend on: a block whose signature is unchanged by a reload keeps them. */
   readonly signature: string;
+  /** rateSpecs say what each rate line counts (rate, burst, key), and inFlightKey how requests in flight are told apart. */
+  private readonly rateSpecs: readonly string[];
+  private readonly inFlightKey: string | undefined;
   private readonly rates: (TokenBuckets | undefined)[];
   private readonly max: number;
-  private readonly inFlight = new Map<string, number>();
+  private inFlight = new Map<string, number>();
 
   constructor(cfg: LimitConfig) {
-    this.signature = JSON.stringify([
-      (cfg.rate ?? []).map((r) => [r.rate, r.burst ?? 1, r.key?.source ?? '']),
-      cfg.connections ? [cfg.connections.count, cfg.connections.key?.source ?? ''] : null,
-    ]);
+    this.rateSpecs = (cfg.rate ?? []).map((r) => JSON.stringify([r.rate, r.burst ?? 1, r.key?.source ?? '']));
+    this.inFlightKey = cfg.connections ? cfg.connections.key?.source ?? '' : undefined;
+    this.signature = JSON.stringify([this.rateSpecs, cfg.connections ? [cfg.connections.count, this.inFlightKey] : null]);
     this.rates = (cfg.rate ?? []).map((r) => {
       const perMs = parseRate(r.rate);
       return perMs === undefined ? undefined : new TokenBuckets(perMs, r.burst ?? 1);
     });
     this.max = cfg.connections?.count ?? Infinity;
+  }
+
+  /**
+   * inherit takes over what still holds from the counters of this block before a reload
+   * changed it: the requests in flight, when they are keyed alike (only the most allowed
+   * changed; the old workers' releases still reach them), and the buckets of each rate line
+   * left as it was. A changed rate line starts afresh.
+   */
+  inherit(old: LocalCounters): void {
+    if (this.inFlightKey !== undefined && this.inFlightKey === old.inFlightKey) this.inFlight = old.inFlight;
+    this.rateSpecs.forEach((spec, i) => {
+      const j = old.rateSpecs.indexOf(spec);
+      if (j >= 0) this.rates[i] = old.rates[j];
+    });
   }
 
   take(rate: number, key: string): number {

@@ -254,6 +254,24 @@ describe('limit counters across a reload (carryOver)', () => {
     assert.deepEqual([...moved.values()], [a, b, c], 'blocks with the same settings are paired in file order');
   });
 
+  it('lets a block changed in place keep its requests in flight, and its unchanged rate lines', () => {
+    const limits = (cfg: object): LocalCounters => new LocalCounters(cfg as unknown as LimitConfig);
+    const old = limits({ rate: [{ rate: '1/m', burst: 1 }], connections: { count: 1 } });
+    assert.equal(old.take(0, 'k'), 0);
+    const release = old.enter('k')!;
+    const wider = limits({ rate: [{ rate: '1/m', burst: 1 }, { rate: '5/m', burst: 1 }], connections: { count: 2 } });
+    carryOver(blocks(['g:3:3', old]), blocks(['g:3:3', wider]));
+    assert.ok(wider.take(0, 'k') > 0, 'the unchanged rate line kept its spent bucket');
+    assert.equal(wider.take(1, 'k'), 0, 'a new rate line starts afresh');
+    assert.ok(wider.enter('k'), 'one in flight of two');
+    assert.equal(wider.enter('k'), undefined, 'the request in flight before the reload still counts');
+    release(); // the old worker's request ends
+    assert.ok(wider.enter('k'), 'and its release reaches the new counts');
+    const rekeyed = limits({ connections: { count: 1, key: { source: '$http_x_user' } } });
+    carryOver(blocks(['g:3:3', old]), blocks(['g:3:3', rekeyed]));
+    assert.ok(rekeyed.enter('k'), 'counts keyed otherwise start afresh');
+  });
+
   it('starts afresh a changed block, and blocks it cannot pair for sure', () => {
     const a = counters('1/m'), b = counters('1/m');
     const before = blocks(['g:3:3', a], ['g:5:3', b]);
