@@ -62,6 +62,11 @@ export class Ctx {
   readonly startTime = performance.now();
   /** upgrade is set when the request asks to switch protocols; see takeUpgrade(). */
   upgrade: Upgrade | undefined;
+  /**
+   * authority is the host, with its port, that the request named: an absolute-form target's
+   * (which wins over Host, RFC 9112 3.2.2), else the Host header's; undefined when neither.
+   */
+  authority: string | undefined;
   private upgradeTaken = false;
   private id: string | undefined;
   private queryParams: URLSearchParams | undefined;

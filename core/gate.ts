@@ -189,6 +189,7 @@ export class Gate {
     const clean = cleanPath(rawPath);
     const ctx = new Ctx(req, res, conn, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
     ctx.upgrade = upgrade;
+    ctx.authority = hostHeader;
     if (conn.scheme === 'https') for (const [k, v] of rt.httpsHeaders) res.setHeader(k, v);
     this.onDispatch?.(ctx);
     if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
@@ -240,6 +241,7 @@ export class Gate {
     if (!clean.ok) throw new HttpError(500, `bad internal redirect: ${clean.reason}`);
     const next = new Ctx(ctx.req, ctx.res, ctx.conn, ctx.host, clean.path, rawPath, q < 0 ? '' : target.slice(q + 1), ctx.log);
     next.upgrade = ctx.upgrade;
+    next.authority = ctx.authority;
     next.methodOverride = o.method ?? ctx.methodOverride;
     for (const [k, v] of ctx.vars) next.vars.set(k, v);
     next[SERVER] = rt;

@@ -87,7 +87,9 @@ export class ProxyUnit implements Unit, Responder {
         return;
       } catch (e) {
         if (!(e instanceof UpstreamFailure)) throw e;
-        if (e.stale && !e.bodySent && staleLeft-- > 0) { tried.pop(); continue; }
+        // a pooled connection found closed: the upstream may have read the request all the same,
+        // so only a request safe to repeat is sent again (RFC 9110 9.2.2)
+        if (e.stale && !e.bodySent && IDEMPOTENT.has(ctx.method) && staleLeft-- > 0) { tried.pop(); continue; }
         this.passiveFailure(cur);
         const next = retriesLeft-- > 0 && retriable(e, ctx.method) ? this.choose(ctx, tried) : undefined;
         if (!next) throw this.failure(ctx, cur, e);
@@ -128,7 +130,7 @@ export class ProxyUnit implements Unit, Responder {
   private locations(ctx: Ctx, raw: string[], up: Upstream): string[] {
     if (!this.rewriteLocation || !up.origins.length) return raw;
     const prefix = this.path.strip === undefined ? '' : (this.path.strip || ctx.mount).replace(/\/$/, '');
-    return rewriteLocations(raw, up.origins, `${ctx.scheme}://${ctx.req.headers.host ?? ctx.host}`, prefix);
+    return rewriteLocations(raw, up.origins, `${ctx.scheme}://${ctx.authority ?? ctx.host}`, prefix);
   }
 
   private choose(ctx: Ctx, tried: readonly Upstream[]): Upstream | undefined {

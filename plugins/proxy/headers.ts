@@ -67,6 +67,7 @@ export function requestHeaders(ctx: Ctx, spec: RequestHeaderSpec, upstreamHost: 
     }
     out.push(name, raw[i + 1]);
   }
+  host = ctx.authority ?? host; // an absolute-form target's authority, not the Host beside it
   const remote = ctx.remote;
   out.push('Host', spec.preserveHost && host ? host : upstreamHost);
   out.push('X-Forwarded-For', xff ? `${xff}, ${remote}` : remote);
@@ -82,18 +83,35 @@ export function requestHeaders(ctx: Ctx, spec: RequestHeaderSpec, upstreamHost: 
 
 /**
  * responseHeaders filters an upstream response's raw headers for the client: hop-by-hop
- * ones go (except Upgrade and Connection of a 101), then header_down applies.
+ * ones go (except Upgrade and Connection of a 101), then header_down applies. Framing is
+ * the proxy's own: a Content-Length beside a Transfer-Encoding goes (RFC 9112 6.3: the body
+ * was read as chunks, and the client gets it re-framed), a repeated one is sent once, and
+ * Trailer only goes where the answer is chunked to a client that takes trailers.
  */
 export function responseHeaders(raw: readonly string[], ops: readonly HeaderOp[], ctx: Ctx, upgrade = false): string[] {
   const named = connectionTokens(raw);
+  const chunked = hasHeader(raw, 'transfer-encoding');
   const out: string[] = [];
+  let length = false;
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
     if (upgrade && (lower === 'upgrade' || lower === 'connection')) { out.push(raw[i], raw[i + 1]); continue; }
     if ((HOP_BY_HOP.has(lower) && lower !== 'expect') || named?.has(lower)) continue;
+    if (lower === 'content-length') {
+      if (chunked || length) continue;
+      length = true;
+      out.push(raw[i], raw[i + 1].split(',')[0].trim()); // the parser checked that a list repeats one value
+      continue;
+    }
+    if (lower === 'trailer' && !(chunked && ctx.req.httpVersion === '1.1')) continue;
     out.push(raw[i], raw[i + 1]);
   }
   return ops.length ? applyOps(out, ops, ctx) : out;
+}
+
+function hasHeader(raw: readonly string[], lower: string): boolean {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === lower.length && raw[i].toLowerCase() === lower) return true;
+  return false;
 }
 
 /**

@@ -153,6 +153,8 @@ export class ResponseParser {
     const from = this.pending ? Math.max(0, this.pending.length - 3) : 0;
     const buf = this.take(data);
     const end = buf.indexOf('\r\n\r\n', from, 'latin1');
+    // a head ended by bare LFs would never see its CRLF CRLF: refuse it now, not at read_timeout
+    if (end < 0 && buf.indexOf('\n\n', from, 'latin1') >= 0) throw new BadResponse('response head holds a control character, a bare CR or a bare LF');
     if (end < 0) {
       if (buf.length > MAX_HEAD) throw new BadResponse(`response head larger than ${MAX_HEAD} bytes`);
       if (buf.length) this.pending = buf;

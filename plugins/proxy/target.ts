@@ -35,13 +35,34 @@ function routedPath(ctx: Ctx): string {
   return encodeUnsafe(ctx.path.replace(/%/g, '%25').replace(/\?/g, '%3F').replace(/#/g, '%23'));
 }
 
-/** stripPrefix removes `prefix` when the path starts with it at a segment boundary; '' becomes '/'. */
+/**
+ * stripPrefix removes `prefix` (decoded, as routes are) when the raw path starts with it at a
+ * segment boundary, however the client escaped it ('/%61pi/x', '/api%2Fx' for '/api'); ''
+ * becomes '/'.
+ */
 export function stripPrefix(path: string, prefix: string): string {
   const p = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
-  if (!p || !path.startsWith(p)) return path;
-  const rest = path.slice(p.length);
+  if (!p) return path;
+  const end = path.startsWith(p) ? p.length : escapedPrefixEnd(path, p);
+  if (end === undefined) return path;
+  const rest = path.slice(end);
   if (rest === '') return '/';
-  return rest.startsWith('/') ? rest : path;
+  if (rest.startsWith('/')) return rest;
+  return /^%2f/i.test(rest) ? `/${rest.slice(3)}` : path;
+}
+
+/** escapedPrefixEnd is where a raw path stops spelling `prefix`, each byte as itself or as %XX; undefined if it does not. */
+function escapedPrefixEnd(raw: string, prefix: string): number | undefined {
+  let i = 0;
+  for (const byte of Buffer.from(prefix, 'utf8')) {
+    if (raw.charCodeAt(i) === 37 /* % */) {
+      const v = parseInt(raw.slice(i + 1, i + 3), 16);
+      if (v !== byte || !/^[0-9a-f]{2}$/i.test(raw.slice(i + 1, i + 3))) return undefined;
+      i += 3;
+    } else if (raw.charCodeAt(i) === byte && byte < 128) i++;
+    else return undefined;
+  }
+  return i;
 }
 
 /**

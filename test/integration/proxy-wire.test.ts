@@ -79,6 +79,62 @@ describe('proxy: what upstreams put on the wire', () => {
     assert.ok(!g.logs.some((l) => l.includes(' error ')), g.logs.join('\n'));
   });
 
+  it('frames by Transfer-Encoding when the upstream also sends Content-Length, and sends a repeated length once', async () => {
+    up = await rawUpstream((head, s) => {
+      if (head.startsWith('GET /both')) s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+      else s.write('HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\ntwice');
+    });
+    const g = await front(up);
+    const both = await send(g.port, '/both');
+    assert.deepEqual([both.status, both.headers['content-length'], both.body], [200, undefined, 'hello']);
+    const r = await rawRequest(g.port, 'GET /twice HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.match(r.text, /\r\ncontent-length: 5\r\n/i);
+    assert.doesNotMatch(r.text, /5, 5/);
+  });
+
+  it('drops a Trailer header it cannot honour (a length-framed answer), rather than fail', async () => {
+    up = await rawUpstream((_head, s) => s.write('HTTP/1.1 200 OK\r\nTrailer: X-T\r\nContent-Length: 2\r\n\r\nok'));
+    const g = await front(up);
+    const r = await send(g.port, '/');
+    assert.deepEqual([r.status, r.body, r.headers.trailer], [200, 'ok', undefined]);
+  });
+
+  it('answers 502 at once to a response head ended by bare LFs', async () => {
+    up = await rawUpstream((_head, s) => s.write('HTTP/1.1 200 OK\nX-F: a\nContent-Length: 2\n\nok'));
+    const g = await front(up);
+    const started = Date.now();
+    assert.equal((await send(g.port, '/', { ms: 5000 })).status, 502);
+    assert.ok(Date.now() - started < 2000, 'not after read_timeout');
+  });
+
+  it('does not send a POST again when a kept-alive connection fails under it (the upstream may have read it)', async () => {
+    up = await rawUpstream((_head, s, nth) => {
+      if (nth === 0) s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      else s.destroy();
+    });
+    const g = await front(up);
+    assert.equal((await send(g.port, '/')).body, 'ok');
+    assert.equal((await send(g.port, '/form', { method: 'POST' })).status, 502);
+    assert.equal(up.stats.requests, 2, 'the POST reached the upstream once');
+  });
+
+  it('sends the authority of an absolute-form target upstream as Host, not the Host beside it', async () => {
+    up = await rawUpstream((head, s) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(head)}\r\n\r\n${head}`));
+    const g = await front(up);
+    const r = await rawRequest(g.port, 'GET http://public.test:8080/echo HTTP/1.1\r\nHost: admin.internal\r\nConnection: close\r\n\r\n');
+    assert.match(r.text, /\r\nHost: public\.test:8080\r\n/);
+    assert.match(r.text, /\r\nX-Forwarded-Host: public\.test:8080\r\n/);
+    assert.doesNotMatch(r.text, /admin\.internal/);
+  });
+
+  it('strips a route prefix the client spelled with escapes', async () => {
+    up = await rawUpstream((head, s) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${head.indexOf('\r\n')}\r\n\r\n${head.slice(0, head.indexOf('\r\n'))}`));
+    gate = await startGate(`server { listen 127.0.0.1:0; route /api/ { proxy http://127.0.0.1:${up.port} { strip_prefix } } }`);
+    for (const [sent, got] of [['/%61pi/hello', '/hello'], ['/api%2Fhello', '/hello'], ['/api/a%2Fb', '/a%2Fb'], ['/%61pi/', '/']]) {
+      assert.equal((await send(gate.port, sent)).body, `GET ${got} HTTP/1.1`, sent);
+    }
+  });
+
   it('passes an early answer (413 before the upload is read) whole', async () => {
     up = await rawUpstream((_head, s) => s.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!', () => s.end()));
     const g = await front(up);
