@@ -218,7 +218,7 @@ class Attempt implements ConnUser {
 
   private upgraded(rest: Buffer): void {
     const head = this.parser.head!;
-    if (!this.ctx.upgrade) { this.fail(new Error('upstream switched protocols on a request that asked for no upgrade')); return; }
+    if (!this.spec.upgrade) { this.fail(new Error('upstream switched protocols on a request that asked for no upgrade')); return; }
     this.cleanup();
     this.done = true;
     this.spec.responder.upgrade(this.ctx, head, this.conn.detach(), rest);

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
 import { balancer, type Balancer, type Policy } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
-import { groupHeaders, requestHead, requestHeaders, responseHeaders, rewriteLocations, TOKEN_RE, type HeaderOp } from './headers.js';
+import { groupHeaders, requestHead, requestHeaders, responseHeaders, rewriteLocations, TOKEN_RE, webSocket, type HeaderOp } from './headers.js';
 import { HealthChecker, type HealthSpec } from './health.js';
 import type { UpstreamHead } from './response-parser.js';
 import type { HealthCheckOption, MaxFailsOption, ProxyConfig, UpstreamOption } from './schema.js';
@@ -70,7 +70,7 @@ export class ProxyUnit implements Unit, Responder {
   async handle(ctx: Ctx): Promise<void> {
     const path = upstreamUri(ctx, this.path);
     const body = ctx.req.headers['transfer-encoding'] !== undefined ? 'chunked' : Number(ctx.req.headers['content-length'] ?? 0) > 0 ? 'length' : 'none';
-    const upgrade = ctx.upgrade !== undefined;
+    const upgrade = webSocket(ctx);
     const tried: Upstream[] = [];
     let retriesLeft = this.retries;
     let staleLeft = 2;

@@ -33,6 +33,15 @@ function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   return out;
 }
 
+/**
+ * webSocket tells whether a request asks to become a WebSocket, the one upgrade the proxy
+ * carries; any other (h2c, a custom protocol) goes upstream as a plain request, its Upgrade
+ * dropped, so no tunnel opens past the routes and middleware.
+ */
+export function webSocket(ctx: Ctx): boolean {
+  return ctx.upgrade !== undefined && /^\s*websocket\s*$/i.test(ctx.req.headers.upgrade ?? '');
+}
+
 /** RequestHeaderSpec is what shapes the headers sent upstream. */
 export interface RequestHeaderSpec {
   readonly preserveHost: boolean;
@@ -74,10 +83,7 @@ export function requestHeaders(ctx: Ctx, spec: RequestHeaderSpec, upstreamHost: 
   out.push('X-Forwarded-Proto', ctx.scheme, 'X-Forwarded-Host', host ?? ctx.host, 'X-Real-IP', remote);
   if (chunked) out.push('Transfer-Encoding', 'chunked');
   if (te) out.push('TE', 'trailers');
-  if (ctx.upgrade) {
-    const upgrade = ctx.req.headers.upgrade;
-    if (upgrade) out.push('Connection', 'Upgrade', 'Upgrade', upgrade);
-  }
+  if (webSocket(ctx)) out.push('Connection', 'Upgrade', 'Upgrade', ctx.req.headers.upgrade!);
   return spec.ops.length ? applyOps(out, spec.ops, ctx) : out;
 }
 

@@ -135,6 +135,17 @@ describe('proxy: what upstreams put on the wire', () => {
     }
   });
 
+  it('carries WebSocket upgrades only: another Upgrade goes upstream as a plain request', async () => {
+    up = await rawUpstream((head, s) => {
+      if (/\r\nupgrade:/i.test(head)) s.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+      else s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain');
+    });
+    const g = await front(up);
+    const r = await rawRequest(g.port, 'GET /h2c HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n');
+    assert.match(r.text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(r.text.endsWith('\r\n\r\nplain'), r.text);
+  });
+
   it('passes an early answer (413 before the upload is read) whole', async () => {
     up = await rawUpstream((_head, s) => s.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!', () => s.end()));
     const g = await front(up);
