@@ -229,7 +229,13 @@ export class Gate {
     if (res.headersSent) { res.destroy(); return; }
     res.statusMessage = ''; // a writeHead that threw (a header Node refused) left its reason phrase behind
     const body = `${status} ${http ? http.message : 'Internal Server Error'}\n`;
-    void ctx.send(status, body, { 'content-type': 'text/plain; charset=utf-8', ...(http?.headers ?? {}) });
+    try {
+      void ctx.send(status, body, { 'content-type': 'text/plain; charset=utf-8', ...(http?.headers ?? {}) });
+    } catch (again) {
+      // the error response could not be written either (a header hook that throws): cut the connection, keep serving
+      ctx.log.error('could not answer with an error response; connection closed', { request_id: ctx.requestId, uri: ctx.uri, status, error: (again as Error).message });
+      res.destroy();
+    }
   }
 
   private async redispatch(ctx: Ctx, target: string, o: RedispatchOptions = {}): Promise<void> {

@@ -34,6 +34,10 @@ export class HeadersUnit implements Unit {
     if (this.ops.length === 0) out.push(diagnostic('GK_HEADERS_EMPTY', "'headers' changes nothing", this.at, 'add set, add, default or remove'));
     for (const op of this.ops) {
       if (op.name === '' || !TOKEN.test(op.name)) out.push(diagnostic('GK_HEADERS_BAD_NAME', `invalid header name '${op.name}' in 'headers'`, op.at, 'a header name is letters, digits and -'));
+      if (op.kind !== 'remove' && !/^[\t\x20-\x7e]*$/.test(op.value.source)) {
+        out.push(diagnostic('GK_HEADERS_BAD_VALUE', `the value of '${op.name}' in 'headers' is not printable ASCII`, op.at,
+          "percent-encode other characters, or use RFC 8187 (filename*=UTF-8''caf%C3%A9.txt)"));
+      }
     }
     return out;
   }
@@ -45,7 +49,28 @@ export class HeadersUnit implements Unit {
   }
 }
 
-const render = (ctx: Ctx, t: TemplateLike): string => ctx.render(t).replace(CONTROLS, '');
+/**
+ * render expands a header value; controls are dropped. A decoded variable ($path, $arg_*,
+ * $1, $user) may hold any character, and a header only ASCII for sure (Node refuses a '€',
+ * and writes 0x80-0xFF as one byte or two depending on the body), so outside printable
+ * ASCII it goes percent-encoded as UTF-8, '%' too: as it was in the URL. Values that are
+ * the client's own bytes ($http_*, $cookie_*, $uri, $query) go as they came.
+ */
+function render(ctx: Ctx, t: TemplateLike): string {
+  return t.render((name) => {
+    const v = ctx.variable(name)?.replace(CONTROLS, '');
+    return v === undefined || asSent(name) ? v : escapeText(v);
+  });
+}
+
+function asSent(name: string): boolean {
+  return name === 'uri' || name === 'query' || name.startsWith('http_') || name.startsWith('cookie_');
+}
+
+function escapeText(v: string): string {
+  if (/^[\t\x20-\x24\x26-\x7e]*$/.test(v)) return v;
+  return v.replace(/%|[^\t\x20-\x7e]+/g, (m) => (m === '%' ? '%25' : Array.from(Buffer.from(m, 'utf8'), (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')));
+}
 
 function applyToResponse(res: ServerResponse, ops: readonly Op[], ctx: Ctx): void {
   for (const op of ops) {

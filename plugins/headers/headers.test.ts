@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
+import { rawRequest } from '../../test/helpers/raw-http.js';
 import { MwTestPlugin } from '../../test/integration/mw-fixtures.js';
 
 const plugins = [MwTestPlugin];
@@ -49,6 +50,26 @@ describe('headers', () => {
     const rawNames = raw.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase());
     assert.deepEqual(rawNames.filter((h) => h === 'x-client' || h === 'cookie' || h.startsWith('x-secret')), ['x-client']);
     assert.deepEqual(raw.filter((_, i) => i % 2 === 1 && raw[i - 1].toLowerCase() === 'x-tag'), ['one', 'two']);
+  });
+
+  it('percent-encodes what decoded variables hold beyond printable ASCII, both ways', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      headers { set X-Q $arg_v; set X-P $path }
+      headers request { set X-Up $arg_v }
+      echo_headers
+    }`, { plugins });
+    const r = await rawRequest(gate.port, 'GET /%E2%82%AC?v=%E2%82%AC%C3%A9%25 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(r.status, 200, 'the process answers (a header Node refused once took it down)');
+    const line = (name: string): string => new RegExp(`\r\n${name}: ([^\r]*)\r\n`, 'i').exec(r.text)?.[1] ?? '';
+    assert.deepEqual([line('x-q'), line('x-p')], ['%E2%82%AC%C3%A9%25', '/%E2%82%AC']);
+    const body = JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)) as { raw: string[] };
+    const up = body.raw[body.raw.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === 'x-up') + 1];
+    assert.equal(up, '%E2%82%AC%C3%A9%25', 'handlers and upstreams get it encoded too');
+  });
+
+  it('reports a value that is not printable ASCII', async () => {
+    const [d] = await checkGate('server { listen 80; headers { set X-A "caf\u00e9" }; respond "x" }');
+    assert.deepEqual([d.code, d.span.col], ['GK_HEADERS_BAD_VALUE', 35]);
   });
 
   it('reports a bad header name and an empty block', async () => {

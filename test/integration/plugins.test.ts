@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, directive, DONE, inject, injectable, LOGGER, PROCESS_INFO, CONFIG, HttpError, type ConfigService, type Ctx, type Logger, type Next, type Plugin, type ProcessInfo, type Unit } from '../../core/index.js';
+import { arg, beforeHead, directive, DONE, inject, injectable, LOGGER, PROCESS_INFO, CONFIG, HttpError, type ConfigService, type Ctx, type Logger, type Next, type Plugin, type ProcessInfo, type Unit } from '../../core/index.js';
 import { loadConfig } from '../../core/load.js';
 import { checkGate, startGate, testRoot, type TestGate } from '../helpers/gate.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -11,7 +11,7 @@ import { repoPath } from '../helpers/paths.js';
 const events: string[] = [];
 
 const tag = directive({ name: 'tag', kind: 'middleware', doc: 'Add X-Tag', schema: { args: [arg.string('value')] } });
-const boom = directive({ name: 'boom', kind: 'handler', doc: 'Fail', schema: { args: [arg.enum('how', { values: ['http', 'throw', 'silent', 'twice', 'done', 'badheader'] })] } });
+const boom = directive({ name: 'boom', kind: 'handler', doc: 'Fail', schema: { args: [arg.enum('how', { values: ['http', 'throw', 'silent', 'twice', 'done', 'badheader', 'badhook'] })] } });
 const lifecycle = directive({ name: 'lifecycle', kind: 'middleware', doc: 'Record lifecycle', schema: { args: [arg.string('id'), arg.bool('fail', { optional: true, default: 'off' })] } });
 
 @injectable()
@@ -43,6 +43,7 @@ class TestPlugin implements Plugin {
       handle: async (ctx: Ctx, next: Next) => {
         if (c.how === 'http') throw new HttpError(418, 'short and stout');
         if (c.how === 'throw') throw new Error('kaboom');
+        if (c.how === 'badhook') { beforeHead(ctx.res, () => { throw new Error('hook refused'); }); await ctx.send(200, 'never'); return; }
         if (c.how === 'badheader') { ctx.res.writeHead(302, 'Found', { location: '/\u2603' }); return; } // Node refuses the header
         if (c.how === 'twice') { await next(); return; }
         log.info('silent');
@@ -84,6 +85,7 @@ describe('plugins', () => {
       route = /silent { boom silent }
       route = /done { boom done }
       route = /badheader { boom badheader }
+      route = /badhook { boom badhook }
     }`, { plugins: [TestPlugin] });
     const teapot = await fetch(gate.url('/http'));
     assert.deepEqual([teapot.status, await teapot.text()], [418, '418 short and stout\n']);
@@ -101,6 +103,9 @@ describe('plugins', () => {
     assert.ok(gate.logs.some((l) => l.includes('finished without sending a response') && l.includes('uri=/done')), gate.logs.join('\n'));
     const bad = await rawRequest(gate.port, 'GET /badheader HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.match(bad.text, /^HTTP\/1\.1 500 Internal Server Error\r\n/, 'not the reason phrase of the writeHead that threw');
+    const hook = await rawRequest(gate.port, 'GET /badhook HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.deepEqual([hook.text, hook.closed], ['', true], 'no answer can be written: the connection is cut');
+    assert.ok(gate.logs.some((l) => l.includes('could not answer with an error response') && l.includes('hook refused')), gate.logs.join('\n'));
     assert.equal((await fetch(gate.url('/http'))).status, 418); // still serving
   });
 
