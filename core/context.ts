@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
 import type { TemplateLike } from '../dsl/schema.js';
+import { fieldText } from './field-value.js';
 import type { Logger } from './logger.js';
 
 /** KERNEL_VARIABLES are the request variables every request has (plugins add more). */
@@ -172,6 +173,14 @@ export class Ctx {
   /** render expands a template's request variables for this request. */
   render(t: TemplateLike): string {
     return t.render((n) => this.variable(n));
+  }
+
+  /** renderField expands a template for a header field value: each variable made fit for a header (fieldText). */
+  renderField(t: TemplateLike): string {
+    return t.render((n) => {
+      const v = this.variable(n);
+      return v === undefined ? undefined : fieldText(n, v);
+    });
   }
 
   /** send answers with a status, optional headers and a whole body. */

@@ -8,8 +8,6 @@ type Op =
   | { readonly kind: 'set' | 'add' | 'default'; readonly name: string; readonly value: TemplateLike; readonly at: Span };
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Controls other than tab cannot go in a header value: a variable holding one loses it.
-const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f]/g;
 
 /**
  * HeadersUnit applies header operations. On the request side they run before the rest of
@@ -49,28 +47,8 @@ export class HeadersUnit implements Unit {
   }
 }
 
-/**
- * render expands a header value; controls are dropped. A decoded variable ($path, $arg_*,
- * $1, $user) may hold any character, and a header only ASCII for sure (Node refuses a '€',
- * and writes 0x80-0xFF as one byte or two depending on the body), so outside printable
- * ASCII it goes percent-encoded as UTF-8, '%' too: as it was in the URL. Values that are
- * the client's own bytes ($http_*, $cookie_*, $uri, $query) go as they came.
- */
-function render(ctx: Ctx, t: TemplateLike): string {
-  return t.render((name) => {
-    const v = ctx.variable(name)?.replace(CONTROLS, '');
-    return v === undefined || asSent(name) ? v : escapeText(v);
-  });
-}
-
-function asSent(name: string): boolean {
-  return name === 'uri' || name === 'query' || name.startsWith('http_') || name.startsWith('cookie_');
-}
-
-function escapeText(v: string): string {
-  if (/^[\t\x20-\x24\x26-\x7e]*$/.test(v)) return v;
-  return v.replace(/%|[^\t\x20-\x7e]+/g, (m) => (m === '%' ? '%25' : Array.from(Buffer.from(m, 'utf8'), (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')));
-}
+// A header holds what ctx.renderField gives: controls dropped, decoded text escaped.
+const render = (ctx: Ctx, t: TemplateLike): string => ctx.renderField(t);
 
 function applyToResponse(res: ServerResponse, ops: readonly Op[], ctx: Ctx): void {
   for (const op of ops) {

@@ -163,14 +163,9 @@ export function applyOps(headers: string[], ops: readonly HeaderOp[], ctx: Ctx):
   let out = headers;
   for (const o of ops) {
     if (o.op !== 'add') out = removeHeader(out, o.name);
-    if (o.op !== 'remove' && o.value) out.push(o.name, fieldValue(ctx.render(o.value)));
+    if (o.op !== 'remove' && o.value) out.push(o.name, ctx.renderField(o.value));
   }
   return out;
-}
-
-/** fieldValue keeps a rendered value (request variables are the client's bytes) from ending its header line. */
-function fieldValue(v: string): string {
-  return /[\r\n\0]/.test(v) ? v.replace(/[\r\n\0]/g, ' ') : v;
 }
 
 function removeHeader(headers: string[], lower: string): string[] {
