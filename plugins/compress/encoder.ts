@@ -83,6 +83,14 @@ const byteLength = (chunk: unknown, enc: unknown): number =>
     : chunk instanceof Uint8Array ? chunk.byteLength : 0;
 
 /**
+ * encodeHead gives the answer to a HEAD the head a GET would get (RFC 9110 9.3.2): the same
+ * coding, Vary and weakened ETag, with no body to encode.
+ */
+export function encodeHead(res: ServerResponse, enc: Encoding | undefined, p: EncodePolicy): void {
+  beforeHead(res, (r) => { start(r, enc, p); });
+}
+
+/**
  * encodeResponse makes `res` compress its body with `enc` when the head, once written, says
  * it should. The body streams: each write goes through the encoder, whose output is written
  * as it comes, with the socket's backpressure passed back (write() returns false, then

@@ -1,5 +1,5 @@
 import type { Ctx, Next, Unit } from '../../core/index.js';
-import { encodeResponse, type EncodePolicy } from './encoder.js';
+import { encodeHead, encodeResponse, type EncodePolicy } from './encoder.js';
 import { ENCODINGS, negotiate, typeMatcher, type Encoding } from './negotiate.js';
 import type { CompressConfig } from './schema.js';
 
@@ -7,7 +7,7 @@ const DEFAULT_MIN_SIZE = 512;
 
 /**
  * CompressUnit negotiates a content coding with each client and encodes eligible responses
- * as they stream. HEAD requests and upgrades pass through untouched.
+ * as they stream; a HEAD gets the head its GET would. Upgrades pass through untouched.
  */
 export class CompressUnit implements Unit {
   private readonly offered: readonly Encoding[];
@@ -27,8 +27,10 @@ export class CompressUnit implements Unit {
   }
 
   handle(ctx: Ctx, next: Next): Promise<void> {
-    if (ctx.upgrade || ctx.method === 'HEAD') return next();
-    encodeResponse(ctx.res, negotiate(ctx.req.headers['accept-encoding'], this.offered), this.policy);
+    if (ctx.upgrade) return next();
+    const enc = negotiate(ctx.req.headers['accept-encoding'], this.offered);
+    if (ctx.method === 'HEAD') encodeHead(ctx.res, enc, this.policy);
+    else encodeResponse(ctx.res, enc, this.policy);
     return next();
   }
 }
