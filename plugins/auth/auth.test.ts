@@ -62,6 +62,14 @@ describe('auth', () => {
     assert.equal(ok.status, 200, 'the scheme is case-insensitive');
   });
 
+  it('basic: takes an empty password where the file has one, and base64 without padding', async () => {
+    gate = await startGate('server { listen 127.0.0.1:0; auth basic { user eve "{SHA}2jmj7l5rSw0yVb/vlWAYkK/YBwk="; max_failures 0 }; respond "in $user" }');
+    const ok = await status('/', basic('eve:'));
+    assert.deepEqual([ok.status, await ok.text()], [200, 'in eve']);
+    assert.equal((await status('/', basic('eve:x'))).status, 401);
+    assert.equal((await status('/', basic('eve:').replace(/=+$/, ''))).status, 200, 'unpadded');
+  });
+
   it('basic: an unknown user costs as much as a wrong password (timing-safe path)', async () => {
     gate = await startGate(`server { listen 127.0.0.1:0; auth basic { user alice "$2y$10$WlkDgqNyJNKYn82XHqUWuesEbqh2ae3gWdlWH53R0uk3jIS/ihJz6"; max_failures 0 }; respond "in" }`);
     const time = async (cred: string): Promise<number> => {
@@ -95,11 +103,14 @@ describe('auth', () => {
     const ok = await status('/', `Bearer ${'a'.repeat(32)}`);
     assert.deepEqual([ok.status, await ok.text()], [200, 'u=ci']);
     assert.equal((await status('/', `Bearer ${'b'.repeat(32)}`)).status, 200);
-    for (const h of [undefined, `Bearer ${'a'.repeat(31)}`, `Bearer ${'a'.repeat(33)}`, 'Bearer', 'Bearer a b', basic('a:b'), `Token ${'a'.repeat(32)}`]) {
+    for (const h of [undefined, `Bearer ${'a'.repeat(31)}`, `Bearer ${'a'.repeat(33)}`, 'Bearer', basic('a:b'), `Token ${'a'.repeat(32)}`]) {
       const res = await status('/', h);
       assert.equal(res.status, 401, String(h));
       assert.match(res.headers.get('www-authenticate')!, /^Bearer realm="restricted"/);
     }
+    const bad = await status('/', 'Bearer a b');
+    assert.equal(bad.status, 400, 'no token at all is a bad request (RFC 6750 3.1)');
+    assert.equal(bad.headers.get('www-authenticate'), 'Bearer realm="restricted", error="invalid_request"');
     assert.equal((await status('/', 'Bearer wrongwrongwrong')).headers.get('www-authenticate'), 'Bearer realm="restricted", error="invalid_token"');
   });
 

@@ -7,7 +7,8 @@ export type Presented<T> = { readonly kind: 'none' } | { readonly kind: 'malform
 
 const NONE = { kind: 'none' } as const;
 const MALFORMED = { kind: 'malformed' } as const;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// padding optional, as clients differ (Nginx takes both)
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 
 /** schemeValue returns the credentials after `SCHEME ` (scheme case-insensitive), or undefined for another scheme or none. */
 function schemeValue(header: string | undefined, scheme: string): string | undefined {
@@ -15,14 +16,14 @@ function schemeValue(header: string | undefined, scheme: string): string | undef
   return header.slice(0, scheme.length).toLowerCase() === scheme ? header.slice(scheme.length + 1).trim() : undefined;
 }
 
-/** basicCredentials reads `Basic base64(user:password)`; a bad encoding, no colon, or an empty name or password is malformed. */
+/** basicCredentials reads `Basic base64(user:password)`; a bad encoding, no colon, or an empty name is malformed (RFC 7617 allows an empty password). */
 export function basicCredentials(header: string | undefined): Presented<{ user: string; password: string }> {
   const b64 = schemeValue(header, 'basic');
   if (b64 === undefined) return NONE;
   if (!b64 || !BASE64.test(b64)) return MALFORMED;
   const text = Buffer.from(b64, 'base64').toString('utf8');
   const colon = text.indexOf(':');
-  if (colon <= 0 || colon === text.length - 1) return MALFORMED;
+  if (colon <= 0) return MALFORMED;
   return { kind: 'given', value: { user: text.slice(0, colon), password: text.slice(colon + 1) } };
 }
 

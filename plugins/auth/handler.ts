@@ -6,7 +6,8 @@ import type { AuthConfig } from './schema.js';
 import { validateAuth } from './validate.js';
 
 /** Outcome of checking a request's credentials: a user name ('' for an anonymous token), none given, or a failure. */
-type Outcome = { readonly user: string } | 'none' | 'failed';
+/** Outcome of a check: a user, no credentials, wrong ones, or (bearer) a header that is no token at all. */
+type Outcome = { readonly user: string } | 'none' | 'failed' | 'malformed';
 
 const DEFAULT_MAX_FAILURES = 10;
 const DEFAULT_COOLDOWN = 60_000;
@@ -47,7 +48,7 @@ export class AuthUnit implements Unit {
       const tokens = new TokenList(cfg.token ?? []);
       this.check = async (ctx) => {
         const t = bearerToken(ctx.req.headers.authorization);
-        if (t.kind !== 'given') return t.kind === 'none' ? 'none' : 'failed';
+        if (t.kind !== 'given') return t.kind;
         const name = tokens.match(t.value);
         return name === undefined ? 'failed' : { user: name };
       };
@@ -56,7 +57,7 @@ export class AuthUnit implements Unit {
       const claim = cfg.user_claim ?? 'sub';
       this.check = async (ctx) => {
         const t = bearerToken(ctx.req.headers.authorization);
-        if (t.kind !== 'given') return t.kind === 'none' ? 'none' : 'failed';
+        if (t.kind !== 'given') return t.kind;
         try {
           const claims = await verifier.verify(t.value);
           const user = claims[claim];
@@ -82,9 +83,11 @@ export class AuthUnit implements Unit {
       return next();
     }
     let challenge = this.challenge;
-    if (outcome === 'failed') {
+    if (outcome !== 'none') {
       this.guard.fail(client);
       this.log.info('authentication failed', { request_id: ctx.requestId, remote: client, uri: ctx.uri });
+      // RFC 6750 3.1: a header that holds no token is a bad request; a token that fails, a 401
+      if (outcome === 'malformed') throw new HttpError(400, 'malformed bearer credentials', { headers: { 'www-authenticate': `${challenge}, error="invalid_request"` } });
       if (this.cfg.mode !== 'basic') challenge += ', error="invalid_token"';
     }
     throw new HttpError(401, 'authentication required', { headers: { 'www-authenticate': challenge } });
