@@ -50,14 +50,19 @@ export class HeadersUnit implements Unit {
 // A header holds what ctx.renderField gives: controls dropped, decoded text escaped.
 const render = (ctx: Ctx, t: TemplateLike): string => ctx.renderField(t);
 
+/** An empty value sends no header, as Nginx's add_header: `set` then leaves none, `add` and `default` add none. */
 function applyToResponse(res: ServerResponse, ops: readonly Op[], ctx: Ctx): void {
   for (const op of ops) {
     if (op.kind === 'remove') {
       if (!op.prefix) res.removeHeader(op.name);
       else for (const h of res.getHeaderNames()) if (h.startsWith(op.name)) res.removeHeader(h);
-    } else if (op.kind === 'set') res.setHeader(op.name, render(ctx, op.value));
-    else if (op.kind === 'add') res.appendHeader(op.name, render(ctx, op.value));
-    else if (!res.hasHeader(op.name)) res.setHeader(op.name, render(ctx, op.value));
+      continue;
+    }
+    if (op.kind === 'default' && res.hasHeader(op.name)) continue;
+    const value = render(ctx, op.value);
+    if (value === '') { if (op.kind === 'set') res.removeHeader(op.name); continue; }
+    if (op.kind === 'add') res.appendHeader(op.name, value);
+    else res.setHeader(op.name, value);
   }
 }
 
@@ -75,6 +80,7 @@ function applyToRequest(req: IncomingMessage, ops: readonly Op[], ctx: Ctx): voi
     if (op.kind === 'default' && headers[lower] !== undefined) continue;
     const value = render(ctx, op.value);
     if (op.kind === 'set' || op.kind === 'default') drop((h) => h === lower);
+    if (value === '') continue; // an empty value sends no header
     const had = headers[lower];
     headers[lower] = had === undefined ? value : Array.isArray(had) ? [...had, value] : `${had}${lower === 'cookie' ? '; ' : ', '}${value}`;
     raw.push(op.name, value);

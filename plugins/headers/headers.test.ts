@@ -67,6 +67,20 @@ describe('headers', () => {
     assert.equal(up, '%E2%82%AC%C3%A9%25', 'handlers and upstreams get it encoded too');
   });
 
+  it('sends no header for an empty value: set leaves none, add and default add none', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      headers { set Content-Type $http_x_type; add X-A $http_x_a; default X-D $http_x_d }
+      headers request { set X-Up $http_x_up }
+      echo_headers
+    }`, { plugins });
+    const empty = await fetch(gate.url('/'));
+    assert.deepEqual([empty.headers.get('content-type'), empty.headers.has('x-a'), empty.headers.has('x-d')], [null, false, false]);
+    const { raw } = await empty.json() as { raw: string[] };
+    assert.ok(!raw.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'x-up'), 'nothing upstream either');
+    const full = await fetch(gate.url('/'), { headers: { 'x-type': 'text/x-test', 'x-a': 'a', 'x-d': 'd' } });
+    assert.deepEqual([full.headers.get('content-type'), full.headers.get('x-a'), full.headers.get('x-d')], ['text/x-test', 'a', 'd']);
+  });
+
   it('reports a value that is not printable ASCII', async () => {
     const [d] = await checkGate('server { listen 80; headers { set X-A "caf\u00e9" }; respond "x" }');
     assert.deepEqual([d.code, d.span.col], ['GK_HEADERS_BAD_VALUE', 35]);
