@@ -11,7 +11,15 @@ const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f]/g;
  */
 export function fieldText(name: string, value: string): string {
   const v = value.replace(CONTROLS, '');
-  if (name === 'uri' || name === 'query' || name.startsWith('http_') || name.startsWith('cookie_')) return v;
+  if (sentAsIs(name)) return v;
   if (/^[\t\x20-\x24\x26-\x7e]*$/.test(v)) return v;
   return v.replace(/%|[^\t\x20-\x7e]+/g, (m) => (m === '%' ? '%25' : Array.from(Buffer.from(m, 'utf8'), (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')));
+}
+
+/**
+ * sentAsIs tells whether a request variable's value is as the client sent it, escapes and
+ * all ($uri, $query, $http_*, $cookie_*), rather than decoded text ($path, $1..$9, $arg_*).
+ */
+export function sentAsIs(name: string): boolean {
+  return name === 'uri' || name === 'query' || name.startsWith('http_') || name.startsWith('cookie_');
 }

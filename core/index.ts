@@ -19,6 +19,7 @@ export type { ConfigService, ProcessInfo } from './container.js';
 export type { Dispatcher, RedispatchOptions } from './dispatcher.js';
 export type { GateConfig, GlobalSettings, ServerDecl, RouteDecl, UnitDecl } from './config.js';
 export { beforeHead } from './response-head.js';
+export { sentAsIs } from './field-value.js';
 export { statPath, TurnStats } from './turn-stats.js';
 export { cgiMetaVariables, type CgiScript, type CgiSite } from './cgi-env.js';
 export {

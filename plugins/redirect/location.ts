@@ -1,4 +1,4 @@
-import type { Ctx, TemplateLike } from '../../core/index.js';
+import { sentAsIs, type Ctx, type TemplateLike } from '../../core/index.js';
 
 // The characters a URI holds as they are (RFC 3986 unreserved and reserved, and the '%' of
 // escapes). Decoded text must also escape '%', '?' and '#': in a path they were %25, %3F, %23.
@@ -28,15 +28,7 @@ export function encodeAsSent(value: string): string {
 
 function encodeVariable(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  return keepsEscapes(name) ? encodeAsSent(value) : percentEncode(value, AS_TEXT, false);
-}
-
-/**
- * keepsEscapes tells whether a variable's value is as the client sent it, percent-escapes
- * and all ($uri, $query, headers, cookies), rather than decoded text ($path, $1..$9, $arg_*).
- */
-function keepsEscapes(name: string): boolean {
-  return name === 'uri' || name === 'query' || name.startsWith('http_') || name.startsWith('cookie_');
+  return sentAsIs(name) ? encodeAsSent(value) : percentEncode(value, AS_TEXT, false);
 }
 
 /**
