@@ -6,7 +6,7 @@ export { arg, directive, option } from '../dsl/schema.js';
 export type { Address, ArgSpec, Config, ConfigOf, DirectiveKind, DirectiveSpec, OptionSpec, Schema, TemplateLike } from '../dsl/schema.js';
 export type { Span } from '../dsl/ast.js';
 export { spanOf } from '../dsl/spans.js';
-export { error as diagnostic, type Diagnostic } from '../dsl/diagnostics.js';
+export { error as diagnostic, warning, type Diagnostic } from '../dsl/diagnostics.js';
 export { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
 export { DONE } from './plugin.js';
 export type { MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, TlsProvider, Unit, UnitPlace, VariableSpec } from './plugin.js';

@@ -47,9 +47,6 @@ export class HeadersUnit implements Unit {
   }
 }
 
-// A header holds what ctx.renderField gives: controls dropped, decoded text escaped.
-const render = (ctx: Ctx, t: TemplateLike): string => ctx.renderField(t);
-
 /** An empty value sends no header, as Nginx's add_header: `set` then leaves none, `add` and `default` add none. */
 function applyToResponse(res: ServerResponse, ops: readonly Op[], ctx: Ctx): void {
   for (const op of ops) {
@@ -59,7 +56,7 @@ function applyToResponse(res: ServerResponse, ops: readonly Op[], ctx: Ctx): voi
       continue;
     }
     if (op.kind === 'default' && res.hasHeader(op.name)) continue;
-    const value = render(ctx, op.value);
+    const value = ctx.renderField(op.value);
     if (value === '') { if (op.kind === 'set') res.removeHeader(op.name); continue; }
     if (op.kind === 'add') res.appendHeader(op.name, value);
     else res.setHeader(op.name, value);
@@ -78,7 +75,7 @@ function applyToRequest(req: IncomingMessage, ops: readonly Op[], ctx: Ctx): voi
     const lower = op.name.toLowerCase();
     if (op.kind === 'remove') { drop(op.prefix ? (h) => h.startsWith(op.name) : (h) => h === op.name); continue; }
     if (op.kind === 'default' && headers[lower] !== undefined) continue;
-    const value = render(ctx, op.value);
+    const value = ctx.renderField(op.value);
     if (op.kind === 'set' || op.kind === 'default') drop((h) => h === lower);
     if (value === '') continue; // an empty value sends no header
     const had = headers[lower];

@@ -58,13 +58,12 @@ export function requestHeaders(ctx: Ctx, spec: RequestHeaderSpec, upstreamHost: 
   const named = connectionTokens(raw);
   const out: string[] = [];
   let xff = '';
-  let host: string | undefined;
   let chunked = false;
   let te = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const lower = name.toLowerCase();
-    if (lower === 'host') { host ??= raw[i + 1]; continue; }
+    if (lower === 'host') continue; // the kernel read it: ctx.authority
     if (FORWARDING.has(lower)) {
       if (lower === 'x-forwarded-for') xff = xff ? `${xff}, ${raw[i + 1]}` : raw[i + 1];
       continue;
@@ -76,7 +75,7 @@ export function requestHeaders(ctx: Ctx, spec: RequestHeaderSpec, upstreamHost: 
     }
     out.push(name, raw[i + 1]);
   }
-  host = ctx.authority ?? host; // an absolute-form target's authority, not the Host beside it
+  const host = ctx.authority; // the Host header, or an absolute-form target's authority over it
   const remote = ctx.remote;
   out.push('Host', spec.preserveHost && host ? host : upstreamHost);
   out.push('X-Forwarded-For', xff ? `${xff}, ${remote}` : remote);

@@ -2,7 +2,7 @@ import { statSync, type Stats } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { contentType } from 'mime-types';
-import { diagnostic, HttpError, spanOf, TurnStats, type Ctx, type Diagnostic, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, TurnStats, warning, type Ctx, type Diagnostic, type Span, type Unit } from '../../core/index.js';
 import { acceptedEncodings, encodingsOf, type Encoding } from './encoding.js';
 import { FileCache, type FileEntry } from './file-cache.js';
 import { listDirectory, renderListing } from './listing.js';
@@ -88,7 +88,7 @@ export class StaticUnit implements Unit {
       out.push(diagnostic('GK_STATIC_HIDDEN', `hidden pattern '${p}' has a '/': patterns match one file or folder name, so it never matches`, at, `write '${name}' to hide every file or folder of that name`));
     }
     if (!this.hidden.hides('.git') || !this.hidden.hides('.env')) {
-      out.push({ ...diagnostic('GK_STATIC_HIDDEN', 'this hidden list replaces the default, so dotfiles such as .git and .env are served', at, "add '.*' to the list to keep them hidden"), severity: 'warning' });
+      out.push(warning('GK_STATIC_HIDDEN', 'this hidden list replaces the default, so dotfiles such as .git and .env are served', at, "add '.*' to the list to keep them hidden"));
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import type { SecureContextOptions } from 'node:tls';
-import { diagnostic, spanOf, type Diagnostic, type Span, type TlsProvider, type Unit } from '../../core/index.js';
+import { diagnostic, spanOf, warning, type Diagnostic, type Span, type TlsProvider, type Unit } from '../../core/index.js';
 import { checkPair, readPair, type CertPair } from './certs.js';
 import type { TlsConfig } from './schema.js';
 
@@ -27,10 +27,7 @@ export class TlsUnit implements Unit {
       const missing = cert === undefined && key === undefined ? 'cert and key' : cert === undefined ? 'cert' : 'key';
       return [diagnostic('GK_TLS_MISSING', `'tls' needs ${missing}`, this.at, 'tls { cert ./site.pem; key ./site.key }, or tls self_signed for development')];
     }
-    return checkPair(cert, key).map((p) => {
-      const d = diagnostic(p.code, p.message, spanOf(this.cfg, p.field) ?? this.at, p.help);
-      return p.warning ? { ...d, severity: 'warning' as const } : d;
-    });
+    return checkPair(cert, key).map((p) => (p.warning ? warning : diagnostic)(p.code, p.message, spanOf(this.cfg, p.field) ?? this.at, p.help));
   }
 
   /** tls gives the server's secure context options and headers; the certificate is read (or made) once. */
