@@ -57,6 +57,8 @@ class Conn(asyncio.Protocol):
         self.head = None      # http: the encoded response start, sent with the first body
         self.started = False  # http: response started; websocket: accepted
         self.done = False     # http: response complete; websocket: closed by the app
+        self.body_end = False  # http: gatekit sent the whole request body (E)
+        self.discard = False   # http: the app is done; the rest of the body is read only to be dropped
 
     # -- transport side
 
@@ -97,10 +99,14 @@ class Conn(asyncio.Protocol):
             if self.ws:
                 self.push({'type': 'websocket.connect'}, 0)
             self.w.loop.create_task(self.run(scope))
+        elif self.discard:  # the app returned: what is left of the body goes nowhere, and E ends it
+            if kind == b'E':
+                self.t.close()
         elif kind == b'B':
             msg = {'type': 'websocket.receive', 'bytes': payload} if self.ws else {'type': 'http.request', 'body': payload, 'more_body': True}
             self.push(msg, len(payload))
         elif kind == b'E':
+            self.body_end = True
             q = self.queue
             if q and q[-1]['type'] == 'http.request':
                 q[-1]['more_body'] = False
@@ -218,8 +224,22 @@ class Conn(asyncio.Protocol):
                 raise
         finally:
             if not self.t.is_closing():
-                self.t.close()
+                self.close_after_body()
             self.w.finished(self)
+
+    def close_after_body(self):
+        """close_after_body closes the connection, once gatekit has sent the whole request body:
+        closing on a body still coming would fail gatekit's writes (EPIPE) before it has read
+        the response, so an app that answers without reading the body drops the rest first."""
+        if self.ws or self.body_end or self.gone:
+            self.t.close()
+            return
+        self.discard = True
+        self.queue.clear()
+        self.queued = 0
+        if not self.reading:
+            self.reading = True
+            self.t.resume_reading()
 
     def finish(self):
         """finish checks that the app answered: an HTTP response completed, a WebSocket closed."""
