@@ -22,6 +22,7 @@ export { beforeHead } from './response-head.js';
 export { sentAsIs } from './field-value.js';
 export { statPath, TurnStats } from './turn-stats.js';
 export { cgiMetaVariables, type CgiScript, type CgiSite } from './cgi-env.js';
+export { bodyBuffering, bodyBufferingOptions, bufferBody, type BodyBuffering, type BodyBufferingConfig, type BufferedBody } from './request-body.js';
 export {
   FrameReader, MAX_CONTROL, POOL_PYTHON, POOL_QUEUE_WAIT, PYTHON_APP_SPEC, PoolWatch, PythonPool, awaitPoolWorker, frame, frameHeader, poolRunDir,
   poolsPart, pumpBody, pythonPoolSettings, relayData, sourceFile, textFrame, writeFrame,

@@ -126,6 +126,11 @@ export function relayData(sock: Socket, res: ServerResponse, done: () => boolean
 export interface BodyPump {
   /** ended is true once the whole body and the end frame were written. */
   readonly ended: boolean;
+  /**
+   * waitingOnClient is true while the pump waits for the client's next bytes (the body is not
+   * all here, and the pool process takes what it gets): an application timeout does not run then.
+   */
+  readonly waitingOnClient: boolean;
   stop(): void;
 }
 
@@ -139,6 +144,7 @@ export function pumpBody(body: Readable, sock: Socket, kind: number, end: Buffer
   const onEnd = (): void => { pump.ended = true; sock.write(end); };
   const pump = {
     ended: false,
+    get waitingOnClient(): boolean { return !pump.ended && !sock.writableNeedDrain; },
     stop(): void {
       body.off('data', onData);
       body.off('end', onEnd);

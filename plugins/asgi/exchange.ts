@@ -14,9 +14,10 @@ const UNAVAILABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
  * (http.response.start/body), with backpressure both ways. A client that goes away closes
  * the connection: the application's receive() gets http.disconnect. Rejects with the
  * HttpError the kernel should render: 500 app error, 502 worker died, 503 pool down,
- * 504 no response start within `timeout`.
+ * 504 no response start within `timeout` (which does not run while the exchange waits for
+ * the client's body). `length` is the exact length of a buffered body.
  */
-export function exchange(ctx: Ctx, poolPath: string, timeout: number): Promise<void> {
+export function exchange(ctx: Ctx, poolPath: string, timeout: number, length?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const res = ctx.res;
     const body: Readable = ctx.body;
@@ -35,7 +36,10 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number): Promise<v
       // After the response started, the kernel logs the error and cuts the response short.
       if (e) reject(e); else resolve();
     };
-    const timer = setTimeout(() => finish(new HttpError(504, `asgi application did not start its response within ${timeout}ms`)), timeout);
+    const timer = setTimeout(() => {
+      if (pump?.waitingOnClient) timer.refresh();
+      else finish(new HttpError(504, `asgi application did not start its response within ${timeout}ms`));
+    }, timeout);
     const onClientGone = (): void => { if (!res.writableFinished) finish(); };
     res.on('close', onClientGone);
 
@@ -62,10 +66,10 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number): Promise<v
     sock.on('close', () => finish(new HttpError(502, 'asgi worker closed the connection before the response was complete')));
 
     if (!hasBody(ctx)) {
-      sock.write(Buffer.concat([headFrame(ctx, false), END]));
+      sock.write(Buffer.concat([headFrame(ctx, false, length), END]));
       return;
     }
-    sock.write(headFrame(ctx, false));
+    sock.write(headFrame(ctx, false, length));
     pump = pumpBody(body, sock, FRAME.bytes, END, (e) => finish(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e })));
   });
 }

@@ -1,5 +1,8 @@
 import { join } from 'node:path';
-import { awaitPoolWorker, diagnostic, PoolWatch, PYTHON_APP_SPEC, pythonPoolSettings, spanOf, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import {
+  awaitPoolWorker, bodyBuffering, bufferBody, diagnostic, PoolWatch, PYTHON_APP_SPEC, pythonPoolSettings, spanOf,
+  type BodyBuffering, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit,
+} from '../../core/index.js';
 import { exchange } from './exchange.js';
 import type { AsgiConfig } from './schema.js';
 import { runDir } from './settings.js';
@@ -16,9 +19,11 @@ export class AsgiUnit implements Unit {
   private sockets: WebSockets | undefined;
   private poolPath = '';
   private readonly timeout: number;
+  private readonly buffering: BodyBuffering;
 
   constructor(private readonly cfg: AsgiConfig, private readonly at: Span, private readonly log: Logger, private readonly proc: ProcessInfo) {
     this.timeout = pythonPoolSettings(cfg, at).timeout;
+    this.buffering = bodyBuffering(cfg, true);
   }
 
   validate(): Diagnostic[] {
@@ -35,12 +40,13 @@ export class AsgiUnit implements Unit {
   }
 
   async handle(ctx: Ctx): Promise<void> {
+    const body = this.buffering.enabled && !ctx.upgrade ? await bufferBody(ctx, this.buffering) : undefined;
     await awaitPoolWorker(this.watch!, 'asgi', this.cfg.app);
     if (ctx.upgrade) {
       if (!isWebSocket(ctx)) throw notAvailable();
       return this.sockets!.serve(ctx);
     }
-    return exchange(ctx, this.poolPath, this.timeout);
+    return exchange(ctx, this.poolPath, this.timeout, body?.length);
   }
 
   async close(): Promise<void> {

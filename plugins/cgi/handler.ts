@@ -1,7 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit } from '../../core/index.js';
+import {
+  bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
+} from '../../core/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
 import { forkLauncher, type Launcher, type ScriptProcess } from './process.js';
@@ -23,6 +25,7 @@ export class CgiUnit implements Unit {
   private realDir: string;
   private readonly timeout: number;
   private readonly slots: Slots;
+  private readonly buffering: BodyBuffering;
   private readonly live = new Set<ScriptProcess>();
   private interpreters: Interpreters = new Map();
   private base: EnvBase = {};
@@ -36,6 +39,7 @@ export class CgiUnit implements Unit {
     this.realDir = this.dir;
     this.timeout = cfg.timeout ?? 30_000;
     this.slots = new Slots(cfg.max_processes ?? 32, cfg.queue_timeout ?? 2000);
+    this.buffering = bodyBuffering(cfg, true);
     this.site = { software: 'gatekit', documentRoot: resolve(cfg.document_root ?? this.dir), passAuth: cfg.pass_auth ?? false };
     this.launch = forkLauncher(log);
   }
@@ -90,14 +94,17 @@ export class CgiUnit implements Unit {
   async handle(ctx: Ctx): Promise<void> {
     if (this.closed) throw new HttpError(503, 'shutting down');
     const script = locateScript(this.dir, this.realDir, ctx.pathInMount, ctx.rawPath, this.interpreters);
+    const body = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined; // before a slot and the timeout
     const gone = new AbortController();
     const onGone = (): void => gone.abort();
     ctx.res.once('close', onGone);
     const release = await this.slots.take(gone.signal).finally(() => ctx.res.off('close', onGone));
     let proc: ScriptProcess;
-    const input = hasBody(ctx);
+    const input = body ? body.length > 0 : hasBody(ctx);
+    const env = metaVariables(ctx, script, this.base, this.site);
+    if (body) env.CONTENT_LENGTH = String(body.length);
     try {
-      proc = this.launch(script, metaVariables(ctx, script, this.base, this.site), input);
+      proc = this.launch(script, env, input);
     } catch (e) {
       release();
       throw new HttpError(502, `could not start CGI script ${script.name}`, { cause: e });

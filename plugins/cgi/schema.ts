@@ -1,4 +1,4 @@
-import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
 
 /** cgi is `cgi DIR { ... }`: run scripts from DIR, one process per request (RFC 3875). */
 export const cgi = directive({
@@ -23,6 +23,8 @@ export const cgi = directive({
         args: [arg.enum('spawner', { values: ['auto', 'helper', 'fork'] })] },
       { name: 'pass_auth', doc: 'Pass the Authorization header to scripts as HTTP_AUTHORIZATION (default off: scripts see AUTH_TYPE and REMOTE_USER)',
         args: [arg.bool('enabled')] },
+      ...bodyBufferingOptions('Read the whole request body before the script starts, so that a slow upload holds no process slot and counts nothing toward `timeout` '
+        + '(default on, as Nginx; CONTENT_LENGTH is then set for chunked uploads too); off streams the body to the script as it arrives'),
     ],
   },
 });

@@ -2,7 +2,8 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
-  cgiMetaVariables, diagnostic, HttpError, spanOf, TurnStats, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
+  bodyBuffering, bufferBody, cgiMetaVariables, diagnostic, HttpError, spanOf, TurnStats,
+  type BodyBuffering, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
 } from '../../core/index.js';
 import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
 import { ConnectFailure, ConnPool, STARVING_AFTER } from './pool.js';
@@ -11,8 +12,6 @@ import type { FastcgiConfig } from './schema.js';
 import { locateScript, type ScriptRules } from './script.js';
 
 const MAX_LOCAL_REDIRECTS = 10;
-/** MAX_BUFFERED_BODY bounds a chunked body, which is read whole to learn its CONTENT_LENGTH (PHP reads no more than that). */
-const MAX_BUFFERED_BODY = 64 * 1024 * 1024;
 const redirects = new WeakMap<object, number>();
 
 /**
@@ -26,6 +25,7 @@ export class FastcgiUnit implements Unit {
   private readonly site: CgiSite;
   private readonly pool: ConnPool;
   private readonly timeouts: { read: number; send: number };
+  private readonly buffering: BodyBuffering;
   private closed = false;
 
   constructor(private readonly cfg: FastcgiConfig, private readonly at: Span, private readonly log: Logger, private readonly router: Dispatcher) {
@@ -33,6 +33,7 @@ export class FastcgiUnit implements Unit {
     this.rules = { root, index: cfg.index ?? 'index.php', extension: cfg.split_path ?? '.php' };
     this.site = { software: 'gatekit', documentRoot: root, passAuth: cfg.pass_auth ?? true };
     this.timeouts = { read: cfg.read_timeout ?? 60_000, send: cfg.send_timeout ?? 60_000 };
+    this.buffering = bodyBuffering(cfg, true);
     const keepalive = cfg.keepalive ?? 4;
     let told = false;
     this.pool = new ConnPool(cfg.address, {
@@ -64,7 +65,7 @@ export class FastcgiUnit implements Unit {
     if (this.closed) throw new HttpError(503, 'shutting down');
     const script = locateScript(ctx.mount, ctx.pathInMount, ctx.rawPath, this.rules, this.stats);
     const params = cgiMetaVariables(ctx, script, this.site);
-    const body = await requestBody(ctx, params);
+    const body = await requestBody(ctx, params, this.buffering);
     for (const p of this.cfg.param ?? []) params[p.name] = ctx.render(p.value);
     const req: Request = { params: encodeParams(params), body, readTimeout: this.timeouts.read, sendTimeout: this.timeouts.send };
     const outcome = await this.run(ctx, req);
@@ -122,25 +123,20 @@ export class FastcgiUnit implements Unit {
 }
 
 /**
- * requestBody is how the body goes to the responder: none, the stream itself when its
- * length is declared, or (chunked) read whole, with CONTENT_LENGTH set from it, since PHP
- * reads no more of FCGI_STDIN than CONTENT_LENGTH says (nginx buffers it too).
+ * requestBody is how the body goes to the responder: none, read whole first (request_buffering,
+ * or a chunked body, whose CONTENT_LENGTH must be known since PHP reads no more of FCGI_STDIN
+ * than it says, as Nginx does), or the stream itself.
  */
-async function requestBody(ctx: Ctx, params: Record<string, string>): Promise<Buffer | Readable | undefined> {
+async function requestBody(ctx: Ctx, params: Record<string, string>, buffering: BodyBuffering): Promise<Buffer | Readable | undefined> {
   const h = ctx.req.headers;
   if (ctx.methodOverride !== undefined) { // a local redirect: the GET has no body
     delete params.CONTENT_LENGTH;
     delete params.CONTENT_TYPE;
     return undefined;
   }
-  if (h['transfer-encoding'] === undefined) return h['content-length'] !== undefined && h['content-length'] !== '0' ? ctx.body : undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BUFFERED_BODY) throw new HttpError(413, `chunked request body over ${MAX_BUFFERED_BODY} bytes`);
-    chunks.push(chunk);
-  }
-  params.CONTENT_LENGTH = String(size);
-  return Buffer.concat(chunks);
+  if (!buffering.enabled && h['transfer-encoding'] === undefined) return h['content-length'] !== undefined && h['content-length'] !== '0' ? ctx.body : undefined;
+  const body = await bufferBody(ctx, buffering);
+  if (!body) return undefined;
+  params.CONTENT_LENGTH = String(body.length);
+  return body.bytes ?? ctx.body;
 }

@@ -1,4 +1,4 @@
-import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
 
 /** fastcgi is `fastcgi ADDRESS { ... }`: a FastCGI 1.0 client for a responder such as PHP-FPM (nginx's fastcgi_pass). */
 export const fastcgi = directive({
@@ -22,6 +22,8 @@ export const fastcgi = directive({
       { name: 'connect_timeout', doc: 'Time to connect to the responder (default 5s); then 504', args: [arg.duration('timeout')] },
       { name: 'read_timeout', doc: 'Longest wait for the responder between two reads: response start and body (default 60s); then 504', args: [arg.duration('timeout')] },
       { name: 'send_timeout', doc: 'Longest wait for the responder to accept more of the request (default 60s); then 504', args: [arg.duration('timeout')] },
+      ...bodyBufferingOptions('Read the whole request body before the request goes to the responder, so that a slow upload holds no PHP-FPM child or connection '
+        + '(default on, as Nginx\'s fastcgi_request_buffering); off streams a body of declared length as it arrives (a chunked one is read whole all the same: PHP needs its CONTENT_LENGTH)'),
     ],
   },
 });

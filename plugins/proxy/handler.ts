@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
+import { bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
 import { balancer, type Balancer, type Policy } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
 import { groupHeaders, requestHead, requestHeaders, responseHeaders, rewriteLocations, TOKEN_RE, webSocket, type HeaderOp } from './headers.js';
@@ -31,6 +31,7 @@ export class ProxyUnit implements Unit, Responder {
   private readonly rewriteLocation: boolean;
   private readonly path: PathSpec;
   private readonly health: HealthSpec | undefined;
+  private readonly buffering: BodyBuffering;
   private checker: HealthChecker | undefined;
   private readonly tunnels = new Tunnels();
 
@@ -49,6 +50,7 @@ export class ProxyUnit implements Unit, Responder {
     this.rewriteLocation = cfg.rewrite_location ?? true;
     this.path = { ...(cfg.strip_prefix !== undefined ? { strip: cfg.strip_prefix } : {}), ...(cfg.rewrite ? { rewrite: cfg.rewrite } : {}) };
     this.health = healthSpec(cfg.health_check as HealthCheckOption | undefined);
+    this.buffering = bodyBuffering(cfg, false);
   }
 
   validate(): Diagnostic[] {
@@ -71,6 +73,7 @@ export class ProxyUnit implements Unit, Responder {
     const path = upstreamUri(ctx, this.path);
     const body = ctx.req.headers['transfer-encoding'] !== undefined ? 'chunked' : Number(ctx.req.headers['content-length'] ?? 0) > 0 ? 'length' : 'none';
     const upgrade = webSocket(ctx);
+    if (this.buffering.enabled && body !== 'none' && !upgrade) await bufferBody(ctx, this.buffering);
     const tried: Upstream[] = [];
     let retriesLeft = this.retries;
     let staleLeft = 2;

@@ -1,4 +1,4 @@
-import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
 
 /** UPSTREAM_SCHEMES are the URL schemes an upstream may have (ws and wss are http and https). */
 export const UPSTREAM_SCHEMES = ['http', 'https', 'ws', 'wss', 'unix'] as const;
@@ -55,6 +55,9 @@ export const proxy = directive({
       { name: 'max_fails', doc: 'Passive health: N failures within DURATION mark an upstream down for fail_timeout (default 1 within fail_timeout; 0 is off)',
         args: [arg.int('count', { min: 0, max: 10000 }), arg.enum('within', { values: ['within'], optional: true }), arg.duration('window', { optional: true })] },
       { name: 'fail_timeout', doc: 'How long passive health keeps a failing upstream down (default 10s)', args: [arg.duration('timeout')] },
+      ...bodyBufferingOptions('Read the whole request body before the request goes upstream, as Nginx\'s proxy_request_buffering (default off: the body streams as it arrives, '
+        + 'as in Caddy and Traefik, since the upstream is a server that handles its own clients and proxy timeouts do not count waiting for the client; '
+        + 'turn it on in front of servers whose workers a slow upload would tie up, such as Gunicorn\'s sync workers)'),
     ],
   },
 });

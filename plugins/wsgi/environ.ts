@@ -20,9 +20,10 @@ function envName(lower: string): string | undefined {
 /**
  * headPayload is the environ of a request, as the head frame carries it: CGI variables
  * and HTTP_* headers per PEP 3333, SCRIPT_NAME being the route's mount point and PATH_INFO
- * the rest of the decoded path. The Python side adds the wsgi.* entries.
+ * the rest of the decoded path. The Python side adds the wsgi.* entries. `length`, the
+ * exact length of a buffered body, is its CONTENT_LENGTH (a chunked upload then has one).
  */
-export function headPayload(ctx: Ctx): Buffer {
+export function headPayload(ctx: Ctx, length?: number): Buffer {
   const req = ctx.req;
   const env: Record<string, string> = {
     REQUEST_METHOD: ctx.method,
@@ -46,6 +47,10 @@ export function headPayload(ctx: Ctx): Buffer {
     if (!name) continue;
     const prev = env[name];
     env[name] = prev === undefined ? raw[i + 1] : `${prev}${lower === 'cookie' ? '; ' : ','}${raw[i + 1]}`;
+  }
+  if (length !== undefined) {
+    env.CONTENT_LENGTH = String(length);
+    delete env.HTTP_TRANSFER_ENCODING;
   }
   let text = '';
   for (const k in env) text += text ? `\0${k}\0${env[k]}` : `${k}\0${env[k]}`;

@@ -12,9 +12,10 @@ const UNAVAILABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
  * worker accepts), sends the head and streams the body, and streams the response back,
  * with backpressure both ways. It resolves when the response has ended, and rejects with
  * the HttpError the kernel should render (500 app error, 502 worker died, 503 pool down,
- * 504 timeout, after which the stuck worker is killed).
+ * 504 timeout, after which the stuck worker is killed). The timeout does not run while the
+ * exchange waits for the client's body. `length` is the exact length of a buffered body.
  */
-export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logger): Promise<void> {
+export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logger, length?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const res = ctx.res;
     const body: Readable = ctx.body;
@@ -34,6 +35,7 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logge
       if (e) reject(e); else resolve();
     };
     const timer = setTimeout(() => {
+      if (pump?.waitingOnClient) { timer.refresh(); return; }
       if (pid) {
         log.error(`wsgi worker ${pid} did not answer within ${timeout}ms; killing it`, { request_id: ctx.requestId });
         try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
@@ -67,10 +69,10 @@ export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logge
     sock.on('close', () => finish(new HttpError(502, `wsgi worker ${pid || '?'} exited before it answered`)));
 
     if (!hasBody(ctx)) {
-      sock.write(Buffer.concat([headPayload(ctx), END]));
+      sock.write(Buffer.concat([headPayload(ctx, length), END]));
       return;
     }
-    sock.write(headPayload(ctx));
+    sock.write(headPayload(ctx, length));
     pump = pumpBody(body, sock, FRAME.body, END, (e) => finish(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e })));
   });
 }

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { awaitPoolWorker, diagnostic, PoolWatch, spanOf, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import {
+  awaitPoolWorker, bodyBuffering, bufferBody, diagnostic, PoolWatch, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit,
+} from '../../core/index.js';
 import { exchange } from './exchange.js';
 import type { WsgiConfig } from './schema.js';
 import { APP_SPEC, poolSettings, runDir } from './settings.js';
@@ -13,9 +15,11 @@ export class WsgiUnit implements Unit {
   private watch: PoolWatch | undefined;
   private poolPath = '';
   private readonly timeout: number;
+  private readonly buffering: BodyBuffering;
 
   constructor(private readonly cfg: WsgiConfig, private readonly at: Span, private readonly log: Logger, private readonly proc: ProcessInfo) {
     this.timeout = poolSettings(cfg, at).timeout;
+    this.buffering = bodyBuffering(cfg, true);
   }
 
   validate(): Diagnostic[] {
@@ -31,8 +35,9 @@ export class WsgiUnit implements Unit {
   }
 
   async handle(ctx: Ctx): Promise<void> {
+    const body = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined;
     await awaitPoolWorker(this.watch!, 'wsgi', this.cfg.app);
-    return exchange(ctx, this.poolPath, this.timeout, this.log);
+    return exchange(ctx, this.poolPath, this.timeout, this.log, body?.length);
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,9 @@
-import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
 
 /** wsgi is `wsgi MODULE:CALLABLE { ... }`: a PEP 3333 application served by a pool of preforked Python processes. */
 export const wsgi = directive({
   name: 'wsgi', kind: 'handler',
-  doc: 'Serve a Python WSGI application (PEP 3333) from preforked Python processes: wsgi MODULE:CALLABLE { workers; threads; python; chdir; env; pythonpath; max_requests; timeout }',
+  doc: 'Serve a Python WSGI application (PEP 3333) from preforked Python processes: wsgi MODULE:CALLABLE { workers; threads; python; chdir; env; pythonpath; max_requests; timeout; request_buffering; body_buffer_size; body_timeout }',
   schema: {
     args: [arg.string('app')],
     options: [
@@ -15,8 +15,10 @@ export const wsgi = directive({
         args: [arg.string('name'), arg.string('value')] },
       { name: 'pythonpath', doc: 'Folder added to sys.path (PYTHONPATH), after chdir', repeatable: true, args: [arg.path('dir')] },
       { name: 'max_requests', doc: 'Replace a Python process after it served this many requests (default 0: never)', args: [arg.int('count', { min: 0 })] },
-      { name: 'timeout', doc: 'Longest a request may take; past it the Python process is killed and replaced, and the client gets 504 (default 30s)',
+      { name: 'timeout', doc: 'Longest a request may take once a Python process has it (not counting the client\'s upload); past it the process is killed and replaced, and the client gets 504 (default 30s)',
         args: [arg.duration('timeout')] },
+      ...bodyBufferingOptions('Read the whole request body before a Python process gets the request, so that a slow upload holds no worker (default on, as Nginx in front of Gunicorn; '
+        + 'CONTENT_LENGTH is then set for chunked uploads too); off streams the body to the application as it arrives'),
     ],
   },
 });

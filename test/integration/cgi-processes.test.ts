@@ -3,6 +3,8 @@ import { startGate, type TestGate } from '../helpers/gate.js';
 import { CGI_FILE, cgiConfig, describeSpawners, logValue, openRequest, processGone, waitUntil } from './cgi-fixtures.js';
 
 describeSpawners('cgi: processes', () => {
+  // hold.sh runs until the client ends its body: these tests stream it (request_buffering off)
+  const STREAM = 'request_buffering off';
   let gate: TestGate | undefined;
   afterEach(async () => { await gate?.close(); gate = undefined; });
 
@@ -18,7 +20,7 @@ describeSpawners('cgi: processes', () => {
   });
 
   it('queues requests over max_processes until a slot frees, then answers 503 past queue_timeout', async () => {
-    gate = await startGate(cgiConfig('max_processes 1; queue_timeout 1s'), { file: CGI_FILE });
+    gate = await startGate(cgiConfig(`${STREAM}; max_processes 1; queue_timeout 1s`), { file: CGI_FILE });
     const holder = openRequest(gate.port, '/cgi-bin/hold.sh');
     holder.write('x');
     assert.ok(await logValue(gate.logs, /pid (\d+)/), 'the holder runs');
@@ -31,7 +33,7 @@ describeSpawners('cgi: processes', () => {
     await served.text();
 
     await gate.close();
-    gate = await startGate(cgiConfig('max_processes 1; queue_timeout 200ms'), { file: CGI_FILE });
+    gate = await startGate(cgiConfig(`${STREAM}; max_processes 1; queue_timeout 200ms`), { file: CGI_FILE });
     const second = openRequest(gate.port, '/cgi-bin/hold.sh');
     second.write('x');
     assert.ok(await logValue(gate.logs, /pid (\d+)/));
@@ -46,7 +48,7 @@ describeSpawners('cgi: processes', () => {
   });
 
   it('kills the script when the client goes away', async () => {
-    gate = await startGate(cgiConfig(), { file: CGI_FILE });
+    gate = await startGate(cgiConfig(STREAM), { file: CGI_FILE });
     const req = openRequest(gate.port, '/cgi-bin/hold.sh');
     req.write('x');
     const pid = Number(await logValue(gate.logs, /pid (\d+)/));
@@ -55,7 +57,7 @@ describeSpawners('cgi: processes', () => {
   });
 
   it('kills every running script at close', async () => {
-    gate = await startGate(cgiConfig(), { file: CGI_FILE });
+    gate = await startGate(cgiConfig(STREAM), { file: CGI_FILE });
     const req = openRequest(gate.port, '/cgi-bin/hold.sh');
     req.write('x');
     const pid = Number(await logValue(gate.logs, /pid (\d+)/));

@@ -105,8 +105,10 @@ describeSpawners('cgi: requests and responses', () => {
     await after.text();
   });
 
-  it('streams stdin: the script answers the first line before the client sends the rest', async () => {
-    const req = openRequest(gate!.port, '/cgi-bin/stream.sh');
+  it('streams stdin with request_buffering off: the script answers the first line before the client sends the rest', async () => {
+    await gate!.close();
+    gate = await startGate(cgiConfig('request_buffering off'), { file: CGI_FILE });
+    const req = openRequest(gate.port, '/cgi-bin/stream.sh');
     req.write('one\n');
     const first = await req.firstData;
     assert.equal(first.status, 200);

@@ -54,6 +54,11 @@ class Closing(object):
         self.environ['wsgi.errors'].write('iterable closed\n')
 
 
+def first(environ, start_response):
+    """answers the first 5 bytes of the body before reading the rest: proves the body streams."""
+    return plain(start_response, b'first=' + environ['wsgi.input'].read(5))
+
+
 def stream(environ, start_response):
     q = dict(p.split('=') for p in environ['QUERY_STRING'].split('&') if p)
     chunks, size = int(q.get('chunks', 10)), int(q.get('size', 1024))
@@ -120,7 +125,7 @@ def no_body_before_start(environ, start_response):
 ROUTES = {
     '/': hello, '/environ': environ_dump, '/upload': upload, '/stream': stream, '/boom': boom,
     '/exc_info': exc_info, '/write': writer, '/file': file_wrapper, '/headers': headers, '/errors': errors,
-    '/slow': slow, '/pid': pid, '/die': die, '/nostart': no_body_before_start,
+    '/slow': slow, '/pid': pid, '/die': die, '/nostart': no_body_before_start, '/first': first,
 }
 
 
