@@ -31,7 +31,9 @@ const STABLE_AFTER = 10_000; // an incarnation that lived this long resets the b
 /**
  * supervise starts a process and keeps it running: each exit is logged with its code or
  * signal, its stdout and stderr go to the log line by line, and it is restarted with
- * exponential backoff while it keeps dying young.
+ * exponential backoff while it keeps dying young. Its stdin is a pipe nothing is written
+ * to: it reads end-of-file once this process is gone, however it ended (kill -9 included),
+ * and the process should then exit (gatekit_pool.py does), so that nothing outlives gatekit.
  */
 export function supervise(spec: ProcessSpec, log: Logger): Supervised {
   let child: ChildProcess | undefined;
@@ -44,7 +46,7 @@ export function supervise(spec: ProcessSpec, log: Logger): Supervised {
 
   const start = (): void => {
     const began = Date.now();
-    const c = spawn(spec.command, [...(spec.args ?? [])], { cwd: spec.cwd, env: spec.env ?? {}, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(spec.command, [...(spec.args ?? [])], { cwd: spec.cwd, env: spec.env ?? {}, stdio: ['pipe', 'pipe', 'pipe'] });
     child = c;
     for (const [stream, level] of [[c.stdout!, 'info'], [c.stderr!, 'warn']] as const) {
       createInterface({ input: stream }).on('line', (line) => plog[level](line, { pid: c.pid }));

@@ -20,6 +20,11 @@ Keeper control protocol (DIR/keeper.sock), one byte per operation:
   W  a watcher: gets 8 bytes (ready workers, failing) now and on every change
 
 Frames, for the plugins' protocols: 1 byte type, 4 bytes big-endian length, payload.
+
+Both roles end when gatekit does, however it ended (kill -9 included): gatekit's supervisor
+gives each a pipe as stdin that it never writes to, and that reads end-of-file once gatekit's
+process is gone (watch_parent). The keeper then removes the pool's folder; a worker stops as
+on SIGTERM, and is ended ORPHAN_GRACE seconds later if it has not.
 """
 
 import array
@@ -27,10 +32,14 @@ import importlib
 import importlib.util
 import os
 import select
+import shutil
 import signal
 import socket
+import stat
 import struct
 import sys
+import threading
+import time
 import traceback
 
 HEAD = struct.Struct('>cI')
@@ -54,10 +63,54 @@ def read_frame(rfile):
     return kind, payload
 
 
+# ---------------------------------------------------------------- parent watch
+
+ORPHAN_GRACE = 10
+
+
+def watch_parent(on_gone):
+    """watch_parent calls on_gone, from a thread of its own, once gatekit is gone: the pipe that
+    gatekit's supervisor gave as stdin reads end-of-file then. The pipe moves off fd 0 (which
+    becomes /dev/null), so that application code cannot read it away. Without a pipe on stdin
+    (started by hand), nothing is watched."""
+    try:
+        mode = os.fstat(0).st_mode
+        if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):  # libuv makes its pipes from socketpairs
+            return
+    except OSError:
+        return
+    fd = os.dup(0)  # not inherited by anything the application starts
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+
+    def watch():
+        try:
+            while os.read(fd, 4096):
+                pass
+        except OSError:
+            pass
+        on_gone()
+    threading.Thread(target=watch, name='gatekit-parent-watch', daemon=True).start()
+
+
+def orphaned_worker():
+    """orphaned_worker stops this worker as SIGTERM does (an ASGI app gets its lifespan shutdown),
+    and ends it after ORPHAN_GRACE seconds if the application holds it up."""
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(ORPHAN_GRACE)
+    os._exit(70)
+
+
 # ---------------------------------------------------------------- keeper
 
 def keeper(run_dir):
-    """keeper binds the pool socket and serves it to workers; it never runs application code."""
+    """keeper binds the pool socket and serves it to workers; it never runs application code.
+    It removes the pool's folder and exits when gatekit is gone."""
+    def orphaned():
+        shutil.rmtree(run_dir, ignore_errors=True)
+        os._exit(0)
+    watch_parent(orphaned)
     pool_path = os.path.join(run_dir, 'pool.sock')
     if os.path.exists(pool_path):
         os.unlink(pool_path)
@@ -192,6 +245,7 @@ def main(argv):
     if len(argv) >= 2 and argv[0] == 'keeper':
         return keeper(argv[1])
     if len(argv) >= 3 and argv[0] == 'worker':
+        watch_parent(orphaned_worker)
         sys.modules.setdefault('gatekit_pool', sys.modules[__name__])
         path = argv[2]
         name = os.path.splitext(os.path.basename(path))[0]

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkGate, startGate } from '../../test/helpers/gate.js';
 import { ASGI_FILE, hasPython3 } from '../../test/integration/asgi-gate.js';
 
@@ -19,12 +20,20 @@ describe('asgi', function () {
 
   it('stops every Python process and removes its sockets on close', async function () {
     if (!hasPython3()) this.skip(); // python3 (>= 3.8) is not installed
-    const g = await startGate('server { listen 127.0.0.1:0; asgi apps:application { workers 2 } }', { file: ASGI_FILE });
-    const pid = Number(await (await fetch(g.url('/pid'))).text());
-    const dirs = (): string[] => readdirSync(tmpdir()).filter((d) => d.startsWith('gatekit-asgi-'));
-    assert.ok(dirs().length >= 1, 'the pool has its socket folder');
-    await g.close();
-    assert.throws(() => process.kill(pid, 0), /ESRCH/);
-    assert.deepEqual(dirs(), []);
+    const temp = mkdtempSync(join(tmpdir(), 'gk-asgi-test-')); // not shared with other gatekits on the machine
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = temp;
+    try {
+      const g = await startGate('server { listen 127.0.0.1:0; asgi apps:application { workers 2 } }', { file: ASGI_FILE });
+      const pid = Number(await (await fetch(g.url('/pid'))).text());
+      const dirs = (): string[] => readdirSync(temp).filter((d) => d.startsWith('gatekit-asgi-'));
+      assert.ok(dirs().length >= 1, 'the pool has its socket folder');
+      await g.close();
+      assert.throws(() => process.kill(pid, 0), /ESRCH/);
+      assert.deepEqual(dirs(), []);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 });

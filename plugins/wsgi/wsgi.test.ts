@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -27,8 +27,19 @@ function post(url: string, chunks: Buffer[], headers: Record<string, string> = {
 describe('wsgi', function () {
   this.timeout(15_000);
   let gate: TestGate | undefined;
-  before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: the wsgi plugin runs real Python processes */ });
-  after(async () => { await gate?.close(); gate = undefined; });
+  // The pools' folders go to a temp folder of the suite's own, which other gatekits on the machine do not share.
+  const temp = { dir: '', saved: process.env.TMPDIR };
+  before(function () {
+    if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: the wsgi plugin runs real Python processes */
+    temp.dir = mkdtempSync(join(tmpdir(), 'gk-wsgi-test-'));
+    process.env.TMPDIR = temp.dir;
+  });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+    if (temp.saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = temp.saved;
+    if (temp.dir) rmSync(temp.dir, { recursive: true, force: true });
+  });
 
   const start = async (): Promise<TestGate> => (gate ??= await startWsgiGate(`server { listen 127.0.0.1:0
       route /app/ { wsgi apps:application { workers 2 } }

@@ -25,7 +25,9 @@ big-endian 32-bit numbers, a and b:
     X pid code      it ended: its exit code, or minus the signal that killed it
     E pid 0         a piece of its stderr; nothing after a and b is the end of it
 
-It exits when its stdin (a pipe from gatekit) closes, and removes its socket and folder.
+It exits when its stdin (a pipe from gatekit) closes, which happens too when gatekit's worker
+dies, however it died: it then kills the process groups of the scripts still running (nobody
+reads their output any more), and removes its socket and folder.
 """
 
 import errno
@@ -97,6 +99,7 @@ class Spawner:
         self.sel.register(sys.stdin.fileno(), selectors.EVENT_READ, self.parent_input)
         self.asks = {}    # id -> (socket, request) waiting for its stdin connection
         self.inputs = {}  # id -> socket that arrived before its request
+        self.scripts = set()  # pids of the scripts started and not yet reaped
         self.running = True
 
     def serve(self):
@@ -204,6 +207,7 @@ class Spawner:
             os.close(err_r)
             tell(b'F', n, getattr(e, 'errno', 0) or 0, (getattr(e, 'strerror', None) or str(e)).encode())
         else:
+            self.scripts.add(pid)
             tell(b'S', n, pid)
             os.set_blocking(err_r, False)
             self.sel.register(err_r, selectors.EVENT_READ, self.stderr_reader(pid))
@@ -238,13 +242,26 @@ class Spawner:
                 return
             if pid == 0:
                 return
+            self.scripts.discard(pid)
             tell(b'X', pid, os.waitstatus_to_exitcode(status))
+
+    def kill_scripts(self):
+        """kill_scripts ends the process group of every script still running (each leads its own)."""
+        for pid in self.scripts:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def main(path, worker):
+    spawner = None
     try:
-        Spawner(path, worker).serve()
+        spawner = Spawner(path, worker)
+        spawner.serve()
     finally:
+        if spawner is not None:
+            spawner.kill_scripts()
         # gatekit removes the folder too, unless it was killed first
         for remove in (lambda: os.unlink(path), lambda: os.rmdir(os.path.dirname(path))):
             try:
