@@ -9,6 +9,8 @@ import { PoolWatch } from './watch.js';
 
 const KEEPER_WAIT = 10_000;
 const WORKERS_WAIT = 60_000;
+/** LOAD_FAILED is the exit code of a worker that could not load the application, having logged why (gatekit_pool.fail). */
+const LOAD_FAILED = 3;
 
 /** PythonPoolSpec describes one pool: which plugin's Python module its workers run, and how. */
 export interface PythonPoolSpec {
@@ -61,7 +63,7 @@ export class PythonPool {
       if (!watch.status.connected) throw new Error(`${where}: '${s.python}' could not run the ${kind} keeper${up ? '' : ` within ${KEEPER_WAIT}ms`}; see the log`);
       const args = ['-u', POOL_PYTHON, 'worker', dir, this.spec.module, ...this.spec.args];
       for (let i = 1; i <= s.workers; i++) {
-        this.workers.push(this.ctx.supervise({ name: `${kind} ${s.app} #${i}`, command: s.python, args, cwd: s.chdir, env: s.env }));
+        this.workers.push(this.ctx.supervise({ name: `${kind} ${s.app} #${i}`, command: s.python, args, cwd: s.chdir, env: s.env, explainedExits: [LOAD_FAILED] }));
       }
       const ready = await watch.until((st) => st.workers >= s.workers || st.failing, WORKERS_WAIT);
       const fatal = join(dir, 'fatal');

@@ -13,6 +13,12 @@ export interface ProcessSpec {
   readonly env?: Readonly<Record<string, string>>;
   /** restart: 'always' (default) restarts after any exit, 'on-failure' only after a non-zero one. */
   readonly restart?: 'always' | 'on-failure';
+  /**
+   * explainedExits are exit codes after which the process has logged why itself (an
+   * application that cannot load): the supervisor restarts it all the same, with backoff,
+   * and logs the exit at debug level only, so that each retry is one line.
+   */
+  readonly explainedExits?: readonly number[];
 }
 
 /** Supervised is a running, supervised process. */
@@ -58,7 +64,8 @@ export function supervise(spec: ProcessSpec, log: Logger): Supervised {
         resolve();
         if (stopping) return;
         const failed = signal !== null || code !== 0;
-        plog[failed ? 'error' : 'info'](`exited with ${signal ? `signal ${signal}` : `code ${code}`}`, { pid: c.pid });
+        const level = !failed ? 'info' : code !== null && spec.explainedExits?.includes(code) ? 'debug' : 'error';
+        plog[level](`exited with ${signal ? `signal ${signal}` : `code ${code}`}`, { pid: c.pid });
         if (!failed && spec.restart === 'on-failure') return;
         // Only failures of young processes back off; a clean exit (a worker recycling itself) restarts at once.
         fails = !failed || Date.now() - began > STABLE_AFTER ? 0 : fails + 1;

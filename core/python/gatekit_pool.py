@@ -28,6 +28,7 @@ on SIGTERM, and is ended ORPHAN_GRACE seconds later if it has not.
 """
 
 import array
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -208,12 +209,34 @@ def recv_listener(link):
 
 
 def load_or_fail(run_dir, spec, label):
-    """load_or_fail loads the application, or logs its traceback, tells the keeper, and exits 3."""
+    """load_or_fail loads the application, or logs why it cannot (see load_failure), tells the
+    keeper, and exits 3: gatekit's supervisor starts the worker again, with backoff."""
     sys.path.insert(0, os.getcwd())
     try:
         return load_app(spec)
-    except BaseException:
-        fail(run_dir, '%s: cannot load the application %s:\n%s' % (label, spec, traceback.format_exc()))
+    except BaseException as e:
+        fail(run_dir, load_failure(run_dir, spec, label, e, traceback.format_exc()))
+
+
+def load_failure(run_dir, spec, label, exc, text):
+    """load_failure is what a worker logs when the application cannot be loaded: the traceback
+    the first time the pool meets it (a marker file in the pool's folder, named after the
+    traceback, remembers it for every worker and retry), then one line per retry. Each names
+    the interpreter; an ImportError points at the plugin's `python` option (the usual cause
+    is a virtualenv's interpreter not given)."""
+    summary = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    line = '%s: cannot load the application %s with %s (%s)' % (label, spec, sys.executable, summary)
+    if isinstance(exc, ImportError):
+        line += "; is it installed for this interpreter? If it lives in a virtualenv, set the %s 'python' option to its interpreter " \
+                '(python ./.venv/bin/python)' % label.replace('gatekit-', '')
+    mark = os.path.join(run_dir, 'load-error-' + hashlib.sha256(text.encode('utf-8', 'replace')).hexdigest()[:16])
+    try:
+        os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return line + '; retrying with backoff (traceback logged once)'
+    except OSError:
+        pass
+    return '%s: cannot load the application %s:\n%s%s; retrying with backoff' % (label, spec, text, line)
 
 
 def fail(run_dir, text, fatal=None):

@@ -67,6 +67,23 @@ describe('wsgi process model', function () {
     assert.equal(res.headers.get('retry-after'), '1');
   });
 
+  it('logs the traceback of an app that cannot be imported once, then one line per retry naming the interpreter', async () => {
+    const g = gate = await startWsgiGate('server { listen 127.0.0.1:0; wsgi missing:application }', { file: FILE });
+    // the worker is restarted with backoff (0, 0, 100, 200 ms...): wait for three retries
+    const retry = /warn \[wsgi\] gatekit-wsgi: cannot load the application missing:application with (\S+) \(ModuleNotFoundError: No module named 'gatekit_test_no_such_module'\); .*set the wsgi 'python' option.*; retrying with backoff \(traceback logged once\)/;
+    const until = Date.now() + 10_000;
+    while (g.logs.filter((l) => retry.test(l)).length < 3) {
+      assert.ok(Date.now() < until, `fewer than 3 retries within 10s:\n${g.logs.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(g.logs.filter((l) => /Traceback \(most recent call last\)/.test(l)).length, 1, 'the traceback is logged once');
+    assert.match(retry.exec(g.logs.find((l) => retry.test(l))!)![1], /python/, 'the line names the interpreter');
+    const noisy = g.logs.filter((l) => /exited with code 3/.test(l) && !/ debug /.test(l));
+    assert.deepEqual(noisy, [], 'a retry is one line: the exit it explained is logged at debug level only');
+    const res = await fetch(g.url('/'));
+    assert.equal(res.status, 503);
+  });
+
   it('serves requests at once from the threads of one process', async () => {
     const g = await start('workers 1; threads 4');
     const t0 = Date.now();
