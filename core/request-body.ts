@@ -102,6 +102,7 @@ class Collector {
   private readonly onEnd = (): void => { this.ended = true; if (!this.flushing) this.finish(); };
   private readonly onError = (e: Error): void => this.fail(e instanceof HttpError ? e : gone(e));
   private readonly onClose = (): void => { if (!this.ended) this.fail(gone()); };
+  private readonly onIdle = (): void => this.fail(new HttpError(408, 'request body timed out', { headers: CLOSE }));
 
   constructor(
     private readonly ctx: Ctx, private readonly settings: Pick<BodyBuffering, 'memory' | 'timeout'>,
@@ -117,8 +118,19 @@ class Collector {
     this.src.once('error', this.onError);
     this.src.once('close', this.onClose);
     this.ctx.res.once('close', this.onClose);
-    this.timer = setTimeout(() => this.fail(new HttpError(408, 'request body timed out', { headers: CLOSE })), this.settings.timeout);
+    this.arm();
     this.src.resume();
+  }
+
+  /** arm starts the wait for the client's next bytes (a cleared timer cannot be refreshed: a new one). */
+  private arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.onIdle, this.settings.timeout);
+  }
+
+  private disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** take keeps a piece in memory, or (past the memory size) pauses the client while the pieces go to the file. */
@@ -134,7 +146,7 @@ class Collector {
   private async flush(): Promise<void> {
     this.flushing = true;
     this.src.pause();
-    clearTimeout(this.timer);
+    this.disarm();
     try {
       this.file ??= await SpillFile.open();
       while (this.parts.length && !this.settled) await this.file.write(this.parts.splice(0));
@@ -144,9 +156,9 @@ class Collector {
     } finally {
       this.flushing = false;
     }
-    if (this.settled) return;
+    if (this.settled) { void this.file?.close(); return; } // failed (client gone) while the file opened
     if (this.ended) { this.finish(); return; }
-    this.timer?.refresh();
+    this.arm();
     this.src.resume();
   }
 
@@ -176,7 +188,7 @@ class Collector {
 
   private detach(): void {
     this.settled = true;
-    clearTimeout(this.timer);
+    this.disarm();
     this.src.off('data', this.onData);
     this.src.off('end', this.onEnd);
     this.src.off('error', this.onError);

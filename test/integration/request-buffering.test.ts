@@ -64,12 +64,13 @@ describe('request buffering: a slow upload holds no application worker', functio
       assert.ok(!g.logs.some((l) => /did not answer within|SIGKILL/.test(l)), g.logs.join('\n'));
     });
 
-    it('answers 408 to a client that stalls mid-body, and the app never sees the request', async () => {
-      gate = await startGate('server { listen 127.0.0.1:0; wsgi apps:application { body_timeout 300ms } }', { file: WSGI_FILE });
-      const stalled = slowUpload(gate.port, '/errors', { pieces: pieces(3, 100), every: 10, stallAfter: 1 });
-      const res = await stalled.response;
-      assert.equal(res.status, 408);
-      assert.equal(res.headers.connection, 'close');
+    it('answers 408 to a client that stalls mid-body, in memory or past it, and the app never sees the request', async () => {
+      gate = await startGate('server { listen 127.0.0.1:0; wsgi apps:application { body_timeout 300ms; body_buffer_size 1KB } }', { file: WSGI_FILE });
+      for (const sent of [1, 3]) { // 100 bytes (in memory), then 3 KiB (in a temporary file)
+        const stalled = slowUpload(gate.port, '/errors', { pieces: pieces(4, sent === 1 ? 100 : 1024), every: 10, stallAfter: sent });
+        const res = await stalled.response;
+        assert.deepEqual([res.status, res.headers.connection], [408, 'close'], `after ${sent} piece(s)`);
+      }
       assert.ok(!gate.logs.some((l) => /a line for the log/.test(l)), 'the app was not called');
     });
 
