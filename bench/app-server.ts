@@ -169,7 +169,7 @@ function report(s: AppScenario, size: StackSize, generator: string, m: Measured)
       `every server runs the same files (${relative(PKG_DIR, s.app.dir)}, \`${s.app.callable}\`, GET ${s.app.path}) with ${size.procs} Python processes; gatekit runs ${size.nginxWorkers} Node workers and Nginx ${size.nginxWorkers} worker processes. Before the load every server answered 200 with the same ${m.bytes}-byte body.`,
       `load: ${describeLoad(generator)}; the load generator shares the ${cpus().length} cores with the servers.`,
       `versions: ${versions(s, m).join('; ')}.`,
-      ...gaps(m, target, nodeUs),
+      ...gaps(m, s.app.kind, target, nodeUs),
       `per-round req/s: ${all.map((r) => `${r.name}: ${r.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
       `CPU per request is user + system time from /proc over each round (10 ms ticks) divided by the requests served; "Node" counts gatekit's Node processes only, not its Python pool. Per round, gatekit Node: ${(m.gate.cpuUs?.node ?? []).map((v) => v.toFixed(0)).join(', ')} us${m.reference ? `; \`respond\` Node: ${(m.reference.cpuUs?.node ?? []).map((v) => v.toFixed(0)).join(', ')} us` : ''}.`,
       `load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}; errors and non-2xx answers during load: ${errors}.`,
@@ -188,7 +188,7 @@ function versions(s: AppScenario, m: Measured): string[] {
 }
 
 /** gaps says, for each target gatekit missed, by how much, and where the CPU went during gatekit's rounds. */
-function gaps(m: Measured, target: Row | undefined, nodeUs: number | undefined): string[] {
+function gaps(m: Measured, kind: PyApp['kind'], target: Row | undefined, nodeUs: number | undefined): string[] {
   const g = rps(m.gate);
   const missed = m.stacks.filter((r) => r.role !== 'extra' && g < rps(r) * TARGET);
   if (!missed.length) return [];
@@ -199,6 +199,6 @@ function gaps(m: Measured, target: Row | undefined, nodeUs: number | undefined):
   return [
     `missed: gatekit is short of ${short}.`,
     `where the time goes in gatekit's rounds: its Node processes used ${cores(nodeUs)} cores (${us(nodeUs)} per request), its Python pool ${cores(allUs !== undefined && nodeUs !== undefined ? allUs - nodeUs : undefined)} cores, the load generator ${gen === undefined ? 'n/a' : gen.toFixed(2)}, of ${cpus().length}` +
-      `${target ? `; ${target.name.split(' (')[0]} used ${us(cpuOf(target, 'all'))} of CPU per request in all` : ''}. \`node --cpu-prof\` on gatekit under this load shows which functions take the Node share.`,
+      `${target ? `; ${target.name.split(' (')[0]} used ${us(cpuOf(target, 'all'))} of CPU per request in all` : ''}. \`npm run bench -- profile-${kind}\` shows which functions take the Node share.`,
   ];
 }
