@@ -6,18 +6,14 @@ import { join } from 'node:path';
 import { GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Ratio, type Section } from './report.js';
+import { envInt, settings as load } from './settings.js';
 
 const TARGET = 1.5;
 const SCRIPT = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nhello from cgi\\n'\n";
 
-function envInt(name: string, dflt: number): number {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? v : dflt;
-}
-
-/** settings: GATEKIT_BENCH_ROUNDS, GATEKIT_BENCH_CGI_REQUESTS and GATEKIT_BENCH_CGI_CONCURRENCY override them. */
+/** settings: requests timed one by one, not wrk's load: the shared rounds; GATEKIT_BENCH_CGI_REQUESTS and _CONCURRENCY override the rest. */
 const settings = {
-  rounds: envInt('GATEKIT_BENCH_ROUNDS', 5),
+  rounds: load.rounds,
   requests: envInt('GATEKIT_BENCH_CGI_REQUESTS', 400),
   concurrency: envInt('GATEKIT_BENCH_CGI_CONCURRENCY', cpus().length * 2),
 };

@@ -7,7 +7,7 @@ import { nginxBin, nginxVersion, startNginx } from './nginx-peer.js';
 import { BARE_SERVER, GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
-import { settings } from './respond.js';
+import { settings } from './settings.js';
 
 // Scenario `fastcgi`: the same PHP script through gatekit's `fastcgi`, through Nginx's
 // fastcgi_pass, and through the least a Node server can do (bench/fastcgi-floor-peer.ts), each

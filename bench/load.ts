@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { cpuMs, startChild } from './procs.js';
+import { settings } from './settings.js';
 
 /** LoadResult is one load-generator run against one URL. */
 export interface LoadResult {
@@ -68,8 +69,9 @@ export function parseWrk(text: string): LoadResult {
 const wrk: LoadGenerator = {
   name: 'wrk',
   async run(url, o) {
-    // One thread: on a 2-core machine the other core belongs to the server under test.
-    const { out, cores } = await runTool('wrk', 'wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', url], o.seconds);
+    // wrk needs a connection per thread at least (the proxy's moderate load has 2).
+    const threads = Math.min(settings.threads, o.connections);
+    const { out, cores } = await runTool('wrk', 'wrk', [`-t${threads}`, `-c${o.connections}`, `-d${o.seconds}s`, '--latency', url], o.seconds);
     return { ...parseWrk(out), ...(cores !== undefined ? { generatorCores: cores } : {}) };
   },
 };
@@ -118,6 +120,23 @@ export interface Contender {
   readonly name: string;
   url?: string;
   readonly results: LoadResult[];
+  /** cpu names meters of CPU time (ms used so far by some of the server's processes), read before and after each round. */
+  cpu?: Readonly<Record<string, () => number | undefined>>;
+  /** cpuUs holds, under each meter's name, its CPU per request of each round in microseconds. */
+  readonly cpuUs?: Record<string, number[]>;
+}
+
+/** readMeters reads every CPU meter of a contender. */
+function readMeters(c: Contender): Record<string, number | undefined> {
+  return Object.fromEntries(Object.entries(c.cpu ?? {}).map(([k, read]) => [k, read()]));
+}
+
+/** keepCpu adds one round's CPU per request of each meter to `c.cpuUs`. */
+function keepCpu(c: Contender, before: Record<string, number | undefined>, requests: number): void {
+  for (const [k, read] of Object.entries(c.cpu ?? {})) {
+    const a = before[k], b = read();
+    if (a !== undefined && b !== undefined && c.cpuUs && requests > 0) (c.cpuUs[k] ??= []).push(((b - a) * 1000) / requests);
+  }
 }
 
 /**
@@ -134,9 +153,12 @@ export async function alternateRounds(
   for (let r = 0; r < s.rounds; r++) {
     for (const c of r % 2 ? [...contenders].reverse() : contenders) {
       await gap();
+      const before = readMeters(c);
       const res = await load.run(c.url!, o);
+      keepCpu(c, before, res.requests);
       c.results.push(res);
-      process.stderr.write(`  ${label}round ${r + 1}/${s.rounds} ${c.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms p99 ${res.p99Ms.toFixed(2)} ms\n`);
+      const cpu = Object.entries(c.cpuUs ?? {}).map(([k, v]) => ` ${k} ${v[v.length - 1].toFixed(0)} us/req`).join('');
+      process.stderr.write(`  ${label}round ${r + 1}/${s.rounds} ${c.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms p99 ${res.p99Ms.toFixed(2)} ms${cpu}\n`);
     }
   }
 }

@@ -9,7 +9,7 @@ import { nginxBin, nginxVersion, startNginx } from './nginx-peer.js';
 import { GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
-import { settings } from './respond.js';
+import { settings } from './settings.js';
 
 const TARGET = 0.5;
 const WORKERS = 2;
@@ -60,7 +60,7 @@ function gzipped(url: string, want: string): Promise<boolean> {
 }
 
 async function wrk(url: string, seconds: number): Promise<LoadResult> {
-  const child = startChild('wrk', 'wrk', ['-t1', `-c${settings.connections}`, `-d${seconds}s`, '--latency', '-H', 'Accept-Encoding: gzip', url]);
+  const child = startChild('wrk', 'wrk', [`-t${settings.threads}`, `-c${settings.connections}`, `-d${seconds}s`, '--latency', '-H', 'Accept-Encoding: gzip', url]);
   let out = '';
   child.proc.stdout?.on('data', (b: Buffer) => { out += b.toString(); });
   const code = await child.exited;
@@ -119,7 +119,7 @@ export async function runMiddleware(): Promise<Section> {
     const paired = median(peers[0].results.map((x, i) => x.rps / peers[1].results[i].rps));
     const errors = peers.reduce((n, p) => n + p.results.reduce((m, x) => m + x.errors, 0), 0);
     return {
-      title: `middleware: log + compress on a 100 KiB JSON static file vs nginx (wrk -t1, ${settings.connections} connections, keep-alive, Accept-Encoding: gzip)`,
+      title: `middleware: log + compress on a 100 KiB JSON static file vs nginx (wrk -t${settings.threads}, ${settings.connections} connections, keep-alive, Accept-Encoding: gzip)`,
       header: ['server', 'req/s (median)', 'p50 latency', 'p99 latency', 'gatekit / nginx', `target >= ${TARGET}x`],
       rows: peers.map((p, i) => [p.name, rps(p).toFixed(0), ms(median(p.results.map((x) => x.p50Ms))), ms(median(p.results.map((x) => x.p99Ms))),
         i ? '' : ratio(r), i ? '' : verdict(r >= TARGET)]).concat([['req/s, paired per-round ratio (median)', '', '', '', ratio(paired), verdict(paired >= TARGET)]]),

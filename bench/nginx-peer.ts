@@ -21,9 +21,9 @@ export function nginxVersion(bin: string): string {
  * startNginx writes nginx.conf in `dir` (pid, logs and temp files inside it, `workers`
  * processes, keep-alive without a request cap, an access log only in `accessLog`) with
  * `http` as the http block's further lines, starts nginx in the foreground, and waits until
- * `port` answers 200 at `path`.
+ * `port` answers 200 at `path`; `children`, when given, gets nginx as soon as it is started.
  */
-export async function startNginx(bin: string, dir: string, o: { workers: number; http: readonly string[]; port: number; path?: string; accessLog?: string }): Promise<Child> {
+export async function startNginx(bin: string, dir: string, o: { workers: number; http: readonly string[]; port: number; path?: string; accessLog?: string; children?: Child[] }): Promise<Child> {
   const tmp = join(dir, 'nginx-tmp');
   mkdirSync(tmp, { recursive: true });
   writeFileSync(join(dir, 'nginx.conf'), [
@@ -34,6 +34,7 @@ export async function startNginx(bin: string, dir: string, o: { workers: number;
     ...o.http.map((l) => `  ${l}`), '}', '',
   ].join('\n'));
   const child = startChild('nginx', bin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
+  o.children?.push(child); // to be stopped even if it never answers
   await waitFor200(o.port, child, 15_000, 10, o.path);
   return child;
 }

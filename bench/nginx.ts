@@ -6,7 +6,7 @@ import { nginxBin, nginxVersion, startNginx } from './nginx-peer.js';
 import { GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Ratio, type Section } from './report.js';
-import { settings } from './respond.js';
+import { settings } from './settings.js';
 
 // Scenario `nginx-static`: the same files from gatekit's `static` and from Nginx (sendfile on),
 // both with 2 worker processes, no access log, keep-alive: 1 KiB (held in gatekit's memory

@@ -12,3 +12,6 @@ export const RESULTS_FILE = join(PKG_DIR, 'bench', 'RESULTS.md');
 
 /** CHART_FILE is the SVG chart of the headline ratios. */
 export const CHART_FILE = join(PKG_DIR, 'bench', 'ratios.svg');
+
+/** BENCH_APPS holds the Python apps of the app-server scenarios (bench/apps/, run from the source tree). */
+export const BENCH_APPS = join(PKG_DIR, 'bench', 'apps');

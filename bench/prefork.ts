@@ -5,7 +5,7 @@ import { pickLoadGenerator, type LoadResult } from './load.js';
 import { GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, treeCpuMs, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
-import { settings } from './respond.js';
+import { settings } from './settings.js';
 
 const TARGET = 1.6;
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -87,7 +87,7 @@ function hookExit(): void {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
       process.stderr.write(`\nbench: ${sig}: stopping ${live.size} child process(es)\n`);
-      void stopAll(500).finally(() => process.exit(130));
+      void stopAll().finally(() => process.exit(130)); // the default grace: gatekit needs it to stop its Python pool and remove its sockets
     });
   }
 }
@@ -166,6 +166,23 @@ export async function waitFor200(port: number, child: Child, deadlineMs = 10_000
   throw new Error(`${child.name} did not answer 200 on 127.0.0.1:${port} within ${deadlineMs} ms:\n${child.output()}`);
 }
 
+/** unlessExits is `work`, or an error with the child's output if the child exits first (a backend dying while its front waits). */
+export function unlessExits<T>(child: Child, work: Promise<T>): Promise<T> {
+  const died = child.exited.then((code): never => { throw new Error(`${child.name} exited (${code}):\n${child.output()}`); });
+  died.catch(() => undefined); // once `work` has won, the child's exit at the end is nobody's error
+  return Promise.race([work, died]);
+}
+
+/** waitForFile waits until `file` exists (a unix socket being bound), the child dies, or `deadlineMs` passes. */
+export async function waitForFile(file: string, child: Child, deadlineMs = 20_000): Promise<void> {
+  const until = performance.now() + deadlineMs;
+  while (!existsSync(file)) {
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) throw new Error(`${child.name} exited before making ${file}:\n${child.output()}`);
+    if (performance.now() > until) throw new Error(`${child.name} made no ${file} within ${deadlineMs} ms:\n${child.output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /**
  * cpuMs reads a process's user + system CPU time from /proc (Linux; clock ticks of 10 ms),
  * or undefined elsewhere. CPU per request is robust to neighbours stealing the machine,
@@ -179,10 +196,19 @@ export function cpuMs(pid: number): number | undefined {
   } catch { return undefined; }
 }
 
-/** treeCpuMs is cpuMs summed over a process and its descendants (a master and its workers). */
-export function treeCpuMs(pid: number): number | undefined {
+/** commOf is a process's command name (/proc/PID/comm: 'node', 'python', 'nginx'), or '' once it is gone. */
+function commOf(pid: number): string {
+  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; }
+}
+
+/**
+ * treeCpuMs is cpuMs summed over a process and its descendants (a master and its workers),
+ * or over those whose command name matches `only` (/^node$/: gatekit's own processes, not its Python pool).
+ */
+export function treeCpuMs(pid: number, only?: RegExp): number | undefined {
   let total: number | undefined;
   for (const p of treeOf(pid)) {
+    if (only && !only.test(commOf(p))) continue;
     const ms = cpuMs(p);
     if (ms !== undefined) total = (total ?? 0) + ms;
   }

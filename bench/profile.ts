@@ -2,10 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickLoadGenerator } from './load.js';
-import { PKG_DIR } from './paths.js';
+import { startPooledGatekit } from './app-server.js';
+import type { PyApp } from './app-stacks.js';
+import { BENCH_APPS, PKG_DIR } from './paths.js';
 import { keepTempDir, tempDir, type Child } from './procs.js';
 import { ratio, type Section } from './report.js';
-import { settings, startBare, startGatekit } from './respond.js';
+import { startBare, startGatekit } from './respond.js';
+import { settings } from './settings.js';
 
 const PROFILE_SECONDS = 10;
 const TOP = 15;
@@ -88,30 +91,52 @@ function ownShare(p: Profiled): number {
   return p.s.own / p.s.busy;
 }
 
-/** runProfile profiles gatekit and the bare peer under the same load, one after the other, and lists where CPU time goes. */
-export async function runProfile(): Promise<Section> {
+/** Side is one of the two servers a profile scenario compares. */
+interface Side { readonly name: string; readonly start: Starter }
+
+/** profilePair profiles two servers under the same load, one after the other, and lists where each spends its CPU time. */
+async function profilePair(subject: string, a: Side, b: Side): Promise<Section> {
   const dir = tempDir('gatekit-bench-profile-');
   keepTempDir(dir); // the profiles stay for the user to open
-  const gk = await profileOne('gatekit', dir, (flags) => startGatekit(dir, flags));
-  const bare = await profileOne('bare', dir, (flags) => startBare(flags));
+  const pa = await profileOne(a.name.replace(/\W+/g, '-'), dir, a.start);
+  const pb = await profileOne(b.name.replace(/\W+/g, '-'), dir, b.start);
   const pct = (p: Profiled, n: number): string => `${((100 * n) / p.s.busy).toFixed(1)}%`;
   const rows: string[][] = [];
   for (let i = 0; i < TOP; i++) {
-    const a = gk.s.self[i], b = bare.s.self[i];
-    rows.push([String(i + 1), a ? `\`${a[0]}\`` : '', a ? pct(gk, a[1]) : '', b ? `\`${b[0]}\`` : '', b ? pct(bare, b[1]) : '']);
+    const x = pa.s.self[i], y = pb.s.self[i];
+    rows.push([String(i + 1), x ? `\`${x[0]}\`` : '', x ? pct(pa, x[1]) : '', y ? `\`${y[0]}\`` : '', y ? pct(pb, y[1]) : '']);
   }
-  const incl = gk.s.total.filter(([k]) => /^(core|dsl|plugins)\//.test(k)).slice(0, 6);
+  const incl = pa.s.total.filter(([k]) => /^(core|dsl|plugins)\//.test(k)).slice(0, 6);
   return {
-    title: `profile: respond under ${PROFILE_SECONDS} s of ${pickLoadGenerator().name} load, gatekit vs bare (node --cpu-prof, self time)`,
-    header: ['#', 'gatekit: function', 'self %', 'bare: function', 'self %'],
+    title: `profile: ${subject} under ${PROFILE_SECONDS} s of ${pickLoadGenerator().name} load, ${a.name} vs ${b.name} (node --cpu-prof, self time)`,
+    header: ['#', `${a.name}: function`, 'self %', `${b.name}: function`, 'self %'],
     rows,
     notes: [
-      `busy (not idle) time per request seen by the profiler (wall-clock samples, so time the process waits for a CPU counts too): gatekit ${gk.perReqUs.toFixed(1)} us, bare ${bare.perReqUs.toFixed(1)} us (bare/gatekit ${ratio(bare.perReqUs / gk.perReqUs)}); requests served while profiled: gatekit ${gk.requests}, bare ${bare.requests}.`,
-      `self time in gatekit's own code (core/, dsl/, plugins/): ${(100 * ownShare(gk)).toFixed(1)}% of gatekit's busy samples.`,
-      `gatekit inclusive times: ${incl.map(([k, n]) => `\`${k}\` ${pct(gk, n)}`).join(', ')}.`,
+      `busy (not idle) time per request seen by the profiler (wall-clock samples, so time the process waits for a CPU counts too): ${a.name} ${pa.perReqUs.toFixed(1)} us, ${b.name} ${pb.perReqUs.toFixed(1)} us (${ratio(pa.perReqUs / pb.perReqUs)}); requests served while profiled: ${pa.requests} and ${pb.requests}.`,
+      `self time in gatekit's own code (core/, dsl/, plugins/): ${(100 * ownShare(pa)).toFixed(1)}% of ${a.name}'s busy samples.`,
+      `${a.name}, inclusive times: ${incl.map(([k, n]) => `\`${k}\` ${pct(pa, n)}`).join(', ')}.`,
       `percentages are of busy (not idle) samples, one sample per ${INTERVAL_US} us; paths under dist/ are shown as their .ts source with the compiled .js line number.`,
-      `profiles kept for Chrome DevTools > Performance: ${gk.file} and ${bare.file}.`,
+      `profiles kept for Chrome DevTools > Performance: ${pa.file} and ${pb.file}.`,
     ],
     passed: true,
   };
+}
+
+/** runProfile profiles gatekit's `respond` and the bare peer. */
+export function runProfile(): Promise<Section> {
+  const dir = tempDir('gatekit-bench-profile-run-');
+  return profilePair('respond', { name: 'gatekit', start: (flags) => startGatekit(dir, flags) }, { name: 'bare', start: (flags) => startBare(flags) });
+}
+
+/**
+ * runProfilePool profiles the Node side of gatekit's Python pool: the trivial app of the
+ * wsgi or asgi scenario (2 Python processes) against `respond`, each in one Node process
+ * (workers 0), so that the functions the pooled path adds stand out.
+ */
+export function runProfilePool(kind: 'wsgi' | 'asgi'): Promise<Section> {
+  const dir = tempDir(`gatekit-bench-profile-${kind}-`);
+  const app: PyApp = { kind, dir: join(BENCH_APPS, 'hello'), callable: `hello_${kind}:application`, path: '/' };
+  return profilePair(`the ${kind} pool (bench/apps/hello, 2 Python processes)`,
+    { name: `gatekit ${kind}`, start: (flags) => startPooledGatekit(app, dir, { nodeWorkers: 0, procs: 2, respond: false }, flags) },
+    { name: 'gatekit respond', start: (flags) => startGatekit(dir, flags) });
 }

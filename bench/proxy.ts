@@ -6,19 +6,19 @@ import { nginxBin, nginxVersion, startNginx } from './nginx-peer.js';
 import { BARE_SERVER, GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
-import { settings } from './respond.js';
+import { settings } from './settings.js';
 
 // Scenario `proxy`: one shared upstream (the bare Node server), and in front of it gatekit's
 // `proxy`, Nginx proxy_pass with upstream keepalive, node-http-proxy, and two floors: the
 // least proxy on node:http, and the least proxy on raw sockets (HTTP parsed in JavaScript):
 // one process each.
-// Throughput is measured at full load (20 connections); the latency a proxy adds at moderate
+// Throughput is measured at full load (the shared setting's connections); the latency a proxy adds at moderate
 // load (2 connections, each waiting for its answer before the next request) is measured apart.
 
 const PEER = join(dirname(BARE_SERVER), 'http-proxy-peer.js');
 const RAW = join(dirname(BARE_SERVER), 'raw-proxy-peer.js');
 const HTTP_FLOOR = join(dirname(BARE_SERVER), 'http-floor-peer.js');
-const FULL = 20;
+const FULL = settings.connections;
 const MODERATE = 2;
 
 interface Target { readonly name: string; readonly port: number; readonly full: LoadResult[]; readonly moderate: LoadResult[] }

@@ -5,32 +5,20 @@ import { pickLoadGenerator, type LoadGenerator, type LoadResult } from './load.j
 import { BARE_SERVER, GATEKIT_BIN } from './paths.js';
 import { cpuMs, freePort, rawResponse, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
+import { describeLoad, settings } from './settings.js';
 import { respondConfig } from './startup.js';
 
 const TARGET_RATIO = 0.9;
 
-function envInt(name: string, dflt: number): number {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? v : dflt;
-}
-
-/** RespondSettings are the load shape; GATEKIT_BENCH_ROUNDS, _SECONDS and _CONNECTIONS override them. */
-export const settings = {
-  rounds: envInt('GATEKIT_BENCH_ROUNDS', 5),
-  seconds: envInt('GATEKIT_BENCH_SECONDS', 5),
-  connections: envInt('GATEKIT_BENCH_CONNECTIONS', 50),
-  warmupSeconds: 2,
-};
-
 /** Target is one server under load, with the server's CPU time per request of each round. */
 interface Target { readonly name: string; readonly url: string; readonly pid: number; readonly results: LoadResult[]; readonly cpuUs: number[] }
 
-/** startGatekit serves respondConfig() with `gatekit run` (node flags first, e.g. --cpu-prof) and waits for its first 200. */
-export async function startGatekit(dir: string, nodeFlags: readonly string[] = []): Promise<{ child: Child; port: number }> {
+/** startGatekit serves respondConfig() with `gatekit run` on a Node binary (node flags first, e.g. --cpu-prof) and waits for its first 200. */
+export async function startGatekit(dir: string, nodeFlags: readonly string[] = [], node = process.execPath): Promise<{ child: Child; port: number }> {
   const port = await freePort();
   const file = join(dir, 'respond.gate');
   writeFileSync(file, respondConfig(port));
-  const child = startChild('gatekit run', process.execPath, [...nodeFlags, GATEKIT_BIN, 'run', file]);
+  const child = startChild('gatekit run', node, [...nodeFlags, GATEKIT_BIN, 'run', file]);
   await waitFor200(port, child, 10_000, 10);
   return { child, port };
 }
@@ -100,7 +88,7 @@ export async function runRespond(): Promise<Section> {
           efficiency === undefined ? '' : verdict(efficiency >= TARGET_RATIO)],
       ],
       notes: [
-        `load generator: ${load.name}${load.name === 'wrk' ? ' -t1 (one thread; the other core is the server\'s)' : ''}; ${settings.rounds} rounds x ${settings.seconds} s per server, alternating order, after a ${settings.warmupSeconds} s warm-up each; each server is a single process of its own.`,
+        `load: ${describeLoad(load.name)}; each server is a single process of its own.`,
         `per-round req/s: gatekit ${gate.results.map((x) => x.rps.toFixed(0)).join(', ')}; bare ${peer.results.map((x) => x.rps.toFixed(0)).join(', ')}.`,
         `per-round server CPU (user + system, from /proc) per request, us: gatekit ${gate.cpuUs.map((x) => x.toFixed(1)).join(', ')}; bare ${peer.cpuUs.map((x) => x.toFixed(1)).join(', ')}. CPU per request is the steadier figure when other work shares the machine; req/s swings with it.`,
         `load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')} (${cpus().length} cores).`,

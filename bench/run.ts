@@ -5,39 +5,54 @@ import { runAsgi } from './asgi.js';
 import { ratioChart } from './chart.js';
 import { CHART_FILE, RESULTS_FILE } from './paths.js';
 import { runCgi } from './cgi.js';
+import { runDjango } from './django.js';
+import { runFastapi } from './fastapi.js';
 import { runFastcgi } from './fastcgi.js';
+import { pickLoadGenerator } from './load.js';
 import { runMiddleware } from './middleware.js';
 import { runNginxStatic } from './nginx.js';
+import { runNodeVersions } from './node-versions.js';
 import { runParse } from './parse.js';
 import { stopAll, takePeaks } from './procs.js';
 import { runPrefork } from './prefork.js';
-import { runProfile } from './profile.js';
+import { runProfile, runProfilePool } from './profile.js';
 import { runProxy } from './proxy.js';
 import { renderSection, type Ratio, type Section } from './report.js';
 import { runRespond } from './respond.js';
+import { describeLoad } from './settings.js';
 import { runStartup } from './startup.js';
 import { runWsgi } from './wsgi.js';
 import { runStatic } from './static.js';
 
-// usage: node dist/bench/run.js [SCENARIO...] (see SCENARIOS; no names: every scenario but profile). Results go to stdout and bench/RESULTS.md.
+// usage: node dist/bench/run.js [SCENARIO|GROUP...] (see SCENARIOS and GROUPS; no names: DEFAULT, which leaves out the profiles, django, fastapi and node-versions). Results go to stdout and bench/RESULTS.md.
 
 const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi, asgi: runAsgi,
-  middleware: runMiddleware, proxy: runProxy, cgi: runCgi, fastcgi: runFastcgi, profile: runProfile };
+  django: runDjango, fastapi: runFastapi, middleware: runMiddleware, proxy: runProxy, cgi: runCgi, fastcgi: runFastcgi, profile: runProfile,
+  'profile-wsgi': () => runProfilePool('wsgi'), 'profile-asgi': () => runProfilePool('asgi'), 'node-versions': runNodeVersions };
 const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi', 'fastcgi'];
+/** GROUPS name several scenarios at once: `app-servers` is every comparison of gatekit's Python pool with the stacks it replaces. */
+const GROUPS: Record<string, readonly string[]> = { 'app-servers': ['wsgi', 'asgi', 'django', 'fastapi'] };
 
 function machine(): string {
   const c = cpus();
   return [
     `- machine: ${c[0]?.model.trim() ?? 'unknown CPU'}, ${c.length} cores; load average at start ${loadavg().map((v) => v.toFixed(2)).join(' ')}`,
     `- node ${process.version} (${process.platform} ${process.arch})`,
+    `- load, every scenario: ${loadLine()}`,
     `- date: ${new Date().toISOString()}`,
   ].join('\n');
 }
 
-async function main(names: string[]): Promise<number> {
+/** loadLine states the one load setting, or why there is no load generator. */
+function loadLine(): string {
+  try { return describeLoad(pickLoadGenerator().name); } catch (e) { return (e as Error).message; }
+}
+
+async function main(args: string[]): Promise<number> {
+  const names = args.flatMap((n) => GROUPS[n] ?? [n]);
   const unknown = names.filter((n) => !SCENARIOS[n]);
   if (unknown.length) {
-    process.stderr.write(`bench: unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}\n`);
+    process.stderr.write(`bench: unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}\n`);
     return 2;
   }
   const run = names.length ? names : DEFAULT;

@@ -7,7 +7,7 @@ import { pickLoadGenerator, type LoadGenerator, type LoadResult } from './load.j
 import { GATEKIT_BIN } from './paths.js';
 import { cpuMs, freePort, rawResponse, removeTempDir, startChild, tempDir, waitFor200, type Child } from './procs.js';
 import { median, ms, ratio, verdict, type Section } from './report.js';
-import { settings } from './respond.js';
+import { settings } from './settings.js';
 
 // Scenario `static`: a 1 KiB file served by `static`, against a bare Node server answering a
 // cached buffer of the same bytes with the same headers. This file is also that peer:

@@ -1,17 +1,18 @@
+import { join } from 'node:path';
+import { runAppScenario } from './app-server.js';
+import { gunicornAlone, nginxGunicorn, nginxUwsgi } from './app-stacks.js';
+import { BENCH_APPS } from './paths.js';
 import type { Section } from './report.js';
-import { runPythonPeer } from './python-peer.js';
 
-// Scenario `wsgi`: samples/wsgi-hello through gatekit's wsgi pool and through Gunicorn's sync
-// workers (from the venv .ci/run makes), the same number of Python processes each.
+// Scenario `wsgi`: a trivial WSGI app, so that the servers' own cost shows. The target is
+// Nginx -> uWSGI, the stack gatekit's wsgi replaces; Gunicorn's sync workers are extra rows.
 
-/** runWsgi compares gatekit's wsgi with Gunicorn's sync workers (target: at least 1.2x). */
+/** runWsgi compares gatekit's wsgi with Nginx -> uWSGI (target: at least 1.0x) and with Gunicorn. */
 export function runWsgi(): Promise<Section> {
-  return runPythonPeer({
-    kind: 'wsgi', sample: 'wsgi-hello', target: 1.2,
-    peer: {
-      bin: 'gunicorn', label: 'Gunicorn sync workers', name: (procs) => `gunicorn sync, ${procs} workers`,
-      args: (procs, port, appDir) => ['--workers', String(procs), '--worker-class', 'sync', '--bind', `127.0.0.1:${port}`, '--chdir', appDir, '--log-level', 'warning', 'hello:application'],
-    },
-    note: "Gunicorn's sync workers close each connection (no keep-alive), gatekit keeps client connections alive and opens one unix-socket connection to the pool per request.",
+  return runAppScenario({
+    id: 'wsgi', about: 'a trivial WSGI app (bench/apps/hello)',
+    app: { kind: 'wsgi', dir: join(BENCH_APPS, 'hello'), callable: 'hello_wsgi:application', path: '/' },
+    stacks: [nginxUwsgi('target'), nginxGunicorn('extra'), gunicornAlone('extra')],
+    respondReference: true, packages: [],
   });
 }
