@@ -79,6 +79,11 @@ class Attempt implements ConnUser {
   private readonly onClientClose = (): void => { if (!this.ctx.res.writableFinished) this.clientGone(); };
   private readonly onBodyData = (chunk: Buffer): void => this.sendBody(chunk);
   private readonly onBodyEnd = (): void => this.endBody();
+  /** onBodyError: the client's body failed: a limit passed (its HttpError is the answer), or the client left. */
+  private readonly onBodyError = (e: Error): void => {
+    if (e instanceof HttpError || !(this.ctx.req.destroyed || this.ctx.res.destroyed)) this.broken(e);
+    else this.clientGone();
+  };
   private readonly onClientDrain = (): void => {
     this.waitingDrain = false;
     if (!this.done) this.conn.socket.resume();
@@ -119,6 +124,7 @@ class Attempt implements ConnUser {
     const src = this.ctx.body;
     src.on('data', this.onBodyData);
     src.once('end', this.onBodyEnd);
+    src.once('error', this.onBodyError);
     src.resume();
   }
 
@@ -259,8 +265,9 @@ class Attempt implements ConnUser {
   }
 
   /**
-   * broken stops an exchange whose request body does not match the framing sent (a body
-   * stream that ran long or short): the upstream connection goes, and the request fails.
+   * broken stops an exchange whose request body failed, or does not match the framing sent
+   * (a body stream that ran long or short): the upstream connection goes, half a request on
+   * it, and the request fails with the body's error.
    */
   private broken(e: Error): void {
     if (this.done) return;
@@ -290,6 +297,7 @@ class Attempt implements ConnUser {
     const src = this.ctx.body;
     src.off('data', this.onBodyData);
     src.off('end', this.onBodyEnd);
+    src.off('error', this.onBodyError);
     if (failed && !this.bodySent) src.pause();
   }
 }
