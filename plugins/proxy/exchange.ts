@@ -61,7 +61,7 @@ export function exchange(ctx: Ctx, up: Upstream, spec: ExchangeSpec): Promise<vo
 
 const STALE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
-/** Attempt is one exchange's state; every path out of it goes through complete(), fail() or clientGone() once. */
+/** Attempt is one exchange's state; every path out of it goes through complete(), fail(), broken() or clientGone() once. */
 class Attempt implements ConnUser {
   private conn!: Conn;
   private readonly parser: ResponseParser;
