@@ -222,6 +222,13 @@ describe('survival: no client takes gatekit down (gatekit run, workers 0)', func
     it('is still running, with nothing unhandled in its output', async () => {
       await alive();
     });
+
+    it('stops at once on TERM: nothing a client started is left in flight, here or in a pool', async () => {
+      const g = gate!;
+      g.child.kill('SIGTERM');
+      const code = await Promise.race([g.exited(), new Promise<string>((r) => setTimeout(() => r('still running after 3 s'), 3000))]);
+      assert.equal(code, 0, g.output().slice(-2000));
+    });
   });
 });
 

@@ -57,6 +57,7 @@ class Conn(asyncio.Protocol):
         self.head = None      # http: the encoded response start, sent with the first body
         self.started = False  # http: response started; websocket: accepted
         self.done = False     # http: response complete; websocket: closed by the app
+        self.running = False  # the app task runs (the request head came)
 
     # -- transport side
 
@@ -66,6 +67,8 @@ class Conn(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.gone = True
+        if not self.running:  # gatekit gave up before sending the head: no task will count it out
+            self.w.conns.discard(self)
         self.wake()
         if self.drain is not None and not self.drain.done():
             self.drain.set_result(None)
@@ -96,6 +99,7 @@ class Conn(asyncio.Protocol):
             self.ws = scope['type'] == 'websocket'
             if self.ws:
                 self.push({'type': 'websocket.connect'}, 0)
+            self.running = True
             self.w.loop.create_task(self.run(scope))
         elif kind == b'B':
             msg = {'type': 'websocket.receive', 'bytes': payload} if self.ws else {'type': 'http.request', 'body': payload, 'more_body': True}
