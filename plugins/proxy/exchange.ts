@@ -108,6 +108,8 @@ class Attempt implements ConnUser {
   }
 
   start(): void {
+    // a client that left before the proxy began (during a slow middleware) has had its 'close'
+    if (this.ctx.res.destroyed) { this.done = true; this.reject(new HttpError(499, 'Client Closed Request')); return; }
     this.conn = this.up.pool.take(this, this.spec.upgrade);
     this.ctx.res.on('close', this.onClientClose);
     if (this.conn.connecting) this.arm('connect');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import bcrypt from 'bcryptjs';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -18,6 +19,8 @@ import { hasPython3, WSGI_TESTDATA } from './wsgi-gate.js';
  */
 
 const LIMIT = 1024;
+/** LATE holds requests at /NAME-late/ for a bcrypt check (a slow middleware), so a client can leave before the handler starts. */
+const LATE = { user: 'late', password: 'let me in' };
 const OVER = 4 * LIMIT;
 const BIG = 4 * 1024 * 1024;
 
@@ -114,7 +117,11 @@ describe('survival: no client takes gatekit down (gatekit run, workers 0)', func
     upstream = await startUpstream();
     if (PHP_FPM) fpm = await startPhpFpm(2);
     const at: Places = { dir, upstream: (upstream.address() as AddressInfo).port, fpm: fpm?.socket ?? '' };
-    const routes = targets.filter((t) => !t.skip).map((t) => `  route /${t.name}/ { limit { body ${LIMIT}B }; ${t.directive(at)} }`);
+    const late = `auth basic { user ${LATE.user} "${bcrypt.hashSync(LATE.password, 10)}"; max_failures 0 }`;
+    const routes = targets.filter((t) => !t.skip).flatMap((t) => [
+      `  route /${t.name}/ { limit { body ${LIMIT}B }; ${t.directive(at)} }`,
+      `  route /${t.name}-late/ { ${late}; limit { body ${LIMIT}B }; ${t.directive(at)} }`,
+    ]);
     file = join(dir, 'survival.gate');
     writeFileSync(file, ['global { workers 0 }', 'server {', '  listen 127.0.0.1:0', '  route = /health { respond 200 "ok" }', ...routes, '}', ''].join('\n'));
     await start();
@@ -195,6 +202,12 @@ describe('survival: no client takes gatekit down (gatekit run, workers 0)', func
       it('survives a client that leaves while waiting for the answer', async () => {
         await talk(port, [head('GET', at(t.slow), '')], 'sent');
         await talk(port, [head('POST', at(t.body), 'Content-Length: 5\r\n'), 'hello'], 'sent');
+        await alive();
+      });
+
+      it('survives a client that leaves while a middleware holds its request, and starts nothing for it', async () => {
+        const credentials = `Authorization: Basic ${Buffer.from(`${LATE.user}:${LATE.password}`).toString('base64')}\r\n`;
+        await talk(port, [head('GET', `/${t.name}-late${t.big ?? t.slow}`, credentials)], 'sent');
         await alive();
       });
 
