@@ -6,10 +6,13 @@ import type { Next, Unit } from './plugin.js';
 export type Handle = (ctx: Ctx) => Promise<void>;
 
 const notFound: Next = () => Promise.reject(new HttpError(404));
+const clientGone = (): Promise<void> => Promise.reject(new HttpError(499, 'Client Closed Request'));
 
 /**
  * compose builds a route's chain once per worker: middleware outer first, then the handler.
- * With `guard` (outside production) a middleware calling next() twice is an error.
+ * With `guard` (outside production) a middleware calling next() twice is an error. A unit
+ * after one that waited (an auth check, a rate counter) does not start for a client that
+ * has left meanwhile: its response's 'close' is past, so it would wait for it in vain.
  */
 export function compose(middleware: readonly Unit[], handler: Unit | undefined, guard = process.env.NODE_ENV !== 'production'): Handle {
   const units = handler ? [...middleware, handler] : middleware;
@@ -29,6 +32,7 @@ export function compose(middleware: readonly Unit[], handler: Unit | undefined, 
       index = i;
       const fn = fns[i];
       if (!fn) return notFound();
+      if (ctx.res.destroyed) return clientGone();
       try { return fn(ctx, () => run(i + 1)); } catch (e) { return Promise.reject(e); }
     };
     return run(0);

@@ -97,7 +97,13 @@ export class Ctx {
    * middleware replaced it with a stream of its own (a size limit, a decoder).
    */
   get body(): Readable { return this.bodyStream ?? this.req; }
-  set body(stream: Readable) { this.bodyStream = stream; }
+  set body(stream: Readable) {
+    // A body stream may fail after its reader stopped listening (a limit passed, the client
+    // gone). Node's request emits 'error' only to listeners; a stream set here gets the same
+    // guard, so its failure reaches whoever reads it, never the process.
+    if (!stream.listeners('error').includes(unread)) stream.on('error', unread);
+    this.bodyStream = stream;
+  }
 
   /** methodOverride, when set, replaces the request's method (a redispatch as GET). */
   methodOverride: string | undefined;
@@ -191,6 +197,9 @@ export class Ctx {
     return new Promise((resolve) => res.end(this.method === 'HEAD' ? undefined : body, resolve));
   }
 }
+
+/** unread is the error listener of a body stream nobody may be reading any more (see Ctx.body). */
+function unread(): void {}
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;

@@ -55,7 +55,8 @@ export function supervise(spec: ProcessSpec, log: Logger): Supervised {
     const c = spawn(spec.command, [...(spec.args ?? [])], { cwd: spec.cwd, env: spec.env ?? {}, stdio: ['pipe', 'pipe', 'pipe'] });
     child = c;
     for (const [stream, level] of [[c.stdout!, 'info'], [c.stderr!, 'warn']] as const) {
-      createInterface({ input: stream }).on('line', (line) => plog[level](line, { pid: c.pid }));
+      // readline re-emits its input's errors: a pipe that fails ends the lines, not the process
+      createInterface({ input: stream }).on('line', (line) => plog[level](line, { pid: c.pid })).on('error', () => {});
     }
     exited = new Promise((resolve) => {
       c.on('error', (e) => plog.error(`cannot start ${spec.command}: ${e.message}`));

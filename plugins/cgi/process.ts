@@ -64,6 +64,7 @@ class ForkedScript implements ScriptProcess {
     });
     this.started = this.pid !== undefined ? Promise.resolve() : this.exited.then(() => { throw failed ?? new Error('spawn failed'); });
     this.stdin?.on('error', () => {}); // EPIPE when the script does not read its input
+    this.stdout.on('error', () => {}); // a failed read closes the output: the response is cut off (see sendResponse)
     const lines = new LineSplitter((line) => log.error(line, { script: script.name }));
     child.stderr.on('data', (b: Buffer) => lines.push(b));
     child.stderr.on('end', () => lines.end());

@@ -56,14 +56,15 @@ export class SpawnHelper {
       };
       // 'close', not 'exit': every record it wrote has been read by then
       child.once('close', (code, signal) => ended({ code: code ?? undefined, signal: signal ?? undefined }));
-      child.once('error', (e) => ended({ error: e.message }));
+      child.on('error', (e) => ended({ error: e.message })); // a failed spawn, or a kill() that fails later
     });
     child.stdout.on('data', (b: Buffer) => {
       try { this.records.push(b); } catch (e) { log.error(`CGI spawn helper sent a bad record: ${(e as Error).message}`); child.kill('SIGKILL'); }
     });
     const lines = new LineSplitter((line) => log.error(line, { spawner: 'gatekit_spawner.py' }));
     child.stderr.on('data', (b: Buffer) => lines.push(b));
-    child.stdin.on('error', () => {});
+    // a pipe that fails closes, and 'close' above says the helper is gone
+    for (const pipe of [child.stdin, child.stdout, child.stderr]) pipe.on('error', () => {});
   }
 
   /**

@@ -38,8 +38,13 @@ export class LimitedBody extends Readable {
   };
 
   private readonly onEnd = (): void => { this.ended = true; this.disarm(); this.push(null); };
-  private readonly onError = (e: Error): void => this.fail(e);
-  private readonly onClose = (): void => { if (!this.ended) this.fail(new Error('the client closed the connection before sending the whole body')); };
+  // the request's own failure is its connection's: the client left (499, as Nginx logs it)
+  private readonly onError = (e: Error): void => { if (e instanceof HttpError) this.fail(e); else this.gone(); };
+  private readonly onClose = (): void => { if (!this.ended) this.gone(); };
+
+  private gone(): void {
+    this.fail(new HttpError(499, 'the client closed the connection before sending the whole body'));
+  }
 
   private arm(): void {
     if (!Number.isFinite(this.idle)) return;

@@ -29,6 +29,8 @@ export class CountersBroker implements MasterPart {
       server.once('error', reject);
       server.listen(this.path, () => { server.off('error', reject); resolve(); });
     });
+    // an accept that fails (out of descriptors) costs that worker's connection, not the master
+    server.on('error', (e) => this.log.error('limit: the master\'s counters could not take a worker\'s connection', { error: e.message }));
     this.log.debug('limit counters shared by the workers', { socket: this.path, blocks: this.blocks.size });
   }
 

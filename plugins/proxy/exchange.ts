@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { HttpError, type Ctx } from '../../core/index.js';
 import type { Conn, ConnUser } from './connection.js';
+import { lastChunk, type RequestFraming } from './framing.js';
 import { ResponseParser, type UpstreamHead } from './response-parser.js';
 import type { Upstream } from './upstream.js';
 
@@ -45,8 +46,8 @@ export interface ExchangeSpec {
   /** head is the serialized request line and headers, blank line included. */
   readonly head: string;
   readonly method: string;
-  /** body is how the client's body goes upstream: none, as is (Content-Length), or chunked. */
-  readonly body: 'none' | 'length' | 'chunked';
+  /** framing is how the body goes upstream, as the head says: the exchange sends exactly that. */
+  readonly framing: RequestFraming;
   /** upgrade is true for an Upgrade request: it gets a connection of its own that leaves the pool. */
   readonly upgrade: boolean;
   readonly timeouts: Timeouts;
@@ -59,9 +60,8 @@ export function exchange(ctx: Ctx, up: Upstream, spec: ExchangeSpec): Promise<vo
 }
 
 const STALE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
-const LAST_CHUNK = '0\r\n';
 
-/** Attempt is one exchange's state; every path out of it goes through complete(), fail() or clientGone() once. */
+/** Attempt is one exchange's state; every path out of it goes through complete(), fail(), broken() or clientGone() once. */
 class Attempt implements ConnUser {
   private conn!: Conn;
   private readonly parser: ResponseParser;
@@ -71,12 +71,19 @@ class Attempt implements ConnUser {
   private bodySent = false;
   /** bodyDone: the whole request is written upstream. */
   private bodyDone: boolean;
+  /** left is how many bytes of a Content-Length body are still to send. */
+  private left: number;
   private heard = false;
   private waitingDrain = false;
   private done = false;
   private readonly onClientClose = (): void => { if (!this.ctx.res.writableFinished) this.clientGone(); };
   private readonly onBodyData = (chunk: Buffer): void => this.sendBody(chunk);
   private readonly onBodyEnd = (): void => this.endBody();
+  /** onBodyError: the client's body failed: a limit passed (its HttpError is the answer), or the client left. */
+  private readonly onBodyError = (e: Error): void => {
+    if (e instanceof HttpError || !(this.ctx.req.destroyed || this.ctx.res.destroyed)) this.broken(e);
+    else this.clientGone();
+  };
   private readonly onClientDrain = (): void => {
     this.waitingDrain = false;
     if (!this.done) this.conn.socket.resume();
@@ -89,7 +96,8 @@ class Attempt implements ConnUser {
     private readonly resolve: () => void,
     private readonly reject: (e: unknown) => void,
   ) {
-    this.bodyDone = spec.body === 'none';
+    this.bodyDone = spec.framing.body === 'none';
+    this.left = spec.framing.length ?? 0;
     this.parser = new ResponseParser({
       head: (h) => this.onHead(h),
       interim: (h) => this.onInterim(h),
@@ -100,6 +108,8 @@ class Attempt implements ConnUser {
   }
 
   start(): void {
+    // a client that left before the proxy began (during a slow middleware) has had its 'close'
+    if (this.ctx.res.destroyed) { this.done = true; this.reject(new HttpError(499, 'Client Closed Request')); return; }
     this.conn = this.up.pool.take(this, this.spec.upgrade);
     this.ctx.res.on('close', this.onClientClose);
     if (this.conn.connecting) this.arm('connect');
@@ -116,6 +126,7 @@ class Attempt implements ConnUser {
     const src = this.ctx.body;
     src.on('data', this.onBodyData);
     src.once('end', this.onBodyEnd);
+    src.once('error', this.onBodyError);
     src.resume();
   }
 
@@ -125,24 +136,26 @@ class Attempt implements ConnUser {
     this.timer?.refresh();
     const s = this.conn.socket;
     let ok: boolean;
-    if (this.spec.body === 'chunked') {
+    if (this.spec.framing.body === 'chunked') {
       s.cork();
       s.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
       s.write(chunk);
       ok = s.write('\r\n', 'latin1');
       s.uncork();
-    } else ok = s.write(chunk);
+    } else if (chunk.length > this.left) {
+      this.broken(new Error('the request body ran past its Content-Length'));
+      return;
+    } else {
+      this.left -= chunk.length;
+      ok = s.write(chunk);
+    }
     if (!ok) this.ctx.body.pause(); // resumed on the upstream's drain
   }
 
   private endBody(): void {
     if (this.done) return;
-    if (this.spec.body === 'chunked') {
-      let last = LAST_CHUNK;
-      const t = this.ctx.req.rawTrailers;
-      for (let i = 0; i < t.length; i += 2) last += `${t[i]}: ${t[i + 1]}\r\n`;
-      this.conn.socket.write(`${last}\r\n`, 'latin1');
-    }
+    if (this.spec.framing.body === 'chunked') this.conn.socket.write(lastChunk(this.ctx.req.rawTrailers), 'latin1');
+    else if (this.left > 0) { this.broken(new Error('the request body ended before its Content-Length')); return; }
     this.bodyDone = true;
     if (this.phase === 'send') this.arm('read');
   }
@@ -253,6 +266,17 @@ class Attempt implements ConnUser {
     this.reject(f);
   }
 
+  /**
+   * broken stops an exchange whose request body failed, or does not match the framing sent
+   * (a body stream that ran long or short): the upstream connection goes, half a request on
+   * it, and the request fails with the body's error.
+   */
+  private broken(e: Error): void {
+    if (this.done) return;
+    this.end();
+    this.reject(e);
+  }
+
   private clientGone(): void {
     if (this.done) return;
     this.end();
@@ -271,10 +295,11 @@ class Attempt implements ConnUser {
     if (this.timer) clearTimeout(this.timer);
     this.ctx.res.off('close', this.onClientClose);
     if (this.waitingDrain) this.ctx.res.off('drain', this.onClientDrain);
-    if (this.spec.body === 'none') return;
+    if (this.spec.framing.body === 'none') return;
     const src = this.ctx.body;
     src.off('data', this.onBodyData);
     src.off('end', this.onBodyEnd);
+    src.off('error', this.onBodyError);
     if (failed && !this.bodySent) src.pause();
   }
 }

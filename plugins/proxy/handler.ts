@@ -2,7 +2,8 @@ import type { Socket } from 'node:net';
 import { bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
 import { balancer, type Balancer, type Policy } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
-import { groupHeaders, requestHead, requestHeaders, responseHeaders, rewriteLocations, TOKEN_RE, webSocket, type HeaderOp } from './headers.js';
+import { requestFraming } from './framing.js';
+import { groupHeaders, requestHead, requestHeaders, reservedHeader, responseHeaders, rewriteLocations, TOKEN_RE, webSocket, type HeaderOp } from './headers.js';
 import { HealthChecker, type HealthSpec } from './health.js';
 import type { UpstreamHead } from './response-parser.js';
 import type { HealthCheckOption, MaxFailsOption, ProxyConfig, UpstreamOption } from './schema.js';
@@ -71,7 +72,7 @@ export class ProxyUnit implements Unit, Responder {
 
   async handle(ctx: Ctx): Promise<void> {
     const path = upstreamUri(ctx, this.path);
-    const body = ctx.req.headers['transfer-encoding'] !== undefined ? 'chunked' : Number(ctx.req.headers['content-length'] ?? 0) > 0 ? 'length' : 'none';
+    const framing = requestFraming(ctx);
     const upgrade = webSocket(ctx);
     if (this.buffering.enabled && body !== 'none' && !upgrade) await bufferBody(ctx, this.buffering);
     const tried: Upstream[] = [];
@@ -83,10 +84,10 @@ export class ProxyUnit implements Unit, Responder {
       const cur = up;
       tried.push(cur);
       ctx.vars.set('upstream', cur.key);
-      const head = requestHead(ctx.method, path, requestHeaders(ctx, this.up, cur.hostHeader), !upgrade && !cur.pool.reuses);
+      const head = requestHead(ctx.method, path, requestHeaders(ctx, this.up, cur.hostHeader, framing), !upgrade && !cur.pool.reuses);
       cur.active++;
       try {
-        await exchange(ctx, cur, { head, method: ctx.method, body, upgrade, timeouts: this.timeouts, responder: this });
+        await exchange(ctx, cur, { head, method: ctx.method, framing, upgrade, timeouts: this.timeouts, responder: this });
         return;
       } catch (e) {
         if (!(e instanceof UpstreamFailure)) throw e;
@@ -204,7 +205,9 @@ function validateProxy(cfg: ProxyConfig, at: Span): Diagnostic[] {
   }
   for (const [where, list] of [['header_up', cfg.header_up], ['header_down', cfg.header_down]] as const) {
     for (const o of list ?? []) {
+      const reserved = reservedHeader(where, o.op as HeaderOp['op'], o.header.toLowerCase());
       if (!TOKEN_RE.test(o.header)) out.push(diagnostic('GK_PROXY_HEADER', `invalid header name '${o.header}' in '${where}'`, spanOf(o, 'header') ?? at));
+      else if (reserved) out.push(diagnostic('GK_PROXY_HEADER', `'${where}' cannot ${o.op} '${o.header}': ${reserved}`, spanOf(o, 'header') ?? at));
       else if (o.op === 'remove' && o.value) out.push(diagnostic('GK_PROXY_HEADER', `'${where} remove ${o.header}' takes no value`, spanOf(o, 'value') ?? at));
       else if (o.op !== 'remove' && !o.value) out.push(diagnostic('GK_PROXY_HEADER', `'${where} ${o.op} ${o.header}' needs a value`, spanOf(o, 'header') ?? at, `${where} ${o.op} ${o.header} VALUE`));
     }

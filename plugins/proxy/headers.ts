@@ -1,4 +1,5 @@
 import type { Ctx, TemplateLike } from '../../core/index.js';
+import { FRAMING_FIELDS, framingHeaders, type RequestFraming } from './framing.js';
 
 /** HeaderOp is one `header_up` / `header_down`: set, add or remove a header. */
 export interface HeaderOp {
@@ -51,28 +52,28 @@ export interface RequestHeaderSpec {
 /**
  * requestHeaders builds the flat header list sent upstream: the client's headers minus the
  * hop-by-hop ones, X-Forwarded-For appended, X-Forwarded-Proto/-Host and X-Real-IP set,
- * Host per preserve_host, then header_up. An upgrade keeps its Upgrade and Connection.
+ * Host per preserve_host, then header_up, then the framing of the body actually sent
+ * (never the client's, and never dropped). An upgrade keeps its Upgrade and Connection.
  */
-export function requestHeaders(ctx: Ctx, spec: RequestHeaderSpec, upstreamHost: string): string[] {
+export function requestHeaders(ctx: Ctx, spec: RequestHeaderSpec, upstreamHost: string, framing: RequestFraming): string[] {
   const raw = ctx.req.rawHeaders;
   const named = connectionTokens(raw);
   const out: string[] = [];
   let xff = '';
-  let chunked = false;
   let te = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const lower = name.toLowerCase();
-    if (lower === 'host') continue; // the kernel read it: ctx.authority
+    if (FRAMING_FIELDS.has(lower)) continue; // written below from what is sent; Host is ctx.authority
     if (FORWARDING.has(lower)) {
       if (lower === 'x-forwarded-for') xff = xff ? `${xff}, ${raw[i + 1]}` : raw[i + 1];
       continue;
     }
     if (HOP_BY_HOP.has(lower) || named?.has(lower)) {
-      if (lower === 'transfer-encoding') chunked = true;
       if (lower === 'te' && /\btrailers\b/i.test(raw[i + 1])) te = true;
       continue;
     }
+    if (lower === 'trailer' && framing.body !== 'chunked') continue; // no chunks, no trailers
     out.push(name, raw[i + 1]);
   }
   const host = ctx.authority; // the Host header, or an absolute-form target's authority over it
@@ -80,10 +81,24 @@ export function requestHeaders(ctx: Ctx, spec: RequestHeaderSpec, upstreamHost: 
   out.push('Host', spec.preserveHost && host ? host : upstreamHost);
   out.push('X-Forwarded-For', xff ? `${xff}, ${remote}` : remote);
   out.push('X-Forwarded-Proto', ctx.scheme, 'X-Forwarded-Host', host ?? ctx.host, 'X-Real-IP', remote);
-  if (chunked) out.push('Transfer-Encoding', 'chunked');
-  if (te) out.push('TE', 'trailers');
-  if (webSocket(ctx)) out.push('Connection', 'Upgrade', 'Upgrade', ctx.req.headers.upgrade!);
-  return spec.ops.length ? applyOps(out, spec.ops, ctx) : out;
+  const headers = spec.ops.length ? applyOps(out, spec.ops, ctx) : out;
+  headers.push(...framingHeaders(framing));
+  if (te) headers.push('TE', 'trailers');
+  if (webSocket(ctx)) headers.push('Connection', 'Upgrade', 'Upgrade', ctx.req.headers.upgrade!);
+  return headers;
+}
+
+/**
+ * RESERVED are the headers header_up and header_down may not touch: the proxy frames each
+ * message and manages each connection itself.
+ */
+const RESERVED = new Set([...HOP_BY_HOP, 'content-length', 'trailer']);
+
+/** reservedHeader tells why a header_up / header_down operation may not apply, or undefined when it may. */
+export function reservedHeader(where: 'header_up' | 'header_down', op: HeaderOp['op'], lower: string): string | undefined {
+  if (RESERVED.has(lower)) return 'the proxy frames messages and manages connections itself';
+  if (where === 'header_up' && lower === 'host' && op !== 'set') return 'a request has exactly one Host: set it, or use preserve_host';
+  return undefined;
 }
 
 /**

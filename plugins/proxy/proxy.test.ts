@@ -39,6 +39,16 @@ describe('proxy: configuration', () => {
     assert.deepEqual(await codes('server { listen 80; proxy http://a { health_check healthz } }'), ['GK_PROXY_HEALTH_PATH 1:51']);
   });
 
+  it('refuses header rules on the headers that frame a message or manage its connection, and a second or no Host', async () => {
+    for (const rule of ['header_up set Content-Length 0', 'header_up remove Transfer-Encoding', 'header_up add Connection close',
+      'header_up set Keep-Alive x', 'header_up set TE trailers', 'header_up set Trailer X', 'header_up set Upgrade h2c', 'header_up set Expect x',
+      'header_up add Host b', 'header_up remove Host', 'header_down set Content-Length 1', 'header_down add Transfer-Encoding chunked',
+      'header_down remove Connection']) {
+      assert.deepEqual(await codes(`server { listen 80; proxy http://a { ${rule} } }`), [`GK_PROXY_HEADER 1:${38 + rule.indexOf(' ', rule.indexOf(' ') + 1) + 1}`], rule);
+    }
+    assert.deepEqual(await codes('server { listen 80; proxy http://a { header_up set Host b; header_up Host c } }'), []);
+  });
+
   it('refuses an unknown variable in a header value', async () => {
     assert.deepEqual(await codes('server { listen 80; proxy http://a { header_down X-U $upstreem } }'), ['GK_DSL_UNKNOWN_VARIABLE 1:54']);
   });

@@ -18,6 +18,7 @@ const UNAVAILABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
 export function exchange(ctx: Ctx, poolPath: string, timeout: number, log: Logger, length?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const res = ctx.res;
+    if (res.destroyed) { resolve(); return; } // the client left while a worker was awaited: its 'close' is past
     const body: Readable = ctx.body;
     const sock: Socket = connect(poolPath);
     let pid = 0;

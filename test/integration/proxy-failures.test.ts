@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { request, type IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import { directive, injectable, type Ctx, type Next, type Plugin, type Unit } from '../../core/index.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { echo, send, upstream, waitFor, type TestUpstream } from './proxy-upstreams.js';
 
@@ -14,6 +16,26 @@ async function closedPort(): Promise<number> {
 }
 
 const nameOf = (body: string): string => (JSON.parse(body) as { name: string }).name;
+
+/** lateTurns tells the test when a request reached `late`, and when the chain after it settled. */
+const lateTurns = { arrived: [] as (() => void)[], settled: [] as (() => void)[] };
+
+/** late is a middleware that passes a request on only once its client has gone (a slow auth check, say). */
+@injectable()
+class LatePlugin implements Plugin {
+  readonly name = 'late';
+  readonly directives = [directive({ name: 'late', kind: 'middleware', doc: 'Pass on once the client has left', schema: {} })];
+  create(): Unit {
+    return {
+      handle: async (ctx: Ctx, next: Next) => {
+        const left = once(ctx.res, 'close');
+        lateTurns.arrived.shift()?.();
+        await left;
+        try { await next(); } finally { lateTurns.settled.shift()?.(); }
+      },
+    };
+  }
+}
 
 describe('proxy: failures, timeouts and retries', () => {
   let gate: TestGate | undefined;
@@ -150,6 +172,21 @@ describe('proxy: failures, timeouts and retries', () => {
     await waitFor(() => seen !== undefined, 1000, 'the upstream to get the request');
     req.destroy();
     await waitFor(() => closed, 1000, 'the upstream request to be aborted');
+  });
+
+  it('sends nothing upstream for a client that left before the proxy began, and holds nothing for it', async () => {
+    const [a] = await start(await upstream(echo('a')));
+    gate = await startGate(`server { listen 127.0.0.1:0; route / { late; proxy ${a.url} } }`, { plugins: [LatePlugin] });
+    const arrived = new Promise<void>((r) => lateTurns.arrived.push(r));
+    const settled = new Promise<void>((r) => lateTurns.settled.push(r));
+    const req = request({ host: '127.0.0.1', port: gate.port, path: '/', agent: false });
+    req.on('error', () => { /* destroyed on purpose */ });
+    req.end();
+    await arrived;
+    req.destroy();
+    await settled;
+    assert.deepEqual([a.connections, a.requests], [0, 0]);
+    assert.ok(!gate.logs.some((l) => l.includes(' error ')), gate.logs.join('\n'));
   });
 
   it('retries an idempotent request that failed before any response byte on another upstream', async () => {

@@ -59,6 +59,7 @@ class Conn(asyncio.Protocol):
         self.done = False     # http: response complete; websocket: closed by the app
         self.body_end = False  # http: gatekit sent the whole request body (E)
         self.discard = False   # http: the app is done; the rest of the body is read only to be dropped
+        self.running = False  # the app task runs (the request head came)
 
     # -- transport side
 
@@ -68,6 +69,8 @@ class Conn(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.gone = True
+        if not self.running:  # gatekit gave up before sending the head: no task will count it out
+            self.w.conns.discard(self)
         self.wake()
         if self.drain is not None and not self.drain.done():
             self.drain.set_result(None)
@@ -98,6 +101,7 @@ class Conn(asyncio.Protocol):
             self.ws = scope['type'] == 'websocket'
             if self.ws:
                 self.push({'type': 'websocket.connect'}, 0)
+            self.running = True
             self.w.loop.create_task(self.run(scope))
         elif self.discard:  # the app returned: what is left of the body goes nowhere, and E ends it
             if kind == b'E':
