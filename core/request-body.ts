@@ -13,6 +13,12 @@ import { HttpError } from './errors.js';
 export const BODY_BUFFER_SIZE = 64 * 1024;
 /** BODY_TIMEOUT is the default of `body_timeout` (ms), as Nginx's client_body_timeout. */
 export const BODY_TIMEOUT = 60_000;
+/**
+ * BODY_MAX_SIZE is the default of `body_max_size`: the largest body buffered when no
+ * `limit { body }` bounds it, so that a client cannot fill the temporary folder (often RAM).
+ * Nginx refuses past 1MB by default; that breaks ordinary uploads, so this is larger.
+ */
+export const BODY_MAX_SIZE = 100 * 1024 * 1024;
 
 const CLOSE = { connection: 'close' };
 
@@ -31,6 +37,11 @@ export function bodyBufferingOptions(requestBufferingDoc: string) {
         + 'deleted as soon as it is open so that nothing stays behind (default 64KB; Nginx\'s client_body_buffer_size). Bound bodies with limit { body }',
     }),
     option({
+      name: 'body_max_size', args: [arg.size('size')],
+      doc: 'While buffering, the largest body taken when no limit { body } bounds it; a larger one gets 413 and the connection closes '
+        + '(default 100MB; Nginx\'s client_max_body_size, whose default is 1MB). A limit { body } around the route sets the bound instead',
+    }),
+    option({
       name: 'body_timeout', args: [arg.duration('timeout')],
       doc: 'While buffering, the longest wait between two reads of the body; then 408 and the connection closes (default 60s; Nginx\'s client_body_timeout)',
     }),
@@ -41,6 +52,7 @@ export function bodyBufferingOptions(requestBufferingDoc: string) {
 export interface BodyBufferingConfig {
   readonly request_buffering?: boolean;
   readonly body_buffer_size?: number;
+  readonly body_max_size?: number;
   /** body_timeout is in ms. */
   readonly body_timeout?: number;
 }
@@ -53,11 +65,16 @@ export interface BodyBuffering {
   readonly memory: number;
   /** timeout is the longest wait between two reads (ms). */
   readonly timeout: number;
+  /** max is the largest body taken when no middleware bounds it (bytes). */
+  readonly max: number;
 }
 
 /** bodyBuffering applies the defaults; `enabledByDefault` is the handler's own default for request_buffering. */
 export function bodyBuffering(cfg: BodyBufferingConfig, enabledByDefault: boolean): BodyBuffering {
-  return { enabled: cfg.request_buffering ?? enabledByDefault, memory: cfg.body_buffer_size ?? BODY_BUFFER_SIZE, timeout: cfg.body_timeout ?? BODY_TIMEOUT };
+  return {
+    enabled: cfg.request_buffering ?? enabledByDefault, memory: cfg.body_buffer_size ?? BODY_BUFFER_SIZE,
+    timeout: cfg.body_timeout ?? BODY_TIMEOUT, max: cfg.body_max_size ?? BODY_MAX_SIZE,
+  };
 }
 
 /** BufferedBody is a body read whole: its exact length, and its bytes when it fit in memory. */
@@ -73,10 +90,12 @@ export interface BufferedBody {
  * answers 413) whole: in memory up to `memory` bytes, then in a temporary file. It then
  * replaces ctx.body with a stream of the same bytes, and resolves with their length; it
  * resolves undefined, touching nothing, when the request has no body. It rejects with 408
- * when the client sends nothing for `timeout` ms, and 499 when the client leaves. The
+ * when the client sends nothing for `timeout` ms, 413 past `max` bytes when the body is the
+ * request's own (a body stream a middleware set, limit's, bounds itself), and 499 when the
+ * client leaves. The
  * temporary file is closed when the response ends, whoever read it.
  */
-export function bufferBody(ctx: Ctx, settings: Pick<BodyBuffering, 'memory' | 'timeout'>): Promise<BufferedBody | undefined> {
+export function bufferBody(ctx: Ctx, settings: Pick<BodyBuffering, 'memory' | 'timeout' | 'max'>): Promise<BufferedBody | undefined> {
   if (!announcesBody(ctx)) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => new Collector(ctx, settings, resolve, reject).start());
 }
@@ -98,6 +117,8 @@ class Collector {
   private settled = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly src: Readable;
+  /** max bounds the request's own body; a middleware's stream bounds itself (Infinity here). */
+  private readonly max: number;
   private readonly onData = (chunk: Buffer): void => this.take(chunk);
   private readonly onEnd = (): void => { this.ended = true; if (!this.flushing) this.finish(); };
   private readonly onError = (e: Error): void => this.fail(e instanceof HttpError ? e : gone(e));
@@ -105,10 +126,11 @@ class Collector {
   private readonly onIdle = (): void => this.fail(new HttpError(408, 'request body timed out', { headers: CLOSE }));
 
   constructor(
-    private readonly ctx: Ctx, private readonly settings: Pick<BodyBuffering, 'memory' | 'timeout'>,
+    private readonly ctx: Ctx, private readonly settings: Pick<BodyBuffering, 'memory' | 'timeout' | 'max'>,
     private readonly resolve: (b: BufferedBody) => void, private readonly reject: (e: unknown) => void,
   ) {
     this.src = ctx.body;
+    this.max = this.src === ctx.req ? settings.max : Infinity;
   }
 
   start(): void {
@@ -137,6 +159,7 @@ class Collector {
   private take(chunk: Buffer): void {
     this.timer?.refresh();
     this.size += chunk.length;
+    if (this.size > this.max) { this.fail(new HttpError(413, `request body larger than body_max_size (${this.max} bytes)`, { headers: CLOSE })); return; }
     this.parts.push(chunk);
     if (this.file === undefined && this.size <= this.settings.memory) return;
     if (!this.flushing) void this.flush();

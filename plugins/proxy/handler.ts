@@ -72,9 +72,13 @@ export class ProxyUnit implements Unit, Responder {
 
   async handle(ctx: Ctx): Promise<void> {
     const path = upstreamUri(ctx, this.path);
-    const framing = requestFraming(ctx);
     const upgrade = webSocket(ctx);
-    if (this.buffering.enabled && body !== 'none' && !upgrade) await bufferBody(ctx, this.buffering);
+    let framing = requestFraming(ctx);
+    if (this.buffering.enabled && framing.body !== 'none' && !upgrade) {
+      // a buffered body goes upstream with its length, chunked uploads too (as Nginx's proxy_request_buffering)
+      const buffered = await bufferBody(ctx, this.buffering);
+      if (buffered) framing = { body: buffered.length > 0 ? 'length' : 'none', length: buffered.length };
+    }
     const tried: Upstream[] = [];
     let retriesLeft = this.retries;
     let staleLeft = 2;

@@ -113,6 +113,21 @@ describe('request buffering: a slow upload holds no application worker', functio
       assert.ok(!gate.logs.some((l) => /a line for the log/.test(l)), 'the app was not called');
     });
 
+    it('answers 413 past body_max_size when no limit { body } bounds the body, and a limit { body } sets the bound instead', async () => {
+      gate = await startGate('server { listen 127.0.0.1:0; route /limited/ { limit { body 4KB }; wsgi apps:application { body_max_size 1KB } }\n'
+        + '  wsgi apps:application { body_max_size 1KB; body_buffer_size 512B } }', { file: WSGI_FILE });
+      const chunk = 'a'.repeat(1000);
+      const chunked = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n${chunk}\r\n3e8\r\n${chunk}\r\n0\r\n\r\n`;
+      const over = await rawRequest(gate.port, chunked('/errors'));
+      assert.deepEqual([over.status, /\r\nconnection: close\r\n/i.test(over.text)], [413, true]);
+      const sized = await rawRequest(gate.port, `POST /errors HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n${chunk}${chunk}`);
+      assert.equal(sized.status, 413);
+      assert.ok(!gate.logs.some((l) => /a line for the log/.test(l)), 'the app was not called');
+      const bounded = await rawRequest(gate.port, chunked('/limited/environ'));
+      assert.equal(bounded.status, 200);
+      assert.equal((JSON.parse(bounded.text.slice(bounded.text.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>).CONTENT_LENGTH, '2000');
+    });
+
     it('does not count a streamed upload toward the app\'s timeout with request_buffering off', async () => {
       gate = await startGate('server { listen 127.0.0.1:0; wsgi apps:application { request_buffering off; timeout 1s } }', { file: WSGI_FILE });
       const body = pieces(8, 1024);
@@ -211,10 +226,13 @@ describe('request buffering: a slow upload holds no application worker', functio
     let upstream: Server | undefined;
     /** clientDone, at each request the upstream gets: had the client sent its whole body by then? */
     let clientDone: boolean[] = [];
+    /** framing is how the upstream's last request said its body's length. */
+    let framing: (string | undefined)[] = [];
     let upload: SlowUpload | undefined;
     before(async () => {
       upstream = createServer((req: IncomingMessage, res) => {
         clientDone.push(upload?.done() ?? false);
+        framing = [req.headers['content-length'], req.headers['transfer-encoding']];
         const parts: Buffer[] = [];
         req.on('data', (c: Buffer) => parts.push(c));
         req.on('end', () => res.end(`${Buffer.concat(parts).length}`));
@@ -238,6 +256,7 @@ describe('request buffering: a slow upload holds no application worker', functio
       upload = slowUpload(gate.port, '/', { pieces: pieces(4, 100), every: 100 });
       const res = await upload.response;
       assert.deepEqual([res.status, res.body, clientDone], [200, '400', [true]]);
+      assert.deepEqual(framing, ['400', undefined], 'a buffered chunked upload goes upstream with its length');
     });
   });
 });
