@@ -95,7 +95,7 @@ export class StaticUnit implements Unit {
     const rel = relativePath(ctx);
     if (!this.hidden.hidesPath(rel)) {
       const st = this.stats.stat(this.root + rel);
-      const found = st?.isDirectory() ? (ctx.path.endsWith('/') ? this.indexFile(ctx, this.root + rel) : undefined) : st ? undefined : this.fallbackFile(ctx);
+      const found = !st ? this.fallbackFile(ctx) : st.isDirectory() && ctx.path.endsWith('/') ? this.indexFile(ctx, this.root + rel) : undefined;
       if (found && !this.router.sameRoute(ctx, found.path)) return this.reroute(ctx, found.path);
     }
     throw new HttpError(405, undefined, { headers: { allow: 'GET, HEAD' } });
