@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
 import type { TemplateLike } from '../dsl/schema.js';
 import { fieldText } from './field-value.js';
+import { urlText } from './url-text.js';
 import type { Logger } from './logger.js';
 
 /** KERNEL_VARIABLES are the request variables every request has (plugins add more). */
@@ -22,6 +23,9 @@ export const KERNEL_VARIABLES: Readonly<Record<string, string>> = {
   status: 'the response status (in logs)',
   pid: 'the pid of the process serving the request',
 };
+
+/** URL_FIELDS are the header fields whose whole value is a URI reference (RFC 9110 10.2.2, 8.7). */
+const URL_FIELDS: ReadonlySet<string> = new Set(['location', 'content-location']);
 
 /** VARIABLE_PREFIXES name families of variables: $http_user_agent, $arg_page, $cookie_sid. */
 export const VARIABLE_PREFIXES = ['http_', 'arg_', 'cookie_'] as const;
@@ -181,11 +185,28 @@ export class Ctx {
     return t.render((n) => this.variable(n));
   }
 
-  /** renderField expands a template for a header field value: each variable made fit for a header (fieldText). */
-  renderField(t: TemplateLike): string {
+  /**
+   * renderField expands a template for a header field value: each variable made fit for a
+   * header (fieldText). A field whose value is a URL (Location, Content-Location) named in
+   * `field` is rendered as one (renderUrl).
+   */
+  renderField(t: TemplateLike, field?: string): string {
+    if (field !== undefined && URL_FIELDS.has(field.toLowerCase())) return this.renderUrl(t);
     return t.render((n) => {
       const v = this.variable(n);
       return v === undefined ? undefined : fieldText(n, v);
+    });
+  }
+
+  /**
+   * renderUrl expands a template that makes a URL (a redirect target, an upstream path): each
+   * variable is encoded as a component of the part of the URL it lands in (urlText), so a
+   * decoded `$arg_u` of `a&b=c` in a query stays one value.
+   */
+  renderUrl(t: TemplateLike): string {
+    return t.render((n, before) => {
+      const v = this.variable(n);
+      return v === undefined ? undefined : urlText(n, v, before);
     });
   }
 

@@ -8,6 +8,7 @@ import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
 import { Ctx, SERVER, type ConnInfo, type Upgrade } from './context.js';
 import { LateDispatcher, type RedispatchOptions } from './dispatcher.js';
+import { redirectTrail } from './internal-redirect.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener, listenerFloor, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
@@ -15,7 +16,7 @@ import type { Logger } from './logger.js';
 import { MemoryMetrics, type Metrics } from './metrics.js';
 import { DONE, type Plugin, type Unit } from './plugin.js';
 import { cleanPath } from './request-path.js';
-import { Router } from './router.js';
+import { Router, type ChainBuilder } from './router.js';
 import { placeOf } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 import { HostNames, hostLines } from './host-header.js';
@@ -25,6 +26,9 @@ interface ServerRuntime {
   readonly decl: ServerDecl;
   readonly router: Router;
   readonly own: readonly Unit[];
+  /** unitOf is the unit made for a directive of this server; chain composes a route's chain (an internal redirect makes its own). */
+  readonly unitOf: (d: UnitDecl) => Unit;
+  readonly chain: ChainBuilder;
   /** httpsHeaders are added to every HTTPS response (HSTS). */
   httpsHeaders: readonly [string, string][];
   tls?: { readonly context: SecureContext; readonly options: SecureContextOptions };
@@ -89,7 +93,7 @@ export class Gate {
     const runtimes = this.config.servers.map((s) => this.server(s));
     for (const u of this.units) await u.provision?.();
     for (const rt of runtimes) await this.secure(rt);
-    this.dispatcher.target = { redispatch: (ctx, path, ro) => this.redispatch(ctx, path, ro) };
+    this.dispatcher.target = { redispatch: (ctx, path, ro) => this.redispatch(ctx, path, ro), sameRoute: (ctx, path) => sameRoute(ctx, path) };
     await this.listen(runtimes);
   }
 
@@ -107,7 +111,7 @@ export class Gate {
     const chain = (mw: readonly UnitDecl[], r: { handler?: UnitDecl }): Handle =>
       r.handler ? compose(mw.map(unitOf), unitOf(r.handler)) : () => Promise.reject(new HttpError(404));
     const router = Router.build(s.routes, s.middleware, chain);
-    return { decl: s, router, own, httpsHeaders: [] };
+    return { decl: s, router, own, unitOf, chain, httpsHeaders: [] };
   }
 
   /** secure asks the server's units for its certificate, once they are provisioned. */
@@ -245,6 +249,8 @@ export class Gate {
     const rawPath = q < 0 ? target : target.slice(0, q);
     const clean = cleanPath(rawPath);
     if (!clean.ok) throw new HttpError(500, `bad internal redirect: ${clean.reason}`);
+    const from = rt.router.match(ctx.path);
+    const ran = redirectTrail(ctx.req, from ? from.entry.middleware.map(rt.unitOf) : []);
     const next = new Ctx(ctx.req, ctx.res, ctx.conn, ctx.host, clean.path, rawPath, q < 0 ? '' : target.slice(q + 1), ctx.log);
     next.upgrade = ctx.upgrade;
     next.authority = ctx.authority;
@@ -255,7 +261,7 @@ export class Gate {
     if (!m) throw new HttpError(404);
     next.mount = m.entry.mount;
     next.captures = m.captures;
-    await m.entry.handle(next);
+    await rt.chain(m.entry.middleware.filter((d) => !ran.has(rt.unitOf(d))), m.entry.decl)(next);
   }
 
   /** reopen asks every unit to reopen its files (USR1). */
@@ -290,6 +296,12 @@ export class Gate {
       try { await p.close?.(); } catch (e) { this.log.error('plugin close failed', { plugin: p.name, error: (e as Error).message }); }
     }
   }
+}
+
+/** sameRoute tells whether the decoded `path` reaches the route that serves `ctx` (Dispatcher.sameRoute). */
+function sameRoute(ctx: Ctx, path: string): boolean {
+  const router = (ctx[SERVER] as ServerRuntime | undefined)?.router;
+  return router !== undefined && router.match(path)?.entry === router.match(ctx.path)?.entry;
 }
 
 /** authorityEnd finds where the authority of an absolute URI that starts at `from` ends: at '/', '?', '#' or the end. */

@@ -20,6 +20,7 @@ export type { Dispatcher, RedispatchOptions } from './dispatcher.js';
 export type { GateConfig, GlobalSettings, ServerDecl, RouteDecl, UnitDecl } from './config.js';
 export { beforeHead } from './response-head.js';
 export { sentAsIs } from './field-value.js';
+export { charSet, percentEncode, urlText, type CharSet } from './url-text.js';
 export { statPath, TurnStats } from './turn-stats.js';
 export { cgiMetaVariables, type CgiScript, type CgiSite } from './cgi-env.js';
 export { bodyBuffering, bodyBufferingOptions, bufferBody, type BodyBuffering, type BodyBufferingConfig, type BufferedBody } from './request-body.js';

@@ -10,6 +10,8 @@ export interface RouteEntry {
   readonly within: string;
   readonly handle: Handle;
   readonly decl: RouteDecl;
+  /** middleware is what wraps the handler, outer first (the server's, then each enclosing route's). */
+  readonly middleware: readonly UnitDecl[];
   /** hit is the shared match result for routes without captures (one object, not one per request). */
   readonly hit?: RouteMatch;
 }
@@ -50,7 +52,7 @@ export class Router {
       for (const r of rs) {
         const mw = [...outer, ...r.middleware];
         const own = r.matcher.kind === 'prefix' ? r.matcher.prefix.replace(/\/$/, '') : mount;
-        const entry: { -readonly [K in keyof RouteEntry]: RouteEntry[K] } = { matcher: r.matcher, mount: own, within, handle: chain(mw, r), decl: r };
+        const entry: { -readonly [K in keyof RouteEntry]: RouteEntry[K] } = { matcher: r.matcher, mount: own, within, handle: chain(mw, r), decl: r, middleware: mw };
         entry.hit = Object.freeze({ entry, captures: NO_CAPTURES });
         entries.push(entry);
         walk(r.children, mw, own, r.matcher.kind === 'prefix' ? r.matcher.prefix : within);

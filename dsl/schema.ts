@@ -77,7 +77,8 @@ export type Address =
 export interface TemplateLike {
   readonly source: string;
   readonly isStatic: boolean;
-  render(lookup: (name: string) => string | undefined): string;
+  /** render substitutes each variable through `lookup`, which is also told the text rendered before it. */
+  render(lookup: (name: string, before: string) => string | undefined): string;
 }
 
 /** arg builds argument specs: `arg.duration('interval', { optional: true, default: '5s' })`. */

@@ -41,11 +41,14 @@ export class Template implements TemplateLike {
     this.isStatic = refs.length === 0;
   }
 
-  /** render substitutes each variable through `lookup`; an unknown or unset one renders empty. */
-  render(lookup: (name: string) => string | undefined): string {
+  /**
+   * render substitutes each variable through `lookup`, which also gets the text rendered
+   * before it (where in a URL it lands, for one); an unknown or unset one renders empty.
+   */
+  render(lookup: (name: string, before: string) => string | undefined): string {
     if (this.isStatic) return this.parts[0] as string;
     let out = '';
-    for (const p of this.parts) out += typeof p === 'string' ? p : lookup(p.name) ?? '';
+    for (const p of this.parts) out += typeof p === 'string' ? p : lookup(p.name, out) ?? '';
     return out;
   }
 }

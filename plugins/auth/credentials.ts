@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parseHash, parseHtpasswd, sameText, verifyPassword, type Hash } from './htpasswd.js';
+import type { HashPool } from './hash-pool.js';
+import { checkHash, isSlow, parseHash, parseHtpasswd, sameText, type Hash } from './htpasswd.js';
+import { RecentSuccesses } from './recent-successes.js';
 
 /** Presented is what a request's Authorization header holds for one scheme. */
 export type Presented<T> = { readonly kind: 'none' } | { readonly kind: 'malformed' } | { readonly kind: 'given'; readonly value: T };
@@ -34,40 +35,56 @@ export function bearerToken(header: string | undefined): Presented<string> {
   return /^[A-Za-z0-9\-._~+/]+=*$/.test(token) ? { kind: 'given', value: token } : MALFORMED;
 }
 
-const CACHE_MAX = 1024;
+/** Verdict is a password check's outcome: it matches or not, or too many checks are in flight to start one. */
+export type Verdict = boolean | 'busy';
 
 /**
  * UserStore checks user names and passwords against htpasswd hashes. An unknown user costs
  * as much as a known one (its password is checked against a stand-in hash), so timing does
- * not tell which names exist. Successful checks are remembered (keyed by a SHA-256 of the
- * pair) so that bcrypt's deliberate slowness is paid once per worker, not per request.
+ * not tell which names exist. Slow hashes (bcrypt, apr1) are checked on the worker threads
+ * of a HashPool, at most `maxChecks` at once for this store (beyond that: 'busy'); a success
+ * is remembered for a minute (RecentSuccesses), and checks of the same pair at once share one.
  */
 export class UserStore {
-  private readonly ok = new Set<string>();
+  private readonly ok = new RecentSuccesses();
+  private readonly running = new Map<string, Promise<boolean>>();
 
-  private constructor(private readonly users: ReadonlyMap<string, Hash>, private readonly standIn: Hash | undefined) {}
+  private constructor(
+    private readonly users: ReadonlyMap<string, Hash>,
+    private readonly standIn: Hash | undefined,
+    private readonly pool: HashPool,
+    private readonly maxChecks: number,
+  ) {}
 
   /** load reads the users file (if any) and adds the inline users; refused lines are skipped (check reports them). */
-  static async load(file: string | undefined, inline: readonly { name: string; hash: string }[]): Promise<UserStore> {
+  static async load(file: string | undefined, inline: readonly { name: string; hash: string }[], pool: HashPool, maxChecks: number): Promise<UserStore> {
     const users = new Map<string, Hash>();
     if (file) for (const e of parseHtpasswd(await readFile(file, 'utf8'))) if (typeof e.hash !== 'string') users.set(e.user, e.hash);
     for (const u of inline) { const h = parseHash(u.hash); if (typeof h !== 'string') users.set(u.name, h); }
-    return new UserStore(users, users.values().next().value);
+    return new UserStore(users, users.values().next().value, pool, maxChecks);
   }
 
-  /** check tells whether the password is the user's. */
-  async check(user: string, password: string): Promise<boolean> {
-    const key = createHash('sha256').update(user).update('\0').update(password).digest('base64');
-    if (this.ok.has(key)) return true;
+  /** check tells whether the password is the user's, or 'busy' when the check cannot start now. */
+  check(user: string, password: string): Promise<Verdict> {
+    const key = this.ok.key(user, password);
+    if (this.ok.has(key)) return Promise.resolve(true);
+    const same = this.running.get(key);
+    if (same) return same;
     const hash = this.users.get(user);
-    if (!hash) {
-      if (this.standIn) await verifyPassword(password, this.standIn);
-      return false;
-    }
-    if (!(await verifyPassword(password, hash))) return false;
-    if (this.ok.size >= CACHE_MAX) this.ok.clear();
-    this.ok.add(key);
-    return true;
+    const against = hash ?? this.standIn;
+    if (!against) return Promise.resolve(false);
+    if (!isSlow(against)) return Promise.resolve(this.passed(key, checkHash(password, against) && hash !== undefined));
+    if (this.running.size >= this.maxChecks) return Promise.resolve('busy');
+    const check = this.pool.verify(password, against)
+      .then((matches) => this.passed(key, matches && hash !== undefined))
+      .finally(() => this.running.delete(key));
+    this.running.set(key, check);
+    return check;
+  }
+
+  private passed(key: string, ok: boolean): boolean {
+    if (ok) this.ok.add(key);
+    return ok;
   }
 }
 

@@ -1,16 +1,19 @@
+import { availableParallelism } from 'node:os';
 import { HttpError, type Ctx, type Diagnostic, type Logger, type Next, type Span, type Unit } from '../../core/index.js';
 import { basicCredentials, bearerToken, TokenList, UserStore } from './credentials.js';
 import { FailureGuard } from './guard.js';
+import type { HashPool } from './hash-pool.js';
 import { JwtVerifier } from './jwt.js';
 import type { AuthConfig } from './schema.js';
 import { validateAuth } from './validate.js';
 
-/** Outcome of checking a request's credentials: a user name ('' for an anonymous token), none given, or a failure. */
-/** Outcome of a check: a user, no credentials, wrong ones, or (bearer) a header that is no token at all. */
-type Outcome = { readonly user: string } | 'none' | 'failed' | 'malformed';
+/** Outcome of a check: a user, no credentials, wrong ones, (bearer) a header that is no token at all, or (basic) too many checks in flight. */
+type Outcome = { readonly user: string } | 'none' | 'failed' | 'malformed' | 'busy';
 
 const DEFAULT_MAX_FAILURES = 10;
 const DEFAULT_COOLDOWN = 60_000;
+/** CHECKS_PER_CPU sets the default max_checks: with bcrypt at ~100 ms, the last in line waits about 0.4 s. */
+const CHECKS_PER_CPU = 4;
 
 /**
  * AuthUnit lets a request through only with valid credentials, setting $user; otherwise it
@@ -23,8 +26,9 @@ export class AuthUnit implements Unit {
   private readonly open: (path: string) => boolean;
   private readonly challenge: string;
   private check: ((ctx: Ctx) => Promise<Outcome>) | undefined;
+  private busy = { count: 0, loggedAt: -Infinity };
 
-  constructor(private readonly cfg: AuthConfig, private readonly at: Span, private readonly log: Logger) {
+  constructor(private readonly cfg: AuthConfig, private readonly at: Span, private readonly log: Logger, private readonly pool: HashPool) {
     this.guard = new FailureGuard(cfg.max_failures ?? DEFAULT_MAX_FAILURES, cfg.cooldown ?? DEFAULT_COOLDOWN);
     this.open = exceptMatcher(cfg.except ?? []);
     const realm = (cfg.realm ?? 'restricted').replace(/["\\]/g, '\\$&');
@@ -38,11 +42,12 @@ export class AuthUnit implements Unit {
   async provision(): Promise<void> {
     const cfg = this.cfg;
     if (cfg.mode === 'basic') {
-      const store = await UserStore.load(cfg.users, cfg.user ?? []);
+      const store = await UserStore.load(cfg.users, cfg.user ?? [], this.pool, cfg.max_checks ?? CHECKS_PER_CPU * availableParallelism());
       this.check = async (ctx) => {
         const c = basicCredentials(ctx.req.headers.authorization);
         if (c.kind !== 'given') return c.kind === 'none' ? 'none' : 'failed';
-        return (await store.check(c.value.user, c.value.password)) ? { user: c.value.user } : 'failed';
+        const verdict = await store.check(c.value.user, c.value.password);
+        return verdict === 'busy' ? 'busy' : verdict ? { user: c.value.user } : 'failed';
       };
     } else if (cfg.mode === 'bearer') {
       const tokens = new TokenList(cfg.token ?? []);
@@ -77,6 +82,7 @@ export class AuthUnit implements Unit {
     if (wait !== undefined) throw new HttpError(429, 'too many failed attempts', { headers: { 'retry-after': String(wait) } });
     if (!this.check) throw new HttpError(503, 'auth is not provisioned');
     const outcome = await this.check(ctx);
+    if (outcome === 'busy') throw this.overloaded();
     if (typeof outcome === 'object') {
       this.guard.succeed(client);
       if (outcome.user) ctx.vars.set('user', outcome.user);
@@ -91,6 +97,22 @@ export class AuthUnit implements Unit {
       if (this.cfg.mode !== 'basic') challenge += ', error="invalid_token"';
     }
     throw new HttpError(401, 'authentication required', { headers: { 'www-authenticate': challenge } });
+  }
+
+  /**
+   * overloaded is the answer when max_checks password checks are in flight: 503 with
+   * Retry-After (the server's capacity, not this client's rate, as Nginx's limit_req), not
+   * counted as a failure; logged at most once a second, with the count, so a flood of
+   * guesses does not flood the log too.
+   */
+  private overloaded(): HttpError {
+    this.busy.count++;
+    const now = performance.now();
+    if (now - this.busy.loggedAt >= 1000) {
+      this.log.warn('too many password checks in flight: answering 503', { refused: this.busy.count, max_checks: this.cfg.max_checks ?? CHECKS_PER_CPU * availableParallelism() });
+      this.busy = { count: 0, loggedAt: now };
+    }
+    return new HttpError(503, 'too many password checks at once', { headers: { 'retry-after': '1' }, logged: true });
   }
 }
 

@@ -50,10 +50,15 @@ export function sameText(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-/** verifyPassword checks a password against a hash; the comparison itself is constant-time. */
-export async function verifyPassword(password: string, hash: Hash): Promise<boolean> {
+/** isSlow tells whether checking a password against `hash` is slow on purpose (bcrypt), or slow in JavaScript (apr1: 1,000 rounds of MD5, some ms). */
+export function isSlow(hash: Hash): boolean {
+  return hash.scheme !== 'sha1';
+}
+
+/** checkHash checks a password against a hash, synchronously (a slow one belongs on a worker thread); the comparison itself is constant-time. */
+export function checkHash(password: string, hash: Hash): boolean {
   switch (hash.scheme) {
-    case 'bcrypt': return bcrypt.compare(password, hash.text);
+    case 'bcrypt': return bcrypt.compareSync(password, hash.text);
     case 'apr1': return sameText(aprMd5(password, hash.text), hash.text);
     case 'sha1': return sameText(`{SHA}${createHash('sha1').update(password).digest('base64')}`, hash.text);
   }

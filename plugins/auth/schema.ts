@@ -29,6 +29,8 @@ export const auth = directive({
       { name: 'except', doc: 'Paths left open: /healthz is exact, /public/ (or /public*) a prefix', args: [arg.string('path', { variadic: true })] },
       { name: 'max_failures', doc: 'Failed attempts a client may make before it gets 429 for the cooldown (default 10; 0 = no limit)',
         args: [arg.int('count', { min: 0 })] },
+      { name: 'max_checks', doc: 'basic: slow password checks (bcrypt, apr1) in flight at once, per worker; they run on worker threads, one per CPU, and a success is remembered for a minute; beyond this, 503 with Retry-After (default 4 per CPU)',
+        args: [arg.int('count', { min: 1, max: 100000 })] },
       { name: 'cooldown', doc: 'How long failures are remembered, and a client over max_failures is refused (default 1m)', args: [arg.duration('cooldown')] },
     ],
   },

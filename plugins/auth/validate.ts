@@ -8,7 +8,7 @@ type Mode = 'basic' | 'bearer' | 'jwt';
 
 /** MODE_OPTIONS lists the options that belong to one mode only. */
 const MODE_OPTIONS: Record<Mode, readonly string[]> = {
-  basic: ['users', 'user'],
+  basic: ['users', 'user', 'max_checks'],
   bearer: ['token'],
   jwt: ['secret', 'public_key', 'jwks', 'issuer', 'audience', 'leeway', 'algorithms', 'user_claim'],
 };

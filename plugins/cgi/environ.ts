@@ -26,5 +26,5 @@ export type Site = CgiSite;
  * request's CGI meta-variables (see cgiMetaVariables in core), for the script found.
  */
 export function metaVariables(ctx: Ctx, script: Script, base: EnvBase, site: Site): Record<string, string> {
-  return cgiMetaVariables(ctx, { scriptName: ctx.mount + script.name, scriptFilename: script.file, pathInfo: script.pathInfo }, site, { ...base });
+  return cgiMetaVariables(ctx, { scriptName: ctx.mount + script.scriptPath, scriptFilename: script.file, pathInfo: script.pathInfo }, site, { ...base });
 }

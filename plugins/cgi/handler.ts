@@ -1,13 +1,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, extname, join, resolve } from 'node:path';
 import {
   bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
 } from '../../core/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
 import { forkLauncher, type Launcher, type ScriptProcess } from './process.js';
-import { locateScript, type Interpreters, type Script } from './resolve.js';
+import { locateScript, mountedProgram, OutsideLink, type Interpreters, type Script } from './resolve.js';
 import type { CgiConfig } from './schema.js';
 import { Slots } from './slots.js';
 import { HelperLauncher } from './spawner.js';
@@ -16,13 +16,16 @@ const MAX_LOCAL_REDIRECTS = 10;
 const redirects = new WeakMap<object, number>();
 
 /**
- * CgiUnit runs the scripts of one CGI folder, one process (group) per request: it finds
- * the script, builds its environment, streams the body to it and its answer back, and
- * keeps the number of scripts running under `max_processes`.
+ * CgiUnit runs the scripts of one CGI folder, or the one program a route mounts, one
+ * process (group) per request: it finds the script, builds its environment, streams the
+ * body to it and its answer back, and keeps the number of scripts running under
+ * `max_processes`.
  */
 export class CgiUnit implements Unit {
   private readonly dir: string;
   private realDir: string;
+  /** program is true when PATH names one program (every request runs it), not a folder. */
+  private program = false;
   private readonly timeout: number;
   private readonly slots: Slots;
   private readonly buffering: BodyBuffering;
@@ -35,7 +38,7 @@ export class CgiUnit implements Unit {
   private closed = false;
 
   constructor(private readonly cfg: CgiConfig, private readonly at: Span, private readonly log: Logger, private readonly router: Dispatcher) {
-    this.dir = resolve(cfg.dir).replace(/\/$/, '') || '/';
+    this.dir = resolve(cfg.path).replace(/\/$/, '') || '/';
     this.realDir = this.dir;
     this.timeout = cfg.timeout ?? 30_000;
     this.slots = new Slots(cfg.max_processes ?? 32, cfg.queue_timeout ?? 2000);
@@ -47,9 +50,12 @@ export class CgiUnit implements Unit {
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
     const st = statSync(this.dir, { throwIfNoEntry: false });
-    const dirAt = spanOf(this.cfg, 'dir') ?? this.at;
-    if (!st) out.push(diagnostic('GK_CGI_DIR', `cgi folder '${this.cfg.dir}' does not exist`, dirAt, 'create the folder, or fix the path (relative paths start at the .gate file)'));
-    else if (!st.isDirectory()) out.push(diagnostic('GK_CGI_DIR', `cgi folder '${this.cfg.dir}' is not a folder`, dirAt));
+    const pathAt = spanOf(this.cfg, 'path') ?? this.at;
+    if (!st) out.push(diagnostic('GK_CGI_DIR', `cgi path '${this.cfg.path}' does not exist`, pathAt, 'create the folder, or fix the path (relative paths start at the .gate file)'));
+    else if (!st.isDirectory() && !(st.isFile() && ((st.mode & 0o111) !== 0 || (this.cfg.interpreter ?? []).some((i) => i.extension === extname(this.dir))))) {
+      out.push(diagnostic('GK_CGI_DIR', `cgi path '${this.cfg.path}' is neither a folder nor an executable program`, pathAt,
+        'name a folder of scripts, or a program gatekit may run (chmod +x, or an interpreter for its extension)'));
+    }
     for (const [i, { extension, command }] of (this.cfg.interpreter ?? []).entries()) {
       const at = spanOf(this.cfg.interpreter, i) ?? this.at;
       if (!/^\.[^./]+$/.test(extension)) out.push(diagnostic('GK_CGI_INTERPRETER', `interpreter extension '${extension}' must look like '.py'`, at));
@@ -67,11 +73,14 @@ export class CgiUnit implements Unit {
 
   async provision(): Promise<void> {
     this.realDir = await realpath(this.dir).catch(() => this.dir);
+    this.program = statSync(this.dir, { throwIfNoEntry: false })?.isFile() ?? false;
     const map = new Map<string, readonly string[]>();
     for (const { extension, command } of this.cfg.interpreter ?? []) map.set(extension, [findCommand(command[0]) ?? command[0], ...command.slice(1)]);
     this.interpreters = map;
     this.base = baseEnv((this.cfg.pass_env ?? []).flat(), (this.cfg.env ?? []).map((e) => [e.name, e.value] as const));
-    this.site = { ...this.site, software: `gatekit/${version()}` };
+    // PATH_INFO of a mounted program maps into the program's folder unless document_root says
+    const documentRoot = this.program && this.cfg.document_root === undefined ? dirname(this.dir) : this.site.documentRoot;
+    this.site = { ...this.site, documentRoot, software: `gatekit/${version()}` };
     await this.startSpawner();
   }
 
@@ -93,7 +102,7 @@ export class CgiUnit implements Unit {
 
   async handle(ctx: Ctx): Promise<void> {
     if (this.closed) throw new HttpError(503, 'shutting down');
-    const script = locateScript(this.dir, this.realDir, ctx.pathInMount, ctx.rawPath, this.interpreters);
+    const script = this.locate(ctx);
     const body = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined; // before a slot and the timeout
     const gone = new AbortController();
     const onGone = (): void => gone.abort();
@@ -110,6 +119,19 @@ export class CgiUnit implements Unit {
       throw new HttpError(502, `could not start CGI script ${script.name}`, { cause: e });
     }
     await this.exchange(ctx, script, proc, input, release);
+  }
+
+  /** locate finds the request's script: the mounted program, or a script in the folder; a symlink refused is logged, once. */
+  private locate(ctx: Ctx): Script {
+    if (this.program) return mountedProgram(this.dir, ctx.pathInMount, ctx.rawPath, this.interpreters);
+    try {
+      return locateScript(this.dir, this.realDir, ctx.pathInMount, ctx.rawPath, this.interpreters, this.cfg.follow_symlinks ?? false);
+    } catch (e) {
+      if (e instanceof OutsideLink) {
+        this.log.warn(`refused CGI script ${ctx.mount}${e.script}: a symlink to ${e.target}, outside ${this.dir}; 'follow_symlinks on' runs it`, { request_id: ctx.requestId, uri: ctx.uri });
+      }
+      throw e;
+    }
   }
 
   /** exchange runs one script to the end of its response; its slot is freed when its process is gone. */

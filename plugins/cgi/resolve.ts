@@ -1,5 +1,5 @@
 import { realpathSync, statSync, type Stats } from 'node:fs';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { HttpError } from '../../core/index.js';
 
 const ENCODED_SEPARATOR = /%(2f|5c)/i;
@@ -8,8 +8,10 @@ const ENCODED_SEPARATOR = /%(2f|5c)/i;
 export interface Script {
   /** file is the script's absolute path (SCRIPT_FILENAME). */
   readonly file: string;
-  /** name is the script's path inside the folder, '/' first ('/sub/env.sh'). */
+  /** name names the script in messages: its path inside the folder, '/' first ('/sub/env.sh'), or a mounted program's path. */
   readonly name: string;
+  /** scriptPath is what SCRIPT_NAME holds after the mount point: the path inside the folder, or '' for a mounted program. */
+  readonly scriptPath: string;
   /** pathInfo is the rest of the request path after the script ('' when none). */
   readonly pathInfo: string;
   /** command and args run the script: the script itself, or its interpreter with the script last. */
@@ -23,17 +25,27 @@ export interface Script {
 export type Interpreters = ReadonlyMap<string, readonly string[]>;
 
 /**
+ * OutsideLink is a script that is a symlink (or under one) leading out of the CGI folder,
+ * refused because follow_symlinks is off: a 403 that the handler logs, naming the option.
+ */
+export class OutsideLink extends HttpError {
+  constructor(readonly script: string, readonly target: string) {
+    super(403, 'the script is a symlink out of the cgi folder');
+  }
+}
+
+/**
  * locateScript finds the script a path inside the mount names: it walks the segments of
- * `rel` under `root` until a regular file, and the segments left become PATH_INFO. Nothing
- * outside the root (after symlinks), no dotfile, no encoded slash: those are 400/404. A
- * missing script is 404; a folder, or a file that is neither executable nor mapped to an
- * interpreter, is 403.
+ * `rel` under `root` until a regular file, and the segments left become PATH_INFO. No
+ * dotfile, no encoded slash: those are 400/404; a script whose real path is outside the
+ * root is OutsideLink (403) unless `follow`. A missing script is 404; a folder, or a file
+ * that is neither executable nor mapped to an interpreter, is 403.
  *
  * It stats synchronously on purpose: a few metadata calls on cached inodes take
  * microseconds, while each trip through libuv's thread pool adds a wake-up to every
  * request, and the spawn that follows blocks the event loop far longer anyway (bench/cgi.ts).
  */
-export function locateScript(root: string, realRoot: string, rel: string, rawPath: string, interpreters: Interpreters): Script {
+export function locateScript(root: string, realRoot: string, rel: string, rawPath: string, interpreters: Interpreters, follow = false): Script {
   if (ENCODED_SEPARATOR.test(rawPath)) throw new HttpError(400, 'encoded slash or backslash in path');
   if (rel.includes('\\') || rel.includes('\0')) throw new HttpError(400, 'bad path');
   const segs = rel.split('/');
@@ -47,19 +59,32 @@ export function locateScript(root: string, realRoot: string, rel: string, rawPat
     if (!st) throw new HttpError(404);
     if (st.isDirectory()) continue;
     if (!st.isFile()) throw new HttpError(403, 'not a script');
+    const name = segs.slice(0, i + 1).join('/');
     const real = realpathSync(file);
-    if (real !== realRoot && !real.startsWith(`${realRoot}/`)) throw new HttpError(404);
+    if (!follow && real !== realRoot && !real.startsWith(`${realRoot}/`)) throw new OutsideLink(name, real);
     const rest = segs.slice(i + 1);
-    return runnable(file, segs.slice(0, i + 1).join('/'), rest.length ? `/${rest.join('/')}` : '', st, interpreters);
+    return runnable(file, name, name, rest.length ? `/${rest.join('/')}` : '', st, interpreters);
   }
   throw new HttpError(403, 'a folder is not a script');
 }
 
-function runnable(file: string, name: string, pathInfo: string, st: Stats, interpreters: Interpreters): Script {
-  const base = name.slice(name.lastIndexOf('/') + 1);
+/**
+ * mountedProgram is the one program a route mounts (`cgi /usr/lib/git-core/git-http-backend`):
+ * every path under the mount point runs it, and all of `rel` is PATH_INFO. An encoded slash
+ * is 400, as for a folder; a program gone since the config was checked is a 502.
+ */
+export function mountedProgram(program: string, rel: string, rawPath: string, interpreters: Interpreters): Script {
+  if (ENCODED_SEPARATOR.test(rawPath)) throw new HttpError(400, 'encoded slash or backslash in path');
+  const st = statSync(program, { throwIfNoEntry: false });
+  if (!st?.isFile()) throw new HttpError(502, `CGI program ${program} is not there`);
+  return runnable(program, program, '', rel, st, interpreters);
+}
+
+function runnable(file: string, name: string, scriptPath: string, pathInfo: string, st: Stats, interpreters: Interpreters): Script {
+  const base = basename(file);
   const nph = base.startsWith('nph-');
   const via = interpreters.get(extname(base));
-  if (via) return { file, name, pathInfo, command: via[0], args: [...via.slice(1), file], nph };
+  if (via) return { file, name, scriptPath, pathInfo, command: via[0], args: [...via.slice(1), file], nph };
   if ((st.mode & 0o111) === 0) throw new HttpError(403, 'script is not executable');
-  return { file, name, pathInfo, command: file, args: [], nph };
+  return { file, name, scriptPath, pathInfo, command: file, args: [], nph };
 }

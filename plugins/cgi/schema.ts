@@ -1,11 +1,12 @@
 import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
 
-/** cgi is `cgi DIR { ... }`: run scripts from DIR, one process per request (RFC 3875). */
+/** cgi is `cgi PATH { ... }`: run scripts from a folder, or one program, one process per request (RFC 3875). */
 export const cgi = directive({
   name: 'cgi', kind: 'handler',
-  doc: 'Run CGI scripts (RFC 3875) from DIR, one process per request: the path after the mount point names the script, the rest is PATH_INFO',
+  doc: 'Run CGI scripts (RFC 3875), one process per request. PATH is a folder: the path after the mount point names the script, the rest is PATH_INFO; '
+    + 'or one program (cgi /usr/lib/git-core/git-http-backend): every path under the mount point runs it, SCRIPT_NAME is the mount point and the rest PATH_INFO',
   schema: {
-    args: [arg.path('dir')],
+    args: [arg.path('path')],
     options: [
       { name: 'interpreter', doc: 'Run scripts ending in EXT with COMMAND (found on PATH) and its arguments, executable or not: interpreter .py python3',
         repeatable: true, args: [arg.string('extension'), arg.string('command', { variadic: true })] },
@@ -18,7 +19,9 @@ export const cgi = directive({
       { name: 'max_processes', doc: 'Scripts running at once, per worker (default 32); more requests wait in line', args: [arg.int('count', { min: 1, max: 65536 })] },
       { name: 'queue_timeout', doc: 'Longest a request waits in line for a free process slot before it gets 503 (default 2s)',
         args: [arg.duration('timeout')] },
-      { name: 'document_root', doc: 'Folder PATH_INFO is mapped into for PATH_TRANSLATED, also sent as DOCUMENT_ROOT (default: DIR)', args: [arg.path('dir')] },
+      { name: 'document_root', doc: 'Folder PATH_INFO is mapped into for PATH_TRANSLATED, also sent as DOCUMENT_ROOT (default: the folder, or the mounted program\'s folder)', args: [arg.path('dir')] },
+      { name: 'follow_symlinks', doc: 'Run scripts that are symlinks to programs outside the folder (default off: such a script answers 403, and a warning naming this option is logged)',
+        args: [arg.bool('enabled')] },
       { name: 'spawner', doc: 'How scripts start: helper (posix_spawn from a small python3 helper process: about half the cost of a fork of the worker, which grows with its memory), fork (child_process from the worker), auto (helper when python3 is on PATH; the default)',
         args: [arg.enum('spawner', { values: ['auto', 'helper', 'fork'] })] },
       { name: 'pass_auth', doc: 'Pass the Authorization header to scripts as HTTP_AUTHORIZATION (default off: scripts see AUTH_TYPE and REMOTE_USER)',

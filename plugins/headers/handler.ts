@@ -56,7 +56,7 @@ function applyToResponse(res: ServerResponse, ops: readonly Op[], ctx: Ctx): voi
       continue;
     }
     if (op.kind === 'default' && res.hasHeader(op.name)) continue;
-    const value = ctx.renderField(op.value);
+    const value = ctx.renderField(op.value, op.name);
     if (value === '') { if (op.kind === 'set') res.removeHeader(op.name); continue; }
     if (op.kind === 'add') res.appendHeader(op.name, value);
     else res.setHeader(op.name, value);
@@ -75,7 +75,7 @@ function applyToRequest(req: IncomingMessage, ops: readonly Op[], ctx: Ctx): voi
     const lower = op.name.toLowerCase();
     if (op.kind === 'remove') { drop(op.prefix ? (h) => h.startsWith(op.name) : (h) => h === op.name); continue; }
     if (op.kind === 'default' && headers[lower] !== undefined) continue;
-    const value = ctx.renderField(op.value);
+    const value = ctx.renderField(op.value, op.name);
     if (op.kind === 'set' || op.kind === 'default') drop((h) => h === lower);
     if (value === '') continue; // an empty value sends no header
     const had = headers[lower];

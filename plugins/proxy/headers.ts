@@ -177,7 +177,7 @@ export function applyOps(headers: string[], ops: readonly HeaderOp[], ctx: Ctx):
   let out = headers;
   for (const o of ops) {
     if (o.op !== 'add') out = removeHeader(out, o.name);
-    if (o.op !== 'remove' && o.value) out.push(o.name, ctx.renderField(o.value));
+    if (o.op !== 'remove' && o.value) out.push(o.name, ctx.renderField(o.value, o.name));
   }
   return out;
 }

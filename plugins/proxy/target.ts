@@ -16,7 +16,7 @@ export interface PathSpec {
  */
 export function upstreamUri(ctx: Ctx, spec: PathSpec): string {
   if (spec.rewrite) {
-    const uri = encodeUnsafe(ctx.render(spec.rewrite));
+    const uri = encodeUnsafe(ctx.renderUrl(spec.rewrite));
     const withSlash = uri.startsWith('/') ? uri : `/${uri}`;
     return withSlash.includes('?') || !ctx.query ? withSlash : `${withSlash}?${ctx.query}`;
   }

@@ -2,7 +2,7 @@ import { statSync, type Stats } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { contentType } from 'mime-types';
-import { diagnostic, HttpError, spanOf, TurnStats, warning, type Ctx, type Diagnostic, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, TurnStats, warning, type Ctx, type Diagnostic, type Dispatcher, type Span, type Unit } from '../../core/index.js';
 import { acceptedEncodings, encodingsOf, type Encoding } from './encoding.js';
 import { FileCache, type FileEntry } from './file-cache.js';
 import { listDirectory, renderListing } from './listing.js';
@@ -18,10 +18,19 @@ interface Served {
   readonly options: SendOptions;
 }
 
+/** Found is a file found for another path than the one asked (an index file, the fallback), with that path. */
+interface Found {
+  readonly file: string;
+  readonly st: Stats;
+  /** path is the decoded request path that names the file: what the request is routed to again. */
+  readonly path: string;
+}
+
 /**
  * StaticUnit serves the files under one root: the path after the route's mount point is
  * looked up under ROOT, directories get their index file (or a listing with `browse on`),
- * and nothing outside ROOT is ever served.
+ * and nothing outside ROOT is ever served. An index file or the fallback that another route
+ * serves (index.php beside a PHP route) is routed to it, as Nginx's internal redirect.
  */
 export class StaticUnit implements Unit {
   private readonly root: string;
@@ -34,7 +43,7 @@ export class StaticUnit implements Unit {
   private readonly stats = new TurnStats<Served>();
   private readonly types = new Map<string, string>();
 
-  constructor(private readonly cfg: StaticConfig, private readonly at: Span) {
+  constructor(private readonly cfg: StaticConfig, private readonly at: Span, private readonly router: Dispatcher) {
     this.root = resolve(cfg.root).replace(/\/$/, '');
     this.index = cfg.index ?? ['index.html'];
     this.hidden = new HiddenNames(cfg.hidden);
@@ -61,7 +70,7 @@ export class StaticUnit implements Unit {
   handle(ctx: Ctx): Promise<void> {
     try {
       const method = ctx.method;
-      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, undefined, { headers: { allow: 'GET, HEAD' } });
+      if (method !== 'GET' && method !== 'HEAD') return this.otherMethod(ctx);
       const rel = relativePath(ctx);
       if (this.hidden.hidesPath(rel)) throw new HttpError(404);
       // A file already found this turn, from this turn's stat: the same answer, without the lookups.
@@ -75,6 +84,21 @@ export class StaticUnit implements Unit {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * otherMethod answers a method other than GET and HEAD: 405, unless the path's index file or
+   * the fallback belongs to another route, which then gets the request, method and all (a
+   * form that posts to / reaches index.php).
+   */
+  private otherMethod(ctx: Ctx): Promise<void> {
+    const rel = relativePath(ctx);
+    if (!this.hidden.hidesPath(rel)) {
+      const st = this.stats.stat(this.root + rel);
+      const found = !st ? this.fallbackFile(ctx) : st.isDirectory() && ctx.path.endsWith('/') ? this.indexFile(ctx, this.root + rel) : undefined;
+      if (found && !this.router.sameRoute(ctx, found.path)) return this.reroute(ctx, found.path);
+    }
+    throw new HttpError(405, undefined, { headers: { allow: 'GET, HEAD' } });
   }
 
   /** hiddenDiagnostics: patterns match one name, never a path; a list that shows dotfiles again says so. */
@@ -136,14 +160,11 @@ export class StaticUnit implements Unit {
   /** directory redirects to the slash form, then serves an index file, a listing, or 403. */
   private async directory(ctx: Ctx, path: string, rel: string): Promise<void> {
     if (!ctx.path.endsWith('/')) {
-      const location = ctx.path.split('/').map(encodeURIComponent).join('/') + (ctx.query ? `/?${ctx.query}` : '/');
+      const location = encodePath(ctx.path) + (ctx.query ? `/?${ctx.query}` : '/');
       return ctx.send(301, '', { location });
     }
-    for (const name of this.index) {
-      const p = path + name;
-      const st = this.stats.stat(p);
-      if (st?.isFile()) return this.file(ctx, p, st);
-    }
+    const index = this.indexFile(ctx, path);
+    if (index) return this.serveOrRoute(ctx, index, rel);
     if (!this.cfg.browse) throw new HttpError(403);
     const rules = await this.rules();
     if (!servable(await realpath(path), rules)) throw new HttpError(404);
@@ -153,12 +174,43 @@ export class StaticUnit implements Unit {
 
   /** missing serves the fallback file when there is one (single-page apps), else 404. */
   private async missing(ctx: Ctx): Promise<void> {
+    const fb = this.fallbackFile(ctx);
+    if (!fb) throw new HttpError(404);
+    return this.serveOrRoute(ctx, fb);
+  }
+
+  /** indexFile is the first index file in the folder `dir` (the one `ctx` asks for), if any. */
+  private indexFile(ctx: Ctx, dir: string): Found | undefined {
+    for (const name of this.index) {
+      const file = dir + name;
+      const st = this.stats.stat(file);
+      if (st?.isFile()) return { file, st, path: ctx.path + name };
+    }
+    return undefined;
+  }
+
+  /** fallbackFile is the fallback file, when one is set and exists; its path is under the mount point. */
+  private fallbackFile(ctx: Ctx): Found | undefined {
     const fb = this.cfg.fallback;
-    if (fb === undefined) throw new HttpError(404);
-    const path = this.root + fb;
-    const st = this.stats.stat(path);
-    if (!st?.isFile()) throw new HttpError(404);
-    return this.file(ctx, path, st);
+    if (fb === undefined) return undefined;
+    const file = this.root + fb;
+    const st = this.stats.stat(file);
+    return st?.isFile() ? { file, st, path: ctx.mount + fb } : undefined;
+  }
+
+  /**
+   * serveOrRoute serves a file found for another path when this route serves that path too
+   * (remembered for the turn under `rel`, the directory asked for); otherwise that route gets
+   * the request: index.php goes to the PHP route, never out as source.
+   */
+  private serveOrRoute(ctx: Ctx, found: Found, rel?: string): Promise<void> {
+    if (this.router.sameRoute(ctx, found.path)) return this.file(ctx, found.file, found.st, rel);
+    return this.reroute(ctx, found.path);
+  }
+
+  /** reroute routes the request again to the decoded `path`, with its query. */
+  private reroute(ctx: Ctx, path: string): Promise<void> {
+    return this.router.redispatch(ctx, encodePath(path) + (ctx.query ? `?${ctx.query}` : ''));
   }
 
   private async entry(path: string, st: Stats): Promise<FileEntry | undefined> {
@@ -180,4 +232,9 @@ export class StaticUnit implements Unit {
     if (t === undefined) this.types.set(ext, (t = (ext && contentType(ext)) || DEFAULT_TYPE));
     return t;
   }
+}
+
+/** encodePath percent-encodes each segment of a decoded path, keeping its slashes. */
+function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
 }
