@@ -1,4 +1,3 @@
-import { dirname, resolve } from 'node:path';
 import type { Checked } from '../dsl/check.js';
 import type { Span } from '../dsl/ast.js';
 import { error, type Diagnostic } from '../dsl/diagnostics.js';
@@ -6,6 +5,7 @@ import type { Address, Config, DirectiveKind } from '../dsl/schema.js';
 import type { ListenConfig } from './kernel-schema.js';
 import type { Plugin } from './plugin.js';
 import type { PluginRegistry } from './registry.js';
+import { SettingsBuilder } from './settings.js';
 
 /** ServerRef names the server block a unit sits in. */
 export interface ServerRef {
@@ -83,42 +83,25 @@ export interface GateConfig {
   readonly servers: readonly ServerDecl[];
 }
 
-const DEFAULTS: GlobalSettings = {
-  workers: 0, gracefulTimeout: 30_000, maxRequests: 0, maxRequestsJitter: 0, workerTimeout: 30_000,
-  keepaliveTimeout: 75_000, headerTimeout: 60_000, requestTimeout: 300_000, logLevel: 'info', errorLog: 'stderr',
-};
-
-const SETTING_KEYS: Record<string, keyof GlobalSettings> = {
-  workers: 'workers', graceful_timeout: 'gracefulTimeout', pid: 'pid', max_requests: 'maxRequests',
-  max_requests_jitter: 'maxRequestsJitter', worker_timeout: 'workerTimeout', keepalive_timeout: 'keepaliveTimeout',
-  header_timeout: 'headerTimeout', request_timeout: 'requestTimeout', log_level: 'logLevel',
-};
-
 /** ModelBuilder turns the checked tree into a GateConfig, with the rules no schema can say. */
 export class ModelBuilder {
   constructor(private readonly registry: PluginRegistry, private readonly diags: Diagnostic[]) {}
 
   build(file: string, tree: readonly Checked[]): GateConfig {
     this.earlier = new ErrorPlaces(this.diags);
-    const settings: Record<string, unknown> = { ...DEFAULTS };
+    const settings = new SettingsBuilder();
     const globalUnits: UnitDecl[] = [];
     const servers: ServerDecl[] = [];
     for (const c of tree) {
       if (c.name === 'server') servers.push(this.server(c));
       else for (const g of c.children ?? []) {
-        const key = SETTING_KEYS[g.name];
-        if (key) settings[key] = Object.values(g.config)[0];
-        else if (g.name === 'user') settings.user = g.config;
-        else if (g.name === 'error_log') {
-          const { target, level } = g.config as { target: string; level?: string };
-          settings.errorLog = target === 'stderr' || target === 'stdout' ? target : resolve(dirname(g.span.file), target);
-          if (level) settings.logLevel = level;
-        }
-        else { const u = this.unit(g); if (u) globalUnits.push(u); }
+        if (settings.take(g)) continue;
+        const u = this.unit(g);
+        if (u) globalUnits.push(u);
       }
     }
     checkListeners(servers, this.diags);
-    return { file, global: settings as unknown as GlobalSettings, globalUnits, servers };
+    return { file, global: settings.finish(this.diags), globalUnits, servers };
   }
 
   /** inServer is the server block being built, so its units can name it. */

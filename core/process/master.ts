@@ -243,7 +243,7 @@ export class Master {
     const now = Date.now();
     for (const st of this.states.values()) {
       const timeout = this.genOf(st)?.loaded.config!.global.workerTimeout ?? this.settings.workerTimeout;
-      if (st.state === 'ready' && now - st.lastBeat > timeout + KILL_GRACE) {
+      if (st.state === 'ready' && timeout > 0 && now - st.lastBeat > timeout + KILL_GRACE) {
         this.log.error(`worker ${st.slot} (pid ${st.pid}) missed its heartbeats for ${now - st.lastBeat}ms; killing it`, { generation: st.generation });
         st.worker.process.kill('SIGKILL');
       } else if (st.state === 'booting' && now - st.started > BOOT_TIMEOUT) {
