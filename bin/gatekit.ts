@@ -11,6 +11,7 @@ import { pluginsCommand } from '../core/cli/plugins.js';
 import { routesCommand } from '../core/cli/routes.js';
 import { runCommand } from '../core/cli/run.js';
 import { signalCommand } from '../core/cli/signal.js';
+import { guardStdio } from '../core/log-target.js';
 import { ROLE_ENV } from '../core/process/protocol.js';
 import { runWorker } from '../core/process/worker.js';
 import { registerBuiltins } from '../plugins/index.js';
@@ -92,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
       return usageError(`unknown command '${cmd}'`);
   }
 }
+
+guardStdio(); // a closed stdout or stderr (gatekit run | head) drops output; it never ends a server
 
 if (process.env[ROLE_ENV] === 'worker') {
   const root = container.createChildContainer();

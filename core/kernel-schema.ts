@@ -57,7 +57,7 @@ export const globalSettings = [
     schema: { args: [arg.duration('timeout')] } }),
   directive({ name: 'log_level', kind: 'global', unique: true, doc: 'Least important error-log level written: debug, info, warn or error (default info)',
     schema: { args: [arg.enum('level', { values: ['debug', 'info', 'warn', 'error'] })] } }),
-  directive({ name: 'error_log', kind: 'global', unique: true, doc: 'Where the error log goes: stderr (default), stdout or a file (reopened on USR1), and its least level',
+  directive({ name: 'error_log', kind: 'global', unique: true, doc: 'Where the error log goes: stderr (default), stdout or a file (reopened on USR1), and its least level; lines it cannot take are dropped and counted',
     schema: { args: [arg.string('target'), arg.enum('level', { values: ['debug', 'info', 'warn', 'error'], optional: true })] } }),
 ] as const satisfies readonly DirectiveSpec[];
 

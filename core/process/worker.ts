@@ -1,7 +1,8 @@
 import type { DependencyContainer } from 'tsyringe';
 import { Gate } from '../gate.js';
 import { loadConfig } from '../load.js';
-import { openLogTarget, TextLogger } from '../logger.js';
+import { openLogTarget } from '../log-target.js';
+import { TextLogger } from '../logger.js';
 import type { ToMaster, ToWorker } from './protocol.js';
 import { dropPrivileges } from './privileges.js';
 import { Watchdog } from './watchdog.js';
