@@ -39,7 +39,7 @@ export const globalSettings = [
     schema: { args: [arg.int('count', { min: 0, max: 1024, also: ['auto'] })] } }),
   directive({ name: 'graceful_timeout', kind: 'global', unique: true, doc: 'How long a stop or reload waits for requests in flight (default 30s)',
     schema: { args: [arg.duration('timeout')] } }),
-  directive({ name: 'pid', kind: 'global', unique: true, doc: 'Where the master writes its pid (default gatekit.pid beside the config file)',
+  directive({ name: 'pid', kind: 'global', unique: true, doc: 'Where the master writes its pid (default: beside the config file, site.gate -> site.pid); its state file goes beside it',
     schema: { args: [arg.path('file')] } }),
   directive({ name: 'user', kind: 'global', unique: true, doc: 'Drop privileges to this user after opening listeners (when started as root)',
     schema: { args: [arg.string('name'), arg.string('group', { optional: true })] } }),
