@@ -71,6 +71,6 @@ describe('gatekit reload waits for the verdict', function () {
     assert.equal(r.code, 3);
     assert.match(r.stderr, /gatekit reload: sent HUP to \d+, but it gave no verdict within 0\.5s/);
     served!.child.kill('SIGCONT');
-    await served!.waitFor(/reloaded/); // the HUP it held is taken once it runs again
+    await served!.waitFor(/reloaded/, 8000); // the HUP it held is taken once it runs again
   });
 });
