@@ -62,7 +62,8 @@ export function readState(path: string): ServerState | undefined {
 export function startTime(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]); // field 22; the name before ')' may hold spaces
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]); // field 22; the name before ')' may hold spaces
+    return Number.isFinite(ticks) ? ticks : undefined;
   } catch { return undefined; }
 }
 

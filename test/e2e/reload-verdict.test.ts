@@ -21,7 +21,8 @@ describe('gatekit reload waits for the verdict', function () {
   });
 
   const file = (): string => join(dir, 'live.gate');
-  const write = (workers: number, server: string): void => writeFileSync(file(), `global { workers ${workers} }\n${server}\n`);
+  // A pid file of its own: reload must find it in a config whose errors are elsewhere.
+  const write = (workers: number, server: string): void => writeFileSync(file(), `global { workers ${workers}; pid ./run.pid }\n${server}\n`);
   /** body fetches / from the address the server announced last. */
   const body = async (): Promise<string> => {
     const port = [...served!.output().matchAll(LISTENING)].pop()![1];
