@@ -11,8 +11,10 @@ import { pluginsCommand } from '../core/cli/plugins.js';
 import { routesCommand } from '../core/cli/routes.js';
 import { runCommand } from '../core/cli/run.js';
 import { signalCommand } from '../core/cli/signal.js';
+import { guardStdio } from '../core/log-target.js';
 import { ROLE_ENV } from '../core/process/protocol.js';
 import { runWorker } from '../core/process/worker.js';
+import { parseDuration } from '../dsl/values.js';
 import { registerBuiltins } from '../plugins/index.js';
 
 const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -29,15 +31,18 @@ usage:
   gatekit plugins [NAME]          list plugins and the directives they own, with docs
   gatekit routes FILE [PATH...] [--host HOST]
                                   the routing table, or which route serves each PATH
-  gatekit reload [FILE]           send HUP (re-read the config) to the running server
+  gatekit reload [--wait=60s] [FILE]
+                                  re-read the config in the running server; wait for its
+                                  verdict (exit 1 with the diagnostics when it is refused)
   gatekit stop [FILE]             send TERM (graceful stop) to the running server
   gatekit --version | --help
 
 exit codes:
   0  success
-  1  the config has errors (run, check), or a file is not formatted (fmt --check)
+  1  the config has errors (run, check, reload), or a file is not formatted (fmt --check)
   2  usage error (unknown command or flag)
-  3  runtime failure (cannot listen, a plugin failed to start, no running server to signal)
+  3  runtime failure (cannot listen, a plugin failed to start, no running server to signal,
+     no reload verdict in time)
 
 signals to a running server:
   TERM, INT  graceful stop    QUIT  fast stop    HUP  reload    USR1  reopen log files
@@ -86,12 +91,21 @@ async function main(argv: string[]): Promise<number> {
       if (!positional.length) return usageError('routes needs a FILE');
       return routesCommand(positional[0], positional.slice(1), host, root, io);
     }
-    case 'reload': case 'stop':
-      return signalCommand(cmd, args[0], QUICKSTART, root, io);
+    case 'reload': case 'stop': {
+      const waitFlag = cmd === 'reload' ? flags.find((f) => f.startsWith('--wait=')) : undefined;
+      const bad = flags.find((f) => f !== waitFlag);
+      if (bad) return usageError(`unknown flag '${bad}' for ${cmd}`);
+      if (args.length > 1) return usageError(`${cmd} takes at most one FILE`);
+      const wait = waitFlag === undefined ? undefined : parseDuration(waitFlag.slice('--wait='.length));
+      if (waitFlag !== undefined && wait === undefined) return usageError(`invalid duration in '${waitFlag}': expected one like 30s`);
+      return signalCommand(cmd, args[0], QUICKSTART, root, io, wait);
+    }
     default:
       return usageError(`unknown command '${cmd}'`);
   }
 }
+
+guardStdio(); // a closed stdout or stderr (gatekit run | head) drops output; it never ends a server
 
 if (process.env[ROLE_ENV] === 'worker') {
   const root = container.createChildContainer();

@@ -1,4 +1,3 @@
-import { dirname, resolve } from 'node:path';
 import type { Checked } from '../dsl/check.js';
 import type { Span } from '../dsl/ast.js';
 import { error, type Diagnostic } from '../dsl/diagnostics.js';
@@ -6,6 +5,7 @@ import type { Address, Config, DirectiveKind } from '../dsl/schema.js';
 import type { ListenConfig } from './kernel-schema.js';
 import type { Plugin } from './plugin.js';
 import type { PluginRegistry } from './registry.js';
+import { SettingsBuilder } from './settings.js';
 
 /** ServerRef names the server block a unit sits in. */
 export interface ServerRef {
@@ -83,41 +83,25 @@ export interface GateConfig {
   readonly servers: readonly ServerDecl[];
 }
 
-const DEFAULTS: GlobalSettings = {
-  workers: 0, gracefulTimeout: 30_000, maxRequests: 0, maxRequestsJitter: 0, workerTimeout: 30_000,
-  keepaliveTimeout: 75_000, headerTimeout: 60_000, requestTimeout: 300_000, logLevel: 'info', errorLog: 'stderr',
-};
-
-const SETTING_KEYS: Record<string, keyof GlobalSettings> = {
-  workers: 'workers', graceful_timeout: 'gracefulTimeout', pid: 'pid', max_requests: 'maxRequests',
-  max_requests_jitter: 'maxRequestsJitter', worker_timeout: 'workerTimeout', keepalive_timeout: 'keepaliveTimeout',
-  header_timeout: 'headerTimeout', request_timeout: 'requestTimeout', log_level: 'logLevel',
-};
-
 /** ModelBuilder turns the checked tree into a GateConfig, with the rules no schema can say. */
 export class ModelBuilder {
   constructor(private readonly registry: PluginRegistry, private readonly diags: Diagnostic[]) {}
 
   build(file: string, tree: readonly Checked[]): GateConfig {
-    const settings: Record<string, unknown> = { ...DEFAULTS };
+    this.earlier = new ErrorPlaces(this.diags);
+    const settings = new SettingsBuilder();
     const globalUnits: UnitDecl[] = [];
     const servers: ServerDecl[] = [];
     for (const c of tree) {
       if (c.name === 'server') servers.push(this.server(c));
       else for (const g of c.children ?? []) {
-        const key = SETTING_KEYS[g.name];
-        if (key) settings[key] = Object.values(g.config)[0];
-        else if (g.name === 'user') settings.user = g.config;
-        else if (g.name === 'error_log') {
-          const { target, level } = g.config as { target: string; level?: string };
-          settings.errorLog = target === 'stderr' || target === 'stdout' ? target : resolve(dirname(g.span.file), target);
-          if (level) settings.logLevel = level;
-        }
-        else { const u = this.unit(g); if (u) globalUnits.push(u); }
+        if (settings.take(g)) continue;
+        const u = this.unit(g);
+        if (u) globalUnits.push(u);
       }
     }
     checkListeners(servers, this.diags);
-    return { file, global: settings as unknown as GlobalSettings, globalUnits, servers };
+    return { file, global: settings.finish(this.diags), globalUnits, servers };
   }
 
   /** inServer is the server block being built, so its units can name it. */
@@ -137,6 +121,7 @@ export class ModelBuilder {
   }
 
   private serverBody(c: Checked, names: string[]): ServerDecl {
+    const since = this.diags.length;
     c.args.forEach((a, i) => {
       if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.?$/.test(names[i]) && !/^\[?[0-9a-f:.]+\]?$/.test(names[i])) {
         this.diags.push(error('GK_CONFIG_BAD_HOSTNAME', `invalid hostname '${a.value}'`, a.span, 'a hostname like example.com, or a wildcard like *.example.com'));
@@ -152,7 +137,7 @@ export class ModelBuilder {
       } else if (k.spec.kind === 'server' && k.name !== 'route') { const u = this.unit(k); if (u) units.push(u); }
     }
     const body = this.routeBody(kids, undefined, c.span, 'server');
-    const quiet = this.reportedInside(c);
+    const quiet = this.reportedInside(c, since);
     if (listens.length === 0 && !quiet) this.diags.push(error('GK_CONFIG_NO_LISTEN', "server has no 'listen'", c.span, 'add one: listen 8080'));
     const routes = [...body.routes];
     if (body.handler) {
@@ -187,11 +172,12 @@ export class ModelBuilder {
   }
 
   private route(c: Checked, parent: Matcher | undefined): RouteDecl | undefined {
+    const since = this.diags.length;
     const matcher = this.matcher(c, parent);
     if (!matcher) return undefined;
     const label = matcherText(matcher);
     const body = this.routeBody(c.children ?? [], matcher, c.span, `route '${label}'`);
-    if (!body.handler && body.routes.length === 0 && !this.reportedInside(c)) {
+    if (!body.handler && body.routes.length === 0 && !this.reportedInside(c, since)) {
       this.diags.push(error('GK_CONFIG_NO_HANDLER', `route '${label}' has no handler`, c.span,
         `add one handler, e.g. respond, static, proxy or redirect (\`gatekit plugins\` lists them)`));
     }
@@ -223,17 +209,16 @@ export class ModelBuilder {
     return op === '=' ? { kind: 'exact', path: pattern } : { kind: 'prefix', prefix: pattern };
   }
 
+  /** earlier are the errors found before the model was built (syntax, expansion, schemas). */
+  private earlier = new ErrorPlaces([]);
+
   /**
    * reportedInside tells whether an error was already reported inside a block (or in a snippet
    * or file it brings in): a missing listen or handler is then most likely its echo, not news.
+   * `since` is the number of diagnostics when the block's model began: any added since are its own.
    */
-  private reportedInside(c: Checked): boolean {
-    const { file, line, col } = c.span;
-    const inside = (s: Span): boolean => s.file === file && (s.line > line || (s.line === line && s.col >= col)) && s.line <= c.directive.endLine;
-    return this.diags.some((d) => {
-      for (let s: Span | undefined = d.span; s; s = s.includedFrom) if (d.severity === 'error' && inside(s)) return true;
-      return false;
-    });
+  private reportedInside(c: Checked, since: number): boolean {
+    return this.diags.length > since || this.earlier.within(c.span, c.directive.endLine);
   }
 
   private duplicateRoutes(routes: readonly RouteDecl[]): void {
@@ -244,6 +229,41 @@ export class ModelBuilder {
       if (first) this.diags.push(error('GK_CONFIG_DUPLICATE_ROUTE', `duplicate route '${matcherText(r.matcher)}'`, r.span, `first declared at ${first.line}:${first.col}`));
       else seen.set(k, r.span);
     }
+  }
+}
+
+const before = (a: Span, b: Span): boolean => a.line < b.line || (a.line === b.line && a.col < b.col);
+
+/**
+ * ErrorPlaces holds where errors were reported (each place an include or import brought them
+ * from, too), sorted per file, so that a config with 100k errors is not searched once per block.
+ */
+class ErrorPlaces {
+  private readonly byFile = new Map<string, Span[]>();
+
+  constructor(diags: readonly Diagnostic[]) {
+    for (const d of diags) {
+      if (d.severity !== 'error') continue;
+      for (let s: Span | undefined = d.span; s; s = s.includedFrom) {
+        const list = this.byFile.get(s.file) ?? [];
+        if (!list.length) this.byFile.set(s.file, list);
+        list.push(s);
+      }
+    }
+    for (const list of this.byFile.values()) list.sort((a, b) => a.line - b.line || a.col - b.col);
+  }
+
+  /** within tells whether an error lies from `start` to the end of line `endLine` of its file. */
+  within(start: Span, endLine: number): boolean {
+    const list = this.byFile.get(start.file);
+    if (!list) return false;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(list[mid], start)) lo = mid + 1; else hi = mid;
+    }
+    return lo < list.length && list[lo].line <= endLine;
   }
 }
 

@@ -71,6 +71,8 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     }, spec.onRequest)
     : createServer(options, spec.onRequest);
   server.keepAliveTimeout = settings.keepaliveTimeout;
+  // Node reads keepAliveTimeout 0 as "idle forever"; users of Nginx read keepalive_timeout 0 as "no keep-alive".
+  if (settings.keepaliveTimeout === 0) server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });
   server.on('upgrade', spec.onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // A malformed request gets a 4xx and a closed connection; other clients are unaffected.

@@ -5,7 +5,7 @@ import { checkDirectives } from '../dsl/check.js';
 import { error, warning, type Diagnostic } from '../dsl/diagnostics.js';
 import type { Env } from '../dsl/env.js';
 import { expandText, loadGate, Sources } from '../dsl/expand.js';
-import { ModelBuilder, type GateConfig, type UnitDecl } from './config.js';
+import { ModelBuilder, type GateConfig, type GlobalSettings, type UnitDecl } from './config.js';
 import { allUnits, placeOf } from './units.js';
 import { registerPlugin, resolvePlugins, schemaContainer } from './container.js';
 import { GateError } from './errors.js';
@@ -34,6 +34,8 @@ export interface Loaded {
   /** scope is the container holding built-in and this config's third-party plugins. */
   readonly scope: DependencyContainer;
   readonly registry?: PluginRegistry;
+  /** settings are the global settings as far as they could be read, even from a config with errors (where its pid file is). */
+  readonly settings?: GlobalSettings;
 }
 
 const byPosition = (a: Diagnostic, b: Diagnostic): number =>
@@ -124,5 +126,5 @@ export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> 
   const config = new ModelBuilder(registry, diags).build(file, tree);
   if (!diags.some((d) => d.severity === 'error')) validateUnits(config, diags);
   const ok = !diags.some((d) => d.severity === 'error');
-  return done({ registry, ...(ok ? { config } : {}) });
+  return done({ registry, settings: config.global, ...(ok ? { config } : {}) });
 }

@@ -1,5 +1,3 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-
 /** Level orders log lines by importance. */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -60,33 +58,5 @@ export class TextLogger implements Logger {
   }
 }
 
-/** stderrSink writes lines to standard error. */
-export const stderrSink: LineSink = (line) => { process.stderr.write(`${line}\n`); };
-
 /** silentLogger drops everything (for `gatekit check` and tools). */
 export const silentLogger: Logger = new TextLogger(() => {}, 'error');
-
-/** LogTarget is an open error-log destination that can be reopened after log rotation. */
-export interface LogTarget {
-  readonly sink: LineSink;
-  /** reopen closes and reopens a file target (USR1); a no-op for stderr and stdout. */
-  reopen(): void;
-  close(): Promise<void>;
-}
-
-/**
- * openLogTarget opens 'stderr', 'stdout' or a file (appending). File writes go through a
- * stream, so a slow disk never blocks the event loop; each line is one write, and with
- * O_APPEND lines from several workers never interleave.
- */
-export function openLogTarget(target: string): LogTarget {
-  if (target === 'stderr') return { sink: stderrSink, reopen: () => {}, close: async () => {} };
-  if (target === 'stdout') return { sink: (l) => { process.stdout.write(`${l}\n`); }, reopen: () => {}, close: async () => {} };
-  const open = (): WriteStream => createWriteStream(target, { flags: 'a' }).on('error', (e) => stderrSink(`${new Date().toISOString()} error cannot write error log ${target}: ${e.message}`));
-  let stream = open();
-  return {
-    sink: (line) => { stream.write(`${line}\n`); },
-    reopen: () => { const old = stream; stream = open(); old.end(); },
-    close: () => new Promise((resolve) => stream.end(resolve)),
-  };
-}

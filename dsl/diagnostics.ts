@@ -32,16 +32,46 @@ export function hasErrors(diags: readonly Diagnostic[]): boolean {
 /** SourceText looks up the text of a file, to quote the offending line. */
 export type SourceText = (file: string) => string | undefined;
 
+/** QUOTE_WIDTH is the widest quoted line; a longer one is shown around the culprit. */
+const QUOTE_WIDTH = 120;
+const ELLIPSIS = '...';
+
+let indexed: { readonly text: string; readonly starts: number[] } | undefined;
+
+/** lineOf returns line `n` (1-based) of a text; the text is indexed once for all the diagnostics that quote it. */
+function lineOf(text: string, n: number): string | undefined {
+  if (indexed?.text !== text) {
+    const starts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    indexed = { text, starts };
+  }
+  const { starts } = indexed;
+  if (n < 1 || n > starts.length) return undefined;
+  return text.slice(starts[n - 1], n < starts.length ? starts[n] - 1 : text.length).replace(/\r$/, '');
+}
+
+/** quoteLine cuts a long line to QUOTE_WIDTH characters around column `col`, and says where the caret goes. */
+function quoteLine(line: string, col: number): { text: string; col: number; room: number } {
+  const shown = line.replace(/\t/g, ' ');
+  if (shown.length <= QUOTE_WIDTH) return { text: shown, col, room: shown.length - col + 1 };
+  const from = Math.max(0, Math.min(col - 1 - QUOTE_WIDTH / 3, shown.length - QUOTE_WIDTH));
+  const to = Math.min(shown.length, from + QUOTE_WIDTH);
+  const head = from > 0 ? ELLIPSIS : '';
+  return { text: head + shown.slice(from, to) + (to < shown.length ? ELLIPSIS : ''), col: col - from + head.length, room: to - col + 1 };
+}
+
 /** renderDiagnostic formats a diagnostic as FILE:LINE:COL, the quoted line, a caret run and help. */
 export function renderDiagnostic(d: Diagnostic, source: SourceText): string {
   const { file, line, col } = d.span;
-  const out = [`${file}:${line}:${col}: ${d.severity}: ${d.message}`];
-  const text = source(file)?.split(/\r?\n/)[line - 1];
+  const message = d.message.length > QUOTE_WIDTH * 2 ? d.message.slice(0, QUOTE_WIDTH * 2) + ELLIPSIS : d.message; // a 1 MB word stays out
+  const out = [`${file}:${line}:${col}: ${d.severity}: ${message}`];
+  const text = source(file);
+  const quoted = text === undefined ? undefined : lineOf(text, line);
   const gutter = ' '.repeat(Math.max(5, String(line).length + 1));
-  if (text !== undefined) {
-    const shown = text.replace(/\t/g, ' ');
-    const width = Math.max(1, Math.min(d.span.len, shown.length - col + 1));
-    out.push(`${String(line).padStart(gutter.length)} | ${shown}`, `${gutter} | ${' '.repeat(col - 1)}${'^'.repeat(width)}`);
+  if (quoted !== undefined) {
+    const q = quoteLine(quoted, col);
+    const width = Math.max(1, Math.min(d.span.len, q.room));
+    out.push(`${String(line).padStart(gutter.length)} | ${q.text}`, `${gutter} | ${' '.repeat(Math.max(0, q.col - 1))}${'^'.repeat(width)}`);
   }
   for (let from = d.span.includedFrom; from; from = from.includedFrom) {
     out.push(`${gutter} = note: included from ${from.file}:${from.line}:${from.col}`);

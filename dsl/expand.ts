@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Directive, GateFile, Span } from './ast.js';
+import { MAX_DEPTH, tooDeep } from './depth.js';
 import { didYouMean, error, type Diagnostic } from './diagnostics.js';
 import { expandEnvArg, type Env } from './env.js';
 import { expandGlob, hasGlob } from './glob.js';
@@ -71,21 +72,35 @@ class Expander {
     return parseText(text, path, this.o.diags);
   }
 
-  includes(ds: readonly Directive[], stack: readonly string[]): Directive[] {
+  /**
+   * inner expands the block of a directive that stands `depth` blocks deep; a block that would
+   * nest past MAX_DEPTH (brought there by include or import) is reported and left empty.
+   */
+  private inner(d: Directive, depth: number, expand: (block: readonly Directive[]) => Directive[]): Directive[] {
+    if (depth < MAX_DEPTH) return expand(d.block!);
+    if (d.block!.length) this.o.diags.push(tooDeep(d.blockSpan!));
+    return [];
+  }
+
+  includes(ds: readonly Directive[], stack: readonly string[], depth: number): Directive[] {
     const out: Directive[] = [];
     for (const d of ds) {
       if (d.name !== 'include') {
-        out.push(d.block ? { ...d, block: this.includes(d.block, stack) } : d);
+        out.push(d.block ? { ...d, block: this.inner(d, depth, (b) => this.includes(b, stack, depth + 1)) } : d);
         continue;
       }
       if (d.args.length === 0) this.o.diags.push(error('GK_DSL_MISSING_ARG', "missing argument PATH for 'include'", d.nameSpan, 'usage: include FILE-OR-GLOB'));
       if (d.block) this.o.diags.push(error('GK_DSL_UNEXPECTED_BLOCK', "'include' takes no block", d.blockSpan!));
-      for (const a of d.args) out.push(...this.includeOne(a.value, a.span, stack));
+      for (const a of d.args) for (const x of this.includeOne(a.value, a.span, stack, depth)) out.push(x); // no spread: a file may hold 100k directives
     }
     return out;
   }
 
-  private includeOne(pattern: string, at: Span, stack: readonly string[]): Directive[] {
+  private includeOne(pattern: string, at: Span, stack: readonly string[], depth: number): Directive[] {
+    if (stack.length > MAX_DEPTH) {
+      this.o.diags.push(error('GK_DSL_TOO_DEEP', `includes nest more than ${MAX_DEPTH} deep`, at, `${stack[0]} -> ... -> ${stack[stack.length - 1]}`));
+      return [];
+    }
     const base = dirname(at.file);
     const files = hasGlob(pattern) ? expandGlob(pattern, base) : [resolve(base, pattern)];
     const out: Directive[] = [];
@@ -106,7 +121,7 @@ class Expander {
         const d = this.o.diags[i];
         this.o.diags[i] = { ...d, span: { ...d.span, includedFrom: at } };
       }
-      out.push(...this.includes(markIncluded(parsed.directives, at), [...stack, file]));
+      for (const x of this.includes(markIncluded(parsed.directives, at), [...stack, file], depth)) out.push(x);
     }
     return out;
   }
@@ -126,22 +141,22 @@ class Expander {
     return rest;
   }
 
-  imports(ds: readonly Directive[], using: readonly string[]): Directive[] {
+  imports(ds: readonly Directive[], using: readonly string[], depth: number): Directive[] {
     const out: Directive[] = [];
     for (const d of ds) {
       if (d.name === 'snippet') {
         this.o.diags.push(error('GK_DSL_MISPLACED', "'snippet' is only allowed at the top level", d.nameSpan, 'define snippets outside any block, then import them where needed'));
       } else if (d.name === 'import') {
-        out.push(...this.importOne(d, using));
+        for (const x of this.importOne(d, using, depth)) out.push(x);
       } else {
         const args = d.args.map((a) => expandEnvArg(a, this.o.env, this.o.diags));
-        out.push({ ...d, args, ...(d.block ? { block: this.imports(d.block, using) } : {}) });
+        out.push({ ...d, args, ...(d.block ? { block: this.inner(d, depth, (b) => this.imports(b, using, depth + 1)) } : {}) });
       }
     }
     return out;
   }
 
-  private importOne(d: Directive, using: readonly string[]): Directive[] {
+  private importOne(d: Directive, using: readonly string[], depth: number): Directive[] {
     const [a, extra] = d.args;
     if (!a || extra) {
       this.o.diags.push(error('GK_DSL_BAD_ARGS', "'import' takes exactly one snippet name", extra?.span ?? d.nameSpan, 'usage: import NAME'));
@@ -156,7 +171,11 @@ class Expander {
       this.o.diags.push(error('GK_DSL_IMPORT_CYCLE', `import cycle: snippet '${a.value}' is already being imported`, a.span, [...using, a.value].join(' -> ')));
       return [];
     }
-    return this.imports(relocate(snip.block!, d.nameSpan), [...using, a.value]);
+    if (using.length >= MAX_DEPTH) {
+      this.o.diags.push(error('GK_DSL_TOO_DEEP', `snippets import each other more than ${MAX_DEPTH} deep`, a.span, `${using[0]} -> ... -> ${using[using.length - 1]} -> ${a.value}`));
+      return [];
+    }
+    return this.imports(relocate(snip.block!, d.nameSpan), [...using, a.value], depth);
   }
 }
 
@@ -179,6 +198,6 @@ export function expandText(text: string, file: string, o: ExpandOptions): Direct
 }
 
 function expandParsed(root: GateFile, x: Expander, stack: string[]): Directive[] {
-  const included = x.includes(root.directives, stack);
-  return x.imports(x.collectSnippets(included), []);
+  const included = x.includes(root.directives, stack, 0);
+  return x.imports(x.collectSnippets(included), [], 0);
 }

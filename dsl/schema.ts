@@ -18,7 +18,7 @@ export interface ArgSpec<N extends string = string, T = unknown> {
   readonly variadic?: boolean;
   /** values lists the words an enum accepts. */
   readonly values?: readonly string[];
-  /** min and max bound an int or status. */
+  /** min and max bound an int or status; max also bounds a duration (ms, default 24d) or a size (bytes, default 1024GB). */
   readonly min?: number;
   readonly max?: number;
   /** schemes restricts a url (e.g. ['http', 'https']). */

@@ -1,6 +1,7 @@
 import type { IToken } from 'chevrotain';
 import type { Arg, Comment, Directive, GateFile, Span } from './ast.js';
 import type { BlockCstChildren, BlockCstNode, DirectiveCstChildren, DirectiveCstNode, FileCstChildren, ICstNodeVisitor } from './cst.js';
+import { capDepth } from './depth.js';
 import { error, type Diagnostic } from './diagnostics.js';
 import { lex, span } from './lexer.js';
 import { parser, parseTokens } from './parser.js';
@@ -79,8 +80,8 @@ class AstBuilder extends BaseVisitor implements ICstNodeVisitor<void, unknown> {
 /** parseText lexes and parses one source text into a GateFile, appending diagnostics; it never throws. */
 export function parseText(text: string, file: string, diags: Diagnostic[]): GateFile {
   const lexed = lex(text, file);
-  diags.push(...lexed.diagnostics);
-  const cst = parseTokens(lexed.tokens);
+  for (const d of lexed.diagnostics) diags.push(d); // a spread of 100k arguments would overflow the stack
+  const cst = parseTokens(capDepth(lexed.tokens, file, diags));
   for (const e of parser.errors) {
     // The grammar accepts every token sequence; this is a guard, not a path users should see.
     const prev = (e as { previousToken?: IToken }).previousToken;

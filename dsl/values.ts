@@ -14,6 +14,17 @@ const SIZE_UNITS: Record<string, number> = {
 };
 const BOOLS: Record<string, boolean> = { on: true, off: false, true: true, false: false };
 
+/**
+ * MAX_DURATION is the longest duration unless a spec says otherwise: Node's timers hold at
+ * most 2^31-1 ms (about 24.8 days) and fire at once past it, and 24d leaves room for the
+ * small margins code adds to a configured timeout.
+ */
+export const MAX_DURATION = 24 * DURATION_UNITS.d;
+/** MAX_SIZE is the largest size unless a spec says otherwise (1 TiB: far above any body or buffer). */
+export const MAX_SIZE = 1024 * SIZE_UNITS.gb;
+/** MAX_UNIX_PATH is the longest unix socket path in bytes (sun_path holds 108, with the final NUL). */
+const MAX_UNIX_PATH = 107;
+
 /** parseDuration reads `250ms 30s 5m 1h 1d` (and sums like `1m30s`) into milliseconds. */
 export function parseDuration(text: string): number | undefined {
   if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(text)) return undefined;
@@ -34,7 +45,7 @@ export function parseSize(text: string): number | undefined {
 export function parseAddress(text: string): Address | undefined {
   if (text.startsWith('unix:')) {
     const path = text.slice(5);
-    return path ? { kind: 'unix', path, text } : undefined;
+    return path && Buffer.byteLength(path) <= MAX_UNIX_PATH ? { kind: 'unix', path, text } : undefined;
   }
   const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.*-]+))?:)?(\d{1,5})$/.exec(text);
   if (!m) return undefined;
@@ -48,8 +59,22 @@ function parseInt10(text: string, spec: ArgSpec): Parsed {
   if (!/^-?\d+$/.test(text)) return bad(describeType(spec));
   const n = Number(text);
   if (spec.min !== undefined && n < spec.min) return bad(describeType(spec, ` of at least ${spec.min}`));
-  if (spec.max !== undefined && n > spec.max) return bad(describeType(spec, ` of at most ${spec.max}`));
+  const max = spec.max ?? Number.MAX_SAFE_INTEGER; // beyond it, numbers lose their last digits
+  if (n > max) return bad(describeType(spec, ` of at most ${max}`));
   return ok(n);
+}
+
+/** bounded refuses a parsed duration or size above the spec's `max` (else the type's), naming the bound as written. */
+function bounded(value: number | undefined, spec: ArgSpec, fallback: number, show: (n: number) => string): Parsed {
+  if (value === undefined) return bad(describeType(spec));
+  const max = spec.max ?? fallback;
+  return value > max ? bad(`${spec.type === 'duration' ? 'a duration' : 'a size'} of at most ${show(max)}`) : ok(value);
+}
+
+/** showUnits writes a number in the largest unit that divides it: 2073600000 -> 24d. */
+function showUnits(n: number, units: Record<string, number>): string {
+  const [name, size] = Object.entries(units).filter(([, u]) => n % u === 0).sort((a, b) => b[1] - a[1])[0];
+  return `${n / size}${name}`;
 }
 
 /** describeType says in words what an argument of this spec accepts, for messages; `bound` narrows an int or status. */
@@ -81,12 +106,16 @@ export function parseValue(text: string, spec: ArgSpec, file: string): Parsed {
       if (r.ok && spec.values && !spec.values.includes(text)) return bad(`one of ${spec.values.join(', ')}`);
       return r;
     }
-    case 'duration': { const v = parseDuration(text); return v === undefined ? bad(describeType(spec)) : ok(v); }
-    case 'size': { const v = parseSize(text); return v === undefined ? bad(describeType(spec)) : ok(v); }
+    case 'duration': return bounded(parseDuration(text), spec, MAX_DURATION, (n) => showUnits(n, DURATION_UNITS));
+    case 'size': return bounded(parseSize(text), spec, MAX_SIZE, (n) => showUnits(n, { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }));
     case 'bool': return text in BOOLS ? ok(BOOLS[text]) : bad(describeType(spec));
     case 'enum': return spec.values?.includes(text) ? ok(text) : bad(describeType(spec));
     case 'path': return text ? ok(isAbsolute(text) ? text : resolve(dirname(file), text)) : bad('a path');
-    case 'address': { const v = parseAddress(text); return v ? ok(v) : bad(describeType(spec)); }
+    case 'address': {
+      const v = parseAddress(text);
+      if (v) return ok(v);
+      return bad(text.startsWith('unix:') && text.length > 5 ? `a unix socket path of at most ${MAX_UNIX_PATH} bytes` : describeType(spec));
+    }
     case 'url': return parseUrl(text, spec);
     case 'regex':
       try { return ok(new RegExp(text)); } catch (e) { return bad(`a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`); }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkGate } from './helpers/gate.js';
-import { repoPath } from './helpers/paths.js';
+import { REPO, repoPath } from './helpers/paths.js';
 
 describe('README', () => {
   const readme = readFileSync(repoPath('README.md'), 'utf8');
@@ -21,5 +24,21 @@ describe('README', () => {
     const ci = readFileSync(repoPath('.ci', 'run'), 'utf8');
     assert.match(ci, /^npm ci$/m);
     assert.match(ci, /^npm test$/m);
+  });
+
+  it('says how to get the gatekit command where it is first needed, and both ways work', function () {
+    this.timeout(60_000); // npm starts slowly
+    assert.match(readme, /`npx gatekit \.\.\.` from inside the clone/);
+    assert.match(readme, /`npm link` once in the clone to put `gatekit` on your PATH/);
+    assert.match(readFileSync(repoPath('samples', 'quickstart.gate'), 'utf8'), /respond "gatekit is running\. .*npx gatekit run FILE .*npm link puts gatekit on your PATH/);
+    const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
+    const npm = (args: string[], env: NodeJS.ProcessEnv = {}): string =>
+      execFileSync('npm', ['--offline', '--no-audit', '--no-fund', ...args], { cwd: REPO, env: { ...process.env, ...env }, encoding: 'utf8' });
+    assert.equal(npm(['exec', '--no', '--', 'gatekit', '--version']).trim(), `gatekit ${pkg.version}`);
+    const prefix = mkdtempSync(join(tmpdir(), 'gatekit-link-')); // a global prefix of its own: nothing outside it changes
+    try {
+      npm(['link'], { npm_config_prefix: prefix });
+      assert.equal(execFileSync(join(prefix, 'bin', 'gatekit'), ['--version'], { cwd: tmpdir(), encoding: 'utf8' }).trim(), `gatekit ${pkg.version}`);
+    } finally { rmSync(prefix, { recursive: true, force: true }); }
   });
 });

@@ -29,6 +29,8 @@ export interface WorkerState {
 interface Generation {
   readonly id: number;
   readonly loaded: Loaded;
+  /** readAt is when its config was read. */
+  readonly readAt: number;
   readonly files: [string, string][];
   size: number;
   /** parts are the plugins' master parts of this generation (process pools...). */
@@ -42,6 +44,17 @@ export interface MasterSnapshot {
   readonly reloads: number;
   readonly restarts: number;
   readonly workers: readonly { slot: number; pid: number; generation: number; state: string; uptimeMs: number; requests: number }[];
+}
+
+/** ReloadVerdict is how a reload ended, for whoever runs the master (`gatekit reload` waits for it). */
+export interface ReloadVerdict {
+  /** at is when the config was read: a reload asked for before then is answered by this one. */
+  readonly at: number;
+  readonly outcome: 'reloaded' | 'refused' | 'failed';
+  /** loaded is the config read: its diagnostics say why it was refused, or warn. */
+  readonly loaded: Loaded;
+  /** reason says why a config that checked could not be served. */
+  readonly reason?: string;
 }
 
 const MAX_DRAINING_GENERATIONS = 2;
@@ -71,32 +84,40 @@ export class Master {
   private restarts = 0;
   private stopping = false;
   private reloadQueued = false;
+  private reloading = false;
+  private starting = false;
   private checker: NodeJS.Timeout | undefined;
   private booted: ((error?: string) => void) | undefined;
   private stopped: (() => void) | undefined;
 
-  constructor(private readonly file: string, private readonly root: DependencyContainer, private readonly log: Logger) {}
+  constructor(
+    private readonly file: string, private readonly root: DependencyContainer, private readonly log: Logger,
+    private readonly onReload: (v: ReloadVerdict) => void = () => {},
+  ) {}
 
   /** start boots the first generation; it resolves with an error message when it cannot. */
   async start(loaded: Loaded): Promise<string | undefined> {
+    this.starting = true;
     cluster.schedulingPolicy = process.env.GATEKIT_SCHEDULING === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
     cluster.setupPrimary({ args: process.argv.slice(2), silent: false });
     cluster.on('message', (w: Worker, m: ToMaster) => this.onMessage(w, m));
     cluster.on('exit', (w: Worker, code: number | null, signal: string | null) => this.onExit(w, code, signal));
     for (const s of loaded.config!.servers) for (const l of s.listens) if (l.address.kind === 'unix') removeStaleSocket(l.address.path);
     this.current = this.generation(loaded);
-    try { this.current.parts = await startMasterParts(loaded, this.current.id, 'master', this.log); } catch (e) { return (e as Error).message; }
+    try { this.current.parts = await startMasterParts(loaded, this.current.id, 'master', this.log); } catch (e) { this.starting = false; return (e as Error).message; }
     const failed = new Promise<string | undefined>((resolve) => { this.booted = resolve; });
     for (let slot = 1; slot <= this.current.size; slot++) this.fork(this.current, slot);
     this.checker = setInterval(() => this.check(), 250);
     const error = await failed;
+    this.starting = false;
     if (error) await this.stop(0);
+    else this.afterReload(); // a HUP that came while starting
     return error;
   }
 
-  private generation(loaded: Loaded): Generation {
+  private generation(loaded: Loaded, readAt = Date.now()): Generation {
     const files = loaded.sources.files().map((f) => [f, loaded.sources.get(f)!] as [string, string]);
-    return { id: this.nextGeneration++, loaded, files, size: workerCount(loaded.config!.global) };
+    return { id: this.nextGeneration++, loaded, readAt, files, size: workerCount(loaded.config!.global) };
   }
 
   private get settings(): GlobalSettings {
@@ -167,6 +188,7 @@ export class Master {
       for (const st of this.states.values()) if (st.generation === g) st.worker.process.kill('SIGKILL'); // too many generations draining
     }
     this.log.info('reloaded: new workers ready, old ones draining', { generation: this.current.id, workers: this.current.size });
+    this.onReload({ at: this.current.readAt, outcome: 'reloaded', loaded: this.current.loaded });
     this.afterReload();
   }
 
@@ -232,6 +254,7 @@ export class Master {
     for (const st of this.states.values()) if (st.generation === gen.id) { st.state = 'draining'; st.worker.process.kill('SIGKILL'); }
     void gen.parts?.stop(0);
     this.log.error('reload failed: new workers did not become ready; still serving the old config', { reason: why, generation: this.current.id });
+    this.onReload({ at: gen.readAt, outcome: 'failed', loaded: gen.loaded, reason: `new workers did not become ready: ${why}` });
     this.afterReload();
   }
 
@@ -243,7 +266,7 @@ export class Master {
     const now = Date.now();
     for (const st of this.states.values()) {
       const timeout = this.genOf(st)?.loaded.config!.global.workerTimeout ?? this.settings.workerTimeout;
-      if (st.state === 'ready' && now - st.lastBeat > timeout + KILL_GRACE) {
+      if (st.state === 'ready' && timeout > 0 && now - st.lastBeat > timeout + KILL_GRACE) {
         this.log.error(`worker ${st.slot} (pid ${st.pid}) missed its heartbeats for ${now - st.lastBeat}ms; killing it`, { generation: st.generation });
         st.worker.process.kill('SIGKILL');
       } else if (st.state === 'booting' && now - st.started > BOOT_TIMEOUT) {
@@ -253,22 +276,35 @@ export class Master {
     }
   }
 
-  /** reload checks the config file again and, when it checks, replaces every worker with no request lost. */
+  /**
+   * reload checks the config file again and, when it checks, replaces every worker with no
+   * request lost. A reload asked for while one runs is queued: it reads the file once that ends.
+   */
   async reload(): Promise<void> {
     if (this.stopping) return;
-    if (this.pending) { this.reloadQueued = true; return; }
+    if (this.starting || this.reloading || this.pending) { this.reloadQueued = true; return; }
+    this.reloading = true;
+    try { await this.startReload(); } finally { this.reloading = false; }
+    if (!this.pending) this.afterReload(); // refused or failed at once
+  }
+
+  private async startReload(): Promise<void> {
+    const at = Date.now();
     const loaded = await loadConfig(this.file, { root: this.root });
     if (!loaded.config) {
       this.log.error('reload refused: the new config has errors; still serving the old one', { config: this.file });
       logDiagnostics(this.log, loaded.diagnostics);
+      this.onReload({ at, outcome: 'refused', loaded });
       return;
     }
     logDiagnostics(this.log, loaded.diagnostics);
-    const gen = this.generation(loaded);
+    const gen = this.generation(loaded, at);
     try { gen.parts = await startMasterParts(loaded, gen.id, 'master', this.log, this.current.parts); } catch (e) {
       this.log.error('reload failed; still serving the old config', { reason: (e as Error).message, generation: this.current.id });
+      this.onReload({ at, outcome: 'failed', loaded, reason: (e as Error).message });
       return;
     }
+    if (this.stopping) { void gen.parts.stop(0); return; }
     this.pending = gen;
     this.log.info('reloading', { generation: this.pending.id, workers: this.pending.size });
     for (let slot = 1; slot <= this.pending.size; slot++) this.fork(this.pending, slot);

@@ -1,7 +1,8 @@
 import type { DependencyContainer } from 'tsyringe';
 import { Gate } from '../gate.js';
 import { loadConfig } from '../load.js';
-import { openLogTarget, TextLogger } from '../logger.js';
+import { openLogTarget } from '../log-target.js';
+import { TextLogger } from '../logger.js';
 import type { ToMaster, ToWorker } from './protocol.js';
 import { dropPrivileges } from './privileges.js';
 import { Watchdog } from './watchdog.js';
@@ -56,7 +57,7 @@ export function runWorker(root: DependencyContainer): void {
     reopenLog = () => target.reopen();
     closeLog = () => target.close();
     const log = new TextLogger(target.sink, g.logLevel, { worker: m.workerId });
-    watchdog = new Watchdog(g.workerTimeout, ` worker=${m.workerId} pid=${process.pid}`);
+    if (g.workerTimeout > 0) watchdog = new Watchdog(g.workerTimeout, ` worker=${m.workerId} pid=${process.pid}`); // 0s: off, as Gunicorn's timeout 0
     const limit = g.maxRequests > 0 ? g.maxRequests + Math.floor(Math.random() * (g.maxRequestsJitter + 1)) : Infinity;
     let requests = 0;
     const wd = watchdog;
@@ -65,18 +66,18 @@ export function runWorker(root: DependencyContainer): void {
         logger: log,
         process: { pid: process.pid, role: 'worker', workerId: m.workerId, generation: m.generation },
         onDispatch: (ctx) => {
-          wd.dispatching(ctx.method, ctx.uri);
+          wd?.dispatching(ctx.method, ctx.uri);
           if (++requests === limit) send({ t: 'recycle', requests });
         },
       });
       dropPrivileges(g, log);
     } catch (e) {
       send({ t: 'boot-failed', error: (e as Error).message });
-      await watchdog.stop();
+      await watchdog?.stop();
       process.exit(1);
     }
     if (m.workerId === 1) for (const a of gate.addresses()) log.info('listening', { url: a.path ? `unix:${a.path}` : `${a.tls ? 'https' : 'http'}://${a.host?.includes(':') ? `[${a.host}]` : a.host}:${a.port}`, generation: m.generation });
-    const beat = setInterval(() => send({ t: 'beat', requests }), Math.max(50, Math.min(1000, g.workerTimeout / 4)));
+    const beat = setInterval(() => send({ t: 'beat', requests }), Math.max(50, Math.min(1000, (g.workerTimeout || 4000) / 4)));
     beat.unref();
     send({ t: 'ready' });
   }

@@ -98,11 +98,12 @@ describe('gatekit command', function () {
     const [, port] = await served.waitFor(LISTENING);
     const res = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(await res.text(), 'from a file');
-    assert.equal(readFileSync(join(dir, 'gatekit.pid'), 'utf8').trim(), String(served.child.pid));
+    assert.equal(readFileSync(join(dir, 'site.pid'), 'utf8').trim(), String(served.child.pid));
     const stopped = await runCli(['stop', f]);
     assert.equal(stopped.code, 0);
     assert.equal(await served.exited(), 0);
-    assert.equal(existsSync(join(dir, 'gatekit.pid')), false);
+    assert.equal(existsSync(join(dir, 'site.pid')), false);
+    assert.equal(existsSync(join(dir, 'site.state')), false);
   });
 
   it('run with no file serves ./gatekit.gate, else the quickstart sample, and says so', async () => {
@@ -158,6 +159,6 @@ describe('gatekit command', function () {
     const f = write('idle.gate', 'server { listen 127.0.0.1:0; respond "x" }\n');
     const r = await runCli(['stop', f]);
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /no pid in .*gatekit\.pid/);
+    assert.match(r.stderr, /no pid in .*idle\.pid/);
   });
 });
