@@ -8,6 +8,7 @@ import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
 import { Ctx, SERVER, type ConnInfo, type Upgrade } from './context.js';
 import { LateDispatcher, type RedispatchOptions } from './dispatcher.js';
+import { answerError, CLIENT_CLOSED, clientGone, logClientClosed, logFailure } from './error-response.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener, listenerFloor, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
@@ -192,9 +193,9 @@ export class Gate {
     ctx.authority = hostHeader;
     if (conn.scheme === 'https') for (const [k, v] of rt.httpsHeaders) res.setHeader(k, v);
     this.onDispatch?.(ctx);
-    if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
-    if (badHost) { this.fail(ctx, new HttpError(400, 'bad Host header')); return; }
-    if (conn.scheme === 'https' && belowFloor(req, rt)) { this.fail(ctx, new HttpError(421, 'Misdirected Request')); return; }
+    if (!clean.ok) { this.refuse(ctx, new HttpError(400, `bad request path: ${clean.reason}`, { expose: true })); return; }
+    if (badHost) { this.refuse(ctx, new HttpError(400, 'bad Host header', { expose: true })); return; }
+    if (conn.scheme === 'https' && belowFloor(req, rt)) { this.refuse(ctx, new HttpError(421)); return; }
     ctx[SERVER] = rt;
     this.route(ctx, rt);
   }
@@ -211,31 +212,28 @@ export class Gate {
 
   private after(ctx: Ctx): void {
     if (ctx.upgraded || ctx.res.headersSent || ctx.res.writableEnded) return;
-    this.fail(ctx, new Error('the handler finished without sending a response'));
+    if (clientGone(ctx)) logClientClosed(ctx); // a handler that stops when its client leaves: nothing to answer
+    else this.fail(ctx, new Error('the handler finished without sending a response'));
   }
 
-  /** fail is the one place errors become responses: HttpError as its status, anything else 500 and a log line. */
+  /** refuse answers a request the kernel turns away before routing: the client's fault, logged at info. */
+  private refuse(ctx: Ctx, e: HttpError): void {
+    ctx.log.info(`refused: ${e.message}`, { request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, status: e.status });
+    answerError(ctx, e.status, e);
+  }
+
+  /**
+   * fail is the one place a handler's error becomes a response: HttpError as its status,
+   * anything else 500, each with its log line; a client that left gets neither.
+   */
   private fail(ctx: Ctx, e: unknown): void {
     const http = e instanceof HttpError ? e : undefined;
+    if (http?.status === CLIENT_CLOSED || clientGone(ctx)) { logClientClosed(ctx, e); return; }
     const status = http?.status ?? 500;
-    if (status >= 500 && !http?.logged) {
-      ctx.log.error(http?.message ?? 'request failed', {
-        request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, status,
-        error: e instanceof Error && !http ? (e.stack ?? e.message) : http?.cause instanceof Error ? http.cause.message : undefined,
-      });
-    }
-    const res = ctx.res;
+    logFailure(ctx, e, status);
     if (ctx.upgraded) { ctx.upgrade!.socket.destroy(); return; }
-    if (res.headersSent) { res.destroy(); return; }
-    res.statusMessage = ''; // a writeHead that threw (a header Node refused) left its reason phrase behind
-    const body = `${status} ${http ? http.message : 'Internal Server Error'}\n`;
-    try {
-      void ctx.send(status, body, { 'content-type': 'text/plain; charset=utf-8', ...(http?.headers ?? {}) });
-    } catch (again) {
-      // the error response could not be written either (a header hook that throws): cut the connection, keep serving
-      ctx.log.error('could not answer with an error response; connection closed', { request_id: ctx.requestId, uri: ctx.uri, status, error: (again as Error).message });
-      res.destroy();
-    }
+    if (ctx.res.headersSent) { ctx.res.destroy(); return; }
+    answerError(ctx, status, http);
   }
 
   private async redispatch(ctx: Ctx, target: string, o: RedispatchOptions = {}): Promise<void> {
