@@ -20,6 +20,7 @@ import { Router } from './router.js';
 import { placeOf } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 import { HostNames, hostLines } from './host-header.js';
+import { addSlash } from './slash-redirect.js';
 
 /** ServerRuntime is a server block, live: its router and, once provisioned, its TLS. */
 interface ServerRuntime {
@@ -203,6 +204,7 @@ export class Gate {
   private route(ctx: Ctx, rt: ServerRuntime): void {
     const m = rt.router.match(ctx.path);
     if (!m) { this.fail(ctx, new HttpError(404)); return; }
+    if (m.addSlash) { void addSlash(ctx, m.entry); return; }
     ctx.mount = m.entry.mount;
     ctx.captures = m.captures;
     const done = m.entry.handle(ctx);
@@ -251,6 +253,7 @@ export class Gate {
     next[SERVER] = rt;
     const m = rt.router.match(next.path);
     if (!m) throw new HttpError(404);
+    if (m.addSlash) { await addSlash(next, m.entry); return; }
     next.mount = m.entry.mount;
     next.captures = m.captures;
     await m.entry.handle(next);
