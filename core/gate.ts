@@ -20,13 +20,17 @@ import { Router } from './router.js';
 import { placeOf } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 import { HostNames, hostLines } from './host-header.js';
+import { hasBody } from './request-framing.js';
 import { addSlash } from './slash-redirect.js';
+import { afterLastServed, servedPlain, servePlain } from './upgrade-request.js';
 
 /** ServerRuntime is a server block, live: its router and, once provisioned, its TLS. */
 interface ServerRuntime {
   readonly decl: ServerDecl;
   readonly router: Router;
   readonly own: readonly Unit[];
+  /** units are the server's units by declaration (a route's handler, to ask what it can upgrade). */
+  readonly units: ReadonlyMap<UnitDecl, Unit>;
   /** httpsHeaders are added to every HTTPS response (HSTS). */
   httpsHeaders: readonly [string, string][];
   tls?: { readonly context: SecureContext; readonly options: SecureContextOptions };
@@ -109,7 +113,7 @@ export class Gate {
     const chain = (mw: readonly UnitDecl[], r: { handler?: UnitDecl }): Handle =>
       r.handler ? compose(mw.map(unitOf), unitOf(r.handler)) : () => Promise.reject(new HttpError(404));
     const router = Router.build(s.routes, s.middleware, chain);
-    return { decl: s, router, own, httpsHeaders: [] };
+    return { decl: s, router, own, units: made, httpsHeaders: [] };
   }
 
   /** secure asks the server's units for its certificate, once they are provisioned. */
@@ -151,6 +155,7 @@ export class Gate {
         address: g.address, ...(tls ? { tls } : {}),
         onRequest: (req, res) => this.onRequest(req, res, g.hosts, conn),
         onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head, g.hosts, conn),
+        takesUpgrade: (req) => this.takesUpgrade(req, g.hosts),
       }, this.config.global, this.log);
       if (g.address.kind === 'tcp') conn.port = (server.address() as AddressInfo).port;
       this.listeners.push({ server, key, tls: g.tls });
@@ -170,22 +175,30 @@ export class Gate {
     this.onRequest(req, res, hosts, conn, { socket, head });
   }
 
+  /**
+   * takesUpgrade decides, once a request's head is parsed, whether it is an upgrade: when it
+   * carries no body and the handler of its route takes over exactly the protocol it names.
+   * Any other request with an Upgrade header is an ordinary request (see upgradeGate).
+   */
+  private takesUpgrade(req: IncomingMessage, hosts: VirtualHosts<ServerRuntime>): boolean {
+    const protocol = req.headers.upgrade?.toLowerCase();
+    if (!protocol || hasBody(req)) return false;
+    const t = requestTarget(req);
+    const host = t.hostHeader === undefined ? '' : this.hostNames.read(t.hostHeader);
+    const clean = cleanPath(t.rawPath);
+    if (host === undefined || !clean.ok) return false;
+    const rt = hosts.pick(host);
+    const m = rt.router.match(clean.path);
+    const handler = m && !m.addSlash && m.entry.decl.handler ? rt.units.get(m.entry.decl.handler) : undefined;
+    return handler?.upgrades?.includes(protocol) ?? false;
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse, hosts: VirtualHosts<ServerRuntime>, conn: ConnInfo, upgrade?: Upgrade): void {
-    let url = req.url ?? '/';
-    let hostHeader = req.headers.host;
-    if (url.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(url)) {
-      // absolute-form request target (RFC 9112 3.2.2): its authority wins over Host
-      const start = url.indexOf('//') + 2;
-      const end = authorityEnd(url, start);
-      hostHeader = url.slice(start, end);
-      url = url.charCodeAt(end) === 47 ? url.slice(end) : `/${url.slice(end)}`;
-    }
+    if (afterLastServed(req)) return; // see servePlain: nothing after that request is served
+    const { rawPath, query, hostHeader } = requestTarget(req);
     // RFC 9112 3.2: a Host that is no host, or sent twice, is a 400 (plugins build URLs from it)
     const named = hostHeader === undefined ? '' : this.hostNames.read(hostHeader);
     const badHost = named === undefined || hostLines(req.rawHeaders) > 1;
-    const q = url.indexOf('?');
-    const rawPath = q < 0 ? url : url.slice(0, q);
-    const query = q < 0 ? '' : url.slice(q + 1);
     const host = badHost ? '' : named;
     const rt = hosts.pick(host);
     const clean = cleanPath(rawPath);
@@ -194,6 +207,7 @@ export class Gate {
     ctx.authority = hostHeader;
     if (conn.scheme === 'https') for (const [k, v] of rt.httpsHeaders) res.setHeader(k, v);
     this.onDispatch?.(ctx);
+    if (!upgrade && servedPlain(req)) servePlain(req, res);
     if (!clean.ok) { this.refuse(ctx, new HttpError(400, `bad request path: ${clean.reason}`, { expose: true })); return; }
     if (badHost) { this.refuse(ctx, new HttpError(400, 'bad Host header', { expose: true })); return; }
     if (conn.scheme === 'https' && belowFloor(req, rt)) { this.refuse(ctx, new HttpError(421)); return; }
@@ -291,6 +305,28 @@ export class Gate {
       try { await p.close?.(); } catch (e) { this.log.error('plugin close failed', { plugin: p.name, error: (e as Error).message }); }
     }
   }
+}
+
+/** RequestTarget is a request's path and query as sent, and the authority it names. */
+interface RequestTarget {
+  readonly rawPath: string;
+  readonly query: string;
+  /** hostHeader is an absolute-form target's authority (RFC 9112 3.2.2: it wins over Host), else Host. */
+  readonly hostHeader: string | undefined;
+}
+
+/** requestTarget reads a request's target: the path and query as sent, and the authority it names. */
+function requestTarget(req: IncomingMessage): RequestTarget {
+  let url = req.url ?? '/';
+  let hostHeader = req.headers.host;
+  if (url.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(url)) {
+    const start = url.indexOf('//') + 2;
+    const end = authorityEnd(url, start);
+    hostHeader = url.slice(start, end);
+    url = url.charCodeAt(end) === 47 ? url.slice(end) : `/${url.slice(end)}`;
+  }
+  const q = url.indexOf('?');
+  return { rawPath: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), hostHeader };
 }
 
 /** authorityEnd finds where the authority of an absolute URI that starts at `from` ends: at '/', '?', '#' or the end. */

@@ -9,6 +9,7 @@ import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
+import { upgradeGate, type UpgradeDecision } from './upgrade-request.js';
 
 /** ListenerTls is how an HTTPS listener picks each connection's certificate and protocol floor. */
 export interface ListenerTls {
@@ -42,6 +43,8 @@ export interface ListenerSpec {
   readonly tls?: ListenerTls;
   readonly onRequest: RequestListener;
   readonly onUpgrade: UpgradeListener;
+  /** takesUpgrade decides whether a request that asks to switch protocols is an upgrade (see upgradeGate). */
+  readonly takesUpgrade: UpgradeDecision;
 }
 
 /** rawAnswer writes a minimal HTTP response straight to a socket and closes it. */
@@ -66,10 +69,10 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   const tls = spec.tls;
   const server: Server = tls
     ? createHttpsServer({
-      ...options, ...tls.defaults, minVersion: tls.floor,
+      ...options, ...tls.defaults, minVersion: tls.floor, IncomingMessage: upgradeGate(spec.takesUpgrade),
       SNICallback: (name, cb) => { try { cb(null, tls.context(name)); } catch (e) { cb(e as Error); } },
     }, spec.onRequest)
-    : createServer(options, spec.onRequest);
+    : createServer({ ...options, IncomingMessage: upgradeGate(spec.takesUpgrade) }, spec.onRequest);
   server.keepAliveTimeout = settings.keepaliveTimeout;
   server.on('upgrade', spec.onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {

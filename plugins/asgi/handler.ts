@@ -16,6 +16,7 @@ export class AsgiUnit implements Unit {
   private sockets: WebSockets | undefined;
   private poolPath = '';
   private readonly timeout: number;
+  readonly upgrades = ['websocket'];
 
   constructor(private readonly cfg: AsgiConfig, private readonly at: Span, private readonly log: Logger, private readonly proc: ProcessInfo) {
     this.timeout = pythonPoolSettings(cfg, at).timeout;
