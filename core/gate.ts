@@ -20,9 +20,13 @@ import { Router } from './router.js';
 import { placeOf } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 import { HostNames, hostLines } from './host-header.js';
-import { hasBody } from './request-framing.js';
+import { framingError, hasBody } from './request-framing.js';
 import { addSlash } from './slash-redirect.js';
 import { afterLastServed, servedPlain, servePlain } from './upgrade-request.js';
+
+/** CTX links a response to its request's Ctx, for an error found by the parser while a handler runs. */
+const CTX = Symbol('gatekit.ctx');
+type Answering = ServerResponse & { [CTX]?: Ctx };
 
 /** ServerRuntime is a server block, live: its router and, once provisioned, its TLS. */
 interface ServerRuntime {
@@ -67,6 +71,8 @@ export class Gate {
   private closed = false;
   private readonly onDispatch: ((ctx: Ctx) => void) | undefined;
   private readonly hostNames = new HostNames();
+  /** refusedBodies are requests refuseBody answered while their handler ran on. */
+  private readonly refusedBodies = new WeakSet<Ctx>();
 
   private constructor(readonly config: GateConfig, private readonly log: Logger, o: StartOptions) {
     this.onDispatch = o.onDispatch;
@@ -156,6 +162,7 @@ export class Gate {
         onRequest: (req, res) => this.onRequest(req, res, g.hosts, conn),
         onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head, g.hosts, conn),
         takesUpgrade: (req) => this.takesUpgrade(req, g.hosts),
+        onBadBody: (res, status, reason) => this.refuseBody(res, status, reason),
       }, this.config.global, this.log);
       if (g.address.kind === 'tcp') conn.port = (server.address() as AddressInfo).port;
       this.listeners.push({ server, key, tls: g.tls });
@@ -203,11 +210,14 @@ export class Gate {
     const rt = hosts.pick(host);
     const clean = cleanPath(rawPath);
     const ctx = new Ctx(req, res, conn, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
+    (res as Answering)[CTX] = ctx;
     ctx.upgrade = upgrade;
     ctx.authority = hostHeader;
     if (conn.scheme === 'https') for (const [k, v] of rt.httpsHeaders) res.setHeader(k, v);
     this.onDispatch?.(ctx);
     if (!upgrade && servedPlain(req)) servePlain(req, res);
+    const framing = framingError(req);
+    if (framing) { this.refuse(ctx, framing); return; }
     if (!clean.ok) { this.refuse(ctx, new HttpError(400, `bad request path: ${clean.reason}`, { expose: true })); return; }
     if (badHost) { this.refuse(ctx, new HttpError(400, 'bad Host header', { expose: true })); return; }
     if (conn.scheme === 'https' && belowFloor(req, rt)) { this.refuse(ctx, new HttpError(421)); return; }
@@ -243,6 +253,7 @@ export class Gate {
    * anything else 500, each with its log line; a client that left gets neither.
    */
   private fail(ctx: Ctx, e: unknown): void {
+    if (this.refusedBodies.has(ctx)) return; // answered by refuseBody; the handler just noticed
     const http = e instanceof HttpError ? e : undefined;
     if (http?.status === CLIENT_CLOSED || clientGone(ctx)) { logClientClosed(ctx, e); return; }
     const status = http?.status ?? 500;
@@ -250,6 +261,30 @@ export class Gate {
     if (ctx.upgraded) { ctx.upgrade!.socket.destroy(); return; }
     if (ctx.res.headersSent) { ctx.res.destroy(); return; }
     answerError(ctx, status, http);
+  }
+
+  /**
+   * refuseBody answers a request whose body the parser gave up on: 400 when it broke HTTP/1.1
+   * framing (a bad chunk size, a bare LF, a Content-Length trailer), 408 when it came too slowly
+   * (request_timeout). Nothing after it can be parsed, so the connection closes after the
+   * answer. The handler, still waiting for that body, sees it fail once the connection is gone:
+   * what it then writes or throws is dropped.
+   */
+  private refuseBody(res: ServerResponse, status: number, reason: string): void {
+    const ctx = (res as Answering)[CTX];
+    const socket = res.socket;
+    if (!ctx || res.writableEnded) { // answered already (a refusal before routing): only close
+      if (res.writableFinished) socket?.end(); else res.once('finish', () => socket?.end());
+      return;
+    }
+    this.refusedBodies.add(ctx);
+    res.on('error', () => {}); // a write after the answer, by the handler
+    // the body stream would wait for ever (the parser is done, and an answered request is off
+    // Node's books): end it with an error once the connection is gone, for the handler to stop
+    socket?.once('close', () => ctx.req.destroy(new Error(`malformed request body (${reason})`)));
+    ctx.log.info(status === 408 ? 'request body timed out' : 'bad request body', { request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, status, reason });
+    if (res.headersSent) res.destroy(); // a response under way to a request that turned out bad: cut it
+    else answerError(ctx, status, new HttpError(status, undefined, { headers: { connection: 'close' } }));
   }
 
   private async redispatch(ctx: Ctx, target: string, o: RedispatchOptions = {}): Promise<void> {

@@ -45,6 +45,8 @@ export interface ListenerSpec {
   readonly onUpgrade: UpgradeListener;
   /** takesUpgrade decides whether a request that asks to switch protocols is an upgrade (see upgradeGate). */
   readonly takesUpgrade: UpgradeDecision;
+  /** onBadBody answers a request in flight whose body the parser refused (`reason` is the parser's code; 400, or 408 past request_timeout). */
+  readonly onBadBody: (res: ServerResponse, status: number, reason: string) => void;
 }
 
 /** rawAnswer writes a minimal HTTP response straight to a socket and closes it. */
@@ -56,6 +58,32 @@ function rawAnswer(socket: Socket, status: number, detail?: string): void {
 const CLIENT_ERROR_STATUS: Record<string, number> = {
   HPE_HEADER_OVERFLOW: 431, ERR_HTTP_REQUEST_TIMEOUT: 408, HPE_HEADERS_TIMEOUT: 408, HPE_URI_TOO_LONG: 414,
 };
+
+/** ParserSocket is a server connection as Node's HTTP server keeps it: its parser, and the response in flight. */
+type ParserSocket = Socket & { parser?: { incoming?: IncomingMessage | null } | null; _httpMessage?: ServerResponse | null };
+
+/**
+ * onClientError answers a request Node's parser refused with a 4xx and a closed connection;
+ * other clients are unaffected. A refused head gets its answer here. A refused body belongs
+ * to a request already handed to a handler: while its response is the one in flight, the
+ * kernel answers it (spec.onBadBody); after that response, or behind another, no answer
+ * fits, and the connection closes once the response in flight is out.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: ParserSocket, spec: ListenerSpec, log: Logger): void {
+  const inFlight = socket._httpMessage ?? undefined;
+  const parsing = socket.parser?.incoming;
+  const inBody = parsing !== undefined && parsing !== null && !parsing.complete;
+  // the client left: mid-request (its handler sees the connection close), or in any way that resets
+  if (err.code === 'ECONNRESET' || !socket.writable || (err.code === 'HPE_INVALID_EOF_STATE' && (inFlight || inBody))) { socket.destroy(); return; }
+  const reason = err.code ?? err.message;
+  const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
+  if (inBody && inFlight?.req === parsing) { spec.onBadBody(inFlight, status, reason); return; }
+  log.info('bad request', { status, reason, remote: socket.remoteAddress });
+  if (!inBody && !inFlight) { rawAnswer(socket, status); return; }
+  if (!inFlight) socket.end();
+  else if (!inFlight.headersSent) inFlight.shouldKeepAlive = false;
+  else inFlight.once('finish', () => socket.end());
+}
 
 /** openListener creates and binds one HTTP or HTTPS server; it rejects with a GateError naming the address. */
 export async function openListener(spec: ListenerSpec, settings: GlobalSettings, log: Logger): Promise<Server> {
@@ -75,13 +103,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     : createServer({ ...options, IncomingMessage: upgradeGate(spec.takesUpgrade) }, spec.onRequest);
   server.keepAliveTimeout = settings.keepaliveTimeout;
   server.on('upgrade', spec.onUpgrade);
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    // A malformed request gets a 4xx and a closed connection; other clients are unaffected.
-    if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) { socket.destroy(); return; }
-    const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
-    log.info('bad request', { status, reason: err.code ?? err.message, remote: socket.remoteAddress });
-    rawAnswer(socket, status);
-  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket as ParserSocket, spec, log));
   // OpenSSL keeps the listener's protocol range after SNI picks a context: on a listener whose
   // servers differ in min_version, a server's own floor is enforced once the handshake is done.
   if (tls) server.on('secureConnection', (s: TLSSocket) => {

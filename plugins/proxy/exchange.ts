@@ -77,6 +77,12 @@ class Attempt implements ConnUser {
   private readonly onClientClose = (): void => { if (!this.ctx.res.writableFinished) this.clientGone(); };
   private readonly onBodyData = (chunk: Buffer): void => this.sendBody(chunk);
   private readonly onBodyEnd = (): void => this.endBody();
+  /** onBodyError: the client's body failed (a limit, a malformed chunk): the client's error, not the upstream's. */
+  private readonly onBodyError = (e: Error): void => {
+    if (this.done) return;
+    this.end();
+    this.reject(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e }));
+  };
   private readonly onClientDrain = (): void => {
     this.waitingDrain = false;
     if (!this.done) this.conn.socket.resume();
@@ -114,8 +120,10 @@ class Attempt implements ConnUser {
     if (this.bodyDone) { this.arm('read'); return; }
     this.arm('send');
     const src = this.ctx.body;
+    if (src.destroyed) { this.onBodyError(src.errored ?? new Error('the request body ended before it was read')); return; }
     src.on('data', this.onBodyData);
     src.once('end', this.onBodyEnd);
+    src.once('error', this.onBodyError);
     src.resume();
   }
 
@@ -275,6 +283,7 @@ class Attempt implements ConnUser {
     const src = this.ctx.body;
     src.off('data', this.onBodyData);
     src.off('end', this.onBodyEnd);
+    src.off('error', this.onBodyError);
     if (failed && !this.bodySent) src.pause();
   }
 }
