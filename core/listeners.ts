@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext, type SecureContextOptions, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
+import { connectionBudget } from './connection-budget.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
 import { upgradeGate, type UpgradeDecision } from './upgrade-request.js';
@@ -104,6 +105,8 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   server.keepAliveTimeout = settings.keepaliveTimeout;
   server.on('upgrade', spec.onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket as ParserSocket, spec, log));
+  const budget = connectionBudget();
+  server.prependListener('connection', (socket: Socket) => budget.admit(socket, log));
   // OpenSSL keeps the listener's protocol range after SNI picks a context: on a listener whose
   // servers differ in min_version, a server's own floor is enforced once the handshake is done.
   if (tls) server.on('secureConnection', (s: TLSSocket) => {
@@ -116,13 +119,17 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   const a = spec.address;
   if (a.kind === 'unix' && !cluster.isWorker) removeStaleSocket(a.path); // workers share the master's socket
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
+    const failed = (e: NodeJS.ErrnoException): void => {
       const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
       reject(new GateError('GK_LISTEN', `cannot listen on ${a.text}: ${why}`, { cause: e }));
-    });
-    if (a.kind === 'unix') server.listen(a.path, resolve);
-    else server.listen(a.port, a.host, resolve);
+    };
+    const listening = (): void => { server.off('error', failed); resolve(); };
+    server.once('error', failed);
+    if (a.kind === 'unix') server.listen(a.path, listening);
+    else server.listen(a.port, a.host, listening);
   });
+  // once listening, the errors a server emits are failures to accept: logged, never fatal
+  server.on('error', (e: NodeJS.ErrnoException) => budget.acceptError(e, log));
   return server;
 }
 
