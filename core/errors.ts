@@ -24,20 +24,31 @@ export class GateError extends Error {
   }
 }
 
-/** HttpError is thrown by handlers and middleware; the kernel renders it as a response. */
+/**
+ * HttpError is thrown by handlers and middleware; the kernel renders it as a response. Its
+ * message is for the log: the client reads only the status, its reason phrase and the
+ * request id, unless the message is `expose`d.
+ */
 export class HttpError extends Error {
   readonly code = 'GK_HTTP';
   constructor(
     readonly status: number,
     message?: string,
-    options?: { cause?: unknown; headers?: Record<string, string>; logged?: boolean },
+    options?: { cause?: unknown; headers?: Record<string, string>; logged?: boolean; expose?: boolean },
   ) {
     super(message ?? STATUS_CODES[status] ?? 'Error', options);
     this.name = 'HttpError';
     this.headers = options?.headers ?? {};
     this.logged = options?.logged ?? false;
+    this.expose = options?.expose ?? false;
   }
   readonly headers: Record<string, string>;
   /** logged is true when the plugin wrote its own error line for it: the kernel then writes none. */
   readonly logged: boolean;
+  /**
+   * expose is true when the message is meant for the client (what is wrong with its request)
+   * and reveals nothing internal (no path on disk, pid, upstream or limit): it then goes in
+   * the response body too.
+   */
+  readonly expose: boolean;
 }

@@ -8,6 +8,7 @@ import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
 import { Ctx, SERVER, type ConnInfo, type Upgrade } from './context.js';
 import { LateDispatcher, type RedispatchOptions } from './dispatcher.js';
+import { answerError, CLIENT_CLOSED, clientGone, logClientClosed, logFailure } from './error-response.js';
 import { redirectTrail } from './internal-redirect.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener, listenerFloor, openListener, secureContextOf } from './listeners.js';
@@ -20,6 +21,13 @@ import { Router, type ChainBuilder } from './router.js';
 import { placeOf } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 import { HostNames, hostLines } from './host-header.js';
+import { framingError, hasBody } from './request-framing.js';
+import { addSlash } from './slash-redirect.js';
+import { afterLastServed, servedPlain, servePlain } from './upgrade-request.js';
+
+/** CTX links a response to its request's Ctx, for an error found by the parser while a handler runs. */
+const CTX = Symbol('gatekit.ctx');
+type Answering = ServerResponse & { [CTX]?: Ctx };
 
 /** ServerRuntime is a server block, live: its router and, once provisioned, its TLS. */
 interface ServerRuntime {
@@ -29,6 +37,8 @@ interface ServerRuntime {
   /** unitOf is the unit made for a directive of this server; chain composes a route's chain (an internal redirect makes its own). */
   readonly unitOf: (d: UnitDecl) => Unit;
   readonly chain: ChainBuilder;
+  /** units are the server's units by declaration (a route's handler, to ask what it can upgrade). */
+  readonly units: ReadonlyMap<UnitDecl, Unit>;
   /** httpsHeaders are added to every HTTPS response (HSTS). */
   httpsHeaders: readonly [string, string][];
   tls?: { readonly context: SecureContext; readonly options: SecureContextOptions };
@@ -65,6 +75,8 @@ export class Gate {
   private closed = false;
   private readonly onDispatch: ((ctx: Ctx) => void) | undefined;
   private readonly hostNames = new HostNames();
+  /** refusedBodies are requests refuseBody answered while their handler ran on. */
+  private readonly refusedBodies = new WeakSet<Ctx>();
 
   private constructor(readonly config: GateConfig, private readonly log: Logger, o: StartOptions) {
     this.onDispatch = o.onDispatch;
@@ -111,7 +123,7 @@ export class Gate {
     const chain = (mw: readonly UnitDecl[], r: { handler?: UnitDecl }): Handle =>
       r.handler ? compose(mw.map(unitOf), unitOf(r.handler)) : () => Promise.reject(new HttpError(404));
     const router = Router.build(s.routes, s.middleware, chain);
-    return { decl: s, router, own, unitOf, chain, httpsHeaders: [] };
+    return { decl: s, router, own, unitOf, chain, units: made, httpsHeaders: [] };
   }
 
   /** secure asks the server's units for its certificate, once they are provisioned. */
@@ -153,6 +165,8 @@ export class Gate {
         address: g.address, ...(tls ? { tls } : {}),
         onRequest: (req, res) => this.onRequest(req, res, g.hosts, conn),
         onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head, g.hosts, conn),
+        takesUpgrade: (req) => this.takesUpgrade(req, g.hosts),
+        onBadBody: (res, status, reason) => this.refuseBody(res, status, reason),
       }, this.config.global, this.log);
       if (g.address.kind === 'tcp') conn.port = (server.address() as AddressInfo).port;
       this.listeners.push({ server, key, tls: g.tls });
@@ -172,33 +186,45 @@ export class Gate {
     this.onRequest(req, res, hosts, conn, { socket, head });
   }
 
+  /**
+   * takesUpgrade decides, once a request's head is parsed, whether it is an upgrade: when it
+   * carries no body and the handler of its route takes over exactly the protocol it names.
+   * Any other request with an Upgrade header is an ordinary request (see upgradeGate).
+   */
+  private takesUpgrade(req: IncomingMessage, hosts: VirtualHosts<ServerRuntime>): boolean {
+    const protocol = req.headers.upgrade?.toLowerCase();
+    if (!protocol || hasBody(req)) return false;
+    const t = requestTarget(req);
+    const host = t.hostHeader === undefined ? '' : this.hostNames.read(t.hostHeader);
+    const clean = cleanPath(t.rawPath);
+    if (host === undefined || !clean.ok) return false;
+    const rt = hosts.pick(host);
+    const m = rt.router.match(clean.path);
+    const handler = m && !m.addSlash && m.entry.decl.handler ? rt.units.get(m.entry.decl.handler) : undefined;
+    return handler?.upgrades?.includes(protocol) ?? false;
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse, hosts: VirtualHosts<ServerRuntime>, conn: ConnInfo, upgrade?: Upgrade): void {
-    let url = req.url ?? '/';
-    let hostHeader = req.headers.host;
-    if (url.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(url)) {
-      // absolute-form request target (RFC 9112 3.2.2): its authority wins over Host
-      const start = url.indexOf('//') + 2;
-      const end = authorityEnd(url, start);
-      hostHeader = url.slice(start, end);
-      url = url.charCodeAt(end) === 47 ? url.slice(end) : `/${url.slice(end)}`;
-    }
+    if (afterLastServed(req)) return; // see servePlain: nothing after that request is served
+    const { rawPath, query, hostHeader } = requestTarget(req);
     // RFC 9112 3.2: a Host that is no host, or sent twice, is a 400 (plugins build URLs from it)
     const named = hostHeader === undefined ? '' : this.hostNames.read(hostHeader);
     const badHost = named === undefined || hostLines(req.rawHeaders) > 1;
-    const q = url.indexOf('?');
-    const rawPath = q < 0 ? url : url.slice(0, q);
-    const query = q < 0 ? '' : url.slice(q + 1);
     const host = badHost ? '' : named;
     const rt = hosts.pick(host);
     const clean = cleanPath(rawPath);
     const ctx = new Ctx(req, res, conn, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
+    (res as Answering)[CTX] = ctx;
     ctx.upgrade = upgrade;
     ctx.authority = hostHeader;
     if (conn.scheme === 'https') for (const [k, v] of rt.httpsHeaders) res.setHeader(k, v);
     this.onDispatch?.(ctx);
-    if (!clean.ok) { this.fail(ctx, new HttpError(400, `bad request path: ${clean.reason}`)); return; }
-    if (badHost) { this.fail(ctx, new HttpError(400, 'bad Host header')); return; }
-    if (conn.scheme === 'https' && belowFloor(req, rt)) { this.fail(ctx, new HttpError(421, 'Misdirected Request')); return; }
+    if (!upgrade && servedPlain(req)) servePlain(req, res);
+    const framing = framingError(req);
+    if (framing) { this.refuse(ctx, framing); return; }
+    if (!clean.ok) { this.refuse(ctx, new HttpError(400, `bad request path: ${clean.reason}`, { expose: true })); return; }
+    if (badHost) { this.refuse(ctx, new HttpError(400, 'bad Host header', { expose: true })); return; }
+    if (conn.scheme === 'https' && belowFloor(req, rt)) { this.refuse(ctx, new HttpError(421)); return; }
     ctx[SERVER] = rt;
     this.route(ctx, rt);
   }
@@ -206,6 +232,7 @@ export class Gate {
   private route(ctx: Ctx, rt: ServerRuntime): void {
     const m = rt.router.match(ctx.path);
     if (!m) { this.fail(ctx, new HttpError(404)); return; }
+    if (m.addSlash) { void addSlash(ctx, m.entry); return; }
     ctx.mount = m.entry.mount;
     ctx.captures = m.captures;
     const done = m.entry.handle(ctx);
@@ -215,31 +242,53 @@ export class Gate {
 
   private after(ctx: Ctx): void {
     if (ctx.upgraded || ctx.res.headersSent || ctx.res.writableEnded) return;
-    this.fail(ctx, new Error('the handler finished without sending a response'));
+    if (clientGone(ctx)) logClientClosed(ctx); // a handler that stops when its client leaves: nothing to answer
+    else this.fail(ctx, new Error('the handler finished without sending a response'));
   }
 
-  /** fail is the one place errors become responses: HttpError as its status, anything else 500 and a log line. */
+  /** refuse answers a request the kernel turns away before routing: the client's fault, logged at info. */
+  private refuse(ctx: Ctx, e: HttpError): void {
+    ctx.log.info(`refused: ${e.message}`, { request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, status: e.status });
+    answerError(ctx, e.status, e);
+  }
+
+  /**
+   * fail is the one place a handler's error becomes a response: HttpError as its status,
+   * anything else 500, each with its log line; a client that left gets neither.
+   */
   private fail(ctx: Ctx, e: unknown): void {
+    if (this.refusedBodies.has(ctx)) return; // answered by refuseBody; the handler just noticed
     const http = e instanceof HttpError ? e : undefined;
+    if (http?.status === CLIENT_CLOSED || clientGone(ctx)) { logClientClosed(ctx, e); return; }
     const status = http?.status ?? 500;
-    if (status >= 500 && !http?.logged) {
-      ctx.log.error(http?.message ?? 'request failed', {
-        request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, status,
-        error: e instanceof Error && !http ? (e.stack ?? e.message) : http?.cause instanceof Error ? http.cause.message : undefined,
-      });
-    }
-    const res = ctx.res;
+    logFailure(ctx, e, status);
     if (ctx.upgraded) { ctx.upgrade!.socket.destroy(); return; }
-    if (res.headersSent) { res.destroy(); return; }
-    res.statusMessage = ''; // a writeHead that threw (a header Node refused) left its reason phrase behind
-    const body = `${status} ${http ? http.message : 'Internal Server Error'}\n`;
-    try {
-      void ctx.send(status, body, { 'content-type': 'text/plain; charset=utf-8', ...(http?.headers ?? {}) });
-    } catch (again) {
-      // the error response could not be written either (a header hook that throws): cut the connection, keep serving
-      ctx.log.error('could not answer with an error response; connection closed', { request_id: ctx.requestId, uri: ctx.uri, status, error: (again as Error).message });
-      res.destroy();
+    if (ctx.res.headersSent) { ctx.res.destroy(); return; }
+    answerError(ctx, status, http);
+  }
+
+  /**
+   * refuseBody answers a request whose body the parser gave up on: 400 when it broke HTTP/1.1
+   * framing (a bad chunk size, a bare LF, a Content-Length trailer), 408 when it came too slowly
+   * (request_timeout). Nothing after it can be parsed, so the connection closes after the
+   * answer. The handler, still waiting for that body, sees it fail once the connection is gone:
+   * what it then writes or throws is dropped.
+   */
+  private refuseBody(res: ServerResponse, status: number, reason: string): void {
+    const ctx = (res as Answering)[CTX];
+    const socket = res.socket;
+    if (!ctx || res.writableEnded) { // answered already (a refusal before routing): only close
+      if (res.writableFinished) socket?.end(); else res.once('finish', () => socket?.end());
+      return;
     }
+    this.refusedBodies.add(ctx);
+    res.on('error', () => {}); // a write after the answer, by the handler
+    // the body stream would wait for ever (the parser is done, and an answered request is off
+    // Node's books): end it with an error once the connection is gone, for the handler to stop
+    socket?.once('close', () => ctx.req.destroy(new Error(`malformed request body (${reason})`)));
+    ctx.log.info(status === 408 ? 'request body timed out' : 'bad request body', { request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, status, reason });
+    if (res.headersSent) res.destroy(); // a response under way to a request that turned out bad: cut it
+    else answerError(ctx, status, new HttpError(status, undefined, { headers: { connection: 'close' } }));
   }
 
   private async redispatch(ctx: Ctx, target: string, o: RedispatchOptions = {}): Promise<void> {
@@ -259,6 +308,7 @@ export class Gate {
     next[SERVER] = rt;
     const m = rt.router.match(next.path);
     if (!m) throw new HttpError(404);
+    if (m.addSlash) { await addSlash(next, m.entry); return; }
     next.mount = m.entry.mount;
     next.captures = m.captures;
     await rt.chain(m.entry.middleware.filter((d) => !ran.has(rt.unitOf(d))), m.entry.decl)(next);
@@ -302,6 +352,28 @@ export class Gate {
 function sameRoute(ctx: Ctx, path: string): boolean {
   const router = (ctx[SERVER] as ServerRuntime | undefined)?.router;
   return router !== undefined && router.match(path)?.entry === router.match(ctx.path)?.entry;
+}
+
+/** RequestTarget is a request's path and query as sent, and the authority it names. */
+interface RequestTarget {
+  readonly rawPath: string;
+  readonly query: string;
+  /** hostHeader is an absolute-form target's authority (RFC 9112 3.2.2: it wins over Host), else Host. */
+  readonly hostHeader: string | undefined;
+}
+
+/** requestTarget reads a request's target: the path and query as sent, and the authority it names. */
+function requestTarget(req: IncomingMessage): RequestTarget {
+  let url = req.url ?? '/';
+  let hostHeader = req.headers.host;
+  if (url.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(url)) {
+    const start = url.indexOf('//') + 2;
+    const end = authorityEnd(url, start);
+    hostHeader = url.slice(start, end);
+    url = url.charCodeAt(end) === 47 ? url.slice(end) : `/${url.slice(end)}`;
+  }
+  const q = url.indexOf('?');
+  return { rawPath: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), hostHeader };
 }
 
 /** authorityEnd finds where the authority of an absolute URI that starts at `from` ends: at '/', '?', '#' or the end. */

@@ -7,8 +7,10 @@ import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext, type SecureContextOptions, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
+import { connectionBudget } from './connection-budget.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
+import { upgradeGate, type UpgradeDecision } from './upgrade-request.js';
 
 /** ListenerTls is how an HTTPS listener picks each connection's certificate and protocol floor. */
 export interface ListenerTls {
@@ -42,6 +44,10 @@ export interface ListenerSpec {
   readonly tls?: ListenerTls;
   readonly onRequest: RequestListener;
   readonly onUpgrade: UpgradeListener;
+  /** takesUpgrade decides whether a request that asks to switch protocols is an upgrade (see upgradeGate). */
+  readonly takesUpgrade: UpgradeDecision;
+  /** onBadBody answers a request in flight whose body the parser refused (`reason` is the parser's code; 400, or 408 past request_timeout). */
+  readonly onBadBody: (res: ServerResponse, status: number, reason: string) => void;
 }
 
 /** rawAnswer writes a minimal HTTP response straight to a socket and closes it. */
@@ -53,6 +59,32 @@ function rawAnswer(socket: Socket, status: number, detail?: string): void {
 const CLIENT_ERROR_STATUS: Record<string, number> = {
   HPE_HEADER_OVERFLOW: 431, ERR_HTTP_REQUEST_TIMEOUT: 408, HPE_HEADERS_TIMEOUT: 408, HPE_URI_TOO_LONG: 414,
 };
+
+/** ParserSocket is a server connection as Node's HTTP server keeps it: its parser, and the response in flight. */
+type ParserSocket = Socket & { parser?: { incoming?: IncomingMessage | null } | null; _httpMessage?: ServerResponse | null };
+
+/**
+ * onClientError answers a request Node's parser refused with a 4xx and a closed connection;
+ * other clients are unaffected. A refused head gets its answer here. A refused body belongs
+ * to a request already handed to a handler: while its response is the one in flight, the
+ * kernel answers it (spec.onBadBody); after that response, or behind another, no answer
+ * fits, and the connection closes once the response in flight is out.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: ParserSocket, spec: ListenerSpec, log: Logger): void {
+  const inFlight = socket._httpMessage ?? undefined;
+  const parsing = socket.parser?.incoming;
+  const inBody = parsing !== undefined && parsing !== null && !parsing.complete;
+  // the client left: mid-request (its handler sees the connection close), or in any way that resets
+  if (err.code === 'ECONNRESET' || !socket.writable || (err.code === 'HPE_INVALID_EOF_STATE' && (inFlight || inBody))) { socket.destroy(); return; }
+  const reason = err.code ?? err.message;
+  const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
+  if (inBody && inFlight?.req === parsing) { spec.onBadBody(inFlight, status, reason); return; }
+  log.info('bad request', { status, reason, remote: socket.remoteAddress });
+  if (!inBody && !inFlight) { rawAnswer(socket, status); return; }
+  if (!inFlight) socket.end();
+  else if (!inFlight.headersSent) inFlight.shouldKeepAlive = false;
+  else inFlight.once('finish', () => socket.end());
+}
 
 /** openListener creates and binds one HTTP or HTTPS server; it rejects with a GateError naming the address. */
 export async function openListener(spec: ListenerSpec, settings: GlobalSettings, log: Logger): Promise<Server> {
@@ -66,21 +98,17 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   const tls = spec.tls;
   const server: Server = tls
     ? createHttpsServer({
-      ...options, ...tls.defaults, minVersion: tls.floor,
+      ...options, ...tls.defaults, minVersion: tls.floor, IncomingMessage: upgradeGate(spec.takesUpgrade),
       SNICallback: (name, cb) => { try { cb(null, tls.context(name)); } catch (e) { cb(e as Error); } },
     }, spec.onRequest)
-    : createServer(options, spec.onRequest);
+    : createServer({ ...options, IncomingMessage: upgradeGate(spec.takesUpgrade) }, spec.onRequest);
   server.keepAliveTimeout = settings.keepaliveTimeout;
   // Node reads keepAliveTimeout 0 as "idle forever"; users of Nginx read keepalive_timeout 0 as "no keep-alive".
   if (settings.keepaliveTimeout === 0) server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });
   server.on('upgrade', spec.onUpgrade);
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    // A malformed request gets a 4xx and a closed connection; other clients are unaffected.
-    if (err.code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) { socket.destroy(); return; }
-    const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
-    log.info('bad request', { status, reason: err.code ?? err.message, remote: socket.remoteAddress });
-    rawAnswer(socket, status);
-  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket as ParserSocket, spec, log));
+  const budget = connectionBudget();
+  server.prependListener('connection', (socket: Socket) => budget.admit(socket, log));
   // OpenSSL keeps the listener's protocol range after SNI picks a context: on a listener whose
   // servers differ in min_version, a server's own floor is enforced once the handshake is done.
   if (tls) server.on('secureConnection', (s: TLSSocket) => {
@@ -93,13 +121,17 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   const a = spec.address;
   if (a.kind === 'unix' && !cluster.isWorker) removeStaleSocket(a.path); // workers share the master's socket
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
+    const failed = (e: NodeJS.ErrnoException): void => {
       const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
       reject(new GateError('GK_LISTEN', `cannot listen on ${a.text}: ${why}`, { cause: e }));
-    });
-    if (a.kind === 'unix') server.listen(a.path, resolve);
-    else server.listen(a.port, a.host, resolve);
+    };
+    const listening = (): void => { server.off('error', failed); resolve(); };
+    server.once('error', failed);
+    if (a.kind === 'unix') server.listen(a.path, listening);
+    else server.listen(a.port, a.host, listening);
   });
+  // once listening, the errors a server emits are failures to accept: logged, never fatal
+  server.on('error', (e: NodeJS.ErrnoException) => budget.acceptError(e, log));
   return server;
 }
 

@@ -97,6 +97,14 @@ export interface Unit {
    * returns DONE when it answered synchronously.
    */
   handle?(ctx: Ctx, next: Next): Promise<void>;
+  /**
+   * upgrades lists the protocols a handler takes over with ctx.takeUpgrade() (lowercase
+   * Upgrade tokens: 'websocket'). A request is an upgrade (ctx.upgrade set) only when it
+   * carries no body and names exactly one of its route handler's protocols; any other request
+   * with an Upgrade header is an ordinary one, its body framed as HTTP/1.1 frames it, on a
+   * connection that closes after its answer.
+   */
+  readonly upgrades?: readonly string[];
   /** reopen reopens files the unit writes (USR1, after logrotate moved them). */
   reopen?(): void | Promise<void>;
   /** tls gives the certificate for a server-kind unit's server on `listen ... tls` addresses; called after provision. */

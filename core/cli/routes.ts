@@ -34,7 +34,8 @@ export async function routesCommand(file: string, paths: readonly string[], host
     const { router, chains } = routerOf(s);
     for (const p of paths) {
       const m = router.match(p);
-      io.out(m ? `${p}  →  ${matcherText(m.entry.matcher).padEnd(20)} ${chains.get(m.entry.decl)}  (line ${m.entry.decl.span.line})` : `${p}  →  404 (no route)`);
+      if (m?.addSlash) io.out(`${p}  →  301 to ${matcherText(m.entry.matcher)}  (line ${m.entry.decl.span.line})`);
+      else io.out(m ? `${p}  →  ${matcherText(m.entry.matcher).padEnd(20)} ${chains.get(m.entry.decl)}  (line ${m.entry.decl.span.line})` : `${p}  →  404 (no route)`);
     }
     return EXIT.ok;
   }

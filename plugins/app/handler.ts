@@ -5,6 +5,8 @@ import { resolveModule, type LoadedApp, type Style } from './load.js';
 import type { AppModules } from './modules.js';
 import type { AppConfig } from './schema.js';
 
+const WEBSOCKET = ['websocket'];
+
 /**
  * AppUnit serves one Node application module: imported once per worker at provision (so
  * prefork gives each worker its own copy, as Gunicorn does for a Python app; see AppModules), then called
@@ -16,6 +18,9 @@ export class AppUnit implements Unit {
   private readonly sockets = new Set<import('node:stream').Duplex>();
 
   constructor(private readonly cfg: AppConfig, private readonly at: Span, private readonly log: Logger, private readonly modules: AppModules) {}
+
+  /** upgrades: a WebSocket, when the application has an upgrade handler. */
+  get upgrades(): readonly string[] { return this.app?.upgrade ? WEBSOCKET : []; }
 
   validate(): Diagnostic[] {
     if (resolveModule(this.cfg.module)) return [];

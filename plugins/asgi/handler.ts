@@ -20,6 +20,7 @@ export class AsgiUnit implements Unit {
   private poolPath = '';
   private readonly timeout: number;
   private readonly buffering: BodyBuffering;
+  readonly upgrades = ['websocket'];
 
   constructor(private readonly cfg: AsgiConfig, private readonly at: Span, private readonly log: Logger, private readonly proc: ProcessInfo) {
     this.timeout = pythonPoolSettings(cfg, at).timeout;

@@ -93,7 +93,7 @@ export class AuthUnit implements Unit {
       this.guard.fail(client);
       this.log.info('authentication failed', { request_id: ctx.requestId, remote: client, uri: ctx.uri });
       // RFC 6750 3.1: a header that holds no token is a bad request; a token that fails, a 401
-      if (outcome === 'malformed') throw new HttpError(400, 'malformed bearer credentials', { headers: { 'www-authenticate': `${challenge}, error="invalid_request"` } });
+      if (outcome === 'malformed') throw new HttpError(400, 'malformed bearer credentials', { expose: true, headers: { 'www-authenticate': `${challenge}, error="invalid_request"` } });
       if (this.cfg.mode !== 'basic') challenge += ', error="invalid_token"';
     }
     throw new HttpError(401, 'authentication required', { headers: { 'www-authenticate': challenge } });

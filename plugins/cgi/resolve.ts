@@ -46,8 +46,8 @@ export class OutsideLink extends HttpError {
  * request, and the spawn that follows blocks the event loop far longer anyway (bench/cgi.ts).
  */
 export function locateScript(root: string, realRoot: string, rel: string, rawPath: string, interpreters: Interpreters, follow = false): Script {
-  if (ENCODED_SEPARATOR.test(rawPath)) throw new HttpError(400, 'encoded slash or backslash in path');
-  if (rel.includes('\\') || rel.includes('\0')) throw new HttpError(400, 'bad path');
+  if (ENCODED_SEPARATOR.test(rawPath)) throw new HttpError(400, 'encoded slash or backslash in path', { expose: true });
+  if (rel.includes('\\') || rel.includes('\0')) throw new HttpError(400, 'bad path', { expose: true });
   const segs = rel.split('/');
   let file = root;
   for (let i = 1; i < segs.length; i++) {

@@ -33,8 +33,8 @@ export function splitPath(rel: string, index: string, extension: string): { scri
  * cached metadata call costs microseconds, less than a trip through libuv's thread pool.
  */
 export function locateScript(mount: string, rel: string, rawPath: string, rules: ScriptRules, stats: TurnStats): CgiScript {
-  if (ENCODED_SEPARATOR.test(rawPath)) throw new HttpError(400, 'encoded slash or backslash in path');
-  if (rel.includes('\\') || rel.includes('\0')) throw new HttpError(400, 'bad path');
+  if (ENCODED_SEPARATOR.test(rawPath)) throw new HttpError(400, 'encoded slash or backslash in path', { expose: true });
+  if (rel.includes('\\') || rel.includes('\0')) throw new HttpError(400, 'bad path', { expose: true });
   const split = splitPath(rel, rules.index, rules.extension);
   if (!split || /\/\./.test(split.script)) throw new HttpError(404);
   const file = rules.root + split.script;

@@ -124,6 +124,7 @@ class Attempt implements ConnUser {
     if (this.bodyDone) { this.arm('read'); return; }
     this.arm('send');
     const src = this.ctx.body;
+    if (src.destroyed) { this.onBodyError(src.errored ?? new Error('the request body ended before it was read')); return; }
     src.on('data', this.onBodyData);
     src.once('end', this.onBodyEnd);
     src.once('error', this.onBodyError);

@@ -35,6 +35,8 @@ export class ProxyUnit implements Unit, Responder {
   private readonly buffering: BodyBuffering;
   private checker: HealthChecker | undefined;
   private readonly tunnels = new Tunnels();
+  /** upgrades: WebSockets are the one upgrade the proxy carries (webSocket()). */
+  readonly upgrades = ['websocket'];
 
   constructor(private readonly cfg: ProxyConfig, private readonly at: Span, private readonly log: Logger) {
     const ups: UpstreamOption[] = [...(cfg.upstreams ?? []).map((url) => ({ url })), ...((cfg.upstream ?? []) as UpstreamOption[])];

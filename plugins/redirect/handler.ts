@@ -54,7 +54,7 @@ export class RedirectUnit implements Unit {
   /** httpsLocation is https://$host[:PORT]$uri, refusing a Host that is not a plain host name. */
   private httpsLocation(ctx: Ctx): string {
     const host = ctx.host.includes(':') && !ctx.host.startsWith('[') ? `[${ctx.host}]` : ctx.host;
-    if (!HOST.test(host)) throw new HttpError(400, 'bad Host header');
+    if (!HOST.test(host)) throw new HttpError(400, 'bad Host header', { expose: true });
     return `https://${host}${this.portSuffix}${encodeAsSent(ctx.uri)}`;
   }
 }

@@ -9,14 +9,14 @@ const ENCODED_SEPARATOR = /%(2f|5c)/i;
  */
 export function relativePath(ctx: Ctx): string {
   const raw = ctx.rawPath;
-  if (raw.includes('%') && ENCODED_SEPARATOR.test(raw)) throw new HttpError(400, 'encoded slash or backslash in path');
+  if (raw.includes('%') && ENCODED_SEPARATOR.test(raw)) throw new HttpError(400, 'encoded slash or backslash in path', { expose: true });
   const rel = ctx.pathInMount;
-  if (rel.charCodeAt(0) !== 47 /* / */) throw new HttpError(400, 'bad path');
+  if (rel.charCodeAt(0) !== 47 /* / */) throw new HttpError(400, 'bad path', { expose: true });
   // One pass: a backslash or NUL anywhere is refused; a '/.' or '//' calls for the segment checks.
   let odd = false;
   for (let i = 0; i < rel.length; i++) {
     const c = rel.charCodeAt(i);
-    if (c === 92 /* \\ */ || c === 0) throw new HttpError(400, 'bad path');
+    if (c === 92 /* \\ */ || c === 0) throw new HttpError(400, 'bad path', { expose: true });
     if (c === 47 /* / */) {
       const next = rel.charCodeAt(i + 1);
       if (next === 46 /* . */ || next === 47) odd = true;
@@ -24,10 +24,10 @@ export function relativePath(ctx: Ctx): string {
   }
   if (odd) {
     for (const seg of rel.split('/').slice(1, -1)) {
-      if (seg === '' || seg === '.' || seg === '..') throw new HttpError(400, 'bad path');
+      if (seg === '' || seg === '.' || seg === '..') throw new HttpError(400, 'bad path', { expose: true });
     }
     const last = rel.slice(rel.lastIndexOf('/') + 1);
-    if (last === '.' || last === '..') throw new HttpError(400, 'bad path');
+    if (last === '.' || last === '..') throw new HttpError(400, 'bad path', { expose: true });
   }
   return rel;
 }

@@ -86,8 +86,9 @@ describe('gatekit command', function () {
     assert.equal(table.code, 0);
     const lines = table.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '));
     assert.deepEqual(lines, ['exact =', 'regex ~', 'prefix /api/', 'prefix /']);
-    const which = await runCli(['routes', f, '/api/users', '/h', '/nowhere']);
+    const which = await runCli(['routes', f, '/api/users', '/h', '/nowhere', '/api']);
     assert.match(which.stdout, /\/api\/users {2}→ {2}\/api\/ +respond/);
+    assert.match(which.stdout, /\/api {2}→ {2}301 to \/api\/ {2}\(line 4\)/);
     assert.match(which.stdout, /\/h {2}→ {2}= \/h/);
     assert.match(which.stdout, /\/nowhere {2}→ {2}\/ +respond/);
   });

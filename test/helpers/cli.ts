@@ -33,9 +33,11 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** serve starts `gatekit ARGS` in the background. */
-export function serve(args: readonly string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Served {
-  const child = spawn(process.execPath, [GATEKIT, ...args], { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** serve starts `gatekit ARGS` in the background; `openFiles` sets its `ulimit -n`. */
+export function serve(args: readonly string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; openFiles?: number } = {}): Served {
+  const [command, argv] = o.openFiles === undefined ? [process.execPath, [GATEKIT, ...args]]
+    : ['sh', ['-c', `ulimit -n ${o.openFiles} && exec "$0" "$@"`, process.execPath, GATEKIT, ...args]];
+  const child = spawn(command, argv, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (c: Buffer): void => { out += c.toString(); for (const w of waiters) w(); };

@@ -74,6 +74,7 @@ export class MwTestPlugin implements Plugin {
       };
     }
     return {
+      upgrades: ['echo'],
       handle: async (ctx: Ctx) => {
         if (!ctx.upgrade) { await ctx.send(426, 'upgrade required\n'); return; }
         const { socket, head } = ctx.takeUpgrade();

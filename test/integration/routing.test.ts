@@ -41,6 +41,29 @@ describe('routing', () => {
     assert.equal(res.status, 404);
   });
 
+  it('answers 301 to the slash form of a prefix route asked without its slash, unless an exact or regex route takes it', async () => {
+    gate = await startGate(`server { listen 127.0.0.1:0
+      route / { respond "root" }
+      route /adminer/ { respond "adminer $path" }
+      route = /exact { respond "exact" }
+      route /exact/ { respond "exact prefix" }
+      route ~ ^/rx$ { respond "regex" }
+      route /rx/ { respond "rx prefix" }
+      route "/a b/" { respond "spaced" }
+    }`);
+    const moved = await rawGet(gate.port, '/adminer?x=1&y=%2F');
+    assert.equal(moved.status, 301);
+    assert.match(moved.text, /\r\nlocation: \/adminer\/\?x=1&y=%2F\r\n/i);
+    assert.match((await rawGet(gate.port, '/adm%69ner')).text, /^HTTP\/1\.1 301 [^]*\r\nlocation: \/adminer\/\r\n/i);
+    assert.match((await rawGet(gate.port, '/a%20b')).text, /\r\nlocation: \/a%20b\/\r\n/i);
+    assert.equal(await body('/adminer/'), 'adminer /adminer/');
+    assert.equal(await body('/adminerx'), 'root');
+    assert.equal(await body('/exact'), 'exact');
+    assert.equal(await body('/rx'), 'regex');
+    const followed = await fetch(gate.url('/adminer'));
+    assert.deepEqual([followed.url, await followed.text()], [gate.url('/adminer/'), 'adminer /adminer/']);
+  });
+
   it('nests routes: inner matchers are absolute and inherit the outer middleware', async () => {
     gate = await startGate(`server { listen 127.0.0.1:0
       route /app/ {

@@ -26,12 +26,27 @@ describe('wsgi process model', function () {
     process.kill(victim, 'SIGKILL');
     const res = await pending;
     assert.equal(res.status, 502);
+    const body = await res.text();
+    const id = /^502 Bad Gateway\nrequest id: (\w+)\n$/.exec(body)?.[1];
+    assert.ok(id, `a generic body, the pid kept for the log: ${body}`);
+    await waitForLog(g.logs, new RegExp(`error wsgi worker ${victim} exited before it answered request_id=${id} `));
     await waitForLog(g.logs, new RegExp(`exited with signal SIGKILL .*pid=${victim}`));
     const next = Number(await text(g.url('/pid')));
     assert.notEqual(next, victim);
     const died = await fetch(g.url('/die'));
     assert.equal(died.status, 502, 'an app that kills its own process gets 502 too');
     assert.equal((await fetch(g.url('/'))).status, 200);
+  });
+
+  it('logs a client that leaves before the answer as 499 at info, in one line, with no error', async () => {
+    const g = await start('workers 1');
+    const leaving = new AbortController();
+    const pending = fetch(g.url('/slow?1'), { signal: leaving.signal }).catch(() => undefined);
+    await waitForLog(g.logs, /sleeping in pid/);
+    leaving.abort();
+    await pending;
+    await waitForLog(g.logs, /info client closed the request request_id=\S+ method=GET uri=\/slow\?1 status=499$/);
+    assert.ok(!g.logs.some((l) => / error /.test(l)), g.logs.join('\n'));
   });
 
   it('recycles a Python worker after max_requests, with no failed request', async () => {
