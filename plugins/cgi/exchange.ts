@@ -96,7 +96,8 @@ export function sendResponse(ctx: Ctx, head: CgiHead, rest: Buffer, out: Readabl
   if (head.reason !== undefined) res.writeHead(head.status, head.reason);
   else res.writeHead(head.status);
   return new Promise((resolve) => {
-    res.once('close', () => resolve());
+    // a client gone mid-response leaves the output paused for a 'drain' that never comes: drop it
+    res.once('close', () => { if (!out.readableEnded) out.destroy(); resolve(); });
     if (rest.length) res.write(rest);
     out.on('data', (chunk: Buffer) => {
       if (!res.write(chunk)) {

@@ -22,6 +22,9 @@ export class LimitedBody extends Readable {
   override _read(): void {
     if (!this.attached) {
       this.attached = true;
+      // the request may be over before anyone reads: ended (no events will come), or cut off
+      if (this.src.readableEnded) { this.onEnd(); return; }
+      if (this.src.destroyed) { this.gone(); return; }
       this.src.on('data', this.onData);
       this.src.once('end', this.onEnd);
       this.src.once('error', this.onError);

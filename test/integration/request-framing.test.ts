@@ -14,9 +14,10 @@ describe('request body framing', () => {
     await gate?.close(); gate = undefined;
     await up?.close(); up = undefined;
   });
-  const proxied = async (): Promise<TestGate> => {
+  /** proxied serves /upload by a proxy, behind `middleware` (a limit's body stream, read only once the upstream connects). */
+  const proxied = async (middleware = ''): Promise<TestGate> => {
     up = await upstream(echo('up'));
-    return (gate = await startGate(`server { listen 127.0.0.1:0; route /upload { proxy ${up.url} { retries 0 } }; respond "fine" }`));
+    return (gate = await startGate(`server { listen 127.0.0.1:0; route /upload { ${middleware} proxy ${up.url} { retries 0 } }; respond "fine" }`));
   };
 
   it('refuses a transfer coding other than a lone chunked with 501 and a closed connection, before any handler', async () => {
@@ -41,8 +42,8 @@ describe('request body framing', () => {
     assert.equal(up!.requests, 0);
   });
 
-  it('answers a malformed chunked body with 400 and a log line, while the handler that reads it stays silent', async () => {
-    const g = await proxied();
+  for (const middleware of ['', 'limit { body 1KB }']) it(`answers a malformed chunked body with 400 and a log line, while the handler that reads it stays silent${middleware && ' (behind a limit)'}`, async () => {
+    const g = await proxied(middleware);
     const bodies = {
       HPE_INVALID_CHUNK_SIZE: '10000000000000005\r\nhello\r\n0\r\n\r\n',
       HPE_CR_EXPECTED: '5;a=b\nc\r\nhello\r\n0\r\n\r\n',
