@@ -46,8 +46,8 @@ export type MasterInput<C> =
   /** tick: time passed; kill what overstayed, restart what waited out its backoff. */
   | { readonly kind: 'tick' };
 
-/** ReloadOutcome is how a reload ended. */
-export type ReloadOutcome = 'reloaded' | 'refused' | 'failed';
+/** VerdictOutcome is how a reload ended. */
+export type VerdictOutcome = 'reloaded' | 'refused' | 'failed';
 
 /** MasterOutput is something the master's state machine asks its adapter to do. */
 export type MasterOutput<C> =
@@ -70,6 +70,6 @@ export type MasterOutput<C> =
   /** stop-parts: stop the master parts of `generation` within `timeout` ms (answer `parts-stopped`). */
   | { readonly kind: 'stop-parts'; readonly generation: number; readonly timeout: number }
   /** verdict: a reload asked for before `at` (when its config was read) ended so. */
-  | { readonly kind: 'verdict'; readonly at: number; readonly outcome: ReloadOutcome; readonly config: C; readonly reason?: string }
+  | { readonly kind: 'verdict'; readonly at: number; readonly outcome: VerdictOutcome; readonly config: C; readonly reason?: string }
   /** exit: nothing runs any more: exit 0, or 3 with `failure` on stderr. */
   | { readonly kind: 'exit'; readonly failure?: string };

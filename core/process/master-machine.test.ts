@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { GenerationSettings, MasterInput, MasterOutput } from './master-events.js';
-import { BOOT_TIMEOUT, MasterMachine, MAX_BACKOFF, type MasterMode } from './master-machine.js';
+import { BOOT_TIMEOUT, KILL_GRACE as GRACE, MasterMachine, MAX_BACKOFF, type MasterMode } from './master-machine.js';
 import type { ToMaster } from './protocol.js';
 
 // The master's decisions, scripted: fake time, inputs in, outputs asserted. A config is a string.
@@ -8,7 +8,6 @@ import type { ToMaster } from './protocol.js';
 type Out = MasterOutput<string>;
 type Kind = Out['kind'];
 
-const GRACE = 2_000; // KILL_GRACE
 const settings = (workers: number, o: Partial<GenerationSettings> = {}): GenerationSettings => ({ workers, gracefulTimeout: 30_000, workerTimeout: 0, ...o });
 const only = <K extends Kind>(outs: readonly Out[], kind: K): Extract<Out, { kind: K }>[] => outs.filter((o): o is Extract<Out, { kind: K }> => o.kind === kind);
 const logs = (outs: readonly Out[]): string[] => only(outs, 'log').map((l) => l.msg);
@@ -169,7 +168,7 @@ describe('master machine: start and steady state', () => {
     const [a] = r.boot();
     const [c] = forks(r.say(a, { t: 'recycle', requests: 5 }));
     const outs = r.exit(c, 1);
-    assert.deepEqual([forks(outs), drained(outs)], [[], []]);
+    assert.deepEqual([logs(outs), forks(outs), drained(outs)], [[`worker 1 (pid ${pid(c)}) exited with code 1`], [], []], 'no backoff either: nothing is to be restarted');
     assert.deepEqual(forks(r.tick(60_000)), []);
     assert.deepEqual(r.states(), ['1/1:ready', '1/2:ready']);
   });
@@ -368,6 +367,7 @@ describe('master machine: reload', () => {
     const outs = r.resize(-1);
     assert.deepEqual(drained(outs), [[b, 30_000], [d, 30_000], [a, 30_000]]);
     assert.deepEqual(only(outs, 'log').map((l) => [l.msg, l.fields]), [['reloaded: new workers ready, old ones draining', { generation: 2, workers: 1 }]]);
+    assert.deepEqual(r.ready(d), [], 'told to drain while it booted, it stays draining');
     assert.deepEqual(only(r.exit(d, 0), 'verdict'), [], 'a worker retired by TTOU is no failed reload');
     r.exit(a, 0);
     r.exit(b, 0);

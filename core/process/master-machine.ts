@@ -1,4 +1,4 @@
-import type { GenerationSettings, MasterInput, MasterOutput, ReloadOutcome } from './master-events.js';
+import type { GenerationSettings, MasterInput, MasterOutput, VerdictOutcome } from './master-events.js';
 import type { ToMaster } from './protocol.js';
 
 /** BOOT_TIMEOUT is how long a worker may take to be ready before it is killed. */
@@ -6,11 +6,11 @@ export const BOOT_TIMEOUT = 30_000;
 /** KILL_GRACE is how long past a deadline (drain, heartbeat) a worker gets before SIGKILL. */
 export const KILL_GRACE = 2_000;
 /** FIRST_BACKOFF is the wait before a worker that died at start is tried again; it doubles. */
-export const FIRST_BACKOFF = 100;
+const FIRST_BACKOFF = 100;
 /** MAX_BACKOFF caps that wait. */
 export const MAX_BACKOFF = 30_000;
-/** MAX_DRAINING_GENERATIONS: past this many generations draining, the oldest is killed. */
-export const MAX_DRAINING_GENERATIONS = 2;
+/** MAX_DRAINING_GENERATIONS is how many generations may drain at once: past it, the oldest is killed. */
+const MAX_DRAINING_GENERATIONS = 2;
 
 /**
  * MasterMode says what a worker is. 'prefork': a process the master forks, watches and may
@@ -136,7 +136,7 @@ export class MasterMachine<C> {
     this.emit({ kind: 'log', level, msg, fields });
   }
 
-  private verdict(at: number, outcome: ReloadOutcome, config: C, reason?: string): void {
+  private verdict(at: number, outcome: VerdictOutcome, config: C, reason?: string): void {
     this.emit({ kind: 'verdict', at, outcome, config, ...(reason === undefined ? {} : { reason }) });
   }
 

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { DependencyContainer } from 'tsyringe';
 import { loadConfig, logDiagnostics, type Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
-import type { GenerationSettings, MasterInput, MasterOutput, ReloadOutcome } from './master-events.js';
+import type { GenerationSettings, MasterInput, MasterOutput, VerdictOutcome } from './master-events.js';
 import { MasterMachine, type MasterMode } from './master-machine.js';
 import { startMasterParts, type MasterParts } from './master-parts.js';
 import type { ToWorker } from './protocol.js';
@@ -11,7 +11,7 @@ import type { ToWorker } from './protocol.js';
 export interface ReloadVerdict {
   /** at is when the config was read: a reload asked for before then is answered by this one. */
   readonly at: number;
-  readonly outcome: ReloadOutcome;
+  readonly outcome: VerdictOutcome;
   /** loaded is the config read: its diagnostics say why it was refused, or warn. */
   readonly loaded: Loaded;
   /** reason says why a config that checked could not be served. */
@@ -27,7 +27,9 @@ export interface WorkerHost {
   fork(id: number, slot: number, generation: number, loaded: Loaded): number;
   /** configure sends worker `id` the config it is to serve. */
   configure(id: number, slot: number, generation: number, loaded: Loaded): void;
+  /** send sends worker `id` a message (drain, reopen). */
   send(id: number, message: ToWorker): void;
+  /** kill ends worker `id` at once. */
   kill(id: number): void;
   /** close stops passing events on. */
   close(): void;
