@@ -107,6 +107,16 @@ describe('gatekit command', function () {
     assert.equal(existsSync(join(dir, 'site.state')), false);
   });
 
+  it('run with workers 0 is not suspended by TTIN or TTOU: it says they do nothing there, and goes on serving', async () => {
+    const f = write('site.gate', 'server { listen 127.0.0.1:0; respond "still here" }\n');
+    served = serve(['run', f]);
+    const [, port] = await served.waitFor(LISTENING, 6000);
+    served.child.kill('SIGTTIN');
+    served.child.kill('SIGTTOU');
+    await served.waitFor(/TTOU ignored: with workers 0 there is no worker to add or retire/);
+    assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'still here');
+  });
+
   it('run with no file serves ./gatekit.gate, else the quickstart sample, and says so', async () => {
     served = serve(['run'], { cwd: dir, env: { PORT: '0' } });
     await served.waitFor(LISTENING);

@@ -1,0 +1,80 @@
+import { Gate, type BoundAddress } from '../gate.js';
+import type { Loaded } from '../load.js';
+import type { Logger } from '../logger.js';
+import type { MasterInput } from './master-events.js';
+import type { WorkerHost } from './master.js';
+import type { ToWorker } from './protocol.js';
+import { dropPrivileges } from './privileges.js';
+
+/** Running is the in-process worker: its gate once started, and how to close it if asked before. */
+interface Running {
+  gate?: Gate;
+  closeWithin?: number;
+}
+
+function urlOf(a: BoundAddress): string {
+  if (a.path) return `unix:${a.path}`;
+  const host = a.host === '::' || a.host === '0.0.0.0' ? '127.0.0.1' : a.host?.includes(':') ? `[${a.host}]` : a.host;
+  return `${a.tls ? 'https' : 'http'}://${host}:${a.port}`;
+}
+
+/**
+ * InProcessWorker is the one worker of `workers 0`: the Gate, run in the master's own
+ * process, so the same master serves it. A drain or a kill closes the gate (once it has
+ * started, if it is still starting); it has exited when the gate has closed.
+ */
+export class InProcessWorker implements WorkerHost {
+  readonly mode = 'single';
+  private readonly running = new Map<number, Running>();
+  private input: (i: MasterInput<Loaded>) => void = () => {};
+
+  constructor(private readonly file: string, private readonly log: Logger) {}
+
+  open(input: (i: MasterInput<Loaded>) => void): void {
+    this.input = input;
+  }
+
+  fork(id: number, _slot: number, generation: number, loaded: Loaded): number {
+    const r: Running = {};
+    this.running.set(id, r);
+    void this.boot(id, r, generation, loaded);
+    return process.pid;
+  }
+
+  private async boot(id: number, r: Running, generation: number, loaded: Loaded): Promise<void> {
+    try {
+      r.gate = await Gate.start(loaded, { logger: this.log, process: { pid: process.pid, role: 'single', workerId: 0, generation } });
+      dropPrivileges(loaded.config!.global, this.log);
+    } catch (e) {
+      await r.gate?.close(0);
+      this.running.delete(id);
+      this.input({ kind: 'message', id, message: { t: 'boot-failed', error: (e as Error).message } });
+      this.input({ kind: 'exit', id, code: 1, signal: null });
+      return;
+    }
+    if (r.closeWithin !== undefined) { this.shut(id, r.closeWithin); return; }
+    for (const a of r.gate.addresses()) this.log.info('listening', { url: urlOf(a), config: this.file });
+    this.input({ kind: 'message', id, message: { t: 'ready' } });
+  }
+
+  configure(): void {} // it has its config from the start
+
+  send(id: number, message: ToWorker): void {
+    if (message.t === 'drain') this.shut(id, message.timeout);
+    else if (message.t === 'reopen') void this.running.get(id)?.gate?.reopen();
+  }
+
+  kill(id: number): void {
+    this.shut(id, 0);
+  }
+
+  private shut(id: number, timeout: number): void {
+    const r = this.running.get(id);
+    if (!r) return;
+    if (!r.gate) { r.closeWithin ??= timeout; return; } // still starting: closed once it has
+    this.running.delete(id);
+    void r.gate.close(timeout).then(() => this.input({ kind: 'exit', id, code: 0, signal: null }));
+  }
+
+  close(): void {} // nothing left to pass on: every gate has closed
+}
