@@ -7,6 +7,8 @@ import type { TemplateLike } from '../dsl/schema.js';
 import { fieldText } from './field-value.js';
 import { urlText } from './url-text.js';
 import type { Logger } from './logger.js';
+import type { BodyFilter, HeadHook, ResponsePipeline, Sent } from './pipeline.js';
+import { pipelineOf } from './response.js';
 
 /** KERNEL_VARIABLES are the request variables every request has (plugins add more). */
 export const KERNEL_VARIABLES: Readonly<Record<string, string>> = {
@@ -131,6 +133,7 @@ export class Ctx {
     if (!this.upgrade || this.upgradeTaken) throw new Error('takeUpgrade: not an upgrade request, or already taken');
     this.upgradeTaken = true;
     this.res.detachSocket(this.upgrade.socket as Socket);
+    pipelineOf(this.res)?.take(this.upgrade.socket, 101);
     return this.upgrade;
   }
 
@@ -145,7 +148,52 @@ export class Ctx {
     this.upgradeTaken = true;
     const socket = this.req.socket;
     this.res.detachSocket(socket);
+    pipelineOf(this.res)?.take(socket);
     return socket;
+  }
+
+  /**
+   * onHead runs `hook` once, just before the response head goes out, with the status and
+   * headers on the response (those given to writeHead included), for it to read and change.
+   * Hooks run innermost first: the one an outer middleware adds runs after those of the
+   * middleware and handler inside it, and sees what they set. Error responses go through
+   * them too. Call it before the head goes out (before next(), in a middleware).
+   */
+  onHead(hook: HeadHook): void { this.pipeline.onHead(hook); }
+
+  /**
+   * filterBody puts a filter in the way of the response body: when the head goes out, in the
+   * same order as onHead's hooks, `filter` sees the head (it may change it: drop
+   * Content-Length, set Content-Encoding) and returns how to transform the body, or undefined
+   * to leave it alone (a 206, an encoded body). The body then flows through the transforms,
+   * innermost filter first, with backpressure. A response with no body (HEAD, 204, 304) runs
+   * the filters for their head only.
+   */
+  filterBody(filter: BodyFilter): void { this.pipeline.filterBody(filter); }
+
+  /**
+   * sent is the kernel's record of the response as it went out: status, header and body
+   * bytes, time to first byte and in all, whether the client left first. It grows as the
+   * response goes and is final once the exchange is over (see onSent).
+   */
+  get sent(): Sent { return this.pipeline; }
+
+  /**
+   * onSent runs `fn` once the exchange is over and `sent` final: the response finished, or
+   * its connection closed first, or a connection a handler took over closed. A hook that
+   * throws is logged.
+   */
+  onSent(fn: (sent: Sent) => void): void {
+    const p = this.pipeline;
+    p.onSent(() => {
+      try { fn(p); } catch (e) { this.log.error('onSent hook failed', { request_id: this.requestId, error: (e as Error).message }); }
+    });
+  }
+
+  private get pipeline(): ResponsePipeline {
+    const p = pipelineOf(this.res);
+    if (!p) throw new Error('this response was not made by the gatekit kernel, which alone runs hooks and keeps records');
+    return p;
   }
 
   /** upgraded tells whether a handler took the connection over (takeUpgrade or takeSocket). */

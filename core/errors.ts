@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   GK_CONFIG_INVALID: 'the configuration has errors (see its diagnostics)',
   GK_LISTEN: 'a listener could not be opened',
   GK_CHAIN_NEXT_TWICE: 'a middleware called next() twice',
+  GK_RESPONSE_STARTED: 'a head hook or body filter was added after the response head went out',
 } as const;
 
 /** ErrorCode is one of the stable codes in ERROR_CODES. */

@@ -1,4 +1,4 @@
-import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import { MemoryMetrics, type Metrics } from './metrics.js';
 import { DONE, type Plugin, type Unit } from './plugin.js';
 import { cleanPath } from './request-path.js';
+import { GateResponse } from './response.js';
 import { Router, type ChainBuilder } from './router.js';
 import { placeOf } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
@@ -179,7 +180,7 @@ export class Gate {
     // Upgraded connections leave the HTTP server's books: track them to cut them on close.
     this.tunnels.add(socket);
     socket.once('close', () => this.tunnels.delete(socket));
-    const res = new ServerResponse(req);
+    const res = new GateResponse(req);
     res.assignSocket(socket as Socket);
     res.shouldKeepAlive = false;
     res.on('finish', () => socket.end());

@@ -10,6 +10,7 @@ import type { GlobalSettings } from './config.js';
 import { connectionBudget } from './connection-budget.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
+import { GateResponse } from './response.js';
 import { upgradeGate, type UpgradeDecision } from './upgrade-request.js';
 
 /** ListenerTls is how an HTTPS listener picks each connection's certificate and protocol floor. */
@@ -98,10 +99,10 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   const tls = spec.tls;
   const server: Server = tls
     ? createHttpsServer({
-      ...options, ...tls.defaults, minVersion: tls.floor, IncomingMessage: upgradeGate(spec.takesUpgrade),
+      ...options, ...tls.defaults, minVersion: tls.floor, IncomingMessage: upgradeGate(spec.takesUpgrade), ServerResponse: GateResponse,
       SNICallback: (name, cb) => { try { cb(null, tls.context(name)); } catch (e) { cb(e as Error); } },
     }, spec.onRequest)
-    : createServer({ ...options, IncomingMessage: upgradeGate(spec.takesUpgrade) }, spec.onRequest);
+    : createServer({ ...options, IncomingMessage: upgradeGate(spec.takesUpgrade), ServerResponse: GateResponse }, spec.onRequest);
   server.keepAliveTimeout = settings.keepaliveTimeout;
   // Node reads keepAliveTimeout 0 as "idle forever"; users of Nginx read keepalive_timeout 0 as "no keep-alive".
   if (settings.keepaliveTimeout === 0) server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });

@@ -1,26 +1,23 @@
-import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
+import type { ResponseHead } from './pipeline.js';
 
-type HeadArg = OutgoingHttpHeaders | OutgoingHttpHeader[] | readonly (readonly [string, OutgoingHttpHeader])[];
+/** HeadArg is the headers argument of writeHead: an object, a flat raw list, or a list of pairs. */
+export type HeadArg = OutgoingHttpHeaders | OutgoingHttpHeader[] | readonly (readonly [string, OutgoingHttpHeader])[];
 
 /**
- * beforeHead runs `fn` just before the response head goes out, with every header already on
- * the response (those passed to writeHead merged in, as Node itself would merge them), so
- * `fn` may read and change them. Node's implicit head (first write or end) goes through it too.
+ * mergeHead applies writeHead's arguments to a response, as Node itself would merge them, so
+ * that head hooks see every header on the response: headers replace same-named ones (a raw
+ * list keeps its duplicates), then the status and reason phrase are set. A header Node
+ * refuses throws before the status changes.
  */
-export function beforeHead(res: ServerResponse, fn: (res: ServerResponse) => void): void {
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, status: number, reason?: string | HeadArg, headers?: HeadArg) {
-    if (typeof reason !== 'string') { headers = reason; reason = undefined; }
-    if (headers) mergeHeaders(this, headers);
-    this.statusCode = status;
-    if (reason !== undefined) this.statusMessage = reason;
-    fn(this);
-    return writeHead.call(this, this.statusCode);
-  } as typeof res.writeHead;
+export function mergeHead(res: ResponseHead & { statusMessage: string }, status: number, reason?: string | HeadArg, headers?: HeadArg): void {
+  if (typeof reason !== 'string') { headers = reason; reason = undefined; }
+  if (headers) mergeHeaders(res, headers);
+  res.statusCode = status;
+  if (reason !== undefined) res.statusMessage = reason;
 }
 
-/** mergeHeaders applies writeHead's headers to the response: they replace same-named ones, and a raw list keeps its duplicates. */
-function mergeHeaders(res: ServerResponse, headers: HeadArg): void {
+function mergeHeaders(res: ResponseHead, headers: HeadArg): void {
   if (!Array.isArray(headers)) {
     for (const [k, v] of Object.entries(headers as OutgoingHttpHeaders)) if (v !== undefined) res.setHeader(k, v);
     return;

@@ -1,13 +1,14 @@
 import type { Ctx, Next, Unit } from '../../core/index.js';
-import { encodeHead, encodeResponse, type EncodePolicy } from './encoder.js';
+import { encodeBody, type EncodePolicy } from './encoder.js';
 import { ENCODINGS, negotiate, typeMatcher, type Encoding } from './negotiate.js';
 import type { CompressConfig } from './schema.js';
 
 const DEFAULT_MIN_SIZE = 512;
 
 /**
- * CompressUnit negotiates a content coding with each client and encodes eligible responses
- * as they stream; a HEAD gets the head its GET would. Upgrades pass through untouched.
+ * CompressUnit negotiates a content coding with each client and puts a body filter in the
+ * way of each response, which encodes the eligible ones as they stream; a HEAD gets the head
+ * its GET would. Upgrades pass through untouched.
  */
 export class CompressUnit implements Unit {
   private readonly offered: readonly Encoding[];
@@ -29,8 +30,7 @@ export class CompressUnit implements Unit {
   handle(ctx: Ctx, next: Next): Promise<void> {
     if (ctx.upgrade) return next();
     const enc = negotiate(ctx.req.headers['accept-encoding'], this.offered);
-    if (ctx.method === 'HEAD') encodeHead(ctx.res, enc, this.policy);
-    else encodeResponse(ctx.res, enc, this.policy);
+    ctx.filterBody(encodeBody(enc, this.policy));
     return next();
   }
 }

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { beforeHead, diagnostic, spanOf, type Ctx, type Diagnostic, type Next, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import type { IncomingMessage } from 'node:http';
+import { diagnostic, spanOf, type Ctx, type Diagnostic, type Next, type ResponseHead, type Span, type TemplateLike, type Unit } from '../../core/index.js';
 import type { HeadersConfig } from './schema.js';
 
 /** Op is one header change; ops run in the order remove, set, add, default. */
@@ -42,13 +42,13 @@ export class HeadersUnit implements Unit {
 
   handle(ctx: Ctx, next: Next): Promise<void> {
     if (this.request) applyToRequest(ctx.req, this.ops, ctx);
-    else beforeHead(ctx.res, (res) => applyToResponse(res, this.ops, ctx));
+    else ctx.onHead((head) => applyToResponse(head, this.ops, ctx));
     return next();
   }
 }
 
 /** An empty value sends no header, as Nginx's add_header: `set` then leaves none, `add` and `default` add none. */
-function applyToResponse(res: ServerResponse, ops: readonly Op[], ctx: Ctx): void {
+function applyToResponse(res: ResponseHead, ops: readonly Op[], ctx: Ctx): void {
   for (const op of ops) {
     if (op.kind === 'remove') {
       if (!op.prefix) res.removeHeader(op.name);

@@ -3,7 +3,7 @@ import type { Ctx, TemplateLike } from '../../core/index.js';
 /** Entry is what the log knows about a finished request besides its Ctx. */
 export interface Entry {
   readonly status: number;
-  /** bytes is the response body as sent on the wire (after compression, when compress sits inside log). */
+  /** bytes is the response body as sent on the wire (after compression), without chunked framing. */
   readonly bytes: number;
   /** duration is in milliseconds, from arrival to the last byte handed to the socket. */
   readonly duration: number;

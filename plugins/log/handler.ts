@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type Span, type Unit } from '../../core/index.js';
+import type { IncomingMessage } from 'node:http';
+import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type Sent, type Span, type Unit } from '../../core/index.js';
 import { compileFormat, type LineFormat } from './format.js';
 import type { LogConfig } from './schema.js';
 import { LineWriter } from './writer.js';
@@ -13,9 +13,10 @@ const SANE_ID = /^[A-Za-z0-9._:@+=\/-]{1,200}$/;
 const CLIENT_CLOSED = 499;
 
 /**
- * LogUnit writes one access-log line per request when its response is done (or the client
- * left, or an upgraded connection closed), and gives every request an X-Request-ID header
- * that upstreams and applications see.
+ * LogUnit writes one access-log line per request from the kernel's record of its response
+ * (ctx.sent), once the exchange is over: the response done, the client gone, an upgraded
+ * connection closed. What it logs does not depend on where it sits among the middleware.
+ * It also gives every request an X-Request-ID header that upstreams and applications see.
  */
 export class LogUnit implements Unit {
   private readonly format: LineFormat;
@@ -48,23 +49,13 @@ export class LogUnit implements Unit {
       if (typeof given === 'string' && SANE_ID.test(given)) ctx.vars.set('request_id', given);
     }
     if (ctx.req.headers['x-request-id'] !== ctx.requestId) setRequestHeader(ctx.req, 'X-Request-ID', ctx.requestId);
-    const counted = countBytes(ctx.res);
-    const res = ctx.res;
-    res.once('close', () => {
-      if (ctx.upgraded) return; // logged when the upgraded connection closes
-      this.write(ctx, res.writableFinished ? res.statusCode : CLIENT_CLOSED, ctx.method === 'HEAD' ? 0 : counted.bytes);
-    });
-    if (!ctx.upgrade) return next();
-    return next().finally(() => {
-      if (!ctx.upgraded) return;
-      const socket = ctx.upgrade!.socket;
-      const done = (): void => this.write(ctx, 101, (socket as { bytesWritten?: number }).bytesWritten ?? 0);
-      if (socket.destroyed) done(); else socket.once('close', done);
-    });
+    ctx.onSent((sent) => this.write(ctx, sent));
+    return next();
   }
 
-  private write(ctx: Ctx, status: number, bytes: number): void {
-    this.writer?.line(this.format(ctx, { status, bytes, duration: performance.now() - ctx.startTime }));
+  private write(ctx: Ctx, sent: Sent): void {
+    const status = sent.clientLeft ? CLIENT_CLOSED : sent.status;
+    this.writer?.line(this.format(ctx, { status, bytes: sent.bodyBytes, duration: sent.totalMs }));
   }
 
   async reopen(): Promise<void> {
@@ -92,25 +83,6 @@ function unwritable(file: string): string | undefined {
     const code = (e as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
   }
-}
-
-/** countBytes counts the body bytes a response writes (HEAD bodies are never sent, so callers ignore them). */
-function countBytes(res: ServerResponse): { bytes: number } {
-  const c = { bytes: 0 };
-  const write = res.write;
-  const end = res.end;
-  const size = (chunk: unknown, enc: unknown): number =>
-    typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8')
-      : chunk instanceof Uint8Array ? chunk.byteLength : 0;
-  res.write = function (this: ServerResponse, chunk: unknown, enc?: unknown, cb?: unknown) {
-    c.bytes += size(chunk, enc);
-    return write.call(this, chunk, enc as BufferEncoding, cb as () => void);
-  } as typeof res.write;
-  res.end = function (this: ServerResponse, chunk?: unknown, enc?: unknown, cb?: unknown) {
-    if (typeof chunk !== 'function') c.bytes += size(chunk, enc);
-    return end.call(this, chunk, enc as BufferEncoding, cb as () => void);
-  } as typeof res.end;
-  return c;
 }
 
 /** setRequestHeader replaces a request header in both views handlers read (headers and rawHeaders). */

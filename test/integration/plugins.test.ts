@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, beforeHead, directive, DONE, inject, injectable, LOGGER, PROCESS_INFO, CONFIG, HttpError, type ConfigService, type Ctx, type Logger, type Next, type Plugin, type ProcessInfo, type Unit } from '../../core/index.js';
+import { arg, directive, DONE, inject, injectable, LOGGER, PROCESS_INFO, CONFIG, HttpError, type ConfigService, type Ctx, type Logger, type Next, type Plugin, type ProcessInfo, type Unit } from '../../core/index.js';
 import { loadConfig } from '../../core/load.js';
 import { checkGate, startGate, testRoot, type TestGate } from '../helpers/gate.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -43,7 +43,7 @@ class TestPlugin implements Plugin {
       handle: async (ctx: Ctx, next: Next) => {
         if (c.how === 'http') throw new HttpError(418, 'short and stout');
         if (c.how === 'throw') throw new Error('kaboom');
-        if (c.how === 'badhook') { beforeHead(ctx.res, () => { throw new Error('hook refused'); }); await ctx.send(200, 'never'); return; }
+        if (c.how === 'badhook') { ctx.onHead(() => { throw new Error('hook refused'); }); await ctx.send(200, 'never'); return; }
         if (c.how === 'badheader') { ctx.res.writeHead(302, 'Found', { location: '/\u2603' }); return; } // Node refuses the header
         if (c.how === 'twice') { await next(); return; }
         log.info('silent');

@@ -1,0 +1,104 @@
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { Chunk } from './body-chain.js';
+import { ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
+import { mergeHead, type HeadArg } from './response-head.js';
+
+/** PIPELINE keys a kernel response's pipeline. */
+const PIPELINE = Symbol('gatekit.pipeline');
+
+/** pipelineOf is the pipeline of a response the kernel made; undefined for any other (a test's own server's). */
+export function pipelineOf(res: object): ResponsePipeline | undefined {
+  return (res as { [PIPELINE]?: ResponsePipeline })[PIPELINE];
+}
+
+const nodeWrite = ServerResponse.prototype.write;
+const nodeEnd = ServerResponse.prototype.end;
+
+/**
+ * GateResponse is the kernel's HTTP/1.1 response (the ServerResponse class of its listeners):
+ * Node's own, bound to a ResponsePipeline. With no head hook or body filter it costs a
+ * property check per call and the counting of body bytes for `ctx.sent`; otherwise its
+ * writeHead, write and end go through the pipeline, which runs the hooks and filters and
+ * writes the result through Node's methods. Handlers and applications use it as Node's.
+ */
+export class GateResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+  readonly [PIPELINE]: ResponsePipeline;
+
+  constructor(req: Request) {
+    super(req);
+    this[PIPELINE] = new ResponsePipeline(new Http1Wire(this));
+    // Own properties as well as methods: Express gives each response a prototype of its own
+    // that inherits from Node's ServerResponse, past these methods; own properties stay.
+    const own = GateResponse.prototype as this;
+    this.writeHead = own.writeHead;
+    this.write = own.write;
+    this.end = own.end;
+    this.destroy = own.destroy;
+    this.on('close', closed);
+  }
+
+  override writeHead(status: number, reason?: string | HeadArg, headers?: HeadArg): this {
+    const p = this[PIPELINE];
+    if (!p.staged) {
+      super.writeHead(status, reason as string, headers as OutgoingHttpHeaders);
+      p.headSent();
+      return this;
+    }
+    mergeHead(this, status, reason, headers);
+    const chain = p.runHead();
+    super.writeHead(this.statusCode);
+    p.headSent(chain);
+    return this;
+  }
+
+  override write(chunk: Chunk, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
+    const p = this[PIPELINE];
+    if (p.staged) return p.write(chunk, encoding, cb);
+    const ok = super.write(chunk, encoding as BufferEncoding, cb);
+    p.count(chunk, encoding);
+    return ok;
+  }
+
+  override end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
+    const p = this[PIPELINE];
+    if (p.staged) { p.end(chunk, encoding, cb); return this; }
+    super.end(chunk, encoding as BufferEncoding, cb);
+    p.count(chunk, encoding);
+    return this;
+  }
+
+  override destroy(error?: Error): this {
+    if (!this.destroyed) this[PIPELINE].cut();
+    return super.destroy(error);
+  }
+}
+
+/** closed ends the record of a response when its connection lets go of it (a shared listener: no closure per response). */
+function closed(this: GateResponse): void {
+  this[PIPELINE].closed(this.writableFinished);
+}
+
+/** Http1Wire is the pipeline's way to an HTTP/1.1 response: Node's own methods, past the pipeline. */
+class Http1Wire implements Wire {
+  constructor(private readonly res: GateResponse) {}
+
+  get head(): ResponseHead { return this.res; }
+  headersSent(): boolean { return this.res.headersSent; }
+  /** headerBytes: Node keeps the head it wrote as a latin1 string, one byte per character. */
+  headerBytes(): number { return (this.res as unknown as { _header?: string | null })._header?.length ?? 0; }
+  bodiless(): boolean {
+    const s = this.res.statusCode;
+    return this.res.req.method === 'HEAD' || s < 200 || s === 204 || s === 304;
+  }
+  implicitHead(): void { this.res.writeHead(this.res.statusCode); }
+  write(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean {
+    return nodeWrite.call(this.res, chunk, encoding as BufferEncoding, cb);
+  }
+  end(chunk: Chunk | undefined, encoding: BufferEncoding | undefined, cb?: () => void): void {
+    nodeEnd.call(this.res, chunk, encoding as BufferEncoding, cb);
+  }
+  onceDrain(fn: () => void): void { this.res.once('drain', fn); }
+  onceFinish(fn: () => void): void { this.res.once('finish', fn); }
+  drained(): void { this.res.emit('drain'); }
+  fail(e: Error): void { this.res.destroy(e); }
+}
