@@ -6,9 +6,9 @@ export type Chunk = string | Uint8Array;
 
 /** ChainOut is where a body chain's output goes: the pipeline, which counts it and hands it to the wire. */
 export interface ChainOut {
+  /** out writes a piece; false when the connection is full (then wireDrained() comes once it takes more). */
   out(chunk: Buffer): boolean;
   finish(chunk?: Buffer): void;
-  onceDrain(fn: () => void): void;
   /** drained tells the handler that the chain takes writes again. */
   drained(): void;
   fail(e: Error): void;
@@ -31,10 +31,13 @@ function toBuffer(chunk: Chunk | undefined, encoding: BufferEncoding | undefined
  * filter first, to the pipeline. A body given whole goes through each transform's whole()
  * while they have one; otherwise the streams are made and joined on the first piece, with
  * backpressure at every joint: the handler's write() returns false while the first stream is
- * full, and the last stream pauses while the connection is.
+ * full and 'drain' comes when it is not, and the last stream pauses while the connection is
+ * full. The two never mix: the connection's own 'drain' only resumes the chain.
  */
 export class BodyChain {
   private streams: Duplex[] | undefined;
+  /** stalled is the last stream while it waits for the connection to take more. */
+  private stalled: Duplex | undefined;
   private flushing = false;
   private dead = false;
   /** ending: the handler ended the body. */
@@ -55,6 +58,23 @@ export class BodyChain {
     if (!this.streams) { this.whole(toBuffer(chunk, encoding)); return; }
     if (chunk == null) this.streams[0].end();
     else this.streams[0].end(chunk, encoding as BufferEncoding);
+  }
+
+  /** needDrain tells whether the handler should wait for 'drain' before it writes more. */
+  get needDrain(): boolean { return this.streams?.[0].writableNeedDrain ?? false; }
+
+  /** buffered is how many bytes the chain holds, taken from the handler and not yet handed on. */
+  get buffered(): number {
+    let n = 0;
+    for (const s of this.streams ?? []) n += s.writableLength + s.readableLength;
+    return n;
+  }
+
+  /** wireDrained goes on once the connection takes more. */
+  wireDrained(): void {
+    const s = this.stalled;
+    this.stalled = undefined;
+    s?.resume();
   }
 
   /** destroy stops the streams of a response that ended early. */
@@ -81,8 +101,7 @@ export class BodyChain {
     const streams = (this.streams = this.transforms.slice(from).map((t) => t.stream()));
     for (let i = 0; i + 1 < streams.length; i++) streams[i].pipe(streams[i + 1]);
     const last = streams[streams.length - 1];
-    const resume = (): void => { last.resume(); };
-    last.on('data', (data: Buffer) => { if (!this.to.out(data)) { last.pause(); this.to.onceDrain(resume); } });
+    last.on('data', (data: Buffer) => { if (!this.to.out(data)) { last.pause(); this.stalled = last; } });
     last.once('end', () => { this.finished = true; this.to.finish(); });
     for (const s of streams) s.on('error', (e: Error) => { if (!this.dead) this.to.fail(e); });
     streams[0].on('drain', () => this.to.drained());

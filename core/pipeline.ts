@@ -82,8 +82,12 @@ export interface Wire {
   implicitHead(): void;
   write(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean;
   end(chunk: Chunk | undefined, encoding: BufferEncoding | undefined, cb?: () => void): void;
-  onceDrain(fn: () => void): void;
   onceFinish(fn: () => void): void;
+  /**
+   * divert gives a body chain the connection's 'drain' (which then no longer reaches the
+   * handler), and makes the response's writableLength and writableNeedDrain the chain's.
+   */
+  divert(chain: BodyChain): void;
   /** drained tells the writer it may write again. */
   drained(): void;
   fail(e: Error): void;
@@ -157,6 +161,7 @@ export class ResponsePipeline implements Sent {
   headSent(chain?: BodyChain): void {
     this.headAt = performance.now();
     this.chain = chain;
+    if (chain) this.wire.divert(chain);
   }
 
   /** count adds the body bytes of a chunk handed to the wire. */
@@ -205,8 +210,7 @@ export class ResponsePipeline implements Sent {
     this.count(chunk, encoding);
   }
 
-  /** onceDrain, drained and fail are the chain's way to the wire. */
-  onceDrain(fn: () => void): void { this.wire.onceDrain(fn); }
+  /** drained and fail are the chain's way to the wire. */
   drained(): void { this.wire.drained(); }
   fail(e: Error): void { this.wire.fail(e); }
 

@@ -1,5 +1,5 @@
-import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import type { Chunk } from './body-chain.js';
+import { OutgoingMessage, ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { BodyChain, Chunk } from './body-chain.js';
 import { ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { mergeHead, type HeadArg } from './response-head.js';
 
@@ -13,6 +13,7 @@ export function pipelineOf(res: object): ResponsePipeline | undefined {
 
 const nodeWrite = ServerResponse.prototype.write;
 const nodeEnd = ServerResponse.prototype.end;
+const nodeWritableLength = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'writableLength')!.get!;
 
 /**
  * GateResponse is the kernel's HTTP/1.1 response (the ServerResponse class of its listeners):
@@ -80,6 +81,9 @@ function closed(this: GateResponse): void {
 
 /** Http1Wire is the pipeline's way to an HTTP/1.1 response: Node's own methods, past the pipeline. */
 class Http1Wire implements Wire {
+  /** emit is the response's own emit, once divert() put the chain's in its place. */
+  private emit: ((event: string | symbol, ...args: unknown[]) => boolean) | undefined;
+
   constructor(private readonly res: GateResponse) {}
 
   get head(): ResponseHead { return this.res; }
@@ -91,14 +95,28 @@ class Http1Wire implements Wire {
     return this.res.req.method === 'HEAD' || s < 200 || s === 204 || s === 304;
   }
   implicitHead(): void { this.res.writeHead(this.res.statusCode); }
+
+  divert(chain: BodyChain): void {
+    const res = this.res;
+    const emit = (this.emit = res.emit);
+    // Node emits 'drain' on the response when the connection takes more: with a body chain,
+    // that moves the chain on, and the handler's 'drain' is the chain's (drained()).
+    res.emit = function (this: GateResponse, event: string | symbol, ...args: unknown[]): boolean {
+      if (event !== 'drain') return emit.call(this, event, ...args);
+      chain.wireDrained();
+      return true;
+    };
+    Object.defineProperty(res, 'writableLength', { configurable: true, get: () => chain.buffered + nodeWritableLength.call(res) });
+    Object.defineProperty(res, 'writableNeedDrain', { configurable: true, get: () => chain.needDrain });
+  }
+
   write(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean {
     return nodeWrite.call(this.res, chunk, encoding as BufferEncoding, cb);
   }
   end(chunk: Chunk | undefined, encoding: BufferEncoding | undefined, cb?: () => void): void {
     nodeEnd.call(this.res, chunk, encoding as BufferEncoding, cb);
   }
-  onceDrain(fn: () => void): void { this.res.once('drain', fn); }
   onceFinish(fn: () => void): void { this.res.once('finish', fn); }
-  drained(): void { this.res.emit('drain'); }
+  drained(): void { (this.emit ?? this.res.emit).call(this.res, 'drain'); }
   fail(e: Error): void { this.res.destroy(e); }
 }

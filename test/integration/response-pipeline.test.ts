@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { arg, directive, injectable, type Ctx, type Plugin, type Sent, type Unit } from '../../core/index.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
@@ -82,6 +84,13 @@ function lateHook(ctx: Ctx): Promise<void> {
   let code = 'none';
   try { ctx.onHead(() => {}); } catch (e) { code = (e as { code: string }).code; }
   return new Promise((resolve) => ctx.res.end(code, resolve));
+}
+
+/** liveBuffers returns a function that collects garbage and tells how many bytes the process's buffers hold. */
+function liveBuffers(): () => number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  return () => { gc(); return process.memoryUsage().arrayBuffers; };
 }
 
 /** nextRecord waits for the record of the next response to `path` to become final. */
@@ -201,6 +210,36 @@ describe('response pipeline', () => {
     await once(gunzip, 'end');
     assert.ok(Buffer.concat(parts).equals(noiseText(size)));
     assert.ok(buffered < 256 * 1024, `the connection buffered ${buffered} bytes`);
+  });
+
+  it('sends a compressed file to a slow reader in constant memory: what it holds does not grow with the file', async function () {
+    this.timeout(20_000);
+    const size = 24 * 1024 * 1024;
+    mkdirSync(join(dir, 'site'));
+    writeFileSync(join(dir, 'site', 'big.txt'), noiseText(size));
+    gate = await startGate(`server { listen 127.0.0.1:0; compress { gzip; level 1 }; static ${dir}/site }`, { plugins });
+    const live = liveBuffers();
+    const before = live();
+    let most = 0;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      request(gate!.url('/big.txt'), { headers: { 'accept-encoding': 'gzip' }, agent: false }, resolve).on('error', reject).end();
+    });
+    const gunzip = createGunzip();
+    let got = 0;
+    gunzip.on('data', (c: Buffer) => { got += c.length; });
+    let since = 0;
+    res.on('data', (c: Buffer) => {
+      since += c.length;
+      if (since < 512 * 1024) return;
+      since = 0;
+      most = Math.max(most, live() - before);
+      res.pause(); // a slow reader: the connection drains a little at a time
+      setTimeout(() => res.resume(), 5);
+    });
+    res.pipe(gunzip);
+    await once(gunzip, 'end');
+    assert.equal(got, size);
+    assert.ok(most < 8 * 1024 * 1024, `the server held ${(most / 1048576).toFixed(1)} MiB more while sending`);
   });
 
   it('runs Node request listeners and fetch handlers through the filters and the record', async () => {
