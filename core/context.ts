@@ -65,8 +65,8 @@ export class Ctx {
   private varMap: Map<string, string> | undefined;
   private bodyStream: Readable | undefined;
   private stateMap: Map<symbol, unknown> | undefined;
-  /** startTime is when the request arrived (ms, from performance.now(); imported: the global is a getter). */
-  readonly startTime = performance.now();
+  /** startTime is when the request arrived (ms, from performance.now(); imported: the global is a getter): when its response was made. */
+  readonly startTime: number;
   /** upgrade is set when the request asks to switch protocols; see takeUpgrade(). */
   upgrade: Upgrade | undefined;
   /**
@@ -91,7 +91,9 @@ export class Ctx {
     /** query is the query string without '?' ('' when none). */
     readonly query: string,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.startTime = pipelineOf(res)?.startAt ?? performance.now();
+  }
 
   /** vars holds plugin-set request variables ($user, $upstream...); made on first use. */
   get vars(): Map<string, string> { return (this.varMap ??= new Map()); }
