@@ -9,8 +9,13 @@ export interface Outcome {
 
 /** getOnce sends one GET on a fresh connection (no keep-alive), bounded by `ms`. */
 export function getOnce(port: number, path = '/', ms = 5000): Promise<Outcome> {
+  return getWith(port, path, false, ms);
+}
+
+/** getWith sends one GET through `agent` (false: a fresh connection), bounded by `ms`, and reads the whole answer. */
+function getWith(port: number, path: string, agent: Agent | false, ms: number): Promise<Outcome> {
   return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port, path, agent: false, timeout: ms }, (res) => {
+    const req = get({ host: '127.0.0.1', port, path, agent, timeout: ms }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => { body += c.toString(); });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -72,22 +77,9 @@ export class KeepAliveLoad {
     this.agent = new Agent({ keepAlive: true, maxSockets: clients });
     const until = Date.now() + ms;
     const client = async (): Promise<void> => {
-      while (this.running && Date.now() < until) this.outcomes.push(await this.get(port, path));
+      while (this.running && Date.now() < until) this.outcomes.push(await getWith(port, path, this.agent, 5000));
     };
     this.done = Promise.all(Array.from({ length: clients }, client)).then(() => undefined);
-  }
-
-  private get(port: number, path: string): Promise<Outcome> {
-    return new Promise((resolve) => {
-      const req = get({ host: '127.0.0.1', port, path, agent: this.agent, timeout: 5000 }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => { body += c.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', (e) => resolve({ error: e.message }));
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (e) => resolve({ error: e.message }));
-    });
   }
 
   /** waitFor resolves once `n` requests have completed, or after `ms`. */
