@@ -1,8 +1,6 @@
 import { HttpError } from '../errors.js';
+import { POOL_QUEUE_WAIT } from './links.js';
 import type { PoolWatch } from './watch.js';
-
-/** POOL_QUEUE_WAIT is how long a request waits for a ready pool worker (pool starting or restarting) before 503. */
-export const POOL_QUEUE_WAIT = 5_000;
 
 /**
  * awaitPoolWorker resolves once the pool a Node worker follows has a ready Python worker,

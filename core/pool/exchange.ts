@@ -1,0 +1,251 @@
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Ctx } from '../context.js';
+import { HttpError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { LINK_FRAME } from './frames.js';
+import type { Link } from './link.js';
+import type { PoolLinks } from './links.js';
+import { PoolStream } from './stream.js';
+
+/** HTTP_FRAME names the kinds of an HTTP exchange over a link (wsgi and asgi alike), by the byte that marks them. */
+export const HTTP_FRAME = {
+  /** head: gatekit → Python: '1' when body frames follow ('0' otherwise), then the plugin's request head. */
+  head: 0x48, // H
+  /** body: gatekit → Python, a chunk of the request body. */
+  body: 0x42, // B
+  /** end: gatekit → Python, the request body is complete. */
+  end: 0x45, // E
+  /** start: Python → gatekit, the status ("200 OK" or "200") then header names and values, NUL-separated, latin-1. */
+  start: 0x53, // S
+  /** data: Python → gatekit, a chunk of the response body (passed on in pieces). */
+  data: 0x44, // D
+  /** finish: Python → gatekit, the response is complete; ends the stream. */
+  finish: 0x46, // F
+  /** whole: Python → gatekit, a whole response: a 4-byte length, the start payload, the body; ends the stream. */
+  whole: 0x57, // W
+  /** error: Python → gatekit, the application failed; the payload is the traceback (utf-8); ends the stream. */
+  error: 0x58, // X
+  /** log: Python → gatekit, lines for the error log (wsgi.errors, utf-8). */
+  log: 0x4c, // L
+} as const;
+
+/** ExchangeSpec is how a plugin's HTTP exchanges differ. */
+export interface ExchangeSpec {
+  /** kind is the plugin's name, for errors and log lines. */
+  readonly kind: string;
+  /** timeout (ms) runs from the exchange's start on a link. */
+  readonly timeout: number;
+  /**
+   * killOnTimeout: a synchronous worker (wsgi) cannot drop one request, so an exchange past its
+   * timeout kills its worker, and the timeout runs until the response ends (also after the
+   * client left); otherwise (asgi) it runs until the response starts, and the app gets the
+   * ABORT (http.disconnect).
+   */
+  readonly killOnTimeout: boolean;
+  readonly log: Logger;
+}
+
+const RES = Symbol('gatekit.exchange');
+
+/** onResClose is every exchange's 'close' listener of its response (one function, no closure per request). */
+function onResClose(this: ServerResponse & { [RES]?: HttpExchange }): void {
+  this[RES]?.clientClosed();
+}
+
+/**
+ * HttpExchange is one HTTP request served through a pool as a stream of a link: it sends the
+ * head and the body (pausing the body while the link is full or the worker asked to PAUSE),
+ * and passes the response on to the client, asking the worker to PAUSE while the client is
+ * slow. run() resolves when the response has ended, or rejects with the HttpError the kernel
+ * renders: 500 app error, 502 worker died or spoke nonsense, 503 (PoolLinks) no worker, 504
+ * timeout. The timeout does not run while the exchange waits for the client's body.
+ */
+export class HttpExchange extends PoolStream {
+  private link: Link | undefined;
+  private id = 0;
+  private settled = false;
+  private ended = false;
+  private body: Readable | undefined;
+  private bodyEnded = false;
+  private pausedByWorker = false;
+  private pausedOut = false;
+  private recalled = false;
+  private resolve!: () => void;
+  private reject!: (e: HttpError) => void;
+
+  /** head is the head frame's payload, latin-1 ('0' or '1' for a body, then the plugin's fields). */
+  constructor(readonly ctx: Ctx, private readonly pool: PoolLinks, private readonly head: string, private readonly spec: ExchangeSpec) {
+    super();
+  }
+
+  /** mayWait: a request without a body may be prefetched (only its head is sent before it starts), unless it came back once. */
+  get mayWait(): boolean {
+    return !this.recalled && this.head.charCodeAt(0) === 48 /* 0 */;
+  }
+
+  /** run submits the exchange to the pool and settles with the response. */
+  run(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      const res = this.ctx.res as ServerResponse & { [RES]?: HttpExchange };
+      res[RES] = this;
+      res.on('close', onResClose);
+      this.pool.submit(this);
+    });
+  }
+
+  opened(link: Link, id: number): void {
+    this.link = link;
+    this.id = id;
+    link.out.text(HTTP_FRAME.head, id, this.prefetched ? `2${this.head.slice(1)}` : this.head);
+    this.pool.running.add(this, this.spec.timeout);
+    if (this.head.charCodeAt(0) === 49 /* 1 */) this.sendBody(this.ctx.body);
+  }
+
+  frame(kind: number, payload: Buffer): void {
+    if (kind === HTTP_FRAME.finish || kind === HTTP_FRAME.whole || kind === HTTP_FRAME.error) this.streamEnded();
+    if (this.settled) return;
+    switch (kind) {
+      case HTTP_FRAME.whole: return this.whole(payload);
+      case HTTP_FRAME.start: this.started(); this.writeHead(payload); return;
+      case HTTP_FRAME.finish: this.ctx.res.end(); return this.done();
+      case HTTP_FRAME.error: return this.fail(new HttpError(500, this.spec.killOnTimeout ? `${this.spec.kind} application raised an exception` : `${this.spec.kind} application failed`, { cause: new Error(payload.toString('utf8')) }));
+      case HTTP_FRAME.log: return this.logLines(payload);
+      case LINK_FRAME.pause: this.pausedByWorker = true; this.body?.pause(); return;
+      case LINK_FRAME.resume: this.pausedByWorker = false; return this.drained();
+      default: return this.fail(new HttpError(502, `${this.spec.kind} worker sent an unknown frame 0x${kind.toString(16)}`));
+    }
+  }
+
+  data(piece: Buffer): void {
+    if (this.settled) return;
+    const res = this.ctx.res;
+    if (res.write(piece) || this.pausedOut) return;
+    this.pausedOut = true;
+    this.link!.out.frame(LINK_FRAME.pause, this.id);
+    res.once('drain', () => {
+      this.pausedOut = false;
+      if (!this.ended) this.link!.out.frame(LINK_FRAME.resume, this.id);
+    });
+  }
+
+  lost(): void {
+    this.streamEnded();
+    if (!this.settled) this.fail(new HttpError(502, `${this.spec.kind} worker ${this.link?.pid || '?'} exited before it answered`));
+  }
+
+  drained(): void {
+    const body = this.body;
+    if (body === undefined || this.bodyEnded || this.pausedByWorker || this.ended) return;
+    if (this.link!.out.needDrain) this.link!.waitDrain(this);
+    else body.resume();
+  }
+
+  back(): boolean {
+    this.pool.running.remove(this);
+    this.link = undefined;
+    this.id = 0;
+    this.recalled = true;
+    return !this.settled;
+  }
+
+  refused(e: HttpError): void {
+    if (!this.settled) this.fail(e);
+  }
+
+  expired(): void {
+    if (this.waitingOnClient()) { this.pool.running.add(this, this.spec.timeout); return; }
+    const { kind, timeout, log } = this.spec;
+    if (!this.spec.killOnTimeout) {
+      this.fail(new HttpError(504, `${kind} application did not start its response within ${timeout}ms`));
+      return;
+    }
+    const pid = this.link!.pid;
+    log.error(`${kind} worker ${pid} did not answer within ${timeout}ms; killing it`, { request_id: this.ctx.requestId });
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    if (!this.settled) this.fail(new HttpError(504, `${kind} application timed out`));
+  }
+
+  /** clientClosed: the response closed; before it finished, the client left (the worker gets ABORT). */
+  clientClosed(): void {
+    if (this.settled || this.ctx.res.writableFinished) return;
+    this.settle();
+    if (this.link === undefined) this.pool.cancel(this);
+    this.resolve();
+  }
+
+  /** waitingOnClient: the body is not all here and nothing else holds it up; the timeout waits for the client. */
+  private waitingOnClient(): boolean {
+    return this.body !== undefined && !this.bodyEnded && !this.pausedByWorker && !this.settled && !this.link!.out.needDrain;
+  }
+
+  private sendBody(body: Readable): void {
+    this.body = body;
+    body.on('data', (chunk: Buffer) => {
+      if (this.ended || this.settled) return;
+      const out = this.link!.out;
+      out.frame(HTTP_FRAME.body, this.id, chunk);
+      if (this.pausedByWorker) body.pause();
+      else if (out.needDrain) { body.pause(); this.link!.waitDrain(this); }
+    });
+    body.on('end', () => {
+      this.bodyEnded = true;
+      if (!this.ended && !this.settled) this.link!.out.frame(HTTP_FRAME.end, this.id);
+    });
+    body.on('error', (e) => { if (!this.settled) this.fail(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e })); });
+  }
+
+  private started(): void {
+    if (!this.spec.killOnTimeout) this.pool.running.remove(this);
+  }
+
+  /** streamEnded: the link dropped the stream (its last frame came, or the link closed). */
+  private streamEnded(): void {
+    this.ended = true;
+    this.pool.running.remove(this);
+  }
+
+  private whole(payload: Buffer): void {
+    const n = payload.readUInt32BE(0);
+    if (!this.writeHead(payload.subarray(4, 4 + n))) return;
+    this.ctx.res.end(payload.subarray(4 + n));
+    this.done();
+  }
+
+  /** writeHead sends the status and headers the application gave; false (and a 502) when Node refuses them. */
+  private writeHead(payload: Buffer): boolean {
+    const parts = payload.toString('latin1').split('\0');
+    const status = parts.shift()!;
+    try {
+      this.ctx.res.writeHead(Number(status.slice(0, 3)), status.length > 4 ? status.slice(4) : undefined, parts);
+      return true;
+    } catch (e) {
+      this.fail(new HttpError(502, `${this.spec.kind} application sent an invalid status or header: ${(e as Error).message}`, { cause: e }));
+      return false;
+    }
+  }
+
+  private logLines(payload: Buffer): void {
+    const meta = { request_id: this.ctx.requestId, pid: this.link!.pid };
+    for (const line of payload.toString('utf8').split('\n')) this.spec.log.warn(line, meta);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    if (!this.spec.killOnTimeout) this.pool.running.remove(this);
+    if (!this.ended) this.link?.abort(this.id);
+  }
+
+  private done(): void {
+    this.settled = true;
+    this.resolve();
+  }
+
+  private fail(e: HttpError): void {
+    this.settle();
+    if (this.link === undefined) this.pool.cancel(this);
+    this.reject(e);
+  }
+}
