@@ -24,9 +24,8 @@ export { statPath, TurnStats } from './turn-stats.js';
 export { cgiMetaVariables, type CgiScript, type CgiSite } from './cgi-env.js';
 export { bodyBuffering, bodyBufferingOptions, bufferBody, type BodyBuffering, type BodyBufferingConfig, type BufferedBody } from './request-body.js';
 export {
-  awaitPoolWorker, frame, FRAME_HEAD, FrameDecoder, FrameReader, FrameWriter, HTTP_FRAME, HttpExchange, Link, LINK_FRAME, MAX_CONTROL, POOL_PYTHON, POOL_QUEUE_WAIT,
-  PoolLinks, PoolStream, PoolWatch, poolRunDir, RECALL_AFTER, poolsPart, pumpBody, PYTHON_APP_SPEC, PythonPool, pythonPoolSettings, relayData, sourceFile, textFrame, TimedList,
-  type BodyPump, type ExchangeSpec, type FrameSink, type LinkFrameSink, type PoolStatus, type PoolWorker, type PythonPoolConfig, type PythonPoolSettings,
-  type PythonPoolSpec, type Timed,
+  frame, FRAME_HEAD, FrameDecoder, FrameReader, FrameWriter, HTTP_FRAME, HttpExchange, Link, LINK_FRAME, MAX_CONTROL, POOL_PYTHON, POOL_QUEUE_WAIT, PoolLinks,
+  PoolStream, PoolWatch, poolRunDir, poolsPart, PYTHON_APP_SPEC, PythonPool, pythonPoolSettings, RECALL_AFTER, sourceFile, textFrame, TimedList,
+  type ExchangeSpec, type FrameSink, type LinkFrameSink, type PoolStatus, type PoolWorker, type PythonPoolConfig, type PythonPoolSettings, type PythonPoolSpec, type Timed,
 } from './pool/index.js';
 export { BadCgiHead, CGI_MAX_HEAD, CgiHeadParser, parseCgiHead, type CgiHead } from './cgi-response.js';

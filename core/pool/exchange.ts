@@ -144,11 +144,12 @@ export class HttpExchange extends PoolStream {
   }
 
   back(): boolean {
+    if (this.settled || this.body !== undefined) return false;
     this.pool.running.remove(this);
     this.link = undefined;
     this.id = 0;
     this.recalled = true;
-    return !this.settled;
+    return true;
   }
 
   refused(e: HttpError): void {
@@ -159,6 +160,7 @@ export class HttpExchange extends PoolStream {
     if (this.waitingOnClient()) { this.pool.running.add(this, this.spec.timeout); return; }
     const { kind, timeout, log } = this.spec;
     if (!this.spec.killOnTimeout) {
+      this.link!.stall(); // its event loop may be blocked: nothing new goes there until it answers
       this.fail(new HttpError(504, `${kind} application did not start its response within ${timeout}ms`));
       return;
     }

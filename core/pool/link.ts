@@ -15,7 +15,7 @@ export interface LinkOwner {
   freed(link: Link): void;
   /** closed: the link is gone (its streams were told). */
   closed(link: Link): void;
-  /** back: the worker gave a stream back unstarted (BACK). */
+  /** back: the worker gave a stream back unstarted (BACK), or died before it read it. */
   back(link: Link, s: PoolStream): void;
 }
 
@@ -35,6 +35,11 @@ export class Link implements LinkFrameSink {
   running = 0;
   /** ready is true from HELLO until GOAWAY or the close. */
   ready = false;
+  /** acks: the worker sends ACK (HELLO flag 1); acked is the highest stream id it acknowledged. */
+  acks = false;
+  acked = 0;
+  /** stalled: a request timed out on this link while it said nothing; it takes nothing new until a frame comes (see stall()). */
+  stalled = false;
   goingAway = false;
   closed = false;
   readonly streams = new Map<number, PoolStream>();
@@ -66,12 +71,12 @@ export class Link implements LinkFrameSink {
 
   /** hasRoom tells whether the link takes another stream now. */
   get hasRoom(): boolean {
-    return this.ready && (this.capacity === 0 || this.streams.size < this.capacity);
+    return this.ready && !this.stalled && (this.capacity === 0 || this.streams.size < this.capacity);
   }
 
   /** hasThread tells whether the link takes another stream now that would not wait its turn in the worker. */
   get hasThread(): boolean {
-    return this.ready && (this.running === 0 || this.streams.size < this.running);
+    return this.ready && !this.stalled && (this.running === 0 || this.streams.size < this.running);
   }
 
   /** open gives the stream an id on this link and lets it write its first frames; it is `prefetched` when the worker runs as many as it may already. */
@@ -96,6 +101,16 @@ export class Link implements LinkFrameSink {
     if (this.streams.has(id)) this.out.frame(LINK_FRAME.recall, id);
   }
 
+  /**
+   * stall takes the link out of the schedule until the worker says something (a PING asks it
+   * to): a request timed out on it, and a worker whose event loop is blocked reads nothing.
+   */
+  stall(): void {
+    if (this.stalled || this.closed) return;
+    this.stalled = true;
+    this.out.frame(LINK_FRAME.ping, 0);
+  }
+
   /** waitDrain calls s.drained() once the socket has room again. */
   waitDrain(s: PoolStream): void {
     this.drainWaiters.push(s);
@@ -114,6 +129,7 @@ export class Link implements LinkFrameSink {
   }
 
   frame(kind: number, id: number, payload: Buffer): void {
+    if (this.stalled) this.unstall();
     if (id === 0) { this.control(kind, payload); return; }
     const s = this.streams.get(id);
     if (s === undefined) return; // a stream that ended here already (aborted, timed out): its last frames go nowhere
@@ -128,6 +144,7 @@ export class Link implements LinkFrameSink {
   }
 
   data(id: number, piece: Buffer): void {
+    if (this.stalled) this.unstall();
     const s = this.streams.get(id);
     if (s === undefined) return;
     s.heard = true;
@@ -140,11 +157,19 @@ export class Link implements LinkFrameSink {
     else this.owner.freed(this);
   }
 
+  private unstall(): void {
+    this.stalled = false;
+    this.owner.freed(this);
+  }
+
   private control(kind: number, payload: Buffer): void {
-    if (kind === LINK_FRAME.hello && payload.length >= 12 && !this.pid) {
+    if (kind === LINK_FRAME.ack && payload.length >= 4) {
+      this.acked = payload.readUInt32BE(0);
+    } else if (kind === LINK_FRAME.hello && payload.length >= 16 && !this.pid) {
       this.pid = payload.readUInt32BE(0);
       this.capacity = payload.readUInt32BE(4);
       this.running = payload.readUInt32BE(8);
+      this.acks = (payload.readUInt32BE(12) & 1) !== 0;
       if (this.goingAway) return;
       this.ready = true;
       this.owner.ready(this);
@@ -160,13 +185,17 @@ export class Link implements LinkFrameSink {
     if (this.streams.size === 0) this.close();
   }
 
+  /** onClose tells the streams: those the worker never read (past its last ACK) go to another worker, the others are lost. */
   private onClose(): void {
     this.closed = true;
     this.ready = false;
-    const lost = [...this.streams.values()];
+    const streams = [...this.streams];
     this.streams.clear();
     this.drainWaiters = [];
-    for (const s of lost) s.lost();
+    for (const [id, s] of streams) {
+      if (this.acks && id > this.acked) this.owner.back(this, s);
+      else s.lost();
+    }
     this.owner.closed(this);
   }
 }

@@ -93,7 +93,7 @@ export class PoolLinks implements LinkOwner {
   }
 
   back(_link: Link, s: PoolStream): void {
-    if (!s.back()) return;
+    if (!s.back()) { s.lost(); return; }
     this.queue.unshift(s, s.submittedAt + this.wait);
     this.dispatch();
   }

@@ -1,21 +1,9 @@
-// The plain framing, without stream ids, of one exchange per connection (the CGI spawn helper's,
-// and gatekit_asgi.py's shared pool socket until it speaks links): each frame is 1 byte of type,
-// a 4-byte big-endian payload length, then the payload. What the types mean is up to the plugin
-// that speaks it; the codec only knows which type carries bulk data, passed on piece by piece.
-
-import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+// The plain framing, without stream ids, of one exchange per connection (the CGI spawn helper's):
+// each frame is 1 byte of type, a 4-byte big-endian payload length, then the payload. What the
+// types mean is up to the plugin that speaks it; the codec only knows which type carries bulk
+// data, passed on piece by piece. The Python pools' links have a framing of their own (frames.ts).
 
 import { MAX_CONTROL } from './frames.js';
-
-/** frameHeader makes the 5 bytes that start a frame of `length` payload bytes. */
-export function frameHeader(kind: number, length: number): Buffer {
-  const h = Buffer.allocUnsafe(5);
-  h[0] = kind;
-  h.writeUInt32BE(length, 1);
-  return h;
-}
 
 /** frame makes a whole frame. */
 export function frame(kind: number, payload: Buffer = Buffer.alloc(0)): Buffer {
@@ -92,68 +80,4 @@ export class FrameReader {
     this.parts = [];
     this.sink.control(this.kind, payload);
   }
-}
-
-/**
- * writeFrame writes `payload` as one frame without copying it (header and payload go out in
- * one corked write); it returns what the socket's write() returned, for backpressure.
- */
-export function writeFrame(sock: Socket, kind: number, payload: Buffer): boolean {
-  sock.cork();
-  sock.write(frameHeader(kind, payload.length));
-  const ok = sock.write(payload);
-  sock.uncork();
-  return ok;
-}
-
-/**
- * relayData makes the `data` callback of a FrameReader that streams a response body to the
- * client: when the client does not keep up, the pool socket is paused until 'drain'.
- * `done` tells whether the exchange has ended (nothing more is written then).
- */
-export function relayData(sock: Socket, res: ServerResponse, done: () => boolean): (piece: Buffer) => void {
-  let paused = false;
-  return (piece) => {
-    if (done() || res.write(piece) || paused) return;
-    paused = true;
-    sock.pause();
-    res.once('drain', () => { paused = false; if (!done()) sock.resume(); });
-  };
-}
-
-/** BodyPump is a request body on its way to a pool process; stop() detaches it early. */
-export interface BodyPump {
-  /** ended is true once the whole body and the end frame were written. */
-  readonly ended: boolean;
-  /**
-   * waitingOnClient is true while the pump waits for the client's next bytes (the body is not
-   * all here, and the pool process takes what it gets): an application timeout does not run then.
-   */
-  readonly waitingOnClient: boolean;
-  stop(): void;
-}
-
-/**
- * pumpBody streams a request body to a pool process as `kind` frames, pausing the body while
- * the socket is full, then writes the `end` frame. A body error goes to `onError`.
- */
-export function pumpBody(body: Readable, sock: Socket, kind: number, end: Buffer, onError: (e: Error) => void): BodyPump {
-  const onData = (chunk: Buffer): void => { if (!writeFrame(sock, kind, chunk)) body.pause(); };
-  const onDrain = (): void => { body.resume(); };
-  const onEnd = (): void => { pump.ended = true; sock.write(end); };
-  const pump = {
-    ended: false,
-    get waitingOnClient(): boolean { return !pump.ended && !sock.writableNeedDrain; },
-    stop(): void {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      sock.off('drain', onDrain);
-    },
-  };
-  body.on('data', onData);
-  body.on('end', onEnd);
-  body.on('error', onError);
-  sock.on('drain', onDrain);
-  return pump;
 }

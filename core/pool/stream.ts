@@ -39,6 +39,10 @@ export abstract class PoolStream implements Timed {
   abstract refused(e: HttpError): void;
   /** expired: the stream was in PoolLinks.running past its delay. */
   abstract expired(): void;
-  /** back: the worker gave the stream back unstarted; it returns true to be sent elsewhere (false: it has ended meanwhile). */
+  /**
+   * back: the worker gave the stream back unstarted, or died before it read it; it returns
+   * true to be sent elsewhere, false when it cannot be (it has ended meanwhile, or part of its
+   * body was sent: it is then lost()).
+   */
   abstract back(): boolean;
 }

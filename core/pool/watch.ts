@@ -11,7 +11,7 @@ export interface PoolStatus {
   readonly connected: boolean;
   /** workers counts the ready Python workers. */
   readonly workers: number;
-  /** ready lists the ready workers that take links (all of them, but a shared-socket pool's). */
+  /** ready lists the ready workers. */
   readonly ready: readonly PoolWorker[];
   readonly failing: boolean;
   /** missing: the keeper's socket does not exist, so no pool was started for this config (not a restart). */
@@ -96,8 +96,8 @@ export class PoolWatch {
   }
 }
 
-/** parseStatus reads one status line of the keeper: {"workers": [[pid, socket], ...], "count": n, "failing": bool}. */
+/** parseStatus reads one status line of the keeper: {"workers": [[pid, socket], ...], "failing": bool}. */
 function parseStatus(line: string): PoolStatus {
-  const m = JSON.parse(line) as { workers: [number, string][]; count: number; failing: boolean };
-  return { connected: true, workers: m.count, ready: m.workers.map(([pid, socket]) => ({ pid, socket })), failing: m.failing };
+  const m = JSON.parse(line) as { workers: [number, string][]; failing: boolean };
+  return { connected: true, workers: m.workers.length, ready: m.workers.map(([pid, socket]) => ({ pid, socket })), failing: m.failing };
 }

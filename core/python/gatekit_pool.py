@@ -3,15 +3,13 @@
 Shared by the plugins that serve Python applications (wsgi, asgi). Two roles, each a process
 supervised by gatekit's master (core/pool/pool.ts):
 
-  keeper DIR    binds DIR/pool.sock and holds it for the life of the pool; workers get the
-                listening socket from it over DIR/keeper.sock (SCM_RIGHTS), so a worker that
-                dies or recycles never closes the pool, and requests wait in the backlog
-                meanwhile. It also tells watchers (gatekit's Node workers) how many workers
-                are ready, and whether they fail to load the application.
+  keeper DIR    keeps the list of ready workers and their sockets, and tells watchers
+                (gatekit's Node workers) about it, and whether the workers fail to load the
+                application; it owns the pool's folder (removed when gatekit is gone).
   worker DIR MODULE ARGS...
                 loads the plugin's Python file MODULE (e.g. gatekit_wsgi.py) and calls its
-                worker(DIR, *ARGS), which loads the application (load_app), joins the pool
-                (join_pool) and serves requests in its own protocol.
+                worker(DIR, *ARGS), which loads the application (load_app), listens on its own
+                socket (listen_links), tells the keeper (announce) and serves the links.
 
 Keeper control protocol (DIR/keeper.sock), one line per message:
   ready PID SOCKET   a worker loaded its app and listens on DIR/SOCKET; it counts as ready while
@@ -23,11 +21,17 @@ Keeper control protocol (DIR/keeper.sock), one line per message:
 Links (DIR/w-PID.sock, one per worker): each gatekit Node worker keeps one connection, a link, to
 every ready worker, and multiplexes its requests over it as streams. A frame is 1 byte kind,
 4 bytes stream id, 4 bytes payload length (big-endian), then the payload. Stream 0 is the link:
-  h HELLO   worker -> gatekit, first on every link: pid, capacity, running (4 bytes each): the
-            worker takes up to `capacity` streams of the link at once and runs up to `running`
-            of them (0: no limit); the others wait their turn in the worker (prefetched)
+  h HELLO   worker -> gatekit, first on every link: pid, capacity, running, flags (4 bytes
+            each): the worker takes up to `capacity` streams of the link at once and runs up to
+            `running` of them (0: no limit), the others wait their turn in the worker
+            (prefetched); flags 1 (ACKS): it sends ACK
   g GOAWAY  worker -> gatekit: the worker stops (SIGTERM, max_requests); gatekit sends no new
             stream, finishes those in flight, then closes the link
+  k ACK     worker -> gatekit: the highest stream id whose head it has read (4 bytes), sent
+            before any of those streams can start: when the worker dies, gatekit sends the
+            streams it never read to another worker
+  i PING    gatekit -> worker: are you there? (after a request timed out on a silent link)
+  o PONG    worker -> gatekit: the answer; until a frame comes, gatekit sends the link nothing new
 On a stream, both ways: p PAUSE / r RESUME (stop, restart sending this stream's bytes: flow
 control per stream, the link itself is always read); gatekit -> worker: a ABORT (the client
 left), c RECALL (give back this prefetched stream if it has not started); worker -> gatekit:
@@ -41,7 +45,6 @@ process is gone (watch_parent). The keeper then removes the pool's folder; a wor
 on SIGTERM, and is ended ORPHAN_GRACE seconds later if it has not.
 """
 
-import array
 import hashlib
 import importlib
 import importlib.util
@@ -58,32 +61,13 @@ import threading
 import time
 import traceback
 
-HEAD = struct.Struct('>cI')  # the shared-socket framing gatekit_asgi.py still speaks (no stream id)
-MAX_FRAME = 1 << 24
-
-
-def frame(kind, payload=b''):
-    """frame encodes one frame of the shared-socket framing (kind is a 1-byte bytes)."""
-    return HEAD.pack(kind, len(payload)) + payload
-
-
-def read_frame(rfile):
-    """read_frame reads one frame from a blocking binary file; ConnectionError at EOF."""
-    head = rfile.read(5)
-    if len(head) < 5:
-        raise ConnectionError('gatekit closed the connection')
-    kind, length = HEAD.unpack(head)
-    payload = rfile.read(length) if length else b''
-    if len(payload) < length:
-        raise ConnectionError('gatekit closed the connection mid-frame')
-    return kind, payload
-
-
 # ---------------------------------------------------------------- links
 
 LINK_HEAD = struct.Struct('>BII')  # kind, stream id, payload length
 U32 = struct.Struct('>I')
 HELLO, GOAWAY, PAUSE, RESUME, ABORT, RECALL, BACK = 0x68, 0x67, 0x70, 0x72, 0x61, 0x63, 0x62  # h g p r a c b
+ACK, PING, PONG = 0x6b, 0x69, 0x6f  # k i o
+ACKS = 1  # HELLO flag: the worker sends ACK
 MAX_LINK_FRAME = 1 << 24  # the largest frame either side accepts (bigger data is cut in pieces)
 
 
@@ -92,9 +76,9 @@ def link_frame(kind, sid, payload=b''):
     return LINK_HEAD.pack(kind, sid, len(payload)) + payload
 
 
-def hello(capacity, running):
+def hello(capacity, running, flags=0):
     """hello is the HELLO frame a worker sends first on every link."""
-    return link_frame(HELLO, 0, struct.pack('>III', os.getpid(), capacity, running))
+    return link_frame(HELLO, 0, struct.pack('>IIII', os.getpid(), capacity, running, flags))
 
 
 # ---------------------------------------------------------------- parent watch
@@ -145,31 +129,24 @@ def keeper(run_dir):
         shutil.rmtree(run_dir, ignore_errors=True)
         os._exit(0)
     watch_parent(orphaned)
-    pool_path = os.path.join(run_dir, 'pool.sock')  # the shared socket gatekit_asgi.py still accepts on
-    if os.path.exists(pool_path):
-        os.unlink(pool_path)
-    pool = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    pool.bind(pool_path)
-    pool.listen(4096)
     ctl_path = os.path.join(run_dir, 'keeper.sock')
     if os.path.exists(ctl_path):
         os.unlink(ctl_path)
     ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ctl.bind(ctl_path + '.tmp')
     ctl.listen(256)
-    os.rename(ctl_path + '.tmp', ctl_path)  # the control socket appears only once the pool exists
+    os.rename(ctl_path + '.tmp', ctl_path)  # the control socket appears only once it listens
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    Keeper(run_dir, ctl, pool).serve()
+    Keeper(run_dir, ctl).serve()
 
 
 class Keeper(object):
     """Keeper is the keeper's state: connections, ready workers (connection -> (pid, socket name)),
     watchers, and whether the application fails to load."""
 
-    def __init__(self, run_dir, ctl, pool):
+    def __init__(self, run_dir, ctl):
         self.run_dir = run_dir
         self.ctl = ctl
-        self.pool = pool
         self.conns = {}  # socket -> bytes received, not yet a whole line
         self.workers = {}
         self.watchers = set()
@@ -190,10 +167,6 @@ class Keeper(object):
                 if not data:
                     self.drop(s)
                     continue
-                if data[:1] == b'F' and not self.conns[s]:  # a gatekit_asgi.py worker wants the shared socket
-                    s.sendmsg([b'F'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [self.pool.fileno()]))])
-                    self.ready(s, (0, ''))
-                    data = data[1:]
                 lines = (self.conns[s] + data).split(b'\n')
                 self.conns[s] = lines.pop()
                 for line in lines:
@@ -220,16 +193,15 @@ class Keeper(object):
         worker = self.workers.pop(s, None)
         s.close()
         if worker is not None:
-            if worker[1]:  # the worker is gone: nobody can connect to its socket any more
-                try:
-                    os.unlink(os.path.join(self.run_dir, worker[1]))
-                except OSError:
-                    pass
+            try:  # the worker is gone: nobody can connect to its socket any more
+                os.unlink(os.path.join(self.run_dir, worker[1]))
+            except OSError:
+                pass
             self.publish()
 
     def status(self):
         workers = sorted(self.workers.values())
-        return (json.dumps({'workers': [list(w) for w in workers if w[1]], 'count': len(workers), 'failing': self.failing}) + '\n').encode()
+        return (json.dumps({'workers': [list(w) for w in workers], 'failing': self.failing}) + '\n').encode()
 
     def publish(self):
         msg = self.status()
@@ -261,17 +233,6 @@ def connect_keeper(run_dir, line):
     s.connect(os.path.join(run_dir, 'keeper.sock'))
     s.sendall(line)
     return s
-
-
-def recv_listener(link):
-    fds = array.array('i')
-    _, anc, _, _ = link.recvmsg(16, socket.CMSG_LEN(fds.itemsize))
-    for level, kind, data in anc:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[:fds.itemsize])
-    if not fds:
-        raise RuntimeError('the keeper sent no pool socket')
-    return socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, fileno=fds[0])
 
 
 def load_or_fail(run_dir, spec, label):
@@ -321,14 +282,6 @@ def fail(run_dir, text, fatal=None):
     except OSError:
         pass
     sys.exit(3)
-
-
-def join_pool(run_dir):
-    """join_pool tells the keeper this worker is ready and gets the shared pool socket (the
-    gatekit_asgi.py way); returns (listener, link). The worker counts as ready while `link`
-    stays open; link reads EOF when the keeper goes away."""
-    link = connect_keeper(run_dir, b'F')
-    return recv_listener(link), link
 
 
 def listen_links(run_dir):

@@ -32,7 +32,7 @@ import threading
 import time
 import traceback
 
-from gatekit_pool import ABORT, BACK, GOAWAY, LINK_HEAD, MAX_LINK_FRAME, PAUSE, RECALL, RESUME, announce, hello, link_frame, listen_links, load_or_fail
+from gatekit_pool import ABORT, BACK, GOAWAY, LINK_HEAD, MAX_LINK_FRAME, PAUSE, PING, PONG, RECALL, RESUME, announce, hello, link_frame, listen_links, load_or_fail
 
 H, B, E = 0x48, 0x42, 0x45
 S, D, F, W, X, L = 0x53, 0x44, 0x46, 0x57, 0x58, 0x4c
@@ -628,6 +628,8 @@ class Worker(object):
             return
         s = link.streams.get(sid)
         if s is None:  # a stream this worker has finished: the rest of its body goes nowhere
+            if sid == 0 and kind == PING:
+                link.send_now(link_frame(PONG, 0))
             return
         if kind == B:
             s.body(payload)
