@@ -10,7 +10,7 @@ import { PoolStream } from './stream.js';
 
 /** HTTP_FRAME names the kinds of an HTTP exchange over a link (wsgi and asgi alike), by the byte that marks them. */
 export const HTTP_FRAME = {
-  /** head: gatekit → Python: '1' when body frames follow ('0' otherwise), then the plugin's request head. */
+  /** head: gatekit → Python: a flag digit and a NUL (HEAD_FLAG), then the plugin's request head. */
   head: 0x48, // H
   /** body: gatekit → Python, a chunk of the request body. */
   body: 0x42, // B
@@ -29,6 +29,16 @@ export const HTTP_FRAME = {
   /** log: Python → gatekit, lines for the error log (wsgi.errors, utf-8). */
   log: 0x4c, // L
 } as const;
+
+/**
+ * HEAD_FLAG starts a head frame's payload: '0' for a request without a body, '1' when body
+ * frames follow, '2' for one without a body that the worker may give back (it was prefetched).
+ */
+const HEAD_FLAG = { none: '0\0', body: '1\0', recallable: '2\0' } as const;
+
+/** HEADS caches the parsed start payloads of the responses seen (status line and headers repeat): payload → [status, reason, headers]. */
+const HEADS = new Map<string, readonly [number, string | undefined, string[]]>();
+const HEADS_MAX = 256;
 
 /** ExchangeSpec is how a plugin's HTTP exchanges differ. */
 export interface ExchangeSpec {
@@ -74,14 +84,14 @@ export class HttpExchange extends PoolStream {
   private resolve!: () => void;
   private reject!: (e: HttpError) => void;
 
-  /** head is the head frame's payload, latin-1 ('0' or '1' for a body, then the plugin's fields). */
-  constructor(readonly ctx: Ctx, private readonly pool: PoolLinks, private readonly head: string, private readonly spec: ExchangeSpec) {
+  /** head is the plugin's request head (latin-1); `hasBody`: body frames follow it (from ctx.body). */
+  constructor(readonly ctx: Ctx, private readonly pool: PoolLinks, private readonly hasBody: boolean, private readonly head: string, private readonly spec: ExchangeSpec) {
     super();
   }
 
   /** mayWait: a request without a body may be prefetched (only its head is sent before it starts), unless it came back once. */
   get mayWait(): boolean {
-    return !this.recalled && this.head.charCodeAt(0) === 48 /* 0 */;
+    return !this.recalled && !this.hasBody;
   }
 
   /** run submits the exchange to the pool and settles with the response. */
@@ -99,9 +109,9 @@ export class HttpExchange extends PoolStream {
   opened(link: Link, id: number): void {
     this.link = link;
     this.id = id;
-    link.out.text(HTTP_FRAME.head, id, this.prefetched ? `2${this.head.slice(1)}` : this.head);
+    link.out.text(HTTP_FRAME.head, id, this.head, this.hasBody ? HEAD_FLAG.body : this.prefetched ? HEAD_FLAG.recallable : HEAD_FLAG.none);
     this.pool.running.add(this, this.spec.timeout);
-    if (this.head.charCodeAt(0) === 49 /* 1 */) this.sendBody(this.ctx.body);
+    if (this.hasBody) this.sendBody(this.ctx.body);
   }
 
   frame(kind: number, payload: Buffer): void {
@@ -218,12 +228,20 @@ export class HttpExchange extends PoolStream {
 
   /** writeHead sends the status and headers the application gave; false (and a 502) when Node refuses them. */
   private writeHead(payload: Buffer): boolean {
-    const parts = payload.toString('latin1').split('\0');
-    const status = parts.shift()!;
+    const text = payload.toString('latin1');
+    let head = HEADS.get(text);
+    if (head === undefined) {
+      const parts = text.split('\0');
+      const status = parts.shift()!;
+      head = [Number(status.slice(0, 3)), status.length > 4 ? status.slice(4) : undefined, parts];
+      if (HEADS.size >= HEADS_MAX) HEADS.clear(); // heads that vary (a cookie, a date) must not crowd out those that repeat for long
+      HEADS.set(text, head);
+    }
     try {
-      this.ctx.res.writeHead(Number(status.slice(0, 3)), status.length > 4 ? status.slice(4) : undefined, parts);
+      this.ctx.res.writeHead(head[0], head[1], head[2]);
       return true;
     } catch (e) {
+      HEADS.delete(text);
       this.fail(new HttpError(502, `${this.spec.kind} application sent an invalid status or header: ${(e as Error).message}`, { cause: e }));
       return false;
     }

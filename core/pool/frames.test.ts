@@ -89,6 +89,19 @@ describe('pool link frames', () => {
       assert.equal(sink.frames[0][2], 'GET\0/');
     });
 
+    it('starts a new slab when one is full, losing no frame', async () => {
+      const { next } = await pair();
+      const w = new FrameWriter(client!);
+      const sink = collect();
+      const dec = new FrameDecoder(sink, DATA);
+      for (let round = 0; round < 3; round++) { // 3 x 1000 frames of 100 bytes: several slabs of 64 KiB
+        for (let id = 1; id <= 1000; id++) w.text(0x48, round * 1000 + id, `${id}`.padEnd(99, '.'), '0\0');
+        while (sink.frames.length < (round + 1) * 1000) dec.push(await next());
+      }
+      assert.deepEqual(sink.frames.map(([, id]) => id), Array.from({ length: 3000 }, (_, i) => i + 1));
+      assert.ok(sink.frames.every(([, id, p]) => p === `0\0${`${((id - 1) % 1000) + 1}`.padEnd(99, '.')}`), 'every payload intact');
+    });
+
     it('sends the small frames of a turn in a single write', async () => {
       const { next } = await pair();
       const w = new FrameWriter(client!);

@@ -162,22 +162,24 @@ export class FrameWriter {
     this.kick();
   }
 
-  /** text queues a frame whose payload is `text` in latin-1: one byte per character, written straight in. */
-  text(kind: number, id: number, text: string): void {
-    const n = text.length;
+  /** text queues a frame whose payload is `lead` then `text`, in latin-1 (one byte per character), written straight in. */
+  text(kind: number, id: number, text: string, lead = ''): void {
+    const n = lead.length + text.length;
+    let buf: Buffer;
+    let at = 0;
     if (FRAME_HEAD + n > SLAB) {
-      const own = Buffer.allocUnsafe(FRAME_HEAD + n);
-      own[0] = kind;
-      own.writeUInt32BE(id, 1);
-      own.writeUInt32BE(n, 5);
-      own.write(text, FRAME_HEAD, 'latin1');
+      buf = Buffer.allocUnsafe(FRAME_HEAD + n);
       this.cut();
-      this.parts.push(own);
+      this.parts.push(buf);
     } else {
-      const at = this.room(FRAME_HEAD + n);
-      this.header(at, kind, id, n);
-      this.slab.write(text, at + FRAME_HEAD, 'latin1');
+      at = this.room(FRAME_HEAD + n); // may start a new slab
+      buf = this.slab;
     }
+    buf[at] = kind;
+    buf.writeUInt32BE(id, at + 1);
+    buf.writeUInt32BE(n, at + 5);
+    if (lead) buf.write(lead, at + FRAME_HEAD, 'latin1');
+    buf.write(text, at + FRAME_HEAD + lead.length, 'latin1');
     this.kick();
   }
 

@@ -37,13 +37,13 @@ export class AsgiUnit implements Unit {
 
   handle(ctx: Ctx): Promise<void> {
     if (ctx.upgrade) return isWebSocket(ctx) ? this.sockets!.serve(ctx) : Promise.reject(notAvailable());
-    if (!hasBody(ctx)) return new HttpExchange(ctx, this.links!, headPayload(ctx, false, false), this.spec).run();
+    if (!hasBody(ctx)) return new HttpExchange(ctx, this.links!, false, headPayload(ctx, false), this.spec).run();
     return this.withBody(ctx);
   }
 
   private async withBody(ctx: Ctx): Promise<void> {
     const buffered = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined;
-    return new HttpExchange(ctx, this.links!, headPayload(ctx, !this.buffering.enabled || buffered !== undefined, false, buffered?.length), this.spec).run();
+    return new HttpExchange(ctx, this.links!, !this.buffering.enabled || buffered !== undefined, headPayload(ctx, false, buffered?.length), this.spec).run();
   }
 
   async close(): Promise<void> {

@@ -8,8 +8,8 @@ function utf8AsLatin1(s: string): string {
 }
 
 /**
- * headPayload is the payload of a request's head frame: '1' when body frames follow ('0'
- * otherwise), then the ASGI scope's fields, NUL-separated, latin-1, that gatekit_asgi.py's
+ * headPayload is a request's head, as its head frame carries it after the flag (see
+ * HttpExchange): the ASGI scope's fields, NUL-separated, latin-1, that gatekit_asgi.py's
  * Worker.scope() reads: type, http_version, method, scheme, path, raw_path, query_string,
  * root_path, client host, client port, server host, server port, subprotocols
  * (comma-separated), then the headers' names (lowercased) and values. `path` is the decoded
@@ -17,12 +17,12 @@ function utf8AsLatin1(s: string): string {
  * the exact length of a buffered body, is sent as its content-length (in place of any
  * framing header).
  */
-export function headPayload(ctx: Ctx, body: boolean, websocket: boolean, length?: number): string {
+export function headPayload(ctx: Ctx, websocket: boolean, length?: number): string {
   const req = ctx.req;
   const sock = req.socket;
   const scheme = websocket ? (ctx.scheme === 'https' ? 'wss' : 'ws') : ctx.scheme;
   const protocols = websocket ? (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean).join(',') : '';
-  let text = `${body ? '1' : '0'}\0${websocket ? 'websocket' : 'http'}\0${req.httpVersion}\0${ctx.method}\0${scheme}\0${utf8AsLatin1(ctx.path)}\0${ctx.rawPath}` +
+  let text = `${websocket ? 'websocket' : 'http'}\0${req.httpVersion}\0${ctx.method}\0${scheme}\0${utf8AsLatin1(ctx.path)}\0${ctx.rawPath}` +
     `\0${ctx.query}\0${utf8AsLatin1(ctx.mount)}\0${sock.remoteAddress ?? ''}\0${sock.remotePort ?? 0}\0${sock.localAddress ?? ctx.host}\0${ctx.conn.port}\0${protocols}`;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {

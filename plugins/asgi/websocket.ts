@@ -82,7 +82,7 @@ class WsStream extends PoolStream {
   opened(link: Link, id: number): void {
     this.link = link;
     this.id = id;
-    link.out.text(HTTP_FRAME.head, id, headPayload(this.ctx, false, true));
+    link.out.text(HTTP_FRAME.head, id, headPayload(this.ctx, true), '0\0');
     this.sockets.links.running.add(this, this.sockets.timeout);
   }
 

@@ -34,13 +34,13 @@ export class WsgiUnit implements Unit {
   }
 
   handle(ctx: Ctx): Promise<void> {
-    if (!hasBody(ctx)) return new HttpExchange(ctx, this.links!, headPayload(ctx, false), this.spec).run();
+    if (!hasBody(ctx)) return new HttpExchange(ctx, this.links!, false, headPayload(ctx), this.spec).run();
     return this.withBody(ctx);
   }
 
   private async withBody(ctx: Ctx): Promise<void> {
     const buffered = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined;
-    return new HttpExchange(ctx, this.links!, headPayload(ctx, !this.buffering.enabled || buffered !== undefined, buffered?.length), this.spec).run();
+    return new HttpExchange(ctx, this.links!, !this.buffering.enabled || buffered !== undefined, headPayload(ctx, buffered?.length), this.spec).run();
   }
 
   async close(): Promise<void> {

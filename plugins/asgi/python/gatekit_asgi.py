@@ -130,10 +130,13 @@ class Link(asyncio.Protocol):
         return s, scope
 
     def start(self, heads):
-        """start acknowledges the heads read (ACK, written at once with what waits to go out,
-        before any of them can start), then starts their tasks."""
-        self.out.append(link_frame(ACK, 0, U32.pack(heads[-1][0].sid)))
-        self.flush()
+        """start acknowledges the heads read (ACK, queued with what goes out this turn of the
+        loop), and starts their tasks once that is written: before any of them can run."""
+        self.send(link_frame(ACK, 0, U32.pack(heads[-1][0].sid)))
+        self.w.loop.call_soon(self.run, heads)
+
+    def run(self, heads):
+        self.flush()  # the ACK, if the turn's flush has not written it yet
         create_task = self.w.loop.create_task
         for s, scope in heads:
             create_task(s.run(scope))
@@ -353,6 +356,17 @@ class Stream(object):
         self.link.send(link_frame(X, self.sid, text.encode('utf-8', 'replace')))
 
 
+def text(words, raw):
+    """text decodes a repeating field of the head, and remembers it (a bounded cache)."""
+    value = raw.decode('latin-1')
+    if len(words) < 256 and value:
+        words[raw] = value
+    return value
+
+
+STATUS = {}  # status code -> its bytes in a start payload
+
+
 def data_frames(sid, data):
     if len(data) <= MAX_LINK_FRAME:
         return (LINK_HEAD.pack(D, sid, len(data)), data)
@@ -367,9 +381,10 @@ def data_frames(sid, data):
 def status_head(message):
     """status_head is the S payload of http.response.start: status, then header names and values."""
     status = message['status']
-    parts = [b'%d' % status]
+    parts = [STATUS.get(status) or b'%d' % status]
     for name, value in message.get('headers') or ():
-        name, value = bytes(name), bytes(value)
+        if type(name) is not bytes or type(value) is not bytes:
+            name, value = bytes(name), bytes(value)
         if name.lower() in HOP_BY_HOP:
             continue
         parts.append(name)
@@ -377,6 +392,8 @@ def status_head(message):
     payload = b'\0'.join(parts)
     if payload.count(b'\0') != len(parts) - 1 or not 100 <= status <= 999:
         raise ValueError('bad status or a NUL byte in a header: %r' % (message,))
+    if len(STATUS) < 1000:
+        STATUS[status] = parts[0]
     return payload
 
 
@@ -483,6 +500,7 @@ class Worker(object):
         self.draining = False
         self.failure = None
         self.hello = hello(0, 0, ACKS)
+        self.words = {}  # the head's short fields that repeat (type, version, method, scheme, hosts), decoded once
 
     def scope(self, payload):
         """scope builds the ASGI scope from a head: flags, type, http_version, method, scheme, path
@@ -490,16 +508,19 @@ class Worker(object):
         server port, subprotocols (comma-separated), then header names (lowercase) and values."""
         p = payload.split(b'\0')
         headers = p[14:]
+        words = self.words
+        kind = words.get(p[1]) or text(words, p[1])
         scope = {
-            'type': p[1].decode('latin-1'), 'asgi': {'version': '3.0', 'spec_version': '2.3'}, 'http_version': p[2].decode('latin-1'),
-            'scheme': p[4].decode('latin-1'), 'path': p[5].decode('utf-8', 'surrogateescape'), 'raw_path': p[6], 'query_string': p[7],
+            'type': kind, 'asgi': {'version': '3.0', 'spec_version': '2.3'}, 'http_version': words.get(p[2]) or text(words, p[2]),
+            'scheme': words.get(p[4]) or text(words, p[4]), 'path': p[5].decode('utf-8', 'surrogateescape'), 'raw_path': p[6], 'query_string': p[7],
             'root_path': p[8].decode('utf-8', 'surrogateescape'), 'headers': list(zip(headers[0::2], headers[1::2])),
-            'client': (p[9].decode('latin-1'), int(p[10] or 0)), 'server': (p[11].decode('latin-1'), int(p[12] or 0)), 'state': self.state.copy(),
+            'client': (words.get(p[9]) or text(words, p[9]), int(p[10] or 0)), 'server': (words.get(p[11]) or text(words, p[11]), int(p[12] or 0)),
+            'state': self.state.copy(),
         }
-        if scope['type'] == 'websocket':
+        if kind == 'websocket':
             scope['subprotocols'] = [x for x in p[13].decode('latin-1').split(',') if x]
         else:
-            scope['method'] = p[3].decode('latin-1')
+            scope['method'] = words.get(p[3]) or text(words, p[3])
         return scope
 
     def finished(self):
