@@ -72,8 +72,6 @@ function onResClose(this: ServerResponse & { [RES]?: HttpExchange }): void {
  * timeout. The timeout does not run while the exchange waits for the client's body.
  */
 export class HttpExchange extends PoolStream {
-  private link: Link | undefined;
-  private id = 0;
   private settled = false;
   private ended = false;
   private body: Readable | undefined;
@@ -107,8 +105,6 @@ export class HttpExchange extends PoolStream {
   }
 
   opened(link: Link, id: number): void {
-    this.link = link;
-    this.id = id;
     link.out.text(HTTP_FRAME.head, id, this.head, this.hasBody ? HEAD_FLAG.body : this.prefetched ? HEAD_FLAG.recallable : HEAD_FLAG.none);
     this.pool.running.add(this, this.spec.timeout);
     if (this.hasBody) this.sendBody(this.ctx.body);

@@ -15,6 +15,8 @@ export interface LinkOwner {
   freed(link: Link): void;
   /** closed: the link is gone (its streams were told). */
   closed(link: Link): void;
+  /** heard: a prefetched stream got its first frame (it started). */
+  heard(s: PoolStream): void;
   /** back: the worker gave a stream back unstarted (BACK), or died before it read it. */
   back(link: Link, s: PoolStream): void;
 }
@@ -88,6 +90,8 @@ export class Link implements LinkFrameSink {
     const id = this.nextId;
     this.nextId = id === 0xffffffff ? 1 : id + 1;
     this.streams.set(id, s);
+    s.link = this;
+    s.id = id;
     s.opened(this, id);
   }
 
@@ -138,7 +142,7 @@ export class Link implements LinkFrameSink {
       this.owner.back(this, s);
       return;
     }
-    s.heard = true;
+    if (!s.heard) this.hear(s);
     s.frame(kind, payload);
     if (STREAM_END.has(kind)) this.end(id);
   }
@@ -147,8 +151,13 @@ export class Link implements LinkFrameSink {
     if (this.stalled) this.unstall();
     const s = this.streams.get(id);
     if (s === undefined) return;
-    s.heard = true;
+    if (!s.heard) this.hear(s);
     s.data(piece);
+  }
+
+  private hear(s: PoolStream): void {
+    s.heard = true;
+    if (s.prefetched) this.owner.heard(s);
   }
 
   private end(id: number): void {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { HttpError } from '../errors.js';
 import { Link, type LinkOwner } from './link.js';
-import type { PoolStream } from './stream.js';
+import type { PoolStream, RecallMark } from './stream.js';
 import { TimedList } from './timed.js';
 import { PoolWatch, type PoolWorker } from './watch.js';
 
@@ -36,8 +36,9 @@ export class PoolLinks implements LinkOwner {
   private turn = 0;
   private readonly queue = new TimedList((s) => this.refuse(s as PoolStream, this.busyError()));
   private readonly watch: PoolWatch;
+  /** recalls holds the prefetched streams not answered yet, each to be recalled RECALL_AFTER after it was sent. */
+  private readonly recalls = new TimedList((m) => this.recall((m as RecallMark).stream));
   private noWorker: NodeJS.Timeout | undefined;
-  private recalls: NodeJS.Timeout | undefined;
   private shut = false;
 
   /** kind and app name the pool in errors; `wait` bounds the wait for a busy pool (ms). */
@@ -73,7 +74,7 @@ export class PoolLinks implements LinkOwner {
     this.shut = true;
     this.watch.close();
     clearTimeout(this.noWorker);
-    clearInterval(this.recalls);
+    this.recalls.close();
     this.refuseAll(new HttpError(503, `the ${this.kind} pool is closing`));
     this.queue.close();
     this.running.close();
@@ -92,7 +93,12 @@ export class PoolLinks implements LinkOwner {
     this.dispatch();
   }
 
+  heard(s: PoolStream): void {
+    if (s.recallMark) this.recalls.remove(s.recallMark);
+  }
+
   back(_link: Link, s: PoolStream): void {
+    if (s.recallMark) this.recalls.remove(s.recallMark);
     if (!s.back()) { s.lost(); return; }
     this.queue.unshift(s, s.submittedAt + this.wait);
     this.dispatch();
@@ -122,10 +128,7 @@ export class PoolLinks implements LinkOwner {
 
   private send(link: Link, s: PoolStream, now: number): void {
     link.open(s, now);
-    if (s.prefetched && this.recalls === undefined) {
-      this.recalls = setInterval(() => this.recallStale(), RECALL_AFTER / 2);
-      this.recalls.unref();
-    }
+    if (s.prefetched) this.recalls.add(s.recallMark ??= { stream: s, due: 0, prevTimed: undefined, nextTimed: undefined, timedIn: undefined }, RECALL_AFTER);
   }
 
   /** dispatch sends what waits, in order, while links have room for it. */
@@ -139,20 +142,12 @@ export class PoolLinks implements LinkOwner {
     }
   }
 
-  /** recallStale recalls the prefetched streams that waited unanswered for RECALL_AFTER; it stops when none is left. */
-  private recallStale(): void {
-    const now = performance.now();
-    let waiting = 0;
-    for (const link of this.list) {
-      if (link.load <= link.running) continue;
-      for (const [id, s] of link.streams) {
-        if (!s.prefetched || s.heard || s.recalling) continue;
-        if (now - s.openedAt < RECALL_AFTER) { waiting++; continue; }
-        s.recalling = true;
-        link.recall(id);
-      }
-    }
-    if (waiting === 0) { clearInterval(this.recalls); this.recalls = undefined; }
+  /** recall asks the worker to give back a prefetched stream still unanswered RECALL_AFTER after it was sent (it waits behind a slow one). */
+  private recall(s: PoolStream): void {
+    const link = s.link;
+    if (!link || link.closed || s.heard || s.recalling || link.streams.get(s.id) !== s) return;
+    s.recalling = true;
+    link.recall(s.id);
   }
 
   /** update follows the keeper's list: links to new workers, GOAWAY for those that left it. */

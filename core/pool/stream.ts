@@ -2,6 +2,11 @@ import type { HttpError } from '../errors.js';
 import type { Link } from './link.js';
 import type { Timed, TimedList } from './timed.js';
 
+/** RecallMark is a prefetched stream's item in PoolLinks' list of streams to recall if unanswered. */
+export interface RecallMark extends Timed {
+  readonly stream: PoolStream;
+}
+
 /**
  * PoolStream is one exchange (a request, a WebSocket) a link carries as a stream: what the
  * exchange does with the frames, and the state the scheduler (PoolLinks) and the link keep
@@ -22,6 +27,11 @@ export abstract class PoolStream implements Timed {
   heard = false;
   /** recalling: a RECALL was sent for it. */
   recalling = false;
+  /** link is the link the stream is on (set by Link.open, cleared when it comes back), and id its id there. */
+  link: Link | undefined;
+  id = 0;
+  /** recallMark is its place in PoolLinks' list of prefetched streams waiting for an answer (made the first time it is prefetched). */
+  recallMark: RecallMark | undefined;
 
   /** mayWait: the stream may wait for its turn in a worker (be prefetched), and so come back: nothing of it but its head is sent before it starts. */
   abstract get mayWait(): boolean;

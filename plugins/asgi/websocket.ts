@@ -53,8 +53,6 @@ export class WebSockets {
 
 /** WsStream is one WebSocket carried by a stream of a link. */
 class WsStream extends PoolStream {
-  private link: Link | undefined;
-  private id = 0;
   private ws: WebSocket | undefined;
   private settled = false;
   private ended = false;
@@ -80,8 +78,6 @@ class WsStream extends PoolStream {
   }
 
   opened(link: Link, id: number): void {
-    this.link = link;
-    this.id = id;
     link.out.text(HTTP_FRAME.head, id, headPayload(this.ctx, true), '0\0');
     this.sockets.links.running.add(this, this.sockets.timeout);
   }

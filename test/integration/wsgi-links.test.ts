@@ -38,6 +38,20 @@ describe('wsgi links: many requests over a few connections', function () {
     });
   });
 
+  it('sends a response in one piece with its head, yet streams a generator that pauses between its pieces', async () => {
+    const g = await start('workers 1');
+    const t0 = Date.now();
+    const res = await fetch(g.url('/drip?1.5'));
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    const at = Date.now() - t0;
+    assert.equal(first, 'first\n');
+    assert.ok(at < 1000, `the first piece came after ${at}ms, before the second was made`);
+    let rest = '';
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+    assert.equal(rest, 'second\n');
+  });
+
   it('does not hold fast requests behind a slow one of the same Node worker (sync workers)', async () => {
     const g = await start('workers 2');
     const slow = timed(g.url('/slow?3'));

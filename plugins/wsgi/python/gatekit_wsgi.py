@@ -42,7 +42,8 @@ READ_SIZE = 256 * 1024
 WHOLE_MAX = 1 << 20  # a one-piece body up to this size goes in a W frame with its head
 BODY_HIGH = 1 << 20  # request bytes held for one stream before gatekit is asked to PAUSE it
 PREFETCH = int(os.environ.get('GATEKIT_WSGI_PREFETCH', '4'))  # streams a link takes beyond `threads`, waiting their turn here
-WATCH_TICK = 0.01  # seconds an inline application call runs before the watchdog reads the links
+WATCH_TICK = 0.01  # seconds an inline application call runs before the watchdog reads the links (and streams what it kept)
+KEEP_MAX = 256 * 1024  # body bytes a sync worker keeps to send with the head, at most
 
 
 WHOLE_HEAD = struct.Struct('>BIII')  # a W frame's header, and the length of its head
@@ -59,6 +60,13 @@ def header_name(name):
     if len(HEADER_NAMES) < 1000:
         HEADER_NAMES[name] = keep
     return keep
+
+
+def data_frames(sid, data):
+    """data_frames are the D frames of a piece of the body, cut to MAX_LINK_FRAME."""
+    if len(data) <= MAX_LINK_FRAME:
+        return (LINK_HEAD.pack(D, sid, len(data)), data)
+    return [link_frame(D, sid, bytes(data[i:i + MAX_LINK_FRAME])) for i in range(0, len(data), MAX_LINK_FRAME)]
 
 
 class ClientGone(ConnectionError):
@@ -205,7 +213,10 @@ class Stream(object):
     asked = False       # this side asked gatekit to PAUSE the body
     status = None
     headers = None
-    sent = False
+    sent = False        # the head went out (S or W)
+    kept = None         # sync worker: the response's body chunks, kept to go out whole with the head (W)
+    kept_size = 0
+    streaming = False   # the response goes out piece by piece (S, D..., F)
 
     def __init__(self, link, sid, head):
         self.link = link
@@ -251,7 +262,8 @@ class Stream(object):
         if self.gone:
             raise ClientGone('the client left')
         link = self.link
-        link.send(data)
+        if data:
+            link.send(data)
         if flush:
             link.flush()
         if self.paused:
@@ -300,23 +312,81 @@ class Stream(object):
         return link_frame(S, self.sid, self.headers)
 
     def write(self, data):
+        """write sends a piece of the body. A sync worker keeps the pieces, to send the response
+        whole (W) when it ends, until they pass KEEP_MAX or the app runs long between them (the
+        watchdog then streams what is kept): a slow generator still streams."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError('the application must send bytes, not %s' % type(data).__name__)
+        if self.status is None:
+            raise AssertionError('the application sent a body before calling start_response')
+        if self.gone:
+            raise ClientGone('the client left')
+        link = self.link
+        if link.batched and not self.streaming:
+            with link.lock:
+                if not self.streaming:  # else the watchdog turned it to streaming meanwhile
+                    if data:
+                        if self.kept is None:
+                            self.kept = [data]
+                        else:
+                            self.kept.append(data)
+                        self.kept_size += len(data)
+                    if self.kept_size <= KEEP_MAX:
+                        return
+                    self.stream_locked()
+            self.send(b'', flush=True)
+            return
         out = b'' if self.sent else self.take_head()
         if data:
-            sid = self.sid
-            if len(data) <= MAX_LINK_FRAME:
-                out += LINK_HEAD.pack(D, sid, len(data)) + data
-            else:
-                out += b''.join(link_frame(D, sid, data[i:i + MAX_LINK_FRAME]) for i in range(0, len(data), MAX_LINK_FRAME))
+            out += b''.join(data_frames(self.sid, data))
         if out:
             self.send(out, flush=True)  # a streamed response goes out piece by piece
 
+    def stream_locked(self):
+        """stream_locked turns the response to streaming: the head and what is kept go to the link's
+        output (with the link's lock held)."""
+        out = self.link.out
+        if not self.sent:
+            out.append(self.take_head())
+        if self.kept:
+            for d in self.kept:
+                out.extend(data_frames(self.sid, d))
+        self.kept = None
+        self.kept_size = 0
+        self.streaming = True
+
+    def finish(self):
+        """finish ends the response: whole (W) when it was kept, else the F frame."""
+        if self.gone:
+            raise ClientGone('the client left')
+        link = self.link
+        if not link.batched:
+            self.send((b'' if self.sent else self.take_head()) + link_frame(F, self.sid))
+            return
+        with link.lock:
+            if self.streaming or self.kept_size > WHOLE_MAX:
+                self.stream_locked()
+                link.out.append(link_frame(F, self.sid))
+                return
+            kept = self.kept
+            self.whole_locked(b'' if kept is None else kept[0] if len(kept) == 1 else b''.join(kept))
+
     def whole(self, data):
         """whole sends the head and a one-piece body in one W frame, ending the stream."""
+        if self.gone:
+            raise ClientGone('the client left')
+        link = self.link
+        if link.batched:
+            with link.lock:
+                self.whole_locked(data)
+        else:
+            self.sent = True
+            link.send_now(b''.join((WHOLE_HEAD.pack(W, self.sid, 4 + len(self.headers) + len(data), len(self.headers)), self.headers, data)))
+
+    def whole_locked(self, data):
         head = self.headers
         self.sent = True
-        self.send(b''.join((WHOLE_HEAD.pack(W, self.sid, 4 + len(head) + len(data), len(head)), head, data)))
+        self.link.out.append(b''.join((WHOLE_HEAD.pack(W, self.sid, 4 + len(head) + len(data), len(head)), head, data)))
 
     def send_file(self, wrapper):
         f = wrapper.filelike
@@ -329,8 +399,10 @@ class Stream(object):
             return False
         pos = f.tell() if hasattr(f, 'tell') else 0
         left = st.st_size - pos
-        self.write(b'')
         link = self.link
+        with link.lock:
+            self.stream_locked()
+        self.send(b'', flush=True)
         while left > 0:
             if self.gone:
                 raise ClientGone('the client left')
@@ -370,7 +442,9 @@ class Link(object):
 
     def send(self, data):
         if self.batched:
-            self.out.append(data)
+            if data:
+                with self.lock:
+                    self.out.append(data)
         else:
             self.send_now(data)
 
@@ -423,6 +497,7 @@ class Worker(object):
         self.news = threading.Condition(self.lock)  # threads: a frame came for the streams that wait
         self.waiters = 0
         self.app_since = 0.0  # inline: when the running application call began; 0 while the loop reads the links
+        self.current = None   # inline: the stream the application runs
         self.count_lock = threading.Lock()
         self.wake_r, self.wake_w = os.pipe()
         self.rbuf = bytearray(READ_SIZE)  # what read() receives into (with the lock held)
@@ -472,18 +547,26 @@ class Worker(object):
                         break
                     s = queue.popleft()
                     s.started = True
+                    self.current = s
                     self.app_since = time.monotonic()
                 self.handle(s)
             for link in list(self.links.values()):
                 link.flush()
 
     def watchdog(self):
-        """watchdog reads the links while the inline application call has run for WATCH_TICK."""
+        """watchdog reads the links while the inline application call has run for WATCH_TICK, and
+        sends what the call wrote so far (a slow generator streams)."""
         while True:
             time.sleep(WATCH_TICK)
             with self.lock:
-                if self.app_since and time.monotonic() - self.app_since > WATCH_TICK:
-                    self.events(self.ep.poll(0))
+                if not self.app_since or time.monotonic() - self.app_since <= WATCH_TICK:
+                    continue
+                self.events(self.ep.poll(0))
+                s = self.current
+                if s is not None and s.kept is not None and not s.streaming:
+                    with s.link.lock:
+                        s.stream_locked()
+                        s.link.flush_locked()
 
     def serve_jobs(self):
         queue = self.queue
@@ -721,29 +804,22 @@ class Worker(object):
     def respond(self, s, environ):
         result = self.app(environ, s.start_response)
         try:
-            if type(result) is list and len(result) == 1 and not s.sent:
-                data = result[0]
+            if type(result) is list and len(result) == 1 and type(result[0]) is bytes and len(result[0]) <= WHOLE_MAX and s.status is not None and s.kept is None and not s.sent:
                 environ['wsgi.errors'].flush()
-                if s.status is None:
-                    raise AssertionError('the application sent a body before calling start_response')
-                if len(data) <= WHOLE_MAX and isinstance(data, bytes):
-                    s.whole(data)
-                    return
-                s.write(data)
-            elif isinstance(result, FileWrapper) and s.send_file(result):
-                pass
-            else:
+                s.whole(result[0])
+                return
+            if not (isinstance(result, FileWrapper) and s.send_file(result)):
                 for data in result:
                     if data:
                         s.write(data)
-            if not s.sent:
-                s.write(b'')
         finally:
             close = getattr(result, 'close', None)
             if close is not None:
                 close()
         environ['wsgi.errors'].flush()
-        s.send(link_frame(F, s.sid))
+        if s.status is None:
+            raise AssertionError('the application returned without calling start_response')
+        s.finish()
 
 
 def worker(run_dir, spec, threads, max_requests, processes):
