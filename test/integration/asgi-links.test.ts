@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { get, type IncomingMessage } from 'node:http';
 import { startGate, type TestGate } from '../helpers/gate.js';
+import { steadyLoad, timed } from './pool-fixtures.js';
 import { ASGI_FILE, hasPython3, openWs, waitForLog } from './asgi-gate.js';
-
-/** timed fetches a path and resolves with its status, body and when it ended. */
-async function timed(url: string): Promise<{ status: number; body: string; at: number }> {
-  const res = await fetch(url);
-  const body = await res.text();
-  return { status: res.status, body, at: Date.now() };
-}
 
 describe('asgi links: many requests and WebSockets over a few connections', function () {
   this.timeout(30_000);
@@ -40,13 +34,7 @@ describe('asgi links: many requests and WebSockets over a few connections', func
   });
 
   it('recycles workers on max_requests with no request lost (GOAWAY)', async () => {
-    const g = await start('workers 2; max_requests 5');
-    const pids = new Set<string>();
-    const statuses: number[] = [];
-    for (let round = 0; round < 15; round++) {
-      const batch = await Promise.all(Array.from({ length: 4 }, () => timed(g.url('/pid'))));
-      for (const r of batch) { statuses.push(r.status); pids.add(r.body); }
-    }
+    const { statuses, pids } = await steadyLoad(await start('workers 2; max_requests 5'));
     assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every request was answered');
     assert.ok(pids.size >= 6, `several generations of workers served (${pids.size} pids)`);
   });

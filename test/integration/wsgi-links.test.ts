@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { get, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { startGate, type TestGate } from '../helpers/gate.js';
+import { steadyLoad, timed } from './pool-fixtures.js';
 import { hasPython3, waitForLog, WSGI_TESTDATA } from './wsgi-gate.js';
 
 const FILE = join(WSGI_TESTDATA, 'site.gate');
@@ -11,13 +12,6 @@ function streamBody(chunks: number, size: number): string {
   let out = '';
   for (let i = 0; i < chunks; i++) out += String(i).padStart(8, '0') + 'x'.repeat(size - 8);
   return out;
-}
-
-/** timed fetches a path and resolves with its status, body and when it ended. */
-async function timed(url: string): Promise<{ status: number; body: string; at: number }> {
-  const res = await fetch(url);
-  const body = await res.text();
-  return { status: res.status, body, at: Date.now() };
 }
 
 describe('wsgi links: many requests over a few connections', function () {
@@ -81,13 +75,7 @@ describe('wsgi links: many requests over a few connections', function () {
   });
 
   it('recycles workers on max_requests with no request lost (GOAWAY)', async () => {
-    const g = await start('workers 2; max_requests 5');
-    const pids = new Set<string>();
-    const statuses: number[] = [];
-    for (let round = 0; round < 15; round++) {
-      const batch = await Promise.all(Array.from({ length: 4 }, () => timed(g.url('/pid'))));
-      for (const r of batch) { statuses.push(r.status); pids.add(r.body); }
-    }
+    const { statuses, pids } = await steadyLoad(await start('workers 2; max_requests 5'));
     assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every request was answered');
     assert.ok(pids.size >= 6, `several generations of workers served (${pids.size} pids)`);
   });

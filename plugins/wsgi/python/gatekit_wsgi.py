@@ -41,7 +41,7 @@ DRAIN_TIMEOUT = 10  # seconds a stopping worker waits for gatekit to finish and 
 READ_SIZE = 256 * 1024
 WHOLE_MAX = 1 << 20  # a one-piece body up to this size goes in a W frame with its head
 BODY_HIGH = 1 << 20  # request bytes held for one stream before gatekit is asked to PAUSE it
-PREFETCH = int(os.environ.get('GATEKIT_WSGI_PREFETCH', '4'))  # streams a link takes beyond `threads`, waiting their turn here
+PREFETCH = 4  # streams a link takes beyond `threads`, waiting their turn here
 WATCH_TICK = 0.01  # seconds an inline application call runs before the watchdog reads the links (and streams what it kept)
 KEEP_MAX = 256 * 1024  # body bytes a sync worker keeps to send with the head, at most
 
