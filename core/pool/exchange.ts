@@ -78,7 +78,6 @@ export class HttpExchange extends PoolStream {
   private bodyEnded = false;
   private pausedByWorker = false;
   private pausedOut = false;
-  private recalled = false;
   private resolve!: () => void;
   private reject!: (e: HttpError) => void;
 
@@ -87,9 +86,9 @@ export class HttpExchange extends PoolStream {
     super();
   }
 
-  /** mayWait: a request without a body may be prefetched (only its head is sent before it starts), unless it came back once. */
+  /** mayWait: a request without a body may be prefetched (only its head is sent before it starts). */
   get mayWait(): boolean {
-    return !this.recalled && !this.hasBody;
+    return !this.hasBody;
   }
 
   /** run submits the exchange to the pool and settles with the response. */
@@ -154,7 +153,6 @@ export class HttpExchange extends PoolStream {
     this.pool.running.remove(this);
     this.link = undefined;
     this.id = 0;
-    this.recalled = true;
     return true;
   }
 

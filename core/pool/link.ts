@@ -42,6 +42,8 @@ export class Link implements LinkFrameSink {
   acked = 0;
   /** stalled: a request timed out on this link while it said nothing; it takes nothing new until a frame comes (see stall()). */
   stalled = false;
+  /** progressAt is when a stream of the link last started (its first frame came) or ended (performance.now()). */
+  progressAt = 0;
   goingAway = false;
   closed = false;
   readonly streams = new Map<number, PoolStream>();
@@ -157,10 +159,12 @@ export class Link implements LinkFrameSink {
 
   private hear(s: PoolStream): void {
     s.heard = true;
+    this.progressAt = performance.now();
     if (s.prefetched) this.owner.heard(s);
   }
 
   private end(id: number): void {
+    this.progressAt = performance.now();
     this.streams.delete(id);
     if (this.goingAway && this.streams.size === 0) this.close();
     else this.owner.freed(this);

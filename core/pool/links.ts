@@ -20,8 +20,9 @@ const RECONNECT = 100;
  * A link has room for as many streams as its worker runs at once (its threads), plus a few
  * more that wait their turn there (prefetched), so that a busy worker reads its next requests
  * in one go; only a stream that has sent nothing but its head may be prefetched. A prefetched
- * stream still unanswered after RECALL_AFTER (behind a slow request) is recalled: unless it
- * has started, it comes back, and goes first to a link with a free thread.
+ * stream still unanswered after RECALL_AFTER, on a link where no stream started or ended for
+ * as long (it waits behind a slow request), is recalled: unless it has started, it comes back,
+ * first in line, and goes to another link.
  *
  * A stream waits at most `wait` ms while the workers are busy, and POOL_QUEUE_WAIT while none
  * is ready; the pool failing to load the app, or not running at all, refuses it at once.
@@ -97,8 +98,9 @@ export class PoolLinks implements LinkOwner {
     if (s.recallMark) this.recalls.remove(s.recallMark);
   }
 
-  back(_link: Link, s: PoolStream): void {
+  back(link: Link, s: PoolStream): void {
     if (s.recallMark) this.recalls.remove(s.recallMark);
+    s.avoid = link;
     if (!s.back()) { s.lost(); return; }
     this.queue.unshift(s, s.submittedAt + this.wait);
     this.dispatch();
@@ -112,17 +114,24 @@ export class PoolLinks implements LinkOwner {
     this.armNoWorker();
   }
 
-  /** pick is the link for `s` with the fewest streams in flight (links with as few take turns); a stream that may not wait needs a free thread. */
+  /**
+   * pick is the link for `s` with the fewest streams in flight (links with as few take turns);
+   * a stream that may not wait needs a free thread; one that came back goes to another link
+   * than the one it came from, if another has room.
+   */
   private pick(s: PoolStream): Link | undefined {
     const list = this.list;
     const n = list.length;
     const wait = s.mayWait;
+    const avoid = s.avoid;
     let best: Link | undefined;
     const from = this.turn = (this.turn + 1) % (n || 1);
     for (let k = 0; k < n; k++) {
       const link = list[(from + k) % n];
-      if ((wait ? link.hasRoom : link.hasThread) && (best === undefined || link.load < best.load)) best = link;
+      if (link === avoid || !(wait ? link.hasRoom : link.hasThread)) continue;
+      if (best === undefined || link.load < best.load) best = link;
     }
+    if (best === undefined && avoid !== undefined && !avoid.closed && (wait ? avoid.hasRoom : avoid.hasThread)) best = avoid;
     return best;
   }
 
@@ -142,10 +151,15 @@ export class PoolLinks implements LinkOwner {
     }
   }
 
-  /** recall asks the worker to give back a prefetched stream still unanswered RECALL_AFTER after it was sent (it waits behind a slow one). */
+  /**
+   * recall asks the worker to give back a prefetched stream still unanswered RECALL_AFTER after
+   * it was sent, when no stream of its link started or ended meanwhile: it waits behind a slow
+   * one. While the worker gets through its streams, the stream waits on (checked again later).
+   */
   private recall(s: PoolStream): void {
     const link = s.link;
     if (!link || link.closed || s.heard || s.recalling || link.streams.get(s.id) !== s) return;
+    if (performance.now() - link.progressAt < RECALL_AFTER) { this.recalls.add(s.recallMark!, RECALL_AFTER); return; }
     s.recalling = true;
     link.recall(s.id);
   }

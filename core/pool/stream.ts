@@ -30,6 +30,8 @@ export abstract class PoolStream implements Timed {
   /** link is the link the stream is on (set by Link.open, cleared when it comes back), and id its id there. */
   link: Link | undefined;
   id = 0;
+  /** avoid is the link that gave the stream back (it is busy with a slow request): the stream goes elsewhere if it can. */
+  avoid: Link | undefined;
   /** recallMark is its place in PoolLinks' list of prefetched streams waiting for an answer (made the first time it is prefetched). */
   recallMark: RecallMark | undefined;
 
