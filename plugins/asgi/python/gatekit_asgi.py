@@ -498,6 +498,7 @@ class Worker(object):
         self.loop = None
         self.stopping = None
         self.draining = False
+        self.gone_away = False
         self.failure = None
         self.hello = hello(0, 0, ACKS)
         self.words = {}  # the head's short fields that repeat (type, version, method, scheme, hosts), decoded once
@@ -526,7 +527,14 @@ class Worker(object):
     def finished(self):
         self.served += 1
         if self.max_requests and self.served == self.max_requests:
+            self.goaway()  # with the last answer, so that gatekit sends nothing after it
             self.stop()
+
+    def goaway(self):
+        if not self.gone_away:
+            self.gone_away = True
+            for link in list(self.links):
+                link.send(link_frame(GOAWAY, 0))
 
     def stop(self, *_):
         if not self.stopping.done():
@@ -558,8 +566,7 @@ class Worker(object):
             pass
         self.loop.remove_reader(keeper.fileno())
         keeper.close()  # the keeper counts this worker out: a new incarnation takes its place
-        for link in list(self.links):
-            link.send(link_frame(GOAWAY, 0))
+        self.goaway()
         await self.wait_links()
         if failed is None:
             why = await lifespan.step('shutdown')

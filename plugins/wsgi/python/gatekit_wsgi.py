@@ -788,8 +788,11 @@ class Worker(object):
     def count(self):
         with self.count_lock:
             self.served += 1
-            if self.served == self.max_requests:
-                self.stop()
+            if self.served != self.max_requests:
+                return
+        for link in list(self.links.values()):  # with the last answer, so that gatekit sends nothing after it
+            link.send(link_frame(GOAWAY, 0))
+        self.stop()
 
     def failed(self, s, environ, e):
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
