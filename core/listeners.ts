@@ -8,6 +8,7 @@ import { createSecureContext, type SecureContext, type SecureContextOptions, typ
 import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
 import { connectionBudget } from './connection-budget.js';
+import { trackConnections } from './listener-drain.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
 import { GateResponse } from './response.js';
@@ -110,6 +111,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket as ParserSocket, spec, log));
   const budget = connectionBudget();
   server.prependListener('connection', (socket: Socket) => budget.admit(socket, log));
+  trackConnections(server, tls !== undefined);
   // OpenSSL keeps the listener's protocol range after SNI picks a context: on a listener whose
   // servers differ in min_version, a server's own floor is enforced once the handshake is done.
   if (tls) server.on('secureConnection', (s: TLSSocket) => {
@@ -174,14 +176,3 @@ export function secureContextOf(options: Parameters<typeof createSecureContext>[
   return createSecureContext(options);
 }
 
-/** closeListener stops accepting, lets requests in flight finish within `timeout`, then cuts the rest. */
-export function closeListener(server: Server, timeout: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) { resolve(); return; }
-    // Connections that finish their request while draining become idle: sweep them often.
-    const sweep = setInterval(() => server.closeIdleConnections(), 50);
-    const timer = setTimeout(() => server.closeAllConnections(), timeout);
-    server.close(() => { clearInterval(sweep); clearTimeout(timer); resolve(); });
-    server.closeIdleConnections();
-  });
-}

@@ -29,11 +29,11 @@ export interface PythonPoolSpec {
 
 /**
  * PythonPool is one directive's Python processes for one config generation, the master
- * side of a pool: a keeper (gatekit_pool.py) that holds the listening unix socket
- * DIR/pool.sock and reports status on DIR/keeper.sock, and `workers` preforked workers that
- * load the application once, get the pool socket from the keeper, and accept on it. The
- * kernel's supervisor restarts any of them that exits; requests wait in the socket's
- * backlog meanwhile. Node workers follow the pool with PoolWatch and connect to pool.sock.
+ * side of a pool: a keeper (gatekit_pool.py) that keeps the list of ready workers and reports
+ * it on DIR/keeper.sock, and `workers` preforked workers that load the application once,
+ * listen on a socket of their own in DIR and announce it to the keeper. The kernel's
+ * supervisor restarts any of them that exits. Node workers follow the list (PoolLinks) and
+ * keep a link to each worker; requests wait in the Node workers meanwhile.
  *
  * A worker that cannot load the application reports it: the pool keeps retrying and
  * requests get 503. A worker that declares its failure fatal (gatekit_pool.fatal, e.g. a

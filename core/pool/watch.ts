@@ -1,21 +1,32 @@
 import { connect, type Socket } from 'node:net';
 
-/** PoolStatus is what the keeper reports: ready Python workers, and whether they fail to load the app. */
+/** PoolWorker is a ready Python worker: its pid, and the name of its link socket in the pool's folder. */
+export interface PoolWorker {
+  readonly pid: number;
+  readonly socket: string;
+}
+
+/** PoolStatus is what the keeper reports: the ready Python workers, and whether they fail to load the app. */
 export interface PoolStatus {
   readonly connected: boolean;
+  /** workers counts the ready Python workers. */
   readonly workers: number;
+  /** ready lists the ready workers. */
+  readonly ready: readonly PoolWorker[];
   readonly failing: boolean;
   /** missing: the keeper's socket does not exist, so no pool was started for this config (not a restart). */
   readonly missing?: boolean;
 }
 
+const DOWN: PoolStatus = { connected: false, workers: 0, ready: [], failing: false };
 
 /**
  * PoolWatch follows a pool's status over a connection to its keeper, reconnecting (with
- * backoff) when the keeper is not there yet or was replaced.
+ * backoff) when the keeper is not there yet or was replaced. The keeper sends one JSON line
+ * per change (see gatekit_pool.py).
  */
 export class PoolWatch {
-  status: PoolStatus = { connected: false, workers: 0, failing: false };
+  status: PoolStatus = DOWN;
   private sock: Socket | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retry = 10;
@@ -30,20 +41,22 @@ export class PoolWatch {
     if (this.closed || this.sock) return;
     const sock = connect(this.keeperPath);
     this.sock = sock;
-    let buf: Buffer = Buffer.alloc(0);
-    sock.on('connect', () => { this.retry = 10; sock.write('W'); });
-    sock.on('data', (c: Buffer) => {
-      buf = buf.length ? Buffer.concat([buf, c]) : c;
-      while (buf.length >= 8) {
-        this.set({ connected: true, workers: buf.readUInt32BE(0), failing: buf.readUInt32BE(4) === 1 });
-        buf = buf.subarray(8);
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('connect', () => { this.retry = 10; sock.write('watch\n'); });
+    sock.on('data', (c: string) => {
+      buf += c;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        this.set(parseStatus(line));
       }
     });
     let missing = false;
     sock.on('error', (e: NodeJS.ErrnoException) => { missing = e.code === 'ENOENT'; });
     sock.on('close', () => {
       this.sock = undefined;
-      this.set({ connected: false, workers: 0, failing: false, missing });
+      this.set({ ...DOWN, missing });
       if (this.closed) return;
       this.timer = setTimeout(() => this.open(), this.retry);
       this.timer.unref();
@@ -54,6 +67,11 @@ export class PoolWatch {
   private set(s: PoolStatus): void {
     this.status = s;
     for (const w of [...this.waiters]) w();
+  }
+
+  /** onChange calls `fn` after every status change, until close(). */
+  onChange(fn: () => void): void {
+    this.waiters.add(fn);
   }
 
   /** until resolves true once `pred` holds for the status, or false after `ms`. */
@@ -72,6 +90,14 @@ export class PoolWatch {
     this.closed = true;
     clearTimeout(this.timer);
     this.sock?.destroy();
-    for (const w of [...this.waiters]) w();
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const w of waiters) w();
   }
+}
+
+/** parseStatus reads one status line of the keeper: {"workers": [[pid, socket], ...], "failing": bool}. */
+function parseStatus(line: string): PoolStatus {
+  const m = JSON.parse(line) as { workers: [number, string][]; failing: boolean };
+  return { connected: true, workers: m.workers.length, ready: m.workers.map(([pid, socket]) => ({ pid, socket })), failing: m.failing };
 }

@@ -3,23 +3,41 @@
 Shared by the plugins that serve Python applications (wsgi, asgi). Two roles, each a process
 supervised by gatekit's master (core/pool/pool.ts):
 
-  keeper DIR    binds DIR/pool.sock and holds it for the life of the pool; workers get the
-                listening socket from it over DIR/keeper.sock (SCM_RIGHTS), so a worker that
-                dies or recycles never closes the pool, and requests wait in the backlog
-                meanwhile. It also tells watchers (gatekit's Node workers) how many workers
-                are ready, and whether they fail to load the application.
+  keeper DIR    keeps the list of ready workers and their sockets, and tells watchers
+                (gatekit's Node workers) about it, and whether the workers fail to load the
+                application; it owns the pool's folder (removed when gatekit is gone).
   worker DIR MODULE ARGS...
                 loads the plugin's Python file MODULE (e.g. gatekit_wsgi.py) and calls its
-                worker(DIR, *ARGS), which loads the application (load_app), joins the pool
-                (join_pool) and serves requests in its own protocol.
+                worker(DIR, *ARGS), which loads the application (load_app), listens on its own
+                socket (listen_links), tells the keeper (announce) and serves the links.
 
-Keeper control protocol (DIR/keeper.sock), one byte per operation:
-  F  a worker loaded its app: the keeper answers with the pool socket and counts it ready
-     while the connection stays open
-  E  a worker failed to load its app (the pool is "failing" until a worker joins)
-  W  a watcher: gets 8 bytes (ready workers, failing) now and on every change
+Keeper control protocol (DIR/keeper.sock), one line per message:
+  ready PID SOCKET   a worker loaded its app and listens on DIR/SOCKET; it counts as ready while
+                     this connection stays open (the keeper removes DIR/SOCKET once it closes)
+  failed             a worker failed to load its app (the pool is "failing" until one is ready)
+  watch              a watcher (a gatekit Node worker): gets the status now and on every change,
+                     one JSON line: {"workers": [[PID, SOCKET], ...], "failing": false}
 
-Frames, for the plugins' protocols: 1 byte type, 4 bytes big-endian length, payload.
+Links (DIR/w-PID.sock, one per worker): each gatekit Node worker keeps one connection, a link, to
+every ready worker, and multiplexes its requests over it as streams. A frame is 1 byte kind,
+4 bytes stream id, 4 bytes payload length (big-endian), then the payload. Stream 0 is the link:
+  h HELLO   worker -> gatekit, first on every link: pid, capacity, running, flags (4 bytes
+            each): the worker takes up to `capacity` streams of the link at once and runs up to
+            `running` of them (0: no limit), the others wait their turn in the worker
+            (prefetched); flags 1 (ACKS): it sends ACK
+  g GOAWAY  worker -> gatekit: the worker stops (SIGTERM, max_requests); gatekit sends no new
+            stream, finishes those in flight, then closes the link
+  k ACK     worker -> gatekit: the highest stream id whose head it has read (4 bytes), sent
+            before any of those streams can start: when the worker dies, gatekit sends the
+            streams it never read to another worker
+  i PING    gatekit -> worker: are you there? (after a request timed out on a silent link)
+  o PONG    worker -> gatekit: the answer; until a frame comes, gatekit sends the link nothing new
+On a stream, both ways: p PAUSE / r RESUME (stop, restart sending this stream's bytes: flow
+control per stream, the link itself is always read); gatekit -> worker: a ABORT (the client
+left), c RECALL (give back this prefetched stream if it has not started); worker -> gatekit:
+b BACK (the stream did not start and never will here: gatekit sends it elsewhere; an answer
+to RECALL, or sent by a stopping worker). The plugins define the other kinds
+(core/pool/exchange.ts, gatekit_wsgi.py, gatekit_asgi.py).
 
 Both roles end when gatekit does, however it ended (kill -9 included): gatekit's supervisor
 gives each a pipe as stdin that it never writes to, and that reads end-of-file once gatekit's
@@ -27,10 +45,10 @@ process is gone (watch_parent). The keeper then removes the pool's folder; a wor
 on SIGTERM, and is ended ORPHAN_GRACE seconds later if it has not.
 """
 
-import array
 import hashlib
 import importlib
 import importlib.util
+import json
 import os
 import select
 import shutil
@@ -43,25 +61,24 @@ import threading
 import time
 import traceback
 
-HEAD = struct.Struct('>cI')
-MAX_FRAME = 1 << 24
+# ---------------------------------------------------------------- links
+
+LINK_HEAD = struct.Struct('>BII')  # kind, stream id, payload length
+U32 = struct.Struct('>I')
+HELLO, GOAWAY, PAUSE, RESUME, ABORT, RECALL, BACK = 0x68, 0x67, 0x70, 0x72, 0x61, 0x63, 0x62  # h g p r a c b
+ACK, PING, PONG = 0x6b, 0x69, 0x6f  # k i o
+ACKS = 1  # HELLO flag: the worker sends ACK
+MAX_LINK_FRAME = 1 << 24  # the largest frame either side accepts (bigger data is cut in pieces)
 
 
-def frame(kind, payload=b''):
-    """frame encodes one frame (kind is a 1-byte bytes)."""
-    return HEAD.pack(kind, len(payload)) + payload
+def link_frame(kind, sid, payload=b''):
+    """link_frame encodes one frame of a link (kind is an int)."""
+    return LINK_HEAD.pack(kind, sid, len(payload)) + payload
 
 
-def read_frame(rfile):
-    """read_frame reads one frame from a blocking binary file; ConnectionError at EOF."""
-    head = rfile.read(5)
-    if len(head) < 5:
-        raise ConnectionError('gatekit closed the connection')
-    kind, length = HEAD.unpack(head)
-    payload = rfile.read(length) if length else b''
-    if len(payload) < length:
-        raise ConnectionError('gatekit closed the connection mid-frame')
-    return kind, payload
+def hello(capacity, running, flags=0):
+    """hello is the HELLO frame a worker sends first on every link."""
+    return link_frame(HELLO, 0, struct.pack('>IIII', os.getpid(), capacity, running, flags))
 
 
 # ---------------------------------------------------------------- parent watch
@@ -106,75 +123,96 @@ def orphaned_worker():
 # ---------------------------------------------------------------- keeper
 
 def keeper(run_dir):
-    """keeper binds the pool socket and serves it to workers; it never runs application code.
-    It removes the pool's folder and exits when gatekit is gone."""
+    """keeper keeps the pool's list of ready workers and tells watchers; it never runs application
+    code. It removes the pool's folder and exits when gatekit is gone."""
     def orphaned():
         shutil.rmtree(run_dir, ignore_errors=True)
         os._exit(0)
     watch_parent(orphaned)
-    pool_path = os.path.join(run_dir, 'pool.sock')
-    if os.path.exists(pool_path):
-        os.unlink(pool_path)
-    pool = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    pool.bind(pool_path)
-    pool.listen(4096)
     ctl_path = os.path.join(run_dir, 'keeper.sock')
     if os.path.exists(ctl_path):
         os.unlink(ctl_path)
     ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ctl.bind(ctl_path + '.tmp')
     ctl.listen(256)
-    os.rename(ctl_path + '.tmp', ctl_path)  # the control socket appears only once the pool exists
+    os.rename(ctl_path + '.tmp', ctl_path)  # the control socket appears only once it listens
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    workers, watchers, failing = set(), set(), [False]
-    sel = {ctl.fileno(): ctl}
+    Keeper(run_dir, ctl).serve()
 
-    def status():
-        return struct.pack('>II', len(workers), 1 if failing[0] else 0)
 
-    def publish():
-        msg = status()
-        for w in list(watchers):
-            try:
-                w.sendall(msg)
-            except OSError:
-                drop(w)
+class Keeper(object):
+    """Keeper is the keeper's state: connections, ready workers (connection -> (pid, socket name)),
+    watchers, and whether the application fails to load."""
 
-    def drop(s):
-        sel.pop(s.fileno(), None)
-        workers.discard(s)
-        watchers.discard(s)
+    def __init__(self, run_dir, ctl):
+        self.run_dir = run_dir
+        self.ctl = ctl
+        self.conns = {}  # socket -> bytes received, not yet a whole line
+        self.workers = {}
+        self.watchers = set()
+        self.failing = False
+
+    def serve(self):
+        while True:
+            ready, _, _ = select.select([self.ctl] + list(self.conns), [], [])
+            for s in ready:
+                if s is self.ctl:
+                    c, _ = self.ctl.accept()
+                    self.conns[c] = b''
+                    continue
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b''
+                if not data:
+                    self.drop(s)
+                    continue
+                lines = (self.conns[s] + data).split(b'\n')
+                self.conns[s] = lines.pop()
+                for line in lines:
+                    self.command(s, line.decode('ascii', 'replace').split())
+
+    def command(self, s, words):
+        if words[:1] == ['ready'] and len(words) == 3:
+            self.ready(s, (int(words[1]), os.path.basename(words[2])))
+        elif words == ['failed']:
+            self.failing = True
+            self.publish()
+        elif words == ['watch']:
+            self.watchers.add(s)
+            self.send(s, self.status())
+
+    def ready(self, s, worker):
+        self.workers[s] = worker
+        self.failing = False
+        self.publish()
+
+    def drop(self, s):
+        self.conns.pop(s, None)
+        self.watchers.discard(s)
+        worker = self.workers.pop(s, None)
         s.close()
-
-    while True:
-        ready, _, _ = select.select(list(sel.values()), [], [])
-        for s in ready:
-            if s is ctl:
-                c, _ = ctl.accept()
-                sel[c.fileno()] = c
-                continue
-            try:
-                data = s.recv(64)
+        if worker is not None:
+            try:  # the worker is gone: nobody can connect to its socket any more
+                os.unlink(os.path.join(self.run_dir, worker[1]))
             except OSError:
-                data = b''
-            if not data:
-                was_worker = s in workers
-                drop(s)
-                if was_worker:
-                    publish()
-                continue
-            for op in data.decode('ascii', 'replace'):
-                if op == 'F':  # a worker loaded its app and wants the pool socket
-                    s.sendmsg([b'F'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [pool.fileno()]))])
-                    workers.add(s)
-                    failing[0] = False
-                    publish()
-                elif op == 'E':  # a worker could not load the app
-                    failing[0] = True
-                    publish()
-                elif op == 'W':  # a watcher: gets the status now and on every change
-                    watchers.add(s)
-                    s.sendall(status())
+                pass
+            self.publish()
+
+    def status(self):
+        workers = sorted(self.workers.values())
+        return (json.dumps({'workers': [list(w) for w in workers], 'failing': self.failing}) + '\n').encode()
+
+    def publish(self):
+        msg = self.status()
+        for w in list(self.watchers):
+            self.send(w, msg)
+
+    def send(self, w, msg):
+        try:
+            w.sendall(msg)
+        except OSError:
+            self.drop(w)
 
 
 # ---------------------------------------------------------------- worker helpers
@@ -190,22 +228,11 @@ def load_app(spec):
     return obj
 
 
-def connect_keeper(run_dir, op):
+def connect_keeper(run_dir, line):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(os.path.join(run_dir, 'keeper.sock'))
-    s.sendall(op)
+    s.sendall(line)
     return s
-
-
-def recv_listener(link):
-    fds = array.array('i')
-    _, anc, _, _ = link.recvmsg(16, socket.CMSG_LEN(fds.itemsize))
-    for level, kind, data in anc:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[:fds.itemsize])
-    if not fds:
-        raise RuntimeError('the keeper sent no pool socket')
-    return socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, fileno=fds[0])
 
 
 def load_or_fail(run_dir, spec, label):
@@ -251,17 +278,29 @@ def fail(run_dir, text, fatal=None):
         except OSError:
             pass
     try:
-        connect_keeper(run_dir, b'E').close()
+        connect_keeper(run_dir, b'failed\n').close()
     except OSError:
         pass
     sys.exit(3)
 
 
-def join_pool(run_dir):
-    """join_pool tells the keeper this worker is ready; returns (listener, link). The worker
-    counts as ready while `link` stays open; link reads EOF when the keeper goes away."""
-    link = connect_keeper(run_dir, b'F')
-    return recv_listener(link), link
+def listen_links(run_dir):
+    """listen_links binds this worker's own socket for links, DIR/w-PID.sock; returns (listener, path)."""
+    path = os.path.join(run_dir, 'w-%d.sock' % os.getpid())
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1024)
+    return listener, path
+
+
+def announce(run_dir, path):
+    """announce tells the keeper this worker is ready on `path`; the worker counts as ready while
+    the returned connection stays open, which reads EOF when the keeper goes away."""
+    return connect_keeper(run_dir, ('ready %d %s\n' % (os.getpid(), os.path.basename(path))).encode())
 
 
 def main(argv):

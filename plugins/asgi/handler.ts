@@ -1,29 +1,27 @@
-import { join } from 'node:path';
 import {
-  awaitPoolWorker, bodyBuffering, bufferBody, diagnostic, PoolWatch, PYTHON_APP_SPEC, pythonPoolSettings, spanOf,
-  type BodyBuffering, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit,
+  bodyBuffering, bufferBody, diagnostic, HttpExchange, POOL_QUEUE_WAIT, PoolLinks, PYTHON_APP_SPEC, pythonPoolSettings, spanOf,
+  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type Unit,
 } from '../../core/index.js';
-import { exchange } from './exchange.js';
 import type { AsgiConfig } from './schema.js';
+import { hasBody, headPayload } from './scope.js';
 import { runDir } from './settings.js';
 import { isWebSocket, notAvailable, WebSockets } from './websocket.js';
 
 /**
  * AsgiUnit is an `asgi` route in one Node worker. The pool it talks to runs beside the
- * workers (started by the plugin's master part); the unit follows the pool's status and
- * sends each request, or WebSocket, over a fresh unix-socket connection that the event
- * loop of one Python worker accepts, many at a time.
+ * workers (started by the plugin's master part); the unit keeps a link to each of the pool's
+ * Python workers (PoolLinks) and sends each request, or WebSocket, over the least loaded one
+ * as a stream: each worker's event loop serves many at once.
  */
 export class AsgiUnit implements Unit {
-  private watch: PoolWatch | undefined;
+  private links: PoolLinks | undefined;
   private sockets: WebSockets | undefined;
-  private poolPath = '';
-  private readonly timeout: number;
+  private readonly spec: ExchangeSpec;
   private readonly buffering: BodyBuffering;
   readonly upgrades = ['websocket'];
 
   constructor(private readonly cfg: AsgiConfig, private readonly at: Span, private readonly log: Logger, private readonly proc: ProcessInfo) {
-    this.timeout = pythonPoolSettings(cfg, at).timeout;
+    this.spec = { kind: 'asgi', timeout: pythonPoolSettings(cfg, at).timeout, killOnTimeout: false, log };
     this.buffering = bodyBuffering(cfg, true);
   }
 
@@ -33,25 +31,24 @@ export class AsgiUnit implements Unit {
   }
 
   async provision(): Promise<void> {
-    const dir = runDir(this.cfg, this.at, this.proc);
-    this.poolPath = join(dir, 'pool.sock');
-    this.sockets = new WebSockets(this.poolPath, this.timeout, this.log);
-    this.watch = new PoolWatch(join(dir, 'keeper.sock'));
-    this.watch.open();
+    this.links = new PoolLinks(runDir(this.cfg, this.at, this.proc), 'asgi', this.cfg.app, Math.max(POOL_QUEUE_WAIT, this.spec.timeout));
+    this.sockets = new WebSockets(this.links, this.spec.timeout, this.log);
+    this.links.open();
   }
 
-  async handle(ctx: Ctx): Promise<void> {
-    const body = this.buffering.enabled && !ctx.upgrade ? await bufferBody(ctx, this.buffering) : undefined;
-    await awaitPoolWorker(this.watch!, 'asgi', this.cfg.app);
-    if (ctx.upgrade) {
-      if (!isWebSocket(ctx)) throw notAvailable();
-      return this.sockets!.serve(ctx);
-    }
-    return exchange(ctx, this.poolPath, this.timeout, body?.length);
+  handle(ctx: Ctx): Promise<void> {
+    if (ctx.upgrade) return isWebSocket(ctx) ? this.sockets!.serve(ctx) : Promise.reject(notAvailable());
+    if (!hasBody(ctx)) return new HttpExchange(ctx, this.links!, false, headPayload(ctx, false), this.spec).run();
+    return this.withBody(ctx);
+  }
+
+  private async withBody(ctx: Ctx): Promise<void> {
+    const buffered = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined;
+    return new HttpExchange(ctx, this.links!, !this.buffering.enabled || buffered !== undefined, headPayload(ctx, false, buffered?.length), this.spec).run();
   }
 
   async close(): Promise<void> {
-    this.watch?.close();
+    this.links?.close();
     this.sockets?.close();
   }
 }

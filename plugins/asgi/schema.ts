@@ -15,7 +15,7 @@ export const asgi = directive({
         args: [arg.string('name'), arg.string('value')] },
       { name: 'pythonpath', doc: 'Folder added to sys.path (PYTHONPATH), after chdir', repeatable: true, args: [arg.path('dir')] },
       { name: 'max_requests', doc: 'Replace a Python process after it served this many requests and WebSockets (default 0: never)', args: [arg.int('count', { min: 0 })] },
-      { name: 'timeout', doc: 'Longest wait for the application to start its response (or accept a WebSocket), not counting time spent waiting for the client\'s body; past it the client gets 504 and the app http.disconnect; a worker whose event loop stays blocked that long is replaced (default 30s)',
+      { name: 'timeout', doc: 'Longest wait for the application to start its response (or accept a WebSocket), not counting time spent waiting for the client\'s body; past it the client gets 504 and the app http.disconnect; a worker whose event loop stays blocked that long is replaced (default 30s). A request waits at most 5s for a ready Python process (the pool starting or restarting), then gets 503',
         args: [arg.duration('timeout')] },
       ...bodyBufferingOptions('Read the whole request body before the application gets the request, so that a slow upload holds nothing in a Python process (default on, as Nginx in front of Uvicorn; '
         + 'the scope then has a content-length header for chunked uploads too); off streams the body to the application as it arrives'),

@@ -1,39 +1,37 @@
-import { textFrame, type Ctx } from '../../core/index.js';
-import { FRAME } from './settings.js';
+import type { Ctx } from '../../core/index.js';
 
-/**
- * headFrame is the head frame of a request: the ASGI scope's fields as a JSON array that
- * gatekit_asgi.py's Worker.scope() unpacks: [type, http_version, method, scheme, path,
- * raw_path, query_string, root_path, client host, client port, server host, server port,
- * headers (flat, names lowercased, latin-1), subprotocols]. `path` is the decoded path and
- * root_path the route's mount point, as ASGI and Starlette expect. `length`, the exact
- * length of a buffered body, is sent as its content-length (in place of any framing header).
- */
-export function headFrame(ctx: Ctx, websocket: boolean, length?: number): Buffer {
-  const req = ctx.req;
-  const raw = req.rawHeaders;
-  let headers: string[] = new Array(raw.length);
-  for (let i = 0; i < raw.length; i += 2) { headers[i] = raw[i].toLowerCase(); headers[i + 1] = raw[i + 1]; }
-  if (length !== undefined) headers = withLength(headers, length);
-  const secure = ctx.scheme === 'https';
-  const protocols = websocket ? (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean) : [];
-  const sock = req.socket;
-  const scope = [
-    websocket ? 'websocket' : 'http', req.httpVersion, ctx.method, websocket ? (secure ? 'wss' : 'ws') : ctx.scheme,
-    ctx.path, ctx.rawPath, ctx.query, ctx.mount,
-    sock.remoteAddress ?? '', sock.remotePort ?? 0, sock.localAddress ?? ctx.host, ctx.conn.port, headers, protocols,
-  ];
-  return textFrame(FRAME.head, JSON.stringify(scope));
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** utf8AsLatin1 is a string's UTF-8 bytes as a latin-1 string (one character per byte), as the head frame carries text. */
+function utf8AsLatin1(s: string): string {
+  return NON_ASCII.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
 }
 
-/** withLength is a flat header list with content-length set to `length`, and no transfer-encoding. */
-function withLength(headers: readonly string[], length: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] !== 'content-length' && headers[i] !== 'transfer-encoding') out.push(headers[i], headers[i + 1]);
+/**
+ * headPayload is a request's head, as its head frame carries it after the flag (see
+ * HttpExchange): the ASGI scope's fields, NUL-separated, latin-1, that gatekit_asgi.py's
+ * Worker.scope() reads: type, http_version, method, scheme, path, raw_path, query_string,
+ * root_path, client host, client port, server host, server port, subprotocols
+ * (comma-separated), then the headers' names (lowercased) and values. `path` is the decoded
+ * path (UTF-8) and root_path the route's mount point, as ASGI and Starlette expect. `length`,
+ * the exact length of a buffered body, is sent as its content-length (in place of any
+ * framing header).
+ */
+export function headPayload(ctx: Ctx, websocket: boolean, length?: number): string {
+  const req = ctx.req;
+  const sock = req.socket;
+  const scheme = websocket ? (ctx.scheme === 'https' ? 'wss' : 'ws') : ctx.scheme;
+  const protocols = websocket ? (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean).join(',') : '';
+  let text = `${websocket ? 'websocket' : 'http'}\0${req.httpVersion}\0${ctx.method}\0${scheme}\0${utf8AsLatin1(ctx.path)}\0${ctx.rawPath}` +
+    `\0${ctx.query}\0${utf8AsLatin1(ctx.mount)}\0${sock.remoteAddress ?? ''}\0${sock.remotePort ?? 0}\0${sock.localAddress ?? ctx.host}\0${ctx.conn.port}\0${protocols}`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (length !== undefined && (name === 'content-length' || name === 'transfer-encoding')) continue;
+    text += `\0${name}\0${raw[i + 1]}`;
   }
-  out.push('content-length', String(length));
-  return out;
+  if (length !== undefined) text += `\0content-length\0${length}`;
+  return text;
 }
 
 /** hasBody tells whether the request announces a body (a length above 0, or chunked). */

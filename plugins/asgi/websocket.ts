@@ -1,26 +1,28 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
-import { FrameReader, frame, HttpError, type Ctx, type Logger } from '../../core/index.js';
-import { headFrame, nulFields } from './scope.js';
-import { FRAME } from './settings.js';
+import { HTTP_FRAME, HttpError, LINK_FRAME, PoolStream, type Ctx, type Link, type Logger, type PoolLinks } from '../../core/index.js';
+import { headPayload, nulFields } from './scope.js';
+import { WS_FRAME } from './settings.js';
+
+/** WS_HIGH is how many bytes ws may hold for a slow client before the application's sends are paused. */
+const WS_HIGH = 1 << 20;
 
 /** Handshake is what the application chose in websocket.accept. */
 interface Handshake { readonly subprotocol: string; readonly headers: readonly string[] }
 
 /**
- * WebSockets accepts the upgrades of one `asgi` route with `ws`, once the application
- * said websocket.accept, with the subprotocol and headers it chose.
+ * WebSockets serves the WebSockets of one `asgi` route, each as a stream of a link (like an
+ * HTTP request), and accepts the upgrades with `ws` once the application said
+ * websocket.accept, with the subprotocol and headers it chose.
  */
 export class WebSockets {
   private readonly pending = new WeakMap<IncomingMessage, Handshake>();
-  private readonly wss = new WebSocketServer({
+  readonly wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (_offered, req) => this.pending.get(req)?.subprotocol || false,
   });
 
-  constructor(private readonly poolPath: string, private readonly timeout: number, private readonly log: Logger) {
+  constructor(readonly links: PoolLinks, readonly timeout: number, readonly log: Logger) {
     this.wss.on('headers', (headers, req) => {
       const h = this.pending.get(req)?.headers ?? [];
       for (let i = 0; i + 1 < h.length; i += 2) headers.push(`${h[i]}: ${h[i + 1]}`);
@@ -28,91 +30,171 @@ export class WebSockets {
   }
 
   /**
-   * serve runs one WebSocket through the pool: the application gets websocket.connect,
-   * and may accept (the upgrade completes) or close (403); then messages flow both ways
-   * until either side closes, the other getting websocket.disconnect or a close frame.
-   * An application exception is 500 before the accept, a close with 1011 after it.
+   * serve runs one WebSocket through the pool: the application gets websocket.connect, and
+   * may accept (the upgrade completes) or close (403); then messages flow both ways until
+   * either side closes, the other getting websocket.disconnect or a close frame, with
+   * backpressure both ways (PAUSE/RESUME of the stream, ws.pause() of the client). An
+   * application exception is 500 before the accept, a close with 1011 after it.
    */
   serve(ctx: Ctx): Promise<void> {
-    const up = ctx.takeUpgrade();
-    const raw: Duplex = up.socket;
-    const sock: Socket = connect(this.poolPath);
-    let ws: WebSocket | undefined;
-    let settled = false;
-    return new Promise((resolve) => {
-      const done = (): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        sock.destroy();
-        resolve();
-      };
-      const refuse = (status: number, why?: string): void => {
-        if (why) this.log.error(`asgi websocket: ${status} ${STATUS_CODES[status]}`, { request_id: ctx.requestId, uri: ctx.uri, error: why });
-        if (raw.writable) raw.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-        raw.destroy();
-        done();
-      };
-      const timer = setTimeout(() => refuse(504, `the application neither accepted nor closed within ${this.timeout}ms`), this.timeout);
-      raw.on('close', () => { if (!ws) done(); });
-      raw.on('error', () => { if (!ws) done(); });
+    return new WsStream(ctx, this).run();
+  }
 
-      const accept = (payload: Buffer): void => {
-        clearTimeout(timer);
-        const [subprotocol, ...headers] = nulFields(payload);
-        this.pending.set(ctx.req, { subprotocol, headers });
-        this.wss.handleUpgrade(ctx.req, raw, up.head, (w) => {
-          ws = w;
-          w.on('message', (data: Buffer, binary: boolean) => { if (!sock.destroyed) sock.write(frame(binary ? FRAME.bytes : FRAME.text, data)); });
-          w.on('close', (code: number, reason: Buffer) => {
-            if (!sock.destroyed) sock.end(frame(FRAME.close, Buffer.concat([u16(code), reason])));
-            done();
-          });
-          w.on('error', () => w.terminate());
-        });
-      };
-      const reader = new FrameReader({
-        data() { /* no streamed frames in a WebSocket */ },
-        control: (kind, payload) => {
-          if (settled) return;
-          switch (kind) {
-            case FRAME.accept: if (!ws) accept(payload); return;
-            case FRAME.text: ws?.send(payload.toString('utf8')); return;
-            case FRAME.bytes: ws?.send(payload, { binary: true }); return;
-            case FRAME.close:
-              if (!ws) return refuse(403);
-              ws.close(payload.readUInt16BE(0), payload.subarray(2).toString('utf8'));
-              return;
-            case FRAME.error:
-              if (!ws) return refuse(500, payload.toString('utf8'));
-              this.log.error('asgi websocket application raised an exception', { request_id: ctx.requestId, uri: ctx.uri, error: payload.toString('utf8') });
-              ws.close(1011);
-              return;
-            default: return fail(`unknown frame 0x${kind.toString(16)}`);
-          }
-        },
-      }, -1);
-      const fail = (why: string): void => {
-        if (settled) return;
-        if (!ws) return refuse(502, why);
-        this.log.error(`asgi websocket: ${why}`, { request_id: ctx.requestId, uri: ctx.uri });
-        if (ws.readyState === WebSocket.OPEN) ws.close(1011); else ws.terminate();
-        done();
-      };
-      sock.on('data', (c: Buffer) => { try { reader.push(c); } catch (e) { fail(`bad frame from the asgi worker: ${(e as Error).message}`); } });
-      sock.on('error', (e) => fail(`asgi worker failed: ${e.message}`));
-      sock.on('close', () => {
-        if (settled) return;
-        if (ws && (ws.readyState === WebSocket.CLOSING || ws.readyState === WebSocket.CLOSED)) return; // the app closed; the close handshake ends it
-        fail('the asgi worker closed the connection');
-      });
-      sock.write(headFrame(ctx, true));
-    });
+  /** handshake records the application's choice for the upgrade of `req`. */
+  handshake(req: IncomingMessage, h: Handshake): void {
+    this.pending.set(req, h);
   }
 
   /** close releases the ws server (not the sockets it handed over). */
   close(): void {
     this.wss.close();
+  }
+}
+
+/** WsStream is one WebSocket carried by a stream of a link. */
+class WsStream extends PoolStream {
+  private ws: WebSocket | undefined;
+  private settled = false;
+  private ended = false;
+  private pausedOut = false;
+  private resolve!: () => void;
+  private reject!: (e: HttpError) => void;
+  private readonly sent = (): void => this.maybeResume();
+
+  constructor(private readonly ctx: Ctx, private readonly sockets: WebSockets) {
+    super();
+  }
+
+  get mayWait(): boolean { return false; }
+
+  run(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      const raw = this.ctx.upgrade!.socket;
+      raw.on('close', () => { if (!this.ws) this.clientGone(); });
+      this.sockets.links.submit(this);
+    });
+  }
+
+  opened(link: Link, id: number): void {
+    link.out.text(HTTP_FRAME.head, id, headPayload(this.ctx, true), '0\0');
+    this.sockets.links.running.add(this, this.sockets.timeout);
+  }
+
+  frame(kind: number, payload: Buffer): void {
+    if (kind === HTTP_FRAME.finish || kind === HTTP_FRAME.error) this.ended = true;
+    if (this.settled && kind !== HTTP_FRAME.error) return;
+    const ws = this.ws;
+    switch (kind) {
+      case WS_FRAME.accept: if (!ws) this.accept(payload); return;
+      case WS_FRAME.text: ws?.send(payload.toString('utf8'), this.sent); return this.checkBuffered();
+      case WS_FRAME.bytes: ws?.send(payload, { binary: true }, this.sent); return this.checkBuffered();
+      case WS_FRAME.close:
+        if (!ws) return this.fail(new HttpError(403));
+        ws.close(payload.readUInt16BE(0), payload.subarray(2).toString('utf8'));
+        return;
+      case HTTP_FRAME.error: return this.failed(payload.toString('utf8'));
+      case HTTP_FRAME.finish: if (!ws) this.fail(new HttpError(500, 'the asgi application returned without accepting or closing the WebSocket')); return;
+      case LINK_FRAME.pause: ws?.pause(); return;
+      case LINK_FRAME.resume: ws?.resume(); return;
+      default: return this.failed(`the asgi worker sent an unknown frame 0x${kind.toString(16)}`, 502);
+    }
+  }
+
+  data(): void { /* no streamed data in a WebSocket */ }
+
+  lost(): void {
+    this.ended = true;
+    if (this.ws ? this.ws.readyState === WebSocket.OPEN : !this.settled) this.failed('the asgi worker closed the connection', 502);
+  }
+
+  drained(): void { /* no request body */ }
+
+  refused(e: HttpError): void {
+    this.fail(e);
+  }
+
+  expired(): void {
+    if (this.ws) return;
+    this.link!.stall();
+    this.fail(new HttpError(504, `the asgi application neither accepted nor closed the WebSocket within ${this.sockets.timeout}ms`));
+  }
+
+  back(): boolean {
+    if (this.settled || this.ws) return false;
+    this.sockets.links.running.remove(this);
+    this.link = undefined;
+    this.id = 0;
+    return true;
+  }
+
+  private accept(payload: Buffer): void {
+    this.sockets.links.running.remove(this);
+    const [subprotocol, ...headers] = nulFields(payload);
+    const ctx = this.ctx;
+    this.sockets.handshake(ctx.req, { subprotocol, headers });
+    const up = ctx.takeUpgrade();
+    this.sockets.wss.handleUpgrade(ctx.req, up.socket, up.head, (w) => {
+      this.ws = w;
+      w.on('message', (data: Buffer, binary: boolean) => {
+        if (!this.ended) this.link!.out.frame(binary ? WS_FRAME.bytes : WS_FRAME.text, this.id, data);
+      });
+      w.on('close', (code: number, reason: Buffer) => {
+        if (!this.ended) this.link!.out.frame(WS_FRAME.close, this.id, Buffer.concat([u16(code), reason]));
+        this.done();
+      });
+      w.on('error', () => w.terminate());
+    });
+  }
+
+  /** checkBuffered asks the worker to PAUSE this WebSocket's sends while ws holds too much for the client. */
+  private checkBuffered(): void {
+    if (this.pausedOut || this.ended || (this.ws?.bufferedAmount ?? 0) <= WS_HIGH) return;
+    this.pausedOut = true;
+    this.link!.out.frame(LINK_FRAME.pause, this.id);
+  }
+
+  private maybeResume(): void {
+    if (!this.pausedOut || this.ended || (this.ws?.bufferedAmount ?? 0) > WS_HIGH / 2) return;
+    this.pausedOut = false;
+    this.link!.out.frame(LINK_FRAME.resume, this.id);
+  }
+
+  /** failed: the application raised (or the worker failed): 500 (or `status`) before the accept, a close with 1011 after it. */
+  private failed(why: string, status = 500): void {
+    const ws = this.ws;
+    if (!ws) {
+      if (!this.settled) this.fail(new HttpError(status, status === 500 ? 'asgi websocket application failed' : why, { cause: new Error(why) }));
+      return;
+    }
+    this.sockets.log.error(status === 500 ? 'asgi websocket application raised an exception' : `asgi websocket: ${why}`, { request_id: this.ctx.requestId, uri: this.ctx.uri, error: why });
+    if (ws.readyState === WebSocket.OPEN) ws.close(1011); else if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+  }
+
+  private clientGone(): void {
+    if (this.settled) return;
+    this.settle();
+    this.resolve();
+  }
+
+  private settle(): void {
+    this.settled = true;
+    this.sockets.links.running.remove(this);
+    if (this.link === undefined) this.sockets.links.cancel(this);
+    else if (!this.ended) this.link.abort(this.id);
+  }
+
+  private done(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve();
+  }
+
+  private fail(e: HttpError): void {
+    if (this.settled) return;
+    this.settle();
+    this.reject(e);
   }
 }
 

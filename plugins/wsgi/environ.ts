@@ -1,5 +1,4 @@
 import type { Ctx } from '../../core/index.js';
-import { FRAME } from './frames.js';
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -8,58 +7,49 @@ function latin1(s: string): string {
   return NON_ASCII.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
 }
 
-/** envName is the CGI name of a request header, or undefined for headers never passed on. */
-function envName(lower: string): string | undefined {
-  if (lower === 'content-type') return 'CONTENT_TYPE';
-  if (lower === 'content-length') return 'CONTENT_LENGTH';
+/** ENV_NAMES caches the CGI name of each header name as clients spell it ('' for headers never passed on). */
+const ENV_NAMES = new Map<string, string>();
+const ENV_NAMES_MAX = 1000;
+
+/** envName is the CGI name of a request header, or '' for headers never passed on. */
+function envName(raw: string): string {
+  let name = ENV_NAMES.get(raw);
+  if (name !== undefined) return name;
+  const lower = raw.toLowerCase();
   // An underscore would let `X_Forwarded_For` pose as `X-Forwarded-For`; Proxy is httpoxy.
-  if (lower.includes('_') || lower === 'proxy') return undefined;
-  return `HTTP_${lower.toUpperCase().replace(/-/g, '_')}`;
+  name = lower === 'content-type' ? 'CONTENT_TYPE' : lower === 'content-length' ? 'CONTENT_LENGTH'
+    : lower.includes('_') || lower === 'proxy' ? '' : `HTTP_${lower.toUpperCase().replace(/-/g, '_')}`;
+  if (ENV_NAMES.size < ENV_NAMES_MAX) ENV_NAMES.set(raw, name); // names come from clients: a bounded cache
+  return name;
 }
 
 /**
- * headPayload is the environ of a request, as the head frame carries it: CGI variables
- * and HTTP_* headers per PEP 3333, SCRIPT_NAME being the route's mount point and PATH_INFO
- * the rest of the decoded path. The Python side adds the wsgi.* entries. `length`, the
- * exact length of a buffered body, is its CONTENT_LENGTH (a chunked upload then has one).
+ * headPayload is a request's head, as its head frame carries it after the flag (see
+ * HttpExchange): the environ as NUL-separated latin-1 names and values: CGI variables and
+ * HTTP_* headers per PEP 3333 (repeated headers joined with ',', cookies with '; '),
+ * SCRIPT_NAME being the route's mount point and PATH_INFO the rest of the decoded path. The
+ * Python side adds the wsgi.* entries. `length`, the exact length of a buffered body, is its
+ * CONTENT_LENGTH (a chunked upload then has one, and no HTTP_TRANSFER_ENCODING).
  */
-export function headPayload(ctx: Ctx, length?: number): Buffer {
+export function headPayload(ctx: Ctx, length?: number): string {
   const req = ctx.req;
-  const env: Record<string, string> = {
-    REQUEST_METHOD: ctx.method,
-    SCRIPT_NAME: latin1(ctx.mount),
-    PATH_INFO: latin1(ctx.path.slice(ctx.mount.length)),
-    QUERY_STRING: ctx.query,
-    RAW_URI: ctx.uri,
-    SERVER_NAME: ctx.host,
-    SERVER_PORT: String(ctx.conn.port),
-    SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
-    REMOTE_ADDR: ctx.remote,
-    REMOTE_PORT: String(req.socket.remotePort ?? ''),
-    'wsgi.url_scheme': ctx.scheme,
-  };
+  let text = `REQUEST_METHOD\0${ctx.method}\0SCRIPT_NAME\0${latin1(ctx.mount)}\0PATH_INFO\0${latin1(ctx.path.slice(ctx.mount.length))}` +
+    `\0QUERY_STRING\0${ctx.query}\0RAW_URI\0${ctx.uri}\0SERVER_NAME\0${ctx.host}\0SERVER_PORT\0${ctx.conn.port}\0SERVER_PROTOCOL\0HTTP/${req.httpVersion}` +
+    `\0REMOTE_ADDR\0${ctx.remote}\0REMOTE_PORT\0${req.socket.remotePort ?? ''}\0wsgi.url_scheme\0${ctx.scheme}`;
   const user = ctx.variable('user');
-  if (user !== undefined) env.REMOTE_USER = user;
+  if (user !== undefined) text += `\0REMOTE_USER\0${user}`;
+  const names: string[] = [];
+  const values: string[] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i].toLowerCase();
-    const name = envName(lower);
-    if (!name) continue;
-    const prev = env[name];
-    env[name] = prev === undefined ? raw[i + 1] : `${prev}${lower === 'cookie' ? '; ' : ','}${raw[i + 1]}`;
+    const name = envName(raw[i]);
+    if (name === '' || (length !== undefined && (name === 'CONTENT_LENGTH' || name === 'HTTP_TRANSFER_ENCODING'))) continue;
+    const at = names.indexOf(name);
+    if (at < 0) { names.push(name); values.push(raw[i + 1]); } else values[at] += `${name === 'HTTP_COOKIE' ? '; ' : ','}${raw[i + 1]}`;
   }
-  if (length !== undefined) {
-    env.CONTENT_LENGTH = String(length);
-    delete env.HTTP_TRANSFER_ENCODING;
-  }
-  let text = '';
-  for (const k in env) text += text ? `\0${k}\0${env[k]}` : `${k}\0${env[k]}`;
-  const len = Buffer.byteLength(text, 'latin1');
-  const out = Buffer.allocUnsafe(5 + len);
-  out[0] = FRAME.head;
-  out.writeUInt32BE(len, 1);
-  out.write(text, 5, 'latin1');
-  return out;
+  for (let i = 0; i < names.length; i++) text += `\0${names[i]}\0${values[i]}`;
+  if (length !== undefined) text += `\0CONTENT_LENGTH\0${length}`;
+  return text;
 }
 
 /** hasBody tells whether the request announces a body (a length above 0, or chunked). */

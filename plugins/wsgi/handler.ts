@@ -1,24 +1,25 @@
-import { join } from 'node:path';
 import {
-  awaitPoolWorker, bodyBuffering, bufferBody, diagnostic, PoolWatch, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit,
+  bodyBuffering, bufferBody, diagnostic, HttpExchange, POOL_QUEUE_WAIT, PoolLinks, spanOf,
+  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type Unit,
 } from '../../core/index.js';
-import { exchange } from './exchange.js';
+import { hasBody, headPayload } from './environ.js';
 import type { WsgiConfig } from './schema.js';
 import { APP_SPEC, poolSettings, runDir } from './settings.js';
 
 /**
  * WsgiUnit is a `wsgi` route in one Node worker. The pool it talks to runs beside the
- * workers (started by the plugin's master part); the unit only follows the pool's status
- * and sends each request over a fresh unix-socket connection that a Python worker accepts.
+ * workers (started by the plugin's master part); the unit keeps a link to each of the pool's
+ * Python workers and sends each request over one of them as a stream (PoolLinks), at most
+ * `threads` at once per link, so that no request waits in Python behind another of this
+ * Node worker's. A request waits for a free link as long as the app's timeout (5 s at least).
  */
 export class WsgiUnit implements Unit {
-  private watch: PoolWatch | undefined;
-  private poolPath = '';
-  private readonly timeout: number;
+  private links: PoolLinks | undefined;
+  private readonly spec: ExchangeSpec;
   private readonly buffering: BodyBuffering;
 
-  constructor(private readonly cfg: WsgiConfig, private readonly at: Span, private readonly log: Logger, private readonly proc: ProcessInfo) {
-    this.timeout = poolSettings(cfg, at).timeout;
+  constructor(private readonly cfg: WsgiConfig, private readonly at: Span, log: Logger, private readonly proc: ProcessInfo) {
+    this.spec = { kind: 'wsgi', timeout: poolSettings(cfg, at).timeout, killOnTimeout: true, log };
     this.buffering = bodyBuffering(cfg, true);
   }
 
@@ -28,19 +29,21 @@ export class WsgiUnit implements Unit {
   }
 
   async provision(): Promise<void> {
-    const dir = runDir(this.cfg, this.at, this.proc);
-    this.poolPath = join(dir, 'pool.sock');
-    this.watch = new PoolWatch(join(dir, 'keeper.sock'));
-    this.watch.open();
+    this.links = new PoolLinks(runDir(this.cfg, this.at, this.proc), 'wsgi', this.cfg.app, Math.max(POOL_QUEUE_WAIT, this.spec.timeout));
+    this.links.open();
   }
 
-  async handle(ctx: Ctx): Promise<void> {
-    const body = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined;
-    await awaitPoolWorker(this.watch!, 'wsgi', this.cfg.app);
-    return exchange(ctx, this.poolPath, this.timeout, this.log, body?.length);
+  handle(ctx: Ctx): Promise<void> {
+    if (!hasBody(ctx)) return new HttpExchange(ctx, this.links!, false, headPayload(ctx), this.spec).run();
+    return this.withBody(ctx);
+  }
+
+  private async withBody(ctx: Ctx): Promise<void> {
+    const buffered = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined;
+    return new HttpExchange(ctx, this.links!, !this.buffering.enabled || buffered !== undefined, headPayload(ctx, buffered?.length), this.spec).run();
   }
 
   async close(): Promise<void> {
-    this.watch?.close();
+    this.links?.close();
   }
 }

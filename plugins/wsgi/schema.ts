@@ -15,7 +15,7 @@ export const wsgi = directive({
         args: [arg.string('name'), arg.string('value')] },
       { name: 'pythonpath', doc: 'Folder added to sys.path (PYTHONPATH), after chdir', repeatable: true, args: [arg.path('dir')] },
       { name: 'max_requests', doc: 'Replace a Python process after it served this many requests (default 0: never)', args: [arg.int('count', { min: 0 })] },
-      { name: 'timeout', doc: 'Longest a request may take once a Python process has it (not counting the client\'s upload); past it the process is killed and replaced, and the client gets 504 (default 30s)',
+      { name: 'timeout', doc: 'Longest a request may take once a Python process has it (not counting the client\'s upload); past it the process is killed and replaced, and the client gets 504 (default 30s). A request waits for a free Python process as long (5s at least), then gets 503',
         args: [arg.duration('timeout')] },
       ...bodyBufferingOptions('Read the whole request body before a Python process gets the request, so that a slow upload holds no worker (default on, as Nginx in front of Gunicorn; '
         + 'CONTENT_LENGTH is then set for chunked uploads too); off streams the body to the application as it arrives'),

@@ -1,4 +1,4 @@
-import { get } from 'node:http';
+import { Agent, get } from 'node:http';
 
 /** Outcome is one request of a loop: its status and body, or the error it met. */
 export interface Outcome {
@@ -9,8 +9,13 @@ export interface Outcome {
 
 /** getOnce sends one GET on a fresh connection (no keep-alive), bounded by `ms`. */
 export function getOnce(port: number, path = '/', ms = 5000): Promise<Outcome> {
+  return getWith(port, path, false, ms);
+}
+
+/** getWith sends one GET through `agent` (false: a fresh connection), bounded by `ms`, and reads the whole answer. */
+function getWith(port: number, path: string, agent: Agent | false, ms: number): Promise<Outcome> {
   return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port, path, agent: false, timeout: ms }, (res) => {
+    const req = get({ host: '127.0.0.1', port, path, agent, timeout: ms }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => { body += c.toString(); });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -53,5 +58,41 @@ export class RequestLoop {
   /** failures lists the outcomes that were not 2xx. */
   failures(): Outcome[] {
     return this.outcomes.filter((o) => !o.status || o.status >= 300);
+  }
+}
+
+/**
+ * KeepAliveLoad keeps `clients` requests in flight at once, each client reusing its own
+ * keep-alive connection as browsers and load balancers do, until stopped, recording every
+ * outcome. A server that closes an idle connection the instant a client reuses it shows up
+ * here as an error, where one request per connection would never see it.
+ */
+export class KeepAliveLoad {
+  readonly outcomes: Outcome[] = [];
+  private running = true;
+  private readonly agent: Agent;
+  readonly done: Promise<void>;
+
+  constructor(port: number, clients: number, path = '/', ms = 20_000) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: clients });
+    const until = Date.now() + ms;
+    const client = async (): Promise<void> => {
+      while (this.running && Date.now() < until) this.outcomes.push(await getWith(port, path, this.agent, 5000));
+    };
+    this.done = Promise.all(Array.from({ length: clients }, client)).then(() => undefined);
+  }
+
+  /** waitFor resolves once `n` requests have completed, or after `ms`. */
+  async waitFor(n: number, ms = 5000): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.outcomes.length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** stop ends every client after its request in flight, and closes the connections. */
+  async stop(): Promise<Outcome[]> {
+    this.running = false;
+    await this.done;
+    this.agent.destroy();
+    return this.outcomes;
   }
 }

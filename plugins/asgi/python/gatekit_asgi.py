@@ -2,23 +2,28 @@
 
 gatekit's pool (core/python/gatekit_pool.py) runs the keeper, and loads this module in each
 worker process: `gatekit_pool.py worker DIR gatekit_asgi.py APP MAX_REQUESTS DRAIN_MS` calls
-worker(), which imports APP (module:callable) once, runs the lifespan startup, joins the pool,
-and then serves on an asyncio event loop: every connection gatekit's Node workers open on the
-pool's shared socket is one HTTP request or one WebSocket, accepted concurrently, so many
-requests from many Node workers are in flight in each Python process at once.
+worker(), which imports APP (module:callable) once, runs the lifespan startup, listens on its
+own socket in DIR, and then serves on an asyncio event loop (uvloop's when it is installed, as
+Uvicorn does): each gatekit Node worker keeps one link to it, and every HTTP request or
+WebSocket is a stream of a link (see gatekit_pool.py for the link frames), so many requests
+from many Node workers are in flight in each Python process at once.
 
-Framing (both directions): 1 byte type, 4 bytes big-endian length, payload.
-  gatekit -> worker:  H scope (JSON array, see scope())  B body chunk / binary message
+Frames of a stream, besides the link's:
+  gatekit -> worker:  H head: a flag digit (1: body frames follow), then the scope's fields,
+                      NUL-separated latin-1 (see Worker.scope)  B body chunk / binary message
                       E end of body  T text message (utf-8)  C client closed (2-byte code, reason)
-  worker -> gatekit:  S status NUL name NUL value ... (latin-1)  D body chunk  F response complete
+  worker -> gatekit:  S status NUL name NUL value ... (latin-1)  D body chunk
+                      W whole response (4-byte length of the S payload, it, the body)
                       A accept (subprotocol NUL name NUL value ...)  T text  B binary
-                      C close (2-byte code, reason)  X error (traceback, utf-8)
-A connection that ends is http.disconnect (or websocket.disconnect) for the application.
+                      C close (2-byte code, reason)  X error (traceback, utf-8)  F finished
+F, W and X end a stream for gatekit. ABORT (the client left) is http.disconnect, or
+websocket.disconnect, for the application; PAUSE holds the application's next send() until
+RESUME; a stream that gatekit sends more than READ_HIGH bytes the application has not received
+yet is asked to PAUSE.
 """
 
 import asyncio
 import collections
-import json
 import os
 import signal
 import struct
@@ -27,120 +32,202 @@ import threading
 import time
 import traceback
 
-from gatekit_pool import HEAD, MAX_FRAME, fail, join_pool, load_or_fail
+from gatekit_pool import ABORT, ACK, ACKS, GOAWAY, LINK_HEAD, MAX_LINK_FRAME, PAUSE, PING, PONG, RESUME, U32, announce, fail, hello, link_frame, listen_links, load_or_fail
 
+H, B, E, T, C = 0x48, 0x42, 0x45, 0x54, 0x43
+S, D, F, W, X, A = 0x53, 0x44, 0x46, 0x57, 0x58, 0x41
 CODE = struct.Struct('>H')
+WHOLE_HEAD = struct.Struct('>BIII')  # a W frame's header, and the length of its head
 HOP_BY_HOP = frozenset((b'connection', b'keep-alive', b'proxy-authenticate', b'proxy-authorization', b'te', b'trailers', b'transfer-encoding', b'upgrade'))
-READ_HIGH = 1 << 20  # request bytes queued for the app before reading from gatekit pauses
+READ_HIGH = 1 << 20  # request bytes queued for the app before gatekit is asked to PAUSE the stream
 LIFESPAN_WAIT = 60
+WHOLE_MAX = 1 << 20  # a complete body up to this size goes in one W frame with its head
+YIELD_EVERY = 256 * 1024  # bytes a stream sends before its send() lets the event loop run
+HTTP_DISCONNECT = {'type': 'http.disconnect'}
 
 
 class ClientDisconnected(OSError):
     """ClientDisconnected is raised by a WebSocket send() after the client went away."""
 
 
-class Conn(asyncio.Protocol):
-    """Conn is one connection from gatekit: one HTTP request or one WebSocket, and its app task."""
+class Link(asyncio.Protocol):
+    """Link is one connection from a gatekit Node worker: its streams by id, the frames read,
+    and the frames to write, gathered and written once per turn of the event loop."""
 
     def __init__(self, worker):
         self.w = worker
         self.t = None
         self.buf = b''
-        self.queue = collections.deque()
-        self.queued = 0
-        self.waiter = None
-        self.drain = None
-        self.paused = False
-        self.reading = True
-        self.gone = False
-        self.ws = False
-        self.head = None      # http: the encoded response start, sent with the first body
-        self.started = False  # http: response started; websocket: accepted
-        self.done = False     # http: response complete; websocket: closed by the app
-        self.body_end = False  # http: gatekit sent the whole request body (E)
-        self.discard = False   # http: the app is done; the rest of the body is read only to be dropped
-        self.running = False  # the app task runs (the request head came)
-
-    # -- transport side
+        self.streams = {}
+        self.out = []
+        self.queued = False
+        self.blocked = None  # a future while the transport is full (pause_writing)
 
     def connection_made(self, transport):
         self.t = transport
-        self.w.conns.add(self)
+        self.w.links.add(self)
+        transport.write(self.w.hello)
+        if self.w.draining:
+            transport.write(link_frame(GOAWAY, 0))
 
     def connection_lost(self, exc):
-        self.gone = True
-        if not self.running:  # gatekit gave up before sending the head: no task will count it out
-            self.w.conns.discard(self)
-        self.wake()
-        if self.drain is not None and not self.drain.done():
-            self.drain.set_result(None)
+        self.w.links.discard(self)
+        for s in list(self.streams.values()):
+            s.lost()
+        self.unblock()
 
     def pause_writing(self):
-        self.paused = True
+        self.blocked = self.w.loop.create_future()
 
     def resume_writing(self):
-        self.paused = False
-        if self.drain is not None and not self.drain.done():
-            self.drain.set_result(None)
+        self.unblock()
+
+    def unblock(self):
+        if self.blocked is not None:
+            if not self.blocked.done():
+                self.blocked.set_result(None)
+            self.blocked = None
+
+    def send(self, data):
+        self.out.append(data)
+        if not self.queued:
+            self.queued = True
+            self.w.loop.call_soon(self.flush)
+
+    def flush(self):
+        self.queued = False
+        out = self.out
+        if not out:
+            return
+        self.out = []
+        if not self.t.is_closing():
+            self.t.write(out[0] if len(out) == 1 else b''.join(out))
 
     def data_received(self, data):
         buf = self.buf + data if self.buf else data
         pos, n = 0, len(buf)
-        while n - pos >= 5:
-            kind, length = HEAD.unpack_from(buf, pos)
-            end = pos + 5 + length
+        unpack = LINK_HEAD.unpack_from
+        heads = None
+        while n - pos >= 9:
+            kind, sid, length = unpack(buf, pos)
+            end = pos + 9 + length
             if end > n:
                 break
-            self.frame(kind, buf[pos + 5:end])
+            if kind == H:
+                if heads is None:
+                    heads = []
+                heads.append(self.open(sid, buf[pos + 9:end]))
+            else:
+                self.frame(kind, sid, buf[pos + 9:end])
             pos = end
         self.buf = buf[pos:] if pos < n else b''
+        if heads:
+            self.start(heads)
+
+    def open(self, sid, payload):
+        scope = self.w.scope(payload)
+        s = self.streams[sid] = Stream(self, sid, scope['type'] == 'websocket', payload[0] == 49)  # '1': body frames follow
+        return s, scope
+
+    def start(self, heads):
+        """start acknowledges the heads read (ACK, queued with what goes out this turn of the
+        loop), and starts their tasks once that is written: before any of them can run."""
+        self.send(link_frame(ACK, 0, U32.pack(heads[-1][0].sid)))
+        self.w.loop.call_soon(self.run, heads)
+
+    def run(self, heads):
+        self.flush()  # the ACK, if the turn's flush has not written it yet
+        create_task = self.w.loop.create_task
+        for s, scope in heads:
+            create_task(s.run(scope))
+
+    def frame(self, kind, sid, payload):
+        s = self.streams.get(sid)
+        if s is not None:  # else a stream this worker has finished: what is left of its body goes nowhere
+            s.frame(kind, payload)
+        elif sid == 0 and kind == PING:
+            self.send(link_frame(PONG, 0))
+
+
+class Stream(object):
+    """Stream is one HTTP request or one WebSocket on a link, and its app task."""
+
+    ws = False
+    waiter = None      # the future receive() waits on
+    drain = None       # the future send() waits on while gatekit has the stream paused
+    paused = False     # gatekit asked this stream to PAUSE (its client reads slowly)
+    asked = False      # this side asked gatekit to PAUSE the request bytes
+    gone = False       # the client left (ABORT), or the link closed
+    head = None        # http: the encoded response start, sent with the first body
+    started = False    # http: response started; websocket: accepted
+    done = False       # http: response complete; websocket: closed by the app
+    ended = False      # the stream's last frame (F, W or X) was sent
+    queued = 0         # request bytes in the queue
+    unyielded = 0      # bytes sent since the app's send() last let the event loop run
+
+    def __init__(self, link, sid, ws, body_follows):
+        self.link = link
+        self.sid = sid
+        self.queue = collections.deque()
+        if ws:
+            self.ws = True
+            self.queue.append({'type': 'websocket.connect'})
+        elif not body_follows:
+            self.queue.append({'type': 'http.request', 'body': b'', 'more_body': False})
+
+    # -- frames from gatekit
 
     def frame(self, kind, payload):
-        if kind == b'H':
-            scope = self.w.scope(payload)
-            self.ws = scope['type'] == 'websocket'
-            if self.ws:
-                self.push({'type': 'websocket.connect'}, 0)
-            self.running = True
-            self.w.loop.create_task(self.run(scope))
-        elif self.discard:  # the app returned: what is left of the body goes nowhere, and E ends it
-            if kind == b'E':
-                self.t.close()
-        elif kind == b'B':
+        if kind == B:
             msg = {'type': 'websocket.receive', 'bytes': payload} if self.ws else {'type': 'http.request', 'body': payload, 'more_body': True}
             self.push(msg, len(payload))
-        elif kind == b'E':
-            self.body_end = True
+        elif kind == E:
             q = self.queue
             if q and q[-1]['type'] == 'http.request':
                 q[-1]['more_body'] = False
             else:
                 self.push({'type': 'http.request', 'body': b'', 'more_body': False}, 0)
-        elif kind == b'T':
+        elif kind == T:
             self.push({'type': 'websocket.receive', 'text': payload.decode('utf-8')}, len(payload))
-        elif kind == b'C':
+        elif kind == C:
             code = CODE.unpack_from(payload)[0] if len(payload) >= 2 else 1005
             self.push({'type': 'websocket.disconnect', 'code': code, 'reason': payload[2:].decode('utf-8', 'replace')}, 0)
+        elif kind == PAUSE:
+            self.paused = True
+        elif kind == RESUME:
+            self.paused = False
+            self.wake_drain()
+        elif kind == ABORT:
+            self.lost()
+
+    def lost(self):
+        self.gone = True
+        self.wake()
+        self.wake_drain()
 
     def push(self, msg, size):
         self.queue.append(msg)
         self.queued += size
-        if self.queued > READ_HIGH and self.reading:
-            self.reading = False
-            self.t.pause_reading()
+        if self.queued > READ_HIGH and not self.asked:
+            self.asked = True
+            self.link.send(link_frame(PAUSE, self.sid))
         self.wake()
 
     def wake(self):
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
-    # -- application side
+    def wake_drain(self):
+        if self.drain is not None and not self.drain.done():
+            self.drain.set_result(None)
+
+    # -- the application's side
 
     async def receive(self):
         while not self.queue:
             if self.gone or (self.done and not self.ws):
-                return {'type': 'websocket.disconnect', 'code': 1006, 'reason': ''} if self.ws else {'type': 'http.disconnect'}
-            self.waiter = self.w.loop.create_future()
+                return {'type': 'websocket.disconnect', 'code': 1006, 'reason': ''} if self.ws else HTTP_DISCONNECT.copy()
+            self.waiter = self.link.w.loop.create_future()
             try:
                 await self.waiter
             finally:
@@ -148,9 +235,9 @@ class Conn(asyncio.Protocol):
         msg = self.queue.popleft()
         if self.queued:
             self.queued -= len(msg.get('body') or msg.get('bytes') or msg.get('text') or b'')
-            if not self.reading and self.queued < READ_HIGH // 2 and not self.gone:
-                self.reading = True
-                self.t.resume_reading()
+            if self.asked and self.queued < READ_HIGH // 2 and not self.gone:
+                self.asked = False
+                self.link.send(link_frame(RESUME, self.sid))
         return msg
 
     async def send(self, message):
@@ -174,20 +261,26 @@ class Conn(asyncio.Protocol):
         self.done = not more
         if self.gone:
             return
-        out = [self.head] if self.head else []
-        self.head = None
-        if body:
-            out.extend(data_frames(b'D', body))
+        head, self.head = self.head, None
+        sid = self.sid
         if not more:
-            out.append(b'F\0\0\0\0')
-        self.t.write(b''.join(out) if len(out) != 1 else out[0])
-        if self.paused:
-            await self.wait_drain()
+            self.ended = True
+            if head is not None and len(body) <= WHOLE_MAX:  # the whole response in one frame
+                self.link.send(b''.join((WHOLE_HEAD.pack(W, sid, 4 + len(head) + len(body), len(head)), head, body)))
+                return
+        out = [link_frame(S, sid, head)] if head is not None else []
+        if body:
+            out.extend(data_frames(sid, body))
+        if not more:
+            out.append(link_frame(F, sid))
+        self.link.send(b''.join(out))
+        await self.wait_drain(len(body))
 
     async def send_ws(self, message):
         kind = message['type']
         if self.gone:
             raise ClientDisconnected('the WebSocket client went away')
+        sid = self.sid
         if kind == 'websocket.accept':
             if self.started or self.done:
                 raise RuntimeError('websocket.accept sent twice, or after websocket.close')
@@ -196,54 +289,52 @@ class Conn(asyncio.Protocol):
             for name, value in message.get('headers') or ():
                 parts.append(bytes(name))
                 parts.append(bytes(value))
-            self.t.write(frame(b'A', b'\0'.join(parts)))
+            self.link.send(link_frame(A, sid, b'\0'.join(parts)))
         elif kind == 'websocket.send':
             if not self.started or self.done:
                 raise RuntimeError('websocket.send before websocket.accept or after websocket.close')
             text = message.get('text')
-            self.t.write(frame(b'T', text.encode('utf-8')) if text is not None else frame(b'B', bytes(message.get('bytes') or b'')))
-            if self.paused:
-                await self.wait_drain()
+            data = link_frame(T, sid, text.encode('utf-8')) if text is not None else link_frame(B, sid, bytes(message.get('bytes') or b''))
+            self.link.send(data)
+            await self.wait_drain(len(data))
         elif kind == 'websocket.close':
             if self.done:
                 raise RuntimeError('websocket.close sent twice')
             self.done = True
             reason = (message.get('reason') or '').encode('utf-8')
-            self.t.write(frame(b'C', CODE.pack(message.get('code') or 1000) + reason))
+            self.link.send(link_frame(C, sid, CODE.pack(message.get('code') or 1000) + reason))
         else:
             raise RuntimeError('unexpected ASGI message %r in a websocket scope' % kind)
 
-    async def wait_drain(self):
-        if self.paused and not self.gone:
-            self.drain = self.w.loop.create_future()
-            await self.drain
+    async def wait_drain(self, sent):
+        """wait_drain holds a send() while gatekit has the stream paused, or the link is full. An app
+        that sends without ever waiting lets the loop run every YIELD_EVERY bytes: its output goes
+        out, and gatekit's PAUSE comes in."""
+        self.unyielded += sent
+        if self.unyielded >= YIELD_EVERY and not self.paused and self.link.blocked is None:
+            self.unyielded = 0
+            await asyncio.sleep(0)
+        while not self.gone and (self.paused or self.link.blocked is not None):
+            if self.paused:
+                self.drain = self.link.w.loop.create_future()
+                await self.drain
+            else:
+                await self.link.blocked
 
     async def run(self, scope):
         try:
-            await self.w.app(scope, self.receive, self.send)
+            await self.link.w.app(scope, self.receive, self.send)
             self.finish()
         except BaseException as e:
             self.error(traceback.format_exc())
             if isinstance(e, (KeyboardInterrupt, SystemExit)):
                 raise
         finally:
-            if not self.t.is_closing():
-                self.close_after_body()
-            self.w.finished(self)
-
-    def close_after_body(self):
-        """close_after_body closes the connection, once gatekit has sent the whole request body:
-        closing on a body still coming would fail gatekit's writes (EPIPE) before it has read
-        the response, so an app that answers without reading the body drops the rest first."""
-        if self.ws or self.body_end or self.gone:
-            self.t.close()
-            return
-        self.discard = True
-        self.queue.clear()
-        self.queued = 0
-        if not self.reading:
-            self.reading = True
-            self.t.resume_reading()
+            if not self.ended:  # the stream ends for gatekit, whatever happened
+                self.ended = True
+                self.link.send(link_frame(F, self.sid))
+            self.link.streams.pop(self.sid, None)
+            self.link.w.finished()
 
     def finish(self):
         """finish checks that the app answered: an HTTP response completed, a WebSocket closed."""
@@ -252,38 +343,48 @@ class Conn(asyncio.Protocol):
                 self.error('the ASGI application returned without accepting or closing the WebSocket')
             elif not self.done and not self.gone:
                 self.done = True
-                self.t.write(frame(b'C', CODE.pack(1000)))
-        elif not self.done:
+                self.link.send(link_frame(C, self.sid, CODE.pack(1000)))
+        elif not self.done and not self.gone:
             self.error('the ASGI application returned without %s the response' % ('completing' if self.started else 'starting'))
 
     def error(self, text):
-        if self.gone or self.done:  # nobody to answer (any more): the traceback goes to the error log directly
+        if self.gone or self.ended or (self.done and not self.ws):  # nobody to answer (any more): the traceback goes to the error log
             sys.stderr.write('gatekit-asgi: exception in the ASGI application%s:\n%s' % (' after its response' if self.done else '', text))
             sys.stderr.flush()
             return
-        self.t.write(frame(b'X', text.encode('utf-8', 'replace')))
+        self.ended = True
+        self.link.send(link_frame(X, self.sid, text.encode('utf-8', 'replace')))
 
 
-def frame(kind, payload):
-    return HEAD.pack(kind, len(payload)) + payload
+def text(words, raw):
+    """text decodes a repeating field of the head, and remembers it (a bounded cache)."""
+    value = raw.decode('latin-1')
+    if len(words) < 256 and value:
+        words[raw] = value
+    return value
 
 
-def data_frames(kind, data):
-    if len(data) <= MAX_FRAME:
-        return (HEAD.pack(kind, len(data)), data)
+STATUS = {}  # status code -> its bytes in a start payload
+
+
+def data_frames(sid, data):
+    if len(data) <= MAX_LINK_FRAME:
+        return (LINK_HEAD.pack(D, sid, len(data)), data)
     out = []
-    for i in range(0, len(data), MAX_FRAME):
-        piece = data[i:i + MAX_FRAME]
-        out.append(HEAD.pack(kind, len(piece)))
+    for i in range(0, len(data), MAX_LINK_FRAME):
+        piece = data[i:i + MAX_LINK_FRAME]
+        out.append(LINK_HEAD.pack(D, sid, len(piece)))
         out.append(piece)
     return out
 
 
 def status_head(message):
+    """status_head is the S payload of http.response.start: status, then header names and values."""
     status = message['status']
-    parts = [b'%d' % status]
+    parts = [STATUS.get(status) or b'%d' % status]
     for name, value in message.get('headers') or ():
-        name, value = bytes(name), bytes(value)
+        if type(name) is not bytes or type(value) is not bytes:
+            name, value = bytes(name), bytes(value)
         if name.lower() in HOP_BY_HOP:
             continue
         parts.append(name)
@@ -291,7 +392,9 @@ def status_head(message):
     payload = b'\0'.join(parts)
     if payload.count(b'\0') != len(parts) - 1 or not 100 <= status <= 999:
         raise ValueError('bad status or a NUL byte in a header: %r' % (message,))
-    return frame(b'S', payload)
+    if len(STATUS) < 1000:
+        STATUS[status] = parts[0]
+    return payload
 
 
 class Lifespan(object):
@@ -381,7 +484,7 @@ class LoopWatch(object):
 
 
 class Worker(object):
-    """Worker serves connections from the pool's shared socket on one asyncio event loop."""
+    """Worker serves the links of gatekit's Node workers on one asyncio event loop."""
 
     def __init__(self, run_dir, app, spec, max_requests, drain_ms):
         self.run_dir = run_dir
@@ -390,31 +493,48 @@ class Worker(object):
         self.max_requests = max_requests
         self.drain = drain_ms / 1000.0
         self.served = 0
-        self.conns = set()
+        self.links = set()
         self.state = {}
         self.loop = None
         self.stopping = None
+        self.draining = False
+        self.gone_away = False
         self.failure = None
+        self.hello = hello(0, 0, ACKS)
+        self.words = {}  # the head's short fields that repeat (type, version, method, scheme, hosts), decoded once
 
     def scope(self, payload):
-        (kind, version, method, scheme, path, raw_path, query, root, client, cport, server, sport, headers, subprotocols) = json.loads(payload)
-        h = [(headers[i].encode('latin-1'), headers[i + 1].encode('latin-1')) for i in range(0, len(headers), 2)]
+        """scope builds the ASGI scope from a head: flags, type, http_version, method, scheme, path
+        (utf-8), raw_path, query_string, root_path (utf-8), client host, client port, server host,
+        server port, subprotocols (comma-separated), then header names (lowercase) and values."""
+        p = payload.split(b'\0')
+        headers = p[14:]
+        words = self.words
+        kind = words.get(p[1]) or text(words, p[1])
         scope = {
-            'type': kind, 'asgi': {'version': '3.0', 'spec_version': '2.3'}, 'http_version': version,
-            'scheme': scheme, 'path': path, 'raw_path': raw_path.encode('latin-1'), 'query_string': query.encode('latin-1'),
-            'root_path': root, 'headers': h, 'client': (client, cport), 'server': (server, sport), 'state': self.state.copy(),
+            'type': kind, 'asgi': {'version': '3.0', 'spec_version': '2.3'}, 'http_version': words.get(p[2]) or text(words, p[2]),
+            'scheme': words.get(p[4]) or text(words, p[4]), 'path': p[5].decode('utf-8', 'surrogateescape'), 'raw_path': p[6], 'query_string': p[7],
+            'root_path': p[8].decode('utf-8', 'surrogateescape'), 'headers': list(zip(headers[0::2], headers[1::2])),
+            'client': (words.get(p[9]) or text(words, p[9]), int(p[10] or 0)), 'server': (words.get(p[11]) or text(words, p[11]), int(p[12] or 0)),
+            'state': self.state.copy(),
         }
         if kind == 'websocket':
-            scope['subprotocols'] = subprotocols
+            scope['subprotocols'] = [x for x in p[13].decode('latin-1').split(',') if x]
         else:
-            scope['method'] = method
+            scope['method'] = words.get(p[3]) or text(words, p[3])
         return scope
 
-    def finished(self, conn):
-        self.conns.discard(conn)
+    def finished(self):
         self.served += 1
-        if self.max_requests and self.served >= self.max_requests:
+        if self.max_requests and self.served == self.max_requests:
+            self.goaway()  # with the last answer, so that gatekit sends nothing after it
             self.stop()
+
+    def goaway(self):
+        if not self.gone_away:
+            self.gone_away = True
+            for link in list(self.links):
+                link.send(link_frame(GOAWAY, 0))
 
     def stop(self, *_):
         if not self.stopping.done():
@@ -428,28 +548,34 @@ class Worker(object):
         if failed:
             self.failure = failed
             return
-        listener, link = join_pool(self.run_dir)
-        listener.setblocking(False)
-        server = await self.loop.create_unix_server(lambda: Conn(self), sock=listener, backlog=4096)
+        listener, path = listen_links(self.run_dir)
+        server = await self.loop.create_unix_server(lambda: Link(self), sock=listener, backlog=1024)
+        keeper = announce(self.run_dir, path)
         for sig in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(sig, self.stop)
-        link.setblocking(False)
-        self.loop.add_reader(link.fileno(), self.keeper_gone, link)
+        keeper.setblocking(False)
+        self.loop.add_reader(keeper.fileno(), self.keeper_gone, keeper)
         if self.drain > 0:
             LoopWatch(self.loop, self.drain).start()
         await self.stopping
+        self.draining = True
         server.close()
-        self.loop.remove_reader(link.fileno())
-        link.close()  # the keeper counts this worker out: a new incarnation takes its place
-        await self.wait_idle()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        self.loop.remove_reader(keeper.fileno())
+        keeper.close()  # the keeper counts this worker out: a new incarnation takes its place
+        self.goaway()
+        await self.wait_links()
         if failed is None:
             why = await lifespan.step('shutdown')
             if why:
                 sys.stderr.write('gatekit-asgi: lifespan shutdown failed: %s\n' % why)
 
-    def keeper_gone(self, link):
+    def keeper_gone(self, keeper):
         try:
-            if link.recv(64):
+            if keeper.recv(64):
                 return
         except (BlockingIOError, InterruptedError):
             return
@@ -457,15 +583,35 @@ class Worker(object):
             pass
         self.stop()
 
-    async def wait_idle(self):
+    async def wait_links(self):
+        """wait_links waits until gatekit has closed every link (their streams done), at most the drain time."""
         until = self.loop.time() + self.drain
-        while self.conns and self.loop.time() < until:
+        while self.links and self.loop.time() < until:
             await asyncio.sleep(0.02)
+        for link in list(self.links):
+            link.t.close()
+
+
+def run(main):
+    """run runs main() on uvloop's event loop when uvloop is installed (as Uvicorn does), else on asyncio's; it says which."""
+    try:
+        import uvloop
+    except ImportError:
+        uvloop = None
+    print('gatekit-asgi: worker %d runs on the %s event loop' % (os.getpid(), 'uvloop %s' % uvloop.__version__ if uvloop else 'asyncio'), flush=True)
+    if uvloop is None:
+        asyncio.run(main())
+    elif sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main())
+    else:
+        uvloop.install()
+        asyncio.run(main())
 
 
 def worker(run_dir, spec, max_requests, drain_ms):
     app = load_or_fail(run_dir, spec, 'gatekit-asgi')
     w = Worker(run_dir, app, spec, int(max_requests), int(drain_ms))
-    asyncio.run(w.main())
+    run(w.main)
     if w.failure:
         fail(run_dir, 'gatekit-asgi: the lifespan startup of %s failed: %s' % (spec, w.failure), fatal='lifespan startup failed: %s' % w.failure)

@@ -74,6 +74,14 @@ async def http(scope, receive, send):
             await asyncio.sleep(0.01)
         await send({'type': 'http.response.body', 'body': b'', 'more_body': False})
         return
+    if path == '/big':  # N pieces of 64 KiB, as fast as the client takes them
+        n = int(qs or '100')
+        await send({'type': 'http.response.start', 'status': 200, 'headers': [(b'content-length', b'%d' % (n * 65536))]})
+        for i in range(n):
+            await send({'type': 'http.response.body', 'body': bytes([97 + i % 26]) * 65536, 'more_body': True})
+        await send({'type': 'http.response.body', 'body': b''})
+        print('big sent %d' % n, flush=True)
+        return
     if path == '/forever':
         await send({'type': 'http.response.start', 'status': 200, 'headers': []})
         await send({'type': 'http.response.body', 'body': b'started\n', 'more_body': True})
@@ -127,6 +135,12 @@ async def websocket(scope, receive, send):
             return
         if text == 'boom':
             raise RuntimeError('websocket boom after accept')
+        if text is not None and text.startswith('flood '):  # N binary messages of 64 KiB, as fast as the client takes them
+            n = int(text.split()[1])
+            for i in range(n):
+                await send({'type': 'websocket.send', 'bytes': bytes([i % 256]) * 65536})
+            print('flood sent %d' % n, flush=True)
+            continue
         if text == 'scope':
             await send({'type': 'websocket.send', 'text': json.dumps(jsonable(scope))})
         elif text is not None:

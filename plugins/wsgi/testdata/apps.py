@@ -66,6 +66,14 @@ def stream(environ, start_response):
     return Closing(environ, chunks, size, int(q['fail']) if 'fail' in q else None)
 
 
+def drip(environ, start_response):
+    """yields a piece, then another a while later: the first must reach the client at once."""
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    yield b'first\n'
+    time.sleep(float(environ['QUERY_STRING'] or '1.5'))
+    yield b'second\n'
+
+
 def boom(environ, start_response):
     raise ZeroDivisionError('boom in the app')
 
@@ -125,7 +133,7 @@ def no_body_before_start(environ, start_response):
 ROUTES = {
     '/': hello, '/environ': environ_dump, '/upload': upload, '/stream': stream, '/boom': boom,
     '/exc_info': exc_info, '/write': writer, '/file': file_wrapper, '/headers': headers, '/errors': errors,
-    '/slow': slow, '/pid': pid, '/die': die, '/nostart': no_body_before_start, '/first': first,
+    '/slow': slow, '/drip': drip, '/pid': pid, '/die': die, '/nostart': no_body_before_start, '/first': first,
 }
 
 

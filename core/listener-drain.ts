@@ -1,0 +1,60 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * IDLE_GRACE is how long a keep-alive connection may stay idle once its listener drains
+ * before it is closed (ms). A client that already sent its next request on it gets that
+ * request answered (with Connection: close) rather than a reset.
+ */
+export const IDLE_GRACE = 1000;
+const SWEEP_EVERY = 100;
+
+/** HttpSocket is a server-side connection; `_httpMessage` is the response Node is writing on it, if any. */
+type HttpSocket = Socket & { _httpMessage?: unknown };
+
+/** Watched is what a drain knows of one connection: the bytes it had read, and since when it is quiet. */
+interface Watched { read: number; since: number }
+
+const connections = new WeakMap<Server, Set<HttpSocket>>();
+
+/**
+ * trackConnections keeps the listener's open connections, so that a drain can close each when
+ * it is done: on a TLS listener, the TLS sockets that HTTP runs on.
+ */
+export function trackConnections(server: Server, tls: boolean): void {
+  const open = new Set<HttpSocket>();
+  connections.set(server, open);
+  server.on(tls ? 'secureConnection' : 'connection', (socket: HttpSocket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+}
+
+/**
+ * closeListener stops accepting, lets requests in flight finish within `timeout`, then cuts
+ * the rest. Node's own close() also cuts every idle keep-alive connection at that instant,
+ * and under load a client has often sent its next request on one already: it met a reset
+ * (a reload dropped requests). Here, from the drain on, every response says Connection:
+ * close and its connection closes after it; a connection closes once it has been idle
+ * (nothing read, no response under way) for IDLE_GRACE.
+ */
+export function closeListener(server: Server, timeout: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) { resolve(); return; }
+    server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });
+    const open = connections.get(server) ?? new Set<HttpSocket>();
+    const grace = Math.min(IDLE_GRACE, timeout);
+    const seen = new Map<HttpSocket, Watched>();
+    const sweep = setInterval(() => {
+      const now = Date.now();
+      for (const socket of open) {
+        const w = seen.get(socket);
+        if (!w || socket.bytesRead !== w.read || socket._httpMessage) { seen.set(socket, { read: socket.bytesRead, since: now }); continue; }
+        if (now - w.since >= grace) socket.destroy();
+      }
+    }, Math.min(SWEEP_EVERY, grace));
+    const timer = setTimeout(() => server.closeAllConnections(), timeout);
+    server.closeIdleConnections = () => {}; // server.close() calls it: the sweep does it, with grace
+    server.close(() => { clearInterval(sweep); clearTimeout(timer); resolve(); });
+  });
+}
