@@ -83,6 +83,12 @@ export interface Wire {
   write(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean;
   end(chunk: Chunk | undefined, encoding: BufferEncoding | undefined, cb?: () => void): void;
   onceFinish(fn: () => void): void;
+  /** onceClosed calls `fn` once the connection lets go of the response, telling whether it had finished. */
+  onceClosed(fn: (finished: boolean) => void): void;
+  /** gone tells whether the connection let go of the response already (finished or not). */
+  gone(): boolean;
+  /** finishedWrite tells whether the whole response was handed to the connection. */
+  finishedWrite(): boolean;
   /**
    * divert gives a body chain the connection's 'drain' (which then no longer reaches the
    * handler), and makes the response's writableLength and writableNeedDrain the chain's.
@@ -120,6 +126,8 @@ export class ResponsePipeline implements Sent {
   private over = false;
   private taken: Taken | undefined;
   private whenSent: (() => void)[] | undefined;
+  /** watching: the pipeline listens for the response's end (only once someone needs it: a stage or onSent). */
+  private watching = false;
   /** startAt is when the response was made, as the request arrived (performance.now()). */
   readonly startAt = performance.now();
 
@@ -137,6 +145,22 @@ export class ResponsePipeline implements Sent {
   private stage(s: Stage): void {
     if (this.wire.headersSent() || this.taken) throw new GateError('GK_RESPONSE_STARTED', 'onHead and filterBody must be called before the response head goes out');
     (this.stages ??= []).push(s);
+    this.watch();
+  }
+
+  /**
+   * watch starts listening for the end of the exchange. Most responses have no stage and no
+   * onSent: they pay no listener, and their record is settled when read (see settleIfGone).
+   */
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    this.wire.onceClosed((finished) => this.closed(finished));
+  }
+
+  /** settleIfGone settles the record of an unwatched response whose connection let go of it. */
+  private settleIfGone(): void {
+    if (!this.over && !this.watching && !this.taken && this.wire.gone()) this.closed(this.wire.finishedWrite());
   }
 
   /**
@@ -234,8 +258,10 @@ export class ResponsePipeline implements Sent {
 
   /** onSent runs `fn` once the record is final (at once when it is). */
   onSent(fn: () => void): void {
+    this.settleIfGone();
     if (this.over) { fn(); return; }
     (this.whenSent ??= []).push(fn);
+    this.watch();
   }
 
   private settle(): void {
@@ -256,8 +282,8 @@ export class ResponsePipeline implements Sent {
     return this.wire.bodiless() ? 0 : this.counted;
   }
   get firstByteMs(): number | undefined { return this.headAt ? this.headAt - this.startAt : undefined; }
-  get totalMs(): number { return (this.endAt || performance.now()) - this.startAt; }
-  get clientLeft(): boolean { return this.left; }
+  get totalMs(): number { this.settleIfGone(); return (this.endAt || performance.now()) - this.startAt; }
+  get clientLeft(): boolean { this.settleIfGone(); return this.left; }
   get upgraded(): boolean { return this.taken !== undefined; }
-  get done(): boolean { return this.over; }
+  get done(): boolean { this.settleIfGone(); return this.over; }
 }

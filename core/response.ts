@@ -35,7 +35,6 @@ export class GateResponse<Request extends IncomingMessage = IncomingMessage> ext
     this.write = own.write;
     this.end = own.end;
     this.destroy = own.destroy;
-    this.on('close', closed);
   }
 
   override writeHead(status: number, reason?: string | HeadArg, headers?: HeadArg): this {
@@ -72,11 +71,6 @@ export class GateResponse<Request extends IncomingMessage = IncomingMessage> ext
     if (!this.destroyed) this[PIPELINE].cut();
     return super.destroy(error);
   }
-}
-
-/** closed ends the record of a response when its connection lets go of it (a shared listener: no closure per response). */
-function closed(this: GateResponse): void {
-  this[PIPELINE].closed(this.writableFinished);
 }
 
 /** Http1Wire is the pipeline's way to an HTTP/1.1 response: Node's own methods, past the pipeline. */
@@ -117,6 +111,12 @@ class Http1Wire implements Wire {
     nodeEnd.call(this.res, chunk, encoding as BufferEncoding, cb);
   }
   onceFinish(fn: () => void): void { this.res.once('finish', fn); }
+  onceClosed(fn: (finished: boolean) => void): void {
+    const res = this.res;
+    res.once('close', () => fn(res.writableFinished));
+  }
+  gone(): boolean { return this.res.closed; }
+  finishedWrite(): boolean { return this.res.writableFinished; }
   drained(): void { (this.emit ?? this.res.emit).call(this.res, 'drain'); }
   fail(e: Error): void { this.res.destroy(e); }
 }
