@@ -21,12 +21,3 @@ export type { Dispatcher, RedispatchOptions } from './dispatcher.js';
 export type { GateConfig, GlobalSettings, ServerDecl, RouteDecl, UnitDecl } from './config.js';
 export { sentAsIs } from './field-value.js';
 export { charSet, percentEncode, urlText, type CharSet } from './url-text.js';
-export { statPath, TurnStats } from './turn-stats.js';
-export { cgiMetaVariables, type CgiScript, type CgiSite } from './cgi-env.js';
-export { bodyBuffering, bodyBufferingOptions, bufferBody, type BodyBuffering, type BodyBufferingConfig, type BufferedBody } from './request-body.js';
-export {
-  frame, FRAME_HEAD, FrameDecoder, FrameReader, FrameWriter, HTTP_FRAME, HttpExchange, Link, LINK_FRAME, MAX_CONTROL, POOL_PYTHON, POOL_QUEUE_WAIT, PoolLinks,
-  PoolStream, PoolWatch, poolRunDir, poolsPart, PYTHON_APP_SPEC, PythonPool, pythonPoolSettings, RECALL_AFTER, sourceFile, textFrame, TimedList,
-  type ExchangeSpec, type FrameSink, type LinkFrameSink, type PoolStatus, type PoolWorker, type PythonPoolConfig, type PythonPoolSettings, type PythonPoolSpec, type Timed,
-} from './pool/index.js';
-export { BadCgiHead, CGI_MAX_HEAD, CgiHeadParser, parseCgiHead, type CgiHead } from './cgi-response.js';

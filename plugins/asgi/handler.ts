@@ -1,7 +1,5 @@
-import {
-  bodyBuffering, bufferBody, diagnostic, HttpExchange, POOL_QUEUE_WAIT, PoolLinks, PYTHON_APP_SPEC, pythonPoolSettings, spanOf,
-  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type Unit,
-} from '../../core/index.js';
+import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { bodyBuffering, bufferBody, HttpExchange, POOL_QUEUE_WAIT, PoolLinks, PYTHON_APP_SPEC, pythonPoolSettings, type BodyBuffering, type ExchangeSpec } from '../../lib/index.js';
 import type { AsgiConfig } from './schema.js';
 import { hasBody, headPayload } from './scope.js';
 import { runDir } from './settings.js';

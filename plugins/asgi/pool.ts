@@ -1,4 +1,5 @@
-import { poolsPart, PythonPool, pythonPoolSettings, type MasterContext, type MasterDirective, type MasterPart } from '../../core/index.js';
+import type { MasterContext, MasterDirective, MasterPart } from '../../core/index.js';
+import { poolsPart, PythonPool, pythonPoolSettings } from '../../lib/index.js';
 import type { AsgiConfig } from './schema.js';
 import { PYTHON_MODULE, runDir } from './settings.js';
 

@@ -1,4 +1,5 @@
-import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
+import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { bodyBufferingOptions } from '../../lib/index.js';
 
 /** asgi is `asgi MODULE:CALLABLE { ... }`: an ASGI 3.0 application served by a pool of preforked asyncio Python processes. */
 export const asgi = directive({

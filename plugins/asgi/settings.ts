@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { poolRunDir, sourceFile, type ProcessInfo, type Span } from '../../core/index.js';
+import type { ProcessInfo, Span } from '../../core/index.js';
+import { poolRunDir, sourceFile } from '../../lib/index.js';
 import type { AsgiConfig } from './schema.js';
 
 /** runDir is the folder of one asgi pool's sockets, the same in the master and every Node worker. */

@@ -1,10 +1,8 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  bodyBuffering, bufferBody, cgiMetaVariables, diagnostic, HttpError, spanOf, TurnStats,
-  type BodyBuffering, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
-} from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit } from '../../core/index.js';
+import { bodyBuffering, bufferBody, cgiMetaVariables, TurnStats, type BodyBuffering, type CgiSite } from '../../lib/index.js';
 import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
 import { ConnectFailure, ConnPool, STARVING_AFTER } from './pool.js';
 import { encodeParams } from './protocol.js';

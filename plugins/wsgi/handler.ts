@@ -1,7 +1,5 @@
-import {
-  bodyBuffering, bufferBody, diagnostic, HttpExchange, POOL_QUEUE_WAIT, PoolLinks, spanOf,
-  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type Unit,
-} from '../../core/index.js';
+import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { bodyBuffering, bufferBody, HttpExchange, POOL_QUEUE_WAIT, PoolLinks, type BodyBuffering, type ExchangeSpec } from '../../lib/index.js';
 import { hasBody, headPayload } from './environ.js';
 import type { WsgiConfig } from './schema.js';
 import { APP_SPEC, poolSettings, runDir } from './settings.js';

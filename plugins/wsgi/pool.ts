@@ -1,4 +1,5 @@
-import { poolsPart, PythonPool, type MasterContext, type MasterDirective, type MasterPart, type Span } from '../../core/index.js';
+import type { MasterContext, MasterDirective, MasterPart, Span } from '../../core/index.js';
+import { poolsPart, PythonPool } from '../../lib/index.js';
 import type { WsgiConfig } from './schema.js';
 import { PYTHON_MODULE, poolSettings, runDir } from './settings.js';
 

@@ -1,4 +1,5 @@
-import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
+import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { bodyBufferingOptions } from '../../lib/index.js';
 
 /** wsgi is `wsgi MODULE:CALLABLE { ... }`: a PEP 3333 application served by a pool of preforked Python processes. */
 export const wsgi = directive({

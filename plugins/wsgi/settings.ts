@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { poolRunDir, pythonPoolSettings, sourceFile, PYTHON_APP_SPEC, type ProcessInfo, type PythonPoolSettings, type Span } from '../../core/index.js';
+import type { ProcessInfo, Span } from '../../core/index.js';
+import { poolRunDir, pythonPoolSettings, sourceFile, PYTHON_APP_SPEC, type PythonPoolSettings } from '../../lib/index.js';
 import type { WsgiConfig } from './schema.js';
 
 /** PoolSettings are a `wsgi` directive's settings with defaults applied and paths resolved. */

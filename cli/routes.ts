@@ -1,8 +1,8 @@
 import type { DependencyContainer } from 'tsyringe';
-import { matcherText, type RouteDecl, type ServerDecl, type UnitDecl } from '../config.js';
-import { loadConfig } from '../load.js';
-import { Router } from '../router.js';
-import { hostOf, VirtualHosts } from '../vhosts.js';
+import { matcherText, type RouteDecl, type ServerDecl, type UnitDecl } from '../core/config.js';
+import { loadConfig } from '../core/load.js';
+import { Router } from '../core/router.js';
+import { hostOf, VirtualHosts } from '../core/vhosts.js';
 import { EXIT, printDiagnostics, type Io } from './io.js';
 
 const chainText = (mw: readonly UnitDecl[], r: RouteDecl): string =>

@@ -1,8 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Ctx } from '../context.js';
-import { HttpError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { type Ctx, HttpError, type Logger } from '../../core/index.js';
 import { LINK_FRAME } from './frames.js';
 import type { Link } from './link.js';
 import type { PoolLinks } from './links.js';

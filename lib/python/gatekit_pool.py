@@ -1,7 +1,7 @@
 """gatekit_pool: the Python side of gatekit's application pools (stdlib only, Python 3.8+).
 
 Shared by the plugins that serve Python applications (wsgi, asgi). Two roles, each a process
-supervised by gatekit's master (core/pool/pool.ts):
+supervised by gatekit's master (lib/pool/pool.ts):
 
   keeper DIR    keeps the list of ready workers and their sockets, and tells watchers
                 (gatekit's Node workers) about it, and whether the workers fail to load the
@@ -37,7 +37,7 @@ control per stream, the link itself is always read); gatekit -> worker: a ABORT 
 left), c RECALL (give back this prefetched stream if it has not started); worker -> gatekit:
 b BACK (the stream did not start and never will here: gatekit sends it elsewhere; an answer
 to RECALL, or sent by a stopping worker). The plugins define the other kinds
-(core/pool/exchange.ts, gatekit_wsgi.py, gatekit_asgi.py).
+(lib/pool/exchange.ts, gatekit_wsgi.py, gatekit_asgi.py).
 
 Both roles end when gatekit does, however it ended (kill -9 included): gatekit's supervisor
 gives each a pipe as stdin that it never writes to, and that reads end-of-file once gatekit's

@@ -1,4 +1,4 @@
-import type { Ctx } from './context.js';
+import type { Ctx } from '../core/index.js';
 
 /** CgiScript is where a request's script is: what the gateway found for the request path. */
 export interface CgiScript {

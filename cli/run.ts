@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
-import { loadConfig, logDiagnostics, type Loaded } from '../load.js';
-import { openLogTarget } from '../log-target.js';
-import { TextLogger, type Logger } from '../logger.js';
-import { ClusterWorkers } from '../process/cluster-workers.js';
-import { InProcessWorker } from '../process/in-process.js';
-import { Master, type ReloadVerdict } from '../process/master.js';
+import { loadConfig, logDiagnostics, type Loaded } from '../core/load.js';
+import { openLogTarget } from '../core/log-target.js';
+import { TextLogger, type Logger } from '../core/logger.js';
+import { ClusterWorkers } from '../core/process/cluster-workers.js';
+import { InProcessWorker } from '../core/process/in-process.js';
+import { Master, type ReloadVerdict } from '../core/process/master.js';
 import { EXIT, printDiagnostics, type Io } from './io.js';
 import { pidFileOf, ServerFiles } from './pidfile.js';
 

@@ -1,5 +1,5 @@
-import { renderDiagnostic, type Diagnostic } from '../../dsl/diagnostics.js';
-import type { Sources } from '../../dsl/expand.js';
+import { renderDiagnostic, type Diagnostic } from '../dsl/diagnostics.js';
+import type { Sources } from '../dsl/expand.js';
 
 /** Io is where commands write: stdout for results, stderr for diagnostics and logs. */
 export interface Io {

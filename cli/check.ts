@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
-import { loadConfig } from '../load.js';
+import { loadConfig } from '../core/load.js';
 import { EXIT, printDiagnostics, type Io } from './io.js';
 
 /** checkCommand validates each file and prints every diagnostic; exit 1 when any has an error. */

@@ -1,4 +1,4 @@
-import type { HttpError } from '../errors.js';
+import type { HttpError } from '../../core/index.js';
 import type { Link } from './link.js';
 import type { Timed, TimedList } from './timed.js';
 

@@ -1,5 +1,5 @@
 import { statSync, type Stats } from 'node:fs';
-import { HttpError } from './errors.js';
+import { HttpError } from '../core/index.js';
 
 /**
  * statPath stats a path; it returns undefined when nothing is there (or a file stands where a

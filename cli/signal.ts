@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DependencyContainer } from 'tsyringe';
-import { loadConfig } from '../load.js';
+import { loadConfig } from '../core/load.js';
 import { EXIT, type Io } from './io.js';
 import { alive, findServer, pidFileOf, readState, sameFile, stateFileOf, type ReloadOutcome } from './pidfile.js';
 import { pickConfigFile } from './run.js';

@@ -4,10 +4,8 @@
 // timeout counts its own time only.
 
 import { Readable } from 'node:stream';
-import { arg, option } from '../dsl/schema.js';
+import { arg, HttpError, option, type Ctx } from '../core/index.js';
 import { SpillFile } from './body-spill.js';
-import type { Ctx } from './context.js';
-import { HttpError } from './errors.js';
 
 /** BODY_BUFFER_SIZE is the default of `body_buffer_size`: bodies up to it stay in memory. */
 export const BODY_BUFFER_SIZE = 64 * 1024;

@@ -1,9 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Span } from '../../dsl/ast.js';
-import type { Fields, Logger } from '../logger.js';
-import type { MasterContext, MasterPart } from '../plugin.js';
-import type { Supervised } from '../process/supervisor.js';
+import type { Span, Fields, Logger, MasterContext, MasterPart, Supervised } from '../../core/index.js';
 import { POOL_PYTHON, type PythonPoolSettings } from './settings.js';
 import { PoolWatch } from './watch.js';
 

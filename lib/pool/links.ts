@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../../core/index.js';
 import { Link, type LinkOwner } from './link.js';
 import type { PoolStream, RecallMark } from './stream.js';
 import { TimedList } from './timed.js';

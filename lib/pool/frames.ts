@@ -1,5 +1,5 @@
 // The framing of a link, the connection between a gatekit Node worker and one Python worker of
-// a pool (see core/python/gatekit_pool.py): each frame is 1 byte of kind, a 4-byte stream id,
+// a pool (see lib/python/gatekit_pool.py): each frame is 1 byte of kind, a 4-byte stream id,
 // a 4-byte payload length (big-endian), then the payload. Many requests (streams) share a
 // link. Stream 0 is the link itself; what the other kinds mean is up to the exchange that
 // speaks them (exchange.ts for HTTP, plugins for more), except the few below, which every

@@ -1,7 +1,7 @@
 import { readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { GlobalSettings } from '../config.js';
-import type { ReloadVerdict } from '../process/master.js';
+import type { GlobalSettings } from '../core/config.js';
+import type { ReloadVerdict } from '../core/process/master.js';
 
 // A running server owns two files: its pid file (the pid alone, for kill, systemd and scripts)
 // and a state file beside it that says which config it serves, its start time (to tell a pid

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Diagnostic } from '../../dsl/diagnostics.js';
-import { Sources } from '../../dsl/expand.js';
-import { formatGate } from '../../dsl/format.js';
-import { parseText } from '../../dsl/to-ast.js';
+import type { Diagnostic } from '../dsl/diagnostics.js';
+import { Sources } from '../dsl/expand.js';
+import { formatGate } from '../dsl/format.js';
+import { parseText } from '../dsl/to-ast.js';
 import { EXIT, printDiagnostics, type Io } from './io.js';
 
 /** FmtMode: print the result, rewrite the file, or only report files that need formatting. */

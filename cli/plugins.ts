@@ -1,10 +1,10 @@
 import type { DependencyContainer } from 'tsyringe';
-import type { OptionSpec } from '../../dsl/schema.js';
-import { didYouMean } from '../../dsl/diagnostics.js';
-import { usage } from '../../dsl/usage.js';
-import { resolvePlugins, schemaContainer } from '../container.js';
-import { globalBlock, globalSettings, listen, pluginDirective, route, serverBlock } from '../kernel-schema.js';
-import type { Plugin } from '../plugin.js';
+import type { OptionSpec } from '../dsl/schema.js';
+import { didYouMean } from '../dsl/diagnostics.js';
+import { usage } from '../dsl/usage.js';
+import { resolvePlugins, schemaContainer } from '../core/container.js';
+import { globalBlock, globalSettings, listen, pluginDirective, route, serverBlock } from '../core/kernel-schema.js';
+import type { Plugin } from '../core/plugin.js';
 import { EXIT, type Io } from './io.js';
 
 function optionLines(options: readonly OptionSpec[] | undefined, indent: string): string[] {

@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ProcessInfo } from '../container.js';
-import type { Span } from '../../dsl/ast.js';
+import type { ProcessInfo, Span } from '../../core/index.js';
 
 /**
  * PythonPoolConfig is the part of a checked directive config every Python pool shares
@@ -91,4 +90,4 @@ export function sourceFile(importMetaUrl: string, beside: string, fromRoot: stri
  * POOL_PYTHON is gatekit_pool.py, the stdlib-only Python side of every pool: the keeper,
  * and the worker launcher that loads a plugin's Python module (see PythonPool).
  */
-export const POOL_PYTHON = sourceFile(import.meta.url, join('..', 'python', 'gatekit_pool.py'), join('core', 'python', 'gatekit_pool.py'));
+export const POOL_PYTHON = sourceFile(import.meta.url, join('..', 'python', 'gatekit_pool.py'), join('lib', 'python', 'gatekit_pool.py'));
