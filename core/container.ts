@@ -3,8 +3,7 @@ import type { GateConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Plugin, PluginClass } from './plugin.js';
-import { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
-import { LateDispatcher, type Dispatcher } from './dispatcher.js';
+import { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO } from './tokens.js';
 import { silentLogger } from './logger.js';
 import { MemoryMetrics } from './metrics.js';
 
@@ -17,6 +16,12 @@ export interface ProcessInfo {
   readonly workerId: number;
   /** generation counts reloads, from 1. */
   readonly generation: number;
+  /**
+   * runDir is the generation's private folder (mode 0700), the same path in the master and
+   * its workers, made before the plugins' master parts start and removed with the
+   * generation: the place for the sockets and files they share (a pool's sockets).
+   */
+  readonly runDir: string;
 }
 
 /** ConfigService gives plugins the loaded configuration. */
@@ -30,7 +35,6 @@ export interface Services {
   readonly metrics: Metrics;
   readonly config: ConfigService;
   readonly process: ProcessInfo;
-  readonly router: Dispatcher;
 }
 
 /**
@@ -53,7 +57,6 @@ export function workerContainer(scope: DependencyContainer, s: Services): Depend
   c.register(METRICS, { useValue: s.metrics });
   c.register(CONFIG, { useValue: s.config });
   c.register(PROCESS_INFO, { useValue: s.process });
-  c.register(ROUTER, { useValue: s.router });
   return c;
 }
 
@@ -67,6 +70,6 @@ export function schemaContainer(scope: DependencyContainer): DependencyContainer
   const config: ConfigService = { get config(): GateConfig { throw new Error('config is not loaded yet'); } };
   return workerContainer(scope, {
     logger: silentLogger, metrics: new MemoryMetrics(), config,
-    process: { pid: process.pid, role: 'single', workerId: 0, generation: 0 }, router: new LateDispatcher(),
+    process: { pid: process.pid, role: 'single', workerId: 0, generation: 0, get runDir(): string { throw new Error('no run folder: the config is only checked'); } },
   });
 }

@@ -6,10 +6,8 @@ import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
 import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
-import { Ctx, SERVER, type ConnInfo, type Upgrade } from './context.js';
-import { LateDispatcher, type RedispatchOptions } from './dispatcher.js';
+import { Ctx, type ConnInfo, type Upgrade } from './context.js';
 import { answerError, CLIENT_CLOSED, clientGone, logClientClosed, logFailure } from './error-response.js';
-import { redirectTrail } from './internal-redirect.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener } from './listener-drain.js';
 import { listenerFloor, openListener, secureContextOf } from './listeners.js';
@@ -19,12 +17,12 @@ import { MemoryMetrics, type Metrics } from './metrics.js';
 import { DONE, type Plugin, type Unit } from './plugin.js';
 import { cleanPath } from './request-path.js';
 import { GateResponse } from './response.js';
-import { Router, type ChainBuilder } from './router.js';
+import { ServerRouting } from './redispatch.js';
+import { Router } from './router.js';
 import { placeOf } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 import { HostNames, hostLines } from './host-header.js';
 import { framingError, hasBody } from './request-framing.js';
-import { addSlash } from './slash-redirect.js';
 import { afterLastServed, servedPlain, servePlain } from './upgrade-request.js';
 
 /** CTX links a response to its request's Ctx, for an error found by the parser while a handler runs. */
@@ -35,10 +33,9 @@ type Answering = ServerResponse & { [CTX]?: Ctx };
 interface ServerRuntime {
   readonly decl: ServerDecl;
   readonly router: Router;
+  /** routing serves the server's requests, those that arrive and those routed again. */
+  readonly routing: ServerRouting;
   readonly own: readonly Unit[];
-  /** unitOf is the unit made for a directive of this server; chain composes a route's chain (an internal redirect makes its own). */
-  readonly unitOf: (d: UnitDecl) => Unit;
-  readonly chain: ChainBuilder;
   /** units are the server's units by declaration (a route's handler, to ask what it can upgrade). */
   readonly units: ReadonlyMap<UnitDecl, Unit>;
   /** httpsHeaders are added to every HTTPS response (HSTS). */
@@ -50,7 +47,8 @@ interface ServerRuntime {
 export interface StartOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
-  readonly process?: ProcessInfo;
+  /** process says which process this is, and its generation's run folder. */
+  readonly process: ProcessInfo;
   /** onDispatch is called as each request arrives, before routing (request counting, the watchdog). */
   readonly onDispatch?: (ctx: Ctx) => void;
 }
@@ -71,7 +69,6 @@ export interface BoundAddress {
 export class Gate {
   private readonly units: Unit[] = [];
   private readonly listeners: { server: Server; key: string; tls: boolean }[] = [];
-  private readonly dispatcher = new LateDispatcher();
   private readonly tunnels = new Set<Duplex>();
   private plugins = new Map<string, Plugin>();
   private closed = false;
@@ -100,14 +97,13 @@ export class Gate {
   private async boot(loaded: Loaded, o: StartOptions): Promise<void> {
     const c = workerContainer(loaded.scope, {
       logger: o.logger, metrics: o.metrics ?? new MemoryMetrics(), config: { config: this.config },
-      process: o.process ?? { pid: process.pid, role: 'single', workerId: 0, generation: 1 }, router: this.dispatcher,
+      process: o.process,
     });
     this.plugins = new Map(resolvePlugins(c).map((p) => [p.name, p]));
     for (const u of this.config.globalUnits) this.unit(u);
     const runtimes = this.config.servers.map((s) => this.server(s));
     for (const u of this.units) await u.provision?.();
     for (const rt of runtimes) await this.secure(rt);
-    this.dispatcher.target = { redispatch: (ctx, path, ro) => this.redispatch(ctx, path, ro), sameRoute: (ctx, path) => sameRoute(ctx, path) };
     await this.listen(runtimes);
   }
 
@@ -125,7 +121,7 @@ export class Gate {
     const chain = (mw: readonly UnitDecl[], r: { handler?: UnitDecl }): Handle =>
       r.handler ? compose(mw.map(unitOf), unitOf(r.handler)) : () => Promise.reject(new HttpError(404));
     const router = Router.build(s.routes, s.middleware, chain);
-    return { decl: s, router, own, unitOf, chain, units: made, httpsHeaders: [] };
+    return { decl: s, router, routing: new ServerRouting(router, unitOf, chain), own, units: made, httpsHeaders: [] };
   }
 
   /** secure asks the server's units for its certificate, once they are provisioned. */
@@ -215,7 +211,7 @@ export class Gate {
     const host = badHost ? '' : named;
     const rt = hosts.pick(host);
     const clean = cleanPath(rawPath);
-    const ctx = new Ctx(req, res, conn, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
+    const ctx = new Ctx(req, res, conn, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log, rt.routing);
     (res as Answering)[CTX] = ctx;
     ctx.upgrade = upgrade;
     ctx.authority = hostHeader;
@@ -227,17 +223,11 @@ export class Gate {
     if (!clean.ok) { this.refuse(ctx, new HttpError(400, `bad request path: ${clean.reason}`, { expose: true })); return; }
     if (badHost) { this.refuse(ctx, new HttpError(400, 'bad Host header', { expose: true })); return; }
     if (conn.scheme === 'https' && belowFloor(req, rt)) { this.refuse(ctx, new HttpError(421)); return; }
-    ctx[SERVER] = rt;
     this.route(ctx, rt);
   }
 
   private route(ctx: Ctx, rt: ServerRuntime): void {
-    const m = rt.router.match(ctx.path);
-    if (!m) { this.fail(ctx, new HttpError(404)); return; }
-    if (m.addSlash) { void addSlash(ctx, m.entry); return; }
-    ctx.mount = m.entry.mount;
-    ctx.captures = m.captures;
-    const done = m.entry.handle(ctx);
+    const done = rt.routing.serve(ctx);
     if (done === DONE) this.after(ctx); // answered already: no promise reaction to wait for
     else done.then(() => this.after(ctx), (e: unknown) => this.fail(ctx, e));
   }
@@ -293,29 +283,6 @@ export class Gate {
     else answerError(ctx, status, new HttpError(status, undefined, { headers: { connection: 'close' } }));
   }
 
-  private async redispatch(ctx: Ctx, target: string, o: RedispatchOptions = {}): Promise<void> {
-    const rt = ctx[SERVER] as ServerRuntime | undefined;
-    if (!rt) throw new Error('redispatch of a request this gate does not serve');
-    const q = target.indexOf('?');
-    const rawPath = q < 0 ? target : target.slice(0, q);
-    const clean = cleanPath(rawPath);
-    if (!clean.ok) throw new HttpError(500, `bad internal redirect: ${clean.reason}`);
-    const from = rt.router.match(ctx.path);
-    const ran = redirectTrail(ctx.req, from ? from.entry.middleware.map(rt.unitOf) : []);
-    const next = new Ctx(ctx.req, ctx.res, ctx.conn, ctx.host, clean.path, rawPath, q < 0 ? '' : target.slice(q + 1), ctx.log);
-    next.upgrade = ctx.upgrade;
-    next.authority = ctx.authority;
-    next.methodOverride = o.method ?? ctx.methodOverride;
-    for (const [k, v] of ctx.vars) next.vars.set(k, v);
-    next[SERVER] = rt;
-    const m = rt.router.match(next.path);
-    if (!m) throw new HttpError(404);
-    if (m.addSlash) { await addSlash(next, m.entry); return; }
-    next.mount = m.entry.mount;
-    next.captures = m.captures;
-    await rt.chain(m.entry.middleware.filter((d) => !ran.has(rt.unitOf(d))), m.entry.decl)(next);
-  }
-
   /** reopen asks every unit to reopen its files (USR1). */
   async reopen(): Promise<void> {
     for (const u of this.units) {
@@ -348,12 +315,6 @@ export class Gate {
       try { await p.close?.(); } catch (e) { this.log.error('plugin close failed', { plugin: p.name, error: (e as Error).message }); }
     }
   }
-}
-
-/** sameRoute tells whether the decoded `path` reaches the route that serves `ctx` (Dispatcher.sameRoute). */
-function sameRoute(ctx: Ctx, path: string): boolean {
-  const router = (ctx[SERVER] as ServerRuntime | undefined)?.router;
-  return router !== undefined && router.match(path)?.entry === router.match(ctx.path)?.entry;
 }
 
 /** RequestTarget is a request's path and query as sent, and the authority it names. */

@@ -7,7 +7,7 @@ export type { Address, ArgSpec, Config, ConfigOf, DirectiveKind, DirectiveSpec, 
 export type { Span } from '../dsl/ast.js';
 export { spanOf } from '../dsl/spans.js';
 export { error as diagnostic, warning, type Diagnostic } from '../dsl/diagnostics.js';
-export { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
+export { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO } from './tokens.js';
 export { DONE } from './plugin.js';
 export type { MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, TlsProvider, Unit, UnitPlace, VariableSpec } from './plugin.js';
 export type { ProcessSpec, Supervised } from './process/supervisor.js';
@@ -17,7 +17,7 @@ export { ERROR_CODES, GateError, HttpError, type ErrorCode } from './errors.js';
 export type { Fields, Level, Logger } from './logger.js';
 export type { Counter, Gauge, Labels, Metrics } from './metrics.js';
 export type { ConfigService, ProcessInfo } from './container.js';
-export type { Dispatcher, RedispatchOptions } from './dispatcher.js';
+export type { RedispatchOptions } from './redispatch.js';
 export type { GateConfig, GlobalSettings, ServerDecl, RouteDecl, UnitDecl } from './config.js';
 export { sentAsIs } from './field-value.js';
 export { charSet, percentEncode, urlText, type CharSet } from './url-text.js';

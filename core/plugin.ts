@@ -65,6 +65,8 @@ export interface MasterContext {
   readonly log: Logger;
   /** generation counts config loads (reloads) from 1; a reload runs a new part beside the old. */
   readonly generation: number;
+  /** runDir is the generation's private folder (mode 0700), the same as its workers' ProcessInfo.runDir. */
+  readonly runDir: string;
   /** supervise starts a process and keeps it alive (restart with backoff, output to the log). */
   supervise(spec: ProcessSpec): Supervised;
   /**

@@ -9,7 +9,5 @@ export const METRICS = Symbol.for('gatekit.metrics');
 export const CONFIG = Symbol.for('gatekit.config');
 /** PROCESS_INFO injects ProcessInfo: pid, worker id, generation. */
 export const PROCESS_INFO = Symbol.for('gatekit.process');
-/** ROUTER injects the Dispatcher: re-dispatch a request to another path (internal redirects). */
-export const ROUTER = Symbol.for('gatekit.router');
 /** PLUGIN is the multi-binding every plugin class is registered under. */
 export const PLUGIN = Symbol.for('gatekit.plugin');

@@ -13,3 +13,6 @@ export {
   type ExchangeSpec, type FrameSink, type LinkFrameSink, type PoolStatus, type PoolWorker, type PythonPoolConfig, type PythonPoolSettings, type PythonPoolSpec, type Timed,
 } from './pool/index.js';
 export { BadCgiHead, CGI_MAX_HEAD, CgiHeadParser, parseCgiHead, type CgiHead } from './cgi-response.js';
+export { localRedirect } from './local-redirect.js';
+export { pythonPoolOptions, type PythonPoolDocs } from './pool/options.js';
+export { PythonAppPlugin, PythonAppUnit, type PythonApp, type PythonAppConfig } from './pool/app.js';

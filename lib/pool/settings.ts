@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ProcessInfo, Span } from '../../core/index.js';
+import type { Span } from '../../core/index.js';
 
 /**
  * PythonPoolConfig is the part of a checked directive config every Python pool shares
@@ -61,14 +60,13 @@ export function pythonPoolSettings(cfg: PythonPoolConfig, at: Span): PythonPoolS
 }
 
 /**
- * poolRunDir is the folder of one pool's sockets (`gatekit-KIND-HASH` in the temp folder).
- * The master and every Node worker derive it alike, from the master's pid, the config
- * generation, and the directive's place and settings.
+ * poolRunDir is the folder of one pool's sockets (`KIND-HASH` in the generation's run folder,
+ * `runDir`). The master and every Node worker derive it alike, from the directive's place
+ * and settings.
  */
-export function poolRunDir(kind: string, cfg: unknown, at: Span, proc: ProcessInfo): string {
-  const masterPid = proc.role === 'worker' ? process.ppid : process.pid;
-  const key = `${masterPid}\0${proc.generation}\0${at.file}:${at.line}:${at.col}\0${JSON.stringify(cfg)}`;
-  return join(tmpdir(), `gatekit-${kind}-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`);
+export function poolRunDir(kind: string, cfg: unknown, at: Span, runDir: string): string {
+  const key = `${at.file}:${at.line}:${at.col}\0${JSON.stringify(cfg)}`;
+  return join(runDir, `${kind}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`);
 }
 
 /**

@@ -124,9 +124,14 @@ def orphaned_worker():
 
 def keeper(run_dir):
     """keeper keeps the pool's list of ready workers and tells watchers; it never runs application
-    code. It removes the pool's folder and exits when gatekit is gone."""
+    code. It removes the pool's folder and exits when gatekit is gone, and the generation's run
+    folder that holds it once that is empty (a master killed with -9 removes nothing)."""
     def orphaned():
         shutil.rmtree(run_dir, ignore_errors=True)
+        try:
+            os.rmdir(os.path.dirname(run_dir))
+        except OSError:
+            pass  # another pool's folder is still there: its keeper removes it
         os._exit(0)
     watch_parent(orphaned)
     ctl_path = os.path.join(run_dir, 'keeper.sock')

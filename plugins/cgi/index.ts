@@ -1,4 +1,4 @@
-import { inject, injectable, LOGGER, ROUTER, type Dispatcher, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { inject, injectable, LOGGER, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
 import { CgiUnit } from './handler.js';
 import { cgi, type CgiConfig } from './schema.js';
 
@@ -11,9 +11,9 @@ export class CgiPlugin implements Plugin {
   readonly name = 'cgi';
   readonly directives = [cgi];
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(ROUTER) private readonly router: Dispatcher) {}
+  constructor(@inject(LOGGER) private readonly log: Logger) {}
 
   create(_directive: string, config: unknown, at: Span): Unit {
-    return new CgiUnit(config as CgiConfig, at, this.log.child({ plugin: this.name }), this.router);
+    return new CgiUnit(config as CgiConfig, at, this.log.child({ plugin: this.name }));
   }
 }

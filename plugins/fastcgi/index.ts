@@ -1,4 +1,4 @@
-import { inject, injectable, LOGGER, ROUTER, type Dispatcher, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { inject, injectable, LOGGER, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
 import { FastcgiUnit } from './handler.js';
 import { fastcgi, type FastcgiConfig } from './schema.js';
 
@@ -11,9 +11,9 @@ export class FastcgiPlugin implements Plugin {
   readonly name = 'fastcgi';
   readonly directives = [fastcgi];
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(ROUTER) private readonly router: Dispatcher) {}
+  constructor(@inject(LOGGER) private readonly log: Logger) {}
 
   create(_directive: string, config: unknown, at: Span): Unit {
-    return new FastcgiUnit(config as FastcgiConfig, at, this.log.child({ plugin: this.name }), this.router);
+    return new FastcgiUnit(config as FastcgiConfig, at, this.log.child({ plugin: this.name }));
   }
 }

@@ -1,4 +1,4 @@
-import { inject, injectable, ROUTER, type Dispatcher, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { injectable, type Plugin, type Span, type Unit } from '../../core/index.js';
 import { StaticUnit } from './handler.js';
 import { staticFiles, type StaticConfig } from './schema.js';
 
@@ -8,9 +8,7 @@ export class StaticPlugin implements Plugin {
   readonly name = 'static';
   readonly directives = [staticFiles];
 
-  constructor(@inject(ROUTER) private readonly router: Dispatcher) {}
-
   create(_directive: string, config: unknown, at: Span): Unit {
-    return new StaticUnit(config as StaticConfig, at, this.router);
+    return new StaticUnit(config as StaticConfig, at);
   }
 }

@@ -34,7 +34,7 @@ export class TlsPlugin implements Plugin {
       const key = names.join(' ');
       if (!pairs.has(key)) pairs.set(key, before?.get(key) ?? selfSigned(names));
     }
-    return pairs.size ? new SharedCertificates(pairs, sharedDir(process.pid, ctx.generation)) : undefined;
+    return pairs.size ? new SharedCertificates(pairs, sharedDir(ctx.runDir)) : undefined;
   }
 
   /** selfSigned gives (once) the certificate for the host names of the server a `tls` sits in: the master's, in a worker. */
@@ -42,7 +42,7 @@ export class TlsPlugin implements Plugin {
     const key = names.join(' ');
     let pair = this.made.get(key);
     if (pair) return pair;
-    pair = this.proc.role === 'worker' ? readShared(sharedDir(process.ppid, this.proc.generation), key) : undefined;
+    pair = this.proc.role === 'worker' ? readShared(sharedDir(this.proc.runDir), key) : undefined;
     if (!pair && this.proc.role === 'worker') this.log.warn('no self-signed certificate from the master; this worker makes its own', { plugin: this.name, names: key });
     this.made.set(key, (pair ??= selfSigned(names)));
     return pair;

@@ -1,5 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { GATEKIT } from './paths.js';
+
+/** runDirsIn lists the generation run folders (ProcessInfo.runDir) a gatekit run with TMPDIR=`tmp` has made there. */
+export function runDirsIn(tmp: string): string[] {
+  return readdirSync(tmp).filter((n) => n.startsWith('gatekit-run-')).map((n) => join(tmp, n));
+}
 
 /** CliResult is how a finished gatekit command ended. */
 export interface CliResult {
