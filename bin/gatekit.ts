@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// bin/: the `gatekit` command, thin: it parses argv and calls cli/ (or, in a worker process,
+// the kernel's worker loop).
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

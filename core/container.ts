@@ -1,11 +1,8 @@
 import { inject, injectable, Lifecycle, type DependencyContainer } from 'tsyringe';
-import type { GateConfig } from './config.js';
 import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
 import type { Plugin, PluginClass } from './plugin.js';
-import { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO } from './tokens.js';
+import { LOGGER, PLUGIN, PROCESS_INFO } from './tokens.js';
 import { silentLogger } from './logger.js';
-import { MemoryMetrics } from './metrics.js';
 
 /** ProcessInfo says which process a plugin runs in. */
 export interface ProcessInfo {
@@ -24,16 +21,9 @@ export interface ProcessInfo {
   readonly runDir: string;
 }
 
-/** ConfigService gives plugins the loaded configuration. */
-export interface ConfigService {
-  readonly config: GateConfig;
-}
-
 /** Services are what the kernel injects into plugins. */
 export interface Services {
   readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly config: ConfigService;
   readonly process: ProcessInfo;
 }
 
@@ -54,8 +44,6 @@ export function registerPlugin(c: DependencyContainer, P: PluginClass): void {
 export function workerContainer(scope: DependencyContainer, s: Services): DependencyContainer {
   const c = scope.createChildContainer();
   c.register(LOGGER, { useValue: s.logger });
-  c.register(METRICS, { useValue: s.metrics });
-  c.register(CONFIG, { useValue: s.config });
   c.register(PROCESS_INFO, { useValue: s.process });
   return c;
 }
@@ -67,9 +55,8 @@ export function resolvePlugins(c: DependencyContainer): Plugin[] {
 
 /** schemaContainer builds plugins only to read their schemas and validate units: no config, no logging. */
 export function schemaContainer(scope: DependencyContainer): DependencyContainer {
-  const config: ConfigService = { get config(): GateConfig { throw new Error('config is not loaded yet'); } };
   return workerContainer(scope, {
-    logger: silentLogger, metrics: new MemoryMetrics(), config,
+    logger: silentLogger,
     process: { pid: process.pid, role: 'single', workerId: 0, generation: 0, get runDir(): string { throw new Error('no run folder: the config is only checked'); } },
   });
 }

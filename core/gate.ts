@@ -13,7 +13,6 @@ import { closeListener } from './listener-drain.js';
 import { listenerFloor, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
 import type { Logger } from './logger.js';
-import { MemoryMetrics, type Metrics } from './metrics.js';
 import { DONE, type Plugin, type Unit } from './plugin.js';
 import { cleanPath } from './request-path.js';
 import { GateResponse } from './response.js';
@@ -46,7 +45,6 @@ interface ServerRuntime {
 /** StartOptions are what a worker needs besides the loaded config. */
 export interface StartOptions {
   readonly logger: Logger;
-  readonly metrics?: Metrics;
   /** process says which process this is, and its generation's run folder. */
   readonly process: ProcessInfo;
   /** onDispatch is called as each request arrives, before routing (request counting, the watchdog). */
@@ -96,7 +94,7 @@ export class Gate {
 
   private async boot(loaded: Loaded, o: StartOptions): Promise<void> {
     const c = workerContainer(loaded.scope, {
-      logger: o.logger, metrics: o.metrics ?? new MemoryMetrics(), config: { config: this.config },
+      logger: o.logger,
       process: o.process,
     });
     this.plugins = new Map(resolvePlugins(c).map((p) => [p.name, p]));

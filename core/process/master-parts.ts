@@ -1,7 +1,6 @@
 import { resolvePlugins, workerContainer, type ProcessInfo } from '../container.js';
 import type { Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
-import { MemoryMetrics } from '../metrics.js';
 import type { MasterDirective, MasterPart } from '../plugin.js';
 import { allUnits, placeOf } from '../units.js';
 import { supervise } from './supervisor.js';
@@ -31,7 +30,7 @@ export async function startMasterParts(loaded: Loaded, at: PartsPlace, log: Logg
     byPlugin.set(u.plugin.name, list);
   }
   const plugins = resolvePlugins(workerContainer(loaded.scope, {
-    logger: log, metrics: new MemoryMetrics(), config: { config },
+    logger: log,
     process: { pid: process.pid, role: at.role, workerId: 0, generation, runDir },
   }));
   const running = new Map<string, MasterPart>(); // in start order
