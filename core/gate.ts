@@ -225,7 +225,8 @@ export class Gate {
   }
 
   private route(ctx: Ctx, rt: ServerRuntime): void {
-    const done = rt.routing.serve(ctx);
+    let done: Promise<void>;
+    try { done = rt.routing.serve(ctx); } catch (e) { this.fail(ctx, e); return; }
     if (done === DONE) this.after(ctx); // answered already: no promise reaction to wait for
     else done.then(() => this.after(ctx), (e: unknown) => this.fail(ctx, e));
   }

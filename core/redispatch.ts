@@ -30,13 +30,13 @@ export class ServerRouting implements Routing {
   constructor(private readonly router: Router, private readonly unitOf: (d: UnitDecl) => Unit, private readonly chain: ChainBuilder) {}
 
   /**
-   * serve runs the route `ctx.path` reaches: a 404 when there is none, a slash redirect for a
-   * prefix asked without its slash, else the route's chain, less the middleware in `ran`
-   * (which wraps this request already).
+   * serve runs the route `ctx.path` reaches: a slash redirect for a prefix asked without its
+   * slash, else the route's chain, less the middleware in `ran` (which wraps this request
+   * already). With no route, it throws a 404 at once (no promise for a request answered so).
    */
   serve(ctx: Ctx, ran?: ReadonlySet<Unit>): Promise<void> {
     const m = this.router.match(ctx.path);
-    if (!m) return Promise.reject(new HttpError(404));
+    if (!m) throw new HttpError(404);
     if (m.addSlash) return addSlash(ctx, m.entry);
     ctx.mount = m.entry.mount;
     ctx.captures = m.captures;
