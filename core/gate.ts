@@ -12,6 +12,7 @@ import { answerError, CLIENT_CLOSED, clientGone, logClientClosed, logFailure } f
 import { redirectTrail } from './internal-redirect.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener } from './listener-drain.js';
+import { listenerAddress } from './listen-pool.js';
 import { listenerFloor, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
 import type { Logger } from './logger.js';
@@ -170,7 +171,7 @@ export class Gate {
         takesUpgrade: (req) => this.takesUpgrade(req, g.hosts),
         onBadBody: (res, status, reason) => this.refuseBody(res, status, reason),
       }, this.config.global, this.log);
-      if (g.address.kind === 'tcp') conn.port = (server.address() as AddressInfo).port;
+      if (g.address.kind === 'tcp') conn.port = (listenerAddress(server) as AddressInfo).port;
       this.listeners.push({ server, key, tls: g.tls });
     }
   }
@@ -326,7 +327,7 @@ export class Gate {
   /** addresses lists the bound listeners (real ports, for port 0). */
   addresses(): BoundAddress[] {
     return this.listeners.map(({ server, key, tls }) => {
-      const a = server.address();
+      const a = listenerAddress(server);
       return typeof a === 'string' || a === null ? { key, tls, path: a ?? key.slice(5) } : { key, tls, host: a.address, port: a.port };
     });
   }

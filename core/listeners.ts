@@ -9,6 +9,7 @@ import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
 import { connectionBudget } from './connection-budget.js';
 import { trackConnections } from './listener-drain.js';
+import { takeListener } from './listen-pool.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
 import { GateResponse } from './response.js';
@@ -122,17 +123,16 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   if (tls) server.on('tlsClientError', (err: Error, socket: Socket) => { log.debug('tls handshake failed', { reason: err.message, remote: socket.remoteAddress }); });
   if (tls) answerPlainHttp(server, log);
   const a = spec.address;
-  if (a.kind === 'unix' && !cluster.isWorker) removeStaleSocket(a.path); // workers share the master's socket
-  await new Promise<void>((resolve, reject) => {
-    const failed = (e: NodeJS.ErrnoException): void => {
-      const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
-      reject(new GateError('GK_LISTEN', `cannot listen on ${a.text}: ${why}`, { cause: e }));
-    };
-    const listening = (): void => { server.off('error', failed); resolve(); };
-    server.once('error', failed);
-    if (a.kind === 'unix') server.listen(a.path, listening);
-    else server.listen(a.port, a.host, listening);
-  });
+  try {
+    await takeListener(a.kind === 'unix' ? `unix:${a.path}` : `${a.host ?? '*'}:${a.port}`, server, (socket) => {
+      if (a.kind === 'unix' && !cluster.isWorker) removeStaleSocket(a.path); // workers share the master's socket
+      if (a.kind === 'unix') socket.listen(a.path); else socket.listen(a.port, a.host);
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new GateError('GK_LISTEN', `cannot listen on ${a.text}: ${why}`, { cause: e });
+  }
   // once listening, the errors a server emits are failures to accept: logged, never fatal
   server.on('error', (e: NodeJS.ErrnoException) => budget.acceptError(e, log));
   return server;

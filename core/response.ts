@@ -2,6 +2,7 @@ import { OutgoingMessage, ServerResponse, type IncomingMessage, type OutgoingHtt
 import type { BodyChain, Chunk } from './body-chain.js';
 import { ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { mergeHead, type HeadArg } from './response-head.js';
+import { noteEnded } from './listener-drain.js';
 
 /** PIPELINE keys a kernel response's pipeline. */
 const PIPELINE = Symbol('gatekit.pipeline');
@@ -61,6 +62,7 @@ export class GateResponse<Request extends IncomingMessage = IncomingMessage> ext
 
   override end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
     const p = this[PIPELINE];
+    noteEnded(this.socket);
     if (p.staged) { p.end(chunk, encoding, cb); return this; }
     super.end(chunk, encoding as BufferEncoding, cb);
     p.count(chunk, encoding);

@@ -6,6 +6,12 @@ import { selfSigned } from './self-signed.js';
 import { readShared, SharedCertificates, sharedDir } from './shared.js';
 
 /**
+ * made keeps self-signed certificates by host names, so each is generated (or read) once per
+ * process: with workers 0, the generations a reload makes in the one process serve the same.
+ */
+const made = new Map<string, CertPair>();
+
+/**
  * TlsPlugin owns `tls`: certificates for `listen ... tls`, by SNI, with min_version and HSTS.
  * With workers, the master makes each self-signed certificate (SharedCertificates), so every
  * worker, and the workers after a reload, serve the same one.
@@ -14,8 +20,6 @@ import { readShared, SharedCertificates, sharedDir } from './shared.js';
 export class TlsPlugin implements Plugin {
   readonly name = 'tls';
   readonly directives = [tls];
-  /** made keeps self-signed certificates by host names, so each is generated (or read) once per worker. */
-  private readonly made = new Map<string, CertPair>();
 
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
 
@@ -40,11 +44,11 @@ export class TlsPlugin implements Plugin {
   /** selfSigned gives (once) the certificate for the host names of the server a `tls` sits in: the master's, in a worker. */
   private selfSigned(names: readonly string[]): CertPair {
     const key = names.join(' ');
-    let pair = this.made.get(key);
+    let pair = made.get(key);
     if (pair) return pair;
     pair = this.proc.role === 'worker' ? readShared(sharedDir(process.ppid, this.proc.generation), key) : undefined;
     if (!pair && this.proc.role === 'worker') this.log.warn('no self-signed certificate from the master; this worker makes its own', { plugin: this.name, names: key });
-    this.made.set(key, (pair ??= selfSigned(names)));
+    made.set(key, (pair ??= selfSigned(names)));
     return pair;
   }
 }
