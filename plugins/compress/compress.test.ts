@@ -168,8 +168,8 @@ describe('compress', () => {
 
   it('leaves upgrade requests alone', async () => {
     gate = await startGate('server { listen 127.0.0.1:0; compress; echo_upgrade }', { plugins });
-    const { rawRequest } = await import('../../test/helpers/raw-http.js');
-    const r = await rawRequest(gate.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\nAccept-Encoding: gzip\r\n\r\nping', 300);
+    const { rawUntil } = await import('../../test/helpers/raw-http.js');
+    const r = await rawUntil(gate.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\nAccept-Encoding: gzip\r\n\r\nping', (t) => t.endsWith('ping'));
     assert.equal(r.status, 101);
     assert.ok(r.text.endsWith('ping'));
   });
