@@ -43,6 +43,10 @@ export interface RouteDecl {
 export interface ListenDecl {
   readonly address: Address;
   readonly tls: boolean;
+  /** h2c: cleartext HTTP/2 (prior knowledge or Upgrade) beside HTTP/1.1. */
+  readonly h2c: boolean;
+  /** http2: a tls address offers h2 by ALPN for this server (the listen line's http2, else the server's, else on). */
+  readonly http2: boolean;
   readonly span: Span;
 }
 
@@ -72,6 +76,10 @@ export interface GlobalSettings {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** errorLog is where the error log goes: 'stderr', 'stdout' or an absolute file path. */
   readonly errorLog: string;
+  /** http2MaxStreams is SETTINGS_MAX_CONCURRENT_STREAMS on every HTTP/2 connection. */
+  readonly http2MaxStreams: number;
+  /** http2MaxHeaderSize is SETTINGS_MAX_HEADER_LIST_SIZE, in bytes. */
+  readonly http2MaxHeaderSize: number;
 }
 
 /** GateConfig is a loaded, checked configuration: what a worker runs. */
@@ -130,10 +138,18 @@ export class ModelBuilder {
     const listens: ListenDecl[] = [];
     const units: UnitDecl[] = [];
     const kids = c.children ?? [];
+    const serverHttp2 = kids.find((k) => k.name === 'http2')?.config.enabled as boolean | undefined;
     for (const k of kids) {
       if (k.name === 'listen') {
         const l = k.config as ListenConfig;
-        if (l.address) listens.push({ address: l.address, tls: l.tls === 'tls', span: k.span });
+        const http2 = l.http2 ? l.state !== 'off' : (serverHttp2 ?? true);
+        if ((l.http2 || l.state) && l.mode !== 'tls') {
+          this.diags.push(error('GK_CONFIG_LISTEN_HTTP2', "'http2' on a listen line needs tls", k.span,
+            l.mode === 'h2c' ? 'an h2c address always speaks HTTP/2 beside HTTP/1.1; leave http2 out' : 'for cleartext HTTP/2, write: listen ADDR h2c'));
+        }
+        if (l.address) listens.push({ address: l.address, tls: l.mode === 'tls', h2c: l.mode === 'h2c', http2, span: k.span });
+      } else if (k.name === 'http2') {
+        continue;
       } else if (k.spec.kind === 'server' && k.name !== 'route') { const u = this.unit(k); if (u) units.push(u); }
     }
     const body = this.routeBody(kids, undefined, c.span, 'server');
@@ -280,15 +296,18 @@ export function addressKey(a: Address): string {
 }
 
 function checkListeners(servers: readonly ServerDecl[], diags: Diagnostic[]): void {
-  const byAddr = new Map<string, { tls: boolean; span: Span; defaultAt?: Span; names: Map<string, Span> }>();
+  const byAddr = new Map<string, { tls: boolean; h2c: boolean; span: Span; defaultAt?: Span; names: Map<string, Span> }>();
   for (const s of servers) {
     for (const l of s.listens) {
       const key = addressKey(l.address);
       let g = byAddr.get(key);
-      if (!g) byAddr.set(key, (g = { tls: l.tls, span: l.span, names: new Map() }));
+      if (!g) byAddr.set(key, (g = { tls: l.tls, h2c: l.h2c, span: l.span, names: new Map() }));
       else if (g.tls !== l.tls) {
         diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `address '${l.address.text}' is listed both with and without tls`, l.span,
           `first listed ${g.tls ? 'with' : 'without'} tls at ${g.span.file}:${g.span.line}:${g.span.col}`));
+      } else if (g.h2c !== l.h2c) {
+        diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `address '${l.address.text}' is listed both with and without h2c`, l.span,
+          `first listed ${g.h2c ? 'with' : 'without'} h2c at ${g.span.file}:${g.span.line}:${g.span.col}; an address speaks one set of protocols`));
       }
       if (s.names.length === 0) {
         if (g.defaultAt) diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `two default servers listen on '${l.address.text}'`, l.span,

@@ -3,8 +3,8 @@ import type { BodyChain, Chunk } from './body-chain.js';
 import { ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { mergeHead, type HeadArg } from './response-head.js';
 
-/** PIPELINE keys a kernel response's pipeline. */
-const PIPELINE = Symbol('gatekit.pipeline');
+/** PIPELINE keys a kernel response's pipeline (HTTP/1.1 and HTTP/2 alike). */
+export const PIPELINE = Symbol('gatekit.pipeline');
 
 /** pipelineOf is the pipeline of a response the kernel made; undefined for any other (a test's own server's). */
 export function pipelineOf(res: object): ResponsePipeline | undefined {
