@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import { Http2ServerResponse, type Http2Stream, type ServerHttp2Stream } from 'node:http2';
 import type { BodyChain, Chunk } from './body-chain.js';
 import { ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
@@ -40,6 +41,14 @@ export class GateH2Response extends Http2ServerResponse {
     return this;
   }
 
+
+  /** addTrailers takes trailers as Node's HTTP/1.1 response does: an object, or a list of [name, value] pairs (repeats kept). */
+  override addTrailers(trailers: OutgoingHttpHeaders | readonly (readonly [string, string])[]): void {
+    if (!Array.isArray(trailers)) { super.addTrailers(trailers as OutgoingHttpHeaders); return; }
+    const merged: Record<string, string[]> = {};
+    for (const [k, v] of trailers as readonly (readonly [string, string])[]) (merged[k.toLowerCase()] ??= []).push(v);
+    super.addTrailers(Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, v.length === 1 ? v[0] : v])));
+  }
 
   override writeHead(status: number, reason?: string | HeadArg, headers?: HeadArg): this {
     if (this.headersSent || this.stream.destroyed || this.stream.closed) return super.writeHead(status);
