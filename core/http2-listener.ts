@@ -5,7 +5,7 @@
 // everything else, exactly as it serves it on an address without HTTP/2.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer, type Http2Server, type ServerHttp2Session } from 'node:http2';
+import { constants, createServer, type Http2Server, type Http2Stream, type ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { GlobalSettings } from './config.js';
@@ -30,24 +30,54 @@ export const HTTP2_DEFAULTS: Http2Limits = { maxStreams: 128, maxHeaderList: 32 
 /** SessionRequest is the listener's request handler, which an HTTP/2 request reaches as an HTTP/1.1 one does. */
 export type SessionRequest = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** SlowBody answers a request whose body did not arrive within request_timeout (the listener's onBadBody, with 408). */
+export type SlowBody = (res: ServerResponse) => void;
+
 /**
  * http2Server makes the HTTP/2 side of one listener. Node (nghttp2) already closes a
  * connection that resets streams in a loop, floods CONTINUATION, SETTINGS or PING frames, or
  * sends invalid frames; these limits bound the rest: streams at once, header list size, the
  * memory a session may hold, and an idle connection's life (keepalive_timeout).
  */
-export function http2Server(settings: GlobalSettings, limits: Http2Limits, onRequest: SessionRequest, log: Logger): Http2Server {
+export function http2Server(settings: GlobalSettings, limits: Http2Limits, onRequest: SessionRequest, onSlowBody: SlowBody, log: Logger): Http2Server {
+  const timeout = settings.requestTimeout;
+  const serve: SessionRequest = timeout > 0 ? (req, res) => { bodyDeadline(req as unknown as GateH2Request, res, timeout, onSlowBody); onRequest(req, res); } : onRequest;
   const server = createServer({
     Http2ServerRequest: GateH2Request, Http2ServerResponse: GateH2Response,
     settings: { maxConcurrentStreams: limits.maxStreams, maxHeaderListSize: limits.maxHeaderList, enableConnectProtocol: false, enablePush: false },
     maxSessionInvalidFrames: 100, maxSessionRejectedStreams: 100,
-  } as never, onRequest as never) as Http2Server;
+  } as never, serve as never) as Http2Server;
   if (settings.keepaliveTimeout > 0) server.setTimeout(settings.keepaliveTimeout);
   server.on('sessionError', (e: Error) => log.debug('http2 connection failed', { reason: e.message }));
   server.on('session', (session: ServerHttp2Session) => {
     session.on('goaway', (code: number) => { if (code !== 0) log.debug('http2 client sent GOAWAY', { code }); });
   });
   return server;
+}
+
+/**
+ * bodyDeadline gives a request body request_timeout to arrive, as Node's HTTP/1.1 server
+ * does: a stream that sends its head and then nothing (a slowloris on one stream) gets 408,
+ * and its stream is then closed (RST_STREAM NO_ERROR after a complete answer, RFC 9113 8.1),
+ * which frees its place among the connection's concurrent streams.
+ */
+function bodyDeadline(req: GateH2Request, res: ServerResponse, ms: number, onSlowBody: SlowBody): void {
+  const stream = req.stream;
+  if (stream.endAfterHeaders) return;
+  const timer = setTimeout(() => {
+    if (remoteEnded(stream)) return; // the body came; the handler just has not read it all
+    onSlowBody(res);
+    if (stream.writableFinished) stream.close();
+    else stream.once('finish', () => stream.close());
+  }, ms);
+  stream.once('end', () => clearTimeout(timer));
+  stream.once('close', () => clearTimeout(timer));
+}
+
+/** remoteEnded tells whether the client finished sending on a stream (its END_STREAM came), read or not. */
+function remoteEnded(stream: Http2Stream): boolean {
+  const s = stream.state?.state;
+  return stream.destroyed || s === constants.NGHTTP2_STREAM_STATE_HALF_CLOSED_REMOTE || s === constants.NGHTTP2_STREAM_STATE_CLOSED;
 }
 
 /**

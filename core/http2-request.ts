@@ -42,6 +42,9 @@ export class GateH2Request extends Http2ServerRequest {
     if (!stream.endAfterHeaders && plain['content-length'] === undefined) { plain['transfer-encoding'] = 'chunked'; raw.push('transfer-encoding', 'chunked'); }
     this.plainHeaders = plain;
     this.plainRaw = raw;
+    // as Node's HTTP/1.1 request: a failure of the body (a timeout, a reset) reaches whoever
+    // reads it, and never the process, when nobody does any more
+    this.on('error', unread);
   }
 }
 
@@ -50,6 +53,9 @@ Object.defineProperties(GateH2Request.prototype, {
   rawHeaders: { configurable: true, get(this: GateH2Request) { return this.plainRaw; } },
   socket: { configurable: true, get(this: GateH2Request) { return (this.peer ??= keptAddresses(this)); } },
 });
+
+/** unread is the error listener of a request body nobody may be reading any more. */
+function unread(): void {}
 
 /** keptAddresses is a request's socket view that answers the connection's addresses even once its stream has closed. */
 function keptAddresses(req: GateH2Request): Socket {

@@ -166,7 +166,8 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
  * speak HTTP/2 go to a session server whose requests reach spec.onRequest, as HTTP/1.1 ones do.
  */
 function speakHttp2(server: Server, spec: ListenerSpec, settings: GlobalSettings, log: Logger): void {
-  const h2 = http2Server(settings, spec.http2!.limits, spec.onRequest, log);
+  const slowBody = (res: ServerResponse): void => spec.onBadBody(res, 408, 'ERR_HTTP_REQUEST_TIMEOUT');
+  const h2 = http2Server(settings, spec.http2!.limits, spec.onRequest, slowBody, log);
   trackSessions(server, h2);
   if (spec.tls) { routeAlpn(server, h2); return; }
   routePreface(server, h2, settings, (socket) => forgetConnection(server, socket));
