@@ -104,7 +104,7 @@ function headerFrames(block: Buffer): Buffer[] {
 }
 
 /** frame lays out one HTTP/2 frame (RFC 9113 4.1). */
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+export function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   const h = Buffer.alloc(9);
   h.writeUIntBE(payload.length, 0, 3);
   h[3] = type;

@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { Http2ServerResponse, type Http2Stream, type ServerHttp2Stream } from 'node:http2';
 import type { BodyChain, Chunk } from './body-chain.js';
 import { ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
-import { PIPELINE } from './response.js';
+import { divertDrain, PIPELINE, type Emit } from './response.js';
 import { mergeHead, type HeadArg } from './response-head.js';
 
 /**
@@ -95,7 +95,7 @@ Object.defineProperties(GateH2Response.prototype, {
 
 /** Http2Wire is the pipeline's way to an HTTP/2 response: Node's compatibility methods, past the pipeline. */
 class Http2Wire implements Wire {
-  private emit: ((event: string | symbol, ...args: unknown[]) => boolean) | undefined;
+  private emit: Emit | undefined;
   private readonly stream: Http2Stream;
 
   constructor(private readonly res: GateH2Response) {
@@ -119,16 +119,8 @@ class Http2Wire implements Wire {
   implicitHead(): void { this.res.writeHead(this.res.statusCode); }
 
   divert(chain: BodyChain): void {
-    const res = this.res;
-    const emit = (this.emit = res.emit);
-    res.emit = function (this: GateH2Response, event: string | symbol, ...args: unknown[]): boolean {
-      if (event !== 'drain') return emit.call(this, event, ...args);
-      chain.wireDrained();
-      return true;
-    };
     const stream = this.stream;
-    Object.defineProperty(res, 'writableLength', { configurable: true, get: () => chain.buffered + stream.writableLength });
-    Object.defineProperty(res, 'writableNeedDrain', { configurable: true, get: () => chain.needDrain });
+    this.emit = divertDrain(this.res as unknown as { emit: Emit }, chain, () => stream.writableLength);
   }
 
   write(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean {

@@ -1,20 +1,13 @@
 import { connect, type Socket } from 'node:net';
+import { frame } from '../../core/h2c-upgrade.js';
+
+export { frame };
 
 /** PREFACE is what an HTTP/2 client sends first. */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 /** FRAME are the frame types a raw client sends or reads. */
 export const FRAME = { data: 0x0, headers: 0x1, rst: 0x3, settings: 0x4, ping: 0x6, goaway: 0x7, continuation: 0x9 } as const;
-
-/** frame lays out one HTTP/2 frame. */
-export function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
 
 /** literal is an HPACK field without indexing, new name, no Huffman coding (lengths under 127). */
 export function literal(name: string, value: string): Buffer {
@@ -45,7 +38,7 @@ export class RawH2 {
     return new Promise((resolve, reject) => {
       const s = connect(port, '127.0.0.1', () => {
         s.off('error', reject);
-        s.write(Buffer.concat([PREFACE, frame(FRAME.settings, 0, 0)]));
+        s.write(Buffer.concat([PREFACE, frame(FRAME.settings, 0, 0, Buffer.alloc(0))]));
         resolve(new RawH2(s));
       });
       s.once('error', reject);
