@@ -142,12 +142,8 @@ export class ModelBuilder {
     for (const k of kids) {
       if (k.name === 'listen') {
         const l = k.config as ListenConfig;
-        const http2 = l.http2 ? l.state !== 'off' : (serverHttp2 ?? true);
-        if ((l.http2 || l.state) && l.mode !== 'tls') {
-          this.diags.push(error('GK_CONFIG_LISTEN_HTTP2', "'http2' on a listen line needs tls", k.span,
-            l.mode === 'h2c' ? 'an h2c address always speaks HTTP/2 beside HTTP/1.1; leave http2 out' : 'for cleartext HTTP/2, write: listen ADDR h2c'));
-        }
-        if (l.address) listens.push({ address: l.address, tls: l.mode === 'tls', h2c: l.mode === 'h2c', http2, span: k.span });
+        const o = listenOptions(l.options ?? [], k, this.diags);
+        if (l.address) listens.push({ address: l.address, tls: o.mode === 'tls', h2c: o.mode === 'h2c', http2: o.http2 ?? serverHttp2 ?? true, span: k.span });
       } else if (k.name === 'http2') {
         continue;
       } else if (k.spec.kind === 'server' && k.name !== 'route') { const u = this.unit(k); if (u) units.push(u); }
@@ -286,6 +282,32 @@ class ErrorPlaces {
 /** matcherText renders a matcher as written: '= /x', '~ ^/a$', '/prefix/'. */
 export function matcherText(m: Matcher): string {
   return m.kind === 'exact' ? `= ${m.path}` : m.kind === 'regex' ? `~ ${m.source}` : m.prefix;
+}
+
+/**
+ * listenOptions reads the words after a listen address: `tls` or `h2c`, then `http2 on|off`
+ * (tls only); a word out of place gets a diagnostic at it.
+ */
+function listenOptions(words: readonly string[], k: Checked, diags: Diagnostic[]): { mode?: 'tls' | 'h2c'; http2?: boolean } {
+  const out: { mode?: 'tls' | 'h2c'; http2?: boolean } = {};
+  const at = (i: number): Span => k.args[i + 1]?.span ?? k.span;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (w === undefined) continue; // refused by the schema already
+    if ((w === 'tls' || w === 'h2c') && i === 0) { out.mode = w; continue; }
+    if (w === 'http2' && out.http2 === undefined) {
+      const next = words[i + 1];
+      out.http2 = next !== 'off';
+      if (next === 'on' || next === 'off') i++;
+      if (out.mode !== 'tls') {
+        diags.push(error('GK_CONFIG_LISTEN_HTTP2', "'http2' on a listen line needs tls", at(i),
+          out.mode === 'h2c' ? 'an h2c address always speaks HTTP/2 beside HTTP/1.1; leave http2 out' : 'for cleartext HTTP/2, write: listen ADDR h2c'));
+      }
+      continue;
+    }
+    diags.push(error('GK_DSL_BAD_ARG', `unexpected '${w}' in 'listen'`, at(i), 'usage: listen ADDRESS [tls | h2c] [http2 on|off]'));
+  }
+  return out;
 }
 
 /** addressKey identifies a listening address: servers with the same key share a listener. */

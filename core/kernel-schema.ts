@@ -26,8 +26,8 @@ export const listen = directive({
   name: 'listen', kind: 'server',
   doc: 'Accept connections on an address: 8080, 127.0.0.1:8080, [::1]:8080, unix:/path.sock; add tls for HTTPS (HTTP/2 and HTTP/1.1 by ALPN; `http2 off` for HTTP/1.1 only), h2c for cleartext HTTP/2 beside HTTP/1.1',
   schema: {
-    args: [arg.address('address'), arg.enum('mode', { values: ['tls', 'h2c'], optional: true }),
-      arg.enum('http2', { values: ['http2'], optional: true }), arg.enum('state', { values: ['on', 'off'], optional: true })],
+    // one list of words, read in config.ts, so that a wrong word is told what any place takes
+    args: [arg.address('address'), arg.enum('options', { values: ['tls', 'h2c', 'http2', 'on', 'off'], optional: true, variadic: true })],
   },
 });
 
