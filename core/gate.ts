@@ -141,14 +141,15 @@ export class Gate {
   }
 
   private async listen(runtimes: readonly ServerRuntime[]): Promise<void> {
-    const groups = new Map<string, { tls: boolean; address: ServerDecl['listens'][number]['address']; hosts: VirtualHosts<ServerRuntime>; servers: ServerRuntime[] }>();
+    const groups = new Map<string, { tls: boolean; h2c: boolean; address: ServerDecl['listens'][number]['address']; hosts: VirtualHosts<ServerRuntime>; servers: ServerRuntime[]; h2: Map<ServerRuntime, boolean> }>();
     for (const rt of runtimes) {
       for (const l of rt.decl.listens) {
         const key = addressKey(l.address);
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { tls: l.tls, address: l.address, hosts: new VirtualHosts(), servers: [] }));
+        if (!g) groups.set(key, (g = { tls: l.tls, h2c: l.h2c, address: l.address, hosts: new VirtualHosts(), servers: [], h2: new Map() }));
         g.hosts.add(rt.decl.names, rt);
         g.servers.push(rt);
+        g.h2.set(rt, l.tls && l.http2);
         if (l.tls && !rt.tls) {
           throw new GateError('GK_LISTEN', `${l.span.file}:${l.span.line}:${l.span.col}: 'listen ${l.address.text} tls' needs a certificate: add a tls { cert ...; key ... } block to the server`);
         }
@@ -164,8 +165,12 @@ export class Gate {
         minVersion: (name: string) => pick(name).tls!.options.minVersion,
         floor: listenerFloor(g.servers.map((rt) => rt.tls!.options.minVersion)),
       } : undefined;
+      const offersH2 = (name: string): boolean => g.h2.get(pick(name)) === true;
+      const http2 = g.h2c || [...g.h2.values()].includes(true)
+        ? { h2c: g.h2c, offersH2, limits: { maxStreams: this.config.global.http2MaxStreams, maxHeaderList: this.config.global.http2MaxHeaderSize } }
+        : undefined;
       const server = await openListener({
-        address: g.address, ...(tls ? { tls } : {}),
+        address: g.address, ...(tls ? { tls } : {}), ...(http2 ? { http2 } : {}),
         onRequest: (req, res) => this.onRequest(req, res, g.hosts, conn),
         onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head, g.hosts, conn),
         takesUpgrade: (req) => this.takesUpgrade(req, g.hosts),

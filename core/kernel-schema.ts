@@ -21,10 +21,20 @@ export const serverBlock = directive({
   schema: { args: [arg.string('hostname', { optional: true, variadic: true })], contains: 'server', block: 'required' },
 });
 
-/** listen is `listen ADDR [tls]`. */
+/** listen is `listen ADDR [tls | h2c] [http2 on|off]`. */
 export const listen = directive({
-  name: 'listen', kind: 'server', doc: 'Accept connections on an address: 8080, 127.0.0.1:8080, [::1]:8080, unix:/path.sock; add tls for HTTPS',
-  schema: { args: [arg.address('address'), arg.enum('tls', { values: ['tls'], optional: true })] },
+  name: 'listen', kind: 'server',
+  doc: 'Accept connections on an address: 8080, 127.0.0.1:8080, [::1]:8080, unix:/path.sock; add tls for HTTPS (HTTP/2 and HTTP/1.1 by ALPN; `http2 off` for HTTP/1.1 only), h2c for cleartext HTTP/2 beside HTTP/1.1',
+  schema: {
+    // one list of words, read in config.ts, so that a wrong word is told what any place takes
+    args: [arg.address('address'), arg.enum('options', { values: ['tls', 'h2c', 'http2', 'on', 'off'], optional: true, variadic: true })],
+  },
+});
+
+/** http2 is `http2 on|off` in a server: whether its TLS addresses offer HTTP/2 by ALPN (on by default). */
+export const http2 = directive({
+  name: 'http2', kind: 'server', unique: true, doc: "Offer HTTP/2 by ALPN on this server's tls addresses (default on); a listen line's own http2 on|off wins",
+  schema: { args: [arg.bool('enabled')] },
 });
 
 /** route is `route [= | ~] PATTERN { ... }`. */
@@ -55,6 +65,10 @@ export const globalSettings = [
     schema: { args: [arg.duration('timeout')] } }),
   directive({ name: 'request_timeout', kind: 'global', unique: true, doc: 'Answer 408 to a client that takes longer than this to send its whole request (default 5m; 0s = off)',
     schema: { args: [arg.duration('timeout')] } }),
+  directive({ name: 'http2_max_concurrent_streams', kind: 'global', unique: true, doc: 'Streams one HTTP/2 connection may have open at once (default 128, as Nginx); more are refused',
+    schema: { args: [arg.int('count', { min: 1, max: 65535 })] } }),
+  directive({ name: 'http2_max_header_size', kind: 'global', unique: true, doc: 'Largest header list an HTTP/2 request may carry, uncompressed (default 32KB); a larger one resets its stream',
+    schema: { args: [arg.size('size')] } }),
   directive({ name: 'log_level', kind: 'global', unique: true, doc: 'Least important error-log level written: debug, info, warn or error (default info)',
     schema: { args: [arg.enum('level', { values: ['debug', 'info', 'warn', 'error'] })] } }),
   directive({ name: 'error_log', kind: 'global', unique: true, doc: 'Where the error log goes: stderr (default), stdout or a file (reopened on USR1), and its least level; lines it cannot take are dropped and counted',

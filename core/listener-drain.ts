@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
+import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { releaseListener } from './listen-pool.js';
 
 /**
@@ -31,23 +33,48 @@ export function noteEnded(socket: Socket | null): void {
 interface Watched { read: number; since: number }
 
 const connections = new WeakMap<Server, Set<HttpSocket>>();
-/** emptied is what a drain calls once its listener's last connection has closed. */
+/** sessions are a listener's HTTP/2 connections, which drain by GOAWAY rather than by idleness. */
+const sessions = new WeakMap<Server, Set<ServerHttp2Session>>();
+/** draining holds the listeners whose drain began: an HTTP/2 connection that opens then gets GOAWAY at once. */
+const draining = new WeakSet<Server>();
+/** emptied is what a drain calls when one of its listener's connections closes: it ends once none is left. */
 const emptied = new WeakMap<Server, () => void>();
 
 /**
- * trackConnections keeps the listener's open connections, so that a drain can close each when
- * it is done: on a TLS listener, the TLS sockets that HTTP runs on.
+ * trackConnections keeps the listener's open HTTP/1.1 connections, so that a drain can close
+ * each when it is done: on a TLS listener, the TLS sockets that HTTP runs on (not those that
+ * chose h2, whose session drains them).
  */
 export function trackConnections(server: Server, tls: boolean): void {
   const open = new Set<HttpSocket>();
   connections.set(server, open);
   server.on(tls ? 'secureConnection' : 'connection', (socket: HttpSocket) => {
+    if ((socket as Partial<TLSSocket>).alpnProtocol === 'h2') return;
     open.add(socket);
     socket.once('close', () => {
       open.delete(socket);
       if (!open.size) emptied.get(server)?.();
     });
   });
+}
+
+/** trackSessions keeps the HTTP/2 connections `h2` takes for the listener `server`, for a drain to send them GOAWAY. */
+export function trackSessions(server: Server, h2: Http2Server): void {
+  const open = new Set<ServerHttp2Session>();
+  sessions.set(server, open);
+  h2.on('session', (session: ServerHttp2Session) => {
+    if (draining.has(server)) { session.close(); return; }
+    open.add(session);
+    session.once('close', () => {
+      open.delete(session);
+      if (!open.size) emptied.get(server)?.();
+    });
+  });
+}
+
+/** forgetConnection takes a connection off the listener's HTTP/1.1 books when HTTP/2 takes it over (h2c). */
+export function forgetConnection(server: Server, socket: Socket): void {
+  connections.get(server)?.delete(socket);
 }
 
 /**
@@ -58,12 +85,17 @@ export function trackConnections(server: Server, tls: boolean): void {
  * close and its connection closes after it; a connection closes once it has been idle
  * (nothing read, no response under way) for IDLE_GRACE. A connection quiet for COLD_AFTER since
  * its last response closes at once, as Node would: after a reload, a client coming back on
- * it must reach the new config.
+ * it must reach the new config. An HTTP/2 connection gets GOAWAY at once: its client opens
+ * no new stream on it, and it closes once its streams are done.
  */
 export function closeListener(server: Server, timeout: number): Promise<void> {
   return new Promise((resolve) => {
     if (!releaseListener(server)) { resolve(); return; }
     server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });
+    draining.add(server);
+    // GOAWAY: the client opens no new stream here, and those in flight finish
+    const h2 = sessions.get(server) ?? new Set<ServerHttp2Session>();
+    for (const session of h2) session.close();
     const open = connections.get(server) ?? new Set<HttpSocket>();
     const grace = Math.min(IDLE_GRACE, timeout);
     const seen = new Map<HttpSocket, Watched>();
@@ -75,14 +107,17 @@ export function closeListener(server: Server, timeout: number): Promise<void> {
         if (now - w.since >= grace) socket.destroy();
       }
     }, Math.min(SWEEP_EVERY, grace));
-    const timer = setTimeout(() => { for (const socket of open) socket.destroy(); }, timeout);
-    const done = (): void => { emptied.delete(server); clearInterval(sweep); clearTimeout(timer); resolve(); };
+    const timer = setTimeout(() => { for (const socket of open) socket.destroy(); for (const session of h2) session.destroy(); }, timeout);
+    const done = (): void => {
+      if (open.size || h2.size) return;
+      emptied.delete(server); clearInterval(sweep); clearTimeout(timer); resolve();
+    };
     emptied.set(server, done);
     // Node's close() stops its request-timeout checks; the bound socket is the pool's, closed there.
     server.closeIdleConnections = () => {};
     server.close(() => {});
     const cold = performance.now() - COLD_AFTER;
     for (const socket of open) if (!socket._httpMessage && (socket[ENDED] ?? Infinity) <= cold) socket.destroy();
-    if (!open.size) done();
+    done();
   });
 }

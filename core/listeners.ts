@@ -8,7 +8,9 @@ import { createSecureContext, type SecureContext, type SecureContextOptions, typ
 import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
 import { connectionBudget } from './connection-budget.js';
-import { trackConnections } from './listener-drain.js';
+import { asksForH2c, upgradeH2c } from './h2c-upgrade.js';
+import { http2Server, routeAlpn, routePreface, type Http2Limits } from './http2-listener.js';
+import { forgetConnection, trackConnections, trackSessions } from './listener-drain.js';
 import { takeListener } from './listen-pool.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -51,6 +53,23 @@ export interface ListenerSpec {
   readonly takesUpgrade: UpgradeDecision;
   /** onBadBody answers a request in flight whose body the parser refused (`reason` is the parser's code; 400, or 408 past request_timeout). */
   readonly onBadBody: (res: ServerResponse, status: number, reason: string) => void;
+  /** http2, when set, makes the listener speak HTTP/2 beside HTTP/1.1: by ALPN on a TLS address, in cleartext on an h2c one. */
+  readonly http2?: ListenerHttp2;
+}
+
+/** ListenerHttp2 is how a listener offers HTTP/2. */
+export interface ListenerHttp2 {
+  /** h2c: cleartext HTTP/2, by prior knowledge or `Upgrade: h2c`. */
+  readonly h2c: boolean;
+  /** offersH2 tells whether the server an SNI name picks ('' for none) offers h2 by ALPN. */
+  readonly offersH2: (servername: string) => boolean;
+  readonly limits: Http2Limits;
+}
+
+/** alpnChoice picks a TLS connection's protocol: h2 first where the server offers it (as Caddy), else HTTP/1.1; undefined refuses the handshake (RFC 7301 3.2). */
+function alpnChoice(h2: ListenerHttp2, servername: string, offered: readonly string[]): string | undefined {
+  if (offered.includes('h2') && h2.offersH2(servername)) return 'h2';
+  return offered.includes('http/1.1') ? 'http/1.1' : undefined;
 }
 
 /** rawAnswer writes a minimal HTTP response straight to a socket and closes it. */
@@ -99,16 +118,20 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(shortest / 4))),
   };
   const tls = spec.tls;
+  const h2 = spec.http2;
+  const takesUpgrade = h2?.h2c ? (req: IncomingMessage) => asksForH2c(req) || spec.takesUpgrade(req) : spec.takesUpgrade;
+  const alpn = h2 && tls ? { ALPNCallback: (a: { servername?: string; protocols: string[] }) => alpnChoice(h2, a.servername ?? '', a.protocols) } : {};
   const server: Server = tls
     ? createHttpsServer({
-      ...options, ...tls.defaults, minVersion: tls.floor, IncomingMessage: upgradeGate(spec.takesUpgrade), ServerResponse: GateResponse,
+      ...options, ...tls.defaults, ...alpn, minVersion: tls.floor, IncomingMessage: upgradeGate(takesUpgrade), ServerResponse: GateResponse,
       SNICallback: (name, cb) => { try { cb(null, tls.context(name)); } catch (e) { cb(e as Error); } },
     }, spec.onRequest)
-    : createServer({ ...options, IncomingMessage: upgradeGate(spec.takesUpgrade), ServerResponse: GateResponse }, spec.onRequest);
+    : createServer({ ...options, IncomingMessage: upgradeGate(takesUpgrade), ServerResponse: GateResponse }, spec.onRequest);
+  if (h2) speakHttp2(server, spec, settings, log);
   server.keepAliveTimeout = settings.keepaliveTimeout;
   // Node reads keepAliveTimeout 0 as "idle forever"; users of Nginx read keepalive_timeout 0 as "no keep-alive".
   if (settings.keepaliveTimeout === 0) server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });
-  server.on('upgrade', spec.onUpgrade);
+  if (!h2?.h2c) server.on('upgrade', spec.onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket as ParserSocket, spec, log));
   const budget = connectionBudget();
   server.prependListener('connection', (socket: Socket) => budget.admit(socket, log));
@@ -136,6 +159,23 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   // once listening, the errors a server emits are failures to accept: logged, never fatal
   server.on('error', (e: NodeJS.ErrnoException) => budget.acceptError(e, log));
   return server;
+}
+
+/**
+ * speakHttp2 gives a listener its HTTP/2 side (see http2-listener.ts): the connections that
+ * speak HTTP/2 go to a session server whose requests reach spec.onRequest, as HTTP/1.1 ones do.
+ */
+function speakHttp2(server: Server, spec: ListenerSpec, settings: GlobalSettings, log: Logger): void {
+  const slowBody = (res: ServerResponse): void => spec.onBadBody(res, 408, 'ERR_HTTP_REQUEST_TIMEOUT');
+  const h2 = http2Server(settings, spec.http2!.limits, spec.onRequest, slowBody, log);
+  trackSessions(server, h2);
+  if (spec.tls) { routeAlpn(server, h2); return; }
+  routePreface(server, h2, settings, (socket) => forgetConnection(server, socket));
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (!asksForH2c(req)) { spec.onUpgrade(req, socket, head); return; }
+    forgetConnection(server, socket);
+    upgradeH2c(req, socket, head, h2, 'http');
+  });
 }
 
 /** NOT_TLS are the handshake errors of a connection whose first bytes are no TLS record: mostly plain HTTP. */

@@ -2,7 +2,7 @@ import type { SchemaTable } from '../dsl/check.js';
 import type { ContextName, DirectiveSpec } from '../dsl/schema.js';
 import { KERNEL_VARIABLES, VARIABLE_PREFIXES } from './context.js';
 import { GateError } from './errors.js';
-import { globalBlock, globalSettings, listen, pluginDirective, route, serverBlock } from './kernel-schema.js';
+import { globalBlock, globalSettings, http2, listen, pluginDirective, route, serverBlock } from './kernel-schema.js';
 import type { Plugin } from './plugin.js';
 
 /** KERNEL names the kernel as the owner of structure directives. */
@@ -46,6 +46,7 @@ export class PluginRegistry implements SchemaTable {
   private kernel(): void {
     for (const s of [globalBlock, pluginDirective, serverBlock]) this.place(s, undefined, ['top']);
     this.place(listen, undefined, ['server']);
+    this.place(http2, undefined, ['server']);
     this.place(route, undefined, ['server', 'route']);
     for (const s of globalSettings) this.place(s, undefined, ['global']);
   }

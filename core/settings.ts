@@ -7,12 +7,14 @@ import type { GlobalSettings } from './config.js';
 const DEFAULTS: GlobalSettings = {
   workers: 0, gracefulTimeout: 30_000, maxRequests: 0, maxRequestsJitter: 0, workerTimeout: 30_000,
   keepaliveTimeout: 75_000, headerTimeout: 60_000, requestTimeout: 300_000, logLevel: 'info', errorLog: 'stderr',
+  http2MaxStreams: 128, http2MaxHeaderSize: 32 * 1024,
 };
 
 const KEYS: Record<string, keyof GlobalSettings> = {
   workers: 'workers', graceful_timeout: 'gracefulTimeout', pid: 'pid', max_requests: 'maxRequests',
   max_requests_jitter: 'maxRequestsJitter', worker_timeout: 'workerTimeout', keepalive_timeout: 'keepaliveTimeout',
   header_timeout: 'headerTimeout', request_timeout: 'requestTimeout', log_level: 'logLevel',
+  http2_max_concurrent_streams: 'http2MaxStreams', http2_max_header_size: 'http2MaxHeaderSize',
 };
 
 /** MIN_WORKER_TIMEOUT: below this, a worker busy with one slow start-up or GC pause would be killed over and over. */

@@ -3,7 +3,7 @@ import type { OptionSpec } from '../../dsl/schema.js';
 import { didYouMean } from '../../dsl/diagnostics.js';
 import { usage } from '../../dsl/usage.js';
 import { resolvePlugins, schemaContainer } from '../container.js';
-import { globalBlock, globalSettings, listen, pluginDirective, route, serverBlock } from '../kernel-schema.js';
+import { globalBlock, globalSettings, http2, listen, pluginDirective, route, serverBlock } from '../kernel-schema.js';
 import type { Plugin } from '../plugin.js';
 import { EXIT, type Io } from './io.js';
 
@@ -14,7 +14,7 @@ function optionLines(options: readonly OptionSpec[] | undefined, indent: string)
   ]);
 }
 
-const KERNEL_DIRECTIVES = [globalBlock, pluginDirective, serverBlock, listen, route, ...globalSettings];
+const KERNEL_DIRECTIVES = [globalBlock, pluginDirective, serverBlock, listen, http2, route, ...globalSettings];
 
 /** pluginsCommand lists plugins and the directives they own, with usage and docs, from their schemas. */
 export function pluginsCommand(name: string | undefined, root: DependencyContainer, io: Io): number {
