@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
@@ -23,7 +23,7 @@ describe('cache: configuration', () => {
   });
 });
 
-describe('cache: over a proxied origin (memory store)', () => {
+for (const kind of ['memory', 'disk'] as const) describe(`cache: over a proxied origin (${kind} store)`, () => {
   let gate: TestGate | undefined;
   let origin: Origin;
   let dir: string;
@@ -31,7 +31,7 @@ describe('cache: over a proxied origin (memory store)', () => {
   afterEach(async () => { await gate?.close(); gate = undefined; await origin.close(); rmSync(dir, { recursive: true, force: true }); });
 
   const serve = async (opts: string) => {
-    gate = await startGate(`server { listen 127.0.0.1:0; log { format "$uri $status $cache_status"; to ${dir}/access.log }; cache { header on; ${opts} }; proxy ${origin.url} }`);
+    gate = await startGate(`server { listen 127.0.0.1:0; log { format "$uri $status $cache_status"; to ${dir}/access.log }; cache { header on; ${kind === 'disk' ? `store disk ${dir}/store;` : ''} ${opts} }; proxy ${origin.url} }`);
   };
   const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => fetch(gate!.url(path), { headers, method });
 
@@ -185,3 +185,64 @@ describe('cache: over a proxied origin (memory store)', () => {
     assert.equal(await stale.text(), 'good');
   });
 });
+
+describe('cache: disk store', () => {
+  let gate: TestGate | undefined;
+  let origin: Origin;
+  let dir: string;
+  beforeEach(async () => { origin = await new Origin().listen(); dir = mkdtempSync(join(tmpdir(), 'gk-cache-')); });
+  afterEach(async () => { await gate?.close(); gate = undefined; await origin.close(); rmSync(dir, { recursive: true, force: true }); });
+  const serve = async (store = `store disk ${dir}/store`) => {
+    gate = await startGate(`server { listen 127.0.0.1:0; cache { header on; ${store} }; proxy ${origin.url} }`);
+  };
+  const get = async (path: string) => { const r = await fetch(gate!.url(path)); return [r.headers.get('x-cache'), await r.text()]; };
+
+  it('keeps entries across a restart, and streams a large body from disk', async () => {
+    const big = Buffer.alloc(300_000, 'abcdefgh');
+    origin.on('/a', { headers: { 'cache-control': 'max-age=60' }, body: 'alpha' }).on('/big', { headers: { 'cache-control': 'max-age=60' }, body: big });
+    await serve();
+    assert.deepEqual(await get('/a'), ['MISS', 'alpha']);
+    assert.deepEqual(await get('/big'), ['MISS', big.toString()]);
+    await gate!.close();
+    await serve();
+    assert.deepEqual(await get('/a'), ['HIT', 'alpha']);
+    assert.deepEqual(await get('/big'), ['HIT', big.toString()]);
+    const part = await fetch(gate!.url('/big'), { headers: { range: 'bytes=299990-' } });
+    assert.equal(await part.text(), big.subarray(299990).toString());
+    assert.equal(origin.count('/a') + origin.count('/big'), 2);
+  });
+
+  it('drops a corrupt entry with one log line and serves the handler\'s answer', async () => {
+    origin.on('/a', (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `alpha ${n}` }));
+    await serve();
+    await get('/a');
+    for (const f of filesUnder(join(dir, 'store'))) writeFileSync(f, 'garbage');
+    assert.deepEqual(await get('/a'), ['MISS', 'alpha 2']);
+    assert.equal(gate!.logs.filter((l) => l.includes('corrupt entry')).length, 1);
+    assert.deepEqual(await get('/a'), ['HIT', 'alpha 2']);
+  });
+
+  it('serves uncached, with one log line, when the folder cannot be written', async () => {
+    origin.on('/a', (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `alpha ${n}` }));
+    writeFileSync(join(dir, 'file'), '');
+    await serve(`store disk ${dir}/file/store`);
+    assert.deepEqual(await get('/a'), ['MISS', 'alpha 1']);
+    assert.deepEqual(await get('/a'), ['MISS', 'alpha 2']);
+    assert.equal(gate!.logs.filter((l) => l.includes('serving uncached')).length, 1, gate!.logs.join('\n'));
+  });
+
+  it('evicts the least recently used entries past max_size', async () => {
+    for (let i = 0; i < 8; i++) origin.on(`/e${i}`, { headers: { 'cache-control': 'max-age=60' }, body: Buffer.alloc(10_000, 120) });
+    await serve(`store disk ${dir}/store { max_size 40KB }`);
+    for (let i = 0; i < 8; i++) await get(`/e${i}`);
+    await gate!.close();
+    gate = undefined;
+    const total = filesUnder(join(dir, 'store')).reduce((n, f) => n + statSync(f).size, 0);
+    assert.ok(total <= 40 * 1024 && total > 0, `${total} bytes on disk`);
+  });
+});
+
+function filesUnder(root: string): string[] {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && !d.parentPath.endsWith('tmp')).map((d) => join(d.parentPath, d.name));
+}

@@ -8,7 +8,8 @@ import type { EntryWriter, StoredEntry } from './store.js';
 
 /**
  * teeBody passes a body on unchanged and writes a copy to the store as it goes. The entry is
- * committed once the body ends, dropped when it passes `maxSize` or the response is cut short;
+ * committed once the body ends, and the last piece of the body is held back until it is, so
+ * that a request sent once this response arrived finds the entry; it is dropped when it passes `maxSize` or the response is cut short.
  * `settled` is called once either is done.
  */
 export function teeBody(open: () => EntryWriter, maxSize: number, settled: () => void): BodyTransform {
@@ -22,30 +23,39 @@ export function teeBody(open: () => EntryWriter, maxSize: number, settled: () =>
     if (size > maxSize) { over = true; writer?.abort(); writer = undefined; return; }
     (writer ??= open()).write(chunk);
   };
-  const finish = (complete: boolean): void => {
+  const finish = async (complete: boolean): Promise<void> => {
     if (done) return;
     done = true;
-    if (complete && !over) { void (writer ?? open()).commit().finally(settled); return; }
+    if (complete && !over) { await (writer ?? open()).commit(); settled(); return; }
     writer?.abort();
     settled();
   };
+  let held: Buffer | undefined;
   return {
-    whole: (body) => { take(body); finish(true); return body; },
     stream: () => new Transform({
-      transform(chunk: Buffer, _enc, cb) { take(chunk); cb(null, chunk); },
-      flush(cb) { finish(true); cb(); },
-      destroy(err, cb) { finish(false); cb(err); },
+      transform(chunk: Buffer, _enc, cb) {
+        take(chunk);
+        const out = held;
+        held = chunk;
+        cb(null, out);
+      },
+      flush(cb) { void finish(true).then(() => cb(null, held)); },
+      destroy(err, cb) { void finish(false); cb(err); },
     }),
   };
 }
 
-/** storedBody drops the handler's body (none, for a 304) and sends a stored entry's instead. */
-export function storedBody(entry: StoredEntry): BodyTransform {
+/**
+ * storedBody drops the handler's body (none, for a 304) and sends a stored entry's instead,
+ * ending once `ready` settles (the store's refresh of the entry, for the next request to see).
+ */
+export function storedBody(entry: StoredEntry, ready?: Promise<void>): BodyTransform {
   return {
-    whole: () => entry.body,
+    whole: () => (ready ? undefined : entry.body),
     stream: () => new Transform({
       transform(_chunk, _enc, cb) { cb(); },
-      flush(cb) {
+      async flush(cb) {
+        await ready;
         const src = entry.stream();
         src.on('data', (c: Buffer) => this.push(c));
         src.once('end', () => cb());

@@ -78,11 +78,11 @@ function revalidated(f: FillSpec, stale: StoredEntry, head: ResponseHead): BodyT
   const headers: StoredHeaders = { ...stale.meta.headers };
   for (const [k, v] of Object.entries(storedHeaders(head))) if (k in headers || k === 'cache-control' || k === 'expires') headers[k] = v;
   const meta: EntryMeta = { ...stale.meta, headers, policy: policy.toObject() };
-  if (!modified) void f.store.update(meta).finally(f.settled);
-  else f.settled();
+  const ready = modified ? Promise.resolve() : f.store.update(meta);
+  void ready.finally(f.settled);
   storedHead(head, meta, policy);
   f.mark(head, 'REVALIDATED');
-  return storedBody(stale);
+  return storedBody(stale, ready);
 }
 
 /** storedHeaders takes the fields of a head that are stored with it. */

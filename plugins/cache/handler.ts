@@ -25,7 +25,7 @@ interface Found {
 }
 
 /** StoreFactory makes a cache's store at provision. */
-export type StoreFactory = (cfg: CacheConfig, log: Logger) => CacheStore;
+export type StoreFactory = (cfg: CacheConfig, log: Logger) => Promise<CacheStore>;
 
 /**
  * CacheUnit answers from stored responses when RFC 9111 allows, and otherwise lets the
@@ -60,9 +60,8 @@ export class CacheUnit implements Unit {
     return out;
   }
 
-  provision(): Promise<void> {
-    this.store = this.makeStore(this.cfg, this.log);
-    return Promise.resolve();
+  async provision(): Promise<void> {
+    this.store = await this.makeStore(this.cfg, this.log);
   }
 
   async handle(ctx: Ctx, next: Next): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Logger } from '../../core/index.js';
+import { DiskStore } from './disk-store.js';
 import { MemoryStore } from './memory-store.js';
 import type { CacheConfig } from './schema.js';
 import type { CacheStore } from './store.js';
@@ -16,7 +17,10 @@ export function storeConfig(cfg: CacheConfig): StoreConfig {
 }
 
 /** makeStore makes the store a `cache` block names. */
-export function makeStore(cfg: CacheConfig, _log: Logger): CacheStore {
+export async function makeStore(cfg: CacheConfig, log: Logger): Promise<CacheStore> {
   const s = storeConfig(cfg);
-  return new MemoryStore(s.max_size ?? 64 * 1024 * 1024);
+  if (s.kind === 'memory' || !s.dir) return new MemoryStore(s.max_size ?? 64 * 1024 * 1024);
+  const disk = new DiskStore(s.dir, s.max_size ?? 1024 * 1024 * 1024, log);
+  await disk.start();
+  return disk;
 }
