@@ -246,3 +246,36 @@ function filesUnder(root: string): string[] {
   return readdirSync(root, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile() && !d.parentPath.endsWith('tmp')).map((d) => join(d.parentPath, d.name));
 }
+
+describe('cache: stale-while-revalidate', () => {
+  let gate: TestGate | undefined;
+  let origin: Origin;
+  beforeEach(async () => { origin = await new Origin().listen(); });
+  afterEach(async () => { await gate?.close(); gate = undefined; await origin.close(); });
+
+  it('answers stale at once and refreshes once in the background', async () => {
+    let open!: () => void;
+    const hold = new Promise<void>((resolve) => { open = resolve; });
+    origin.on('/s', (_r, n) => ({ headers: { 'cache-control': 'max-age=0, stale-while-revalidate=60' }, body: `v${n}`, hold: n === 2 ? hold : undefined }));
+    gate = await startGate(`server { listen 127.0.0.1:0; cache { header on }; proxy ${origin.url} }`);
+    const get = async () => { const r = await fetch(gate!.url('/s')); return [r.headers.get('x-cache'), await r.text()]; };
+    assert.deepEqual(await get(), ['MISS', 'v1']);
+    // the refresh is held at the origin: these are answered from the stale entry meanwhile
+    assert.deepEqual(await get(), ['STALE', 'v1']);
+    assert.deepEqual(await get(), ['UPDATING', 'v1']);
+    assert.deepEqual(await get(), ['UPDATING', 'v1']);
+    assert.equal(origin.count('/s'), 2);
+    open();
+    for (let r = await get(); r[1] !== 'v2'; r = await get()) assert.equal(r[1], 'v1');
+    assert.equal(origin.count('/s') >= 2 && origin.count('/s') <= 3, true);
+  });
+
+  it('applies stale_while_revalidate from the config to responses that say nothing of it', async () => {
+    origin.on('/d', (_r, n) => ({ headers: { 'cache-control': 'max-age=0' }, body: `d${n}` }));
+    gate = await startGate(`server { listen 127.0.0.1:0; cache { header on; stale_while_revalidate 1m }; proxy ${origin.url} }`);
+    await (await fetch(gate.url('/d'))).text();
+    const r = await fetch(gate.url('/d'));
+    assert.equal(r.headers.get('x-cache'), 'STALE');
+    assert.equal(await r.text(), 'd1');
+  });
+});

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type ResponseHead, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import { diagnostic, spanOf, type Ctx, type Dispatcher, type Diagnostic, type Logger, type Next, type ResponseHead, type Span, type TemplateLike, type Unit } from '../../core/index.js';
 import { fillFilter, type CacheStatus } from './fill.js';
 import { MAX_KEY, variantKey } from './key.js';
 import { KeyLocks } from './lock.js';
@@ -16,6 +16,8 @@ export const CACHE_STATUS = 'cache_status';
 /** SAFE_METHODS do not change what the origin holds; any other, answered without error, drops the stored entries of its URL (RFC 9111 4.4). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PURGE']);
 const DEFAULT_KEY = '$scheme://$host$uri';
+/** REFRESH marks the background request that refreshes a stale entry. */
+const REFRESH = Symbol('cache.refresh');
 const DEFAULT_TTL_STATUSES = [200, 301, 302];
 
 /** Found is an entry found for a request, with its policy. */
@@ -41,8 +43,10 @@ export class CacheUnit implements Unit {
   private readonly purgers: BlockList | undefined;
   private readonly keyTemplate: TemplateLike | undefined;
   private readonly badKeys = new Set<string>();
+  /** refreshing: the keys a background request refreshes now. */
+  private readonly refreshing = new Set<string>();
 
-  constructor(private readonly cfg: CacheConfig, private readonly at: Span, private readonly log: Logger, private readonly makeStore: StoreFactory) {
+  constructor(private readonly cfg: CacheConfig, private readonly at: Span, private readonly log: Logger, private readonly makeStore: StoreFactory, private readonly router: Dispatcher) {
     this.defaults = defaultsOf(cfg);
     this.methods = new Set((cfg.methods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase()));
     this.maxSize = cfg.max_size ?? 8 * 1024 * 1024;
@@ -77,12 +81,28 @@ export class CacheUnit implements Unit {
     const req = policyRequest(key, method, ctx.req.headers);
     if (this.bypassed(ctx)) return this.fetch(ctx, next, key, req, 'BYPASS');
     const found = await this.lookup(this.store, key, ctx);
+    if (ctx.state.has(REFRESH)) return this.fetch(ctx, next, key, req, 'EXPIRED', found?.entry);
     if (found) {
       const ev = found.policy.evaluateRequest(req);
       if (!ev.revalidation) return this.hit(ctx, found, 'HIT');
+      if (!ev.revalidation.synchronous) return this.hit(ctx, found, this.refresh(ctx, key));
       return this.fetch(ctx, next, key, req, 'EXPIRED', found.entry);
     }
     return this.miss(ctx, next, key, req);
+  }
+
+  /**
+   * refresh starts the one background request that refreshes a stale entry (RFC 5861 3), a
+   * copy of this one with no client; STALE for the request that starts it, UPDATING for
+   * those that come while it runs (as Nginx's $upstream_cache_status).
+   */
+  private refresh(ctx: Ctx, key: string): CacheStatus {
+    if (this.refreshing.has(key)) return 'UPDATING';
+    this.refreshing.add(key);
+    const headers = { ...ctx.req.headers };
+    for (const f of CONDITIONAL_FIELDS) delete headers[f];
+    void this.router.detach(ctx, headers, (sub) => sub.state.set(REFRESH, true)).finally(() => this.refreshing.delete(key));
+    return 'STALE';
   }
 
   /** miss fetches an entry the store lacks; with `lock`, only one request per key does, and the others wait for it. */

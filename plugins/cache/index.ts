@@ -1,4 +1,4 @@
-import { inject, injectable, LOGGER, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { inject, injectable, LOGGER, ROUTER, type Dispatcher, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
 import { CacheUnit } from './handler.js';
 import { cache, type CacheConfig } from './schema.js';
 import { makeStore } from './stores.js';
@@ -13,11 +13,11 @@ export class CachePlugin implements Plugin {
   ];
   private readonly log: Logger;
 
-  constructor(@inject(LOGGER) log: Logger) {
+  constructor(@inject(LOGGER) log: Logger, @inject(ROUTER) private readonly router: Dispatcher) {
     this.log = log.child({ plugin: this.name });
   }
 
   create(_directive: string, config: unknown, at: Span): Unit {
-    return new CacheUnit(config as CacheConfig, at, this.log, makeStore);
+    return new CacheUnit(config as CacheConfig, at, this.log, makeStore, this.router);
   }
 }
