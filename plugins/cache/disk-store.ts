@@ -3,7 +3,7 @@
 // folder outlives restarts and reloads. Past max_size, the least recently used go first.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, statSync, type Stats, type WriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../core/index.js';
@@ -13,11 +13,15 @@ import type { CacheStore, EntryMeta, EntryWriter, StoredEntry } from './store.js
 
 /** TOUCH_EVERY is how often a hit marks its entry as used (its mtime), which orders eviction. */
 const TOUCH_EVERY = 30_000;
+/** HOT_ENTRIES is how many small entries a worker keeps in memory beside the files. */
+const HOT_ENTRIES = 1024;
 
 /** DiskStore keeps entries in files under `dir` (see the file comment). */
 export class DiskStore implements CacheStore {
   private readonly tmp: string;
   private readonly touched = new Map<string, number>();
+  /** hot holds small entries read lately, with the identity of their files (see remember). */
+  private readonly hot = new Map<string, { ino: number; mtimeMs: number; size: number; entry: StoredEntry }>();
   private readonly space: DiskSpace;
   private failing = false;
   private seq = 0;
@@ -44,6 +48,26 @@ export class DiskStore implements CacheStore {
 
   async get(key: string): Promise<StoredEntry | undefined> {
     const path = this.pathOf(key);
+    let st: Stats | undefined;
+    try { st = statSync(path, { throwIfNoEntry: false }); } catch { return undefined; } // a folder that is not one (ENOTDIR): a miss
+    if (!st) return undefined;
+    const hot = this.hot.get(path);
+    if (hot && hot.ino === st.ino && hot.mtimeMs === st.mtimeMs && hot.size === st.size) { this.touch(path, st.mtimeMs); return hot.entry; }
+    const entry = await this.read(path, key);
+    if (entry?.body && st.size <= FIRST_READ) this.remember(path, st, entry);
+    return entry;
+  }
+
+  /**
+   * remember keeps a small entry read from disk in this worker's memory, keyed by its file's
+   * identity: a stat tells whether the file is still the one read (renames make new inodes).
+   */
+  private remember(path: string, st: Stats, entry: StoredEntry): void {
+    if (this.hot.size >= HOT_ENTRIES) this.hot.delete(this.hot.keys().next().value!);
+    this.hot.set(path, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, entry });
+  }
+
+  private async read(path: string, key: string): Promise<StoredEntry | undefined> {
     let fh;
     try { fh = await open(path, 'r'); } catch { return undefined; }
     try {
