@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Ctx } from './context.js';
 
 /** Dispatcher lets a plugin send a request through routing again (index files, fallbacks, CGI local redirects). */
@@ -14,6 +15,13 @@ export interface Dispatcher {
    * route that serves `ctx` now: then its handler may serve it itself, without routing again.
    */
   sameRoute(ctx: Ctx, path: string): boolean;
+  /**
+   * detach serves a GET of `ctx`'s target, with `headers`, through its server's route and
+   * every middleware, with no client: the answer is dropped as it goes (a cache refreshing an
+   * entry sees it with its filters). `init` prepares the new request (its ctx.state).
+   * Resolves once the answer is over; a failure is logged, never thrown.
+   */
+  detach(ctx: Ctx, headers: IncomingHttpHeaders, init?: (sub: Ctx) => void): Promise<void>;
 }
 
 /** RedispatchOptions adjust an internal redirect. */
@@ -29,6 +37,9 @@ export class LateDispatcher implements Dispatcher {
   }
   sameRoute(ctx: Ctx, path: string): boolean {
     return this.live().sameRoute(ctx, path);
+  }
+  detach(ctx: Ctx, headers: IncomingHttpHeaders, init?: (sub: Ctx) => void): Promise<void> {
+    return this.live().detach(ctx, headers, init);
   }
   private live(): Dispatcher {
     if (!this.target) throw new Error('redispatch before the worker started');

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +7,7 @@ import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './c
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
 import { Ctx, SERVER, type ConnInfo, type Upgrade } from './context.js';
+import { detachedExchange } from './detached.js';
 import { LateDispatcher, type RedispatchOptions } from './dispatcher.js';
 import { answerError, CLIENT_CLOSED, clientGone, logClientClosed, logFailure } from './error-response.js';
 import { redirectTrail } from './internal-redirect.js';
@@ -108,7 +109,7 @@ export class Gate {
     const runtimes = this.config.servers.map((s) => this.server(s));
     for (const u of this.units) await u.provision?.();
     for (const rt of runtimes) await this.secure(rt);
-    this.dispatcher.target = { redispatch: (ctx, path, ro) => this.redispatch(ctx, path, ro), sameRoute: (ctx, path) => sameRoute(ctx, path) };
+    this.dispatcher.target = { redispatch: (ctx, path, ro) => this.redispatch(ctx, path, ro), sameRoute: (ctx, path) => sameRoute(ctx, path), detach: (ctx, h, init) => this.detach(ctx, h, init) };
     await this.listen(runtimes);
   }
 
@@ -320,6 +321,27 @@ export class Gate {
     next.mount = m.entry.mount;
     next.captures = m.captures;
     await rt.chain(m.entry.middleware.filter((d) => !ran.has(rt.unitOf(d))), m.entry.decl)(next);
+  }
+
+  /** detach serves a request no client sent, a copy of `ctx`'s (see Dispatcher.detach). */
+  private async detach(ctx: Ctx, headers: IncomingHttpHeaders, init?: (sub: Ctx) => void): Promise<void> {
+    const rt = ctx[SERVER] as ServerRuntime | undefined;
+    const m = rt?.router.match(ctx.path);
+    if (!rt || !m || m.addSlash) return;
+    const { req, res, over } = detachedExchange(ctx.req, headers);
+    const sub = new Ctx(req, res, ctx.conn, ctx.host, ctx.path, ctx.rawPath, ctx.query, ctx.log);
+    sub.authority = ctx.authority;
+    sub[SERVER] = rt;
+    sub.mount = m.entry.mount;
+    sub.captures = m.captures;
+    init?.(sub);
+    try {
+      await m.entry.handle(sub);
+    } catch (e) {
+      logFailure(sub, e, e instanceof HttpError ? e.status : 500);
+      if (!res.headersSent) answerError(sub, e instanceof HttpError ? e.status : 500, e instanceof HttpError ? e : undefined);
+    }
+    await over;
   }
 
   /** reopen asks every unit to reopen its files (USR1). */
