@@ -5,12 +5,13 @@ import { checkDirectives } from '../dsl/check.js';
 import { error, warning, type Diagnostic } from '../dsl/diagnostics.js';
 import type { Env } from '../dsl/env.js';
 import { expandText, loadGate, Sources } from '../dsl/expand.js';
-import { ModelBuilder, type GateConfig, type GlobalSettings, type UnitDecl } from './config.js';
-import { allUnits, placeOf } from './units.js';
-import { registerPlugin, resolvePlugins, schemaContainer } from './container.js';
+import { ModelBuilder, type GateConfig, type GlobalSettings, type ServerDecl } from './config.js';
+import { allUnits, makeUnit } from './units.js';
+import { pluginForSchema, registerPlugin, resolvePlugins, schemaContainer } from './container.js';
+import { checkPlugin, type SchemaProblem } from './plugin-check.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { PluginClass, Unit } from './plugin.js';
+import type { PluginClass } from './plugin.js';
 import { importPlugins, resolvePluginSpec } from './plugin-loader.js';
 import { PluginRegistry } from './registry.js';
 
@@ -41,46 +42,70 @@ export interface Loaded {
 const byPosition = (a: Diagnostic, b: Diagnostic): number =>
   a.span.file.localeCompare(b.span.file) || a.span.line - b.span.line || a.span.col - b.span.col;
 
-async function thirdParty(ds: readonly Directive[], diags: Diagnostic[]): Promise<PluginClass[]> {
-  const out: PluginClass[] = [];
+/**
+ * thirdParty imports the plugins a config names and registers in `scope` each whose
+ * declaration checks; a plugin that cannot be imported or built, or declares a malformed
+ * schema, is a diagnostic at its `plugin` line naming its file and the field at fault.
+ */
+async function thirdParty(ds: readonly Directive[], scope: DependencyContainer, diags: Diagnostic[]): Promise<void> {
   for (const d of ds) {
     if (d.name !== 'plugin' || !d.args[0]) continue;
     const a = d.args[0];
+    let file: string;
+    let classes: PluginClass[];
     try {
-      out.push(...(await importPlugins(resolvePluginSpec(a.value, a.span.file))));
+      file = resolvePluginSpec(a.value, a.span.file);
+      classes = await importPlugins(file);
     } catch (e) {
       if (!(e instanceof GateError)) throw e;
       diags.push(error('GK_PLUGIN_LOAD', `cannot load plugin '${a.value}'`, a.span, e.message));
+      continue;
+    }
+    for (const P of classes) {
+      const problems = inspectPlugin(scope, P);
+      for (const p of problems) diags.push(error('GK_PLUGIN_SCHEMA', `plugin '${a.value}' (${file}): ${p.field ? `${p.field}: ` : ''}${p.message}`, a.span, p.help));
+      if (!problems.length) registerPlugin(scope, P);
     }
   }
-  return out;
 }
 
-function validateUnits(config: GateConfig, diags: Diagnostic[]): void {
-  const made = new Map<UnitDecl, Unit>();
+/** inspectPlugin builds a plugin class and checks its declaration; a constructor that throws is a problem too. */
+function inspectPlugin(scope: DependencyContainer, P: PluginClass): SchemaProblem[] {
+  try {
+    return checkPlugin(pluginForSchema(scope, P));
+  } catch (e) {
+    return [{ field: '', message: `its constructor failed: ${(e as Error).message}`, help: 'a plugin constructor only stores its services; work belongs in provision()' }];
+  }
+}
+
+/**
+ * validateUnits makes and validates the unit of every directive that checked clean, even when
+ * others have errors, so that one `check` reports every mistake (`static ./www` with no such
+ * folder, beside an unrelated typo).
+ */
+function validateUnits(config: GateConfig, model: ModelBuilder, diags: Diagnostic[]): void {
+  const faulty = model.faulty;
   for (const u of allUnits(config)) {
+    if (faulty.has(u)) continue;
     try {
-      const unit = u.plugin.create(u.directive, u.config, u.span, placeOf(u));
-      made.set(u, unit);
-      diags.push(...(unit.validate?.() ?? []));
+      diags.push(...(makeUnit(u.plugin, u).validate?.() ?? []));
     } catch (e) {
       diags.push(error('GK_PLUGIN_CREATE', `'${u.directive}' could not be set up: ${(e as Error).message}`, u.span));
     }
   }
-  matchCertificates(config, made, diags);
+  matchCertificates(config, model.troubled, diags);
 }
 
 /**
- * matchCertificates pairs each server's `listen ... tls` with its units that give a certificate
- * (Unit.tls): a TLS address with none is an error (`run` could not open it); a certificate
- * with no TLS address is a warning (it, and its HTTPS-only headers, would never be used).
+ * matchCertificates pairs each server's `listen ... tls` with its certificate source: a TLS
+ * address with none is an error (`run` could not open it); a certificate with no TLS address
+ * is a warning (it, and its HTTPS-only headers, would never be used).
  */
-function matchCertificates(config: GateConfig, made: ReadonlyMap<UnitDecl, Unit>, diags: Diagnostic[]): void {
+function matchCertificates(config: GateConfig, troubled: ReadonlySet<ServerDecl>, diags: Diagnostic[]): void {
   for (const s of config.servers) {
-    if (s.units.some((d) => !made.has(d))) continue; // reported already, and might have been the certificate
-    const givers = s.units.filter((d) => made.get(d)!.tls);
+    const givers = s.units.filter((d) => d.kind === 'certificate');
     const secure = s.listens.filter((l) => l.tls);
-    if (givers.length === 0) for (const l of secure) {
+    if (givers.length === 0 && !troubled.has(s)) for (const l of secure) {
       diags.push(error('GK_CONFIG_NO_CERTIFICATE', `'listen ${l.address.text} tls' needs a certificate, and this server has none`, l.span,
         'add tls { cert ./site.pem; key ./site.key } to the server, or tls self_signed for development'));
     }
@@ -111,7 +136,7 @@ export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> 
   const x = { env: o.env ?? process.env, sources, diags, ...(files ? { readFile: (p: string) => files.get(p) ?? readFileSync(p, 'utf8') } : {}) };
   const ds = o.text === undefined ? loadGate(file, x) : expandText(o.text, file, x);
   const scope = o.root.createChildContainer();
-  for (const P of await thirdParty(ds, diags)) registerPlugin(scope, P);
+  await thirdParty(ds, scope, diags);
   const done = (extra: Partial<Loaded> = {}): Loaded => ({ file, diagnostics: diags.sort(byPosition), sources, scope, ...extra });
 
   let registry: PluginRegistry;
@@ -123,8 +148,9 @@ export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> 
     return done();
   }
   const tree = checkDirectives(ds, 'top', registry, diags);
-  const config = new ModelBuilder(registry, diags).build(file, tree);
-  if (!diags.some((d) => d.severity === 'error')) validateUnits(config, diags);
+  const model = new ModelBuilder(registry, diags);
+  const config = model.build(file, tree);
+  validateUnits(config, model, diags);
   const ok = !diags.some((d) => d.severity === 'error');
   return done({ registry, settings: config.global, ...(ok ? { config } : {}) });
 }

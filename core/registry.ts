@@ -9,7 +9,7 @@ import type { Plugin } from './plugin.js';
 export const KERNEL = 'kernel';
 
 const PLACES: Record<DirectiveSpec['kind'], readonly ContextName[]> = {
-  handler: ['server', 'route'], middleware: ['server', 'route'], server: ['server'], global: ['global'],
+  handler: ['server', 'route'], middleware: ['server', 'route'], certificate: ['server'], server: ['server'], global: ['global'],
 };
 
 /** Owned is a directive spec with the plugin that owns it. */
@@ -51,8 +51,9 @@ export class PluginRegistry implements SchemaTable {
   }
 
   private add(p: Plugin): void {
-    if (!p || typeof p.name !== 'string' || !Array.isArray(p.directives) || typeof p.create !== 'function') {
-      throw new GateError('GK_PLUGIN_INVALID', `not a plugin: ${String((p as { name?: unknown })?.name ?? p)} (needs name, directives and create())`);
+    const makes = typeof p?.create === 'function' || (Array.isArray(p?.directives) && p.directives.every((d) => typeof d?.create === 'function'));
+    if (!p || typeof p.name !== 'string' || !Array.isArray(p.directives) || !makes) {
+      throw new GateError('GK_PLUGIN_INVALID', `not a plugin: ${String((p as { name?: unknown })?.name ?? p)} (needs a name, and directives bound to factories or a create())`);
     }
     if (this.byName.has(p.name)) throw new GateError('GK_PLUGIN_DUPLICATE', `two plugins are named '${p.name}'`);
     this.byName.set(p.name, p);

@@ -1,4 +1,4 @@
-import { diagnostic, GateError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, GateError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type HandlerUnit } from '../../core/index.js';
 import { serveFetch } from './fetch.js';
 import { serveListener } from './listener.js';
 import { resolveModule, type LoadedApp, type Style } from './load.js';
@@ -13,7 +13,7 @@ const WEBSOCKET = ['websocket'];
  * for every request as a listener or a fetch handler; Upgrade requests go to its upgrade
  * export when it has one.
  */
-export class AppUnit implements Unit {
+export class AppUnit implements HandlerUnit {
   private app: LoadedApp | undefined;
   private readonly sockets = new Set<import('node:stream').Duplex>();
 

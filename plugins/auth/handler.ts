@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { HttpError, type Ctx, type Diagnostic, type Logger, type Next, type Span, type Unit } from '../../core/index.js';
+import { HttpError, type Ctx, type Diagnostic, type Logger, type Next, type Span, type HandlerUnit } from '../../core/index.js';
 import { basicCredentials, bearerToken, TokenList, UserStore } from './credentials.js';
 import { FailureGuard } from './guard.js';
 import type { HashPool } from './hash-pool.js';
@@ -21,7 +21,7 @@ const CHECKS_PER_CPU = 4;
  * client gets 429 until the cooldown passes, without its credentials being checked at all.
  * Upgrade (WebSocket) requests are checked the same way.
  */
-export class AuthUnit implements Unit {
+export class AuthUnit implements HandlerUnit {
   private readonly guard: FailureGuard;
   private readonly open: (path: string) => boolean;
   private readonly challenge: string;

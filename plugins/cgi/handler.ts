@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { delimiter, dirname, extname, join, resolve } from 'node:path';
 import {
-  bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
+  bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type HandlerUnit,
 } from '../../core/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
@@ -21,7 +21,7 @@ const redirects = new WeakMap<object, number>();
  * body to it and its answer back, and keeps the number of scripts running under
  * `max_processes`.
  */
-export class CgiUnit implements Unit {
+export class CgiUnit implements HandlerUnit {
   private readonly dir: string;
   private realDir: string;
   /** program is true when PATH names one program (every request runs it), not a folder. */

@@ -1,4 +1,4 @@
-import type { Ctx, Next, Unit } from '../../core/index.js';
+import type { Ctx, HandlerUnit, Next } from '../../core/index.js';
 import { encodeBody, type EncodePolicy } from './encoder.js';
 import { ENCODINGS, negotiate, typeMatcher, type Encoding } from './negotiate.js';
 import type { CompressConfig } from './schema.js';
@@ -10,7 +10,7 @@ const DEFAULT_MIN_SIZE = 512;
  * way of each response, which encodes the eligible ones as they stream; a HEAD gets the head
  * its GET would. Upgrades pass through untouched.
  */
-export class CompressUnit implements Unit {
+export class CompressUnit implements HandlerUnit {
   private readonly offered: readonly Encoding[];
   private readonly policy: EncodePolicy;
 

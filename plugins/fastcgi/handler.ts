@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   bodyBuffering, bufferBody, cgiMetaVariables, diagnostic, HttpError, spanOf, TurnStats,
-  type BodyBuffering, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
+  type BodyBuffering, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type HandlerUnit,
 } from '../../core/index.js';
 import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
 import { ConnectFailure, ConnPool, STARVING_AFTER } from './pool.js';
@@ -19,7 +19,7 @@ const redirects = new WeakMap<object, number>();
  * root, sends it to the responder as CGI meta-variables and FCGI_STDIN on a connection from
  * its per-worker pool, and streams the answer back. Connect failures are 502, timeouts 504.
  */
-export class FastcgiUnit implements Unit {
+export class FastcgiUnit implements HandlerUnit {
   private readonly rules: ScriptRules;
   private readonly stats = new TurnStats();
   private readonly site: CgiSite;

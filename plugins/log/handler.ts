@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type Sent, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type Sent, type Span, type HandlerUnit } from '../../core/index.js';
 import { compileFormat, type LineFormat } from './format.js';
 import type { LogConfig } from './schema.js';
 import { LineWriter } from './writer.js';
@@ -18,7 +18,7 @@ const CLIENT_CLOSED = 499;
  * connection closed. What it logs does not depend on where it sits among the middleware.
  * It also gives every request an X-Request-ID header that upstreams and applications see.
  */
-export class LogUnit implements Unit {
+export class LogUnit implements HandlerUnit {
   private readonly format: LineFormat;
   private readonly target: string;
   private readonly trust: boolean;

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
+import { bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Logger, type Span, type HandlerUnit } from '../../core/index.js';
 import { balancer, type Balancer, type Policy } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
 import { requestFraming } from './framing.js';
@@ -20,7 +20,7 @@ interface PassiveSpec { readonly count: number; readonly window: number; readonl
  * ProxyUnit is one `proxy` directive: its upstreams with their pools and health, the balancer,
  * and the per-request work: pick, exchange, retry on another upstream when that is safe.
  */
-export class ProxyUnit implements Unit, Responder {
+export class ProxyUnit implements HandlerUnit, Responder {
   private readonly upstreams: Upstream[];
   private readonly pick: Balancer;
   private readonly timeouts: Timeouts;

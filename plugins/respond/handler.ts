@@ -1,10 +1,10 @@
-import { DONE, type Ctx, type TemplateLike, type Unit } from '../../core/index.js';
+import { DONE, type Ctx, type TemplateLike, type HandlerUnit } from '../../core/index.js';
 import type { RespondConfig } from './schema.js';
 
 const NO_BODY = new Set([204, 304]);
 
 /** RespondUnit answers every request with its status and body; a static body and its headers are built once. */
-export class RespondUnit implements Unit {
+export class RespondUnit implements HandlerUnit {
   private readonly status: number;
   private readonly template: TemplateLike;
   private readonly type: string;

@@ -2,7 +2,7 @@ import { arg, directive, type ConfigOf } from '../../core/index.js';
 
 /** tls is `tls [self_signed] { cert FILE; key FILE; min_version 1.2|1.3; hsts DURATION [include_subdomains] [preload] }`. */
 export const tls = directive({
-  name: 'tls', kind: 'server', unique: true,
+  name: 'tls', kind: 'certificate', unique: true,
   doc: "The server's certificate for its 'listen ... tls' addresses: tls { cert FILE; key FILE }, or tls self_signed for development",
   schema: {
     args: [arg.enum('mode', { values: ['self_signed'], optional: true })],
