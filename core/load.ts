@@ -124,12 +124,16 @@ export function logDiagnostics(log: Logger, diags: readonly Diagnostic[]): void 
   }
 }
 
-/**
- * loadConfig reads, expands, and checks a config: it loads the third-party plugins it names,
- * validates every directive against its owner's schema, builds the model and runs each
- * unit's own validation. It never throws on a user mistake: problems are diagnostics.
- */
-export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> {
+/** WithPlugins is a config read and expanded, with the container of the plugins it may use. */
+interface WithPlugins {
+  readonly ds: readonly Directive[];
+  /** scope holds the built-in plugins and the third-party ones the config loads (those that load and check). */
+  readonly scope: DependencyContainer;
+  readonly sources: Sources;
+  readonly diags: Diagnostic[];
+}
+
+async function expandWithPlugins(file: string, o: LoadOptions): Promise<WithPlugins> {
   const sources = new Sources();
   const diags: Diagnostic[] = [];
   const files = o.files;
@@ -137,6 +141,25 @@ export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> 
   const ds = o.text === undefined ? loadGate(file, x) : expandText(o.text, file, x);
   const scope = o.root.createChildContainer();
   await thirdParty(ds, scope, diags);
+  return { ds, scope, sources, diags };
+}
+
+/**
+ * loadPlugins reads a config only as far as its `plugin` lines: the container of the plugins
+ * it may use, and the diagnostics of those that could not be loaded (for `gatekit plugins --config`).
+ */
+export async function loadPlugins(file: string, o: LoadOptions): Promise<Pick<Loaded, 'scope' | 'sources' | 'diagnostics'>> {
+  const { scope, sources, diags } = await expandWithPlugins(file, o);
+  return { scope, sources, diagnostics: diags.filter((d) => d.code.startsWith('GK_PLUGIN')).sort(byPosition) };
+}
+
+/**
+ * loadConfig reads, expands, and checks a config: it loads the third-party plugins it names,
+ * validates every directive against its owner's schema, builds the model and runs each
+ * unit's own validation. It never throws on a user mistake: problems are diagnostics.
+ */
+export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> {
+  const { ds, scope, sources, diags } = await expandWithPlugins(file, o);
   const done = (extra: Partial<Loaded> = {}): Loaded => ({ file, diagnostics: diags.sort(byPosition), sources, scope, ...extra });
 
   let registry: PluginRegistry;

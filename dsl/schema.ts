@@ -103,7 +103,9 @@ export const arg = {
   duration: mk<number>('duration'),
   size: mk<number>('size'),
   bool: mk<boolean>('bool'),
-  enum: mk<string>('enum'),
+  /** enum's value is one of its `values`, typed as their union. */
+  enum: <const N extends string, const V extends readonly string[], const O extends Omit<ArgOpts, 'values'> = {}>(name: N, opts: O & { readonly values: V }) =>
+    ({ name, type: 'enum', ...opts }) as { readonly name: N; readonly type: ArgType; readonly values: V; readonly __value?: V[number] } & O,
   path: mk<string>('path'),
   address: mk<Address>('address'),
   url: mk<string>('url'),

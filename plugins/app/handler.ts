@@ -1,7 +1,7 @@
 import { diagnostic, GateError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type HandlerUnit } from '../../core/index.js';
 import { serveFetch } from './fetch.js';
 import { serveListener } from './listener.js';
-import { resolveModule, type LoadedApp, type Style } from './load.js';
+import { resolveModule, type LoadedApp } from './load.js';
 import type { AppModules } from './modules.js';
 import type { AppConfig } from './schema.js';
 
@@ -32,7 +32,7 @@ export class AppUnit implements HandlerUnit {
     const file = resolveModule(this.cfg.module);
     if (!file) throw new GateError('GK_PLUGIN_LOAD', `app module '${this.cfg.module}' does not exist`);
     try {
-      this.app = await this.modules.get(file, this.cfg.export, (this.cfg.style ?? 'auto') as Style);
+      this.app = await this.modules.get(file, this.cfg.export, this.cfg.style);
     } catch (e) {
       throw new GateError('GK_PLUGIN_LOAD', `app module '${file}' could not be loaded: ${(e as Error).message}`, { cause: e });
     }

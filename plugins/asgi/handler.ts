@@ -22,7 +22,7 @@ export class AsgiUnit implements HandlerUnit {
 
   constructor(private readonly cfg: AsgiConfig, private readonly at: Span, private readonly log: Logger, private readonly proc: ProcessInfo) {
     this.spec = { kind: 'asgi', timeout: pythonPoolSettings(cfg, at).timeout, killOnTimeout: false, log };
-    this.buffering = bodyBuffering(cfg, true);
+    this.buffering = bodyBuffering(cfg);
   }
 
   validate(): Diagnostic[] {

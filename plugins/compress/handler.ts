@@ -3,8 +3,6 @@ import { encodeBody, type EncodePolicy } from './encoder.js';
 import { ENCODINGS, negotiate, typeMatcher, type Encoding } from './negotiate.js';
 import type { CompressConfig } from './schema.js';
 
-const DEFAULT_MIN_SIZE = 512;
-
 /**
  * CompressUnit negotiates a content coding with each client and puts a body filter in the
  * way of each response, which encodes the eligible ones as they stream; a HEAD gets the head
@@ -20,7 +18,7 @@ export class CompressUnit implements HandlerUnit {
     this.offered = listed.length ? listed : ['gzip'];
     const isType = typeMatcher(cfg.types);
     this.policy = {
-      minSize: cfg.min_size ?? DEFAULT_MIN_SIZE,
+      minSize: cfg.min_size,
       gzipLevel: Math.min(9, cfg.level ?? 6),
       brQuality: cfg.level ?? 4,
       isType,

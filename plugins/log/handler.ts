@@ -27,8 +27,8 @@ export class LogUnit implements HandlerUnit {
 
   constructor(cfg: LogConfig, private readonly at: Span, private readonly log: Logger) {
     this.format = compileFormat(cfg.format);
-    this.target = cfg.to ?? 'stdout';
-    this.trust = cfg.trust_request_id ?? false;
+    this.target = cfg.to;
+    this.trust = cfg.trust_request_id;
     this.targetAt = spanOf(cfg, 'to') ?? at;
   }
 

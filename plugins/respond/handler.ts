@@ -13,7 +13,7 @@ export class RespondUnit implements HandlerUnit {
   constructor(cfg: RespondConfig) {
     this.status = cfg.status;
     this.template = cfg.body;
-    this.type = cfg.content_type ?? 'text/plain; charset=utf-8';
+    this.type = cfg.content_type;
     if (this.template.isStatic) {
       const body = Buffer.from(this.template.render(() => undefined));
       this.fixed = { body, headers: { 'content-type': this.type, 'content-length': body.length } };

@@ -45,10 +45,10 @@ export class StaticUnit implements HandlerUnit {
 
   constructor(private readonly cfg: StaticConfig, private readonly at: Span, private readonly router: Dispatcher) {
     this.root = resolve(cfg.root).replace(/\/$/, '');
-    this.index = cfg.index ?? ['index.html'];
+    this.index = cfg.index;
     this.hidden = new HiddenNames(cfg.hidden);
     this.encodings = encodingsOf(cfg.precompressed);
-    this.follow = cfg.follow_symlinks ?? false;
+    this.follow = cfg.follow_symlinks;
   }
 
   validate(): Diagnostic[] {

@@ -44,7 +44,7 @@ export class TlsUnit implements CertificateUnit {
   }
 }
 
-function minVersionOf(v: string | undefined): 'TLSv1.2' | 'TLSv1.3' {
+function minVersionOf(v: TlsConfig['min_version']): 'TLSv1.2' | 'TLSv1.3' {
   return v === '1.3' || v === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2';
 }
 

@@ -9,7 +9,7 @@ export const tls = directive({
     options: [
       { name: 'cert', doc: 'PEM certificate file (the chain may follow the leaf)', args: [arg.path('file')] },
       { name: 'key', doc: 'PEM private key file, unencrypted', args: [arg.path('file')] },
-      { name: 'min_version', doc: 'Oldest TLS version accepted (default 1.2)', args: [arg.enum('version', { values: ['1.2', '1.3', 'TLSv1.2', 'TLSv1.3'] })] },
+      { name: 'min_version', doc: 'Oldest TLS version accepted', default: '1.2', args: [arg.enum('version', { values: ['1.2', '1.3', 'TLSv1.2', 'TLSv1.3'] })] },
       { name: 'hsts', doc: 'Send Strict-Transport-Security with this max-age: hsts 365d [include_subdomains] [preload]',
         args: [arg.duration('max_age', { max: 315_360_000_000 }) /* 3650d: a max-age, not a timer */, arg.enum('flags', { values: ['include_subdomains', 'preload'], optional: true, variadic: true })] },
     ],

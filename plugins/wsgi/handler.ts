@@ -20,7 +20,7 @@ export class WsgiUnit implements HandlerUnit {
 
   constructor(private readonly cfg: WsgiConfig, private readonly at: Span, log: Logger, private readonly proc: ProcessInfo) {
     this.spec = { kind: 'wsgi', timeout: poolSettings(cfg, at).timeout, killOnTimeout: true, log };
-    this.buffering = bodyBuffering(cfg, true);
+    this.buffering = bodyBuffering(cfg);
   }
 
   validate(): Diagnostic[] {
