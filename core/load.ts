@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { DependencyContainer } from 'tsyringe';
-import type { Directive } from '../dsl/ast.js';
+import type { Directive, Span } from '../dsl/ast.js';
 import { checkDirectives } from '../dsl/check.js';
 import { error, warning, type Diagnostic } from '../dsl/diagnostics.js';
 import type { Env } from '../dsl/env.js';
@@ -47,7 +47,8 @@ const byPosition = (a: Diagnostic, b: Diagnostic): number =>
  * declaration checks; a plugin that cannot be imported or built, or declares a malformed
  * schema, is a diagnostic at its `plugin` line naming its file and the field at fault.
  */
-async function thirdParty(ds: readonly Directive[], scope: DependencyContainer, diags: Diagnostic[]): Promise<void> {
+async function thirdParty(ds: readonly Directive[], scope: DependencyContainer, diags: Diagnostic[]): Promise<Map<string, Span>> {
+  const broken = new Map<string, Span>();
   for (const d of ds) {
     if (d.name !== 'plugin' || !d.args[0]) continue;
     const a = d.args[0];
@@ -62,20 +63,28 @@ async function thirdParty(ds: readonly Directive[], scope: DependencyContainer, 
       continue;
     }
     for (const P of classes) {
-      const problems = inspectPlugin(scope, P);
+      const { problems, names } = inspectPlugin(scope, P);
       for (const p of problems) diags.push(error('GK_PLUGIN_SCHEMA', `plugin '${a.value}' (${file}): ${p.field ? `${p.field}: ` : ''}${p.message}`, a.span, p.help));
-      if (!problems.length) registerPlugin(scope, P);
+      if (problems.length) for (const n of names) broken.set(n, a.span); else registerPlugin(scope, P);
     }
   }
+  return broken;
 }
 
-/** inspectPlugin builds a plugin class and checks its declaration; a constructor that throws is a problem too. */
-function inspectPlugin(scope: DependencyContainer, P: PluginClass): SchemaProblem[] {
+/**
+ * inspectPlugin builds a plugin class and checks its declaration (a constructor that throws is
+ * a problem too); `names` are the directive names it declares, as far as they can be read.
+ */
+function inspectPlugin(scope: DependencyContainer, P: PluginClass): { problems: SchemaProblem[]; names: string[] } {
+  let p: unknown;
   try {
-    return checkPlugin(pluginForSchema(scope, P));
+    p = pluginForSchema(scope, P);
   } catch (e) {
-    return [{ field: '', message: `its constructor failed: ${(e as Error).message}`, help: 'a plugin constructor only stores its services; work belongs in provision()' }];
+    return { problems: [{ field: '', message: `its constructor failed: ${(e as Error).message}`, help: 'a plugin constructor only stores its services; work belongs in provision()' }], names: [] };
   }
+  const list = (p as { directives?: unknown }).directives;
+  const names = Array.isArray(list) ? list.map((d) => (d as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string') : [];
+  return { problems: checkPlugin(p), names };
 }
 
 /**
@@ -131,6 +140,8 @@ interface WithPlugins {
   readonly scope: DependencyContainer;
   readonly sources: Sources;
   readonly diags: Diagnostic[];
+  /** broken names the directives of plugins that failed their check. */
+  readonly broken: ReadonlyMap<string, Span>;
 }
 
 async function expandWithPlugins(file: string, o: LoadOptions): Promise<WithPlugins> {
@@ -140,8 +151,8 @@ async function expandWithPlugins(file: string, o: LoadOptions): Promise<WithPlug
   const x = { env: o.env ?? process.env, sources, diags, ...(files ? { readFile: (p: string) => files.get(p) ?? readFileSync(p, 'utf8') } : {}) };
   const ds = o.text === undefined ? loadGate(file, x) : expandText(o.text, file, x);
   const scope = o.root.createChildContainer();
-  await thirdParty(ds, scope, diags);
-  return { ds, scope, sources, diags };
+  const broken = await thirdParty(ds, scope, diags);
+  return { ds, scope, sources, diags, broken };
 }
 
 /**
@@ -159,12 +170,12 @@ export async function loadPlugins(file: string, o: LoadOptions): Promise<Pick<Lo
  * unit's own validation. It never throws on a user mistake: problems are diagnostics.
  */
 export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> {
-  const { ds, scope, sources, diags } = await expandWithPlugins(file, o);
+  const { ds, scope, sources, diags, broken } = await expandWithPlugins(file, o);
   const done = (extra: Partial<Loaded> = {}): Loaded => ({ file, diagnostics: diags.sort(byPosition), sources, scope, ...extra });
 
   let registry: PluginRegistry;
   try {
-    registry = PluginRegistry.from(resolvePlugins(schemaContainer(scope)));
+    registry = PluginRegistry.from(resolvePlugins(schemaContainer(scope)), broken);
   } catch (e) {
     if (!(e instanceof GateError)) throw e;
     diags.push(error(e.code, e.message, { file, line: 1, col: 1, len: 0 }));

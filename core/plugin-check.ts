@@ -23,6 +23,9 @@ const ARG_KEYS = ['name', 'type', 'optional', 'default', 'variadic', 'values', '
 const LIKELY: Record<string, string> = { integer: 'int', number: 'int', float: 'int', boolean: 'bool', str: 'string', text: 'string', file: 'path', dir: 'path', uri: 'url', choice: 'enum', regexp: 'regex' };
 const NAME = /^[a-z][a-z0-9_]*$/;
 
+/** field extends a field path: `directive 'x'` + `kind` is `directive 'x' kind`; `schema` + `args` is `schema.args`. */
+const field = (at: string, key: string): string => (!at ? key : at.endsWith("'") ? `${at} ${key}` : `${at}.${key}`);
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
@@ -37,18 +40,18 @@ class Problems {
   /** keys reports fields not in `known` (a misspelled `optinal`), with the closest known one. */
   keys(o: Record<string, unknown>, known: readonly string[], at: string): void {
     for (const k of Object.keys(o)) {
-      if (!known.includes(k) && !k.startsWith('__')) this.add(`${at}${at ? '.' : ''}${k}`, `unknown field '${k}'`, didYouMean(k, known) ?? `known fields: ${known.join(', ')}`);
+      if (!known.includes(k) && !k.startsWith('__')) this.add(field(at, k), `unknown field '${k}'`, didYouMean(k, known) ?? `known fields: ${known.join(', ')}`);
     }
   }
 
   /** flags reports fields that must be booleans when present. */
   flags(o: Record<string, unknown>, names: readonly string[], at: string): void {
-    for (const n of names) if (o[n] !== undefined && typeof o[n] !== 'boolean') this.add(`${at}.${n}`, `'${n}' must be true or false`);
+    for (const n of names) if (o[n] !== undefined && typeof o[n] !== 'boolean') this.add(field(at, n), `'${n}' must be true or false`);
   }
 
   name(v: unknown, at: string, what: string): void {
-    if (typeof v !== 'string') this.add(`${at}.name`, `missing ${what} name`, `give it one in snake_case: name: 'max_size'`);
-    else if (!NAME.test(v)) this.add(`${at}.name`, `invalid ${what} name '${v}'`, 'names are snake_case: lower-case letters, digits and _');
+    if (typeof v !== 'string') this.add(field(at, 'name'), `missing ${what} name`, `give it one in snake_case: name: 'max_size'`);
+    else if (!NAME.test(v)) this.add(field(at, 'name'), `invalid ${what} name '${v}'`, 'names are snake_case: lower-case letters, digits and _');
   }
 }
 
@@ -72,22 +75,22 @@ function directive(out: Problems, d: unknown, at: string, pluginCreates: boolean
   if (typeof d.name === 'string') at = `directive '${d.name}'`;
   out.keys(d, DIRECTIVE_KEYS, at);
   out.name(d.name, at, 'directive');
-  if (d.kind === undefined) out.add(`${at}.kind`, "missing 'kind'", `one of ${DIRECTIVE_KINDS.join(', ')}`);
+  if (d.kind === undefined) out.add(field(at, 'kind'), "missing 'kind'", `one of ${DIRECTIVE_KINDS.join(', ')}`);
   else if (!DIRECTIVE_KINDS.includes(d.kind as never)) {
-    out.add(`${at}.kind`, `unknown kind '${String(d.kind)}'`, didYouMean(String(d.kind), DIRECTIVE_KINDS) ?? `one of ${DIRECTIVE_KINDS.join(', ')}`);
+    out.add(field(at, 'kind'), `unknown kind '${String(d.kind)}'`, didYouMean(String(d.kind), DIRECTIVE_KINDS) ?? `one of ${DIRECTIVE_KINDS.join(', ')}`);
   }
-  if (typeof d.doc !== 'string') out.add(`${at}.doc`, "missing 'doc'", 'one line that `gatekit plugins` shows');
+  if (typeof d.doc !== 'string') out.add(field(at, 'doc'), "missing 'doc'", 'one line that `gatekit plugins` shows');
   out.flags(d, ['unique'], at);
-  if (d.create !== undefined && typeof d.create !== 'function') out.add(`${at}.create`, "'create' must be a function");
+  if (d.create !== undefined && typeof d.create !== 'function') out.add(field(at, 'create'), "'create' must be a function");
   if (d.create === undefined && !pluginCreates) out.add(at, 'nothing makes its units', 'bind it to a factory (bind(spec, factory)), or give the plugin a create() method');
-  if (!isObject(d.schema)) { out.add(`${at}.schema`, "missing 'schema'", 'an object with args and options: schema: { args: [], options: [] }'); return; }
-  out.keys(d.schema, SCHEMA_KEYS, `${at}.schema`);
-  schema(out, d.schema, `${at}.schema`);
+  if (!isObject(d.schema)) { out.add(field(at, 'schema'), "missing 'schema'", 'an object with args and options: schema: { args: [], options: [] }'); return; }
+  out.keys(d.schema, SCHEMA_KEYS, field(at, 'schema'));
+  schema(out, d.schema, field(at, 'schema'));
 }
 
 /** schema checks the args and options of a directive or an option, and that their names do not collide. */
 function schema(out: Problems, s: Record<string, unknown>, at: string): void {
-  if (s.block !== undefined && s.block !== 'required') out.add(`${at}.block`, `'block' may only be 'required'`);
+  if (s.block !== undefined && s.block !== 'required') out.add(field(at, 'block'), `'block' may only be 'required'`);
   const names = new Set<string>();
   const unique = (n: unknown, where: string): void => {
     if (typeof n !== 'string') return;
@@ -96,8 +99,8 @@ function schema(out: Problems, s: Record<string, unknown>, at: string): void {
   };
   for (const [list, check] of [['args', arg], ['options', option]] as const) {
     if (s[list] === undefined) continue;
-    if (!Array.isArray(s[list])) { out.add(`${at}.${list}`, `'${list}' must be a list`); continue; }
-    (s[list] as unknown[]).forEach((x, i) => { check(out, x, `${at}.${list}[${i}]`); unique(isObject(x) ? x.name : undefined, `${at}.${list}[${i}].name`); });
+    if (!Array.isArray(s[list])) { out.add(field(at, list), `'${list}' must be a list`); continue; }
+    (s[list] as unknown[]).forEach((x, i) => { check(out, x, field(at, `${list}[${i}]`)); unique(isObject(x) ? x.name : undefined, field(field(at, `${list}[${i}]`), 'name')); });
   }
 }
 
@@ -105,14 +108,14 @@ function option(out: Problems, o: unknown, at: string): void {
   if (!isObject(o)) { out.add(at, 'not an option spec (an object with name, doc and args)'); return; }
   out.keys(o, OPTION_KEYS, at);
   out.name(o.name, at, 'option');
-  if (o.doc !== undefined && typeof o.doc !== 'string') out.add(`${at}.doc`, "'doc' must be a string");
+  if (o.doc !== undefined && typeof o.doc !== 'string') out.add(field(at, 'doc'), "'doc' must be a string");
   out.flags(o, ['repeatable', 'required'], at);
   schema(out, o, at);
   if (o.default === undefined) return;
-  if (typeof o.default !== 'string') { out.add(`${at}.default`, "'default' must be a string, written as in a .gate file: '30s'"); return; }
-  if (o.required) out.add(`${at}.default`, 'a required option has no default');
-  const problem = out.list.some((p) => p.field.startsWith(`${at}.args`)) ? undefined : defaultProblem(o as unknown as OptionSpec);
-  if (problem) out.add(`${at}.default`, `default '${o.default}' is not a valid value: ${problem}`);
+  if (typeof o.default !== 'string') { out.add(field(at, 'default'), "'default' must be a string, written as in a .gate file: '30s'"); return; }
+  if (o.required) out.add(field(at, 'default'), 'a required option has no default');
+  const problem = out.list.some((p) => p.field.startsWith(field(at, 'args'))) ? undefined : defaultProblem(o as unknown as OptionSpec);
+  if (problem) out.add(field(at, 'default'), `default '${o.default}' is not a valid value: ${problem}`);
 }
 
 function arg(out: Problems, a: unknown, at: string): void {
@@ -121,19 +124,19 @@ function arg(out: Problems, a: unknown, at: string): void {
   out.name(a.name, at, 'argument');
   out.flags(a, ['optional', 'variadic'], at);
   const type = a.type;
-  if (type === undefined) { out.add(`${at}.type`, "missing 'type'", `one of ${ARG_TYPES.join(', ')}`); return; }
+  if (type === undefined) { out.add(field(at, 'type'), "missing 'type'", `one of ${ARG_TYPES.join(', ')}`); return; }
   if (!ARG_TYPES.includes(type as never)) {
     const guess = typeof type === 'string' ? LIKELY[type.toLowerCase()] : undefined;
-    out.add(`${at}.type`, `unknown argument type '${String(type)}'`, guess ? `did you mean '${guess}'?` : didYouMean(String(type), ARG_TYPES) ?? `one of ${ARG_TYPES.join(', ')}`);
+    out.add(field(at, 'type'), `unknown argument type '${String(type)}'`, guess ? `did you mean '${guess}'?` : didYouMean(String(type), ARG_TYPES) ?? `one of ${ARG_TYPES.join(', ')}`);
     return;
   }
-  if (type === 'enum' && !(isStrings(a.values) && (a.values as string[]).length)) out.add(`${at}.values`, "an enum needs 'values': the words it accepts");
-  else if (a.values !== undefined && !isStrings(a.values)) out.add(`${at}.values`, "'values' must be a list of words");
-  for (const k of ['schemes', 'also']) if (a[k] !== undefined && !isStrings(a[k])) out.add(`${at}.${k}`, `'${k}' must be a list of words`);
-  for (const k of ['min', 'max']) if (a[k] !== undefined && typeof a[k] !== 'number') out.add(`${at}.${k}`, `'${k}' must be a number`);
+  if (type === 'enum' && !(isStrings(a.values) && (a.values as string[]).length)) out.add(field(at, 'values'), "an enum needs 'values': the words it accepts");
+  else if (a.values !== undefined && !isStrings(a.values)) out.add(field(at, 'values'), "'values' must be a list of words");
+  for (const k of ['schemes', 'also']) if (a[k] !== undefined && !isStrings(a[k])) out.add(field(at, k), `'${k}' must be a list of words`);
+  for (const k of ['min', 'max']) if (a[k] !== undefined && typeof a[k] !== 'number') out.add(field(at, k), `'${k}' must be a number`);
   if (a.default === undefined) return;
-  if (typeof a.default !== 'string') { out.add(`${at}.default`, "'default' must be a string, written as in a .gate file: '30s'"); return; }
-  if (!a.optional) out.add(`${at}.default`, 'only an optional argument has a default', 'add optional: true');
+  if (typeof a.default !== 'string') { out.add(field(at, 'default'), "'default' must be a string, written as in a .gate file: '30s'"); return; }
+  if (!a.optional) out.add(field(at, 'default'), 'only an optional argument has a default', 'add optional: true');
   const r = parseValue(a.default, a as never, '/');
-  if (!r.ok) out.add(`${at}.default`, `default '${a.default}' is not a valid ${String(type)}`, `expected ${r.expected}`);
+  if (!r.ok) out.add(field(at, 'default'), `default '${a.default}' is not a valid ${String(type)}`, `expected ${r.expected}`);
 }

@@ -1,3 +1,4 @@
+import type { Span } from '../dsl/ast.js';
 import type { SchemaTable } from '../dsl/check.js';
 import type { ContextName, DirectiveSpec } from '../dsl/schema.js';
 import { KERNEL_VARIABLES, VARIABLE_PREFIXES } from './context.js';
@@ -28,7 +29,7 @@ export class PluginRegistry implements SchemaTable {
   private readonly owners = new Map<string, Owned>();
   private readonly vars = new Set(Object.keys(KERNEL_VARIABLES));
 
-  private constructor(readonly plugins: readonly Plugin[]) {
+  private constructor(readonly plugins: readonly Plugin[], private readonly broken: ReadonlyMap<string, Span>) {
     this.kernel();
     for (const p of plugins) this.add(p);
     for (const p of plugins) {
@@ -38,10 +39,16 @@ export class PluginRegistry implements SchemaTable {
     }
   }
 
-  /** from builds the registry from resolved plugin instances; throws GateError on programmer errors. */
-  static from(plugins: readonly Plugin[]): PluginRegistry {
-    return new PluginRegistry(plugins);
+  /**
+   * from builds the registry from resolved plugin instances; throws GateError on programmer
+   * errors. `broken` gives the directives of plugins that failed their check, with their `plugin` line.
+   */
+  static from(plugins: readonly Plugin[], broken: ReadonlyMap<string, Span> = new Map()): PluginRegistry {
+    return new PluginRegistry(plugins, broken);
   }
+
+  /** brokenAt gives the `plugin` line of a directive whose plugin failed its check. */
+  brokenAt(name: string): Span | undefined { return this.owners.has(name) ? undefined : this.broken.get(name); }
 
   private kernel(): void {
     for (const s of [globalBlock, pluginDirective, serverBlock]) this.place(s, undefined, ['top']);

@@ -15,6 +15,8 @@ export interface SchemaTable {
   isVariable(name: string): boolean;
   /** variables lists known variable names, for suggestions. */
   variables(): Iterable<string>;
+  /** brokenAt gives the `plugin` line of a directive whose plugin failed its check: its occurrences cannot be checked. */
+  brokenAt?(name: string): Span | undefined;
 }
 
 /** Checked is a directive that passed its schema: its typed config, and checked children for context blocks. */
@@ -55,10 +57,10 @@ class Checker {
         continue;
       }
       seen.set(d.name, d.nameSpan);
-      const errorsBefore = this.errors();
+      const before = this.diags.length;
       this.tainted = false;
       const config = this.schema(d, spec.schema, d.name);
-      const clean = !this.tainted && this.errors() === errorsBefore;
+      const clean = !this.tainted && !this.errorsSince(before);
       let children: Checked[] | undefined;
       if (spec.schema.contains) {
         if (!d.block && spec.schema.block === 'required') this.diags.push(error('GK_DSL_MISSING_BLOCK', `'${d.name}' needs a block`, d.nameSpan, `usage: ${usage(d.name, spec.schema)}`));
@@ -72,13 +74,18 @@ class Checker {
     return out;
   }
 
-  private errors(): number {
-    let n = 0;
-    for (const d of this.diags) if (d.severity === 'error') n++;
-    return n;
+  /** errorsSince tells whether an error was reported after the first `before` diagnostics. */
+  private errorsSince(before: number): boolean {
+    for (let i = before; i < this.diags.length; i++) if (this.diags[i].severity === 'error') return true;
+    return false;
   }
 
   private unknown(d: Directive, ctx: ContextName): void {
+    const broken = this.table.brokenAt?.(d.name);
+    if (broken) {
+      this.diags.push(error('GK_PLUGIN_UNAVAILABLE', `'${d.name}' cannot be checked: its plugin did not load`, d.nameSpan, `see the error at ${broken.file}:${broken.line}:${broken.col}`));
+      return;
+    }
     const elsewhere = (Object.keys(this.table.contexts) as ContextName[]).filter((c) => this.table.contexts[c].has(d.name));
     if (elsewhere.length) {
       this.diags.push(error('GK_DSL_MISPLACED', `directive '${d.name}' is not allowed ${WHERE[ctx]}`, d.nameSpan, `'${d.name}' belongs ${HOME[elsewhere[0]]}`));
