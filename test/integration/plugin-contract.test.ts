@@ -4,7 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { checkGate, startGate, type TestGate } from '../helpers/gate.js';
+import { container } from 'tsyringe';
+import { resolvePlugins, schemaContainer } from '../../core/container.js';
+import { checkPlugin } from '../../core/plugin-check.js';
+import { spanOf } from '../../dsl/spans.js';
+import { registerBuiltins } from '../../plugins/index.js';
+import { checkGate, loadTestGate, startGate, type TestGate } from '../helpers/gate.js';
 import { runCli } from '../helpers/cli.js';
 import { repoPath } from '../helpers/paths.js';
 
@@ -61,6 +66,26 @@ server {
     assert.equal(plain.headers.get('x-stamp'), 'one');
     assert.equal(await plain.text(), 'Hello, world.');
     assert.equal(await (await fetch(gate.url('/styled'))).text(), 'HELLO, Ann? (2s) HELLO, Ann? (2s)');
+  });
+
+  it('passes every built-in plugin through the check third-party plugins get (their defaults parse)', () => {
+    const root = container.createChildContainer();
+    registerBuiltins(root);
+    const plugins = resolvePlugins(schemaContainer(root));
+    assert.ok(plugins.length >= 15);
+    for (const p of plugins) assert.deepEqual(checkPlugin(p), [], p.name);
+  });
+
+  it('applies option defaults in the kernel, in nested blocks too, and records no span for a value not written', async () => {
+    const loaded = await loadTestGate('server { listen 80; proxy http://127.0.0.1:9 { keepalive 4; health_check /h { timeout 1s } } }');
+    const cfg = loaded.config!.servers[0].routes[0].handler!.config as Record<string, unknown> & { health_check: Record<string, unknown> };
+    assert.equal(cfg.keepalive, 4);
+    assert.equal(cfg.keepalive_timeout, 30_000);
+    assert.equal(cfg.balance, 'round_robin');
+    assert.equal(cfg.preserve_host, true);
+    assert.deepEqual([cfg.health_check.interval, cfg.health_check.timeout], [10_000, 1000]);
+    assert.ok(spanOf(cfg, 'keepalive'));
+    assert.equal(spanOf(cfg, 'keepalive_timeout'), undefined);
   });
 
   it('reports each mistake in a third-party plugin\'s schema at its plugin line, naming the file and the field', async () => {
