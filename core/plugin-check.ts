@@ -114,7 +114,8 @@ function option(out: Problems, o: unknown, at: string): void {
   if (o.default === undefined) return;
   if (typeof o.default !== 'string') { out.add(field(at, 'default'), "'default' must be a string, written as in a .gate file: '30s'"); return; }
   if (o.required) out.add(field(at, 'default'), 'a required option has no default');
-  const problem = out.list.some((p) => p.field.startsWith(field(at, 'args'))) ? undefined : defaultProblem(o as unknown as OptionSpec);
+  if (o.repeatable) out.add(field(at, 'default'), 'a repeatable option has no default', 'a left-out repeatable option is absent');
+  const problem = out.list.some((p) => p.field.startsWith(at)) ? undefined : defaultProblem(o as unknown as OptionSpec);
   if (problem) out.add(field(at, 'default'), `default '${o.default}' is not a valid value: ${problem}`);
 }
 

@@ -77,6 +77,8 @@ export interface DirectiveSpec<S extends Schema = Schema> {
   readonly schema: S;
   /** unique allows at most one occurrence per block. */
   readonly unique?: boolean;
+  /** default is a unique setting's value when it is left out (the kernel's `global` settings), written as in a .gate file. */
+  readonly default?: string;
 }
 
 type ArgOpts = Omit<ArgSpec, 'name' | 'type' | '__value'>;

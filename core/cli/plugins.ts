@@ -9,15 +9,15 @@ import type { Plugin } from '../plugin.js';
 import { EXIT, printDiagnostics, type Io } from './io.js';
 
 /** defaults renders what a schema fills in when it is left out: an option's default, an optional argument's. */
-function defaults(s: Schema & { readonly default?: string }): string {
+function defaults(s: Schema, own?: string): string {
   const args = (s.args ?? []).filter((a) => a.default).map((a) => `${a.name.toUpperCase()} ${a.default}`);
-  const all = [...(s.default !== undefined ? [s.default] : []), ...args];
+  const all = [...(own !== undefined ? [own] : []), ...args];
   return all.length ? ` (default ${all.join(', ')})` : '';
 }
 
 function optionLines(options: readonly OptionSpec[] | undefined, indent: string): string[] {
   return (options ?? []).flatMap((o) => [
-    `${indent}${usage(o.name, o).padEnd(36)} ${o.doc ?? ''}${defaults(o)}${o.required ? ' (required)' : ''}${o.repeatable ? ' (repeatable)' : ''}`.trimEnd(),
+    `${indent}${usage(o.name, o).padEnd(36)} ${o.doc ?? ''}${defaults(o, o.default)}${o.required ? ' (required)' : ''}${o.repeatable ? ' (repeatable)' : ''}`.trimEnd(),
     ...optionLines(o.options, `${indent}    `),
   ]);
 }
@@ -47,7 +47,7 @@ export async function pluginsCommand(name: string | undefined, root: DependencyC
     io.out(`${p.name}`);
     for (const d of p.directives) {
       if (name && name !== p.name && d.name !== name) continue;
-      io.out(`    ${usage(d.name, d.schema).padEnd(40)} ${d.kind.padEnd(11)} ${d.doc}${defaults(d.schema)}`);
+      io.out(`    ${usage(d.name, d.schema).padEnd(40)} ${d.kind.padEnd(11)} ${d.doc}${defaults(d.schema, d.default)}`);
       for (const line of optionLines(d.schema.options, '        ')) io.out(line);
     }
   }
