@@ -18,11 +18,11 @@ import { listenerFloor, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
 import type { Logger } from './logger.js';
 import { MemoryMetrics, type Metrics } from './metrics.js';
-import { DONE, type Plugin, type Unit } from './plugin.js';
+import { DONE, type AnyUnit as Unit, type Plugin } from './plugin.js';
 import { cleanPath } from './request-path.js';
 import { GateResponse } from './response.js';
 import { Router, type ChainBuilder } from './router.js';
-import { placeOf } from './units.js';
+import { makeUnit } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 import { HostNames, hostLines } from './host-header.js';
 import { framingError, hasBody } from './request-framing.js';
@@ -115,7 +115,7 @@ export class Gate {
 
   private unit(d: UnitDecl): Unit {
     const p = this.plugins.get(d.plugin.name)!;
-    const u = p.create(d.directive, d.config, d.span, placeOf(d));
+    const u = makeUnit(p, d);
     this.units.push(u);
     return u;
   }

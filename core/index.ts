@@ -8,8 +8,11 @@ export type { Span } from '../dsl/ast.js';
 export { spanOf } from '../dsl/spans.js';
 export { error as diagnostic, warning, type Diagnostic } from '../dsl/diagnostics.js';
 export { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
-export { DONE } from './plugin.js';
-export type { MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, TlsProvider, Unit, UnitPlace, VariableSpec } from './plugin.js';
+export { bind, DONE } from './plugin.js';
+export type {
+  AnyUnit, Bound, CertificateUnit, Factory, HandlerUnit, MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, PluginDirective,
+  TlsProvider, Unit, UnitOf, UnitPlace, VariableSpec,
+} from './plugin.js';
 export type { ProcessSpec, Supervised } from './process/supervisor.js';
 export { Ctx, KERNEL_VARIABLES } from './context.js';
 export type { BodyFilter, BodyTransform, HeadHook, ResponseHead, Sent } from './pipeline.js';

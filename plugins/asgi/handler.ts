@@ -1,6 +1,6 @@
 import {
   bodyBuffering, bufferBody, diagnostic, HttpExchange, POOL_QUEUE_WAIT, PoolLinks, PYTHON_APP_SPEC, pythonPoolSettings, spanOf,
-  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type Unit,
+  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type HandlerUnit,
 } from '../../core/index.js';
 import type { AsgiConfig } from './schema.js';
 import { hasBody, headPayload } from './scope.js';
@@ -13,7 +13,7 @@ import { isWebSocket, notAvailable, WebSockets } from './websocket.js';
  * Python workers (PoolLinks) and sends each request, or WebSocket, over the least loaded one
  * as a stream: each worker's event loop serves many at once.
  */
-export class AsgiUnit implements Unit {
+export class AsgiUnit implements HandlerUnit {
   private links: PoolLinks | undefined;
   private sockets: WebSockets | undefined;
   private readonly spec: ExchangeSpec;
@@ -22,7 +22,7 @@ export class AsgiUnit implements Unit {
 
   constructor(private readonly cfg: AsgiConfig, private readonly at: Span, private readonly log: Logger, private readonly proc: ProcessInfo) {
     this.spec = { kind: 'asgi', timeout: pythonPoolSettings(cfg, at).timeout, killOnTimeout: false, log };
-    this.buffering = bodyBuffering(cfg, true);
+    this.buffering = bodyBuffering(cfg);
   }
 
   validate(): Diagnostic[] {

@@ -1,7 +1,7 @@
-import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo } from '../../core/index.js';
 import { AsgiUnit } from './handler.js';
 import { masterPart } from './pool.js';
-import { asgi, type AsgiConfig } from './schema.js';
+import { asgi } from './schema.js';
 
 /**
  * AsgiPlugin owns `asgi`: Python ASGI 3.0 applications (HTTP, WebSocket, lifespan; Starlette,
@@ -11,13 +11,9 @@ import { asgi, type AsgiConfig } from './schema.js';
 @injectable()
 export class AsgiPlugin implements Plugin {
   readonly name = 'asgi';
-  readonly directives = [asgi];
+  readonly directives = [bind(asgi, (cfg, at) => new AsgiUnit(cfg, at, this.log.child({ plugin: this.name }), this.proc))];
 
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
-
-  create(_directive: string, config: unknown, at: Span): Unit {
-    return new AsgiUnit(config as AsgiConfig, at, this.log.child({ plugin: this.name }), this.proc);
-  }
 
   master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart {
     return masterPart(directives, ctx);

@@ -1,4 +1,4 @@
-import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit, type UnitPlace } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo } from '../../core/index.js';
 import type { CertPair } from './certs.js';
 import { TlsUnit } from './provider.js';
 import { tls, type TlsConfig } from './schema.js';
@@ -19,21 +19,16 @@ const made = new Map<string, CertPair>();
 @injectable()
 export class TlsPlugin implements Plugin {
   readonly name = 'tls';
-  readonly directives = [tls];
+  readonly directives = [bind(tls, (cfg, at, place) => new TlsUnit(cfg, at, () => this.selfSigned(place.server?.names ?? [])))];
 
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
 
-  create(_directive: string, config: unknown, at: Span, place?: UnitPlace): Unit {
-    const names = place?.server?.names ?? [];
-    return new TlsUnit(config as TlsConfig, at, () => this.selfSigned(names));
-  }
-
-  master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined {
+  master(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): MasterPart | undefined {
     if (this.proc.role !== 'master') return undefined; // workers 0: the one process makes its own
     const before = ctx.previous instanceof SharedCertificates ? ctx.previous.pairs : undefined;
     const pairs = new Map<string, CertPair>();
     for (const d of directives) {
-      if ((d.config as TlsConfig).mode !== 'self_signed') continue;
+      if (d.config.mode !== 'self_signed') continue;
       const names = d.place.server?.names ?? [];
       const key = names.join(' ');
       if (!pairs.has(key)) pairs.set(key, before?.get(key) ?? selfSigned(names));

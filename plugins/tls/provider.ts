@@ -1,5 +1,5 @@
 import type { SecureContextOptions } from 'node:tls';
-import { diagnostic, spanOf, warning, type Diagnostic, type Span, type TlsProvider, type Unit } from '../../core/index.js';
+import { diagnostic, spanOf, warning, type Diagnostic, type Span, type TlsProvider, type CertificateUnit } from '../../core/index.js';
 import { checkPair, readPair, type CertPair } from './certs.js';
 import type { TlsConfig } from './schema.js';
 
@@ -10,7 +10,7 @@ export type CertSource = () => CertPair;
  * TlsUnit is one server's `tls`: its certificate (from files, or self-signed in memory), the
  * oldest protocol version it accepts, and the Strict-Transport-Security header it adds.
  */
-export class TlsUnit implements Unit {
+export class TlsUnit implements CertificateUnit {
   private provider: TlsProvider | undefined;
 
   constructor(private readonly cfg: TlsConfig, private readonly at: Span, private readonly selfSigned: CertSource) {}
@@ -44,7 +44,7 @@ export class TlsUnit implements Unit {
   }
 }
 
-function minVersionOf(v: string | undefined): 'TLSv1.2' | 'TLSv1.3' {
+function minVersionOf(v: TlsConfig['min_version']): 'TLSv1.2' | 'TLSv1.3' {
   return v === '1.3' || v === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2';
 }
 

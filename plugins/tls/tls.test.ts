@@ -72,7 +72,7 @@ describe('tls', () => {
     assert.match(String(p.options.cert), /BEGIN CERTIFICATE/);
     assert.deepEqual(p.headers, { 'strict-transport-security': 'max-age=31536000; includeSubDomains' });
     assert.equal(u.tls(), p, 'read once');
-    assert.equal(new TlsUnit({ mode: 'self_signed' }, AT, () => ({ cert: 'c', key: 'k' })).tls().options.minVersion, 'TLSv1.2');
+    assert.equal(new TlsUnit({ mode: 'self_signed', min_version: '1.2' }, AT, () => ({ cert: 'c', key: 'k' })).tls().options.minVersion, 'TLSv1.2');
   });
 
   it('renders HSTS flags', () => {

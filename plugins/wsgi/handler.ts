@@ -1,6 +1,6 @@
 import {
   bodyBuffering, bufferBody, diagnostic, HttpExchange, POOL_QUEUE_WAIT, PoolLinks, spanOf,
-  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type Unit,
+  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type HandlerUnit,
 } from '../../core/index.js';
 import { hasBody, headPayload } from './environ.js';
 import type { WsgiConfig } from './schema.js';
@@ -13,14 +13,14 @@ import { APP_SPEC, poolSettings, runDir } from './settings.js';
  * `threads` at once per link, so that no request waits in Python behind another of this
  * Node worker's. A request waits for a free link as long as the app's timeout (5 s at least).
  */
-export class WsgiUnit implements Unit {
+export class WsgiUnit implements HandlerUnit {
   private links: PoolLinks | undefined;
   private readonly spec: ExchangeSpec;
   private readonly buffering: BodyBuffering;
 
   constructor(private readonly cfg: WsgiConfig, private readonly at: Span, log: Logger, private readonly proc: ProcessInfo) {
     this.spec = { kind: 'wsgi', timeout: poolSettings(cfg, at).timeout, killOnTimeout: true, log };
-    this.buffering = bodyBuffering(cfg, true);
+    this.buffering = bodyBuffering(cfg);
   }
 
   validate(): Diagnostic[] {

@@ -12,7 +12,7 @@ export const APP_SPEC = PYTHON_APP_SPEC;
 
 /** poolSettings applies the defaults of a checked config; relative paths start at the .gate file's folder. */
 export function poolSettings(cfg: WsgiConfig, at: Span): PoolSettings {
-  return { ...pythonPoolSettings(cfg, at), threads: cfg.threads ?? 1 };
+  return { ...pythonPoolSettings(cfg, at), threads: cfg.threads };
 }
 
 /** runDir is the folder of one pool's sockets, the same in the master and every worker. */
