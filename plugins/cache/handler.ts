@@ -48,8 +48,8 @@ export class CacheUnit implements Unit {
 
   constructor(private readonly cfg: CacheConfig, private readonly at: Span, private readonly log: Logger, private readonly makeStore: StoreFactory, private readonly router: Dispatcher) {
     this.defaults = defaultsOf(cfg);
-    this.methods = new Set((cfg.methods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase()));
-    this.maxSize = cfg.max_size ?? 8 * 1024 * 1024;
+    this.methods = new Set(cfg.methods.map((m) => m.toUpperCase()));
+    this.maxSize = cfg.max_size;
     this.lockTimeout = cfg.lock;
     this.purgers = cfg.purge_from ? blockList(cfg.purge_from) : undefined;
     this.keyTemplate = cfg.key;
@@ -205,7 +205,7 @@ export class CacheUnit implements Unit {
 function defaultsOf(cfg: CacheConfig): Defaults {
   const ttl = new Map<number, number>();
   for (const t of cfg.ttl ?? []) for (const s of t.status?.length ? t.status : DEFAULT_TTL_STATUSES) ttl.set(s, Math.floor(t.time / 1000));
-  return { ttl, staleWhileRevalidate: Math.floor((cfg.stale_while_revalidate ?? 0) / 1000), staleIfError: Math.floor((cfg.stale_if_error ?? 0) / 1000) };
+  return { ttl, staleWhileRevalidate: Math.floor(cfg.stale_while_revalidate / 1000), staleIfError: Math.floor(cfg.stale_if_error / 1000) };
 }
 
 /** anySet tells whether any of the templates renders to something other than '' and '0' (Nginx's proxy_cache_bypass). */
