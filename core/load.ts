@@ -60,7 +60,7 @@ function validateUnits(config: GateConfig, diags: Diagnostic[]): void {
   const made = new Map<UnitDecl, Unit>();
   for (const u of allUnits(config)) {
     try {
-      const unit = u.plugin.create(u.directive, u.config, u.span, placeOf(u));
+      const unit = u.plugin.create(u.directive, u.config, u.span, placeOf(u, config));
       made.set(u, unit);
       diags.push(...(unit.validate?.() ?? []));
     } catch (e) {

@@ -1,4 +1,7 @@
 import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit, type UnitPlace } from '../../core/index.js';
+import { AcmeManager, AcmeResponder, ManagedCertificate } from './acme-manager.js';
+import { acmeSettings, isAcme } from './acme-settings.js';
+import { AcmeStore } from './acme-store.js';
 import type { CertPair } from './certs.js';
 import { TlsUnit } from './provider.js';
 import { tls, type TlsConfig } from './schema.js';
@@ -8,7 +11,8 @@ import { readShared, SharedCertificates, sharedDir } from './shared.js';
 /**
  * TlsPlugin owns `tls`: certificates for `listen ... tls`, by SNI, with min_version and HSTS.
  * With workers, the master makes each self-signed certificate (SharedCertificates), so every
- * worker, and the workers after a reload, serve the same one.
+ * worker, and the workers after a reload, serve the same one; it also obtains and renews the
+ * `tls acme` certificates (AcmeManager), which workers read from the storage folder.
  */
 @injectable()
 export class TlsPlugin implements Plugin {
@@ -21,20 +25,37 @@ export class TlsPlugin implements Plugin {
 
   create(_directive: string, config: unknown, at: Span, place?: UnitPlace): Unit {
     const names = place?.server?.names ?? [];
-    return new TlsUnit(config as TlsConfig, at, () => this.selfSigned(names));
+    return new TlsUnit(config as TlsConfig, at, () => this.selfSigned(names), place, this.log.child({ plugin: this.name }));
   }
 
   master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined {
-    if (this.proc.role !== 'master') return undefined; // workers 0: the one process makes its own
-    const before = ctx.previous instanceof SharedCertificates ? ctx.previous.pairs : undefined;
+    const acme = this.acme(directives, ctx);
+    const shared = this.proc.role === 'master' ? this.shared(directives, ctx) : undefined; // workers 0: the one process makes its own
+    return acme || shared ? new TlsMasterPart(shared, acme) : undefined;
+  }
+
+  /** shared makes the self-signed certificates workers share: for `tls self_signed`, and meanwhile for `tls acme` with none in storage. */
+  private shared(directives: readonly MasterDirective[], ctx: MasterContext): SharedCertificates | undefined {
+    const before = ctx.previous instanceof TlsMasterPart ? ctx.previous.shared?.pairs : undefined;
     const pairs = new Map<string, CertPair>();
     for (const d of directives) {
-      if ((d.config as TlsConfig).mode !== 'self_signed') continue;
+      const cfg = d.config as TlsConfig;
       const names = d.place.server?.names ?? [];
+      if (cfg.mode !== 'self_signed' && !(isAcme(cfg) && !hasStored(cfg, names))) continue;
       const key = names.join(' ');
       if (!pairs.has(key)) pairs.set(key, before?.get(key) ?? selfSigned(names));
     }
     return pairs.size ? new SharedCertificates(pairs, sharedDir(process.pid, ctx.generation)) : undefined;
+  }
+
+  /** acme makes the master part that obtains and renews each `tls acme` certificate. */
+  private acme(directives: readonly MasterDirective[], ctx: MasterContext): AcmeManager | undefined {
+    const certs = directives.filter((d) => isAcme(d.config as TlsConfig)).map((d) => {
+      const s = acmeSettings(d.config as TlsConfig, d.place.server?.names ?? []);
+      const store = new AcmeStore(s.storage);
+      return new ManagedCertificate(s, store, new AcmeResponder(store, d.place.listens ?? [], ctx.log), ctx.log);
+    });
+    return certs.length ? new AcmeManager(certs) : undefined;
   }
 
   /** selfSigned gives (once) the certificate for the host names of the server a `tls` sits in: the master's, in a worker. */
@@ -46,5 +67,26 @@ export class TlsPlugin implements Plugin {
     if (!pair && this.proc.role === 'worker') this.log.warn('no self-signed certificate from the master; this worker makes its own', { plugin: this.name, names: key });
     this.made.set(key, (pair ??= selfSigned(names)));
     return pair;
+  }
+}
+
+/** hasStored tells whether a `tls acme` block has a certificate in storage already. */
+function hasStored(cfg: TlsConfig, names: readonly string[]): boolean {
+  const s = acmeSettings(cfg, names);
+  try { return new AcmeStore(s.storage).readCert(s.directory, names[0] ?? '') !== undefined; } catch { return false; }
+}
+
+/** TlsMasterPart is the tls plugin's work in the master: shared self-signed certificates, and ACME. */
+class TlsMasterPart implements MasterPart {
+  constructor(readonly shared: SharedCertificates | undefined, readonly acme: AcmeManager | undefined) {}
+
+  async start(): Promise<void> {
+    await this.shared?.start();
+    await this.acme?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.acme?.stop();
+    await this.shared?.stop();
   }
 }
