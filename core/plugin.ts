@@ -149,11 +149,6 @@ export interface TlsProvider {
    * `acme-tls/1` protocol, and closes that connection once the handshake is done.
    */
   tlsAlpn01?(servername: string): import('node:tls').SecureContextOptions | undefined;
-  /**
-   * staple gives the OCSP response to staple for the certificate in `options` (DER), when one
-   * is cached: the kernel answers Node's OCSPRequest with it.
-   */
-  staple?(): Buffer | undefined;
 }
 
 /** PluginClass is what a plugin module exports: a class the container can build. */

@@ -48,6 +48,8 @@ export class ManagedCertificate {
   private stopped = false;
   private failures = 0;
   private waitingFor: LockHolder | undefined;
+  /** known is the serial of the certificate this manager last saw in storage or obtained. */
+  private known: string | undefined;
   private readonly log: Logger;
 
   constructor(private readonly s: AcmeSettings, private readonly store: AcmeStore, private readonly responder: ChallengeResponder, log: Logger) {
@@ -62,6 +64,7 @@ export class ManagedCertificate {
     const info = certInfo(this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
     if (!info) this.log.warn('acme: no certificate yet; a temporary self-signed certificate serves until the CA issues one', { ca: this.s.directory });
     else this.log.info('acme: certificate in storage', { issuer: info.issuer, expires: iso(info.notAfter), renew_at: iso(info.renewAt) });
+    this.known = info?.serial;
     this.schedule(info ? info.renewAt - Date.now() : 0);
   }
 
@@ -100,7 +103,8 @@ export class ManagedCertificate {
   private adoptStored(): boolean {
     const info = certInfo(this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
     if (!info || info.renewAt <= Date.now()) return false;
-    if (this.waitingFor) this.log.info('acme: certificate obtained by another gatekit, taken from storage', { issuer: info.issuer, expires: iso(info.notAfter) });
+    if (info.serial !== this.known) this.log.info('acme: certificate obtained by another gatekit, taken from storage', { issuer: info.issuer, serial: info.serial, expires: iso(info.notAfter) });
+    this.known = info.serial;
     this.waitingFor = undefined;
     this.failures = 0;
     this.schedule(info.renewAt - Date.now());
@@ -117,6 +121,7 @@ export class ManagedCertificate {
       const info = certInfo(pair, this.s.renewBefore);
       if (!info) throw new Error('the CA sent a certificate that does not parse');
       this.store.writeCert(this.s.directory, this.name, pair);
+      this.known = info.serial;
       this.store.writeStatus(this.s.directory, this.name, { names: this.s.names, lastAttempt: started, nextAttempt: info.renewAt });
       this.failures = 0;
       this.log.info('acme: certificate obtained', { issuer: info.issuer, serial: info.serial, expires: iso(info.notAfter), renew_at: iso(info.renewAt), took_ms: Date.now() - started });
@@ -129,7 +134,7 @@ export class ManagedCertificate {
   private failed(e: unknown, current: CertInfo | undefined, started: number): void {
     this.failures++;
     const wait = Math.min(this.s.retry * 2 ** (this.failures - 1), MAX_RETRY);
-    const reason = describe(e, this.s.directory);
+    const reason = describe(e);
     this.store.writeStatus(this.s.directory, this.name, { names: this.s.names, lastAttempt: started, lastError: reason, nextAttempt: Date.now() + wait, failures: this.failures });
     const fields = { error: reason, attempt: this.failures, retry_in_ms: wait };
     if (current && current.notAfter > Date.now()) {
@@ -141,12 +146,10 @@ export class ManagedCertificate {
   }
 }
 
-/** describe turns a failure into one line: a CA that cannot be reached says so, with its URL. */
-function describe(e: unknown, directory: string): string {
-  const err = e as NodeJS.ErrnoException & { response?: unknown };
-  const message = (err?.message ?? String(e)).replace(/\s+/g, ' ').trim();
-  const network = err?.code !== undefined && !err.response && /^(E[A-Z]+|ERR_TLS_|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO)/.test(err.code);
-  return network ? `cannot reach the CA at ${directory}: ${message}` : message;
+/** describe turns a failure into one line; a request acme-client lost says so (see reachable). */
+function describe(e: unknown): string {
+  const message = ((e as Error)?.message ?? String(e)).replace(/\s+/g, ' ').trim();
+  return /reading 'config'/.test(message) ? 'a request to the CA got no answer (connection lost)' : message;
 }
 
 function iso(ms: number): string {

@@ -1,7 +1,7 @@
 import acme from 'acme-client';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
+import { Agent, get } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { AcmeSettings, Challenge } from './acme-settings.js';
 import type { AcmeStore } from './acme-store.js';
@@ -38,6 +38,7 @@ function trustRoot(directory: string, caRoot: string | undefined): void {
  */
 export async function obtainCertificate(s: AcmeSettings, store: AcmeStore, responder: ChallengeResponder): Promise<CertPair> {
   trustRoot(s.directory, s.caRoot);
+  await reachable(s.directory);
   const account = store.readAccount(s.directory, s.email) ?? { key: newKey() };
   const client = new acme.Client({ directoryUrl: s.directory, accountKey: account.key, ...(account.url ? { accountUrl: account.url } : {}) });
   if (!account.url) {
@@ -60,6 +61,24 @@ export async function obtainCertificate(s: AcmeSettings, store: AcmeStore, respo
     },
   });
   return { cert, key };
+}
+
+/**
+ * reachable fetches the CA's directory once, so that a CA we cannot reach (refused, no such
+ * host, a certificate we do not trust) is reported as such: acme-client 5.4 turns a request
+ * that got no response into "Cannot read properties of undefined (reading 'config')".
+ */
+function reachable(directory: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: string): void => reject(Object.assign(new Error(`cannot reach the CA at ${directory}: ${why}`), { unreachable: true }));
+    const agent = agents.get(new URL(directory).origin);
+    const req = get(directory, { ...(agent ? { agent } : {}), timeout: 15_000 }, (res) => {
+      res.resume();
+      if (res.statusCode === 200) resolve(); else fail(`its directory answered ${res.statusCode}`);
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer in 15s')));
+    req.on('error', (e: NodeJS.ErrnoException) => fail(e.code && !e.message.includes(e.code) ? `${e.message} (${e.code})` : e.message));
+  });
 }
 
 /** alpnCertificate makes the self-signed certificate that answers a TLS-ALPN-01 challenge (RFC 8737 3). */
