@@ -9,7 +9,7 @@ export { spanOf } from '../dsl/spans.js';
 export { error as diagnostic, warning, type Diagnostic } from '../dsl/diagnostics.js';
 export { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
 export { DONE } from './plugin.js';
-export type { MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, ListenPlace, TlsProvider, Unit, UnitPlace, VariableSpec } from './plugin.js';
+export type { CertificateReport, MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, ListenPlace, TlsProvider, Unit, UnitPlace, VariableSpec } from './plugin.js';
 export type { ProcessSpec, Supervised } from './process/supervisor.js';
 export { Ctx, KERNEL_VARIABLES } from './context.js';
 export type { BodyFilter, BodyTransform, HeadHook, ResponseHead, Sent } from './pipeline.js';

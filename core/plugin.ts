@@ -44,6 +44,19 @@ export interface Plugin {
    * workers talk to. It gets every occurrence of the plugin's directives.
    */
   master?(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined;
+  /** certificates, when present, describes the certificates the plugin obtains for its directives (`gatekit certs`). */
+  certificates?(directives: readonly MasterDirective[]): CertificateReport[];
+}
+
+/** CertificateReport is one managed certificate as `gatekit certs` shows it; times are epoch ms. */
+export interface CertificateReport {
+  readonly names: readonly string[];
+  /** where says where it is kept (a storage folder) and from which CA. */
+  readonly where: string;
+  readonly issuer?: string;
+  readonly expires?: number;
+  readonly nextRenewal?: number;
+  readonly lastError?: string;
 }
 
 /** UnitPlace says where a directive occurrence sits: its server block's names, for server-scoped units. */

@@ -1,5 +1,5 @@
-import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit, type UnitPlace } from '../../core/index.js';
-import { AcmeManager, AcmeResponder, ManagedCertificate } from './acme-manager.js';
+import { inject, injectable, LOGGER, PROCESS_INFO, type CertificateReport, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit, type UnitPlace } from '../../core/index.js';
+import { AcmeManager, AcmeResponder, certInfo, ManagedCertificate } from './acme-manager.js';
 import { acmeSettings, isAcme } from './acme-settings.js';
 import { AcmeStore } from './acme-store.js';
 import type { CertPair } from './certs.js';
@@ -56,6 +56,23 @@ export class TlsPlugin implements Plugin {
       return new ManagedCertificate(s, store, new AcmeResponder(store, d.place.listens ?? [], ctx.log), ctx.log);
     });
     return certs.length ? new AcmeManager(certs) : undefined;
+  }
+
+  /** certificates reports each `tls acme` certificate from its storage folder, for `gatekit certs`. */
+  certificates(directives: readonly MasterDirective[]): CertificateReport[] {
+    return directives.filter((d) => isAcme(d.config as TlsConfig)).map((d) => {
+      const s = acmeSettings(d.config as TlsConfig, d.place.server?.names ?? []);
+      const store = new AcmeStore(s.storage);
+      const info = certInfo(store.readCert(s.directory, s.names[0]), s.renewBefore);
+      const status = store.readStatus(s.directory, s.names[0]);
+      const next = status?.lastError !== undefined ? status.nextAttempt : info?.renewAt;
+      return {
+        names: s.names, where: `${store.certDir(s.directory, s.names[0])} (CA ${s.directory})`,
+        ...(info ? { issuer: info.issuer, expires: info.notAfter } : {}),
+        ...(next !== undefined ? { nextRenewal: next } : {}),
+        ...(status?.lastError !== undefined ? { lastError: status.lastError } : {}),
+      };
+    });
   }
 
   /** selfSigned gives (once) the certificate for the host names of the server a `tls` sits in: the master's, in a worker. */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { freePort, Pebble, PEBBLE_MISSING, type PebbleOptions } from '../helpers/pebble.js';
 import { rawGet } from '../helpers/raw-http.js';
@@ -62,12 +63,23 @@ describe('tls acme with a real ACME CA (pebble)', function () {
   const startPebble = async (o: Partial<PebbleOptions> = {}): Promise<Pebble> =>
     (pebble = await Pebble.start(dir, { httpPort: ports.http, tlsPort: ports.tls, ...o }));
   const serve = async (text: string): Promise<TestGate> => { const g = await startGate(text); gates.push(g); return g; };
+  /** certs runs `gatekit certs` on the config, written to a file. */
+  const certs = async (text: string): Promise<string> => {
+    const file = join(dir, 'site.gate');
+    writeFileSync(file, text);
+    const r = await runCli(['certs', file], { ms: 15_000 });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
 
   it('obtains a certificate through HTTP-01, answered on the plain listener before its redirect, and serves it to a client that trusts the CA', async () => {
     const ca = await startPebble();
     const storage = join(dir, 'store');
-    const g = await serve(site({ pebble: ca, storage, tlsPort: ports.tls, httpPort: ports.http }));
+    const text = site({ pebble: ca, storage, tlsPort: ports.tls, httpPort: ports.http });
+    const g = await serve(text);
     await waitForLine(g.logs, UPDATED);
+    const report = await certs(text);
+    assert.match(report, new RegExp(`^${NAME.replace(/\./g, '\\.')}\n    issuer        Pebble Intermediate CA \\w+\n    expires       20\\d\\d-.*\n    next renewal  20\\d\\d-.*\n    last error    -\n`));
     const res = await httpsGet(ports.tls, NAME, await ca.root());
     assert.deepEqual([res.status, res.body], [200, `hello ${NAME}`]);
     assert.ok(countLines(g.logs, /acme http-01 challenge answered/) >= 1, 'the CA got its answer from the plain listener');
@@ -151,12 +163,15 @@ describe('tls acme with a real ACME CA (pebble)', function () {
     const plain = await freePort();
     const closed = await freePort();
     const storage = join(dir, 'store');
-    const g = await serve([
+    const text = [
       site({ pebble: { directory: `https://127.0.0.1:${closed}/dir`, caRoot: ca.caRoot }, storage, tlsPort: ports.tls, name: 'down.gatekit.test', extra: 'retry 1m' }),
       site({ pebble: ca, storage, tlsPort: ports.tls, name: 'email.gatekit.test', email: 'bad', extra: 'retry 1m' }),
       site({ pebble: ca, storage, tlsPort: ports.tls, name: 'fail.gatekit.test', httpPort: plain, extra: 'retry 1m' }),
-    ].join('\n'));
+    ].join('\n');
+    const g = await serve(text);
     await waitForCount(g.logs, /could not obtain certificate; a temporary self-signed one serves meanwhile/, 3, 30_000);
+    const report = await certs(text);
+    assert.match(report, /^down\.gatekit\.test\n    issuer        - \(none yet.*\n.*\n    next renewal  20\d\d-.*\n    last error    cannot reach the CA at https:\/\/127\.0\.0\.1:\d+\/dir: /m);
     const failures = g.logs.filter((l) => /could not obtain/.test(l));
     assert.ok(failures.some((l) => /names=down\.gatekit\.test .*cannot reach the CA at https:\/\/127\.0\.0\.1:\d+\/dir: .*ECONNREFUSED/.test(l)), failures.join('\n'));
     assert.ok(failures.some((l) => /names=email\.gatekit\.test .*contact email \\?"bad\\?" is invalid/.test(l)), failures.join('\n'));
