@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { container } from 'tsyringe';
+import { certsCommand } from '../core/cli/certs.js';
 import { checkCommand } from '../core/cli/check.js';
 import { fmtCommand } from '../core/cli/fmt.js';
 import { EXIT, processIo as io } from '../core/cli/io.js';
@@ -38,6 +39,8 @@ usage:
                                   re-read the config in the running server; wait for its
                                   verdict (exit 1 with the diagnostics when it is refused)
   gatekit stop [FILE]             send TERM (graceful stop) to the running server
+  gatekit certs [FILE]            the certificates tls acme obtains: names, issuer, expiry,
+                                  next renewal, last error
   gatekit --version | --help
 
 exit codes:
@@ -126,6 +129,9 @@ async function main(argv: string[]): Promise<number> {
       if (waitFlag !== undefined && wait === undefined) return usageError(`invalid duration in '${waitFlag}': expected one like 30s`);
       return signalCommand(cmd, args[0], QUICKSTART, root, io, wait);
     }
+    case 'certs':
+      if (args.length > 1 || flags.length) return usageError('certs takes at most one FILE');
+      return certsCommand(args[0] ?? 'gatekit.gate', root, io);
     default:
       return unknown('command', cmd, COMMANDS);
   }

@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
+import type { SecureContext, SecureContextOptions, SecureVersion, Server as TlsServer, TLSSocket } from 'node:tls';
+import { answerHttp01 } from './acme-challenge.js';
 import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
@@ -18,7 +19,7 @@ import { listenerFloor, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
 import type { Logger } from './logger.js';
 import { MemoryMetrics, type Metrics } from './metrics.js';
-import { DONE, type AnyUnit as Unit, type Plugin } from './plugin.js';
+import { DONE, type AnyUnit as Unit, type Plugin, type TlsProvider } from './plugin.js';
 import { cleanPath } from './request-path.js';
 import { GateResponse } from './response.js';
 import { Router, type ChainBuilder } from './router.js';
@@ -46,6 +47,8 @@ interface ServerRuntime {
   /** httpsHeaders are added to every HTTPS response (HSTS). */
   httpsHeaders: readonly [string, string][];
   tls?: { readonly context: SecureContext; readonly options: SecureContextOptions };
+  /** provider is what gave `tls`: it may renew it, and answer ACME challenges. */
+  provider?: TlsProvider;
 }
 
 /** StartOptions are what a worker needs besides the loaded config. */
@@ -72,7 +75,9 @@ export interface BoundAddress {
  */
 export class Gate {
   private readonly units: Unit[] = [];
-  private readonly listeners: { server: Server; key: string; tls: boolean }[] = [];
+  private readonly listeners: { server: Server; key: string; tls: boolean; defaults?: ServerRuntime; floor?: SecureVersion }[] = [];
+  /** http01 are the providers that answer ACME HTTP-01 challenges on plain-HTTP listeners. */
+  private readonly http01: TlsProvider[] = [];
   private readonly dispatcher = new LateDispatcher();
   private readonly tunnels = new Set<Duplex>();
   private plugins = new Map<string, Plugin>();
@@ -115,7 +120,7 @@ export class Gate {
 
   private unit(d: UnitDecl): Unit {
     const p = this.plugins.get(d.plugin.name)!;
-    const u = makeUnit(p, d);
+    const u = makeUnit(p, d, this.config);
     this.units.push(u);
     return u;
   }
@@ -137,8 +142,22 @@ export class Gate {
       const p = await u.tls();
       rt.tls = { context: secureContextOf(p.options), options: p.options };
       rt.httpsHeaders = Object.entries(p.headers ?? {});
+      rt.provider = p;
+      if (p.http01) this.http01.push(p);
+      p.watch?.((options) => this.renewed(rt, options));
       return;
     }
+  }
+
+  /**
+   * renewed swaps in a server's new certificate: SNI picks it from now on, and a listener it is
+   * the default server of gets it for clients that send no name. Open connections keep theirs.
+   */
+  private renewed(rt: ServerRuntime, options: SecureContextOptions): void {
+    if (this.closed) return;
+    rt.tls = { context: secureContextOf(options), options };
+    for (const l of this.listeners) if (l.defaults === rt) (l.server as unknown as TlsServer).setSecureContext({ ...options, minVersion: l.floor });
+    this.log.info('certificate updated', { server: rt.decl.names.join(' ') || '(default)' });
   }
 
   private async listen(runtimes: readonly ServerRuntime[]): Promise<void> {
@@ -165,6 +184,7 @@ export class Gate {
         defaults: g.hosts.defaultServer.tls!.options,
         minVersion: (name: string) => pick(name).tls!.options.minVersion,
         floor: listenerFloor(g.servers.map((rt) => rt.tls!.options.minVersion)),
+        ...(g.servers.some((rt) => rt.provider?.tlsAlpn01) ? { alpn01: (name: string) => alpn01(pick(name), name) } : {}),
       } : undefined;
       const offersH2 = (name: string): boolean => g.h2.get(pick(name)) === true;
       const http2 = g.h2c || [...g.h2.values()].includes(true)
@@ -178,7 +198,7 @@ export class Gate {
         onBadBody: (res, status, reason) => this.refuseBody(res, status, reason),
       }, this.config.global, this.log);
       if (g.address.kind === 'tcp') conn.port = (listenerAddress(server) as AddressInfo).port;
-      this.listeners.push({ server, key, tls: g.tls });
+      this.listeners.push({ server, key, tls: g.tls, ...(tls ? { defaults: g.hosts.defaultServer, floor: tls.floor } : {}) });
     }
   }
 
@@ -234,6 +254,7 @@ export class Gate {
     if (!clean.ok) { this.refuse(ctx, new HttpError(400, `bad request path: ${clean.reason}`, { expose: true })); return; }
     if (badHost) { this.refuse(ctx, new HttpError(400, 'bad Host header', { expose: true })); return; }
     if (conn.scheme === 'https' && belowFloor(req, rt)) { this.refuse(ctx, new HttpError(421)); return; }
+    if (conn.scheme === 'http' && this.http01.length !== 0 && answerHttp01(ctx, this.http01)) return;
     ctx[SERVER] = rt;
     this.route(ctx, rt);
   }
@@ -423,4 +444,10 @@ function authorityEnd(url: string, from: number): number {
 function belowFloor(req: IncomingMessage, rt: ServerRuntime): boolean {
   const min = rt.tls?.options.minVersion;
   return min !== undefined && ((req.socket as TLSSocket).getProtocol?.() ?? '') < min;
+}
+
+/** alpn01 is the certificate of a TLS-ALPN-01 challenge pending for `name` on its server, if any. */
+function alpn01(rt: ServerRuntime, name: string): SecureContext | undefined {
+  const options = rt.provider?.tlsAlpn01?.(name);
+  return options ? secureContextOf(options) : undefined;
 }

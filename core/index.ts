@@ -10,8 +10,8 @@ export { error as diagnostic, warning, type Diagnostic } from '../dsl/diagnostic
 export { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
 export { bind, DONE } from './plugin.js';
 export type {
-  AnyUnit, Bound, CertificateUnit, Factory, HandlerUnit, MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, PluginDirective,
-  TlsProvider, Unit, UnitOf, UnitPlace, VariableSpec,
+  AnyUnit, Bound, CertificateReport, CertificateUnit, Factory, HandlerUnit, ListenPlace, MasterContext, MasterDirective, MasterPart, Next, Plugin,
+  PluginClass, PluginDirective, TlsProvider, Unit, UnitOf, UnitPlace, VariableSpec,
 } from './plugin.js';
 export type { ProcessSpec, Supervised } from './process/supervisor.js';
 export { Ctx, KERNEL_VARIABLES } from './context.js';
