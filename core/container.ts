@@ -32,12 +32,22 @@ export interface Services {
  * A plain-JS plugin without decorators lists its tokens in `static inject = [LOGGER, ...]`.
  */
 export function registerPlugin(c: DependencyContainer, P: PluginClass): void {
-  if (Array.isArray(P.inject)) {
-    // Tokens first: injectable() reads them when it records the constructor's parameters.
-    P.inject.forEach((token, i) => inject(token)(P as never, undefined as never, i));
-    injectable()(P as never);
-  }
+  injectable_(P);
   c.register(PLUGIN, { useClass: P as never }, { lifecycle: Lifecycle.ContainerScoped });
+}
+
+/** pluginForSchema builds one plugin class in a schema container, to read its declaration before it is registered. */
+export function pluginForSchema(scope: DependencyContainer, P: PluginClass): unknown {
+  injectable_(P);
+  return schemaContainer(scope).resolve(P as never);
+}
+
+/** injectable_ makes a plain-JS plugin class injectable from its `static inject` tokens (a decorated class already is). */
+function injectable_(P: PluginClass): void {
+  if (!Array.isArray(P.inject)) return;
+  // Tokens first: injectable() reads them when it records the constructor's parameters.
+  P.inject.forEach((token, i) => inject(token)(P as never, undefined as never, i));
+  injectable()(P as never);
 }
 
 /** workerContainer makes the child container a worker (or a check) resolves plugins from. */

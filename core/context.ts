@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
@@ -216,6 +216,17 @@ export class Ctx {
    */
   sameRoute(path: string): boolean {
     return this.routing?.sameRoute(this, path) ?? false;
+  }
+
+  /**
+   * detach serves a GET of this request's target with `headers` and no client, through its
+   * route and that route's middleware, and resolves once that answer is over; its bytes go
+   * nowhere. For work a plugin does on behalf of later clients (a cache refreshing an entry
+   * in the background). `init` prepares the new request's ctx (a state flag) before it runs.
+   */
+  detach(headers: IncomingHttpHeaders, init?: (sub: Ctx) => void): Promise<void> {
+    if (!this.routing) return Promise.reject(new Error('detach: this request was not routed by a gatekit server'));
+    return this.routing.detach(this, headers, init);
   }
 
   /** upgraded tells whether a handler took the connection over (takeUpgrade or takeSocket). */

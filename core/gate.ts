@@ -2,7 +2,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
+import type { SecureContext, SecureContextOptions, SecureVersion, Server as TlsServer, TLSSocket } from 'node:tls';
+import { answerHttp01 } from './acme-challenge.js';
 import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
@@ -10,15 +11,16 @@ import { Ctx, type ConnInfo, type Upgrade } from './context.js';
 import { answerError, CLIENT_CLOSED, clientGone, logClientClosed, logFailure } from './error-response.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener } from './listener-drain.js';
+import { listenerAddress } from './listen-pool.js';
 import { listenerFloor, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
 import type { Logger } from './logger.js';
-import { DONE, type Plugin, type Unit } from './plugin.js';
+import { DONE, type AnyUnit as Unit, type Plugin, type TlsProvider } from './plugin.js';
 import { cleanPath } from './request-path.js';
 import { GateResponse } from './response.js';
 import { ServerRouting } from './redispatch.js';
 import { Router } from './router.js';
-import { placeOf } from './units.js';
+import { makeUnit } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 import { HostNames, hostLines } from './host-header.js';
 import { framingError, hasBody } from './request-framing.js';
@@ -40,6 +42,8 @@ interface ServerRuntime {
   /** httpsHeaders are added to every HTTPS response (HSTS). */
   httpsHeaders: readonly [string, string][];
   tls?: { readonly context: SecureContext; readonly options: SecureContextOptions };
+  /** provider is what gave `tls`: it may renew it, and answer ACME challenges. */
+  provider?: TlsProvider;
 }
 
 /** StartOptions are what a worker needs besides the loaded config. */
@@ -66,7 +70,9 @@ export interface BoundAddress {
  */
 export class Gate {
   private readonly units: Unit[] = [];
-  private readonly listeners: { server: Server; key: string; tls: boolean }[] = [];
+  private readonly listeners: { server: Server; key: string; tls: boolean; defaults?: ServerRuntime; floor?: SecureVersion }[] = [];
+  /** http01 are the providers that answer ACME HTTP-01 challenges on plain-HTTP listeners. */
+  private readonly http01: TlsProvider[] = [];
   private readonly tunnels = new Set<Duplex>();
   private plugins = new Map<string, Plugin>();
   private closed = false;
@@ -107,7 +113,7 @@ export class Gate {
 
   private unit(d: UnitDecl): Unit {
     const p = this.plugins.get(d.plugin.name)!;
-    const u = p.create(d.directive, d.config, d.span, placeOf(d));
+    const u = makeUnit(p, d, this.config);
     this.units.push(u);
     return u;
   }
@@ -129,19 +135,34 @@ export class Gate {
       const p = await u.tls();
       rt.tls = { context: secureContextOf(p.options), options: p.options };
       rt.httpsHeaders = Object.entries(p.headers ?? {});
+      rt.provider = p;
+      if (p.http01) this.http01.push(p);
+      p.watch?.((options) => this.renewed(rt, options));
       return;
     }
   }
 
+  /**
+   * renewed swaps in a server's new certificate: SNI picks it from now on, and a listener it is
+   * the default server of gets it for clients that send no name. Open connections keep theirs.
+   */
+  private renewed(rt: ServerRuntime, options: SecureContextOptions): void {
+    if (this.closed) return;
+    rt.tls = { context: secureContextOf(options), options };
+    for (const l of this.listeners) if (l.defaults === rt) (l.server as unknown as TlsServer).setSecureContext({ ...options, minVersion: l.floor });
+    this.log.info('certificate updated', { server: rt.decl.names.join(' ') || '(default)' });
+  }
+
   private async listen(runtimes: readonly ServerRuntime[]): Promise<void> {
-    const groups = new Map<string, { tls: boolean; address: ServerDecl['listens'][number]['address']; hosts: VirtualHosts<ServerRuntime>; servers: ServerRuntime[] }>();
+    const groups = new Map<string, { tls: boolean; h2c: boolean; address: ServerDecl['listens'][number]['address']; hosts: VirtualHosts<ServerRuntime>; servers: ServerRuntime[]; h2: Map<ServerRuntime, boolean> }>();
     for (const rt of runtimes) {
       for (const l of rt.decl.listens) {
         const key = addressKey(l.address);
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { tls: l.tls, address: l.address, hosts: new VirtualHosts(), servers: [] }));
+        if (!g) groups.set(key, (g = { tls: l.tls, h2c: l.h2c, address: l.address, hosts: new VirtualHosts(), servers: [], h2: new Map() }));
         g.hosts.add(rt.decl.names, rt);
         g.servers.push(rt);
+        g.h2.set(rt, l.tls && l.http2);
         if (l.tls && !rt.tls) {
           throw new GateError('GK_LISTEN', `${l.span.file}:${l.span.line}:${l.span.col}: 'listen ${l.address.text} tls' needs a certificate: add a tls { cert ...; key ... } block to the server`);
         }
@@ -156,16 +177,21 @@ export class Gate {
         defaults: g.hosts.defaultServer.tls!.options,
         minVersion: (name: string) => pick(name).tls!.options.minVersion,
         floor: listenerFloor(g.servers.map((rt) => rt.tls!.options.minVersion)),
+        ...(g.servers.some((rt) => rt.provider?.tlsAlpn01) ? { alpn01: (name: string) => alpn01(pick(name), name) } : {}),
       } : undefined;
+      const offersH2 = (name: string): boolean => g.h2.get(pick(name)) === true;
+      const http2 = g.h2c || [...g.h2.values()].includes(true)
+        ? { h2c: g.h2c, offersH2, limits: { maxStreams: this.config.global.http2MaxStreams, maxHeaderList: this.config.global.http2MaxHeaderSize } }
+        : undefined;
       const server = await openListener({
-        address: g.address, ...(tls ? { tls } : {}),
+        address: g.address, ...(tls ? { tls } : {}), ...(http2 ? { http2 } : {}),
         onRequest: (req, res) => this.onRequest(req, res, g.hosts, conn),
         onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head, g.hosts, conn),
         takesUpgrade: (req) => this.takesUpgrade(req, g.hosts),
         onBadBody: (res, status, reason) => this.refuseBody(res, status, reason),
       }, this.config.global, this.log);
-      if (g.address.kind === 'tcp') conn.port = (server.address() as AddressInfo).port;
-      this.listeners.push({ server, key, tls: g.tls });
+      if (g.address.kind === 'tcp') conn.port = (listenerAddress(server) as AddressInfo).port;
+      this.listeners.push({ server, key, tls: g.tls, ...(tls ? { defaults: g.hosts.defaultServer, floor: tls.floor } : {}) });
     }
   }
 
@@ -221,6 +247,7 @@ export class Gate {
     if (!clean.ok) { this.refuse(ctx, new HttpError(400, `bad request path: ${clean.reason}`, { expose: true })); return; }
     if (badHost) { this.refuse(ctx, new HttpError(400, 'bad Host header', { expose: true })); return; }
     if (conn.scheme === 'https' && belowFloor(req, rt)) { this.refuse(ctx, new HttpError(421)); return; }
+    if (conn.scheme === 'http' && this.http01.length !== 0 && answerHttp01(ctx, this.http01)) return;
     this.route(ctx, rt);
   }
 
@@ -292,7 +319,7 @@ export class Gate {
   /** addresses lists the bound listeners (real ports, for port 0). */
   addresses(): BoundAddress[] {
     return this.listeners.map(({ server, key, tls }) => {
-      const a = server.address();
+      const a = listenerAddress(server);
       return typeof a === 'string' || a === null ? { key, tls, path: a ?? key.slice(5) } : { key, tls, host: a.address, port: a.port };
     });
   }
@@ -355,4 +382,10 @@ function authorityEnd(url: string, from: number): number {
 function belowFloor(req: IncomingMessage, rt: ServerRuntime): boolean {
   const min = rt.tls?.options.minVersion;
   return min !== undefined && ((req.socket as TLSSocket).getProtocol?.() ?? '') < min;
+}
+
+/** alpn01 is the certificate of a TLS-ALPN-01 challenge pending for `name` on its server, if any. */
+function alpn01(rt: ServerRuntime, name: string): SecureContext | undefined {
+  const options = rt.provider?.tlsAlpn01?.(name);
+  return options ? secureContextOf(options) : undefined;
 }

@@ -9,8 +9,11 @@ export type { Span } from '../dsl/ast.js';
 export { spanOf } from '../dsl/spans.js';
 export { error as diagnostic, warning, type Diagnostic } from '../dsl/diagnostics.js';
 export { LOGGER, PROCESS_INFO } from './tokens.js';
-export { DONE } from './plugin.js';
-export type { MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, TlsProvider, Unit, UnitPlace } from './plugin.js';
+export { bind, DONE } from './plugin.js';
+export type {
+  AnyUnit, CertificateReport, CertificateUnit, HandlerUnit, ListenPlace, MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass,
+  PluginDirective, TlsProvider, Unit, UnitPlace,
+} from './plugin.js';
 export type { Supervised } from './process/supervisor.js';
 export { Ctx } from './context.js';
 export type { BodyFilter, BodyTransform, ResponseHead, Sent } from './pipeline.js';

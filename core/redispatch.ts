@@ -1,6 +1,8 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { UnitDecl } from './config.js';
 import { Ctx } from './context.js';
+import { detachedExchange } from './detached.js';
+import { answerError, logFailure } from './error-response.js';
 import { HttpError } from './errors.js';
 import type { Unit } from './plugin.js';
 import { cleanPath } from './request-path.js';
@@ -20,6 +22,7 @@ export interface RedispatchOptions {
 export interface Routing {
   redispatch(ctx: Ctx, target: string, o?: RedispatchOptions): Promise<void>;
   sameRoute(ctx: Ctx, path: string): boolean;
+  detach(ctx: Ctx, headers: IncomingHttpHeaders, init?: (sub: Ctx) => void): Promise<void>;
 }
 
 /**
@@ -58,6 +61,24 @@ export class ServerRouting implements Routing {
     next.methodOverride = o.method ?? ctx.methodOverride;
     for (const [k, v] of ctx.vars) next.vars.set(k, v);
     await this.serve(next, ran);
+  }
+
+  /** detach serves a copy of `ctx`'s request that no client sent (see Ctx.detach); a route it no longer reaches is nothing to do. */
+  async detach(ctx: Ctx, headers: IncomingHttpHeaders, init?: (sub: Ctx) => void): Promise<void> {
+    const m = this.router.match(ctx.path);
+    if (!m || m.addSlash) return;
+    const { req, res, over } = detachedExchange(ctx.req, headers);
+    const sub = new Ctx(req, res, ctx.conn, ctx.host, ctx.path, ctx.rawPath, ctx.query, ctx.log, this);
+    sub.authority = ctx.authority;
+    init?.(sub);
+    try {
+      await this.serve(sub);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 500;
+      logFailure(sub, e, status);
+      if (!res.headersSent) answerError(sub, status, e instanceof HttpError ? e : undefined);
+    }
+    await over;
   }
 
   /** sameRoute tells whether the decoded `path` reaches the route that serves `ctx`. */

@@ -4,58 +4,43 @@
 // timeout counts its own time only.
 
 import { Readable } from 'node:stream';
-import { arg, HttpError, option, type Ctx } from '../core/index.js';
+import { arg, HttpError, option, type ConfigOf, type Ctx } from '../core/index.js';
 import { SpillFile } from './body-spill.js';
-
-/** BODY_BUFFER_SIZE is the default of `body_buffer_size`: bodies up to it stay in memory. */
-export const BODY_BUFFER_SIZE = 64 * 1024;
-/** BODY_TIMEOUT is the default of `body_timeout` (ms), as Nginx's client_body_timeout. */
-export const BODY_TIMEOUT = 60_000;
-/**
- * BODY_MAX_SIZE is the default of `body_max_size`: the largest body buffered when no
- * `limit { body }` bounds it, so that a client cannot fill the temporary folder (often RAM).
- * Nginx refuses past 1MB by default; that breaks ordinary uploads, so this is larger.
- */
-export const BODY_MAX_SIZE = 100 * 1024 * 1024;
 
 const CLOSE = { connection: 'close' };
 
 /**
  * bodyBufferingOptions are the options of a handler that buffers request bodies:
- * `request_buffering on|off` (documented by `requestBufferingDoc`, which says the handler's
- * default and why), `body_buffer_size` and `body_timeout`, read as Nginx's
- * client_body_buffer_size and client_body_timeout.
+ * `request_buffering on|off` (documented by `requestBufferingDoc`, which says why the handler
+ * buffers by default or not: `buffersByDefault`), `body_buffer_size`, `body_max_size` and
+ * `body_timeout`, read as Nginx's client_body_buffer_size, client_max_body_size and
+ * client_body_timeout. The default of body_max_size (100MB) is larger than Nginx's 1MB, which
+ * breaks ordinary uploads; it exists so that a client cannot fill the temporary folder (often RAM).
  */
-export function bodyBufferingOptions(requestBufferingDoc: string) {
+export function bodyBufferingOptions<const B extends 'on' | 'off'>(requestBufferingDoc: string, buffersByDefault: B) {
   return [
-    option({ name: 'request_buffering', doc: requestBufferingDoc, args: [arg.bool('enabled')] }),
+    option({ name: 'request_buffering', doc: requestBufferingDoc, default: buffersByDefault, args: [arg.bool('enabled')] }),
     option({
-      name: 'body_buffer_size', args: [arg.size('size')],
+      name: 'body_buffer_size', args: [arg.size('size')], default: '64KB',
       doc: 'While buffering, bodies up to this size stay in memory; a larger one goes to a temporary file in a folder only gatekit\'s user can enter, '
-        + 'deleted as soon as it is open so that nothing stays behind (default 64KB; Nginx\'s client_body_buffer_size). Bound bodies with limit { body }',
+        + 'deleted as soon as it is open so that nothing stays behind (Nginx\'s client_body_buffer_size). Bound bodies with limit { body }',
     }),
     option({
-      name: 'body_max_size', args: [arg.size('size')],
+      name: 'body_max_size', args: [arg.size('size')], default: '100MB',
       doc: 'While buffering, the largest body taken when no limit { body } bounds it; a larger one gets 413 and the connection closes '
-        + '(default 100MB; Nginx\'s client_max_body_size, whose default is 1MB). A limit { body } around the route sets the bound instead',
+        + '(Nginx\'s client_max_body_size, whose default is 1MB). A limit { body } around the route sets the bound instead',
     }),
     option({
-      name: 'body_timeout', args: [arg.duration('timeout')],
-      doc: 'While buffering, the longest wait between two reads of the body; then 408 and the connection closes (default 60s; Nginx\'s client_body_timeout)',
+      name: 'body_timeout', args: [arg.duration('timeout')], default: '60s',
+      doc: 'While buffering, the longest wait between two reads of the body; then 408 and the connection closes (Nginx\'s client_body_timeout)',
     }),
   ] as const;
 }
 
 /** BodyBufferingConfig is the part of a checked config that bodyBufferingOptions() declares. */
-export interface BodyBufferingConfig {
-  readonly request_buffering?: boolean;
-  readonly body_buffer_size?: number;
-  readonly body_max_size?: number;
-  /** body_timeout is in ms. */
-  readonly body_timeout?: number;
-}
+export type BodyBufferingConfig = ConfigOf<{ options: ReturnType<typeof bodyBufferingOptions> }>;
 
-/** BodyBuffering are a handler's buffering settings with defaults applied. */
+/** BodyBuffering are a handler's buffering settings. */
 export interface BodyBuffering {
   /** enabled: the handler buffers bodies (request_buffering). */
   readonly enabled: boolean;
@@ -67,12 +52,9 @@ export interface BodyBuffering {
   readonly max: number;
 }
 
-/** bodyBuffering applies the defaults; `enabledByDefault` is the handler's own default for request_buffering. */
-export function bodyBuffering(cfg: BodyBufferingConfig, enabledByDefault: boolean): BodyBuffering {
-  return {
-    enabled: cfg.request_buffering ?? enabledByDefault, memory: cfg.body_buffer_size ?? BODY_BUFFER_SIZE,
-    timeout: cfg.body_timeout ?? BODY_TIMEOUT, max: cfg.body_max_size ?? BODY_MAX_SIZE,
-  };
+/** bodyBuffering reads a handler's buffering settings from its checked config. */
+export function bodyBuffering(cfg: BodyBufferingConfig): BodyBuffering {
+  return { enabled: cfg.request_buffering, memory: cfg.body_buffer_size, timeout: cfg.body_timeout, max: cfg.body_max_size };
 }
 
 /** BufferedBody is a body read whole: its exact length, and its bytes when it fit in memory. */

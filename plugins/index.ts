@@ -7,6 +7,7 @@ import type { PluginClass } from '../core/index.js';
 import { AppPlugin } from './app/index.js';
 import { AsgiPlugin } from './asgi/index.js';
 import { AuthPlugin } from './auth/index.js';
+import { CachePlugin } from './cache/index.js';
 import { CgiPlugin } from './cgi/index.js';
 import { CompressPlugin } from './compress/index.js';
 import { FastcgiPlugin } from './fastcgi/index.js';
@@ -22,7 +23,7 @@ import { WsgiPlugin } from './wsgi/index.js';
 
 /** builtins is the one list of built-in plugins. */
 export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, WsgiPlugin, AsgiPlugin, CgiPlugin, FastcgiPlugin, AppPlugin,
-  LogPlugin, CompressPlugin, AuthPlugin, HeadersPlugin, LimitPlugin];
+  LogPlugin, CompressPlugin, AuthPlugin, HeadersPlugin, LimitPlugin, CachePlugin];
 
 /** registerBuiltins registers every built-in plugin in a root container, as third-party ones are. */
 export function registerBuiltins(c: DependencyContainer): void {

@@ -26,7 +26,7 @@ export async function startMasterParts(loaded: Loaded, at: PartsPlace, log: Logg
   const byPlugin = new Map<string, MasterDirective[]>();
   for (const u of allUnits(config)) {
     const list = byPlugin.get(u.plugin.name) ?? [];
-    list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u) });
+    list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u, config) });
     byPlugin.set(u.plugin.name, list);
   }
   const plugins = resolvePlugins(workerContainer(loaded.scope, {

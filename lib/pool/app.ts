@@ -1,6 +1,6 @@
 import {
-  diagnostic, spanOf, type Ctx, type Diagnostic, type DirectiveSpec, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin,
-  type ProcessInfo, type Span, type Unit,
+  diagnostic, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin,
+  type PluginDirective, type ProcessInfo, type Span,
 } from '../../core/index.js';
 import { bodyBuffering, bufferBody, type BodyBuffering, type BodyBufferingConfig } from '../request-body.js';
 import { HttpExchange, type ExchangeSpec } from './exchange.js';
@@ -29,14 +29,14 @@ export interface PythonApp {
  * the pool's Python workers (PoolLinks) and sends each request over one of them as a stream.
  * A request waits for a free link as long as the app's timeout (5 s at least).
  */
-export class PythonAppUnit implements Unit {
+export class PythonAppUnit implements HandlerUnit {
   protected links: PoolLinks | undefined;
   protected readonly spec: ExchangeSpec;
   private readonly buffering: BodyBuffering;
 
   constructor(protected readonly app: PythonApp, private readonly cfg: PythonAppConfig, private readonly at: Span, log: Logger, private readonly proc: ProcessInfo) {
     this.spec = { kind: app.kind, timeout: pythonPoolSettings(cfg, at).timeout, killOnTimeout: app.killOnTimeout, log };
-    this.buffering = bodyBuffering(cfg, true);
+    this.buffering = bodyBuffering(cfg);
   }
 
   validate(): Diagnostic[] {
@@ -80,20 +80,17 @@ function hasBody(ctx: Ctx): boolean {
  */
 export abstract class PythonAppPlugin<C extends PythonAppConfig> implements Plugin {
   abstract readonly name: string;
-  abstract readonly directives: readonly DirectiveSpec[];
+  /** directives is the plugin's one directive, bound to `unit` (see bind). */
+  abstract readonly directives: readonly PluginDirective[];
 
   constructor(protected readonly log: Logger, protected readonly proc: ProcessInfo) {}
 
-  create(_directive: string, config: unknown, at: Span): Unit {
-    return this.unit(config as C, at, this.log.child({ plugin: this.name }));
-  }
-
-  master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart {
-    return poolsPart(directives.map((d) => this.pool(d.config as C, d.at, ctx)));
+  master(directives: readonly MasterDirective<C>[], ctx: MasterContext): MasterPart {
+    return poolsPart(directives.map((d) => this.pool(d.config, d.at, ctx)));
   }
 
   /** unit makes the unit of one directive in a worker. */
-  protected abstract unit(cfg: C, at: Span, log: Logger): Unit;
+  protected abstract unit(cfg: C, at: Span): HandlerUnit;
   /** pool makes the pool of one directive in the master; its folder is poolRunDir(kind, cfg, at, ctx.runDir). */
   protected abstract pool(cfg: C, at: Span, ctx: MasterContext): PythonPool;
 }

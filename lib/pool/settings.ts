@@ -11,17 +11,17 @@ import type { Span } from '../../core/index.js';
  */
 export interface PythonPoolConfig {
   readonly app: string;
-  readonly workers?: number;
-  readonly python?: string;
-  readonly chdir?: string;
+  readonly workers: number;
+  readonly python: string;
+  readonly chdir: string;
   readonly env?: readonly { readonly name: string; readonly value: string }[];
   readonly pythonpath?: readonly string[];
-  readonly max_requests?: number;
+  readonly max_requests: number;
   /** timeout is in ms. */
-  readonly timeout?: number;
+  readonly timeout: number;
 }
 
-/** PythonPoolSettings are a PythonPoolConfig with defaults applied and paths resolved. */
+/** PythonPoolSettings are a PythonPoolConfig with paths resolved and the environment made. */
 export interface PythonPoolSettings {
   readonly app: string;
   readonly workers: number;
@@ -40,22 +40,22 @@ export const PYTHON_APP_SPEC = /^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$/;
 /** INHERITED are the variables of gatekit's own environment the Python processes get. */
 const INHERITED = ['PATH', 'HOME', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'USER', 'LOGNAME'];
 
-/** pythonPoolSettings applies the defaults of a checked config; relative paths start at the .gate file's folder. */
+/** pythonPoolSettings reads a checked config; relative paths start at the .gate file's folder, and so does the default chdir. */
 export function pythonPoolSettings(cfg: PythonPoolConfig, at: Span): PythonPoolSettings {
   const base = resolve(dirname(at.file));
-  const python = cfg.python ?? 'python3';
+  const python = cfg.python;
   const env: Record<string, string> = {};
   for (const k of INHERITED) { const v = process.env[k]; if (v !== undefined) env[k] = v; }
   if (cfg.pythonpath?.length) env.PYTHONPATH = cfg.pythonpath.join(':');
   for (const e of cfg.env ?? []) env[e.name] = e.value;
   return {
     app: cfg.app,
-    workers: cfg.workers ?? 1,
+    workers: cfg.workers,
     python: python.includes('/') && !isAbsolute(python) ? resolve(base, python) : python,
-    chdir: cfg.chdir ?? base,
+    chdir: cfg.chdir,
     env,
-    maxRequests: cfg.max_requests ?? 0,
-    timeout: cfg.timeout ?? 30_000,
+    maxRequests: cfg.max_requests,
+    timeout: cfg.timeout,
   };
 }
 

@@ -1,4 +1,4 @@
-import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, PROCESS_INFO, type HandlerUnit, type Logger, type MasterContext, type ProcessInfo, type Span } from '../../core/index.js';
 import { poolRunDir, PythonAppPlugin, PythonPool, pythonPoolSettings } from '../../lib/index.js';
 import { AsgiUnit } from './handler.js';
 import { asgi, type AsgiConfig } from './schema.js';
@@ -12,14 +12,14 @@ import { PYTHON_MODULE } from './settings.js';
 @injectable()
 export class AsgiPlugin extends PythonAppPlugin<AsgiConfig> {
   readonly name = 'asgi';
-  readonly directives = [asgi];
+  readonly directives = [bind(asgi, (cfg, at) => this.unit(cfg, at))];
 
   constructor(@inject(LOGGER) log: Logger, @inject(PROCESS_INFO) proc: ProcessInfo) {
     super(log, proc);
   }
 
-  protected unit(cfg: AsgiConfig, at: Span, log: Logger): Unit {
-    return new AsgiUnit(cfg, at, log, this.proc);
+  protected unit(cfg: AsgiConfig, at: Span): HandlerUnit {
+    return new AsgiUnit(cfg, at, this.log.child({ plugin: this.name }), this.proc);
   }
 
   /**

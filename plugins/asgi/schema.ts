@@ -9,12 +9,12 @@ export const asgi = directive({
     args: [arg.string('app')],
     options: [
       ...pythonPoolOptions({
-        workers: 'Python processes in the pool, each importing the application once and serving many requests at once on its event loop (default 1)',
-        max_requests: 'Replace a Python process after it served this many requests and WebSockets (default 0: never)',
-        timeout: 'Longest wait for the application to start its response (or accept a WebSocket), not counting time spent waiting for the client\'s body; past it the client gets 504 and the app http.disconnect; a worker whose event loop stays blocked that long is replaced (default 30s). A request waits at most 5s for a ready Python process (the pool starting or restarting), then gets 503',
+        workers: 'Python processes in the pool, each importing the application once and serving many requests at once on its event loop',
+        max_requests: 'Replace a Python process after it served this many requests and WebSockets (0: never)',
+        timeout: 'Longest wait for the application to start its response (or accept a WebSocket), not counting time spent waiting for the client\'s body; past it the client gets 504 and the app http.disconnect; a worker whose event loop stays blocked that long is replaced. A request waits at most 5s for a ready Python process (the pool starting or restarting), then gets 503',
       }),
-      ...bodyBufferingOptions('Read the whole request body before the application gets the request, so that a slow upload holds nothing in a Python process (default on, as Nginx in front of Uvicorn; '
-        + 'the scope then has a content-length header for chunked uploads too); off streams the body to the application as it arrives'),
+      ...bodyBufferingOptions('Read the whole request body before the application gets the request, so that a slow upload holds nothing in a Python process (as Nginx in front of Uvicorn; '
+        + 'the scope then has a content-length header for chunked uploads too); off streams the body to the application as it arrives', 'on'),
     ],
   },
 });

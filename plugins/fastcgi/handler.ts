@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span } from '../../core/index.js';
 import { bodyBuffering, bufferBody, cgiMetaVariables, localRedirect, TurnStats, type BodyBuffering, type CgiSite } from '../../lib/index.js';
 import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
 import { ConnectFailure, ConnPool, STARVING_AFTER } from './pool.js';
@@ -14,7 +14,7 @@ import { locateScript, type ScriptRules } from './script.js';
  * root, sends it to the responder as CGI meta-variables and FCGI_STDIN on a connection from
  * its per-worker pool, and streams the answer back. Connect failures are 502, timeouts 504.
  */
-export class FastcgiUnit implements Unit {
+export class FastcgiUnit implements HandlerUnit {
   private readonly rules: ScriptRules;
   private readonly stats = new TurnStats();
   private readonly site: CgiSite;
@@ -24,15 +24,15 @@ export class FastcgiUnit implements Unit {
   private closed = false;
 
   constructor(private readonly cfg: FastcgiConfig, private readonly at: Span, private readonly log: Logger) {
-    const root = resolve(cfg.root ?? '.').replace(/\/$/, '') || '/';
-    this.rules = { root, index: cfg.index ?? 'index.php', extension: cfg.split_path ?? '.php' };
-    this.site = { software: 'gatekit', documentRoot: root, passAuth: cfg.pass_auth ?? true };
-    this.timeouts = { read: cfg.read_timeout ?? 60_000, send: cfg.send_timeout ?? 60_000 };
-    this.buffering = bodyBuffering(cfg, true);
-    const keepalive = cfg.keepalive ?? 4;
+    const root = resolve(cfg.root).replace(/\/$/, '') || '/';
+    this.rules = { root, index: cfg.index, extension: cfg.split_path };
+    this.site = { software: 'gatekit', documentRoot: root, passAuth: cfg.pass_auth };
+    this.timeouts = { read: cfg.read_timeout, send: cfg.send_timeout };
+    this.buffering = bodyBuffering(cfg);
+    const keepalive = cfg.keepalive;
     let told = false;
     this.pool = new ConnPool(cfg.address, {
-      keepalive, idleTimeout: cfg.keepalive_timeout ?? 4000, connectTimeout: cfg.connect_timeout ?? 5000, queueTimeout: this.timeouts.read,
+      keepalive, idleTimeout: cfg.keepalive_timeout, connectTimeout: cfg.connect_timeout, queueTimeout: this.timeouts.read,
       // once per worker: a sizing hint, not a per-request event (a slow first script looks the same)
       onStarving: () => {
         if (told) return;

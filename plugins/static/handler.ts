@@ -2,7 +2,7 @@ import { statSync, type Stats } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { contentType } from 'mime-types';
-import { diagnostic, HttpError, spanOf, warning, type Ctx, type Diagnostic, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, warning, type Ctx, type Diagnostic, type HandlerUnit, type Span } from '../../core/index.js';
 import { TurnStats } from '../../lib/index.js';
 import { acceptedEncodings, encodingsOf, type Encoding } from './encoding.js';
 import { FileCache, type FileEntry } from './file-cache.js';
@@ -33,7 +33,7 @@ interface Found {
  * and nothing outside ROOT is ever served. An index file or the fallback that another route
  * serves (index.php beside a PHP route) is routed to it, as Nginx's internal redirect.
  */
-export class StaticUnit implements Unit {
+export class StaticUnit implements HandlerUnit {
   private readonly root: string;
   private readonly index: readonly string[];
   private readonly hidden: HiddenNames;
@@ -46,10 +46,10 @@ export class StaticUnit implements Unit {
 
   constructor(private readonly cfg: StaticConfig, private readonly at: Span) {
     this.root = resolve(cfg.root).replace(/\/$/, '');
-    this.index = cfg.index ?? ['index.html'];
+    this.index = cfg.index;
     this.hidden = new HiddenNames(cfg.hidden);
     this.encodings = encodingsOf(cfg.precompressed);
-    this.follow = cfg.follow_symlinks ?? false;
+    this.follow = cfg.follow_symlinks;
   }
 
   validate(): Diagnostic[] {

@@ -1,4 +1,4 @@
-import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, PROCESS_INFO, type HandlerUnit, type Logger, type MasterContext, type ProcessInfo, type Span } from '../../core/index.js';
 import { poolRunDir, PythonAppPlugin, PythonAppUnit, PythonPool } from '../../lib/index.js';
 import { WSGI } from './environ.js';
 import { wsgi, type WsgiConfig } from './schema.js';
@@ -13,14 +13,14 @@ import { PYTHON_MODULE, poolSettings } from './settings.js';
 @injectable()
 export class WsgiPlugin extends PythonAppPlugin<WsgiConfig> {
   readonly name = 'wsgi';
-  readonly directives = [wsgi];
+  readonly directives = [bind(wsgi, (cfg, at) => this.unit(cfg, at))];
 
   constructor(@inject(LOGGER) log: Logger, @inject(PROCESS_INFO) proc: ProcessInfo) {
     super(log, proc);
   }
 
-  protected unit(cfg: WsgiConfig, at: Span, log: Logger): Unit {
-    return new PythonAppUnit(WSGI, cfg, at, log, this.proc);
+  protected unit(cfg: WsgiConfig, at: Span): HandlerUnit {
+    return new PythonAppUnit(WSGI, cfg, at, this.log.child({ plugin: this.name }), this.proc);
   }
 
   /** pool runs gatekit_wsgi.py workers with `threads` threads each. */

@@ -10,7 +10,7 @@ export interface PoolSettings extends PythonPoolSettings {
 
 /** poolSettings applies the defaults of a checked config; relative paths start at the .gate file's folder. */
 export function poolSettings(cfg: WsgiConfig, at: Span): PoolSettings {
-  return { ...pythonPoolSettings(cfg, at), threads: cfg.threads ?? 1 };
+  return { ...pythonPoolSettings(cfg, at), threads: cfg.threads };
 }
 
 /** PYTHON_MODULE is gatekit_wsgi.py, the stdlib-only Python side, which gatekit_pool.py's workers load. */

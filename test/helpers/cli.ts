@@ -54,7 +54,7 @@ export function serve(args: readonly string[], o: { cwd?: string; env?: NodeJS.P
   return {
     child,
     output: () => out,
-    waitFor(re, ms = 3000) {
+    waitFor(re, ms = 10_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
           const m = re.exec(out);

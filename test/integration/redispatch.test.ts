@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { directive, injectable, type Ctx, type Plugin, type Unit } from '../../core/index.js';
+import { directive, injectable, type Ctx, type Plugin, type AnyUnit } from '../../core/index.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { CGI_FILE, CGI_DIR } from './cgi-fixtures.js';
 
@@ -10,7 +10,7 @@ const hop = directive({ name: 'hop', kind: 'handler', doc: 'Count down: /hop/N g
 class HopPlugin implements Plugin {
   readonly name = 'hop';
   readonly directives = [hop];
-  create(): Unit {
+  create(): AnyUnit {
     return {
       handle: (ctx: Ctx) => {
         const n = Number(ctx.pathInMount.slice(1));

@@ -129,6 +129,19 @@ describe('tls over real sockets', () => {
     assert.deepEqual(runDirsIn(dir), [], 'and removed with the master');
   });
 
+  it('keeps the self-signed certificate and the port across a reload with workers 0', async function () {
+    this.timeout(20_000);
+    const gateFile = file('single.gate');
+    writeFileSync(gateFile, 'global { workers 0 }\nserver app.test {\n  listen 127.0.0.1:0 tls\n  tls self_signed\n  respond "ok"\n}\n');
+    served = serve(['run', gateFile]);
+    const port = Number((await served.waitFor(/listening url=https:\/\/127\.0\.0\.1:(\d+)/, 8000))[1]);
+    const cert = async (): Promise<string> => (await httpsGet(port, '/', { servername: 'app.test', rejectUnauthorized: false })).cert.fingerprint256;
+    const before = await cert();
+    served.child.kill('SIGHUP');
+    await served.waitFor(/info reloaded/, 8000);
+    assert.equal(await cert(), before);
+  });
+
   it('accepts TLS 1.2 and 1.3 by default', async () => {
     gate = await startGate(twoSites());
     const o = { servername: 'a.test', ca: pairs['a.test'].cert };
