@@ -23,7 +23,7 @@ export function runCli(args: readonly string[], o: { cwd?: string; env?: NodeJS.
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.ms ?? 4000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.ms ?? 15_000); // a cap: a loaded machine starts node slowly
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
 }
