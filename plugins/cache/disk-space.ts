@@ -35,11 +35,16 @@ export class DiskSpace {
   /** added counts an entry written, sweeping when the folder is past its size. */
   added(bytes: number): void {
     this.used += bytes;
-    if (this.used <= this.maxSize) return;
+    // a sweep under way may have listed the folder before this entry came, and then sets
+    // `used` without it: look again after it, whatever the count says now
     if (this.sweeping) { this.again = true; return; }
+    if (this.used > this.maxSize) this.startSweep();
+  }
+
+  private startSweep(): void {
     this.sweeping = this.sweep().finally(() => {
       this.sweeping = undefined;
-      if (this.again) { this.again = false; this.added(0); }
+      if (this.again) { this.again = false; this.startSweep(); }
     });
   }
 
