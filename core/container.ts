@@ -3,7 +3,8 @@ import type { GateConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Plugin, PluginClass } from './plugin.js';
-import { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
+import { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER, STORE } from './tokens.js';
+import { RedisStore } from './store/shared-store.js';
 import { LateDispatcher, type Dispatcher } from './dispatcher.js';
 import { silentLogger } from './logger.js';
 import { MemoryMetrics } from './metrics.js';
@@ -54,6 +55,8 @@ export function workerContainer(scope: DependencyContainer, s: Services): Depend
   c.register(CONFIG, { useValue: s.config });
   c.register(PROCESS_INFO, { useValue: s.process });
   c.register(ROUTER, { useValue: s.router });
+  // read when a feature first asks: `check` has no config, and most sites no store
+  c.register(STORE, { useValue: new RedisStore(() => s.config.config.global.store, s.logger.child({ part: 'store' })) });
   return c;
 }
 

@@ -7,7 +7,8 @@ export type { Address, ArgSpec, Config, ConfigOf, DirectiveKind, DirectiveSpec, 
 export type { Span } from '../dsl/ast.js';
 export { spanOf } from '../dsl/spans.js';
 export { error as diagnostic, warning, type Diagnostic } from '../dsl/diagnostics.js';
-export { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
+export { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER, STORE } from './tokens.js';
+export type { SharedStore, StoreLease, StoreSettings } from './store/shared-store.js';
 export { DONE } from './plugin.js';
 export type { MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass, TlsProvider, Unit, UnitPlace, VariableSpec } from './plugin.js';
 export type { ProcessSpec, Supervised } from './process/supervisor.js';

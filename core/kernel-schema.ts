@@ -69,6 +69,16 @@ export const globalSettings = [
     schema: { args: [arg.int('count', { min: 1, max: 65535 })] } }),
   directive({ name: 'http2_max_header_size', kind: 'global', unique: true, doc: 'Largest header list an HTTP/2 request may carry, uncompressed (default 32KB); a larger one resets its stream',
     schema: { args: [arg.size('size')] } }),
+  directive({ name: 'store', kind: 'global', unique: true,
+    doc: 'The shared store several instances keep state in (Redis): store redis://HOST:PORT/DB | rediss://... | unix:/PATH | redis-sentinel://H:P,H:P/MASTER { password; prefix; timeout }; features opt in (limit { store shared })',
+    schema: {
+      args: [arg.string('url')],
+      options: [
+        { name: 'password', doc: 'The password (AUTH); better ${REDIS_PASSWORD} than written in the file', args: [arg.string('password')] },
+        { name: 'prefix', doc: 'Prefix of every key gatekit writes (default gatekit:), so that sites can share one Redis', args: [arg.string('prefix')] },
+        { name: 'timeout', doc: 'Longest wait for any answer (default 50ms); past it, or while the store is down, each feature follows its own policy', args: [arg.duration('timeout')] },
+      ],
+    } }),
   directive({ name: 'log_level', kind: 'global', unique: true, doc: 'Least important error-log level written: debug, info, warn or error (default info)',
     schema: { args: [arg.enum('level', { values: ['debug', 'info', 'warn', 'error'] })] } }),
   directive({ name: 'error_log', kind: 'global', unique: true, doc: 'Where the error log goes: stderr (default), stdout or a file (reopened on USR1), and its least level; lines it cannot take are dropped and counted',

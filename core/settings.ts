@@ -3,6 +3,7 @@ import type { Span } from '../dsl/ast.js';
 import type { Checked } from '../dsl/check.js';
 import { error, type Diagnostic } from '../dsl/diagnostics.js';
 import type { GlobalSettings } from './config.js';
+import { storeSettings } from './store/store-settings.js';
 
 const DEFAULTS: GlobalSettings = {
   workers: 0, gracefulTimeout: 30_000, maxRequests: 0, maxRequestsJitter: 0, workerTimeout: 30_000,
@@ -29,6 +30,8 @@ export class SettingsBuilder {
   private readonly values: Record<string, unknown> = { ...DEFAULTS };
   /** given holds where each setting the user wrote stands, and its text. */
   private readonly given = new Map<keyof GlobalSettings, { span: Span; text: string }>();
+  /** problems are diagnostics found while taking settings, reported by finish(). */
+  private readonly problems: Diagnostic[] = [];
 
   /** take records a setting; false when `c` is not one of the kernel's (a plugin's global directive). */
   take(c: Checked): boolean {
@@ -39,6 +42,9 @@ export class SettingsBuilder {
       const { target, level } = c.config as { target: string; level?: string };
       this.values.errorLog = target === 'stderr' || target === 'stdout' ? target : resolve(dirname(c.span.file), target);
       if (level) this.values.logLevel = level;
+    } else if (c.name === 'store') {
+      const store = storeSettings(c);
+      if ('code' in store) this.problems.push(store); else this.values.store = store;
     } else return false;
     if (key && c.args[0]) this.given.set(key, { span: c.args[0].span, text: c.args[0].value });
     return true;
@@ -47,6 +53,7 @@ export class SettingsBuilder {
   /** finish returns the settings, with their derived defaults, and appends a diagnostic for each that cannot run. */
   finish(diags: Diagnostic[]): GlobalSettings {
     const v = this.values as { -readonly [K in keyof GlobalSettings]: GlobalSettings[K] };
+    diags.push(...this.problems);
     const header = this.given.get('headerTimeout');
     const request = this.given.get('requestTimeout');
     // Node refuses a header timeout longer than the request timeout: a request_timeout under the
