@@ -36,6 +36,12 @@ export class LimitUnit implements Unit {
     if (this.source && counts(this.cfg)) this.counters = await this.source(this.local, this.at);
   }
 
+  async close(): Promise<void> {
+    const c = this.counters;
+    this.counters = this.local;
+    await c.close?.();
+  }
+
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
     for (const [i, r] of (this.cfg.rate ?? []).entries()) {
