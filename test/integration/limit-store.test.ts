@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type Served } from '../helpers/cli.js';
@@ -12,6 +12,19 @@ const LISTENING = /listening (?:worker=1 )?url=http:\/\/127\.0\.0\.1:(\d+)/;
 
 /** Instance is one `gatekit run` sharing the store with the others. */
 interface Instance { readonly served: Served; readonly port: number }
+
+/** roundRobin is a layer-4 balancer in small: each connection goes to the next port in turn. */
+async function roundRobin(ports: readonly number[]): Promise<{ port: number; close(): void }> {
+  let next = 0;
+  const open = new Set<Socket>();
+  const server = createTcpServer((client) => {
+    const up = connect(ports[next++ % ports.length], '127.0.0.1');
+    for (const s of [client, up]) { open.add(s); s.on('close', () => open.delete(s)); s.on('error', () => { client.destroy(); up.destroy(); }); }
+    client.pipe(up).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as AddressInfo).port, close: () => { for (const s of open) s.destroy(); server.close(); } };
+}
 
 describe('limit { store shared } across instances (gatekit run, redis-server)', function () {
   this.timeout(30_000);
@@ -47,12 +60,16 @@ describe('limit { store shared } across instances (gatekit run, redis-server)', 
   };
   const get = (i: Instance, path = '/'): Promise<HttpResult> => httpGet(`http://127.0.0.1:${i.port}${path}`, { connection: 'close' });
 
-  it('one rate for three instances: a burst of 5 is 5 requests whichever instance takes them', async () => {
-    const site = '  limit { rate 1/m burst 5; store shared }\n  respond "ok"';
+  it('one rate for three instances behind a layer-4 balancer: a burst of 5 is 5 requests whichever instance takes them', async () => {
+    const site = '  limit { rate 1/m burst 5; store shared }\n  headers { set x-instance $port }\n  respond "ok"';
     const all = [await start(site), await start(site), await start(site, { workers: 2 })];
-    const statuses: number[] = [];
-    for (let n = 0; n < 9; n++) statuses.push((await get(all[n % 3])).status);
-    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429, 429, 429]);
+    const front = await roundRobin(all.map((i) => i.port));
+    try {
+      const answers: HttpResult[] = [];
+      for (let n = 0; n < 9; n++) answers.push(await get({ served: all[0].served, port: front.port }));
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 429, 429, 429, 429]);
+      assert.equal(new Set(answers.filter((a) => a.status === 200).map((a) => a.headers['x-instance'])).size, 3, 'every instance let some through');
+    } finally { front.close(); }
     const late = await get(all[1]);
     assert.equal(late.status, 429);
     const wait = Number(late.headers['retry-after']);
