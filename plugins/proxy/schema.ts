@@ -24,8 +24,12 @@ export const proxy = directive({
       { name: 'upstream', repeatable: true, doc: 'One more upstream, with options: upstream http://host:port { weight 3 }',
         args: [upstreamUrl('url')],
         options: [{ name: 'weight', doc: 'Share of traffic relative to the others (default 1)', args: [arg.int('weight', { min: 1, max: 1000 })] }] },
-      { name: 'balance', doc: 'How an upstream is picked (default round_robin): round_robin, least_conn, ip_hash, random or first',
-        args: [arg.enum('policy', { values: ['round_robin', 'least_conn', 'ip_hash', 'random', 'first'] })] },
+      { name: 'balance', doc: 'How an upstream is picked (default round_robin): round_robin, least_conn, ip_hash, random, first, or cookie NAME { secret S; max_age D } (sticky: a signed cookie names the upstream, the same on every instance with the same secret)',
+        args: [arg.enum('policy', { values: ['round_robin', 'least_conn', 'ip_hash', 'random', 'first', 'cookie'] }), arg.string('cookie', { optional: true })],
+        options: [
+          { name: 'secret', doc: 'Key of the cookie\'s HMAC: give every instance the same one (${STICKY_SECRET}); without it, anyone who knows the upstreams can name one', args: [arg.string('secret')] },
+          { name: 'max_age', doc: 'How long the browser keeps the cookie (default: until it closes)', args: [arg.duration('age')] },
+        ] },
       { name: 'keepalive', doc: 'Idle connections kept open per upstream for reuse (default 128; 0 closes each after its request)',
         args: [arg.int('connections', { min: 0, max: 100000 })] },
       { name: 'keepalive_timeout', doc: 'How long an idle upstream connection is kept (default 30s)', args: [arg.duration('timeout')] },
@@ -64,6 +68,9 @@ export const proxy = directive({
 
 /** ProxyConfig is a checked `proxy`. */
 export type ProxyConfig = ConfigOf<typeof proxy>;
+
+/** BalanceOption is a checked `balance POLICY [COOKIE] { secret; max_age }` option. */
+export interface BalanceOption { readonly policy: string; readonly cookie?: string; readonly secret?: string; readonly max_age?: number }
 
 /** UpstreamOption is a checked `upstream URL { weight N }` option. */
 export interface UpstreamOption { readonly url?: string; readonly weight?: number }
