@@ -77,6 +77,7 @@ export const globalSettings = [
         { name: 'password', doc: 'The password (AUTH); better ${REDIS_PASSWORD} than written in the file', args: [arg.string('password')] },
         { name: 'prefix', doc: 'Prefix of every key gatekit writes (default gatekit:), so that sites can share one Redis', args: [arg.string('prefix')] },
         { name: 'timeout', doc: 'Longest wait for any answer (default 50ms); past it, or while the store is down, each feature follows its own policy', args: [arg.duration('timeout')] },
+        { name: 'ca', doc: 'With rediss://: the certificate authorities (PEM) to trust instead of the system ones (a private CA)', args: [arg.path('file')] },
       ],
     } }),
   directive({ name: 'log_level', kind: 'global', unique: true, doc: 'Least important error-log level written: debug, info, warn or error (default info)',

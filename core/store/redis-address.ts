@@ -35,15 +35,15 @@ export function parseStoreAddress(text: string): StoreAddress | string {
   };
 }
 
-/** redisOptions are ioredis's connection options for an address (password and timeouts are added by the caller). */
-export function redisOptions(a: StoreAddress): RedisOptions {
+/** redisOptions are ioredis's connection options for an address (password and timeouts are added by the caller); `ca` replaces the trusted authorities for TLS. */
+export function redisOptions(a: StoreAddress, ca?: Buffer): RedisOptions {
   switch (a.kind) {
     case 'unix': return { path: a.path, db: a.db };
     case 'tcp': return {
-      host: a.host, port: a.port, db: a.db, ...(a.tls ? { tls: { servername: a.host } } : {}),
+      host: a.host, port: a.port, db: a.db, ...(a.tls ? { tls: { servername: a.host, ...(ca ? { ca } : {}) } } : {}),
       ...(a.user ? { username: a.user } : {}), ...(a.password ? { password: a.password } : {}),
     };
-    case 'sentinel': return { sentinels: [...a.sentinels], name: a.name, db: a.db, ...(a.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}) };
+    case 'sentinel': return { sentinels: [...a.sentinels], name: a.name, db: a.db, ...(a.tls ? { tls: ca ? { ca } : {}, enableTLSForSentinelMode: true } : {}) };
   }
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { redisOptions, type StoreAddress } from './redis-address.js';
@@ -7,6 +8,8 @@ export interface StoreSettings {
   readonly url: string;
   readonly address: StoreAddress;
   readonly password?: string;
+  /** ca is a PEM file of certificate authorities to trust for rediss://, instead of the system's. */
+  readonly ca?: string;
   /** prefix starts every key gatekit writes (default `gatekit:`), so several sites can share one Redis. */
   readonly prefix: string;
   /** timeout bounds every command, in ms: a store slower than this counts as down for that request. */
@@ -68,7 +71,7 @@ export class RedisStore implements SharedStore {
   /** connect makes the client: commands fail at once while disconnected and after `timeout`, so none waits longer. */
   private connect(s: StoreSettings): Redis {
     const redis = new Redis({
-      ...redisOptions(s.address), ...(s.password ? { password: s.password } : {}),
+      ...redisOptions(s.address, s.ca ? readFileSync(s.ca) : undefined), ...(s.password ? { password: s.password } : {}),
       commandTimeout: s.timeout, connectTimeout: Math.max(s.timeout, 1000), enableOfflineQueue: false, maxRetriesPerRequest: 0,
       enableAutoPipelining: true, retryStrategy: (times) => Math.min(50 * times, RECONNECT_MAX), lazyConnect: false,
     });

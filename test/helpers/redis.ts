@@ -19,8 +19,8 @@ export interface TestRedis {
   resume(): void;
 }
 
-/** startRedis starts a redis-server with no persistence, listening only on `dir`/redis.sock. */
-export async function startRedis(dir: string): Promise<TestRedis> {
+/** startRedis starts a redis-server with no persistence, listening only on `dir`/redis.sock (and what `extra` options add). */
+export async function startRedis(dir: string, extra: readonly string[] = []): Promise<TestRedis> {
   const socket = join(dir, 'redis.sock');
   let child: ChildProcess | undefined;
   const r: TestRedis = {
@@ -34,7 +34,7 @@ export async function startRedis(dir: string): Promise<TestRedis> {
       await once(c, 'exit');
     },
     async start() {
-      const c = (child = spawn(REDIS_SERVER!, ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir],
+      const c = (child = spawn(REDIS_SERVER!, ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra],
         { stdio: ['ignore', 'pipe', 'pipe'] }));
       await readyOf(c);
     },

@@ -7,11 +7,21 @@ import { join } from 'node:path';
 import { serve, type Served } from '../helpers/cli.js';
 import { REDIS_SERVER, startRedis, type TestRedis } from '../helpers/redis.js';
 import { httpGet, type HttpResult } from './mw-fixtures.js';
+import { selfSignedPair } from './proxy-upstreams.js';
 
 const LISTENING = /listening (?:worker=1 )?url=http:\/\/127\.0\.0\.1:(\d+)/;
 
 /** Instance is one `gatekit run` sharing the store with the others. */
 interface Instance { readonly served: Served; readonly port: number }
+
+/** freeTcpPort is a port free a moment ago (redis-server cannot take port 0 for TLS and say which it got). */
+async function freeTcpPort(): Promise<number> {
+  const s = createTcpServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
 
 /** roundRobin is a layer-4 balancer in small: each connection goes to the next port in turn. */
 async function roundRobin(ports: readonly number[]): Promise<{ port: number; close(): void }> {
@@ -150,6 +160,25 @@ describe('limit { store shared } across instances (gatekit run, redis-server)', 
     let back = await get(i);
     for (let n = 0; n < 40 && back.status === 503; n++) back = await get(i);
     assert.equal(back.status, 429, 'the bucket the store kept still holds');
+  });
+
+  it('reaches Redis over rediss:// with a private CA and a password', async () => {
+    const { key, cert } = selfSignedPair();
+    writeFileSync(join(dir, 'redis.key'), key);
+    writeFileSync(join(dir, 'redis.crt'), cert);
+    const port = await freeTcpPort();
+    const tlsRedis = await startRedis(mkdtempSync(join(dir, 'tls-')), ['--tls-port', String(port), '--tls-cert-file', join(dir, 'redis.crt'), '--tls-key-file', join(dir, 'redis.key'),
+      '--tls-ca-cert-file', join(dir, 'redis.crt'), '--tls-auth-clients', 'no', '--requirepass', 'pa55']);
+    try {
+      const file = join(dir, 'tls.gate');
+      writeFileSync(file, `global { workers 0; store rediss://localhost:${port} { password pa55; ca ./redis.crt; timeout 500ms } }\nserver {\n  listen 127.0.0.1:0\n  limit { rate 1/m; store shared; on_store_error deny }\n  respond "ok"\n}\n`);
+      const served = serve(['run', file]);
+      instances.push({ served, port: 0 });
+      const [, p] = await served.waitFor(LISTENING, 8000);
+      await served.waitFor(/store: connected part=store store=rediss:\/\/localhost/, 8000);
+      const i = { served, port: Number(p) };
+      assert.deepEqual([(await get(i)).status, (await get(i)).status], [200, 429]);
+    } finally { await tlsRedis.kill(); }
   });
 
   it('refuses at start a shared limit without a store', async () => {
