@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { redisOptions, type StoreAddress } from './redis-address.js';
 
@@ -31,8 +31,8 @@ export interface StoreLease {
 export interface SharedStore {
   /** settings are the configured store; undefined without `global { store }`. */
   readonly settings: StoreSettings | undefined;
-  /** open leases the process's connection, connecting on the first lease; throws without `global { store }`. */
-  open(): StoreLease;
+  /** open leases the process's connection, connecting on the first lease; rejects without `global { store }`. */
+  open(): Promise<StoreLease>;
 }
 
 /** RECONNECT_MAX is the longest pause between two attempts to reach a store that is down. */
@@ -40,7 +40,7 @@ const RECONNECT_MAX = 1000;
 
 /** RedisStore is the SharedStore on Redis, through ioredis. */
 export class RedisStore implements SharedStore {
-  private redis: Redis | undefined;
+  private redis: Promise<Redis> | undefined;
   private leases = 0;
 
   constructor(private readonly read: () => StoreSettings | undefined, private readonly log: Logger) {}
@@ -49,11 +49,12 @@ export class RedisStore implements SharedStore {
     return this.read();
   }
 
-  open(): StoreLease {
+  async open(): Promise<StoreLease> {
     const s = this.settings;
     if (!s) throw new Error("no 'store' in global");
-    const redis = (this.redis ??= this.connect(s));
+    const made = (this.redis ??= this.connect(s));
     this.leases++;
+    const redis = await made;
     let closed = false;
     return {
       redis, prefix: s.prefix, timeout: s.timeout,
@@ -61,7 +62,7 @@ export class RedisStore implements SharedStore {
       close: async () => {
         if (closed) return;
         closed = true;
-        if (--this.leases > 0 || this.redis !== redis) return;
+        if (--this.leases > 0 || this.redis !== made) return;
         this.redis = undefined;
         redis.disconnect();
       },
@@ -69,7 +70,8 @@ export class RedisStore implements SharedStore {
   }
 
   /** connect makes the client: commands fail at once while disconnected and after `timeout`, so none waits longer. */
-  private connect(s: StoreSettings): Redis {
+  private async connect(s: StoreSettings): Promise<Redis> {
+    const { Redis } = await import('ioredis'); // loaded by the first feature that uses a store: most sites have none
     const redis = new Redis({
       ...redisOptions(s.address, s.ca ? readFileSync(s.ca) : undefined), ...(s.password ? { password: s.password } : {}),
       commandTimeout: s.timeout, connectTimeout: Math.max(s.timeout, 1000), enableOfflineQueue: false, maxRetriesPerRequest: 0,

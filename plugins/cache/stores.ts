@@ -26,7 +26,7 @@ export async function makeStore(cfg: CacheConfig, log: Logger, shared: SharedSto
   const s = storeConfig(cfg);
   if (s.kind === 'redis') {
     if (!shared.settings) throw new Error("'cache { store redis }' needs a store: add global { store redis://HOST:PORT }");
-    const lease = shared.open();
+    const lease = await shared.open();
     await lease.ready(STORE_READY);
     const keep = Math.max(cfg.stale_while_revalidate ?? 0, cfg.stale_if_error ?? 0);
     return new RedisCacheStore(lease, s.max_entry ?? 1024 * 1024, keep, log, s.dir ? await diskStore(s.dir, s.max_size, log) : undefined);

@@ -58,7 +58,7 @@ export class LimitPlugin implements Plugin {
     if (!this.store.settings) {
       throw new GateError('GK_CONFIG_INVALID', `${at.file}:${at.line}:${at.col}: 'limit { store shared }' needs a store: add global { store redis://HOST:PORT }`);
     }
-    const lease = this.store.open();
+    const lease = await this.store.open();
     await lease.ready(STORE_READY);
     return new StoreCounters(lease, zoneOf(cfg, at), cfg, cfg.on_store_error === 'deny' ? 'deny' : 'allow', this.log.child({ plugin: this.name }));
   }
