@@ -10,12 +10,11 @@ export interface StoreConfig {
   readonly kind: 'memory' | 'disk' | 'redis';
   readonly dir?: string;
   readonly max_size?: number;
-  readonly max_entry?: number;
 }
 
 /** storeConfig reads the `store` option (memory when absent). */
 export function storeConfig(cfg: CacheConfig): StoreConfig {
-  return (cfg.store as StoreConfig | undefined) ?? { kind: 'memory' };
+  return cfg.store ?? { kind: 'memory' };
 }
 
 /** STORE_READY bounds the wait for the global store at provision; until it answers, lookups are misses. */
@@ -23,14 +22,15 @@ const STORE_READY = 1000;
 
 /** makeStore makes the store a `cache` block names; `shared` is the global store, for `store redis`. */
 export async function makeStore(cfg: CacheConfig, log: Logger, shared: SharedStore): Promise<CacheStore> {
-  const s = storeConfig(cfg);
-  if (s.kind === 'redis') {
+  const r = cfg.store;
+  if (r?.kind === 'redis') {
     if (!shared.settings) throw new Error("'cache { store redis }' needs a store: add global { store redis://HOST:PORT }");
     const lease = await shared.open();
     await lease.ready(STORE_READY);
-    const keep = Math.max(cfg.stale_while_revalidate ?? 0, cfg.stale_if_error ?? 0);
-    return new RedisCacheStore(lease, s.max_entry ?? 1024 * 1024, keep, log, s.dir ? await diskStore(s.dir, s.max_size, log) : undefined);
+    const keep = Math.max(cfg.stale_while_revalidate, cfg.stale_if_error);
+    return new RedisCacheStore(lease, r.max_entry, keep, log, r.dir ? await diskStore(r.dir, r.max_size, log) : undefined);
   }
+  const s = storeConfig(cfg);
   if (s.kind === 'memory' || !s.dir) return new MemoryStore(s.max_size ?? 64 * 1024 * 1024);
   return diskStore(s.dir, s.max_size, log);
 }

@@ -1,4 +1,4 @@
-import { GateError, inject, injectable, LOGGER, PROCESS_INFO, STORE, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type SharedStore, type Span, type Unit } from '../../core/index.js';
+import { bind, GateError, inject, injectable, LOGGER, PROCESS_INFO, STORE, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type SharedStore, type Span } from '../../core/index.js';
 import { CountersBroker } from './broker.js';
 import { BrokerLink, SharedCounters } from './broker-link.js';
 import { carryOver } from './carry.js';
@@ -20,27 +20,22 @@ const STORE_READY = 1000;
 @injectable()
 export class LimitPlugin implements Plugin {
   readonly name = 'limit';
-  readonly directives = [limit];
+  readonly directives = [bind(limit, (cfg, at) => new LimitUnit(cfg, at, this.sourceOf(cfg)))];
   private link: BrokerLink | undefined;
 
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo, @inject(STORE) private readonly store: SharedStore) {}
 
-  create(_directive: string, config: unknown, at: Span): Unit {
-    const cfg = config as LimitConfig;
-    return new LimitUnit(cfg, at, this.sourceOf(cfg));
-  }
-
-  master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined {
+  master(directives: readonly MasterDirective<LimitConfig>[], ctx: MasterContext): MasterPart | undefined {
     if (this.proc.role !== 'master') return undefined; // workers 0: the one process counts alone
     const before = ctx.previous instanceof CountersBroker ? ctx.previous : undefined;
     const fresh = new Map<string, LocalCounters>();
     for (const d of directives) {
-      const cfg = d.config as LimitConfig;
+      const cfg = d.config;
       const id = blockId(d.at);
       if (counts(cfg) && !shared(cfg) && !fresh.has(id)) fresh.set(id, new LocalCounters(cfg));
     }
     const blocks = before ? carryOver(before.blocks, fresh) : fresh;
-    return blocks.size ? new CountersBroker(brokerSocket(process.pid, ctx.generation), blocks, ctx.log) : undefined;
+    return blocks.size ? new CountersBroker(brokerSocket(ctx.runDir), blocks, ctx.log) : undefined;
   }
 
   async close(): Promise<void> {
@@ -65,7 +60,7 @@ export class LimitPlugin implements Plugin {
 
   /** countersOf connects this worker to the master's counters (once); a block keeps `local` for when the master cannot answer. */
   private async countersOf(local: LocalCounters, at: Span): Promise<Counters> {
-    const link = (this.link ??= new BrokerLink(brokerSocket(process.ppid, this.proc.generation), this.log.child({ plugin: this.name })));
+    const link = (this.link ??= new BrokerLink(brokerSocket(this.proc.runDir), this.log.child({ plugin: this.name })));
     return (await link.open()) ? new SharedCounters(link, blockId(at), local) : local;
   }
 }
