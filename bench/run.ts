@@ -22,6 +22,7 @@ import { renderSection, type Ratio, type Section } from './report.js';
 import { runRespond } from './respond.js';
 import { describeLoad } from './settings.js';
 import { runStartup } from './startup.js';
+import { runStore } from './store.js';
 import { runWsgi } from './wsgi.js';
 import { runStatic } from './static.js';
 
@@ -29,7 +30,7 @@ import { runStatic } from './static.js';
 
 const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi, asgi: runAsgi,
   django: runDjango, fastapi: runFastapi, middleware: runMiddleware, proxy: runProxy, cgi: runCgi, fastcgi: runFastcgi, profile: runProfile,
-  cache: runCache, 'profile-wsgi': () => runProfilePool('wsgi'), 'profile-asgi': () => runProfilePool('asgi'), 'node-versions': runNodeVersions };
+  cache: runCache, store: runStore, 'profile-wsgi': () => runProfilePool('wsgi'), 'profile-asgi': () => runProfilePool('asgi'), 'node-versions': runNodeVersions };
 const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi', 'fastcgi'];
 /** GROUPS name several scenarios at once: `app-servers` is every comparison of gatekit's Python pool with the stacks it replaces. */
 const GROUPS: Record<string, readonly string[]> = { 'app-servers': ['wsgi', 'asgi', 'django', 'fastapi'] };

@@ -6,6 +6,7 @@ import type { ListenConfig } from './kernel-schema.js';
 import type { Plugin } from './plugin.js';
 import type { PluginRegistry } from './registry.js';
 import { SettingsBuilder } from './settings.js';
+import type { StoreSettings } from './store/shared-store.js';
 
 /** ServerRef names the server block a unit sits in. */
 export interface ServerRef {
@@ -76,6 +77,8 @@ export interface GlobalSettings {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** errorLog is where the error log goes: 'stderr', 'stdout' or an absolute file path. */
   readonly errorLog: string;
+  /** store is the shared store (`store redis://...`), when there is one. */
+  readonly store?: StoreSettings;
   /** http2MaxStreams is SETTINGS_MAX_CONCURRENT_STREAMS on every HTTP/2 connection. */
   readonly http2MaxStreams: number;
   /** http2MaxHeaderSize is SETTINGS_MAX_HEADER_LIST_SIZE, in bytes. */

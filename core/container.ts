@@ -1,7 +1,8 @@
 import { inject, injectable, Lifecycle, type DependencyContainer } from 'tsyringe';
 import type { Logger } from './logger.js';
 import type { Plugin, PluginClass } from './plugin.js';
-import { LOGGER, PLUGIN, PROCESS_INFO } from './tokens.js';
+import { LOGGER, PLUGIN, PROCESS_INFO, STORE } from './tokens.js';
+import { RedisStore, type StoreSettings } from './store/shared-store.js';
 import { silentLogger } from './logger.js';
 
 /** ProcessInfo says which process a plugin runs in. */
@@ -25,6 +26,8 @@ export interface ProcessInfo {
 export interface Services {
   readonly logger: Logger;
   readonly process: ProcessInfo;
+  /** store is `global { store }`, when the config has one (a check has none). */
+  readonly store?: StoreSettings | undefined;
 }
 
 /**
@@ -55,6 +58,8 @@ export function workerContainer(scope: DependencyContainer, s: Services): Depend
   const c = scope.createChildContainer();
   c.register(LOGGER, { useValue: s.logger });
   c.register(PROCESS_INFO, { useValue: s.process });
+  // read when a feature first asks: `check` has no config, and most sites no store
+  c.register(STORE, { useValue: new RedisStore(() => s.store, s.logger.child({ part: 'store' })) });
   return c;
 }
 

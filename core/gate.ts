@@ -102,6 +102,7 @@ export class Gate {
     const c = workerContainer(loaded.scope, {
       logger: o.logger,
       process: o.process,
+      store: this.config.global.store,
     });
     this.plugins = new Map(resolvePlugins(c).map((p) => [p.name, p]));
     for (const u of this.config.globalUnits) this.unit(u);

@@ -8,7 +8,8 @@ export type { Address, ConfigOf, DirectiveSpec, TemplateLike } from '../dsl/sche
 export type { Span } from '../dsl/ast.js';
 export { spanOf } from '../dsl/spans.js';
 export { error as diagnostic, warning, type Diagnostic } from '../dsl/diagnostics.js';
-export { LOGGER, PROCESS_INFO } from './tokens.js';
+export { LOGGER, PROCESS_INFO, STORE } from './tokens.js';
+export type { SharedStore, StoreLease } from './store/shared-store.js';
 export { bind, DONE } from './plugin.js';
 export type {
   AnyUnit, CertificateReport, CertificateUnit, HandlerUnit, ListenPlace, MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass,

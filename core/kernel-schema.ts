@@ -69,6 +69,17 @@ export const globalSettings = [
     schema: { args: [arg.int('count', { min: 1, max: 65535 })] } }),
   directive({ name: 'http2_max_header_size', kind: 'global', unique: true, default: '32KB', doc: 'Largest header list an HTTP/2 request may carry, uncompressed; a larger one resets its stream',
     schema: { args: [arg.size('size')] } }),
+  directive({ name: 'store', kind: 'global', unique: true,
+    doc: 'The shared store several instances keep state in (Redis): store redis://HOST:PORT/DB | rediss://... | unix:/PATH | redis-sentinel://H:P,H:P/MASTER { password; prefix; timeout }; features opt in (limit { store shared })',
+    schema: {
+      args: [arg.string('url')],
+      options: [
+        { name: 'password', doc: 'The password (AUTH); better ${REDIS_PASSWORD} than written in the file', args: [arg.string('password')] },
+        { name: 'prefix', default: 'gatekit:', doc: 'Prefix of every key gatekit writes, so that sites can share one Redis', args: [arg.string('prefix')] },
+        { name: 'timeout', default: '50ms', doc: 'Longest wait for any answer; past it, or while the store is down, each feature follows its own policy', args: [arg.duration('timeout')] },
+        { name: 'ca', doc: 'With rediss://: the certificate authorities (PEM) to trust instead of the system ones (a private CA)', args: [arg.path('file')] },
+      ],
+    } }),
   directive({ name: 'log_level', kind: 'global', unique: true, default: 'info', doc: 'Least important error-log level written: debug, info, warn or error',
     schema: { args: [arg.enum('level', { values: ['debug', 'info', 'warn', 'error'] })] } }),
   directive({ name: 'error_log', kind: 'global', unique: true, default: 'stderr', doc: 'Where the error log goes: stderr, stdout or a file (reopened on USR1), and its least level; lines it cannot take are dropped and counted',

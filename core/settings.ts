@@ -6,6 +6,7 @@ import type { DirectiveSpec } from '../dsl/schema.js';
 import { parseValue } from '../dsl/values.js';
 import type { GlobalSettings } from './config.js';
 import { globalSettings } from './kernel-schema.js';
+import { storeSettings } from './store/store-settings.js';
 
 const KEYS: Record<string, keyof GlobalSettings> = {
   workers: 'workers', graceful_timeout: 'gracefulTimeout', pid: 'pid', max_requests: 'maxRequests',
@@ -40,6 +41,8 @@ export class SettingsBuilder {
   private readonly values: Record<string, unknown> = { ...DEFAULTS };
   /** given holds where each setting the user wrote stands, and its text. */
   private readonly given = new Map<keyof GlobalSettings, { span: Span; text: string }>();
+  /** problems are diagnostics found while taking settings, reported by finish(). */
+  private readonly problems: Diagnostic[] = [];
 
   /** take records a setting; false when `c` is not one of the kernel's (a plugin's global directive). */
   take(c: Checked): boolean {
@@ -50,6 +53,9 @@ export class SettingsBuilder {
       const { target, level } = c.config as { target: string; level?: string };
       this.values.errorLog = target === 'stderr' || target === 'stdout' ? target : resolve(dirname(c.span.file), target);
       if (level) this.values.logLevel = level;
+    } else if (c.name === 'store') {
+      const store = storeSettings(c);
+      if ('code' in store) this.problems.push(store); else this.values.store = store;
     } else return false;
     if (key && c.args[0]) this.given.set(key, { span: c.args[0].span, text: c.args[0].value });
     return true;
@@ -58,6 +64,7 @@ export class SettingsBuilder {
   /** finish returns the settings, with their derived defaults, and appends a diagnostic for each that cannot run. */
   finish(diags: Diagnostic[]): GlobalSettings {
     const v = this.values as { -readonly [K in keyof GlobalSettings]: GlobalSettings[K] };
+    diags.push(...this.problems);
     const header = this.given.get('headerTimeout');
     const request = this.given.get('requestTimeout');
     // Node refuses a header timeout longer than the request timeout: a request_timeout under the

@@ -7,3 +7,5 @@ export const LOGGER = Symbol.for('gatekit.logger');
 export const PROCESS_INFO = Symbol.for('gatekit.process');
 /** PLUGIN is the multi-binding every plugin class is registered under. */
 export const PLUGIN = Symbol.for('gatekit.plugin');
+/** STORE injects the SharedStore: the connection to `global { store }`, shared by the features that opt in. */
+export const STORE = Symbol.for('gatekit.store');

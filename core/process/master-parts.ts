@@ -32,6 +32,7 @@ export async function startMasterParts(loaded: Loaded, at: PartsPlace, log: Logg
   const plugins = resolvePlugins(workerContainer(loaded.scope, {
     logger: log,
     process: { pid: process.pid, role: at.role, workerId: 0, generation, runDir },
+    store: config.global.store,
   }));
   const running = new Map<string, MasterPart>(); // in start order
   const stop = async (timeout: number): Promise<void> => {

@@ -5,7 +5,7 @@ export const cache = directive({
   name: 'cache', kind: 'middleware',
   doc: 'Cache responses (RFC 9111, as a shared cache: the proxy_cache role) in front of any handler: cache { ttl DURATION [STATUS...]; key TEMPLATE; '
     + 'methods M...; bypass $VAR...; no_store $VAR...; stale_while_revalidate D; stale_if_error D; max_size SIZE; lock [TIMEOUT]; '
-    + 'store memory|disk [DIR] { max_size SIZE }; header on; purge_from CIDR... }',
+    + 'store memory|disk|redis [DIR] { max_size SIZE; max_entry SIZE }; header on; purge_from CIDR... }',
   schema: {
     options: [
       { name: 'ttl', repeatable: true,
@@ -24,9 +24,12 @@ export const cache = directive({
       { name: 'max_size', doc: 'Largest body stored; a larger one streams through uncached', default: '8MB', args: [arg.size('size')] },
       { name: 'lock', doc: 'One request per key goes to the handler while the others wait for its answer, at most TIMEOUT, then go themselves (as proxy_cache_lock)',
         args: [arg.duration('timeout', { optional: true, default: '5s' })] },
-      { name: 'store', doc: 'Where entries live: memory (per worker, LRU; the default) or disk DIR (shared by the workers of a machine, kept across restarts): store disk ./cache { max_size 1GB }',
-        args: [arg.enum('kind', { values: ['memory', 'disk'] }), arg.path('dir', { optional: true })],
-        options: [{ name: 'max_size', doc: 'Size of the store, bodies and heads (default 64MB in memory, 1GB on disk); least recently used entries go first', args: [arg.size('size')] }] },
+      { name: 'store', doc: 'Where entries live: memory (per worker, LRU; the default), disk DIR (shared by the workers of a machine, kept across restarts): store disk ./cache { max_size 1GB }, or redis [DIR] (the global store, shared by every instance; bodies past max_entry go to the disk store DIR, else pass uncached)',
+        args: [arg.enum('kind', { values: ['memory', 'disk', 'redis'] }), arg.path('dir', { optional: true })],
+        options: [
+          { name: 'max_size', doc: 'Size of the store, bodies and heads (default 64MB in memory, 1GB on disk); least recently used entries go first', args: [arg.size('size')] },
+          { name: 'max_entry', doc: 'With store redis: largest body kept in Redis', default: '1MB', args: [arg.size('size')] },
+        ] },
       { name: 'header', doc: 'Add X-Cache: HIT|MISS|EXPIRED|STALE|UPDATING|REVALIDATED|BYPASS to responses (default off)', args: [arg.bool('on')] },
       { name: 'purge_from', doc: 'Addresses (IP or CIDR) allowed to send PURGE: PURGE /path removes its entries, PURGE /prefix* every entry whose key starts with the prefix',
         args: [arg.string('cidr', { variadic: true })] },

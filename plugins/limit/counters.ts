@@ -14,6 +14,8 @@ export interface Counters {
   take(rate: number, key: string): number | Promise<number>;
   /** enter counts a request in flight for `key`; undefined when `key` already has the most allowed. */
   enter(key: string): Release | undefined | Promise<Release | undefined>;
+  /** close lets go of what the counters hold outside this process. */
+  close?(): Promise<void>;
 }
 
 /** LocalCounters keep the counts in this process. */
@@ -69,6 +71,22 @@ export class LocalCounters implements Counters {
       if (m > 0) counts.set(key, m); else counts.delete(key);
     };
   }
+}
+
+/** shared tells whether a `limit` block keeps its rates and counts in the global store (`store shared`). */
+export function shared(cfg: LimitConfig): boolean {
+  return cfg.store?.mode === 'shared' && counts(cfg);
+}
+
+/**
+ * zoneOf names a shared block's counts in the store: its own name (`store shared NAME`), or
+ * where it is written: line and column in the main file (whatever it is called on each
+ * instance), with the names (not paths) of the files that include it, so instances that run
+ * the same config from different folders share them.
+ */
+export function zoneOf(cfg: LimitConfig, at: Span): string {
+  const place = (s: Span): string => s.includedFrom ? `${s.file.slice(s.file.lastIndexOf('/') + 1)}:${s.line}:${s.col}<${place(s.includedFrom)}` : `${s.line}:${s.col}`;
+  return cfg.store?.zone ?? place(at);
 }
 
 /** counts tells whether a `limit` block counts anything (a rate or requests in flight), not only bodies. */

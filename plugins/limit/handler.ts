@@ -36,10 +36,19 @@ export class LimitUnit implements HandlerUnit {
     if (this.source && counts(this.cfg)) this.counters = await this.source(this.local, this.at);
   }
 
+  async close(): Promise<void> {
+    const c = this.counters;
+    this.counters = this.local;
+    await c.close?.();
+  }
+
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
     for (const [i, r] of (this.cfg.rate ?? []).entries()) {
       if (parseRate(r.rate) === undefined) out.push(diagnostic('GK_LIMIT_BAD_RATE', `invalid rate '${r.rate}' for 'limit'`, spanOf(this.cfg.rate, i) ?? this.at, 'expected requests per time, like 10/s, 600/m or 1000/h'));
+    }
+    if (this.cfg.on_store_error !== undefined && this.cfg.store?.mode !== 'shared') {
+      out.push(diagnostic('GK_LIMIT_STORE_POLICY', "'on_store_error' applies to a shared limit only", spanOf(this.cfg, 'on_store_error') ?? this.at, 'add store shared, or drop on_store_error'));
     }
     if (Object.keys(this.cfg).length === 0) out.push(diagnostic('GK_LIMIT_EMPTY', "'limit' sets no limit", this.at, 'add body, body_timeout, rate or connections'));
     return out;

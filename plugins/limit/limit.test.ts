@@ -121,6 +121,12 @@ describe('limit', () => {
     const [b] = await checkGate('server { listen 80; limit { body ten }; respond "x" }');
     assert.deepEqual([b.code, b.span.col], ['GK_DSL_BAD_ARG', 34]);
   });
+
+  it('reports on_store_error on a limit that is not shared', async () => {
+    const [a] = await checkGate('server { listen 80; limit { rate 1/s; on_store_error deny }; respond "x" }');
+    assert.deepEqual([a?.code, a?.span.col], ['GK_LIMIT_STORE_POLICY', 54]);
+    assert.deepEqual(await checkGate('server { listen 80; limit { rate 1/s; store shared; on_store_error deny }; respond "x" }'), []);
+  });
 });
 
 /** enterSoon retries an entry a few times: a release from one worker and an entry from another travel on separate connections. */

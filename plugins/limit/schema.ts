@@ -3,7 +3,7 @@ import { arg, directive, type ConfigOf } from '../../core/index.js';
 /** limit bounds what clients may ask: `limit { body 10MB; rate 10/s burst 20; connections 50 }`. */
 export const limit = directive({
   name: 'limit', kind: 'middleware',
-  doc: 'Bound requests: limit { body SIZE; body_timeout D; rate N/s [burst M] [per $remote]; connections N [per $remote] }; with workers, the master keeps the rates and counts for all of them',
+  doc: 'Bound requests: limit { body SIZE; body_timeout D; rate N/s [burst M] [per $remote]; connections N [per $remote] }; with workers, the master keeps the rates and counts for all of them; store shared keeps them in the global store, for every instance',
   schema: {
     block: 'required',
     options: [
@@ -16,6 +16,10 @@ export const limit = directive({
           arg.enum('per_word', { values: ['per'], optional: true }), arg.template('key', { optional: true })] },
       { name: 'connections', doc: 'Requests in flight at once per key (default $remote), upgraded connections included; over it 429',
         args: [arg.int('count', { min: 1 }), arg.enum('per_word', { values: ['per'], optional: true }), arg.template('key', { optional: true })] },
+      { name: 'store', doc: 'Where rates and counts live: local (this machine, the default) or shared (the global store, across every instance using it; GCRA rates, leased counts); a NAME shares the counts of blocks that differ between configs',
+        args: [arg.enum('mode', { values: ['local', 'shared'] }), arg.string('zone', { optional: true })] },
+      { name: 'on_store_error', doc: 'What a shared limit does when the store is down or slower than its timeout: allow (the default; one log line per outage) or deny (503 with Retry-After)',
+        args: [arg.enum('policy', { values: ['allow', 'deny'] })] },
     ],
   },
 });

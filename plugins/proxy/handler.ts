@@ -8,6 +8,7 @@ import { groupHeaders, requestHead, requestHeaders, reservedHeader, responseHead
 import { HealthChecker, type HealthSpec } from './health.js';
 import type { UpstreamHead } from './response-parser.js';
 import type { ProxyConfig } from './schema.js';
+import { StickyCookie } from './sticky.js';
 import { upstreamUri, type PathSpec } from './target.js';
 import { Tunnels } from './tunnel.js';
 import { hasPath, parseTarget, Upstream } from './upstream.js';
@@ -24,6 +25,7 @@ interface PassiveSpec { readonly count: number; readonly window: number; readonl
 export class ProxyUnit implements HandlerUnit, Responder {
   private readonly upstreams: Upstream[];
   private readonly pick: Balancer;
+  private readonly sticky: StickyCookie | undefined;
   private readonly timeouts: Timeouts;
   private readonly wsIdle: number;
   private readonly retries: number;
@@ -42,7 +44,11 @@ export class ProxyUnit implements HandlerUnit, Responder {
   constructor(private readonly cfg: ProxyConfig, private readonly at: Span, private readonly log: Logger) {
     const ups = [...cfg.upstreams.map((url) => ({ url, weight: 1 })), ...(cfg.upstream ?? [])];
     this.upstreams = ups.filter((u) => u.url !== undefined && !hasPath(u.url)).map((u) => new Upstream(parseTarget(u.url, at.file), u.weight));
-    this.pick = balancer(cfg.balance);
+    const b = cfg.balance;
+    this.pick = balancer(b.policy === 'cookie' ? 'round_robin' : b.policy);
+    if (b.policy === 'cookie' && b.cookie) {
+      this.sticky = new StickyCookie({ name: b.cookie, secret: b.secret ?? '', ...(b.max_age !== undefined ? { maxAge: b.max_age } : {}) }, this.upstreams, this.pick);
+    }
     this.timeouts = { connect: cfg.connect_timeout, read: cfg.read_timeout, send: cfg.send_timeout };
     this.wsIdle = cfg.ws_idle_timeout ?? this.timeouts.read;
     this.retries = cfg.retries ?? Math.max(0, this.upstreams.length - 1);
@@ -87,9 +93,12 @@ export class ProxyUnit implements HandlerUnit, Responder {
     let staleLeft = 2;
     let up = this.choose(ctx, tried);
     if (!up) throw this.noUpstream(ctx);
+    let answering: Upstream | undefined; // the upstream whose answer goes out, for the sticky cookie
+    this.sticky?.follow(ctx, () => answering);
     for (;;) {
       const cur = up;
       tried.push(cur);
+      answering = cur;
       ctx.vars.set('upstream', cur.key);
       const head = requestHead(ctx.method, path, requestHeaders(ctx, this.up, cur.hostHeader, framing), !upgrade && !cur.pool.reuses);
       cur.active++;
@@ -103,6 +112,7 @@ export class ProxyUnit implements HandlerUnit, Responder {
         if (e.stale && !e.bodySent && IDEMPOTENT.has(ctx.method) && staleLeft-- > 0) { tried.pop(); continue; }
         this.passiveFailure(cur);
         const next = retriesLeft-- > 0 && retriable(e, ctx.method) ? this.choose(ctx, tried) : undefined;
+        answering = undefined;
         if (!next) throw this.failure(ctx, cur, e);
         this.log.warn(`${describe(e)}; trying another upstream`, { upstream: cur.key, request_id: ctx.requestId, error: errorText(e) });
         up = next;
@@ -151,7 +161,8 @@ export class ProxyUnit implements HandlerUnit, Responder {
       return only.available(now) && tried.length === 0 ? only : undefined;
     }
     const candidates = this.upstreams.filter((u) => u.available(now) && !tried.includes(u));
-    return candidates.length ? this.pick(candidates, ctx.remote) : undefined;
+    if (!candidates.length) return undefined;
+    return this.sticky ? this.sticky.pick(ctx, candidates) : this.pick(candidates, ctx.remote);
   }
 
   private passiveFailure(up: Upstream): void {
@@ -222,7 +233,21 @@ function validateProxy(cfg: ProxyConfig, at: Span): Diagnostic[] {
   const strip = cfg.strip_prefix;
   if (strip && !strip.startsWith('/')) out.push(diagnostic('GK_PROXY_STRIP_PREFIX', `strip_prefix '${strip}' must start with '/'`, spanOf(cfg, 'strip_prefix') ?? at));
   if (strip !== undefined && cfg.rewrite) out.push(diagnostic('GK_PROXY_REWRITE', "'rewrite' sets the whole upstream path: drop strip_prefix", spanOf(cfg, 'rewrite') ?? at));
+  out.push(...validateBalance(cfg.balance, at));
   const h = cfg.health_check;
   if (h?.path !== undefined && !h.path.startsWith('/')) out.push(diagnostic('GK_PROXY_HEALTH_PATH', `health_check path '${h.path}' must start with '/'`, spanOf(h, 'path') ?? at));
   return out;
+}
+
+/** validateBalance wants a cookie name with `balance cookie`, and none (nor its options) with the other policies. */
+function validateBalance(b: ProxyConfig['balance'], at: Span): Diagnostic[] {
+  const where = spanOf(b, 'policy') ?? at;
+  if (b.policy === 'cookie') {
+    if (!b.cookie) return [diagnostic('GK_PROXY_BALANCE', "'balance cookie' needs the cookie's name", where, 'balance cookie lb { secret ${STICKY_SECRET} }')];
+    return TOKEN_RE.test(b.cookie) ? [] : [diagnostic('GK_PROXY_BALANCE', `invalid cookie name '${b.cookie}'`, spanOf(b, 'cookie') ?? where)];
+  }
+  if (b.cookie !== undefined || b.secret !== undefined || b.max_age !== undefined) {
+    return [diagnostic('GK_PROXY_BALANCE', `'balance ${b.policy}' takes no cookie, secret or max_age`, where, 'those go with balance cookie NAME')];
+  }
+  return [];
 }

@@ -81,7 +81,7 @@ server {
     const cfg = loaded.config!.servers[0].routes[0].handler!.config as Record<string, unknown> & { health_check: Record<string, unknown> };
     assert.equal(cfg.keepalive, 4);
     assert.equal(cfg.keepalive_timeout, 30_000);
-    assert.equal(cfg.balance, 'round_robin');
+    assert.equal((cfg.balance as { policy: string }).policy, 'round_robin');
     assert.equal(cfg.preserve_host, true);
     assert.deepEqual([cfg.health_check.interval, cfg.health_check.timeout], [10_000, 1000]);
     assert.ok(spanOf(cfg, 'keepalive'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { startGate, type TestGate } from '../helpers/gate.js';
+import { checkGate, startGate, type TestGate } from '../helpers/gate.js';
 import { echo, send, upstream, waitFor, type TestUpstream } from './proxy-upstreams.js';
 
 const nameOf = (body: string): string => (JSON.parse(body) as { name: string }).name;
@@ -88,5 +88,58 @@ describe('proxy: load balancing', () => {
     assert.deepEqual(await names(3), ['a', 'a', 'a']);
     await a.close();
     assert.deepEqual(await names(3), ['b', 'b', 'b']);
+  });
+
+  describe('balance cookie (sticky sessions)', () => {
+    let other: TestGate | undefined;
+    afterEach(async () => { await other?.close(); other = undefined; });
+    const conf = (a: string, b: string, c: string, extra = ''): string =>
+      `server { listen 127.0.0.1:0; proxy ${a} ${b} ${c} { balance cookie lb { secret s3cret${extra} }; max_fails 0 } }`;
+    const cookieOf = (r: { headers: Record<string, string | string[] | undefined> }): string | undefined => {
+      const set = r.headers['set-cookie'];
+      return set ? /^lb=([^;]+)/.exec(String(set))?.[1] : undefined;
+    };
+
+    it('keeps a client on the upstream its signed cookie names, on every instance with the same secret', async () => {
+      const [a, b, c] = await three();
+      gate = await startGate(conf(a.url, b.url, c.url, '; max_age 1h'));
+      other = await startGate(conf(a.url, b.url, c.url, '; max_age 1h'));
+      const first = await send(gate.port, '/');
+      const value = cookieOf(first);
+      assert.ok(value, `no cookie: ${String(first.headers['set-cookie'])}`);
+      assert.match(String(first.headers['set-cookie']), /^lb=[\w-]{22}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=3600$/);
+      assert.ok(!String(first.headers['set-cookie']).includes(String(a.port)), 'the cookie names no address');
+      const home = nameOf(first.body);
+      const cookie = { cookie: `other=1; lb=${value}` };
+      for (const port of [gate.port, other.port, gate.port, other.port, gate.port]) {
+        const r = await send(port, '/', { headers: cookie });
+        assert.equal(nameOf(r.body), home);
+        assert.equal(r.headers['set-cookie'], undefined, 'a client already on its upstream gets no new cookie');
+      }
+      const fresh = await names(6);
+      assert.ok(new Set(fresh).size > 1, `clients without the cookie are spread: ${fresh.join('')}`);
+    });
+
+    it('a forged cookie or one from another secret gets a fresh pick; a dead upstream moves the client, with a new cookie', async () => {
+      const [a, b, c] = await three();
+      gate = await startGate(conf(a.url, b.url, c.url));
+      const forged = await send(gate.port, '/', { headers: { cookie: 'lb=AAAAAAAAAAAAAAAAAAAAAA' } });
+      assert.ok(cookieOf(forged));
+      const value = cookieOf(forged)!;
+      const home = ups.find((u) => u.requests === 1)!; // the one upstream that served the forged request
+      await home.close();
+      const moved = await send(gate.port, '/', { headers: { cookie: `lb=${value}` } });
+      assert.equal(moved.status, 200);
+      assert.notEqual(nameOf(moved.body), nameOf(forged.body));
+      assert.ok(cookieOf(moved) && cookieOf(moved) !== value, 'the client is told its new upstream');
+      ups = ups.filter((u) => u !== home);
+    });
+
+    it('refuses balance cookie without a name, and a cookie name with other policies', async () => {
+      const codes = async (text: string): Promise<string[]> => (await checkGate(text)).map((d) => `${d.code} ${d.span.line}:${d.span.col}`);
+      assert.deepEqual(await codes('server { listen 80; proxy http://a http://b { balance cookie } }'), ['GK_PROXY_BALANCE 1:55']);
+      assert.deepEqual(await codes('server { listen 80; proxy http://a http://b { balance round_robin lb } }'), ['GK_PROXY_BALANCE 1:55']);
+      assert.deepEqual(await codes('server { listen 80; proxy http://a http://b { balance cookie "a b" } }'), ['GK_PROXY_BALANCE 1:62']);
+    });
   });
 });
