@@ -1,0 +1,46 @@
+import { resolvePlugins, workerContainer } from '../container.js';
+import { LateDispatcher } from '../dispatcher.js';
+import type { Loaded } from '../load.js';
+import type { Logger } from '../logger.js';
+import { MemoryMetrics } from '../metrics.js';
+import type { MasterDirective, Resident } from '../plugin.js';
+import { allUnits, placeOf } from '../units.js';
+import type { MasterControl } from './master-control.js';
+
+/**
+ * Residents runs the plugins' resident parts (Plugin.resident): made with the first config,
+ * told every config served after it, stopped with the master.
+ */
+export class Residents {
+  private readonly running = new Map<string, Resident>();
+
+  constructor(private readonly log: Logger, private readonly control: MasterControl) {}
+
+  /** apply tells every resident part the directives of the config now served; it throws when one fails. */
+  async apply(loaded: Loaded): Promise<void> {
+    const config = loaded.config!;
+    const byPlugin = new Map<string, MasterDirective[]>();
+    for (const u of allUnits(config)) {
+      const list = byPlugin.get(u.plugin.name) ?? [];
+      list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u) });
+      byPlugin.set(u.plugin.name, list);
+    }
+    const plugins = resolvePlugins(workerContainer(loaded.scope, {
+      logger: this.log, metrics: new MemoryMetrics(), config: { config },
+      process: { pid: process.pid, role: 'master', workerId: 0, generation: 0 }, router: new LateDispatcher(),
+    }));
+    for (const p of plugins) {
+      if (!p.resident || this.running.has(p.name) || !byPlugin.has(p.name)) continue;
+      this.running.set(p.name, p.resident({ log: this.log.child({ plugin: p.name }), control: this.control }));
+    }
+    for (const [name, r] of this.running) await r.update(byPlugin.get(name) ?? []);
+  }
+
+  /** stop stops every resident part. */
+  async stop(): Promise<void> {
+    for (const [name, r] of this.running) {
+      try { await r.stop(); } catch (e) { this.log.error('resident part stop failed', { plugin: name, error: (e as Error).message }); }
+    }
+    this.running.clear();
+  }
+}
