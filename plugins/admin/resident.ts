@@ -43,7 +43,8 @@ export class AdminResident implements Resident {
     if (!cfg) return;
     this.server = await listen(cfg.address, this.api, this.live);
     this.address = cfg.address.text;
-    this.ctx.log.info('admin listening', { address: cfg.address.text });
+    const bound = this.server.address();
+    this.ctx.log.info('admin API ready', { url: typeof bound === 'string' || !bound ? `unix:${cfg.address.text.replace(/^unix:/, '')}` : `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/` });
     this.sampler = setInterval(() => void this.sample(), SAMPLE_MS);
     this.sampler.unref();
   }
