@@ -37,7 +37,7 @@ export class ProcessProbe {
     const cpu = process.cpuUsage();
     const d = this.delay;
     // the histogram holds the time between the sampling timer's runs: the delay is what exceeds its period
-    const ms = (ns: number): number => (Number.isFinite(ns) ? Math.max(0, Math.round(ns / 1e4) / 100 - RESOLUTION_MS) : 0);
+    const ms = (ns: number): number => (Number.isFinite(ns) ? Math.max(0, Math.round(ns / 1e4 - RESOLUTION_MS * 100) / 100) : 0);
     const loopDelayMs = d.count ? { p50: ms(d.percentile(50)), p99: ms(d.percentile(99)), max: ms(d.max) } : { p50: 0, p99: 0, max: 0 };
     d.reset();
     return {

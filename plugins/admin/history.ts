@@ -13,7 +13,7 @@ export interface RoutePoint {
   readonly codes: Readonly<Record<string, number>>;
 }
 
-/** Point is every route's traffic over one interval ending at `t` (ms since the epoch); routes are keyed `server route`. */
+/** Point is every route's traffic over one interval ending at `t` (ms since the epoch); routes are keyed `server<TAB>route`. */
 export interface Point {
   readonly t: number;
   readonly routes: Readonly<Record<string, RoutePoint>>;
@@ -57,7 +57,8 @@ export class History {
       const before = this.last.get(w.pid);
       const now = new Map<string, RouteCounts>();
       for (const r of w.traffic.routes) {
-        const key = `${r.server} ${r.route}`;
+        if (!r.buckets.some((n) => n > 0)) continue; // a route that never served a request has no line
+        const key = `${r.server}\t${r.route}`;
         now.set(key, r);
         const b = before?.get(key);
         const s = sums.get(key) ?? { n: 0, buckets: new Array<number>(r.buckets.length).fill(0), byClass: [0, 0, 0, 0, 0, 0] };

@@ -52,10 +52,9 @@ export class LiveFeed {
     for (const ws of this.clients) if (ws.readyState === WebSocket.OPEN) ws.send(text);
   }
 
-  /** close closes every dashboard's connection. */
-  close(): void {
+  /** disconnect closes every dashboard's connection (the feed takes new ones: an address that moves keeps it). */
+  disconnect(): void {
     for (const ws of this.clients) ws.terminate();
     this.clients.clear();
-    this.wss.close();
   }
 }

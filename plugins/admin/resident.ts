@@ -62,7 +62,7 @@ export class AdminResident implements Resident {
 
   private async close(): Promise<void> {
     clearInterval(this.sampler);
-    this.live.close();
+    this.live.disconnect();
     const s = this.server;
     this.server = undefined;
     this.address = undefined;
