@@ -11,6 +11,7 @@ import { pluginsCommand } from '../core/cli/plugins.js';
 import { routesCommand } from '../core/cli/routes.js';
 import { runCommand } from '../core/cli/run.js';
 import { signalCommand } from '../core/cli/signal.js';
+import { statusCommand } from '../core/cli/status.js';
 import { guardStdio } from '../core/log-target.js';
 import { ROLE_ENV } from '../core/process/protocol.js';
 import { runWorker } from '../core/process/worker.js';
@@ -35,6 +36,9 @@ usage:
                                   re-read the config in the running server; wait for its
                                   verdict (exit 1 with the diagnostics when it is refused)
   gatekit stop [FILE]             send TERM (graceful stop) to the running server
+  gatekit status [FILE]           the running server's workers, upstreams and pools, from
+                                  its admin API (admin in global)
+  gatekit top [FILE]              the same, refreshed every second, with requests/s
   gatekit --version | --help
 
 exit codes:
@@ -100,6 +104,9 @@ async function main(argv: string[]): Promise<number> {
       if (waitFlag !== undefined && wait === undefined) return usageError(`invalid duration in '${waitFlag}': expected one like 30s`);
       return signalCommand(cmd, args[0], QUICKSTART, root, io, wait);
     }
+    case 'status': case 'top':
+      if (args.length > 1 || flags.length) return usageError(`${cmd} takes at most one FILE`);
+      return statusCommand(cmd, args[0], root, io);
     default:
       return usageError(`unknown command '${cmd}'`);
   }
