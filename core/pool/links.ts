@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { HttpError } from '../errors.js';
+import type { PoolReport } from '../report.js';
 import { Link, type LinkOwner } from './link.js';
 import type { PoolStream, RecallMark } from './stream.js';
 import { TimedList } from './timed.js';
@@ -71,6 +72,13 @@ export class PoolLinks implements LinkOwner {
   }
 
   /** close refuses what waits and closes every link; idempotent. */
+  /** report shows the pool as this worker sees it (admin): its ready processes, requests running and waiting. */
+  report(name: string, size: number): PoolReport {
+    const st = this.watch.status;
+    const state = st.failing ? 'failing' : 'ready';
+    return { name, kind: this.kind, size, processes: st.ready.map((w) => ({ pid: w.pid, state })), busy: this.running.count(), queue: this.queue.count() };
+  }
+
   close(): void {
     this.shut = true;
     this.watch.close();

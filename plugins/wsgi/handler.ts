@@ -1,6 +1,6 @@
 import {
   bodyBuffering, bufferBody, diagnostic, HttpExchange, POOL_QUEUE_WAIT, PoolLinks, spanOf,
-  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type Unit,
+  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type Unit, type UnitReport,
 } from '../../core/index.js';
 import { hasBody, headPayload } from './environ.js';
 import type { WsgiConfig } from './schema.js';
@@ -41,6 +41,11 @@ export class WsgiUnit implements Unit {
   private async withBody(ctx: Ctx): Promise<void> {
     const buffered = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined;
     return new HttpExchange(ctx, this.links!, !this.buffering.enabled || buffered !== undefined, headPayload(ctx, buffered?.length), this.spec).run();
+  }
+
+  /** report shows this worker's view of the pool (admin). */
+  report(): UnitReport {
+    return this.links ? { pools: [this.links.report(`wsgi ${this.cfg.app}`, this.cfg.workers ?? 1)] } : {};
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminUrl, hasPrometheusClient, parseExposition, postJson, sampleValue } from '../helpers/admin.js';
 import { runCli, serve, type Served } from '../helpers/cli.js';
+import { repoPath } from '../helpers/paths.js';
 import { upstream, type TestUpstream } from '../integration/proxy-upstreams.js';
 
 const LISTENING = /listening (?:worker=\d+ )?url=http:\/\/127\.0\.0\.1:(\d+)/;
@@ -168,6 +169,18 @@ describe('admin API', function () {
     assert.equal((await postJson(`${admin}upstreams/${encodeURIComponent(`127.0.0.1:${a.port}`)}/enable`, {})).status, 200);
     assert.equal(await (await fetch(`${site}/p/`)).text(), 'a');
     assert.equal((await postJson(`${admin}upstreams/127.0.0.1:1/drain`, {})).status, 404);
+  });
+
+  it('/status shows an application pool with its processes', async () => {
+    const hello = repoPath('samples', 'wsgi-hello');
+    const { site, admin } = await start(2, `server { listen 127.0.0.1:0; route / { wsgi hello:application { chdir ${hello}; workers 2 } } }`);
+    assert.equal((await fetch(site)).status, 200);
+    type Pools = { pools: { name: string; kind: string; size: number; processes: { pid: number; state: string }[] }[] };
+    const status = async (): Promise<Pools> => (await fetch(`${admin}status`)).json() as Promise<Pools>;
+    let s = await status();
+    // the second Python process may still be importing the app: ask again until it is ready (bounded)
+    for (let i = 0; i < 100 && s.pools[0]?.processes.length !== 2; i++) { await new Promise((r) => setTimeout(r, 100)); s = await status(); }
+    assert.deepEqual(s.pools.map((p) => [p.name, p.kind, p.size, p.processes.length, p.processes.every((x) => x.pid > 0 && x.state === 'ready')]), [['wsgi hello:application', 'wsgi', 2, 2, true]]);
   });
 
   it('/routes says which server, route and handler would serve a request', async () => {
