@@ -1,10 +1,7 @@
-import { resolvePlugins, workerContainer } from '../container.js';
-import { LateDispatcher } from '../dispatcher.js';
 import type { Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
-import { MemoryMetrics } from '../metrics.js';
-import type { MasterDirective, MasterPart } from '../plugin.js';
-import { allUnits, placeOf } from '../units.js';
+import type { MasterPart } from '../plugin.js';
+import { masterPlugins } from './master-plugins.js';
 import { supervise } from './supervisor.js';
 
 /** MasterParts are the running master parts of one generation. */
@@ -20,17 +17,7 @@ export interface MasterParts {
  * the parts of the generation a reload replaces.
  */
 export async function startMasterParts(loaded: Loaded, generation: number, role: 'single' | 'master', log: Logger, previous?: MasterParts): Promise<MasterParts> {
-  const config = loaded.config!;
-  const byPlugin = new Map<string, MasterDirective[]>();
-  for (const u of allUnits(config)) {
-    const list = byPlugin.get(u.plugin.name) ?? [];
-    list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u) });
-    byPlugin.set(u.plugin.name, list);
-  }
-  const plugins = resolvePlugins(workerContainer(loaded.scope, {
-    logger: log, metrics: new MemoryMetrics(), config: { config },
-    process: { pid: process.pid, role, workerId: 0, generation }, router: new LateDispatcher(),
-  }));
+  const { plugins, directives: byPlugin } = masterPlugins(loaded, log, role, generation);
   const running = new Map<string, MasterPart>(); // in start order
   const stop = async (timeout: number): Promise<void> => {
     for (const p of [...running.values()].reverse()) {

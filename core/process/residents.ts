@@ -1,11 +1,8 @@
-import { resolvePlugins, workerContainer } from '../container.js';
-import { LateDispatcher } from '../dispatcher.js';
 import type { Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
-import { MemoryMetrics } from '../metrics.js';
-import type { MasterDirective, Resident } from '../plugin.js';
-import { allUnits, placeOf } from '../units.js';
+import type { Resident } from '../plugin.js';
 import type { MasterControl } from './master-control.js';
+import { masterPlugins } from './master-plugins.js';
 
 /**
  * Residents runs the plugins' resident parts (Plugin.resident): made with the first config,
@@ -18,17 +15,7 @@ export class Residents {
 
   /** apply tells every resident part the directives of the config now served; it throws when one fails. */
   async apply(loaded: Loaded): Promise<void> {
-    const config = loaded.config!;
-    const byPlugin = new Map<string, MasterDirective[]>();
-    for (const u of allUnits(config)) {
-      const list = byPlugin.get(u.plugin.name) ?? [];
-      list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u) });
-      byPlugin.set(u.plugin.name, list);
-    }
-    const plugins = resolvePlugins(workerContainer(loaded.scope, {
-      logger: this.log, metrics: new MemoryMetrics(), config: { config },
-      process: { pid: process.pid, role: 'master', workerId: 0, generation: 0 }, router: new LateDispatcher(),
-    }));
+    const { plugins, directives: byPlugin } = masterPlugins(loaded, this.log, 'master', 0);
     for (const p of plugins) {
       if (!p.resident || this.running.has(p.name) || !byPlugin.has(p.name)) continue;
       this.running.set(p.name, p.resident({ log: this.log.child({ plugin: p.name }), control: this.control }));
