@@ -86,6 +86,8 @@ export class Control implements MasterControl {
   private readonly reloads: { readonly since: number; readonly done: (r: ReloadReport) => void }[] = [];
   private readonly history: ReloadReport[] = [];
   private readonly counts = { reloaded: 0, refused: 0, failed: 0 };
+  /** drained are the upstreams drained through drainUpstream: a worker that starts later is told too. */
+  private readonly drained = new Set<string>();
   private nextReq = 1;
 
   constructor(private readonly m: MasterAccess) {}
@@ -133,7 +135,15 @@ export class Control implements MasterControl {
 
   async drainUpstream(id: string, drained: boolean): Promise<number> {
     const answers = await this.askAll((req) => ({ t: 'upstream', req, id, drained }));
-    return answers.filter((a) => a.t === 'upstream-done' && a.found).length;
+    const found = answers.filter((a) => a.t === 'upstream-done' && a.found).length;
+    if (found && drained) this.drained.add(id);
+    if (!drained) this.drained.delete(id);
+    return found;
+  }
+
+  /** workerReady tells a worker that has just become ready (a replacement, a new generation) which upstreams are drained. */
+  workerReady(id: number): void {
+    for (const upstream of this.drained) this.m.send(id, { t: 'upstream', req: 0, id: upstream, drained: true }); // req 0: no one waits for the answer
   }
 
   route(host: string, path: string): RouteAnswer {

@@ -107,6 +107,7 @@ export class Master {
   /** input hands one event to the machine and performs its outputs; events raised meanwhile wait their turn. */
   input(i: MasterInput<Loaded>): void {
     if (i.kind === 'message' && this.control.answered(i.message)) return; // an answer to the admin, not a decision
+    if (i.kind === 'message' && i.message.t === 'ready') this.control.workerReady(i.id);
     this.queue.push(i);
     if (this.stepping) return;
     this.stepping = true;

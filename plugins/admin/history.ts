@@ -40,33 +40,35 @@ export function quantile(q: number, buckets: readonly number[]): number | null {
 
 /**
  * History turns successive samples of the workers' totals into per-second points: the
- * difference of each worker's counts since its last sample (a worker seen for the first time
- * counts from zero; one gone is dropped).
+ * difference of each worker's counts since its last sample (a worker seen for the first time,
+ * or whose counts went down, counts from zero; one gone is dropped).
  */
 export class History {
   private readonly points: Point[] = [];
-  private last = new Map<number, Map<string, RouteCounts>>();
+  private last = new Map<string, Map<string, RouteCounts>>();
   private lastAt = 0;
 
   /** add takes one sample taken at `t` and returns the point it makes (undefined for the first). */
   add(t: number, workers: readonly WorkerStats[]): Point | undefined {
     const seconds = this.lastAt ? (t - this.lastAt) / 1000 : 0;
     const sums = new Map<string, { n: number; buckets: number[]; byClass: number[] }>();
-    const next = new Map<number, Map<string, RouteCounts>>();
+    const next = new Map<string, Map<string, RouteCounts>>();
     for (const w of workers) {
-      const before = this.last.get(w.pid);
+      const id = `${w.pid}/${w.generation}`; // workers 0 serves each generation from a new gate, counting from zero
+      const before = this.last.get(id);
       const now = new Map<string, RouteCounts>();
       for (const r of w.traffic.routes) {
         if (!r.buckets.some((n) => n > 0)) continue; // a route that never served a request has no line
         const key = `${r.server}\t${r.route}`;
         now.set(key, r);
-        const b = before?.get(key);
+        const prev = before?.get(key);
+        const b = prev && prev.buckets.every((n, i) => n <= r.buckets[i]) ? prev : undefined; // counts that went down restarted
         const s = sums.get(key) ?? { n: 0, buckets: new Array<number>(r.buckets.length).fill(0), byClass: [0, 0, 0, 0, 0, 0] };
         r.buckets.forEach((v, i) => { const d = v - (b?.buckets[i] ?? 0); s.buckets[i] += d; s.n += d; });
         r.byClass.forEach((v, i) => { s.byClass[i] += v - (b?.byClass[i] ?? 0); });
         sums.set(key, s);
       }
-      next.set(w.pid, now);
+      next.set(id, now);
     }
     this.last = next;
     this.lastAt = t;

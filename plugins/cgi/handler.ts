@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { delimiter, dirname, extname, join, resolve } from 'node:path';
 import {
-  bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
+  bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit, type UnitReport,
 } from '../../core/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
@@ -98,6 +98,12 @@ export class CgiUnit implements Unit {
       if (mode === 'helper') throw e;
       this.log.warn(`CGI scripts start by fork: the spawn helper could not start (${(e as Error).message})`);
     }
+  }
+
+  /** report shows the scripts running and waiting in this worker, and its spawn helper (admin). */
+  report(): UnitReport {
+    const processes = this.helper ? [{ pid: this.helper.pid, state: 'spawn helper' }] : [];
+    return { pools: [{ name: `cgi ${this.cfg.path}`, kind: 'cgi', size: this.cfg.max_processes ?? 32, processes, busy: this.slots.running, queue: this.slots.waiting }] };
   }
 
   async handle(ctx: Ctx): Promise<void> {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   bodyBuffering, bufferBody, cgiMetaVariables, diagnostic, HttpError, spanOf, TurnStats,
-  type BodyBuffering, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
+  type BodyBuffering, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit, type UnitReport,
 } from '../../core/index.js';
 import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
 import { ConnectFailure, ConnPool, STARVING_AFTER } from './pool.js';
@@ -114,6 +114,12 @@ export class FastcgiUnit implements Unit {
     if (depth >= MAX_LOCAL_REDIRECTS) throw new HttpError(500, `more than ${MAX_LOCAL_REDIRECTS} FastCGI local redirects`);
     redirects.set(ctx.req, depth + 1);
     return this.router.redispatch(ctx, location, { method: ctx.method === 'HEAD' ? 'HEAD' : 'GET' });
+  }
+
+  /** report shows this worker's connections to the responder (admin): PHP-FPM's own processes are its own to report. */
+  report(): UnitReport {
+    const c = this.pool.counts();
+    return { pools: [{ name: `fastcgi ${this.cfg.address.text}`, kind: 'fastcgi', size: c.limit, processes: [], busy: c.busy, queue: c.queue }] };
   }
 
   async close(): Promise<void> {

@@ -166,6 +166,12 @@ describe('admin API', function () {
     assert.equal(await slow, 'a-slow');
     const s = await (await fetch(`${admin}status`)).json() as { upstreams: { id: string; drained: boolean }[] };
     assert.deepEqual(s.upstreams.map((u) => u.drained), [true, false]);
+    // a drain outlives a reload: the new workers are told as they become ready
+    assert.equal((await postJson(`${admin}reload`, {})).status, 200);
+    const after = await (await fetch(`${admin}status`)).json() as { workers: { generation: number; state: string }[] };
+    assert.equal(after.workers.filter((w) => w.generation === 2 && w.state === 'ready').length, 2);
+    const close = { headers: { connection: 'close' } };
+    for (let i = 0; i < 4; i++) assert.equal(await (await fetch(`${site}/p/`, close)).text(), 'b');
     assert.equal((await postJson(`${admin}upstreams/${encodeURIComponent(`127.0.0.1:${a.port}`)}/enable`, {})).status, 200);
     assert.equal(await (await fetch(`${site}/p/`)).text(), 'a');
     assert.equal((await postJson(`${admin}upstreams/127.0.0.1:1/drain`, {})).status, 404);
