@@ -4,7 +4,7 @@ import { loadConfig, logDiagnostics, type Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
 import type { GenerationSettings, MasterInput, MasterOutput, VerdictOutcome } from './master-events.js';
 import { MasterMachine, type MasterMode } from './master-machine.js';
-import { Control, type MasterControl } from './master-control.js';
+import { Control } from './master-control.js';
 import { startMasterParts, type MasterParts } from './master-parts.js';
 import { Residents } from './residents.js';
 import type { ToWorker } from './protocol.js';
@@ -85,9 +85,6 @@ export class Master {
     });
     this.residents = new Residents(o.log, this.control);
   }
-
-  /** controls is the master as plugins' resident parts see it. */
-  get controls(): MasterControl { return this.control; }
 
   /** run serves `loaded` (checked) until the master stops; it resolves with why it failed, if it did. */
   run(loaded: Loaded): Promise<string | undefined> {

@@ -26,7 +26,7 @@ export class AdminResident implements Resident {
   private readonly version = gatekitVersion();
   private sampler: NodeJS.Timeout | undefined;
   private lastStatus: object | undefined;
-  private control: MasterControl;
+  private readonly control: MasterControl;
 
   constructor(private readonly ctx: ResidentContext) {
     this.control = ctx.control;
