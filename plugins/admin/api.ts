@@ -3,6 +3,7 @@ import { gatekitVersion, type MasterControl, type ReloadReport } from '../../cor
 import { isJson, sameOrigin, type TokenCheck } from './access.js';
 import { assetAt } from './assets.js';
 import { exposition, wantsOpenMetrics } from './exposition.js';
+import type { RetiredTotals } from './retired.js';
 import { statusJson } from './status.js';
 
 /** MAX_BODY is the largest request body the API reads (a config text). */
@@ -35,7 +36,7 @@ const UPSTREAM = /^\/upstreams\/([^/]+)\/(drain|enable)$/;
 export class AdminApi {
   private readonly version = gatekitVersion();
 
-  constructor(private readonly control: MasterControl, private readonly settings: () => ApiSettings) {}
+  constructor(private readonly control: MasterControl, private readonly settings: () => ApiSettings, private readonly retired: RetiredTotals) {}
 
   /** handle answers one request; it never throws. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -85,7 +86,9 @@ export class AdminApi {
   }
 
   private async metrics(req: IncomingMessage): Promise<Answer> {
-    const { contentType, text } = await exposition(this.control.status(), this.version, await this.control.workerStats(), wantsOpenMetrics(req.headers.accept));
+    const workers = await this.control.workerStats();
+    const master = this.control.status();
+    const { contentType, text } = await exposition(master, this.version, this.retired.with(workers, master), wantsOpenMetrics(req.headers.accept));
     return { text, type: contentType };
   }
 

@@ -1,5 +1,6 @@
 import { AggregatorRegistry, openMetricsContentType, prometheusContentType } from 'prom-client';
 import { DURATION_BUCKETS, type MasterStatus, type WorkerStats } from '../../core/index.js';
+import { RETIRED_PID } from './retired.js';
 
 // /metrics: each worker's numbers become prom-client's JSON form of a registry (what
 // getMetricsAsJSON gives), the master's own beside them, and prom-client sums them across
@@ -85,6 +86,7 @@ function masterFamilies(m: MasterStatus, version: string, workers: readonly Work
   for (const w of m.workers) states.set(w.state, (states.get(w.state) ?? 0) + 1);
   for (const [state, n] of states) f.add('gatekit_workers', 'gauge', 'Worker processes, by state', { state }, n);
   for (const s of workers) {
+    if (s.pid === RETIRED_PID) continue; // the exited workers' counts: no process of its own
     const slot = String(m.workers.find((w) => w.pid === s.pid)?.slot ?? 0);
     f.add('gatekit_worker_resident_memory_bytes', 'gauge', 'Resident memory of a worker', { worker: slot, generation: String(s.generation) }, s.rssBytes);
     f.add('gatekit_worker_cpu_seconds_total', 'counter', 'CPU time of a worker (user and system)', { worker: slot, generation: String(s.generation) }, s.cpuSeconds);

@@ -5,6 +5,7 @@ import { TokenCheck } from './access.js';
 import { AdminApi, type ApiSettings } from './api.js';
 import { History } from './history.js';
 import { LiveFeed } from './live.js';
+import { RetiredTotals } from './retired.js';
 import type { AdminConfig } from './schema.js';
 import { statusJson } from './status.js';
 
@@ -23,6 +24,7 @@ export class AdminResident implements Resident {
   private readonly api: AdminApi;
   private readonly live: LiveFeed;
   private readonly history = new History();
+  private readonly retired = new RetiredTotals();
   private readonly version = gatekitVersion();
   private sampler: NodeJS.Timeout | undefined;
   private lastStatus: object | undefined;
@@ -31,7 +33,7 @@ export class AdminResident implements Resident {
   constructor(private readonly ctx: ResidentContext) {
     this.control = ctx.control;
     this.settings = settingsOf(undefined);
-    this.api = new AdminApi(this.control, () => this.settings);
+    this.api = new AdminApi(this.control, () => this.settings, this.retired);
     this.live = new LiveFeed(() => this.settings.token, () => ({ history: this.history.all(), status: this.lastStatus }));
   }
 
@@ -53,7 +55,9 @@ export class AdminResident implements Resident {
     try {
       const workers = await this.control.workerStats();
       const point = this.history.add(Date.now(), workers);
-      this.lastStatus = statusJson(this.control.status(), workers, this.version);
+      const master = this.control.status();
+      this.retired.with(workers, master); // keeps the last numbers of a worker about to exit
+      this.lastStatus = statusJson(master, workers, this.version);
       if (point && this.live.watched) this.live.send({ type: 'tick', point, status: this.lastStatus });
     } catch (e) {
       this.ctx.log.error('admin sampling failed', { error: (e as Error).message });

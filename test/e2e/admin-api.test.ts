@@ -60,6 +60,13 @@ describe('admin API', function () {
     const oms = await parseExposition(await om.text(), 'openmetrics');
     assert.equal(sampleValue(oms, 'gatekit_http_requests_total', { ...api, code: '2xx' }), 30);
     assert.equal(oms.find((s) => s.name === 'gatekit_http_requests_total')!.family, 'gatekit_http_requests');
+    // counters do not go down when the workers that counted exit: a reload replaces both
+    assert.equal((await postJson(`${admin}reload`, {})).status, 200);
+    await served!.waitFor(/worker exited.*generation=1[\s\S]*worker exited.*generation=1/, 10_000);
+    const after = await parseExposition(await (await fetch(`${admin}metrics`)).text(), 'prometheus');
+    assert.equal(sampleValue(after, 'gatekit_http_requests_total', { ...api, code: '2xx' }), 30);
+    assert.equal(sampleValue(after, 'gatekit_http_request_duration_seconds_count', api), 30);
+    assert.equal(sampleValue(after, 'gatekit_reloads_total', { result: 'reloaded' }), 1);
   });
 
   it('/status shows the config, the workers with their numbers, and the upstreams', async () => {
