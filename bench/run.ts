@@ -2,6 +2,7 @@ import 'reflect-metadata'; // before anything imports tsyringe
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { runAsgi } from './asgi.js';
+import { runCache } from './cache.js';
 import { ratioChart } from './chart.js';
 import { CHART_FILE, RESULTS_FILE } from './paths.js';
 import { runCgi } from './cgi.js';
@@ -29,7 +30,7 @@ import { runStatic } from './static.js';
 
 const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, admin: runAdmin, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi, asgi: runAsgi,
   django: runDjango, fastapi: runFastapi, middleware: runMiddleware, proxy: runProxy, cgi: runCgi, fastcgi: runFastcgi, profile: runProfile,
-  'profile-wsgi': () => runProfilePool('wsgi'), 'profile-asgi': () => runProfilePool('asgi'), 'node-versions': runNodeVersions };
+  cache: runCache, 'profile-wsgi': () => runProfilePool('wsgi'), 'profile-asgi': () => runProfilePool('asgi'), 'node-versions': runNodeVersions };
 const DEFAULT = ['parse', 'startup', 'respond', 'admin', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi', 'fastcgi'];
 /** GROUPS name several scenarios at once: `app-servers` is every comparison of gatekit's Python pool with the stacks it replaces. */
 const GROUPS: Record<string, readonly string[]> = { 'app-servers': ['wsgi', 'asgi', 'django', 'fastapi'] };

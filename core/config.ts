@@ -43,6 +43,10 @@ export interface RouteDecl {
 export interface ListenDecl {
   readonly address: Address;
   readonly tls: boolean;
+  /** h2c: cleartext HTTP/2 (prior knowledge or Upgrade) beside HTTP/1.1. */
+  readonly h2c: boolean;
+  /** http2: a tls address offers h2 by ALPN for this server (the listen line's http2, else the server's, else on). */
+  readonly http2: boolean;
   readonly span: Span;
 }
 
@@ -51,7 +55,7 @@ export interface ServerDecl {
   readonly names: readonly string[];
   readonly span: Span;
   readonly listens: readonly ListenDecl[];
-  /** units are server-kind plugin directives (tls...). */
+  /** units are server-kind and certificate-kind plugin directives (tls...). */
   readonly units: readonly UnitDecl[];
   readonly middleware: readonly UnitDecl[];
   readonly routes: readonly RouteDecl[];
@@ -72,6 +76,10 @@ export interface GlobalSettings {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** errorLog is where the error log goes: 'stderr', 'stdout' or an absolute file path. */
   readonly errorLog: string;
+  /** http2MaxStreams is SETTINGS_MAX_CONCURRENT_STREAMS on every HTTP/2 connection. */
+  readonly http2MaxStreams: number;
+  /** http2MaxHeaderSize is SETTINGS_MAX_HEADER_LIST_SIZE, in bytes. */
+  readonly http2MaxHeaderSize: number;
 }
 
 /** GateConfig is a loaded, checked configuration: what a worker runs. */
@@ -85,6 +93,11 @@ export interface GateConfig {
 
 /** ModelBuilder turns the checked tree into a GateConfig, with the rules no schema can say. */
 export class ModelBuilder {
+  /** faulty holds the units whose own directive had errors: they take their place in the model, but are never made. */
+  readonly faulty = new Set<UnitDecl>();
+  /** troubled holds the servers with an error inside: a missing certificate there may be its echo (a misspelled `tls`). */
+  readonly troubled = new Set<ServerDecl>();
+
   constructor(private readonly registry: PluginRegistry, private readonly diags: Diagnostic[]) {}
 
   build(file: string, tree: readonly Checked[]): GateConfig {
@@ -110,8 +123,10 @@ export class ModelBuilder {
   private unit(c: Checked): UnitDecl | undefined {
     const plugin = this.registry.owner(c.name)?.plugin;
     if (!plugin) return undefined;
-    const u = { plugin, directive: c.name, kind: c.spec.kind, config: c.config, span: c.span };
-    return this.inServer ? { ...u, server: this.inServer } : u;
+    const base = { plugin, directive: c.name, kind: c.spec.kind, config: c.config, span: c.span };
+    const u = this.inServer ? { ...base, server: this.inServer } : base;
+    if (!c.clean) this.faulty.add(u);
+    return u;
   }
 
   private server(c: Checked): ServerDecl {
@@ -130,12 +145,17 @@ export class ModelBuilder {
     const listens: ListenDecl[] = [];
     const units: UnitDecl[] = [];
     const kids = c.children ?? [];
+    const serverHttp2 = kids.find((k) => k.name === 'http2')?.config.enabled as boolean | undefined;
     for (const k of kids) {
       if (k.name === 'listen') {
         const l = k.config as ListenConfig;
-        if (l.address) listens.push({ address: l.address, tls: l.tls === 'tls', span: k.span });
-      } else if (k.spec.kind === 'server' && k.name !== 'route') { const u = this.unit(k); if (u) units.push(u); }
+        const o = listenOptions(l.options ?? [], k, this.diags);
+        if (l.address) listens.push({ address: l.address, tls: o.mode === 'tls', h2c: o.mode === 'h2c', http2: o.http2 ?? serverHttp2 ?? true, span: k.span });
+      } else if (k.name === 'http2') {
+        continue;
+      } else if ((k.spec.kind === 'server' || k.spec.kind === 'certificate') && k.name !== 'route') { const u = this.unit(k); if (u) units.push(u); }
     }
+    this.oneCertificate(units);
     const body = this.routeBody(kids, undefined, c.span, 'server');
     const quiet = this.reportedInside(c, since);
     if (listens.length === 0 && !quiet) this.diags.push(error('GK_CONFIG_NO_LISTEN', "server has no 'listen'", c.span, 'add one: listen 8080'));
@@ -147,7 +167,18 @@ export class ModelBuilder {
       else routes.push({ matcher: { kind: 'prefix', prefix: '/' }, span: body.handler.span, middleware: [], handler: body.handler, children: [] });
     }
     if (routes.length === 0 && !quiet) this.diags.push(error('GK_CONFIG_NO_HANDLER', 'server has no routes and no handler', c.span, `add a route, or a handler such as: respond 200 "ok"`));
-    return { names, span: c.span, listens, units, middleware: body.middleware, routes };
+    const server = { names, span: c.span, listens, units, middleware: body.middleware, routes };
+    if (quiet) this.troubled.add(server);
+    return server;
+  }
+
+  /** oneCertificate reports a second certificate source in a server (`tls` and another): which one would it serve? */
+  private oneCertificate(units: readonly UnitDecl[]): void {
+    const [first, ...more] = units.filter((u) => u.kind === 'certificate');
+    for (const u of more) {
+      this.diags.push(error('GK_CONFIG_TWO_CERTIFICATES', `server has two certificate sources: '${first.directive}' and '${u.directive}'`, u.span,
+        `a server has one certificate source ('${first.directive}' at ${first.span.line}:${first.span.col}); keep one`));
+    }
   }
 
   /** routeBody sorts a server or route block's children into middleware, one handler and routes. */
@@ -272,6 +303,32 @@ export function matcherText(m: Matcher): string {
   return m.kind === 'exact' ? `= ${m.path}` : m.kind === 'regex' ? `~ ${m.source}` : m.prefix;
 }
 
+/**
+ * listenOptions reads the words after a listen address: `tls` or `h2c`, then `http2 on|off`
+ * (tls only); a word out of place gets a diagnostic at it.
+ */
+function listenOptions(words: readonly string[], k: Checked, diags: Diagnostic[]): { mode?: 'tls' | 'h2c'; http2?: boolean } {
+  const out: { mode?: 'tls' | 'h2c'; http2?: boolean } = {};
+  const at = (i: number): Span => k.args[i + 1]?.span ?? k.span;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (w === undefined) continue; // refused by the schema already
+    if ((w === 'tls' || w === 'h2c') && i === 0) { out.mode = w; continue; }
+    if (w === 'http2' && out.http2 === undefined) {
+      const next = words[i + 1];
+      out.http2 = next !== 'off';
+      if (next === 'on' || next === 'off') i++;
+      if (out.mode !== 'tls') {
+        diags.push(error('GK_CONFIG_LISTEN_HTTP2', "'http2' on a listen line needs tls", at(i),
+          out.mode === 'h2c' ? 'an h2c address always speaks HTTP/2 beside HTTP/1.1; leave http2 out' : 'for cleartext HTTP/2, write: listen ADDR h2c'));
+      }
+      continue;
+    }
+    diags.push(error('GK_DSL_BAD_ARG', `unexpected '${w}' in 'listen'`, at(i), 'usage: listen ADDRESS [tls | h2c] [http2 on|off]'));
+  }
+  return out;
+}
+
 /** addressKey identifies a listening address: servers with the same key share a listener. */
 export function addressKey(a: Address): string {
   if (a.kind === 'unix') return `unix:${a.path}`;
@@ -280,15 +337,18 @@ export function addressKey(a: Address): string {
 }
 
 function checkListeners(servers: readonly ServerDecl[], diags: Diagnostic[]): void {
-  const byAddr = new Map<string, { tls: boolean; span: Span; defaultAt?: Span; names: Map<string, Span> }>();
+  const byAddr = new Map<string, { tls: boolean; h2c: boolean; span: Span; defaultAt?: Span; names: Map<string, Span> }>();
   for (const s of servers) {
     for (const l of s.listens) {
       const key = addressKey(l.address);
       let g = byAddr.get(key);
-      if (!g) byAddr.set(key, (g = { tls: l.tls, span: l.span, names: new Map() }));
+      if (!g) byAddr.set(key, (g = { tls: l.tls, h2c: l.h2c, span: l.span, names: new Map() }));
       else if (g.tls !== l.tls) {
         diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `address '${l.address.text}' is listed both with and without tls`, l.span,
           `first listed ${g.tls ? 'with' : 'without'} tls at ${g.span.file}:${g.span.line}:${g.span.col}`));
+      } else if (g.h2c !== l.h2c) {
+        diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `address '${l.address.text}' is listed both with and without h2c`, l.span,
+          `first listed ${g.h2c ? 'with' : 'without'} h2c at ${g.span.file}:${g.span.line}:${g.span.col}; an address speaks one set of protocols`));
       }
       if (s.names.length === 0) {
         if (g.defaultAt) diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `two default servers listen on '${l.address.text}'`, l.span,

@@ -21,10 +21,20 @@ export const serverBlock = directive({
   schema: { args: [arg.string('hostname', { optional: true, variadic: true })], contains: 'server', block: 'required' },
 });
 
-/** listen is `listen ADDR [tls]`. */
+/** listen is `listen ADDR [tls | h2c] [http2 on|off]`. */
 export const listen = directive({
-  name: 'listen', kind: 'server', doc: 'Accept connections on an address: 8080, 127.0.0.1:8080, [::1]:8080, unix:/path.sock; add tls for HTTPS',
-  schema: { args: [arg.address('address'), arg.enum('tls', { values: ['tls'], optional: true })] },
+  name: 'listen', kind: 'server',
+  doc: 'Accept connections on an address: 8080, 127.0.0.1:8080, [::1]:8080, unix:/path.sock; add tls for HTTPS (HTTP/2 and HTTP/1.1 by ALPN; `http2 off` for HTTP/1.1 only), h2c for cleartext HTTP/2 beside HTTP/1.1',
+  schema: {
+    // one list of words, read in config.ts, so that a wrong word is told what any place takes
+    args: [arg.address('address'), arg.enum('options', { values: ['tls', 'h2c', 'http2', 'on', 'off'], optional: true, variadic: true })],
+  },
+});
+
+/** http2 is `http2 on|off` in a server: whether its TLS addresses offer HTTP/2 by ALPN (on by default). */
+export const http2 = directive({
+  name: 'http2', kind: 'server', unique: true, doc: "Offer HTTP/2 by ALPN on this server's tls addresses (default on); a listen line's own http2 on|off wins",
+  schema: { args: [arg.bool('enabled')] },
 });
 
 /** route is `route [= | ~] PATTERN { ... }`. */
@@ -35,29 +45,33 @@ export const route = directive({
 
 /** globalSettings are the kernel's own settings inside `global`. */
 export const globalSettings = [
-  directive({ name: 'workers', kind: 'global', unique: true, doc: 'Worker processes: a number, auto (one per CPU), or 0 for a single process',
+  directive({ name: 'workers', kind: 'global', unique: true, default: '0', doc: 'Worker processes: a number, auto (one per CPU), or 0 for a single process',
     schema: { args: [arg.int('count', { min: 0, max: 1024, also: ['auto'] })] } }),
-  directive({ name: 'graceful_timeout', kind: 'global', unique: true, doc: 'How long a stop or reload waits for requests in flight (default 30s)',
+  directive({ name: 'graceful_timeout', kind: 'global', unique: true, default: '30s', doc: 'How long a stop or reload waits for requests in flight',
     schema: { args: [arg.duration('timeout')] } }),
   directive({ name: 'pid', kind: 'global', unique: true, doc: 'Where the master writes its pid (default: beside the config file, site.gate -> site.pid); its state file goes beside it',
     schema: { args: [arg.path('file')] } }),
   directive({ name: 'user', kind: 'global', unique: true, doc: 'Drop privileges to this user after opening listeners (when started as root)',
     schema: { args: [arg.string('name'), arg.string('group', { optional: true })] } }),
-  directive({ name: 'max_requests', kind: 'global', unique: true, doc: 'Recycle a worker after this many requests (0 = never)',
+  directive({ name: 'max_requests', kind: 'global', unique: true, default: '0', doc: 'Recycle a worker after this many requests (0 = never)',
     schema: { args: [arg.int('count', { min: 0 })] } }),
-  directive({ name: 'max_requests_jitter', kind: 'global', unique: true, doc: 'Random extra requests added to max_requests per worker',
+  directive({ name: 'max_requests_jitter', kind: 'global', unique: true, default: '0', doc: 'Random extra requests added to max_requests per worker',
     schema: { args: [arg.int('count', { min: 0 })] } }),
-  directive({ name: 'worker_timeout', kind: 'global', unique: true, doc: 'Replace a worker whose event loop stops answering for this long (default 30s; at least 1s, or 0s = never)',
+  directive({ name: 'worker_timeout', kind: 'global', unique: true, default: '30s', doc: 'Replace a worker whose event loop stops answering for this long (at least 1s, or 0s = never)',
     schema: { args: [arg.duration('timeout')] } }),
-  directive({ name: 'keepalive_timeout', kind: 'global', unique: true, doc: 'Close idle keep-alive client connections after this long (default 75s; 0s = no keep-alive)',
+  directive({ name: 'keepalive_timeout', kind: 'global', unique: true, default: '75s', doc: 'Close idle keep-alive client connections after this long (0s = no keep-alive)',
     schema: { args: [arg.duration('timeout')] } }),
-  directive({ name: 'header_timeout', kind: 'global', unique: true, doc: 'Answer 408 to a client that takes longer than this to send its headers (default 60s, or request_timeout when shorter)',
+  directive({ name: 'header_timeout', kind: 'global', unique: true, default: '60s', doc: 'Answer 408 to a client that takes longer than this to send its headers (request_timeout instead when that is shorter)',
     schema: { args: [arg.duration('timeout')] } }),
-  directive({ name: 'request_timeout', kind: 'global', unique: true, doc: 'Answer 408 to a client that takes longer than this to send its whole request (default 5m; 0s = off)',
+  directive({ name: 'request_timeout', kind: 'global', unique: true, default: '5m', doc: 'Answer 408 to a client that takes longer than this to send its whole request (0s = off)',
     schema: { args: [arg.duration('timeout')] } }),
-  directive({ name: 'log_level', kind: 'global', unique: true, doc: 'Least important error-log level written: debug, info, warn or error (default info)',
+  directive({ name: 'http2_max_concurrent_streams', kind: 'global', unique: true, default: '128', doc: 'Streams one HTTP/2 connection may have open at once (as Nginx); more are refused',
+    schema: { args: [arg.int('count', { min: 1, max: 65535 })] } }),
+  directive({ name: 'http2_max_header_size', kind: 'global', unique: true, default: '32KB', doc: 'Largest header list an HTTP/2 request may carry, uncompressed; a larger one resets its stream',
+    schema: { args: [arg.size('size')] } }),
+  directive({ name: 'log_level', kind: 'global', unique: true, default: 'info', doc: 'Least important error-log level written: debug, info, warn or error',
     schema: { args: [arg.enum('level', { values: ['debug', 'info', 'warn', 'error'] })] } }),
-  directive({ name: 'error_log', kind: 'global', unique: true, doc: 'Where the error log goes: stderr (default), stdout or a file (reopened on USR1), and its least level; lines it cannot take are dropped and counted',
+  directive({ name: 'error_log', kind: 'global', unique: true, default: 'stderr', doc: 'Where the error log goes: stderr, stdout or a file (reopened on USR1), and its least level; lines it cannot take are dropped and counted',
     schema: { args: [arg.string('target'), arg.enum('level', { values: ['debug', 'info', 'warn', 'error'], optional: true })] } }),
 ] as const satisfies readonly DirectiveSpec[];
 

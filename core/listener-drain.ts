@@ -1,5 +1,8 @@
 import type { Server } from 'node:http';
+import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { releaseListener } from './listen-pool.js';
 
 /**
  * IDLE_GRACE is how long a keep-alive connection may stay idle once its listener drains
@@ -8,40 +11,91 @@ import type { Socket } from 'node:net';
  */
 export const IDLE_GRACE = 1000;
 const SWEEP_EVERY = 100;
+/**
+ * COLD_AFTER is how long a connection must have been quiet since its last response for a drain
+ * to close it at once: its client is not about to send on it, and a client that comes back
+ * later must meet the new config on a new connection, not the old one on this.
+ */
+export const COLD_AFTER = 100;
+
+/** ENDED keys, on a connection, when its last response was ended (performance.now()). */
+const ENDED = Symbol('gatekit.ended');
 
 /** HttpSocket is a server-side connection; `_httpMessage` is the response Node is writing on it, if any. */
-type HttpSocket = Socket & { _httpMessage?: unknown };
+type HttpSocket = Socket & { _httpMessage?: unknown; [ENDED]?: number };
+
+/** noteEnded stamps a connection with the time its response was ended (one clock read per response). */
+export function noteEnded(socket: Socket | null): void {
+  if (socket) (socket as HttpSocket)[ENDED] = performance.now();
+}
 
 /** Watched is what a drain knows of one connection: the bytes it had read, and since when it is quiet. */
 interface Watched { read: number; since: number }
 
 const connections = new WeakMap<Server, Set<HttpSocket>>();
+/** sessions are a listener's HTTP/2 connections, which drain by GOAWAY rather than by idleness. */
+const sessions = new WeakMap<Server, Set<ServerHttp2Session>>();
+/** draining holds the listeners whose drain began: an HTTP/2 connection that opens then gets GOAWAY at once. */
+const draining = new WeakSet<Server>();
+/** emptied is what a drain calls when one of its listener's connections closes: it ends once none is left. */
+const emptied = new WeakMap<Server, () => void>();
 
 /**
- * trackConnections keeps the listener's open connections, so that a drain can close each when
- * it is done: on a TLS listener, the TLS sockets that HTTP runs on.
+ * trackConnections keeps the listener's open HTTP/1.1 connections, so that a drain can close
+ * each when it is done: on a TLS listener, the TLS sockets that HTTP runs on (not those that
+ * chose h2, whose session drains them).
  */
 export function trackConnections(server: Server, tls: boolean): void {
   const open = new Set<HttpSocket>();
   connections.set(server, open);
   server.on(tls ? 'secureConnection' : 'connection', (socket: HttpSocket) => {
+    if ((socket as Partial<TLSSocket>).alpnProtocol === 'h2') return;
     open.add(socket);
-    socket.once('close', () => open.delete(socket));
+    socket.once('close', () => {
+      open.delete(socket);
+      if (!open.size) emptied.get(server)?.();
+    });
   });
 }
 
+/** trackSessions keeps the HTTP/2 connections `h2` takes for the listener `server`, for a drain to send them GOAWAY. */
+export function trackSessions(server: Server, h2: Http2Server): void {
+  const open = new Set<ServerHttp2Session>();
+  sessions.set(server, open);
+  h2.on('session', (session: ServerHttp2Session) => {
+    if (draining.has(server)) { session.close(); return; }
+    open.add(session);
+    session.once('close', () => {
+      open.delete(session);
+      if (!open.size) emptied.get(server)?.();
+    });
+  });
+}
+
+/** forgetConnection takes a connection off the listener's HTTP/1.1 books when HTTP/2 takes it over (h2c). */
+export function forgetConnection(server: Server, socket: Socket): void {
+  connections.get(server)?.delete(socket);
+}
+
 /**
- * closeListener stops accepting, lets requests in flight finish within `timeout`, then cuts
+ * closeListener stops taking new connections (see listen-pool.ts), lets requests in flight finish within `timeout`, then cuts
  * the rest. Node's own close() also cuts every idle keep-alive connection at that instant,
  * and under load a client has often sent its next request on one already: it met a reset
  * (a reload dropped requests). Here, from the drain on, every response says Connection:
  * close and its connection closes after it; a connection closes once it has been idle
- * (nothing read, no response under way) for IDLE_GRACE.
+ * (nothing read, no response under way) for IDLE_GRACE. A connection quiet for COLD_AFTER since
+ * its last response closes at once, as Node would: after a reload, a client coming back on
+ * it must reach the new config. An HTTP/2 connection gets GOAWAY at once: its client opens
+ * no new stream on it, and it closes once its streams are done.
  */
 export function closeListener(server: Server, timeout: number): Promise<void> {
   return new Promise((resolve) => {
-    if (!server.listening) { resolve(); return; }
+    if (!releaseListener(server)) { resolve(); return; }
     server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });
+    draining.add(server);
+    // GOAWAY: the client opens no new stream here, and those in flight finish
+    const h2 = sessions.get(server) ?? new Set<ServerHttp2Session>();
+    for (const session of h2) session.close();
     const open = connections.get(server) ?? new Set<HttpSocket>();
     const grace = Math.min(IDLE_GRACE, timeout);
     const seen = new Map<HttpSocket, Watched>();
@@ -53,8 +107,17 @@ export function closeListener(server: Server, timeout: number): Promise<void> {
         if (now - w.since >= grace) socket.destroy();
       }
     }, Math.min(SWEEP_EVERY, grace));
-    const timer = setTimeout(() => server.closeAllConnections(), timeout);
-    server.closeIdleConnections = () => {}; // server.close() calls it: the sweep does it, with grace
-    server.close(() => { clearInterval(sweep); clearTimeout(timer); resolve(); });
+    const timer = setTimeout(() => { for (const socket of open) socket.destroy(); for (const session of h2) session.destroy(); }, timeout);
+    const done = (): void => {
+      if (open.size || h2.size) return;
+      emptied.delete(server); clearInterval(sweep); clearTimeout(timer); resolve();
+    };
+    emptied.set(server, done);
+    // Node's close() stops its request-timeout checks; the bound socket is the pool's, closed there.
+    server.closeIdleConnections = () => {};
+    server.close(() => {});
+    const cold = performance.now() - COLD_AFTER;
+    for (const socket of open) if (!socket._httpMessage && (socket[ENDED] ?? Infinity) <= cold) socket.destroy();
+    done();
   });
 }

@@ -7,8 +7,12 @@ import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext, type SecureContextOptions, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
+import { alpnSelect, challengeContext, type AlpnChoice, type TlsAlpn01 } from './acme-challenge.js';
 import { connectionBudget } from './connection-budget.js';
-import { trackConnections } from './listener-drain.js';
+import { asksForH2c, upgradeH2c } from './h2c-upgrade.js';
+import { http2Server, routeAlpn, routePreface, type Http2Limits } from './http2-listener.js';
+import { forgetConnection, trackConnections, trackSessions } from './listener-drain.js';
+import { takeListener } from './listen-pool.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
 import { GateResponse } from './response.js';
@@ -24,6 +28,8 @@ export interface ListenerTls {
   minVersion(servername: string): string | undefined;
   /** floor is the oldest protocol any server on the listener accepts (see listenerFloor): older ones fail the handshake. */
   readonly floor: SecureVersion;
+  /** alpn01, when a server on the listener takes ACME TLS-ALPN-01 challenges, gives a pending challenge's certificate. */
+  readonly alpn01?: TlsAlpn01;
 }
 
 /** listenerFloor is the lowest of the servers' min_version on one listener, never below TLS 1.2. */
@@ -50,6 +56,23 @@ export interface ListenerSpec {
   readonly takesUpgrade: UpgradeDecision;
   /** onBadBody answers a request in flight whose body the parser refused (`reason` is the parser's code; 400, or 408 past request_timeout). */
   readonly onBadBody: (res: ServerResponse, status: number, reason: string) => void;
+  /** http2, when set, makes the listener speak HTTP/2 beside HTTP/1.1: by ALPN on a TLS address, in cleartext on an h2c one. */
+  readonly http2?: ListenerHttp2;
+}
+
+/** ListenerHttp2 is how a listener offers HTTP/2. */
+export interface ListenerHttp2 {
+  /** h2c: cleartext HTTP/2, by prior knowledge or `Upgrade: h2c`. */
+  readonly h2c: boolean;
+  /** offersH2 tells whether the server an SNI name picks ('' for none) offers h2 by ALPN. */
+  readonly offersH2: (servername: string) => boolean;
+  readonly limits: Http2Limits;
+}
+
+/** alpnChoice picks a TLS connection's protocol: h2 first where the server offers it (as Caddy), else HTTP/1.1; undefined refuses the handshake (RFC 7301 3.2). */
+function alpnChoice(h2: ListenerHttp2, servername: string, offered: readonly string[]): string | undefined {
+  if (offered.includes('h2') && h2.offersH2(servername)) return 'h2';
+  return offered.includes('http/1.1') ? 'http/1.1' : undefined;
 }
 
 /** rawAnswer writes a minimal HTTP response straight to a socket and closes it. */
@@ -98,16 +121,21 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
     connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(shortest / 4))),
   };
   const tls = spec.tls;
+  const h2 = spec.http2;
+  const takesUpgrade = h2?.h2c ? (req: IncomingMessage) => asksForH2c(req) || spec.takesUpgrade(req) : spec.takesUpgrade;
+  const choose: AlpnChoice = h2 ? (name, offered) => alpnChoice(h2, name, offered) : (_name, offered) => (offered.includes('http/1.1') ? 'http/1.1' : undefined);
+  const alpn = tls && (h2 || tls.alpn01) ? { ALPNCallback: alpnSelect(tls.alpn01, choose) } : {};
   const server: Server = tls
     ? createHttpsServer({
-      ...options, ...tls.defaults, minVersion: tls.floor, IncomingMessage: upgradeGate(spec.takesUpgrade), ServerResponse: GateResponse,
-      SNICallback: (name, cb) => { try { cb(null, tls.context(name)); } catch (e) { cb(e as Error); } },
+      ...options, ...tls.defaults, ...alpn, minVersion: tls.floor, IncomingMessage: upgradeGate(takesUpgrade), ServerResponse: GateResponse,
+      SNICallback(this: unknown, name, cb) { try { cb(null, challengeContext(this) ?? tls.context(name)); } catch (e) { cb(e as Error); } },
     }, spec.onRequest)
-    : createServer({ ...options, IncomingMessage: upgradeGate(spec.takesUpgrade), ServerResponse: GateResponse }, spec.onRequest);
+    : createServer({ ...options, IncomingMessage: upgradeGate(takesUpgrade), ServerResponse: GateResponse }, spec.onRequest);
+  if (h2) speakHttp2(server, spec, settings, log);
   server.keepAliveTimeout = settings.keepaliveTimeout;
   // Node reads keepAliveTimeout 0 as "idle forever"; users of Nginx read keepalive_timeout 0 as "no keep-alive".
   if (settings.keepaliveTimeout === 0) server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });
-  server.on('upgrade', spec.onUpgrade);
+  if (!h2?.h2c) server.on('upgrade', spec.onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket as ParserSocket, spec, log));
   const budget = connectionBudget();
   server.prependListener('connection', (socket: Socket) => budget.admit(socket, log));
@@ -115,6 +143,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   // OpenSSL keeps the listener's protocol range after SNI picks a context: on a listener whose
   // servers differ in min_version, a server's own floor is enforced once the handshake is done.
   if (tls) server.on('secureConnection', (s: TLSSocket) => {
+    if (challengeContext(s)) { s.end(); return; } // a TLS-ALPN-01 validation: the handshake was the answer
     const sni = (s as TLSSocket & { servername?: string | false }).servername;
     const min = tls.minVersion(typeof sni === 'string' ? sni : '');
     if (min && (s.getProtocol() ?? '') < min) s.destroy();
@@ -122,20 +151,36 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   if (tls) server.on('tlsClientError', (err: Error, socket: Socket) => { log.debug('tls handshake failed', { reason: err.message, remote: socket.remoteAddress }); });
   if (tls) answerPlainHttp(server, log);
   const a = spec.address;
-  if (a.kind === 'unix' && !cluster.isWorker) removeStaleSocket(a.path); // workers share the master's socket
-  await new Promise<void>((resolve, reject) => {
-    const failed = (e: NodeJS.ErrnoException): void => {
-      const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
-      reject(new GateError('GK_LISTEN', `cannot listen on ${a.text}: ${why}`, { cause: e }));
-    };
-    const listening = (): void => { server.off('error', failed); resolve(); };
-    server.once('error', failed);
-    if (a.kind === 'unix') server.listen(a.path, listening);
-    else server.listen(a.port, a.host, listening);
-  });
+  try {
+    await takeListener(a.kind === 'unix' ? `unix:${a.path}` : `${a.host ?? '*'}:${a.port}`, server, (socket) => {
+      if (a.kind === 'unix' && !cluster.isWorker) removeStaleSocket(a.path); // workers share the master's socket
+      if (a.kind === 'unix') socket.listen(a.path); else socket.listen(a.port, a.host);
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new GateError('GK_LISTEN', `cannot listen on ${a.text}: ${why}`, { cause: e });
+  }
   // once listening, the errors a server emits are failures to accept: logged, never fatal
   server.on('error', (e: NodeJS.ErrnoException) => budget.acceptError(e, log));
   return server;
+}
+
+/**
+ * speakHttp2 gives a listener its HTTP/2 side (see http2-listener.ts): the connections that
+ * speak HTTP/2 go to a session server whose requests reach spec.onRequest, as HTTP/1.1 ones do.
+ */
+function speakHttp2(server: Server, spec: ListenerSpec, settings: GlobalSettings, log: Logger): void {
+  const slowBody = (res: ServerResponse): void => spec.onBadBody(res, 408, 'ERR_HTTP_REQUEST_TIMEOUT');
+  const h2 = http2Server(settings, spec.http2!.limits, spec.onRequest, slowBody, log);
+  trackSessions(server, h2);
+  if (spec.tls) { routeAlpn(server, h2); return; }
+  routePreface(server, h2, settings, (socket) => forgetConnection(server, socket));
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (!asksForH2c(req)) { spec.onUpgrade(req, socket, head); return; }
+    forgetConnection(server, socket);
+    upgradeH2c(req, socket, head, h2, 'http');
+  });
 }
 
 /** NOT_TLS are the handshake errors of a connection whose first bytes are no TLS record: mostly plain HTTP. */

@@ -2,9 +2,10 @@ import { OutgoingMessage, ServerResponse, type IncomingMessage, type OutgoingHtt
 import type { BodyChain, Chunk } from './body-chain.js';
 import { ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { mergeHead, type HeadArg } from './response-head.js';
+import { noteEnded } from './listener-drain.js';
 
-/** PIPELINE keys a kernel response's pipeline. */
-const PIPELINE = Symbol('gatekit.pipeline');
+/** PIPELINE keys a kernel response's pipeline (HTTP/1.1 and HTTP/2 alike). */
+export const PIPELINE = Symbol('gatekit.pipeline');
 
 /** pipelineOf is the pipeline of a response the kernel made; undefined for any other (a test's own server's). */
 export function pipelineOf(res: object): ResponsePipeline | undefined {
@@ -61,6 +62,7 @@ export class GateResponse<Request extends IncomingMessage = IncomingMessage> ext
 
   override end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
     const p = this[PIPELINE];
+    noteEnded(this.socket);
     if (p.staged) { p.end(chunk, encoding, cb); return this; }
     super.end(chunk, encoding as BufferEncoding, cb);
     p.count(chunk, encoding);
@@ -73,10 +75,31 @@ export class GateResponse<Request extends IncomingMessage = IncomingMessage> ext
   }
 }
 
+/** Emit is an emitter's emit method. */
+export type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
+
+/**
+ * divertDrain gives a body chain a response's 'drain' (Node emits it on the response when the
+ * connection takes more: that moves the chain on, and the handler's 'drain' is the chain's,
+ * Wire.drained()), and makes the response's writableLength and writableNeedDrain the chain's
+ * on top of `wireLength`. It returns the response's own emit.
+ */
+export function divertDrain(res: { emit: Emit }, chain: BodyChain, wireLength: () => number): Emit {
+  const emit = res.emit;
+  res.emit = function (this: unknown, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'drain') return emit.call(this, event, ...args);
+    chain.wireDrained();
+    return true;
+  };
+  Object.defineProperty(res, 'writableLength', { configurable: true, get: () => chain.buffered + wireLength() });
+  Object.defineProperty(res, 'writableNeedDrain', { configurable: true, get: () => chain.needDrain });
+  return emit;
+}
+
 /** Http1Wire is the pipeline's way to an HTTP/1.1 response: Node's own methods, past the pipeline. */
 class Http1Wire implements Wire {
   /** emit is the response's own emit, once divert() put the chain's in its place. */
-  private emit: ((event: string | symbol, ...args: unknown[]) => boolean) | undefined;
+  private emit: Emit | undefined;
 
   constructor(private readonly res: GateResponse) {}
 
@@ -92,16 +115,7 @@ class Http1Wire implements Wire {
 
   divert(chain: BodyChain): void {
     const res = this.res;
-    const emit = (this.emit = res.emit);
-    // Node emits 'drain' on the response when the connection takes more: with a body chain,
-    // that moves the chain on, and the handler's 'drain' is the chain's (drained()).
-    res.emit = function (this: GateResponse, event: string | symbol, ...args: unknown[]): boolean {
-      if (event !== 'drain') return emit.call(this, event, ...args);
-      chain.wireDrained();
-      return true;
-    };
-    Object.defineProperty(res, 'writableLength', { configurable: true, get: () => chain.buffered + nodeWritableLength.call(res) });
-    Object.defineProperty(res, 'writableNeedDrain', { configurable: true, get: () => chain.needDrain });
+    this.emit = divertDrain(res, chain, () => nodeWritableLength.call(res) as number);
   }
 
   write(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean {

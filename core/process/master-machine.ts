@@ -15,7 +15,8 @@ const MAX_DRAINING_GENERATIONS = 2;
 /**
  * MasterMode says what a worker is. 'prefork': a process the master forks, watches and may
  * kill. 'single' (workers 0): the Gate in the master's own process, which it neither watches
- * nor kills, and which holds the listeners alone, so a reload stops it before the next starts.
+ * nor kills; a reload starts the next one beside it, which takes the listening sockets over
+ * (core/listen-pool.ts) before the old one drains, as a new worker process would.
  */
 export type MasterMode = 'prefork' | 'single';
 
@@ -56,8 +57,6 @@ interface Generation<C> {
   parts: PartsState;
   /** leaveTimeout is what its master parts get to stop once it no longer serves. */
   leaveTimeout?: number;
-  /** restores is set on a generation serving the old config again after a failed reload (workers 0). */
-  readonly restores?: { readonly at: number; readonly config: C; readonly reason: string };
 }
 
 /** MasterSnapshot is the master's state, for status pages and tests. */
@@ -146,8 +145,8 @@ export class MasterMachine<C> {
     this.startParts(this.current);
   }
 
-  private generation(config: C, settings: GenerationSettings, readAt: number, restores?: Generation<C>['restores']): Generation<C> {
-    const g: Generation<C> = { id: this.nextGeneration++, config, settings, readAt, size: this.single ? 1 : Math.max(1, settings.workers), parts: 'none', ...(restores ? { restores } : {}) };
+  private generation(config: C, settings: GenerationSettings, readAt: number): Generation<C> {
+    const g: Generation<C> = { id: this.nextGeneration++, config, settings, readAt, size: this.single ? 1 : Math.max(1, settings.workers), parts: 'none' };
     this.gens.set(g.id, g);
     return g;
   }
@@ -282,8 +281,7 @@ export class MasterMachine<C> {
     if (at === undefined || this.stopping) return;
     this.emit({ kind: 'diagnostics', config }); // warnings
     this.pending = this.generation(config, settings, at);
-    if (!this.single) this.startParts(this.pending, this.current.id);
-    // workers 0: settle stops the old generation first, then starts this one
+    this.startParts(this.pending, this.current.id);
   }
 
   private configRefused(config: C): void {
@@ -295,19 +293,13 @@ export class MasterMachine<C> {
     this.verdict(at, 'refused', config);
   }
 
-  /** rollBack gives up the pending generation: the old one goes on serving (or, with workers 0, is served again). */
+  /** rollBack gives up the pending generation: the old one goes on serving. */
   private rollBack(reason: string, during: 'parts' | 'workers'): void {
     const g = this.pending!;
     this.pending = undefined;
     g.leaveTimeout = 0;
     for (const w of this.workersOf(g)) { w.state = 'draining'; this.kill(w); }
-    if (g.restores) {
-      this.log('error', 'reload failed, and the old config could not be served again; stopping', { error: reason });
-      this.halt(0, `cannot serve the old config again: ${reason}`);
-    } else if (this.single) {
-      this.log('error', 'reload failed; restoring the old config', { error: reason });
-      this.pending = this.generation(this.current.config, this.current.settings, g.readAt, { at: g.readAt, config: g.config, reason });
-    } else if (during === 'parts') {
+    if (during === 'parts' || this.single) {
       this.log('error', 'reload failed; still serving the old config', { reason, generation: this.current.id });
       this.verdict(g.readAt, 'failed', g.config, reason);
     } else {
@@ -322,7 +314,6 @@ export class MasterMachine<C> {
     this.current = g;
     this.pending = undefined;
     old.leaveTimeout = old.settings.gracefulTimeout;
-    if (g.restores) { this.verdict(g.restores.at, 'failed', g.restores.config, g.restores.reason); return; }
     this.reloads++;
     for (const w of this.workers.values()) if (w.generation !== g.id) this.drain(w, old.settings.gracefulTimeout);
     this.capDraining();
@@ -398,8 +389,7 @@ export class MasterMachine<C> {
       this.booted = true;
       if (!this.single) this.log('info', 'master running', { pid: this.o.pid, workers: this.current.size, config: this.o.file });
     }
-    if (this.pending && this.single && this.pending.parts === 'none') this.makeRoom(this.pending);
-    else if (this.pending?.parts === 'running' && this.allReady(this.pending)) this.promote();
+    if (this.pending?.parts === 'running' && this.allReady(this.pending)) this.promote();
     this.retire();
     if (this.booted && this.reloadQueued && this.loadingSince === undefined && !this.pending) {
       this.reloadQueued = false;
@@ -409,19 +399,6 @@ export class MasterMachine<C> {
 
   private slotFree(slot: number): boolean {
     return slot <= this.current.size && !this.workersOf(this.current).some((w) => w.slot === slot && w.state !== 'draining');
-  }
-
-  /** makeRoom (workers 0) stops every other generation, workers then parts, before `next` starts. */
-  private makeRoom(next: Generation<C>): void {
-    let busy = false;
-    for (const g of this.gens.values()) {
-      if (g === next) continue;
-      const ws = this.workersOf(g);
-      for (const w of ws) this.drain(w, g.settings.gracefulTimeout);
-      if (!ws.length && g.parts === 'running') this.stopParts(g, g.leaveTimeout ?? g.settings.gracefulTimeout);
-      busy ||= ws.length > 0 || g.parts === 'starting' || g.parts === 'stopping';
-    }
-    if (!busy) this.startParts(next);
   }
 
   /** retire stops the master parts of a generation that no longer serves once its last worker has gone. */

@@ -1,8 +1,6 @@
-import { resolvePlugins, workerContainer } from '../container.js';
-import { LateDispatcher } from '../dispatcher.js';
+import { resolvePlugins, workerContainer, type ProcessInfo } from '../container.js';
 import type { Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
-import { MemoryMetrics } from '../metrics.js';
 import type { MasterDirective, Plugin } from '../plugin.js';
 import { allUnits, placeOf } from '../units.js';
 
@@ -13,18 +11,15 @@ export interface MasterPlugins {
   readonly directives: ReadonlyMap<string, readonly MasterDirective[]>;
 }
 
-/** masterPlugins builds a config's plugins for the master's side (master parts, resident parts) and groups its directives by plugin. */
-export function masterPlugins(loaded: Loaded, log: Logger, role: 'single' | 'master', generation: number): MasterPlugins {
+/** masterPlugins builds a config's plugins for the master's side (master parts, resident parts), in process `proc`, and groups its directives by plugin. */
+export function masterPlugins(loaded: Loaded, log: Logger, proc: ProcessInfo): MasterPlugins {
   const config = loaded.config!;
   const directives = new Map<string, MasterDirective[]>();
   for (const u of allUnits(config)) {
     const list = directives.get(u.plugin.name) ?? [];
-    list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u) });
+    list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u, config) });
     directives.set(u.plugin.name, list);
   }
-  const plugins = resolvePlugins(workerContainer(loaded.scope, {
-    logger: log, metrics: new MemoryMetrics(), config: { config },
-    process: { pid: process.pid, role, workerId: 0, generation }, router: new LateDispatcher(),
-  }));
+  const plugins = resolvePlugins(workerContainer(loaded.scope, { logger: log, process: proc }));
   return { plugins, directives };
 }

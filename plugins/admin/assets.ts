@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { sourceFile } from '../../core/index.js';
+import { sourceFile } from '../../lib/index.js';
 
 /** Asset is one file of the dashboard, read once and kept in memory. */
 export interface Asset {

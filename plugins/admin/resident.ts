@@ -17,7 +17,7 @@ const SAMPLE_MS = 1000;
  * reloads (a reload it answers does not close it), the dashboard's live feed, and the
  * sampling that feeds the charts. A reload that moves the address moves the server.
  */
-export class AdminResident implements Resident {
+export class AdminResident implements Resident<AdminConfig> {
   private server: Server | undefined;
   private address: string | undefined;
   private settings: ApiSettings;
@@ -37,8 +37,8 @@ export class AdminResident implements Resident {
     this.live = new LiveFeed(() => this.settings.token, () => ({ history: this.history.all(), status: this.lastStatus }));
   }
 
-  async update(directives: readonly MasterDirective[]): Promise<void> {
-    const cfg = directives[0]?.config as AdminConfig | undefined;
+  async update(directives: readonly MasterDirective<AdminConfig>[]): Promise<void> {
+    const cfg = directives[0]?.config;
     this.settings = settingsOf(cfg);
     if (cfg?.address.text === this.address) return;
     await this.close();
@@ -80,7 +80,7 @@ export class AdminResident implements Resident {
 }
 
 function settingsOf(cfg: AdminConfig | undefined): ApiSettings {
-  return { token: new TokenCheck(cfg?.token), writeConfig: cfg?.write_config ?? false, persist: writeAtomic };
+  return { token: new TokenCheck(cfg?.token), writeConfig: cfg?.write_config === true, persist: writeAtomic };
 }
 
 /** writeAtomic replaces a file's text at once (write beside it, then rename), so no reader sees half. */

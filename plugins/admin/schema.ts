@@ -10,8 +10,8 @@ export const admin = directive({
     options: [
       { name: 'token', doc: 'Bearer token every request must carry (Authorization: Bearer TOKEN); required off loopback. Use ${ENV} to keep it out of the file',
         args: [arg.string('token')] },
-      { name: 'write_config', doc: 'POST /config also rewrites the config file on disk once the new text is served (default off: the file stays as you wrote it)',
-        args: [arg.bool('write')] },
+      { name: 'write_config', doc: 'POST /config also rewrites the config file on disk once the new text is served (off: the file stays as you wrote it)',
+        default: 'off', args: [arg.bool('write')] },
     ],
   },
 });

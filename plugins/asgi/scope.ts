@@ -22,7 +22,8 @@ export function headPayload(ctx: Ctx, websocket: boolean, length?: number): stri
   const sock = req.socket;
   const scheme = websocket ? (ctx.scheme === 'https' ? 'wss' : 'ws') : ctx.scheme;
   const protocols = websocket ? (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean).join(',') : '';
-  let text = `${websocket ? 'websocket' : 'http'}\0${req.httpVersion}\0${ctx.method}\0${scheme}\0${utf8AsLatin1(ctx.path)}\0${ctx.rawPath}` +
+  // ASGI's http_version is "1.0", "1.1" or "2"
+  let text = `${websocket ? 'websocket' : 'http'}\0${req.httpVersionMajor === 2 ? '2' : req.httpVersion}\0${ctx.method}\0${scheme}\0${utf8AsLatin1(ctx.path)}\0${ctx.rawPath}` +
     `\0${ctx.query}\0${utf8AsLatin1(ctx.mount)}\0${sock.remoteAddress ?? ''}\0${sock.remotePort ?? 0}\0${sock.localAddress ?? ctx.host}\0${ctx.conn.port}\0${protocols}`;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -32,12 +33,6 @@ export function headPayload(ctx: Ctx, websocket: boolean, length?: number): stri
   }
   if (length !== undefined) text += `\0content-length\0${length}`;
   return text;
-}
-
-/** hasBody tells whether the request announces a body (a length above 0, or chunked). */
-export function hasBody(ctx: Ctx): boolean {
-  const h = ctx.req.headers;
-  return ctx.body !== ctx.req || h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
 /** nulFields splits a latin-1, NUL-separated payload (status or subprotocol first, then header names and values). */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
-import { rawRequest } from '../../test/helpers/raw-http.js';
+import { rawRequest, rawUntil } from '../../test/helpers/raw-http.js';
 import { MwTestPlugin } from '../../test/integration/mw-fixtures.js';
 import { repoPath } from '../../test/helpers/paths.js';
 
@@ -173,10 +173,10 @@ describe('auth', () => {
   it('applies to upgrade requests', async () => {
     gate = await startGate(`server { listen 127.0.0.1:0; auth basic { users ${HTPASSWD} }; echo_upgrade }`, { plugins });
     const up = (extra: string): string => `GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n${extra}\r\nping`;
-    const refused = await rawRequest(gate.port, up(''), 500);
+    const refused = await rawUntil(gate.port, up(''), (t) => /^HTTP\/1\.1 401[\s\S]*\r\n\r\n/.test(t));
     assert.equal(refused.status, 401);
     assert.match(refused.text, /WWW-Authenticate: Basic realm="restricted"/i);
-    const ok = await rawRequest(gate.port, up(`Authorization: ${basic('bob:builder')}\r\n`), 300);
+    const ok = await rawUntil(gate.port, up(`Authorization: ${basic('bob:builder')}\r\n`), (t) => t.endsWith('ping'));
     assert.equal(ok.status, 101);
     assert.ok(ok.text.endsWith('ping'));
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request, type IncomingMessage } from 'node:http';
 import { brotliDecompressSync, createGunzip, gunzipSync, inflateSync } from 'node:zlib';
-import { injectable, arg, directive, type Ctx, type Plugin, type Unit } from '../../core/index.js';
+import { injectable, arg, directive, type Ctx, type Plugin, type AnyUnit } from '../../core/index.js';
 import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
 import { httpGet, MwTestPlugin, noiseText, progress, streamText, ticker, written } from '../../test/integration/mw-fixtures.js';
 import { negotiate } from './negotiate.js';
@@ -12,7 +12,7 @@ import { negotiate } from './negotiate.js';
 class FixedPlugin implements Plugin {
   readonly name = 'fixed';
   readonly directives = [directive({ name: 'fixed', kind: 'handler', doc: 'fixed', schema: { args: [arg.status('status')] } })];
-  create(_d: string, config: unknown): Unit {
+  create(_d: string, config: unknown): AnyUnit {
     const { status } = config as { status: number };
     return {
       handle: async (ctx: Ctx) => {
@@ -168,8 +168,8 @@ describe('compress', () => {
 
   it('leaves upgrade requests alone', async () => {
     gate = await startGate('server { listen 127.0.0.1:0; compress; echo_upgrade }', { plugins });
-    const { rawRequest } = await import('../../test/helpers/raw-http.js');
-    const r = await rawRequest(gate.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\nAccept-Encoding: gzip\r\n\r\nping', 300);
+    const { rawUntil } = await import('../../test/helpers/raw-http.js');
+    const r = await rawUntil(gate.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\nAccept-Encoding: gzip\r\n\r\nping', (t) => t.endsWith('ping'));
     assert.equal(r.status, 101);
     assert.ok(r.text.endsWith('ping'));
   });

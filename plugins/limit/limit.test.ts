@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
-import { rawRequest } from '../../test/helpers/raw-http.js';
+import { rawRequest, rawUntil } from '../../test/helpers/raw-http.js';
 import { bodyLog, MwTestPlugin, openSocket, progress, ticker } from '../../test/integration/mw-fixtures.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -111,8 +111,8 @@ describe('limit', () => {
   it('applies rate limits to upgrade requests', async () => {
     gate = await startGate('server { listen 127.0.0.1:0; limit { rate 1/m }; echo_upgrade }', { plugins });
     const up = 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n';
-    assert.equal((await rawRequest(gate.port, up, 200)).status, 101);
-    assert.equal((await rawRequest(gate.port, up, 500)).status, 429);
+    assert.equal((await rawUntil(gate.port, up, (t) => t.includes('\r\n\r\n'))).status, 101);
+    assert.equal((await rawUntil(gate.port, up, (t) => t.includes('\r\n\r\n'))).status, 429);
   });
 
   it('reports a bad rate and an empty block', async () => {

@@ -19,6 +19,7 @@ export const LOG_VARIABLES = [
   { name: 'referer', doc: 'the Referer header (in log formats)' },
   { name: 'user_agent', doc: 'the User-Agent header (in log formats)' },
   { name: 'request', doc: 'the request line: METHOD URI HTTP/VERSION (in log formats)' },
+  { name: 'protocol', doc: 'the protocol: HTTP/1.0, HTTP/1.1 or HTTP/2.0, as Nginx writes $server_protocol (in log formats)' },
   { name: 'time_local', doc: 'the time in Common Log Format: 10/Oct/2000:13:55:36 +0000 (in log formats)' },
   { name: 'time_iso8601', doc: 'the time in ISO 8601 (in log formats)' },
 ] as const;
@@ -55,7 +56,8 @@ const header = (ctx: Ctx, name: string): string => {
   return Array.isArray(v) ? v.join(', ') : v ?? '';
 };
 const seconds = (ms: number): string => (ms / 1000).toFixed(3);
-const requestLine = (ctx: Ctx): string => `${ctx.method} ${ctx.uri} HTTP/${ctx.req.httpVersion}`;
+const protocol = (ctx: Ctx): string => `HTTP/${ctx.req.httpVersion}`;
+const requestLine = (ctx: Ctx): string => `${ctx.method} ${ctx.uri} ${protocol(ctx)}`;
 
 function common(ctx: Ctx, e: Entry): string {
   const user = ctx.vars.get('user');
@@ -69,7 +71,7 @@ function combined(ctx: Ctx, e: Entry): string {
 function json(ctx: Ctx, e: Entry): string {
   return JSON.stringify({
     time: new Date().toISOString(), remote: ctx.remote, host: ctx.host, method: ctx.method, uri: ctx.uri,
-    protocol: `HTTP/${ctx.req.httpVersion}`, status: e.status, bytes: e.bytes, duration: Number(seconds(e.duration)),
+    protocol: protocol(ctx), status: e.status, bytes: e.bytes, duration: Number(seconds(e.duration)),
     request_id: ctx.requestId, user: ctx.vars.get('user'), referer: ctx.req.headers.referer,
     user_agent: ctx.req.headers['user-agent'], upstream: ctx.variable('upstream'),
   });
@@ -84,6 +86,7 @@ function logVariable(ctx: Ctx, e: Entry, name: string): string | undefined {
     case 'referer': return header(ctx, 'referer');
     case 'user_agent': return header(ctx, 'user-agent');
     case 'request': return requestLine(ctx);
+    case 'protocol': return protocol(ctx);
     case 'time_local': return timeLocal();
     case 'time_iso8601': return new Date().toISOString();
     default: return ctx.variable(name);
@@ -91,14 +94,13 @@ function logVariable(ctx: Ctx, e: Entry, name: string): string | undefined {
 }
 
 /** compileFormat turns the `format` option into a line renderer: a named format or a template. */
-export function compileFormat(t: TemplateLike | undefined): LineFormat {
-  switch (t?.source ?? 'combined') {
+export function compileFormat(t: TemplateLike): LineFormat {
+  switch (t.source) {
     case 'common': return common;
     case 'combined': return combined;
     case 'json': return json;
   }
-  const template = t!;
-  return (ctx, e) => template.render((name) => {
+  return (ctx, e) => t.render((name) => {
     const v = logVariable(ctx, e, name);
     return v === undefined || v === '' ? '-' : escapeValue(v);
   });

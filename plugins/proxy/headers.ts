@@ -123,7 +123,7 @@ export function responseHeaders(raw: readonly string[], ops: readonly HeaderOp[]
       out.push(raw[i], raw[i + 1].split(',')[0].trim()); // the parser checked that a list repeats one value
       continue;
     }
-    if (lower === 'trailer' && !(chunked && ctx.req.httpVersion === '1.1')) continue;
+    if (lower === 'trailer' && !(chunked && ctx.req.httpVersion !== '1.0')) continue; // HTTP/1.1 chunks and HTTP/2 frames carry trailers
     out.push(raw[i], raw[i + 1]);
   }
   return ops.length ? applyOps(out, ops, ctx) : out;

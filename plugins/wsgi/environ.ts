@@ -1,4 +1,5 @@
 import type { Ctx } from '../../core/index.js';
+import type { PythonApp } from '../../lib/index.js';
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -27,14 +28,15 @@ function envName(raw: string): string {
  * headPayload is a request's head, as its head frame carries it after the flag (see
  * HttpExchange): the environ as NUL-separated latin-1 names and values: CGI variables and
  * HTTP_* headers per PEP 3333 (repeated headers joined with ',', cookies with '; '),
- * SCRIPT_NAME being the route's mount point and PATH_INFO the rest of the decoded path. The
+ * SCRIPT_NAME being the route's mount point and PATH_INFO the rest of the decoded path,
+ * SERVER_PROTOCOL `HTTP/2` over HTTP/2 (as Hypercorn says it). The
  * Python side adds the wsgi.* entries. `length`, the exact length of a buffered body, is its
  * CONTENT_LENGTH (a chunked upload then has one, and no HTTP_TRANSFER_ENCODING).
  */
 export function headPayload(ctx: Ctx, length?: number): string {
   const req = ctx.req;
   let text = `REQUEST_METHOD\0${ctx.method}\0SCRIPT_NAME\0${latin1(ctx.mount)}\0PATH_INFO\0${latin1(ctx.path.slice(ctx.mount.length))}` +
-    `\0QUERY_STRING\0${ctx.query}\0RAW_URI\0${ctx.uri}\0SERVER_NAME\0${ctx.host}\0SERVER_PORT\0${ctx.conn.port}\0SERVER_PROTOCOL\0HTTP/${req.httpVersion}` +
+    `\0QUERY_STRING\0${ctx.query}\0RAW_URI\0${ctx.uri}\0SERVER_NAME\0${ctx.host}\0SERVER_PORT\0${ctx.conn.port}\0SERVER_PROTOCOL\0HTTP/${req.httpVersionMajor === 2 ? '2' : req.httpVersion}` +
     `\0REMOTE_ADDR\0${ctx.remote}\0REMOTE_PORT\0${req.socket.remotePort ?? ''}\0wsgi.url_scheme\0${ctx.scheme}`;
   const user = ctx.variable('user');
   if (user !== undefined) text += `\0REMOTE_USER\0${user}`;
@@ -52,8 +54,8 @@ export function headPayload(ctx: Ctx, length?: number): string {
   return text;
 }
 
-/** hasBody tells whether the request announces a body (a length above 0, or chunked). */
-export function hasBody(ctx: Ctx): boolean {
-  const h = ctx.req.headers;
-  return ctx.body !== ctx.req || h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-}
+/**
+ * WSGI is how `wsgi` speaks to its pool: requests as PEP 3333 environs. A synchronous worker
+ * cannot drop one request, so one past its timeout kills its worker.
+ */
+export const WSGI: PythonApp = { kind: 'wsgi', killOnTimeout: true, examples: 'wsgi hello:application or wsgi mysite.wsgi:application', head: headPayload };

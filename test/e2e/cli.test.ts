@@ -71,7 +71,7 @@ describe('gatekit command', function () {
     const all = await runCli(['plugins']);
     assert.equal(all.code, 0);
     assert.match(all.stdout, /respond \[STATUS\] \[BODY\]/);
-    assert.match(all.stdout, /listen ADDRESS \[tls\]/);
+    assert.match(all.stdout, /listen ADDRESS \[OPTIONS...\]/);
     const one = await runCli(['plugins', 'respond']);
     assert.match(one.stdout, /content_type TYPE/);
     assert.doesNotMatch(one.stdout, /listen/);

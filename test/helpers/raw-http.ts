@@ -11,7 +11,7 @@ export interface RawResponse {
  * rawRequest writes bytes exactly as given (no client-side normalisation of the path)
  * and reads until the server closes or `ms` pass. Each request is one connection.
  */
-export function rawRequest(port: number, bytes: string | Buffer, ms = 1500, host = '127.0.0.1'): Promise<RawResponse> {
+export function rawRequest(port: number, bytes: string | Buffer, ms = 1500, host = '127.0.0.1', until?: (text: string) => boolean): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = connect(port, host, () => socket.write(bytes));
@@ -22,10 +22,18 @@ export function rawRequest(port: number, bytes: string | Buffer, ms = 1500, host
       resolve({ text, status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), closed });
     };
     const timer = setTimeout(() => finish(false), ms);
-    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (until?.(Buffer.concat(chunks).toString('latin1'))) finish(false);
+    });
     socket.on('end', () => finish(true));
     socket.on('error', (e) => { clearTimeout(timer); chunks.length ? finish(true) : reject(e); });
   });
+}
+
+/** rawUntil sends raw bytes and resolves as soon as what came back satisfies `until` (or the connection ends, or `ms` passed). */
+export function rawUntil(port: number, bytes: string | Buffer, until: (text: string) => boolean, ms = 10_000): Promise<RawResponse> {
+  return rawRequest(port, bytes, ms, '127.0.0.1', until);
 }
 
 /** get sends a minimal GET for `target` with a Host header, closing after the response. */

@@ -153,7 +153,7 @@ describe('fastcgi: PHP-FPM', function () {
     try {
       gate = await startGate(fastcgiConfig(`unix:${relay.socket}`), { file: FASTCGI_FILE });
       const slow = fetch(gate.url('/php/pause.php')).then((r) => r.text()); // a new connection, no answer for 400 ms
-      for (let i = 0; i < 100 && relay.accepted() < 1; i++) await new Promise((r) => setTimeout(r, 2));
+      for (let i = 0; i < 2500 && relay.accepted() < 1; i++) await new Promise((r) => setTimeout(r, 2)); // bounded: 5 s
       for (let i = 0; i < 3; i++) await (await fetch(gate.url('/php/pid.php'))).text();
       assert.equal(relay.accepted(), 2, 'the quick requests share one kept connection');
       assert.equal(await slow, 'paused\n');
@@ -165,12 +165,24 @@ describe('fastcgi: PHP-FPM', function () {
   });
 
   it('serves more concurrent requests than php-fpm has children, without starving any', async () => {
-    await start();
-    const results = await Promise.all(Array.from({ length: 12 }, () => fetch(gate!.url('/php/pid.php')).then(async (r) => [r.status, await r.text()] as const)));
-    assert.deepEqual(results.map(([s]) => s), Array(12).fill(200));
-    // 4 kept connections for 2 children: the ones in php-fpm's backlog starve, and the log says why, once
-    const warnings = gate!.logs.filter((l) => l.includes('fewer children than workers x keepalive, 4 per worker, lower keepalive'));
-    assert.equal(warnings.length, 1, gate!.logs.join('\n'));
+    const relay = await countingRelay(fpm!.socket);
+    try {
+      gate = await startGate(fastcgiConfig(`unix:${relay.socket}`), { file: FASTCGI_FILE });
+      // Both children first run a slow script on two connections the pool then keeps: the quick
+      // requests open its other connections, which wait in php-fpm's backlog, and must still
+      // get a child once the slow ones are done, though the first two stay kept.
+      const slow = [0, 1].map(() => fetch(gate!.url('/php/pause.php')).then(async (r) => [r.status, await r.text()] as const));
+      for (let i = 0; i < 200 && relay.accepted() < 2; i++) await new Promise((r) => setTimeout(r, 2));
+      const quick = Array.from({ length: 10 }, () => fetch(gate!.url('/php/pid.php')).then(async (r) => [r.status, await r.text()] as const));
+      const results = await Promise.all([...slow, ...quick]);
+      assert.deepEqual(results.map(([s]) => s), Array(12).fill(200));
+      const warnings = gate!.logs.filter((l) => l.includes('fewer children than workers x keepalive, 4 per worker, lower keepalive'));
+      assert.equal(warnings.length, 1, gate!.logs.join('\n'));
+    } finally {
+      await gate?.close();
+      gate = undefined;
+      await relay.close();
+    }
   });
 
   it('drops a connection whose client went away mid-response, and keeps serving', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { startGate, type TestGate } from '../helpers/gate.js';
-import { rawRequest } from '../helpers/raw-http.js';
+import { rawRequest, rawUntil } from '../helpers/raw-http.js';
 import { send, waitFor } from './proxy-upstreams.js';
 
 /** RawUpstream is a TCP server whose answers are written byte for byte by the test. */
@@ -164,11 +164,11 @@ describe('proxy: what upstreams put on the wire', () => {
   it('passes 103 Early Hints on to HTTP/1.1 clients, then the final answer', async () => {
     up = await rawUpstream((_head, s) => s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nX-Other: no\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal'));
     const g = await front(up);
-    const r = await rawRequest(g.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 300);
+    const r = await rawUntil(g.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', (t) => t.endsWith('final'));
     assert.match(r.text, /^HTTP\/1\.1 103 Early Hints\r\nLink: <\/a\.css>; rel=preload\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
     assert.ok(r.text.endsWith('\r\n\r\nfinal'), r.text);
     assert.doesNotMatch(r.text, /X-Other|100 Continue/);
-    const old = await rawRequest(g.port, 'GET / HTTP/1.0\r\nHost: x\r\n\r\n', 300);
+    const old = await rawUntil(g.port, 'GET / HTTP/1.0\r\nHost: x\r\n\r\n', (t) => t.endsWith('final'));
     assert.match(old.text, /^HTTP\/1\.1 200 OK\r\n/, 'an HTTP/1.0 client gets no 1xx answer');
   });
 

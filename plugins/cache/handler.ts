@@ -1,0 +1,238 @@
+import { BlockList, isIP } from 'node:net';
+import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type ResponseHead, type Span, type TemplateLike, type HandlerUnit } from '../../core/index.js';
+import { fillFilter, type CacheStatus } from './fill.js';
+import { MAX_KEY, variantKey } from './key.js';
+import { KeyLocks } from './lock.js';
+import { policyRequest, revivePolicy, type Defaults, type PolicyRequest } from './policy.js';
+import { CONDITIONAL_FIELDS, setRequestField } from './request-fields.js';
+import type { CacheConfig } from './schema.js';
+import { answerFromCache } from './serve.js';
+import { storeConfig } from './stores.js';
+import type { CacheStore, StoredEntry } from './store.js';
+import type CachePolicy from 'http-cache-semantics';
+
+/** CACHE_STATUS is the request variable the cache sets. */
+export const CACHE_STATUS = 'cache_status';
+/** SAFE_METHODS do not change what the origin holds; any other, answered without error, drops the stored entries of its URL (RFC 9111 4.4). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PURGE']);
+const DEFAULT_KEY = '$scheme://$host$uri';
+/** REFRESH marks the background request that refreshes a stale entry. */
+const REFRESH = Symbol('cache.refresh');
+const DEFAULT_TTL_STATUSES = [200, 301, 302];
+
+/** Found is an entry found for a request, with its policy. */
+interface Found {
+  readonly entry: StoredEntry;
+  readonly policy: CachePolicy;
+}
+
+/** StoreFactory makes a cache's store at provision. */
+export type StoreFactory = (cfg: CacheConfig, log: Logger) => Promise<CacheStore>;
+
+/**
+ * CacheUnit answers from stored responses when RFC 9111 allows, and otherwise lets the
+ * handler answer and stores what may be stored: see README "Caching".
+ */
+export class CacheUnit implements HandlerUnit {
+  private store: CacheStore | undefined;
+  private readonly defaults: Defaults;
+  private readonly methods: ReadonlySet<string>;
+  private readonly maxSize: number;
+  private readonly lockTimeout: number | undefined;
+  private readonly locks = new KeyLocks();
+  private readonly purgers: BlockList | undefined;
+  private readonly keyTemplate: TemplateLike | undefined;
+  private readonly badKeys = new Set<string>();
+  /** refreshing: the keys a background request refreshes now. */
+  private readonly refreshing = new Set<string>();
+
+  constructor(private readonly cfg: CacheConfig, private readonly at: Span, private readonly log: Logger, private readonly makeStore: StoreFactory) {
+    this.defaults = defaultsOf(cfg);
+    this.methods = new Set(cfg.methods.map((m) => m.toUpperCase()));
+    this.maxSize = cfg.max_size;
+    this.lockTimeout = cfg.lock;
+    this.purgers = cfg.purge_from ? blockList(cfg.purge_from) : undefined;
+    this.keyTemplate = cfg.key;
+  }
+
+  validate(): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    for (const [i, c] of (this.cfg.purge_from ?? []).entries()) {
+      if (!cidr(c)) out.push(diagnostic('GK_CACHE_BAD_ADDRESS', `'${c}' is not an IP address or CIDR range`, spanOf(this.cfg.purge_from, i) ?? this.at, 'expected an address like 127.0.0.1, ::1 or 10.0.0.0/8'));
+    }
+    if (storeConfig(this.cfg).kind === 'disk' && !storeConfig(this.cfg).dir) out.push(diagnostic('GK_CACHE_NO_DIR', "'store disk' needs a folder", spanOf(this.cfg, 'store') ?? this.at, 'store disk ./cache { max_size 1GB }'));
+    return out;
+  }
+
+  async provision(): Promise<void> {
+    this.store = await this.makeStore(this.cfg, this.log);
+  }
+
+  async handle(ctx: Ctx, next: Next): Promise<void> {
+    const method = ctx.method;
+    if (ctx.upgrade || !this.store) return next();
+    if (method === 'PURGE' && this.purgers) return this.purge(ctx, this.store);
+    if (!this.methods.has(method)) {
+      if (!SAFE_METHODS.has(method)) this.invalidateAfter(ctx, this.store);
+      return next();
+    }
+    const key = this.keyOf(ctx);
+    if (key === undefined) return next();
+    const req = policyRequest(key, method, ctx.req.headers);
+    if (this.bypassed(ctx)) return this.fetch(ctx, next, key, req, 'BYPASS');
+    const found = await this.lookup(this.store, key, ctx);
+    if (ctx.state.has(REFRESH)) return this.fetch(ctx, next, key, req, 'EXPIRED', found?.entry);
+    if (found) {
+      const ev = found.policy.evaluateRequest(req);
+      if (!ev.revalidation) return this.hit(ctx, found, 'HIT');
+      if (!ev.revalidation.synchronous) return this.hit(ctx, found, this.refresh(ctx, key));
+      return this.fetch(ctx, next, key, req, 'EXPIRED', found.entry);
+    }
+    return this.miss(ctx, next, key, req);
+  }
+
+  /**
+   * refresh starts the one background request that refreshes a stale entry (RFC 5861 3), a
+   * copy of this one with no client; STALE for the request that starts it, UPDATING for
+   * those that come while it runs (as Nginx's $upstream_cache_status).
+   */
+  private refresh(ctx: Ctx, key: string): CacheStatus {
+    if (this.refreshing.has(key)) return 'UPDATING';
+    this.refreshing.add(key);
+    const headers = { ...ctx.req.headers };
+    for (const f of CONDITIONAL_FIELDS) delete headers[f];
+    void ctx.detach(headers, (sub) => sub.state.set(REFRESH, true)).finally(() => this.refreshing.delete(key));
+    return 'STALE';
+  }
+
+  /** miss fetches an entry the store lacks; with `lock`, only one request per key does, and the others wait for it. */
+  private async miss(ctx: Ctx, next: Next, key: string, req: PolicyRequest): Promise<void> {
+    if (this.lockTimeout === undefined) return this.fetch(ctx, next, key, req, 'MISS');
+    const release = this.locks.take(key);
+    if (release) return this.fetch(ctx, next, key, req, 'MISS', undefined, release);
+    await this.locks.wait(key, this.lockTimeout);
+    const found = await this.lookup(this.store!, key, ctx);
+    if (found && !found.policy.evaluateRequest(req).revalidation) return this.hit(ctx, found, 'HIT');
+    return this.fetch(ctx, next, key, req, 'MISS');
+  }
+
+  private hit(ctx: Ctx, found: Found, status: CacheStatus): Promise<void> {
+    ctx.vars.set(CACHE_STATUS, status);
+    return answerFromCache(ctx, found.entry, found.policy, this.cfg.header ? status : undefined);
+  }
+
+  /**
+   * fetch lets the handler answer, and watches the answer go by (fill.ts). A request that may
+   * fill the cache asks the handler for the whole current response: its own conditions and
+   * range are dropped (the cache answers those from the entry next time), and a stale
+   * entry's validators are sent instead, for a 304 to refresh it.
+   */
+  private async fetch(ctx: Ctx, next: Next, key: string, req: PolicyRequest, status: CacheStatus, stale?: StoredEntry, release?: () => void): Promise<void> {
+    const storing = ctx.method === 'GET' && !this.noStore(ctx);
+    if (storing) {
+      for (const f of CONDITIONAL_FIELDS) setRequestField(ctx.req, f, undefined);
+      if (stale) for (const [k, v] of Object.entries(revivePolicy(stale.meta.policy).revalidationHeaders(req))) if (k.startsWith('if-')) setRequestField(ctx.req, k, String(v));
+    }
+    ctx.vars.set(CACHE_STATUS, status);
+    let headed = false;
+    const settled = once(release);
+    ctx.filterBody(fillFilter({
+      ctx, store: this.store!, key, req, defaults: this.defaults, maxSize: this.maxSize, stale: storing ? stale : undefined, storing, status,
+      mark: (head, s) => { headed = true; this.mark(ctx, head, s); },
+      settled,
+    }));
+    if (release) ctx.onSent(() => { if (!headed) settled(); });
+    await next();
+  }
+
+  private mark(ctx: Ctx, head: ResponseHead, status: CacheStatus): void {
+    ctx.vars.set(CACHE_STATUS, status);
+    if (this.cfg.header) head.setHeader('x-cache', status);
+  }
+
+  /** lookup finds the entry for a request: the one under its key, or the variant its fields pick when the key's responses vary. */
+  private async lookup(store: CacheStore, key: string, ctx: Ctx): Promise<Found | undefined> {
+    let entry = await store.get(key);
+    if (entry?.meta.vary) entry = await store.get(variantKey(key, entry.meta.vary, ctx.req.headers));
+    return entry && !entry.meta.vary ? { entry, policy: revivePolicy(entry.meta.policy) } : undefined;
+  }
+
+  /** keyOf renders the request's key; undefined (not cached, one log line per bad key) when it renders empty or too long. */
+  private keyOf(ctx: Ctx): string | undefined {
+    const key = this.keyTemplate ? ctx.render(this.keyTemplate) : `${ctx.scheme}://${ctx.host}${ctx.uri}`;
+    if (key !== '' && key.length <= MAX_KEY) return key;
+    const source = this.keyTemplate?.source ?? DEFAULT_KEY;
+    if (!this.badKeys.has(source)) {
+      this.badKeys.add(source);
+      this.log.warn('cache: the key template renders empty or too long; such requests are not cached', { request_id: ctx.requestId, key: source });
+    }
+    return undefined;
+  }
+
+  private bypassed(ctx: Ctx): boolean { return anySet(ctx, this.cfg.bypass); }
+  private noStore(ctx: Ctx): boolean { return anySet(ctx, this.cfg.no_store); }
+
+  /** purge answers PURGE: 403 to an address not in purge_from, else 200 with what went, or 404 when nothing did. */
+  private async purge(ctx: Ctx, store: CacheStore): Promise<void> {
+    const remote = ctx.remote.replace(/^::ffff:(?=\d+\.)/, '');
+    if (!this.purgers!.check(remote, isIP(remote) === 6 ? 'ipv6' : 'ipv4')) { await ctx.send(403, 'purge not allowed from this address\n'); return; }
+    const star = ctx.rawPath.endsWith('*');
+    const key = this.keyOf(ctx);
+    if (key === undefined) { await ctx.send(400, 'no cache key for this request\n'); return; }
+    // the key of /prefix* ends in '*' (or '*?query'): everything before the star is the prefix
+    const n = star ? await store.purge(key.slice(0, key.lastIndexOf('*')), true) : (await store.purge(key, false)) + (await store.purge(`${key}\n`, true));
+    ctx.vars.set(CACHE_STATUS, 'BYPASS');
+    this.log.info('cache: purged', { request_id: ctx.requestId, key, entries: n });
+    await ctx.send(n ? 200 : 404, `${n} entr${n === 1 ? 'y' : 'ies'} purged\n`, { 'content-type': 'text/plain; charset=utf-8' });
+  }
+
+  /** invalidateAfter drops the entries of a URL that an unsafe method changed, once it was answered without error. */
+  private invalidateAfter(ctx: Ctx, store: CacheStore): void {
+    const key = this.keyOf(ctx);
+    if (key === undefined) return;
+    ctx.onSent((sent) => {
+      if (sent.status < 400) void store.purge(key, false).then(() => store.purge(`${key}\n`, true));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.locks.close();
+    await this.store?.close();
+    this.store = undefined;
+  }
+}
+
+function defaultsOf(cfg: CacheConfig): Defaults {
+  const ttl = new Map<number, number>();
+  for (const t of cfg.ttl ?? []) for (const s of t.status?.length ? t.status : DEFAULT_TTL_STATUSES) ttl.set(s, Math.floor(t.time / 1000));
+  return { ttl, staleWhileRevalidate: Math.floor(cfg.stale_while_revalidate / 1000), staleIfError: Math.floor(cfg.stale_if_error / 1000) };
+}
+
+/** anySet tells whether any of the templates renders to something other than '' and '0' (Nginx's proxy_cache_bypass). */
+function anySet(ctx: Ctx, lists: readonly (readonly TemplateLike[])[] | undefined): boolean {
+  if (!lists) return false;
+  for (const list of lists) for (const t of list) { const v = ctx.render(t); if (v !== '' && v !== '0') return true; }
+  return false;
+}
+
+function once(fn: (() => void) | undefined): () => void {
+  let called = false;
+  return () => { if (!called) { called = true; fn?.(); } };
+}
+
+/** cidr parses an address or CIDR range: [address, prefix length, family]. */
+function cidr(text: string): [string, number, 'ipv4' | 'ipv6'] | undefined {
+  const [addr, bits] = text.split('/');
+  const v = isIP(addr);
+  if (!v) return undefined;
+  const max = v === 4 ? 32 : 128;
+  const n = bits === undefined ? max : Number(bits);
+  if (!Number.isInteger(n) || n < 0 || n > max || (bits !== undefined && !/^\d+$/.test(bits))) return undefined;
+  return [addr, n, v === 4 ? 'ipv4' : 'ipv6'];
+}
+
+function blockList(list: readonly string[]): BlockList {
+  const b = new BlockList();
+  for (const text of list) { const c = cidr(text); if (c) b.addSubnet(...c); }
+  return b;
+}

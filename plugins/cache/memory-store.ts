@@ -1,0 +1,91 @@
+import { Readable } from 'node:stream';
+import type { ByteRange, CacheStore, EntryMeta, EntryWriter, StoredEntry } from './store.js';
+
+/** HEAD_COST is what an entry's head is counted as, besides its body (a rough size of its meta). */
+const HEAD_COST = 512;
+
+interface Held {
+  readonly meta: EntryMeta;
+  readonly body: Buffer;
+}
+
+/**
+ * MemoryStore keeps entries in this worker's memory, least recently used first out once
+ * their bodies and heads pass `maxSize` bytes. A Map's order is its recency: a hit moves
+ * the entry to the end.
+ */
+export class MemoryStore implements CacheStore {
+  private readonly entries = new Map<string, Held>();
+  private used = 0;
+
+  constructor(private readonly maxSize: number) {}
+
+  get(key: string): Promise<StoredEntry | undefined> {
+    const held = this.entries.get(key);
+    if (!held) return Promise.resolve(undefined);
+    this.entries.delete(key);
+    this.entries.set(key, held);
+    return Promise.resolve(entryOf(held));
+  }
+
+  open(meta: Omit<EntryMeta, 'size'>): EntryWriter {
+    const chunks: Buffer[] = [];
+    let dropped = false;
+    return {
+      write: (chunk) => { chunks.push(chunk); },
+      commit: () => {
+        if (!dropped) this.put({ meta: { ...meta, size: 0 }, body: Buffer.concat(chunks) });
+        return Promise.resolve();
+      },
+      abort: () => { dropped = true; chunks.length = 0; },
+    };
+  }
+
+  update(meta: EntryMeta): Promise<void> {
+    const held = this.entries.get(meta.key);
+    if (held) this.put({ meta, body: held.body });
+    return Promise.resolve();
+  }
+
+  purge(key: string, prefix: boolean): Promise<number> {
+    let n = 0;
+    for (const k of [...this.entries.keys()]) {
+      if (prefix ? k.startsWith(key) : k === key) { this.remove(k); n++; }
+    }
+    return Promise.resolve(n);
+  }
+
+  close(): Promise<void> {
+    this.entries.clear();
+    this.used = 0;
+    return Promise.resolve();
+  }
+
+  private put(held: Held): void {
+    const cost = held.body.length + HEAD_COST;
+    if (cost > this.maxSize) return;
+    const meta = { ...held.meta, size: held.body.length };
+    this.remove(meta.key);
+    this.entries.set(meta.key, { meta, body: held.body });
+    this.used += cost;
+    for (const k of this.entries.keys()) {
+      if (this.used <= this.maxSize) break;
+      this.remove(k);
+    }
+  }
+
+  private remove(key: string): void {
+    const held = this.entries.get(key);
+    if (!held) return;
+    this.entries.delete(key);
+    this.used -= held.body.length + HEAD_COST;
+  }
+}
+
+function entryOf(held: Held): StoredEntry {
+  return {
+    meta: held.meta,
+    body: held.body,
+    stream: (range?: ByteRange) => Readable.from([range ? held.body.subarray(range.start, range.end + 1) : held.body]),
+  };
+}

@@ -1,0 +1,84 @@
+// RFC 9111 semantics come from http-cache-semantics; this file only says how gatekit uses it:
+// a shared cache, no heuristic freshness, `ttl` and the stale_* defaults for responses that are
+// silent about them, and the request as the stored key sees it.
+
+import CachePolicy from 'http-cache-semantics';
+import type { StoredHeaders } from './store.js';
+
+/** Defaults are what the config says for responses that do not: seconds, by status for the ttl. */
+export interface Defaults {
+  readonly ttl: ReadonlyMap<number, number>;
+  readonly staleWhileRevalidate: number;
+  readonly staleIfError: number;
+}
+
+/** PolicyRequest is a request as a policy reads it. */
+export type PolicyRequest = CachePolicy.HttpRequest;
+
+const OPTIONS: CachePolicy.Options = { shared: true, cacheHeuristic: 0 };
+
+/**
+ * policyRequest is a request as the cache evaluates it: under its key (so a key without the
+ * host shares entries across hosts), a HEAD as the GET it is answered from, and without the
+ * client's Cache-Control and Pragma, which a shared cache in front of an origin ignores, as
+ * Nginx and Varnish do (a client could otherwise empty the cache at will).
+ */
+export function policyRequest(key: string, method: string, headers: Record<string, string | string[] | undefined>): PolicyRequest {
+  const h: CachePolicy.Headers = { ...headers, host: '' };
+  delete h['cache-control'];
+  delete h.pragma;
+  return { url: key, method: method === 'HEAD' ? 'GET' : method, headers: h };
+}
+
+/** explicitFreshness tells whether a response says how long it stays fresh, or that it must not be reused as it is. */
+function explicitFreshness(headers: StoredHeaders): boolean {
+  const cc = String(headers['cache-control'] ?? '');
+  return headers.expires !== undefined || /(^|[\s,])(s-maxage|max-age|no-cache|no-store|private)\b/i.test(cc);
+}
+
+/** withDefaults is the Cache-Control the policy reads: the response's own, completed from the config's defaults. */
+function withDefaults(status: number, headers: StoredHeaders, d: Defaults): string | undefined {
+  const own = headers['cache-control'] === undefined ? undefined : String(headers['cache-control']);
+  const added: string[] = [];
+  const ttl = d.ttl.get(status);
+  if (ttl !== undefined && !explicitFreshness(headers)) added.push(`s-maxage=${ttl}`);
+  if (d.staleWhileRevalidate && !/stale-while-revalidate/i.test(own ?? '')) added.push(`stale-while-revalidate=${d.staleWhileRevalidate}`);
+  if (d.staleIfError && !/stale-if-error/i.test(own ?? '')) added.push(`stale-if-error=${d.staleIfError}`);
+  if (!added.length) return own;
+  return own ? `${own}, ${added.join(', ')}` : added.join(', ');
+}
+
+/** newPolicy makes the policy of a response about to be stored. */
+export function newPolicy(req: PolicyRequest, status: number, headers: StoredHeaders, d: Defaults): CachePolicy {
+  const cc = withDefaults(status, headers, d);
+  const seen: CachePolicy.Headers = { ...headers };
+  if (cc !== undefined) seen['cache-control'] = cc;
+  return new CachePolicy(req, { status, headers: seen }, OPTIONS);
+}
+
+/**
+ * worthStoring tells whether a response may be stored and will serve: storable for a shared
+ * cache (RFC 9111 3: no no-store, no private, Authorization only when allowed), with a
+ * freshness lifetime, or one that says it is stale at once (max-age=0, no-cache) and a
+ * validator to revalidate it with. A response that sets a
+ * cookie is never stored, as Nginx and Varnish do: its cookie is one client's.
+ */
+export function worthStoring(policy: CachePolicy, headers: StoredHeaders): boolean {
+  if (headers['set-cookie'] !== undefined || headers.vary === '*' || !policy.storable()) return false;
+  if (policy.timeToLive() > 0) return true;
+  const validated = headers.etag !== undefined || headers['last-modified'] !== undefined;
+  return validated && explicitFreshness(headers);
+}
+
+/** revivePolicy rebuilds a stored policy. */
+export function revivePolicy(obj: CachePolicy.CachePolicyObject): CachePolicy {
+  return CachePolicy.fromObject(obj);
+}
+
+/** staleIfErrorAllows tells whether a stale response may stand in for a failed answer (RFC 5861 4). */
+export function staleIfErrorAllows(policy: CachePolicy): boolean {
+  const cc = policy.toObject().rescc;
+  if (cc['must-revalidate'] || cc['proxy-revalidate'] || cc['no-cache']) return false; // RFC 9111 5.2.2.2: never stale
+  const sie = Number(cc['stale-if-error']);
+  return policy.maxAge() + (Number.isFinite(sie) ? sie : 0) > policy.age();
+}

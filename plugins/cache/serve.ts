@@ -1,0 +1,79 @@
+// Answering from a stored entry: the head the origin sent with a current Age, and the body,
+// whole or a range of it, unless the client's own validators make it a 304.
+
+import { pipeline } from 'node:stream/promises';
+import fresh from 'fresh';
+import parseRange from 'range-parser';
+import type CachePolicy from 'http-cache-semantics';
+import type { Ctx, ResponseHead } from '../../core/index.js';
+import type { ByteRange, EntryMeta, StoredEntry } from './store.js';
+
+/** NOT_MODIFIED_FIELDS are the stored fields a 304 repeats (RFC 9110 15.4.5). */
+const NOT_MODIFIED_FIELDS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified', 'age', 'x-cache'];
+
+/** storedHead sets a stored response's head on a response: its fields, Content-Length, and a current Age. */
+export function storedHead(head: ResponseHead, meta: EntryMeta, policy: CachePolicy): void {
+  for (const name of head.getHeaderNames()) head.removeHeader(name);
+  head.statusCode = meta.status;
+  for (const [k, v] of Object.entries(meta.headers)) head.setHeader(k, v);
+  head.setHeader('content-length', meta.size);
+  head.setHeader('age', Math.max(0, Math.floor(policy.age())));
+}
+
+/** answerFromCache sends a stored entry to the client of `ctx`. */
+export async function answerFromCache(ctx: Ctx, entry: StoredEntry, policy: CachePolicy, xCache?: string): Promise<void> {
+  const res = ctx.res;
+  const meta = entry.meta;
+  storedHead(res, meta, policy);
+  if (xCache) res.setHeader('x-cache', xCache);
+  // the client's Cache-Control is ignored here as in the lookup (fetch sends no-cache with its validators)
+  const reqHeaders = { 'if-none-match': ctx.req.headers['if-none-match'], 'if-modified-since': ctx.req.headers['if-modified-since'] };
+  if ((reqHeaders['if-none-match'] || reqHeaders['if-modified-since']) && meta.status === 200 && fresh(reqHeaders, meta.headers)) {
+    notModified(res);
+    res.end();
+    return;
+  }
+  if (meta.status === 200) res.setHeader('accept-ranges', 'bytes');
+  const range = meta.status === 200 ? wantedRange(ctx, meta) : undefined;
+  if (range === 'unsatisfiable') {
+    for (const name of res.getHeaderNames()) if (name.startsWith('content-')) res.removeHeader(name);
+    res.writeHead(416, { 'content-range': `bytes */${meta.size}`, 'content-length': 0 });
+    res.end();
+    return;
+  }
+  if (range) {
+    res.statusCode = 206;
+    res.setHeader('content-range', `bytes ${range.start}-${range.end}/${meta.size}`);
+    res.setHeader('content-length', range.end - range.start + 1);
+  }
+  if (ctx.method === 'HEAD') { res.end(); return; }
+  if (entry.body) { res.end(range ? entry.body.subarray(range.start, range.end + 1) : entry.body); return; }
+  try {
+    await pipeline(entry.stream(range), res);
+  } catch (e) {
+    if (!res.writableFinished) ctx.log.warn('cache: stored body could not be read', { request_id: ctx.requestId, key: meta.key, error: (e as Error).message });
+    res.destroy();
+  }
+}
+
+/** notModified turns the head into a 304's: the status, and only the fields a 304 repeats. */
+function notModified(head: ResponseHead): void {
+  head.statusCode = 304;
+  for (const name of head.getHeaderNames()) if (!NOT_MODIFIED_FIELDS.includes(name)) head.removeHeader(name);
+}
+
+/**
+ * wantedRange reads the client's Range for a GET: one range of the stored body, or
+ * 'unsatisfiable'; undefined for the whole body (no Range, several ranges, a stale If-Range,
+ * a unit other than bytes).
+ */
+function wantedRange(ctx: Ctx, meta: EntryMeta): ByteRange | 'unsatisfiable' | undefined {
+  const header = ctx.req.headers.range;
+  if (!header || ctx.method !== 'GET') return undefined;
+  const ifRange = ctx.req.headers['if-range'] as string | undefined;
+  if (ifRange && (ifRange.startsWith('W/') || (ifRange !== meta.headers.etag && ifRange !== meta.headers['last-modified']))) return undefined; // a strong match only (RFC 9110 13.1.5)
+  const ranges = parseRange(meta.size, header, { combine: true });
+  if (ranges === -1) return 'unsatisfiable';
+  if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return undefined;
+  return { start: ranges[0].start, end: ranges[0].end };
+}
