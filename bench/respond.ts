@@ -11,7 +11,7 @@ import { respondConfig } from './startup.js';
 const TARGET_RATIO = 0.9;
 
 /** Target is one server under load, with the server's CPU time per request of each round. */
-interface Target { readonly name: string; readonly url: string; readonly pid: number; readonly results: LoadResult[]; readonly cpuUs: number[] }
+export interface Target { readonly name: string; readonly url: string; readonly pid: number; readonly results: LoadResult[]; readonly cpuUs: number[] }
 
 /** startGatekit serves respondConfig() with `gatekit run` on a Node binary (node flags first, e.g. --cpu-prof) and waits for its first 200. */
 export async function startGatekit(dir: string, nodeFlags: readonly string[] = [], node = process.execPath): Promise<{ child: Child; port: number }> {
@@ -31,7 +31,8 @@ export async function startBare(nodeFlags: readonly string[] = []): Promise<{ ch
   return { child, port };
 }
 
-async function measure(load: LoadGenerator, targets: readonly Target[]): Promise<void> {
+/** measure loads each target for the configured rounds, alternating who goes first, recording req/s and CPU per request. */
+export async function measure(load: LoadGenerator, targets: readonly Target[]): Promise<void> {
   const o = { connections: settings.connections, seconds: settings.seconds };
   for (const t of targets) await load.run(t.url, { ...o, seconds: settings.warmupSeconds });
   for (let r = 0; r < settings.rounds; r++) {

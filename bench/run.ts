@@ -19,6 +19,7 @@ import { runPrefork } from './prefork.js';
 import { runProfile, runProfilePool } from './profile.js';
 import { runProxy } from './proxy.js';
 import { renderSection, type Ratio, type Section } from './report.js';
+import { runAdmin } from './admin.js';
 import { runRespond } from './respond.js';
 import { describeLoad } from './settings.js';
 import { runStartup } from './startup.js';
@@ -28,10 +29,10 @@ import { runStatic } from './static.js';
 
 // usage: node dist/bench/run.js [SCENARIO|GROUP...] (see SCENARIOS and GROUPS; no names: DEFAULT, which leaves out the profiles, django, fastapi and node-versions). Results go to stdout and bench/RESULTS.md.
 
-const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi, asgi: runAsgi,
+const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, admin: runAdmin, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi, asgi: runAsgi,
   django: runDjango, fastapi: runFastapi, middleware: runMiddleware, proxy: runProxy, cgi: runCgi, fastcgi: runFastcgi, profile: runProfile,
   cache: runCache, store: runStore, 'profile-wsgi': () => runProfilePool('wsgi'), 'profile-asgi': () => runProfilePool('asgi'), 'node-versions': runNodeVersions };
-const DEFAULT = ['parse', 'startup', 'respond', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi', 'fastcgi'];
+const DEFAULT = ['parse', 'startup', 'respond', 'admin', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi', 'fastcgi'];
 /** GROUPS name several scenarios at once: `app-servers` is every comparison of gatekit's Python pool with the stacks it replaces. */
 const GROUPS: Record<string, readonly string[]> = { 'app-servers': ['wsgi', 'asgi', 'django', 'fastapi'] };
 

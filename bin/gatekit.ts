@@ -14,6 +14,7 @@ import { pluginsCommand } from '../cli/plugins.js';
 import { routesCommand } from '../cli/routes.js';
 import { runCommand } from '../cli/run.js';
 import { signalCommand } from '../cli/signal.js';
+import { statusCommand } from '../cli/status.js';
 import { guardStdio } from '../core/log-target.js';
 import { ROLE_ENV } from '../core/process/protocol.js';
 import { runWorker } from '../core/process/worker.js';
@@ -43,6 +44,9 @@ usage:
   gatekit stop [FILE]             send TERM (graceful stop) to the running server
   gatekit certs [FILE]            the certificates tls acme obtains: names, issuer, expiry,
                                   next renewal, last error
+  gatekit status [FILE]           the running server's workers, upstreams and pools, from
+                                  its admin API (admin in global)
+  gatekit top [FILE]              the same, refreshed every second, with requests/s
   gatekit --version | --help
 
 exit codes:
@@ -134,6 +138,9 @@ async function main(argv: string[]): Promise<number> {
     case 'certs':
       if (args.length > 1 || flags.length) return usageError('certs takes at most one FILE');
       return certsCommand(args[0] ?? 'gatekit.gate', root, io);
+    case 'status': case 'top':
+      if (args.length > 1 || flags.length) return usageError(`${cmd} takes at most one FILE`);
+      return statusCommand(cmd, args[0], root, io);
     default:
       return unknown('command', cmd, COMMANDS);
   }

@@ -1,22 +1,12 @@
 import type { DependencyContainer } from 'tsyringe';
-import { matcherText, type RouteDecl, type ServerDecl, type UnitDecl } from '../core/config.js';
+import { matcherText, type ServerDecl } from '../core/config.js';
 import { loadConfig } from '../core/load.js';
-import { Router } from '../core/router.js';
-import { hostOf, VirtualHosts } from '../core/vhosts.js';
+import { routeFor, routerOf } from '../core/route-for.js';
 import { EXIT, printDiagnostics, type Io } from './io.js';
-
-const chainText = (mw: readonly UnitDecl[], r: RouteDecl): string =>
-  [...mw.map((u) => u.directive), r.handler ? r.handler.directive : '404'].join(' → ');
 
 function serverTitle(s: ServerDecl): string {
   const names = s.names.length ? s.names.join(' ') : '(default)';
   return `server ${names}  listen ${s.listens.map((l) => l.address.text + (l.tls ? ' tls' : '')).join(', ')}  (${s.span.file}:${s.span.line})`;
-}
-
-function routerOf(s: ServerDecl): { router: Router; chains: Map<RouteDecl, string> } {
-  const chains = new Map<RouteDecl, string>();
-  const router = Router.build(s.routes, s.middleware, (mw, r) => { chains.set(r, chainText(mw, r)); return () => Promise.resolve(); });
-  return { router, chains };
 }
 
 /**
@@ -28,14 +18,10 @@ export async function routesCommand(file: string, paths: readonly string[], host
   if (!loaded.config) { printDiagnostics(io, loaded.diagnostics, loaded.sources); return EXIT.config; }
   const servers = loaded.config.servers;
   if (paths.length) {
-    const hosts = new VirtualHosts<ServerDecl>();
-    for (const s of servers) hosts.add(s.names, s);
-    const s = hosts.pick(hostOf(host));
-    const { router, chains } = routerOf(s);
     for (const p of paths) {
-      const m = router.match(p);
-      if (m?.addSlash) io.out(`${p}  →  301 to ${matcherText(m.entry.matcher)}  (line ${m.entry.decl.span.line})`);
-      else io.out(m ? `${p}  →  ${matcherText(m.entry.matcher).padEnd(20)} ${chains.get(m.entry.decl)}  (line ${m.entry.decl.span.line})` : `${p}  →  404 (no route)`);
+      const r = routeFor(loaded.config, host, p);
+      if (r.redirect !== undefined) io.out(`${p}  →  301 to ${r.route}  (line ${r.line})`);
+      else io.out(r.route !== undefined ? `${p}  →  ${r.route.padEnd(20)} ${r.chain}  (line ${r.line})` : `${p}  →  404 (no route)`);
     }
     return EXIT.ok;
   }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { SecureContext, SecureContextOptions, SecureVersion, Server as TlsServer, TLSSocket } from 'node:tls';
 import { answerHttp01 } from './acme-challenge.js';
-import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
+import { addressKey, matcherText, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
 import { Ctx, type ConnInfo, type Upgrade } from './context.js';
@@ -19,7 +19,9 @@ import { DONE, type AnyUnit as Unit, type Plugin, type TlsProvider } from './plu
 import { cleanPath } from './request-path.js';
 import { GateResponse } from './response.js';
 import { ServerRouting } from './redispatch.js';
-import { Router } from './router.js';
+import type { UnitReport } from './report.js';
+import { Router, type RouteEntry } from './router.js';
+import { Traffic, type RouteTally, type TrafficCounts } from './traffic.js';
 import { makeUnit } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 import { HostNames, hostLines } from './host-header.js';
@@ -41,6 +43,8 @@ interface ServerRuntime {
   readonly units: ReadonlyMap<UnitDecl, Unit>;
   /** httpsHeaders are added to every HTTPS response (HSTS). */
   httpsHeaders: readonly [string, string][];
+  /** unrouted counts the server's requests no route served (each route's tally is told by routing). */
+  readonly unrouted: RouteTally;
   tls?: { readonly context: SecureContext; readonly options: SecureContextOptions };
   /** provider is what gave `tls`: it may renew it, and answer ACME challenges. */
   provider?: TlsProvider;
@@ -80,6 +84,7 @@ export class Gate {
   private readonly hostNames = new HostNames();
   /** refusedBodies are requests refuseBody answered while their handler ran on. */
   private readonly refusedBodies = new WeakSet<Ctx>();
+  private readonly counts = new Traffic();
 
   private constructor(readonly config: GateConfig, private readonly log: Logger, o: StartOptions) {
     this.onDispatch = o.onDispatch;
@@ -126,7 +131,10 @@ export class Gate {
     const chain = (mw: readonly UnitDecl[], r: { handler?: UnitDecl }): Handle =>
       r.handler ? compose(mw.map(unitOf), unitOf(r.handler)) : () => Promise.reject(new HttpError(404));
     const router = Router.build(s.routes, s.middleware, chain);
-    return { decl: s, router, routing: new ServerRouting(router, unitOf, chain), own, units: made, httpsHeaders: [] };
+    const label = serverLabel(s);
+    const tallies = new Map(router.entries.map((e) => [e, this.counts.route(label, matcherText(e.matcher))]));
+    const routed = (e: RouteEntry): void => this.counts.routed(tallies.get(e)!);
+    return { decl: s, router, routing: new ServerRouting(router, unitOf, chain, routed), own, units: made, httpsHeaders: [], unrouted: this.counts.route(label, '') };
   }
 
   /** secure asks the server's units for its certificate, once they are provisioned. */
@@ -192,6 +200,8 @@ export class Gate {
         onBadBody: (res, status, reason) => this.refuseBody(res, status, reason),
       }, this.config.global, this.log);
       if (g.address.kind === 'tcp') conn.port = (listenerAddress(server) as AddressInfo).port;
+      const tally = this.counts.listener(g.address.text + (g.tls ? ' tls' : ''));
+      server.on('connection', (socket: Socket) => tally.connected(socket));
       this.listeners.push({ server, key, tls: g.tls, ...(tls ? { defaults: g.hosts.defaultServer, floor: tls.floor } : {}) });
     }
   }
@@ -241,6 +251,7 @@ export class Gate {
     ctx.upgrade = upgrade;
     ctx.authority = hostHeader;
     if (conn.scheme === 'https') for (const [k, v] of rt.httpsHeaders) res.setHeader(k, v);
+    this.counts.add(ctx, rt.unrouted);
     this.onDispatch?.(ctx);
     if (!upgrade && servedPlain(req)) servePlain(req, res);
     const framing = framingError(req);
@@ -317,6 +328,27 @@ export class Gate {
     }
   }
 
+  /** traffic reads what this gate served so far (admin). */
+  traffic(): TrafficCounts {
+    return this.counts.counts();
+  }
+
+  /** reports gathers the units' live state: upstreams, pools (admin). */
+  reports(): UnitReport[] {
+    const out: UnitReport[] = [];
+    for (const u of this.units) {
+      try { const r = u.report?.(); if (r) out.push(r); } catch (e) { this.log.error('unit report failed', { error: (e as Error).message }); }
+    }
+    return out;
+  }
+
+  /** drainUpstream takes upstream `id` out of rotation in every unit that has it, or back in; it tells whether one had it. */
+  drainUpstream(id: string, drained: boolean): boolean {
+    let found = false;
+    for (const u of this.units) if (u.drainUpstream?.(id, drained)) found = true;
+    return found;
+  }
+
   /** addresses lists the bound listeners (real ports, for port 0). */
   addresses(): BoundAddress[] {
     return this.listeners.map(({ server, key, tls }) => {
@@ -342,6 +374,11 @@ export class Gate {
       try { await p.close?.(); } catch (e) { this.log.error('plugin close failed', { plugin: p.name, error: (e as Error).message }); }
     }
   }
+}
+
+/** serverLabel names a server in metrics: its first hostname, or `_` and its first address for a default server. */
+function serverLabel(s: ServerDecl): string {
+  return s.names[0] ?? `_ ${s.listens[0]?.address.text ?? ''}`.trimEnd();
 }
 
 /** RequestTarget is a request's path and query as sent, and the authority it names. */

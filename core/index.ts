@@ -13,8 +13,13 @@ export type { SharedStore, StoreLease } from './store/shared-store.js';
 export { bind, DONE } from './plugin.js';
 export type {
   AnyUnit, CertificateReport, CertificateUnit, HandlerUnit, ListenPlace, MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass,
-  PluginDirective, TlsProvider, Unit, UnitPlace,
+  PluginDirective, Resident, ResidentContext, TlsProvider, Unit, UnitPlace,
 } from './plugin.js';
+export type { MasterControl, MasterStatus, ReloadReport } from './process/master-control.js';
+export type { WorkerStats } from './process/worker-stats.js';
+export type { PoolReport, UnitReport, UpstreamReport } from './report.js';
+export { DURATION_BUCKETS, type ListenerCounts, type RouteCounts } from './traffic.js';
+export { gatekitVersion } from './version.js';
 export type { Supervised } from './process/supervisor.js';
 export { Ctx } from './context.js';
 export type { BodyFilter, BodyTransform, ResponseHead, Sent } from './pipeline.js';

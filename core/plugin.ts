@@ -4,6 +4,8 @@ import type { Address, ConfigOf, DirectiveKind, DirectiveSpec } from '../dsl/sch
 import type { Ctx } from './context.js';
 import type { Logger } from './logger.js';
 import type { ProcessSpec, Supervised } from './process/supervisor.js';
+import type { UnitReport } from './report.js';
+import type { MasterControl } from './process/master-control.js';
 
 /** Next runs the rest of the chain (the next middleware, then the handler). */
 export type Next = () => Promise<void>;
@@ -50,6 +52,26 @@ export interface Plugin {
   master?(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined;
   /** certificates, when present, describes the certificates the plugin obtains for its directives (`gatekit certs`). */
   certificates?(directives: readonly MasterDirective[]): CertificateReport[];
+  /**
+   * resident, when present, makes the plugin's part that lives as long as the master, across
+   * reloads (an admin API that must answer while one runs): it is made once, told each config
+   * served through update(), and stopped when the master stops.
+   */
+  resident?(ctx: ResidentContext): Resident;
+}
+
+/** ResidentContext is what a plugin's resident part may use. */
+export interface ResidentContext {
+  readonly log: Logger;
+  /** control is the master: its state, its workers' numbers, reloads. */
+  readonly control: MasterControl;
+}
+
+/** Resident is a plugin's part that lives as long as the master; it may declare its directives' config type (`Resident<AdminConfig>`). */
+export interface Resident<C = unknown> {
+  /** update applies the plugin's directives of the config now served (none when it has none); a throw at start stops the master. */
+  update(directives: readonly MasterDirective<C>[]): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** CertificateReport is one managed certificate as `gatekit certs` shows it; times are epoch ms. */
@@ -150,6 +172,10 @@ export interface Unit {
   reopen?(): void | Promise<void>;
   /** close releases everything; idempotent, and safe after a failed provision. */
   close?(): Promise<void>;
+  /** report gives the unit's live state for the admin API: its upstreams, its application pool. */
+  report?(): UnitReport;
+  /** drainUpstream takes upstream `id` out of rotation (requests in flight finish), or back in; it tells whether the unit has it. */
+  drainUpstream?(id: string, drained: boolean): boolean;
 }
 
 /** HandlerUnit is the unit of a handler or middleware directive: it serves requests. */

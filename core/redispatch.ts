@@ -6,7 +6,7 @@ import { answerError, logFailure } from './error-response.js';
 import { HttpError } from './errors.js';
 import type { Unit } from './plugin.js';
 import { cleanPath } from './request-path.js';
-import type { ChainBuilder, Router } from './router.js';
+import type { ChainBuilder, RouteEntry, RouteMatch, Router } from './router.js';
 import { addSlash } from './slash-redirect.js';
 
 /** MAX_INTERNAL_REDIRECTS bounds how often one request is routed again (Nginx also stops at 10). */
@@ -30,7 +30,11 @@ export interface Routing {
  * a plugin sends through routing again (redispatch), along the same path.
  */
 export class ServerRouting implements Routing {
-  constructor(private readonly router: Router, private readonly unitOf: (d: UnitDecl) => Unit, private readonly chain: ChainBuilder) {}
+  /** `arrived` hears the route of each request that arrives (not of one routed again or detached): the admin's counts. */
+  constructor(
+    private readonly router: Router, private readonly unitOf: (d: UnitDecl) => Unit, private readonly chain: ChainBuilder,
+    private readonly arrived?: (entry: RouteEntry) => void,
+  ) {}
 
   /**
    * serve runs the route `ctx.path` reaches: a slash redirect for a prefix asked without its
@@ -40,6 +44,12 @@ export class ServerRouting implements Routing {
   serve(ctx: Ctx, ran?: ReadonlySet<Unit>): Promise<void> {
     const m = this.router.match(ctx.path);
     if (!m) throw new HttpError(404);
+    if (!ran) this.arrived?.(m.entry);
+    return this.run(ctx, m, ran);
+  }
+
+  /** run serves `ctx` on the route `m` it reached (see serve). */
+  private run(ctx: Ctx, m: RouteMatch, ran?: ReadonlySet<Unit>): Promise<void> {
     if (m.addSlash) return addSlash(ctx, m.entry);
     ctx.mount = m.entry.mount;
     ctx.captures = m.captures;
@@ -72,7 +82,7 @@ export class ServerRouting implements Routing {
     sub.authority = ctx.authority;
     init?.(sub);
     try {
-      await this.serve(sub);
+      await this.run(sub, m);
     } catch (e) {
       const status = e instanceof HttpError ? e.status : 500;
       logFailure(sub, e, status);

@@ -4,6 +4,7 @@
 import type { DependencyContainer } from 'tsyringe';
 import { registerPlugin } from '../core/container.js';
 import type { PluginClass } from '../core/index.js';
+import { AdminPlugin } from './admin/index.js';
 import { AppPlugin } from './app/index.js';
 import { AsgiPlugin } from './asgi/index.js';
 import { AuthPlugin } from './auth/index.js';
@@ -23,7 +24,7 @@ import { WsgiPlugin } from './wsgi/index.js';
 
 /** builtins is the one list of built-in plugins. */
 export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, WsgiPlugin, AsgiPlugin, CgiPlugin, FastcgiPlugin, AppPlugin,
-  LogPlugin, CompressPlugin, AuthPlugin, HeadersPlugin, LimitPlugin, CachePlugin];
+  LogPlugin, CompressPlugin, AuthPlugin, HeadersPlugin, LimitPlugin, CachePlugin, AdminPlugin];
 
 /** registerBuiltins registers every built-in plugin in a root container, as third-party ones are. */
 export function registerBuiltins(c: DependencyContainer): void {

@@ -4,11 +4,13 @@ import type { Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
 import type { MasterInput } from './master-events.js';
 import type { WorkerHost } from './master.js';
-import type { ToWorker } from './protocol.js';
+import type { ToMaster, ToWorker } from './protocol.js';
 import { dropPrivileges } from './privileges.js';
+import { ProcessProbe } from './worker-stats.js';
 
 /** Running is the in-process worker: its gate once started, and how to close it if asked before. */
 interface Running {
+  readonly generation: number;
   gate?: Gate;
   closeWithin?: number;
 }
@@ -28,6 +30,7 @@ export class InProcessWorker implements WorkerHost {
   readonly mode = 'single';
   private readonly running = new Map<number, Running>();
   private input: (i: MasterInput<Loaded>) => void = () => {};
+  private readonly probe = new ProcessProbe();
 
   constructor(private readonly file: string, private readonly log: Logger) {}
 
@@ -36,7 +39,7 @@ export class InProcessWorker implements WorkerHost {
   }
 
   fork(id: number, _slot: number, generation: number, runDir: string, loaded: Loaded): number {
-    const r: Running = {};
+    const r: Running = { generation };
     this.running.set(id, r);
     void this.boot(id, r, { pid: process.pid, role: 'single', workerId: 0, generation, runDir }, loaded);
     return process.pid;
@@ -61,8 +64,16 @@ export class InProcessWorker implements WorkerHost {
   configure(): void {} // it has its config from the start
 
   send(id: number, message: ToWorker): void {
+    const gate = this.running.get(id)?.gate;
     if (message.t === 'drain') this.shut(id, message.timeout);
-    else if (message.t === 'reopen') void this.running.get(id)?.gate?.reopen();
+    else if (message.t === 'reopen') void gate?.reopen();
+    else if (message.t === 'stats' && gate) this.answer(id, { t: 'stats', req: message.req, stats: this.probe.stats(gate, this.running.get(id)!.generation) });
+    else if (message.t === 'upstream') this.answer(id, { t: 'upstream-done', req: message.req, found: gate?.drainUpstream(message.id, message.drained) ?? false });
+  }
+
+  /** answer passes the gate's answer on as a worker's message, after the caller's turn (as over IPC). */
+  private answer(id: number, message: ToMaster): void {
+    setImmediate(() => this.input({ kind: 'message', id, message }));
   }
 
   kill(id: number): void {
@@ -77,5 +88,5 @@ export class InProcessWorker implements WorkerHost {
     void r.gate.close(timeout).then(() => this.input({ kind: 'exit', id, code: 0, signal: null }));
   }
 
-  close(): void {} // nothing left to pass on: every gate has closed
+  close(): void { this.probe.stop(); } // nothing left to pass on: every gate has closed
 }

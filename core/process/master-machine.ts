@@ -64,7 +64,7 @@ export interface MasterSnapshot {
   readonly generation: number;
   readonly reloads: number;
   readonly restarts: number;
-  readonly workers: readonly { slot: number; pid?: number; generation: number; state: string; uptimeMs: number; requests: number }[];
+  readonly workers: readonly { id: number; slot: number; pid?: number; generation: number; state: string; uptimeMs: number; requests: number }[];
 }
 
 /**
@@ -424,7 +424,7 @@ export class MasterMachine<C> {
   snapshot(now: number): MasterSnapshot {
     return {
       generation: this.current.id, reloads: this.reloads, restarts: this.restarts,
-      workers: [...this.workers.values()].map((w) => ({ slot: w.slot, ...(w.pid === undefined ? {} : { pid: w.pid }), generation: w.generation, state: w.state, uptimeMs: now - w.started, requests: w.requests })),
+      workers: [...this.workers.values()].map((w) => ({ id: w.id, slot: w.slot, ...(w.pid === undefined ? {} : { pid: w.pid }), generation: w.generation, state: w.state, uptimeMs: now - w.started, requests: w.requests })),
     };
   }
 }

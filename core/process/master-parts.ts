@@ -1,8 +1,8 @@
-import { resolvePlugins, workerContainer, type ProcessInfo } from '../container.js';
+import type { ProcessInfo } from '../container.js';
 import type { Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
-import type { MasterDirective, MasterPart } from '../plugin.js';
-import { allUnits, placeOf } from '../units.js';
+import type { MasterPart } from '../plugin.js';
+import { masterPlugins } from './master-plugins.js';
 import { supervise } from './supervisor.js';
 
 /** MasterParts are the running master parts of one generation. */
@@ -22,18 +22,7 @@ export type PartsPlace = Pick<ProcessInfo, 'generation' | 'runDir'> & { readonly
  */
 export async function startMasterParts(loaded: Loaded, at: PartsPlace, log: Logger, previous?: MasterParts): Promise<MasterParts> {
   const { generation, runDir } = at;
-  const config = loaded.config!;
-  const byPlugin = new Map<string, MasterDirective[]>();
-  for (const u of allUnits(config)) {
-    const list = byPlugin.get(u.plugin.name) ?? [];
-    list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u, config) });
-    byPlugin.set(u.plugin.name, list);
-  }
-  const plugins = resolvePlugins(workerContainer(loaded.scope, {
-    logger: log,
-    process: { pid: process.pid, role: at.role, workerId: 0, generation, runDir },
-    store: config.global.store,
-  }));
+  const { plugins, directives: byPlugin } = masterPlugins(loaded, log, { pid: process.pid, role: at.role, workerId: 0, generation, runDir });
   const running = new Map<string, MasterPart>(); // in start order
   const stop = async (timeout: number): Promise<void> => {
     for (const p of [...running.values()].reverse()) {

@@ -4,7 +4,9 @@ import { loadConfig, logDiagnostics, type Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
 import type { GenerationSettings, MasterInput, MasterOutput, VerdictOutcome } from './master-events.js';
 import { MasterMachine, type MasterMode } from './master-machine.js';
+import { Control } from './master-control.js';
 import { startMasterParts, type MasterParts } from './master-parts.js';
+import { Residents } from './residents.js';
 import type { ToWorker } from './protocol.js';
 import { RunDirs } from './run-dirs.js';
 
@@ -68,22 +70,43 @@ export class Master {
   private stepping = false;
   private ticker: NodeJS.Timeout | undefined;
   private finish: (failure: string | undefined) => void = () => {};
+  /** serving is the config in force; nextFiles replace files on disk for the next reload (admin POST /config). */
+  private serving!: Loaded;
+  private nextFiles: ReadonlyMap<string, string> | undefined;
+  private readonly control: Control;
+  private readonly residents: Residents;
 
   constructor(private readonly o: MasterOptions) {
     this.machine = new MasterMachine({ mode: o.host.mode, file: o.file, pid: process.pid });
+    this.control = new Control({
+      file: o.file,
+      snapshot: () => this.machine.snapshot(Date.now()),
+      send: (id, message) => o.host.send(id, message),
+      reload: (files) => { this.nextFiles = files; this.input({ kind: 'reload' }); },
+      serving: () => this.serving,
+    });
+    this.residents = new Residents(o.log, this.control);
   }
 
   /** run serves `loaded` (checked) until the master stops; it resolves with why it failed, if it did. */
   run(loaded: Loaded): Promise<string | undefined> {
     const done = new Promise<string | undefined>((resolve) => { this.finish = resolve; });
-    this.o.host.open((i) => this.input(i), loaded);
-    this.ticker = setInterval(() => this.input({ kind: 'tick' }), TICK_MS);
-    this.input({ kind: 'start', config: loaded, settings: settingsOf(loaded) });
+    this.serving = loaded;
+    this.residents.apply(loaded).then(() => {
+      this.o.host.open((i) => this.input(i), loaded);
+      this.ticker = setInterval(() => this.input({ kind: 'tick' }), TICK_MS);
+      this.input({ kind: 'start', config: loaded, settings: settingsOf(loaded) });
+    }, async (e: Error) => {
+      await this.residents.stop();
+      this.finish(e.message);
+    });
     return done;
   }
 
   /** input hands one event to the machine and performs its outputs; events raised meanwhile wait their turn. */
   input(i: MasterInput<Loaded>): void {
+    if (i.kind === 'message' && this.control.answered(i.message)) return; // an answer to the admin, not a decision
+    if (i.kind === 'message' && i.message.t === 'ready') this.control.workerReady(i.id);
     this.queue.push(i);
     if (this.stepping) return;
     this.stepping = true;
@@ -108,17 +131,31 @@ export class Master {
       case 'load-config': void this.load(); return;
       case 'start-parts': void this.startParts(out.generation, out.config, out.previous); return;
       case 'stop-parts': void this.stopParts(out.generation, out.timeout); return;
-      case 'verdict': this.o.report({ at: out.at, outcome: out.outcome, loaded: out.config, ...(out.reason === undefined ? {} : { reason: out.reason }) }); return;
+      case 'verdict': this.verdict({ at: out.at, outcome: out.outcome, loaded: out.config, ...(out.reason === undefined ? {} : { reason: out.reason }) }); return;
       case 'exit':
         clearInterval(this.ticker);
         host.close();
         this.runDirs.removeAll();
-        this.finish(out.failure);
+        void this.residents.stop().then(() => this.finish(out.failure));
     }
   }
 
+  private verdict(v: ReloadVerdict): void {
+    if (v.outcome === 'reloaded') {
+      this.serving = v.loaded;
+      // the residents take the new config before anyone hears of it: an admin that answers a reload has moved already
+      this.residents.apply(v.loaded).catch((e: Error) => this.o.log.error('a resident part could not take the new config', { error: e.message }))
+        .finally(() => { this.control.verdict(v); this.o.report(v); });
+      return;
+    }
+    this.control.verdict(v);
+    this.o.report(v);
+  }
+
   private async load(): Promise<void> {
-    const loaded = await loadConfig(this.o.file, { root: this.o.root });
+    const files = this.nextFiles;
+    this.nextFiles = undefined;
+    const loaded = await loadConfig(this.o.file, { root: this.o.root, ...(files ? { files } : {}) });
     this.input(loaded.config ? { kind: 'config-loaded', config: loaded, settings: settingsOf(loaded) } : { kind: 'config-refused', config: loaded });
   }
 

@@ -6,6 +6,7 @@ import { TextLogger } from '../logger.js';
 import type { ToMaster, ToWorker } from './protocol.js';
 import { dropPrivileges } from './privileges.js';
 import { Watchdog } from './watchdog.js';
+import { ProcessProbe } from './worker-stats.js';
 
 function send(m: ToMaster): void {
   process.send?.(m);
@@ -22,6 +23,8 @@ export function runWorker(root: DependencyContainer): void {
   // Signals from a terminal reach the whole process group: only the master decides.
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGTTIN', 'SIGTTOU'] as const) process.on(s, () => {});
   let gate: Gate | undefined;
+  let generation = 0;
+  const probe = new ProcessProbe();
   let watchdog: Watchdog | undefined;
   let leaving = false;
   let reopenLog = (): void => {};
@@ -43,10 +46,13 @@ export function runWorker(root: DependencyContainer): void {
     if (m.t === 'config') void boot(m);
     else if (m.t === 'drain') void leave(m.timeout, 0);
     else if (m.t === 'reopen') { reopenLog(); void gate?.reopen(); }
+    else if (m.t === 'stats' && gate) send({ t: 'stats', req: m.req, stats: probe.stats(gate, generation) });
+    else if (m.t === 'upstream') send({ t: 'upstream-done', req: m.req, found: gate?.drainUpstream(m.id, m.drained) ?? false });
   });
   send({ t: 'hello' });
 
   async function boot(m: Extract<ToWorker, { t: 'config' }>): Promise<void> {
+    generation = m.generation;
     const loaded = await loadConfig(m.file, { root, files: new Map(m.files) });
     if (!loaded.config) {
       send({ t: 'boot-failed', error: loaded.diagnostics.map((d) => `${d.span.file}:${d.span.line}:${d.span.col}: ${d.message}`).join('; ') });

@@ -1,6 +1,6 @@
 import {
   diagnostic, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin,
-  type PluginDirective, type ProcessInfo, type Span,
+  type PluginDirective, type ProcessInfo, type Span, type UnitReport,
 } from '../../core/index.js';
 import { bodyBuffering, bufferBody, type BodyBuffering, type BodyBufferingConfig } from '../request-body.js';
 import { HttpExchange, type ExchangeSpec } from './exchange.js';
@@ -59,6 +59,11 @@ export class PythonAppUnit implements HandlerUnit {
   private async withBody(ctx: Ctx): Promise<void> {
     const buffered = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined;
     return new HttpExchange(ctx, this.links!, !this.buffering.enabled || buffered !== undefined, this.app.head(ctx, buffered?.length), this.spec).run();
+  }
+
+  /** report shows this worker's view of the pool (admin). */
+  report(): UnitReport {
+    return this.links ? { pools: [this.links.report(`${this.app.kind} ${this.cfg.app}`, this.cfg.workers)] } : {};
   }
 
   async close(): Promise<void> {

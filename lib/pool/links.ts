@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { HttpError } from '../../core/index.js';
+import { HttpError, type PoolReport } from '../../core/index.js';
 import { Link, type LinkOwner } from './link.js';
 import type { PoolStream, RecallMark } from './stream.js';
 import { TimedList } from './timed.js';
@@ -68,6 +68,13 @@ export class PoolLinks implements LinkOwner {
   /** cancel takes a stream out of the queue (its client left before it got a link). */
   cancel(s: PoolStream): void {
     this.queue.remove(s);
+  }
+
+  /** report shows the pool as this worker sees it (admin): its ready processes, requests running and waiting. */
+  report(name: string, size: number): PoolReport {
+    const st = this.watch.status;
+    const state = st.failing ? 'failing' : 'ready';
+    return { name, kind: this.kind, size, processes: st.ready.map((w) => ({ pid: w.pid, state })), busy: this.running.count(), queue: this.queue.count() };
   }
 
   /** close refuses what waits and closes every link; idempotent. */

@@ -28,6 +28,13 @@ export class TimedList {
   /** head is the first item (the next to expire). */
   get head(): Timed | undefined { return this.first; }
 
+  /** count walks the list to count its items (for reports, not for each request). */
+  count(): number {
+    let n = 0;
+    for (let t = this.first; t; t = t.nextTimed) n++;
+    return n;
+  }
+
   /** add appends `item`, due in `ms`; the delay must be the list's own, or no shorter than any before. */
   add(item: Timed, ms: number): void {
     if (item.timedIn) item.timedIn.remove(item);

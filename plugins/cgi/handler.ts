@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { delimiter, dirname, extname, join, resolve } from 'node:path';
-import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span, type UnitReport } from '../../core/index.js';
 import { bodyBuffering, bufferBody, localRedirect, type BodyBuffering } from '../../lib/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
@@ -94,6 +94,12 @@ export class CgiUnit implements HandlerUnit {
       if (mode === 'helper') throw e;
       this.log.warn(`CGI scripts start by fork: the spawn helper could not start (${(e as Error).message})`);
     }
+  }
+
+  /** report shows the scripts running and waiting in this worker, and its spawn helper (admin). */
+  report(): UnitReport {
+    const processes = this.helper ? [{ pid: this.helper.pid, state: 'spawn helper' }] : [];
+    return { pools: [{ name: `cgi ${this.cfg.path}`, kind: 'cgi', size: this.cfg.max_processes, processes, busy: this.slots.running, queue: this.slots.waiting }] };
   }
 
   async handle(ctx: Ctx): Promise<void> {

@@ -96,6 +96,9 @@ export class SpawnHelper {
   /** alive tells whether the helper still runs and takes work. */
   get alive(): boolean { return !this.stopping; }
 
+  /** pid is the helper process's pid (admin). */
+  get pid(): number { return this.child.pid ?? 0; }
+
   /** launch asks the helper for a script: see ScriptProcess. */
   launch(script: Script, env: NodeJS.ProcessEnv, input: boolean): ScriptProcess {
     const id = this.nextId;
@@ -277,6 +280,9 @@ export class HelperLauncher {
   private constructor(
     private helper: SpawnHelper, private readonly python: string, private readonly log: Logger, private readonly fallback: Launcher, private readonly stuckAfter: number,
   ) {}
+
+  /** pid is the running helper's pid (admin). */
+  get pid(): number { return this.helper.pid; }
 
   /** start starts the first helper; see SpawnHelper.start for `stuckAfter`. */
   static async start(python: string, log: Logger, fallback: Launcher, stuckAfter: number): Promise<HelperLauncher> {

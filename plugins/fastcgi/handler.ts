@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span, type UnitReport } from '../../core/index.js';
 import { bodyBuffering, bufferBody, cgiMetaVariables, localRedirect, TurnStats, type BodyBuffering, type CgiSite } from '../../lib/index.js';
 import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
 import { ConnectFailure, ConnPool, STARVING_AFTER } from './pool.js';
@@ -101,6 +101,12 @@ export class FastcgiUnit implements HandlerUnit {
     const timeout = (e instanceof ConnectFailure || e instanceof UpstreamFailure) && e.timeout;
     ctx.vars.set('upstream', this.cfg.address.text);
     return timeout ? new HttpError(504, 'Gateway Timeout', { cause: e }) : new HttpError(502, 'Bad Gateway', { cause: e });
+  }
+
+  /** report shows this worker's connections to the responder (admin): PHP-FPM's own processes are its own to report. */
+  report(): UnitReport {
+    const c = this.pool.counts();
+    return { pools: [{ name: `fastcgi ${this.cfg.address.text}`, kind: 'fastcgi', size: c.limit, processes: [], busy: c.busy, queue: c.queue }] };
   }
 
   async close(): Promise<void> {

@@ -158,6 +158,11 @@ export class ConnPool {
     this.idle.push(conn);
   }
 
+  /** counts says how many connections are lent and how many requests wait for one (admin). */
+  counts(): { readonly busy: number; readonly queue: number; readonly limit: number } {
+    return { busy: this.busy.size, queue: this.waiting.length, limit: this.o.keepalive };
+  }
+
   /** close destroys every connection, idle or lent. */
   close(): void {
     this.closed = true;

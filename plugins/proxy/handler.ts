@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
-import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span } from '../../core/index.js';
+import { basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span, type UnitReport } from '../../core/index.js';
 import { bodyBuffering, bufferBody, type BodyBuffering } from '../../lib/index.js';
 import { balancer, type Balancer } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
@@ -102,11 +104,13 @@ export class ProxyUnit implements HandlerUnit, Responder {
       ctx.vars.set('upstream', cur.key);
       const head = requestHead(ctx.method, path, requestHeaders(ctx, this.up, cur.hostHeader, framing), !upgrade && !cur.pool.reuses);
       cur.active++;
+      const started = performance.now();
       try {
         await exchange(ctx, cur, { head, method: ctx.method, framing, upgrade, timeouts: this.timeouts, responder: this });
         return;
       } catch (e) {
         if (!(e instanceof UpstreamFailure)) throw e;
+        cur.failures++;
         // a pooled connection found closed: the upstream may have read the request all the same,
         // so only a request safe to repeat is sent again (RFC 9110 9.2.2)
         if (e.stale && !e.bodySent && IDEMPOTENT.has(ctx.method) && staleLeft-- > 0) { tried.pop(); continue; }
@@ -118,8 +122,33 @@ export class ProxyUnit implements HandlerUnit, Responder {
         up = next;
       } finally {
         cur.active--;
+        cur.requests++;
+        cur.latencySum += (performance.now() - started) / 1000;
       }
     }
+  }
+
+  /** report shows each upstream as this worker sees it (admin). */
+  report(): UnitReport {
+    const now = Date.now();
+    const proxy = `${basename(this.at.file)}:${this.at.line}`;
+    return {
+      upstreams: this.upstreams.map((u) => {
+        const reason = u.whyDown(now);
+        return {
+          id: u.key, proxy, healthy: reason === undefined, ...(reason === undefined ? {} : { reason }), drained: u.drained,
+          inFlight: u.active, requests: u.requests, failures: u.failures, latencySum: u.latencySum,
+        };
+      }),
+    };
+  }
+
+  /** drainUpstream takes the upstreams at address `id` out of rotation, or back in (admin). */
+  drainUpstream(id: string, drained: boolean): boolean {
+    let found = false;
+    for (const u of this.upstreams) if (u.key === id) { u.drained = drained; found = true; }
+    if (found) this.log.info(drained ? 'upstream drained: no new requests until enabled' : 'upstream enabled again', { upstream: id });
+    return found;
   }
 
   /** head writes the upstream's status and headers (filtered, header_down applied) to the client. */
@@ -173,7 +202,7 @@ export class ProxyUnit implements HandlerUnit, Responder {
   }
 
   private noUpstream(ctx: Ctx): HttpError {
-    this.log.error('no upstream available (all failed their health checks or are marked down)', { request_id: ctx.requestId, upstreams: this.upstreams.map((u) => u.key).join(',') });
+    this.log.error('no upstream available (all failed their health checks, are marked down or drained)', { request_id: ctx.requestId, upstreams: this.upstreams.map((u) => u.key).join(',') });
     return new HttpError(502, 'Bad Gateway', { cause: new Error('no upstream available'), logged: true });
   }
 

@@ -52,6 +52,7 @@ export class HealthChecker {
     if (reason && u.healthy) this.log.warn('upstream failed its health check; no traffic until it passes', { upstream: u.key, reason });
     if (!reason && !u.healthy) this.log.info('upstream passed its health check again', { upstream: u.key });
     u.healthy = reason === undefined;
+    u.healthReason = reason;
     this.schedule(u, this.spec.interval);
   }
 

@@ -50,8 +50,15 @@ export class Upstream {
   active = 0;
   /** current is the smooth weighted round robin's running score. */
   current = 0;
-  /** healthy is the result of the last active health check (true until one fails). */
+  /** healthy is the result of the last active health check (true until one fails); healthReason says why not. */
   healthy = true;
+  healthReason: string | undefined;
+  /** drained takes the upstream out of rotation (admin API); requests in flight finish. */
+  drained = false;
+  /** requests, failures and latencySum (seconds) count this worker's exchanges with it (admin). */
+  requests = 0;
+  failures = 0;
+  latencySum = 0;
   private downUntil = 0;
   private fails = 0;
   private windowStart = 0;
@@ -106,7 +113,14 @@ export class Upstream {
 
   /** available tells whether the upstream may get traffic now. */
   available(now: number): boolean {
-    return this.healthy && this.downUntil <= now;
+    return this.healthy && !this.drained && this.downUntil <= now;
+  }
+
+  /** whyDown says why the upstream gets no traffic now (health check, passive failures), or undefined. */
+  whyDown(now: number): string | undefined {
+    if (!this.healthy) return `health check: ${this.healthReason ?? 'failed'}`;
+    if (this.downUntil > now) return `marked down after failures, for ${Math.ceil((this.downUntil - now) / 1000)}s more`;
+    return undefined;
   }
 
   /**
