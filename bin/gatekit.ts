@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { container } from 'tsyringe';
 import { checkCommand } from '../core/cli/check.js';
 import { fmtCommand } from '../core/cli/fmt.js';
+import { lspCommand } from '../core/cli/lsp.js';
 import { EXIT, processIo as io } from '../core/cli/io.js';
 import { pluginsCommand } from '../core/cli/plugins.js';
 import { routesCommand } from '../core/cli/routes.js';
@@ -38,6 +39,7 @@ usage:
                                   re-read the config in the running server; wait for its
                                   verdict (exit 1 with the diagnostics when it is refused)
   gatekit stop [FILE]             send TERM (graceful stop) to the running server
+  gatekit lsp [--stdio]           the language server for editors (LSP over stdin and stdout)
   gatekit --version | --help
 
 exit codes:
@@ -55,7 +57,7 @@ function version(): string {
   return (JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-const COMMANDS = ['run', 'check', 'fmt', 'plugins', 'routes', 'reload', 'stop', 'help', 'version', '--help', '--version'];
+const COMMANDS = ['run', 'check', 'fmt', 'plugins', 'routes', 'reload', 'stop', 'lsp', 'help', 'version', '--help', '--version'];
 
 function usageError(msg: string): number {
   io.err(`gatekit: ${msg}\nrun 'gatekit --help' for usage`);
@@ -125,6 +127,11 @@ async function main(argv: string[]): Promise<number> {
       const wait = waitFlag === undefined ? undefined : parseDuration(waitFlag.slice('--wait='.length));
       if (waitFlag !== undefined && wait === undefined) return usageError(`invalid duration in '${waitFlag}': expected one like 30s`);
       return signalCommand(cmd, args[0], QUICKSTART, root, io, wait);
+    }
+    case 'lsp': {
+      const bad = flags.find((f) => f !== '--stdio'); // editors' clients pass --stdio; stdio is the only transport
+      if (bad) return unknown('flag', bad, ['--stdio'], ' for lsp');
+      return lspCommand(root);
     }
     default:
       return unknown('command', cmd, COMMANDS);
