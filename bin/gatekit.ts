@@ -12,6 +12,7 @@ import { pluginsCommand } from '../core/cli/plugins.js';
 import { routesCommand } from '../core/cli/routes.js';
 import { runCommand } from '../core/cli/run.js';
 import { signalCommand } from '../core/cli/signal.js';
+import { testCommand } from '../core/cli/test.js';
 import { guardStdio } from '../core/log-target.js';
 import { ROLE_ENV } from '../core/process/protocol.js';
 import { runWorker } from '../core/process/worker.js';
@@ -39,6 +40,8 @@ usage:
                                   re-read the config in the running server; wait for its
                                   verdict (exit 1 with the diagnostics when it is refused)
   gatekit stop [FILE]             send TERM (graceful stop) to the running server
+  gatekit test FILE...            run the expectations of FILE.test (or FILE, a .test file) against
+                                  its config, in-process: routes, hosts, redirects, answers
   gatekit lsp [--stdio]           the language server for editors (LSP over stdin and stdout)
   gatekit --version | --help
 
@@ -57,7 +60,7 @@ function version(): string {
   return (JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-const COMMANDS = ['run', 'check', 'fmt', 'plugins', 'routes', 'reload', 'stop', 'lsp', 'help', 'version', '--help', '--version'];
+const COMMANDS = ['run', 'check', 'fmt', 'plugins', 'routes', 'reload', 'stop', 'lsp', 'test', 'help', 'version', '--help', '--version'];
 
 function usageError(msg: string): number {
   io.err(`gatekit: ${msg}\nrun 'gatekit --help' for usage`);
@@ -128,6 +131,9 @@ async function main(argv: string[]): Promise<number> {
       if (waitFlag !== undefined && wait === undefined) return usageError(`invalid duration in '${waitFlag}': expected one like 30s`);
       return signalCommand(cmd, args[0], QUICKSTART, root, io, wait);
     }
+    case 'test':
+      if (!args.length || flags.length) return usageError('test needs at least one FILE, and takes no flags');
+      return testCommand(args, root, io);
     case 'lsp': {
       const bad = flags.find((f) => f !== '--stdio'); // editors' clients pass --stdio; stdio is the only transport
       if (bad) return unknown('flag', bad, ['--stdio'], ' for lsp');
