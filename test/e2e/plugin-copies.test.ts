@@ -10,6 +10,10 @@ import { repoPath } from '../helpers/paths.js';
 const PLUGIN = `import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 const LOGGER = Symbol.for('gatekit.logger');
+// The HttpError of another copy of gatekit: another class, with the brand every copy sets.
+class HttpError extends Error {
+  constructor(status) { super('teapot'); this.status = status; this.headers = {}; this[Symbol.for('gatekit.HttpError')] = true; }
+}
 class PoweredByPlugin {
   constructor(log) {
     this.log = log;
@@ -17,7 +21,10 @@ class PoweredByPlugin {
     this.directives = [{
       name: 'powered_by', kind: 'handler', doc: 'Answer with who served it',
       schema: { args: [{ name: 'value', type: 'string' }] },
-      create: (cfg) => ({ handle: (ctx) => ctx.send(200, cfg.value + (typeof this.log.info === 'function' ? ' (logger injected)' : '')) }),
+      create: (cfg) => ({ handle: (ctx) => {
+        if (ctx.path === '/tea') throw new HttpError(418);
+        return ctx.send(200, cfg.value + (typeof this.log.info === 'function' ? ' (logger injected)' : ''));
+      } }),
     }];
   }
 }
@@ -42,7 +49,7 @@ describe('a plugin package with its own copy of gatekit and tsyringe', function 
   let served: Served | undefined;
   afterEach(async () => { await served?.stop(); served = undefined; rmSync(dir, { recursive: true, force: true }); });
 
-  it('loads into the one container, its tokens resolved', async () => {
+  it('loads into the one container, its tokens resolved, its HttpError answered with its status', async () => {
     const r = await runCli(['check', 'site.gate'], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     const p = await runCli(['plugins', 'powered', '--config', 'site.gate'], { cwd: dir });
@@ -51,5 +58,6 @@ describe('a plugin package with its own copy of gatekit and tsyringe', function 
     const [, port] = await served.waitFor(/listening url=http:\/\/127\.0\.0\.1:(\d+)/);
     const res = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(await res.text(), 'gatekit (logger injected)');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/tea`)).status, 418, 'an HttpError of its copy is answered with its status');
   });
 });
