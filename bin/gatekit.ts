@@ -7,6 +7,7 @@ import { container } from 'tsyringe';
 import { checkCommand } from '../core/cli/check.js';
 import { fmtCommand } from '../core/cli/fmt.js';
 import { lspCommand } from '../core/cli/lsp.js';
+import { newPluginCommand } from '../core/cli/new.js';
 import { EXIT, processIo as io } from '../core/cli/io.js';
 import { pluginsCommand } from '../core/cli/plugins.js';
 import { routesCommand } from '../core/cli/routes.js';
@@ -42,6 +43,8 @@ usage:
   gatekit stop [FILE]             send TERM (graceful stop) to the running server
   gatekit test FILE...            run the expectations of FILE.test (or FILE, a .test file) against
                                   its config, in-process: routes, hosts, redirects, answers
+  gatekit new plugin NAME [--ts]  write gatekit-plugin-NAME: a plugin package (JavaScript, or
+                                  TypeScript), a .gate file loading it, and its mocha test
   gatekit lsp [--stdio]           the language server for editors (LSP over stdin and stdout)
   gatekit --version | --help
 
@@ -60,7 +63,7 @@ function version(): string {
   return (JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-const COMMANDS = ['run', 'check', 'fmt', 'plugins', 'routes', 'reload', 'stop', 'lsp', 'test', 'help', 'version', '--help', '--version'];
+const COMMANDS = ['run', 'check', 'fmt', 'plugins', 'routes', 'reload', 'stop', 'lsp', 'test', 'new', 'help', 'version', '--help', '--version'];
 
 function usageError(msg: string): number {
   io.err(`gatekit: ${msg}\nrun 'gatekit --help' for usage`);
@@ -134,6 +137,12 @@ async function main(argv: string[]): Promise<number> {
     case 'test':
       if (!args.length || flags.length) return usageError('test needs at least one FILE, and takes no flags');
       return testCommand(args, root, io);
+    case 'new': {
+      const bad = flags.find((f) => f !== '--ts');
+      if (bad) return unknown('flag', bad, ['--ts'], ' for new');
+      if (args[0] !== 'plugin' || args.length !== 2) return usageError('usage: gatekit new plugin NAME [--ts]');
+      return newPluginCommand(args[1], flags.includes('--ts'), version(), io);
+    }
     case 'lsp': {
       const bad = flags.find((f) => f !== '--stdio'); // editors' clients pass --stdio; stdio is the only transport
       if (bad) return unknown('flag', bad, ['--stdio'], ' for lsp');
