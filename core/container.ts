@@ -58,8 +58,13 @@ export function pluginForSchema(scope: DependencyContainer, P: PluginClass): unk
 function injectable_(P: PluginClass): void {
   // Tokens first: injectable() reads them when it records the constructor's parameters.
   if (Array.isArray(P.inject)) P.inject.forEach((token, i) => inject(token)(P as never, undefined as never, i));
-  else if (Reflect.getMetadata('design:paramtypes', P) === undefined) return; // neither: tsyringe names the class it cannot build
+  else if (paramTypes(P) === undefined) return; // neither: tsyringe names the class it cannot build
   injectable()(P as never);
+}
+
+/** paramTypes reads the constructor parameter types tsc recorded (emitDecoratorMetadata), through reflect-metadata's global Reflect. */
+function paramTypes(P: PluginClass): unknown {
+  return (Reflect as { getMetadata?: (key: string, target: object) => unknown }).getMetadata?.('design:paramtypes', P);
 }
 
 /** workerContainer makes the child container a worker (or a check) resolves plugins from. */

@@ -12,6 +12,7 @@ import { formatEdits } from './format.js';
 import { hoverAt } from './hover.js';
 import { snippetsIn } from './snippets.js';
 import { symbolsOf } from './symbols.js';
+import { isTestFile, testFileDiagnostics } from './test-file.js';
 
 const pathOf = (uri: string): string => (uri.startsWith('file:') ? fileURLToPath(uri) : uri);
 
@@ -80,10 +81,16 @@ class LanguageServer {
     do {
       this.dirty.delete(uri);
       if (!this.docs.get(uri)) return;
-      const a = await analyze(pathOf(uri), this.openTexts(), this.root);
+      const path = pathOf(uri);
+      if (isTestFile(path)) { // expectations: their own syntax; running them is gatekit test's
+        const doc = this.docs.get(uri)!;
+        await this.conn.sendDiagnostics({ uri, version: doc.version, diagnostics: testFileDiagnostics(doc.getText(), path) });
+        continue;
+      }
+      const a = await analyze(path, this.openTexts(), this.root);
       if (!this.docs.get(uri)) return;
       this.analyses.set(uri, a);
-      const own = byFile(pathOf(uri), a.loaded.diagnostics, []).get(pathOf(uri)) ?? [];
+      const own = byFile(path, a.loaded.diagnostics, []).get(path) ?? [];
       await this.conn.sendDiagnostics({ uri, version: this.docs.get(uri)!.version, diagnostics: own });
     } while (this.dirty.has(uri));
   }

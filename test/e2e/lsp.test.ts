@@ -76,6 +76,14 @@ describe('gatekit lsp', function () {
     assert.deepEqual(await lsp.diagnostics(uri, 2), []);
   });
 
+  it('reads a gatekit test file as gatekit test does', async () => {
+    const text = 'expect GET / { status 200 }\nexpect get /x { status 200 }\n';
+    const file = write('site.gate.test', text);
+    lsp = await startLsp(dir);
+    const uri = lsp.open(file, text);
+    assert.deepEqual((await lsp.diagnostics(uri)).map((d) => [d.code, d.range.start.line, d.range.start.character]), [['GK_TEST_BAD_ARGS', 1, 7]]);
+  });
+
   it('explains directives, options, arguments and variables on hover', async () => {
     const file = write('site.gate', SITE);
     lsp = await startLsp(dir);
