@@ -6,14 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { container } from 'tsyringe';
 import { checkCommand } from '../core/cli/check.js';
 import { fmtCommand } from '../core/cli/fmt.js';
-import { lspCommand } from '../core/cli/lsp.js';
-import { newPluginCommand } from '../core/cli/new.js';
 import { EXIT, processIo as io } from '../core/cli/io.js';
 import { pluginsCommand } from '../core/cli/plugins.js';
 import { routesCommand } from '../core/cli/routes.js';
 import { runCommand } from '../core/cli/run.js';
 import { signalCommand } from '../core/cli/signal.js';
-import { testCommand } from '../core/cli/test.js';
 import { guardStdio } from '../core/log-target.js';
 import { ROLE_ENV } from '../core/process/protocol.js';
 import { runWorker } from '../core/process/worker.js';
@@ -136,17 +133,17 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'test':
       if (!args.length || flags.length) return usageError('test needs at least one FILE, and takes no flags');
-      return testCommand(args, root, io);
+      return (await import('../core/cli/test.js')).testCommand(args, root, io); // imported on use: workers start without it
     case 'new': {
       const bad = flags.find((f) => f !== '--ts');
       if (bad) return unknown('flag', bad, ['--ts'], ' for new');
       if (args[0] !== 'plugin' || args.length !== 2) return usageError('usage: gatekit new plugin NAME [--ts]');
-      return newPluginCommand(args[1], flags.includes('--ts'), version(), io);
+      return (await import('../core/cli/new.js')).newPluginCommand(args[1], flags.includes('--ts'), version(), io);
     }
     case 'lsp': {
       const bad = flags.find((f) => f !== '--stdio'); // editors' clients pass --stdio; stdio is the only transport
       if (bad) return unknown('flag', bad, ['--stdio'], ' for lsp');
-      return lspCommand(root);
+      return (await import('../core/cli/lsp.js')).lspCommand(root); // the protocol library loads only for editors
     }
     default:
       return unknown('command', cmd, COMMANDS);
