@@ -1,16 +1,19 @@
 #!/usr/bin/env node
+// bin/: the `gatekit` command, thin: it parses argv and calls cli/ (or, in a worker process,
+// the kernel's worker loop).
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { container } from 'tsyringe';
-import { checkCommand } from '../core/cli/check.js';
-import { fmtCommand } from '../core/cli/fmt.js';
-import { EXIT, processIo as io } from '../core/cli/io.js';
-import { pluginsCommand } from '../core/cli/plugins.js';
-import { routesCommand } from '../core/cli/routes.js';
-import { runCommand } from '../core/cli/run.js';
-import { signalCommand } from '../core/cli/signal.js';
+import { certsCommand } from '../cli/certs.js';
+import { checkCommand } from '../cli/check.js';
+import { fmtCommand } from '../cli/fmt.js';
+import { EXIT, processIo as io } from '../cli/io.js';
+import { pluginsCommand } from '../cli/plugins.js';
+import { routesCommand } from '../cli/routes.js';
+import { runCommand } from '../cli/run.js';
+import { signalCommand } from '../cli/signal.js';
 import { guardStdio } from '../core/log-target.js';
 import { ROLE_ENV } from '../core/process/protocol.js';
 import { runWorker } from '../core/process/worker.js';
@@ -43,6 +46,8 @@ usage:
   gatekit new plugin NAME [--ts]  write gatekit-plugin-NAME: a plugin package (JavaScript, or
                                   TypeScript), a .gate file loading it, and its mocha test
   gatekit lsp [--stdio]           the language server for editors (LSP over stdin and stdout)
+  gatekit certs [FILE]            the certificates tls acme obtains: names, issuer, expiry,
+                                  next renewal, last error
   gatekit --version | --help
 
 exit codes:
@@ -133,18 +138,21 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'test':
       if (!args.length || flags.length) return usageError('test needs at least one FILE, and takes no flags');
-      return (await import('../core/cli/test.js')).testCommand(args, root, io); // imported on use: workers start without it
+      return (await import('../cli/test.js')).testCommand(args, root, io); // imported on use: workers start without it
     case 'new': {
       const bad = flags.find((f) => f !== '--ts');
       if (bad) return unknown('flag', bad, ['--ts'], ' for new');
       if (args[0] !== 'plugin' || args.length !== 2) return usageError('usage: gatekit new plugin NAME [--ts]');
-      return (await import('../core/cli/new.js')).newPluginCommand(args[1], flags.includes('--ts'), version(), io);
+      return (await import('../cli/new.js')).newPluginCommand(args[1], flags.includes('--ts'), version(), io);
     }
     case 'lsp': {
       const bad = flags.find((f) => f !== '--stdio'); // editors' clients pass --stdio; stdio is the only transport
       if (bad) return unknown('flag', bad, ['--stdio'], ' for lsp');
-      return (await import('../core/cli/lsp.js')).lspCommand(root); // the protocol library loads only for editors
+      return (await import('../cli/lsp.js')).lspCommand(root); // the protocol library loads only for editors
     }
+    case 'certs':
+      if (args.length > 1 || flags.length) return usageError('certs takes at most one FILE');
+      return certsCommand(args[0] ?? 'gatekit.gate', root, io);
     default:
       return unknown('command', cmd, COMMANDS);
   }

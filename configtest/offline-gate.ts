@@ -8,7 +8,6 @@ import { answerError } from '../core/error-response.js';
 import { HttpError } from '../core/errors.js';
 import { HostNames } from '../core/host-header.js';
 import { silentLogger } from '../core/logger.js';
-import { MemoryMetrics } from '../core/metrics.js';
 import type { Plugin, Unit } from '../core/plugin.js';
 import { cleanPath } from '../core/request-path.js';
 import { GateResponse } from '../core/response.js';
@@ -57,9 +56,9 @@ export class OfflineGate {
 
   constructor(private readonly config: GateConfig, scope: DependencyContainer) {
     const c = workerContainer(scope, {
-      logger: silentLogger, metrics: new MemoryMetrics(), config: { config },
-      process: { pid: process.pid, role: 'single', workerId: 0, generation: 1 },
-      router: { redispatch: () => Promise.reject(new HttpError(500, 'internal redirects are not followed in tests')), sameRoute: () => false, detach: () => Promise.resolve() },
+      logger: silentLogger,
+      // one process (role single): no master to share a run folder with
+      process: { pid: process.pid, role: 'single', workerId: 0, generation: 1, get runDir(): string { throw new Error('no run folder: gatekit test runs in-process'); } },
     });
     const plugins = new Map(resolvePlugins(c).map((p) => [p.name, p]));
     for (const s of config.servers) {
@@ -99,7 +98,7 @@ export class OfflineGate {
 
   private chain(plugins: ReadonlyMap<string, Plugin>, mw: readonly UnitDecl[], r: RouteDecl): Handle {
     if (!r.handler) return () => Promise.reject(new HttpError(404));
-    const made = (d: UnitDecl): Unit => { const u = makeUnit(plugins.get(d.plugin.name)!, d); this.units.push(u); return u; };
+    const made = (d: UnitDecl): Unit => { const u = makeUnit(plugins.get(d.plugin.name)!, d, this.config); this.units.push(u); return u; };
     const handler = RUNNABLE.has(r.handler.plugin.name) ? made(r.handler) : { handle: (ctx: Ctx) => ctx.send(200, '') };
     return compose(mw.filter((d) => RUNNABLE.has(d.plugin.name)).map(made), handler);
   }

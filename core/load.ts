@@ -97,7 +97,7 @@ function validateUnits(config: GateConfig, model: ModelBuilder, diags: Diagnosti
   for (const u of allUnits(config)) {
     if (faulty.has(u)) continue;
     try {
-      diags.push(...(makeUnit(u.plugin, u).validate?.() ?? []));
+      diags.push(...(makeUnit(u.plugin, u, config).validate?.() ?? []));
     } catch (e) {
       diags.push(error('GK_PLUGIN_CREATE', `'${u.directive}' could not be set up: ${(e as Error).message}`, u.span));
     }

@@ -1,6 +1,6 @@
 import type { Span } from '../dsl/ast.js';
 import type { Diagnostic } from '../dsl/diagnostics.js';
-import type { ConfigOf, DirectiveKind, DirectiveSpec } from '../dsl/schema.js';
+import type { Address, ConfigOf, DirectiveKind, DirectiveSpec } from '../dsl/schema.js';
 import type { Ctx } from './context.js';
 import type { Logger } from './logger.js';
 import type { ProcessSpec, Supervised } from './process/supervisor.js';
@@ -48,6 +48,19 @@ export interface Plugin {
    * workers talk to. It gets every occurrence of the plugin's directives.
    */
   master?(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined;
+  /** certificates, when present, describes the certificates the plugin obtains for its directives (`gatekit certs`). */
+  certificates?(directives: readonly MasterDirective[]): CertificateReport[];
+}
+
+/** CertificateReport is one managed certificate as `gatekit certs` shows it; times are epoch ms. */
+export interface CertificateReport {
+  readonly names: readonly string[];
+  /** where says where it is kept (a storage folder) and from which CA. */
+  readonly where: string;
+  readonly issuer?: string;
+  readonly expires?: number;
+  readonly nextRenewal?: number;
+  readonly lastError?: string;
 }
 
 /** UnitOf is the unit a directive of kind K makes: handlers and middleware handle requests, a certificate source gives TLS. */
@@ -74,6 +87,18 @@ export function bind<const D extends DirectiveSpec>(spec: D, create: Factory<D>)
 /** UnitPlace says where a directive occurrence sits: its server block's names, for server-scoped units. */
 export interface UnitPlace {
   readonly server?: { readonly names: readonly string[]; readonly span: Span };
+  /**
+   * listens are every `listen` of the config, each with the names of its server: for units whose
+   * work depends on how clients reach the server (an ACME CA checking a challenge).
+   */
+  readonly listens?: readonly ListenPlace[];
+}
+
+/** ListenPlace is one `listen` of a config: its address, whether it is TLS, and its server's names. */
+export interface ListenPlace {
+  readonly address: Address;
+  readonly tls: boolean;
+  readonly names: readonly string[];
 }
 
 /** MasterDirective is one occurrence of a plugin's directive, as the master sees it. */
@@ -91,6 +116,8 @@ export interface MasterContext {
   readonly log: Logger;
   /** generation counts config loads (reloads) from 1; a reload runs a new part beside the old. */
   readonly generation: number;
+  /** runDir is the generation's private folder (mode 0700), the same as its workers' ProcessInfo.runDir. */
+  readonly runDir: string;
   /** supervise starts a process and keeps it alive (restart with backoff, output to the log). */
   supervise(spec: ProcessSpec): Supervised;
   /**
@@ -158,6 +185,24 @@ export interface TlsProvider {
   readonly options: import('node:tls').SecureContextOptions;
   /** headers are added to every HTTPS response of the server (e.g. Strict-Transport-Security). */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * watch, when present, is called once with `update`, which the provider calls when its
+   * certificate changes (a renewal): handshakes from then on get the new options, connections
+   * already open keep theirs. No reload, no dropped connection.
+   */
+  watch?(update: (options: import('node:tls').SecureContextOptions) => void): void;
+  /**
+   * http01 answers an ACME HTTP-01 challenge (RFC 8555 8.3): the key authorization for `token`
+   * when it is pending for `host`, else undefined. The kernel asks it on plain-HTTP listeners,
+   * for /.well-known/acme-challenge/TOKEN, before any route (a `redirect https` included).
+   */
+  http01?(host: string, token: string): string | undefined;
+  /**
+   * tlsAlpn01 gives the certificate that answers an ACME TLS-ALPN-01 challenge (RFC 8737) for
+   * `servername` when one is pending: the kernel serves it to a handshake that offers only the
+   * `acme-tls/1` protocol, and closes that connection once the handshake is done.
+   */
+  tlsAlpn01?(servername: string): import('node:tls').SecureContextOptions | undefined;
 }
 
 /** PluginClass is what a plugin module exports: a class the container can build. */

@@ -1,9 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { delimiter, dirname, extname, join, resolve } from 'node:path';
-import {
-  bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type HandlerUnit,
-} from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span } from '../../core/index.js';
+import { bodyBuffering, bufferBody, localRedirect, type BodyBuffering } from '../../lib/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
 import { forkLauncher, type Launcher, type ScriptProcess } from './process.js';
@@ -11,9 +10,6 @@ import { locateScript, mountedProgram, OutsideLink, type Interpreters, type Scri
 import type { CgiConfig } from './schema.js';
 import { Slots } from './slots.js';
 import { HelperLauncher } from './spawner.js';
-
-const MAX_LOCAL_REDIRECTS = 10;
-const redirects = new WeakMap<object, number>();
 
 /**
  * CgiUnit runs the scripts of one CGI folder, or the one program a route mounts, one
@@ -37,7 +33,7 @@ export class CgiUnit implements HandlerUnit {
   private helper: HelperLauncher | undefined;
   private closed = false;
 
-  constructor(private readonly cfg: CgiConfig, private readonly at: Span, private readonly log: Logger, private readonly router: Dispatcher) {
+  constructor(private readonly cfg: CgiConfig, private readonly at: Span, private readonly log: Logger) {
     this.dir = resolve(cfg.path).replace(/\/$/, '') || '/';
     this.realDir = this.dir;
     this.timeout = cfg.timeout;
@@ -169,15 +165,7 @@ export class CgiUnit implements HandlerUnit {
       proc.kill();
       throw e;
     }
-    return this.redirect(ctx, location);
-  }
-
-  /** redirect serves another path of the same server instead (RFC 3875 6.2.2), as a GET. */
-  private redirect(ctx: Ctx, location: string): Promise<void> {
-    const depth = redirects.get(ctx.req) ?? 0;
-    if (depth >= MAX_LOCAL_REDIRECTS) throw new HttpError(500, `more than ${MAX_LOCAL_REDIRECTS} CGI local redirects`);
-    redirects.set(ctx.req, depth + 1);
-    return this.router.redispatch(ctx, location, { method: ctx.method === 'HEAD' ? 'HEAD' : 'GET' });
+    return localRedirect(ctx, location);
   }
 
   async close(): Promise<void> {

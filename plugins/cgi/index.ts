@@ -1,4 +1,4 @@
-import { bind, inject, injectable, LOGGER, ROUTER, type Dispatcher, type Logger, type Plugin } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, type Logger, type Plugin } from '../../core/index.js';
 import { CgiUnit } from './handler.js';
 import { cgi } from './schema.js';
 
@@ -9,8 +9,8 @@ import { cgi } from './schema.js';
 @injectable()
 export class CgiPlugin implements Plugin {
   readonly name = 'cgi';
-  readonly directives = [bind(cgi, (cfg, at) => new CgiUnit(cfg, at, this.log.child({ plugin: this.name }), this.router))];
+  readonly directives = [bind(cgi, (cfg, at) => new CgiUnit(cfg, at, this.log.child({ plugin: this.name })))];
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(ROUTER) private readonly router: Dispatcher) {}
+  constructor(@inject(LOGGER) private readonly log: Logger) {}
 
 }

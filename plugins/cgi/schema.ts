@@ -1,4 +1,5 @@
-import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
+import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { bodyBufferingOptions } from '../../lib/index.js';
 
 /** cgi is `cgi PATH { ... }`: run scripts from a folder, or one program, one process per request (RFC 3875). */
 export const cgi = directive({

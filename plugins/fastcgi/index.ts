@@ -1,4 +1,4 @@
-import { bind, inject, injectable, LOGGER, ROUTER, type Dispatcher, type Logger, type Plugin } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, type Logger, type Plugin } from '../../core/index.js';
 import { FastcgiUnit } from './handler.js';
 import { fastcgi } from './schema.js';
 
@@ -9,8 +9,8 @@ import { fastcgi } from './schema.js';
 @injectable()
 export class FastcgiPlugin implements Plugin {
   readonly name = 'fastcgi';
-  readonly directives = [bind(fastcgi, (cfg, at) => new FastcgiUnit(cfg, at, this.log.child({ plugin: this.name }), this.router))];
+  readonly directives = [bind(fastcgi, (cfg, at) => new FastcgiUnit(cfg, at, this.log.child({ plugin: this.name })))];
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(ROUTER) private readonly router: Dispatcher) {}
+  constructor(@inject(LOGGER) private readonly log: Logger) {}
 
 }

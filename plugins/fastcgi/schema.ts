@@ -1,4 +1,5 @@
-import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
+import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { bodyBufferingOptions } from '../../lib/index.js';
 
 /** fastcgi is `fastcgi ADDRESS { ... }`: a FastCGI 1.0 client for a responder such as PHP-FPM (nginx's fastcgi_pass). */
 export const fastcgi = directive({

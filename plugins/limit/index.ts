@@ -30,7 +30,7 @@ export class LimitPlugin implements Plugin {
       if (counts(cfg) && !fresh.has(id)) fresh.set(id, new LocalCounters(cfg));
     }
     const blocks = before ? carryOver(before.blocks, fresh) : fresh;
-    return blocks.size ? new CountersBroker(brokerSocket(process.pid, ctx.generation), blocks, ctx.log) : undefined;
+    return blocks.size ? new CountersBroker(brokerSocket(ctx.runDir), blocks, ctx.log) : undefined;
   }
 
   async close(): Promise<void> {
@@ -39,7 +39,7 @@ export class LimitPlugin implements Plugin {
 
   /** countersOf connects this worker to the master's counters (once); a block keeps `local` for when the master cannot answer. */
   private async countersOf(local: LocalCounters, at: Span): Promise<Counters> {
-    const link = (this.link ??= new BrokerLink(brokerSocket(process.ppid, this.proc.generation), this.log.child({ plugin: this.name })));
+    const link = (this.link ??= new BrokerLink(brokerSocket(this.proc.runDir), this.log.child({ plugin: this.name })));
     return (await link.open()) ? new SharedCounters(link, blockId(at), local) : local;
   }
 }

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Logger, type Span, type HandlerUnit } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span } from '../../core/index.js';
+import { bodyBuffering, bufferBody, type BodyBuffering } from '../../lib/index.js';
 import { balancer, type Balancer } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
 import { requestFraming } from './framing.js';

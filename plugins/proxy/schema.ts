@@ -1,4 +1,5 @@
-import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
+import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { bodyBufferingOptions } from '../../lib/index.js';
 
 /** UPSTREAM_SCHEMES are the URL schemes an upstream may have (ws and wss are http and https). */
 export const UPSTREAM_SCHEMES = ['http', 'https', 'ws', 'wss', 'unix'] as const;

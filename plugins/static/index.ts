@@ -1,4 +1,4 @@
-import { bind, inject, injectable, ROUTER, type Dispatcher, type Plugin } from '../../core/index.js';
+import { bind, injectable, type Plugin } from '../../core/index.js';
 import { StaticUnit } from './handler.js';
 import { staticFiles } from './schema.js';
 
@@ -6,8 +6,5 @@ import { staticFiles } from './schema.js';
 @injectable()
 export class StaticPlugin implements Plugin {
   readonly name = 'static';
-  readonly directives = [bind(staticFiles, (cfg, at) => new StaticUnit(cfg, at, this.router))];
-
-  constructor(@inject(ROUTER) private readonly router: Dispatcher) {}
-
+  readonly directives = [bind(staticFiles, (cfg, at) => new StaticUnit(cfg, at))];
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, directive, DONE, inject, injectable, LOGGER, PROCESS_INFO, CONFIG, HttpError, type ConfigService, type Ctx, type Logger, type Next, type Plugin, type ProcessInfo, type AnyUnit } from '../../core/index.js';
+import { arg, directive, DONE, inject, injectable, LOGGER, PROCESS_INFO, HttpError, type AnyUnit, type Ctx, type Logger, type Next, type Plugin, type ProcessInfo } from '../../core/index.js';
 import { loadConfig } from '../../core/load.js';
 import { checkGate, startGate, testRoot, type TestGate } from '../helpers/gate.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -22,7 +22,6 @@ class TestPlugin implements Plugin {
   constructor(
     @inject(LOGGER) private readonly log: Logger,
     @inject(PROCESS_INFO) readonly proc: ProcessInfo,
-    @inject(CONFIG) readonly cfg: ConfigService,
   ) {}
 
   create(d: string, config: unknown): AnyUnit {
@@ -133,13 +132,13 @@ describe('plugins', () => {
     assert.deepEqual(events, ['provision a', 'provision b', 'close c', 'close b', 'close a']);
   });
 
-  it('injects services by token: logger, process info and config', async () => {
+  it('injects services by token: logger and process info', async () => {
     const root = testRoot([TestPlugin]);
     const loaded = await loadConfig('t.gate', { root, text: 'server { listen 127.0.0.1:0; route / { boom silent } }', env: {} });
     assert.ok(loaded.config);
     const p = loaded.registry!.plugin('test') as TestPlugin;
     assert.equal(p.proc.pid, process.pid);
-    assert.throws(() => p.cfg.config, /not loaded yet/); // schema-time instances see no config
+    assert.throws(() => p.proc.runDir, /only checked/); // schema-time instances have no run folder
   });
 
   it('refuses two plugins that declare the same directive, with a diagnostic', async () => {
