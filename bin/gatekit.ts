@@ -42,6 +42,11 @@ usage:
                                   re-read the config in the running server; wait for its
                                   verdict (exit 1 with the diagnostics when it is refused)
   gatekit stop [FILE]             send TERM (graceful stop) to the running server
+  gatekit test FILE...            run the expectations of FILE.test (or FILE, a .test file) against
+                                  its config, in-process: routes, hosts, redirects, answers
+  gatekit new plugin NAME [--ts]  write gatekit-plugin-NAME: a plugin package (JavaScript, or
+                                  TypeScript), a .gate file loading it, and its mocha test
+  gatekit lsp [--stdio]           the language server for editors (LSP over stdin and stdout)
   gatekit certs [FILE]            the certificates tls acme obtains: names, issuer, expiry,
                                   next renewal, last error
   gatekit status [FILE]           the running server's workers, upstreams and pools, from
@@ -64,7 +69,7 @@ function version(): string {
   return (JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-const COMMANDS = ['run', 'check', 'fmt', 'plugins', 'routes', 'reload', 'stop', 'help', 'version', '--help', '--version'];
+const COMMANDS = ['run', 'check', 'fmt', 'plugins', 'routes', 'reload', 'stop', 'certs', 'status', 'top', 'lsp', 'test', 'new', 'help', 'version', '--help', '--version'];
 
 function usageError(msg: string): number {
   io.err(`gatekit: ${msg}\nrun 'gatekit --help' for usage`);
@@ -134,6 +139,20 @@ async function main(argv: string[]): Promise<number> {
       const wait = waitFlag === undefined ? undefined : parseDuration(waitFlag.slice('--wait='.length));
       if (waitFlag !== undefined && wait === undefined) return usageError(`invalid duration in '${waitFlag}': expected one like 30s`);
       return signalCommand(cmd, args[0], QUICKSTART, root, io, wait);
+    }
+    case 'test':
+      if (!args.length || flags.length) return usageError('test needs at least one FILE, and takes no flags');
+      return (await import('../cli/test.js')).testCommand(args, root, io); // imported on use: workers start without it
+    case 'new': {
+      const bad = flags.find((f) => f !== '--ts');
+      if (bad) return unknown('flag', bad, ['--ts'], ' for new');
+      if (args[0] !== 'plugin' || args.length !== 2) return usageError('usage: gatekit new plugin NAME [--ts]');
+      return (await import('../cli/new.js')).newPluginCommand(args[1], flags.includes('--ts'), version(), io);
+    }
+    case 'lsp': {
+      const bad = flags.find((f) => f !== '--stdio'); // editors' clients pass --stdio; stdio is the only transport
+      if (bad) return unknown('flag', bad, ['--stdio'], ' for lsp');
+      return (await import('../cli/lsp.js')).lspCommand(root); // the protocol library loads only for editors
     }
     case 'certs':
       if (args.length > 1 || flags.length) return usageError('certs takes at most one FILE');

@@ -45,12 +45,23 @@ export function pluginForSchema(scope: DependencyContainer, P: PluginClass): unk
   return schemaContainer(scope).resolve(P as never);
 }
 
-/** injectable_ makes a plain-JS plugin class injectable from its `static inject` tokens (a decorated class already is). */
+/**
+ * injectable_ makes a plugin class injectable in gatekit's own tsyringe: a plain-JS class from
+ * its `static inject` tokens; a decorated class from the metadata its decorators left. A
+ * plugin package with its own copy of tsyringe (gatekit copied, not linked, into its
+ * node_modules) registered it with that copy only; the metadata lives in the one global
+ * Reflect registry and the tokens are Symbol.for keys, so gatekit's copy can read them again.
+ */
 function injectable_(P: PluginClass): void {
-  if (!Array.isArray(P.inject)) return;
   // Tokens first: injectable() reads them when it records the constructor's parameters.
-  P.inject.forEach((token, i) => inject(token)(P as never, undefined as never, i));
+  if (Array.isArray(P.inject)) P.inject.forEach((token, i) => inject(token)(P as never, undefined as never, i));
+  else if (paramTypes(P) === undefined) return; // neither: tsyringe names the class it cannot build
   injectable()(P as never);
+}
+
+/** paramTypes reads the constructor parameter types tsc recorded (emitDecoratorMetadata), through reflect-metadata's global Reflect. */
+function paramTypes(P: PluginClass): unknown {
+  return (Reflect as { getMetadata?: (key: string, target: object) => unknown }).getMetadata?.('design:paramtypes', P);
 }
 
 /** workerContainer makes the child container a worker (or a check) resolves plugins from. */

@@ -26,6 +26,9 @@ export class GateError extends Error {
   }
 }
 
+/** HTTP_ERROR brands HttpError instances across copies of gatekit. */
+const HTTP_ERROR = Symbol.for('gatekit.HttpError');
+
 /**
  * HttpError is thrown by handlers and middleware; the kernel renders it as a response. Its
  * message is for the log: the client reads only the status, its reason phrase and the
@@ -33,6 +36,14 @@ export class GateError extends Error {
  */
 export class HttpError extends Error {
   readonly code = 'GK_HTTP';
+  /**
+   * An HttpError thrown by a plugin that holds its own copy of gatekit is an HttpError here
+   * too (its class is another object): instances carry a registered symbol as their brand.
+   */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, v) || (this === HttpError && (v as { [HTTP_ERROR]?: true } | null)?.[HTTP_ERROR] === true);
+  }
+  readonly [HTTP_ERROR] = true;
   constructor(
     readonly status: number,
     message?: string,

@@ -1,6 +1,6 @@
 // A third-party gatekit plugin in plain JavaScript: no build step, no decorators.
 // It names the services it wants in `static inject` (the tokens are Symbol.for keys, the
-// same symbols `import { LOGGER } from 'gatekit'` gives a TypeScript plugin).
+// same symbols `import { LOGGER } from 'gatekit-server'` gives a TypeScript plugin).
 
 const LOGGER = Symbol.for('gatekit.logger');
 
