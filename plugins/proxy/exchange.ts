@@ -37,7 +37,8 @@ export class UpstreamFailure extends Error {
 
 /** Responder writes an upstream's response head to the client, or takes over an upgrade. */
 export interface Responder {
-  head(ctx: Ctx, head: UpstreamHead, up: Upstream): void;
+  /** head passes the upstream's head on; `ended` says the response has no body and no trailers (it is sent with the end). */
+  head(ctx: Ctx, head: UpstreamHead, up: Upstream, ended?: boolean): void;
   upgrade(ctx: Ctx, head: UpstreamHead, socket: Socket, rest: Buffer): void;
 }
 
@@ -305,8 +306,8 @@ class Attempt implements ConnUser {
   }
 }
 
-/** pairs turns flat raw trailers into the [name, value] list addTrailers takes. */
-function pairs(raw: readonly string[]): [string, string][] {
+/** pairs turns flat raw fields (trailers) into the [name, value] list addTrailers takes. */
+export function pairs(raw: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i < raw.length; i += 2) out.push([raw[i], raw[i + 1]]);
   return out;

@@ -1,7 +1,7 @@
 import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
 
-/** UPSTREAM_SCHEMES are the URL schemes an upstream may have (ws and wss are http and https). */
-export const UPSTREAM_SCHEMES = ['http', 'https', 'ws', 'wss', 'unix'] as const;
+/** UPSTREAM_SCHEMES are the URL schemes an upstream may have (ws and wss are http and https; h2c and h2 keep HTTP/2 upstream). */
+export const UPSTREAM_SCHEMES = ['http', 'https', 'ws', 'wss', 'h2c', 'h2', 'unix'] as const;
 
 const upstreamUrl = <const N extends string>(name: N) => arg.url(name, { schemes: UPSTREAM_SCHEMES });
 
@@ -17,7 +17,8 @@ const headerOp = <const N extends string>(name: N, doc: string) => ({
 /** proxy is `proxy UPSTREAM... { ... }`: a reverse proxy (nginx's proxy_pass, Caddy's reverse_proxy). */
 export const proxy = directive({
   name: 'proxy', kind: 'handler',
-  doc: 'Pass requests (and WebSocket upgrades) to upstream servers: proxy http://host:port https://... unix:/path.sock { balance; health_check; retries; ... }',
+  doc: 'Pass requests (and WebSocket upgrades) to upstream servers: proxy http://host:port https://... unix:/path.sock { balance; health_check; retries; ... }; '
+    + 'h2c://host:port (cleartext) and h2://host:port (TLS) speak HTTP/2 to the upstream, trailers included, for gRPC services',
   schema: {
     args: [arg.url('upstreams', { schemes: UPSTREAM_SCHEMES, variadic: true, optional: true })],
     options: [
@@ -26,9 +27,9 @@ export const proxy = directive({
         options: [{ name: 'weight', doc: 'Share of traffic relative to the others (default 1)', args: [arg.int('weight', { min: 1, max: 1000 })] }] },
       { name: 'balance', doc: 'How an upstream is picked (default round_robin): round_robin, least_conn, ip_hash, random or first',
         args: [arg.enum('policy', { values: ['round_robin', 'least_conn', 'ip_hash', 'random', 'first'] })] },
-      { name: 'keepalive', doc: 'Idle connections kept open per upstream for reuse (default 128; 0 closes each after its request)',
+      { name: 'keepalive', doc: 'Idle connections kept open per upstream for reuse (default 128; 0 closes each after its request); an h2c/h2 upstream shares one HTTP/2 connection between requests instead',
         args: [arg.int('connections', { min: 0, max: 100000 })] },
-      { name: 'keepalive_timeout', doc: 'How long an idle upstream connection is kept (default 30s)', args: [arg.duration('timeout')] },
+      { name: 'keepalive_timeout', doc: 'How long an idle upstream connection (or HTTP/2 session) is kept (default 30s)', args: [arg.duration('timeout')] },
       { name: 'tls_insecure', doc: 'Accept any certificate from https upstreams (self-signed backends)', args: [arg.bool('enabled', { optional: true, default: 'on' })] },
       { name: 'preserve_host', doc: 'Send the client\'s Host header upstream (default on); off sends the upstream\'s host:port', args: [arg.bool('enabled')] },
       { name: 'rewrite_location', doc: 'Rewrite Location and Refresh answers that name the upstream (http://host:port/x) to the address the client used, under the stripped prefix (default on, like nginx\'s proxy_redirect default)',
