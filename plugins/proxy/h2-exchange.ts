@@ -141,6 +141,10 @@ class H2Attempt {
   /** onClose catches a stream that closed without ending: reset by the upstream, or its session gone. */
   private onClose(): void {
     this.pool.release(this.session);
+    this.reset();
+  }
+
+  private reset(): void {
     if (this.done) return;
     const code = this.stream.rstCode ?? constants.NGHTTP2_INTERNAL_ERROR;
     const e = new Error(`upstream reset the stream (HTTP/2 error code ${code})`);
@@ -151,7 +155,9 @@ class H2Attempt {
   /** complete ends the client's response once the upstream's ended, trailers passed on. */
   private complete(): void {
     if (this.done) return;
-    if (!this.responded) { this.onClose(); return; }
+    // Node ends the readable side of a reset stream too: a reset is not an end
+    const reset = (this.stream.rstCode ?? constants.NGHTTP2_NO_ERROR) !== constants.NGHTTP2_NO_ERROR;
+    if (!this.responded || reset) { this.reset(); return; }
     this.cleanup();
     this.done = true;
     if (!this.bodyDone) this.ctx.body.resume(); // the upstream answered early: read and drop the rest
