@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { selfSigned } from '../../plugins/tls/self-signed.js';
-import { startGate, type TestGate } from '../helpers/gate.js';
+import { checkGate, startGate, type TestGate } from '../helpers/gate.js';
 import { h1Ask, h2Ask, h2Session } from '../helpers/h2-client.js';
 import { echoClient, echoServer, unary, type EchoClient, type EchoServer, type Note } from './grpc-fixtures.js';
 import { waitFor } from './proxy-upstreams.js';
@@ -196,5 +196,14 @@ describe('proxy to an HTTP/2 upstream (h2c://), from HTTP/1.1 and HTTP/2 clients
     } finally {
       session.close();
     }
+  });
+});
+
+describe('proxy h2c:// and h2:// in a config', () => {
+  it('accepts the schemes, and refuses an HTTP/1.1 health check of an HTTP/2 upstream at its position', async () => {
+    assert.deepEqual(await checkGate('server { listen 127.0.0.1:0; proxy h2c://127.0.0.1:50051 h2://grpc.test }'), []);
+    const [d, ...rest] = await checkGate('server { listen 127.0.0.1:0\n  proxy h2c://127.0.0.1:50051 { health_check /healthz }\n}');
+    assert.equal(rest.length, 0);
+    assert.deepEqual([d.code, d.span.line, d.span.col], ['GK_PROXY_HEALTH_H2', 2, 46]);
   });
 });
