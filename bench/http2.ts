@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { request } from 'node:https';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { selfSigned } from '../plugins/tls/self-signed.js';
 import { caddyBin, caddyVersion, startCaddy } from './caddy-peer.js';
 import { h2loadGenerator } from './h2load.js';
 import { alternateRounds, pickLoadGenerator, type Contender, type LoadGenerator } from './load.js';
@@ -69,10 +69,10 @@ async function startServers(dir: string, nginx: string, caddy: string, started: 
   const site = join(dir, 'site');
   mkdirSync(site);
   writeFileSync(join(site, 'index.html'), `${'gatekit http2 benchmark, one KiB of text. '.repeat(25).slice(0, 1023)}\n`);
-  // by openssl: Go's x509 (Caddy) refuses the subject the selfsigned package writes
+  const pair = selfSigned(['localhost']);
   const [cert, key] = [join(dir, 'c.pem'), join(dir, 'c.key')];
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  writeFileSync(cert, pair.cert);
+  writeFileSync(key, pair.key);
   const [gp, np, cp] = [await freePort(), await freePort(), await freePort()];
   writeFileSync(join(dir, 'gate.gate'), `global { workers ${WORKERS} }\nserver {\n    listen 127.0.0.1:${gp} tls\n    tls { cert ${cert}; key ${key} }\n    route = /respond { respond "${TEXT}" }\n    static ./site\n}\n`);
   const gk = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', join(dir, 'gate.gate')]);
