@@ -2,13 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { request } from 'node:https';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { selfSigned } from '../plugins/tls/self-signed.js';
 import { caddyBin, caddyVersion, startCaddy } from './caddy-peer.js';
 import { h2loadGenerator } from './h2load.js';
 import { alternateRounds, pickLoadGenerator, type Contender, type LoadGenerator } from './load.js';
 import { nginxBin, nginxVersion } from './nginx-peer.js';
-import { GATEKIT_BIN } from './paths.js';
+import { BARE_SERVER, GATEKIT_BIN } from './paths.js';
 import { freePort, removeTempDir, rssKiB, startChild, tempDir, type Child } from './procs.js';
 import { median, ratio, verdict, type Ratio, type Section } from './report.js';
 import { settings } from './settings.js';
@@ -56,7 +56,7 @@ export async function runHttp2(): Promise<Section> {
       }
     }
     const idle: number[] = [];
-    for (const s of servers) idle.push(await idleCost(s));
+    for (const s of [...servers, await startFloor(dir, started)]) idle.push(await idleCost(s));
     return report(title, servers, runs, idle, [nginxVersion(nginx), caddyVersion(caddy)], wrk.name);
   } finally {
     await Promise.all(started.map((c) => c.stop()));
@@ -90,6 +90,16 @@ async function startServers(dir: string, nginx: string, caddy: string, started: 
   return servers;
 }
 
+/** startFloor starts the bare node:http2 server (one process) whose idle connections' cost is Node's floor. */
+async function startFloor(dir: string, started: Child[]): Promise<Server> {
+  const port = await freePort();
+  const child = startChild('node:http2 floor', process.execPath, [join(dirname(BARE_SERVER), 'h2-floor-peer.js'), String(port), join(dir, 'c.pem'), join(dir, 'c.key')]);
+  started.push(child);
+  const s = { name: 'bare node:http2, 1 process', child, port };
+  await waitForTls(s, 15_000, '/');
+  return s;
+}
+
 /** startNginxTls runs Nginx with `listen ... ssl http2` (1.22 has no `http2 on`), sendfile, no access log. */
 function startNginxTls(bin: string, dir: string, o: { port: number; site: string; cert: string; key: string }): Child {
   const ndir = join(dir, 'nginx');
@@ -105,12 +115,12 @@ function startNginxTls(bin: string, dir: string, o: { port: number; site: string
 }
 
 /** waitForTls polls until the server answers 200 over https, fails if it exits or `ms` pass. */
-async function waitForTls(s: Server, ms: number): Promise<void> {
+async function waitForTls(s: Server, ms: number, path = '/index.html'): Promise<void> {
   const until = performance.now() + ms;
   while (performance.now() < until) {
     if (s.child.proc.exitCode !== null) throw new Error(`${s.name} exited:\n${s.child.output()}`);
     const status = await new Promise<number>((resolve) => {
-      const req = request({ host: '127.0.0.1', port: s.port, path: '/index.html', rejectUnauthorized: false, agent: false, timeout: 500 }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      const req = request({ host: '127.0.0.1', port: s.port, path, rejectUnauthorized: false, agent: false, timeout: 500 }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
       req.once('timeout', () => req.destroy());
       req.once('error', () => resolve(0));
       req.end();
@@ -148,7 +158,7 @@ function openIdle(port: number): Promise<ClientHttp2Session> {
     const c = connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
     const timer = setTimeout(() => { c.destroy(); reject(new Error(`no HTTP/2 answer from 127.0.0.1:${port}`)); }, 20_000);
     c.once('error', (e) => { clearTimeout(timer); reject(e); });
-    const req = c.request({ ':path': '/index.html' });
+    const req = c.request({ ':path': '/respond' });
     req.resume();
     req.once('close', () => { clearTimeout(timer); resolve(c); });
   });
@@ -171,7 +181,8 @@ function report(title: string, servers: readonly Server[], runs: readonly Run[],
     ratios.push({ label: `${r.what} ${r.proto} vs Nginx`, value: g / n, ...(toNginx ? { target: toNginx } : {}) });
     met &&= (!toCaddy || g / c >= toCaddy) && (!toNginx || g / n >= toNginx);
   }
-  rows.push([`${IDLE} idle HTTP/2 connections`, 'RSS growth', ...idle.map((k) => `+${(k / MiB).toFixed(1)} MiB`), `gatekit < 30 MiB ${verdict(idle[0] < 30 * MiB)}`, '']);
+  rows.push([`${IDLE} idle HTTP/2 connections`, 'RSS growth', ...idle.slice(0, 3).map((k) => `+${(k / MiB).toFixed(1)} MiB`), `gatekit < 30 MiB ${verdict(idle[0] < 30 * MiB)}`,
+    `bare node:http2 (1 process): +${(idle[3] / MiB).toFixed(1)} MiB`]);
   const errors = runs.reduce((n, r) => n + r.contenders.reduce((m, c) => m + c.results.reduce((k, x) => k + x.errors, 0), 0), 0);
   return {
     title,
