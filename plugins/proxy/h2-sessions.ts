@@ -56,16 +56,13 @@ export class H2SessionPool {
 
   private open(): ClientHttp2Session {
     const t = this.target;
-    const s = connect(this.origin, {
-      ...(t.tls ? { servername: isIP(t.host) ? undefined : t.host, rejectUnauthorized: !this.opts.tlsInsecure, ALPNProtocols: ['h2'] } : {}),
-      // streams, not the session, hold the proxy's requests: an idle session must not keep the worker alive
-    });
+    const s = connect(this.origin, t.tls ? { servername: isIP(t.host) ? undefined : t.host, rejectUnauthorized: !this.opts.tlsInsecure, ALPNProtocols: ['h2'] } : {});
     const forget = (): void => { this.sessions.delete(s); };
     s.once('goaway', forget);
     s.once('close', forget);
     s.on('error', forget); // each stream gets the error too: its exchange reports it
     s.setTimeout(this.opts.idleTimeout, () => { if (this.sessions.get(s) === 0) { forget(); s.close(); } });
-    s.unref();
+    s.unref(); // the client's requests keep the worker busy, not an idle session
     return s;
   }
 }
