@@ -1,19 +1,23 @@
 #!/usr/bin/env node
+// bin/: the `gatekit` command, thin: it parses argv and calls cli/ (or, in a worker process,
+// the kernel's worker loop).
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { container } from 'tsyringe';
-import { checkCommand } from '../core/cli/check.js';
-import { fmtCommand } from '../core/cli/fmt.js';
-import { EXIT, processIo as io } from '../core/cli/io.js';
-import { pluginsCommand } from '../core/cli/plugins.js';
-import { routesCommand } from '../core/cli/routes.js';
-import { runCommand } from '../core/cli/run.js';
-import { signalCommand } from '../core/cli/signal.js';
+import { certsCommand } from '../cli/certs.js';
+import { checkCommand } from '../cli/check.js';
+import { fmtCommand } from '../cli/fmt.js';
+import { EXIT, processIo as io } from '../cli/io.js';
+import { pluginsCommand } from '../cli/plugins.js';
+import { routesCommand } from '../cli/routes.js';
+import { runCommand } from '../cli/run.js';
+import { signalCommand } from '../cli/signal.js';
 import { guardStdio } from '../core/log-target.js';
 import { ROLE_ENV } from '../core/process/protocol.js';
 import { runWorker } from '../core/process/worker.js';
+import { didYouMean } from '../dsl/diagnostics.js';
 import { parseDuration } from '../dsl/values.js';
 import { registerBuiltins } from '../plugins/index.js';
 
@@ -28,13 +32,17 @@ usage:
   gatekit fmt [--write|--check] FILE...
                                   print in canonical layout (--write: rewrite the files;
                                   --check: list files that are not formatted)
-  gatekit plugins [NAME]          list plugins and the directives they own, with docs
+  gatekit plugins [NAME] [--config FILE]
+                                  list plugins and the directives they own, with docs and
+                                  defaults (--config: also the plugins FILE loads)
   gatekit routes FILE [PATH...] [--host HOST]
                                   the routing table, or which route serves each PATH
   gatekit reload [--wait=60s] [FILE]
                                   re-read the config in the running server; wait for its
                                   verdict (exit 1 with the diagnostics when it is refused)
   gatekit stop [FILE]             send TERM (graceful stop) to the running server
+  gatekit certs [FILE]            the certificates tls acme obtains: names, issuer, expiry,
+                                  next renewal, last error
   gatekit --version | --help
 
 exit codes:
@@ -52,9 +60,26 @@ function version(): string {
   return (JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+const COMMANDS = ['run', 'check', 'fmt', 'plugins', 'routes', 'reload', 'stop', 'help', 'version', '--help', '--version'];
+
 function usageError(msg: string): number {
   io.err(`gatekit: ${msg}\nrun 'gatekit --help' for usage`);
   return EXIT.usage;
+}
+
+/** unknown names a word gatekit does not know, with the closest one it does: `chek` → `check`. */
+function unknown(what: string, word: string, known: readonly string[], where = ''): number {
+  const hint = didYouMean(word, known);
+  return usageError(`unknown ${what} '${word}'${where}${hint ? `; ${hint}` : ''}`);
+}
+
+/** takeOption removes `--NAME VALUE` or `--NAME=VALUE` from argv; value undefined when absent, '' when its value is missing. */
+function takeOption(argv: readonly string[], name: string): { value?: string; rest: string[] } {
+  const at = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (at < 0) return { rest: [...argv] };
+  const inline = argv[at].startsWith(`${name}=`);
+  const value = inline ? argv[at].slice(name.length + 1) : argv[at + 1] ?? '';
+  return { value, rest: argv.filter((_, i) => i !== at && (inline || i !== at + 1)) };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -78,12 +103,18 @@ async function main(argv: string[]): Promise<number> {
       return checkCommand(args, root, io);
     case 'fmt': {
       const bad = flags.find((f) => f !== '--write' && f !== '--check');
-      if (bad) return usageError(`unknown flag '${bad}' for fmt`);
+      if (bad) return unknown('flag', bad, ['--write', '--check'], ' for fmt');
       if (!args.length) return usageError('fmt needs at least one FILE');
       return fmtCommand(args, flags.includes('--write') ? 'write' : flags.includes('--check') ? 'check' : 'print', io);
     }
-    case 'plugins':
-      return pluginsCommand(args[0], root, io);
+    case 'plugins': {
+      const { value: config, rest: words } = takeOption(rest, '--config');
+      if (config === '') return usageError('--config needs a FILE');
+      const bad = words.find((w) => w.startsWith('--'));
+      if (bad) return unknown('flag', bad, ['--config'], ' for plugins');
+      if (words.length > 1) return usageError('plugins takes at most one NAME');
+      return pluginsCommand(words[0], root, io, config);
+    }
     case 'routes': {
       const hostAt = rest.indexOf('--host');
       const host = hostAt >= 0 ? rest[hostAt + 1] : undefined;
@@ -94,14 +125,17 @@ async function main(argv: string[]): Promise<number> {
     case 'reload': case 'stop': {
       const waitFlag = cmd === 'reload' ? flags.find((f) => f.startsWith('--wait=')) : undefined;
       const bad = flags.find((f) => f !== waitFlag);
-      if (bad) return usageError(`unknown flag '${bad}' for ${cmd}`);
+      if (bad) return unknown('flag', bad.replace(/=.*/, ''), cmd === 'reload' ? ['--wait'] : [], ` for ${cmd}`);
       if (args.length > 1) return usageError(`${cmd} takes at most one FILE`);
       const wait = waitFlag === undefined ? undefined : parseDuration(waitFlag.slice('--wait='.length));
       if (waitFlag !== undefined && wait === undefined) return usageError(`invalid duration in '${waitFlag}': expected one like 30s`);
       return signalCommand(cmd, args[0], QUICKSTART, root, io, wait);
     }
+    case 'certs':
+      if (args.length > 1 || flags.length) return usageError('certs takes at most one FILE');
+      return certsCommand(args[0] ?? 'gatekit.gate', root, io);
     default:
-      return usageError(`unknown command '${cmd}'`);
+      return unknown('command', cmd, COMMANDS);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Ctx } from './context.js';
 import { GateError, HttpError } from './errors.js';
-import type { Next, Unit } from './plugin.js';
+import type { AnyUnit as Unit, Next } from './plugin.js';
 
 /** Handle runs a composed chain for one request. */
 export type Handle = (ctx: Ctx) => Promise<void>;

@@ -55,7 +55,7 @@ export interface ServerDecl {
   readonly names: readonly string[];
   readonly span: Span;
   readonly listens: readonly ListenDecl[];
-  /** units are server-kind plugin directives (tls...). */
+  /** units are server-kind and certificate-kind plugin directives (tls...). */
   readonly units: readonly UnitDecl[];
   readonly middleware: readonly UnitDecl[];
   readonly routes: readonly RouteDecl[];
@@ -93,6 +93,11 @@ export interface GateConfig {
 
 /** ModelBuilder turns the checked tree into a GateConfig, with the rules no schema can say. */
 export class ModelBuilder {
+  /** faulty holds the units whose own directive had errors: they take their place in the model, but are never made. */
+  readonly faulty = new Set<UnitDecl>();
+  /** troubled holds the servers with an error inside: a missing certificate there may be its echo (a misspelled `tls`). */
+  readonly troubled = new Set<ServerDecl>();
+
   constructor(private readonly registry: PluginRegistry, private readonly diags: Diagnostic[]) {}
 
   build(file: string, tree: readonly Checked[]): GateConfig {
@@ -118,8 +123,10 @@ export class ModelBuilder {
   private unit(c: Checked): UnitDecl | undefined {
     const plugin = this.registry.owner(c.name)?.plugin;
     if (!plugin) return undefined;
-    const u = { plugin, directive: c.name, kind: c.spec.kind, config: c.config, span: c.span };
-    return this.inServer ? { ...u, server: this.inServer } : u;
+    const base = { plugin, directive: c.name, kind: c.spec.kind, config: c.config, span: c.span };
+    const u = this.inServer ? { ...base, server: this.inServer } : base;
+    if (!c.clean) this.faulty.add(u);
+    return u;
   }
 
   private server(c: Checked): ServerDecl {
@@ -146,8 +153,9 @@ export class ModelBuilder {
         if (l.address) listens.push({ address: l.address, tls: o.mode === 'tls', h2c: o.mode === 'h2c', http2: o.http2 ?? serverHttp2 ?? true, span: k.span });
       } else if (k.name === 'http2') {
         continue;
-      } else if (k.spec.kind === 'server' && k.name !== 'route') { const u = this.unit(k); if (u) units.push(u); }
+      } else if ((k.spec.kind === 'server' || k.spec.kind === 'certificate') && k.name !== 'route') { const u = this.unit(k); if (u) units.push(u); }
     }
+    this.oneCertificate(units);
     const body = this.routeBody(kids, undefined, c.span, 'server');
     const quiet = this.reportedInside(c, since);
     if (listens.length === 0 && !quiet) this.diags.push(error('GK_CONFIG_NO_LISTEN', "server has no 'listen'", c.span, 'add one: listen 8080'));
@@ -159,7 +167,18 @@ export class ModelBuilder {
       else routes.push({ matcher: { kind: 'prefix', prefix: '/' }, span: body.handler.span, middleware: [], handler: body.handler, children: [] });
     }
     if (routes.length === 0 && !quiet) this.diags.push(error('GK_CONFIG_NO_HANDLER', 'server has no routes and no handler', c.span, `add a route, or a handler such as: respond 200 "ok"`));
-    return { names, span: c.span, listens, units, middleware: body.middleware, routes };
+    const server = { names, span: c.span, listens, units, middleware: body.middleware, routes };
+    if (quiet) this.troubled.add(server);
+    return server;
+  }
+
+  /** oneCertificate reports a second certificate source in a server (`tls` and another): which one would it serve? */
+  private oneCertificate(units: readonly UnitDecl[]): void {
+    const [first, ...more] = units.filter((u) => u.kind === 'certificate');
+    for (const u of more) {
+      this.diags.push(error('GK_CONFIG_TWO_CERTIFICATES', `server has two certificate sources: '${first.directive}' and '${u.directive}'`, u.span,
+        `a server has one certificate source ('${first.directive}' at ${first.span.line}:${first.span.col}); keep one`));
+    }
   }
 
   /** routeBody sorts a server or route block's children into middleware, one handler and routes. */

@@ -1,12 +1,8 @@
 import { inject, injectable, Lifecycle, type DependencyContainer } from 'tsyringe';
-import type { GateConfig } from './config.js';
 import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
 import type { Plugin, PluginClass } from './plugin.js';
-import { CONFIG, LOGGER, METRICS, PLUGIN, PROCESS_INFO, ROUTER } from './tokens.js';
-import { LateDispatcher, type Dispatcher } from './dispatcher.js';
+import { LOGGER, PLUGIN, PROCESS_INFO } from './tokens.js';
 import { silentLogger } from './logger.js';
-import { MemoryMetrics } from './metrics.js';
 
 /** ProcessInfo says which process a plugin runs in. */
 export interface ProcessInfo {
@@ -17,20 +13,18 @@ export interface ProcessInfo {
   readonly workerId: number;
   /** generation counts reloads, from 1. */
   readonly generation: number;
-}
-
-/** ConfigService gives plugins the loaded configuration. */
-export interface ConfigService {
-  readonly config: GateConfig;
+  /**
+   * runDir is the generation's private folder (mode 0700), the same path in the master and
+   * its workers, made before the plugins' master parts start and removed with the
+   * generation: the place for the sockets and files they share (a pool's sockets).
+   */
+  readonly runDir: string;
 }
 
 /** Services are what the kernel injects into plugins. */
 export interface Services {
   readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly config: ConfigService;
   readonly process: ProcessInfo;
-  readonly router: Dispatcher;
 }
 
 /**
@@ -38,22 +32,29 @@ export interface Services {
  * A plain-JS plugin without decorators lists its tokens in `static inject = [LOGGER, ...]`.
  */
 export function registerPlugin(c: DependencyContainer, P: PluginClass): void {
-  if (Array.isArray(P.inject)) {
-    // Tokens first: injectable() reads them when it records the constructor's parameters.
-    P.inject.forEach((token, i) => inject(token)(P as never, undefined as never, i));
-    injectable()(P as never);
-  }
+  injectable_(P);
   c.register(PLUGIN, { useClass: P as never }, { lifecycle: Lifecycle.ContainerScoped });
+}
+
+/** pluginForSchema builds one plugin class in a schema container, to read its declaration before it is registered. */
+export function pluginForSchema(scope: DependencyContainer, P: PluginClass): unknown {
+  injectable_(P);
+  return schemaContainer(scope).resolve(P as never);
+}
+
+/** injectable_ makes a plain-JS plugin class injectable from its `static inject` tokens (a decorated class already is). */
+function injectable_(P: PluginClass): void {
+  if (!Array.isArray(P.inject)) return;
+  // Tokens first: injectable() reads them when it records the constructor's parameters.
+  P.inject.forEach((token, i) => inject(token)(P as never, undefined as never, i));
+  injectable()(P as never);
 }
 
 /** workerContainer makes the child container a worker (or a check) resolves plugins from. */
 export function workerContainer(scope: DependencyContainer, s: Services): DependencyContainer {
   const c = scope.createChildContainer();
   c.register(LOGGER, { useValue: s.logger });
-  c.register(METRICS, { useValue: s.metrics });
-  c.register(CONFIG, { useValue: s.config });
   c.register(PROCESS_INFO, { useValue: s.process });
-  c.register(ROUTER, { useValue: s.router });
   return c;
 }
 
@@ -64,9 +65,8 @@ export function resolvePlugins(c: DependencyContainer): Plugin[] {
 
 /** schemaContainer builds plugins only to read their schemas and validate units: no config, no logging. */
 export function schemaContainer(scope: DependencyContainer): DependencyContainer {
-  const config: ConfigService = { get config(): GateConfig { throw new Error('config is not loaded yet'); } };
   return workerContainer(scope, {
-    logger: silentLogger, metrics: new MemoryMetrics(), config,
-    process: { pid: process.pid, role: 'single', workerId: 0, generation: 0 }, router: new LateDispatcher(),
+    logger: silentLogger,
+    process: { pid: process.pid, role: 'single', workerId: 0, generation: 0, get runDir(): string { throw new Error('no run folder: the config is only checked'); } },
   });
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
@@ -9,6 +9,7 @@ import { urlText } from './url-text.js';
 import type { Logger } from './logger.js';
 import type { BodyFilter, HeadHook, ResponsePipeline, Sent } from './pipeline.js';
 import { pipelineOf } from './response.js';
+import type { RedispatchOptions, Routing } from './redispatch.js';
 
 /** KERNEL_VARIABLES are the request variables every request has (plugins add more). */
 export const KERNEL_VARIABLES: Readonly<Record<string, string>> = {
@@ -31,9 +32,6 @@ const URL_FIELDS: ReadonlySet<string> = new Set(['location', 'content-location']
 
 /** VARIABLE_PREFIXES name families of variables: $http_user_agent, $arg_page, $cookie_sid. */
 export const VARIABLE_PREFIXES = ['http_', 'arg_', 'cookie_'] as const;
-
-/** SERVER keys the kernel's per-request server note on Ctx (not part of the plugin API). */
-export const SERVER = Symbol('gatekit.server');
 
 let idPrefix = randomBytes(6).toString('hex');
 let idCounter = 0;
@@ -60,8 +58,6 @@ export class Ctx {
   mount = '';
   /** captures are the groups of the nearest regex route ($1..$9). */
   captures: readonly string[] = [];
-  /** [SERVER] is the kernel's note of which server block serves this request (for redispatch). */
-  [SERVER]: unknown;
   private varMap: Map<string, string> | undefined;
   private bodyStream: Readable | undefined;
   private stateMap: Map<symbol, unknown> | undefined;
@@ -91,6 +87,8 @@ export class Ctx {
     /** query is the query string without '?' ('' when none). */
     readonly query: string,
     readonly log: Logger,
+    /** routing is how the request's server routes it again (redispatch); none outside a gate. */
+    private readonly routing?: Routing,
   ) {
     this.startTime = pipelineOf(res)?.startAt ?? performance.now();
   }
@@ -196,6 +194,39 @@ export class Ctx {
     const p = pipelineOf(this.res);
     if (!p) throw new Error('this response was not made by the gatekit kernel, which alone runs hooks and keeps records');
     return p;
+  }
+
+  /**
+   * redispatch serves the request as if it had asked for `path` (percent-encoded, and may
+   * carry a ?query), through the same routing as a request that arrives: the route for it
+   * runs, wrapped only by middleware that does not wrap this request already (a server's
+   * `log` writes one line). `method` replaces the request method (a CGI local redirect is a
+   * GET). Index files, fallbacks and local redirects all count towards one limit: past 10
+   * internal redirects of one request, it fails with a 500, as Nginx does.
+   */
+  redispatch(path: string, o?: RedispatchOptions): Promise<void> {
+    if (!this.routing) return Promise.reject(new Error('redispatch: this request was not routed by a gatekit server'));
+    return this.routing.redispatch(this, path, o);
+  }
+
+  /**
+   * sameRoute tells whether `path` (decoded and normalised, as ctx.path) would reach the
+   * route that serves the request now: then its handler may serve it itself, without
+   * redispatch.
+   */
+  sameRoute(path: string): boolean {
+    return this.routing?.sameRoute(this, path) ?? false;
+  }
+
+  /**
+   * detach serves a GET of this request's target with `headers` and no client, through its
+   * route and that route's middleware, and resolves once that answer is over; its bytes go
+   * nowhere. For work a plugin does on behalf of later clients (a cache refreshing an entry
+   * in the background). `init` prepares the new request's ctx (a state flag) before it runs.
+   */
+  detach(headers: IncomingHttpHeaders, init?: (sub: Ctx) => void): Promise<void> {
+    if (!this.routing) return Promise.reject(new Error('detach: this request was not routed by a gatekit server'));
+    return this.routing.detach(this, headers, init);
   }
 
   /** upgraded tells whether a handler took the connection over (takeUpgrade or takeSocket). */

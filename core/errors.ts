@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   GK_PLUGIN_REQUIRES: 'a plugin requires another that is not loaded',
   GK_PLUGIN_INVALID: 'a plugin module does not export a valid plugin',
   GK_PLUGIN_LOAD: 'a plugin module could not be found or imported',
+  GK_PLUGIN_SCHEMA: 'a plugin declares a malformed directive or schema',
   GK_CONFIG_INVALID: 'the configuration has errors (see its diagnostics)',
   GK_LISTEN: 'a listener could not be opened',
   GK_CHAIN_NEXT_TWICE: 'a middleware called next() twice',

@@ -1,32 +1,29 @@
-import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
+import type { SecureContext, SecureContextOptions, SecureVersion, Server as TlsServer, TLSSocket } from 'node:tls';
+import { answerHttp01 } from './acme-challenge.js';
 import { addressKey, type GateConfig, type ServerDecl, type UnitDecl } from './config.js';
 import { compose, type Handle } from './compose.js';
 import { resolvePlugins, workerContainer, type ProcessInfo } from './container.js';
-import { Ctx, SERVER, type ConnInfo, type Upgrade } from './context.js';
-import { detachedExchange } from './detached.js';
-import { LateDispatcher, type RedispatchOptions } from './dispatcher.js';
+import { Ctx, type ConnInfo, type Upgrade } from './context.js';
 import { answerError, CLIENT_CLOSED, clientGone, logClientClosed, logFailure } from './error-response.js';
-import { redirectTrail } from './internal-redirect.js';
 import { GateError, HttpError } from './errors.js';
 import { closeListener } from './listener-drain.js';
 import { listenerAddress } from './listen-pool.js';
 import { listenerFloor, openListener, secureContextOf } from './listeners.js';
 import type { Loaded } from './load.js';
 import type { Logger } from './logger.js';
-import { MemoryMetrics, type Metrics } from './metrics.js';
-import { DONE, type Plugin, type Unit } from './plugin.js';
+import { DONE, type AnyUnit as Unit, type Plugin, type TlsProvider } from './plugin.js';
 import { cleanPath } from './request-path.js';
 import { GateResponse } from './response.js';
-import { Router, type ChainBuilder } from './router.js';
-import { placeOf } from './units.js';
+import { ServerRouting } from './redispatch.js';
+import { Router } from './router.js';
+import { makeUnit } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
 import { HostNames, hostLines } from './host-header.js';
 import { framingError, hasBody } from './request-framing.js';
-import { addSlash } from './slash-redirect.js';
 import { afterLastServed, servedPlain, servePlain } from './upgrade-request.js';
 
 /** CTX links a response to its request's Ctx, for an error found by the parser while a handler runs. */
@@ -37,22 +34,23 @@ type Answering = ServerResponse & { [CTX]?: Ctx };
 interface ServerRuntime {
   readonly decl: ServerDecl;
   readonly router: Router;
+  /** routing serves the server's requests, those that arrive and those routed again. */
+  readonly routing: ServerRouting;
   readonly own: readonly Unit[];
-  /** unitOf is the unit made for a directive of this server; chain composes a route's chain (an internal redirect makes its own). */
-  readonly unitOf: (d: UnitDecl) => Unit;
-  readonly chain: ChainBuilder;
   /** units are the server's units by declaration (a route's handler, to ask what it can upgrade). */
   readonly units: ReadonlyMap<UnitDecl, Unit>;
   /** httpsHeaders are added to every HTTPS response (HSTS). */
   httpsHeaders: readonly [string, string][];
   tls?: { readonly context: SecureContext; readonly options: SecureContextOptions };
+  /** provider is what gave `tls`: it may renew it, and answer ACME challenges. */
+  provider?: TlsProvider;
 }
 
 /** StartOptions are what a worker needs besides the loaded config. */
 export interface StartOptions {
   readonly logger: Logger;
-  readonly metrics?: Metrics;
-  readonly process?: ProcessInfo;
+  /** process says which process this is, and its generation's run folder. */
+  readonly process: ProcessInfo;
   /** onDispatch is called as each request arrives, before routing (request counting, the watchdog). */
   readonly onDispatch?: (ctx: Ctx) => void;
 }
@@ -72,8 +70,9 @@ export interface BoundAddress {
  */
 export class Gate {
   private readonly units: Unit[] = [];
-  private readonly listeners: { server: Server; key: string; tls: boolean }[] = [];
-  private readonly dispatcher = new LateDispatcher();
+  private readonly listeners: { server: Server; key: string; tls: boolean; defaults?: ServerRuntime; floor?: SecureVersion }[] = [];
+  /** http01 are the providers that answer ACME HTTP-01 challenges on plain-HTTP listeners. */
+  private readonly http01: TlsProvider[] = [];
   private readonly tunnels = new Set<Duplex>();
   private plugins = new Map<string, Plugin>();
   private closed = false;
@@ -101,21 +100,20 @@ export class Gate {
 
   private async boot(loaded: Loaded, o: StartOptions): Promise<void> {
     const c = workerContainer(loaded.scope, {
-      logger: o.logger, metrics: o.metrics ?? new MemoryMetrics(), config: { config: this.config },
-      process: o.process ?? { pid: process.pid, role: 'single', workerId: 0, generation: 1 }, router: this.dispatcher,
+      logger: o.logger,
+      process: o.process,
     });
     this.plugins = new Map(resolvePlugins(c).map((p) => [p.name, p]));
     for (const u of this.config.globalUnits) this.unit(u);
     const runtimes = this.config.servers.map((s) => this.server(s));
     for (const u of this.units) await u.provision?.();
     for (const rt of runtimes) await this.secure(rt);
-    this.dispatcher.target = { redispatch: (ctx, path, ro) => this.redispatch(ctx, path, ro), sameRoute: (ctx, path) => sameRoute(ctx, path), detach: (ctx, h, init) => this.detach(ctx, h, init) };
     await this.listen(runtimes);
   }
 
   private unit(d: UnitDecl): Unit {
     const p = this.plugins.get(d.plugin.name)!;
-    const u = p.create(d.directive, d.config, d.span, placeOf(d));
+    const u = makeUnit(p, d, this.config);
     this.units.push(u);
     return u;
   }
@@ -127,7 +125,7 @@ export class Gate {
     const chain = (mw: readonly UnitDecl[], r: { handler?: UnitDecl }): Handle =>
       r.handler ? compose(mw.map(unitOf), unitOf(r.handler)) : () => Promise.reject(new HttpError(404));
     const router = Router.build(s.routes, s.middleware, chain);
-    return { decl: s, router, own, unitOf, chain, units: made, httpsHeaders: [] };
+    return { decl: s, router, routing: new ServerRouting(router, unitOf, chain), own, units: made, httpsHeaders: [] };
   }
 
   /** secure asks the server's units for its certificate, once they are provisioned. */
@@ -137,8 +135,22 @@ export class Gate {
       const p = await u.tls();
       rt.tls = { context: secureContextOf(p.options), options: p.options };
       rt.httpsHeaders = Object.entries(p.headers ?? {});
+      rt.provider = p;
+      if (p.http01) this.http01.push(p);
+      p.watch?.((options) => this.renewed(rt, options));
       return;
     }
+  }
+
+  /**
+   * renewed swaps in a server's new certificate: SNI picks it from now on, and a listener it is
+   * the default server of gets it for clients that send no name. Open connections keep theirs.
+   */
+  private renewed(rt: ServerRuntime, options: SecureContextOptions): void {
+    if (this.closed) return;
+    rt.tls = { context: secureContextOf(options), options };
+    for (const l of this.listeners) if (l.defaults === rt) (l.server as unknown as TlsServer).setSecureContext({ ...options, minVersion: l.floor });
+    this.log.info('certificate updated', { server: rt.decl.names.join(' ') || '(default)' });
   }
 
   private async listen(runtimes: readonly ServerRuntime[]): Promise<void> {
@@ -165,6 +177,7 @@ export class Gate {
         defaults: g.hosts.defaultServer.tls!.options,
         minVersion: (name: string) => pick(name).tls!.options.minVersion,
         floor: listenerFloor(g.servers.map((rt) => rt.tls!.options.minVersion)),
+        ...(g.servers.some((rt) => rt.provider?.tlsAlpn01) ? { alpn01: (name: string) => alpn01(pick(name), name) } : {}),
       } : undefined;
       const offersH2 = (name: string): boolean => g.h2.get(pick(name)) === true;
       const http2 = g.h2c || [...g.h2.values()].includes(true)
@@ -178,7 +191,7 @@ export class Gate {
         onBadBody: (res, status, reason) => this.refuseBody(res, status, reason),
       }, this.config.global, this.log);
       if (g.address.kind === 'tcp') conn.port = (listenerAddress(server) as AddressInfo).port;
-      this.listeners.push({ server, key, tls: g.tls });
+      this.listeners.push({ server, key, tls: g.tls, ...(tls ? { defaults: g.hosts.defaultServer, floor: tls.floor } : {}) });
     }
   }
 
@@ -222,7 +235,7 @@ export class Gate {
     const host = badHost ? '' : named;
     const rt = hosts.pick(host);
     const clean = cleanPath(rawPath);
-    const ctx = new Ctx(req, res, conn, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log);
+    const ctx = new Ctx(req, res, conn, host || hostOf(req.socket.localAddress), clean.ok ? clean.path : rawPath, rawPath, query, this.log, rt.routing);
     (res as Answering)[CTX] = ctx;
     ctx.upgrade = upgrade;
     ctx.authority = hostHeader;
@@ -234,17 +247,13 @@ export class Gate {
     if (!clean.ok) { this.refuse(ctx, new HttpError(400, `bad request path: ${clean.reason}`, { expose: true })); return; }
     if (badHost) { this.refuse(ctx, new HttpError(400, 'bad Host header', { expose: true })); return; }
     if (conn.scheme === 'https' && belowFloor(req, rt)) { this.refuse(ctx, new HttpError(421)); return; }
-    ctx[SERVER] = rt;
+    if (conn.scheme === 'http' && this.http01.length !== 0 && answerHttp01(ctx, this.http01)) return;
     this.route(ctx, rt);
   }
 
   private route(ctx: Ctx, rt: ServerRuntime): void {
-    const m = rt.router.match(ctx.path);
-    if (!m) { this.fail(ctx, new HttpError(404)); return; }
-    if (m.addSlash) { void addSlash(ctx, m.entry); return; }
-    ctx.mount = m.entry.mount;
-    ctx.captures = m.captures;
-    const done = m.entry.handle(ctx);
+    let done: Promise<void>;
+    try { done = rt.routing.serve(ctx); } catch (e) { this.fail(ctx, e); return; }
     if (done === DONE) this.after(ctx); // answered already: no promise reaction to wait for
     else done.then(() => this.after(ctx), (e: unknown) => this.fail(ctx, e));
   }
@@ -300,50 +309,6 @@ export class Gate {
     else answerError(ctx, status, new HttpError(status, undefined, { headers: { connection: 'close' } }));
   }
 
-  private async redispatch(ctx: Ctx, target: string, o: RedispatchOptions = {}): Promise<void> {
-    const rt = ctx[SERVER] as ServerRuntime | undefined;
-    if (!rt) throw new Error('redispatch of a request this gate does not serve');
-    const q = target.indexOf('?');
-    const rawPath = q < 0 ? target : target.slice(0, q);
-    const clean = cleanPath(rawPath);
-    if (!clean.ok) throw new HttpError(500, `bad internal redirect: ${clean.reason}`);
-    const from = rt.router.match(ctx.path);
-    const ran = redirectTrail(ctx.req, from ? from.entry.middleware.map(rt.unitOf) : []);
-    const next = new Ctx(ctx.req, ctx.res, ctx.conn, ctx.host, clean.path, rawPath, q < 0 ? '' : target.slice(q + 1), ctx.log);
-    next.upgrade = ctx.upgrade;
-    next.authority = ctx.authority;
-    next.methodOverride = o.method ?? ctx.methodOverride;
-    for (const [k, v] of ctx.vars) next.vars.set(k, v);
-    next[SERVER] = rt;
-    const m = rt.router.match(next.path);
-    if (!m) throw new HttpError(404);
-    if (m.addSlash) { await addSlash(next, m.entry); return; }
-    next.mount = m.entry.mount;
-    next.captures = m.captures;
-    await rt.chain(m.entry.middleware.filter((d) => !ran.has(rt.unitOf(d))), m.entry.decl)(next);
-  }
-
-  /** detach serves a request no client sent, a copy of `ctx`'s (see Dispatcher.detach). */
-  private async detach(ctx: Ctx, headers: IncomingHttpHeaders, init?: (sub: Ctx) => void): Promise<void> {
-    const rt = ctx[SERVER] as ServerRuntime | undefined;
-    const m = rt?.router.match(ctx.path);
-    if (!rt || !m || m.addSlash) return;
-    const { req, res, over } = detachedExchange(ctx.req, headers);
-    const sub = new Ctx(req, res, ctx.conn, ctx.host, ctx.path, ctx.rawPath, ctx.query, ctx.log);
-    sub.authority = ctx.authority;
-    sub[SERVER] = rt;
-    sub.mount = m.entry.mount;
-    sub.captures = m.captures;
-    init?.(sub);
-    try {
-      await m.entry.handle(sub);
-    } catch (e) {
-      logFailure(sub, e, e instanceof HttpError ? e.status : 500);
-      if (!res.headersSent) answerError(sub, e instanceof HttpError ? e.status : 500, e instanceof HttpError ? e : undefined);
-    }
-    await over;
-  }
-
   /** reopen asks every unit to reopen its files (USR1). */
   async reopen(): Promise<void> {
     for (const u of this.units) {
@@ -376,12 +341,6 @@ export class Gate {
       try { await p.close?.(); } catch (e) { this.log.error('plugin close failed', { plugin: p.name, error: (e as Error).message }); }
     }
   }
-}
-
-/** sameRoute tells whether the decoded `path` reaches the route that serves `ctx` (Dispatcher.sameRoute). */
-function sameRoute(ctx: Ctx, path: string): boolean {
-  const router = (ctx[SERVER] as ServerRuntime | undefined)?.router;
-  return router !== undefined && router.match(path)?.entry === router.match(ctx.path)?.entry;
 }
 
 /** RequestTarget is a request's path and query as sent, and the authority it names. */
@@ -423,4 +382,10 @@ function authorityEnd(url: string, from: number): number {
 function belowFloor(req: IncomingMessage, rt: ServerRuntime): boolean {
   const min = rt.tls?.options.minVersion;
   return min !== undefined && ((req.socket as TLSSocket).getProtocol?.() ?? '') < min;
+}
+
+/** alpn01 is the certificate of a TLS-ALPN-01 challenge pending for `name` on its server, if any. */
+function alpn01(rt: ServerRuntime, name: string): SecureContext | undefined {
+  const options = rt.provider?.tlsAlpn01?.(name);
+  return options ? secureContextOf(options) : undefined;
 }

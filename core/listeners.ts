@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext, type SecureContextOptions, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Address } from '../dsl/schema.js';
 import type { GlobalSettings } from './config.js';
+import { alpnSelect, challengeContext, type AlpnChoice, type TlsAlpn01 } from './acme-challenge.js';
 import { connectionBudget } from './connection-budget.js';
 import { asksForH2c, upgradeH2c } from './h2c-upgrade.js';
 import { http2Server, routeAlpn, routePreface, type Http2Limits } from './http2-listener.js';
@@ -27,6 +28,8 @@ export interface ListenerTls {
   minVersion(servername: string): string | undefined;
   /** floor is the oldest protocol any server on the listener accepts (see listenerFloor): older ones fail the handshake. */
   readonly floor: SecureVersion;
+  /** alpn01, when a server on the listener takes ACME TLS-ALPN-01 challenges, gives a pending challenge's certificate. */
+  readonly alpn01?: TlsAlpn01;
 }
 
 /** listenerFloor is the lowest of the servers' min_version on one listener, never below TLS 1.2. */
@@ -120,11 +123,12 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   const tls = spec.tls;
   const h2 = spec.http2;
   const takesUpgrade = h2?.h2c ? (req: IncomingMessage) => asksForH2c(req) || spec.takesUpgrade(req) : spec.takesUpgrade;
-  const alpn = h2 && tls ? { ALPNCallback: (a: { servername?: string; protocols: string[] }) => alpnChoice(h2, a.servername ?? '', a.protocols) } : {};
+  const choose: AlpnChoice = h2 ? (name, offered) => alpnChoice(h2, name, offered) : (_name, offered) => (offered.includes('http/1.1') ? 'http/1.1' : undefined);
+  const alpn = tls && (h2 || tls.alpn01) ? { ALPNCallback: alpnSelect(tls.alpn01, choose) } : {};
   const server: Server = tls
     ? createHttpsServer({
       ...options, ...tls.defaults, ...alpn, minVersion: tls.floor, IncomingMessage: upgradeGate(takesUpgrade), ServerResponse: GateResponse,
-      SNICallback: (name, cb) => { try { cb(null, tls.context(name)); } catch (e) { cb(e as Error); } },
+      SNICallback(this: unknown, name, cb) { try { cb(null, challengeContext(this) ?? tls.context(name)); } catch (e) { cb(e as Error); } },
     }, spec.onRequest)
     : createServer({ ...options, IncomingMessage: upgradeGate(takesUpgrade), ServerResponse: GateResponse }, spec.onRequest);
   if (h2) speakHttp2(server, spec, settings, log);
@@ -139,6 +143,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   // OpenSSL keeps the listener's protocol range after SNI picks a context: on a listener whose
   // servers differ in min_version, a server's own floor is enforced once the handshake is done.
   if (tls) server.on('secureConnection', (s: TLSSocket) => {
+    if (challengeContext(s)) { s.end(); return; } // a TLS-ALPN-01 validation: the handshake was the answer
     const sni = (s as TLSSocket & { servername?: string | false }).servername;
     const min = tls.minVersion(typeof sni === 'string' ? sni : '');
     if (min && (s.getProtocol() ?? '') < min) s.destroy();

@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import type { DependencyContainer } from 'tsyringe';
-import type { Directive } from '../dsl/ast.js';
+import type { Directive, Span } from '../dsl/ast.js';
 import { checkDirectives } from '../dsl/check.js';
 import { error, warning, type Diagnostic } from '../dsl/diagnostics.js';
 import type { Env } from '../dsl/env.js';
 import { expandText, loadGate, Sources } from '../dsl/expand.js';
-import { ModelBuilder, type GateConfig, type GlobalSettings, type UnitDecl } from './config.js';
-import { allUnits, placeOf } from './units.js';
-import { registerPlugin, resolvePlugins, schemaContainer } from './container.js';
+import { ModelBuilder, type GateConfig, type GlobalSettings, type ServerDecl } from './config.js';
+import { allUnits, makeUnit } from './units.js';
+import { pluginForSchema, registerPlugin, resolvePlugins, schemaContainer } from './container.js';
+import { checkPlugin, type SchemaProblem } from './plugin-check.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { PluginClass, Unit } from './plugin.js';
+import type { PluginClass } from './plugin.js';
 import { importPlugins, resolvePluginSpec } from './plugin-loader.js';
 import { PluginRegistry } from './registry.js';
 
@@ -41,46 +42,79 @@ export interface Loaded {
 const byPosition = (a: Diagnostic, b: Diagnostic): number =>
   a.span.file.localeCompare(b.span.file) || a.span.line - b.span.line || a.span.col - b.span.col;
 
-async function thirdParty(ds: readonly Directive[], diags: Diagnostic[]): Promise<PluginClass[]> {
-  const out: PluginClass[] = [];
+/**
+ * thirdParty imports the plugins a config names and registers in `scope` each whose
+ * declaration checks; a plugin that cannot be imported or built, or declares a malformed
+ * schema, is a diagnostic at its `plugin` line naming its file and the field at fault.
+ */
+async function thirdParty(ds: readonly Directive[], scope: DependencyContainer, diags: Diagnostic[]): Promise<Map<string, Span>> {
+  const broken = new Map<string, Span>();
   for (const d of ds) {
     if (d.name !== 'plugin' || !d.args[0]) continue;
     const a = d.args[0];
+    let file: string;
+    let classes: PluginClass[];
     try {
-      out.push(...(await importPlugins(resolvePluginSpec(a.value, a.span.file))));
+      file = resolvePluginSpec(a.value, a.span.file);
+      classes = await importPlugins(file);
     } catch (e) {
       if (!(e instanceof GateError)) throw e;
       diags.push(error('GK_PLUGIN_LOAD', `cannot load plugin '${a.value}'`, a.span, e.message));
+      continue;
+    }
+    for (const P of classes) {
+      const { problems, names } = inspectPlugin(scope, P);
+      for (const p of problems) diags.push(error('GK_PLUGIN_SCHEMA', `plugin '${a.value}' (${file}): ${p.field ? `${p.field}: ` : ''}${p.message}`, a.span, p.help));
+      if (problems.length) for (const n of names) broken.set(n, a.span); else registerPlugin(scope, P);
     }
   }
-  return out;
+  return broken;
 }
 
-function validateUnits(config: GateConfig, diags: Diagnostic[]): void {
-  const made = new Map<UnitDecl, Unit>();
+/**
+ * inspectPlugin builds a plugin class and checks its declaration (a constructor that throws is
+ * a problem too); `names` are the directive names it declares, as far as they can be read.
+ */
+function inspectPlugin(scope: DependencyContainer, P: PluginClass): { problems: SchemaProblem[]; names: string[] } {
+  let p: unknown;
+  try {
+    p = pluginForSchema(scope, P);
+  } catch (e) {
+    return { problems: [{ field: '', message: `its constructor failed: ${(e as Error).message}`, help: 'a plugin constructor only stores its services; work belongs in provision()' }], names: [] };
+  }
+  const list = (p as { directives?: unknown }).directives;
+  const names = Array.isArray(list) ? list.map((d) => (d as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string') : [];
+  return { problems: checkPlugin(p), names };
+}
+
+/**
+ * validateUnits makes and validates the unit of every directive that checked clean, even when
+ * others have errors, so that one `check` reports every mistake (`static ./www` with no such
+ * folder, beside an unrelated typo).
+ */
+function validateUnits(config: GateConfig, model: ModelBuilder, diags: Diagnostic[]): void {
+  const faulty = model.faulty;
   for (const u of allUnits(config)) {
+    if (faulty.has(u)) continue;
     try {
-      const unit = u.plugin.create(u.directive, u.config, u.span, placeOf(u));
-      made.set(u, unit);
-      diags.push(...(unit.validate?.() ?? []));
+      diags.push(...(makeUnit(u.plugin, u, config).validate?.() ?? []));
     } catch (e) {
       diags.push(error('GK_PLUGIN_CREATE', `'${u.directive}' could not be set up: ${(e as Error).message}`, u.span));
     }
   }
-  matchCertificates(config, made, diags);
+  matchCertificates(config, model.troubled, diags);
 }
 
 /**
- * matchCertificates pairs each server's `listen ... tls` with its units that give a certificate
- * (Unit.tls): a TLS address with none is an error (`run` could not open it); a certificate
- * with no TLS address is a warning (it, and its HTTPS-only headers, would never be used).
+ * matchCertificates pairs each server's `listen ... tls` with its certificate source: a TLS
+ * address with none is an error (`run` could not open it); a certificate with no TLS address
+ * is a warning (it, and its HTTPS-only headers, would never be used).
  */
-function matchCertificates(config: GateConfig, made: ReadonlyMap<UnitDecl, Unit>, diags: Diagnostic[]): void {
+function matchCertificates(config: GateConfig, troubled: ReadonlySet<ServerDecl>, diags: Diagnostic[]): void {
   for (const s of config.servers) {
-    if (s.units.some((d) => !made.has(d))) continue; // reported already, and might have been the certificate
-    const givers = s.units.filter((d) => made.get(d)!.tls);
+    const givers = s.units.filter((d) => d.kind === 'certificate');
     const secure = s.listens.filter((l) => l.tls);
-    if (givers.length === 0) for (const l of secure) {
+    if (givers.length === 0 && !troubled.has(s)) for (const l of secure) {
       diags.push(error('GK_CONFIG_NO_CERTIFICATE', `'listen ${l.address.text} tls' needs a certificate, and this server has none`, l.span,
         'add tls { cert ./site.pem; key ./site.key } to the server, or tls self_signed for development'));
     }
@@ -99,32 +133,58 @@ export function logDiagnostics(log: Logger, diags: readonly Diagnostic[]): void 
   }
 }
 
-/**
- * loadConfig reads, expands, and checks a config: it loads the third-party plugins it names,
- * validates every directive against its owner's schema, builds the model and runs each
- * unit's own validation. It never throws on a user mistake: problems are diagnostics.
- */
-export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> {
+/** WithPlugins is a config read and expanded, with the container of the plugins it may use. */
+interface WithPlugins {
+  readonly ds: readonly Directive[];
+  /** scope holds the built-in plugins and the third-party ones the config loads (those that load and check). */
+  readonly scope: DependencyContainer;
+  readonly sources: Sources;
+  readonly diags: Diagnostic[];
+  /** broken names the directives of plugins that failed their check. */
+  readonly broken: ReadonlyMap<string, Span>;
+}
+
+async function expandWithPlugins(file: string, o: LoadOptions): Promise<WithPlugins> {
   const sources = new Sources();
   const diags: Diagnostic[] = [];
   const files = o.files;
   const x = { env: o.env ?? process.env, sources, diags, ...(files ? { readFile: (p: string) => files.get(p) ?? readFileSync(p, 'utf8') } : {}) };
   const ds = o.text === undefined ? loadGate(file, x) : expandText(o.text, file, x);
   const scope = o.root.createChildContainer();
-  for (const P of await thirdParty(ds, diags)) registerPlugin(scope, P);
+  const broken = await thirdParty(ds, scope, diags);
+  return { ds, scope, sources, diags, broken };
+}
+
+/**
+ * loadPlugins reads a config only as far as its `plugin` lines: the container of the plugins
+ * it may use, and the diagnostics of those that could not be loaded (for `gatekit plugins --config`).
+ */
+export async function loadPlugins(file: string, o: LoadOptions): Promise<Pick<Loaded, 'scope' | 'sources' | 'diagnostics'>> {
+  const { scope, sources, diags } = await expandWithPlugins(file, o);
+  return { scope, sources, diagnostics: diags.filter((d) => d.code.startsWith('GK_PLUGIN')).sort(byPosition) };
+}
+
+/**
+ * loadConfig reads, expands, and checks a config: it loads the third-party plugins it names,
+ * validates every directive against its owner's schema, builds the model and runs each
+ * unit's own validation. It never throws on a user mistake: problems are diagnostics.
+ */
+export async function loadConfig(file: string, o: LoadOptions): Promise<Loaded> {
+  const { ds, scope, sources, diags, broken } = await expandWithPlugins(file, o);
   const done = (extra: Partial<Loaded> = {}): Loaded => ({ file, diagnostics: diags.sort(byPosition), sources, scope, ...extra });
 
   let registry: PluginRegistry;
   try {
-    registry = PluginRegistry.from(resolvePlugins(schemaContainer(scope)));
+    registry = PluginRegistry.from(resolvePlugins(schemaContainer(scope)), broken);
   } catch (e) {
     if (!(e instanceof GateError)) throw e;
     diags.push(error(e.code, e.message, { file, line: 1, col: 1, len: 0 }));
     return done();
   }
   const tree = checkDirectives(ds, 'top', registry, diags);
-  const config = new ModelBuilder(registry, diags).build(file, tree);
-  if (!diags.some((d) => d.severity === 'error')) validateUnits(config, diags);
+  const model = new ModelBuilder(registry, diags);
+  const config = model.build(file, tree);
+  validateUnits(config, model, diags);
   const ok = !diags.some((d) => d.severity === 'error');
   return done({ registry, settings: config.global, ...(ok ? { config } : {}) });
 }

@@ -1,3 +1,4 @@
+import type { Span } from '../dsl/ast.js';
 import type { SchemaTable } from '../dsl/check.js';
 import type { ContextName, DirectiveSpec } from '../dsl/schema.js';
 import { KERNEL_VARIABLES, VARIABLE_PREFIXES } from './context.js';
@@ -9,7 +10,7 @@ import type { Plugin } from './plugin.js';
 export const KERNEL = 'kernel';
 
 const PLACES: Record<DirectiveSpec['kind'], readonly ContextName[]> = {
-  handler: ['server', 'route'], middleware: ['server', 'route'], server: ['server'], global: ['global'],
+  handler: ['server', 'route'], middleware: ['server', 'route'], certificate: ['server'], server: ['server'], global: ['global'],
 };
 
 /** Owned is a directive spec with the plugin that owns it. */
@@ -28,7 +29,7 @@ export class PluginRegistry implements SchemaTable {
   private readonly owners = new Map<string, Owned>();
   private readonly vars = new Set(Object.keys(KERNEL_VARIABLES));
 
-  private constructor(readonly plugins: readonly Plugin[]) {
+  private constructor(readonly plugins: readonly Plugin[], private readonly broken: ReadonlyMap<string, Span>) {
     this.kernel();
     for (const p of plugins) this.add(p);
     for (const p of plugins) {
@@ -38,10 +39,16 @@ export class PluginRegistry implements SchemaTable {
     }
   }
 
-  /** from builds the registry from resolved plugin instances; throws GateError on programmer errors. */
-  static from(plugins: readonly Plugin[]): PluginRegistry {
-    return new PluginRegistry(plugins);
+  /**
+   * from builds the registry from resolved plugin instances; throws GateError on programmer
+   * errors. `broken` gives the directives of plugins that failed their check, with their `plugin` line.
+   */
+  static from(plugins: readonly Plugin[], broken: ReadonlyMap<string, Span> = new Map()): PluginRegistry {
+    return new PluginRegistry(plugins, broken);
   }
+
+  /** brokenAt gives the `plugin` line of a directive whose plugin failed its check. */
+  brokenAt(name: string): Span | undefined { return this.owners.has(name) ? undefined : this.broken.get(name); }
 
   private kernel(): void {
     for (const s of [globalBlock, pluginDirective, serverBlock]) this.place(s, undefined, ['top']);
@@ -52,8 +59,9 @@ export class PluginRegistry implements SchemaTable {
   }
 
   private add(p: Plugin): void {
-    if (!p || typeof p.name !== 'string' || !Array.isArray(p.directives) || typeof p.create !== 'function') {
-      throw new GateError('GK_PLUGIN_INVALID', `not a plugin: ${String((p as { name?: unknown })?.name ?? p)} (needs name, directives and create())`);
+    const makes = typeof p?.create === 'function' || (Array.isArray(p?.directives) && p.directives.every((d) => typeof d?.create === 'function'));
+    if (!p || typeof p.name !== 'string' || !Array.isArray(p.directives) || !makes) {
+      throw new GateError('GK_PLUGIN_INVALID', `not a plugin: ${String((p as { name?: unknown })?.name ?? p)} (needs a name, and directives bound to factories or a create())`);
     }
     if (this.byName.has(p.name)) throw new GateError('GK_PLUGIN_DUPLICATE', `two plugins are named '${p.name}'`);
     this.byName.set(p.name, p);

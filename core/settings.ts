@@ -2,13 +2,10 @@ import { dirname, resolve } from 'node:path';
 import type { Span } from '../dsl/ast.js';
 import type { Checked } from '../dsl/check.js';
 import { error, type Diagnostic } from '../dsl/diagnostics.js';
+import type { DirectiveSpec } from '../dsl/schema.js';
+import { parseValue } from '../dsl/values.js';
 import type { GlobalSettings } from './config.js';
-
-const DEFAULTS: GlobalSettings = {
-  workers: 0, gracefulTimeout: 30_000, maxRequests: 0, maxRequestsJitter: 0, workerTimeout: 30_000,
-  keepaliveTimeout: 75_000, headerTimeout: 60_000, requestTimeout: 300_000, logLevel: 'info', errorLog: 'stderr',
-  http2MaxStreams: 128, http2MaxHeaderSize: 32 * 1024,
-};
+import { globalSettings } from './kernel-schema.js';
 
 const KEYS: Record<string, keyof GlobalSettings> = {
   workers: 'workers', graceful_timeout: 'gracefulTimeout', pid: 'pid', max_requests: 'maxRequests',
@@ -16,6 +13,20 @@ const KEYS: Record<string, keyof GlobalSettings> = {
   header_timeout: 'headerTimeout', request_timeout: 'requestTimeout', log_level: 'logLevel',
   http2_max_concurrent_streams: 'http2MaxStreams', http2_max_header_size: 'http2MaxHeaderSize',
 };
+
+/** DEFAULTS are the settings' values when left out, read from the defaults their schemas declare (written once, there). */
+const DEFAULTS = ((): GlobalSettings => {
+  const out: Record<string, unknown> = {};
+  for (const d of globalSettings as readonly DirectiveSpec[]) {
+    const key = d.name === 'error_log' ? 'errorLog' : KEYS[d.name];
+    const a = d.schema.args?.[0];
+    if (!key || !a || d.default === undefined) continue;
+    const r = parseValue(d.default, a, '/');
+    if (!r.ok) throw new Error(`kernel setting '${d.name}': bad default '${d.default}'`);
+    out[key] = r.value;
+  }
+  return out as unknown as GlobalSettings;
+})();
 
 /** MIN_WORKER_TIMEOUT: below this, a worker busy with one slow start-up or GC pause would be killed over and over. */
 const MIN_WORKER_TIMEOUT = 1000;

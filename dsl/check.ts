@@ -15,6 +15,8 @@ export interface SchemaTable {
   isVariable(name: string): boolean;
   /** variables lists known variable names, for suggestions. */
   variables(): Iterable<string>;
+  /** brokenAt gives the `plugin` line of a directive whose plugin failed its check: its occurrences cannot be checked. */
+  brokenAt?(name: string): Span | undefined;
 }
 
 /** Checked is a directive that passed its schema: its typed config, and checked children for context blocks. */
@@ -26,6 +28,8 @@ export interface Checked {
   readonly args: readonly Arg[];
   readonly directive: Directive;
   readonly children?: readonly Checked[];
+  /** clean is set when the directive's own arguments and options checked with no error (its children aside). */
+  readonly clean: boolean;
 }
 
 const WHERE: Record<ContextName, string> = { top: 'at the top level', global: 'in global', server: 'in server', route: 'in route' };
@@ -35,6 +39,8 @@ const HOME: Record<ContextName, string> = { top: 'at the top level', global: 'in
 class Checker {
   /** captures: for each server or route block being checked, the most $1..$9 its requests can carry. */
   private readonly captures: number[] = [];
+  /** tainted is set when a value could not be read for a reason reported elsewhere (an unset ${ENV}). */
+  private tainted = false;
 
   constructor(private readonly table: SchemaTable, private readonly diags: Diagnostic[]) {}
 
@@ -51,7 +57,10 @@ class Checker {
         continue;
       }
       seen.set(d.name, d.nameSpan);
+      const before = this.diags.length;
+      this.tainted = false;
       const config = this.schema(d, spec.schema, d.name);
+      const clean = !this.tainted && !this.errorsSince(before);
       let children: Checked[] | undefined;
       if (spec.schema.contains) {
         if (!d.block && spec.schema.block === 'required') this.diags.push(error('GK_DSL_MISSING_BLOCK', `'${d.name}' needs a block`, d.nameSpan, `usage: ${usage(d.name, spec.schema)}`));
@@ -60,12 +69,23 @@ class Checker {
         children = this.directives(d.block ?? [], spec.schema.contains);
         if (scoped) this.captures.pop();
       }
-      out.push({ name: d.name, spec, config, span: d.nameSpan, args: d.args, directive: d, ...(children ? { children } : {}) });
+      out.push({ name: d.name, spec, config, span: d.nameSpan, args: d.args, directive: d, clean, ...(children ? { children } : {}) });
     }
     return out;
   }
 
+  /** errorsSince tells whether an error was reported after the first `before` diagnostics. */
+  private errorsSince(before: number): boolean {
+    for (let i = before; i < this.diags.length; i++) if (this.diags[i].severity === 'error') return true;
+    return false;
+  }
+
   private unknown(d: Directive, ctx: ContextName): void {
+    const broken = this.table.brokenAt?.(d.name);
+    if (broken) {
+      this.diags.push(error('GK_PLUGIN_UNAVAILABLE', `'${d.name}' cannot be checked: its plugin did not load`, d.nameSpan, `see the error at ${broken.file}:${broken.line}:${broken.col}`));
+      return;
+    }
     const elsewhere = (Object.keys(this.table.contexts) as ContextName[]).filter((c) => this.table.contexts[c].has(d.name));
     if (elsewhere.length) {
       this.diags.push(error('GK_DSL_MISPLACED', `directive '${d.name}' is not allowed ${WHERE[ctx]}`, d.nameSpan, `'${d.name}' belongs ${HOME[elsewhere[0]]}`));
@@ -120,10 +140,17 @@ class Checker {
       recordSpan(config, o.name, at);
     }
     for (const o of specs) {
-      if (o.required && !seen.has(o.name)) {
-        this.diags.push(error('GK_DSL_MISSING_OPTION', `missing option '${o.name}' in '${owner}'`, d.nameSpan, `add: ${usage(o.name, o)}`));
-      }
+      if (seen.has(o.name)) continue;
+      if (o.required) this.diags.push(error('GK_DSL_MISSING_OPTION', `missing option '${o.name}' in '${owner}'`, d.nameSpan, `add: ${usage(o.name, o)}`));
+      else if (o.default !== undefined) config[o.name] = this.optionDefault(o, d.nameSpan);
     }
+  }
+
+  /** optionDefault reads an option's default as if it were written at `at` (paths start at that file's folder). */
+  optionDefault(o: OptionSpec, at: Span): unknown {
+    const words = defaultWords(o);
+    const fake: Directive = { name: o.name, nameSpan: at, args: words.map((w) => ({ quoted: false, raw: w, value: w, span: at })), endLine: at.line };
+    return optionValue(o, this.schema(fake, o, o.name));
   }
 
   private args(d: Directive, schema: Schema, owner: string): Record<string, unknown> {
@@ -173,7 +200,7 @@ class Checker {
   }
 
   private value(a: Arg, spec: ArgSpec, owner: string): unknown {
-    if (a.unresolved) return undefined;
+    if (a.unresolved) { this.tainted = true; return undefined; }
     const r = parseValue(a.value, spec, a.span.file);
     if (!r.ok) {
       const what = spec.type === 'regex' ? 'regular expression' : spec.type === 'int' ? 'integer' : spec.type === 'enum' || spec.type === 'string' ? 'value' : spec.type;
@@ -215,6 +242,31 @@ function optionValue(o: OptionSpec, config: Record<string, unknown>): unknown {
   if (args.length === 0) return true;
   if (args.length === 1) return config[args[0].name];
   return config;
+}
+
+/** defaultWords splits an option's default into its arguments: the whole text for an option of one argument, else its words. */
+function defaultWords(o: OptionSpec): string[] {
+  const args = o.args ?? [];
+  if (args.length === 1 && !args[0].variadic) return [o.default!];
+  return o.default!.split(/\s+/).filter(Boolean);
+}
+
+const ANY_VARIABLE: SchemaTable = {
+  contexts: { top: new Map(), global: new Map(), server: new Map(), route: new Map() },
+  isVariable: () => true,
+  variables: () => [],
+};
+
+/**
+ * defaultProblem tells what is wrong with an option's default (it does not parse as the
+ * option's arguments), for checking a plugin's schema; undefined when it is fine or absent.
+ */
+export function defaultProblem(o: OptionSpec): string | undefined {
+  if (o.default === undefined) return undefined;
+  const diags: Diagnostic[] = [];
+  new Checker(ANY_VARIABLE, diags).optionDefault(o, { file: '/', line: 1, col: 1, len: 0 });
+  const d = diags.find((x) => x.severity === 'error');
+  return d && `${d.message.replace(/ for '[^']*'$/, '')}${d.help ? ` (${d.help})` : ''}`;
 }
 
 /** checkDirectives validates expanded directives in a context and returns the checked tree. */

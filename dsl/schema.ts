@@ -35,6 +35,11 @@ export interface OptionSpec<N extends string = string> extends Schema {
   readonly doc?: string;
   readonly repeatable?: boolean;
   readonly required?: boolean;
+  /**
+   * default is the option's value when it is left out, written as its arguments would be in a
+   * .gate file (`'30s'`, `'on'`, `'1 within 10s'`): the kernel applies it, `gatekit plugins` shows it.
+   */
+  readonly default?: string;
 }
 
 /** ContextName names a block whose children are directives, not options. */
@@ -50,8 +55,18 @@ export interface Schema {
   readonly block?: 'required';
 }
 
-/** DirectiveKind says where a directive goes and what it does. */
-export type DirectiveKind = 'handler' | 'middleware' | 'server' | 'global';
+/**
+ * DirectiveKind says where a directive goes and what it does: a handler answers a route, a
+ * middleware wraps it, a certificate source gives its server's certificate (one per server),
+ * and server and global directives are settings of their block.
+ */
+export type DirectiveKind = 'handler' | 'middleware' | 'certificate' | 'server' | 'global';
+
+/** DIRECTIVE_KINDS lists every DirectiveKind, for checking a plugin's schema. */
+export const DIRECTIVE_KINDS: readonly DirectiveKind[] = ['handler', 'middleware', 'certificate', 'server', 'global'];
+
+/** ARG_TYPES lists every ArgType, for checking a plugin's schema. */
+export const ARG_TYPES: readonly ArgType[] = ['string', 'int', 'duration', 'size', 'bool', 'enum', 'path', 'address', 'url', 'regex', 'template', 'status'];
 
 /** DirectiveSpec declares one directive a plugin owns. */
 export interface DirectiveSpec<S extends Schema = Schema> {
@@ -62,6 +77,8 @@ export interface DirectiveSpec<S extends Schema = Schema> {
   readonly schema: S;
   /** unique allows at most one occurrence per block. */
   readonly unique?: boolean;
+  /** default is a unique setting's value when it is left out (the kernel's `global` settings), written as in a .gate file. */
+  readonly default?: string;
 }
 
 type ArgOpts = Omit<ArgSpec, 'name' | 'type' | '__value'>;
@@ -88,7 +105,9 @@ export const arg = {
   duration: mk<number>('duration'),
   size: mk<number>('size'),
   bool: mk<boolean>('bool'),
-  enum: mk<string>('enum'),
+  /** enum's value is one of its `values`, typed as their union. */
+  enum: <const N extends string, const V extends readonly string[], const O extends Omit<ArgOpts, 'values'> = {}>(name: N, opts: O & { readonly values: V }) =>
+    ({ name, type: 'enum', ...opts }) as { readonly name: N; readonly type: ArgType; readonly values: V; readonly __value?: V[number] } & O,
   path: mk<string>('path'),
   address: mk<Address>('address'),
   url: mk<string>('url'),
@@ -114,12 +133,17 @@ type ValueOfArg<A> = A extends { __value?: infer T }
   : unknown;
 type ArgsConfig<S> = S extends { args: readonly (infer A)[] }
   ? { readonly [K in A as K extends { name: infer N extends string } ? N : never]: ValueOfArg<K> } : {};
-type OptionValue<O> = O extends { options: readonly unknown[] } ? Config
+/** OptionValue: an option with a block is a config of its own, one argument is its value, several a config, none `true`. */
+type OptionValue<O> = O extends { options: readonly unknown[] } ? ConfigOf<O>
   : O extends { args: readonly [infer A] } ? ValueOfArg<A>
   : O extends { args: readonly unknown[] } ? ArgsConfig<O>
   : true;
+type OptionField<O> = O extends { repeatable: true } ? OptionValue<O>[] : OptionValue<O>;
+/** Always: an option with a default, or a required one, is there in every checked config. */
+type Always<O> = O extends { default: string } | { required: true } ? true : false;
 type OptionsConfig<S> = S extends { options: readonly (infer O)[] }
-  ? { readonly [K in O as K extends { name: infer N extends string } ? N : never]?: K extends { repeatable: true } ? OptionValue<K>[] : OptionValue<K> }
+  ? { readonly [K in O as K extends { name: infer N extends string } ? Always<K> extends true ? N : never : never]: OptionField<K> }
+    & { readonly [K in O as K extends { name: infer N extends string } ? Always<K> extends true ? never : N : never]?: OptionField<K> }
   : {};
 
 /** Config is a checked config: argument and option values by name. */

@@ -1,3 +1,6 @@
+// plugins/: one folder per plugin (schema.ts as pure data, the runtime beside it, tests and
+// testdata/ with them). Plugins import only core/index.ts and lib/. This file is the one list
+// of built-ins.
 import type { DependencyContainer } from 'tsyringe';
 import { registerPlugin } from '../core/container.js';
 import type { PluginClass } from '../core/index.js';

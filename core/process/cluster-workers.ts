@@ -46,9 +46,9 @@ export class ClusterWorkers implements WorkerHost {
     return w.process.pid ?? 0;
   }
 
-  configure(id: number, slot: number, generation: number, loaded: Loaded): void {
+  configure(id: number, slot: number, generation: number, runDir: string, loaded: Loaded): void {
     const files = loaded.sources.files().map((f) => [f, loaded.sources.get(f)!] as [string, string]);
-    this.send(id, { t: 'config', file: this.file, files, generation, workerId: slot });
+    this.send(id, { t: 'config', file: this.file, files, generation, runDir, workerId: slot });
   }
 
   send(id: number, message: ToWorker): void {

@@ -1,3 +1,4 @@
+import type { ProcessInfo } from '../container.js';
 import { Gate, type BoundAddress } from '../gate.js';
 import type { Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
@@ -34,16 +35,16 @@ export class InProcessWorker implements WorkerHost {
     this.input = input;
   }
 
-  fork(id: number, _slot: number, generation: number, loaded: Loaded): number {
+  fork(id: number, _slot: number, generation: number, runDir: string, loaded: Loaded): number {
     const r: Running = {};
     this.running.set(id, r);
-    void this.boot(id, r, generation, loaded);
+    void this.boot(id, r, { pid: process.pid, role: 'single', workerId: 0, generation, runDir }, loaded);
     return process.pid;
   }
 
-  private async boot(id: number, r: Running, generation: number, loaded: Loaded): Promise<void> {
+  private async boot(id: number, r: Running, proc: ProcessInfo, loaded: Loaded): Promise<void> {
     try {
-      r.gate = await Gate.start(loaded, { logger: this.log, process: { pid: process.pid, role: 'single', workerId: 0, generation } });
+      r.gate = await Gate.start(loaded, { logger: this.log, process: proc });
       dropPrivileges(loaded.config!.global, this.log);
     } catch (e) {
       await r.gate?.close(0);

@@ -1,8 +1,6 @@
-import { resolvePlugins, workerContainer } from '../container.js';
-import { LateDispatcher } from '../dispatcher.js';
+import { resolvePlugins, workerContainer, type ProcessInfo } from '../container.js';
 import type { Loaded } from '../load.js';
 import type { Logger } from '../logger.js';
-import { MemoryMetrics } from '../metrics.js';
 import type { MasterDirective, MasterPart } from '../plugin.js';
 import { allUnits, placeOf } from '../units.js';
 import { supervise } from './supervisor.js';
@@ -14,22 +12,26 @@ export interface MasterParts {
   stop(timeout: number): Promise<void>;
 }
 
+/** PartsPlace is the process and generation master parts run in, and the generation's run folder. */
+export type PartsPlace = Pick<ProcessInfo, 'generation' | 'runDir'> & { readonly role: 'single' | 'master' };
+
 /**
  * startMasterParts runs every plugin's master part for a generation, in plugin order; if one
  * fails to start, those already started are stopped and the error is thrown. `previous` are
  * the parts of the generation a reload replaces.
  */
-export async function startMasterParts(loaded: Loaded, generation: number, role: 'single' | 'master', log: Logger, previous?: MasterParts): Promise<MasterParts> {
+export async function startMasterParts(loaded: Loaded, at: PartsPlace, log: Logger, previous?: MasterParts): Promise<MasterParts> {
+  const { generation, runDir } = at;
   const config = loaded.config!;
   const byPlugin = new Map<string, MasterDirective[]>();
   for (const u of allUnits(config)) {
     const list = byPlugin.get(u.plugin.name) ?? [];
-    list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u) });
+    list.push({ directive: u.directive, config: u.config, at: u.span, place: placeOf(u, config) });
     byPlugin.set(u.plugin.name, list);
   }
   const plugins = resolvePlugins(workerContainer(loaded.scope, {
-    logger: log, metrics: new MemoryMetrics(), config: { config },
-    process: { pid: process.pid, role, workerId: 0, generation }, router: new LateDispatcher(),
+    logger: log,
+    process: { pid: process.pid, role: at.role, workerId: 0, generation, runDir },
   }));
   const running = new Map<string, MasterPart>(); // in start order
   const stop = async (timeout: number): Promise<void> => {
@@ -43,7 +45,7 @@ export async function startMasterParts(loaded: Loaded, generation: number, role:
     if (!p.master || !ds) continue;
     const plog = log.child({ plugin: p.name });
     const before = previous?.byPlugin.get(p.name);
-    const part = p.master(ds, { log: plog, generation, supervise: (spec) => supervise(spec, plog), ...(before ? { previous: before } : {}) });
+    const part = p.master(ds, { log: plog, generation, runDir, supervise: (spec) => supervise(spec, plog), ...(before ? { previous: before } : {}) });
     if (!part) continue;
     running.set(p.name, part);
     try { await part.start?.(); } catch (e) {

@@ -6,6 +6,7 @@ import type { GenerationSettings, MasterInput, MasterOutput, VerdictOutcome } fr
 import { MasterMachine, type MasterMode } from './master-machine.js';
 import { startMasterParts, type MasterParts } from './master-parts.js';
 import type { ToWorker } from './protocol.js';
+import { RunDirs } from './run-dirs.js';
 
 /** ReloadVerdict is how a reload ended, for whoever runs the master (`gatekit reload` waits for it). */
 export interface ReloadVerdict {
@@ -23,10 +24,10 @@ export interface WorkerHost {
   readonly mode: MasterMode;
   /** open starts passing what workers say and do (messages, exits) to `input`. */
   open(input: (i: MasterInput<Loaded>) => void, first: Loaded): void;
-  /** fork starts worker `id` for `slot` of a generation and returns its pid. */
-  fork(id: number, slot: number, generation: number, loaded: Loaded): number;
+  /** fork starts worker `id` for `slot` of a generation (whose run folder is `runDir`) and returns its pid. */
+  fork(id: number, slot: number, generation: number, runDir: string, loaded: Loaded): number;
   /** configure sends worker `id` the config it is to serve. */
-  configure(id: number, slot: number, generation: number, loaded: Loaded): void;
+  configure(id: number, slot: number, generation: number, runDir: string, loaded: Loaded): void;
   /** send sends worker `id` a message (drain, reopen). */
   send(id: number, message: ToWorker): void;
   /** kill ends worker `id` at once. */
@@ -62,6 +63,7 @@ export function settingsOf(loaded: Loaded): GenerationSettings {
 export class Master {
   private readonly machine: MasterMachine<Loaded>;
   private readonly parts = new Map<number, MasterParts>();
+  private readonly runDirs = new RunDirs();
   private readonly queue: MasterInput<Loaded>[] = [];
   private stepping = false;
   private ticker: NodeJS.Timeout | undefined;
@@ -97,8 +99,8 @@ export class Master {
   private perform(out: MasterOutput<Loaded>): void {
     const { host, log } = this.o;
     switch (out.kind) {
-      case 'fork': this.input({ kind: 'forked', id: out.id, pid: host.fork(out.id, out.slot, out.generation, out.config) }); return;
-      case 'configure': host.configure(out.id, out.slot, out.generation, out.config); return;
+      case 'fork': this.input({ kind: 'forked', id: out.id, pid: host.fork(out.id, out.slot, out.generation, this.runDirOf(out.generation), out.config) }); return;
+      case 'configure': host.configure(out.id, out.slot, out.generation, this.runDirOf(out.generation), out.config); return;
       case 'send': host.send(out.id, out.message); return;
       case 'kill': host.kill(out.id); return;
       case 'log': log[out.level](out.msg, out.fields); return;
@@ -110,6 +112,7 @@ export class Master {
       case 'exit':
         clearInterval(this.ticker);
         host.close();
+        this.runDirs.removeAll();
         this.finish(out.failure);
     }
   }
@@ -122,8 +125,10 @@ export class Master {
   private async startParts(generation: number, loaded: Loaded, previous: number | undefined): Promise<void> {
     const role = this.o.host.mode === 'single' ? 'single' : 'master';
     try {
-      this.parts.set(generation, await startMasterParts(loaded, generation, role, this.o.log, previous === undefined ? undefined : this.parts.get(previous)));
+      const runDir = this.runDirs.open(generation);
+      this.parts.set(generation, await startMasterParts(loaded, { generation, role, runDir }, this.o.log, previous === undefined ? undefined : this.parts.get(previous)));
     } catch (e) {
+      this.runDirs.remove(generation);
       this.input({ kind: 'parts-failed', generation, error: (e as Error).message });
       return;
     }
@@ -134,6 +139,14 @@ export class Master {
     const parts = this.parts.get(generation);
     this.parts.delete(generation);
     await parts?.stop(timeout);
+    this.runDirs.remove(generation);
     this.input({ kind: 'parts-stopped', generation });
+  }
+
+  /** runDirOf is a generation's run folder: its parts started (the machine forks no worker before), so it is there. */
+  private runDirOf(generation: number): string {
+    const dir = this.runDirs.of(generation);
+    if (dir === undefined) throw new Error(`no run folder for generation ${generation}`);
+    return dir;
   }
 }

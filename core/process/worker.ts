@@ -64,7 +64,7 @@ export function runWorker(root: DependencyContainer): void {
     try {
       gate = await Gate.start(loaded, {
         logger: log,
-        process: { pid: process.pid, role: 'worker', workerId: m.workerId, generation: m.generation },
+        process: { pid: process.pid, role: 'worker', workerId: m.workerId, generation: m.generation, runDir: m.runDir },
         onDispatch: (ctx) => {
           wd?.dispatching(ctx.method, ctx.uri);
           if (++requests === limit) send({ t: 'recycle', requests });

@@ -1,7 +1,7 @@
-import { diagnostic, GateError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, GateError, spanOf, type Ctx, type Diagnostic, type Logger, type Span, type HandlerUnit } from '../../core/index.js';
 import { serveFetch } from './fetch.js';
 import { serveListener } from './listener.js';
-import { resolveModule, type LoadedApp, type Style } from './load.js';
+import { resolveModule, type LoadedApp } from './load.js';
 import type { AppModules } from './modules.js';
 import type { AppConfig } from './schema.js';
 
@@ -13,7 +13,7 @@ const WEBSOCKET = ['websocket'];
  * for every request as a listener or a fetch handler; Upgrade requests go to its upgrade
  * export when it has one.
  */
-export class AppUnit implements Unit {
+export class AppUnit implements HandlerUnit {
   private app: LoadedApp | undefined;
   private readonly sockets = new Set<import('node:stream').Duplex>();
 
@@ -32,7 +32,7 @@ export class AppUnit implements Unit {
     const file = resolveModule(this.cfg.module);
     if (!file) throw new GateError('GK_PLUGIN_LOAD', `app module '${this.cfg.module}' does not exist`);
     try {
-      this.app = await this.modules.get(file, this.cfg.export, (this.cfg.style ?? 'auto') as Style);
+      this.app = await this.modules.get(file, this.cfg.export, this.cfg.style);
     } catch (e) {
       throw new GateError('GK_PLUGIN_LOAD', `app module '${file}' could not be loaded: ${(e as Error).message}`, { cause: e });
     }

@@ -1,7 +1,7 @@
-import { inject, injectable, LOGGER, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, type Logger, type Plugin } from '../../core/index.js';
 import { AppUnit } from './handler.js';
 import { AppModules } from './modules.js';
-import { app, type AppConfig } from './schema.js';
+import { app } from './schema.js';
 
 /**
  * AppPlugin owns `app`: a Node application (request listener or fetch handler) loaded once
@@ -11,14 +11,10 @@ import { app, type AppConfig } from './schema.js';
 @injectable()
 export class AppPlugin implements Plugin {
   readonly name = 'app';
-  readonly directives = [app];
+  readonly directives = [bind(app, (cfg, at) => new AppUnit(cfg, at, this.log.child({ plugin: this.name }), this.modules))];
   private readonly modules = new AppModules();
 
   constructor(@inject(LOGGER) private readonly log: Logger) {}
-
-  create(_directive: string, config: unknown, at: Span): Unit {
-    return new AppUnit(config as AppConfig, at, this.log.child({ plugin: this.name }), this.modules);
-  }
 
   async close(): Promise<void> {
     for (const e of await this.modules.close()) this.log.error('app close hook failed', { plugin: this.name, error: e.message });

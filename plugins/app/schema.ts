@@ -8,9 +8,9 @@ export const app = directive({
     args: [arg.path('module')],
     options: [
       { name: 'export', doc: 'The export to serve (default: the default export, else one named handler, app or fetch)', args: [arg.string('name')] },
-      { name: 'style', doc: 'How to call it: listener (req, res), fetch (Request) => Response, or auto (default: a function of 2+ parameters is a listener)',
+      { name: 'style', doc: 'How to call it: listener (req, res), fetch (Request) => Response, or auto (a function of 2+ parameters is a listener)', default: 'auto',
         args: [arg.enum('style', { values: ['auto', 'listener', 'fetch'] })] },
-      { name: 'strip_mount', doc: 'Give the application the path inside the route\'s mount point (as Express sub-apps see it) instead of the full path (default off)',
+      { name: 'strip_mount', doc: 'Give the application the path inside the route\'s mount point (as Express sub-apps see it) instead of the full path', default: 'off',
         args: [arg.bool('enabled')] },
     ],
   },

@@ -1,54 +1,40 @@
-import {
-  bodyBuffering, bufferBody, diagnostic, HttpExchange, POOL_QUEUE_WAIT, PoolLinks, PYTHON_APP_SPEC, pythonPoolSettings, spanOf,
-  type BodyBuffering, type Ctx, type Diagnostic, type ExchangeSpec, type Logger, type ProcessInfo, type Span, type Unit,
-} from '../../core/index.js';
+import type { Ctx, Logger, ProcessInfo, Span } from '../../core/index.js';
+import { PythonAppUnit, type PythonApp } from '../../lib/index.js';
 import type { AsgiConfig } from './schema.js';
-import { hasBody, headPayload } from './scope.js';
-import { runDir } from './settings.js';
+import { headPayload } from './scope.js';
 import { isWebSocket, notAvailable, WebSockets } from './websocket.js';
 
 /**
- * AsgiUnit is an `asgi` route in one Node worker. The pool it talks to runs beside the
- * workers (started by the plugin's master part); the unit keeps a link to each of the pool's
- * Python workers (PoolLinks) and sends each request, or WebSocket, over the least loaded one
- * as a stream: each worker's event loop serves many at once.
+ * ASGI is how `asgi` speaks to its pool: requests as ASGI scopes. An event loop serves many
+ * at once, so one past its timeout is abandoned (the app gets http.disconnect), not its worker.
  */
-export class AsgiUnit implements Unit {
-  private links: PoolLinks | undefined;
+const ASGI: PythonApp = { kind: 'asgi', killOnTimeout: false, examples: 'asgi main:app or asgi mysite.asgi:application', head: (ctx, length) => headPayload(ctx, false, length) };
+
+/**
+ * AsgiUnit is an `asgi` route in one Node worker: the Python application unit, whose links
+ * (one per Python worker, each request or WebSocket a stream over the least loaded one) also
+ * carry WebSockets.
+ */
+export class AsgiUnit extends PythonAppUnit {
   private sockets: WebSockets | undefined;
-  private readonly spec: ExchangeSpec;
-  private readonly buffering: BodyBuffering;
   readonly upgrades = ['websocket'];
 
-  constructor(private readonly cfg: AsgiConfig, private readonly at: Span, private readonly log: Logger, private readonly proc: ProcessInfo) {
-    this.spec = { kind: 'asgi', timeout: pythonPoolSettings(cfg, at).timeout, killOnTimeout: false, log };
-    this.buffering = bodyBuffering(cfg, true);
+  constructor(cfg: AsgiConfig, at: Span, private readonly log: Logger, proc: ProcessInfo) {
+    super(ASGI, cfg, at, log, proc);
   }
 
-  validate(): Diagnostic[] {
-    if (PYTHON_APP_SPEC.test(this.cfg.app)) return [];
-    return [diagnostic('GK_ASGI_APP', `bad application '${this.cfg.app}' in 'asgi': expected MODULE:CALLABLE`, spanOf(this.cfg, 'app') ?? this.at, 'for example asgi main:app or asgi mysite.asgi:application')];
+  override async provision(): Promise<void> {
+    await super.provision();
+    this.sockets = new WebSockets(this.links!, this.spec.timeout, this.log);
   }
 
-  async provision(): Promise<void> {
-    this.links = new PoolLinks(runDir(this.cfg, this.at, this.proc), 'asgi', this.cfg.app, Math.max(POOL_QUEUE_WAIT, this.spec.timeout));
-    this.sockets = new WebSockets(this.links, this.spec.timeout, this.log);
-    this.links.open();
-  }
-
-  handle(ctx: Ctx): Promise<void> {
+  override handle(ctx: Ctx): Promise<void> {
     if (ctx.upgrade) return isWebSocket(ctx) ? this.sockets!.serve(ctx) : Promise.reject(notAvailable());
-    if (!hasBody(ctx)) return new HttpExchange(ctx, this.links!, false, headPayload(ctx, false), this.spec).run();
-    return this.withBody(ctx);
+    return super.handle(ctx);
   }
 
-  private async withBody(ctx: Ctx): Promise<void> {
-    const buffered = this.buffering.enabled ? await bufferBody(ctx, this.buffering) : undefined;
-    return new HttpExchange(ctx, this.links!, !this.buffering.enabled || buffered !== undefined, headPayload(ctx, false, buffered?.length), this.spec).run();
-  }
-
-  async close(): Promise<void> {
-    this.links?.close();
+  override async close(): Promise<void> {
+    await super.close();
     this.sockets?.close();
   }
 }

@@ -1,25 +1,34 @@
-import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, PROCESS_INFO, type HandlerUnit, type Logger, type MasterContext, type ProcessInfo, type Span } from '../../core/index.js';
+import { poolRunDir, PythonAppPlugin, PythonPool, pythonPoolSettings } from '../../lib/index.js';
 import { AsgiUnit } from './handler.js';
-import { masterPart } from './pool.js';
 import { asgi, type AsgiConfig } from './schema.js';
+import { PYTHON_MODULE } from './settings.js';
 
 /**
  * AsgiPlugin owns `asgi`: Python ASGI 3.0 applications (HTTP, WebSocket, lifespan; Starlette,
  * FastAPI, Django's asgi.py) served by preforked asyncio Python processes that the master
- * supervises, the role Uvicorn plays. The pool is the kernel's PythonPool, as for `wsgi`.
+ * supervises, the role Uvicorn plays. The pool is lib's PythonPool, as for `wsgi`.
  */
 @injectable()
-export class AsgiPlugin implements Plugin {
+export class AsgiPlugin extends PythonAppPlugin<AsgiConfig> {
   readonly name = 'asgi';
-  readonly directives = [asgi];
+  readonly directives = [bind(asgi, (cfg, at) => this.unit(cfg, at))];
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
-
-  create(_directive: string, config: unknown, at: Span): Unit {
-    return new AsgiUnit(config as AsgiConfig, at, this.log.child({ plugin: this.name }), this.proc);
+  constructor(@inject(LOGGER) log: Logger, @inject(PROCESS_INFO) proc: ProcessInfo) {
+    super(log, proc);
   }
 
-  master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart {
-    return masterPart(directives, ctx);
+  protected unit(cfg: AsgiConfig, at: Span): HandlerUnit {
+    return new AsgiUnit(cfg, at, this.log.child({ plugin: this.name }), this.proc);
+  }
+
+  /**
+   * pool runs gatekit_asgi.py workers. A worker runs the lifespan startup before it joins the
+   * pool, so the pool starts once the application has; a failed startup fails the boot (or the
+   * reload) with the application's message. Stopping a worker runs the lifespan shutdown.
+   */
+  protected pool(cfg: AsgiConfig, at: Span, ctx: MasterContext): PythonPool {
+    const s = pythonPoolSettings(cfg, at);
+    return new PythonPool({ kind: 'asgi', module: PYTHON_MODULE, dir: poolRunDir('asgi', cfg, at, ctx.runDir), settings: s, args: [s.app, String(s.maxRequests), String(s.timeout)] }, at, ctx);
   }
 }

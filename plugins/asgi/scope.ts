@@ -35,12 +35,6 @@ export function headPayload(ctx: Ctx, websocket: boolean, length?: number): stri
   return text;
 }
 
-/** hasBody tells whether the request announces a body (a length above 0, or chunked). */
-export function hasBody(ctx: Ctx): boolean {
-  const h = ctx.req.headers;
-  return ctx.body !== ctx.req || h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-}
-
 /** nulFields splits a latin-1, NUL-separated payload (status or subprotocol first, then header names and values). */
 export function nulFields(payload: Buffer): string[] {
   return payload.toString('latin1').split('\0');

@@ -1,11 +1,5 @@
 import { join } from 'node:path';
-import { poolRunDir, sourceFile, type ProcessInfo, type Span } from '../../core/index.js';
-import type { AsgiConfig } from './schema.js';
-
-/** runDir is the folder of one asgi pool's sockets, the same in the master and every Node worker. */
-export function runDir(cfg: AsgiConfig, at: Span, proc: ProcessInfo): string {
-  return poolRunDir('asgi', cfg, at, proc);
-}
+import { sourceFile } from '../../lib/index.js';
 
 /** PYTHON_MODULE is gatekit_asgi.py, the stdlib-only Python side, which gatekit_pool.py's workers load. */
 export const PYTHON_MODULE = sourceFile(import.meta.url, join('python', 'gatekit_asgi.py'), join('plugins', 'asgi', 'python', 'gatekit_asgi.py'));

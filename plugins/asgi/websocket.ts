@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
-import { HTTP_FRAME, HttpError, LINK_FRAME, PoolStream, type Ctx, type Link, type Logger, type PoolLinks } from '../../core/index.js';
+import { HttpError, type Ctx, type Logger } from '../../core/index.js';
+import { HTTP_FRAME, LINK_FRAME, PoolStream, type Link, type PoolLinks } from '../../lib/index.js';
 import { headPayload, nulFields } from './scope.js';
 import { WS_FRAME } from './settings.js';
 

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { HttpError, type Ctx, type Diagnostic, type Logger, type Next, type Span, type Unit } from '../../core/index.js';
+import { HttpError, type Ctx, type Diagnostic, type Logger, type Next, type Span, type HandlerUnit } from '../../core/index.js';
 import { basicCredentials, bearerToken, TokenList, UserStore } from './credentials.js';
 import { FailureGuard } from './guard.js';
 import type { HashPool } from './hash-pool.js';
@@ -10,8 +10,6 @@ import { validateAuth } from './validate.js';
 /** Outcome of a check: a user, no credentials, wrong ones, (bearer) a header that is no token at all, or (basic) too many checks in flight. */
 type Outcome = { readonly user: string } | 'none' | 'failed' | 'malformed' | 'busy';
 
-const DEFAULT_MAX_FAILURES = 10;
-const DEFAULT_COOLDOWN = 60_000;
 /** CHECKS_PER_CPU sets the default max_checks: with bcrypt at ~100 ms, the last in line waits about 0.4 s. */
 const CHECKS_PER_CPU = 4;
 
@@ -21,7 +19,7 @@ const CHECKS_PER_CPU = 4;
  * client gets 429 until the cooldown passes, without its credentials being checked at all.
  * Upgrade (WebSocket) requests are checked the same way.
  */
-export class AuthUnit implements Unit {
+export class AuthUnit implements HandlerUnit {
   private readonly guard: FailureGuard;
   private readonly open: (path: string) => boolean;
   private readonly challenge: string;
@@ -29,9 +27,9 @@ export class AuthUnit implements Unit {
   private busy = { count: 0, loggedAt: -Infinity };
 
   constructor(private readonly cfg: AuthConfig, private readonly at: Span, private readonly log: Logger, private readonly pool: HashPool) {
-    this.guard = new FailureGuard(cfg.max_failures ?? DEFAULT_MAX_FAILURES, cfg.cooldown ?? DEFAULT_COOLDOWN);
+    this.guard = new FailureGuard(cfg.max_failures, cfg.cooldown);
     this.open = exceptMatcher(cfg.except ?? []);
-    const realm = (cfg.realm ?? 'restricted').replace(/["\\]/g, '\\$&');
+    const realm = cfg.realm.replace(/["\\]/g, '\\$&');
     this.challenge = cfg.mode === 'basic' ? `Basic realm="${realm}", charset="UTF-8"` : `Bearer realm="${realm}"`;
   }
 
@@ -59,7 +57,7 @@ export class AuthUnit implements Unit {
       };
     } else {
       const verifier = await JwtVerifier.load(cfg, this.at);
-      const claim = cfg.user_claim ?? 'sub';
+      const claim = cfg.user_claim;
       this.check = async (ctx) => {
         const t = bearerToken(ctx.req.headers.authorization);
         if (t.kind !== 'given') return t.kind;

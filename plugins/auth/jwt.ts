@@ -56,7 +56,7 @@ export class JwtVerifier {
   async verify(token: string): Promise<JWTPayload> {
     const options = {
       algorithms: [...this.algorithms],
-      clockTolerance: (this.cfg.leeway ?? 0) / 1000,
+      clockTolerance: this.cfg.leeway / 1000,
       ...(this.cfg.issuer ? { issuer: this.cfg.issuer } : {}),
       ...(this.cfg.audience ? { audience: this.cfg.audience } : {}),
     };

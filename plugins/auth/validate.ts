@@ -13,13 +13,13 @@ const MODE_OPTIONS: Record<Mode, readonly string[]> = {
   jwt: ['secret', 'public_key', 'jwks', 'issuer', 'audience', 'leeway', 'algorithms', 'user_claim'],
 };
 
-/** validateAuth reports what the schema cannot: options of another mode, missing or unusable credentials. */
+/** validateAuth reports what the schema cannot: options of another mode (written ones: defaults fill the rest), missing or unusable credentials. */
 export function validateAuth(cfg: AuthConfig, at: Span): Diagnostic[] {
   const mode = cfg.mode as Mode;
   const out: Diagnostic[] = [];
   for (const [m, names] of Object.entries(MODE_OPTIONS)) {
     if (m === mode) continue;
-    for (const n of names) if (n in cfg) out.push(diagnostic('GK_AUTH_OPTION', `option '${n}' does not apply to 'auth ${mode}'`, spanOf(cfg, n) ?? at, `'${n}' belongs to 'auth ${m}'`));
+    for (const n of names) if (spanOf(cfg, n)) out.push(diagnostic('GK_AUTH_OPTION', `option '${n}' does not apply to 'auth ${mode}'`, spanOf(cfg, n) ?? at, `'${n}' belongs to 'auth ${m}'`));
   }
   if (mode === 'basic') out.push(...basic(cfg, at));
   else if (mode === 'bearer') out.push(...bearer(cfg, at));

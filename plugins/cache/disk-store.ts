@@ -25,6 +25,8 @@ export class DiskStore implements CacheStore {
   private readonly space: DiskSpace;
   private failing = false;
   private seq = 0;
+  /** committing are the entries being written out, which close waits for (their size counts toward a sweep). */
+  private readonly committing = new Set<Promise<void>>();
 
   constructor(private readonly dir: string, maxSize: number, private readonly log: Logger) {
     this.tmp = join(dir, 'tmp');
@@ -111,7 +113,7 @@ export class DiskStore implements CacheStore {
     };
     return {
       write: (chunk) => { if (!error) { (out ??= start()).write(chunk); size += chunk.length; } },
-      commit: async () => {
+      commit: () => this.track(async () => {
         const s = (out ??= start());
         await new Promise<void>((resolve) => s.end(resolve));
         if (!error) {
@@ -120,7 +122,7 @@ export class DiskStore implements CacheStore {
         }
         await rm(temp, { force: true }).catch(() => {});
         this.fail('cannot write a cache entry', error);
-      },
+      }),
       abort: () => { error ??= new Error('aborted'); out?.destroy(); void rm(temp, { force: true }).catch(() => {}); },
     };
   }
@@ -168,7 +170,16 @@ export class DiskStore implements CacheStore {
     this.log.error(`cache: ${what}; serving uncached`, { dir: this.dir, error: (e as Error | undefined)?.message });
   }
 
-  close(): Promise<void> {
+  /** track keeps a commit under way until it ends, for close. */
+  private track(commit: () => Promise<void>): Promise<void> {
+    const p = commit().finally(() => this.committing.delete(p));
+    this.committing.add(p);
+    return p;
+  }
+
+  /** close waits for the entries being written, then for the sweep they may have started. */
+  async close(): Promise<void> {
+    while (this.committing.size) await Promise.all(this.committing);
     return this.space.close();
   }
 }

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { diagnostic, spanOf, type Ctx, type Dispatcher, type Diagnostic, type Logger, type Next, type ResponseHead, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type ResponseHead, type Span, type TemplateLike, type HandlerUnit } from '../../core/index.js';
 import { fillFilter, type CacheStatus } from './fill.js';
 import { MAX_KEY, variantKey } from './key.js';
 import { KeyLocks } from './lock.js';
@@ -33,7 +33,7 @@ export type StoreFactory = (cfg: CacheConfig, log: Logger) => Promise<CacheStore
  * CacheUnit answers from stored responses when RFC 9111 allows, and otherwise lets the
  * handler answer and stores what may be stored: see README "Caching".
  */
-export class CacheUnit implements Unit {
+export class CacheUnit implements HandlerUnit {
   private store: CacheStore | undefined;
   private readonly defaults: Defaults;
   private readonly methods: ReadonlySet<string>;
@@ -46,10 +46,10 @@ export class CacheUnit implements Unit {
   /** refreshing: the keys a background request refreshes now. */
   private readonly refreshing = new Set<string>();
 
-  constructor(private readonly cfg: CacheConfig, private readonly at: Span, private readonly log: Logger, private readonly makeStore: StoreFactory, private readonly router: Dispatcher) {
+  constructor(private readonly cfg: CacheConfig, private readonly at: Span, private readonly log: Logger, private readonly makeStore: StoreFactory) {
     this.defaults = defaultsOf(cfg);
-    this.methods = new Set((cfg.methods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase()));
-    this.maxSize = cfg.max_size ?? 8 * 1024 * 1024;
+    this.methods = new Set(cfg.methods.map((m) => m.toUpperCase()));
+    this.maxSize = cfg.max_size;
     this.lockTimeout = cfg.lock;
     this.purgers = cfg.purge_from ? blockList(cfg.purge_from) : undefined;
     this.keyTemplate = cfg.key;
@@ -101,7 +101,7 @@ export class CacheUnit implements Unit {
     this.refreshing.add(key);
     const headers = { ...ctx.req.headers };
     for (const f of CONDITIONAL_FIELDS) delete headers[f];
-    void this.router.detach(ctx, headers, (sub) => sub.state.set(REFRESH, true)).finally(() => this.refreshing.delete(key));
+    void ctx.detach(headers, (sub) => sub.state.set(REFRESH, true)).finally(() => this.refreshing.delete(key));
     return 'STALE';
   }
 
@@ -205,7 +205,7 @@ export class CacheUnit implements Unit {
 function defaultsOf(cfg: CacheConfig): Defaults {
   const ttl = new Map<number, number>();
   for (const t of cfg.ttl ?? []) for (const s of t.status?.length ? t.status : DEFAULT_TTL_STATUSES) ttl.set(s, Math.floor(t.time / 1000));
-  return { ttl, staleWhileRevalidate: Math.floor((cfg.stale_while_revalidate ?? 0) / 1000), staleIfError: Math.floor((cfg.stale_if_error ?? 0) / 1000) };
+  return { ttl, staleWhileRevalidate: Math.floor(cfg.stale_while_revalidate / 1000), staleIfError: Math.floor(cfg.stale_if_error / 1000) };
 }
 
 /** anySet tells whether any of the templates renders to something other than '' and '0' (Nginx's proxy_cache_bypass). */

@@ -1,23 +1,19 @@
-import { inject, injectable, LOGGER, ROUTER, type Dispatcher, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, type Logger, type Plugin } from '../../core/index.js';
 import { CacheUnit } from './handler.js';
-import { cache, type CacheConfig } from './schema.js';
+import { cache } from './schema.js';
 import { makeStore } from './stores.js';
 
 /** CachePlugin owns `cache`: an HTTP cache (RFC 9111) in front of any handler, in memory or on disk. */
 @injectable()
 export class CachePlugin implements Plugin {
   readonly name = 'cache';
-  readonly directives = [cache];
+  readonly directives = [bind(cache, (cfg, at) => new CacheUnit(cfg, at, this.log, makeStore))];
   readonly variables = [
     { name: 'cache_status', doc: 'what the cache did: HIT, MISS, EXPIRED, STALE, UPDATING, REVALIDATED or BYPASS, set by cache' },
   ];
   private readonly log: Logger;
 
-  constructor(@inject(LOGGER) log: Logger, @inject(ROUTER) private readonly router: Dispatcher) {
+  constructor(@inject(LOGGER) log: Logger) {
     this.log = log.child({ plugin: this.name });
-  }
-
-  create(_directive: string, config: unknown, at: Span): Unit {
-    return new CacheUnit(config as CacheConfig, at, this.log, makeStore, this.router);
   }
 }

@@ -13,7 +13,7 @@ export interface StoreConfig {
 
 /** storeConfig reads the `store` option (memory when absent). */
 export function storeConfig(cfg: CacheConfig): StoreConfig {
-  return (cfg.store as StoreConfig | undefined) ?? { kind: 'memory' };
+  return cfg.store ?? { kind: 'memory' };
 }
 
 /** makeStore makes the store a `cache` block names. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { checkGate } from '../../test/helpers/gate.js';
 import { repoPath } from '../../test/helpers/paths.js';
-import { BadCgiHead as BadHead, CgiHeadParser as HeadParser, CGI_MAX_HEAD as MAX_HEAD, parseCgiHead as parseHead } from '../../core/index.js';
+import { BadCgiHead as BadHead, CgiHeadParser as HeadParser, CGI_MAX_HEAD as MAX_HEAD, parseCgiHead as parseHead } from '../../lib/cgi-response.js';
 import { Slots } from './slots.js';
 
 const FILE = repoPath('plugins', 'cgi', 'testdata', 't.gate');

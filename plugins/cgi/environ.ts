@@ -1,4 +1,5 @@
-import { cgiMetaVariables, type CgiSite, type Ctx } from '../../core/index.js';
+import type { Ctx } from '../../core/index.js';
+import { cgiMetaVariables, type CgiSite } from '../../lib/index.js';
 import type { Script } from './resolve.js';
 
 /** EnvBase is what every request's environment starts from: pass_env values, env settings, PATH. */

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import { BadCgiHead, CgiHeadParser, HttpError, type CgiHead, type Ctx, type Logger } from '../../core/index.js';
+import { HttpError, type Ctx, type Logger } from '../../core/index.js';
+import { BadCgiHead, CgiHeadParser, type CgiHead } from '../../lib/index.js';
 import type { HeadParser } from './nph-head.js';
 import type { ScriptProcess } from './process.js';
 

@@ -1,9 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { delimiter, dirname, extname, join, resolve } from 'node:path';
-import {
-  bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
-} from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span } from '../../core/index.js';
+import { bodyBuffering, bufferBody, localRedirect, type BodyBuffering } from '../../lib/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
 import { NphHeadParser } from './nph-head.js';
@@ -13,16 +12,13 @@ import type { CgiConfig } from './schema.js';
 import { Slots } from './slots.js';
 import { HelperLauncher } from './spawner.js';
 
-const MAX_LOCAL_REDIRECTS = 10;
-const redirects = new WeakMap<object, number>();
-
 /**
  * CgiUnit runs the scripts of one CGI folder, or the one program a route mounts, one
  * process (group) per request: it finds the script, builds its environment, streams the
  * body to it and its answer back, and keeps the number of scripts running under
  * `max_processes`.
  */
-export class CgiUnit implements Unit {
+export class CgiUnit implements HandlerUnit {
   private readonly dir: string;
   private realDir: string;
   /** program is true when PATH names one program (every request runs it), not a folder. */
@@ -38,13 +34,13 @@ export class CgiUnit implements Unit {
   private helper: HelperLauncher | undefined;
   private closed = false;
 
-  constructor(private readonly cfg: CgiConfig, private readonly at: Span, private readonly log: Logger, private readonly router: Dispatcher) {
+  constructor(private readonly cfg: CgiConfig, private readonly at: Span, private readonly log: Logger) {
     this.dir = resolve(cfg.path).replace(/\/$/, '') || '/';
     this.realDir = this.dir;
-    this.timeout = cfg.timeout ?? 30_000;
-    this.slots = new Slots(cfg.max_processes ?? 32, cfg.queue_timeout ?? 2000);
-    this.buffering = bodyBuffering(cfg, true);
-    this.site = { software: 'gatekit', documentRoot: resolve(cfg.document_root ?? this.dir), passAuth: cfg.pass_auth ?? false };
+    this.timeout = cfg.timeout;
+    this.slots = new Slots(cfg.max_processes, cfg.queue_timeout);
+    this.buffering = bodyBuffering(cfg);
+    this.site = { software: 'gatekit', documentRoot: resolve(cfg.document_root ?? this.dir), passAuth: cfg.pass_auth };
     this.launch = forkLauncher(log);
   }
 
@@ -87,7 +83,7 @@ export class CgiUnit implements Unit {
 
   /** startSpawner starts the posix_spawn helper unless `spawner fork`; `auto` forks when it cannot start. */
   private async startSpawner(): Promise<void> {
-    const mode = this.cfg.spawner ?? 'auto';
+    const mode = this.cfg.spawner;
     if (mode === 'fork') return;
     const python = findCommand('python3');
     try {
@@ -126,7 +122,7 @@ export class CgiUnit implements Unit {
   private locate(ctx: Ctx): Script {
     if (this.program) return mountedProgram(this.dir, ctx.pathInMount, ctx.rawPath, this.interpreters);
     try {
-      return locateScript(this.dir, this.realDir, ctx.pathInMount, ctx.rawPath, this.interpreters, this.cfg.follow_symlinks ?? false);
+      return locateScript(this.dir, this.realDir, ctx.pathInMount, ctx.rawPath, this.interpreters, this.cfg.follow_symlinks);
     } catch (e) {
       if (e instanceof OutsideLink) {
         this.log.warn(`refused CGI script ${ctx.mount}${e.script}: a symlink to ${e.target}, outside ${this.dir}; 'follow_symlinks on' runs it`, { request_id: ctx.requestId, uri: ctx.uri });
@@ -172,15 +168,7 @@ export class CgiUnit implements Unit {
       proc.kill();
       throw e;
     }
-    return this.redirect(ctx, location);
-  }
-
-  /** redirect serves another path of the same server instead (RFC 3875 6.2.2), as a GET. */
-  private redirect(ctx: Ctx, location: string): Promise<void> {
-    const depth = redirects.get(ctx.req) ?? 0;
-    if (depth >= MAX_LOCAL_REDIRECTS) throw new HttpError(500, `more than ${MAX_LOCAL_REDIRECTS} CGI local redirects`);
-    redirects.set(ctx.req, depth + 1);
-    return this.router.redispatch(ctx, location, { method: ctx.method === 'HEAD' ? 'HEAD' : 'GET' });
+    return localRedirect(ctx, location);
   }
 
   async close(): Promise<void> {

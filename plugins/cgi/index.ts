@@ -1,6 +1,6 @@
-import { inject, injectable, LOGGER, ROUTER, type Dispatcher, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, type Logger, type Plugin } from '../../core/index.js';
 import { CgiUnit } from './handler.js';
-import { cgi, type CgiConfig } from './schema.js';
+import { cgi } from './schema.js';
 
 /**
  * CgiPlugin owns `cgi`: scripts run one process per request (RFC 3875), each in a process
@@ -9,11 +9,8 @@ import { cgi, type CgiConfig } from './schema.js';
 @injectable()
 export class CgiPlugin implements Plugin {
   readonly name = 'cgi';
-  readonly directives = [cgi];
+  readonly directives = [bind(cgi, (cfg, at) => new CgiUnit(cfg, at, this.log.child({ plugin: this.name })))];
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(ROUTER) private readonly router: Dispatcher) {}
+  constructor(@inject(LOGGER) private readonly log: Logger) {}
 
-  create(_directive: string, config: unknown, at: Span): Unit {
-    return new CgiUnit(config as CgiConfig, at, this.log.child({ plugin: this.name }), this.router);
-  }
 }

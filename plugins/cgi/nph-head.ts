@@ -1,4 +1,4 @@
-import { BadCgiHead, CGI_MAX_HEAD, CgiHeadParser, type CgiHead } from '../../core/index.js';
+import { BadCgiHead, CGI_MAX_HEAD, CgiHeadParser, type CgiHead } from '../../lib/index.js';
 
 /** HeadParser reads a script's header from its output: push returns the head and the body bytes after it once it is complete. */
 export interface HeadParser {

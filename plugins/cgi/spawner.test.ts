@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { textFrame } from '../../core/index.js';
+import { textFrame } from '../../lib/index.js';
 import { HELPER_PY } from './spawner.js';
 
 /** frame is a request to the helper: a pool frame of kind A, with JSON. */

@@ -4,7 +4,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { FrameReader, sourceFile, textFrame, type Logger } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
+import { FrameReader, sourceFile, textFrame } from '../../lib/index.js';
 import { killGroup, LineSplitter, type Launcher, type ScriptProcess } from './process.js';
 import type { Script } from './resolve.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request, type IncomingMessage } from 'node:http';
 import { brotliDecompressSync, createGunzip, gunzipSync, inflateSync } from 'node:zlib';
-import { injectable, arg, directive, type Ctx, type Plugin, type Unit } from '../../core/index.js';
+import { injectable, arg, directive, type Ctx, type Plugin, type AnyUnit } from '../../core/index.js';
 import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
 import { httpGet, MwTestPlugin, noiseText, progress, streamText, ticker, written } from '../../test/integration/mw-fixtures.js';
 import { negotiate } from './negotiate.js';
@@ -12,7 +12,7 @@ import { negotiate } from './negotiate.js';
 class FixedPlugin implements Plugin {
   readonly name = 'fixed';
   readonly directives = [directive({ name: 'fixed', kind: 'handler', doc: 'fixed', schema: { args: [arg.status('status')] } })];
-  create(_d: string, config: unknown): Unit {
+  create(_d: string, config: unknown): AnyUnit {
     const { status } = config as { status: number };
     return {
       handle: async (ctx: Ctx) => {

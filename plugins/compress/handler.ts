@@ -1,16 +1,14 @@
-import type { Ctx, Next, Unit } from '../../core/index.js';
+import type { Ctx, HandlerUnit, Next } from '../../core/index.js';
 import { encodeBody, type EncodePolicy } from './encoder.js';
 import { ENCODINGS, negotiate, typeMatcher, type Encoding } from './negotiate.js';
 import type { CompressConfig } from './schema.js';
-
-const DEFAULT_MIN_SIZE = 512;
 
 /**
  * CompressUnit negotiates a content coding with each client and puts a body filter in the
  * way of each response, which encodes the eligible ones as they stream; a HEAD gets the head
  * its GET would. Upgrades pass through untouched.
  */
-export class CompressUnit implements Unit {
+export class CompressUnit implements HandlerUnit {
   private readonly offered: readonly Encoding[];
   private readonly policy: EncodePolicy;
 
@@ -20,7 +18,7 @@ export class CompressUnit implements Unit {
     this.offered = listed.length ? listed : ['gzip'];
     const isType = typeMatcher(cfg.types);
     this.policy = {
-      minSize: cfg.min_size ?? DEFAULT_MIN_SIZE,
+      minSize: cfg.min_size,
       gzipLevel: Math.min(9, cfg.level ?? 6),
       brQuality: cfg.level ?? 4,
       isType,

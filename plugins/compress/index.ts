@@ -1,14 +1,11 @@
-import { injectable, type Plugin, type Unit } from '../../core/index.js';
+import { bind, injectable, type Plugin } from '../../core/index.js';
 import { CompressUnit } from './handler.js';
-import { compress, type CompressConfig } from './schema.js';
+import { compress } from './schema.js';
 
 /** CompressPlugin owns `compress`: gzip, Brotli and deflate response encoding, negotiated per request. */
 @injectable()
 export class CompressPlugin implements Plugin {
   readonly name = 'compress';
-  readonly directives = [compress];
+  readonly directives = [bind(compress, (cfg) => new CompressUnit(cfg))];
 
-  create(_directive: string, config: unknown): Unit {
-    return new CompressUnit(config as CompressConfig);
-  }
 }

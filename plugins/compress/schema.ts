@@ -11,7 +11,7 @@ export const compress = directive({
       { name: 'deflate', doc: 'Offer deflate (zlib)' },
       { name: 'level', doc: 'Compression level: 1 (fast) to 9 for gzip and deflate, up to 11 for br (default 6 for gzip and deflate, 4 for br)',
         args: [arg.int('level', { min: 1, max: 11 })] },
-      { name: 'min_size', doc: 'Leave bodies smaller than this alone, when their length is known (default 512B)', args: [arg.size('size')] },
+      { name: 'min_size', doc: 'Leave bodies smaller than this alone, when their length is known', default: '512B', args: [arg.size('size')] },
       { name: 'types', doc: 'Media types to compress (type/* allowed); default: text/*, JSON, JavaScript, XML, SVG, wasm and similar',
         args: [arg.string('type', { variadic: true })] },
     ],

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { CgiHeadParser, type CgiHead, type Ctx, type Logger } from '../../core/index.js';
+import type { Ctx, Logger } from '../../core/index.js';
+import { CgiHeadParser, type CgiHead } from '../../lib/index.js';
 import type { Conn, Sink } from './pool.js';
 import { endRequest, RecordReader, RecordType, REQUEST_ID, requestHead, stream, type FcgiRecord } from './protocol.js';
 

@@ -6,7 +6,7 @@ import { rawGet, rawRequest } from '../../test/helpers/raw-http.js';
 import { FASTCGI_FILE, fastcgiConfig, PHP_FPM, SKIP_REASON, startPhpFpm, type PhpFpm } from '../../test/integration/fastcgi-fixtures.js';
 import { ConnPool } from './pool.js';
 import { beginRequest, decodeParams, encodeParams, RecordReader, RecordType, requestHead, stream } from './protocol.js';
-import { CgiHeadParser as HeadParser, parseCgiHead as parseHead } from '../../core/index.js';
+import { CgiHeadParser as HeadParser, parseCgiHead as parseHead } from '../../lib/cgi-response.js';
 import { splitPath } from './script.js';
 
 const FILE = repoPath('plugins', 'fastcgi', 'testdata', 't.gate');

@@ -1,25 +1,20 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  bodyBuffering, bufferBody, cgiMetaVariables, diagnostic, HttpError, spanOf, TurnStats,
-  type BodyBuffering, type CgiSite, type Ctx, type Diagnostic, type Dispatcher, type Logger, type Span, type Unit,
-} from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span } from '../../core/index.js';
+import { bodyBuffering, bufferBody, cgiMetaVariables, localRedirect, TurnStats, type BodyBuffering, type CgiSite } from '../../lib/index.js';
 import { ClientGone, exchange, UpstreamFailure, type Outcome, type Request } from './exchange.js';
 import { ConnectFailure, ConnPool, STARVING_AFTER } from './pool.js';
 import { encodeParams } from './protocol.js';
 import type { FastcgiConfig } from './schema.js';
 import { locateScript, type ScriptRules } from './script.js';
 
-const MAX_LOCAL_REDIRECTS = 10;
-const redirects = new WeakMap<object, number>();
-
 /**
  * FastcgiUnit is one `fastcgi` directive: it maps a request to a script under the document
  * root, sends it to the responder as CGI meta-variables and FCGI_STDIN on a connection from
  * its per-worker pool, and streams the answer back. Connect failures are 502, timeouts 504.
  */
-export class FastcgiUnit implements Unit {
+export class FastcgiUnit implements HandlerUnit {
   private readonly rules: ScriptRules;
   private readonly stats = new TurnStats();
   private readonly site: CgiSite;
@@ -28,16 +23,16 @@ export class FastcgiUnit implements Unit {
   private readonly buffering: BodyBuffering;
   private closed = false;
 
-  constructor(private readonly cfg: FastcgiConfig, private readonly at: Span, private readonly log: Logger, private readonly router: Dispatcher) {
-    const root = resolve(cfg.root ?? '.').replace(/\/$/, '') || '/';
-    this.rules = { root, index: cfg.index ?? 'index.php', extension: cfg.split_path ?? '.php' };
-    this.site = { software: 'gatekit', documentRoot: root, passAuth: cfg.pass_auth ?? true };
-    this.timeouts = { read: cfg.read_timeout ?? 60_000, send: cfg.send_timeout ?? 60_000 };
-    this.buffering = bodyBuffering(cfg, true);
-    const keepalive = cfg.keepalive ?? 4;
+  constructor(private readonly cfg: FastcgiConfig, private readonly at: Span, private readonly log: Logger) {
+    const root = resolve(cfg.root).replace(/\/$/, '') || '/';
+    this.rules = { root, index: cfg.index, extension: cfg.split_path };
+    this.site = { software: 'gatekit', documentRoot: root, passAuth: cfg.pass_auth };
+    this.timeouts = { read: cfg.read_timeout, send: cfg.send_timeout };
+    this.buffering = bodyBuffering(cfg);
+    const keepalive = cfg.keepalive;
     let told = false;
     this.pool = new ConnPool(cfg.address, {
-      keepalive, idleTimeout: cfg.keepalive_timeout ?? 4000, connectTimeout: cfg.connect_timeout ?? 5000, queueTimeout: this.timeouts.read,
+      keepalive, idleTimeout: cfg.keepalive_timeout, connectTimeout: cfg.connect_timeout, queueTimeout: this.timeouts.read,
       // once per worker: a sizing hint, not a per-request event (a slow first script looks the same)
       onStarving: () => {
         if (told) return;
@@ -69,7 +64,7 @@ export class FastcgiUnit implements Unit {
     for (const p of this.cfg.param ?? []) params[p.name] = ctx.render(p.value);
     const req: Request = { params: encodeParams(params), body, readTimeout: this.timeouts.read, sendTimeout: this.timeouts.send };
     const outcome = await this.run(ctx, req);
-    if (outcome?.redirect !== undefined) await this.redirect(ctx, outcome.redirect);
+    if (outcome?.redirect !== undefined) await localRedirect(ctx, outcome.redirect);
   }
 
   /** run does the exchange on a pooled connection, once more on a new one when a reused connection turns out stale. */
@@ -106,14 +101,6 @@ export class FastcgiUnit implements Unit {
     const timeout = (e instanceof ConnectFailure || e instanceof UpstreamFailure) && e.timeout;
     ctx.vars.set('upstream', this.cfg.address.text);
     return timeout ? new HttpError(504, 'Gateway Timeout', { cause: e }) : new HttpError(502, 'Bad Gateway', { cause: e });
-  }
-
-  /** redirect serves another path of the same server instead (RFC 3875 6.2.2), as a GET. */
-  private redirect(ctx: Ctx, location: string): Promise<void> {
-    const depth = redirects.get(ctx.req) ?? 0;
-    if (depth >= MAX_LOCAL_REDIRECTS) throw new HttpError(500, `more than ${MAX_LOCAL_REDIRECTS} FastCGI local redirects`);
-    redirects.set(ctx.req, depth + 1);
-    return this.router.redispatch(ctx, location, { method: ctx.method === 'HEAD' ? 'HEAD' : 'GET' });
   }
 
   async close(): Promise<void> {

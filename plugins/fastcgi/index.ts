@@ -1,6 +1,6 @@
-import { inject, injectable, LOGGER, ROUTER, type Dispatcher, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, type Logger, type Plugin } from '../../core/index.js';
 import { FastcgiUnit } from './handler.js';
-import { fastcgi, type FastcgiConfig } from './schema.js';
+import { fastcgi } from './schema.js';
 
 /**
  * FastcgiPlugin owns `fastcgi`: a FastCGI 1.0 client (responder role, no multiplexing) for
@@ -9,11 +9,8 @@ import { fastcgi, type FastcgiConfig } from './schema.js';
 @injectable()
 export class FastcgiPlugin implements Plugin {
   readonly name = 'fastcgi';
-  readonly directives = [fastcgi];
+  readonly directives = [bind(fastcgi, (cfg, at) => new FastcgiUnit(cfg, at, this.log.child({ plugin: this.name })))];
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(ROUTER) private readonly router: Dispatcher) {}
+  constructor(@inject(LOGGER) private readonly log: Logger) {}
 
-  create(_directive: string, config: unknown, at: Span): Unit {
-    return new FastcgiUnit(config as FastcgiConfig, at, this.log.child({ plugin: this.name }), this.router);
-  }
 }

@@ -1,4 +1,5 @@
-import { HttpError, type CgiScript, type TurnStats } from '../../core/index.js';
+import { HttpError } from '../../core/index.js';
+import type { CgiScript, TurnStats } from '../../lib/index.js';
 
 const ENCODED_SEPARATOR = /%(2f|5c)/i;
 

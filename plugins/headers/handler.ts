@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { diagnostic, spanOf, type Ctx, type Diagnostic, type Next, type ResponseHead, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import { diagnostic, spanOf, type Ctx, type Diagnostic, type Next, type ResponseHead, type Span, type TemplateLike, type HandlerUnit } from '../../core/index.js';
 import type { HeadersConfig } from './schema.js';
 
 /** Op is one header change; ops run in the order remove, set, add, default. */
@@ -15,7 +15,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * run just before the head is written (a handler's own headers included, so `remove`
  * and `set` win over them), with request variables such as $status resolved then.
  */
-export class HeadersUnit implements Unit {
+export class HeadersUnit implements HandlerUnit {
   private readonly ops: readonly Op[];
   private readonly request: boolean;
 

@@ -28,12 +28,12 @@ export class LocalCounters implements Counters {
   private inFlight = new Map<string, number>();
 
   constructor(cfg: LimitConfig) {
-    this.rateSpecs = (cfg.rate ?? []).map((r) => JSON.stringify([r.rate, r.burst ?? 1, r.key?.source ?? '']));
+    this.rateSpecs = (cfg.rate ?? []).map((r) => JSON.stringify([r.rate, r.burst, r.key?.source ?? '']));
     this.inFlightKey = cfg.connections ? cfg.connections.key?.source ?? '' : undefined;
     this.signature = JSON.stringify([this.rateSpecs, cfg.connections ? [cfg.connections.count, this.inFlightKey] : null]);
     this.rates = (cfg.rate ?? []).map((r) => {
       const perMs = parseRate(r.rate);
-      return perMs === undefined ? undefined : new TokenBuckets(perMs, r.burst ?? 1);
+      return perMs === undefined ? undefined : new TokenBuckets(perMs, r.burst);
     });
     this.max = cfg.connections?.count ?? Infinity;
   }

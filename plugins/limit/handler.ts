@@ -1,4 +1,4 @@
-import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Next, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Next, type Span, type TemplateLike, type HandlerUnit } from '../../core/index.js';
 import { LimitedBody } from './body.js';
 import { parseRate } from './bucket.js';
 import { counts, LocalCounters, type Counters, type Release } from './counters.js';
@@ -14,7 +14,7 @@ export type CountersSource = (local: LocalCounters, at: Span) => Promise<Counter
  * Retry-After) and requests in flight (429). With workers, the rates and counts in flight
  * live in the master, so every worker sees the same ones.
  */
-export class LimitUnit implements Unit {
+export class LimitUnit implements HandlerUnit {
   /** rateKeys: the key template of each `rate` line, by index (undefined: $remote). */
   private readonly rateKeys: (TemplateLike | undefined)[];
   /** connKey: the key of `connections`, or null without one. */

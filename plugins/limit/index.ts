@@ -1,4 +1,4 @@
-import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span } from '../../core/index.js';
 import { CountersBroker } from './broker.js';
 import { BrokerLink, SharedCounters } from './broker-link.js';
 import { carryOver } from './carry.js';
@@ -15,27 +15,22 @@ import { brokerSocket } from './wire.js';
 @injectable()
 export class LimitPlugin implements Plugin {
   readonly name = 'limit';
-  readonly directives = [limit];
+  readonly directives = [bind(limit, (cfg, at) => new LimitUnit(cfg, at, this.proc.role === 'worker' ? (local, where) => this.countersOf(local, where) : undefined))];
   private link: BrokerLink | undefined;
 
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
 
-  create(_directive: string, config: unknown, at: Span): Unit {
-    const shared = this.proc.role === 'worker' ? (local: LocalCounters, where: Span) => this.countersOf(local, where) : undefined;
-    return new LimitUnit(config as LimitConfig, at, shared);
-  }
-
-  master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined {
+  master(directives: readonly MasterDirective<LimitConfig>[], ctx: MasterContext): MasterPart | undefined {
     if (this.proc.role !== 'master') return undefined; // workers 0: the one process counts alone
     const before = ctx.previous instanceof CountersBroker ? ctx.previous : undefined;
     const fresh = new Map<string, LocalCounters>();
     for (const d of directives) {
-      const cfg = d.config as LimitConfig;
+      const cfg = d.config;
       const id = blockId(d.at);
       if (counts(cfg) && !fresh.has(id)) fresh.set(id, new LocalCounters(cfg));
     }
     const blocks = before ? carryOver(before.blocks, fresh) : fresh;
-    return blocks.size ? new CountersBroker(brokerSocket(process.pid, ctx.generation), blocks, ctx.log) : undefined;
+    return blocks.size ? new CountersBroker(brokerSocket(ctx.runDir), blocks, ctx.log) : undefined;
   }
 
   async close(): Promise<void> {
@@ -44,7 +39,7 @@ export class LimitPlugin implements Plugin {
 
   /** countersOf connects this worker to the master's counters (once); a block keeps `local` for when the master cannot answer. */
   private async countersOf(local: LocalCounters, at: Span): Promise<Counters> {
-    const link = (this.link ??= new BrokerLink(brokerSocket(process.ppid, this.proc.generation), this.log.child({ plugin: this.name })));
+    const link = (this.link ??= new BrokerLink(brokerSocket(this.proc.runDir), this.log.child({ plugin: this.name })));
     return (await link.open()) ? new SharedCounters(link, blockId(at), local) : local;
   }
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
@@ -25,10 +24,9 @@ export function wireKey(key: string): string {
   return key.length <= KEY_MAX ? key : `sha256:${createHash('sha256').update(key).digest('base64')}`;
 }
 
-/** brokerSocket is where a generation's master keeps the counters: the same path in the master and its workers. */
-export function brokerSocket(masterPid: number, generation: number): string {
-  const tag = createHash('sha256').update(`${masterPid}\0${generation}`).digest('hex').slice(0, 20);
-  return join(tmpdir(), `gatekit-limit-${tag}`, 'counters.sock');
+/** brokerSocket is where a generation's master keeps the counters, in its run folder: the same path in its workers. */
+export function brokerSocket(runDir: string): string {
+  return join(runDir, 'limit', 'counters.sock');
 }
 
 /** MAX_LINE bounds one line: every well-formed message is far shorter, so a longer one ends the connection. */

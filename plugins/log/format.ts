@@ -94,14 +94,13 @@ function logVariable(ctx: Ctx, e: Entry, name: string): string | undefined {
 }
 
 /** compileFormat turns the `format` option into a line renderer: a named format or a template. */
-export function compileFormat(t: TemplateLike | undefined): LineFormat {
-  switch (t?.source ?? 'combined') {
+export function compileFormat(t: TemplateLike): LineFormat {
+  switch (t.source) {
     case 'common': return common;
     case 'combined': return combined;
     case 'json': return json;
   }
-  const template = t!;
-  return (ctx, e) => template.render((name) => {
+  return (ctx, e) => t.render((name) => {
     const v = logVariable(ctx, e, name);
     return v === undefined || v === '' ? '-' : escapeValue(v);
   });

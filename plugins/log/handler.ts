@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type Sent, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type Sent, type Span, type HandlerUnit } from '../../core/index.js';
 import { compileFormat, type LineFormat } from './format.js';
 import type { LogConfig } from './schema.js';
 import { LineWriter } from './writer.js';
@@ -18,7 +18,7 @@ const CLIENT_CLOSED = 499;
  * connection closed. What it logs does not depend on where it sits among the middleware.
  * It also gives every request an X-Request-ID header that upstreams and applications see.
  */
-export class LogUnit implements Unit {
+export class LogUnit implements HandlerUnit {
   private readonly format: LineFormat;
   private readonly target: string;
   private readonly trust: boolean;
@@ -27,8 +27,8 @@ export class LogUnit implements Unit {
 
   constructor(cfg: LogConfig, private readonly at: Span, private readonly log: Logger) {
     this.format = compileFormat(cfg.format);
-    this.target = cfg.to ?? 'stdout';
-    this.trust = cfg.trust_request_id ?? false;
+    this.target = cfg.to;
+    this.trust = cfg.trust_request_id;
     this.targetAt = spanOf(cfg, 'to') ?? at;
   }
 

@@ -1,13 +1,13 @@
-import { inject, injectable, LOGGER, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, type Logger, type Plugin } from '../../core/index.js';
 import { LOG_VARIABLES } from './format.js';
 import { LogUnit } from './handler.js';
-import { log, type LogConfig } from './schema.js';
+import { log } from './schema.js';
 
 /** LogPlugin owns `log`: the access log (the error log is the kernel's `error_log`). */
 @injectable()
 export class LogPlugin implements Plugin {
   readonly name = 'log';
-  readonly directives = [log];
+  readonly directives = [bind(log, (cfg, at) => new LogUnit(cfg, at, this.log))];
   readonly variables = LOG_VARIABLES;
   private readonly log: Logger;
 
@@ -15,7 +15,4 @@ export class LogPlugin implements Plugin {
     this.log = logger.child({ plugin: this.name });
   }
 
-  create(_directive: string, config: unknown, at: Span): Unit {
-    return new LogUnit(config as LogConfig, at, this.log);
-  }
 }

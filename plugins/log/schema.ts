@@ -6,11 +6,11 @@ export const log = directive({
   doc: 'Write an access-log line per request: log { format common|combined|json|"TEMPLATE"; to stdout|stderr|FILE; trust_request_id on }',
   schema: {
     options: [
-      { name: 'format', doc: 'common, combined (default), json, or a template of request variables: "$remote $status $duration"',
+      { name: 'format', doc: 'common, combined, json, or a template of request variables: "$remote $status $duration"', default: 'combined',
         args: [arg.template('format')] },
-      { name: 'to', doc: 'stdout (default), stderr, or a file (appended to; reopened on USR1)',
+      { name: 'to', doc: 'stdout, stderr, or a file (appended to; reopened on USR1)', default: 'stdout',
         args: [arg.path('target', { also: ['stdout', 'stderr'] })] },
-      { name: 'trust_request_id', doc: "Take $request_id from the client's X-Request-ID header when it is a sane id (default off)",
+      { name: 'trust_request_id', doc: "Take $request_id from the client's X-Request-ID header when it is a sane id", default: 'off',
         args: [arg.bool('trust')] },
     ],
   },

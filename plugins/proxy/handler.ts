@@ -1,13 +1,14 @@
 import type { Socket } from 'node:net';
-import { bodyBuffering, bufferBody, diagnostic, HttpError, spanOf, type BodyBuffering, type Ctx, type Diagnostic, type Logger, type Span, type Unit } from '../../core/index.js';
-import { balancer, type Balancer, type Policy } from './balance.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type Span } from '../../core/index.js';
+import { bodyBuffering, bufferBody, type BodyBuffering } from '../../lib/index.js';
+import { balancer, type Balancer } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
 import { requestFraming, type RequestFraming } from './framing.js';
 import { exchangeH2 } from './h2-exchange.js';
 import { groupHeaders, requestHead, requestHeaders, reservedHeader, responseHeaders, rewriteLocations, TOKEN_RE, webSocket, type HeaderOp } from './headers.js';
 import { HealthChecker, type HealthSpec } from './health.js';
 import type { UpstreamHead } from './response-parser.js';
-import type { HealthCheckOption, MaxFailsOption, ProxyConfig, UpstreamOption } from './schema.js';
+import type { ProxyConfig } from './schema.js';
 import { upstreamUri, type PathSpec } from './target.js';
 import { Tunnels } from './tunnel.js';
 import { hasPath, isHttp2Url, parseTarget, Upstream } from './upstream.js';
@@ -21,7 +22,7 @@ interface PassiveSpec { readonly count: number; readonly window: number; readonl
  * ProxyUnit is one `proxy` directive: its upstreams with their pools and health, the balancer,
  * and the per-request work: pick, exchange, retry on another upstream when that is safe.
  */
-export class ProxyUnit implements Unit, Responder {
+export class ProxyUnit implements HandlerUnit, Responder {
   private readonly upstreams: Upstream[];
   private readonly pick: Balancer;
   private readonly timeouts: Timeouts;
@@ -40,21 +41,21 @@ export class ProxyUnit implements Unit, Responder {
   readonly upgrades = ['websocket'];
 
   constructor(private readonly cfg: ProxyConfig, private readonly at: Span, private readonly log: Logger) {
-    const ups: UpstreamOption[] = [...(cfg.upstreams ?? []).map((url) => ({ url })), ...((cfg.upstream ?? []) as UpstreamOption[])];
-    this.upstreams = ups.filter((u) => u.url !== undefined && !hasPath(u.url)).map((u) => new Upstream(parseTarget(u.url!, at.file), u.weight ?? 1, isHttp2Url(u.url!)));
-    this.pick = balancer((cfg.balance ?? 'round_robin') as Policy);
-    this.timeouts = { connect: cfg.connect_timeout ?? 5000, read: cfg.read_timeout ?? 60_000, send: cfg.send_timeout ?? 60_000 };
+    const ups = [...cfg.upstreams.map((url) => ({ url, weight: 1 })), ...(cfg.upstream ?? [])];
+    this.upstreams = ups.filter((u) => u.url !== undefined && !hasPath(u.url)).map((u) => new Upstream(parseTarget(u.url, at.file), u.weight, isHttp2Url(u.url)));
+    this.pick = balancer(cfg.balance);
+    this.timeouts = { connect: cfg.connect_timeout, read: cfg.read_timeout, send: cfg.send_timeout };
     this.wsIdle = cfg.ws_idle_timeout ?? this.timeouts.read;
     this.retries = cfg.retries ?? Math.max(0, this.upstreams.length - 1);
-    const mf = cfg.max_fails as MaxFailsOption | undefined;
-    const downFor = cfg.fail_timeout ?? 10_000;
+    const mf = cfg.max_fails;
+    const downFor = cfg.fail_timeout;
     this.passive = { count: this.upstreams.length > 1 ? (mf?.count ?? 1) : 0, window: mf?.window ?? downFor, downFor };
-    this.up = { preserveHost: cfg.preserve_host ?? true, ops: headerOps(cfg.header_up) };
+    this.up = { preserveHost: cfg.preserve_host, ops: headerOps(cfg.header_up) };
     this.down = headerOps(cfg.header_down);
-    this.rewriteLocation = cfg.rewrite_location ?? true;
+    this.rewriteLocation = cfg.rewrite_location;
     this.path = { ...(cfg.strip_prefix !== undefined ? { strip: cfg.strip_prefix } : {}), ...(cfg.rewrite ? { rewrite: cfg.rewrite } : {}) };
-    this.health = healthSpec(cfg.health_check as HealthCheckOption | undefined);
-    this.buffering = bodyBuffering(cfg, false);
+    this.health = healthSpec(cfg.health_check);
+    this.buffering = bodyBuffering(cfg);
   }
 
   validate(): Diagnostic[] {
@@ -62,7 +63,7 @@ export class ProxyUnit implements Unit, Responder {
   }
 
   async provision(): Promise<void> {
-    const pool = { keepalive: this.cfg.keepalive ?? 128, keepaliveTimeout: this.cfg.keepalive_timeout ?? 30_000, tlsInsecure: this.cfg.tls_insecure ?? false };
+    const pool = { keepalive: this.cfg.keepalive, keepaliveTimeout: this.cfg.keepalive_timeout, tlsInsecure: this.cfg.tls_insecure };
     for (const u of this.upstreams) u.open(pool);
     if (this.health) (this.checker = new HealthChecker(this.upstreams, this.health, this.log)).start();
   }
@@ -209,17 +210,17 @@ function headerOps(list: readonly { op: string; header: string; value?: unknown 
   return (list ?? []).map((o) => ({ op: o.op as HeaderOp['op'], name: o.header.toLowerCase(), ...(o.value ? { value: o.value as HeaderOp['value'] } : {}) }));
 }
 
-function healthSpec(h: HealthCheckOption | undefined): HealthSpec | undefined {
+function healthSpec(h: ProxyConfig['health_check']): HealthSpec | undefined {
   if (!h?.path) return undefined;
-  return { path: h.path, interval: h.interval ?? 10_000, timeout: h.timeout ?? 5000, expect: h.expect ?? [] };
+  return { path: h.path, interval: h.interval, timeout: h.timeout, expect: h.expect ?? [] };
 }
 
 /** validateProxy reports what the schema cannot: no upstream, an upstream with a path, malformed header operations. */
 function validateProxy(cfg: ProxyConfig, at: Span): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const ups = (cfg.upstream ?? []) as UpstreamOption[];
+  const ups = cfg.upstream ?? [];
   const urls: [string, Span][] = [
-    ...(cfg.upstreams ?? []).map((u, i): [string, Span] => [u, spanOf(cfg.upstreams, i) ?? at]),
+    ...cfg.upstreams.map((u, i): [string, Span] => [u, spanOf(cfg.upstreams, i) ?? at]),
     ...ups.flatMap((u): [string, Span][] => (u.url === undefined ? [] : [[u.url, spanOf(u, 'url') ?? at]])),
   ];
   if (!urls.length) out.push(diagnostic('GK_PROXY_NO_UPSTREAM', "'proxy' needs at least one upstream", at, 'proxy http://127.0.0.1:9000, or an upstream URL { weight N } option'));
@@ -238,7 +239,7 @@ function validateProxy(cfg: ProxyConfig, at: Span): Diagnostic[] {
   const strip = cfg.strip_prefix;
   if (strip && !strip.startsWith('/')) out.push(diagnostic('GK_PROXY_STRIP_PREFIX', `strip_prefix '${strip}' must start with '/'`, spanOf(cfg, 'strip_prefix') ?? at));
   if (strip !== undefined && cfg.rewrite) out.push(diagnostic('GK_PROXY_REWRITE', "'rewrite' sets the whole upstream path: drop strip_prefix", spanOf(cfg, 'rewrite') ?? at));
-  const h = cfg.health_check as HealthCheckOption | undefined;
+  const h = cfg.health_check;
   const h2 = urls.find(([u]) => isHttp2Url(u));
   if (h?.path !== undefined && h2) out.push(diagnostic('GK_PROXY_HEALTH_H2', `health_check cannot probe the HTTP/2 upstream '${h2[0]}': its probes are HTTP/1.1 requests`, spanOf(h, 'path') ?? at, 'drop health_check; passive health (max_fails) still applies'));
   if (h?.path !== undefined && !h.path.startsWith('/')) out.push(diagnostic('GK_PROXY_HEALTH_PATH', `health_check path '${h.path}' must start with '/'`, spanOf(h, 'path') ?? at));

@@ -1,12 +1,12 @@
-import { inject, injectable, LOGGER, type Logger, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, type Logger, type Plugin } from '../../core/index.js';
 import { ProxyUnit } from './handler.js';
-import { proxy, type ProxyConfig } from './schema.js';
+import { proxy } from './schema.js';
 
 /** ProxyPlugin owns `proxy`: a reverse proxy with load balancing, health checks, retries and WebSockets. */
 @injectable()
 export class ProxyPlugin implements Plugin {
   readonly name = 'proxy';
-  readonly directives = [proxy];
+  readonly directives = [bind(proxy, (cfg, at) => new ProxyUnit(cfg, at, this.log))];
   readonly variables = [
     { name: 'upstream', doc: 'the upstream that served the request (host:port or unix:/path), set by proxy' },
     { name: 'upstream_status', doc: 'the status the upstream answered, set by proxy' },
@@ -17,7 +17,4 @@ export class ProxyPlugin implements Plugin {
     this.log = log.child({ plugin: this.name });
   }
 
-  create(_directive: string, config: unknown, at: Span): Unit {
-    return new ProxyUnit(config as ProxyConfig, at, this.log);
-  }
 }

@@ -1,4 +1,5 @@
-import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
+import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { bodyBufferingOptions } from '../../lib/index.js';
 
 /** UPSTREAM_SCHEMES are the URL schemes an upstream may have (ws and wss are http and https; h2c and h2 keep HTTP/2 upstream). */
 export const UPSTREAM_SCHEMES = ['http', 'https', 'ws', 'wss', 'h2c', 'h2', 'unix'] as const;
@@ -24,15 +25,15 @@ export const proxy = directive({
     options: [
       { name: 'upstream', repeatable: true, doc: 'One more upstream, with options: upstream http://host:port { weight 3 }',
         args: [upstreamUrl('url')],
-        options: [{ name: 'weight', doc: 'Share of traffic relative to the others (default 1)', args: [arg.int('weight', { min: 1, max: 1000 })] }] },
-      { name: 'balance', doc: 'How an upstream is picked (default round_robin): round_robin, least_conn, ip_hash, random or first',
+        options: [{ name: 'weight', doc: 'Share of traffic relative to the others', default: '1', args: [arg.int('weight', { min: 1, max: 1000 })] }] },
+      { name: 'balance', doc: 'How an upstream is picked: round_robin, least_conn, ip_hash, random or first', default: 'round_robin',
         args: [arg.enum('policy', { values: ['round_robin', 'least_conn', 'ip_hash', 'random', 'first'] })] },
-      { name: 'keepalive', doc: 'Idle connections kept open per upstream for reuse (default 128; 0 closes each after its request); an h2c/h2 upstream shares one HTTP/2 connection between requests instead',
+      { name: 'keepalive', doc: 'Idle connections kept open per upstream for reuse (0 closes each after its request); an h2c/h2 upstream shares one HTTP/2 connection between requests instead', default: '128',
         args: [arg.int('connections', { min: 0, max: 100000 })] },
-      { name: 'keepalive_timeout', doc: 'How long an idle upstream connection (or HTTP/2 session) is kept (default 30s)', args: [arg.duration('timeout')] },
-      { name: 'tls_insecure', doc: 'Accept any certificate from https upstreams (self-signed backends)', args: [arg.bool('enabled', { optional: true, default: 'on' })] },
-      { name: 'preserve_host', doc: 'Send the client\'s Host header upstream (default on); off sends the upstream\'s host:port', args: [arg.bool('enabled')] },
-      { name: 'rewrite_location', doc: 'Rewrite Location and Refresh answers that name the upstream (http://host:port/x) to the address the client used, under the stripped prefix (default on, like nginx\'s proxy_redirect default)',
+      { name: 'keepalive_timeout', doc: 'How long an idle upstream connection (or HTTP/2 session) is kept', default: '30s', args: [arg.duration('timeout')] },
+      { name: 'tls_insecure', doc: 'Accept any certificate from https upstreams (self-signed backends)', default: 'off', args: [arg.bool('enabled', { optional: true, default: 'on' })] },
+      { name: 'preserve_host', doc: 'Send the client\'s Host header upstream; off sends the upstream\'s host:port', default: 'on', args: [arg.bool('enabled')] },
+      { name: 'rewrite_location', doc: 'Rewrite Location and Refresh answers that name the upstream (http://host:port/x) to the address the client used, under the stripped prefix (as nginx\'s proxy_redirect default)', default: 'on',
         args: [arg.bool('enabled')] },
       headerOp('header_up', 'Change a request header sent upstream: header_up [set|add|remove] NAME [VALUE] (request variables allowed); Host may only be set, and the framing and connection headers (Content-Length, Transfer-Encoding, Connection...) are the proxy\'s own'),
       headerOp('header_down', 'Change a response header sent to the client: header_down [set|add|remove] NAME [VALUE] ($upstream allowed); not the framing and connection headers'),
@@ -42,40 +43,26 @@ export const proxy = directive({
         args: [arg.template('uri')] },
       { name: 'retries', doc: 'Other upstreams tried after a failure to connect, or an idempotent request failed before any response byte (default: each upstream once)',
         args: [arg.int('count', { min: 0, max: 100 })] },
-      { name: 'connect_timeout', doc: 'Time to open a connection to an upstream, TLS included (default 5s)', args: [arg.duration('timeout')] },
-      { name: 'read_timeout', doc: 'Longest wait for the upstream between two reads: response start and body (default 60s)', args: [arg.duration('timeout')] },
-      { name: 'send_timeout', doc: 'Longest wait for the upstream to accept more of the request body (default 60s)', args: [arg.duration('timeout')] },
+      { name: 'connect_timeout', doc: 'Time to open a connection to an upstream, TLS included', default: '5s', args: [arg.duration('timeout')] },
+      { name: 'read_timeout', doc: 'Longest wait for the upstream between two reads: response start and body', default: '60s', args: [arg.duration('timeout')] },
+      { name: 'send_timeout', doc: 'Longest wait for the upstream to accept more of the request body', default: '60s', args: [arg.duration('timeout')] },
       { name: 'ws_idle_timeout', doc: 'Close a proxied WebSocket (or other upgraded connection) idle this long (default: read_timeout)', args: [arg.duration('timeout')] },
       { name: 'health_check', doc: 'Active health check: health_check /healthz { interval 10s; timeout 5s; expect 200 }',
         args: [arg.string('path')],
         options: [
-          { name: 'interval', doc: 'Time between checks of each upstream (default 10s)', args: [arg.duration('interval')] },
-          { name: 'timeout', doc: 'Time a check may take (default 5s)', args: [arg.duration('timeout')] },
+          { name: 'interval', doc: 'Time between checks of each upstream', default: '10s', args: [arg.duration('interval')] },
+          { name: 'timeout', doc: 'Time a check may take', default: '5s', args: [arg.duration('timeout')] },
           { name: 'expect', doc: 'Statuses that pass (default any 2xx)', args: [arg.status('statuses', { variadic: true })] },
         ] },
       { name: 'max_fails', doc: 'Passive health: N failures within DURATION mark an upstream down for fail_timeout (default 1 within fail_timeout; 0 is off)',
         args: [arg.int('count', { min: 0, max: 10000 }), arg.enum('within', { values: ['within'], optional: true }), arg.duration('window', { optional: true })] },
-      { name: 'fail_timeout', doc: 'How long passive health keeps a failing upstream down (default 10s)', args: [arg.duration('timeout')] },
-      ...bodyBufferingOptions('Read the whole request body before the request goes upstream, as Nginx\'s proxy_request_buffering (default off: the body streams as it arrives, '
+      { name: 'fail_timeout', doc: 'How long passive health keeps a failing upstream down', default: '10s', args: [arg.duration('timeout')] },
+      ...bodyBufferingOptions('Read the whole request body before the request goes upstream, as Nginx\'s proxy_request_buffering (off: the body streams as it arrives, '
         + 'as in Caddy and Traefik, since the upstream is a server that handles its own clients and proxy timeouts do not count waiting for the client; '
-        + 'turn it on in front of servers whose workers a slow upload would tie up, such as Gunicorn\'s sync workers)'),
+        + 'turn it on in front of servers whose workers a slow upload would tie up, such as Gunicorn\'s sync workers)', 'off'),
     ],
   },
 });
 
 /** ProxyConfig is a checked `proxy`. */
 export type ProxyConfig = ConfigOf<typeof proxy>;
-
-/** UpstreamOption is a checked `upstream URL { weight N }` option. */
-export interface UpstreamOption { readonly url?: string; readonly weight?: number }
-
-/** HealthCheckOption is a checked `health_check PATH { ... }` option. */
-export interface HealthCheckOption {
-  readonly path?: string;
-  readonly interval?: number;
-  readonly timeout?: number;
-  readonly expect?: readonly number[];
-}
-
-/** MaxFailsOption is a checked `max_fails N [within DURATION]` option. */
-export interface MaxFailsOption { readonly count?: number; readonly window?: number }

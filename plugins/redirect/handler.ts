@@ -1,4 +1,4 @@
-import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Span, type TemplateLike, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type Span, type TemplateLike, type HandlerUnit } from '../../core/index.js';
 import { encodeAsSent, renderLocation } from './location.js';
 import type { RedirectConfig } from './schema.js';
 
@@ -11,7 +11,7 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
  * RedirectUnit answers every request with a redirect: to its target template, or, in
  * `https` mode, to the same host and URI over HTTPS (the classic port-80 server).
  */
-export class RedirectUnit implements Unit {
+export class RedirectUnit implements HandlerUnit {
   private readonly status: number;
   private readonly target: TemplateLike;
   private readonly https: boolean;

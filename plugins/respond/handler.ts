@@ -1,10 +1,10 @@
-import { DONE, type Ctx, type TemplateLike, type Unit } from '../../core/index.js';
+import { DONE, type Ctx, type TemplateLike, type HandlerUnit } from '../../core/index.js';
 import type { RespondConfig } from './schema.js';
 
 const NO_BODY = new Set([204, 304]);
 
 /** RespondUnit answers every request with its status and body; a static body and its headers are built once. */
-export class RespondUnit implements Unit {
+export class RespondUnit implements HandlerUnit {
   private readonly status: number;
   private readonly template: TemplateLike;
   private readonly type: string;
@@ -13,7 +13,7 @@ export class RespondUnit implements Unit {
   constructor(cfg: RespondConfig) {
     this.status = cfg.status;
     this.template = cfg.body;
-    this.type = cfg.content_type ?? 'text/plain; charset=utf-8';
+    this.type = cfg.content_type;
     if (this.template.isStatic) {
       const body = Buffer.from(this.template.render(() => undefined));
       this.fixed = { body, headers: { 'content-type': this.type, 'content-length': body.length } };

@@ -2,7 +2,8 @@ import { statSync, type Stats } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { contentType } from 'mime-types';
-import { diagnostic, HttpError, spanOf, TurnStats, warning, type Ctx, type Diagnostic, type Dispatcher, type Span, type Unit } from '../../core/index.js';
+import { diagnostic, HttpError, spanOf, warning, type Ctx, type Diagnostic, type HandlerUnit, type Span } from '../../core/index.js';
+import { TurnStats } from '../../lib/index.js';
 import { acceptedEncodings, encodingsOf, type Encoding } from './encoding.js';
 import { FileCache, type FileEntry } from './file-cache.js';
 import { listDirectory, renderListing } from './listing.js';
@@ -32,7 +33,7 @@ interface Found {
  * and nothing outside ROOT is ever served. An index file or the fallback that another route
  * serves (index.php beside a PHP route) is routed to it, as Nginx's internal redirect.
  */
-export class StaticUnit implements Unit {
+export class StaticUnit implements HandlerUnit {
   private readonly root: string;
   private readonly index: readonly string[];
   private readonly hidden: HiddenNames;
@@ -43,12 +44,12 @@ export class StaticUnit implements Unit {
   private readonly stats = new TurnStats<Served>();
   private readonly types = new Map<string, string>();
 
-  constructor(private readonly cfg: StaticConfig, private readonly at: Span, private readonly router: Dispatcher) {
+  constructor(private readonly cfg: StaticConfig, private readonly at: Span) {
     this.root = resolve(cfg.root).replace(/\/$/, '');
-    this.index = cfg.index ?? ['index.html'];
+    this.index = cfg.index;
     this.hidden = new HiddenNames(cfg.hidden);
     this.encodings = encodingsOf(cfg.precompressed);
-    this.follow = cfg.follow_symlinks ?? false;
+    this.follow = cfg.follow_symlinks;
   }
 
   validate(): Diagnostic[] {
@@ -96,7 +97,7 @@ export class StaticUnit implements Unit {
     if (!this.hidden.hidesPath(rel)) {
       const st = this.stats.stat(this.root + rel);
       const found = !st ? this.fallbackFile(ctx) : st.isDirectory() && ctx.path.endsWith('/') ? this.indexFile(ctx, this.root + rel) : undefined;
-      if (found && !this.router.sameRoute(ctx, found.path)) return this.reroute(ctx, found.path);
+      if (found && !ctx.sameRoute(found.path)) return this.reroute(ctx, found.path);
     }
     throw new HttpError(405, undefined, { headers: { allow: 'GET, HEAD' } });
   }
@@ -204,13 +205,13 @@ export class StaticUnit implements Unit {
    * the request: index.php goes to the PHP route, never out as source.
    */
   private serveOrRoute(ctx: Ctx, found: Found, rel?: string): Promise<void> {
-    if (this.router.sameRoute(ctx, found.path)) return this.file(ctx, found.file, found.st, rel);
+    if (ctx.sameRoute(found.path)) return this.file(ctx, found.file, found.st, rel);
     return this.reroute(ctx, found.path);
   }
 
   /** reroute routes the request again to the decoded `path`, with its query. */
   private reroute(ctx: Ctx, path: string): Promise<void> {
-    return this.router.redispatch(ctx, encodePath(path) + (ctx.query ? `?${ctx.query}` : ''));
+    return ctx.redispatch(encodePath(path) + (ctx.query ? `?${ctx.query}` : ''));
   }
 
   private async entry(path: string, st: Stats): Promise<FileEntry | undefined> {

@@ -1,16 +1,10 @@
-import { inject, injectable, ROUTER, type Dispatcher, type Plugin, type Span, type Unit } from '../../core/index.js';
+import { bind, injectable, type Plugin } from '../../core/index.js';
 import { StaticUnit } from './handler.js';
-import { staticFiles, type StaticConfig } from './schema.js';
+import { staticFiles } from './schema.js';
 
 /** StaticPlugin owns `static`: files from a folder, with caching, ranges and precompressed variants. */
 @injectable()
 export class StaticPlugin implements Plugin {
   readonly name = 'static';
-  readonly directives = [staticFiles];
-
-  constructor(@inject(ROUTER) private readonly router: Dispatcher) {}
-
-  create(_directive: string, config: unknown, at: Span): Unit {
-    return new StaticUnit(config as StaticConfig, at, this.router);
-  }
+  readonly directives = [bind(staticFiles, (cfg, at) => new StaticUnit(cfg, at))];
 }

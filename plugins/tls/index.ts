@@ -1,4 +1,7 @@
-import { inject, injectable, LOGGER, PROCESS_INFO, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type Span, type Unit, type UnitPlace } from '../../core/index.js';
+import { bind, inject, injectable, LOGGER, PROCESS_INFO, type CertificateReport, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo } from '../../core/index.js';
+import { AcmeManager, AcmeResponder, certInfo, ManagedCertificate } from './acme-manager.js';
+import { acmeSettings, isAcme } from './acme-settings.js';
+import { AcmeStore } from './acme-store.js';
 import type { CertPair } from './certs.js';
 import { TlsUnit } from './provider.js';
 import { tls, type TlsConfig } from './schema.js';
@@ -14,31 +17,61 @@ const made = new Map<string, CertPair>();
 /**
  * TlsPlugin owns `tls`: certificates for `listen ... tls`, by SNI, with min_version and HSTS.
  * With workers, the master makes each self-signed certificate (SharedCertificates), so every
- * worker, and the workers after a reload, serve the same one.
+ * worker, and the workers after a reload, serve the same one; it also obtains and renews the
+ * `tls acme` certificates (AcmeManager), which workers read from the storage folder.
  */
 @injectable()
 export class TlsPlugin implements Plugin {
   readonly name = 'tls';
-  readonly directives = [tls];
+  readonly directives = [bind(tls, (cfg, at, place) => new TlsUnit(cfg, at, () => this.selfSigned(place.server?.names ?? []), place, this.log.child({ plugin: this.name })))];
 
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
 
-  create(_directive: string, config: unknown, at: Span, place?: UnitPlace): Unit {
-    const names = place?.server?.names ?? [];
-    return new TlsUnit(config as TlsConfig, at, () => this.selfSigned(names));
+  master(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): MasterPart | undefined {
+    const acme = this.acme(directives, ctx);
+    const shared = this.proc.role === 'master' ? this.shared(directives, ctx) : undefined; // workers 0: the one process makes its own
+    return acme || shared ? new TlsMasterPart(shared, acme) : undefined;
   }
 
-  master(directives: readonly MasterDirective[], ctx: MasterContext): MasterPart | undefined {
-    if (this.proc.role !== 'master') return undefined; // workers 0: the one process makes its own
-    const before = ctx.previous instanceof SharedCertificates ? ctx.previous.pairs : undefined;
+  /** shared makes the self-signed certificates workers share: for `tls self_signed`, and meanwhile for `tls acme` with none in storage. */
+  private shared(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): SharedCertificates | undefined {
+    const before = ctx.previous instanceof TlsMasterPart ? ctx.previous.shared?.pairs : undefined;
     const pairs = new Map<string, CertPair>();
     for (const d of directives) {
-      if ((d.config as TlsConfig).mode !== 'self_signed') continue;
+      const cfg = d.config;
       const names = d.place.server?.names ?? [];
+      if (cfg.mode !== 'self_signed' && !(isAcme(cfg) && !hasStored(cfg, names))) continue;
       const key = names.join(' ');
       if (!pairs.has(key)) pairs.set(key, before?.get(key) ?? selfSigned(names));
     }
-    return pairs.size ? new SharedCertificates(pairs, sharedDir(process.pid, ctx.generation)) : undefined;
+    return pairs.size ? new SharedCertificates(pairs, sharedDir(ctx.runDir)) : undefined;
+  }
+
+  /** acme makes the master part that obtains and renews each `tls acme` certificate. */
+  private acme(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): AcmeManager | undefined {
+    const certs = directives.filter((d) => isAcme(d.config)).map((d) => {
+      const s = acmeSettings(d.config, d.place.server?.names ?? []);
+      const store = new AcmeStore(s.storage);
+      return new ManagedCertificate(s, store, new AcmeResponder(store, d.place.listens ?? [], ctx.log), ctx.log);
+    });
+    return certs.length ? new AcmeManager(certs) : undefined;
+  }
+
+  /** certificates reports each `tls acme` certificate from its storage folder, for `gatekit certs`. */
+  certificates(directives: readonly MasterDirective<TlsConfig>[]): CertificateReport[] {
+    return directives.filter((d) => isAcme(d.config)).map((d) => {
+      const s = acmeSettings(d.config, d.place.server?.names ?? []);
+      const store = new AcmeStore(s.storage);
+      const info = certInfo(store.readCert(s.directory, s.names[0]), s.renewBefore);
+      const status = store.readStatus(s.directory, s.names[0]);
+      const next = status?.lastError !== undefined ? status.nextAttempt : info?.renewAt;
+      return {
+        names: s.names, where: `${store.certDir(s.directory, s.names[0])} (CA ${s.directory})`,
+        ...(info ? { issuer: info.issuer, expires: info.notAfter } : {}),
+        ...(next !== undefined ? { nextRenewal: next } : {}),
+        ...(status?.lastError !== undefined ? { lastError: status.lastError } : {}),
+      };
+    });
   }
 
   /** selfSigned gives (once) the certificate for the host names of the server a `tls` sits in: the master's, in a worker. */
@@ -46,9 +79,30 @@ export class TlsPlugin implements Plugin {
     const key = names.join(' ');
     let pair = made.get(key);
     if (pair) return pair;
-    pair = this.proc.role === 'worker' ? readShared(sharedDir(process.ppid, this.proc.generation), key) : undefined;
+    pair = this.proc.role === 'worker' ? readShared(sharedDir(this.proc.runDir), key) : undefined;
     if (!pair && this.proc.role === 'worker') this.log.warn('no self-signed certificate from the master; this worker makes its own', { plugin: this.name, names: key });
     made.set(key, (pair ??= selfSigned(names)));
     return pair;
+  }
+}
+
+/** hasStored tells whether a `tls acme` block has a certificate in storage already. */
+function hasStored(cfg: TlsConfig, names: readonly string[]): boolean {
+  const s = acmeSettings(cfg, names);
+  try { return new AcmeStore(s.storage).readCert(s.directory, names[0] ?? '') !== undefined; } catch { return false; }
+}
+
+/** TlsMasterPart is the tls plugin's work in the master: shared self-signed certificates, and ACME. */
+class TlsMasterPart implements MasterPart {
+  constructor(readonly shared: SharedCertificates | undefined, readonly acme: AcmeManager | undefined) {}
+
+  async start(): Promise<void> {
+    await this.shared?.start();
+    await this.acme?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.acme?.stop();
+    await this.shared?.stop();
   }
 }

@@ -1,5 +1,8 @@
 import type { SecureContextOptions } from 'node:tls';
-import { diagnostic, spanOf, warning, type Diagnostic, type Span, type TlsProvider, type Unit } from '../../core/index.js';
+import { diagnostic, spanOf, warning, type CertificateUnit, type Diagnostic, type Logger, type Span, type TlsProvider, type UnitPlace } from '../../core/index.js';
+import { checkAcme, checkAcmeOptions } from './acme-check.js';
+import { acmeSettings, isAcme } from './acme-settings.js';
+import { AcmeSource } from './acme-source.js';
 import { checkPair, readPair, type CertPair } from './certs.js';
 import type { TlsConfig } from './schema.js';
 
@@ -7,17 +10,22 @@ import type { TlsConfig } from './schema.js';
 export type CertSource = () => CertPair;
 
 /**
- * TlsUnit is one server's `tls`: its certificate (from files, or self-signed in memory), the
- * oldest protocol version it accepts, and the Strict-Transport-Security header it adds.
+ * TlsUnit is one server's `tls`: its certificate (from files, self-signed in memory, or from an
+ * ACME CA through the master), the oldest protocol version it accepts, and the
+ * Strict-Transport-Security header it adds.
  */
-export class TlsUnit implements Unit {
+export class TlsUnit implements CertificateUnit {
   private provider: TlsProvider | undefined;
+  private acme: AcmeSource | undefined;
 
-  constructor(private readonly cfg: TlsConfig, private readonly at: Span, private readonly selfSigned: CertSource) {}
+  constructor(private readonly cfg: TlsConfig, private readonly at: Span, private readonly selfSigned: CertSource, private readonly place?: UnitPlace, private readonly log?: Logger) {}
 
   /** validate checks the block's shape and the certificate files (so `gatekit check` catches a bad pair). */
   validate(): Diagnostic[] {
     const { cert, key, mode } = this.cfg;
+    if (isAcme(this.cfg)) return checkAcme(this.cfg, this.at, this.place);
+    const misplaced = checkAcmeOptions(this.cfg, this.at);
+    if (misplaced.length) return misplaced;
     if (mode === 'self_signed') {
       return cert !== undefined || key !== undefined
         ? [diagnostic('GK_TLS_CONFLICT', "'tls self_signed' takes no cert or key", spanOf(this.cfg, cert !== undefined ? 'cert' : 'key') ?? this.at, 'drop self_signed to use the files, or drop cert and key')]
@@ -33,18 +41,40 @@ export class TlsUnit implements Unit {
   /** tls gives the server's secure context options and headers; the certificate is read (or made) once. */
   tls(): TlsProvider {
     if (this.provider) return this.provider;
+    if (isAcme(this.cfg)) return (this.provider = this.acmeProvider());
     const pair = this.cfg.mode === 'self_signed' ? this.selfSigned() : readPair(this.cfg.cert!, this.cfg.key!);
-    const options: SecureContextOptions = { cert: pair.cert, key: pair.key, minVersion: minVersionOf(this.cfg.min_version) };
-    const hsts = this.cfg.hsts;
-    this.provider = {
-      options,
-      ...(hsts ? { headers: { 'strict-transport-security': hstsValue(hsts.max_age, hsts.flags ?? []) } } : {}),
-    };
+    this.provider = { options: this.options(pair), ...this.headers() };
     return this.provider;
+  }
+
+  /** acmeProvider serves the certificate the master keeps in storage, swaps in its renewals, and answers the CA's challenges. */
+  private acmeProvider(): TlsProvider {
+    const source = (this.acme = new AcmeSource(acmeSettings(this.cfg, this.place?.server?.names ?? []), this.selfSigned, this.log!));
+    return {
+      options: this.options(source.pair),
+      ...this.headers(),
+      watch: (update) => source.watch((pair) => update(this.options(pair))),
+      http01: (host, token) => source.http01(host, token),
+      tlsAlpn01: (name) => { const p = source.tlsAlpn01(name); return p && { cert: p.cert, key: p.key }; },
+    };
+  }
+
+  private options(pair: CertPair): SecureContextOptions {
+    return { cert: pair.cert, key: pair.key, minVersion: minVersionOf(this.cfg.min_version) };
+  }
+
+  private headers(): Pick<TlsProvider, 'headers'> {
+    const hsts = this.cfg.hsts;
+    return hsts ? { headers: { 'strict-transport-security': hstsValue(hsts.max_age, hsts.flags ?? []) } } : {};
+  }
+
+  /** close stops watching the storage folder. */
+  async close(): Promise<void> {
+    this.acme?.close();
   }
 }
 
-function minVersionOf(v: string | undefined): 'TLSv1.2' | 'TLSv1.3' {
+function minVersionOf(v: TlsConfig['min_version']): 'TLSv1.2' | 'TLSv1.3' {
   return v === '1.3' || v === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2';
 }
 

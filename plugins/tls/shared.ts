@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MasterPart } from '../../core/index.js';
 import type { CertPair } from './certs.js';
 
-/** sharedDir is where a master keeps one generation's self-signed certificates: the same path in the master and its workers. */
-export function sharedDir(masterPid: number, generation: number): string {
-  const tag = createHash('sha256').update(`${masterPid}\0${generation}`).digest('hex').slice(0, 20);
-  return join(tmpdir(), `gatekit-tls-${tag}`);
+/** sharedDir is where a master keeps one generation's self-signed certificates, in its run folder: the same path in its workers. */
+export function sharedDir(runDir: string): string {
+  return join(runDir, 'tls');
 }
 
 /** pairFile is the file of the certificate for one server's names (joined by spaces) in a sharedDir. */

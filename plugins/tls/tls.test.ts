@@ -72,11 +72,50 @@ describe('tls', () => {
     assert.match(String(p.options.cert), /BEGIN CERTIFICATE/);
     assert.deepEqual(p.headers, { 'strict-transport-security': 'max-age=31536000; includeSubDomains' });
     assert.equal(u.tls(), p, 'read once');
-    assert.equal(new TlsUnit({ mode: 'self_signed' }, AT, () => ({ cert: 'c', key: 'k' })).tls().options.minVersion, 'TLSv1.2');
+    assert.equal(new TlsUnit({ mode: 'self_signed', min_version: '1.2' }, AT, () => ({ cert: 'c', key: 'k' })).tls().options.minVersion, 'TLSv1.2');
   });
 
   it('renders HSTS flags', () => {
     assert.equal(hstsValue(1000, []), 'max-age=1');
     assert.equal(hstsValue(86_400_000, ['include_subdomains', 'preload']), 'max-age=86400; includeSubDomains; preload');
+  });
+});
+
+describe('tls acme at check', () => {
+  const CA = 'ca https://ca.test/dir';
+  const config = (server: string, tls: string, plain = true) =>
+    checkGate(`server ${server} {\n  listen 8443 tls\n  tls ${tls}\n  respond "x"\n}\n${plain ? 'server {\n  listen 8080\n  redirect https\n}\n' : ''}`);
+  const codes = async (server: string, tls: string, plain = true) => (await config(server, tls, plain)).map((d) => d.code);
+
+  it('accepts tls auto and tls acme for a named server when a plain listener can answer the challenge', async () => {
+    assert.deepEqual(await codes('a.test www.a.test', `acme { email ops@a.test; ${CA} }`), []);
+    assert.deepEqual(await codes('a.test', `acme { challenge tls-alpn-01; ${CA} }`, false), []);
+    assert.deepEqual(await codes('a.test', 'auto'), ['GK_TLS_ACME_PORT'], "Let's Encrypt checks port 80, and nothing listens there: a warning");
+    assert.equal((await config('a.test', 'auto'))[0].severity, 'warning');
+  });
+
+  it('refuses an IP address, a wildcard and a server without names, at the server', async () => {
+    const [ip] = await config('a.test 10.0.0.1', `acme { ${CA} }`);
+    assert.deepEqual([ip.code, ip.span.line, ip.span.col], ['GK_TLS_ACME_IP', 1, 1]);
+    assert.deepEqual(await codes('*.a.test', `acme { ${CA} }`), ['GK_TLS_ACME_WILDCARD']);
+    assert.match((await config('', `acme { ${CA} }`))[0].message, /needs the server's host names/);
+  });
+
+  it('refuses a challenge no listener can answer', async () => {
+    const [http] = await config('a.test', `acme { ${CA} }`, false);
+    assert.deepEqual([http.code, http.severity], ['GK_TLS_ACME_NO_LISTENER', 'error']);
+    assert.match(http.message, /no plain-HTTP TCP listener/);
+    const diags = await checkGate(`server a.test {\n  listen 8080\n  tls acme { challenge tls-alpn-01; ${CA} }\n  respond "x"\n}`);
+    const alpn = diags.find((d) => d.code === 'GK_TLS_ACME_NO_LISTENER')!;
+    assert.deepEqual([alpn.span.line, alpn.span.col], [3, 24], 'the caret is under tls-alpn-01');
+  });
+
+  it('refuses acme options outside acme and files inside it, and warns about an email that is no address', async () => {
+    const [misplaced] = await config('a.test', `self_signed { email ops@a.test }`);
+    assert.deepEqual([misplaced.code, misplaced.span.col], ['GK_TLS_ACME_ONLY', 27]);
+    assert.deepEqual(await codes('a.test', `acme { cert "${'/nope.pem'}"; ${CA} }`), ['GK_TLS_CONFLICT']);
+    const [email] = await config('a.test', `acme { email nobody; ${CA} }`);
+    assert.deepEqual([email.code, email.severity], ['GK_TLS_ACME_EMAIL', 'warning']);
+    assert.equal((await codes('a.test', 'acme { ca http://ca.test/dir }'))[0], 'GK_DSL_BAD_ARG', 'ACME is spoken over HTTPS only');
   });
 });

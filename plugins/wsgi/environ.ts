@@ -1,4 +1,5 @@
 import type { Ctx } from '../../core/index.js';
+import type { PythonApp } from '../../lib/index.js';
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -53,8 +54,8 @@ export function headPayload(ctx: Ctx, length?: number): string {
   return text;
 }
 
-/** hasBody tells whether the request announces a body (a length above 0, or chunked). */
-export function hasBody(ctx: Ctx): boolean {
-  const h = ctx.req.headers;
-  return ctx.body !== ctx.req || h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-}
+/**
+ * WSGI is how `wsgi` speaks to its pool: requests as PEP 3333 environs. A synchronous worker
+ * cannot drop one request, so one past its timeout kills its worker.
+ */
+export const WSGI: PythonApp = { kind: 'wsgi', killOnTimeout: true, examples: 'wsgi hello:application or wsgi mysite.wsgi:application', head: headPayload };

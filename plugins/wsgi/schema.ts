@@ -1,4 +1,5 @@
-import { arg, bodyBufferingOptions, directive, type ConfigOf } from '../../core/index.js';
+import { arg, directive, type ConfigOf } from '../../core/index.js';
+import { bodyBufferingOptions, pythonPoolOptions } from '../../lib/index.js';
 
 /** wsgi is `wsgi MODULE:CALLABLE { ... }`: a PEP 3333 application served by a pool of preforked Python processes. */
 export const wsgi = directive({
@@ -7,18 +8,14 @@ export const wsgi = directive({
   schema: {
     args: [arg.string('app')],
     options: [
-      { name: 'workers', doc: 'Python processes in the pool, each importing the application once (default 1)', args: [arg.int('count', { min: 1, max: 1024 })] },
-      { name: 'threads', doc: 'Threads per Python process serving requests at once (default 1: a sync worker)', args: [arg.int('count', { min: 1, max: 1024 })] },
-      { name: 'python', doc: 'Python interpreter: a name found on PATH or a path such as ./.venv/bin/python (default python3)', args: [arg.string('command')] },
-      { name: 'chdir', doc: 'Folder the Python processes run in, put first on sys.path (default: the .gate file\'s folder)', args: [arg.path('dir')] },
-      { name: 'env', doc: 'Environment variable for the Python processes (besides PATH, HOME, LANG, TZ...): env NAME VALUE', repeatable: true,
-        args: [arg.string('name'), arg.string('value')] },
-      { name: 'pythonpath', doc: 'Folder added to sys.path (PYTHONPATH), after chdir', repeatable: true, args: [arg.path('dir')] },
-      { name: 'max_requests', doc: 'Replace a Python process after it served this many requests (default 0: never)', args: [arg.int('count', { min: 0 })] },
-      { name: 'timeout', doc: 'Longest a request may take once a Python process has it (not counting the client\'s upload); past it the process is killed and replaced, and the client gets 504 (default 30s). A request waits for a free Python process as long (5s at least), then gets 503',
-        args: [arg.duration('timeout')] },
-      ...bodyBufferingOptions('Read the whole request body before a Python process gets the request, so that a slow upload holds no worker (default on, as Nginx in front of Gunicorn; '
-        + 'CONTENT_LENGTH is then set for chunked uploads too); off streams the body to the application as it arrives'),
+      { name: 'threads', doc: 'Threads per Python process serving requests at once (1: a sync worker)', default: '1', args: [arg.int('count', { min: 1, max: 1024 })] },
+      ...pythonPoolOptions({
+        workers: 'Python processes in the pool, each importing the application once',
+        max_requests: 'Replace a Python process after it served this many requests (0: never)',
+        timeout: 'Longest a request may take once a Python process has it (not counting the client\'s upload); past it the process is killed and replaced, and the client gets 504. A request waits for a free Python process as long (5s at least), then gets 503',
+      }),
+      ...bodyBufferingOptions('Read the whole request body before a Python process gets the request, so that a slow upload holds no worker (as Nginx in front of Gunicorn; '
+        + 'CONTENT_LENGTH is then set for chunked uploads too); off streams the body to the application as it arrives', 'on'),
     ],
   },
 });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { poolRunDir, pythonPoolSettings, sourceFile, PYTHON_APP_SPEC, type ProcessInfo, type PythonPoolSettings, type Span } from '../../core/index.js';
+import type { Span } from '../../core/index.js';
+import { pythonPoolSettings, sourceFile, type PythonPoolSettings } from '../../lib/index.js';
 import type { WsgiConfig } from './schema.js';
 
 /** PoolSettings are a `wsgi` directive's settings with defaults applied and paths resolved. */
@@ -7,17 +8,9 @@ export interface PoolSettings extends PythonPoolSettings {
   readonly threads: number;
 }
 
-/** APP_SPEC is what `wsgi MODULE:CALLABLE` accepts (the callable may be dotted: app:server.wsgi). */
-export const APP_SPEC = PYTHON_APP_SPEC;
-
 /** poolSettings applies the defaults of a checked config; relative paths start at the .gate file's folder. */
 export function poolSettings(cfg: WsgiConfig, at: Span): PoolSettings {
-  return { ...pythonPoolSettings(cfg, at), threads: cfg.threads ?? 1 };
-}
-
-/** runDir is the folder of one pool's sockets, the same in the master and every worker. */
-export function runDir(cfg: WsgiConfig, at: Span, proc: ProcessInfo): string {
-  return poolRunDir('wsgi', cfg, at, proc);
+  return { ...pythonPoolSettings(cfg, at), threads: cfg.threads };
 }
 
 /** PYTHON_MODULE is gatekit_wsgi.py, the stdlib-only Python side, which gatekit_pool.py's workers load. */

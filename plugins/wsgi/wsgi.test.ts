@@ -169,12 +169,15 @@ describe('wsgi', function () {
   it('stops every Python process and removes its sockets on close', async () => {
     const g = await start();
     const pid = Number(await (await fetch(g.url('/pid'))).text());
-    const dirs = (): string[] => readdirSync(tmpdir()).filter((d) => d.startsWith('gatekit-wsgi-'));
+    // each pool's sockets are in a folder of its own, in the generation's run folder
+    const runDirs = (): string[] => readdirSync(tmpdir()).filter((d) => d.startsWith('gatekit-run-')).map((d) => join(tmpdir(), d));
+    const dirs = (): string[] => runDirs().flatMap((r) => readdirSync(r).filter((d) => d.startsWith('wsgi-')).map((d) => join(r, d)));
     assert.ok(dirs().length >= 2, 'each pool has its socket folder');
     await g.close();
     gate = undefined;
     assert.throws(() => process.kill(pid, 0), /ESRCH/);
     assert.deepEqual(dirs(), []);
+    assert.deepEqual(runDirs(), [], 'the run folder goes with its generation');
   });
 
   it('reports a bad application spec and unknown options at their position', async () => {

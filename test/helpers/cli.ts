@@ -1,5 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { GATEKIT } from './paths.js';
+
+/** runDirsIn lists the generation run folders (ProcessInfo.runDir) a gatekit run with TMPDIR=`tmp` has made there. */
+export function runDirsIn(tmp: string): string[] {
+  return readdirSync(tmp).filter((n) => n.startsWith('gatekit-run-')).map((n) => join(tmp, n));
+}
 
 /** CliResult is how a finished gatekit command ended. */
 export interface CliResult {
@@ -16,7 +23,7 @@ export function runCli(args: readonly string[], o: { cwd?: string; env?: NodeJS.
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.ms ?? 4000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.ms ?? 15_000); // a cap: a loaded machine starts node slowly
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
 }
@@ -47,7 +54,7 @@ export function serve(args: readonly string[], o: { cwd?: string; env?: NodeJS.P
   return {
     child,
     output: () => out,
-    waitFor(re, ms = 3000) {
+    waitFor(re, ms = 10_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
           const m = re.exec(out);

@@ -6,6 +6,7 @@ import { Gate, type BoundAddress } from '../../core/gate.js';
 import { loadConfig, type Loaded } from '../../core/load.js';
 import { TextLogger } from '../../core/logger.js';
 import { startMasterParts } from '../../core/process/master-parts.js';
+import { RunDirs } from '../../core/process/run-dirs.js';
 import type { PluginClass } from '../../core/plugin.js';
 import { registerBuiltins } from '../../plugins/index.js';
 
@@ -56,15 +57,22 @@ export async function startGate(text: string, o: GateOptions = {}): Promise<Test
   }
   const logs: string[] = [];
   const logger = new TextLogger((l) => logs.push(l), 'debug');
-  // As `gatekit run` with workers 0 does: the plugins' master parts (process pools) first.
-  const parts = await startMasterParts(loaded, 1, 'single', logger);
+  // As `gatekit run` with workers 0 does: the generation's run folder, the plugins' master parts (process pools), then the gate.
+  const runDirs = new RunDirs();
+  const runDir = runDirs.open(1);
   let gate: Gate;
-  try { gate = await Gate.start(loaded, { logger }); } catch (e) { await parts.stop(0); throw e; }
+  let parts: Awaited<ReturnType<typeof startMasterParts>>;
+  try {
+    parts = await startMasterParts(loaded, { generation: 1, role: 'single', runDir }, logger);
+  } catch (e) { runDirs.removeAll(); throw e; }
+  try {
+    gate = await Gate.start(loaded, { logger, process: { pid: process.pid, role: 'single', workerId: 0, generation: 1, runDir } });
+  } catch (e) { await parts.stop(0); runDirs.removeAll(); throw e; }
   const addresses = gate.addresses();
   const port = addresses[0]?.port ?? 0;
   return {
     gate, logs, addresses, port,
     url: (path = '/') => `http://127.0.0.1:${port}${path}`,
-    close: async () => { await gate.close(1000); await parts.stop(1000); },
+    close: async () => { await gate.close(1000); await parts.stop(1000); runDirs.removeAll(); },
   };
 }

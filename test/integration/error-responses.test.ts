@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, directive, injectable, HttpError, type Ctx, type Plugin, type Unit } from '../../core/index.js';
+import { arg, directive, injectable, HttpError, type Ctx, type Plugin, type AnyUnit } from '../../core/index.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { rawGet, rawRequest } from '../helpers/raw-http.js';
 import { waitFor } from './proxy-upstreams.js';
@@ -14,7 +14,7 @@ import { waitForLog } from './wsgi-gate.js';
 class FailPlugin implements Plugin {
   readonly name = 'fail';
   readonly directives = [directive({ name: 'fail_with', kind: 'handler', doc: 'fail', schema: { args: [arg.string('how')] } })];
-  create(_d: string, config: unknown): Unit {
+  create(_d: string, config: unknown): AnyUnit {
     const { how } = config as { how: string };
     return {
       handle: async (ctx: Ctx) => {

@@ -153,7 +153,7 @@ describe('fastcgi: PHP-FPM', function () {
     try {
       gate = await startGate(fastcgiConfig(`unix:${relay.socket}`), { file: FASTCGI_FILE });
       const slow = fetch(gate.url('/php/pause.php')).then((r) => r.text()); // a new connection, no answer for 400 ms
-      for (let i = 0; i < 100 && relay.accepted() < 1; i++) await new Promise((r) => setTimeout(r, 2));
+      for (let i = 0; i < 2500 && relay.accepted() < 1; i++) await new Promise((r) => setTimeout(r, 2)); // bounded: 5 s
       for (let i = 0; i < 3; i++) await (await fetch(gate.url('/php/pid.php'))).text();
       assert.equal(relay.accepted(), 2, 'the quick requests share one kept connection');
       assert.equal(await slow, 'paused\n');

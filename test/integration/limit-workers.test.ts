@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { serve, type Served } from '../helpers/cli.js';
+import { join } from 'node:path';
+import { runDirsIn, serve, type Served } from '../helpers/cli.js';
 import { brokerSocket } from '../../plugins/limit/wire.js';
 import { httpGet, type HttpResult } from './mw-fixtures.js';
 
@@ -62,7 +62,7 @@ describe('limit across workers (gatekit run, workers 2)', function () {
    * mid-test needs (a connection the master hands to a dying worker is lost).
    */
   const start = async (body: string, scheduling: 'rr' | 'default' = 'rr'): Promise<number> => {
-    served = serve(['run', write(body)], { env: scheduling === 'rr' ? { GATEKIT_SCHEDULING: 'rr' } : {} });
+    served = serve(['run', write(body)], { env: { TMPDIR: dir, ...(scheduling === 'rr' ? { GATEKIT_SCHEDULING: 'rr' } : {}) } });
     const [, port] = await served.waitFor(LISTENING, 8000);
     await served.waitFor(/master running/, 8000);
     return Number(port);
@@ -89,10 +89,12 @@ describe('limit across workers (gatekit run, workers 2)', function () {
     const outs = await spread(port, 60, 16);
     assert.equal(pidsOf(outs).size, 2, 'both workers answered');
     assert.deepEqual([outs.filter((o) => o.status === 200).length, outs.filter((o) => o.status === 429).length], [3, 57]);
-    const sock = brokerSocket(served!.child.pid!, 1);
-    assert.ok(existsSync(sock), 'the master keeps the counters on its socket');
+    const [runDir, ...more] = runDirsIn(dir);
+    assert.deepEqual(more, [], 'one generation, one run folder');
+    assert.equal(statSync(runDir).mode & 0o777, 0o700, 'which only this user may enter');
+    assert.ok(existsSync(brokerSocket(runDir)), 'the master keeps the counters on its socket there');
     await served!.stop();
-    assert.equal(existsSync(dirname(sock)), false, 'the socket folder goes with the master');
+    assert.deepEqual(runDirsIn(dir), [], 'the run folder goes with the master');
   });
 
   it('keeps the counts of an unchanged block across a reload (moved down by a line too), and starts a changed block afresh', async () => {

@@ -3,7 +3,7 @@
 import { EventEmitter, once } from 'node:events';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { arg, directive, injectable, type Ctx, type Plugin, type Unit } from '../../core/index.js';
+import { arg, directive, injectable, type Ctx, type Plugin, type AnyUnit } from '../../core/index.js';
 
 /** bodyLog records, per request path, how many body bytes the `read_body` handler saw. */
 export const bodyLog = new Map<string, number>();
@@ -47,7 +47,7 @@ export class MwTestPlugin implements Plugin {
   readonly name = 'mwtest';
   readonly directives = handlers;
 
-  create(d: string, config: unknown): Unit {
+  create(d: string, config: unknown): AnyUnit {
     const c = config as { bytes: number; chunk: number; type: string };
     if (d === 'stream_body') return { handle: (ctx: Ctx) => streamBody(ctx, c.bytes, c.chunk, c.type) };
     if (d === 'read_body') {

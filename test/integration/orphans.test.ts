@@ -84,7 +84,9 @@ describe('no process outlives gatekit', function () {
       recorded = descendants(served.child.pid!);
       const folders = readdirSync(temp);
       assert.ok(recorded.length >= 7 + workers && recorded.includes(Number(grandchild)), `keepers, 2 + 1 workers, the helper, its script and its child run: ${recorded.join(' ')}`);
-      assert.ok(['gatekit-wsgi-', 'gatekit-asgi-', 'gatekit-cgi-'].every((p) => folders.some((f) => f.startsWith(p))), folders.join(' '));
+      assert.ok(['gatekit-run-', 'gatekit-cgi-'].every((p) => folders.some((f) => f.startsWith(p))), folders.join(' '));
+      const pools = readdirSync(join(temp, folders.find((f) => f.startsWith('gatekit-run-'))!));
+      assert.ok(['wsgi-', 'asgi-'].every((p) => pools.some((f) => f.startsWith(p))), `the pools' folders are in the generation's run folder: ${pools.join(' ')}`);
 
       served.child.kill('SIGKILL');
       await served.exited();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request, type IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
-import { directive, injectable, type Ctx, type Next, type Plugin, type Unit } from '../../core/index.js';
+import { directive, injectable, type Ctx, type Next, type Plugin, type AnyUnit } from '../../core/index.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { echo, send, upstream, waitFor, type TestUpstream } from './proxy-upstreams.js';
 
@@ -25,7 +25,7 @@ const lateTurns = { arrived: [] as (() => void)[], settled: [] as (() => void)[]
 class LatePlugin implements Plugin {
   readonly name = 'late';
   readonly directives = [directive({ name: 'late', kind: 'middleware', doc: 'Pass on once the client has left', schema: {} })];
-  create(): Unit {
+  create(): AnyUnit {
     return {
       handle: async (ctx: Ctx, next: Next) => {
         const left = once(ctx.res, 'close');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { arg, directive, injectable, type Ctx, type Next, type Plugin, type Unit } from '../../core/index.js';
+import { arg, directive, injectable, type Ctx, type Next, type Plugin, type AnyUnit } from '../../core/index.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { send } from './proxy-upstreams.js';
@@ -93,7 +93,7 @@ const reframe = directive({ name: 'reframe', kind: 'middleware', doc: 'Replace t
 class ReframePlugin implements Plugin {
   readonly name = 'reframe';
   readonly directives = [reframe];
-  create(_d: string, config: unknown): Unit {
+  create(_d: string, config: unknown): AnyUnit {
     const body = (config as { body: string }).body;
     return { handle: async (ctx: Ctx, next: Next) => { ctx.body.resume(); ctx.body = Readable.from([Buffer.from(body)]); await next(); } };
   }

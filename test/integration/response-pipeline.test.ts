@@ -9,7 +9,7 @@ import { Transform } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createGunzip, gunzipSync } from 'node:zlib';
-import { arg, directive, injectable, type Ctx, type Plugin, type Sent, type Unit } from '../../core/index.js';
+import { arg, directive, injectable, type Ctx, type Plugin, type Sent, type AnyUnit } from '../../core/index.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { repoPath } from '../helpers/paths.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -37,7 +37,7 @@ class PipePlugin implements Plugin {
     directive({ name: 'late_hook', kind: 'handler', doc: 'Add a head hook after the head went out', schema: {} }),
   ];
 
-  create(d: string, config: unknown): Unit {
+  create(d: string, config: unknown): AnyUnit {
     const c = config as { name: string; text: string; bytes: number };
     switch (d) {
       case 'mark': return { handle: (ctx, next) => { ctx.onHead((h) => { h.setHeader('x-marks', `${h.getHeader('x-marks') ?? ''} ${c.name}`.trim()); }); return next(); } };

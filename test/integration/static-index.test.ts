@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { arg, directive, inject, injectable, ROUTER, type Ctx, type Dispatcher, type Plugin, type Unit } from '../../core/index.js';
+import { arg, directive, injectable, type AnyUnit, type Ctx, type Plugin } from '../../core/index.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { get } from 'node:http';
 import { PHP_FPM, SKIP_REASON, startPhpFpm, type PhpFpm } from './fastcgi-fixtures.js';
@@ -28,10 +28,9 @@ const bounce = directive({ name: 'bounce', kind: 'handler', doc: 'Route the requ
 class BouncePlugin implements Plugin {
   readonly name = 'bounce';
   readonly directives = [bounce];
-  constructor(@inject(ROUTER) private readonly router: Dispatcher) {}
-  create(_d: string, config: unknown): Unit {
+  create(_d: string, config: unknown): AnyUnit {
     const { target } = config as { target: string };
-    return { handle: (ctx: Ctx) => this.router.redispatch(ctx, target) };
+    return { handle: (ctx: Ctx) => ctx.redispatch(target) };
   }
 }
 

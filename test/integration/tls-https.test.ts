@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { selfSigned } from '../../plugins/tls/self-signed.js';
 import { sharedDir } from '../../plugins/tls/shared.js';
-import { runCli, serve, type Served } from '../helpers/cli.js';
+import { runCli, runDirsIn, serve, type Served } from '../helpers/cli.js';
 import { repoPath } from '../helpers/paths.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
@@ -106,7 +106,7 @@ describe('tls over real sockets', () => {
     this.timeout(20_000);
     const gateFile = file('dev.gate');
     writeFileSync(gateFile, 'global { workers 2 }\nserver app.test {\n  listen 127.0.0.1:0 tls\n  tls self_signed\n  respond "$pid"\n}\n');
-    served = serve(['run', gateFile], { env: { GATEKIT_SCHEDULING: 'rr' } }); // round-robin: a few connections reach both workers
+    served = serve(['run', gateFile], { env: { GATEKIT_SCHEDULING: 'rr', TMPDIR: dir } }); // round-robin: a few connections reach both workers
     const port = Number((await served.waitFor(/listening worker=1 url=https:\/\/127\.0\.0\.1:(\d+)/, 8000))[1]);
     await served.waitFor(/master running/, 8000);
     const look = async (): Promise<{ pids: Set<string>; certs: Set<string> }> => {
@@ -122,10 +122,11 @@ describe('tls over real sockets', () => {
     const after = await look();
     assert.ok([...after.pids].every((p) => !before.pids.has(p)), 'new workers answered');
     assert.deepEqual(after.certs, before.certs, 'with the same certificate');
-    const folder = sharedDir(served.child.pid!, 2);
-    assert.equal(statSync(folder).mode & 0o777, 0o700, 'the key is handed over in a folder only this user may enter');
+    const runDir = runDirsIn(dir).find((d) => existsSync(sharedDir(d)));
+    assert.ok(runDir, 'the key is handed over in a run folder');
+    assert.equal(statSync(runDir).mode & 0o777, 0o700, 'that only this user may enter');
     await served.stop();
-    assert.equal(existsSync(folder), false, 'and removed with the master');
+    assert.deepEqual(runDirsIn(dir), [], 'and removed with the master');
   });
 
   it('keeps the self-signed certificate and the port across a reload with workers 0', async function () {

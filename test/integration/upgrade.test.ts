@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { arg, directive, injectable, HttpError, type Ctx, type Next, type Plugin, type Unit } from '../../core/index.js';
+import { arg, directive, injectable, HttpError, type Ctx, type Next, type Plugin, type AnyUnit } from '../../core/index.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { send, upstream, waitFor, type TestUpstream } from './proxy-upstreams.js';
@@ -12,7 +12,7 @@ class EchoPlugin implements Plugin {
     directive({ name: 'echo_upgrade', kind: 'handler', doc: 'echo', schema: {} }),
     directive({ name: 'need_token', kind: 'middleware', doc: 'token', schema: { args: [arg.string('token')] } }),
   ];
-  create(d: string, config: unknown): Unit {
+  create(d: string, config: unknown): AnyUnit {
     if (d === 'need_token') {
       const { token } = config as { token: string };
       return { handle: async (ctx: Ctx, next: Next) => { if (ctx.req.headers['x-token'] !== token) throw new HttpError(401); await next(); } };

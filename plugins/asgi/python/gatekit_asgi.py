@@ -1,6 +1,6 @@
 """gatekit_asgi: the Python side of gatekit's `asgi` plugin (ASGI 3.0; stdlib only, Python 3.8+).
 
-gatekit's pool (core/python/gatekit_pool.py) runs the keeper, and loads this module in each
+gatekit's pool (lib/python/gatekit_pool.py) runs the keeper, and loads this module in each
 worker process: `gatekit_pool.py worker DIR gatekit_asgi.py APP MAX_REQUESTS DRAIN_MS` calls
 worker(), which imports APP (module:callable) once, runs the lifespan startup, listens on its
 own socket in DIR, and then serves on an asyncio event loop (uvloop's when it is installed, as

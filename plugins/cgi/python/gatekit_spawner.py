@@ -8,7 +8,7 @@ as much and does not block the worker. Stdlib only; run as
 
 It listens on SOCKET_PATH (inside a folder only gatekit's user can enter) and accepts
 connections from WORKER_PID only (its parent, or its grandparent when python3 is a
-wrapper). Both ways, messages are the plain frames of gatekit (core/pool/plain-frames.ts): 1
+wrapper). Both ways, messages are the plain frames of gatekit (lib/pool/plain-frames.ts): 1
 byte of kind, a 4-byte big-endian payload length, then the payload.
 
 Each connection starts with one frame:

@@ -1,6 +1,6 @@
 """gatekit_wsgi: the Python side of gatekit's `wsgi` plugin (stdlib only, Python 3.8+).
 
-gatekit's pool (core/python/gatekit_pool.py) runs the keeper, and loads this module in each
+gatekit's pool (lib/python/gatekit_pool.py) runs the keeper, and loads this module in each
 worker process: `gatekit_pool.py worker DIR gatekit_wsgi.py APP THREADS MAX_REQUESTS PROCESSES`
 calls worker(), which imports APP (module:callable) once, listens on its own socket in DIR and
 serves the links gatekit's Node workers open to it: many requests framed on each link, as

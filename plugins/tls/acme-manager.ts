@@ -1,0 +1,197 @@
+import { X509Certificate } from 'node:crypto';
+import type { ListenPlace, Logger, MasterPart } from '../../core/index.js';
+import { LockHolder, NameLock } from './acme-lock.js';
+import { alpnCertificate, obtainCertificate, type ChallengeResponder } from './acme-order.js';
+import { selfCheck } from './acme-probe.js';
+import { MAX_RETRY, renewalTime, type AcmeSettings, type Challenge } from './acme-settings.js';
+import { makePrivateDir, type AcmeStore } from './acme-store.js';
+import type { CertPair } from './certs.js';
+
+/** CertInfo is what the manager reads from a certificate: its validity, when to renew it, and who issued it. */
+export interface CertInfo {
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly renewAt: number;
+  readonly issuer: string;
+  readonly serial: string;
+}
+
+/** certInfo reads a stored certificate's validity and issuer, or undefined when it does not parse. */
+export function certInfo(pair: CertPair | undefined, renewBefore: number): CertInfo | undefined {
+  if (!pair) return undefined;
+  try {
+    const c = new X509Certificate(pair.cert);
+    const notBefore = Date.parse(c.validFrom);
+    const notAfter = Date.parse(c.validTo);
+    const issuer = /(?:^|\n)CN=([^\n]*)/.exec(c.issuer)?.[1] ?? c.issuer.replace(/\n/g, ', ');
+    return { notBefore, notAfter, renewAt: renewalTime(notBefore, notAfter, renewBefore), issuer, serial: c.serialNumber };
+  } catch {
+    return undefined;
+  }
+}
+
+/** LOCK_POLL is how often a manager looks again at a lock another gatekit holds. */
+const LOCK_POLL = 1000;
+/** MAX_TIMER is the longest delay Node's timers hold (about 24.8 days). */
+const MAX_TIMER = 2 ** 31 - 1;
+
+/**
+ * ManagedCertificate obtains and renews one `tls acme` certificate, in the master: it reads
+ * what the storage folder holds, orders a certificate when there is none or it is due (under
+ * the name's lock, so gatekits sharing the folder order it once), and otherwise sleeps until it
+ * is due. A failed attempt is logged and retried with exponential backoff; the certificate in
+ * storage (or the temporary self-signed one) keeps serving meanwhile. Workers pick up what it
+ * writes by watching the folder.
+ */
+export class ManagedCertificate {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private failures = 0;
+  private waitingFor: LockHolder | undefined;
+  /** known is the serial of the certificate this manager last saw in storage or obtained. */
+  private known: string | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly s: AcmeSettings, private readonly store: AcmeStore, private readonly responder: ChallengeResponder, log: Logger) {
+    this.log = log.child({ names: s.names.join(' ') });
+  }
+
+  private get name(): string { return this.s.names[0]; }
+
+  /** start schedules the first attempt: now when there is no certificate or it is due, else at its renewal time. */
+  start(): void {
+    makePrivateDir(this.store.certDir(this.s.directory, this.name)); // workers watch it
+    const info = certInfo(this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
+    if (!info) this.log.warn('acme: no certificate yet; a temporary self-signed certificate serves until the CA issues one', { ca: this.s.directory });
+    else this.log.info('acme: certificate in storage', { issuer: info.issuer, expires: iso(info.notAfter), renew_at: iso(info.renewAt) });
+    this.known = info?.serial;
+    this.schedule(info ? info.renewAt - Date.now() : 0);
+  }
+
+  /** stop cancels what is scheduled; an attempt under way finishes (and releases its lock) but schedules nothing more. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    const wait = Math.max(0, ms);
+    this.timer = setTimeout(() => (wait > MAX_TIMER ? this.schedule(wait - MAX_TIMER) : void this.attempt()), Math.min(wait, MAX_TIMER));
+    this.timer.unref();
+  }
+
+  /** attempt looks at storage first (another gatekit may have renewed), then orders under the lock when the certificate is due. */
+  private async attempt(): Promise<void> {
+    if (this.adoptStored()) return;
+    const lock = NameLock.take(this.store.lockFile(this.s.directory, this.name));
+    if (!(lock instanceof NameLock)) {
+      if (!this.waitingFor) this.log.info('acme: another gatekit is obtaining this certificate; waiting for it', { pid: lock.pid, host: lock.host });
+      this.waitingFor = lock;
+      this.schedule(LOCK_POLL);
+      return;
+    }
+    try {
+      if (!this.adoptStored()) await this.order();
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** adoptStored schedules the renewal of the stored certificate when it is not due yet, and says so. */
+  private adoptStored(): boolean {
+    const info = certInfo(this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
+    if (!info || info.renewAt <= Date.now()) return false;
+    if (info.serial !== this.known) this.log.info('acme: certificate obtained by another gatekit, taken from storage', { issuer: info.issuer, serial: info.serial, expires: iso(info.notAfter) });
+    this.known = info.serial;
+    this.waitingFor = undefined;
+    this.failures = 0;
+    this.schedule(info.renewAt - Date.now());
+    return true;
+  }
+
+  private async order(): Promise<void> {
+    const before = certInfo(this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
+    const started = Date.now();
+    this.waitingFor = undefined;
+    this.log.info(`acme: ${before ? 'renewing' : 'obtaining'} certificate`, { ca: this.s.directory, challenge: this.s.challenge, attempt: this.failures + 1 });
+    try {
+      const pair = await obtainCertificate(this.s, this.store, this.responder);
+      const info = certInfo(pair, this.s.renewBefore);
+      if (!info) throw new Error('the CA sent a certificate that does not parse');
+      this.store.writeCert(this.s.directory, this.name, pair);
+      this.known = info.serial;
+      this.store.writeStatus(this.s.directory, this.name, { names: this.s.names, lastAttempt: started, nextAttempt: info.renewAt });
+      this.failures = 0;
+      this.log.info('acme: certificate obtained', { issuer: info.issuer, serial: info.serial, expires: iso(info.notAfter), renew_at: iso(info.renewAt), took_ms: Date.now() - started });
+      this.schedule(info.renewAt - Date.now());
+    } catch (e) {
+      this.failed(e, before, started);
+    }
+  }
+
+  private failed(e: unknown, current: CertInfo | undefined, started: number): void {
+    this.failures++;
+    const wait = Math.min(this.s.retry * 2 ** (this.failures - 1), MAX_RETRY);
+    const reason = describe(e);
+    this.store.writeStatus(this.s.directory, this.name, { names: this.s.names, lastAttempt: started, lastError: reason, nextAttempt: Date.now() + wait, failures: this.failures });
+    const fields = { error: reason, attempt: this.failures, retry_in_ms: wait };
+    if (current && current.notAfter > Date.now()) {
+      this.log.warn(`acme: could not renew certificate; the current one keeps serving until it expires on ${iso(current.notAfter)}`, fields);
+    } else {
+      this.log.error(`acme: could not obtain certificate; ${current ? 'the expired one' : 'a temporary self-signed one'} serves meanwhile`, fields);
+    }
+    this.schedule(wait);
+  }
+}
+
+/** describe turns a failure into one line; a request acme-client lost says so (see reachable). */
+function describe(e: unknown): string {
+  const message = ((e as Error)?.message ?? String(e)).replace(/\s+/g, ' ').trim();
+  return /reading 'config'/.test(message) ? 'a request to the CA got no answer (connection lost)' : message;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * AcmeResponder publishes challenge answers in the storage folder, where every worker (of every
+ * gatekit sharing it) finds them, and waits until a listener of ours shows the answer before
+ * the CA is told to look.
+ */
+export class AcmeResponder implements ChallengeResponder {
+  constructor(private readonly store: AcmeStore, private readonly listens: readonly ListenPlace[], private readonly log: Logger) {}
+
+  async present(type: Challenge, name: string, token: string, keyAuthorization: string): Promise<void> {
+    let expected = keyAuthorization;
+    if (type === 'http-01') this.store.putHttp01(token, { host: name, keyAuthorization });
+    else {
+      const pair = await alpnCertificate(name, keyAuthorization);
+      this.store.putTlsAlpn01(name, pair);
+      expected = pair.cert;
+    }
+    if (!(await selfCheck(type, name, token, expected, this.listens))) {
+      this.log.warn(`acme: no listener of this gatekit showed the ${type} answer; asking the CA to check anyway`, { name });
+    }
+  }
+
+  async remove(type: Challenge, name: string, token: string): Promise<void> {
+    if (type === 'http-01') this.store.dropHttp01(token);
+    else this.store.dropTlsAlpn01(name);
+  }
+}
+
+/** AcmeManager is the master part of `tls acme`: one ManagedCertificate per server that asks for one. */
+export class AcmeManager implements MasterPart {
+  constructor(readonly certificates: readonly ManagedCertificate[]) {}
+
+  async start(): Promise<void> {
+    for (const c of this.certificates) c.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.certificates) c.stop();
+  }
+}
