@@ -78,7 +78,8 @@ describe('prefork process model', function () {
   });
 
   // workers 0: the new generation takes the listening socket over in the same process
-  for (const workers of [0, 2]) it(`reloads with zero failed requests under concurrent keep-alive load, several times in a row (workers ${workers})`, async () => {
+  for (const workers of [0, 2]) it(`reloads with zero failed requests under concurrent keep-alive load, several times in a row (workers ${workers})`, async function () {
+    this.timeout(60_000); // three reloads, each forking new workers: slow on a loaded machine
     const file = join(dir, 'site.gate');
     const port = await freePort();
     const site = (v: number): string => `global { workers ${workers} }\nserver { listen 127.0.0.1:${port}; respond "v${v}" }\n`;
