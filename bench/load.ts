@@ -28,7 +28,8 @@ export interface LoadGenerator {
   run(url: string, o: LoadOptions): Promise<LoadResult>;
 }
 
-async function runTool(name: string, cmd: string, args: string[], seconds: number): Promise<{ out: string; cores?: number }> {
+/** runTool runs a load tool to its end and returns its stdout, with the CPU it used (in cores) when that could be read. */
+export async function runTool(name: string, cmd: string, args: string[], seconds: number): Promise<{ out: string; cores?: number }> {
   const child = startChild(name, cmd, args);
   const t0 = performance.now();
   let cores: number | undefined;

@@ -46,6 +46,15 @@ function peakRssKiB(pid: number): number {
   return total;
 }
 
+/** rssKiB adds up VmRSS (resident set now) over a process tree; 0 where /proc is missing. */
+export function rssKiB(pid: number): number {
+  let total = 0;
+  for (const p of treeOf(pid)) {
+    try { total += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+  }
+  return total;
+}
+
 /** takePeaks returns (and forgets) the peak memory of the children stopped since the last call. */
 export function takePeaks(): { name: string; kib: number }[] {
   return peaks.splice(0);

@@ -9,6 +9,7 @@ import { runCgi } from './cgi.js';
 import { runDjango } from './django.js';
 import { runFastapi } from './fastapi.js';
 import { runFastcgi } from './fastcgi.js';
+import { runHttp2 } from './http2.js';
 import { pickLoadGenerator } from './load.js';
 import { runMiddleware } from './middleware.js';
 import { runNginxStatic } from './nginx.js';
@@ -31,8 +32,8 @@ import { runStatic } from './static.js';
 
 const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, admin: runAdmin, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi, asgi: runAsgi,
   django: runDjango, fastapi: runFastapi, middleware: runMiddleware, proxy: runProxy, cgi: runCgi, fastcgi: runFastcgi, profile: runProfile,
-  cache: runCache, store: runStore, 'profile-wsgi': () => runProfilePool('wsgi'), 'profile-asgi': () => runProfilePool('asgi'), 'node-versions': runNodeVersions };
-const DEFAULT = ['parse', 'startup', 'respond', 'admin', 'prefork', 'static', 'nginx-static', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi', 'fastcgi'];
+  cache: runCache, store: runStore, http2: runHttp2, 'profile-wsgi': () => runProfilePool('wsgi'), 'profile-asgi': () => runProfilePool('asgi'), 'node-versions': runNodeVersions };
+const DEFAULT = ['parse', 'startup', 'respond', 'admin', 'prefork', 'static', 'nginx-static', 'http2', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi', 'fastcgi'];
 /** GROUPS name several scenarios at once: `app-servers` is every comparison of gatekit's Python pool with the stacks it replaces. */
 const GROUPS: Record<string, readonly string[]> = { 'app-servers': ['wsgi', 'asgi', 'django', 'fastapi'] };
 

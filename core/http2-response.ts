@@ -78,9 +78,13 @@ export class GateH2Response extends Http2ServerResponse {
     return this;
   }
 
+  /**
+   * destroy cuts a response short. The stream is reset with INTERNAL_ERROR, as Nginx does: Node
+   * would reset an error-less destroy with NO_ERROR, which a client cannot tell from a whole answer.
+   */
   override destroy(error?: Error): this {
     if (!this.stream.destroyed) this[PIPELINE].cut();
-    super.destroy(error);
+    super.destroy(error ?? new Error('response cut short'));
     return this;
   }
 }

@@ -6,7 +6,7 @@
 
 export { TurnStats } from './turn-stats.js';
 export { cgiMetaVariables, type CgiScript, type CgiSite } from './cgi-env.js';
-export { BadCgiHead, CgiHeadParser, type CgiHead } from './cgi-response.js';
+export { BadCgiHead, CGI_MAX_HEAD, CgiHeadParser, type CgiHead } from './cgi-response.js';
 export { localRedirect } from './local-redirect.js';
 export { bodyBuffering, bodyBufferingOptions, bufferBody, type BodyBuffering } from './request-body.js';
 export {

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { HttpError, type Ctx, type Logger } from '../../core/index.js';
 import { BadCgiHead, CgiHeadParser, type CgiHead } from '../../lib/index.js';
+import type { HeadParser } from './nph-head.js';
 import type { ScriptProcess } from './process.js';
 
 
@@ -29,10 +30,12 @@ export function feedInput(ctx: Ctx, stdin: Writable, failed: (e: unknown) => voi
   stdin.once('close', () => { body.unpipe(stdin); body.resume(); });
 }
 
-/** readHead reads the script's stdout up to the end of its header: 502 for a bad one, 504 after the timeout. */
-export function readHead(proc: ScriptProcess, watch: Watch, name: string): Promise<{ head: CgiHead; rest: Buffer }> {
+/**
+ * readHead reads the script's stdout up to the end of its header (a CGI header, or what
+ * `parser` reads, as an nph- script's): 502 for a bad one, 504 after the timeout.
+ */
+export function readHead(proc: ScriptProcess, watch: Watch, name: string, parser: HeadParser = new CgiHeadParser()): Promise<{ head: CgiHead; rest: Buffer }> {
   const out = proc.stdout;
-  const parser = new CgiHeadParser();
   return new Promise((resolve, reject) => {
     let cancel = (): void => {};
     const stop = (): void => { out.off('data', onData); cancel(); };

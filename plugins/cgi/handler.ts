@@ -5,6 +5,7 @@ import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerU
 import { bodyBuffering, bufferBody, localRedirect, type BodyBuffering } from '../../lib/index.js';
 import { baseEnv, metaVariables, type EnvBase, type Site } from './environ.js';
 import { feedInput, hasBody, readHead, sendRaw, sendResponse } from './exchange.js';
+import { NphHeadParser } from './nph-head.js';
 import { forkLauncher, type Launcher, type ScriptProcess } from './process.js';
 import { locateScript, mountedProgram, OutsideLink, type Interpreters, type Script } from './resolve.js';
 import type { CgiConfig } from './schema.js';
@@ -161,8 +162,10 @@ export class CgiUnit implements HandlerUnit {
     let location: string;
     try {
       if (input) feedInput(ctx, proc.stdin!, (e) => { watch.inputError ??= e; proc.kill(); });
-      if (script.nph) return await sendRaw(ctx, ctx.takeSocket(), proc.stdout, watch);
-      const { head, rest } = await readHead(proc, watch, script.name);
+      // an nph- script writes for an HTTP/1.x connection: an HTTP/2 stream gets its head read and re-sent
+      const raw = script.nph && ctx.req.httpVersionMajor < 2;
+      if (raw) return await sendRaw(ctx, ctx.takeSocket(), proc.stdout, watch);
+      const { head, rest } = await readHead(proc, watch, script.name, script.nph ? new NphHeadParser() : undefined);
       if (!head.localRedirect) return await sendResponse(ctx, head, rest, proc.stdout, watch, this.log);
       location = head.location!;
       ctx.res.off('close', onClose);

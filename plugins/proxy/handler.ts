@@ -5,7 +5,8 @@ import { diagnostic, HttpError, spanOf, type Ctx, type Diagnostic, type HandlerU
 import { bodyBuffering, bufferBody, type BodyBuffering } from '../../lib/index.js';
 import { balancer, type Balancer } from './balance.js';
 import { exchange, UpstreamFailure, type Responder, type Timeouts } from './exchange.js';
-import { requestFraming } from './framing.js';
+import { requestFraming, type RequestFraming } from './framing.js';
+import { exchangeH2 } from './h2-exchange.js';
 import { groupHeaders, requestHead, requestHeaders, reservedHeader, responseHeaders, rewriteLocations, TOKEN_RE, webSocket, type HeaderOp } from './headers.js';
 import { HealthChecker, type HealthSpec } from './health.js';
 import type { UpstreamHead } from './response-parser.js';
@@ -13,7 +14,7 @@ import type { ProxyConfig } from './schema.js';
 import { StickyCookie } from './sticky.js';
 import { upstreamUri, type PathSpec } from './target.js';
 import { Tunnels } from './tunnel.js';
-import { hasPath, parseTarget, Upstream } from './upstream.js';
+import { hasPath, isHttp2Url, parseTarget, Upstream } from './upstream.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -45,7 +46,7 @@ export class ProxyUnit implements HandlerUnit, Responder {
 
   constructor(private readonly cfg: ProxyConfig, private readonly at: Span, private readonly log: Logger) {
     const ups = [...cfg.upstreams.map((url) => ({ url, weight: 1 })), ...(cfg.upstream ?? [])];
-    this.upstreams = ups.filter((u) => u.url !== undefined && !hasPath(u.url)).map((u) => new Upstream(parseTarget(u.url, at.file), u.weight));
+    this.upstreams = ups.filter((u) => u.url !== undefined && !hasPath(u.url)).map((u) => new Upstream(parseTarget(u.url, at.file), u.weight, isHttp2Url(u.url)));
     const b = cfg.balance;
     this.pick = balancer(b.policy === 'cookie' ? 'round_robin' : b.policy);
     if (b.policy === 'cookie' && b.cookie) {
@@ -102,11 +103,10 @@ export class ProxyUnit implements HandlerUnit, Responder {
       tried.push(cur);
       answering = cur;
       ctx.vars.set('upstream', cur.key);
-      const head = requestHead(ctx.method, path, requestHeaders(ctx, this.up, cur.hostHeader, framing), !upgrade && !cur.pool.reuses);
       cur.active++;
       const started = performance.now();
       try {
-        await exchange(ctx, cur, { head, method: ctx.method, framing, upgrade, timeouts: this.timeouts, responder: this });
+        await this.attempt(ctx, cur, path, framing, upgrade);
         return;
       } catch (e) {
         if (!(e instanceof UpstreamFailure)) throw e;
@@ -151,17 +151,34 @@ export class ProxyUnit implements HandlerUnit, Responder {
     return found;
   }
 
-  /** head writes the upstream's status and headers (filtered, header_down applied) to the client. */
-  head(ctx: Ctx, res: UpstreamHead, up: Upstream): void {
+  /** attempt is one exchange with `up`, over HTTP/2 streams for an h2c/h2 upstream, else over a pooled HTTP/1.1 connection. */
+  private attempt(ctx: Ctx, up: Upstream, path: string, framing: RequestFraming, upgrade: boolean): Promise<void> {
+    const headers = requestHeaders(ctx, this.up, up.hostHeader, framing);
+    if (up.http2) {
+      // RFC 8441's extended CONNECT is not spoken upstream: a WebSocket needs an HTTP/1.1 upstream
+      if (upgrade) throw new HttpError(502, 'Bad Gateway', { cause: new Error('a WebSocket cannot be proxied to an HTTP/2 (h2c/h2) upstream') });
+      return exchangeH2(ctx, up, up.sessions, { method: ctx.method, path, headers, framing, timeouts: this.timeouts, responder: this });
+    }
+    const head = requestHead(ctx.method, path, headers, !upgrade && !up.pool.reuses);
+    return exchange(ctx, up, { head, method: ctx.method, framing, upgrade, timeouts: this.timeouts, responder: this });
+  }
+
+  /**
+   * head writes the upstream's status and headers (filtered, header_down applied) to the client;
+   * an `ended` response only sets them, and goes as a whole with the end (HTTP/2: one HEADERS
+   * frame that ends the stream, as gRPC's trailers-only answers must).
+   */
+  head(ctx: Ctx, res: UpstreamHead, up: Upstream, ended = false): void {
     const status = res.statusCode;
     const headers = responseHeaders(this.locations(ctx, res.rawHeaders, up), this.down, ctx);
     const out = ctx.res;
-    if (out.getHeaderNames().length === 0) {
+    if (!ended && out.getHeaderNames().length === 0) {
       out.writeHead(status, res.statusMessage, headers);
       return;
     }
     for (const { name, values } of groupHeaders(headers).values()) out.setHeader(name, values.length === 1 ? values[0] : values);
-    out.writeHead(status, res.statusMessage);
+    if (ended) out.statusCode = status;
+    else out.writeHead(status, res.statusMessage);
   }
 
   /** upgrade answers 101 on the client's connection and joins it to the upstream's. */
@@ -264,6 +281,8 @@ function validateProxy(cfg: ProxyConfig, at: Span): Diagnostic[] {
   if (strip !== undefined && cfg.rewrite) out.push(diagnostic('GK_PROXY_REWRITE', "'rewrite' sets the whole upstream path: drop strip_prefix", spanOf(cfg, 'rewrite') ?? at));
   out.push(...validateBalance(cfg.balance, at));
   const h = cfg.health_check;
+  const h2 = urls.find(([u]) => isHttp2Url(u));
+  if (h?.path !== undefined && h2) out.push(diagnostic('GK_PROXY_HEALTH_H2', `health_check cannot probe the HTTP/2 upstream '${h2[0]}': its probes are HTTP/1.1 requests`, spanOf(h, 'path') ?? at, 'drop health_check; passive health (max_fails) still applies'));
   if (h?.path !== undefined && !h.path.startsWith('/')) out.push(diagnostic('GK_PROXY_HEALTH_PATH', `health_check path '${h.path}' must start with '/'`, spanOf(h, 'path') ?? at));
   return out;
 }

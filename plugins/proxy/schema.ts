@@ -1,8 +1,8 @@
 import { arg, directive, type ConfigOf } from '../../core/index.js';
 import { bodyBufferingOptions } from '../../lib/index.js';
 
-/** UPSTREAM_SCHEMES are the URL schemes an upstream may have (ws and wss are http and https). */
-export const UPSTREAM_SCHEMES = ['http', 'https', 'ws', 'wss', 'unix'] as const;
+/** UPSTREAM_SCHEMES are the URL schemes an upstream may have (ws and wss are http and https; h2c and h2 keep HTTP/2 upstream). */
+export const UPSTREAM_SCHEMES = ['http', 'https', 'ws', 'wss', 'h2c', 'h2', 'unix'] as const;
 
 const upstreamUrl = <const N extends string>(name: N) => arg.url(name, { schemes: UPSTREAM_SCHEMES });
 
@@ -18,7 +18,8 @@ const headerOp = <const N extends string>(name: N, doc: string) => ({
 /** proxy is `proxy UPSTREAM... { ... }`: a reverse proxy (nginx's proxy_pass, Caddy's reverse_proxy). */
 export const proxy = directive({
   name: 'proxy', kind: 'handler',
-  doc: 'Pass requests (and WebSocket upgrades) to upstream servers: proxy http://host:port https://... unix:/path.sock { balance; health_check; retries; ... }',
+  doc: 'Pass requests (and WebSocket upgrades) to upstream servers: proxy http://host:port https://... unix:/path.sock { balance; health_check; retries; ... }; '
+    + 'h2c://host:port (cleartext) and h2://host:port (TLS) speak HTTP/2 to the upstream, trailers included, for gRPC services',
   schema: {
     args: [arg.url('upstreams', { schemes: UPSTREAM_SCHEMES, variadic: true, optional: true })],
     options: [
@@ -31,9 +32,9 @@ export const proxy = directive({
           { name: 'secret', doc: 'Key of the cookie\'s HMAC: give every instance the same one (${STICKY_SECRET}); without it, anyone who knows the upstreams can name one', args: [arg.string('secret')] },
           { name: 'max_age', doc: 'How long the browser keeps the cookie (default: until it closes)', args: [arg.duration('age')] },
         ] },
-      { name: 'keepalive', doc: 'Idle connections kept open per upstream for reuse (0 closes each after its request)', default: '128',
+      { name: 'keepalive', doc: 'Idle connections kept open per upstream for reuse (0 closes each after its request); an h2c/h2 upstream shares one HTTP/2 connection between requests instead', default: '128',
         args: [arg.int('connections', { min: 0, max: 100000 })] },
-      { name: 'keepalive_timeout', doc: 'How long an idle upstream connection is kept', default: '30s', args: [arg.duration('timeout')] },
+      { name: 'keepalive_timeout', doc: 'How long an idle upstream connection (or HTTP/2 session) is kept', default: '30s', args: [arg.duration('timeout')] },
       { name: 'tls_insecure', doc: 'Accept any certificate from https upstreams (self-signed backends)', default: 'off', args: [arg.bool('enabled', { optional: true, default: 'on' })] },
       { name: 'preserve_host', doc: 'Send the client\'s Host header upstream; off sends the upstream\'s host:port', default: 'on', args: [arg.bool('enabled')] },
       { name: 'rewrite_location', doc: 'Rewrite Location and Refresh answers that name the upstream (http://host:port/x) to the address the client used, under the stripped prefix (as nginx\'s proxy_redirect default)', default: 'on',

@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConnPool, type ConnTarget, type PoolOptions } from './connection.js';
+import { H2SessionPool } from './h2-sessions.js';
 
 /** ProbeRequest is a request made outside the pool, on a connection of its own (health checks). */
 export interface ProbeRequest {
@@ -15,7 +16,7 @@ export interface ProbeRequest {
 /** Target is where an upstream lives: a TCP host and port, or a unix socket path. */
 export type Target = ConnTarget;
 
-/** parseTarget reads an upstream URL (http, https, ws, wss or unix); a relative unix path starts at `file`'s folder. */
+/** parseTarget reads an upstream URL (http, https, ws, wss, h2c, h2 or unix); a relative unix path starts at `file`'s folder. */
 export function parseTarget(text: string, file: string): Target {
   const url = new URL(text);
   const scheme = url.protocol.slice(0, -1);
@@ -23,9 +24,14 @@ export function parseTarget(text: string, file: string): Target {
     const raw = decodeURIComponent(text.slice('unix:'.length).replace(/^\/\/(?=\/)/, ''));
     return { kind: 'unix', path: isAbsolute(raw) ? raw : resolve(dirname(file), raw) };
   }
-  const tls = scheme === 'https' || scheme === 'wss';
+  const tls = scheme === 'https' || scheme === 'wss' || scheme === 'h2';
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return { kind: 'tcp', tls, host, port: url.port ? Number(url.port) : tls ? 443 : 80 };
+}
+
+/** isHttp2Url tells whether an upstream URL keeps HTTP/2 to the upstream: h2c:// (cleartext, prior knowledge) or h2:// (TLS). */
+export function isHttp2Url(text: string): boolean {
+  return /^h2c?:/i.test(text);
 }
 
 /** hasPath tells whether an upstream URL carries a path, query or credentials (not allowed). */
@@ -63,9 +69,11 @@ export class Upstream {
   private fails = 0;
   private windowStart = 0;
   private conns: ConnPool | undefined;
+  private h2: H2SessionPool | undefined;
   private tlsInsecure = false;
 
-  constructor(readonly target: Target, readonly weight: number) {
+  /** http2 is true for an h2c:// or h2:// upstream: its requests go on HTTP/2 streams (sessions), not the HTTP/1.1 pool. */
+  constructor(readonly target: Target, readonly weight: number, readonly http2 = false) {
     if (target.kind === 'unix') {
       this.key = `unix:${target.path}`;
       this.hostHeader = 'localhost';
@@ -78,10 +86,18 @@ export class Upstream {
     this.origins = target.kind === 'unix' ? [] : [...new Set([`${scheme}://${this.key}`, `${scheme}://${this.hostHeader}`])].map((o) => o.toLowerCase());
   }
 
-  /** open creates the keep-alive pool (per worker, at provision). */
+  /** open creates the keep-alive pool, or the HTTP/2 sessions' (per worker, at provision). */
   open(pool: PoolOptions): void {
-    this.conns = new ConnPool(this.target, pool);
+    const t = this.target;
+    if (this.http2 && t.kind === 'tcp') this.h2 = new H2SessionPool(t, { idleTimeout: pool.keepaliveTimeout, tlsInsecure: pool.tlsInsecure });
+    else this.conns = new ConnPool(t, pool);
     this.tlsInsecure = pool.tlsInsecure;
+  }
+
+  /** sessions are an HTTP/2 upstream's sessions (open() first). */
+  get sessions(): H2SessionPool {
+    if (!this.h2) throw new Error(`upstream ${this.key} used before provision`);
+    return this.h2;
   }
 
   /** pool is the upstream's connection pool (open() first). */
@@ -94,6 +110,8 @@ export class Upstream {
   close(): void {
     this.conns?.close();
     this.conns = undefined;
+    this.h2?.close();
+    this.h2 = undefined;
   }
 
   /** isTls tells whether the upstream speaks https. */

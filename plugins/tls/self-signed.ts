@@ -17,7 +17,8 @@ export function selfSigned(names: readonly string[]): CertPair {
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
-  const pems = generate([{ name: 'commonName', value: all[0] }, { name: 'organizationName', value: 'gatekit self_signed' }], {
+  // the subject is written as PrintableString, which has no '_': Chromium and Go refuse such a certificate outright
+  const pems = generate([{ name: 'commonName', value: all[0] }, { name: 'organizationName', value: 'gatekit self-signed' }], {
     keyPair: { privateKey: keys.privateKey, publicKey: keys.publicKey },
     days: 365,
     algorithm: 'sha256',

@@ -57,7 +57,7 @@ describe('gatekit check: every mistake at once; plugins --config; near-miss comm
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^hello\n {4}hello \[NAME\] \{ \.\.\. \} +handler +Greet the visitor.*\(default NAME world\)\n {8}greeting TEXT/);
     const proxy = await runCli(['plugins', 'proxy', `--config=${f}`]);
-    assert.match(proxy.stdout, /keepalive_timeout TIMEOUT +How long an idle upstream connection is kept \(default 30s\)/);
+    assert.match(proxy.stdout, /keepalive_timeout TIMEOUT +How long an idle upstream connection \(or HTTP\/2 session\) is kept \(default 30s\)/);
     const broken = write('broken.gate', 'plugin ./missing-plugin\n');
     const bad = await runCli(['plugins', '--config', broken]);
     assert.equal(bad.code, 1);

@@ -66,8 +66,9 @@ describe('HTTP/2 and HTTP/1.1 give the same answers', function () {
     mkdirSync(join(dir, 'cgi-bin'));
     writeFileSync(join(dir, 'cgi-bin', 'echo.sh'), '#!/bin/sh\nprintf "Content-Type: text/plain\\nX-Script: echo\\n\\n"\necho "$REQUEST_METHOD $CONTENT_LENGTH $QUERY_STRING"\ncat\n');
     writeFileSync(join(dir, 'cgi-bin', 'proto.sh'), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\n$SERVER_PROTOCOL"\n');
-    chmodSync(join(dir, 'cgi-bin', 'echo.sh'), 0o755);
-    chmodSync(join(dir, 'cgi-bin', 'proto.sh'), 0o755);
+    writeFileSync(join(dir, 'cgi-bin', 'nph-raw.sh'), "#!/bin/sh\nprintf 'HTTP/1.1 203 Raw Answer\\r\\nX-Nph: yes\\r\\nConnection: close\\r\\nContent-Type: text/plain\\r\\n\\r\\nraw body\\n'\n");
+    writeFileSync(join(dir, 'cgi-bin', 'nph-chunked.sh'), "#!/bin/sh\nprintf 'HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n4\\r\\nbody\\r\\n0\\r\\n\\r\\n'\n");
+    for (const f of ['echo.sh', 'proto.sh', 'nph-raw.sh', 'nph-chunked.sh']) chmodSync(join(dir, 'cgi-bin', f), 0o755);
     up = await upstream();
     const upPort = (up.address() as AddressInfo).port;
     const wsgi = repoPath('plugins', 'wsgi', 'testdata');
@@ -152,6 +153,16 @@ describe('HTTP/2 and HTTP/1.1 give the same answers', function () {
   it('cgi sees SERVER_PROTOCOL HTTP/2.0, as Nginx sets it', async () => {
     assert.equal((await h2Ask(session, { path: '/cgi-bin/proto.sh' })).body.toString(), 'HTTP/2.0');
     assert.equal((await h1Ask(origin, { path: '/cgi-bin/proto.sh' })).body.toString(), 'HTTP/1.1');
+  });
+
+  it('cgi: an nph- script answers over HTTP/2 with the status and fields it wrote (its head read, its connection fields dropped)', async () => {
+    const a = await h2Ask(session, { path: '/cgi-bin/nph-raw.sh' });
+    assert.deepEqual([a.status, a.headers['x-nph'], a.headers['content-type'], a.headers.connection, a.body.toString()], [203, 'yes', 'text/plain', undefined, 'raw body\n']);
+    const h1 = await h1Ask(origin, { path: '/cgi-bin/nph-raw.sh' });
+    assert.deepEqual([h1.status, h1.headers['x-nph'], h1.body.toString()], [203, 'yes', 'raw body\n']);
+    // a body framed in HTTP/1.1 chunks cannot be re-sent as it is: 502, and a line naming the script
+    assert.equal((await h2Ask(session, { path: '/cgi-bin/nph-chunked.sh' })).status, 502);
+    assert.ok(gate.logs.some((l) => /CGI script \/nph-chunked\.sh sent a bad header: an nph- script's chunked body cannot go on an HTTP\/2 stream/.test(l)), gate.logs.join('\n'));
   });
 
   it('log writes $protocol HTTP/2.0 for an HTTP/2 request', async () => {
