@@ -12,7 +12,8 @@ function linkDevDependencies(pkg: string): void {
   mkdirSync(join(mods, '.bin'), { recursive: true });
   mkdirSync(join(mods, '@types'));
   symlinkSync(REPO, join(mods, 'gatekit-server'));
-  for (const m of ['mocha', 'typescript', '@types/node']) symlinkSync(repoPath('node_modules', m), join(mods, m));
+  for (const m of ['mocha', '@types/node']) symlinkSync(repoPath('node_modules', m), join(mods, m));
+  symlinkSync(repoPath('node_modules', '@typescript/native'), join(mods, 'typescript')); // the TypeScript 7 the package asks for
   symlinkSync(repoPath('dist', 'bin', 'gatekit.js'), join(mods, '.bin', 'gatekit'));
   symlinkSync(repoPath('node_modules', 'mocha', 'bin', 'mocha.js'), join(mods, '.bin', 'mocha'));
   symlinkSync(repoPath('node_modules', '.bin', 'tsc'), join(mods, '.bin', 'tsc'));

@@ -19,7 +19,7 @@ const TYPED_BUILT = repoPath('dist', 'test', 'fixtures', 'typed-plugin.js');
 
 /** tscAlone compiles one file with the project's compiler options and nothing else; resolves with tsc's exit code and output. */
 async function tscAlone(file: string): Promise<{ code: number; out: string }> {
-  const tsc = repoPath('node_modules', 'typescript', 'bin', 'tsc');
+  const tsc = repoPath('node_modules', '@typescript/native', 'bin', 'tsc'); // TypeScript 7, the compiler the build uses
   const args = [tsc, '--noEmit', '--strict', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--experimentalDecorators',
     '--emitDecoratorMetadata', '--skipLibCheck', '--typeRoots', repoPath('node_modules', '@types'), '--types', 'node', file];
   try {
