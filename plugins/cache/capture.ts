@@ -54,12 +54,17 @@ export function storedBody(entry: StoredEntry, ready?: Promise<void>): BodyTrans
     whole: () => (ready ? undefined : entry.body),
     stream: () => new Transform({
       transform(_chunk, _enc, cb) { cb(); },
-      async flush(cb) {
-        await ready;
-        const src = entry.stream();
-        src.on('data', (c: Buffer) => this.push(c));
-        src.once('end', () => cb());
-        src.once('error', (e) => cb(e));
+      flush(cb) {
+        const send = (): void => {
+          const src = entry.stream();
+          src.on('data', (c: Buffer) => this.push(c));
+          src.once('end', () => cb());
+          src.once('error', (e) => cb(e));
+        };
+        // Sent either way: a refresh that failed (the store logs it) only leaves the old head for the next request.
+        // An async flush would leave the response hanging, and the rejection unhandled, if `ready` ever rejected.
+        if (ready) void ready.then(send, send);
+        else send();
       },
     }),
   };
