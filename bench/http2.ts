@@ -157,7 +157,7 @@ function openIdle(port: number): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
     const c = connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
     const timer = setTimeout(() => { c.destroy(); reject(new Error(`no HTTP/2 answer from 127.0.0.1:${port}`)); }, 20_000);
-    c.once('error', (e) => { clearTimeout(timer); reject(e); });
+    c.once('error', (e: Error) => { clearTimeout(timer); reject(e); });
     const req = c.request({ ':path': '/respond' });
     req.resume();
     req.once('close', () => { clearTimeout(timer); resolve(c); });

@@ -172,7 +172,7 @@ class Collector {
     let bytes: Buffer | undefined;
     if (file) {
       this.ctx.body = file.reader();
-      this.ctx.res.once('close', () => file.close());
+      this.ctx.res.once('close', () => void file.close()); // close() never rejects
     } else {
       bytes = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
       this.ctx.body = Readable.from(bytes.length ? [bytes] : [], { objectMode: false });

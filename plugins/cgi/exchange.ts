@@ -9,7 +9,7 @@ import type { ScriptProcess } from './process.js';
 export interface Watch {
   readonly timedOut: boolean;
   /** inputError is the request body's error (a size limit, a client gone), if any. */
-  readonly inputError: unknown;
+  readonly inputError: Error | undefined;
 }
 
 /** hasBody tells whether a request comes with a body (RFC 9112 6.3). */
@@ -23,7 +23,7 @@ export function hasBody(ctx: Ctx): boolean {
  * A script that stops reading leaves the rest of the body drained, so the connection stays
  * usable; a body that fails calls `failed`.
  */
-export function feedInput(ctx: Ctx, stdin: Writable, failed: (e: unknown) => void): void {
+export function feedInput(ctx: Ctx, stdin: Writable, failed: (e: Error) => void): void {
   const body = ctx.body;
   body.once('error', failed);
   body.pipe(stdin);

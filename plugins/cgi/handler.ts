@@ -140,7 +140,7 @@ export class CgiUnit implements HandlerUnit {
   /** exchange runs one script to the end of its response; its slot is freed when its process is gone. */
   private async exchange(ctx: Ctx, script: Script, proc: ScriptProcess, input: boolean, release: () => void): Promise<void> {
     this.live.add(proc);
-    const watch = { timedOut: false, inputError: undefined as unknown };
+    const watch = { timedOut: false, inputError: undefined as Error | undefined };
     const timer = setTimeout(() => { watch.timedOut = true; proc.kill(); }, this.timeout);
     void proc.exited.then(() => {
       // the script is gone: end what it left behind in its group (bounded by the timer until now)

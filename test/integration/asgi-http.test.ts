@@ -106,6 +106,6 @@ describe('asgi over HTTP', function () {
     const g = await start();
     const res = await fetch(g.url('/slow?3'));
     assert.equal(res.status, 504);
-    assert.equal(await (await fetch(g.url('/pid'))).status, 200, 'the worker keeps serving');
+    assert.equal((await fetch(g.url('/pid'))).status, 200, 'the worker keeps serving');
   });
 });
