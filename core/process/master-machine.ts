@@ -224,6 +224,10 @@ export class MasterMachine<C> {
         if (w.state !== 'ready' || w.replacement !== undefined || this.stopping || w.generation !== this.current.id) return;
         this.log('info', 'worker reached max_requests; replacing it', { worker: w.slot, pid: w.pid, requests: m.requests });
         this.fork(this.current, w.slot, w);
+        return;
+      case 'stats':
+      case 'upstream-done':
+        return; // answers to the admin, taken by master-control.ts before the machine hears them
     }
   }
 

@@ -130,7 +130,7 @@ export function decodeParams(buf: Buffer): Record<string, string> {
 
 /** FcgiRecord is one record received: its type and content (padding dropped). */
 export interface FcgiRecord {
-  readonly type: number;
+  readonly type: RecordType; // as read: a number no member names is possible, and skipped
   readonly requestId: number;
   readonly content: Buffer;
 }
