@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { defaultProblem } from '../dsl/check.js';
 import { didYouMean } from '../dsl/diagnostics.js';
 import { ARG_TYPES, DIRECTIVE_KINDS, type OptionSpec } from '../dsl/schema.js';
@@ -28,6 +29,8 @@ const field = (at: string, key: string): string => (!at ? key : at.endsWith("'")
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+/** shown writes a value from a plugin's schema for a message: a word as it is, anything else as Node prints it (never [object Object]). */
+const shown = (v: unknown): string => (typeof v === 'string' ? v : inspect(v, { depth: 1, breakLength: Infinity }));
 
 /** Problems collects the mistakes of one plugin. */
 class Problems {
@@ -77,7 +80,7 @@ function directive(out: Problems, d: unknown, at: string, pluginCreates: boolean
   out.name(d.name, at, 'directive');
   if (d.kind === undefined) out.add(field(at, 'kind'), "missing 'kind'", `one of ${DIRECTIVE_KINDS.join(', ')}`);
   else if (!DIRECTIVE_KINDS.includes(d.kind as never)) {
-    out.add(field(at, 'kind'), `unknown kind '${String(d.kind)}'`, didYouMean(String(d.kind), DIRECTIVE_KINDS) ?? `one of ${DIRECTIVE_KINDS.join(', ')}`);
+    out.add(field(at, 'kind'), `unknown kind '${shown(d.kind)}'`, didYouMean(shown(d.kind), DIRECTIVE_KINDS) ?? `one of ${DIRECTIVE_KINDS.join(', ')}`);
   }
   if (typeof d.doc !== 'string') out.add(field(at, 'doc'), "missing 'doc'", 'one line that `gatekit plugins` shows');
   out.flags(d, ['unique'], at);
@@ -128,7 +131,7 @@ function arg(out: Problems, a: unknown, at: string): void {
   if (type === undefined) { out.add(field(at, 'type'), "missing 'type'", `one of ${ARG_TYPES.join(', ')}`); return; }
   if (!ARG_TYPES.includes(type as never)) {
     const guess = typeof type === 'string' ? LIKELY[type.toLowerCase()] : undefined;
-    out.add(field(at, 'type'), `unknown argument type '${String(type)}'`, guess ? `did you mean '${guess}'?` : didYouMean(String(type), ARG_TYPES) ?? `one of ${ARG_TYPES.join(', ')}`);
+    out.add(field(at, 'type'), `unknown argument type '${shown(type)}'`, guess ? `did you mean '${guess}'?` : didYouMean(shown(type), ARG_TYPES) ?? `one of ${ARG_TYPES.join(', ')}`);
     return;
   }
   if (type === 'enum' && !(isStrings(a.values) && (a.values as string[]).length)) out.add(field(at, 'values'), "an enum needs 'values': the words it accepts");
@@ -139,5 +142,5 @@ function arg(out: Problems, a: unknown, at: string): void {
   if (typeof a.default !== 'string') { out.add(field(at, 'default'), "'default' must be a string, written as in a .gate file: '30s'"); return; }
   if (!a.optional) out.add(field(at, 'default'), 'only an optional argument has a default', 'add optional: true');
   const r = parseValue(a.default, a as never, '/');
-  if (!r.ok) out.add(field(at, 'default'), `default '${a.default}' is not a valid ${String(type)}`, `expected ${r.expected}`);
+  if (!r.ok) out.add(field(at, 'default'), `default '${a.default}' is not a valid ${shown(type)}`, `expected ${r.expected}`);
 }

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { Span } from '../dsl/ast.js';
 import type { SchemaTable } from '../dsl/check.js';
 import type { ContextName, DirectiveSpec } from '../dsl/schema.js';
@@ -61,7 +62,7 @@ export class PluginRegistry implements SchemaTable {
   private add(p: Plugin): void {
     const makes = typeof p?.create === 'function' || (Array.isArray(p?.directives) && p.directives.every((d) => typeof d?.create === 'function'));
     if (!p || typeof p.name !== 'string' || !Array.isArray(p.directives) || !makes) {
-      throw new GateError('GK_PLUGIN_INVALID', `not a plugin: ${String((p as { name?: unknown })?.name ?? p)} (needs a name, and directives bound to factories or a create())`);
+      throw new GateError('GK_PLUGIN_INVALID', `not a plugin: ${inspect((p as { name?: unknown } | undefined)?.name ?? p, { depth: 0 })} (needs a name, and directives bound to factories or a create())`);
     }
     if (this.byName.has(p.name)) throw new GateError('GK_PLUGIN_DUPLICATE', `two plugins are named '${p.name}'`);
     this.byName.set(p.name, p);

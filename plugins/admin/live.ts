@@ -37,7 +37,7 @@ export class LiveFeed {
     ws.once('message', (data) => {
       clearTimeout(timer);
       let token: unknown;
-      try { token = (JSON.parse(String(data)) as { token?: unknown }).token; } catch { /* not JSON: no token */ }
+      try { token = (JSON.parse((data as Buffer).toString()) as { token?: unknown }).token; } catch { /* not JSON: no token */ } // a Buffer: ws's default binaryType
       if (typeof token === 'string' && check.matches(token)) join();
       else ws.close(4401, 'wrong token');
     });

@@ -23,7 +23,7 @@ export async function startChat(port: number, host = '127.0.0.1'): Promise<Chat>
     ws.send(`welcome, ${name}`);
     broadcast(`${name} joined`);
     ws.on('message', (data, binary) => {
-      const text = data.toString();
+      const text = (data as Buffer).toString(); // a Buffer: ws's default binaryType
       if (binary || text === '/ping') return;
       broadcast(`${name}: ${text.slice(0, 500)}`);
     });

@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CompletionItem, DocumentSymbol, Hover, Location, TextEdit } from 'vscode-languageserver-protocol/node';
+import type { CompletionItem, Diagnostic, DocumentSymbol, Hover, Location, TextEdit } from 'vscode-languageserver-protocol/node';
 import { runCli } from '../helpers/cli.js';
 import { startLsp, type LspSession } from '../helpers/lsp-client.js';
 import { repoPath } from '../helpers/paths.js';
@@ -32,6 +32,9 @@ async function checkLines(file: string): Promise<string[]> {
   return [...r.stderr.matchAll(/^(.+):(\d+):(\d+): (error|warning): /gm)].map((m) => `${m[1]}:${m[2]}:${m[3]} ${m[4]}`).sort();
 }
 
+
+/** textOf is a diagnostic's message as text (LSP 3.18 allows Markdown there; gatekit sends plain strings). */
+const textOf = (d: Diagnostic): string => (typeof d.message === 'string' ? d.message : d.message.value);
 describe('gatekit lsp', function () {
   this.timeout(20000);
   let dir: string;
@@ -52,13 +55,13 @@ describe('gatekit lsp', function () {
     lsp = await startLsp(dir);
     const uri = lsp.open(file, SITE);
     const diags = await lsp.diagnostics(uri);
-    const own = diags.filter((d) => !String(d.message).startsWith('in ')).map((d) => `${file}:${d.range.start.line + 1}:${d.range.start.character + 1} ${d.severity === 1 ? 'error' : 'warning'}`);
-    const inIncluded = diags.filter((d) => String(d.message).startsWith(`in ${join(dir, 'sites', 'shop.gate')}:3:`));
+    const own = diags.filter((d) => !textOf(d).startsWith('in ')).map((d) => `${file}:${d.range.start.line + 1}:${d.range.start.character + 1} ${d.severity === 1 ? 'error' : 'warning'}`);
+    const inIncluded = diags.filter((d) => textOf(d).startsWith(`in ${join(dir, 'sites', 'shop.gate')}:3:`));
     const expected = await checkLines(file);
     assert.deepEqual(own.sort(), expected.filter((l) => l.startsWith(file)));
     assert.equal(inIncluded.length, expected.filter((l) => !l.startsWith(file)).length, JSON.stringify(diags));
     assert.ok(inIncluded.every((d) => d.range.start.line === 3), 'shown on the include line');
-    assert.ok(diags.some((d) => d.code === 'GK_DSL_UNKNOWN_VARIABLE' && /did you mean '\$host'/.test(String(d.message))), JSON.stringify(diags));
+    assert.ok(diags.some((d) => d.code === 'GK_DSL_UNKNOWN_VARIABLE' && /did you mean '\$host'/.test(textOf(d))), JSON.stringify(diags));
 
     const fixed = SITE.replace('browse maybe', 'browse on').replace('$hots', '$host').replace('include sites/*.gate\n', '');
     lsp.change(uri, fixed, 2);

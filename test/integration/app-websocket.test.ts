@@ -12,7 +12,7 @@ function messages(url: string, send: string, n: number): { ws: WebSocket; got: P
     const out: string[] = [];
     const timer = setTimeout(() => reject(new Error(`only ${out.length} messages`)), 2000);
     ws.on('open', () => ws.send(send));
-    ws.on('message', (m) => { out.push(m.toString()); if (out.length === n) { clearTimeout(timer); resolve(out); } });
+    ws.on('message', (m) => { out.push((m as Buffer).toString()); if (out.length === n) { clearTimeout(timer); resolve(out); } });
     ws.on('error', (e) => { clearTimeout(timer); reject(e); });
   });
   return { ws, got };

@@ -85,7 +85,7 @@ describe('HTTP/2 listeners', function () {
     const ws = new WebSocket(`wss://localhost:${gate.port}/ws/`, { rejectUnauthorized: false });
     const echoed = await new Promise<string>((resolve, reject) => {
       ws.on('open', () => ws.send('ping over http/1.1'));
-      ws.on('message', (m) => { if (m.toString().startsWith('echo')) resolve(m.toString()); });
+      ws.on('message', (m: Buffer) => { if (m.toString().startsWith('echo')) resolve(m.toString()); });
       ws.on('error', reject);
     });
     ws.close();

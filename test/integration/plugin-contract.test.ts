@@ -119,6 +119,16 @@ server {
     assert.match(cli.stderr, /site\.gate:1:8: error: plugin '\.\/integer\.js' \(.*integer\.js\): directive 'count' schema\.args\[0\]\.type: unknown argument type 'integer'/);
   });
 
+  it('shows a kind or type that is no word as Node prints it, never as [object Object]', async () => {
+    writeFileSync(join(dir, 'objects.js'), "export default class P { constructor() { this.name = 'objects'; this.directives = [{ name: 'odd', kind: { handler: true }, doc: 'd', "
+      + "schema: { args: [{ name: 'n', type: ['int'] }] } }]; } create() { return { handle: async () => {} }; } }\n");
+    const diags = await checkGate('plugin ./objects.js\nserver { listen 80; respond "x" }\n', { file: join(dir, 'site.gate') });
+    assert.deepEqual(diags.map((d) => d.message.replace(`${dir}/`, '')), [
+      "plugin './objects.js' (objects.js): directive 'odd' kind: unknown kind '{ handler: true }'",
+      "plugin './objects.js' (objects.js): directive 'odd' schema.args[0].type: unknown argument type '[ 'int' ]'",
+    ]);
+  });
+
   it('refuses a plain-JavaScript handler whose unit has no handle(), naming the plugin and directive', async () => {
     writeFileSync(join(dir, 'nohandle.js'), "export default class P { constructor() { this.name = 'nohandle'; this.directives = [{ name: 'idle', kind: 'handler', doc: 'd', schema: {} }]; } create() { return {}; } }\n");
     const diags = await checkGate('plugin ./nohandle.js\nserver { listen 80; idle }\n', { file: join(dir, 'site.gate') });

@@ -157,7 +157,8 @@ describe('proxy: forwarding', () => {
     const reply = await new Promise<{ te: string | undefined; body: string; trailers: NodeJS.Dict<string>; got: unknown }>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: gate!.port, method: 'POST', path: '/', agent: false, headers: { trailer: 'x-client-sum' } }, (res) => {
         let body = '';
-        res.on('data', (c: Buffer) => { body += c; });
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { body += c; });
         res.on('end', () => resolve({ te: res.headers['transfer-encoding'], body, trailers: res.trailers, got: res.headers['x-got-trailer'] }));
       });
       req.on('error', reject);

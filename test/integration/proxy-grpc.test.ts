@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, constants, type Http2Server, type ServerHttp2Stream } from 'node:http2';
+import { createServer, constants, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,12 +118,12 @@ describe('proxy to gRPC services (h2c:// and h2:// upstreams)', function () {
 /** H2Upstream is a plain node:http2 cleartext server with what it saw. */
 interface H2Upstream { readonly server: Http2Server; readonly port: number; sessions: number; close(): Promise<void> }
 
-async function h2Upstream(onStream: (stream: ServerHttp2Stream, headers: Record<string, unknown>) => void): Promise<H2Upstream> {
+async function h2Upstream(onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void): Promise<H2Upstream> {
   const server = createServer();
   const up = { server, port: 0, sessions: 0, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   const open = new Set<import('node:http2').ServerHttp2Session>();
   server.on('session', (s) => { up.sessions++; open.add(s); s.on('close', () => open.delete(s)); });
-  server.on('stream', (stream, headers) => onStream(stream, headers as Record<string, unknown>));
+  server.on('stream', (stream, headers) => onStream(stream, headers));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   up.port = (server.address() as AddressInfo).port;
   up.close = () => new Promise<void>((resolve) => { for (const s of open) s.destroy(); server.close(() => resolve()); });
@@ -137,7 +137,7 @@ describe('proxy to an HTTP/2 upstream (h2c://), from HTTP/1.1 and HTTP/2 clients
   afterEach(async () => { await gate?.close(); await up?.close(); gate = up = undefined; });
 
   /** echoing answers with what it read (the bytes themselves), the request's view in headers, and a trailer. */
-  const echoing = (stream: ServerHttp2Stream, headers: Record<string, unknown>): void => {
+  const echoing = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {

@@ -20,7 +20,7 @@ function messages(ws: WebSocket): { all: string[]; until(re: RegExp, ms?: number
   const all: string[] = [];
   const waiters: { re: RegExp; resolve: (m: string) => void }[] = [];
   ws.on('message', (d: RawData) => {
-    const m = d.toString();
+    const m = (d as Buffer).toString();
     all.push(m);
     for (const w of [...waiters]) if (w.re.test(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
   });

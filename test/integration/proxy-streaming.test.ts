@@ -81,7 +81,8 @@ describe('proxy: streaming in bounded memory', function () {
     const answer = await new Promise<string>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: gate!.port, method: 'POST', path: '/upload', agent: false }, (res) => {
         let body = '';
-        res.on('data', (c: Buffer) => { body += c; });
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { body += c; });
         res.on('end', () => resolve(body));
       });
       req.on('error', reject);

@@ -15,7 +15,7 @@ async function wsUpstream(tls = false): Promise<WsUpstream> {
   wss.on('connection', (ws, req) => {
     ws.send(`hello ${req.url} host=${req.headers.host} xff=${req.headers['x-forwarded-for']}`);
     ws.on('message', (data: RawData, binary: boolean) => {
-      const text = data.toString();
+      const text = (data as Buffer).toString();
       if (!binary && text.startsWith('close ')) { const [, code, reason] = text.split(' '); ws.close(Number(code), reason); return; }
       ws.send(binary ? data : `echo ${text}`, { binary });
     });
@@ -40,7 +40,7 @@ class Client {
   constructor(url: string, headers: Record<string, string> = {}) {
     this.ws = new WebSocket(url, { headers });
     this.ws.on('message', (d: RawData, binary) => {
-      const m = binary ? `binary:${(d as Buffer).toString('hex')}` : d.toString();
+      const m = binary ? `binary:${(d as Buffer).toString('hex')}` : (d as Buffer).toString();
       const w = this.waiters.shift();
       if (w) w(m); else this.queue.push(m);
     });
