@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { ListenPlace, Logger, MasterPart } from '../../core/index.js';
-import { LockHolder, NameLock } from './acme-lock.js';
+import { NameLock, type LockHolder } from './acme-lock.js';
 import { alpnCertificate, obtainCertificate, type ChallengeResponder } from './acme-order.js';
 import { selfCheck } from './acme-probe.js';
 import { MAX_RETRY, renewalTime, type AcmeSettings, type Challenge } from './acme-settings.js';

@@ -7,9 +7,6 @@ import type { Challenge } from './acme-settings.js';
 /** PROBE_FOR is how long the master waits for its own listeners to answer a challenge before it asks the CA anyway. */
 const PROBE_FOR = 30_000;
 
-/** Probe is one way to ask our own listener for a challenge's answer: resolves true when the answer is right. */
-type Probe = () => Promise<boolean>;
-
 /**
  * selfCheck waits until gatekit's own listeners give the answer to a challenge, so the CA is
  * told to look only once the workers (which may still be starting) can show it: for HTTP-01 a

@@ -28,7 +28,7 @@ function readText(file: string, what: string): string {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new Error(`cannot read ${what} '${file}': ${why}`);
+    throw new Error(`cannot read ${what} '${file}': ${why}`, { cause: e });
   }
 }
 
