@@ -73,7 +73,7 @@ async function profileOne(name: string, dir: string, start: Starter): Promise<Pr
   const load = pickLoadGenerator();
   const profDir = join(dir, name);
   const srv = await start(['--cpu-prof', `--cpu-prof-interval=${INTERVAL_US}`, `--cpu-prof-dir=${profDir}`]);
-  let requests = 0;
+  let requests: number;
   try {
     requests = (await load.run(`http://127.0.0.1:${srv.port}/`, { connections: settings.connections, seconds: PROFILE_SECONDS })).requests;
   } finally {

@@ -158,7 +158,7 @@ describe('formatGate', () => {
     };
     for (let n = 0; n < 1000; n++) {
       const text = gen(0);
-      try { assertCanonical(text); } catch (e) { throw new Error(`input ${JSON.stringify(text)}: ${(e as Error).message}`); }
+      try { assertCanonical(text); } catch (e) { throw new Error(`input ${JSON.stringify(text)}: ${(e as Error).message}`, { cause: e }); }
     }
   });
 });

@@ -19,7 +19,7 @@ export function lex(text: string, file: string): Lexed {
   const result = lexer.tokenize(src);
   const diagnostics: Diagnostic[] = [];
   for (const e of result.errors) {
-    const chars = src.substr(e.offset, e.length);
+    const chars = src.slice(e.offset, e.offset + e.length);
     diagnostics.push(error('GK_DSL_BAD_CHAR', `unexpected character ${describeChars(chars)}`, { file, line: e.line ?? 1, col: e.column ?? 1, len: e.length },
       'separate words with plain spaces or tabs, and quote text that holds other spacing'));
   }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js';
-import { rawRequest, rawUntil } from '../../test/helpers/raw-http.js';
+import { rawUntil } from '../../test/helpers/raw-http.js';
 import { MwTestPlugin } from '../../test/integration/mw-fixtures.js';
 import { repoPath } from '../../test/helpers/paths.js';
 

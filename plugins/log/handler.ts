@@ -7,7 +7,7 @@ import type { LogConfig } from './schema.js';
 import { LineWriter } from './writer.js';
 
 /** A trusted X-Request-ID must look like an id: no spaces, quotes or controls, at most 200 characters. */
-const SANE_ID = /^[A-Za-z0-9._:@+=\/-]{1,200}$/;
+const SANE_ID = /^[A-Za-z0-9._:@+=/-]{1,200}$/;
 
 /** CLIENT_CLOSED is logged when the client went away before the response was complete (nginx's 499). */
 const CLIENT_CLOSED = 499;

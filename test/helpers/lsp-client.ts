@@ -28,7 +28,9 @@ export async function startLsp(cwd: string): Promise<LspSession> {
   const waiting = new Set<() => void>();
   conn.onNotification(PublishDiagnosticsNotification.type, (p) => { published.push(p); for (const w of waiting) w(); });
   conn.listen();
-  await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: pathToFileURL(cwd).href, capabilities: {}, workspaceFolders: null });
+  const folder = pathToFileURL(cwd).href;
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- InitializeParams still requires rootUri; workspaceFolders says the same
+  await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {}, workspaceFolders: [{ uri: folder, name: 'test' }] });
   await conn.sendNotification('initialized', {});
   return {
     conn,

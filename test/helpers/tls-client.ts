@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:https';
+import { request, type Agent } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 
 /** Verified is an HTTPS answer over a connection that verified the server's certificate. */

@@ -21,7 +21,7 @@ const total = (bufs: readonly Buffer[]): number => bufs.reduce((n, b) => n + b.l
 function spillFiles(): string[] {
   const out: string[] = [];
   for (const fd of readdirSync('/proc/self/fd')) {
-    let target = '';
+    let target: string;
     try { target = readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
     if (/gatekit-body-[^/]+\/body/.test(target)) out.push(target);
   }

@@ -6,7 +6,6 @@ import { repoPath } from '../helpers/paths.js';
 import { hasVenv, startWsgiGate, VENV_PYTHON, waitForLog } from './wsgi-gate.js';
 
 const DJANGO = repoPath('samples', 'django-site');
-const FLASK = repoPath('samples', 'flask-app');
 const NO_VENV = `${VENV_PYTHON} is missing: create it with \`python3 -m venv .venv && .venv/bin/pip install django flask gunicorn\` (.ci/run does)`;
 
 /** cookieOf picks one cookie's value out of a response's Set-Cookie headers. */
