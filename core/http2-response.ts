@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Http2ServerResponse, type Http2Stream, type ServerHttp2Stream } from 'node:http2';
 import type { BodyChain, Chunk } from './body-chain.js';
-import { ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
+import { isBodiless, ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { divertDrain, PIPELINE, type Emit } from './response.js';
 import { mergeHead, type HeadArg } from './response-head.js';
 
@@ -63,11 +63,7 @@ export class GateH2Response extends Http2ServerResponse {
 
   // @ts-expect-error Node's types narrow the callback's error; the pipeline's writes take Node's callbacks as they are
   override write(chunk: Chunk, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
-    const p = this[PIPELINE];
-    if (p.staged) return p.write(chunk, encoding, cb);
-    const ok = nodeWrite.call(this, chunk, encoding as BufferEncoding, cb);
-    p.count(chunk, encoding);
-    return ok;
+    return this[PIPELINE].writeBody(chunk, encoding, cb);
   }
 
   override end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
@@ -116,10 +112,7 @@ class Http2Wire implements Wire {
     for (const [k, v] of Object.entries(sent)) n += k.length + String(v).length + 4;
     return n;
   }
-  bodiless(): boolean {
-    const s = this.res.statusCode;
-    return this.res.req.method === 'HEAD' || s < 200 || s === 204 || s === 304;
-  }
+  bodiless(): boolean { return isBodiless(this.res.req.method, this.res.statusCode); }
   implicitHead(): void { this.res.writeHead(this.res.statusCode); }
 
   divert(chain: BodyChain): void {

@@ -102,6 +102,11 @@ export interface Wire {
 /** WriteCallback is what write() calls once a chunk is out, or failed. */
 export type WriteCallback = (error?: Error | null) => void;
 
+/** isBodiless tells whether a response to `method` with `status` carries no body (RFC 9110 6.4.1): a HEAD's, a 1xx, 204 or 304. */
+export function isBodiless(method: string | undefined, status: number): boolean {
+  return method === 'HEAD' || status < 200 || status === 204 || status === 304;
+}
+
 type Stage = { readonly hook: HeadHook; readonly filter?: undefined } | { readonly hook?: undefined; readonly filter: BodyFilter };
 
 /** Taken is a connection a handler took over, with what had been written on it before. */
@@ -191,6 +196,15 @@ export class ResponsePipeline implements Sent {
   /** count adds the body bytes of a chunk handed to the wire. */
   count(chunk: unknown, encoding: unknown): void {
     this.counted += byteLength(chunk, encoding);
+  }
+
+  /**
+   * writeBody is a kernel response's write(), for every protocol: through the stages when there
+   * are any, else straight to the wire, counted. `encoding` may be the callback, as in Node's.
+   */
+  writeBody(chunk: Chunk, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
+    if (this.stages) return this.write(chunk, encoding, cb);
+    return this.out(chunk, encoding as BufferEncoding | undefined, cb); // the wire is Node's write: it sorts (chunk, cb) out
   }
 
   /** write takes a piece of the body from the handler (staged responses only). */

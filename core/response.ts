@@ -1,6 +1,6 @@
 import { OutgoingMessage, ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { BodyChain, Chunk } from './body-chain.js';
-import { ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
+import { isBodiless, ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { mergeHead, type HeadArg } from './response-head.js';
 import { noteEnded } from './listener-drain.js';
 
@@ -53,11 +53,7 @@ export class GateResponse<Request extends IncomingMessage = IncomingMessage> ext
   }
 
   override write(chunk: Chunk, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
-    const p = this[PIPELINE];
-    if (p.staged) return p.write(chunk, encoding, cb);
-    const ok = super.write(chunk, encoding as BufferEncoding, cb);
-    p.count(chunk, encoding);
-    return ok;
+    return this[PIPELINE].writeBody(chunk, encoding, cb);
   }
 
   override end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
@@ -107,10 +103,7 @@ class Http1Wire implements Wire {
   headersSent(): boolean { return this.res.headersSent; }
   /** headerBytes: Node keeps the head it wrote as a latin1 string, one byte per character. */
   headerBytes(): number { return (this.res as unknown as { _header?: string | null })._header?.length ?? 0; }
-  bodiless(): boolean {
-    const s = this.res.statusCode;
-    return this.res.req.method === 'HEAD' || s < 200 || s === 204 || s === 304;
-  }
+  bodiless(): boolean { return isBodiless(this.res.req.method, this.res.statusCode); }
   implicitHead(): void { this.res.writeHead(this.res.statusCode); }
 
   divert(chain: BodyChain): void {
