@@ -29,8 +29,13 @@ export async function startLsp(cwd: string): Promise<LspSession> {
   conn.onNotification(PublishDiagnosticsNotification.type, (p) => { published.push(p); for (const w of waiting) w(); });
   conn.listen();
   const folder = pathToFileURL(cwd).href;
-  // eslint-disable-next-line @typescript-eslint/no-deprecated -- InitializeParams still requires rootUri; workspaceFolders says the same
-  await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {}, workspaceFolders: [{ uri: folder, name: 'test' }] });
+  await conn.sendRequest(InitializeRequest.type, {
+    processId: process.pid,
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- InitializeParams still requires rootUri; workspaceFolders says the same
+    rootUri: null,
+    capabilities: {},
+    workspaceFolders: [{ uri: folder, name: 'test' }],
+  });
   await conn.sendNotification('initialized', {});
   return {
     conn,
