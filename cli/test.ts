@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { DependencyContainer } from 'tsyringe';
 import { readExpectations } from '../configtest/expectations.js';
 import { OfflineGate } from '../configtest/offline-gate.js';
-import { failures, title } from '../configtest/run.js';
+import { title, verdict } from '../configtest/run.js';
 import type { Diagnostic } from '../dsl/diagnostics.js';
 import { loadConfig } from '../core/load.js';
 import { EXIT, printDiagnostics, type Io } from './io.js';
@@ -31,9 +31,8 @@ export async function testCommand(files: readonly string[], root: DependencyCont
     if (printDiagnostics(io, [...loaded.diagnostics, ...diags], loaded.sources) || !loaded.config) return EXIT.config;
     const gate = new OfflineGate(loaded.config, loaded.scope);
     try {
-      await gate.provision();
       for (const e of expectations) {
-        const wrong = failures(e, await gate.request(e.method, e.url));
+        const wrong = await verdict(gate, e);
         io.out(`${wrong.length ? 'FAIL' : 'ok  '}  ${title(e)}`);
         if (wrong.length) { printDiagnostics(io, wrong, loaded.sources); failed++; } else passed++;
       }
