@@ -127,6 +127,17 @@ expect GET https://example.test:8443/ { header X-Frame-Options SAMEORIGIN; no_he
     assert.match(r.stderr, /= help: the server logged: info \[auth\]/);
   });
 
+  it('runs every file given, a broken one included in the summary, and exits 1', async () => {
+    writeFileSync(join(dir, 'other.gate'), 'server {\n    listen 127.0.0.1:0\n    respnd 200\n}\n');
+    writeFileSync(join(dir, 'other.gate.test'), 'expect GET / { status 200 }\n');
+    writeFileSync(join(dir, 'site.gate.test'), 'expect GET https://example.test:8443/ { status 200 }\n');
+    const r = await runCli(['test', 'missing.gate', 'other.gate', 'site.gate'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no test file missing\.gate\.test/);
+    assert.match(r.stderr, /other\.gate:3:5: error: unknown directive 'respnd'/);
+    assert.deepEqual(report(r), ['ok    GET https://example.test:8443/  (site.gate.test:1:1)', '1 passed, 0 failed, 2 files with errors']);
+  });
+
   it('refuses mistaken request words with their positions', async () => {
     const r = await run(`expect GET /x { request_header "Bad Name" v; status 200 }
 expect GET /x { repeat 0; status 200 }
