@@ -16,7 +16,7 @@ function routeOf(a: Answer): string {
 export async function verdict(gate: OfflineGate, e: Expectation): Promise<Diagnostic[]> {
   let a: Answer;
   try { a = await gate.run(e.request, e.repeat); } catch (err) {
-    return [error('GK_TEST_FAILED', `no answer: ${(err as Error).message}`, e.span, 'the server cut the connection (a response that failed half-way)')];
+    return [error('GK_TEST_FAILED', `no answer: ${(err as Error).message}`, e.span, 'the server cut the connection (a response that failed half-way), or its handler never answered')];
   }
   return failures(e, a);
 }

@@ -3,6 +3,9 @@ import type { Duplex } from 'node:stream';
 import type { TestRequest } from './expectations.js';
 import { socketPair } from './socket-pair.js';
 
+/** ANSWER_WAIT bounds the wait for an answer: a handler that never answers fails its expectation, not the run. */
+const ANSWER_WAIT = 10_000;
+
 /** MAX_BODY is how much of an answer's body a test keeps to check (a test site's pages are small). */
 const MAX_BODY = 1 << 20;
 
@@ -30,10 +33,11 @@ export function sendOver(server: Server, r: TestRequest, opened: (socket: Duplex
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => { if (size < MAX_BODY) { chunks.push(c); size += c.length; } });
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).subarray(0, MAX_BODY) }));
+      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).subarray(0, MAX_BODY) }); });
       res.on('error', reject);
     });
-    req.on('error', reject);
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${ANSWER_WAIT / 1000}s`)), ANSWER_WAIT);
+    req.on('error', (e) => { clearTimeout(timer); reject(e); });
     req.end(r.body);
   });
 }
