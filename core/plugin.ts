@@ -229,6 +229,12 @@ export interface TlsProvider {
    * `acme-tls/1` protocol, and closes that connection once the handshake is done.
    */
   tlsAlpn01?(servername: string): import('node:tls').SecureContextOptions | undefined;
+  /**
+   * ocsp gives the OCSP response (DER) to staple for `certificate` (DER) when it is this
+   * provider's and it has a current one, else undefined. Called during handshakes that ask for
+   * certificate status: it answers from memory, at once.
+   */
+  ocsp?(certificate: Buffer): Buffer | undefined;
 }
 
 /** PluginClass is what a plugin module exports: a class the container can build. */

@@ -50,6 +50,8 @@ export class ManagedCertificate {
   private waitingFor: LockHolder | undefined;
   /** known is the serial of the certificate this manager last saw in storage or obtained. */
   private known: string | undefined;
+  /** revoked is the serial of a certificate its OCSP responder says is revoked: renewed at once, whatever its expiry. */
+  private revoked: string | undefined;
   private readonly log: Logger;
 
   constructor(private readonly s: AcmeSettings, private readonly store: AcmeStore, private readonly responder: ChallengeResponder, log: Logger) {
@@ -66,6 +68,14 @@ export class ManagedCertificate {
     else this.log.info('acme: certificate in storage', { issuer: info.issuer, expires: iso(info.notAfter), renew_at: iso(info.renewAt) });
     this.known = info?.serial;
     this.schedule(info ? info.renewAt - Date.now() : 0);
+  }
+
+  /** renewRevoked renews at once the certificate with `serial`, which its OCSP responder says is revoked (as Caddy does); it says so for the log. */
+  renewRevoked(serial: string): string {
+    if (this.revoked === serial) return 'its renewal is under way';
+    this.revoked = serial;
+    this.schedule(0);
+    return 'renewing it now';
   }
 
   /** stop cancels what is scheduled; an attempt under way finishes (and releases its lock) but schedules nothing more. */
@@ -102,7 +112,7 @@ export class ManagedCertificate {
   /** adoptStored schedules the renewal of the stored certificate when it is not due yet, and says so. */
   private adoptStored(): boolean {
     const info = certInfo(this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
-    if (!info || info.renewAt <= Date.now()) return false;
+    if (!info || info.renewAt <= Date.now() || info.serial === this.revoked) return false;
     if (info.serial !== this.known) this.log.info('acme: certificate obtained by another gatekit, taken from storage', { issuer: info.issuer, serial: info.serial, expires: iso(info.notAfter) });
     this.known = info.serial;
     this.waitingFor = undefined;

@@ -1,8 +1,11 @@
 import { bind, inject, injectable, LOGGER, PROCESS_INFO, type CertificateReport, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo } from '../../core/index.js';
 import { AcmeManager, AcmeResponder, certInfo, ManagedCertificate } from './acme-manager.js';
-import { acmeSettings, isAcme } from './acme-settings.js';
+import { readFileSync } from 'node:fs';
+import { acmeSettings, defaultStorage, isAcme } from './acme-settings.js';
 import { AcmeStore } from './acme-store.js';
 import type { CertPair } from './certs.js';
+import { OcspStapler, StapledCertificate } from './ocsp-stapler.js';
+import { ocspDir } from './ocsp-store.js';
 import { TlsUnit } from './provider.js';
 import { tls, type TlsConfig } from './schema.js';
 import { selfSigned } from './self-signed.js';
@@ -28,9 +31,36 @@ export class TlsPlugin implements Plugin {
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
 
   master(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): MasterPart | undefined {
-    const acme = this.acme(directives, ctx);
+    const managed = new Map<MasterDirective<TlsConfig>, ManagedCertificate>();
+    const acme = this.acme(directives, ctx, managed);
     const shared = this.proc.role === 'master' ? this.shared(directives, ctx) : undefined; // workers 0: the one process makes its own
-    return acme || shared ? new TlsMasterPart(shared, acme) : undefined;
+    const ocsp = this.ocsp(directives, ctx, managed);
+    return acme || shared || ocsp ? new TlsMasterPart(shared, acme, ocsp) : undefined;
+  }
+
+  /**
+   * ocsp makes the master part that keeps OCSP staples fresh, once per certificate (file, or
+   * ACME-managed, which is renewed at once when revoked); self-signed ones name no responder.
+   */
+  private ocsp(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext, managed: ReadonlyMap<MasterDirective<TlsConfig>, ManagedCertificate>): OcspStapler | undefined {
+    const certs = new Map<string, StapledCertificate>();
+    for (const d of directives) {
+      const cfg = d.config;
+      if (cfg.ocsp_stapling === false || cfg.mode === 'self_signed') continue;
+      const names = d.place.server?.names ?? [];
+      const log = ctx.log.child({ names: names.join(' ') || '(default)' });
+      if (isAcme(cfg)) {
+        const s = acmeSettings(cfg, names);
+        const store = new AcmeStore(s.storage);
+        const m = managed.get(d);
+        const source = { chain: () => store.readCert(s.directory, s.names[0])?.cert, changes: true, ...(m ? { onRevoked: (serial: string) => m.renewRevoked(serial) } : {}) };
+        certs.set(`acme ${store.certDir(s.directory, s.names[0])}`, new StapledCertificate(source, ocspDir(s.storage), s.retry, log));
+      } else if (cfg.cert !== undefined && !certs.has(`file ${cfg.cert}`)) {
+        const file = cfg.cert;
+        certs.set(`file ${file}`, new StapledCertificate({ chain: () => readFileSync(file, 'utf8'), changes: false }, ocspDir(cfg.storage ?? defaultStorage()), cfg.retry ?? 60_000, log));
+      }
+    }
+    return certs.size ? new OcspStapler([...certs.values()]) : undefined;
   }
 
   /** shared makes the self-signed certificates workers share: for `tls self_signed`, and meanwhile for `tls acme` with none in storage. */
@@ -48,11 +78,13 @@ export class TlsPlugin implements Plugin {
   }
 
   /** acme makes the master part that obtains and renews each `tls acme` certificate. */
-  private acme(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): AcmeManager | undefined {
+  private acme(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext, managed: Map<MasterDirective<TlsConfig>, ManagedCertificate>): AcmeManager | undefined {
     const certs = directives.filter((d) => isAcme(d.config)).map((d) => {
       const s = acmeSettings(d.config, d.place.server?.names ?? []);
       const store = new AcmeStore(s.storage);
-      return new ManagedCertificate(s, store, new AcmeResponder(store, d.place.listens ?? [], ctx.log), ctx.log);
+      const m = new ManagedCertificate(s, store, new AcmeResponder(store, d.place.listens ?? [], ctx.log), ctx.log);
+      managed.set(d, m);
+      return m;
     });
     return certs.length ? new AcmeManager(certs) : undefined;
   }
@@ -92,16 +124,18 @@ function hasStored(cfg: TlsConfig, names: readonly string[]): boolean {
   try { return new AcmeStore(s.storage).readCert(s.directory, names[0] ?? '') !== undefined; } catch { return false; }
 }
 
-/** TlsMasterPart is the tls plugin's work in the master: shared self-signed certificates, and ACME. */
+/** TlsMasterPart is the tls plugin's work in the master: shared self-signed certificates, ACME, and OCSP staples. */
 class TlsMasterPart implements MasterPart {
-  constructor(readonly shared: SharedCertificates | undefined, readonly acme: AcmeManager | undefined) {}
+  constructor(readonly shared: SharedCertificates | undefined, readonly acme: AcmeManager | undefined, readonly ocsp: OcspStapler | undefined) {}
 
   async start(): Promise<void> {
     await this.shared?.start();
     await this.acme?.start();
+    await this.ocsp?.start();
   }
 
   async stop(): Promise<void> {
+    await this.ocsp?.stop();
     await this.acme?.stop();
     await this.shared?.stop();
   }
