@@ -19,7 +19,10 @@ export interface AcmeSettings {
   readonly caRoot?: string;
   readonly email?: string;
   readonly challenge: Challenge;
+  /** storage is the folder this machine's workers read: the storage itself, or with `shared` the local copy of the store's. */
   readonly storage: string;
+  /** shared says the certificates, keys, locks and challenges live in the global store (`storage redis`). */
+  readonly shared: boolean;
   readonly renewBefore: number;
   readonly retry: number;
 }
@@ -35,7 +38,8 @@ export function acmeSettings(cfg: TlsConfig, names: readonly string[]): AcmeSett
     ...(cfg.ca_root ? { caRoot: cfg.ca_root } : {}),
     ...(cfg.email ? { email: cfg.email } : {}),
     challenge: (cfg.challenge as Challenge | undefined) ?? 'http-01',
-    storage: cfg.storage ?? defaultStorage(),
+    storage: (cfg.storage?.dir === 'redis' ? cfg.storage.copy : cfg.storage?.dir) ?? defaultStorage(),
+    shared: cfg.storage?.dir === 'redis',
     renewBefore: cfg.renew_before ?? 30 * DAY,
     retry: cfg.retry ?? 60_000,
   };

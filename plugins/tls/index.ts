@@ -1,5 +1,5 @@
-import { bind, inject, injectable, LOGGER, PROCESS_INFO, type CertificateReport, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo } from '../../core/index.js';
-import { AcmeManager, AcmeResponder, certInfo, ManagedCertificate } from './acme-manager.js';
+import { bind, inject, injectable, LOGGER, PROCESS_INFO, STORE, type CertificateReport, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type SharedStore } from '../../core/index.js';
+import { AcmeManager, certInfo } from './acme-manager.js';
 import { acmeSettings, isAcme } from './acme-settings.js';
 import { AcmeStore } from './acme-store.js';
 import type { CertPair } from './certs.js';
@@ -25,7 +25,7 @@ export class TlsPlugin implements Plugin {
   readonly name = 'tls';
   readonly directives = [bind(tls, (cfg, at, place) => new TlsUnit(cfg, at, () => this.selfSigned(place.server?.names ?? []), place, this.log.child({ plugin: this.name })))];
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo, @inject(STORE) private readonly store: SharedStore) {}
 
   master(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): MasterPart | undefined {
     const acme = this.acme(directives, ctx);
@@ -49,12 +49,8 @@ export class TlsPlugin implements Plugin {
 
   /** acme makes the master part that obtains and renews each `tls acme` certificate. */
   private acme(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): AcmeManager | undefined {
-    const certs = directives.filter((d) => isAcme(d.config)).map((d) => {
-      const s = acmeSettings(d.config, d.place.server?.names ?? []);
-      const store = new AcmeStore(s.storage);
-      return new ManagedCertificate(s, store, new AcmeResponder(store, d.place.listens ?? [], ctx.log), ctx.log);
-    });
-    return certs.length ? new AcmeManager(certs) : undefined;
+    const blocks = directives.filter((d) => isAcme(d.config)).map((d) => ({ settings: acmeSettings(d.config, d.place.server?.names ?? []), listens: d.place.listens ?? [] }));
+    return blocks.length ? new AcmeManager(blocks, this.store, ctx.log) : undefined;
   }
 
   /** certificates reports each `tls acme` certificate from its storage folder, for `gatekit certs`. */
@@ -66,7 +62,7 @@ export class TlsPlugin implements Plugin {
       const status = store.readStatus(s.directory, s.names[0]);
       const next = status?.lastError !== undefined ? status.nextAttempt : info?.renewAt;
       return {
-        names: s.names, where: `${store.certDir(s.directory, s.names[0])} (CA ${s.directory})`,
+        names: s.names, where: `${s.shared ? 'the global store, copied to ' : ''}${store.certDir(s.directory, s.names[0])} (CA ${s.directory})`,
         ...(info ? { issuer: info.issuer, expires: info.notAfter } : {}),
         ...(next !== undefined ? { nextRenewal: next } : {}),
         ...(status?.lastError !== undefined ? { lastError: status.lastError } : {}),
