@@ -38,7 +38,9 @@ export class AcmeChannel {
     });
     this.sub.on('ready', () => {
       up = true;
-      this.sub.subscribe(this.name).then(() => this.emit({ kind: 'resync' }), (e: Error) => this.log.warn('acme: cannot subscribe to the store; checking it every minute', { error: e.message }));
+      // the command connection may come back after this one: resync once it can answer
+      this.sub.subscribe(this.name).then(() => this.lease.ready(RECHECK)).then(() => this.emit({ kind: 'resync' }),
+        (e: Error) => this.log.warn('acme: cannot subscribe to the store; checking it every minute', { error: e.message }));
     });
     this.sub.on('message', (_channel: string, text: string) => this.heard(text));
     this.timer = setInterval(() => this.emit({ kind: 'resync' }), RECHECK);
