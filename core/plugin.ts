@@ -114,6 +114,8 @@ export interface UnitPlace {
    * work depends on how clients reach the server (an ACME CA checking a challenge).
    */
   readonly listens?: readonly ListenPlace[];
+  /** store tells whether the config has `global { store }`, for units that opt in to it (`check` reports one that needs it). */
+  readonly store?: boolean;
 }
 
 /** ListenPlace is one `listen` of a config: its address, whether it is TLS, and its server's names. */

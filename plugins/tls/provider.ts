@@ -1,7 +1,7 @@
 import type { SecureContextOptions } from 'node:tls';
 import { diagnostic, spanOf, warning, type CertificateUnit, type Diagnostic, type Logger, type Span, type TlsProvider, type UnitPlace } from '../../core/index.js';
 import { checkAcme, checkAcmeOptions } from './acme-check.js';
-import { acmeSettings, defaultStorage, isAcme } from './acme-settings.js';
+import { acmeSettings, isAcme, localStorage } from './acme-settings.js';
 import { AcmeSource } from './acme-source.js';
 import { checkPair, readPair, type CertPair } from './certs.js';
 import { ocspSubject } from './ocsp-request.js';
@@ -48,7 +48,7 @@ export class TlsUnit implements CertificateUnit {
     if (isAcme(this.cfg)) return (this.provider = this.acmeProvider());
     if (this.cfg.mode === 'self_signed') return (this.provider = { options: this.options(this.selfSigned()), ...this.headers() });
     const pair = readPair(this.cfg.cert!, this.cfg.key!);
-    this.provider = { options: this.options(pair), ...this.headers(), ...(staplesFile(pair) ? this.ocsp(this.cfg.storage ?? defaultStorage()) : {}) };
+    this.provider = { options: this.options(pair), ...this.headers(), ...(staplesFile(pair) ? this.ocsp(localStorage(this.cfg)) : {}) };
     return this.provider;
   }
 
