@@ -8,6 +8,7 @@ import { mkdir, open, rename, rm, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../core/index.js';
 import { CorruptEntry, encodeHead, FIRST_READ, readEntry, readHead } from './disk-entry.js';
+import { FileLocks } from './disk-lock.js';
 import { DiskSpace } from './disk-space.js';
 import type { CacheStore, EntryMeta, EntryWriter, StoredEntry } from './store.js';
 
@@ -19,6 +20,8 @@ const HOT_ENTRIES = 1024;
 /** DiskStore keeps entries in files under `dir` (see the file comment). */
 export class DiskStore implements CacheStore {
   private readonly tmp: string;
+  /** locks are shared by the workers through files in the folder's `locks` folder. */
+  readonly locks: FileLocks;
   private readonly touched = new Map<string, number>();
   /** hot holds small entries read lately, with the identity of their files (see remember). */
   private readonly hot = new Map<string, { ino: number; mtimeMs: number; size: number; entry: StoredEntry }>();
@@ -30,6 +33,7 @@ export class DiskStore implements CacheStore {
 
   constructor(private readonly dir: string, maxSize: number, private readonly log: Logger) {
     this.tmp = join(dir, 'tmp');
+    this.locks = new FileLocks(join(dir, 'locks'), log);
     this.space = new DiskSpace(dir, maxSize, log);
   }
 
@@ -37,6 +41,7 @@ export class DiskStore implements CacheStore {
   async start(): Promise<void> {
     try {
       await mkdir(this.tmp, { recursive: true });
+      await mkdir(join(this.dir, 'locks'), { recursive: true });
       await this.space.start(this.tmp);
     } catch (e) {
       this.fail('cannot use the cache folder', e);
@@ -179,6 +184,7 @@ export class DiskStore implements CacheStore {
 
   /** close waits for the entries being written, then for the sweep they may have started. */
   async close(): Promise<void> {
+    this.locks.close();
     while (this.committing.size) await Promise.all(this.committing);
     return this.space.close();
   }
