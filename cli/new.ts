@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pluginSkeleton } from '../kit/plugin-files.js';
 import { EXIT, type Io } from './io.js';
 
@@ -14,11 +15,19 @@ export function newPluginCommand(name: string, typescript: boolean, version: str
   if (!NAME.test(name)) { io.err(`gatekit new: invalid plugin name '${name}': a directive name is lower-case letters, digits and _ (e.g. hello_world)`); return EXIT.usage; }
   const dir = join(process.cwd(), `gatekit-plugin-${name.replace(/_/g, '-')}`);
   if (existsSync(dir)) { io.err(`gatekit new: ${relative(process.cwd(), dir)} exists already; nothing written`); return EXIT.runtime; }
-  for (const [file, text] of pluginSkeleton({ name, typescript, version })) {
+  const source = cloneRoot();
+  for (const [file, text] of pluginSkeleton({ name, typescript, version, ...(source ? { source } : {}) })) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     writeFileSync(join(dir, file), text);
   }
   const at = relative(process.cwd(), dir);
   io.out(`wrote ${at}: cd ${at} && npm install && npm test${typescript ? ' (builds with tsc first)' : ''}`);
+  if (source) io.out(`its dev dependency gatekit-server is this clone, ${source}; once you install gatekit-server from the registry, make it "^${version}"`);
   return EXIT.ok;
+}
+
+/** cloneRoot is the folder of the running gatekit when it is a clone (npm link included), not a package installed in a node_modules. */
+function cloneRoot(): string | undefined {
+  const root = realpathSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..')); // dist/cli/new.js
+  return root.split(sep).includes('node_modules') ? undefined : root;
 }

@@ -187,6 +187,7 @@ export class Gate {
         minVersion: (name: string) => pick(name).tls!.options.minVersion,
         floor: listenerFloor(g.servers.map((rt) => rt.tls!.options.minVersion)),
         ...(g.servers.some((rt) => rt.provider?.tlsAlpn01) ? { alpn01: (name: string) => alpn01(pick(name), name) } : {}),
+        ...(g.servers.some((rt) => rt.provider?.ocsp) ? { ocsp: (cert: Buffer) => stapleFor(g.servers, cert) } : {}),
       } : undefined;
       const offersH2 = (name: string): boolean => g.h2.get(pick(name)) === true;
       const http2 = g.h2c || [...g.h2.values()].includes(true)
@@ -426,4 +427,13 @@ function belowFloor(req: IncomingMessage, rt: ServerRuntime): boolean {
 function alpn01(rt: ServerRuntime, name: string): SecureContext | undefined {
   const options = rt.provider?.tlsAlpn01?.(name);
   return options ? secureContextOf(options) : undefined;
+}
+
+/** stapleFor is the OCSP staple for the certificate a handshake serves, from the server whose it is. */
+function stapleFor(servers: readonly ServerRuntime[], certificate: Buffer): Buffer | undefined {
+  for (const rt of servers) {
+    const staple = rt.provider?.ocsp?.(certificate);
+    if (staple) return staple;
+  }
+  return undefined;
 }

@@ -30,6 +30,8 @@ export interface ListenerTls {
   readonly floor: SecureVersion;
   /** alpn01, when a server on the listener takes ACME TLS-ALPN-01 challenges, gives a pending challenge's certificate. */
   readonly alpn01?: TlsAlpn01;
+  /** ocsp, when a server on the listener staples, gives the OCSP response for the certificate a handshake serves (DER), or undefined. */
+  readonly ocsp?: (certificate: Buffer) => Buffer | undefined;
 }
 
 /** listenerFloor is the lowest of the servers' min_version on one listener, never below TLS 1.2. */
@@ -150,6 +152,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   });
   if (tls) server.on('tlsClientError', (err: Error, socket: Socket) => { log.debug('tls handshake failed', { reason: err.message, remote: socket.remoteAddress }); });
   if (tls) answerPlainHttp(server, log);
+  if (tls?.ocsp) stapleOcsp(server, tls.ocsp);
   const a = spec.address;
   try {
     await takeListener(a.kind === 'unix' ? `unix:${a.path}` : `${a.host ?? '*'}:${a.port}`, server, (socket) => {
@@ -208,6 +211,18 @@ function answerPlainHttp(server: Server, log: Logger): void {
     if (!socket?.writable) return;
     log.info('bad request', { status: 400, reason: 'plain HTTP on a TLS address', remote: socket.remoteAddress });
     rawAnswer(socket, 400, 'the plain HTTP request was sent to an HTTPS port');
+  });
+}
+
+/**
+ * stapleOcsp answers a client that asks for certificate status (RFC 6066 8) with the staple of
+ * the certificate SNI chose, from memory: a handshake never waits for a responder.
+ */
+function stapleOcsp(server: Server, staple: (certificate: Buffer) => Buffer | undefined): void {
+  server.on('OCSPRequest', (certificate: Buffer, _issuer: Buffer | null, done: (err: Error | null, response?: Buffer | null) => void) => {
+    let response: Buffer | undefined;
+    try { response = staple(certificate); } catch { response = undefined; }
+    done(null, response ?? null);
   });
 }
 

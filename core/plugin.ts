@@ -114,6 +114,8 @@ export interface UnitPlace {
    * work depends on how clients reach the server (an ACME CA checking a challenge).
    */
   readonly listens?: readonly ListenPlace[];
+  /** store tells whether the config has `global { store }`, for units that opt in to it (`check` reports one that needs it). */
+  readonly store?: boolean;
 }
 
 /** ListenPlace is one `listen` of a config: its address, whether it is TLS, and its server's names. */
@@ -229,6 +231,12 @@ export interface TlsProvider {
    * `acme-tls/1` protocol, and closes that connection once the handshake is done.
    */
   tlsAlpn01?(servername: string): import('node:tls').SecureContextOptions | undefined;
+  /**
+   * ocsp gives the OCSP response (DER) to staple for `certificate` (DER) when it is this
+   * provider's and it has a current one, else undefined. Called during handshakes that ask for
+   * certificate status: it answers from memory, at once.
+   */
+  ocsp?(certificate: Buffer): Buffer | undefined;
 }
 
 /** PluginClass is what a plugin module exports: a class the container can build. */

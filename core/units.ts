@@ -15,7 +15,8 @@ export function allUnits(config: GateConfig): UnitDecl[] {
 /** placeOf tells a plugin where a directive occurrence sits, and what the config listens on. */
 export function placeOf(u: UnitDecl, config: GateConfig): UnitPlace {
   const listens = listensOf(config);
-  return u.server ? { server: u.server, listens } : { listens };
+  const store = config.global.store !== undefined;
+  return u.server ? { server: u.server, listens, store } : { listens, store };
 }
 
 const LISTENS = new WeakMap<GateConfig, readonly ListenPlace[]>();

@@ -8,6 +8,12 @@ export interface SkeletonOptions {
   readonly typescript: boolean;
   /** version is the gatekit-server version the package depends on. */
   readonly version: string;
+  /**
+   * source is the folder of the gatekit that writes the package when it runs from a clone (not
+   * from an installed package): the dev dependency then points at it, so `npm install` works
+   * before, or without, gatekit-server on the registry.
+   */
+  readonly source?: string;
 }
 
 const schemaOf = (name: string): string => `{
@@ -141,7 +147,7 @@ const pluginClass = (name: string): string => `${pascal(name)}Plugin`;
 const pascal = (name: string): string => name.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
 
 function packageJson(o: SkeletonOptions): string {
-  const dev: Record<string, string> = { 'gatekit-server': `^${o.version}`, mocha: '^12.0.3', ...(o.typescript ? { typescript: '^7.0.2', '@types/node': '^20.19.0' } : {}) };
+  const dev: Record<string, string> = { 'gatekit-server': o.source ? `file:${o.source}` : `^${o.version}`, mocha: '^12.0.3', ...(o.typescript ? { typescript: '^7.0.2', '@types/node': '^20.19.0' } : {}) };
   return `${JSON.stringify({
     name: `gatekit-plugin-${o.name.replace(/_/g, '-')}`, version: '0.1.0', description: `A gatekit plugin: the ${o.name} handler`,
     type: 'module', main: o.typescript ? 'dist/index.js' : 'index.js',

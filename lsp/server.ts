@@ -12,7 +12,7 @@ import { formatEdits } from './format.js';
 import { hoverAt } from './hover.js';
 import { snippetsIn } from './snippets.js';
 import { symbolsOf } from './symbols.js';
-import { isTestFile, testFileDiagnostics } from './test-file.js';
+import { isTestFile, testCompleteAt, testFileDiagnostics, testHoverAt } from './test-file.js';
 
 const pathOf = (uri: string): string => (uri.startsWith('file:') ? fileURLToPath(uri) : uri);
 
@@ -47,9 +47,12 @@ class LanguageServer {
     }));
     this.docs.onDidChangeContent((e) => this.changed(e.document.uri));
     this.docs.onDidClose((e) => { this.analyses.delete(e.document.uri); void c.sendDiagnostics({ uri: e.document.uri, diagnostics: [] }); });
-    c.onHover((p) => this.withDoc(p.textDocument.uri, (text, a) => hoverAt(text, p.position.line, p.position.character, a.table)) ?? null);
-    c.onCompletion((p) => this.withDoc(p.textDocument.uri, (text, a) =>
-      completeAt(text, p.position.line, p.position.character, { table: a.table, snippets: a.loaded ? snippetsIn(a.loaded.sources).keys() : [] })) ?? []);
+    c.onHover((p) => this.withDoc(p.textDocument.uri, (text, a) => (isTestFile(p.textDocument.uri)
+      ? testHoverAt(text, p.position.line, p.position.character)
+      : hoverAt(text, p.position.line, p.position.character, a.table))) ?? null);
+    c.onCompletion((p) => this.withDoc(p.textDocument.uri, (text, a) => (isTestFile(p.textDocument.uri)
+      ? testCompleteAt(text, p.position.line, p.position.character, a.table)
+      : completeAt(text, p.position.line, p.position.character, { table: a.table, snippets: a.loaded ? snippetsIn(a.loaded.sources).keys() : [] }))) ?? []);
     c.onDefinition((p) => this.withDoc(p.textDocument.uri, (text, a) =>
       definitionAt(text, pathOf(p.textDocument.uri), p.position.line, p.position.character, a.loaded ? snippetsIn(a.loaded.sources) : new Map())) ?? []);
     c.onDocumentSymbol((p) => this.withDoc(p.textDocument.uri, (text) => symbolsOf(text)) ?? []);

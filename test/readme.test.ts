@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readExpectations } from '../configtest/expectations.js';
+import type { Diagnostic } from '../dsl/diagnostics.js';
 import { checkGate } from './helpers/gate.js';
 import { REPO, repoPath } from './helpers/paths.js';
 
@@ -16,6 +18,15 @@ describe('README', () => {
     assert.ok(text.includes('server'), 'tour block found');
     const diags = await checkGate(text, { file: repoPath('README-tour.gate') });
     assert.deepEqual(diags.map((d) => `${d.span.line}:${d.span.col} ${d.message}`), []);
+  });
+
+  it('gatekit test example reads clean', () => {
+    const at = readme.indexOf('`gatekit test site.gate` runs');
+    const start = readme.indexOf('```\n', at) + 4;
+    const diags: Diagnostic[] = [];
+    const read = readExpectations(readme.slice(start, readme.indexOf('```', start)), 'README.gate.test', diags);
+    assert.deepEqual(diags.map((d) => `${d.span.line}:${d.span.col} ${d.message}`), []);
+    assert.equal(read.length, 7);
   });
 
   it('gives the two commands for a fresh clone, and .ci/run runs the test one', () => {

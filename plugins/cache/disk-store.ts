@@ -8,6 +8,7 @@ import { mkdir, open, rename, rm, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../core/index.js';
 import { CorruptEntry, encodeHead, FIRST_READ, readEntry, readHead } from './disk-entry.js';
+import { FileLocks } from './disk-lock.js';
 import { DiskSpace } from './disk-space.js';
 import type { CacheStore, EntryMeta, EntryWriter, StoredEntry } from './store.js';
 
@@ -19,7 +20,12 @@ const HOT_ENTRIES = 1024;
 /** DiskStore keeps entries in files under `dir` (see the file comment). */
 export class DiskStore implements CacheStore {
   private readonly tmp: string;
+  /** locks are shared by the workers through files in the folder's `locks` folder. */
+  readonly locks: FileLocks;
   private readonly touched = new Map<string, number>();
+  private readonly paths = new Map<string, string>();
+  /** stats are the files stat'ed in this event-loop turn (see statOf). */
+  private readonly stats = new Map<string, Stats | undefined>();
   /** hot holds small entries read lately, with the identity of their files (see remember). */
   private readonly hot = new Map<string, { ino: number; mtimeMs: number; size: number; entry: StoredEntry }>();
   private readonly space: DiskSpace;
@@ -30,6 +36,7 @@ export class DiskStore implements CacheStore {
 
   constructor(private readonly dir: string, maxSize: number, private readonly log: Logger) {
     this.tmp = join(dir, 'tmp');
+    this.locks = new FileLocks(join(dir, 'locks'), log);
     this.space = new DiskSpace(dir, maxSize, log);
   }
 
@@ -37,21 +44,40 @@ export class DiskStore implements CacheStore {
   async start(): Promise<void> {
     try {
       await mkdir(this.tmp, { recursive: true });
+      await mkdir(join(this.dir, 'locks'), { recursive: true });
       await this.space.start(this.tmp);
     } catch (e) {
       this.fail('cannot use the cache folder', e);
     }
   }
 
+  /** pathOf is the file of a key; the hash of the keys looked up lately is kept, as hits ask for the same few again and again. */
   private pathOf(key: string): string {
+    let path = this.paths.get(key);
+    if (path) return path;
     const h = createHash('sha256').update(key).digest('hex');
-    return join(this.dir, h.slice(0, 2), h);
+    path = join(this.dir, h.slice(0, 2), h);
+    if (this.paths.size >= HOT_ENTRIES) this.paths.clear();
+    this.paths.set(key, path);
+    return path;
+  }
+
+  /**
+   * statOf stats an entry's file at most once per event-loop turn: the requests of one turn
+   * see the same file, and the next turn sees whatever another worker renamed into place.
+   */
+  private statOf(path: string): Stats | undefined {
+    if (this.stats.has(path)) return this.stats.get(path);
+    let st: Stats | undefined;
+    try { st = statSync(path, { throwIfNoEntry: false }); } catch { st = undefined; } // a folder that is not one (ENOTDIR): a miss
+    if (!this.stats.size) setImmediate(() => this.stats.clear());
+    this.stats.set(path, st);
+    return st;
   }
 
   async get(key: string): Promise<StoredEntry | undefined> {
     const path = this.pathOf(key);
-    let st: Stats | undefined;
-    try { st = statSync(path, { throwIfNoEntry: false }); } catch { return undefined; } // a folder that is not one (ENOTDIR): a miss
+    const st = this.statOf(path);
     if (!st) return undefined;
     const hot = this.hot.get(path);
     if (hot && hot.ino === st.ino && hot.mtimeMs === st.mtimeMs && hot.size === st.size) { this.touch(path, st.mtimeMs); return hot.entry; }
@@ -81,7 +107,7 @@ export class DiskStore implements CacheStore {
       return entry;
     } catch (e) {
       this.log.warn('cache: dropped a corrupt entry', { key, file: path, error: (e as Error).message });
-      if (e instanceof CorruptEntry) await unlink(path).catch(() => {});
+      if (e instanceof CorruptEntry) { await unlink(path).catch(() => {}); this.stats.delete(path); }
       return undefined;
     } finally {
       await fh.close();
@@ -117,7 +143,7 @@ export class DiskStore implements CacheStore {
         const s = (out ??= start());
         await new Promise<void>((resolve) => s.end(resolve));
         if (!error) {
-          try { await mkdir(join(final, '..'), { recursive: true }); await rename(temp, final); this.space.added(size); this.failing = false; return; }
+          try { await mkdir(join(final, '..'), { recursive: true }); await rename(temp, final); this.stats.delete(final); this.space.added(size); this.failing = false; return; }
           catch (e) { error = e as Error; }
         }
         await rm(temp, { force: true }).catch(() => {});
@@ -142,7 +168,12 @@ export class DiskStore implements CacheStore {
   }
 
   async purge(key: string, prefix: boolean): Promise<number> {
-    if (!prefix) return unlink(this.pathOf(key)).then(() => 1, () => 0);
+    const n = prefix ? await this.purgePrefix(key) : await unlink(this.pathOf(key)).then(() => 1, () => 0);
+    this.stats.clear(); // what this turn stat'ed may be gone
+    return n;
+  }
+
+  private async purgePrefix(key: string): Promise<number> {
     let n = 0;
     for (const path of await this.space.files()) {
       const hit = await this.keyOf(path);
@@ -179,6 +210,7 @@ export class DiskStore implements CacheStore {
 
   /** close waits for the entries being written, then for the sweep they may have started. */
   async close(): Promise<void> {
+    this.locks.close();
     while (this.committing.size) await Promise.all(this.committing);
     return this.space.close();
   }

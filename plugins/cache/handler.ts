@@ -19,6 +19,8 @@ const DEFAULT_KEY = '$scheme://$host$uri';
 /** REFRESH marks the background request that refreshes a stale entry. */
 const REFRESH = Symbol('cache.refresh');
 const DEFAULT_TTL_STATUSES = [200, 301, 302];
+/** REFRESH_AGE: a background refresh holds its key this long at most, across processes, before another may start. */
+const REFRESH_AGE = 30_000;
 
 /** Found is an entry found for a request, with its policy. */
 interface Found {
@@ -39,12 +41,10 @@ export class CacheUnit implements HandlerUnit {
   private readonly methods: ReadonlySet<string>;
   private readonly maxSize: number;
   private readonly lockTimeout: number | undefined;
-  private readonly locks = new KeyLocks();
+  private locks = new KeyLocks();
   private readonly purgers: BlockList | undefined;
   private readonly keyTemplate: TemplateLike | undefined;
   private readonly badKeys = new Set<string>();
-  /** refreshing: the keys a background request refreshes now. */
-  private readonly refreshing = new Set<string>();
 
   constructor(private readonly cfg: CacheConfig, private readonly at: Span, private readonly log: Logger, private readonly makeStore: StoreFactory) {
     this.defaults = defaultsOf(cfg);
@@ -66,6 +66,7 @@ export class CacheUnit implements HandlerUnit {
 
   async provision(): Promise<void> {
     this.store = await this.makeStore(this.cfg, this.log);
+    this.locks = new KeyLocks(this.store.locks);
   }
 
   async handle(ctx: Ctx, next: Next): Promise<void> {
@@ -85,7 +86,7 @@ export class CacheUnit implements HandlerUnit {
     if (found) {
       const ev = found.policy.evaluateRequest(req);
       if (!ev.revalidation) return this.hit(ctx, found, 'HIT');
-      if (!ev.revalidation.synchronous) return this.hit(ctx, found, this.refresh(ctx, key));
+      if (!ev.revalidation.synchronous) return this.hit(ctx, found, await this.refresh(ctx, key));
       return this.fetch(ctx, next, key, req, 'EXPIRED', found.entry);
     }
     return this.miss(ctx, next, key, req);
@@ -94,26 +95,28 @@ export class CacheUnit implements HandlerUnit {
   /**
    * refresh starts the one background request that refreshes a stale entry (RFC 5861 3), a
    * copy of this one with no client; STALE for the request that starts it, UPDATING for
-   * those that come while it runs (as Nginx's $upstream_cache_status).
+   * those that come while it runs, in this worker or another that shares the store (as
+   * Nginx's $upstream_cache_status).
    */
-  private refresh(ctx: Ctx, key: string): CacheStatus {
-    if (this.refreshing.has(key)) return 'UPDATING';
-    this.refreshing.add(key);
+  private async refresh(ctx: Ctx, key: string): Promise<CacheStatus> {
     const headers = { ...ctx.req.headers };
     for (const f of CONDITIONAL_FIELDS) delete headers[f];
-    void ctx.detach(headers, (sub) => sub.state.set(REFRESH, true)).finally(() => this.refreshing.delete(key));
-    return 'STALE';
+    const started = await this.locks.once(`refresh\n${key}`, REFRESH_AGE,
+      () => ctx.detach(headers, (sub) => sub.state.set(REFRESH, true)));
+    return started ? 'STALE' : 'UPDATING';
   }
 
-  /** miss fetches an entry the store lacks; with `lock`, only one request per key does, and the others wait for it. */
+  /**
+   * miss fetches an entry the store lacks; with `lock`, only one request per key does, in
+   * all the processes that share the store, and the others wait for it. The one that gets
+   * the lock looks again first: the entry may have landed since its lookup.
+   */
   private async miss(ctx: Ctx, next: Next, key: string, req: PolicyRequest): Promise<void> {
     if (this.lockTimeout === undefined) return this.fetch(ctx, next, key, req, 'MISS');
-    const release = this.locks.take(key);
-    if (release) return this.fetch(ctx, next, key, req, 'MISS', undefined, release);
-    await this.locks.wait(key, this.lockTimeout);
+    const release = await this.locks.turn(key, this.lockTimeout);
     const found = await this.lookup(this.store!, key, ctx);
-    if (found && !found.policy.evaluateRequest(req).revalidation) return this.hit(ctx, found, 'HIT');
-    return this.fetch(ctx, next, key, req, 'MISS');
+    if (found && !found.policy.evaluateRequest(req).revalidation) { release?.(); return this.hit(ctx, found, 'HIT'); }
+    return this.fetch(ctx, next, key, req, 'MISS', undefined, release);
   }
 
   private hit(ctx: Ctx, found: Found, status: CacheStatus): Promise<void> {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import CachePolicy from 'http-cache-semantics';
 import type { Logger, StoreLease } from '../../core/index.js';
+import { RedisLocks } from './redis-lock.js';
 import type { ByteRange, CacheStore, EntryMeta, EntryWriter, StoredEntry } from './store.js';
 
 /** INACTIVE: an entry stays this long past its freshness and stale windows, for revalidation (Nginx's `inactive` default). */
@@ -16,8 +17,12 @@ const INACTIVE = 10 * 60_000;
  */
 export class RedisCacheStore implements CacheStore {
   private failing = false;
+  /** locks are shared by every instance, in Redis. */
+  readonly locks: RedisLocks;
 
-  constructor(private readonly lease: StoreLease, private readonly maxEntry: number, private readonly keep: number, private readonly log: Logger, private readonly overflow?: CacheStore) {}
+  constructor(private readonly lease: StoreLease, private readonly maxEntry: number, private readonly keep: number, private readonly log: Logger, private readonly overflow?: CacheStore) {
+    this.locks = new RedisLocks(lease);
+  }
 
   async get(key: string): Promise<StoredEntry | undefined> {
     try {

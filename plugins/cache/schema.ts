@@ -22,7 +22,7 @@ export const cache = directive({
       { name: 'stale_if_error', doc: 'Answer with a stale response this long past its freshness when the handler fails (5xx or no answer), unless the response says otherwise', default: '0s',
         args: [arg.duration('time')] },
       { name: 'max_size', doc: 'Largest body stored; a larger one streams through uncached', default: '8MB', args: [arg.size('size')] },
-      { name: 'lock', doc: 'One request per key goes to the handler while the others wait for its answer, at most TIMEOUT, then go themselves (as proxy_cache_lock)',
+      { name: 'lock', doc: 'One request per key goes to the handler while the others wait for its answer, at most TIMEOUT, then go themselves (as proxy_cache_lock); across the workers with store disk, across instances with store redis',
         args: [arg.duration('timeout', { optional: true, default: '5s' })] },
       { name: 'store', doc: 'Where entries live: memory (per worker, LRU; the default), disk DIR (shared by the workers of a machine, kept across restarts): store disk ./cache { max_size 1GB }, or redis [DIR] (the global store, shared by every instance; bodies past max_entry go to the disk store DIR, else pass uncached)',
         args: [arg.enum('kind', { values: ['memory', 'disk', 'redis'] }), arg.path('dir', { optional: true })],

@@ -47,8 +47,27 @@ export interface EntryWriter {
   abort(): void;
 }
 
+/** Release gives up a hold on a key. */
+export type Release = () => void;
+
+/**
+ * SharedLocks hold keys across every process that shares a store (the workers of a machine
+ * for the disk store, every instance for Redis): one of them fills a missing entry or
+ * refreshes a stale one while the others wait or answer stale. A store that cannot lock
+ * (a failing disk, Redis down) lets every caller take: each worker then locks alone.
+ */
+export interface SharedLocks {
+  /** take makes the caller the holder of `name` for at most `age` ms (then another may take over): its release, or undefined when another holds it. */
+  take(name: string, age: number): Promise<Release | undefined>;
+  /** wait resolves once `name` is free (released, or held past `age`), true, or after `timeout` ms, false. */
+  wait(name: string, age: number, timeout: number): Promise<boolean>;
+  close(): void;
+}
+
 /** CacheStore is where entries live. A failing store answers as an empty one and logs. */
 export interface CacheStore {
+  /** locks are the store's cross-process locks; a store of one process (memory) has none. */
+  readonly locks?: SharedLocks;
   get(key: string): Promise<StoredEntry | undefined>;
   /** open starts writing an entry; `meta.size` is filled in at commit. */
   open(meta: Omit<EntryMeta, 'size'>): EntryWriter;

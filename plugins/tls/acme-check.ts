@@ -38,8 +38,22 @@ export function checkAcme(cfg: TlsConfig, at: Span, place: UnitPlace | undefined
       out.push(diagnostic('GK_TLS_FILE', `cannot read ca_root '${cfg.ca_root}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, spanOf(cfg, 'ca_root') ?? at));
     }
   }
-  out.push(...checkListeners(cfg, at, names, place));
+  out.push(...checkStorage(cfg, at, place), ...checkListeners(cfg, at, names, place));
   return out;
+}
+
+/** checkStorage reports `storage redis` in a config without `global { store }`, and a second folder given to a plain storage folder. */
+function checkStorage(cfg: TlsConfig, at: Span, place: UnitPlace | undefined): Diagnostic[] {
+  const s = cfg.storage;
+  if (s === undefined) return [];
+  const span = spanOf(cfg, 'storage') ?? at;
+  if (s.dir === 'redis' && !place?.store) {
+    return [diagnostic('GK_TLS_ACME_NO_STORE', "'storage redis' needs the global store, and this config has none", span, 'add global { store redis://HOST:PORT { password ${REDIS_PASSWORD} } }, or give storage a folder')];
+  }
+  if (s.dir !== 'redis' && s.copy !== undefined) {
+    return [diagnostic('GK_TLS_ACME_STORAGE', `'storage' takes one folder; a second one is the local copy of 'storage redis'`, span, `storage ${s.dir}, or storage redis ${s.copy}`)];
+  }
+  return [];
 }
 
 /** checkListeners reports a challenge no listener can answer (HTTP-01: a plain TCP listener; TLS-ALPN-01: a TLS one of this server). */

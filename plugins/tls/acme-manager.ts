@@ -1,10 +1,13 @@
 import { X509Certificate } from 'node:crypto';
-import type { ListenPlace, Logger, MasterPart } from '../../core/index.js';
-import { NameLock, type LockHolder } from './acme-lock.js';
+import type { ListenPlace, Logger, MasterPart, SharedStore, StoreLease } from '../../core/index.js';
+import { AcmeChannel } from './acme-channel.js';
+import type { LockHolder } from './acme-lock.js';
 import { alpnCertificate, obtainCertificate, type ChallengeResponder } from './acme-order.js';
 import { selfCheck } from './acme-probe.js';
+import { RedisStorage } from './acme-redis.js';
 import { MAX_RETRY, renewalTime, type AcmeSettings, type Challenge } from './acme-settings.js';
-import { makePrivateDir, type AcmeStore } from './acme-store.js';
+import { DiskStorage, type AcmeStorage } from './acme-storage.js';
+import { AcmeStore, makePrivateDir } from './acme-store.js';
 import type { CertPair } from './certs.js';
 
 /** CertInfo is what the manager reads from a certificate: its validity, when to renew it, and who issued it. */
@@ -50,22 +53,32 @@ export class ManagedCertificate {
   private waitingFor: LockHolder | undefined;
   /** known is the serial of the certificate this manager last saw in storage or obtained. */
   private known: string | undefined;
+  /** revoked is the serial of a certificate its OCSP responder says is revoked: renewed at once, whatever its expiry. */
+  private revoked: string | undefined;
   private readonly log: Logger;
 
-  constructor(private readonly s: AcmeSettings, private readonly store: AcmeStore, private readonly responder: ChallengeResponder, log: Logger) {
+  constructor(private readonly s: AcmeSettings, private readonly store: AcmeStorage, private readonly responder: ChallengeResponder, log: Logger) {
     this.log = log.child({ names: s.names.join(' ') });
   }
 
   private get name(): string { return this.s.names[0]; }
 
   /** start schedules the first attempt: now when there is no certificate or it is due, else at its renewal time. */
-  start(): void {
-    makePrivateDir(this.store.certDir(this.s.directory, this.name)); // workers watch it
-    const info = certInfo(this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
+  async start(): Promise<void> {
+    makePrivateDir(this.store.local.certDir(this.s.directory, this.name)); // workers watch it
+    const info = certInfo(await this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
     if (!info) this.log.warn('acme: no certificate yet; a temporary self-signed certificate serves until the CA issues one', { ca: this.s.directory });
     else this.log.info('acme: certificate in storage', { issuer: info.issuer, expires: iso(info.notAfter), renew_at: iso(info.renewAt) });
     this.known = info?.serial;
     this.schedule(info ? info.renewAt - Date.now() : 0);
+  }
+
+  /** renewRevoked renews at once the certificate with `serial`, which its OCSP responder says is revoked (as Caddy does); it says so for the log. */
+  renewRevoked(serial: string): string {
+    if (this.revoked === serial) return 'its renewal is under way';
+    this.revoked = serial;
+    this.schedule(0);
+    return 'renewing it now';
   }
 
   /** stop cancels what is scheduled; an attempt under way finishes (and releases its lock) but schedules nothing more. */
@@ -84,25 +97,29 @@ export class ManagedCertificate {
 
   /** attempt looks at storage first (another gatekit may have renewed), then orders under the lock when the certificate is due. */
   private async attempt(): Promise<void> {
-    if (this.adoptStored()) return;
-    const lock = NameLock.take(this.store.lockFile(this.s.directory, this.name));
-    if (!(lock instanceof NameLock)) {
+    if (await this.adoptStored()) return;
+    let lock: Awaited<ReturnType<AcmeStorage['lock']>>;
+    try { lock = await this.store.lock(this.s.directory, this.name); } catch (e) {
+      this.failed(new Error(`cannot take the order lock: ${(e as Error).message}`), certInfo(this.store.local.readCert(this.s.directory, this.name), this.s.renewBefore), Date.now());
+      return;
+    }
+    if (!('release' in lock)) {
       if (!this.waitingFor) this.log.info('acme: another gatekit is obtaining this certificate; waiting for it', { pid: lock.pid, host: lock.host });
       this.waitingFor = lock;
       this.schedule(LOCK_POLL);
       return;
     }
     try {
-      if (!this.adoptStored()) await this.order();
+      if (!(await this.adoptStored())) await this.order();
     } finally {
-      lock.release();
+      await lock.release();
     }
   }
 
   /** adoptStored schedules the renewal of the stored certificate when it is not due yet, and says so. */
-  private adoptStored(): boolean {
-    const info = certInfo(this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
-    if (!info || info.renewAt <= Date.now()) return false;
+  private async adoptStored(): Promise<boolean> {
+    const info = certInfo(await this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
+    if (!info || info.renewAt <= Date.now() || info.serial === this.revoked) return false;
     if (info.serial !== this.known) this.log.info('acme: certificate obtained by another gatekit, taken from storage', { issuer: info.issuer, serial: info.serial, expires: iso(info.notAfter) });
     this.known = info.serial;
     this.waitingFor = undefined;
@@ -112,7 +129,7 @@ export class ManagedCertificate {
   }
 
   private async order(): Promise<void> {
-    const before = certInfo(this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
+    const before = certInfo(await this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
     const started = Date.now();
     this.waitingFor = undefined;
     this.log.info(`acme: ${before ? 'renewing' : 'obtaining'} certificate`, { ca: this.s.directory, challenge: this.s.challenge, attempt: this.failures + 1 });
@@ -120,9 +137,9 @@ export class ManagedCertificate {
       const pair = await obtainCertificate(this.s, this.store, this.responder);
       const info = certInfo(pair, this.s.renewBefore);
       if (!info) throw new Error('the CA sent a certificate that does not parse');
-      this.store.writeCert(this.s.directory, this.name, pair);
+      await this.store.writeCert(this.s.directory, this.name, pair);
       this.known = info.serial;
-      this.store.writeStatus(this.s.directory, this.name, { names: this.s.names, lastAttempt: started, nextAttempt: info.renewAt });
+      this.store.local.writeStatus(this.s.directory, this.name, { names: this.s.names, lastAttempt: started, nextAttempt: info.renewAt });
       this.failures = 0;
       this.log.info('acme: certificate obtained', { issuer: info.issuer, serial: info.serial, expires: iso(info.notAfter), renew_at: iso(info.renewAt), took_ms: Date.now() - started });
       this.schedule(info.renewAt - Date.now());
@@ -135,7 +152,7 @@ export class ManagedCertificate {
     this.failures++;
     const wait = Math.min(this.s.retry * 2 ** (this.failures - 1), MAX_RETRY);
     const reason = describe(e);
-    this.store.writeStatus(this.s.directory, this.name, { names: this.s.names, lastAttempt: started, lastError: reason, nextAttempt: Date.now() + wait, failures: this.failures });
+    this.store.local.writeStatus(this.s.directory, this.name, { names: this.s.names, lastAttempt: started, lastError: reason, nextAttempt: Date.now() + wait, failures: this.failures });
     const fields = { error: reason, attempt: this.failures, retry_in_ms: wait };
     if (current && current.notAfter > Date.now()) {
       this.log.warn(`acme: could not renew certificate; the current one keeps serving until it expires on ${iso(current.notAfter)}`, fields);
@@ -157,41 +174,76 @@ function iso(ms: number): string {
 }
 
 /**
- * AcmeResponder publishes challenge answers in the storage folder, where every worker (of every
+ * AcmeResponder publishes challenge answers in the storage, where every worker (of every
  * gatekit sharing it) finds them, and waits until a listener of ours shows the answer before
  * the CA is told to look.
  */
 export class AcmeResponder implements ChallengeResponder {
-  constructor(private readonly store: AcmeStore, private readonly listens: readonly ListenPlace[], private readonly log: Logger) {}
+  constructor(private readonly store: AcmeStorage, private readonly listens: readonly ListenPlace[], private readonly log: Logger) {}
 
   async present(type: Challenge, name: string, token: string, keyAuthorization: string): Promise<void> {
-    let expected = keyAuthorization;
-    if (type === 'http-01') this.store.putHttp01(token, { host: name, keyAuthorization });
-    else {
-      const pair = await alpnCertificate(name, keyAuthorization);
-      this.store.putTlsAlpn01(name, pair);
-      expected = pair.cert;
-    }
-    if (!(await selfCheck(type, name, token, expected, this.listens))) {
+    const pair = type === 'tls-alpn-01' ? await alpnCertificate(name, keyAuthorization) : undefined;
+    await this.store.present(pair ? { type: 'tls-alpn-01', name, token, pair } : { type: 'http-01', name, token, keyAuthorization });
+    if (!(await selfCheck(type, name, token, pair?.cert ?? keyAuthorization, this.listens))) {
       this.log.warn(`acme: no listener of this gatekit showed the ${type} answer; asking the CA to check anyway`, { name });
     }
   }
 
   async remove(type: Challenge, name: string, token: string): Promise<void> {
-    if (type === 'http-01') this.store.dropHttp01(token);
-    else this.store.dropTlsAlpn01(name);
+    await this.store.remove({ type, name, token });
   }
 }
 
-/** AcmeManager is the master part of `tls acme`: one ManagedCertificate per server that asks for one. */
+/** AcmeBlock is one `tls acme` of a config, as the master needs it: its settings and the listeners the CA's challenge can reach. */
+export interface AcmeBlock {
+  readonly settings: AcmeSettings;
+  readonly listens: readonly ListenPlace[];
+}
+
+/** STORE_READY bounds the wait for the global store at start: a store that is down must not hold the master up. */
+const STORE_READY = 2000;
+
+/**
+ * AcmeManager is the master part of `tls acme`: one ManagedCertificate per server that asks for
+ * one, each on its storage: its folder, or the global store (one connection and one channel
+ * for every `storage redis` block).
+ */
 export class AcmeManager implements MasterPart {
-  constructor(readonly certificates: readonly ManagedCertificate[]) {}
+  private readonly certificates = new Map<AcmeBlock, ManagedCertificate>();
+  private readonly storages: AcmeStorage[] = [];
+  private lease: StoreLease | undefined;
+  private channel: AcmeChannel | undefined;
+
+  constructor(private readonly blocks: readonly AcmeBlock[], private readonly shared: SharedStore, private readonly log: Logger) {}
 
   async start(): Promise<void> {
-    for (const c of this.certificates) c.start();
+    for (const b of this.blocks) {
+      const storage = b.settings.shared ? await this.sharedStorage(b.settings) : new DiskStorage(new AcmeStore(b.settings.storage));
+      this.storages.push(storage);
+      const c = new ManagedCertificate(b.settings, storage, new AcmeResponder(storage, b.listens, this.log), this.log);
+      this.certificates.set(b, c);
+      await c.start();
+    }
+  }
+
+  /** renewRevoked renews a block's certificate at once (its OCSP responder says it is revoked); it says so for the log. */
+  renewRevoked(block: AcmeBlock, serial: string): string {
+    return this.certificates.get(block)?.renewRevoked(serial) ?? 'it is renewed once its manager starts';
   }
 
   async stop(): Promise<void> {
-    for (const c of this.certificates) c.stop();
+    for (const c of this.certificates.values()) c.stop();
+    for (const s of this.storages) await s.close();
+    this.channel?.close();
+    await this.lease?.close();
+  }
+
+  private async sharedStorage(s: AcmeSettings): Promise<AcmeStorage> {
+    if (!this.lease) {
+      this.lease = await this.shared.open();
+      if (!(await this.lease.ready(STORE_READY))) this.log.warn('acme: the store does not answer yet; certificates serve from the local copy meanwhile', { copy: s.storage });
+      this.channel = new AcmeChannel(this.lease, this.log);
+    }
+    return new RedisStorage(this.lease, this.channel!, new AcmeStore(s.storage), s, this.log.child({ names: s.names.join(' ') }));
   }
 }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, get } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { AcmeSettings, Challenge } from './acme-settings.js';
-import type { AcmeStore } from './acme-store.js';
+import type { AcmeStorage } from './acme-storage.js';
 import type { CertPair } from './certs.js';
 
 /** ChallengeResponder publishes the answer to one challenge where the CA will look, and takes it down after. */
@@ -36,14 +36,14 @@ function trustRoot(directory: string, caRoot: string | undefined): void {
  * the account (made on first use, kept in the store), a fresh ECDSA P-256 key (Caddy's default),
  * one challenge of the configured type per name through `responder`, then the chain.
  */
-export async function obtainCertificate(s: AcmeSettings, store: AcmeStore, responder: ChallengeResponder): Promise<CertPair> {
+export async function obtainCertificate(s: AcmeSettings, store: AcmeStorage, responder: ChallengeResponder): Promise<CertPair> {
   trustRoot(s.directory, s.caRoot);
   await reachable(s.directory);
-  const account = store.readAccount(s.directory, s.email) ?? { key: newKey() };
+  const account = await store.readAccount(s.directory, s.email) ?? { key: newKey() };
   const client = new acme.Client({ directoryUrl: s.directory, accountKey: account.key, ...(account.url ? { accountUrl: account.url } : {}) });
   if (!account.url) {
     await client.createAccount({ termsOfServiceAgreed: true, ...(s.email ? { contact: [`mailto:${s.email}`] } : {}) });
-    store.writeAccount(s.directory, s.email, { key: account.key, url: client.getAccountUrl() });
+    await store.writeAccount(s.directory, s.email, { key: account.key, url: client.getAccountUrl() });
   }
   const key = newKey();
   const [, csr] = await acme.crypto.createCsr({ commonName: s.names[0], altNames: [...s.names] }, key);

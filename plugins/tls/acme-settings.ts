@@ -19,7 +19,10 @@ export interface AcmeSettings {
   readonly caRoot?: string;
   readonly email?: string;
   readonly challenge: Challenge;
+  /** storage is the folder this machine's workers read: the storage itself, or with `shared` the local copy of the store's. */
   readonly storage: string;
+  /** shared says the certificates, keys, locks and challenges live in the global store (`storage redis`). */
+  readonly shared: boolean;
   readonly renewBefore: number;
   readonly retry: number;
 }
@@ -35,10 +38,16 @@ export function acmeSettings(cfg: TlsConfig, names: readonly string[]): AcmeSett
     ...(cfg.ca_root ? { caRoot: cfg.ca_root } : {}),
     ...(cfg.email ? { email: cfg.email } : {}),
     challenge: (cfg.challenge as Challenge | undefined) ?? 'http-01',
-    storage: cfg.storage ?? defaultStorage(),
+    storage: localStorage(cfg),
+    shared: cfg.storage?.dir === 'redis',
     renewBefore: cfg.renew_before ?? 30 * DAY,
     retry: cfg.retry ?? 60_000,
   };
+}
+
+/** localStorage is the folder this machine keeps certificates and OCSP staples in: `storage DIR`, the copy of `storage redis [DIR]`, or the default. */
+export function localStorage(cfg: TlsConfig): string {
+  return (cfg.storage?.dir === 'redis' ? cfg.storage.copy : cfg.storage?.dir) ?? defaultStorage();
 }
 
 /** defaultStorage is where certificates go when `storage` is not set: gatekit's folder under XDG_DATA_HOME. */

@@ -37,8 +37,7 @@ export class AcmeStore {
 
   /** caDir is the folder of one CA: its directory URL's host and path, made safe as one folder name. */
   caDir(directory: string): string {
-    const u = new URL(directory);
-    return join(this.root, `${u.host}${u.pathname}`.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, ''));
+    return join(this.root, caName(directory));
   }
 
   /** certDir is the folder of the certificate named after `name` (a server's first name), from one CA. */
@@ -119,6 +118,12 @@ export class AcmeStore {
   lockFile(directory: string, name: string): string {
     return join(this.caDir(directory), 'locks', `${name}.lock`);
   }
+}
+
+/** caName names a CA by its directory URL's host and path, made safe as one folder name (or key part). */
+export function caName(directory: string): string {
+  const u = new URL(directory);
+  return `${u.host}${u.pathname}`.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
 /** makePrivateDir makes a folder (and its parents) that only this user may enter. */

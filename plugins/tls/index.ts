@@ -1,8 +1,11 @@
-import { bind, inject, injectable, LOGGER, PROCESS_INFO, type CertificateReport, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo } from '../../core/index.js';
-import { AcmeManager, AcmeResponder, certInfo, ManagedCertificate } from './acme-manager.js';
-import { acmeSettings, isAcme } from './acme-settings.js';
+import { bind, inject, injectable, LOGGER, PROCESS_INFO, STORE, type CertificateReport, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type SharedStore } from '../../core/index.js';
+import { AcmeManager, certInfo, type AcmeBlock } from './acme-manager.js';
+import { readFileSync } from 'node:fs';
+import { acmeSettings, isAcme, localStorage } from './acme-settings.js';
 import { AcmeStore } from './acme-store.js';
 import type { CertPair } from './certs.js';
+import { OcspStapler, StapledCertificate } from './ocsp-stapler.js';
+import { ocspDir } from './ocsp-store.js';
 import { TlsUnit } from './provider.js';
 import { tls, type TlsConfig } from './schema.js';
 import { selfSigned } from './self-signed.js';
@@ -25,12 +28,39 @@ export class TlsPlugin implements Plugin {
   readonly name = 'tls';
   readonly directives = [bind(tls, (cfg, at, place) => new TlsUnit(cfg, at, () => this.selfSigned(place.server?.names ?? []), place, this.log.child({ plugin: this.name })))];
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo) {}
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo, @inject(STORE) private readonly store: SharedStore) {}
 
   master(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): MasterPart | undefined {
-    const acme = this.acme(directives, ctx);
+    const blocks = new Map<MasterDirective<TlsConfig>, AcmeBlock>();
+    const acme = this.acme(directives, ctx, blocks);
     const shared = this.proc.role === 'master' ? this.shared(directives, ctx) : undefined; // workers 0: the one process makes its own
-    return acme || shared ? new TlsMasterPart(shared, acme) : undefined;
+    const ocsp = this.ocsp(directives, ctx, acme, blocks);
+    return acme || shared || ocsp ? new TlsMasterPart(shared, acme, ocsp) : undefined;
+  }
+
+  /**
+   * ocsp makes the master part that keeps OCSP staples fresh, once per certificate (file, or
+   * ACME-managed, which is renewed at once when revoked); self-signed ones name no responder.
+   */
+  private ocsp(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext, acme: AcmeManager | undefined, blocks: ReadonlyMap<MasterDirective<TlsConfig>, AcmeBlock>): OcspStapler | undefined {
+    const certs = new Map<string, StapledCertificate>();
+    for (const d of directives) {
+      const cfg = d.config;
+      if (cfg.ocsp_stapling === false || cfg.mode === 'self_signed') continue;
+      const names = d.place.server?.names ?? [];
+      const log = ctx.log.child({ names: names.join(' ') || '(default)' });
+      if (isAcme(cfg)) {
+        const s = acmeSettings(cfg, names);
+        const store = new AcmeStore(s.storage);
+        const block = blocks.get(d);
+        const source = { chain: () => store.readCert(s.directory, s.names[0])?.cert, changes: true, ...(acme && block ? { onRevoked: (serial: string) => acme.renewRevoked(block, serial) } : {}) };
+        certs.set(`acme ${store.certDir(s.directory, s.names[0])}`, new StapledCertificate(source, ocspDir(s.storage), s.retry, log));
+      } else if (cfg.cert !== undefined && !certs.has(`file ${cfg.cert}`)) {
+        const file = cfg.cert;
+        certs.set(`file ${file}`, new StapledCertificate({ chain: () => readFileSync(file, 'utf8'), changes: false }, ocspDir(localStorage(cfg)), cfg.retry ?? 60_000, log));
+      }
+    }
+    return certs.size ? new OcspStapler([...certs.values()]) : undefined;
   }
 
   /** shared makes the self-signed certificates workers share: for `tls self_signed`, and meanwhile for `tls acme` with none in storage. */
@@ -48,13 +78,9 @@ export class TlsPlugin implements Plugin {
   }
 
   /** acme makes the master part that obtains and renews each `tls acme` certificate. */
-  private acme(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): AcmeManager | undefined {
-    const certs = directives.filter((d) => isAcme(d.config)).map((d) => {
-      const s = acmeSettings(d.config, d.place.server?.names ?? []);
-      const store = new AcmeStore(s.storage);
-      return new ManagedCertificate(s, store, new AcmeResponder(store, d.place.listens ?? [], ctx.log), ctx.log);
-    });
-    return certs.length ? new AcmeManager(certs) : undefined;
+  private acme(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext, blocks: Map<MasterDirective<TlsConfig>, AcmeBlock>): AcmeManager | undefined {
+    for (const d of directives) if (isAcme(d.config)) blocks.set(d, { settings: acmeSettings(d.config, d.place.server?.names ?? []), listens: d.place.listens ?? [] });
+    return blocks.size ? new AcmeManager([...blocks.values()], this.store, ctx.log) : undefined;
   }
 
   /** certificates reports each `tls acme` certificate from its storage folder, for `gatekit certs`. */
@@ -66,7 +92,7 @@ export class TlsPlugin implements Plugin {
       const status = store.readStatus(s.directory, s.names[0]);
       const next = status?.lastError !== undefined ? status.nextAttempt : info?.renewAt;
       return {
-        names: s.names, where: `${store.certDir(s.directory, s.names[0])} (CA ${s.directory})`,
+        names: s.names, where: `${s.shared ? 'the global store, copied to ' : ''}${store.certDir(s.directory, s.names[0])} (CA ${s.directory})`,
         ...(info ? { issuer: info.issuer, expires: info.notAfter } : {}),
         ...(next !== undefined ? { nextRenewal: next } : {}),
         ...(status?.lastError !== undefined ? { lastError: status.lastError } : {}),
@@ -92,16 +118,18 @@ function hasStored(cfg: TlsConfig, names: readonly string[]): boolean {
   try { return new AcmeStore(s.storage).readCert(s.directory, names[0] ?? '') !== undefined; } catch { return false; }
 }
 
-/** TlsMasterPart is the tls plugin's work in the master: shared self-signed certificates, and ACME. */
+/** TlsMasterPart is the tls plugin's work in the master: shared self-signed certificates, ACME, and OCSP staples. */
 class TlsMasterPart implements MasterPart {
-  constructor(readonly shared: SharedCertificates | undefined, readonly acme: AcmeManager | undefined) {}
+  constructor(readonly shared: SharedCertificates | undefined, readonly acme: AcmeManager | undefined, readonly ocsp: OcspStapler | undefined) {}
 
   async start(): Promise<void> {
     await this.shared?.start();
     await this.acme?.start();
+    await this.ocsp?.start();
   }
 
   async stop(): Promise<void> {
+    await this.ocsp?.stop();
     await this.acme?.stop();
     await this.shared?.stop();
   }

@@ -1,9 +1,12 @@
 import type { SecureContextOptions } from 'node:tls';
 import { diagnostic, spanOf, warning, type CertificateUnit, type Diagnostic, type Logger, type Span, type TlsProvider, type UnitPlace } from '../../core/index.js';
 import { checkAcme, checkAcmeOptions } from './acme-check.js';
-import { acmeSettings, isAcme } from './acme-settings.js';
+import { acmeSettings, isAcme, localStorage } from './acme-settings.js';
 import { AcmeSource } from './acme-source.js';
 import { checkPair, readPair, type CertPair } from './certs.js';
+import { ocspSubject } from './ocsp-request.js';
+import { Staples } from './ocsp-staples.js';
+import { ocspDir } from './ocsp-store.js';
 import type { TlsConfig } from './schema.js';
 
 /** CertSource gives the self-signed certificate for the server a `tls` unit sits in. */
@@ -17,6 +20,7 @@ export type CertSource = () => CertPair;
 export class TlsUnit implements CertificateUnit {
   private provider: TlsProvider | undefined;
   private acme: AcmeSource | undefined;
+  private staples: Staples | undefined;
 
   constructor(private readonly cfg: TlsConfig, private readonly at: Span, private readonly selfSigned: CertSource, private readonly place?: UnitPlace, private readonly log?: Logger) {}
 
@@ -42,21 +46,31 @@ export class TlsUnit implements CertificateUnit {
   tls(): TlsProvider {
     if (this.provider) return this.provider;
     if (isAcme(this.cfg)) return (this.provider = this.acmeProvider());
-    const pair = this.cfg.mode === 'self_signed' ? this.selfSigned() : readPair(this.cfg.cert!, this.cfg.key!);
-    this.provider = { options: this.options(pair), ...this.headers() };
+    if (this.cfg.mode === 'self_signed') return (this.provider = { options: this.options(this.selfSigned()), ...this.headers() });
+    const pair = readPair(this.cfg.cert!, this.cfg.key!);
+    this.provider = { options: this.options(pair), ...this.headers(), ...(staplesFile(pair) ? this.ocsp(localStorage(this.cfg)) : {}) };
     return this.provider;
   }
 
   /** acmeProvider serves the certificate the master keeps in storage, swaps in its renewals, and answers the CA's challenges. */
   private acmeProvider(): TlsProvider {
-    const source = (this.acme = new AcmeSource(acmeSettings(this.cfg, this.place?.server?.names ?? []), this.selfSigned, this.log!));
+    const s = acmeSettings(this.cfg, this.place?.server?.names ?? []);
+    const source = (this.acme = new AcmeSource(s, this.selfSigned, this.log!));
     return {
       options: this.options(source.pair),
       ...this.headers(),
+      ...this.ocsp(s.storage),
       watch: (update) => source.watch((pair) => update(this.options(pair))),
       http01: (host, token) => source.http01(host, token),
       tlsAlpn01: (name) => { const p = source.tlsAlpn01(name); return p && { cert: p.cert, key: p.key }; },
     };
+  }
+
+  /** ocsp staples what the master stores in `storage` (unless ocsp_stapling is off). */
+  private ocsp(storage: string): Pick<TlsProvider, 'ocsp'> {
+    if (this.cfg.ocsp_stapling === false) return {};
+    const staples = (this.staples = new Staples(ocspDir(storage)));
+    return { ocsp: (certificate) => staples.staple(certificate) };
   }
 
   private options(pair: CertPair): SecureContextOptions {
@@ -68,10 +82,16 @@ export class TlsUnit implements CertificateUnit {
     return hsts ? { headers: { 'strict-transport-security': hstsValue(hsts.max_age, hsts.flags ?? []) } } : {};
   }
 
-  /** close stops watching the storage folder. */
+  /** close stops watching the storage folders. */
   async close(): Promise<void> {
     this.acme?.close();
+    this.staples?.close();
   }
+}
+
+/** staplesFile tells whether a certificate from files can be stapled: it names a responder and its chain has the issuer. */
+function staplesFile(pair: CertPair): boolean {
+  try { return typeof ocspSubject(pair.cert) !== 'string'; } catch { return false; }
 }
 
 function minVersionOf(v: TlsConfig['min_version']): 'TLSv1.2' | 'TLSv1.3' {

@@ -1,11 +1,11 @@
 import { arg, directive, type ConfigOf } from '../../core/index.js';
 
 /** ACME_ONLY are the options that belong to `tls acme` (and `tls auto`) only. */
-export const ACME_ONLY = ['email', 'ca', 'ca_root', 'challenge', 'storage', 'renew_before', 'retry'] as const;
+export const ACME_ONLY = ['email', 'ca', 'ca_root', 'challenge', 'renew_before'] as const;
 
 /**
  * tls is `tls [self_signed|acme|auto] { cert FILE; key FILE; min_version 1.2|1.3; hsts DURATION [include_subdomains] [preload];
- * email ADDR; ca URL; ca_root FILE; challenge http-01|tls-alpn-01; storage DIR; renew_before DURATION; retry DURATION }`.
+ * ocsp_stapling on|off; email ADDR; ca URL; ca_root FILE; challenge http-01|tls-alpn-01; storage DIR|redis [DIR]; renew_before DURATION; retry DURATION }`.
  */
 export const tls = directive({
   name: 'tls', kind: 'certificate', unique: true,
@@ -25,9 +25,12 @@ export const tls = directive({
       { name: 'ca_root', doc: "acme: a PEM root certificate to trust for the CA's own HTTPS (a private or test CA)", args: [arg.path('file')] },
       { name: 'challenge', doc: 'acme: how the CA checks control of the names: http-01 (the default; on a plain-HTTP listener) or tls-alpn-01 (on the TLS listener)',
         args: [arg.enum('type', { values: ['http-01', 'tls-alpn-01'] })] },
-      { name: 'storage', doc: 'acme: the folder for keys, certificates and locks (default $XDG_DATA_HOME/gatekit/acme or ~/.local/share/gatekit/acme)', args: [arg.path('dir')] },
+      { name: 'ocsp_stapling', doc: 'Staple the OCSP response of a certificate that names a responder: fetched by the master, refreshed halfway to its nextUpdate (default on)', args: [arg.bool('on')] },
+      { name: 'storage', doc: 'The folder for ACME keys, certificates and locks, and for OCSP staples (default $XDG_DATA_HOME/gatekit/acme or ~/.local/share/gatekit/acme); '
+          + 'acme: storage redis [DIR] shares them in the global store, for every instance, keeping a copy in DIR for when Redis is down',
+        args: [arg.path('dir', { also: ['redis'] }), arg.path('copy', { optional: true })] },
       { name: 'renew_before', doc: 'acme: renew this long before the certificate expires (default 30d)', args: [arg.duration('window', { max: 315_360_000_000 })] },
-      { name: 'retry', doc: 'acme: the first wait after a failed attempt; each failure doubles it, up to 1d (default 1m)', args: [arg.duration('wait')] },
+      { name: 'retry', doc: 'The first wait after a failed ACME order or OCSP fetch; each failure doubles it, up to 1d (OCSP: 1h) (default 1m)', args: [arg.duration('wait')] },
     ],
   },
 });

@@ -110,6 +110,15 @@ describe('tls acme at check', () => {
     assert.deepEqual([alpn.span.line, alpn.span.col], [3, 24], 'the caret is under tls-alpn-01');
   });
 
+  it('refuses storage redis without a global store, at storage, and a second folder for a plain storage', async () => {
+    const [none] = await config('a.test', `acme { ${CA}; storage redis }`);
+    assert.deepEqual([none.code, none.severity, none.span.file.endsWith('.gate'), none.span.line, none.span.col], ['GK_TLS_ACME_NO_STORE', 'error', true, 3, 38]);
+    assert.match(none.help!, /global \{ store redis:\/\//);
+    const stored = await checkGate(`global { store redis://127.0.0.1:6379 }\nserver a.test {\n  listen 8443 tls\n  tls acme { ${CA}; storage redis ./copy }\n  respond "x"\n}\nserver {\n  listen 8080\n  redirect https\n}\n`);
+    assert.deepEqual(stored, []);
+    assert.deepEqual(await codes('a.test', `acme { ${CA}; storage ./a ./b }`), ['GK_TLS_ACME_STORAGE']);
+  });
+
   it('refuses acme options outside acme and files inside it, and warns about an email that is no address', async () => {
     const [misplaced] = await config('a.test', `self_signed { email ops@a.test }`);
     assert.deepEqual([misplaced.code, misplaced.span.col], ['GK_TLS_ACME_ONLY', 27]);

@@ -45,14 +45,6 @@ describe('admin dashboard in a real browser', function () {
     const admin = await adminUrl(served);
     const site = `http://127.0.0.1:${(await served.waitFor(LISTENING, 10_000))[1]}`;
     await served.waitFor(/master running/, 10_000);
-    // steady traffic, one request at a time, for as long as the test runs
-    let busy = false;
-    traffic = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void Promise.all([fetch(`${site}/p/`), fetch(`${site}/health`)]).then((rs) => Promise.all(rs.map((r) => r.text()))).finally(() => { busy = false; });
-    }, 20);
-
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
     const errors: string[] = [];
@@ -60,6 +52,16 @@ describe('admin dashboard in a real browser', function () {
     const outside: string[] = [];
     page.on('request', (r) => { if (!r.url().startsWith(admin.replace(/\/$/, '')) && !r.url().startsWith('ws://127.0.0.1')) outside.push(r.url()); });
     await page.goto(admin);
+    // the page opens before any request was served (its charts start empty), then traffic comes
+    await page.locator('#summary', { hasText: 'generation 1' }).waitFor({ timeout: 15_000 })
+      .catch((e: Error) => { throw new Error(`the dashboard shows no status: ${errors.join('; ') || e.message}`); });
+    // steady traffic, one request at a time, for as long as the test runs
+    let busy = false;
+    traffic = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void Promise.all([fetch(`${site}/p/`), fetch(`${site}/health`)]).then((rs) => Promise.all(rs.map((r) => r.text()))).finally(() => { busy = false; });
+    }, 20);
 
     // the numbers move: the served count grows and a rate shows, fed by the WebSocket
     const first = await numberAbove(page, '#requests-total', 0);

@@ -44,7 +44,7 @@ describe('gatekit test', function () {
     const r = await runCli(['test', 'site.gate'], { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('ok    ')).length, 7, r.stdout);
-    assert.match(r.stdout, /^ok {4}POST \/admin {2}\(site\.gate\.test:6\)$/m);
+    assert.match(r.stdout, /^ok {4}POST \/admin {2}\(site\.gate\.test:6:1\)$/m);
     assert.match(r.stdout, /7 passed, 0 failed/);
   });
 

@@ -87,6 +87,25 @@ describe('gatekit lsp', function () {
     assert.deepEqual((await lsp.diagnostics(uri)).map((d) => [d.code, d.range.start.line, d.range.start.character]), [['GK_TEST_BAD_ARGS', 1, 7]]);
   });
 
+  it('completes and explains the words of a gatekit test file', async () => {
+    const text = 'expect GET /x {\n    \n    handler \n    request_header Accept gzip\n}\n\nexpect \n';
+    const file = write('site.gate.test', text);
+    lsp = await startLsp(dir);
+    const uri = lsp.open(file, text);
+    await lsp.diagnostics(uri);
+    const labels = async (line: number, ch: number): Promise<string[]> =>
+      (await lsp!.conn.sendRequest<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: pos(line, ch) })).map((i) => i.label);
+    const inBlock = await labels(1, 4);
+    for (const w of ['status', 'header', 'no_header', 'body', 'request_header', 'request_basic_auth', 'request_body', 'repeat']) assert.ok(inBlock.includes(w), `${w} in ${inBlock}`);
+    assert.ok(!inBlock.includes('server') && !inBlock.includes('expect'), String(inBlock));
+    const handlers = await labels(2, 12);
+    for (const h of ['proxy', 'static', 'respond', 'none']) assert.ok(handlers.includes(h), `${h} in ${handlers}`);
+    assert.deepEqual(await labels(5, 0), ['expect']);
+    assert.ok((await labels(6, 7)).includes('POST'));
+    const h = await lsp.conn.sendRequest<Hover | null>('textDocument/hover', { textDocument: { uri }, position: pos(3, 8) });
+    assert.match((h?.contents as { value: string } | undefined)?.value ?? '', /`request_header NAME VALUE`[\s\S]*Send this request header/);
+  });
+
   it('explains directives, options, arguments and variables on hover', async () => {
     const file = write('site.gate', SITE);
     lsp = await startLsp(dir);

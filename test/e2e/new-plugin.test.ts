@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -31,8 +31,10 @@ describe('gatekit new plugin', function () {
       assert.equal(r.code, 0, r.stderr);
       const pkg = join(dir, 'gatekit-plugin-greet-me');
       assert.match(r.stdout, /wrote gatekit-plugin-greet-me: cd gatekit-plugin-greet-me && npm install && npm test/);
-      const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
+      const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string>; devDependencies: Record<string, string> };
       assert.deepEqual(Object.keys(manifest.peerDependencies), ['gatekit-server']);
+      // gatekit-server is not on the registry yet: a clone's gatekit points the package at itself, so npm install works
+      assert.equal(manifest.devDependencies['gatekit-server'], `file:${realpathSync(REPO)}`);
       linkDevDependencies(pkg);
       const test = spawnSync('npm', ['test'], { cwd: pkg, encoding: 'utf8', timeout: 50000 });
       assert.equal(test.status, 0, test.stdout + test.stderr);

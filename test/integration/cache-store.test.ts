@@ -18,15 +18,19 @@ describe('cache { store redis } across instances (gatekit run, redis-server)', f
   const served: Served[] = [];
   /** asked counts the origin's requests per path. */
   const asked = new Map<string, number>();
+  /** held: '/slow' waits for it, and its first arrival opens `arrived`. */
+  let held: { open: () => void; hold: Promise<void>; arrived: Promise<void>; arrive: () => void };
 
   before(function () { if (!REDIS_SERVER) this.skip(); });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gatekit-cstore-'));
     redis = await startRedis(dir);
     asked.clear();
-    origin = createServer((req, res) => {
+    held = heldDoor();
+    origin = createServer(async (req, res) => {
       const n = (asked.get(req.url!) ?? 0) + 1;
       asked.set(req.url!, n);
+      if (req.url === '/slow') { held.arrive(); await held.hold; }
       const body = req.url === '/big' ? Buffer.alloc(4096, 'b') : Buffer.from(`${req.url} #${n}\n`);
       res.writeHead(200, { 'cache-control': 'max-age=60', 'content-type': 'text/plain', 'content-length': body.length }).end(body);
     });
@@ -85,4 +89,23 @@ describe('cache { store redis } across instances (gatekit run, redis-server)', f
     assert.equal((await get(a, '/x')).headers['x-cache'], 'HIT');
     await served[0].waitFor(/cache: the store answers again/);
   });
+
+  it('lets one of 100 concurrent misses over two instances reach the origin (lock)', async () => {
+    const ports = [await start('store redis; lock 10s'), await start('store redis; lock 10s')];
+    const all = Array.from({ length: 100 }, (_, i) => get(ports[i % 2], '/slow'));
+    await held.arrived;
+    held.open();
+    const answers = await Promise.all(all);
+    assert.deepEqual(new Set(answers.map((r) => `${r.status} ${r.body.toString()}`)), new Set(['200 /slow #1\n']));
+    assert.equal(asked.get('/slow'), 1);
+  });
 });
+
+/** heldDoor is a promise the test opens, and another the origin opens when a request reaches it. */
+function heldDoor(): { open: () => void; hold: Promise<void>; arrived: Promise<void>; arrive: () => void } {
+  let open!: () => void;
+  let arrive!: () => void;
+  const hold = new Promise<void>((resolve) => { open = resolve; });
+  const arrived = new Promise<void>((resolve) => { arrive = resolve; });
+  return { open, hold, arrived, arrive };
+}

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Origin } from '../../plugins/cache/testdata/origin.js';
@@ -17,14 +19,15 @@ describe('cache: a disk store shared by workers (gatekit run)', function () {
   afterEach(async () => { await served?.stop(); served = undefined; await origin.close(); rmSync(dir, { recursive: true, force: true }); });
 
   const file = (): string => join(dir, 'site.gate');
-  const start = async (): Promise<void> => {
+  /** start runs gatekit with 2 workers; `rr` hands connections to them in turn (a burst would reach one: the other never wakes first). */
+  const start = async (options = '', rr = false): Promise<void> => {
     writeFileSync(file(), `global { workers 2; pid ./run.pid }
 server { listen 127.0.0.1:0
   log { format "$pid $uri $cache_status"; to ${dir}/access.log }
-  cache { store disk ${dir}/store }
+  cache { store disk ${dir}/store; ${options} }
   proxy ${origin.url}
 }\n`);
-    served = serve(['run', file()]);
+    served = serve(['run', file()], { env: { TMPDIR: dir, ...(rr ? { GATEKIT_SCHEDULING: 'rr' } : {}) } });
     await served.waitFor(new RegExp(LISTENING.source), 8000);
     await served.waitFor(/master running/, 8000);
   };
@@ -36,6 +39,17 @@ server { listen 127.0.0.1:0
       while (left-- > 0) assert.equal((await httpGet(`http://127.0.0.1:${port()}${path}`, { connection: 'close' })).status, 200);
     };
     await Promise.all(Array.from({ length: 8 }, lane));
+  };
+  /** getSent sends a GET on its own connection: `sent` once the request is written, `body` with the answer. */
+  const getSent = (path: string): { sent: Promise<unknown>; body: Promise<string> } => {
+    const req = request(`http://127.0.0.1:${port()}${path}`, { agent: false, headers: { connection: 'close' } });
+    const body = new Promise<string>((resolve, reject) => {
+      req.on('response', (res) => { let b = ''; res.setEncoding('utf8'); res.on('data', (c: string) => { b += c; }); res.on('end', () => resolve(`${res.statusCode} ${b}`)); });
+      req.on('error', reject);
+    });
+    const sent = once(req, 'finish');
+    req.end();
+    return { sent, body };
   };
   const lines = (): string[][] => readFileSync(join(dir, 'access.log'), 'utf8').trim().split('\n').map((l) => l.split(' '));
 
@@ -57,5 +71,36 @@ server { listen 127.0.0.1:0
     await spread('/page', 10);
     assert.equal(origin.count('/page'), 1);
     assert.deepEqual(new Set(lines().slice(1).map(([, , s]) => s)), new Set(['HIT']));
+  });
+
+  it('lets one of 100 concurrent misses reach the origin, whichever worker they reach (lock)', async () => {
+    let open!: () => void;
+    const hold = new Promise<void>((resolve) => { open = resolve; });
+    origin.on('/slow', { headers: { 'cache-control': 'max-age=60' }, body: 'slow', hold });
+    await start('lock 10s', true);
+    const all = Array.from({ length: 100 }, () => getSent('/slow'));
+    await Promise.all(all.map((r) => r.sent));
+    await origin.reached('/slow');
+    open();
+    assert.deepEqual(new Set(await Promise.all(all.map((r) => r.body))), new Set(['200 slow']));
+    assert.equal(origin.count('/slow'), 1);
+    assert.equal(new Set(lines().map(([pid]) => pid)).size, 2, 'both workers answered some');
+  });
+
+  it('refreshes a stale entry once, whichever worker the stale requests reach (stale_while_revalidate)', async () => {
+    let open!: () => void;
+    const hold = new Promise<void>((resolve) => { open = resolve; });
+    origin.on('/s', (_r, n) => ({ headers: { 'cache-control': 'max-age=0, stale-while-revalidate=60' }, body: `v${n}`, hold: n === 2 ? hold : undefined }));
+    await start();
+    assert.equal((await httpGet(`http://127.0.0.1:${port()}/s`)).body.toString(), 'v1');
+    // the refresh is held at the origin: both workers answer from the stale entry meanwhile
+    await spread('/s', 40);
+    const stale = lines().slice(1);
+    assert.equal(new Set(stale.map(([pid]) => pid)).size, 2, 'both workers answered some');
+    assert.deepEqual(new Set(stale.map(([, , s]) => s)), new Set(['STALE', 'UPDATING']));
+    assert.equal(stale.filter(([, , s]) => s === 'STALE').length, 1);
+    assert.equal(origin.count('/s'), 2);
+    open();
+    while ((await httpGet(`http://127.0.0.1:${port()}/s`, { connection: 'close' })).body.toString() === 'v1');
   });
 });

@@ -4,7 +4,7 @@
 'use strict';
 
 const KEEP = 900; // points: 15 minutes at one a second
-const state = { points: [], status: null, token: sessionStorage.getItem('gatekit-token') || '', charts: {}, keys: '' };
+const state = { points: [], status: null, token: sessionStorage.getItem('gatekit-token') || '', charts: {}, keys: null }; // keys: the routes the charts were made for (null: none made yet)
 const $ = (sel) => document.querySelector(sel);
 
 function el(tag, attrs, ...children) {

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -16,6 +17,8 @@ export class Origin {
   readonly seen: IncomingMessage[] = [];
   private readonly replies = new Map<string, (req: IncomingMessage, n: number) => Reply>();
   private readonly server: Server;
+
+  private readonly arrivals = new EventEmitter();
 
   constructor() {
     this.server = createServer((req, res) => void this.answer(req, res));
@@ -37,11 +40,21 @@ export class Origin {
 
   count(path: string): number { return this.hits.get(path) ?? 0; }
 
+  /** reached resolves once `path` has had `n` requests. */
+  reached(path: string, n = 1): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => { if (this.count(path) >= n) { this.arrivals.off('request', check); resolve(); } };
+      this.arrivals.on('request', check);
+      check();
+    });
+  }
+
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     const n = (this.hits.get(path) ?? 0) + 1;
     this.hits.set(path, n);
     this.seen.push(req);
+    this.arrivals.emit('request', path);
     const r = this.replies.get(path)?.(req, n) ?? { status: 404, body: 'none\n' };
     await r.hold;
     const body = typeof r.body === 'string' ? Buffer.from(r.body) : (r.body ?? Buffer.alloc(0));
