@@ -43,7 +43,16 @@ export async function runAdmin(): Promise<Section> {
     const on = await startRespond(dir, 'admin-on', adminPort);
     started.push(on.child);
     scraper = setInterval(() => {
-      fetch(`http://127.0.0.1:${adminPort}/metrics`).then(async (r) => { await r.text(); if (r.ok) scrapes++; else scrapeFailures++; }, () => { scrapeFailures++; });
+      fetch(`http://127.0.0.1:${adminPort}/metrics`).then(
+        async (r) => {
+          await r.text();
+          if (r.ok) scrapes++;
+          else scrapeFailures++;
+        },
+        () => {
+          scrapeFailures++;
+        },
+      );
     }, SCRAPE_MS);
     const a: Target = { name: 'admin off', url: `http://127.0.0.1:${off.port}/`, pid: off.child.proc.pid!, results: [], cpuUs: [] };
     const b: Target = { name: 'admin on, scraped 1/s', url: `http://127.0.0.1:${on.port}/`, pid: on.child.proc.pid!, results: [], cpuUs: [] };
@@ -53,15 +62,37 @@ export async function runAdmin(): Promise<Section> {
     const paired = median(b.results.map((x, i) => x.rps / a.results[i].rps));
     const cpu = (t: Target): string => (t.cpuUs.length ? `${median(t.cpuUs).toFixed(1)} us` : 'n/a');
     const errors = [...a.results, ...b.results].reduce((n, x) => n + x.errors, 0);
-    const row = (t: Target, vs: string, res: string): string[] => [t.name, rps(t).toFixed(0), ms(median(t.results.map((x) => x.p50Ms))), ms(median(t.results.map((x) => x.p99Ms))), cpu(t), vs, res];
+    const row = (t: Target, vs: string, res: string): string[] => [
+      t.name,
+      rps(t).toFixed(0),
+      ms(median(t.results.map((x) => x.p50Ms))),
+      ms(median(t.results.map((x) => x.p99Ms))),
+      cpu(t),
+      vs,
+      res,
+    ];
     return {
       title: `admin API cost on respond (${load.name}, 1 process each, same build)`,
-      header: ['gatekit run, respond "hello world\\n", workers 0', 'req/s (median)', 'p50 latency', 'p99 latency', 'server CPU / request', 'on / off', `target >= ${TARGET_RATIO}x`],
-      rows: [row(b, ratio(r), verdict(r >= TARGET_RATIO)), row(a, '', ''), ['req/s, paired per-round ratio (median)', '', '', '', '', ratio(paired), verdict(paired >= TARGET_RATIO)]],
+      header: [
+        'gatekit run, respond "hello world\\n", workers 0',
+        'req/s (median)',
+        'p50 latency',
+        'p99 latency',
+        'server CPU / request',
+        'on / off',
+        `target >= ${TARGET_RATIO}x`,
+      ],
+      rows: [
+        row(b, ratio(r), verdict(r >= TARGET_RATIO)),
+        row(a, '', ''),
+        ['req/s, paired per-round ratio (median)', '', '', '', '', ratio(paired), verdict(paired >= TARGET_RATIO)],
+      ],
       notes: [
         `load: ${describeLoad(load.name)}; /metrics fetched every ${SCRAPE_MS} ms from the admin-on server all along (${scrapes} scrapes, ${scrapeFailures} failed); its dashboard sampling runs every second too.`,
         `per-round req/s: on ${b.results.map((x) => x.rps.toFixed(0)).join(', ')}; off ${a.results.map((x) => x.rps.toFixed(0)).join(', ')}.`,
-        `load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')} (${cpus().length} cores); errors during load: ${errors}.`,
+        `load average at the end: ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')} (${cpus().length} cores); errors during load: ${errors}.`,
       ],
       passed: r >= TARGET_RATIO && errors === 0 && scrapeFailures === 0,
       ratios: [{ label: 'respond, admin on + scraped vs off (req/s)', value: r, target: TARGET_RATIO }],

@@ -33,18 +33,27 @@ export interface AppScenario {
 }
 
 /** Row is a contender with its place in the table. */
-interface Row extends Contender { readonly role: Stack['role'] | 'gatekit' | 'reference' }
+interface Row extends Contender {
+  readonly role: Stack['role'] | 'gatekit' | 'reference';
+}
 
 /** PoolSize is how gatekit serves an app: Node workers (0: one process), Python processes, and `respond` on RESPOND_PATH beside it or not. */
-export interface PoolSize { readonly nodeWorkers: number; readonly procs: number; readonly respond: boolean }
+export interface PoolSize {
+  readonly nodeWorkers: number;
+  readonly procs: number;
+  readonly respond: boolean;
+}
 
 /** startPooledGatekit serves `app` with gatekit's pool (node flags first, e.g. --cpu-prof) and waits for the app's first 200. */
 export async function startPooledGatekit(app: PyApp, dir: string, o: PoolSize, nodeFlags: readonly string[] = []): Promise<{ child: Child; port: number }> {
   const port = await freePort();
   const file = join(dir, 'gatekit.gate');
-  writeFileSync(file, `global { workers ${o.nodeWorkers} }\nserver {\n    listen 127.0.0.1:${port}\n` +
-    (o.respond ? `    route = ${RESPOND_PATH} { respond "hello\\n" }\n` : '') +
-    `    ${app.kind} ${app.callable} { python ${join(VENV_BIN, 'python')}; chdir ${app.dir}; workers ${o.procs} }\n}\n`);
+  writeFileSync(
+    file,
+    `global { workers ${o.nodeWorkers} }\nserver {\n    listen 127.0.0.1:${port}\n` +
+      (o.respond ? `    route = ${RESPOND_PATH} { respond "hello\\n" }\n` : '') +
+      `    ${app.kind} ${app.callable} { python ${join(VENV_BIN, 'python')}; chdir ${app.dir}; workers ${o.procs} }\n}\n`,
+  );
   // TMPDIR: the pool's sockets go in `dir`, removed with it even if gatekit had to be killed
   const child = startChild('gatekit run', process.execPath, [...nodeFlags, GATEKIT_BIN, 'run', file], { env: { ...process.env, TMPDIR: dir } });
   try {
@@ -65,7 +74,18 @@ async function startGatekitApp(s: AppScenario, dir: string, size: StackSize, chi
   const base = `http://127.0.0.1:${port}`;
   return [
     { name: `gatekit ${s.app.kind}`, role: 'gatekit', url: base + s.app.path, results: [], cpu, cpuUs: {} },
-    ...(s.respondReference ? [{ name: 'gatekit `respond`, same process (reference for Node CPU)', role: 'reference' as const, url: base + RESPOND_PATH, results: [], cpu, cpuUs: {} }] : []),
+    ...(s.respondReference
+      ? [
+          {
+            name: 'gatekit `respond`, same process (reference for Node CPU)',
+            role: 'reference' as const,
+            url: base + RESPOND_PATH,
+            results: [],
+            cpu,
+            cpuUs: {},
+          },
+        ]
+      : []),
   ];
 }
 
@@ -76,7 +96,11 @@ async function startStack(stack: Stack, s: AppScenario, own: string, size: Stack
   try {
     const url = await stack.start(s.app, own, size, mine);
     const pids = mine.map((c) => c.proc.pid!);
-    const all = (): number | undefined => pids.reduce<number | undefined>((n, p) => { const v = treeCpuMs(p); return n === undefined || v === undefined ? undefined : n + v; }, 0);
+    const all = (): number | undefined =>
+      pids.reduce<number | undefined>((n, p) => {
+        const v = treeCpuMs(p);
+        return n === undefined || v === undefined ? undefined : n + v;
+      }, 0);
     return { name: stack.name, role: stack.role, url, results: [], cpu: { all }, cpuUs: {} };
   } finally {
     children.push(...mine);
@@ -85,11 +109,18 @@ async function startStack(stack: Stack, s: AppScenario, own: string, size: Stack
 
 /** sameAnswers checks that every row of the app answers 200 with gatekit's body before any load. */
 async function sameAnswers(rows: readonly Row[]): Promise<number> {
-  const answers = await Promise.all(rows.map(async (r) => { const res = await fetch(r.url!); return { r, status: res.status, body: await res.text() }; }));
+  const answers = await Promise.all(
+    rows.map(async (r) => {
+      const res = await fetch(r.url!);
+      return { r, status: res.status, body: await res.text() };
+    }),
+  );
   const want = answers[0];
   for (const a of answers) {
     if (a.status !== 200 || a.body !== want.body) {
-      throw new Error(`${a.r.name} answered ${a.status} with a body unlike gatekit's:\n${a.body.slice(0, 400)}\n--- gatekit (${want.status}):\n${want.body.slice(0, 400)}`);
+      throw new Error(
+        `${a.r.name} answered ${a.status} with a body unlike gatekit's:\n${a.body.slice(0, 400)}\n--- gatekit (${want.status}):\n${want.body.slice(0, 400)}`,
+      );
     }
   }
   return Buffer.byteLength(want.body);
@@ -131,8 +162,11 @@ export async function runAppScenario(s: AppScenario): Promise<Section> {
 
 /** Measured is what one run of a scenario found. */
 interface Measured {
-  readonly gate: Row; readonly stacks: readonly Row[]; readonly reference?: Row;
-  readonly skipped: readonly { stack: Stack; why: string }[]; readonly bytes: number;
+  readonly gate: Row;
+  readonly stacks: readonly Row[];
+  readonly reference?: Row;
+  readonly skipped: readonly { stack: Stack; why: string }[];
+  readonly bytes: number;
 }
 
 /** goal says the row's target and whether gatekit met it ('' for rows shown for information). */
@@ -151,16 +185,28 @@ function report(s: AppScenario, size: StackSize, generator: string, m: Measured)
   const nodeRatio = nodeUs !== undefined && respondUs ? nodeUs / respondUs : undefined;
   const all = [m.gate, ...m.stacks, ...(m.reference ? [m.reference] : [])];
   const errors = all.reduce((n, r) => n + r.results.reduce((k, x) => k + x.errors, 0), 0);
-  const line = (r: Row, cpu: string, vs: string, to: string): string[] =>
-    [r.name, r.role, rps(r).toFixed(0), ms(median(r.results.map((x) => x.p50Ms))), ms(median(r.results.map((x) => x.p99Ms))), cpu, vs, to];
+  const line = (r: Row, cpu: string, vs: string, to: string): string[] => [
+    r.name,
+    r.role,
+    rps(r).toFixed(0),
+    ms(median(r.results.map((x) => x.p50Ms))),
+    ms(median(r.results.map((x) => x.p99Ms))),
+    cpu,
+    vs,
+    to,
+  ];
   const rows = [
     line(m.gate, `${us(cpuOf(m.gate, 'all'))} (Node ${us(nodeUs)})`, '', ''),
     ...m.stacks.map((r) => line(r, us(cpuOf(r, 'all')), ratio(g / rps(r)), goal(r.role, g / rps(r)))),
     ...m.skipped.map((x) => [x.stack.name, x.stack.role, `skipped: ${x.why}`, '', '', '', '', x.stack.role === 'target' ? '**FAIL** (not measured)' : '']),
     ...(m.reference ? [line(m.reference, `Node ${us(respondUs)}`, '', '')] : []),
-    ...(nodeRatio !== undefined ? [['Node CPU per request: pooled / `respond`', '', '', '', '', ratio(nodeRatio), '', `<= ${NODE_CPU_TARGET}x: ${verdict(nodeRatio <= NODE_CPU_TARGET)}`]] : []),
+    ...(nodeRatio !== undefined
+      ? [['Node CPU per request: pooled / `respond`', '', '', '', '', ratio(nodeRatio), '', `<= ${NODE_CPU_TARGET}x: ${verdict(nodeRatio <= NODE_CPU_TARGET)}`]]
+      : []),
   ];
-  const ratios: Ratio[] = m.stacks.filter((r) => r.role !== 'extra').map((r) => ({ label: `${s.id} vs ${r.name.split(' (')[0]}`, value: g / rps(r), target: TARGET }));
+  const ratios: Ratio[] = m.stacks
+    .filter((r) => r.role !== 'extra')
+    .map((r) => ({ label: `${s.id} vs ${r.name.split(' (')[0]}`, value: g / rps(r), target: TARGET }));
   return {
     title: `${s.id}: ${s.about}, gatekit vs the stacks it replaces (${size.procs} Python processes each)`,
     header: ['server', 'role', 'req/s (median)', 'p50 latency', 'p99 latency', 'CPU / request (all its processes)', 'gatekit / this', 'target'],
@@ -172,7 +218,9 @@ function report(s: AppScenario, size: StackSize, generator: string, m: Measured)
       ...gaps(m, s.app.kind, target, nodeUs),
       `per-round req/s: ${all.map((r) => `${r.name}: ${r.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
       `CPU per request is user + system time from /proc over each round (10 ms ticks) divided by the requests served; "Node" counts gatekit's Node processes only, not its Python pool. Per round, gatekit Node: ${(m.gate.cpuUs?.node ?? []).map((v) => v.toFixed(0)).join(', ')} us${m.reference ? `; \`respond\` Node: ${(m.reference.cpuUs?.node ?? []).map((v) => v.toFixed(0)).join(', ')} us` : ''}.`,
-      `load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}; errors and non-2xx answers during load: ${errors}.`,
+      `load average at the end: ${loadavg()
+        .map((v) => v.toFixed(2))
+        .join(' ')}; errors and non-2xx answers during load: ${errors}.`,
     ],
     passed: !!target && g / rps(target) >= TARGET && errors === 0 && (nodeRatio === undefined || nodeRatio <= NODE_CPU_TARGET),
     ratios,
@@ -193,7 +241,7 @@ function gaps(m: Measured, kind: PyApp['kind'], target: Row | undefined, nodeUs:
   const missed = m.stacks.filter((r) => r.role !== 'extra' && g < rps(r) * TARGET);
   if (!missed.length) return [];
   const allUs = cpuOf(m.gate, 'all');
-  const cores = (v: number | undefined): string => (v === undefined ? 'n/a' : (v * g / 1e6).toFixed(2));
+  const cores = (v: number | undefined): string => (v === undefined ? 'n/a' : ((v * g) / 1e6).toFixed(2));
   const gen = med(m.gate.results.map((x) => x.generatorCores).filter((x): x is number => x !== undefined));
   const short = missed.map((r) => `${r.name.split(' (')[0]} by ${(100 * (1 - g / rps(r))).toFixed(0)}% (${ratio(g / rps(r))})`).join(', ');
   return [

@@ -29,8 +29,10 @@ export interface PyApp {
 }
 
 /** StackSize is how many processes each stack runs: Python processes, and Nginx workers in front. */
-export interface StackSize { readonly procs: number; readonly nginxWorkers: number }
-
+export interface StackSize {
+  readonly procs: number;
+  readonly nginxWorkers: number;
+}
 
 /** Stack is one way of serving a PyApp other than gatekit: one row of the table. */
 export interface Stack {
@@ -56,8 +58,11 @@ function output(cmd: string, args: readonly string[]): string {
 
 /** pyVersions reads installed distributions' versions from the venv: 'uvloop 0.23.0'. */
 export function pyVersions(dists: readonly string[]): string[] {
-  const code = 'import sys\nfrom importlib import metadata\nfor d in sys.argv[1:]:\n    try: print(d, metadata.version(d))\n    except metadata.PackageNotFoundError: pass';
-  return output(join(VENV_BIN, 'python'), ['-c', code, ...dists]).split('\n').filter(Boolean);
+  const code =
+    'import sys\nfrom importlib import metadata\nfor d in sys.argv[1:]:\n    try: print(d, metadata.version(d))\n    except metadata.PackageNotFoundError: pass';
+  return output(join(VENV_BIN, 'python'), ['-c', code, ...dists])
+    .split('\n')
+    .filter(Boolean);
 }
 
 /** uwsgiPython is the Python version Debian's python3 plugin for uWSGI embeds: '3.11.2'. */
@@ -75,7 +80,8 @@ const minor = (v: string): string => v.split('.').slice(0, 2).join('.');
 /** missingUwsgi checks uWSGI, its python3 plugin, and that the plugin's Python is the venv's (its compiled packages must load). */
 function missingUwsgi(): string | undefined {
   if (!existsSync(UWSGI) || !/^\d/.test(uwsgiPython())) return 'uWSGI with its python3 plugin is not installed (apt-get install -y uwsgi uwsgi-plugin-python3)';
-  if (minor(uwsgiPython()) !== minor(venvPython())) return `uWSGI's python3 plugin embeds Python ${uwsgiPython()}, the venv is Python ${venvPython()}: make the venv with the system's python3`;
+  if (minor(uwsgiPython()) !== minor(venvPython()))
+    return `uWSGI's python3 plugin embeds Python ${uwsgiPython()}, the venv is Python ${venvPython()}: make the venv with the system's python3`;
   return undefined;
 }
 
@@ -85,19 +91,36 @@ function missingVenvCommand(cmd: string, pip: string): string | undefined {
 }
 
 /** NginxFront is what Nginx is told about the app server on `sock`: an upstream block (optional) and the `location /` lines. */
-interface NginxFront { readonly upstream?: string; readonly location: readonly string[] }
+interface NginxFront {
+  readonly upstream?: string;
+  readonly location: readonly string[];
+}
 
 /** behindNginx starts the app server, waits for its unix socket, then starts Nginx in front of it. */
-async function behindNginx(app: PyApp, dir: string, size: StackSize, children: Child[], server: (sock: string) => Child, front: (sock: string) => NginxFront): Promise<string> {
+async function behindNginx(
+  app: PyApp,
+  dir: string,
+  size: StackSize,
+  children: Child[],
+  server: (sock: string) => Child,
+  front: (sock: string) => NginxFront,
+): Promise<string> {
   const sock = join(dir, 'app.sock');
   const backend = server(sock);
   children.push(backend);
   await waitForFile(sock, backend);
   const port = await freePort();
   const f = front(sock);
-  await unlessExits(backend, startNginx(nginxBin()!, dir, { workers: size.nginxWorkers, port, path: app.path, children, http: [
-    ...(f.upstream ? [f.upstream] : []), `server { listen 127.0.0.1:${port}; location / {`, ...f.location.map((l) => `  ${l}`), '} }',
-  ] }));
+  await unlessExits(
+    backend,
+    startNginx(nginxBin()!, dir, {
+      workers: size.nginxWorkers,
+      port,
+      path: app.path,
+      children,
+      http: [...(f.upstream ? [f.upstream] : []), `server { listen 127.0.0.1:${port}; location / {`, ...f.location.map((l) => `  ${l}`), '} }'],
+    }),
+  );
   return `http://127.0.0.1:${port}${app.path}`;
 }
 
@@ -116,56 +139,118 @@ const nginxName = (): string[] => [nginxVersion(nginxBin() ?? 'nginx')];
 /** startUwsgi runs uWSGI as deployed behind Nginx: master, N processes, the venv, a unix socket, no request log. */
 function startUwsgi(app: PyApp, sock: string, procs: number): Child {
   return startChild('uwsgi', UWSGI, [
-    '--strict', '--plugin', 'python3', '--virtualenv', VENV, '--master', '--processes', String(procs),
-    '--socket', sock, '--chmod-socket=666', '--chdir', app.dir, '--pythonpath', app.dir, '--module', app.callable, '--need-app',
-    '--die-on-term', '--no-orphans', '--disable-logging',
+    '--strict',
+    '--plugin',
+    'python3',
+    '--virtualenv',
+    VENV,
+    '--master',
+    '--processes',
+    String(procs),
+    '--socket',
+    sock,
+    '--chmod-socket=666',
+    '--chdir',
+    app.dir,
+    '--pythonpath',
+    app.dir,
+    '--module',
+    app.callable,
+    '--need-app',
+    '--die-on-term',
+    '--no-orphans',
+    '--disable-logging',
   ]);
 }
 
 /** nginxUwsgi is Nginx's uwsgi_pass to uWSGI on a unix socket: the classic fast Django deployment. */
 export function nginxUwsgi(role: Stack['role']): Stack {
   return {
-    name: 'Nginx -> uWSGI (uwsgi_pass, unix socket)', role,
+    name: 'Nginx -> uWSGI (uwsgi_pass, unix socket)',
+    role,
     missing: () => missingNginx() ?? missingUwsgi(),
     versions: () => [...nginxName(), `uWSGI ${output(UWSGI, ['--version'])} (Debian's python3 plugin, Python ${uwsgiPython()})`],
-    start: (app, dir, size, children) => behindNginx(app, dir, size, children, (sock) => startUwsgi(app, sock, size.procs),
-      (sock) => ({ location: ['include /etc/nginx/uwsgi_params;', `uwsgi_pass unix:${sock};`] })),
+    start: (app, dir, size, children) =>
+      behindNginx(
+        app,
+        dir,
+        size,
+        children,
+        (sock) => startUwsgi(app, sock, size.procs),
+        (sock) => ({ location: ['include /etc/nginx/uwsgi_params;', `uwsgi_pass unix:${sock};`] }),
+      ),
   };
 }
 
 /** uvicornArgs are Uvicorn's options for N workers on the given loop and HTTP parser (named, so a missing package fails loudly). */
 function uvicornArgs(app: PyApp, procs: number, fast: boolean): string[] {
-  return ['--workers', String(procs), '--loop', fast ? 'uvloop' : 'asyncio', '--http', fast ? 'httptools' : 'h11',
-    '--app-dir', app.dir, '--log-level', 'warning', '--no-access-log', app.callable];
+  return [
+    '--workers',
+    String(procs),
+    '--loop',
+    fast ? 'uvloop' : 'asyncio',
+    '--http',
+    fast ? 'httptools' : 'h11',
+    '--app-dir',
+    app.dir,
+    '--log-level',
+    'warning',
+    '--no-access-log',
+    app.callable,
+  ];
 }
 
-const uvicornVersions = (fast: boolean): string[] => [output(join(VENV_BIN, 'uvicorn'), ['--version']).replace(/^Running /, ''), ...(fast ? pyVersions(['uvloop', 'httptools']) : [])];
+const uvicornVersions = (fast: boolean): string[] => [
+  output(join(VENV_BIN, 'uvicorn'), ['--version']).replace(/^Running /, ''),
+  ...(fast ? pyVersions(['uvloop', 'httptools']) : []),
+];
 const missingUvicorn = (fast: boolean): string | undefined =>
-  missingVenvCommand('uvicorn', fast ? "'uvicorn[standard]'" : 'uvicorn') ?? (fast && pyVersions(['uvloop', 'httptools']).length < 2 ? "uvloop or httptools is not in the venv (.venv/bin/pip install 'uvicorn[standard]')" : undefined);
+  missingVenvCommand('uvicorn', fast ? "'uvicorn[standard]'" : 'uvicorn') ??
+  (fast && pyVersions(['uvloop', 'httptools']).length < 2 ? "uvloop or httptools is not in the venv (.venv/bin/pip install 'uvicorn[standard]')" : undefined);
 
 /** nginxUvicorn is Nginx proxying with kept-alive upstream connections to Uvicorn (uvloop + httptools) on a unix socket. */
 export function nginxUvicorn(role: Stack['role']): Stack {
   return {
-    name: 'Nginx -> Uvicorn uvloop + httptools (proxy_pass, keepalive, unix socket)', role,
+    name: 'Nginx -> Uvicorn uvloop + httptools (proxy_pass, keepalive, unix socket)',
+    role,
     missing: () => missingNginx() ?? missingUvicorn(true),
     versions: () => [...nginxName(), ...uvicornVersions(true)],
-    start: (app, dir, size, children) => behindNginx(app, dir, size, children,
-      (sock) => startChild('uvicorn', join(VENV_BIN, 'uvicorn'), ['--uds', sock, ...uvicornArgs(app, size.procs, true)], { cwd: app.dir }),
-      (sock) => ({ upstream: `upstream uvicorn { server unix:${sock}; keepalive 64; }`, location: [
-        'proxy_pass http://uvicorn;', 'proxy_http_version 1.1;', 'proxy_set_header Connection "";', 'proxy_set_header Host $http_host;',
-        'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;', 'proxy_set_header X-Forwarded-Proto $scheme;', 'proxy_redirect off;',
-      ] })),
+    start: (app, dir, size, children) =>
+      behindNginx(
+        app,
+        dir,
+        size,
+        children,
+        (sock) => startChild('uvicorn', join(VENV_BIN, 'uvicorn'), ['--uds', sock, ...uvicornArgs(app, size.procs, true)], { cwd: app.dir }),
+        (sock) => ({
+          upstream: `upstream uvicorn { server unix:${sock}; keepalive 64; }`,
+          location: [
+            'proxy_pass http://uvicorn;',
+            'proxy_http_version 1.1;',
+            'proxy_set_header Connection "";',
+            'proxy_set_header Host $http_host;',
+            'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+            'proxy_set_header X-Forwarded-Proto $scheme;',
+            'proxy_redirect off;',
+          ],
+        }),
+      ),
   };
 }
 
 /** uvicornAlone is Uvicorn serving HTTP itself: with uvloop + httptools (`fast`) or with asyncio + h11. */
 export function uvicornAlone(role: Stack['role'], fast: boolean): Stack {
   return {
-    name: fast ? 'Uvicorn uvloop + httptools, alone' : 'Uvicorn asyncio + h11, alone', role,
+    name: fast ? 'Uvicorn uvloop + httptools, alone' : 'Uvicorn asyncio + h11, alone',
+    role,
     missing: () => missingUvicorn(fast),
     versions: () => uvicornVersions(fast),
-    start: (app, _dir, size, children) => alone(app, children, (port) => startChild('uvicorn', join(VENV_BIN, 'uvicorn'),
-      ['--host', '127.0.0.1', '--port', String(port), ...uvicornArgs(app, size.procs, fast)], { cwd: app.dir })),
+    start: (app, _dir, size, children) =>
+      alone(app, children, (port) =>
+        startChild('uvicorn', join(VENV_BIN, 'uvicorn'), ['--host', '127.0.0.1', '--port', String(port), ...uvicornArgs(app, size.procs, fast)], {
+          cwd: app.dir,
+        }),
+      ),
   };
 }
 
@@ -179,23 +264,38 @@ const gunicornVersion = (): string[] => [output(join(VENV_BIN, 'gunicorn'), ['--
 /** nginxGunicorn is Nginx proxying to Gunicorn's sync workers on a unix socket, as Gunicorn's docs deploy it. */
 export function nginxGunicorn(role: Stack['role']): Stack {
   return {
-    name: 'Nginx -> Gunicorn sync workers (proxy_pass, unix socket)', role,
+    name: 'Nginx -> Gunicorn sync workers (proxy_pass, unix socket)',
+    role,
     missing: () => missingNginx() ?? missingVenvCommand('gunicorn', 'gunicorn'),
     versions: () => [...nginxName(), ...gunicornVersion()],
-    start: (app, dir, size, children) => behindNginx(app, dir, size, children,
-      (sock) => startChild('gunicorn', join(VENV_BIN, 'gunicorn'), gunicornArgs(app, size.procs, `unix:${sock}`)),
-      (sock) => ({ upstream: `upstream gunicorn { server unix:${sock} fail_timeout=0; }`, location: [
-        'proxy_pass http://gunicorn;', 'proxy_set_header Host $http_host;', 'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;', 'proxy_redirect off;',
-      ] })),
+    start: (app, dir, size, children) =>
+      behindNginx(
+        app,
+        dir,
+        size,
+        children,
+        (sock) => startChild('gunicorn', join(VENV_BIN, 'gunicorn'), gunicornArgs(app, size.procs, `unix:${sock}`)),
+        (sock) => ({
+          upstream: `upstream gunicorn { server unix:${sock} fail_timeout=0; }`,
+          location: [
+            'proxy_pass http://gunicorn;',
+            'proxy_set_header Host $http_host;',
+            'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+            'proxy_redirect off;',
+          ],
+        }),
+      ),
   };
 }
 
 /** gunicornAlone is Gunicorn's sync workers serving HTTP themselves (one connection per request). */
 export function gunicornAlone(role: Stack['role']): Stack {
   return {
-    name: 'Gunicorn sync workers, alone', role,
+    name: 'Gunicorn sync workers, alone',
+    role,
     missing: () => missingVenvCommand('gunicorn', 'gunicorn'),
     versions: gunicornVersion,
-    start: (app, _dir, size, children) => alone(app, children, (port) => startChild('gunicorn', join(VENV_BIN, 'gunicorn'), gunicornArgs(app, size.procs, `127.0.0.1:${port}`))),
+    start: (app, _dir, size, children) =>
+      alone(app, children, (port) => startChild('gunicorn', join(VENV_BIN, 'gunicorn'), gunicornArgs(app, size.procs, `127.0.0.1:${port}`))),
   };
 }

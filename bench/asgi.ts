@@ -11,9 +11,11 @@ import type { Section } from './report.js';
 /** runAsgi compares gatekit's asgi with Nginx -> Uvicorn (target: at least 1.0x) and Uvicorn alone (stretch). */
 export function runAsgi(): Promise<Section> {
   return runAppScenario({
-    id: 'asgi', about: 'a trivial ASGI app (bench/apps/hello)',
+    id: 'asgi',
+    about: 'a trivial ASGI app (bench/apps/hello)',
     app: { kind: 'asgi', dir: join(BENCH_APPS, 'hello'), callable: 'hello_asgi:application', path: '/' },
     stacks: [nginxUvicorn('target'), uvicornAlone('stretch', true), uvicornAlone('extra', false)],
-    respondReference: true, packages: [],
+    respondReference: true,
+    packages: [],
   });
 }

@@ -22,12 +22,23 @@ const PAGE = '/page.txt';
 const VIEW = '/catalog/';
 
 /** Row is one server under load, and what its process tree's CPU says per request. */
-interface Row extends Contender { readonly label: string; url: string; readonly cpuUs: Record<string, number[]> }
+interface Row extends Contender {
+  readonly label: string;
+  url: string;
+  readonly cpuUs: Record<string, number[]>;
+}
 
 /** meter counts the CPU of a server's process tree, to say where a round's time went. */
 function row(label: string, name: string, port: number, path: string, child: Child): Row {
   const pid = child.proc.pid!;
-  return { name, label, url: `http://127.0.0.1:${port}${path}`, results: [], cpu: { all: () => treeCpuMs(pid), node: () => treeCpuMs(pid, /^node$/) }, cpuUs: {} };
+  return {
+    name,
+    label,
+    url: `http://127.0.0.1:${port}${path}`,
+    results: [],
+    cpu: { all: () => treeCpuMs(pid), node: () => treeCpuMs(pid, /^node$/) },
+    cpuUs: {},
+  };
 }
 
 /** gate runs `gatekit run` on a config with 2 workers around `inner`, and waits for it to answer `path`. */
@@ -47,11 +58,17 @@ async function gate(dir: string, name: string, inner: string, path: string, star
  */
 async function nginxCache(bin: string, dir: string, origin: number, started: Child[]): Promise<{ port: number; child: Child }> {
   const port = await freePort();
-  const child = await startNginx(bin, dir, { workers: 2, port, path: PAGE, children: started, http: [
-    `proxy_cache_path ${join(dir, 'cache')} levels=1:2 keys_zone=bench:10m max_size=1g inactive=1h use_temp_path=off;`,
-    `upstream origin { server 127.0.0.1:${origin}; keepalive 16; }`,
-    `server { listen 127.0.0.1:${port}; location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_cache bench; proxy_cache_valid 200 1h; } }`,
-  ] });
+  const child = await startNginx(bin, dir, {
+    workers: 2,
+    port,
+    path: PAGE,
+    children: started,
+    http: [
+      `proxy_cache_path ${join(dir, 'cache')} levels=1:2 keys_zone=bench:10m max_size=1g inactive=1h use_temp_path=off;`,
+      `upstream origin { server 127.0.0.1:${origin}; keepalive 16; }`,
+      `server { listen 127.0.0.1:${port}; location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_cache bench; proxy_cache_valid 200 1h; } }`,
+    ],
+  });
   return { port, child };
 }
 
@@ -63,19 +80,31 @@ async function startAll(dir: string, started: Child[]): Promise<{ rows: Row[]; n
   const st = await gate(dir, 'static', '    static ./site', PAGE, started);
   const origin = await gate(dir, 'origin', '    static ./site', PAGE, started);
   const hit = await gate(dir, 'cache-hit', `    cache { ttl 1h; store disk ./store }\n    proxy http://127.0.0.1:${origin.port}`, PAGE, started);
-  const rows = [row('`cache { ttl 1h; store disk }` hit, 1 KiB, workers 2', 'cache hit', hit.port, PAGE, hit.child),
-    row('`static`, the same 1 KiB, workers 2', 'static', st.port, PAGE, st.child)];
+  const rows = [
+    row('`cache { ttl 1h; store disk }` hit, 1 KiB, workers 2', 'cache hit', hit.port, PAGE, hit.child),
+    row('`static`, the same 1 KiB, workers 2', 'static', st.port, PAGE, st.child),
+  ];
   const bin = nginxBin();
   if (bin) {
     mkdirSync(join(dir, 'nginx'));
     const ng = await nginxCache(bin, join(dir, 'nginx'), origin.port, started);
-    rows.push(row(`${nginxVersion(bin)} \`proxy_cache\` hit (disk, keep-alive upstream), the same 1 KiB, 2 workers`, 'nginx proxy_cache', ng.port, PAGE, ng.child));
+    rows.push(
+      row(`${nginxVersion(bin)} \`proxy_cache\` hit (disk, keep-alive upstream), the same 1 KiB, 2 workers`, 'nginx proxy_cache', ng.port, PAGE, ng.child),
+    );
   }
   const wsgi = `    wsgi benchsite.wsgi:application { chdir ${join(BENCH_APPS, 'django')}; python ${join(VENV_BIN, 'python')}; workers ${procs} }`;
   const micro = await gate(dir, 'django-micro', `    cache { ttl 1s; lock }\n${wsgi}`, VIEW, started);
   const django = await gate(dir, 'django', wsgi, VIEW, started);
-  rows.push(row(`\`cache { ttl 1s; lock }\` (memory) in front of \`wsgi\` Django, workers 2, ${procs} Python processes`, 'micro-cached Django', micro.port, VIEW, micro.child),
-    row(`\`wsgi\` Django uncached (bench/apps/django ${VIEW}), workers 2, ${procs} Python processes`, 'Django', django.port, VIEW, django.child));
+  rows.push(
+    row(
+      `\`cache { ttl 1s; lock }\` (memory) in front of \`wsgi\` Django, workers 2, ${procs} Python processes`,
+      'micro-cached Django',
+      micro.port,
+      VIEW,
+      micro.child,
+    ),
+    row(`\`wsgi\` Django uncached (bench/apps/django ${VIEW}), workers 2, ${procs} Python processes`, 'Django', django.port, VIEW, django.child),
+  );
   return { rows, nginxMissing: bin ? undefined : 'nginx is not installed (apt-get install -y nginx)', procs };
 }
 
@@ -111,27 +140,40 @@ function report(rows: readonly Row[], generator: string, procs: number, nginxMis
   const hitRatio = rps(hit) / rps(stat);
   const ngRatio = ng ? rps(hit) / rps(ng) : undefined;
   const microRatio = rps(micro) / rps(django);
-  const line = (r: Row, vs: string, to: string): string[] =>
-    [r.label, rps(r).toFixed(0), ms(median(r.results.map((x) => x.p50Ms))), ms(median(r.results.map((x) => x.p99Ms))), `${cpuUs(r, 'all')} (Node ${cpuUs(r, 'node')})`, vs, to];
+  const line = (r: Row, vs: string, to: string): string[] => [
+    r.label,
+    rps(r).toFixed(0),
+    ms(median(r.results.map((x) => x.p50Ms))),
+    ms(median(r.results.map((x) => x.p99Ms))),
+    `${cpuUs(r, 'all')} (Node ${cpuUs(r, 'node')})`,
+    vs,
+    to,
+  ];
   const errors = rows.flatMap((r) => r.results).reduce((n, x) => n + x.errors, 0);
   const gen = median(rows.flatMap((r) => r.results).map((x) => x.generatorCores ?? 0));
-  const ratios: Ratio[] = [{ label: 'cache hit 1 KiB vs static (req/s)', value: hitRatio, target: HIT_TARGET },
+  const ratios: Ratio[] = [
+    { label: 'cache hit 1 KiB vs static (req/s)', value: hitRatio, target: HIT_TARGET },
     ...(ngRatio !== undefined ? [{ label: 'cache hit 1 KiB vs nginx proxy_cache (req/s)', value: ngRatio, target: NGINX_STRETCH }] : []),
-    { label: 'micro-cached Django vs uncached (req/s)', value: microRatio, target: MICRO_TARGET }];
+    { label: 'micro-cached Django vs uncached (req/s)', value: microRatio, target: MICRO_TARGET },
+  ];
   return {
     title: `cache: disk-store hits vs static and Nginx proxy_cache, and a 1 s micro-cache in front of Django (${generator}, ${settings.connections} connections, keep-alive)`,
     header: ['server', 'req/s (median)', 'p50 latency', 'p99 latency', 'CPU per request', 'ratio', 'target'],
     rows: [
       line(hit, '', ''),
       line(stat, ratio(hitRatio), `hit >= ${HIT_TARGET}x static: ${verdict(hitRatio >= HIT_TARGET)}`),
-      ng ? line(ng, ratio(ngRatio!), `stretch: hit >= ${NGINX_STRETCH}x: ${ngRatio! >= NGINX_STRETCH ? 'pass' : 'not yet'}`) : ['nginx `proxy_cache`', `skipped: ${nginxMissing}`, '', '', '', '', ''],
+      ng
+        ? line(ng, ratio(ngRatio!), `stretch: hit >= ${NGINX_STRETCH}x: ${ngRatio! >= NGINX_STRETCH ? 'pass' : 'not yet'}`)
+        : ['nginx `proxy_cache`', `skipped: ${nginxMissing}`, '', '', '', '', ''],
       line(micro, ratio(microRatio), `>= ${MICRO_TARGET}x uncached: ${verdict(microRatio >= MICRO_TARGET)}`),
       line(django, '', ''),
     ],
     notes: [
       `${settings.rounds} rounds x ${settings.seconds} s per server, alternating order, after a ${settings.warmupSeconds} s warm-up each; every front server runs 2 workers; the Django pools ${procs} Python processes each (GATEKIT_BENCH_CACHE_PROCS).`,
       'ratios: the cache hit against static and Nginx, the micro-cached view against the uncached one. Before the load, the three 1 KiB servers answered the same body.',
-      `CPU per request is the server's process tree (Node alone in brackets); the load generator used ${gen.toFixed(2)} cores (median of the rounds) of ${cpus().length}, shared with the servers; load average at the end ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
+      `CPU per request is the server's process tree (Node alone in brackets); the load generator used ${gen.toFixed(2)} cores (median of the rounds) of ${cpus().length}, shared with the servers; load average at the end ${loadavg()
+        .map((v) => v.toFixed(2))
+        .join(' ')}.`,
       `errors and non-2xx answers during load: ${errors}.`,
     ],
     passed: hitRatio >= HIT_TARGET && microRatio >= MICRO_TARGET && errors === 0,

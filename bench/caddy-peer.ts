@@ -21,12 +21,28 @@ export function caddyVersion(bin: string): string {
  * the given certificate (and a fixed `respond` text at one path; no admin endpoint, no automatic HTTPS redirects, no access log) and
  * starts caddy with GOMAXPROCS=`procs`, its data and config under `dir`. The caller waits for it.
  */
-export function startCaddy(bin: string, dir: string, o: { port: number; site: string; cert: string; key: string; procs: number; respond?: { path: string; text: string } }): Child {
+export function startCaddy(
+  bin: string,
+  dir: string,
+  o: { port: number; site: string; cert: string; key: string; procs: number; respond?: { path: string; text: string } },
+): Child {
   const file = join(dir, 'Caddyfile');
-  writeFileSync(file, [
-    '{', '  admin off', '  auto_https disable_redirects', '}',
-    `https://127.0.0.1:${o.port} {`, `  tls ${o.cert} ${o.key}`, ...(o.respond ? [`  respond ${o.respond.path} "${o.respond.text}" 200`] : []), `  root * ${o.site}`, '  file_server', '}', '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      '{',
+      '  admin off',
+      '  auto_https disable_redirects',
+      '}',
+      `https://127.0.0.1:${o.port} {`,
+      `  tls ${o.cert} ${o.key}`,
+      ...(o.respond ? [`  respond ${o.respond.path} "${o.respond.text}" 200`] : []),
+      `  root * ${o.site}`,
+      '  file_server',
+      '}',
+      '',
+    ].join('\n'),
+  );
   const env = { ...process.env, GOMAXPROCS: String(o.procs), XDG_DATA_HOME: join(dir, 'caddy-data'), XDG_CONFIG_HOME: join(dir, 'caddy-config'), HOME: dir };
   return startChild('caddy', bin, ['run', '--config', file, '--adapter', 'caddyfile'], { env });
 }

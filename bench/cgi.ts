@@ -25,33 +25,45 @@ type Runner = () => Promise<void>;
 async function timeEach(run: Runner, n: number, c: number): Promise<number> {
   let left = n;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: c }, async () => { while (left-- > 0) await run(); }));
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (left-- > 0) await run();
+    }),
+  );
   return (performance.now() - t0) / n;
 }
 
 /** bareSpawn runs the script directly, as a CGI server must at the least: spawn, read stdout to the end, reap. */
 function bareSpawn(script: string): Runner {
   const env = { PATH: '/usr/local/bin:/usr/bin:/bin', GATEWAY_INTERFACE: 'CGI/1.1', REQUEST_METHOD: 'GET', QUERY_STRING: '', SCRIPT_NAME: '/cgi-bin/hello.sh' };
-  return () => new Promise((resolve, reject) => {
-    const child = spawn(script, [], { env, stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    child.once('error', reject);
-    child.once('close', () => (out.endsWith('hello from cgi\n') ? resolve() : reject(new Error(`bare spawn printed ${JSON.stringify(out)}`))));
-  });
+  return () =>
+    new Promise((resolve, reject) => {
+      const child = spawn(script, [], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+      });
+      child.once('error', reject);
+      child.once('close', () => (out.endsWith('hello from cgi\n') ? resolve() : reject(new Error(`bare spawn printed ${JSON.stringify(out)}`))));
+    });
 }
 
 /** viaGatekit asks gatekit for the script over keep-alive connections. */
 function viaGatekit(port: number, agent: Agent): Runner {
-  return () => new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/cgi-bin/hello.sh', agent }, (res) => {
-      let body = '';
-      res.on('data', (b: Buffer) => { body += b.toString(); });
-      res.once('end', () => (res.statusCode === 200 && body === 'hello from cgi\n' ? resolve() : reject(new Error(`gatekit answered ${res.statusCode} ${JSON.stringify(body)}`))));
+  return () =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/cgi-bin/hello.sh', agent }, (res) => {
+        let body = '';
+        res.on('data', (b: Buffer) => {
+          body += b.toString();
+        });
+        res.once('end', () =>
+          res.statusCode === 200 && body === 'hello from cgi\n' ? resolve() : reject(new Error(`gatekit answered ${res.statusCode} ${JSON.stringify(body)}`)),
+        );
+      });
+      req.once('error', reject);
+      req.end();
     });
-    req.once('error', reject);
-    req.end();
-  });
 }
 
 /** FLOOR_PY spawns the script N times one at a time with posix_spawn, reading stdout to the end, and prints ms per spawn. */
@@ -83,13 +95,18 @@ function posixSpawnFloor(script: string, n: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const py = spawn('python3', ['-I', '-S', '-c', FLOOR_PY, script, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    py.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    py.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     py.once('error', reject);
     py.once('close', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`posix_spawn floor exited with ${code}`))));
   });
 }
 
-interface Series { readonly gate: number[]; readonly bare: number[] }
+interface Series {
+  readonly gate: number[];
+  readonly bare: number[];
+}
 
 async function measure(gate: Runner, bare: Runner, c: number): Promise<Series> {
   const s: Series = { gate: [], bare: [] };
@@ -97,7 +114,16 @@ async function measure(gate: Runner, bare: Runner, c: number): Promise<Series> {
   await timeEach(bare, 50, c);
   for (let r = 0; r < settings.rounds; r++) {
     // alternate who goes first, so that drift hits both alike
-    const order: [keyof Series, Runner][] = r % 2 ? [['bare', bare], ['gate', gate]] : [['gate', gate], ['bare', bare]];
+    const order: [keyof Series, Runner][] =
+      r % 2
+        ? [
+            ['bare', bare],
+            ['gate', gate],
+          ]
+        : [
+            ['gate', gate],
+            ['bare', bare],
+          ];
     for (const [k, run] of order) s[k].push(await timeEach(run, settings.requests, c));
     process.stderr.write(`  round ${r + 1}/${settings.rounds} (${c} at once): gatekit ${ms(s.gate[r])}/req, bare spawn ${ms(s.bare[r])}/spawn\n`);
   }
@@ -119,7 +145,10 @@ export async function runCgi(): Promise<Section> {
     chmodSync(script, 0o755);
     const port = await freePort();
     const file = join(dir, 'cgi.gate');
-    writeFileSync(file, `global { workers 0 }\nserver {\n    listen 127.0.0.1:${port}\n    route /cgi-bin/ { cgi ./cgi-bin { max_processes 64 } }\n    route = / { respond "ready" }\n}\n`);
+    writeFileSync(
+      file,
+      `global { workers 0 }\nserver {\n    listen 127.0.0.1:${port}\n    route /cgi-bin/ { cgi ./cgi-bin { max_processes 64 } }\n    route = / { respond "ready" }\n}\n`,
+    );
     child = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', file]);
     await waitFor200(port, child, 10_000, 10);
     const rows: string[][] = [];
@@ -135,14 +164,25 @@ export async function runCgi(): Promise<Section> {
         for (let r = 0; r < 3; r++) floors.push(await posixSpawnFloor(script, settings.requests).catch(() => NaN));
         const floor = median(floors);
         if (Number.isFinite(floor)) {
-          notes.push(`Floor: posix_spawn of the same script from a small python3 process, one at a time: ${ms(floor)}/spawn; gatekit one at a time is ${ratio(median(s.gate) / floor)} that (gatekit's own spawner uses posix_spawn too; see \`spawner\` in the cgi docs).`);
+          notes.push(
+            `Floor: posix_spawn of the same script from a small python3 process, one at a time: ${ms(floor)}/spawn; gatekit one at a time is ${ratio(median(s.gate) / floor)} that (gatekit's own spawner uses posix_spawn too; see \`spawner\` in the cgi docs).`,
+          );
         }
       }
       const paired = median(s.gate.map((g, i) => g / s.bare[i]));
       passed &&= paired <= TARGET;
       if (c === 1) ratios.push({ label: 'cgi: bare spawn time / gatekit time', value: 1 / paired, target: Number((1 / TARGET).toFixed(2)) });
-      rows.push([c === 1 ? 'one at a time' : `${c} at once`, ms(median(s.gate)), ms(median(s.bare)), ms(median(s.gate) - median(s.bare)), ratio(paired), verdict(paired <= TARGET)]);
-      notes.push(`${c} at once, per-round ms per request: gatekit ${s.gate.map((x) => x.toFixed(2)).join(', ')}; bare spawn ${s.bare.map((x) => x.toFixed(2)).join(', ')}.`);
+      rows.push([
+        c === 1 ? 'one at a time' : `${c} at once`,
+        ms(median(s.gate)),
+        ms(median(s.bare)),
+        ms(median(s.gate) - median(s.bare)),
+        ratio(paired),
+        verdict(paired <= TARGET),
+      ]);
+      notes.push(
+        `${c} at once, per-round ms per request: gatekit ${s.gate.map((x) => x.toFixed(2)).join(', ')}; bare spawn ${s.bare.map((x) => x.toFixed(2)).join(', ')}.`,
+      );
     }
     return {
       title: 'cgi: time per request vs the bare cost of spawning the same script',
@@ -152,7 +192,9 @@ export async function runCgi(): Promise<Section> {
         `gatekit: \`gatekit run\`, workers 0, \`cgi ./cgi-bin\` (spawner auto: the posix_spawn helper), GET /cgi-bin/hello.sh over keep-alive connections from this process; bare: child_process.spawn of the same /bin/sh script from this process, stdout read to the end.`,
         `${settings.rounds} rounds x ${settings.requests} requests (and as many spawns) per load, alternating who goes first, after a 50-request warm-up each.`,
         ...notes,
-        `load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')} (${cpus().length} cores).`,
+        `load average at the end: ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')} (${cpus().length} cores).`,
       ],
       passed,
       ratios,

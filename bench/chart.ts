@@ -23,7 +23,9 @@ export function ratioChart(ratios: readonly Ratio[], title: string): string {
     return [
       `<text x="${LABEL - 8}" y="${y + 15}" text-anchor="end">${esc(r.label)}</text>`,
       `<rect x="${LABEL}" y="${y + 3}" width="${(x(r.value) - LABEL).toFixed(1)}" height="${ROW - 8}" fill="${fill}"/>`,
-      r.target === undefined ? '' : `<line x1="${x(r.target).toFixed(1)}" x2="${x(r.target).toFixed(1)}" y1="${y}" y2="${y + ROW - 2}" stroke="#222" stroke-width="2"/>`,
+      r.target === undefined
+        ? ''
+        : `<line x1="${x(r.target).toFixed(1)}" x2="${x(r.target).toFixed(1)}" y1="${y}" y2="${y + ROW - 2}" stroke="#222" stroke-width="2"/>`,
       `<text x="${(x(r.value) + 6).toFixed(1)}" y="${y + 15}">${r.value.toFixed(2)}x ${r.target === undefined ? '(no target)' : `(target ${r.target}x)`}</text>`,
     ].join('');
   });

@@ -10,9 +10,11 @@ import type { Section } from './report.js';
 /** runDjango compares gatekit's wsgi with Nginx -> uWSGI on a Django page (target: at least 1.0x). */
 export function runDjango(): Promise<Section> {
   return runAppScenario({
-    id: 'django', about: 'a Django view rendering a template (bench/apps/django)',
+    id: 'django',
+    about: 'a Django view rendering a template (bench/apps/django)',
     app: { kind: 'wsgi', dir: join(BENCH_APPS, 'django'), callable: 'benchsite.wsgi:application', path: '/catalog/' },
     stacks: [nginxUwsgi('target')],
-    respondReference: false, packages: ['django'],
+    respondReference: false,
+    packages: ['django'],
   });
 }

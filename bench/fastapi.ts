@@ -11,9 +11,11 @@ import type { Section } from './report.js';
 /** runFastapi compares gatekit's asgi with Nginx -> Uvicorn on a FastAPI endpoint (target: at least 1.0x). */
 export function runFastapi(): Promise<Section> {
   return runAppScenario({
-    id: 'fastapi', about: 'a FastAPI JSON endpoint with pydantic models (bench/apps/fastapi)',
+    id: 'fastapi',
+    about: 'a FastAPI JSON endpoint with pydantic models (bench/apps/fastapi)',
     app: { kind: 'asgi', dir: join(BENCH_APPS, 'fastapi'), callable: 'api:app', path: '/items/42?q=bench' },
     stacks: [nginxUvicorn('target'), uvicornAlone('extra', true)],
-    respondReference: false, packages: ['fastapi', 'pydantic', 'starlette'],
+    respondReference: false,
+    packages: ['fastapi', 'pydantic', 'starlette'],
   });
 }

@@ -40,11 +40,25 @@ const EMPTY_STDIN = record(5, Buffer.alloc(0));
 function requestBytes(req: IncomingMessage): Buffer {
   const [path, query = ''] = (req.url ?? '/').split('?', 2);
   const p: Record<string, string> = {
-    QUERY_STRING: query, REQUEST_METHOD: req.method ?? 'GET', CONTENT_TYPE: '', CONTENT_LENGTH: '',
-    SCRIPT_NAME: path, REQUEST_URI: req.url ?? '/', DOCUMENT_URI: path, DOCUMENT_ROOT: root,
-    SERVER_PROTOCOL: 'HTTP/1.1', REQUEST_SCHEME: 'http', GATEWAY_INTERFACE: 'CGI/1.1', SERVER_SOFTWARE: 'floor',
-    REMOTE_ADDR: req.socket.remoteAddress ?? '', REMOTE_PORT: String(req.socket.remotePort), SERVER_ADDR: '127.0.0.1',
-    SERVER_PORT: String(port), SERVER_NAME: 'localhost', SCRIPT_FILENAME: root + path, PATH_INFO: '',
+    QUERY_STRING: query,
+    REQUEST_METHOD: req.method ?? 'GET',
+    CONTENT_TYPE: '',
+    CONTENT_LENGTH: '',
+    SCRIPT_NAME: path,
+    REQUEST_URI: req.url ?? '/',
+    DOCUMENT_URI: path,
+    DOCUMENT_ROOT: root,
+    SERVER_PROTOCOL: 'HTTP/1.1',
+    REQUEST_SCHEME: 'http',
+    GATEWAY_INTERFACE: 'CGI/1.1',
+    SERVER_SOFTWARE: 'floor',
+    REMOTE_ADDR: req.socket.remoteAddress ?? '',
+    REMOTE_PORT: String(req.socket.remotePort),
+    SERVER_ADDR: '127.0.0.1',
+    SERVER_PORT: String(port),
+    SERVER_NAME: 'localhost',
+    SCRIPT_FILENAME: root + path,
+    PATH_INFO: '',
   };
   for (const [k, v] of Object.entries(req.headers)) p[`HTTP_${k.toUpperCase().replace(/-/g, '_')}`] = String(v);
   return Buffer.concat([BEGIN, record(4, Buffer.concat(Object.entries(p).map(([k, v]) => pair(k, v)))), END_PARAMS, EMPTY_STDIN]);
@@ -66,7 +80,10 @@ function send(res: ServerResponse, out: Buffer): void {
   res.end(out.subarray(end + 4));
 }
 
-interface Conn { socket: Socket; onRecord?: (type: number, content: Buffer) => void }
+interface Conn {
+  socket: Socket;
+  onRecord?: (type: number, content: Buffer) => void;
+}
 const idle: Conn[] = [];
 const waiting: ((c: Conn) => void)[] = [];
 let opened = 0;
@@ -92,14 +109,21 @@ function open(): Conn {
 
 function acquire(use: (c: Conn) => void): void {
   const c = idle.pop();
-  if (c) { c.socket.setTimeout(0); use(c); }
-  else if (opened < KEEP) { opened++; use(open()); }
-  else waiting.push(use);
+  if (c) {
+    c.socket.setTimeout(0);
+    use(c);
+  } else if (opened < KEEP) {
+    opened++;
+    use(open());
+  } else waiting.push(use);
 }
 
 function release(c: Conn): void {
   const next = waiting.shift();
-  if (next) { next(c); return; }
+  if (next) {
+    next(c);
+    return;
+  }
   idle.push(c);
   c.socket.setTimeout(IDLE_MS);
 }
@@ -114,17 +138,25 @@ function drop(c: Conn): void {
 if (cluster.isPrimary && workers > 0) {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   for (let i = 0; i < workers; i++) cluster.fork();
-  const stop = (): void => { for (const w of Object.values(cluster.workers ?? {})) w?.kill(); process.exit(0); };
+  const stop = (): void => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
+    process.exit(0);
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
   createServer((req, res) => {
-    if (req.url === '/') { res.end('ready'); return; } // what the bench polls for
+    if (req.url === '/') {
+      res.end('ready');
+      return;
+    } // what the bench polls for
     acquire((c) => {
       const out: Buffer[] = [];
       c.onRecord = (type, content) => {
-        if (type === 6) out.push(content); // FCGI_STDOUT
-        else if (type === 3) { // FCGI_END_REQUEST
+        if (type === 6)
+          out.push(content); // FCGI_STDOUT
+        else if (type === 3) {
+          // FCGI_END_REQUEST
           c.onRecord = undefined;
           release(c);
           send(res, Buffer.concat(out));

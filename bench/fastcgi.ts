@@ -39,11 +39,25 @@ function version(bin: string): string {
 /** startFpm starts php-fpm in the foreground with one static pool on `socket` (as root: -R, pool user root). */
 async function startFpm(bin: string, dir: string, socket: string): Promise<Child> {
   const root = process.getuid?.() === 0;
-  writeFileSync(join(dir, 'php-fpm.conf'), [
-    '[global]', `pid = ${dir}/php-fpm.pid`, `error_log = ${dir}/php-fpm.log`, 'daemonize = no', '',
-    '[bench]', `listen = ${socket}`, 'listen.mode = 0666', 'listen.backlog = 4096', ...(root ? ['user = root', 'group = root'] : []),
-    'pm = static', `pm.max_children = ${CHILDREN}`, 'clear_env = yes', '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'php-fpm.conf'),
+    [
+      '[global]',
+      `pid = ${dir}/php-fpm.pid`,
+      `error_log = ${dir}/php-fpm.log`,
+      'daemonize = no',
+      '',
+      '[bench]',
+      `listen = ${socket}`,
+      'listen.mode = 0666',
+      'listen.backlog = 4096',
+      ...(root ? ['user = root', 'group = root'] : []),
+      'pm = static',
+      `pm.max_children = ${CHILDREN}`,
+      'clear_env = yes',
+      '',
+    ].join('\n'),
+  );
   const fpm = startChild('php-fpm', bin, ['-F', '-y', join(dir, 'php-fpm.conf'), ...(root ? ['-R'] : [])]);
   for (let i = 0; i < 250 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
   if (!existsSync(socket)) throw new Error(`php-fpm did not start: ${fpm.output()}`);
@@ -61,7 +75,13 @@ export async function runFastcgi(): Promise<Section> {
   const fpmBin = findBin(['php-fpm', 'php-fpm8.4', 'php-fpm8.3', 'php-fpm8.2', 'php-fpm8.1']);
   const nginx = nginxBin();
   if (!fpmBin || !nginx) {
-    return { title, header: ['result'], rows: [[`skipped: ${!fpmBin ? 'php-fpm' : 'nginx'} is not installed (apt-get install -y php-fpm nginx)`]], notes: [], passed: true };
+    return {
+      title,
+      header: ['result'],
+      rows: [[`skipped: ${!fpmBin ? 'php-fpm' : 'nginx'} is not installed (apt-get install -y php-fpm nginx)`]],
+      notes: [],
+      passed: true,
+    };
   }
   const load = pickLoadGenerator();
   const dir = tempDir('gatekit-bench-fastcgi-');
@@ -73,22 +93,32 @@ export async function runFastcgi(): Promise<Section> {
     const socket = join(dir, 'php.sock');
     started.push(await startFpm(fpmBin, dir, socket));
     const [gp, np, fp] = [await freePort(), await freePort(), await freePort()];
-    writeFileSync(join(dir, 'gate.gate'), `global { workers ${WORKERS} }\nserver {\n    listen 127.0.0.1:${gp}\n`
-      + `    route = / { respond "ready" }\n    fastcgi unix:${socket} { root ./www; keepalive_timeout 1s }\n}\n`);
+    writeFileSync(
+      join(dir, 'gate.gate'),
+      `global { workers ${WORKERS} }\nserver {\n    listen 127.0.0.1:${gp}\n` +
+        `    route = / { respond "ready" }\n    fastcgi unix:${socket} { root ./www; keepalive_timeout 1s }\n}\n`,
+    );
     const gk = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', join(dir, 'gate.gate')]);
     started.push(gk);
     await waitFor200(gp, gk, 15_000, 10);
-    started.push(await startNginx(nginx, dir, { workers: WORKERS, port: np, http: [
-      `server { listen 127.0.0.1:${np}; root ${www};`,
-      '  location = / { return 200 "ready"; }',
-      '  location ~ \\.php(/|$) {',
-      '    fastcgi_split_path_info ^(.+?\\.php)(/.*)$;',
-      '    include /etc/nginx/fastcgi_params;',
-      '    fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;',
-      '    fastcgi_param PATH_INFO $fastcgi_path_info;',
-      `    fastcgi_pass unix:${socket};`,
-      '  }', '}',
-    ] }));
+    started.push(
+      await startNginx(nginx, dir, {
+        workers: WORKERS,
+        port: np,
+        http: [
+          `server { listen 127.0.0.1:${np}; root ${www};`,
+          '  location = / { return 200 "ready"; }',
+          '  location ~ \\.php(/|$) {',
+          '    fastcgi_split_path_info ^(.+?\\.php)(/.*)$;',
+          '    include /etc/nginx/fastcgi_params;',
+          '    fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;',
+          '    fastcgi_param PATH_INFO $fastcgi_path_info;',
+          `    fastcgi_pass unix:${socket};`,
+          '  }',
+          '}',
+        ],
+      }),
+    );
     const floor = startChild('fastcgi floor peer', process.execPath, [FLOOR_PEER, String(fp), String(WORKERS), socket, www]);
     started.push(floor);
     await waitFor200(fp, floor, 15_000, 10);
@@ -123,7 +153,9 @@ export async function runFastcgi(): Promise<Section> {
         `the floor peer answers from PHP's whole output with no routing, streaming, timeouts or error handling: no FastCGI client on Node does less per request. Nginx is ${ratio(rps(targets[1]) / rps(targets[2]))} that floor; gatekit reaches ${ratio(rps(targets[0]) / rps(targets[2]))} of it.`,
         `load generator ${load.name}, ${settings.connections} connections, ${settings.rounds} rounds x ${settings.seconds} s, alternating order.`,
         `per-round req/s: ${targets.map((t) => `${t.name}: ${t.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
-        `the load generator and php-fpm share the ${cpus().length} cores with the servers; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
+        `the load generator and php-fpm share the ${cpus().length} cores with the servers; load average at the end: ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')}.`,
         `errors and non-2xx answers during load: ${errors}.`,
       ],
       passed: r >= TARGET && errors === 0,

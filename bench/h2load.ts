@@ -22,7 +22,12 @@ export function h2loadGenerator(streams: number): LoadGenerator {
   return {
     name: `h2load -m ${streams}`,
     async run(url, o) {
-      const { out, cores } = await runTool('h2load', 'h2load', ['-c', String(o.connections), '-m', String(streams), '-t', '1', '-D', String(o.seconds), url], o.seconds);
+      const { out, cores } = await runTool(
+        'h2load',
+        'h2load',
+        ['-c', String(o.connections), '-m', String(streams), '-t', '1', '-D', String(o.seconds), url],
+        o.seconds,
+      );
       return { ...parseH2load(out), ...(cores !== undefined ? { generatorCores: cores } : {}) };
     },
   };

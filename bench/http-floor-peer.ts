@@ -45,6 +45,9 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 75_000;
 server.listen(port, '127.0.0.1');
-const stop = (): void => { server.close(() => process.exit(0)); server.closeAllConnections(); };
+const stop = (): void => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

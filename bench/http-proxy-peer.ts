@@ -7,10 +7,16 @@ import httpProxy from 'http-proxy';
 
 const [port, target] = [Number(process.argv[2]), process.argv[3]];
 const proxy = httpProxy.createProxyServer({ target, agent: new Agent({ keepAlive: true, maxFreeSockets: 128 }) });
-proxy.on('error', (_e, _req, res) => { (res as import('node:http').ServerResponse).writeHead?.(502); res.end(); });
+proxy.on('error', (_e, _req, res) => {
+  (res as import('node:http').ServerResponse).writeHead?.(502);
+  res.end();
+});
 const server = createServer((req, res) => proxy.web(req, res));
 server.keepAliveTimeout = 75_000;
 server.listen(port, '127.0.0.1');
-const stop = (): void => { server.close(() => process.exit(0)); server.closeAllConnections(); };
+const stop = (): void => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

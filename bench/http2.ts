@@ -24,14 +24,25 @@ const IDLE = 1000;
 const MiB = 1024;
 
 /** WHAT are the two answers measured: a file from disk (cached in memory by gatekit) and a fixed text. */
-const WHAT = [{ label: 'static 1 KiB', path: '/index.html' }, { label: 'respond', path: '/respond' }] as const;
+const WHAT = [
+  { label: 'static 1 KiB', path: '/index.html' },
+  { label: 'respond', path: '/respond' },
+] as const;
 const TEXT = 'hello from respond';
 
 /** Run is one answer over one protocol, from the three servers. */
-interface Run { readonly what: string; readonly proto: string; readonly contenders: readonly Contender[] }
+interface Run {
+  readonly what: string;
+  readonly proto: string;
+  readonly contenders: readonly Contender[];
+}
 
 /** Server is one contender's process and address. */
-interface Server { readonly name: string; readonly child: Child; readonly port: number }
+interface Server {
+  readonly name: string;
+  readonly child: Child;
+  readonly port: number;
+}
 
 /** runHttp2 starts the three servers on one certificate and one site, and measures them side by side. */
 export async function runHttp2(): Promise<Section> {
@@ -39,7 +50,13 @@ export async function runHttp2(): Promise<Section> {
   const nginx = nginxBin();
   const caddy = caddyBin();
   if (!nginx || !caddy) {
-    return { title, header: ['result'], rows: [['skipped: needs nginx and caddy (apt-get install -y nginx caddy) and h2load (nghttp2-client)']], notes: [], passed: true };
+    return {
+      title,
+      header: ['result'],
+      rows: [['skipped: needs nginx and caddy (apt-get install -y nginx caddy) and h2load (nghttp2-client)']],
+      notes: [],
+      passed: true,
+    };
   }
   const dir = tempDir();
   const started: Child[] = [];
@@ -49,7 +66,10 @@ export async function runHttp2(): Promise<Section> {
     const wrk: LoadGenerator = pickLoadGenerator();
     const runs: Run[] = [];
     for (const what of WHAT) {
-      for (const [proto, gen] of [['HTTP/2 (h2load)', h2loadGenerator(STREAMS)], ['HTTP/1.1 over TLS (wrk)', wrk]] as const) {
+      for (const [proto, gen] of [
+        ['HTTP/2 (h2load)', h2loadGenerator(STREAMS)],
+        ['HTTP/1.1 over TLS (wrk)', wrk],
+      ] as const) {
         const contenders = servers.map((s): Contender => ({ name: s.name, url: `https://127.0.0.1:${s.port}${what.path}`, results: [] }));
         await alternateRounds(gen, contenders, load, `${what.label} ${proto} `);
         runs.push({ what: what.label, proto, contenders });
@@ -74,7 +94,10 @@ async function startServers(dir: string, nginx: string, caddy: string, started: 
   writeFileSync(cert, pair.cert);
   writeFileSync(key, pair.key);
   const [gp, np, cp] = [await freePort(), await freePort(), await freePort()];
-  writeFileSync(join(dir, 'gate.gate'), `global { workers ${WORKERS} }\nserver {\n    listen 127.0.0.1:${gp} tls\n    tls { cert ${cert}; key ${key} }\n    route = /respond { respond "${TEXT}" }\n    static ./site\n}\n`);
+  writeFileSync(
+    join(dir, 'gate.gate'),
+    `global { workers ${WORKERS} }\nserver {\n    listen 127.0.0.1:${gp} tls\n    tls { cert ${cert}; key ${key} }\n    route = /respond { respond "${TEXT}" }\n    static ./site\n}\n`,
+  );
   const gk = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', join(dir, 'gate.gate')]);
   started.push(gk);
   const ng = startNginxTls(nginx, dir, { port: np, site, cert, key });
@@ -93,7 +116,12 @@ async function startServers(dir: string, nginx: string, caddy: string, started: 
 /** startFloor starts the bare node:http2 server (one process) whose idle connections' cost is Node's floor. */
 async function startFloor(dir: string, started: Child[]): Promise<Server> {
   const port = await freePort();
-  const child = startChild('node:http2 floor', process.execPath, [join(dirname(BARE_SERVER), 'h2-floor-peer.js'), String(port), join(dir, 'c.pem'), join(dir, 'c.key')]);
+  const child = startChild('node:http2 floor', process.execPath, [
+    join(dirname(BARE_SERVER), 'h2-floor-peer.js'),
+    String(port),
+    join(dir, 'c.pem'),
+    join(dir, 'c.key'),
+  ]);
   started.push(child);
   const s = { name: 'bare node:http2, 1 process', child, port };
   await waitForTls(s, 15_000, '/');
@@ -104,13 +132,25 @@ async function startFloor(dir: string, started: Child[]): Promise<Server> {
 function startNginxTls(bin: string, dir: string, o: { port: number; site: string; cert: string; key: string }): Child {
   const ndir = join(dir, 'nginx');
   mkdirSync(join(ndir, 'tmp'), { recursive: true });
-  writeFileSync(join(ndir, 'nginx.conf'), [
-    ...(process.getuid?.() === 0 ? ['user root;'] : []), `worker_processes ${WORKERS};`, `pid ${ndir}/nginx.pid;`, `error_log ${ndir}/error.log;`,
-    `events { worker_connections ${IDLE * 2}; }`,
-    'http {', '  access_log off;', '  sendfile on;', '  keepalive_requests 1000000;', '  include /etc/nginx/mime.types;',
-    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${ndir}/tmp;`),
-    `  server { listen 127.0.0.1:${o.port} ssl http2; ssl_certificate ${o.cert}; ssl_certificate_key ${o.key}; root ${o.site}; location = /respond { default_type text/plain; return 200 "${TEXT}"; } }`, '}', '',
-  ].join('\n'));
+  writeFileSync(
+    join(ndir, 'nginx.conf'),
+    [
+      ...(process.getuid?.() === 0 ? ['user root;'] : []),
+      `worker_processes ${WORKERS};`,
+      `pid ${ndir}/nginx.pid;`,
+      `error_log ${ndir}/error.log;`,
+      `events { worker_connections ${IDLE * 2}; }`,
+      'http {',
+      '  access_log off;',
+      '  sendfile on;',
+      '  keepalive_requests 1000000;',
+      '  include /etc/nginx/mime.types;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${ndir}/tmp;`),
+      `  server { listen 127.0.0.1:${o.port} ssl http2; ssl_certificate ${o.cert}; ssl_certificate_key ${o.key}; root ${o.site}; location = /respond { default_type text/plain; return 200 "${TEXT}"; } }`,
+      '}',
+      '',
+    ].join('\n'),
+  );
   return startChild('nginx', bin, ['-p', ndir, '-c', join(ndir, 'nginx.conf'), '-g', 'daemon off;']);
 }
 
@@ -120,7 +160,10 @@ async function waitForTls(s: Server, ms: number, path = '/index.html'): Promise<
   while (performance.now() < until) {
     if (s.child.proc.exitCode !== null) throw new Error(`${s.name} exited:\n${s.child.output()}`);
     const status = await new Promise<number>((resolve) => {
-      const req = request({ host: '127.0.0.1', port: s.port, path, rejectUnauthorized: false, agent: false, timeout: 500 }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      const req = request({ host: '127.0.0.1', port: s.port, path, rejectUnauthorized: false, agent: false, timeout: 500 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
       req.once('timeout', () => req.destroy());
       req.once('error', () => resolve(0));
       req.end();
@@ -156,11 +199,20 @@ async function idleCost(s: Server): Promise<number> {
 function openIdle(port: number): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
     const c = connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
-    const timer = setTimeout(() => { c.destroy(); reject(new Error(`no HTTP/2 answer from 127.0.0.1:${port}`)); }, 20_000);
-    c.once('error', (e: Error) => { clearTimeout(timer); reject(e); });
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(new Error(`no HTTP/2 answer from 127.0.0.1:${port}`));
+    }, 20_000);
+    c.once('error', (e: Error) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     const req = c.request({ ':path': '/respond' });
     req.resume();
-    req.once('close', () => { clearTimeout(timer); resolve(c); });
+    req.once('close', () => {
+      clearTimeout(timer);
+      resolve(c);
+    });
   });
 }
 
@@ -181,8 +233,13 @@ function report(title: string, servers: readonly Server[], runs: readonly Run[],
     ratios.push({ label: `${r.what} ${r.proto} vs Nginx`, value: g / n, ...(toNginx ? { target: toNginx } : {}) });
     met &&= (!toCaddy || g / c >= toCaddy) && (!toNginx || g / n >= toNginx);
   }
-  rows.push([`${IDLE} idle HTTP/2 connections`, 'RSS growth', ...idle.slice(0, 3).map((k) => `+${(k / MiB).toFixed(1)} MiB`), `gatekit < 30 MiB ${verdict(idle[0] < 30 * MiB)}`,
-    `bare node:http2 (1 process): +${(idle[3] / MiB).toFixed(1)} MiB`]);
+  rows.push([
+    `${IDLE} idle HTTP/2 connections`,
+    'RSS growth',
+    ...idle.slice(0, 3).map((k) => `+${(k / MiB).toFixed(1)} MiB`),
+    `gatekit < 30 MiB ${verdict(idle[0] < 30 * MiB)}`,
+    `bare node:http2 (1 process): +${(idle[3] / MiB).toFixed(1)} MiB`,
+  ]);
   const errors = runs.reduce((n, r) => n + r.contenders.reduce((m, c) => m + c.results.reduce((k, x) => k + x.errors, 0), 0), 0);
   return {
     title,
@@ -191,9 +248,14 @@ function report(title: string, servers: readonly Server[], runs: readonly Run[],
     notes: [
       `peers: ${versions.join(', ')}; one self-signed RSA 2048 certificate; sendfile on in Nginx; no access logs.`,
       `HTTP/2: h2load -c ${CONNECTIONS} -m ${STREAMS} -t 1; HTTP/1.1: ${wrk} -t${settings.threads} -c ${CONNECTIONS}; ${settings.rounds} rounds x ${settings.seconds} s per server, alternating order; medians.`,
-      ...runs.map((r) => `per-round req/s, ${r.what} ${r.proto}: ${r.contenders.map((c) => `${c.name} ${c.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`),
+      ...runs.map(
+        (r) =>
+          `per-round req/s, ${r.what} ${r.proto}: ${r.contenders.map((c) => `${c.name} ${c.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
+      ),
       `idle memory: growth of each server's process tree VmRSS once ${IDLE} TLS HTTP/2 connections are open (one request each) and quiet for 1 s.`,
-      `the load generators share the ${cpus().length} cores with the servers (and with other work on a shared machine); load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
+      `the load generators share the ${cpus().length} cores with the servers (and with other work on a shared machine); load average at the end: ${loadavg()
+        .map((v) => v.toFixed(2))
+        .join(' ')}.`,
       `errors and non-2xx answers during load: ${errors}.`,
     ],
     passed: errors === 0 && met && idle[0] < 30 * MiB,

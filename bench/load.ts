@@ -34,12 +34,17 @@ export async function runTool(name: string, cmd: string, args: string[], seconds
   const t0 = performance.now();
   let cores: number | undefined;
   // the tool's own CPU, read just before it exits: what the servers under test could not use
-  const probe = setTimeout(() => {
-    const used = child.proc.pid ? cpuMs(child.proc.pid) : undefined;
-    if (used !== undefined) cores = used / (performance.now() - t0);
-  }, Math.max(0, seconds * 1000 - 300));
+  const probe = setTimeout(
+    () => {
+      const used = child.proc.pid ? cpuMs(child.proc.pid) : undefined;
+      if (used !== undefined) cores = used / (performance.now() - t0);
+    },
+    Math.max(0, seconds * 1000 - 300),
+  );
   let out = '';
-  child.proc.stdout?.on('data', (b: Buffer) => { out += b.toString(); });
+  child.proc.stdout?.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   const timer = setTimeout(() => void child.stop(1000), (seconds + 15) * 1000);
   const code = await child.exited;
   clearTimeout(timer);
@@ -80,7 +85,9 @@ const wrk: LoadGenerator = {
 interface AutocannonJson {
   requests: { average: number; total: number };
   latency: { p50: number; p99: number };
-  errors: number; timeouts: number; non2xx: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
 }
 
 function autocannonAt(bin: string): LoadGenerator {
@@ -89,13 +96,23 @@ function autocannonAt(bin: string): LoadGenerator {
     async run(url, o) {
       const { out, cores } = await runTool('autocannon', process.execPath, [bin, '-c', String(o.connections), '-d', String(o.seconds), '-j', url], o.seconds);
       const j = JSON.parse(out) as AutocannonJson;
-      return { rps: j.requests.average, p50Ms: j.latency.p50, p99Ms: j.latency.p99, requests: j.requests.total, errors: j.errors + j.timeouts + j.non2xx, ...(cores !== undefined ? { generatorCores: cores } : {}) };
+      return {
+        rps: j.requests.average,
+        p50Ms: j.latency.p50,
+        p99Ms: j.latency.p99,
+        requests: j.requests.total,
+        errors: j.errors + j.timeouts + j.non2xx,
+        ...(cores !== undefined ? { generatorCores: cores } : {}),
+      };
     },
   };
 }
 
 function hasWrk(): boolean {
-  try { execFileSync('wrk', ['--version'], { stdio: 'ignore', timeout: 5000 }); return true; } catch (e) {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch (e) {
     // wrk --version prints its banner and exits 1; only a missing binary is ENOENT
     return (e as NodeJS.ErrnoException).code !== 'ENOENT';
   }
@@ -135,7 +152,8 @@ function readMeters(c: Contender): Record<string, number | undefined> {
 /** keepCpu adds one round's CPU per request of each meter to `c.cpuUs`. */
 function keepCpu(c: Contender, before: Record<string, number | undefined>, requests: number): void {
   for (const [k, read] of Object.entries(c.cpu ?? {})) {
-    const a = before[k], b = read();
+    const a = before[k],
+      b = read();
     if (a !== undefined && b !== undefined && c.cpuUs && requests > 0) (c.cpuUs[k] ??= []).push(((b - a) * 1000) / requests);
   }
 }
@@ -146,11 +164,18 @@ function keepCpu(c: Contender, before: Record<string, number | undefined>, reque
  * waits `gapMs` before each run: time for the last contender to let go of what it held.
  */
 export async function alternateRounds(
-  load: LoadGenerator, contenders: readonly Contender[], s: { rounds: number; seconds: number; warmupSeconds: number; connections: number }, label = '', gapMs = 0,
+  load: LoadGenerator,
+  contenders: readonly Contender[],
+  s: { rounds: number; seconds: number; warmupSeconds: number; connections: number },
+  label = '',
+  gapMs = 0,
 ): Promise<void> {
   const o = { connections: s.connections, seconds: s.seconds };
   const gap = (): Promise<void> => new Promise((r) => setTimeout(r, gapMs));
-  for (const c of contenders) { await gap(); await load.run(c.url!, { ...o, seconds: s.warmupSeconds }); }
+  for (const c of contenders) {
+    await gap();
+    await load.run(c.url!, { ...o, seconds: s.warmupSeconds });
+  }
   for (let r = 0; r < s.rounds; r++) {
     for (const c of r % 2 ? [...contenders].reverse() : contenders) {
       await gap();
@@ -158,8 +183,12 @@ export async function alternateRounds(
       const res = await load.run(c.url!, o);
       keepCpu(c, before, res.requests);
       c.results.push(res);
-      const cpu = Object.entries(c.cpuUs ?? {}).map(([k, v]) => ` ${k} ${v[v.length - 1].toFixed(0)} us/req`).join('');
-      process.stderr.write(`  ${label}round ${r + 1}/${s.rounds} ${c.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms p99 ${res.p99Ms.toFixed(2)} ms${cpu}\n`);
+      const cpu = Object.entries(c.cpuUs ?? {})
+        .map(([k, v]) => ` ${k} ${v[v.length - 1].toFixed(0)} us/req`)
+        .join('');
+      process.stderr.write(
+        `  ${label}round ${r + 1}/${s.rounds} ${c.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms p99 ${res.p99Ms.toFixed(2)} ms${cpu}\n`,
+      );
     }
   }
 }

@@ -18,10 +18,17 @@ const FILE_BYTES = 100 * 1024;
 const LEVEL = 1;
 
 /** Peer is one server under load. */
-interface Peer { readonly name: string; readonly url: string; readonly results: LoadResult[] }
+interface Peer {
+  readonly name: string;
+  readonly url: string;
+  readonly results: LoadResult[];
+}
 
 function has(cmd: string, args: string[]): boolean {
-  try { execFileSync(cmd, args, { stdio: 'ignore', timeout: 5000 }); return true; } catch (e) {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch (e) {
     return (e as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }
@@ -53,16 +60,32 @@ function gzipped(url: string, want: string): Promise<boolean> {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
       res.on('end', () => {
-        try { resolve(res.headers['content-encoding'] === 'gzip' && gunzipSync(Buffer.concat(parts)).toString() === want); } catch { resolve(false); }
+        try {
+          resolve(res.headers['content-encoding'] === 'gzip' && gunzipSync(Buffer.concat(parts)).toString() === want);
+        } catch {
+          resolve(false);
+        }
       });
-    }).on('error', () => resolve(false)).end();
+    })
+      .on('error', () => resolve(false))
+      .end();
   });
 }
 
 async function wrk(url: string, seconds: number): Promise<LoadResult> {
-  const child = startChild('wrk', 'wrk', [`-t${settings.threads}`, `-c${settings.connections}`, `-d${seconds}s`, '--latency', '-H', 'Accept-Encoding: gzip', url]);
+  const child = startChild('wrk', 'wrk', [
+    `-t${settings.threads}`,
+    `-c${settings.connections}`,
+    `-d${seconds}s`,
+    '--latency',
+    '-H',
+    'Accept-Encoding: gzip',
+    url,
+  ]);
   let out = '';
-  child.proc.stdout?.on('data', (b: Buffer) => { out += b.toString(); });
+  child.proc.stdout?.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   const code = await child.exited;
   if (code !== 0) throw new Error(`wrk exited with ${code}:\n${child.output()}`);
   return parseWrk(out);
@@ -95,14 +118,26 @@ export async function runMiddleware(): Promise<Section> {
     const gk = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', join(dir, 'site.gate')]);
     started.push(gk);
     await waitFor200(gPort, gk, 15_000, 10);
-    started.push(await startNginx(nginx, dir, { workers: WORKERS, port: nPort, accessLog: `${dir}/nginx-access.log`, http: [
-      'include /etc/nginx/mime.types;', 'sendfile on;',
-      `gzip on; gzip_types application/json; gzip_comp_level ${LEVEL}; gzip_min_length 512; gzip_vary on;`,
-      `server { listen 127.0.0.1:${nPort}; root ${dir}/public; }`,
-    ] }));
+    started.push(
+      await startNginx(nginx, dir, {
+        workers: WORKERS,
+        port: nPort,
+        accessLog: `${dir}/nginx-access.log`,
+        http: [
+          'include /etc/nginx/mime.types;',
+          'sendfile on;',
+          `gzip on; gzip_types application/json; gzip_comp_level ${LEVEL}; gzip_min_length 512; gzip_vary on;`,
+          `server { listen 127.0.0.1:${nPort}; root ${dir}/public; }`,
+        ],
+      }),
+    );
     const peers: Peer[] = [
       { name: `gatekit: static + log (file) + compress gzip level ${LEVEL}, workers ${WORKERS}`, url: `http://127.0.0.1:${gPort}/data.json`, results: [] },
-      { name: `${nginxVersion(nginx)}: gzip on (level ${LEVEL}) + access_log (file), worker_processes ${WORKERS}`, url: `http://127.0.0.1:${nPort}/data.json`, results: [] },
+      {
+        name: `${nginxVersion(nginx)}: gzip on (level ${LEVEL}) + access_log (file), worker_processes ${WORKERS}`,
+        url: `http://127.0.0.1:${nPort}/data.json`,
+        results: [],
+      },
     ];
     const intact = await Promise.all(peers.map((p) => gzipped(p.url, body)));
     for (const p of peers) await wrk(p.url, settings.warmupSeconds);
@@ -110,7 +145,9 @@ export async function runMiddleware(): Promise<Section> {
       for (const p of r % 2 ? [...peers].reverse() : peers) {
         const res = await wrk(p.url, settings.seconds);
         p.results.push(res);
-        process.stderr.write(`  round ${r + 1}/${settings.rounds} ${p.name.split(':')[0]}: ${res.rps.toFixed(0)} req/s p50 ${ms(res.p50Ms)} p99 ${ms(res.p99Ms)}\n`);
+        process.stderr.write(
+          `  round ${r + 1}/${settings.rounds} ${p.name.split(':')[0]}: ${res.rps.toFixed(0)} req/s p50 ${ms(res.p50Ms)} p99 ${ms(res.p99Ms)}\n`,
+        );
       }
     }
     const rps = (p: Peer): number => median(p.results.map((x) => x.rps));
@@ -121,13 +158,23 @@ export async function runMiddleware(): Promise<Section> {
     return {
       title: `middleware: log + compress on a 100 KiB JSON static file vs nginx (wrk -t${settings.threads}, ${settings.connections} connections, keep-alive, Accept-Encoding: gzip)`,
       header: ['server', 'req/s (median)', 'p50 latency', 'p99 latency', 'gatekit / nginx', `target >= ${TARGET}x`],
-      rows: peers.map((p, i) => [p.name, rps(p).toFixed(0), ms(median(p.results.map((x) => x.p50Ms))), ms(median(p.results.map((x) => x.p99Ms))),
-        i ? '' : ratio(r), i ? '' : verdict(r >= TARGET)]).concat([['req/s, paired per-round ratio (median)', '', '', '', ratio(paired), verdict(paired >= TARGET)]]),
+      rows: peers
+        .map((p, i) => [
+          p.name,
+          rps(p).toFixed(0),
+          ms(median(p.results.map((x) => x.p50Ms))),
+          ms(median(p.results.map((x) => x.p99Ms))),
+          i ? '' : ratio(r),
+          i ? '' : verdict(r >= TARGET),
+        ])
+        .concat([['req/s, paired per-round ratio (median)', '', '', '', ratio(paired), verdict(paired >= TARGET)]]),
       notes: [
         `each response is the 100 KiB file gzipped on the fly (no cache of compressed output on either side); ${settings.rounds} rounds x ${settings.seconds} s, alternating order, after a ${settings.warmupSeconds} s warm-up.`,
         `per-round req/s: ${peers.map((p) => `${p.name.split(':')[0]} ${p.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
         `both answered gzip that decompresses to the file: ${intact.every(Boolean) ? 'yes' : `NO (${intact.join(', ')})`}; errors and non-2xx answers during load: ${errors}.`,
-        `wrk and both servers share the ${cpus().length} cores; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
+        `wrk and both servers share the ${cpus().length} cores; load average at the end: ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')}.`,
       ],
       passed: (r >= TARGET || paired >= TARGET) && errors === 0 && intact.every(Boolean),
       ratios: [{ label: 'log + gzip vs Nginx', value: r, target: TARGET }],

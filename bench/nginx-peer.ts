@@ -23,16 +23,31 @@ export function nginxVersion(bin: string): string {
  * `http` as the http block's further lines, starts nginx in the foreground, and waits until
  * `port` answers 200 at `path`; `children`, when given, gets nginx as soon as it is started.
  */
-export async function startNginx(bin: string, dir: string, o: { workers: number; http: readonly string[]; port: number; path?: string; accessLog?: string; children?: Child[] }): Promise<Child> {
+export async function startNginx(
+  bin: string,
+  dir: string,
+  o: { workers: number; http: readonly string[]; port: number; path?: string; accessLog?: string; children?: Child[] },
+): Promise<Child> {
   const tmp = join(dir, 'nginx-tmp');
   mkdirSync(tmp, { recursive: true });
-  writeFileSync(join(dir, 'nginx.conf'), [
-    ...(process.getuid?.() === 0 ? ['user root;'] : []), `worker_processes ${o.workers};`, `pid ${dir}/nginx.pid;`, `error_log ${dir}/nginx-error.log;`,
-    'events { worker_connections 1024; }',
-    'http {', o.accessLog ? `  access_log ${o.accessLog} combined;` : '  access_log off;', '  keepalive_timeout 75s;', '  keepalive_requests 1000000;',
-    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${tmp};`),
-    ...o.http.map((l) => `  ${l}`), '}', '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    [
+      ...(process.getuid?.() === 0 ? ['user root;'] : []),
+      `worker_processes ${o.workers};`,
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/nginx-error.log;`,
+      'events { worker_connections 1024; }',
+      'http {',
+      o.accessLog ? `  access_log ${o.accessLog} combined;` : '  access_log off;',
+      '  keepalive_timeout 75s;',
+      '  keepalive_requests 1000000;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${tmp};`),
+      ...o.http.map((l) => `  ${l}`),
+      '}',
+      '',
+    ].join('\n'),
+  );
   const child = startChild('nginx', bin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
   o.children?.push(child); // to be stopped even if it never answers
   await waitFor200(o.port, child, 15_000, 10, o.path);

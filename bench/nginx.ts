@@ -43,7 +43,13 @@ export async function runNginxStatic(): Promise<Section> {
     const gk = startChild('gatekit run', process.execPath, [GATEKIT_BIN, 'run', join(dir, 'gate.gate')]);
     started.push(gk);
     await waitFor200(gp, gk, 15_000, 10);
-    started.push(await startNginx(nginx, dir, { workers: WORKERS, port: np, http: ['include /etc/nginx/mime.types;', 'sendfile on;', `server { listen 127.0.0.1:${np}; root ${site}; }`] }));
+    started.push(
+      await startNginx(nginx, dir, {
+        workers: WORKERS,
+        port: np,
+        http: ['include /etc/nginx/mime.types;', 'sendfile on;', `server { listen 127.0.0.1:${np}; root ${site}; }`],
+      }),
+    );
     const rows: string[][] = [];
     const perRound: string[] = [];
     const ratios: Ratio[] = [];
@@ -60,8 +66,17 @@ export async function runNginxStatic(): Promise<Section> {
       const paired = median(targets[0].results.map((x, i) => x.rps / targets[1].results[i].rps));
       const mbps = (t: Contender): string => ((rps(t) * size.bytes) / (KiB * KiB)).toFixed(0);
       for (const [i, t] of targets.entries()) {
-        rows.push([size.label, t.name, rps(t).toFixed(0), mbps(t), ms(median(t.results.map((x) => x.p50Ms))), ms(median(t.results.map((x) => x.p99Ms))),
-          i === 0 ? ratio(r) : '', i === 0 ? ratio(paired) : '', i === 0 && size.target ? verdict(r >= size.target) : '']);
+        rows.push([
+          size.label,
+          t.name,
+          rps(t).toFixed(0),
+          mbps(t),
+          ms(median(t.results.map((x) => x.p50Ms))),
+          ms(median(t.results.map((x) => x.p99Ms))),
+          i === 0 ? ratio(r) : '',
+          i === 0 ? ratio(paired) : '',
+          i === 0 && size.target ? verdict(r >= size.target) : '',
+        ]);
       }
       perRound.push(`${size.label}: ${targets.map((t) => `${t.name} ${t.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}`);
       ratios.push({ label: `static ${size.label} vs Nginx, 2 workers`, value: r, ...(size.target ? { target: size.target } : {}) });
@@ -70,13 +85,25 @@ export async function runNginxStatic(): Promise<Section> {
     }
     return {
       title,
-      header: ['file', 'server', 'req/s (median)', 'MiB/s', 'p50 latency', 'p99 latency', 'gatekit / nginx', 'paired per-round', `target (1 KiB) >= ${TARGET}x`],
+      header: [
+        'file',
+        'server',
+        'req/s (median)',
+        'MiB/s',
+        'p50 latency',
+        'p99 latency',
+        'gatekit / nginx',
+        'paired per-round',
+        `target (1 KiB) >= ${TARGET}x`,
+      ],
       rows,
       notes: [
         `${nginxVersion(nginx)} with sendfile on; load generator ${load.name}, ${settings.connections} connections, ${settings.rounds} rounds x ${settings.seconds} s per file, alternating order.`,
         'gatekit holds files up to 256 KiB in memory (checked against a stat once per event-loop turn) and streams larger ones from disk with backpressure; Nginx sends every file with sendfile(2).',
         `per-round req/s: ${perRound.join('. ')}.`,
-        `the load generator shares the ${cpus().length} cores with the servers; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
+        `the load generator shares the ${cpus().length} cores with the servers; load average at the end: ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')}.`,
         `errors and non-2xx answers during load: ${errors}.`,
       ],
       passed: passed && errors === 0,

@@ -26,8 +26,12 @@ function otherNode(): { bin: string } | { why: string } {
   const bin = join(prefix, 'node_modules', pkg, 'bin', 'node');
   if (existsSync(bin)) return { bin };
   process.stderr.write(`  installing ${pkg}@${OTHER_MAJOR} from npm into ${prefix}\n`);
-  const r = spawnSync('npm', ['install', '--no-save', '--no-package-lock', '--prefix', prefix, `${pkg}@${OTHER_MAJOR}`], { encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0 || !existsSync(bin)) return { why: `npm could not install ${pkg}@${OTHER_MAJOR}: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}` };
+  const r = spawnSync('npm', ['install', '--no-save', '--no-package-lock', '--prefix', prefix, `${pkg}@${OTHER_MAJOR}`], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (r.status !== 0 || !existsSync(bin))
+    return { why: `npm could not install ${pkg}@${OTHER_MAJOR}: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}` };
   return { bin };
 }
 
@@ -61,10 +65,19 @@ export async function runNodeVersions(): Promise<Section> {
     return {
       title,
       header: ['Node', 'req/s (median)', 'p50 latency', 'p99 latency', 'CPU / request', 'req/s vs the first'],
-      rows: rows.map((r) => [r.name, rps(r).toFixed(0), ms(median(r.results.map((x) => x.p50Ms))), ms(median(r.results.map((x) => x.p99Ms))), `${cpu(r).toFixed(1)} us`, ratio(rps(r) / rps(rows[0]))]),
+      rows: rows.map((r) => [
+        r.name,
+        rps(r).toFixed(0),
+        ms(median(r.results.map((x) => x.p50Ms))),
+        ms(median(r.results.map((x) => x.p99Ms))),
+        `${cpu(r).toFixed(1)} us`,
+        ratio(rps(r) / rps(rows[0])),
+      ]),
       notes: [
         `the same dist/ build and config (\`respond "hello world\\n"\`, workers 0) on both; the other Node is ${other.bin}.`,
-        `load: ${describeLoad(load.name)}; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')} (${cpus().length} cores).`,
+        `load: ${describeLoad(load.name)}; load average at the end: ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')} (${cpus().length} cores).`,
         `per-round req/s: ${rows.map((r) => `${r.name}: ${r.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}; errors and non-2xx answers during load: ${errors}.`,
       ],
       passed: errors === 0,

@@ -27,7 +27,13 @@ async function timeLoad(file: string, text: string): Promise<number> {
   const t0 = performance.now();
   const loaded = await loadConfig(file, { root: freshRoot(), text, env: {} });
   const t = performance.now() - t0;
-  if (!loaded.config) throw new Error(`generated config has errors: ${loaded.diagnostics.slice(0, 3).map((d) => d.message).join('; ')}`);
+  if (!loaded.config)
+    throw new Error(
+      `generated config has errors: ${loaded.diagnostics
+        .slice(0, 3)
+        .map((d) => d.message)
+        .join('; ')}`,
+    );
   return t;
 }
 
@@ -71,8 +77,11 @@ export async function runParse(): Promise<Section> {
       tiny.push(await wallTime('gatekit check (one line)', [GATEKIT_BIN, 'check', tinyFile]));
       nodeOnly.push(await wallTime('node -e 0', ['-e', '0']));
     }
-    const med = median(warm), p95 = percentile(warm, 95);
-    const coldMed = median(cold), nodeMed = median(nodeOnly), tinyMed = median(tiny);
+    const med = median(warm),
+      p95 = percentile(warm, 95);
+    const coldMed = median(cold),
+      nodeMed = median(nodeOnly),
+      tinyMed = median(tiny);
     return {
       title: `parse + validate: ${gen.directives} directives (${gen.servers} servers, ${gen.files} files)`,
       header: ['measure', 'time', 'target', 'time / target', 'result'],

@@ -11,10 +11,14 @@ const TARGET = 1.6;
 
 /** Variant is one way of serving the same respond config. */
 interface Variant {
-  readonly name: string; readonly workers: number; readonly scheduling?: 'rr' | 'none'; readonly results: LoadResult[];
+  readonly name: string;
+  readonly workers: number;
+  readonly scheduling?: 'rr' | 'none';
+  readonly results: LoadResult[];
   /** cores is the CPU the server's process tree used during each run, in cores. */
   readonly cores: number[];
-  url?: string; pid?: number;
+  url?: string;
+  pid?: number;
 }
 
 function config(port: number, workers: number): string {
@@ -71,7 +75,10 @@ export async function runPrefork(): Promise<Section> {
       const g = v.results.map((x) => x.generatorCores).filter((x): x is number => x !== undefined);
       return g.length ? median(g) : undefined;
     };
-    const perCore = (v: Variant): number | undefined => { const c = cores(v); return c ? rps(v) / c : undefined; };
+    const perCore = (v: Variant): number | undefined => {
+      const c = cores(v);
+      return c ? rps(v) / c : undefined;
+    };
     const fmt = (x: number | undefined, d = 2): string => (x === undefined ? '' : x.toFixed(d));
     const two = rps(variants[1]) >= rps(variants[2]) ? variants[1] : variants[2];
     const efficiency = perCore(two) !== undefined && perCore(variants[0]) !== undefined ? perCore(two)! / perCore(variants[0])! : undefined;
@@ -79,18 +86,42 @@ export async function runPrefork(): Promise<Section> {
     const errors = variants.reduce((n, v) => n + v.results.reduce((m, x) => m + x.errors, 0), 0);
     return {
       title: `prefork: respond with 2 workers vs 1 process (${load.name}, ${settings.connections} connections, keep-alive)`,
-      header: ['server', 'req/s (median)', 'p50 latency', 'p99 latency', 'server CPU (cores)', `${load.name} CPU (cores)`, 'req/s per server core', 'vs workers 0', `target >= ${TARGET}x`],
+      header: [
+        'server',
+        'req/s (median)',
+        'p50 latency',
+        'p99 latency',
+        'server CPU (cores)',
+        `${load.name} CPU (cores)`,
+        'req/s per server core',
+        'vs workers 0',
+        `target >= ${TARGET}x`,
+      ],
       rows: variants.map((v, i) => [
-        v.name, rps(v).toFixed(0), ms(median(v.results.map((x) => x.p50Ms))), ms(median(v.results.map((x) => x.p99Ms))),
-        fmt(cores(v)), fmt(genCores(v)), fmt(perCore(v), 0),
-        i ? ratio(rps(v) / single) : '', i ? verdict(rps(v) / single >= TARGET) : '',
+        v.name,
+        rps(v).toFixed(0),
+        ms(median(v.results.map((x) => x.p50Ms))),
+        ms(median(v.results.map((x) => x.p99Ms))),
+        fmt(cores(v)),
+        fmt(genCores(v)),
+        fmt(perCore(v), 0),
+        i ? ratio(rps(v) / single) : '',
+        i ? verdict(rps(v) / single >= TARGET) : '',
       ]),
       notes: [
         `the default socket sharing is the shared handle (SCHED_NONE); GATEKIT_SCHEDULING=rr selects round-robin in the master.`,
         `per-round req/s: ${variants.map((v) => `${v.name}: ${v.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
-        `the load generator shares the ${cpus().length} cores with the workers; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
-        ...(room !== undefined && cores(variants[0]) ? [`with ${load.name} using ${fmt(genCores(two))} cores, two workers had at most ${fmt(room)} of the ${cpus().length} cores: the best scaling this machine allows is about ${ratio(room / cores(variants[0])!)} over one process using ${fmt(cores(variants[0]))} cores.`] : []),
-        ...(efficiency !== undefined ? [`req/s per server core, ${two.name} vs workers 0: ${ratio(efficiency)} (1.00x would be perfect scaling per core used).`] : []),
+        `the load generator shares the ${cpus().length} cores with the workers; load average at the end: ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')}.`,
+        ...(room !== undefined && cores(variants[0])
+          ? [
+              `with ${load.name} using ${fmt(genCores(two))} cores, two workers had at most ${fmt(room)} of the ${cpus().length} cores: the best scaling this machine allows is about ${ratio(room / cores(variants[0])!)} over one process using ${fmt(cores(variants[0]))} cores.`,
+            ]
+          : []),
+        ...(efficiency !== undefined
+          ? [`req/s per server core, ${two.name} vs workers 0: ${ratio(efficiency)} (1.00x would be perfect scaling per core used).`]
+          : []),
         `errors and non-2xx answers during load: ${errors}.`,
       ],
       passed: best / single >= TARGET && errors === 0,

@@ -30,7 +30,9 @@ function treeOf(pid: number): number[] {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       parents.set(ppid, [...(parents.get(ppid) ?? []), Number(d)]);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   const out = [pid];
   for (let i = 0; i < out.length; i++) out.push(...(parents.get(out[i]) ?? []));
@@ -41,7 +43,11 @@ function treeOf(pid: number): number[] {
 function peakRssKiB(pid: number): number {
   let total = 0;
   for (const p of treeOf(pid)) {
-    try { total += Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+    try {
+      total += Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* gone */
+    }
   }
   return total;
 }
@@ -50,7 +56,11 @@ function peakRssKiB(pid: number): number {
 export function rssKiB(pid: number): number {
   let total = 0;
   for (const p of treeOf(pid)) {
-    try { total += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+    try {
+      total += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* gone */
+    }
   }
   return total;
 }
@@ -64,7 +74,11 @@ let hooked = false;
 
 function killAllNow(): void {
   for (const c of live) {
-    try { c.proc.kill('SIGKILL'); } catch { /* already gone */ }
+    try {
+      c.proc.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   live.clear();
   for (const d of dirs) removeTempDir(d);
@@ -106,15 +120,26 @@ export function startChild(name: string, cmd: string, args: readonly string[], o
   hookExit();
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...o });
   let tail = '';
-  const keep = (b: Buffer): void => { tail = (tail + b.toString()).slice(-4000); };
+  const keep = (b: Buffer): void => {
+    tail = (tail + b.toString()).slice(-4000);
+  };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
   const exited = new Promise<number | string>((resolve) => {
-    proc.once('exit', (code, signal) => { live.delete(child); resolve(code ?? signal ?? -1); });
-    proc.once('error', (e) => { live.delete(child); tail += `\nspawn error: ${e.message}`; resolve(-1); });
+    proc.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve(code ?? signal ?? -1);
+    });
+    proc.once('error', (e) => {
+      live.delete(child);
+      tail += `\nspawn error: ${e.message}`;
+      resolve(-1);
+    });
   });
   const child: Child = {
-    proc, name, exited,
+    proc,
+    name,
+    exited,
     output: () => tail,
     stop: async (graceMs = 3000) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -166,7 +191,9 @@ export function getStatus(port: number, path = '/', timeoutMs = 500): Promise<nu
 export async function waitFor200(port: number, child: Child, deadlineMs = 10_000, everyMs = 2, path = '/'): Promise<number> {
   const until = performance.now() + deadlineMs;
   let dead = false;
-  void child.exited.then(() => { dead = true; });
+  void child.exited.then(() => {
+    dead = true;
+  });
   while (performance.now() < until) {
     if (dead) throw new Error(`${child.name} exited before answering:\n${child.output()}`);
     if ((await getStatus(port, path)) === 200) return performance.now();
@@ -177,7 +204,9 @@ export async function waitFor200(port: number, child: Child, deadlineMs = 10_000
 
 /** unlessExits is `work`, or an error with the child's output if the child exits first (a backend dying while its front waits). */
 export function unlessExits<T>(child: Child, work: Promise<T>): Promise<T> {
-  const died = child.exited.then((code): never => { throw new Error(`${child.name} exited (${code}):\n${child.output()}`); });
+  const died = child.exited.then((code): never => {
+    throw new Error(`${child.name} exited (${code}):\n${child.output()}`);
+  });
   died.catch(() => undefined); // once `work` has won, the child's exit at the end is nobody's error
   return Promise.race([work, died]);
 }
@@ -202,12 +231,18 @@ export function cpuMs(pid: number): number | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) * 10; // fields 14 utime and 15 stime
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** commOf is a process's command name (/proc/PID/comm: 'node', 'python', 'nginx'), or '' once it is gone. */
 function commOf(pid: number): string {
-  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; }
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -229,14 +264,24 @@ export function rawResponse(port: number, path = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = connect(port, '127.0.0.1');
     let buf = '';
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`no answer from 127.0.0.1:${port}`)); }, 2000);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no answer from 127.0.0.1:${port}`));
+    }, 2000);
     sock.on('data', (b) => {
       buf += b.toString('latin1');
       const end = buf.indexOf('\r\n\r\n');
       const len = /content-length: (\d+)/i.exec(buf);
-      if (end >= 0 && len && buf.length >= end + 4 + Number(len[1])) { clearTimeout(timer); sock.destroy(); resolve(buf.replace(/^Date: .*\r\n/im, '')); }
+      if (end >= 0 && len && buf.length >= end + 4 + Number(len[1])) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(buf.replace(/^Date: .*\r\n/im, ''));
+      }
     });
-    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
   });
 }

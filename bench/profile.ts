@@ -19,7 +19,12 @@ interface CpuNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-interface CpuProfile { nodes: CpuNode[]; samples: number[]; startTime: number; endTime: number }
+interface CpuProfile {
+  nodes: CpuNode[];
+  samples: number[];
+  startTime: number;
+  endTime: number;
+}
 
 /** where names a call frame as file:line function, with dist/ paths shown as their .ts source. */
 function where(f: CpuNode['callFrame']): string {
@@ -33,7 +38,14 @@ function where(f: CpuNode['callFrame']): string {
 }
 
 /** summarize returns the top functions by self time and by inclusive time (recursion counted once), idle left out. */
-export function summarize(p: CpuProfile): { self: [string, number][]; total: [string, number][]; perSample: number; samples: number; busy: number; own: number } {
+export function summarize(p: CpuProfile): {
+  self: [string, number][];
+  total: [string, number][];
+  perSample: number;
+  samples: number;
+  busy: number;
+  own: number;
+} {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const hits = new Map<number, number>();
   for (const s of p.samples) hits.set(s, (hits.get(s) ?? 0) + 1);
@@ -52,7 +64,10 @@ export function summarize(p: CpuProfile): { self: [string, number][]; total: [st
     const k = where(n.callFrame);
     self.set(k, (self.get(k) ?? 0) + (hits.get(n.id) ?? 0));
     const fresh = !open.has(k);
-    if (fresh) { total.set(k, (total.get(k) ?? 0) + sub.get(n.id)!); open.add(k); }
+    if (fresh) {
+      total.set(k, (total.get(k) ?? 0) + sub.get(n.id)!);
+      open.add(k);
+    }
     for (const c of n.children ?? []) walk(byId.get(c)!, open);
     if (fresh) open.delete(k);
   };
@@ -60,12 +75,27 @@ export function summarize(p: CpuProfile): { self: [string, number][]; total: [st
   const idle = self.get('(idle)') ?? 0;
   const own = [...self].filter(([k]) => /^(core|dsl|plugins)\//.test(k)).reduce((n, [, v]) => n + v, 0);
   const top = (m: Map<string, number>): [string, number][] =>
-    [...m].filter(([k]) => k !== '(idle)' && k !== '(root)').sort((a, b) => b[1] - a[1]).slice(0, TOP);
-  return { self: top(self), total: top(total), perSample: (p.endTime - p.startTime) / 1000 / p.samples.length, samples: p.samples.length, busy: p.samples.length - idle, own };
+    [...m]
+      .filter(([k]) => k !== '(idle)' && k !== '(root)')
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP);
+  return {
+    self: top(self),
+    total: top(total),
+    perSample: (p.endTime - p.startTime) / 1000 / p.samples.length,
+    samples: p.samples.length,
+    busy: p.samples.length - idle,
+    own,
+  };
 }
 
 /** Profiled is one server's CPU profile under load. */
-interface Profiled { readonly file: string; readonly s: ReturnType<typeof summarize>; readonly requests: number; readonly perReqUs: number }
+interface Profiled {
+  readonly file: string;
+  readonly s: ReturnType<typeof summarize>;
+  readonly requests: number;
+  readonly perReqUs: number;
+}
 
 type Starter = (flags: readonly string[]) => Promise<{ child: Child; port: number }>;
 
@@ -92,7 +122,10 @@ function ownShare(p: Profiled): number {
 }
 
 /** Side is one of the two servers a profile scenario compares. */
-interface Side { readonly name: string; readonly start: Starter }
+interface Side {
+  readonly name: string;
+  readonly start: Starter;
+}
 
 /** profilePair profiles two servers under the same load, one after the other, and lists where each spends its CPU time. */
 async function profilePair(subject: string, a: Side, b: Side): Promise<Section> {
@@ -103,7 +136,8 @@ async function profilePair(subject: string, a: Side, b: Side): Promise<Section> 
   const pct = (p: Profiled, n: number): string => `${((100 * n) / p.s.busy).toFixed(1)}%`;
   const rows: string[][] = [];
   for (let i = 0; i < TOP; i++) {
-    const x = pa.s.self[i], y = pb.s.self[i];
+    const x = pa.s.self[i],
+      y = pb.s.self[i];
     rows.push([String(i + 1), x ? `\`${x[0]}\`` : '', x ? pct(pa, x[1]) : '', y ? `\`${y[0]}\`` : '', y ? pct(pb, y[1]) : '']);
   }
   const incl = pa.s.total.filter(([k]) => /^(core|dsl|plugins)\//.test(k)).slice(0, 6);
@@ -136,7 +170,9 @@ export function runProfile(): Promise<Section> {
 export function runProfilePool(kind: 'wsgi' | 'asgi'): Promise<Section> {
   const dir = tempDir(`gatekit-bench-profile-${kind}-`);
   const app: PyApp = { kind, dir: join(BENCH_APPS, 'hello'), callable: `hello_${kind}:application`, path: '/' };
-  return profilePair(`the ${kind} pool (bench/apps/hello, 2 Python processes)`,
+  return profilePair(
+    `the ${kind} pool (bench/apps/hello, 2 Python processes)`,
     { name: `gatekit ${kind}`, start: (flags) => startPooledGatekit(app, dir, { nodeWorkers: 0, procs: 2, respond: false }, flags) },
-    { name: 'gatekit respond', start: (flags) => startGatekit(dir, flags) });
+    { name: 'gatekit respond', start: (flags) => startGatekit(dir, flags) },
+  );
 }

@@ -21,7 +21,12 @@ const HTTP_FLOOR = join(dirname(BARE_SERVER), 'http-floor-peer.js');
 const FULL = settings.connections;
 const MODERATE = 2;
 
-interface Target { readonly name: string; readonly port: number; readonly full: LoadResult[]; readonly moderate: LoadResult[] }
+interface Target {
+  readonly name: string;
+  readonly port: number;
+  readonly full: LoadResult[];
+  readonly moderate: LoadResult[];
+}
 
 /** rounds runs the alternating rounds of one load level, keeping each result under `key`. */
 async function rounds(load: LoadGenerator, targets: readonly Target[], key: 'full' | 'moderate', connections: number): Promise<void> {
@@ -62,10 +67,16 @@ export async function runProxy(): Promise<Section> {
     const nginx = nginxBin();
     if (nginx) {
       const np = await freePort();
-      started.push(await startNginx(nginx, dir, { workers: 1, port: np, http: [
-        `upstream app { server 127.0.0.1:${up}; keepalive 128; }`,
-        `server { listen 127.0.0.1:${np}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
-      ] }));
+      started.push(
+        await startNginx(nginx, dir, {
+          workers: 1,
+          port: np,
+          http: [
+            `upstream app { server 127.0.0.1:${up}; keepalive 128; }`,
+            `server { listen 127.0.0.1:${np}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+          ],
+        }),
+      );
       targets.push(target(`${nginxVersion(nginx)} proxy_pass + keepalive, worker_processes 1`, np));
     }
     const fp = await freePort();
@@ -94,12 +105,29 @@ export async function runProxy(): Promise<Section> {
     const added = (t: Target, k: 'full' | 'moderate'): number => p99(t, k) - p99(direct, k);
     const errors = targets.reduce((n, t) => n + [...t.full, ...t.moderate].reduce((m, x) => m + x.errors, 0), 0);
     const row = (t: Target, vs: string, goal: string): string[] => [
-      t.name, rps(t).toFixed(0), ms(median(t.full.map((x) => x.p50Ms))), ms(p99(t, 'full')),
-      ms(median(t.moderate.map((x) => x.p50Ms))), ms(p99(t, 'moderate')), t === direct ? '' : ms(added(t, 'moderate')), vs, goal,
+      t.name,
+      rps(t).toFixed(0),
+      ms(median(t.full.map((x) => x.p50Ms))),
+      ms(p99(t, 'full')),
+      ms(median(t.moderate.map((x) => x.p50Ms))),
+      ms(p99(t, 'moderate')),
+      t === direct ? '' : ms(added(t, 'moderate')),
+      vs,
+      goal,
     ];
     return {
       title: `proxy against one upstream (${load.name}; throughput at ${FULL} connections, added latency at ${MODERATE}; keep-alive both sides)`,
-      header: ['server', 'req/s (median)', 'p50', 'p99', `p50 at ${MODERATE} conns`, `p99 at ${MODERATE} conns`, 'added p99 (moderate)', 'gatekit / this', 'target'],
+      header: [
+        'server',
+        'req/s (median)',
+        'p50',
+        'p99',
+        `p50 at ${MODERATE} conns`,
+        `p99 at ${MODERATE} conns`,
+        'added p99 (moderate)',
+        'gatekit / this',
+        'target',
+      ],
       rows: [
         row(gate, '', `added p99 < 1 ms: ${verdict(added(gate, 'moderate') < 1)}`),
         row(hproxy, ratio(vsHttpProxy), `>= 1.5x: ${verdict(vsHttpProxy >= 1.5)}`),
@@ -115,11 +143,16 @@ export async function runProxy(): Promise<Section> {
         `the least proxy on raw sockets (bench/raw-proxy-peer.ts) parses heads in JavaScript with no node:http on either side, and handles only body-less requests and Content-Length answers: no proxy written in JavaScript does less; gatekit reaches ${ratio(rps(gate) / rps(floor))} of it${ng ? `, Nginx is ${ratio(rps(ng) / rps(floor))} it` : ''}.`,
         `per-round req/s at full load: ${targets.map((t) => `${t.name}: ${t.full.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
         `per-round p99 at moderate load: ${targets.map((t) => `${t.name}: ${t.moderate.map((x) => ms(x.p99Ms)).join(', ')}`).join('; ')}.`,
-        `every proxy and the upstream share the ${cpus().length} cores with the load generator; load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
+        `every proxy and the upstream share the ${cpus().length} cores with the load generator; load average at the end: ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')}.`,
         `errors and non-2xx answers during load: ${errors}.`,
       ].filter(Boolean),
       passed: vsHttpProxy >= 1.5 && (vsNginx ?? 1) >= 1 && added(gate, 'moderate') < 1 && errors === 0,
-      ratios: [{ label: 'proxy vs node-http-proxy', value: vsHttpProxy, target: 1.5 }, ...(vsNginx === undefined ? [] : [{ label: 'proxy vs Nginx proxy_pass', value: vsNginx, target: 1 }])],
+      ratios: [
+        { label: 'proxy vs node-http-proxy', value: vsHttpProxy, target: 1.5 },
+        ...(vsNginx === undefined ? [] : [{ label: 'proxy vs Nginx proxy_pass', value: vsNginx, target: 1 }]),
+      ],
     };
   } finally {
     await Promise.all(started.map((c) => c.stop()));

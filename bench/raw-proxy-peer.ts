@@ -77,6 +77,8 @@ const server = createServer((client) => {
   });
 });
 server.listen(port, '127.0.0.1');
-const stop = (): void => { server.close(() => process.exit(0)); };
+const stop = (): void => {
+  server.close(() => process.exit(0));
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -48,9 +48,5 @@ export function verdict(ok: boolean): string {
 /** renderSection renders a section as markdown. */
 export function renderSection(s: Section): string {
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
-  return [
-    `## ${s.title}`, '',
-    line(s.header), line(s.header.map(() => '---')), ...s.rows.map(line), '',
-    ...s.notes.map((n) => `- ${n}`), '',
-  ].join('\n');
+  return [`## ${s.title}`, '', line(s.header), line(s.header.map(() => '---')), ...s.rows.map(line), '', ...s.notes.map((n) => `- ${n}`), ''].join('\n');
 }

@@ -11,7 +11,13 @@ import { respondConfig } from './startup.js';
 const TARGET_RATIO = 0.9;
 
 /** Target is one server under load, with the server's CPU time per request of each round. */
-export interface Target { readonly name: string; readonly url: string; readonly pid: number; readonly results: LoadResult[]; readonly cpuUs: number[] }
+export interface Target {
+  readonly name: string;
+  readonly url: string;
+  readonly pid: number;
+  readonly results: LoadResult[];
+  readonly cpuUs: number[];
+}
 
 /** startGatekit serves respondConfig() with `gatekit run` on a Node binary (node flags first, e.g. --cpu-prof) and waits for its first 200. */
 export async function startGatekit(dir: string, nodeFlags: readonly string[] = [], node = process.execPath): Promise<{ child: Child; port: number }> {
@@ -44,8 +50,10 @@ export async function measure(load: LoadGenerator, targets: readonly Target[]): 
       const after = cpuMs(t.pid);
       t.results.push(res);
       if (before !== undefined && after !== undefined) t.cpuUs.push(((after - before) * 1000) / res.requests);
-      process.stderr.write(`  round ${r + 1}/${settings.rounds} ${t.name}: ${res.rps.toFixed(0)} req/s p50 ${ms(res.p50Ms)} p99 ${ms(res.p99Ms)}` +
-        ` cpu ${t.cpuUs.length ? `${t.cpuUs[t.cpuUs.length - 1].toFixed(1)} us/req` : 'n/a'}\n`);
+      process.stderr.write(
+        `  round ${r + 1}/${settings.rounds} ${t.name}: ${res.rps.toFixed(0)} req/s p50 ${ms(res.p50Ms)} p99 ${ms(res.p99Ms)}` +
+          ` cpu ${t.cpuUs.length ? `${t.cpuUs[t.cpuUs.length - 1].toFixed(1)} us/req` : 'n/a'}\n`,
+      );
     }
   }
 }
@@ -71,12 +79,17 @@ export async function runRespond(): Promise<Section> {
     const r = rps(gate) / rps(peer);
     const errors = [...gate.results, ...peer.results].reduce((n, x) => n + x.errors, 0);
     const cpu = (t: Target): number | undefined => (t.cpuUs.length ? median(t.cpuUs) : undefined);
-    const gCpu = cpu(gate), bCpu = cpu(peer);
+    const gCpu = cpu(gate),
+      bCpu = cpu(peer);
     const efficiency = gCpu && bCpu ? bCpu / gCpu : undefined;
     const row = (t: Target, vs: string, res: string): string[] => [
       t.name === 'gatekit' ? '`gatekit run`, `respond "hello world\\n"`, workers 0' : 'bare `http.createServer` (bench/bare-server.ts)',
-      rps(t).toFixed(0), ms(median(t.results.map((x) => x.p50Ms))), ms(median(t.results.map((x) => x.p99Ms))),
-      cpu(t) === undefined ? 'n/a' : `${cpu(t)!.toFixed(1)} us`, vs, res,
+      rps(t).toFixed(0),
+      ms(median(t.results.map((x) => x.p50Ms))),
+      ms(median(t.results.map((x) => x.p99Ms))),
+      cpu(t) === undefined ? 'n/a' : `${cpu(t)!.toFixed(1)} us`,
+      vs,
+      res,
     ];
     return {
       title: `respond throughput vs a bare Node server (${load.name}, ${settings.connections} connections, keep-alive)`,
@@ -85,14 +98,23 @@ export async function runRespond(): Promise<Section> {
         row(gate, ratio(r), verdict(r >= TARGET_RATIO)),
         row(peer, '', ''),
         ['req/s, paired per-round ratio (median)', '', '', '', '', ratio(paired), verdict(paired >= TARGET_RATIO)],
-        ['req/s per server CPU-second (bare CPU/req / gatekit CPU/req)', '', '', '', '', efficiency === undefined ? 'n/a' : ratio(efficiency),
-          efficiency === undefined ? '' : verdict(efficiency >= TARGET_RATIO)],
+        [
+          'req/s per server CPU-second (bare CPU/req / gatekit CPU/req)',
+          '',
+          '',
+          '',
+          '',
+          efficiency === undefined ? 'n/a' : ratio(efficiency),
+          efficiency === undefined ? '' : verdict(efficiency >= TARGET_RATIO),
+        ],
       ],
       notes: [
         `load: ${describeLoad(load.name)}; each server is a single process of its own.`,
         `per-round req/s: gatekit ${gate.results.map((x) => x.rps.toFixed(0)).join(', ')}; bare ${peer.results.map((x) => x.rps.toFixed(0)).join(', ')}.`,
         `per-round server CPU (user + system, from /proc) per request, us: gatekit ${gate.cpuUs.map((x) => x.toFixed(1)).join(', ')}; bare ${peer.cpuUs.map((x) => x.toFixed(1)).join(', ')}. CPU per request is the steadier figure when other work shares the machine; req/s swings with it.`,
-        `load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')} (${cpus().length} cores).`,
+        `load average at the end: ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')} (${cpus().length} cores).`,
         `responses byte-identical apart from Date: ${same ? 'yes' : `NO\n\n  gatekit:\n  ${JSON.stringify(a)}\n  bare:\n  ${JSON.stringify(b)}`}; errors and non-2xx answers during load: ${errors}.`,
       ],
       passed: r >= TARGET_RATIO && same && errors === 0,

@@ -30,9 +30,30 @@ import { runStatic } from './static.js';
 
 // usage: node dist/bench/run.js [SCENARIO|GROUP...] (see SCENARIOS and GROUPS; no names: DEFAULT, which leaves out the profiles, django, fastapi and node-versions). Results go to stdout and bench/RESULTS.md.
 
-const SCENARIOS: Record<string, () => Promise<Section>> = { parse: runParse, startup: runStartup, respond: runRespond, admin: runAdmin, prefork: runPrefork, static: runStatic, 'nginx-static': runNginxStatic, wsgi: runWsgi, asgi: runAsgi,
-  django: runDjango, fastapi: runFastapi, middleware: runMiddleware, proxy: runProxy, cgi: runCgi, fastcgi: runFastcgi, profile: runProfile,
-  cache: runCache, store: runStore, http2: runHttp2, 'profile-wsgi': () => runProfilePool('wsgi'), 'profile-asgi': () => runProfilePool('asgi'), 'node-versions': runNodeVersions };
+const SCENARIOS: Record<string, () => Promise<Section>> = {
+  parse: runParse,
+  startup: runStartup,
+  respond: runRespond,
+  admin: runAdmin,
+  prefork: runPrefork,
+  static: runStatic,
+  'nginx-static': runNginxStatic,
+  wsgi: runWsgi,
+  asgi: runAsgi,
+  django: runDjango,
+  fastapi: runFastapi,
+  middleware: runMiddleware,
+  proxy: runProxy,
+  cgi: runCgi,
+  fastcgi: runFastcgi,
+  profile: runProfile,
+  cache: runCache,
+  store: runStore,
+  http2: runHttp2,
+  'profile-wsgi': () => runProfilePool('wsgi'),
+  'profile-asgi': () => runProfilePool('asgi'),
+  'node-versions': runNodeVersions,
+};
 const DEFAULT = ['parse', 'startup', 'respond', 'admin', 'prefork', 'static', 'nginx-static', 'http2', 'proxy', 'wsgi', 'asgi', 'middleware', 'cgi', 'fastcgi'];
 /** GROUPS name several scenarios at once: `app-servers` is every comparison of gatekit's Python pool with the stacks it replaces. */
 const GROUPS: Record<string, readonly string[]> = { 'app-servers': ['wsgi', 'asgi', 'django', 'fastapi'] };
@@ -40,7 +61,9 @@ const GROUPS: Record<string, readonly string[]> = { 'app-servers': ['wsgi', 'asg
 function machine(): string {
   const c = cpus();
   return [
-    `- machine: ${c[0]?.model.trim() ?? 'unknown CPU'}, ${c.length} cores; load average at start ${loadavg().map((v) => v.toFixed(2)).join(' ')}`,
+    `- machine: ${c[0]?.model.trim() ?? 'unknown CPU'}, ${c.length} cores; load average at start ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
     `- node ${process.version} (${process.platform} ${process.arch})`,
     `- load, every scenario: ${loadLine()}`,
     `- date: ${new Date().toISOString()}`,
@@ -49,14 +72,20 @@ function machine(): string {
 
 /** loadLine states the one load setting, or why there is no load generator. */
 function loadLine(): string {
-  try { return describeLoad(pickLoadGenerator().name); } catch (e) { return (e as Error).message; }
+  try {
+    return describeLoad(pickLoadGenerator().name);
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 async function main(args: string[]): Promise<number> {
   const names = args.flatMap((n) => GROUPS[n] ?? [n]);
   const unknown = names.filter((n) => !SCENARIOS[n]);
   if (unknown.length) {
-    process.stderr.write(`bench: unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}\n`);
+    process.stderr.write(
+      `bench: unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}\n`,
+    );
     return 2;
   }
   const run = names.length ? names : DEFAULT;
@@ -72,7 +101,9 @@ async function main(args: string[]): Promise<number> {
       failed ||= !s.passed;
       ratios.push(...(s.ratios ?? []));
       const peaks = takePeaks().filter((x) => x.kib > 0 && !/^(wrk|autocannon)/.test(x.name));
-      const memory = peaks.length ? [`peak RSS of the servers (process tree, VmHWM): ${peaks.map((x) => `${x.name} ${(x.kib / 1024).toFixed(0)} MiB`).join('; ')}.`] : [];
+      const memory = peaks.length
+        ? [`peak RSS of the servers (process tree, VmHWM): ${peaks.map((x) => `${x.name} ${(x.kib / 1024).toFixed(0)} MiB`).join('; ')}.`]
+        : [];
       sections.push(renderSection({ ...s, notes: [...s.notes, ...memory] }));
     } catch (e) {
       failed = true;
@@ -88,6 +119,13 @@ async function main(args: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  async (code) => { await stopAll(); process.exitCode = code; },
-  async (e: unknown) => { await stopAll(); process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`); process.exitCode = 3; },
+  async (code) => {
+    await stopAll();
+    process.exitCode = code;
+  },
+  async (e: unknown) => {
+    await stopAll();
+    process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 3;
+  },
 );

@@ -24,6 +24,8 @@ export const settings = {
 /** describeLoad states the setting in one line, as the head of the results shows it. */
 export function describeLoad(generator: string): string {
   const tool = generator === 'wrk' ? `wrk -t${settings.threads} -c${settings.connections}` : `${generator} -c ${settings.connections}`;
-  return `${tool}, keep-alive; ${settings.rounds} rounds x ${settings.seconds} s per server after a ${settings.warmupSeconds} s warm-up, ` +
-    'order alternating every round; medians of the rounds';
+  return (
+    `${tool}, keep-alive; ${settings.rounds} rounds x ${settings.seconds} s per server after a ${settings.warmupSeconds} s warm-up, ` +
+    'order alternating every round; medians of the rounds'
+  );
 }

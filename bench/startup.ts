@@ -55,14 +55,20 @@ export async function runStartup(): Promise<Section> {
   const dir = tempDir();
   try {
     // One discarded round warms the page cache for every module; then rounds interleave the three.
-    await gatekitSmall(dir); await bare(); await gatekitLarge();
-    const small: number[] = [], peer: number[] = [], large: number[] = [];
+    await gatekitSmall(dir);
+    await bare();
+    await gatekitLarge();
+    const small: number[] = [],
+      peer: number[] = [],
+      large: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       small.push(await gatekitSmall(dir));
       peer.push(await bare());
       large.push(await gatekitLarge());
     }
-    const s = median(small), b = median(peer), l = median(large);
+    const s = median(small),
+      b = median(peer),
+      l = median(large);
     return {
       title: '`gatekit run` to first answered request',
       header: ['measure', `median of ${RUNS}`, 'bare Node peer', 'gatekit / bare', 'target', 'result'],

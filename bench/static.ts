@@ -31,12 +31,21 @@ function runPeer(port: number, file: string, etag: string, lastModified: string)
   });
   server.keepAliveTimeout = 75_000;
   server.listen(port, '127.0.0.1');
-  const stop = (): void => { server.close(() => process.exit(0)); server.closeAllConnections(); };
+  const stop = (): void => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
 
-interface Target { readonly name: string; readonly url: string; readonly pid: number; readonly results: LoadResult[]; readonly cpuUs: number[] }
+interface Target {
+  readonly name: string;
+  readonly url: string;
+  readonly pid: number;
+  readonly results: LoadResult[];
+  readonly cpuUs: number[];
+}
 
 async function measure(load: LoadGenerator, targets: readonly Target[]): Promise<void> {
   const o = { connections: settings.connections, seconds: settings.seconds };
@@ -92,12 +101,18 @@ export async function runStatic(): Promise<Section> {
     const cpu = (t: Target): number | undefined => (t.cpuUs.length ? median(t.cpuUs) : undefined);
     const r = rps(gate) / rps(peer);
     const paired = median(gate.results.map((x, i) => x.rps / peer.results[i].rps));
-    const gCpu = cpu(gate), bCpu = cpu(peer);
+    const gCpu = cpu(gate),
+      bCpu = cpu(peer);
     const efficiency = gCpu && bCpu ? bCpu / gCpu : undefined;
     const errors = [...gate.results, ...peer.results].reduce((n, x) => n + x.errors, 0);
     const row = (t: Target, label: string, vs: string, res: string): string[] => [
-      label, rps(t).toFixed(0), ms(median(t.results.map((x) => x.p50Ms))), ms(median(t.results.map((x) => x.p99Ms))),
-      cpu(t) === undefined ? 'n/a' : `${cpu(t)!.toFixed(1)} us`, vs, res,
+      label,
+      rps(t).toFixed(0),
+      ms(median(t.results.map((x) => x.p50Ms))),
+      ms(median(t.results.map((x) => x.p99Ms))),
+      cpu(t) === undefined ? 'n/a' : `${cpu(t)!.toFixed(1)} us`,
+      vs,
+      res,
     ];
     return {
       title: `static 1 KiB file vs a bare Node server with the bytes in memory (${load.name}, ${settings.connections} connections, keep-alive)`,
@@ -106,14 +121,23 @@ export async function runStatic(): Promise<Section> {
         row(gate, '`gatekit run`, `static ./site`, workers 0', ratio(r), verdict(r >= TARGET_RATIO)),
         row(peer, 'bare `http.createServer`, cached buffer (bench/static.ts peer)', '', ''),
         ['req/s, paired per-round ratio (median)', '', '', '', '', ratio(paired), verdict(paired >= TARGET_RATIO)],
-        ['req/s per server CPU-second (bare CPU/req / gatekit CPU/req)', '', '', '', '', efficiency === undefined ? 'n/a' : ratio(efficiency),
-          efficiency === undefined ? '' : verdict(efficiency >= TARGET_RATIO)],
+        [
+          'req/s per server CPU-second (bare CPU/req / gatekit CPU/req)',
+          '',
+          '',
+          '',
+          '',
+          efficiency === undefined ? 'n/a' : ratio(efficiency),
+          efficiency === undefined ? '' : verdict(efficiency >= TARGET_RATIO),
+        ],
       ],
       notes: [
         `${ROUNDS} rounds x ${settings.seconds} s per server, alternating order, after a ${settings.warmupSeconds} s warm-up each; each server is a single process.`,
         'gatekit stats the file once per event-loop turn (so a changed file is never served stale) and serves the bytes from its memory cache; the peer never touches the disk.',
         `per-round req/s: gatekit ${gate.results.map((x) => x.rps.toFixed(0)).join(', ')}; bare ${peer.results.map((x) => x.rps.toFixed(0)).join(', ')}.`,
-        `load average at the end: ${loadavg().map((v) => v.toFixed(2)).join(' ')}.`,
+        `load average at the end: ${loadavg()
+          .map((v) => v.toFixed(2))
+          .join(' ')}.`,
         `responses byte-identical apart from Date: ${same ? 'yes' : 'NO'}; errors and non-2xx answers during load: ${errors}.`,
       ],
       passed: r >= TARGET_RATIO && same && errors === 0,

@@ -10,9 +10,11 @@ import type { Section } from './report.js';
 /** runWsgi compares gatekit's wsgi with Nginx -> uWSGI (target: at least 1.0x) and with Gunicorn. */
 export function runWsgi(): Promise<Section> {
   return runAppScenario({
-    id: 'wsgi', about: 'a trivial WSGI app (bench/apps/hello)',
+    id: 'wsgi',
+    about: 'a trivial WSGI app (bench/apps/hello)',
     app: { kind: 'wsgi', dir: join(BENCH_APPS, 'hello'), callable: 'hello_wsgi:application', path: '/' },
     stacks: [nginxUwsgi('target'), nginxGunicorn('extra'), gunicornAlone('extra')],
-    respondReference: true, packages: [],
+    respondReference: true,
+    packages: [],
   });
 }

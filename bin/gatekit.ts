@@ -69,7 +69,25 @@ function version(): string {
   return (JSON.parse(readFileSync(join(PKG_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-const COMMANDS = ['run', 'check', 'fmt', 'plugins', 'routes', 'reload', 'stop', 'certs', 'status', 'top', 'lsp', 'test', 'new', 'help', 'version', '--help', '--version'];
+const COMMANDS = [
+  'run',
+  'check',
+  'fmt',
+  'plugins',
+  'routes',
+  'reload',
+  'stop',
+  'certs',
+  'status',
+  'top',
+  'lsp',
+  'test',
+  'new',
+  'help',
+  'version',
+  '--help',
+  '--version',
+];
 
 function usageError(msg: string): number {
   io.err(`gatekit: ${msg}\nrun 'gatekit --help' for usage`);
@@ -87,7 +105,7 @@ function takeOption(argv: readonly string[], name: string): { value?: string; re
   const at = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
   if (at < 0) return { rest: [...argv] };
   const inline = argv[at].startsWith(`${name}=`);
-  const value = inline ? argv[at].slice(name.length + 1) : argv[at + 1] ?? '';
+  const value = inline ? argv[at].slice(name.length + 1) : (argv[at + 1] ?? '');
   return { value, rest: argv.filter((_, i) => i !== at && (inline || i !== at + 1)) };
 }
 
@@ -98,10 +116,15 @@ async function main(argv: string[]): Promise<number> {
   const root = container.createChildContainer();
   registerBuiltins(root);
   switch (cmd) {
-    case undefined: case '--help': case '-h': case 'help':
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
       io.out(HELP);
       return cmd === undefined ? EXIT.usage : EXIT.ok;
-    case '--version': case '-v': case 'version':
+    case '--version':
+    case '-v':
+    case 'version':
       io.out(`gatekit ${version()}`);
       return EXIT.ok;
     case 'run':
@@ -127,11 +150,12 @@ async function main(argv: string[]): Promise<number> {
     case 'routes': {
       const hostAt = rest.indexOf('--host');
       const host = hostAt >= 0 ? rest[hostAt + 1] : undefined;
-      const positional = rest.filter((a, i) => !a.startsWith('--') && i !== hostAt + 1 || (hostAt < 0 && !a.startsWith('--')));
+      const positional = rest.filter((a, i) => (!a.startsWith('--') && i !== hostAt + 1) || (hostAt < 0 && !a.startsWith('--')));
       if (!positional.length) return usageError('routes needs a FILE');
       return routesCommand(positional[0], positional.slice(1), host, root, io);
     }
-    case 'reload': case 'stop': {
+    case 'reload':
+    case 'stop': {
       const waitFlag = cmd === 'reload' ? flags.find((f) => f.startsWith('--wait=')) : undefined;
       const bad = flags.find((f) => f !== waitFlag);
       if (bad) return unknown('flag', bad.replace(/=.*/, ''), cmd === 'reload' ? ['--wait'] : [], ` for ${cmd}`);
@@ -157,7 +181,8 @@ async function main(argv: string[]): Promise<number> {
     case 'certs':
       if (args.length > 1 || flags.length) return usageError('certs takes at most one FILE');
       return certsCommand(args[0] ?? 'gatekit.gate', root, io);
-    case 'status': case 'top':
+    case 'status':
+    case 'top':
       if (args.length > 1 || flags.length) return usageError(`${cmd} takes at most one FILE`);
       return statusCommand(cmd, args[0], root, io);
     default:
@@ -171,7 +196,13 @@ if (process.env[ROLE_ENV] === 'worker') {
   const root = container.createChildContainer();
   registerBuiltins(root);
   runWorker(root);
-} else main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (e: unknown) => { io.err(`gatekit: internal error: ${(e as Error).stack ?? String(e)}`); process.exitCode = EXIT.runtime; },
-);
+} else
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      io.err(`gatekit: internal error: ${(e as Error).stack ?? String(e)}`);
+      process.exitCode = EXIT.runtime;
+    },
+  );

@@ -8,7 +8,10 @@ import { EXIT, printDiagnostics, type Io } from './io.js';
 /** certsCommand prints every certificate a config has gatekit obtain (`tls acme`): names, issuer, expiry, next renewal, last error. */
 export async function certsCommand(file: string, root: DependencyContainer, io: Io): Promise<number> {
   const loaded = await loadConfig(file, { root });
-  if (!loaded.config) { printDiagnostics(io, loaded.diagnostics, loaded.sources); return EXIT.config; }
+  if (!loaded.config) {
+    printDiagnostics(io, loaded.diagnostics, loaded.sources);
+    return EXIT.config;
+  }
   const config = loaded.config;
   const byPlugin = new Map<string, MasterDirective[]>();
   for (const u of allUnits(config)) {
@@ -19,7 +22,10 @@ export async function certsCommand(file: string, root: DependencyContainer, io: 
     const ds = byPlugin.get(p.name);
     if (p.certificates && ds) reports.push(...p.certificates(ds));
   }
-  if (reports.length === 0) { io.out(`${file}: no managed certificates (tls acme)`); return EXIT.ok; }
+  if (reports.length === 0) {
+    io.out(`${file}: no managed certificates (tls acme)`);
+    return EXIT.ok;
+  }
   for (const r of reports) io.out(reportText(r));
   return EXIT.ok;
 }

@@ -13,7 +13,13 @@ export function fmtCommand(files: readonly string[], mode: FmtMode, io: Io): num
   let code: number = EXIT.ok;
   for (const file of files) {
     let text: string;
-    try { text = readFileSync(file, 'utf8'); } catch (e) { io.err(`gatekit fmt: cannot read ${file}: ${(e as Error).message}`); code = EXIT.config; continue; }
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      io.err(`gatekit fmt: cannot read ${file}: ${(e as Error).message}`);
+      code = EXIT.config;
+      continue;
+    }
     const diags: Diagnostic[] = [];
     const parsed = parseText(text, file, diags);
     if (diags.length) {
@@ -27,7 +33,10 @@ export function fmtCommand(files: readonly string[], mode: FmtMode, io: Io): num
     if (mode === 'print') io.out(out.replace(/\n$/, ''));
     else if (out !== text) {
       if (mode === 'write') writeFileSync(file, out);
-      else { io.err(`${file}: not formatted`); code = EXIT.config; }
+      else {
+        io.err(`${file}: not formatted`);
+        code = EXIT.config;
+      }
     }
   }
   return code;

@@ -12,9 +12,15 @@ const NAME = /^[a-z][a-z0-9_]*$/;
  * mocha test that checks and serves it with gatekit. It never overwrites a folder.
  */
 export function newPluginCommand(name: string, typescript: boolean, version: string, io: Io): number {
-  if (!NAME.test(name)) { io.err(`gatekit new: invalid plugin name '${name}': a directive name is lower-case letters, digits and _ (e.g. hello_world)`); return EXIT.usage; }
+  if (!NAME.test(name)) {
+    io.err(`gatekit new: invalid plugin name '${name}': a directive name is lower-case letters, digits and _ (e.g. hello_world)`);
+    return EXIT.usage;
+  }
   const dir = join(process.cwd(), `gatekit-plugin-${name.replace(/_/g, '-')}`);
-  if (existsSync(dir)) { io.err(`gatekit new: ${relative(process.cwd(), dir)} exists already; nothing written`); return EXIT.runtime; }
+  if (existsSync(dir)) {
+    io.err(`gatekit new: ${relative(process.cwd(), dir)} exists already; nothing written`);
+    return EXIT.runtime;
+  }
   const source = cloneRoot();
   for (const [file, text] of pluginSkeleton({ name, typescript, version, ...(source ? { source } : {}) })) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });

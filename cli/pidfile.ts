@@ -47,7 +47,9 @@ export function readPid(path: string): number | undefined {
   try {
     const pid = Number(readFileSync(path, 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** readState reads a state file; undefined when missing or malformed. */
@@ -55,7 +57,9 @@ export function readState(path: string): ServerState | undefined {
   try {
     const s = JSON.parse(readFileSync(path, 'utf8')) as ServerState;
     return Number.isInteger(s.pid) && typeof s.config === 'string' ? s : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** startTime is when a process started, from /proc (clock ticks since boot); undefined where there is no /proc. */
@@ -64,17 +68,30 @@ export function startTime(pid: number): number | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]); // field 22; the name before ')' may hold spaces
     return Number.isFinite(ticks) ? ticks : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** alive tells whether a process exists (one of another user's counts: it exists, though we may not signal it). */
 export function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** sameFile tells whether two paths name one file (through symlinks, when both exist). */
 export function sameFile(a: string, b: string): boolean {
-  const real = (p: string): string => { try { return realpathSync(p); } catch { return p; } };
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
   return a === b || real(a) === real(b);
 }
 
@@ -103,7 +120,10 @@ export function findServer(pidFile: string): Found {
  * reload, removed at exit (only while they are still ours).
  */
 export class ServerFiles {
-  private constructor(readonly pidFile: string, private state: ServerState) {}
+  private constructor(
+    readonly pidFile: string,
+    private state: ServerState,
+  ) {}
 
   /**
    * claim writes the pid and state files for `config`; it returns why not when a live gatekit
@@ -130,8 +150,15 @@ export class ServerFiles {
 
   /** release removes both files, unless another process has claimed them since. */
   release(): void {
-    for (const [path, ours] of [[this.pidFile, readPid(this.pidFile)], [stateFileOf(this.pidFile), readState(stateFileOf(this.pidFile))?.pid]] as const) {
-      try { if (ours === process.pid) unlinkSync(path); } catch { /* already gone */ }
+    for (const [path, ours] of [
+      [this.pidFile, readPid(this.pidFile)],
+      [stateFileOf(this.pidFile), readState(stateFileOf(this.pidFile))?.pid],
+    ] as const) {
+      try {
+        if (ours === process.pid) unlinkSync(path);
+      } catch {
+        /* already gone */
+      }
     }
   }
 }

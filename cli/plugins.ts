@@ -35,11 +35,15 @@ export async function pluginsCommand(name: string | undefined, root: DependencyC
     if (printDiagnostics(io, loaded.diagnostics, loaded.sources)) return EXIT.config;
     scope = loaded.scope;
   }
-  const plugins: { name: string; directives: Plugin['directives'] }[] = [{ name: 'kernel', directives: KERNEL_DIRECTIVES }, ...resolvePlugins(schemaContainer(scope))];
+  const plugins: { name: string; directives: Plugin['directives'] }[] = [
+    { name: 'kernel', directives: KERNEL_DIRECTIVES },
+    ...resolvePlugins(schemaContainer(scope)),
+  ];
   const shown = name ? plugins.filter((p) => p.name === name || p.directives.some((d) => d.name === name)) : plugins;
   if (!shown.length) {
     const names = plugins.flatMap((p) => [p.name, ...p.directives.map((d) => d.name)]);
-    const hint = didYouMean(name!, names) ?? (configFile === undefined ? 'a third-party plugin is listed with --config FILE, the .gate file that loads it' : undefined);
+    const hint =
+      didYouMean(name!, names) ?? (configFile === undefined ? 'a third-party plugin is listed with --config FILE, the .gate file that loads it' : undefined);
     io.err(`gatekit plugins: no plugin or directive named '${name}'${hint ? `; ${hint}` : ''}`);
     return EXIT.usage;
   }

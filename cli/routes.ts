@@ -15,7 +15,10 @@ function serverTitle(s: ServerDecl): string {
  */
 export async function routesCommand(file: string, paths: readonly string[], host: string | undefined, root: DependencyContainer, io: Io): Promise<number> {
   const loaded = await loadConfig(file, { root });
-  if (!loaded.config) { printDiagnostics(io, loaded.diagnostics, loaded.sources); return EXIT.config; }
+  if (!loaded.config) {
+    printDiagnostics(io, loaded.diagnostics, loaded.sources);
+    return EXIT.config;
+  }
   const servers = loaded.config.servers;
   if (paths.length) {
     for (const p of paths) {
@@ -29,8 +32,11 @@ export async function routesCommand(file: string, paths: readonly string[], host
     io.out(serverTitle(s));
     const { router, chains } = routerOf(s);
     const order = { exact: 0, regex: 1, prefix: 2 };
-    const entries = [...router.entries].sort((a, b) => order[a.matcher.kind] - order[b.matcher.kind]
-      || (a.matcher.kind === 'prefix' && b.matcher.kind === 'prefix' ? b.matcher.prefix.length - a.matcher.prefix.length : 0));
+    const entries = [...router.entries].sort(
+      (a, b) =>
+        order[a.matcher.kind] - order[b.matcher.kind] ||
+        (a.matcher.kind === 'prefix' && b.matcher.kind === 'prefix' ? b.matcher.prefix.length - a.matcher.prefix.length : 0),
+    );
     for (const e of entries) {
       const kind = e.matcher.kind.padEnd(6);
       io.out(`    ${kind} ${matcherText(e.matcher).padEnd(28)} ${(chains.get(e.decl) ?? '').padEnd(30)} mount=${e.mount || '/'}  line ${e.decl.span.line}`);

@@ -36,13 +36,20 @@ export function pickConfigFile(file: string | undefined, quickstart: string, io:
 export async function runCommand(o: RunOptions): Promise<number> {
   const file = pickConfigFile(o.file, o.quickstart, o.io);
   const loaded = await loadConfig(file, { root: o.root });
-  if (!loaded.config) { printDiagnostics(o.io, loaded.diagnostics, loaded.sources); return EXIT.config; }
+  if (!loaded.config) {
+    printDiagnostics(o.io, loaded.diagnostics, loaded.sources);
+    return EXIT.config;
+  }
   const g = loaded.config.global;
   const target = openLogTarget(g.errorLog);
   const log = new TextLogger(target.sink, g.logLevel, g.workers === 0 ? {} : { role: 'master' });
   logDiagnostics(log, loaded.diagnostics); // warnings only: a config with errors does not run
   const claim = claimFiles(file, loaded, log);
-  if ('busy' in claim) { await target.close(); o.io.err(`gatekit: ${claim.busy}`); return EXIT.runtime; }
+  if ('busy' in claim) {
+    await target.close();
+    o.io.err(`gatekit: ${claim.busy}`);
+    return EXIT.runtime;
+  }
   const host = g.workers === 0 ? new InProcessWorker(file, log) : new ClusterWorkers(file);
   const master = new Master({ file, root: o.root, log, host, report: reporter(claim.files, log) });
   // Handlers go in before anything is announced, so a signal sent on seeing a log line is never lost.
@@ -51,7 +58,10 @@ export async function runCommand(o: RunOptions): Promise<number> {
     SIGINT: () => master.input({ kind: 'stop', fast: false, signal: 'INT' }),
     SIGQUIT: () => master.input({ kind: 'stop', fast: true, signal: 'QUIT' }),
     SIGHUP: () => master.input({ kind: 'reload' }),
-    SIGUSR1: () => { target.reopen(); master.input({ kind: 'reopen' }); },
+    SIGUSR1: () => {
+      target.reopen();
+      master.input({ kind: 'reopen' });
+    },
     SIGTTIN: () => master.input({ kind: 'resize', delta: 1 }),
     SIGTTOU: () => master.input({ kind: 'resize', delta: -1 }),
   });
@@ -68,7 +78,9 @@ export async function runCommand(o: RunOptions): Promise<number> {
 function onSignals(handlers: Partial<Record<NodeJS.Signals, () => void>>): () => void {
   const entries = Object.entries(handlers) as [NodeJS.Signals, () => void][];
   for (const [s, h] of entries) process.on(s, h);
-  return () => { for (const [s, h] of entries) process.removeListener(s, h); };
+  return () => {
+    for (const [s, h] of entries) process.removeListener(s, h);
+  };
 }
 
 /**
@@ -90,7 +102,9 @@ function claimFiles(file: string, loaded: Loaded, log: Logger): { readonly files
 /** renderedDiagnostics renders a config's diagnostics as `gatekit check` prints them. */
 function renderedDiagnostics(loaded: Loaded): string {
   let text = '';
-  const into = (t: string): void => { text += t.endsWith('\n') ? t : `${t}\n`; };
+  const into = (t: string): void => {
+    text += t.endsWith('\n') ? t : `${t}\n`;
+  };
   printDiagnostics({ out: into, err: into }, loaded.diagnostics, loaded.sources);
   return text;
 }
@@ -98,7 +112,9 @@ function renderedDiagnostics(loaded: Loaded): string {
 /** reporter records each reload's verdict in the state file, where `gatekit reload` waits for it. */
 function reporter(files: ServerFiles | undefined, log: Logger): (v: ReloadVerdict) => void {
   return (v) => {
-    try { files?.report({ at: v.at, outcome: v.outcome, detail: v.reason ?? renderedDiagnostics(v.loaded) }); } catch (e) {
+    try {
+      files?.report({ at: v.at, outcome: v.outcome, detail: v.reason ?? renderedDiagnostics(v.loaded) });
+    } catch (e) {
       log.warn('cannot write the state file', { file: files!.pidFile, error: (e as Error).message });
     }
   };

@@ -23,14 +23,26 @@ const TOP_MS = 1000;
 export async function statusCommand(mode: 'status' | 'top', file: string | undefined, root: DependencyContainer, io: Io): Promise<number> {
   const path = resolve(file ?? 'gatekit.gate');
   const loaded = await loadConfig(path, { root });
-  if (!loaded.config) { printDiagnostics(io, loaded.diagnostics, loaded.sources); return EXIT.config; }
+  if (!loaded.config) {
+    printDiagnostics(io, loaded.diagnostics, loaded.sources);
+    return EXIT.config;
+  }
   const unit = loaded.config.globalUnits.find((u) => u.directive === 'admin');
-  if (!unit) { io.err(`gatekit: ${path} has no admin address: add 'admin 127.0.0.1:2019' to its global block`); return EXIT.runtime; }
+  if (!unit) {
+    io.err(`gatekit: ${path} has no admin address: add 'admin 127.0.0.1:2019' to its global block`);
+    return EXIT.runtime;
+  }
   const target = unit.config as unknown as AdminTarget;
-  if (target.address.kind === 'tcp' && target.address.port === 0) { io.err(`gatekit: the admin address of ${path} has port 0: give it a fixed port or a unix socket`); return EXIT.runtime; }
+  if (target.address.kind === 'tcp' && target.address.port === 0) {
+    io.err(`gatekit: the admin address of ${path} has port 0: give it a fixed port or a unix socket`);
+    return EXIT.runtime;
+  }
   if (mode === 'status') {
     const s = await fetchStatus(target).catch((e: Error) => e);
-    if (s instanceof Error) { io.err(`gatekit: ${s.message}`); return EXIT.runtime; }
+    if (s instanceof Error) {
+      io.err(`gatekit: ${s.message}`);
+      return EXIT.runtime;
+    }
     io.out(statusText(s));
     return EXIT.ok;
   }
@@ -40,12 +52,18 @@ export async function statusCommand(mode: 'status' | 'top', file: string | undef
 /** top reprints the status every second, with requests per second since the last frame. */
 async function top(target: AdminTarget, io: Io): Promise<number> {
   let stop = false;
-  const onInt = (): void => { stop = true; };
+  const onInt = (): void => {
+    stop = true;
+  };
   process.once('SIGINT', onInt);
   let last: { at: number; requests: Map<number, number> } | undefined;
   while (!stop) {
     const s = await fetchStatus(target).catch((e: Error) => e);
-    if (s instanceof Error) { process.off('SIGINT', onInt); io.err(`gatekit: ${s.message}`); return EXIT.runtime; }
+    if (s instanceof Error) {
+      process.off('SIGINT', onInt);
+      io.err(`gatekit: ${s.message}`);
+      return EXIT.runtime;
+    }
     const now = Date.now();
     const requests = new Map(s.workers.filter((w) => w.pid !== null).map((w) => [w.pid!, w.requests]));
     const rates = new Map([...requests].map(([pid, n]) => [pid, last ? Math.max(0, n - (last.requests.get(pid) ?? n)) / ((now - last.at) / 1000) : 0]));
@@ -58,19 +76,31 @@ async function top(target: AdminTarget, io: Io): Promise<number> {
 
 /** fetchStatus asks the admin API for /status (bounded: 5 s). */
 function fetchStatus(t: AdminTarget): Promise<StatusView> {
-  const where = t.address.kind === 'unix' ? { socketPath: t.address.path } : { host: t.address.host?.replace(/^\[(.*)\]$/, '$1') ?? '127.0.0.1', port: t.address.port };
+  const where =
+    t.address.kind === 'unix' ? { socketPath: t.address.path } : { host: t.address.host?.replace(/^\[(.*)\]$/, '$1') ?? '127.0.0.1', port: t.address.port };
   return new Promise((done, fail) => {
     const req = request({ ...where, path: '/status', timeout: 5000, headers: t.token === undefined ? {} : { authorization: `Bearer ${t.token}` } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => {
-        if (res.statusCode !== 200) { fail(new Error(`the admin API at ${t.address.text} answered ${res.statusCode}: ${body.trim()}`)); return; }
-        try { done(JSON.parse(body) as StatusView); } catch (e) { fail(new Error(`the admin API at ${t.address.text} sent no JSON: ${(e as Error).message}`)); }
+        if (res.statusCode !== 200) {
+          fail(new Error(`the admin API at ${t.address.text} answered ${res.statusCode}: ${body.trim()}`));
+          return;
+        }
+        try {
+          done(JSON.parse(body) as StatusView);
+        } catch (e) {
+          fail(new Error(`the admin API at ${t.address.text} sent no JSON: ${(e as Error).message}`));
+        }
       });
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (e) => fail(new Error(`no admin API answers at ${t.address.text} (${(e as NodeJS.ErrnoException).code ?? e.message}): is the server running?`)));
+    req.on('error', (e) =>
+      fail(new Error(`no admin API answers at ${t.address.text} (${(e as NodeJS.ErrnoException).code ?? e.message}): is the server running?`)),
+    );
     req.end();
   });
 }

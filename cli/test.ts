@@ -13,7 +13,11 @@ function pairOf(file: string): { config: string; tests: string } {
 }
 
 /** Tally counts expectations that passed and failed, and files that could not run. */
-interface Tally { passed: number; failed: number; broken: number }
+interface Tally {
+  passed: number;
+  failed: number;
+  broken: number;
+}
 
 /**
  * testCommand runs the expectations of each test file against its config, in-process with no
@@ -30,19 +34,31 @@ export async function testCommand(files: readonly string[], root: DependencyCont
 
 async function testFile(file: string, root: DependencyContainer, io: Io, tally: Tally): Promise<void> {
   const { config, tests } = pairOf(file);
-  if (!existsSync(tests)) { io.err(`gatekit test: no test file ${tests} (write expectations there: expect GET /path { status 200 })`); tally.broken++; return; }
+  if (!existsSync(tests)) {
+    io.err(`gatekit test: no test file ${tests} (write expectations there: expect GET /path { status 200 })`);
+    tally.broken++;
+    return;
+  }
   const loaded = await loadConfig(config, { root });
   const diags: Diagnostic[] = [];
   const text = readFileSync(tests, 'utf8');
   loaded.sources.set(tests, text);
   const expectations = readExpectations(text, tests, diags);
-  if (printDiagnostics(io, [...loaded.diagnostics, ...diags], loaded.sources) || !loaded.config) { tally.broken++; return; }
+  if (printDiagnostics(io, [...loaded.diagnostics, ...diags], loaded.sources) || !loaded.config) {
+    tally.broken++;
+    return;
+  }
   const gate = new OfflineGate(loaded.config, loaded.scope);
   try {
     for (const e of expectations) {
       const wrong = await verdict(gate, e);
       io.out(`${wrong.length ? 'FAIL' : 'ok  '}  ${title(e)}`);
-      if (wrong.length) { printDiagnostics(io, wrong, loaded.sources); tally.failed++; } else tally.passed++;
+      if (wrong.length) {
+        printDiagnostics(io, wrong, loaded.sources);
+        tally.failed++;
+      } else tally.passed++;
     }
-  } finally { await gate.close(); }
+  } finally {
+    await gate.close();
+  }
 }

@@ -14,7 +14,10 @@ export type Check =
   | { readonly kind: 'body'; readonly value?: string; readonly pattern?: Pattern; readonly span: Span };
 
 /** Pattern is a `~ REGEX` of a check: compiled, and as written (for messages). */
-export interface Pattern { readonly regex: RegExp; readonly text: string }
+export interface Pattern {
+  readonly regex: RegExp;
+  readonly text: string;
+}
 
 /** TestRequest is the request an expectation sends, as a client would put it on the wire. */
 export interface TestRequest {
@@ -52,7 +55,10 @@ const PATH_HOST = '127.0.0.1';
 export function readExpectations(text: string, file: string, diags: Diagnostic[]): Expectation[] {
   const out: Expectation[] = [];
   for (const d of parseText(text, file, diags).directives) {
-    if (d.name !== 'expect') { diags.push(error('GK_TEST_UNKNOWN', `unknown test directive '${d.name}'`, d.nameSpan, USAGE)); continue; }
+    if (d.name !== 'expect') {
+      diags.push(error('GK_TEST_UNKNOWN', `unknown test directive '${d.name}'`, d.nameSpan, USAGE));
+      continue;
+    }
     const e = expectationOf(d, diags);
     if (e) out.push(e);
   }
@@ -61,8 +67,14 @@ export function readExpectations(text: string, file: string, diags: Diagnostic[]
 
 function expectationOf(d: Directive, diags: Diagnostic[]): Expectation | undefined {
   const [method, target, extra] = d.args;
-  if (!method || !target || extra) { diags.push(error('GK_TEST_BAD_ARGS', "'expect' takes a method and a URL", extra?.span ?? d.nameSpan, USAGE)); return undefined; }
-  if (!METHOD.test(method.value)) { diags.push(error('GK_TEST_BAD_ARGS', `invalid method '${method.value}'`, method.span, 'write it in capitals: GET, POST, HEAD...')); return undefined; }
+  if (!method || !target || extra) {
+    diags.push(error('GK_TEST_BAD_ARGS', "'expect' takes a method and a URL", extra?.span ?? d.nameSpan, USAGE));
+    return undefined;
+  }
+  if (!METHOD.test(method.value)) {
+    diags.push(error('GK_TEST_BAD_ARGS', `invalid method '${method.value}'`, method.span, 'write it in capitals: GET, POST, HEAD...'));
+    return undefined;
+  }
   const where = whereOf(target, diags);
   if (!where) return undefined;
   const headers: (readonly [string, string])[] = [];
@@ -72,14 +84,29 @@ function expectationOf(d: Directive, diags: Diagnostic[]): Expectation | undefin
   const before = diags.length;
   for (const c of d.block ?? []) {
     const place = TEST_WORDS[c.name]?.place;
-    if (place === 'check') { const k = checkOf(c, diags); if (k) checks.push(k); continue; }
-    if (place !== 'request') { diags.push(error('GK_TEST_UNKNOWN', `unknown check '${c.name}'`, c.nameSpan, `checks are ${wordsAt('check').join(', ')}; the request takes ${wordsAt('request').join(', ')}`)); continue; }
+    if (place === 'check') {
+      const k = checkOf(c, diags);
+      if (k) checks.push(k);
+      continue;
+    }
+    if (place !== 'request') {
+      diags.push(
+        error(
+          'GK_TEST_UNKNOWN',
+          `unknown check '${c.name}'`,
+          c.nameSpan,
+          `checks are ${wordsAt('check').join(', ')}; the request takes ${wordsAt('request').join(', ')}`,
+        ),
+      );
+      continue;
+    }
     const header = c.name === 'request_header' || c.name === 'request_basic_auth' ? headerOf(c, diags) : undefined;
     if (header) headers.push(header);
     else if (c.name === 'request_body') body = singleArg(c, diags) ?? body;
     else if (c.name === 'repeat') repeat = repeatOf(c, diags) ?? repeat;
   }
-  if (!checks.length) { // a block whose checks were all wrong has its diagnostics already
+  if (!checks.length) {
+    // a block whose checks were all wrong has its diagnostics already
     if (diags.length === before) diags.push(error('GK_TEST_NO_CHECKS', `'expect ${method.value} ${target.value}' checks nothing`, d.nameSpan, USAGE));
     return undefined;
   }
@@ -90,12 +117,24 @@ function expectationOf(d: Directive, diags: Diagnostic[]): Expectation | undefin
 }
 
 /** Where is what a URL as written says: the scheme and port (the listener), the Host, the target. */
-interface Where { readonly scheme: 'http' | 'https'; readonly port: number; readonly host?: string; readonly target: string }
+interface Where {
+  readonly scheme: 'http' | 'https';
+  readonly port: number;
+  readonly host?: string;
+  readonly target: string;
+}
 
 /** whereOf reads `expect`'s URL: a path (to the address: the default server), or http(s)://HOST[:PORT]/PATH. */
 function whereOf(a: Arg, diags: Diagnostic[]): Where | undefined {
   const bad = (why: string): undefined => {
-    diags.push(error('GK_TEST_BAD_ARGS', `invalid URL '${a.value}': ${why}`, a.span, 'write a path (/admin) or an absolute URL (https://example.test/admin), percent-encoded'));
+    diags.push(
+      error(
+        'GK_TEST_BAD_ARGS',
+        `invalid URL '${a.value}': ${why}`,
+        a.span,
+        'write a path (/admin) or an absolute URL (https://example.test/admin), percent-encoded',
+      ),
+    );
     return undefined;
   };
   const text = a.value.replace(/#.*$/s, '');
@@ -104,7 +143,11 @@ function whereOf(a: Arg, diags: Diagnostic[]): Where | undefined {
   const m = /^(https?):\/\/([^/?]*)(.*)$/i.exec(text);
   if (!m) return bad('it is neither a path nor an http:// or https:// URL');
   let url: URL;
-  try { url = new URL(`${m[1]}://${m[2]}/`); } catch { return bad(`no host in '${m[2]}'`); }
+  try {
+    url = new URL(`${m[1]}://${m[2]}/`);
+  } catch {
+    return bad(`no host in '${m[2]}'`);
+  }
   const scheme = url.protocol === 'https:' ? 'https' : 'http';
   const rest = m[3].startsWith('/') ? m[3] : `/${m[3]}`;
   return { scheme, port: url.port ? Number(url.port) : scheme === 'https' ? 443 : 80, host: m[2], target: rest };
@@ -112,9 +155,15 @@ function whereOf(a: Arg, diags: Diagnostic[]): Where | undefined {
 
 function headerOf(c: Directive, diags: Diagnostic[]): readonly [string, string] | undefined {
   const [a, b, extra] = c.args;
-  if (!a || !b || extra) { wrongCheck(c, diags); return undefined; }
+  if (!a || !b || extra) {
+    wrongCheck(c, diags);
+    return undefined;
+  }
   if (c.name === 'request_basic_auth') return ['authorization', `Basic ${Buffer.from(`${a.value}:${b.value}`).toString('base64')}`];
-  try { validateHeaderName(a.value); validateHeaderValue(a.value, b.value); } catch (e) {
+  try {
+    validateHeaderName(a.value);
+    validateHeaderValue(a.value, b.value);
+  } catch (e) {
     diags.push(error('GK_TEST_BAD_CHECK', `invalid request header '${a.value}': ${(e as Error).message}`, a.span));
     return undefined;
   }
@@ -144,16 +193,21 @@ function checkOf(c: Directive, diags: Diagnostic[]): Check | undefined {
   const [a, b, extra] = c.args;
   const span = c.nameSpan;
   switch (c.name) {
-    case 'status': return a && !b && /^[1-5]\d\d$/.test(a.value) ? { kind: 'status', status: Number(a.value), span } : wrongCheck(c, diags);
-    case 'route': return a && !b ? { kind: 'route', route: a.value, span } : wrongCheck(c, diags);
-    case 'handler': return a && !b ? { kind: 'handler', handler: a.value, span } : wrongCheck(c, diags);
-    case 'no_header': return a && !b ? { kind: 'no_header', name: a.value.toLowerCase(), span } : wrongCheck(c, diags);
+    case 'status':
+      return a && !b && /^[1-5]\d\d$/.test(a.value) ? { kind: 'status', status: Number(a.value), span } : wrongCheck(c, diags);
+    case 'route':
+      return a && !b ? { kind: 'route', route: a.value, span } : wrongCheck(c, diags);
+    case 'handler':
+      return a && !b ? { kind: 'handler', handler: a.value, span } : wrongCheck(c, diags);
+    case 'no_header':
+      return a && !b ? { kind: 'no_header', name: a.value.toLowerCase(), span } : wrongCheck(c, diags);
     case 'header': {
       if (!a || (b && !b.quoted && b.value === '~' ? c.args.length !== 3 : extra)) return wrongCheck(c, diags);
       const expected = valueOrPattern(c.args.slice(1), diags);
       return expected && { kind: 'header', name: a.value.toLowerCase(), ...expected, span };
     }
-    default: { // body
+    default: {
+      // body
       if (!a || (!a.quoted && a.value === '~' ? c.args.length !== 2 : b)) return wrongCheck(c, diags);
       const expected = valueOrPattern(c.args, diags);
       return expected && { kind: 'body', ...expected, span };
@@ -166,7 +220,9 @@ function valueOrPattern(args: readonly Arg[], diags: Diagnostic[]): { value?: st
   const [a, b] = args;
   if (!a) return {};
   if (a.quoted || a.value !== '~') return { value: a.value };
-  try { return { pattern: { regex: new RegExp(b.value), text: b.value } }; } catch (e) {
+  try {
+    return { pattern: { regex: new RegExp(b.value), text: b.value } };
+  } catch (e) {
     diags.push(error('GK_TEST_BAD_CHECK', `invalid regex '${b.value}'`, b.span, (e as Error).message));
     return undefined;
   }

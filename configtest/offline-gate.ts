@@ -42,9 +42,16 @@ export interface Answer extends Reply {
   readonly logged: readonly string[];
 }
 
-interface Runtime { readonly router: Router; readonly routing: ServerRouting }
+interface Runtime {
+  readonly router: Router;
+  readonly routing: ServerRouting;
+}
 /** Listener is what a connection arrives on: its scheme and port, and the servers there. */
-interface Listener { readonly scheme: 'http' | 'https'; readonly port: number; readonly hosts: VirtualHosts<Runtime> }
+interface Listener {
+  readonly scheme: 'http' | 'https';
+  readonly port: number;
+  readonly hosts: VirtualHosts<Runtime>;
+}
 
 /**
  * OfflineGate serves the requests of a checked config as `gatekit run` would, from an HTTP
@@ -57,12 +64,23 @@ export class OfflineGate {
   private readonly logged: string[] = [];
   private readonly log: Logger;
 
-  constructor(private readonly config: GateConfig, scope: DependencyContainer) {
+  constructor(
+    private readonly config: GateConfig,
+    scope: DependencyContainer,
+  ) {
     this.log = new TextLogger((line) => this.logged.push(line.replace(/^\S+ /, '')), 'info');
     const c = workerContainer(scope, {
       logger: this.log,
       // one process (role single): no master to share a run folder with
-      process: { pid: process.pid, role: 'single', workerId: 0, generation: 1, get runDir(): string { throw new Error('no run folder: gatekit test runs in-process'); } },
+      process: {
+        pid: process.pid,
+        role: 'single',
+        workerId: 0,
+        generation: 1,
+        get runDir(): string {
+          throw new Error('no run folder: gatekit test runs in-process');
+        },
+      },
     });
     this.plugins = new Map(resolvePlugins(c).map((p) => [p.name, p]));
   }
@@ -78,7 +96,9 @@ export class OfflineGate {
         answer = await site.send(r);
       }
       return { ...answer!, logged: [...this.logged] };
-    } finally { await site.close(); }
+    } finally {
+      await site.close();
+    }
   }
 
   /** close releases the plugins (auth's hashing threads). */
@@ -96,7 +116,11 @@ class OfflineSite {
   /** byConnection says, per in-memory connection, what it arrived on and where its request was served. */
   private readonly byConnection = new WeakMap<object, { listener: Listener; served: Served }>();
 
-  constructor(private readonly config: GateConfig, private readonly plugins: ReadonlyMap<string, Plugin>, private readonly log: Logger) {
+  constructor(
+    private readonly config: GateConfig,
+    private readonly plugins: ReadonlyMap<string, Plugin>,
+    private readonly log: Logger,
+  ) {
     for (const s of config.servers) this.addServer(s, this.runtime(s));
     this.server = createServer({ ServerResponse: GateResponse }, (req, res) => this.serve(req, res));
   }
@@ -111,11 +135,14 @@ class OfflineSite {
 
   /** send sends `r` to the listener its scheme and port name: the one with that port, else any of that scheme. */
   async send(r: TestRequest): Promise<Answer> {
-    const listener = this.listeners.find((l) => l.scheme === r.scheme && l.port === r.port)
-      ?? this.listeners.find((l) => l.scheme === r.scheme) ?? this.listeners[0];
+    const listener =
+      this.listeners.find((l) => l.scheme === r.scheme && l.port === r.port) ?? this.listeners.find((l) => l.scheme === r.scheme) ?? this.listeners[0];
     const served = { via: [] };
     let socket: Duplex | undefined;
-    const reply = await sendOver(this.server, r, (s) => { socket = s; this.byConnection.set(s, { listener: { ...listener, port: r.port }, served }); });
+    const reply = await sendOver(this.server, r, (s) => {
+      socket = s;
+      this.byConnection.set(s, { listener: { ...listener, port: r.port }, served });
+    });
     return { ...reply, served: this.byConnection.get(socket!)!.served, logged: [] };
   }
 
@@ -126,7 +153,10 @@ class OfflineSite {
     const chain = (mw: readonly UnitDecl[], r: RouteDecl): Handle => {
       if (!r.handler) return () => Promise.reject(new HttpError(404));
       const handle = compose(mw.map(unitOf), unitOf(r.handler));
-      return (ctx) => { this.reached(ctx.req, r); return handle(ctx); };
+      return (ctx) => {
+        this.reached(ctx.req, r);
+        return handle(ctx);
+      };
     };
     const router = Router.build(s.routes, s.middleware, chain);
     return { router, routing: new ServerRouting(router, unitOf, chain) };
@@ -141,7 +171,9 @@ class OfflineSite {
 
   /** addServer puts a server on the listeners of its `listen` lines (a tcp port each, or a scheme). */
   private addServer(s: ServerDecl, rt: Runtime): void {
-    const ends = s.listens.length ? s.listens.map((l) => ({ scheme: l.tls ? 'https' as const : 'http' as const, port: l.address.kind === 'tcp' ? l.address.port : 0 })) : [{ scheme: 'http' as const, port: 80 }];
+    const ends = s.listens.length
+      ? s.listens.map((l) => ({ scheme: l.tls ? ('https' as const) : ('http' as const), port: l.address.kind === 'tcp' ? l.address.port : 0 }))
+      : [{ scheme: 'http' as const, port: 80 }];
     for (const e of ends) {
       let l = this.listeners.find((x) => x.scheme === e.scheme && x.port === e.port);
       if (!l) this.listeners.push((l = { ...e, hosts: new VirtualHosts() }));
@@ -168,16 +200,44 @@ class OfflineSite {
     const badHost = named === undefined || hostLines(req.rawHeaders) > 1;
     const rt = listener.hosts.pick(badHost ? '' : named);
     const clean = cleanPath(rawPath);
-    const ctx = new Ctx(req, res, { scheme: listener.scheme, port: listener.port }, (badHost ? '' : named) || hostOf(req.socket.localAddress),
-      clean.ok ? clean.path : rawPath, rawPath, q < 0 ? '' : url.slice(q + 1), this.log, rt.routing);
+    const ctx = new Ctx(
+      req,
+      res,
+      { scheme: listener.scheme, port: listener.port },
+      (badHost ? '' : named) || hostOf(req.socket.localAddress),
+      clean.ok ? clean.path : rawPath,
+      rawPath,
+      q < 0 ? '' : url.slice(q + 1),
+      this.log,
+      rt.routing,
+    );
     ctx.authority = hostHeader;
     const m = clean.ok && !badHost ? rt.router.match(clean.path) : undefined;
     if (m) this.byConnection.get(req.socket)!.served = { route: m.entry.decl, ...(m.addSlash ? {} : { handler: m.entry.decl.handler?.directive }), via: [] };
-    const refused = framingError(req) ?? (!clean.ok ? new HttpError(400, `bad request path: ${clean.reason}`, { expose: true }) : badHost ? new HttpError(400, 'bad Host header', { expose: true }) : undefined);
-    if (refused) { answerError(ctx, refused.status, refused); return; }
+    const refused =
+      framingError(req) ??
+      (!clean.ok
+        ? new HttpError(400, `bad request path: ${clean.reason}`, { expose: true })
+        : badHost
+          ? new HttpError(400, 'bad Host header', { expose: true })
+          : undefined);
+    if (refused) {
+      answerError(ctx, refused.status, refused);
+      return;
+    }
     let done: Promise<void>;
-    try { done = rt.routing.serve(ctx); } catch (e) { fail(ctx, e); return; }
-    done.then(() => { if (!res.headersSent && !res.writableEnded) fail(ctx, new Error('the handler finished without sending a response')); }, (e: unknown) => fail(ctx, e));
+    try {
+      done = rt.routing.serve(ctx);
+    } catch (e) {
+      fail(ctx, e);
+      return;
+    }
+    done.then(
+      () => {
+        if (!res.headersSent && !res.writableEnded) fail(ctx, new Error('the handler finished without sending a response'));
+      },
+      (e: unknown) => fail(ctx, e),
+    );
   }
 }
 

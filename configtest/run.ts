@@ -15,15 +15,27 @@ function routeOf(a: Answer): string {
 /** verdict runs an expectation on `gate` and returns its failures; a request that got no answer (the connection cut) is one. */
 export async function verdict(gate: OfflineGate, e: Expectation): Promise<Diagnostic[]> {
   let a: Answer;
-  try { a = await gate.run(e.request, e.repeat); } catch (err) {
-    return [error('GK_TEST_FAILED', `no answer: ${(err as Error).message}`, e.span, 'the server cut the connection (a response that failed half-way), or its handler never answered')];
+  try {
+    a = await gate.run(e.request, e.repeat);
+  } catch (err) {
+    return [
+      error(
+        'GK_TEST_FAILED',
+        `no answer: ${(err as Error).message}`,
+        e.span,
+        'the server cut the connection (a response that failed half-way), or its handler never answered',
+      ),
+    ];
   }
   return failures(e, a);
 }
 
 /** failures compares an answer with an expectation's checks: one diagnostic, at its check, per check that fails. */
 export function failures(e: Expectation, a: Answer): Diagnostic[] {
-  return e.checks.map((c) => failure(c, a)).filter((d) => d !== undefined).map((d) => withLog(d, a));
+  return e.checks
+    .map((c) => failure(c, a))
+    .filter((d) => d !== undefined)
+    .map((d) => withLog(d, a));
 }
 
 function failure(c: Check, a: Answer): Diagnostic | undefined {
@@ -48,7 +60,9 @@ function failure(c: Check, a: Answer): Diagnostic | undefined {
     case 'body': {
       const body = bodyText(a);
       if (c.pattern ? c.pattern.regex.test(body) : body === c.value) return undefined;
-      return fail(`expected body ${c.pattern ? `matching ~ ${c.pattern.text}` : JSON.stringify(c.value)}, got ${JSON.stringify(body.length > 200 ? `${body.slice(0, 200)}...` : body)}`);
+      return fail(
+        `expected body ${c.pattern ? `matching ~ ${c.pattern.text}` : JSON.stringify(c.value)}, got ${JSON.stringify(body.length > 200 ? `${body.slice(0, 200)}...` : body)}`,
+      );
     }
   }
 }
@@ -79,7 +93,9 @@ function bodyText(a: Answer): string {
   try {
     const decode = { gzip: gunzipSync, deflate: inflateSync, br: brotliDecompressSync }[coding];
     return (decode ? decode(a.body) : a.body).toString('utf8');
-  } catch { return a.body.toString('utf8'); }
+  } catch {
+    return a.body.toString('utf8');
+  }
 }
 
 function locationHint(a: Answer): string | undefined {
@@ -90,7 +106,10 @@ function locationHint(a: Answer): string | undefined {
 /** withLog adds what the server logged while it answered (a 500's cause, a refused password) to a failure's help. */
 function withLog(d: Diagnostic, a: Answer): Diagnostic {
   if (!a.logged.length) return d;
-  const log = a.logged.slice(0, 3).map((l) => (l.length > 240 ? `${l.slice(0, 240)}...` : l)).join('\n         ');
+  const log = a.logged
+    .slice(0, 3)
+    .map((l) => (l.length > 240 ? `${l.slice(0, 240)}...` : l))
+    .join('\n         ');
   return { ...d, help: `${d.help ? `${d.help}\n` : ''}the server logged: ${log}` };
 }
 

@@ -18,16 +18,29 @@ class MemorySocket extends Duplex {
     this.peer.push(chunk);
     done();
   }
-  override _final(done: (e?: Error | null) => void): void { this.peer.push(null); done(); }
+  override _final(done: (e?: Error | null) => void): void {
+    this.peer.push(null);
+    done();
+  }
   override _destroy(e: Error | null, done: (e?: Error | null) => void): void {
     if (!this.peer.destroyed) this.peer.push(null);
     done(e);
   }
-  setTimeout(): this { return this; }
-  setNoDelay(): this { return this; }
-  setKeepAlive(): this { return this; }
-  ref(): this { return this; }
-  unref(): this { return this; }
+  setTimeout(): this {
+    return this;
+  }
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
 }
 
 /** socketPair makes two connected in-memory sockets: a client end and a server end. */

@@ -26,18 +26,35 @@ export function sendOver(server: Server, r: TestRequest, opened: (socket: Duplex
   opened(end);
   server.emit('connection', end);
   return new Promise((resolve, reject) => {
-    const req = request({
-      method: r.method, path: r.target, setHost: false, createConnection: () => client as never,
-      headers: [...r.headers.flat(), 'connection', 'close'],
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => { if (size < MAX_BODY) { chunks.push(c); size += c.length; } });
-      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).subarray(0, MAX_BODY) }); });
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        method: r.method,
+        path: r.target,
+        setHost: false,
+        createConnection: () => client as never,
+        headers: [...r.headers.flat(), 'connection', 'close'],
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < MAX_BODY) {
+            chunks.push(c);
+            size += c.length;
+          }
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).subarray(0, MAX_BODY) });
+        });
+        res.on('error', reject);
+      },
+    );
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${ANSWER_WAIT / 1000}s`)), ANSWER_WAIT);
-    req.on('error', (e) => { clearTimeout(timer); reject(e); });
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     req.end(r.body);
   });
 }

@@ -46,7 +46,10 @@ export function alpnSelect(challenge: TlsAlpn01 | undefined, choose: AlpnChoice)
   return function select(this: Marked, { servername, protocols }: { servername: string; protocols: string[] }): string | undefined {
     if (challenge && protocols.includes(ACME_TLS_1) && servername) {
       const context = challenge(servername.toLowerCase());
-      if (context) { this[CHALLENGED] = context; return ACME_TLS_1; }
+      if (context) {
+        this[CHALLENGED] = context;
+        return ACME_TLS_1;
+      }
     }
     return choose(servername ?? '', protocols);
   };

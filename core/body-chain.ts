@@ -45,7 +45,10 @@ export class BodyChain {
   /** finished: the chain handed the end of the body on. */
   finished = false;
 
-  constructor(private readonly transforms: readonly BodyTransform[], private readonly to: ChainOut) {}
+  constructor(
+    private readonly transforms: readonly BodyTransform[],
+    private readonly to: ChainOut,
+  ) {}
 
   write(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean {
     const ok = this.open(0).write(chunk, encoding as BufferEncoding, cb);
@@ -55,13 +58,18 @@ export class BodyChain {
 
   end(chunk: Chunk | undefined, encoding: BufferEncoding | undefined): void {
     this.ending = true;
-    if (!this.streams) { this.whole(toBuffer(chunk, encoding)); return; }
+    if (!this.streams) {
+      this.whole(toBuffer(chunk, encoding));
+      return;
+    }
     if (chunk == null) this.streams[0].end();
     else this.streams[0].end(chunk, encoding as BufferEncoding);
   }
 
   /** needDrain tells whether the handler should wait for 'drain' before it writes more. */
-  get needDrain(): boolean { return this.streams?.[0].writableNeedDrain ?? false; }
+  get needDrain(): boolean {
+    return this.streams?.[0].writableNeedDrain ?? false;
+  }
 
   /** buffered is how many bytes the chain holds, taken from the handler and not yet handed on. */
   get buffered(): number {
@@ -90,7 +98,10 @@ export class BodyChain {
       if (out === undefined) break;
       body = out;
     }
-    if (i < this.transforms.length) { this.open(i).end(body); return; }
+    if (i < this.transforms.length) {
+      this.open(i).end(body);
+      return;
+    }
     this.finished = true;
     this.to.finish(body);
   }
@@ -101,9 +112,20 @@ export class BodyChain {
     const streams = (this.streams = this.transforms.slice(from).map((t) => t.stream()));
     for (let i = 0; i + 1 < streams.length; i++) streams[i].pipe(streams[i + 1]);
     const last = streams[streams.length - 1];
-    last.on('data', (data: Buffer) => { if (!this.to.out(data)) { last.pause(); this.stalled = last; } });
-    last.once('end', () => { this.finished = true; this.to.finish(); });
-    for (const s of streams) s.on('error', (e: Error) => { if (!this.dead) this.to.fail(e); });
+    last.on('data', (data: Buffer) => {
+      if (!this.to.out(data)) {
+        last.pause();
+        this.stalled = last;
+      }
+    });
+    last.once('end', () => {
+      this.finished = true;
+      this.to.finish();
+    });
+    for (const s of streams)
+      s.on('error', (e: Error) => {
+        if (!this.dead) this.to.fail(e);
+      });
     streams[0].on('drain', () => this.to.drained());
     if (this.dead) this.destroy();
     return streams[0];

@@ -22,7 +22,13 @@ export function compose(middleware: readonly Unit[], handler: Unit | undefined, 
   const handling = units as readonly Required<Pick<Unit, 'handle'>>[];
   if (handling.length === 1) {
     const only = handling[0]; // a method call: cheaper than a bound function per request
-    return (ctx) => { try { return only.handle(ctx, notFound); } catch (e) { return Promise.reject(e); } };
+    return (ctx) => {
+      try {
+        return only.handle(ctx, notFound);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    };
   }
   const fns = handling.map((u) => u.handle.bind(u));
   return (ctx) => {
@@ -33,7 +39,11 @@ export function compose(middleware: readonly Unit[], handler: Unit | undefined, 
       const fn = fns[i];
       if (!fn) return notFound();
       if (ctx.res.destroyed) return clientGone();
-      try { return fn(ctx, () => run(i + 1)); } catch (e) { return Promise.reject(e); }
+      try {
+        return fn(ctx, () => run(i + 1));
+      } catch (e) {
+        return Promise.reject(e);
+      }
     };
     return run(0);
   };

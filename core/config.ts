@@ -101,7 +101,10 @@ export class ModelBuilder {
   /** troubled holds the servers with an error inside: a missing certificate there may be its echo (a misspelled `tls`). */
   readonly troubled = new Set<ServerDecl>();
 
-  constructor(private readonly registry: PluginRegistry, private readonly diags: Diagnostic[]) {}
+  constructor(
+    private readonly registry: PluginRegistry,
+    private readonly diags: Diagnostic[],
+  ) {}
 
   build(file: string, tree: readonly Checked[]): GateConfig {
     this.earlier = new ErrorPlaces(this.diags);
@@ -110,11 +113,12 @@ export class ModelBuilder {
     const servers: ServerDecl[] = [];
     for (const c of tree) {
       if (c.name === 'server') servers.push(this.server(c));
-      else for (const g of c.children ?? []) {
-        if (settings.take(g)) continue;
-        const u = this.unit(g);
-        if (u) globalUnits.push(u);
-      }
+      else
+        for (const g of c.children ?? []) {
+          if (settings.take(g)) continue;
+          const u = this.unit(g);
+          if (u) globalUnits.push(u);
+        }
     }
     checkListeners(servers, this.diags);
     return { file, global: settings.finish(this.diags), globalUnits, servers };
@@ -135,14 +139,20 @@ export class ModelBuilder {
   private server(c: Checked): ServerDecl {
     const names = (c.config.hostname as string[]).map((n) => n.toLowerCase());
     this.inServer = { names, span: c.span };
-    try { return this.serverBody(c, names); } finally { this.inServer = undefined; }
+    try {
+      return this.serverBody(c, names);
+    } finally {
+      this.inServer = undefined;
+    }
   }
 
   private serverBody(c: Checked, names: string[]): ServerDecl {
     const since = this.diags.length;
     c.args.forEach((a, i) => {
       if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.?$/.test(names[i]) && !/^\[?[0-9a-f:.]+\]?$/.test(names[i])) {
-        this.diags.push(error('GK_CONFIG_BAD_HOSTNAME', `invalid hostname '${a.value}'`, a.span, 'a hostname like example.com, or a wildcard like *.example.com'));
+        this.diags.push(
+          error('GK_CONFIG_BAD_HOSTNAME', `invalid hostname '${a.value}'`, a.span, 'a hostname like example.com, or a wildcard like *.example.com'),
+        );
       }
     });
     const listens: ListenDecl[] = [];
@@ -156,7 +166,10 @@ export class ModelBuilder {
         if (l.address) listens.push({ address: l.address, tls: o.mode === 'tls', h2c: o.mode === 'h2c', http2: o.http2 ?? serverHttp2 ?? true, span: k.span });
       } else if (k.name === 'http2') {
         continue;
-      } else if ((k.spec.kind === 'server' || k.spec.kind === 'certificate') && k.name !== 'route') { const u = this.unit(k); if (u) units.push(u); }
+      } else if ((k.spec.kind === 'server' || k.spec.kind === 'certificate') && k.name !== 'route') {
+        const u = this.unit(k);
+        if (u) units.push(u);
+      }
     }
     this.oneCertificate(units);
     const body = this.routeBody(kids, undefined, c.span, 'server');
@@ -165,11 +178,19 @@ export class ModelBuilder {
     const routes = [...body.routes];
     if (body.handler) {
       const clash = routes.find((r) => r.matcher.kind === 'prefix' && r.matcher.prefix === '/');
-      if (clash) this.diags.push(error('GK_CONFIG_DUPLICATE_ROUTE', "route '/' clashes with the handler written directly in the server", clash.span,
-        `a handler in a server block is its catch-all route '/' (at ${body.handler.span.line}:${body.handler.span.col}); keep one`));
+      if (clash)
+        this.diags.push(
+          error(
+            'GK_CONFIG_DUPLICATE_ROUTE',
+            "route '/' clashes with the handler written directly in the server",
+            clash.span,
+            `a handler in a server block is its catch-all route '/' (at ${body.handler.span.line}:${body.handler.span.col}); keep one`,
+          ),
+        );
       else routes.push({ matcher: { kind: 'prefix', prefix: '/' }, span: body.handler.span, middleware: [], handler: body.handler, children: [] });
     }
-    if (routes.length === 0 && !quiet) this.diags.push(error('GK_CONFIG_NO_HANDLER', 'server has no routes and no handler', c.span, `add a route, or a handler such as: respond 200 "ok"`));
+    if (routes.length === 0 && !quiet)
+      this.diags.push(error('GK_CONFIG_NO_HANDLER', 'server has no routes and no handler', c.span, `add a route, or a handler such as: respond 200 "ok"`));
     const server = { names, span: c.span, listens, units, middleware: body.middleware, routes };
     if (quiet) this.troubled.add(server);
     return server;
@@ -179,8 +200,14 @@ export class ModelBuilder {
   private oneCertificate(units: readonly UnitDecl[]): void {
     const [first, ...more] = units.filter((u) => u.kind === 'certificate');
     for (const u of more) {
-      this.diags.push(error('GK_CONFIG_TWO_CERTIFICATES', `server has two certificate sources: '${first.directive}' and '${u.directive}'`, u.span,
-        `a server has one certificate source ('${first.directive}' at ${first.span.line}:${first.span.col}); keep one`));
+      this.diags.push(
+        error(
+          'GK_CONFIG_TWO_CERTIFICATES',
+          `server has two certificate sources: '${first.directive}' and '${u.directive}'`,
+          u.span,
+          `a server has one certificate source ('${first.directive}' at ${first.span.line}:${first.span.col}); keep one`,
+        ),
+      );
     }
   }
 
@@ -190,14 +217,24 @@ export class ModelBuilder {
     const routes: RouteDecl[] = [];
     let handler: UnitDecl | undefined;
     for (const k of kids) {
-      if (k.name === 'route') { const r = this.route(k, parent); if (r) routes.push(r); continue; }
+      if (k.name === 'route') {
+        const r = this.route(k, parent);
+        if (r) routes.push(r);
+        continue;
+      }
       if (k.spec.kind !== 'handler' && k.spec.kind !== 'middleware') continue;
       const u = this.unit(k);
       if (!u) continue;
       if (u.kind === 'middleware') middleware.push(u);
       else if (handler) {
-        this.diags.push(error('GK_CONFIG_TWO_HANDLERS', `${what} has two handlers: '${handler.directive}' and '${u.directive}'`, k.span,
-          `a ${what} has exactly one handler ('${handler.directive}' at ${handler.span.line}:${handler.span.col}); put the other in its own route`));
+        this.diags.push(
+          error(
+            'GK_CONFIG_TWO_HANDLERS',
+            `${what} has two handlers: '${handler.directive}' and '${u.directive}'`,
+            k.span,
+            `a ${what} has exactly one handler ('${handler.directive}' at ${handler.span.line}:${handler.span.col}); put the other in its own route`,
+          ),
+        );
       } else handler = u;
     }
     this.duplicateRoutes(routes);
@@ -212,11 +249,19 @@ export class ModelBuilder {
     const label = matcherText(matcher);
     const body = this.routeBody(c.children ?? [], matcher, c.span, `route '${label}'`);
     if (!body.handler && body.routes.length === 0 && !this.reportedInside(c, since)) {
-      this.diags.push(error('GK_CONFIG_NO_HANDLER', `route '${label}' has no handler`, c.span,
-        `add one handler, e.g. respond, static, proxy or redirect (\`gatekit plugins\` lists them)`));
+      this.diags.push(
+        error(
+          'GK_CONFIG_NO_HANDLER',
+          `route '${label}' has no handler`,
+          c.span,
+          `add one handler, e.g. respond, static, proxy or redirect (\`gatekit plugins\` lists them)`,
+        ),
+      );
     }
     if (matcher.kind === 'exact' && body.routes.length) {
-      this.diags.push(error('GK_CONFIG_BAD_NESTING', `exact route '${label}' cannot hold nested routes`, body.routes[0].span, 'nest routes inside a prefix route'));
+      this.diags.push(
+        error('GK_CONFIG_BAD_NESTING', `exact route '${label}' cannot hold nested routes`, body.routes[0].span, 'nest routes inside a prefix route'),
+      );
     }
     return { matcher, span: c.span, middleware: body.middleware, handler: body.handler, children: body.routes };
   }
@@ -226,19 +271,40 @@ export class ModelBuilder {
     if (pattern === undefined) return undefined;
     const at = c.args[c.args.length - 1].span;
     if (op === '~') {
-      try { return { kind: 'regex', regex: new RegExp(pattern), source: pattern }; } catch (e) {
-        this.diags.push(error('GK_DSL_BAD_ARG', `invalid regular expression '${pattern}' for 'route'`, at,
-          `expected a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`));
+      try {
+        return { kind: 'regex', regex: new RegExp(pattern), source: pattern };
+      } catch (e) {
+        this.diags.push(
+          error(
+            'GK_DSL_BAD_ARG',
+            `invalid regular expression '${pattern}' for 'route'`,
+            at,
+            `expected a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`,
+          ),
+        );
         return undefined;
       }
     }
     if (!pattern.startsWith('/')) {
-      this.diags.push(error('GK_DSL_BAD_ARG', `invalid route path '${pattern}'`, at, op ? "a path starting with '/'" : "a path starting with '/', or '= /path', or '~ REGEX'"));
+      this.diags.push(
+        error(
+          'GK_DSL_BAD_ARG',
+          `invalid route path '${pattern}'`,
+          at,
+          op ? "a path starting with '/'" : "a path starting with '/', or '= /path', or '~ REGEX'",
+        ),
+      );
       return undefined;
     }
     if (parent?.kind === 'prefix' && !pattern.startsWith(parent.prefix)) {
-      this.diags.push(error('GK_CONFIG_BAD_NESTING', `route '${pattern}' lies outside its parent route '${parent.prefix}'`, at,
-        `a nested route's path is absolute and must start with '${parent.prefix}'`));
+      this.diags.push(
+        error(
+          'GK_CONFIG_BAD_NESTING',
+          `route '${pattern}' lies outside its parent route '${parent.prefix}'`,
+          at,
+          `a nested route's path is absolute and must start with '${parent.prefix}'`,
+        ),
+      );
     }
     return op === '=' ? { kind: 'exact', path: pattern } : { kind: 'prefix', prefix: pattern };
   }
@@ -260,7 +326,10 @@ export class ModelBuilder {
     for (const r of routes) {
       const k = `${r.matcher.kind}:${matcherText(r.matcher)}`;
       const first = seen.get(k);
-      if (first) this.diags.push(error('GK_CONFIG_DUPLICATE_ROUTE', `duplicate route '${matcherText(r.matcher)}'`, r.span, `first declared at ${first.line}:${first.col}`));
+      if (first)
+        this.diags.push(
+          error('GK_CONFIG_DUPLICATE_ROUTE', `duplicate route '${matcherText(r.matcher)}'`, r.span, `first declared at ${first.line}:${first.col}`),
+        );
       else seen.set(k, r.span);
     }
   }
@@ -295,7 +364,8 @@ class ErrorPlaces {
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (before(list[mid], start)) lo = mid + 1; else hi = mid;
+      if (before(list[mid], start)) lo = mid + 1;
+      else hi = mid;
     }
     return lo < list.length && list[lo].line <= endLine;
   }
@@ -316,14 +386,23 @@ function listenOptions(words: readonly string[], k: Checked, diags: Diagnostic[]
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     if (w === undefined) continue; // refused by the schema already
-    if ((w === 'tls' || w === 'h2c') && i === 0) { out.mode = w; continue; }
+    if ((w === 'tls' || w === 'h2c') && i === 0) {
+      out.mode = w;
+      continue;
+    }
     if (w === 'http2' && out.http2 === undefined) {
       const next = words[i + 1];
       out.http2 = next !== 'off';
       if (next === 'on' || next === 'off') i++;
       if (out.mode !== 'tls') {
-        diags.push(error('GK_CONFIG_LISTEN_HTTP2', "'http2' on a listen line needs tls", at(i),
-          out.mode === 'h2c' ? 'an h2c address always speaks HTTP/2 beside HTTP/1.1; leave http2 out' : 'for cleartext HTTP/2, write: listen ADDR h2c'));
+        diags.push(
+          error(
+            'GK_CONFIG_LISTEN_HTTP2',
+            "'http2' on a listen line needs tls",
+            at(i),
+            out.mode === 'h2c' ? 'an h2c address always speaks HTTP/2 beside HTTP/1.1; leave http2 out' : 'for cleartext HTTP/2, write: listen ADDR h2c',
+          ),
+        );
       }
       continue;
     }
@@ -347,21 +426,47 @@ function checkListeners(servers: readonly ServerDecl[], diags: Diagnostic[]): vo
       let g = byAddr.get(key);
       if (!g) byAddr.set(key, (g = { tls: l.tls, h2c: l.h2c, span: l.span, names: new Map() }));
       else if (g.tls !== l.tls) {
-        diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `address '${l.address.text}' is listed both with and without tls`, l.span,
-          `first listed ${g.tls ? 'with' : 'without'} tls at ${g.span.file}:${g.span.line}:${g.span.col}`));
+        diags.push(
+          error(
+            'GK_CONFIG_LISTEN_CONFLICT',
+            `address '${l.address.text}' is listed both with and without tls`,
+            l.span,
+            `first listed ${g.tls ? 'with' : 'without'} tls at ${g.span.file}:${g.span.line}:${g.span.col}`,
+          ),
+        );
       } else if (g.h2c !== l.h2c) {
-        diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `address '${l.address.text}' is listed both with and without h2c`, l.span,
-          `first listed ${g.h2c ? 'with' : 'without'} h2c at ${g.span.file}:${g.span.line}:${g.span.col}; an address speaks one set of protocols`));
+        diags.push(
+          error(
+            'GK_CONFIG_LISTEN_CONFLICT',
+            `address '${l.address.text}' is listed both with and without h2c`,
+            l.span,
+            `first listed ${g.h2c ? 'with' : 'without'} h2c at ${g.span.file}:${g.span.line}:${g.span.col}; an address speaks one set of protocols`,
+          ),
+        );
       }
       if (s.names.length === 0) {
-        if (g.defaultAt) diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `two default servers listen on '${l.address.text}'`, l.span,
-          `the other is at ${g.defaultAt.file}:${g.defaultAt.line}:${g.defaultAt.col}; give one of them a hostname`));
+        if (g.defaultAt)
+          diags.push(
+            error(
+              'GK_CONFIG_LISTEN_CONFLICT',
+              `two default servers listen on '${l.address.text}'`,
+              l.span,
+              `the other is at ${g.defaultAt.file}:${g.defaultAt.line}:${g.defaultAt.col}; give one of them a hostname`,
+            ),
+          );
         else g.defaultAt = l.span;
       }
       for (const n of s.names) {
         const first = g.names.get(n);
-        if (first) diags.push(error('GK_CONFIG_LISTEN_CONFLICT', `hostname '${n}' is served twice on '${l.address.text}'`, l.span,
-          `the other server is at ${first.file}:${first.line}:${first.col}`));
+        if (first)
+          diags.push(
+            error(
+              'GK_CONFIG_LISTEN_CONFLICT',
+              `hostname '${n}' is served twice on '${l.address.text}'`,
+              l.span,
+              `the other server is at ${first.file}:${first.line}:${first.col}`,
+            ),
+          );
         else g.names.set(n, l.span);
       }
     }

@@ -31,7 +31,10 @@ class Refusals {
   constructor(private readonly report: (refused: number) => void) {}
 
   note(): void {
-    if (this.timer) { this.count++; return; }
+    if (this.timer) {
+      this.count++;
+      return;
+    }
     this.report(1);
     this.timer = setTimeout(() => this.flush(), 1000).unref();
   }
@@ -60,10 +63,18 @@ export class ConnectionBudget {
   private log: Logger | undefined;
   private lastError = '';
 
-  constructor(readonly max: number, private readonly limit: number | undefined) {
-    this.overBudget = new Refusals((n) => this.log?.error('connections refused at the open-file limit', {
-      refused: n, client_connections: this.max, open_file_limit: this.limit, help: 'raise ulimit -n (LimitNOFILE= in systemd)',
-    }));
+  constructor(
+    readonly max: number,
+    private readonly limit: number | undefined,
+  ) {
+    this.overBudget = new Refusals((n) =>
+      this.log?.error('connections refused at the open-file limit', {
+        refused: n,
+        client_connections: this.max,
+        open_file_limit: this.limit,
+        help: 'raise ulimit -n (LimitNOFILE= in systemd)',
+      }),
+    );
     this.acceptFailed = new Refusals((n) => this.log?.error('cannot accept connections', { failures: n, error: this.lastError, open: this.open }));
   }
 
@@ -76,7 +87,9 @@ export class ConnectionBudget {
       return;
     }
     this.open++;
-    socket.once('close', () => { this.open--; });
+    socket.once('close', () => {
+      this.open--;
+    });
   }
 
   /** acceptError logs a listener's failure to accept (EMFILE where libuv's spare descriptor is gone, ENFILE, ENOMEM). */

@@ -83,6 +83,14 @@ export function resolvePlugins(c: DependencyContainer): Plugin[] {
 export function schemaContainer(scope: DependencyContainer): DependencyContainer {
   return workerContainer(scope, {
     logger: silentLogger,
-    process: { pid: process.pid, role: 'single', workerId: 0, generation: 0, get runDir(): string { throw new Error('no run folder: the config is only checked'); } },
+    process: {
+      pid: process.pid,
+      role: 'single',
+      workerId: 0,
+      generation: 0,
+      get runDir(): string {
+        throw new Error('no run folder: the config is only checked');
+      },
+    },
   });
 }

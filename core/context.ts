@@ -94,15 +94,21 @@ export class Ctx {
   }
 
   /** vars holds plugin-set request variables ($user, $upstream...); made on first use. */
-  get vars(): Map<string, string> { return (this.varMap ??= new Map()); }
+  get vars(): Map<string, string> {
+    return (this.varMap ??= new Map());
+  }
   /** state holds per-request data middleware shares with handlers, keyed by symbols; made on first use. */
-  get state(): Map<symbol, unknown> { return (this.stateMap ??= new Map()); }
+  get state(): Map<symbol, unknown> {
+    return (this.stateMap ??= new Map());
+  }
 
   /**
    * body is the request body as handlers should read it: the request itself unless a
    * middleware replaced it with a stream of its own (a size limit, a decoder).
    */
-  get body(): Readable { return this.bodyStream ?? this.req; }
+  get body(): Readable {
+    return this.bodyStream ?? this.req;
+  }
   set body(stream: Readable) {
     // A body stream may fail after its reader stopped listening (a limit passed, the client
     // gone). Node's request emits 'error' only to listeners; a stream set here gets the same
@@ -115,15 +121,25 @@ export class Ctx {
   methodOverride: string | undefined;
 
   /** method is the request method. */
-  get method(): string { return this.methodOverride ?? this.req.method ?? 'GET'; }
+  get method(): string {
+    return this.methodOverride ?? this.req.method ?? 'GET';
+  }
   /** scheme is http or https. */
-  get scheme(): string { return this.conn.scheme; }
+  get scheme(): string {
+    return this.conn.scheme;
+  }
   /** remote is the client's IP address. */
-  get remote(): string { return this.req.socket.remoteAddress ?? ''; }
+  get remote(): string {
+    return this.req.socket.remoteAddress ?? '';
+  }
   /** uri is the path as requested, with ?query when there is one. */
-  get uri(): string { return this.query ? `${this.rawPath}?${this.query}` : this.rawPath; }
+  get uri(): string {
+    return this.query ? `${this.rawPath}?${this.query}` : this.rawPath;
+  }
   /** pathInMount is the path after the mount point: '/a.css' for /assets/a.css under /assets/. */
-  get pathInMount(): string { return this.path.slice(this.mount.length) || '/'; }
+  get pathInMount(): string {
+    return this.path.slice(this.mount.length) || '/';
+  }
 
   /**
    * takeUpgrade hands the raw connection of an Upgrade request to the caller (a WebSocket
@@ -159,7 +175,9 @@ export class Ctx {
    * middleware and handler inside it, and sees what they set. Error responses go through
    * them too. Call it before the head goes out (before next(), in a middleware).
    */
-  onHead(hook: HeadHook): void { this.pipeline.onHead(hook); }
+  onHead(hook: HeadHook): void {
+    this.pipeline.onHead(hook);
+  }
 
   /**
    * filterBody puts a filter in the way of the response body: when the head goes out, in the
@@ -169,14 +187,18 @@ export class Ctx {
    * innermost filter first, with backpressure. A response with no body (HEAD, 204, 304) runs
    * the filters for their head only.
    */
-  filterBody(filter: BodyFilter): void { this.pipeline.filterBody(filter); }
+  filterBody(filter: BodyFilter): void {
+    this.pipeline.filterBody(filter);
+  }
 
   /**
    * sent is the kernel's record of the response as it went out: status, header and body
    * bytes, time to first byte and in all, whether the client left first. It grows as the
    * response goes and is final once the exchange is over (see onSent).
    */
-  get sent(): Sent { return this.pipeline; }
+  get sent(): Sent {
+    return this.pipeline;
+  }
 
   /**
    * onSent runs `fn` once the exchange is over and `sent` final: the response finished, or
@@ -186,7 +208,11 @@ export class Ctx {
   onSent(fn: (sent: Sent) => void): void {
     const p = this.pipeline;
     p.onSent(() => {
-      try { fn(p); } catch (e) { this.log.error('onSent hook failed', { request_id: this.requestId, error: (e as Error).message }); }
+      try {
+        fn(p);
+      } catch (e) {
+        this.log.error('onSent hook failed', { request_id: this.requestId, error: (e as Error).message });
+      }
     });
   }
 
@@ -230,7 +256,9 @@ export class Ctx {
   }
 
   /** upgraded tells whether a handler took the connection over (takeUpgrade or takeSocket). */
-  get upgraded(): boolean { return this.upgradeTaken; }
+  get upgraded(): boolean {
+    return this.upgradeTaken;
+  }
 
   /** requestId is this request's id: X-Request-ID when a plugin trusted it, else generated once. */
   get requestId(): string {
@@ -241,17 +269,28 @@ export class Ctx {
   /** variable returns a request variable's value, or undefined when unknown or unset. */
   variable(name: string): string | undefined {
     switch (name) {
-      case 'scheme': return this.scheme;
-      case 'host': return this.host;
-      case 'port': return String(this.conn.port);
-      case 'method': return this.method;
-      case 'path': return this.path;
-      case 'query': return this.query;
-      case 'uri': return this.uri;
-      case 'remote': return this.remote;
-      case 'request_id': return this.requestId;
-      case 'status': return String(this.res.statusCode);
-      case 'pid': return String(process.pid);
+      case 'scheme':
+        return this.scheme;
+      case 'host':
+        return this.host;
+      case 'port':
+        return String(this.conn.port);
+      case 'method':
+        return this.method;
+      case 'path':
+        return this.path;
+      case 'query':
+        return this.query;
+      case 'uri':
+        return this.uri;
+      case 'remote':
+        return this.remote;
+      case 'request_id':
+        return this.requestId;
+      case 'status':
+        return String(this.res.statusCode);
+      case 'pid':
+        return String(process.pid);
     }
     const c = name.charCodeAt(0);
     if (c >= 49 && c <= 57 && name.length === 1) return this.captures[c - 49];

@@ -21,7 +21,12 @@ export interface Detached {
  * the response is over, as a client's would.
  */
 export function detachedExchange(from: IncomingMessage, headers: IncomingHttpHeaders): Detached {
-  const socket = new Duplex({ read() {}, write(_chunk, _enc, cb) { cb(); } });
+  const socket = new Duplex({
+    read() {},
+    write(_chunk, _enc, cb) {
+      cb();
+    },
+  });
   const req = new IncomingMessage(socket as unknown as Socket);
   req.method = 'GET';
   req.url = from.url;
@@ -35,7 +40,10 @@ export function detachedExchange(from: IncomingMessage, headers: IncomingHttpHea
   const res = new GateResponse(req);
   res.assignSocket(socket as unknown as Socket);
   const over = new Promise<void>((resolve) => {
-    const done = (): void => { socket.destroy(); resolve(); };
+    const done = (): void => {
+      socket.destroy();
+      resolve();
+    };
     res.once('finish', done);
     res.once('close', done);
   });

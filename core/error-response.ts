@@ -28,7 +28,10 @@ export function clientGone(ctx: Ctx): boolean {
 export function logClientClosed(ctx: Ctx, e?: unknown): void {
   if (!ctx.res.headersSent) ctx.res.statusCode = CLIENT_CLOSED; // $status reads it
   ctx.log.info('client closed the request', {
-    request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, status: CLIENT_CLOSED,
+    request_id: ctx.requestId,
+    method: ctx.method,
+    uri: ctx.uri,
+    status: CLIENT_CLOSED,
     error: e instanceof Error && !(e instanceof HttpError) ? e.message : undefined,
   });
 }
@@ -58,7 +61,12 @@ export function answerError(ctx: Ctx, status: number, http?: HttpError): void {
   try {
     void ctx.send(status, body, { 'content-type': 'text/plain; charset=utf-8', ...(http?.headers ?? {}) });
   } catch (again) {
-    ctx.log.error('could not answer with an error response; connection closed', { request_id: ctx.requestId, uri: ctx.uri, status, error: (again as Error).message });
+    ctx.log.error('could not answer with an error response; connection closed', {
+      request_id: ctx.requestId,
+      uri: ctx.uri,
+      status,
+      error: (again as Error).message,
+    });
     res.destroy();
   }
 }

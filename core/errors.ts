@@ -20,7 +20,11 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** GateError is a programmer or environment error with a stable code. */
 export class GateError extends Error {
-  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'GateError';
   }

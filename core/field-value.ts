@@ -13,7 +13,9 @@ export function fieldText(name: string, value: string): string {
   const v = value.replace(CONTROLS, '');
   if (sentAsIs(name)) return v;
   if (/^[\t\x20-\x24\x26-\x7e]*$/.test(v)) return v;
-  return v.replace(/%|[^\t\x20-\x7e]+/g, (m) => (m === '%' ? '%25' : Array.from(Buffer.from(m, 'utf8'), (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')));
+  return v.replace(/%|[^\t\x20-\x7e]+/g, (m) =>
+    m === '%' ? '%25' : Array.from(Buffer.from(m, 'utf8'), (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
 }
 
 /**

@@ -86,7 +86,11 @@ export class Gate {
   private readonly refusedBodies = new WeakSet<Ctx>();
   private readonly counts = new Traffic();
 
-  private constructor(readonly config: GateConfig, private readonly log: Logger, o: StartOptions) {
+  private constructor(
+    readonly config: GateConfig,
+    private readonly log: Logger,
+    o: StartOptions,
+  ) {
     this.onDispatch = o.onDispatch;
   }
 
@@ -134,7 +138,15 @@ export class Gate {
     const label = serverLabel(s);
     const tallies = new Map(router.entries.map((e) => [e, this.counts.route(label, matcherText(e.matcher))]));
     const routed = (e: RouteEntry): void => this.counts.routed(tallies.get(e)!);
-    return { decl: s, router, routing: new ServerRouting(router, unitOf, chain, routed), own, units: made, httpsHeaders: [], unrouted: this.counts.route(label, '') };
+    return {
+      decl: s,
+      router,
+      routing: new ServerRouting(router, unitOf, chain, routed),
+      own,
+      units: made,
+      httpsHeaders: [],
+      unrouted: this.counts.route(label, ''),
+    };
   }
 
   /** secure asks the server's units for its certificate, once they are provisioned. */
@@ -163,7 +175,17 @@ export class Gate {
   }
 
   private async listen(runtimes: readonly ServerRuntime[]): Promise<void> {
-    const groups = new Map<string, { tls: boolean; h2c: boolean; address: ServerDecl['listens'][number]['address']; hosts: VirtualHosts<ServerRuntime>; servers: ServerRuntime[]; h2: Map<ServerRuntime, boolean> }>();
+    const groups = new Map<
+      string,
+      {
+        tls: boolean;
+        h2c: boolean;
+        address: ServerDecl['listens'][number]['address'];
+        hosts: VirtualHosts<ServerRuntime>;
+        servers: ServerRuntime[];
+        h2: Map<ServerRuntime, boolean>;
+      }
+    >();
     for (const rt of runtimes) {
       for (const l of rt.decl.listens) {
         const key = addressKey(l.address);
@@ -173,7 +195,10 @@ export class Gate {
         g.servers.push(rt);
         g.h2.set(rt, l.tls && l.http2);
         if (l.tls && !rt.tls) {
-          throw new GateError('GK_LISTEN', `${l.span.file}:${l.span.line}:${l.span.col}: 'listen ${l.address.text} tls' needs a certificate: add a tls { cert ...; key ... } block to the server`);
+          throw new GateError(
+            'GK_LISTEN',
+            `${l.span.file}:${l.span.line}:${l.span.col}: 'listen ${l.address.text} tls' needs a certificate: add a tls { cert ...; key ... } block to the server`,
+          );
         }
       }
     }
@@ -181,25 +206,34 @@ export class Gate {
       // one ConnInfo per listener, shared by its requests; the port is known once it listens
       const conn: { scheme: 'http' | 'https'; port: number } = { scheme: g.tls ? 'https' : 'http', port: g.address.kind === 'tcp' ? g.address.port : 0 };
       const pick = (name: string): ServerRuntime => (name ? g.hosts.pick(name.toLowerCase()) : g.hosts.defaultServer);
-      const tls = g.tls ? {
-        context: (name: string) => pick(name).tls!.context,
-        defaults: g.hosts.defaultServer.tls!.options,
-        minVersion: (name: string) => pick(name).tls!.options.minVersion,
-        floor: listenerFloor(g.servers.map((rt) => rt.tls!.options.minVersion)),
-        ...(g.servers.some((rt) => rt.provider?.tlsAlpn01) ? { alpn01: (name: string) => alpn01(pick(name), name) } : {}),
-        ...(g.servers.some((rt) => rt.provider?.ocsp) ? { ocsp: (cert: Buffer) => stapleFor(g.servers, cert) } : {}),
-      } : undefined;
-      const offersH2 = (name: string): boolean => g.h2.get(pick(name)) === true;
-      const http2 = g.h2c || [...g.h2.values()].includes(true)
-        ? { h2c: g.h2c, offersH2, limits: { maxStreams: this.config.global.http2MaxStreams, maxHeaderList: this.config.global.http2MaxHeaderSize } }
+      const tls = g.tls
+        ? {
+            context: (name: string) => pick(name).tls!.context,
+            defaults: g.hosts.defaultServer.tls!.options,
+            minVersion: (name: string) => pick(name).tls!.options.minVersion,
+            floor: listenerFloor(g.servers.map((rt) => rt.tls!.options.minVersion)),
+            ...(g.servers.some((rt) => rt.provider?.tlsAlpn01) ? { alpn01: (name: string) => alpn01(pick(name), name) } : {}),
+            ...(g.servers.some((rt) => rt.provider?.ocsp) ? { ocsp: (cert: Buffer) => stapleFor(g.servers, cert) } : {}),
+          }
         : undefined;
-      const server = await openListener({
-        address: g.address, ...(tls ? { tls } : {}), ...(http2 ? { http2 } : {}),
-        onRequest: (req, res) => this.onRequest(req, res, g.hosts, conn),
-        onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head, g.hosts, conn),
-        takesUpgrade: (req) => this.takesUpgrade(req, g.hosts),
-        onBadBody: (res, status, reason) => this.refuseBody(res, status, reason),
-      }, this.config.global, this.log);
+      const offersH2 = (name: string): boolean => g.h2.get(pick(name)) === true;
+      const http2 =
+        g.h2c || [...g.h2.values()].includes(true)
+          ? { h2c: g.h2c, offersH2, limits: { maxStreams: this.config.global.http2MaxStreams, maxHeaderList: this.config.global.http2MaxHeaderSize } }
+          : undefined;
+      const server = await openListener(
+        {
+          address: g.address,
+          ...(tls ? { tls } : {}),
+          ...(http2 ? { http2 } : {}),
+          onRequest: (req, res) => this.onRequest(req, res, g.hosts, conn),
+          onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head, g.hosts, conn),
+          takesUpgrade: (req) => this.takesUpgrade(req, g.hosts),
+          onBadBody: (res, status, reason) => this.refuseBody(res, status, reason),
+        },
+        this.config.global,
+        this.log,
+      );
       if (g.address.kind === 'tcp') conn.port = (listenerAddress(server) as AddressInfo).port;
       const tally = this.counts.listener(g.address.text + (g.tls ? ' tls' : ''));
       server.on('connection', (socket: Socket) => tally.connected(socket));
@@ -256,24 +290,47 @@ export class Gate {
     this.onDispatch?.(ctx);
     if (!upgrade && servedPlain(req)) servePlain(req, res);
     const framing = framingError(req);
-    if (framing) { this.refuse(ctx, framing); return; }
-    if (!clean.ok) { this.refuse(ctx, new HttpError(400, `bad request path: ${clean.reason}`, { expose: true })); return; }
-    if (badHost) { this.refuse(ctx, new HttpError(400, 'bad Host header', { expose: true })); return; }
-    if (conn.scheme === 'https' && belowFloor(req, rt)) { this.refuse(ctx, new HttpError(421)); return; }
+    if (framing) {
+      this.refuse(ctx, framing);
+      return;
+    }
+    if (!clean.ok) {
+      this.refuse(ctx, new HttpError(400, `bad request path: ${clean.reason}`, { expose: true }));
+      return;
+    }
+    if (badHost) {
+      this.refuse(ctx, new HttpError(400, 'bad Host header', { expose: true }));
+      return;
+    }
+    if (conn.scheme === 'https' && belowFloor(req, rt)) {
+      this.refuse(ctx, new HttpError(421));
+      return;
+    }
     if (conn.scheme === 'http' && this.http01.length !== 0 && answerHttp01(ctx, this.http01)) return;
     this.route(ctx, rt);
   }
 
   private route(ctx: Ctx, rt: ServerRuntime): void {
     let done: Promise<void>;
-    try { done = rt.routing.serve(ctx); } catch (e) { this.fail(ctx, e); return; }
-    if (done === DONE) this.after(ctx); // answered already: no promise reaction to wait for
-    else done.then(() => this.after(ctx), (e: unknown) => this.fail(ctx, e));
+    try {
+      done = rt.routing.serve(ctx);
+    } catch (e) {
+      this.fail(ctx, e);
+      return;
+    }
+    if (done === DONE)
+      this.after(ctx); // answered already: no promise reaction to wait for
+    else
+      done.then(
+        () => this.after(ctx),
+        (e: unknown) => this.fail(ctx, e),
+      );
   }
 
   private after(ctx: Ctx): void {
     if (ctx.upgraded || ctx.res.headersSent || ctx.res.writableEnded) return;
-    if (clientGone(ctx)) logClientClosed(ctx); // a handler that stops when its client leaves: nothing to answer
+    if (clientGone(ctx))
+      logClientClosed(ctx); // a handler that stops when its client leaves: nothing to answer
     else this.fail(ctx, new Error('the handler finished without sending a response'));
   }
 
@@ -290,11 +347,20 @@ export class Gate {
   private fail(ctx: Ctx, e: unknown): void {
     if (this.refusedBodies.has(ctx)) return; // answered by refuseBody; the handler just noticed
     const http = e instanceof HttpError ? e : undefined;
-    if (http?.status === CLIENT_CLOSED || clientGone(ctx)) { logClientClosed(ctx, e); return; }
+    if (http?.status === CLIENT_CLOSED || clientGone(ctx)) {
+      logClientClosed(ctx, e);
+      return;
+    }
     const status = http?.status ?? 500;
     logFailure(ctx, e, status);
-    if (ctx.upgraded) { ctx.upgrade!.socket.destroy(); return; }
-    if (ctx.res.headersSent) { ctx.res.destroy(); return; }
+    if (ctx.upgraded) {
+      ctx.upgrade!.socket.destroy();
+      return;
+    }
+    if (ctx.res.headersSent) {
+      ctx.res.destroy();
+      return;
+    }
     answerError(ctx, status, http);
   }
 
@@ -308,8 +374,10 @@ export class Gate {
   private refuseBody(res: ServerResponse, status: number, reason: string): void {
     const ctx = (res as Answering)[CTX];
     const socket = res.socket;
-    if (!ctx || res.writableEnded) { // answered already (a refusal before routing): only close
-      if (res.writableFinished) socket?.end(); else res.once('finish', () => socket?.end());
+    if (!ctx || res.writableEnded) {
+      // answered already (a refusal before routing): only close
+      if (res.writableFinished) socket?.end();
+      else res.once('finish', () => socket?.end());
       return;
     }
     this.refusedBodies.add(ctx);
@@ -317,15 +385,26 @@ export class Gate {
     // the body stream would wait for ever (the parser is done, and an answered request is off
     // Node's books): end it with an error once the connection is gone, for the handler to stop
     socket?.once('close', () => ctx.req.destroy(new Error(`malformed request body (${reason})`)));
-    ctx.log.info(status === 408 ? 'request body timed out' : 'bad request body', { request_id: ctx.requestId, method: ctx.method, uri: ctx.uri, status, reason });
-    if (res.headersSent) res.destroy(); // a response under way to a request that turned out bad: cut it
+    ctx.log.info(status === 408 ? 'request body timed out' : 'bad request body', {
+      request_id: ctx.requestId,
+      method: ctx.method,
+      uri: ctx.uri,
+      status,
+      reason,
+    });
+    if (res.headersSent)
+      res.destroy(); // a response under way to a request that turned out bad: cut it
     else answerError(ctx, status, new HttpError(status, undefined, { headers: { connection: 'close' } }));
   }
 
   /** reopen asks every unit to reopen its files (USR1). */
   async reopen(): Promise<void> {
     for (const u of this.units) {
-      try { await u.reopen?.(); } catch (e) { this.log.error('reopen failed', { error: (e as Error).message }); }
+      try {
+        await u.reopen?.();
+      } catch (e) {
+        this.log.error('reopen failed', { error: (e as Error).message });
+      }
     }
   }
 
@@ -338,7 +417,12 @@ export class Gate {
   reports(): UnitReport[] {
     const out: UnitReport[] = [];
     for (const u of this.units) {
-      try { const r = u.report?.(); if (r) out.push(r); } catch (e) { this.log.error('unit report failed', { error: (e as Error).message }); }
+      try {
+        const r = u.report?.();
+        if (r) out.push(r);
+      } catch (e) {
+        this.log.error('unit report failed', { error: (e as Error).message });
+      }
     }
     return out;
   }
@@ -363,16 +447,26 @@ export class Gate {
     if (this.closed) return;
     this.closed = true;
     // Long-lived connections (WebSockets) may run until the graceful timeout, not after it.
-    const cut = (): void => { for (const t of this.tunnels) t.destroy(); };
+    const cut = (): void => {
+      for (const t of this.tunnels) t.destroy();
+    };
     const timer = setTimeout(cut, timeout);
     await Promise.all(this.listeners.map((l) => closeListener(l.server, timeout)));
     clearTimeout(timer);
     cut();
     for (const u of [...this.units].reverse()) {
-      try { await u.close?.(); } catch (e) { this.log.error('unit close failed', { error: (e as Error).message }); }
+      try {
+        await u.close?.();
+      } catch (e) {
+        this.log.error('unit close failed', { error: (e as Error).message });
+      }
     }
     for (const p of this.plugins.values()) {
-      try { await p.close?.(); } catch (e) { this.log.error('plugin close failed', { plugin: p.name, error: (e as Error).message }); }
+      try {
+        await p.close?.();
+      } catch (e) {
+        this.log.error('plugin close failed', { plugin: p.name, error: (e as Error).message });
+      }
     }
   }
 }

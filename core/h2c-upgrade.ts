@@ -19,7 +19,16 @@ import { hasBody } from './request-framing.js';
 const FRAME_MAX = 16_384;
 
 /** NOT_FORWARDED are the request fields that describe the HTTP/1.1 connection or the handshake, or become pseudo-fields. */
-const NOT_FORWARDED: ReadonlySet<string> = new Set(['connection', 'upgrade', 'http2-settings', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'host', 'te']);
+const NOT_FORWARDED: ReadonlySet<string> = new Set([
+  'connection',
+  'upgrade',
+  'http2-settings',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'host',
+  'te',
+]);
 
 /**
  * asksForH2c tells whether a request is a well-formed h2c upgrade that the server takes: it
@@ -28,8 +37,13 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set(['connection', 'upgrade', 'ht
  */
 export function asksForH2c(req: IncomingMessage): boolean {
   const settings = req.headers['http2-settings'];
-  return req.headers.upgrade?.toLowerCase() === 'h2c' && typeof settings === 'string' && /^[A-Za-z0-9_-]*=*$/.test(settings) &&
-    settingsPayload(settings).length % 6 === 0 && !hasBody(req);
+  return (
+    req.headers.upgrade?.toLowerCase() === 'h2c' &&
+    typeof settings === 'string' &&
+    /^[A-Za-z0-9_-]*=*$/.test(settings) &&
+    settingsPayload(settings).length % 6 === 0 &&
+    !hasBody(req)
+  );
 }
 
 /**
@@ -46,17 +60,25 @@ export function upgradeH2c(req: IncomingMessage, socket: Duplex, head: Buffer, h
   const more = (chunk: Buffer): boolean => {
     got = got.length ? Buffer.concat([got, chunk]) : chunk;
     const n = Math.min(got.length, PREFACE.length);
-    if (!got.subarray(0, n).equals(PREFACE.subarray(0, n))) { socket.destroy(); return false; }
+    if (!got.subarray(0, n).equals(PREFACE.subarray(0, n))) {
+      socket.destroy();
+      return false;
+    }
     const settingsEnd = got.length >= PREFACE.length + 9 ? PREFACE.length + 9 + got.readUIntBE(PREFACE.length, 3) : Infinity;
     if (got.length < settingsEnd) return true;
-    if (got[PREFACE.length + 3] !== 0x4) { socket.destroy(); return false; } // the preface goes on with SETTINGS (RFC 9113 3.4)
+    if (got[PREFACE.length + 3] !== 0x4) {
+      socket.destroy();
+      return false;
+    } // the preface goes on with SETTINGS (RFC 9113 3.4)
     socket.off('data', onData);
     socket.pause();
     socket.unshift(Buffer.concat([got.subarray(0, settingsEnd), injected, got.subarray(settingsEnd)]));
     h2.emit('connection', socket);
     return false;
   };
-  function onData(chunk: Buffer): void { more(chunk); }
+  function onData(chunk: Buffer): void {
+    more(chunk);
+  }
   if (!head.length || more(head)) socket.on('data', onData);
 }
 
@@ -67,7 +89,11 @@ function settingsPayload(value: string): Buffer {
 
 /** requestBlock encodes the request's fields as an HPACK header block of literals never indexed (RFC 7541 6.2.3). */
 function requestBlock(req: IncomingMessage, scheme: string): Buffer {
-  const fields: [string, string][] = [[':method', req.method ?? 'GET'], [':scheme', scheme], [':path', req.url ?? '/']];
+  const fields: [string, string][] = [
+    [':method', req.method ?? 'GET'],
+    [':scheme', scheme],
+    [':path', req.url ?? '/'],
+  ];
   if (req.headers.host !== undefined) fields.push([':authority', req.headers.host]);
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {

@@ -6,7 +6,7 @@ import { hostOf } from './vhosts.js';
  * client steer what plugins build from $host, such as redirect targets.
  */
 const REG_NAME = new Uint8Array(128);
-for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&\'()*+,;=') REG_NAME[c.charCodeAt(0)] = 1;
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=") REG_NAME[c.charCodeAt(0)] = 1;
 const IP_LITERAL = /^\[[0-9a-fA-F:.]+\]$/;
 
 /**

@@ -41,16 +41,29 @@ export type SlowBody = (res: ServerResponse) => void;
  */
 export function http2Server(settings: GlobalSettings, limits: Http2Limits, onRequest: SessionRequest, onSlowBody: SlowBody, log: Logger): Http2Server {
   const timeout = settings.requestTimeout;
-  const serve: SessionRequest = timeout > 0 ? (req, res) => { bodyDeadline(req as unknown as GateH2Request, res, timeout, onSlowBody); onRequest(req, res); } : onRequest;
-  const server = createServer({
-    Http2ServerRequest: GateH2Request, Http2ServerResponse: GateH2Response,
-    settings: { maxConcurrentStreams: limits.maxStreams, maxHeaderListSize: limits.maxHeaderList, enableConnectProtocol: false, enablePush: false },
-    maxSessionInvalidFrames: 100, maxSessionRejectedStreams: 100,
-  } as never, serve as never) as Http2Server;
+  const serve: SessionRequest =
+    timeout > 0
+      ? (req, res) => {
+          bodyDeadline(req as unknown as GateH2Request, res, timeout, onSlowBody);
+          onRequest(req, res);
+        }
+      : onRequest;
+  const server = createServer(
+    {
+      Http2ServerRequest: GateH2Request,
+      Http2ServerResponse: GateH2Response,
+      settings: { maxConcurrentStreams: limits.maxStreams, maxHeaderListSize: limits.maxHeaderList, enableConnectProtocol: false, enablePush: false },
+      maxSessionInvalidFrames: 100,
+      maxSessionRejectedStreams: 100,
+    } as never,
+    serve as never,
+  ) as Http2Server;
   if (settings.keepaliveTimeout > 0) server.setTimeout(settings.keepaliveTimeout);
   server.on('sessionError', (e: Error) => log.debug('http2 connection failed', { reason: e.message }));
   server.on('session', (session: ServerHttp2Session) => {
-    session.on('goaway', (code: number) => { if (code !== 0) log.debug('http2 client sent GOAWAY', { code }); });
+    session.on('goaway', (code: number) => {
+      if (code !== 0) log.debug('http2 client sent GOAWAY', { code });
+    });
   });
   return server;
 }
@@ -106,7 +119,11 @@ export function routePreface(server: Server, h2: Http2Server, settings: GlobalSe
   server.on('connection', (socket: Socket) => {
     if (socket.destroyed) return; // over the connection budget
     sniffPreface(socket, settings.headerTimeout, (isH2) => {
-      if (isH2) { onH2(socket); h2.emit('connection', socket); return; }
+      if (isH2) {
+        onH2(socket);
+        h2.emit('connection', socket);
+        return;
+      }
       http1.call(server, socket);
       socket.resume();
     });
@@ -117,8 +134,15 @@ export function routePreface(server: Server, h2: Http2Server, settings: GlobalSe
 function sniffPreface(socket: Socket, timeout: number, decide: (isH2: boolean) => void): void {
   let got: Buffer | undefined;
   const timer = timeout > 0 ? setTimeout(() => socket.destroy(), timeout) : undefined;
-  const failed = (): void => { socket.destroy(); };
-  const done = (): void => { clearTimeout(timer); socket.off('data', onData); socket.off('close', done); socket.off('error', failed); };
+  const failed = (): void => {
+    socket.destroy();
+  };
+  const done = (): void => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('close', done);
+    socket.off('error', failed);
+  };
   const onData = (chunk: Buffer): void => {
     got = got ? Buffer.concat([got, chunk]) : chunk;
     const n = Math.min(got.length, PREFACE.length);

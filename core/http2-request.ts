@@ -31,15 +31,30 @@ export class GateH2Request extends Http2ServerRequest {
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i];
       if (name.charCodeAt(0) === 58 /* : */) continue;
-      if (name === 'cookie') { cookies.push(rawHeaders[i + 1]); continue; }
-      if (name === 'host') { host ??= rawHeaders[i + 1]; continue; }
+      if (name === 'cookie') {
+        cookies.push(rawHeaders[i + 1]);
+        continue;
+      }
+      if (name === 'host') {
+        host ??= rawHeaders[i + 1];
+        continue;
+      }
       raw.push(name, rawHeaders[i + 1]);
     }
     const plain: IncomingHttpHeaders = {};
     for (const k of Object.keys(headers)) if (k.charCodeAt(0) !== 58 && k !== 'host') (plain as Record<string, unknown>)[k] = headers[k];
-    if (cookies.length) { plain.cookie = cookies.join('; '); raw.push('cookie', plain.cookie); }
-    if (host !== undefined) { plain.host = String(host); raw.unshift('host', plain.host); }
-    if (!stream.endAfterHeaders && plain['content-length'] === undefined) { plain['transfer-encoding'] = 'chunked'; raw.push('transfer-encoding', 'chunked'); }
+    if (cookies.length) {
+      plain.cookie = cookies.join('; ');
+      raw.push('cookie', plain.cookie);
+    }
+    if (host !== undefined) {
+      plain.host = String(host);
+      raw.unshift('host', plain.host);
+    }
+    if (!stream.endAfterHeaders && plain['content-length'] === undefined) {
+      plain['transfer-encoding'] = 'chunked';
+      raw.push('transfer-encoding', 'chunked');
+    }
     this.plainHeaders = plain;
     this.plainRaw = raw;
     // as Node's HTTP/1.1 request: a failure of the body (a timeout, a reset) reaches whoever
@@ -49,9 +64,24 @@ export class GateH2Request extends Http2ServerRequest {
 }
 
 Object.defineProperties(GateH2Request.prototype, {
-  headers: { configurable: true, get(this: GateH2Request) { return this.plainHeaders; } },
-  rawHeaders: { configurable: true, get(this: GateH2Request) { return this.plainRaw; } },
-  socket: { configurable: true, get(this: GateH2Request) { return (this.peer ??= keptAddresses(this)); } },
+  headers: {
+    configurable: true,
+    get(this: GateH2Request) {
+      return this.plainHeaders;
+    },
+  },
+  rawHeaders: {
+    configurable: true,
+    get(this: GateH2Request) {
+      return this.plainRaw;
+    },
+  },
+  socket: {
+    configurable: true,
+    get(this: GateH2Request) {
+      return (this.peer ??= keptAddresses(this));
+    },
+  },
 });
 
 /** unread is the error listener of a request body nobody may be reading any more. */

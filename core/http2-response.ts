@@ -41,10 +41,12 @@ export class GateH2Response extends Http2ServerResponse {
     return this;
   }
 
-
   /** addTrailers takes trailers as Node's HTTP/1.1 response does: an object, or a list of [name, value] pairs (repeats kept). */
   override addTrailers(trailers: OutgoingHttpHeaders | readonly (readonly [string, string])[]): void {
-    if (!Array.isArray(trailers)) { super.addTrailers(trailers as OutgoingHttpHeaders); return; }
+    if (!Array.isArray(trailers)) {
+      super.addTrailers(trailers as OutgoingHttpHeaders);
+      return;
+    }
     const merged: Record<string, string[]> = {};
     for (const [k, v] of trailers as readonly (readonly [string, string])[]) (merged[k.toLowerCase()] ??= []).push(v);
     super.addTrailers(Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, v.length === 1 ? v[0] : v])));
@@ -68,7 +70,10 @@ export class GateH2Response extends Http2ServerResponse {
 
   override end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
     const p = this[PIPELINE];
-    if (p.staged) { p.end(chunk, encoding, cb); return this; }
+    if (p.staged) {
+      p.end(chunk, encoding, cb);
+      return this;
+    }
     // Node's end() writes its chunk through this.write(), which counts it
     nodeEnd.call(this, chunk as Chunk, encoding as BufferEncoding, cb);
     return this;
@@ -102,8 +107,12 @@ class Http2Wire implements Wire {
     this.stream = res.stream;
   }
 
-  get head(): ResponseHead { return this.res as unknown as ResponseHead; }
-  headersSent(): boolean { return this.res.headersSent; }
+  get head(): ResponseHead {
+    return this.res as unknown as ResponseHead;
+  }
+  headersSent(): boolean {
+    return this.res.headersSent;
+  }
   /** headerBytes are the head's fields as sent, uncompressed (name, value, ": " and CRLF each): HPACK's own size is not known here. */
   headerBytes(): number {
     const sent = (this.stream as ServerHttp2Stream & { sentHeaders?: Record<string, unknown> }).sentHeaders;
@@ -112,8 +121,12 @@ class Http2Wire implements Wire {
     for (const [k, v] of Object.entries(sent)) n += k.length + String(v).length + 4;
     return n;
   }
-  bodiless(): boolean { return isBodiless(this.res.req.method, this.res.statusCode); }
-  implicitHead(): void { this.res.writeHead(this.res.statusCode); }
+  bodiless(): boolean {
+    return isBodiless(this.res.req.method, this.res.statusCode);
+  }
+  implicitHead(): void {
+    this.res.writeHead(this.res.statusCode);
+  }
 
   divert(chain: BodyChain): void {
     const stream = this.stream;
@@ -128,13 +141,23 @@ class Http2Wire implements Wire {
     if (chunk != null) nodeWrite.call(this.res, chunk, encoding as BufferEncoding);
     (nodeEnd as (cb?: () => void) => void).call(this.res, cb);
   }
-  onceFinish(fn: () => void): void { this.res.once('finish', fn); }
+  onceFinish(fn: () => void): void {
+    this.res.once('finish', fn);
+  }
   onceClosed(fn: (finished: boolean) => void): void {
     this.res.once('close', () => fn(this.finishedWrite()));
   }
-  gone(): boolean { return this.stream.closed || this.stream.destroyed; }
+  gone(): boolean {
+    return this.stream.closed || this.stream.destroyed;
+  }
   /** finishedWrite: the stream ended, with no reset from either side. */
-  finishedWrite(): boolean { return this.stream.writableFinished && (this.stream.rstCode ?? 0) === 0; }
-  drained(): void { (this.emit ?? this.res.emit).call(this.res, 'drain'); }
-  fail(e: Error): void { this.res.destroy(e); }
+  finishedWrite(): boolean {
+    return this.stream.writableFinished && (this.stream.rstCode ?? 0) === 0;
+  }
+  drained(): void {
+    (this.emit ?? this.res.emit).call(this.res, 'drain');
+  }
+  fail(e: Error): void {
+    this.res.destroy(e);
+  }
 }

@@ -12,8 +12,23 @@ export { LOGGER, PROCESS_INFO, STORE } from './tokens.js';
 export type { SharedStore, StoreLease } from './store/shared-store.js';
 export { bind, DONE } from './plugin.js';
 export type {
-  AnyUnit, CertificateReport, CertificateUnit, HandlerUnit, ListenPlace, MasterContext, MasterDirective, MasterPart, Next, Plugin, PluginClass,
-  PluginDirective, Resident, ResidentContext, TlsProvider, Unit, UnitPlace,
+  AnyUnit,
+  CertificateReport,
+  CertificateUnit,
+  HandlerUnit,
+  ListenPlace,
+  MasterContext,
+  MasterDirective,
+  MasterPart,
+  Next,
+  Plugin,
+  PluginClass,
+  PluginDirective,
+  Resident,
+  ResidentContext,
+  TlsProvider,
+  Unit,
+  UnitPlace,
 } from './plugin.js';
 export type { MasterControl, MasterStatus, ReloadReport } from './process/master-control.js';
 export type { WorkerStats } from './process/worker-stats.js';

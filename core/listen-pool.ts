@@ -35,13 +35,17 @@ async function bound(key: string, bind: Bind): Promise<Held> {
   const socket = createServer({ allowHalfOpen: true, noDelay: true });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.once('listening', () => { socket.off('error', reject); resolve(); });
+    socket.once('listening', () => {
+      socket.off('error', reject);
+      resolve();
+    });
     bind(socket);
   });
   const h: Held = { socket, takers: [] };
   socket.on('connection', (c: Socket) => {
     const taker = h.takers[h.takers.length - 1];
-    if (taker) taker.emit('connection', c); else c.destroy();
+    if (taker) taker.emit('connection', c);
+    else c.destroy();
   });
   // once bound, its errors are failures to accept: the newest server reports them
   socket.on('error', (e: Error) => h.takers[h.takers.length - 1]?.emit('error', e));

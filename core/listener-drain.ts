@@ -30,7 +30,10 @@ export function noteEnded(socket: Socket | null): void {
 }
 
 /** Watched is what a drain knows of one connection: the bytes it had read, and since when it is quiet. */
-interface Watched { read: number; since: number }
+interface Watched {
+  read: number;
+  since: number;
+}
 
 const connections = new WeakMap<Server, Set<HttpSocket>>();
 /** sessions are a listener's HTTP/2 connections, which drain by GOAWAY rather than by idleness. */
@@ -63,7 +66,10 @@ export function trackSessions(server: Server, h2: Http2Server): void {
   const open = new Set<ServerHttp2Session>();
   sessions.set(server, open);
   h2.on('session', (session: ServerHttp2Session) => {
-    if (draining.has(server)) { session.close(); return; }
+    if (draining.has(server)) {
+      session.close();
+      return;
+    }
     open.add(session);
     session.once('close', () => {
       open.delete(session);
@@ -90,8 +96,13 @@ export function forgetConnection(server: Server, socket: Socket): void {
  */
 export function closeListener(server: Server, timeout: number): Promise<void> {
   return new Promise((resolve) => {
-    if (!releaseListener(server)) { resolve(); return; }
-    server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });
+    if (!releaseListener(server)) {
+      resolve();
+      return;
+    }
+    server.prependListener('request', (_req, res) => {
+      res.shouldKeepAlive = false;
+    });
     draining.add(server);
     // GOAWAY: the client opens no new stream here, and those in flight finish
     const h2 = sessions.get(server) ?? new Set<ServerHttp2Session>();
@@ -99,18 +110,30 @@ export function closeListener(server: Server, timeout: number): Promise<void> {
     const open = connections.get(server) ?? new Set<HttpSocket>();
     const grace = Math.min(IDLE_GRACE, timeout);
     const seen = new Map<HttpSocket, Watched>();
-    const sweep = setInterval(() => {
-      const now = Date.now();
-      for (const socket of open) {
-        const w = seen.get(socket);
-        if (!w || socket.bytesRead !== w.read || socket._httpMessage) { seen.set(socket, { read: socket.bytesRead, since: now }); continue; }
-        if (now - w.since >= grace) socket.destroy();
-      }
-    }, Math.min(SWEEP_EVERY, grace));
-    const timer = setTimeout(() => { for (const socket of open) socket.destroy(); for (const session of h2) session.destroy(); }, timeout);
+    const sweep = setInterval(
+      () => {
+        const now = Date.now();
+        for (const socket of open) {
+          const w = seen.get(socket);
+          if (!w || socket.bytesRead !== w.read || socket._httpMessage) {
+            seen.set(socket, { read: socket.bytesRead, since: now });
+            continue;
+          }
+          if (now - w.since >= grace) socket.destroy();
+        }
+      },
+      Math.min(SWEEP_EVERY, grace),
+    );
+    const timer = setTimeout(() => {
+      for (const socket of open) socket.destroy();
+      for (const session of h2) session.destroy();
+    }, timeout);
     const done = (): void => {
       if (open.size || h2.size) return;
-      emptied.delete(server); clearInterval(sweep); clearTimeout(timer); resolve();
+      emptied.delete(server);
+      clearInterval(sweep);
+      clearTimeout(timer);
+      resolve();
     };
     emptied.set(server, done);
     // Node's close() stops its request-timeout checks; the bound socket is the pool's, closed there.

@@ -80,11 +80,16 @@ function alpnChoice(h2: ListenerHttp2, servername: string, offered: readonly str
 /** rawAnswer writes a minimal HTTP response straight to a socket and closes it. */
 function rawAnswer(socket: Socket, status: number, detail?: string): void {
   const body = `${status} ${STATUS_CODES[status]}${detail ? `: ${detail}` : ''}\n`;
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
 }
 
 const CLIENT_ERROR_STATUS: Record<string, number> = {
-  HPE_HEADER_OVERFLOW: 431, ERR_HTTP_REQUEST_TIMEOUT: 408, HPE_HEADERS_TIMEOUT: 408, HPE_URI_TOO_LONG: 414,
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_HEADERS_TIMEOUT: 408,
+  HPE_URI_TOO_LONG: 414,
 };
 
 /** ParserSocket is a server connection as Node's HTTP server keeps it: its parser, and the response in flight. */
@@ -102,12 +107,21 @@ function onClientError(err: NodeJS.ErrnoException, socket: ParserSocket, spec: L
   const parsing = socket.parser?.incoming;
   const inBody = parsing !== undefined && parsing !== null && !parsing.complete;
   // the client left: mid-request (its handler sees the connection close), or in any way that resets
-  if (err.code === 'ECONNRESET' || !socket.writable || (err.code === 'HPE_INVALID_EOF_STATE' && (inFlight || inBody))) { socket.destroy(); return; }
+  if (err.code === 'ECONNRESET' || !socket.writable || (err.code === 'HPE_INVALID_EOF_STATE' && (inFlight || inBody))) {
+    socket.destroy();
+    return;
+  }
   const reason = err.code ?? err.message;
   const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
-  if (inBody && inFlight?.req === parsing) { spec.onBadBody(inFlight, status, reason); return; }
+  if (inBody && inFlight?.req === parsing) {
+    spec.onBadBody(inFlight, status, reason);
+    return;
+  }
   log.info('bad request', { status, reason, remote: socket.remoteAddress });
-  if (!inBody && !inFlight) { rawAnswer(socket, status); return; }
+  if (!inBody && !inFlight) {
+    rawAnswer(socket, status);
+    return;
+  }
   if (!inFlight) socket.end();
   else if (!inFlight.headersSent) inFlight.shouldKeepAlive = false;
   else inFlight.once('finish', () => socket.end());
@@ -119,24 +133,45 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   // (30 s by default): check often enough that a short timeout answers 408 on time.
   const shortest = Math.min(settings.headerTimeout || Infinity, settings.requestTimeout || Infinity);
   const options = {
-    requestTimeout: settings.requestTimeout, headersTimeout: settings.headerTimeout, keepAliveTimeout: settings.keepaliveTimeout,
+    requestTimeout: settings.requestTimeout,
+    headersTimeout: settings.headerTimeout,
+    keepAliveTimeout: settings.keepaliveTimeout,
     connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(shortest / 4))),
   };
   const tls = spec.tls;
   const h2 = spec.http2;
   const takesUpgrade = h2?.h2c ? (req: IncomingMessage) => asksForH2c(req) || spec.takesUpgrade(req) : spec.takesUpgrade;
-  const choose: AlpnChoice = h2 ? (name, offered) => alpnChoice(h2, name, offered) : (_name, offered) => (offered.includes('http/1.1') ? 'http/1.1' : undefined);
+  const choose: AlpnChoice = h2
+    ? (name, offered) => alpnChoice(h2, name, offered)
+    : (_name, offered) => (offered.includes('http/1.1') ? 'http/1.1' : undefined);
   const alpn = tls && (h2 || tls.alpn01) ? { ALPNCallback: alpnSelect(tls.alpn01, choose) } : {};
   const server: Server = tls
-    ? createHttpsServer({
-      ...options, ...tls.defaults, ...alpn, minVersion: tls.floor, IncomingMessage: upgradeGate(takesUpgrade), ServerResponse: GateResponse,
-      SNICallback(this: unknown, name, cb) { try { cb(null, challengeContext(this) ?? tls.context(name)); } catch (e) { cb(e as Error); } },
-    }, spec.onRequest)
+    ? createHttpsServer(
+        {
+          ...options,
+          ...tls.defaults,
+          ...alpn,
+          minVersion: tls.floor,
+          IncomingMessage: upgradeGate(takesUpgrade),
+          ServerResponse: GateResponse,
+          SNICallback(this: unknown, name, cb) {
+            try {
+              cb(null, challengeContext(this) ?? tls.context(name));
+            } catch (e) {
+              cb(e as Error);
+            }
+          },
+        },
+        spec.onRequest,
+      )
     : createServer({ ...options, IncomingMessage: upgradeGate(takesUpgrade), ServerResponse: GateResponse }, spec.onRequest);
   if (h2) speakHttp2(server, spec, settings, log);
   server.keepAliveTimeout = settings.keepaliveTimeout;
   // Node reads keepAliveTimeout 0 as "idle forever"; users of Nginx read keepalive_timeout 0 as "no keep-alive".
-  if (settings.keepaliveTimeout === 0) server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });
+  if (settings.keepaliveTimeout === 0)
+    server.prependListener('request', (_req, res) => {
+      res.shouldKeepAlive = false;
+    });
   if (!h2?.h2c) server.on('upgrade', spec.onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket as ParserSocket, spec, log));
   const budget = connectionBudget();
@@ -144,20 +179,28 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   trackConnections(server, tls !== undefined);
   // OpenSSL keeps the listener's protocol range after SNI picks a context: on a listener whose
   // servers differ in min_version, a server's own floor is enforced once the handshake is done.
-  if (tls) server.on('secureConnection', (s: TLSSocket) => {
-    if (challengeContext(s)) { s.end(); return; } // a TLS-ALPN-01 validation: the handshake was the answer
-    const sni = (s as TLSSocket & { servername?: string | false }).servername;
-    const min = tls.minVersion(typeof sni === 'string' ? sni : '');
-    if (min && (s.getProtocol() ?? '') < min) s.destroy();
-  });
-  if (tls) server.on('tlsClientError', (err: Error, socket: Socket) => { log.debug('tls handshake failed', { reason: err.message, remote: socket.remoteAddress }); });
+  if (tls)
+    server.on('secureConnection', (s: TLSSocket) => {
+      if (challengeContext(s)) {
+        s.end();
+        return;
+      } // a TLS-ALPN-01 validation: the handshake was the answer
+      const sni = (s as TLSSocket & { servername?: string | false }).servername;
+      const min = tls.minVersion(typeof sni === 'string' ? sni : '');
+      if (min && (s.getProtocol() ?? '') < min) s.destroy();
+    });
+  if (tls)
+    server.on('tlsClientError', (err: Error, socket: Socket) => {
+      log.debug('tls handshake failed', { reason: err.message, remote: socket.remoteAddress });
+    });
   if (tls) answerPlainHttp(server, log);
   if (tls?.ocsp) stapleOcsp(server, tls.ocsp);
   const a = spec.address;
   try {
     await takeListener(a.kind === 'unix' ? `unix:${a.path}` : `${a.host ?? '*'}:${a.port}`, server, (socket) => {
       if (a.kind === 'unix' && !cluster.isWorker) removeStaleSocket(a.path); // workers share the master's socket
-      if (a.kind === 'unix') socket.listen(a.path); else socket.listen(a.port, a.host);
+      if (a.kind === 'unix') socket.listen(a.path);
+      else socket.listen(a.port, a.host);
     });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -177,10 +220,16 @@ function speakHttp2(server: Server, spec: ListenerSpec, settings: GlobalSettings
   const slowBody = (res: ServerResponse): void => spec.onBadBody(res, 408, 'ERR_HTTP_REQUEST_TIMEOUT');
   const h2 = http2Server(settings, spec.http2!.limits, spec.onRequest, slowBody, log);
   trackSessions(server, h2);
-  if (spec.tls) { routeAlpn(server, h2); return; }
+  if (spec.tls) {
+    routeAlpn(server, h2);
+    return;
+  }
   routePreface(server, h2, settings, (socket) => forgetConnection(server, socket));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    if (!asksForH2c(req)) { spec.onUpgrade(req, socket, head); return; }
+    if (!asksForH2c(req)) {
+      spec.onUpgrade(req, socket, head);
+      return;
+    }
     forgetConnection(server, socket);
     upgradeH2c(req, socket, head, h2, 'http');
   });
@@ -221,7 +270,11 @@ function answerPlainHttp(server: Server, log: Logger): void {
 function stapleOcsp(server: Server, staple: (certificate: Buffer) => Buffer | undefined): void {
   server.on('OCSPRequest', (certificate: Buffer, _issuer: Buffer | null, done: (err: Error | null, response?: Buffer | null) => void) => {
     let response: Buffer | undefined;
-    try { response = staple(certificate); } catch { response = undefined; }
+    try {
+      response = staple(certificate);
+    } catch {
+      response = undefined;
+    }
     done(null, response ?? null);
   });
 }
@@ -235,4 +288,3 @@ export function removeStaleSocket(path: string): void {
 export function secureContextOf(options: Parameters<typeof createSecureContext>[0]): SecureContext {
   return createSecureContext(options);
 }
-

@@ -39,8 +39,7 @@ export interface Loaded {
   readonly settings?: GlobalSettings;
 }
 
-const byPosition = (a: Diagnostic, b: Diagnostic): number =>
-  a.span.file.localeCompare(b.span.file) || a.span.line - b.span.line || a.span.col - b.span.col;
+const byPosition = (a: Diagnostic, b: Diagnostic): number => a.span.file.localeCompare(b.span.file) || a.span.line - b.span.line || a.span.col - b.span.col;
 
 /**
  * thirdParty imports the plugins a config names and registers in `scope` each whose
@@ -64,8 +63,10 @@ async function thirdParty(ds: readonly Directive[], scope: DependencyContainer, 
     }
     for (const P of classes) {
       const { problems, names } = inspectPlugin(scope, P);
-      for (const p of problems) diags.push(error('GK_PLUGIN_SCHEMA', `plugin '${a.value}' (${file}): ${p.field ? `${p.field}: ` : ''}${p.message}`, a.span, p.help));
-      if (problems.length) for (const n of names) broken.set(n, a.span); else registerPlugin(scope, P);
+      for (const p of problems)
+        diags.push(error('GK_PLUGIN_SCHEMA', `plugin '${a.value}' (${file}): ${p.field ? `${p.field}: ` : ''}${p.message}`, a.span, p.help));
+      if (problems.length) for (const n of names) broken.set(n, a.span);
+      else registerPlugin(scope, P);
     }
   }
   return broken;
@@ -80,7 +81,16 @@ function inspectPlugin(scope: DependencyContainer, P: PluginClass): { problems: 
   try {
     p = pluginForSchema(scope, P);
   } catch (e) {
-    return { problems: [{ field: '', message: `its constructor failed: ${(e as Error).message}`, help: 'a plugin constructor only stores its services; work belongs in provision()' }], names: [] };
+    return {
+      problems: [
+        {
+          field: '',
+          message: `its constructor failed: ${(e as Error).message}`,
+          help: 'a plugin constructor only stores its services; work belongs in provision()',
+        },
+      ],
+      names: [],
+    };
   }
   const list = (p as { directives?: unknown }).directives;
   const names = Array.isArray(list) ? list.map((d) => (d as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string') : [];
@@ -114,14 +124,28 @@ function matchCertificates(config: GateConfig, troubled: ReadonlySet<ServerDecl>
   for (const s of config.servers) {
     const givers = s.units.filter((d) => d.kind === 'certificate');
     const secure = s.listens.filter((l) => l.tls);
-    if (givers.length === 0 && !troubled.has(s)) for (const l of secure) {
-      diags.push(error('GK_CONFIG_NO_CERTIFICATE', `'listen ${l.address.text} tls' needs a certificate, and this server has none`, l.span,
-        'add tls { cert ./site.pem; key ./site.key } to the server, or tls self_signed for development'));
-    }
-    if (secure.length === 0) for (const d of givers) {
-      diags.push(warning('GK_CONFIG_TLS_UNUSED', `'${d.directive}' is never used: this server has no 'listen ... tls'`, d.span,
-        'its certificate and HTTPS headers (such as HSTS) apply to TLS addresses only: add one, e.g. listen 443 tls'));
-    }
+    if (givers.length === 0 && !troubled.has(s))
+      for (const l of secure) {
+        diags.push(
+          error(
+            'GK_CONFIG_NO_CERTIFICATE',
+            `'listen ${l.address.text} tls' needs a certificate, and this server has none`,
+            l.span,
+            'add tls { cert ./site.pem; key ./site.key } to the server, or tls self_signed for development',
+          ),
+        );
+      }
+    if (secure.length === 0)
+      for (const d of givers) {
+        diags.push(
+          warning(
+            'GK_CONFIG_TLS_UNUSED',
+            `'${d.directive}' is never used: this server has no 'listen ... tls'`,
+            d.span,
+            'its certificate and HTTPS headers (such as HSTS) apply to TLS addresses only: add one, e.g. listen 443 tls',
+          ),
+        );
+      }
   }
 }
 
@@ -129,7 +153,8 @@ function matchCertificates(config: GateConfig, troubled: ReadonlySet<ServerDecl>
 export function logDiagnostics(log: Logger, diags: readonly Diagnostic[]): void {
   for (const d of diags) {
     const line = `${d.span.file}:${d.span.line}:${d.span.col}: ${d.severity}: ${d.message}`;
-    if (d.severity === 'error') log.error(line, { help: d.help }); else log.warn(line, { help: d.help });
+    if (d.severity === 'error') log.error(line, { help: d.help });
+    else log.warn(line, { help: d.help });
   }
 }
 

@@ -17,7 +17,10 @@ class StdioLines {
   private failure: string | undefined;
   private dropped = 0;
 
-  constructor(private readonly name: 'stdout' | 'stderr', private readonly stream: NodeJS.WriteStream) {
+  constructor(
+    private readonly name: 'stdout' | 'stderr',
+    private readonly stream: NodeJS.WriteStream,
+  ) {
     stream.on('error', (e: Error) => this.fail(e));
   }
 
@@ -27,7 +30,10 @@ class StdioLines {
 
   /** line writes one line, or counts it when the stream has failed. */
   line(text: string): void {
-    if (this.failure !== undefined || this.stream.destroyed) { this.dropped++; return; }
+    if (this.failure !== undefined || this.stream.destroyed) {
+      this.dropped++;
+      return;
+    }
     this.stream.write(`${text}\n`);
   }
 
@@ -80,7 +86,9 @@ class FileLines {
 
   private open(): WriteStream {
     const s = createWriteStream(this.path, { flags: 'a' });
-    s.on('error', (e) => { if (s === this.stream) this.fail(e); });
+    s.on('error', (e) => {
+      if (s === this.stream) this.fail(e);
+    });
     return s;
   }
 
@@ -93,7 +101,10 @@ class FileLines {
   }
 
   line(text: string): void {
-    if (this.failure && Date.now() - this.failure.at < RETRY_MS) { this.dropped++; return; }
+    if (this.failure && Date.now() - this.failure.at < RETRY_MS) {
+      this.dropped++;
+      return;
+    }
     if (this.failure) this.reopen();
     this.stream.write(`${text}\n`);
   }

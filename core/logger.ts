@@ -42,10 +42,18 @@ export class TextLogger implements Logger {
     return new TextLogger(this.sink, this.min, { ...this.fields, ...fields });
   }
 
-  debug(msg: string, fields?: Fields): void { this.write('debug', msg, fields); }
-  info(msg: string, fields?: Fields): void { this.write('info', msg, fields); }
-  warn(msg: string, fields?: Fields): void { this.write('warn', msg, fields); }
-  error(msg: string, fields?: Fields): void { this.write('error', msg, fields); }
+  debug(msg: string, fields?: Fields): void {
+    this.write('debug', msg, fields);
+  }
+  info(msg: string, fields?: Fields): void {
+    this.write('info', msg, fields);
+  }
+  warn(msg: string, fields?: Fields): void {
+    this.write('warn', msg, fields);
+  }
+  error(msg: string, fields?: Fields): void {
+    this.write('error', msg, fields);
+  }
 
   private write(level: Level, msg: string, fields?: Fields): void {
     if (!this.enabled(level)) return;

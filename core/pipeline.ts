@@ -139,16 +139,23 @@ export class ResponsePipeline implements Sent {
   constructor(private readonly wire: Wire) {}
 
   /** staged tells whether a hook or filter was registered: then writes go through write() and end(). */
-  get staged(): boolean { return this.stages !== undefined; }
+  get staged(): boolean {
+    return this.stages !== undefined;
+  }
 
   /** onHead adds a head hook; see Ctx.onHead. */
-  onHead(hook: HeadHook): void { this.stage({ hook }); }
+  onHead(hook: HeadHook): void {
+    this.stage({ hook });
+  }
 
   /** filterBody adds a body filter; see Ctx.filterBody. */
-  filterBody(filter: BodyFilter): void { this.stage({ filter }); }
+  filterBody(filter: BodyFilter): void {
+    this.stage({ filter });
+  }
 
   private stage(s: Stage): void {
-    if (this.wire.headersSent() || this.taken) throw new GateError('GK_RESPONSE_STARTED', 'onHead and filterBody must be called before the response head goes out');
+    if (this.wire.headersSent() || this.taken)
+      throw new GateError('GK_RESPONSE_STARTED', 'onHead and filterBody must be called before the response head goes out');
     (this.stages ??= []).push(s);
     this.watch();
   }
@@ -179,7 +186,10 @@ export class ResponsePipeline implements Sent {
     const stages = this.stages!;
     for (let i = stages.length - 1; i >= 0; i--) {
       const s = stages[i];
-      if (s.hook) { s.hook(head); continue; }
+      if (s.hook) {
+        s.hook(head);
+        continue;
+      }
       const t = s.filter(head);
       if (t) transforms.push(t);
     }
@@ -209,7 +219,10 @@ export class ResponsePipeline implements Sent {
 
   /** write takes a piece of the body from the handler (staged responses only). */
   write(chunk: Chunk, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
-    if (typeof encoding === 'function') { cb = encoding; encoding = undefined; }
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
     if (!this.wire.headersSent()) this.wire.implicitHead();
     if (this.chain) return this.chain.write(chunk, encoding, cb);
     return this.out(chunk, encoding, cb);
@@ -220,7 +233,14 @@ export class ResponsePipeline implements Sent {
    * whole before the head gets its Content-Length first, so that hooks and filters see it.
    */
   end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): void {
-    if (typeof chunk === 'function') { cb = chunk; chunk = undefined; encoding = undefined; } else if (typeof encoding === 'function') { cb = encoding; encoding = undefined; }
+    if (typeof chunk === 'function') {
+      cb = chunk;
+      chunk = undefined;
+      encoding = undefined;
+    } else if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
     if (!this.wire.headersSent()) {
       const head = this.wire.head;
       if (chunk != null && !this.wire.bodiless() && !head.hasHeader('content-length') && !head.hasHeader('transfer-encoding')) {
@@ -229,9 +249,15 @@ export class ResponsePipeline implements Sent {
       this.wire.implicitHead();
     }
     const chain = this.chain;
-    if (!chain || chain.finished) { this.finish(chunk, encoding, cb); return; }
+    if (!chain || chain.finished) {
+      this.finish(chunk, encoding, cb);
+      return;
+    }
     if (cb) this.wire.onceFinish(cb);
-    if (chain.ending) { if (chunk != null) chain.write(chunk, encoding); return; } // a write after end: the chain fails it
+    if (chain.ending) {
+      if (chunk != null) chain.write(chunk, encoding);
+      return;
+    } // a write after end: the chain fails it
     chain.end(chunk, encoding);
   }
 
@@ -249,11 +275,17 @@ export class ResponsePipeline implements Sent {
   }
 
   /** drained and fail are the chain's way to the wire. */
-  drained(): void { this.wire.drained(); }
-  fail(e: Error): void { this.wire.fail(e); }
+  drained(): void {
+    this.wire.drained();
+  }
+  fail(e: Error): void {
+    this.wire.fail(e);
+  }
 
   /** cut notes that the server itself cut the response (a failure after the head), so the client did not leave it. */
-  cut(): void { if (!this.over) this.cutByServer = true; }
+  cut(): void {
+    if (!this.over) this.cutByServer = true;
+  }
 
   /** closed ends the record of a response whose connection let go of it, `finished` or not. */
   closed(finished: boolean): void {
@@ -273,7 +305,10 @@ export class ResponsePipeline implements Sent {
   /** onSent runs `fn` once the record is final (at once when it is). */
   onSent(fn: () => void): void {
     this.settleIfGone();
-    if (this.over) { fn(); return; }
+    if (this.over) {
+      fn();
+      return;
+    }
     (this.whenSent ??= []).push(fn);
     this.watch();
   }
@@ -290,14 +325,29 @@ export class ResponsePipeline implements Sent {
   get status(): number {
     return this.taken ? (this.taken.status ?? this.wire.head.statusCode) : this.wire.head.statusCode;
   }
-  get headerBytes(): number { return this.taken ? 0 : this.wire.headerBytes(); }
+  get headerBytes(): number {
+    return this.taken ? 0 : this.wire.headerBytes();
+  }
   get bodyBytes(): number {
     if (this.taken) return (this.taken.socket.bytesWritten ?? this.taken.before) - this.taken.before;
     return this.wire.bodiless() ? 0 : this.counted;
   }
-  get firstByteMs(): number | undefined { return this.headAt ? this.headAt - this.startAt : undefined; }
-  get totalMs(): number { this.settleIfGone(); return (this.endAt || performance.now()) - this.startAt; }
-  get clientLeft(): boolean { this.settleIfGone(); return this.left; }
-  get upgraded(): boolean { return this.taken !== undefined; }
-  get done(): boolean { this.settleIfGone(); return this.over; }
+  get firstByteMs(): number | undefined {
+    return this.headAt ? this.headAt - this.startAt : undefined;
+  }
+  get totalMs(): number {
+    this.settleIfGone();
+    return (this.endAt || performance.now()) - this.startAt;
+  }
+  get clientLeft(): boolean {
+    this.settleIfGone();
+    return this.left;
+  }
+  get upgraded(): boolean {
+    return this.taken !== undefined;
+  }
+  get done(): boolean {
+    this.settleIfGone();
+    return this.over;
+  }
 }

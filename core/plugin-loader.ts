@@ -13,7 +13,7 @@ function entryOf(dir: string): string {
     let exp = pkg.exports;
     if (exp && typeof exp === 'object' && '.' in exp) exp = (exp as Record<string, unknown>)['.'];
     if (exp && typeof exp === 'object') exp = (exp as Record<string, unknown>).import ?? (exp as Record<string, unknown>).default;
-    const rel = typeof exp === 'string' ? exp : pkg.main ?? 'index.js';
+    const rel = typeof exp === 'string' ? exp : (pkg.main ?? 'index.js');
     return resolve(dir, rel);
   }
   return join(dir, 'index.js');
@@ -44,7 +44,9 @@ export function resolvePluginSpec(spec: string, configFile: string): string {
 /** importPlugins imports a plugin module and returns the plugin classes it exports (default or `plugin`, one or a list). */
 export async function importPlugins(file: string): Promise<PluginClass[]> {
   let mod: Record<string, unknown>;
-  try { mod = await import(pathToFileURL(file).href) as Record<string, unknown>; } catch (e) {
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (e) {
     throw new GateError('GK_PLUGIN_LOAD', `cannot import ${file}: ${(e as Error).message}`, { cause: e });
   }
   const exported = mod.default ?? mod.plugin ?? mod.plugins;

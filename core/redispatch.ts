@@ -32,7 +32,9 @@ export interface Routing {
 export class ServerRouting implements Routing {
   /** `arrived` hears the route of each request that arrives (not of one routed again or detached): the admin's counts. */
   constructor(
-    private readonly router: Router, private readonly unitOf: (d: UnitDecl) => Unit, private readonly chain: ChainBuilder,
+    private readonly router: Router,
+    private readonly unitOf: (d: UnitDecl) => Unit,
+    private readonly chain: ChainBuilder,
     private readonly arrived?: (entry: RouteEntry) => void,
   ) {}
 
@@ -54,7 +56,10 @@ export class ServerRouting implements Routing {
     ctx.mount = m.entry.mount;
     ctx.captures = m.captures;
     if (!ran) return m.entry.handle(ctx);
-    return this.chain(m.entry.middleware.filter((d) => !ran.has(this.unitOf(d))), m.entry.decl)(ctx);
+    return this.chain(
+      m.entry.middleware.filter((d) => !ran.has(this.unitOf(d))),
+      m.entry.decl,
+    )(ctx);
   }
 
   /** redispatch serves `ctx` as if it had asked for `target` (percent-encoded, maybe with ?query); see Ctx.redispatch. */

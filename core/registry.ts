@@ -11,7 +11,11 @@ import type { Plugin } from './plugin.js';
 export const KERNEL = 'kernel';
 
 const PLACES: Record<DirectiveSpec['kind'], readonly ContextName[]> = {
-  handler: ['server', 'route'], middleware: ['server', 'route'], certificate: ['server'], server: ['server'], global: ['global'],
+  handler: ['server', 'route'],
+  middleware: ['server', 'route'],
+  certificate: ['server'],
+  server: ['server'],
+  global: ['global'],
 };
 
 /** Owned is a directive spec with the plugin that owns it. */
@@ -30,7 +34,10 @@ export class PluginRegistry implements SchemaTable {
   private readonly owners = new Map<string, Owned>();
   private readonly vars = new Set(Object.keys(KERNEL_VARIABLES));
 
-  private constructor(readonly plugins: readonly Plugin[], private readonly broken: ReadonlyMap<string, Span>) {
+  private constructor(
+    readonly plugins: readonly Plugin[],
+    private readonly broken: ReadonlyMap<string, Span>,
+  ) {
     this.kernel();
     for (const p of plugins) this.add(p);
     for (const p of plugins) {
@@ -49,7 +56,9 @@ export class PluginRegistry implements SchemaTable {
   }
 
   /** brokenAt gives the `plugin` line of a directive whose plugin failed its check. */
-  brokenAt(name: string): Span | undefined { return this.owners.has(name) ? undefined : this.broken.get(name); }
+  brokenAt(name: string): Span | undefined {
+    return this.owners.has(name) ? undefined : this.broken.get(name);
+  }
 
   private kernel(): void {
     for (const s of [globalBlock, pluginDirective, serverBlock]) this.place(s, undefined, ['top']);
@@ -62,28 +71,38 @@ export class PluginRegistry implements SchemaTable {
   private add(p: Plugin): void {
     const makes = typeof p?.create === 'function' || (Array.isArray(p?.directives) && p.directives.every((d) => typeof d?.create === 'function'));
     if (!p || typeof p.name !== 'string' || !Array.isArray(p.directives) || !makes) {
-      throw new GateError('GK_PLUGIN_INVALID', `not a plugin: ${inspect((p as { name?: unknown } | undefined)?.name ?? p, { depth: 0 })} (needs a name, and directives bound to factories or a create())`);
+      throw new GateError(
+        'GK_PLUGIN_INVALID',
+        `not a plugin: ${inspect((p as { name?: unknown } | undefined)?.name ?? p, { depth: 0 })} (needs a name, and directives bound to factories or a create())`,
+      );
     }
     if (this.byName.has(p.name)) throw new GateError('GK_PLUGIN_DUPLICATE', `two plugins are named '${p.name}'`);
     this.byName.set(p.name, p);
-    for (const s of p.directives) this.place(s, p, PLACES[s.kind as DirectiveSpec["kind"]] ?? []);
+    for (const s of p.directives) this.place(s, p, PLACES[s.kind as DirectiveSpec['kind']] ?? []);
     for (const v of p.variables ?? []) this.vars.add(v.name);
   }
 
   private place(spec: DirectiveSpec, plugin: Plugin | undefined, where: readonly ContextName[]): void {
     const prev = this.owners.get(spec.name);
     if (prev) {
-      throw new GateError('GK_DIRECTIVE_DUPLICATE', `directive '${spec.name}' is declared by both '${prev.plugin?.name ?? KERNEL}' and '${plugin?.name ?? KERNEL}'`);
+      throw new GateError(
+        'GK_DIRECTIVE_DUPLICATE',
+        `directive '${spec.name}' is declared by both '${prev.plugin?.name ?? KERNEL}' and '${plugin?.name ?? KERNEL}'`,
+      );
     }
     this.owners.set(spec.name, { spec, plugin });
     for (const c of where) this.contexts[c].set(spec.name, spec);
   }
 
   /** plugin returns a plugin by name. */
-  plugin(name: string): Plugin | undefined { return this.byName.get(name); }
+  plugin(name: string): Plugin | undefined {
+    return this.byName.get(name);
+  }
 
   /** owner returns who owns a directive. */
-  owner(directive: string): Owned | undefined { return this.owners.get(directive); }
+  owner(directive: string): Owned | undefined {
+    return this.owners.get(directive);
+  }
 
   /** isVariable tells whether `$name` is a known request variable. */
   isVariable(name: string): boolean {
@@ -91,5 +110,7 @@ export class PluginRegistry implements SchemaTable {
   }
 
   /** variables lists the known variable names. */
-  variables(): Iterable<string> { return this.vars; }
+  variables(): Iterable<string> {
+    return this.vars;
+  }
 }

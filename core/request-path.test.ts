@@ -2,8 +2,16 @@ import assert from 'node:assert/strict';
 import { cleanPath } from './request-path.js';
 
 describe('cleanPath', () => {
-  const ok = (raw: string): string => { const r = cleanPath(raw); assert.ok(r.ok, `${raw}: ${!r.ok && r.reason}`); return r.path; };
-  const bad = (raw: string): string => { const r = cleanPath(raw); assert.ok(!r.ok, `${raw} should be refused`); return r.reason; };
+  const ok = (raw: string): string => {
+    const r = cleanPath(raw);
+    assert.ok(r.ok, `${raw}: ${!r.ok && r.reason}`);
+    return r.path;
+  };
+  const bad = (raw: string): string => {
+    const r = cleanPath(raw);
+    assert.ok(!r.ok, `${raw} should be refused`);
+    return r.reason;
+  };
 
   it('keeps a clean path as it is', () => {
     for (const p of ['/', '/a', '/a/b/', '/a.b/c-d_e~f']) assert.equal(ok(p), p);

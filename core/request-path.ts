@@ -11,7 +11,11 @@ export function cleanPath(raw: string): CleanPath {
   if (isPlain(raw)) return { ok: true, path: raw };
   let path = raw;
   if (path.includes('%')) {
-    try { path = decodeURIComponent(path); } catch { return { ok: false, reason: 'invalid percent-encoding' }; }
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      return { ok: false, reason: 'invalid percent-encoding' };
+    }
   }
   if (path.includes('\0')) return { ok: false, reason: 'NUL byte in path' };
   if (!path.includes('//') && !path.includes('/.')) return { ok: true, path };

@@ -11,7 +11,10 @@ export type HeadArg = OutgoingHttpHeaders | OutgoingHttpHeader[] | readonly (rea
  * refuses throws before the status changes.
  */
 export function mergeHead(res: ResponseHead & { statusMessage: string }, status: number, reason?: string | HeadArg, headers?: HeadArg): void {
-  if (typeof reason !== 'string') { headers ??= reason; reason = undefined; } // writeHead(status, undefined, headers) keeps its headers, as Node's does
+  if (typeof reason !== 'string') {
+    headers ??= reason;
+    reason = undefined;
+  } // writeHead(status, undefined, headers) keeps its headers, as Node's does
   if (headers) mergeHeaders(res, headers);
   res.statusCode = status;
   if (reason !== undefined) res.statusMessage = reason;

@@ -59,7 +59,10 @@ export class GateResponse<Request extends IncomingMessage = IncomingMessage> ext
   override end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
     const p = this[PIPELINE];
     noteEnded(this.socket);
-    if (p.staged) { p.end(chunk, encoding, cb); return this; }
+    if (p.staged) {
+      p.end(chunk, encoding, cb);
+      return this;
+    }
     super.end(chunk, encoding as BufferEncoding, cb);
     p.count(chunk, encoding);
     return this;
@@ -99,12 +102,22 @@ class Http1Wire implements Wire {
 
   constructor(private readonly res: GateResponse) {}
 
-  get head(): ResponseHead { return this.res; }
-  headersSent(): boolean { return this.res.headersSent; }
+  get head(): ResponseHead {
+    return this.res;
+  }
+  headersSent(): boolean {
+    return this.res.headersSent;
+  }
   /** headerBytes: Node keeps the head it wrote as a latin1 string, one byte per character. */
-  headerBytes(): number { return (this.res as unknown as { _header?: string | null })._header?.length ?? 0; }
-  bodiless(): boolean { return isBodiless(this.res.req.method, this.res.statusCode); }
-  implicitHead(): void { this.res.writeHead(this.res.statusCode); }
+  headerBytes(): number {
+    return (this.res as unknown as { _header?: string | null })._header?.length ?? 0;
+  }
+  bodiless(): boolean {
+    return isBodiless(this.res.req.method, this.res.statusCode);
+  }
+  implicitHead(): void {
+    this.res.writeHead(this.res.statusCode);
+  }
 
   divert(chain: BodyChain): void {
     const res = this.res;
@@ -117,13 +130,23 @@ class Http1Wire implements Wire {
   end(chunk: Chunk | undefined, encoding: BufferEncoding | undefined, cb?: () => void): void {
     nodeEnd.call(this.res, chunk, encoding as BufferEncoding, cb);
   }
-  onceFinish(fn: () => void): void { this.res.once('finish', fn); }
+  onceFinish(fn: () => void): void {
+    this.res.once('finish', fn);
+  }
   onceClosed(fn: (finished: boolean) => void): void {
     const res = this.res;
     res.once('close', () => fn(res.writableFinished));
   }
-  gone(): boolean { return this.res.closed; }
-  finishedWrite(): boolean { return this.res.writableFinished; }
-  drained(): void { (this.emit ?? this.res.emit).call(this.res, 'drain'); }
-  fail(e: Error): void { this.res.destroy(e); }
+  gone(): boolean {
+    return this.res.closed;
+  }
+  finishedWrite(): boolean {
+    return this.res.writableFinished;
+  }
+  drained(): void {
+    (this.emit ?? this.res.emit).call(this.res, 'drain');
+  }
+  fail(e: Error): void {
+    this.res.destroy(e);
+  }
 }

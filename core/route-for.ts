@@ -24,7 +24,10 @@ export function chainText(mw: readonly UnitDecl[], r: RouteDecl): string {
 /** routerOf builds a server's router with no chains, and the chain text of each route. */
 export function routerOf(s: ServerDecl): { router: Router; chains: Map<RouteDecl, string> } {
   const chains = new Map<RouteDecl, string>();
-  const router = Router.build(s.routes, s.middleware, (mw, r) => { chains.set(r, chainText(mw, r)); return () => Promise.resolve(); });
+  const router = Router.build(s.routes, s.middleware, (mw, r) => {
+    chains.set(r, chainText(mw, r));
+    return () => Promise.resolve();
+  });
   return { router, chains };
 }
 

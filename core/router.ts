@@ -63,7 +63,14 @@ export class Router {
       for (const r of rs) {
         const mw = [...outer, ...r.middleware];
         const own = r.matcher.kind === 'prefix' ? r.matcher.prefix.replace(/\/$/, '') : mount;
-        const entry: { -readonly [K in keyof RouteEntry]: RouteEntry[K] } = { matcher: r.matcher, mount: own, within, handle: chain(mw, r), decl: r, middleware: mw };
+        const entry: { -readonly [K in keyof RouteEntry]: RouteEntry[K] } = {
+          matcher: r.matcher,
+          mount: own,
+          within,
+          handle: chain(mw, r),
+          decl: r,
+          middleware: mw,
+        };
         entry.hit = Object.freeze({ entry, captures: NO_CAPTURES });
         entry.slashHit = Object.freeze({ entry, captures: NO_CAPTURES, addSlash: true });
         entries.push(entry);

@@ -7,7 +7,10 @@ const at = (ds: readonly { code: string; span: { line: number; col: number } }[]
 
 describe('global settings that cannot run are refused at check', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('request_timeout alone brings the default header_timeout down with it, and serves', async () => {
     const text = `global { request_timeout 5s }\n${SERVER}`;
@@ -33,10 +36,15 @@ describe('global settings that cannot run are refused at check', () => {
   });
 
   it('a duration past what a timer holds (24d) is an error at the value, in global and in plugins', async () => {
-    const ds = await checkGate(`global { graceful_timeout 30d; keepalive_timeout 99999999999999999999d }\n`
-      + 'server { listen 127.0.0.1:0; proxy http://127.0.0.1:9 { read_timeout 25d } }\n'
-      + 'server a.test { listen 127.0.0.1:0; respond "x"; tls self_signed { hsts 365d } }\n');
-    assert.deepEqual(at(ds).filter((d) => !d.includes('TLS')), ['1:27 GK_DSL_BAD_ARG', '1:50 GK_DSL_BAD_ARG', '2:70 GK_DSL_BAD_ARG']);
+    const ds = await checkGate(
+      `global { graceful_timeout 30d; keepalive_timeout 99999999999999999999d }\n` +
+        'server { listen 127.0.0.1:0; proxy http://127.0.0.1:9 { read_timeout 25d } }\n' +
+        'server a.test { listen 127.0.0.1:0; respond "x"; tls self_signed { hsts 365d } }\n',
+    );
+    assert.deepEqual(
+      at(ds).filter((d) => !d.includes('TLS')),
+      ['1:27 GK_DSL_BAD_ARG', '1:50 GK_DSL_BAD_ARG', '2:70 GK_DSL_BAD_ARG'],
+    );
     assert.equal(ds[0].help, 'expected a duration of at most 24d');
     assert.deepEqual(at(await checkGate(`global { graceful_timeout 24d }\n${SERVER}`)), []);
   });
@@ -45,7 +53,10 @@ describe('global settings that cannot run are refused at check', () => {
     const long = `/tmp/${'s'.repeat(110)}.sock`;
     const ds = await checkGate(`global { max_requests 99999999999999999999 }\nserver { listen unix:${long}; limit { body 2048GB }; respond "x" }\n`);
     assert.deepEqual(at(ds), ['1:23 GK_DSL_BAD_ARG', '2:17 GK_DSL_BAD_ARG', '2:157 GK_DSL_BAD_ARG']);
-    assert.deepEqual(ds.map((d) => d.help), ['expected an integer of at most 9007199254740991', 'expected a unix socket path of at most 107 bytes', 'expected a size of at most 1024GB']);
+    assert.deepEqual(
+      ds.map((d) => d.help),
+      ['expected an integer of at most 9007199254740991', 'expected a unix socket path of at most 107 bytes', 'expected a size of at most 1024GB'],
+    );
   });
 
   it('worker_timeout under 1s is an error (a worker would be killed at every pause); 0s turns it off', async () => {

@@ -9,10 +9,18 @@ import { globalSettings } from './kernel-schema.js';
 import { storeSettings } from './store/store-settings.js';
 
 const KEYS: Record<string, keyof GlobalSettings> = {
-  workers: 'workers', graceful_timeout: 'gracefulTimeout', pid: 'pid', max_requests: 'maxRequests',
-  max_requests_jitter: 'maxRequestsJitter', worker_timeout: 'workerTimeout', keepalive_timeout: 'keepaliveTimeout',
-  header_timeout: 'headerTimeout', request_timeout: 'requestTimeout', log_level: 'logLevel',
-  http2_max_concurrent_streams: 'http2MaxStreams', http2_max_header_size: 'http2MaxHeaderSize',
+  workers: 'workers',
+  graceful_timeout: 'gracefulTimeout',
+  pid: 'pid',
+  max_requests: 'maxRequests',
+  max_requests_jitter: 'maxRequestsJitter',
+  worker_timeout: 'workerTimeout',
+  keepalive_timeout: 'keepaliveTimeout',
+  header_timeout: 'headerTimeout',
+  request_timeout: 'requestTimeout',
+  log_level: 'logLevel',
+  http2_max_concurrent_streams: 'http2MaxStreams',
+  http2_max_header_size: 'http2MaxHeaderSize',
 };
 
 /** DEFAULTS are the settings' values when left out, read from the defaults their schemas declare (written once, there). */
@@ -55,7 +63,8 @@ export class SettingsBuilder {
       if (level) this.values.logLevel = level;
     } else if (c.name === 'store') {
       const store = storeSettings(c);
-      if ('code' in store) this.problems.push(store); else this.values.store = store;
+      if ('code' in store) this.problems.push(store);
+      else this.values.store = store;
     } else return false;
     if (key && c.args[0]) this.given.set(key, { span: c.args[0].span, text: c.args[0].value });
     return true;
@@ -72,13 +81,25 @@ export class SettingsBuilder {
     if (!header && v.requestTimeout > 0) v.headerTimeout = Math.min(v.headerTimeout, v.requestTimeout);
     if (!request && v.requestTimeout > 0) v.requestTimeout = Math.max(v.requestTimeout, v.headerTimeout); // and a long header_timeout takes the request's up
     if (header && request && v.requestTimeout > 0 && v.headerTimeout > v.requestTimeout) {
-      diags.push(error('GK_CONFIG_SETTING_CONFLICT', `'header_timeout' ${header.text} is longer than 'request_timeout' ${request.text}`, header.span,
-        `the headers are part of the request: make header_timeout at most ${request.text}, or leave it out`));
+      diags.push(
+        error(
+          'GK_CONFIG_SETTING_CONFLICT',
+          `'header_timeout' ${header.text} is longer than 'request_timeout' ${request.text}`,
+          header.span,
+          `the headers are part of the request: make header_timeout at most ${request.text}, or leave it out`,
+        ),
+      );
     }
     const worker = this.given.get('workerTimeout');
     if (worker && v.workerTimeout > 0 && v.workerTimeout < MIN_WORKER_TIMEOUT) {
-      diags.push(error('GK_CONFIG_SETTING_RANGE', `'worker_timeout' ${worker.text} is too short`, worker.span,
-        'a worker is killed when its event loop stalls this long: give at least 1s, or 0s to turn the watchdog off'));
+      diags.push(
+        error(
+          'GK_CONFIG_SETTING_RANGE',
+          `'worker_timeout' ${worker.text} is too short`,
+          worker.span,
+          'a worker is killed when its event loop stalls this long: give at least 1s, or 0s to turn the watchdog off',
+        ),
+      );
     }
     return v;
   }

@@ -49,7 +49,10 @@ export class RouteTally {
   private durationSum = 0;
   private bytesOut = 0;
 
-  constructor(readonly server: string, readonly route: string) {}
+  constructor(
+    readonly server: string,
+    readonly route: string,
+  ) {}
 
   /** count adds one finished response. */
   count(s: Sent): void {
@@ -65,7 +68,14 @@ export class RouteTally {
 
   /** counts copies the totals. */
   counts(): RouteCounts {
-    return { server: this.server, route: this.route, byClass: [...this.byClass], buckets: [...this.buckets], durationSum: this.durationSum, bytesOut: this.bytesOut };
+    return {
+      server: this.server,
+      route: this.route,
+      byClass: [...this.byClass],
+      buckets: [...this.buckets],
+      durationSum: this.durationSum,
+      bytesOut: this.bytesOut,
+    };
   }
 }
 
@@ -125,7 +135,10 @@ export class Traffic {
     this.tallies.push(tally);
     this.requests++;
     this.inFlight++;
-    if (!this.scheduled) { this.scheduled = true; setImmediate(this.sweep); }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.sweep);
+    }
   }
 
   /** routed moves the request added last (routing follows add in the same turn) to its route's tally. */
@@ -155,8 +168,10 @@ export class Traffic {
   /** counts reads the totals. */
   counts(): TrafficCounts {
     return {
-      requests: this.requests, inFlight: this.inFlight,
-      routes: [...this.routes].map((t) => t.counts()), listeners: this.listeners.map((t) => t.counts()),
+      requests: this.requests,
+      inFlight: this.inFlight,
+      routes: [...this.routes].map((t) => t.counts()),
+      listeners: this.listeners.map((t) => t.counts()),
     };
   }
 }

@@ -6,9 +6,16 @@ import type { AnyUnit, ListenPlace, Plugin, UnitPlace } from './plugin.js';
 export function allUnits(config: GateConfig): UnitDecl[] {
   const out: UnitDecl[] = [...config.globalUnits];
   const walk = (rs: readonly RouteDecl[]): void => {
-    for (const r of rs) { out.push(...r.middleware); if (r.handler) out.push(r.handler); walk(r.children); }
+    for (const r of rs) {
+      out.push(...r.middleware);
+      if (r.handler) out.push(r.handler);
+      walk(r.children);
+    }
   };
-  for (const s of config.servers) { out.push(...s.units, ...s.middleware); walk(s.routes); }
+  for (const s of config.servers) {
+    out.push(...s.units, ...s.middleware);
+    walk(s.routes);
+  }
   return out;
 }
 

@@ -30,7 +30,9 @@ export function upgradeGate(takes: UpgradeDecision): typeof IncomingMessage {
       if (this.method === 'CONNECT') return true;
       return (this[GRANTED] ??= takes(this));
     },
-    set(this: Gated, v: boolean | null) { this[ASKED] = v; },
+    set(this: Gated, v: boolean | null) {
+      this[ASKED] = v;
+    },
   });
   return GatedMessage;
 }

@@ -19,7 +19,8 @@ export class VirtualHosts<T> {
 
   /** pick returns the server for a host name (lowercase, no port). */
   pick(host: string): T {
-    if (this.exact.size !== 0) { // most listeners serve one nameless server: skip hashing the host
+    if (this.exact.size !== 0) {
+      // most listeners serve one nameless server: skip hashing the host
       const hit = this.exact.get(host);
       if (hit !== undefined) return hit;
     }
@@ -28,7 +29,9 @@ export class VirtualHosts<T> {
   }
 
   /** servers lists every server added, in order. */
-  get defaultServer(): T { return (this.fallback ?? this.first)!; }
+  get defaultServer(): T {
+    return (this.fallback ?? this.first)!;
+  }
 }
 
 /** hostOf extracts the host name from a Host header: lowercase, without port or trailing dot. */
@@ -43,7 +46,10 @@ export function hostOf(header: string | undefined): string {
     // one pass: where the port starts, and whether there is anything to lowercase
     for (let i = 0; i < header.length; i++) {
       const c = header.charCodeAt(i);
-      if (c === 58 /* : */) { end = i; break; }
+      if (c === 58 /* : */) {
+        end = i;
+        break;
+      }
       if ((c >= 65 && c <= 90) || c > 127) upper = true;
     }
   }

@@ -33,7 +33,12 @@ export interface Checked {
 }
 
 const WHERE: Record<ContextName, string> = { top: 'at the top level', global: 'in global', server: 'in server', route: 'in route' };
-const HOME: Record<ContextName, string> = { top: 'at the top level', global: 'in a global block', server: 'in a server block', route: 'in a server or route block' };
+const HOME: Record<ContextName, string> = {
+  top: 'at the top level',
+  global: 'in a global block',
+  server: 'in a server block',
+  route: 'in a server or route block',
+};
 
 /** Checker validates directives against the schema table, collecting every problem. */
 class Checker {
@@ -42,7 +47,10 @@ class Checker {
   /** tainted is set when a value could not be read for a reason reported elsewhere (an unset ${ENV}). */
   private tainted = false;
 
-  constructor(private readonly table: SchemaTable, private readonly diags: Diagnostic[]) {}
+  constructor(
+    private readonly table: SchemaTable,
+    private readonly diags: Diagnostic[],
+  ) {}
 
   directives(ds: readonly Directive[], ctx: ContextName): Checked[] {
     const known = this.table.contexts[ctx];
@@ -50,10 +58,15 @@ class Checker {
     const out: Checked[] = [];
     for (const d of ds) {
       const spec = known.get(d.name);
-      if (!spec) { this.unknown(d, ctx); continue; }
+      if (!spec) {
+        this.unknown(d, ctx);
+        continue;
+      }
       const first = seen.get(d.name);
       if (spec.unique && first) {
-        this.diags.push(error('GK_DSL_DUPLICATE', `duplicate '${d.name}' ${WHERE[ctx]}`, d.nameSpan, `first given at ${first.line}:${first.col}; it may appear once`));
+        this.diags.push(
+          error('GK_DSL_DUPLICATE', `duplicate '${d.name}' ${WHERE[ctx]}`, d.nameSpan, `first given at ${first.line}:${first.col}; it may appear once`),
+        );
         continue;
       }
       seen.set(d.name, d.nameSpan);
@@ -63,7 +76,8 @@ class Checker {
       const clean = !this.tainted && !this.errorsSince(before);
       let children: Checked[] | undefined;
       if (spec.schema.contains) {
-        if (!d.block && spec.schema.block === 'required') this.diags.push(error('GK_DSL_MISSING_BLOCK', `'${d.name}' needs a block`, d.nameSpan, `usage: ${usage(d.name, spec.schema)}`));
+        if (!d.block && spec.schema.block === 'required')
+          this.diags.push(error('GK_DSL_MISSING_BLOCK', `'${d.name}' needs a block`, d.nameSpan, `usage: ${usage(d.name, spec.schema)}`));
         const scoped = spec.schema.contains === 'server' || spec.schema.contains === 'route';
         if (scoped) this.captures.push(capturesWithin(d.block ?? [], d.name === 'route' ? d : undefined));
         children = this.directives(d.block ?? [], spec.schema.contains);
@@ -83,7 +97,14 @@ class Checker {
   private unknown(d: Directive, ctx: ContextName): void {
     const broken = this.table.brokenAt?.(d.name);
     if (broken) {
-      this.diags.push(error('GK_PLUGIN_UNAVAILABLE', `'${d.name}' cannot be checked: its plugin did not load`, d.nameSpan, `see the error at ${broken.file}:${broken.line}:${broken.col}`));
+      this.diags.push(
+        error(
+          'GK_PLUGIN_UNAVAILABLE',
+          `'${d.name}' cannot be checked: its plugin did not load`,
+          d.nameSpan,
+          `see the error at ${broken.file}:${broken.line}:${broken.col}`,
+        ),
+      );
       return;
     }
     const elsewhere = (Object.keys(this.table.contexts) as ContextName[]).filter((c) => this.table.contexts[c].has(d.name));
@@ -93,8 +114,10 @@ class Checker {
     }
     const all = new Set<string>();
     for (const m of Object.values(this.table.contexts)) for (const k of m.keys()) all.add(k);
-    const help = didYouMean(d.name, this.table.contexts[ctx].keys()) ?? didYouMean(d.name, all)
-      ?? (ctx === 'top' ? 'the top level holds global, plugin, server, include and snippet' : 'run `gatekit plugins` to list the directives');
+    const help =
+      didYouMean(d.name, this.table.contexts[ctx].keys()) ??
+      didYouMean(d.name, all) ??
+      (ctx === 'top' ? 'the top level holds global, plugin, server, include and snippet' : 'run `gatekit plugins` to list the directives');
     this.diags.push(error('GK_DSL_UNKNOWN_DIRECTIVE', `unknown directive '${d.name}' ${WHERE[ctx]}`, d.nameSpan, help));
   }
 
@@ -119,8 +142,14 @@ class Checker {
     for (const child of d.block ?? []) {
       const o = byName.get(child.name);
       if (!o) {
-        this.diags.push(error('GK_DSL_UNKNOWN_OPTION', `unknown option '${child.name}' in '${owner}'`, child.nameSpan,
-          didYouMean(child.name, byName.keys()) ?? `'${owner}' accepts ${specs.map((s) => s.name).join(', ')}`));
+        this.diags.push(
+          error(
+            'GK_DSL_UNKNOWN_OPTION',
+            `unknown option '${child.name}' in '${owner}'`,
+            child.nameSpan,
+            didYouMean(child.name, byName.keys()) ?? `'${owner}' accepts ${specs.map((s) => s.name).join(', ')}`,
+          ),
+        );
         continue;
       }
       const first = seen.get(o.name);
@@ -200,10 +229,14 @@ class Checker {
   }
 
   private value(a: Arg, spec: ArgSpec, owner: string): unknown {
-    if (a.unresolved) { this.tainted = true; return undefined; }
+    if (a.unresolved) {
+      this.tainted = true;
+      return undefined;
+    }
     const r = parseValue(a.value, spec, a.span.file);
     if (!r.ok) {
-      const what = spec.type === 'regex' ? 'regular expression' : spec.type === 'int' ? 'integer' : spec.type === 'enum' || spec.type === 'string' ? 'value' : spec.type;
+      const what =
+        spec.type === 'regex' ? 'regular expression' : spec.type === 'int' ? 'integer' : spec.type === 'enum' || spec.type === 'string' ? 'value' : spec.type;
       this.diags.push(error('GK_DSL_BAD_ARG', `invalid ${what} '${a.value}' for '${owner}'`, a.span, `expected ${r.expected}`));
       return undefined;
     }
@@ -215,10 +248,19 @@ class Checker {
     const exact = a.raw === a.value || a.raw === `"${a.value}"`;
     for (const ref of t.refs) {
       const at = exact ? spanAt(a.span, ref.offset + (a.quoted ? 1 : 0), ref.name.length + 1) : a.span;
-      if (/^[1-9]$/.test(ref.name)) { this.capture(Number(ref.name), at); continue; }
+      if (/^[1-9]$/.test(ref.name)) {
+        this.capture(Number(ref.name), at);
+        continue;
+      }
       if (this.table.isVariable(ref.name)) continue;
-      this.diags.push(error('GK_DSL_UNKNOWN_VARIABLE', `unknown request variable '$${ref.name}'`, at,
-        didYouMean(ref.name, this.table.variables())?.replace(/'(.*)'/, "'$$$1'") ?? 'write $$ for a literal dollar sign'));
+      this.diags.push(
+        error(
+          'GK_DSL_UNKNOWN_VARIABLE',
+          `unknown request variable '$${ref.name}'`,
+          at,
+          didYouMean(ref.name, this.table.variables())?.replace(/'(.*)'/, "'$$$1'") ?? 'write $$ for a literal dollar sign',
+        ),
+      );
     }
   }
 
@@ -227,7 +269,9 @@ class Checker {
     const most = this.captures.at(-1);
     if (most === undefined || n <= most) return;
     const why = most === 0 ? 'no regex route (route ~ ...) serves the requests here' : `the regex routes here have ${most} group${most === 1 ? '' : 's'}`;
-    this.diags.push(error('GK_DSL_NO_CAPTURE', `'$${n}' is never set here: ${why}`, at, 'capture with a group in a regex route: route ~ ^/old/(.*)$ { redirect /new/$1 }'));
+    this.diags.push(
+      error('GK_DSL_NO_CAPTURE', `'$${n}' is never set here: ${why}`, at, 'capture with a group in a regex route: route ~ ^/old/(.*)$ { redirect /new/$1 }'),
+    );
   }
 }
 

@@ -15,8 +15,12 @@ const brief = (ds: readonly Diagnostic[]): string[] => ds.map((d) => `${d.span.l
 describe('nesting and size limits', function () {
   this.timeout(20_000); // 100k-deep and 100k-long inputs
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-depth-')); });
-  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-depth-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it(`takes blocks ${MAX_DEPTH} deep, and reports the '{' that opens one more, once`, async () => {
     const ok = `server { listen 127.0.0.1:0\n${routes(MAX_DEPTH - 1)}}\n`;
@@ -42,7 +46,10 @@ describe('nesting and size limits', function () {
     const outer = join(dir, 'outer.gate');
     const text = `server { listen 127.0.0.1:0\n${'route /a/ {\n'.repeat(59)}include inner.gate\n${'}\n'.repeat(59)}}\n`;
     const ds = await checkGate(text, { file: outer });
-    assert.deepEqual(ds.map((d) => [d.code, d.span.file, d.span.line, d.span.col, d.span.includedFrom?.line]), [['GK_DSL_TOO_DEEP', join(dir, 'inner.gate'), 41, 11, 61]]);
+    assert.deepEqual(
+      ds.map((d) => [d.code, d.span.file, d.span.line, d.span.col, d.span.includedFrom?.line]),
+      [['GK_DSL_TOO_DEEP', join(dir, 'inner.gate'), 41, 11, 61]],
+    );
     const snippets = `snippet deep { ${'route /a/ { '.repeat(60)}respond x${' }'.repeat(60)} }\nserver { listen 127.0.0.1:0\n${'route /a/ {\n'.repeat(59)}import deep\n${'}\n'.repeat(59)}}\n`;
     assert.deepEqual(brief(await checkGate(snippets)), ['1:506 GK_DSL_TOO_DEEP']);
   });
@@ -50,8 +57,15 @@ describe('nesting and size limits', function () {
   it('stops a chain of 1,000 includes, and of 1,000 snippets importing each other, at the limit', async () => {
     for (let i = 0; i < 1000; i++) writeFileSync(join(dir, `c${i}.gate`), i < 999 ? `include c${i + 1}.gate\n` : 'server { listen 127.0.0.1:0; respond x }\n');
     const chain = await loadConfig(join(dir, 'c0.gate'), { root: testRoot(), env: {} });
-    assert.deepEqual(chain.diagnostics.map((d) => [d.code, d.span.file]), [['GK_DSL_TOO_DEEP', join(dir, `c${MAX_DEPTH}.gate`)]]);
-    const snippets = [...Array.from({ length: 1000 }, (_, i) => `snippet s${i} { import s${i + 1} }`), 'snippet s1000 { respond x }', 'server { listen 127.0.0.1:0; import s0 }'];
+    assert.deepEqual(
+      chain.diagnostics.map((d) => [d.code, d.span.file]),
+      [['GK_DSL_TOO_DEEP', join(dir, `c${MAX_DEPTH}.gate`)]],
+    );
+    const snippets = [
+      ...Array.from({ length: 1000 }, (_, i) => `snippet s${i} { import s${i + 1} }`),
+      'snippet s1000 { respond x }',
+      'server { listen 127.0.0.1:0; import s0 }',
+    ];
     const ds = await checkGate(snippets.join('\n'));
     assert.deepEqual(brief(ds), [`${MAX_DEPTH}:22 GK_DSL_TOO_DEEP`]);
     assert.match(ds[0].message, /snippets import each other more than 100 deep/);

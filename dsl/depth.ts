@@ -13,8 +13,12 @@ export const MAX_DEPTH = 100;
 
 /** tooDeep is the diagnostic at the '{' of a block that opens level MAX_DEPTH + 1. */
 export function tooDeep(at: Span): Diagnostic {
-  return error('GK_DSL_TOO_DEEP', `blocks nest more than ${MAX_DEPTH} deep`, at,
-    "a config needs a few levels: look for a missing '}', or an include or snippet that brings in more of itself");
+  return error(
+    'GK_DSL_TOO_DEEP',
+    `blocks nest more than ${MAX_DEPTH} deep`,
+    at,
+    "a config needs a few levels: look for a missing '}', or an include or snippet that brings in more of itself",
+  );
 }
 
 /**

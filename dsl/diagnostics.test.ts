@@ -26,16 +26,20 @@ function golden(text: string): { input: string; expected: string } {
 /** show renders diagnostics as the golden files write them; absolute paths become testdata-relative. */
 function show(ds: readonly Diagnostic[], root: string): string {
   const local = (s: string): string => s.split(`${TESTDATA}/`).join('');
-  return ds.map((d) => {
-    const where = `${d.span.file === root ? '' : `${relative(TESTDATA, d.span.file)}:`}${d.span.line}:${d.span.col}`;
-    const notes: string[] = [];
-    for (let s = d.span.includedFrom; s; s = s.includedFrom) notes.push(`    note: included from ${relative(TESTDATA, s.file)}:${s.line}:${s.col}\n`);
-    return `${where} ${d.code} ${local(d.message)}\n${notes.join('')}${d.help ? `    help: ${local(d.help)}\n` : ''}`;
-  }).join('');
+  return ds
+    .map((d) => {
+      const where = `${d.span.file === root ? '' : `${relative(TESTDATA, d.span.file)}:`}${d.span.line}:${d.span.col}`;
+      const notes: string[] = [];
+      for (let s = d.span.includedFrom; s; s = s.includedFrom) notes.push(`    note: included from ${relative(TESTDATA, s.file)}:${s.line}:${s.col}\n`);
+      return `${where} ${d.code} ${local(d.message)}\n${notes.join('')}${d.help ? `    help: ${local(d.help)}\n` : ''}`;
+    })
+    .join('');
 }
 
 describe('diagnostics golden files (testdata/errors)', () => {
-  const files = readdirSync(ERRORS).filter((f) => f.endsWith('.gatetest')).sort();
+  const files = readdirSync(ERRORS)
+    .filter((f) => f.endsWith('.gatetest'))
+    .sort();
 
   it('has at least 35 cases', () => {
     assert.ok(files.length >= 35, `only ${files.length} golden files`);
@@ -62,27 +66,43 @@ describe('renderDiagnostic', () => {
   const source = (f: string): string | undefined => (f === 'site.gate' ? site : undefined);
 
   it('prints FILE:LINE:COL, the quoted line, a caret run under the span and the help', () => {
-    const d = error('GK_DSL_UNKNOWN_DIRECTIVE', "unknown directive 'statik' in route", { file: 'site.gate', line: 14, col: 9, len: 6 }, "did you mean 'static'?");
-    assert.equal(renderDiagnostic(d, source), [
-      "site.gate:14:9: error: unknown directive 'statik' in route",
-      '   14 |         statik ./public',
-      '      |         ^^^^^^',
-      "      = help: did you mean 'static'?",
-    ].join('\n'));
+    const d = error(
+      'GK_DSL_UNKNOWN_DIRECTIVE',
+      "unknown directive 'statik' in route",
+      { file: 'site.gate', line: 14, col: 9, len: 6 },
+      "did you mean 'static'?",
+    );
+    assert.equal(
+      renderDiagnostic(d, source),
+      [
+        "site.gate:14:9: error: unknown directive 'statik' in route",
+        '   14 |         statik ./public',
+        '      |         ^^^^^^',
+        "      = help: did you mean 'static'?",
+      ].join('\n'),
+    );
   });
 
   it('adds one note per include level, innermost first, before the help', () => {
     const root = { file: 'main.gate', line: 3, col: 9, len: 10 };
     const mid = { file: 'conf.d/a.gate', line: 1, col: 9, len: 8 };
-    const d = error('GK_DSL_MISPLACED', "directive 'listen' is not allowed in route", { file: 'site.gate', line: 2, col: 5, len: 6, includedFrom: { ...mid, includedFrom: root } }, 'x');
-    assert.equal(renderDiagnostic(d, source), [
-      "site.gate:2:5: error: directive 'listen' is not allowed in route",
-      '    2 |     listen 80',
-      '      |     ^^^^^^',
-      '      = note: included from conf.d/a.gate:1:9',
-      '      = note: included from main.gate:3:9',
-      '      = help: x',
-    ].join('\n'));
+    const d = error(
+      'GK_DSL_MISPLACED',
+      "directive 'listen' is not allowed in route",
+      { file: 'site.gate', line: 2, col: 5, len: 6, includedFrom: { ...mid, includedFrom: root } },
+      'x',
+    );
+    assert.equal(
+      renderDiagnostic(d, source),
+      [
+        "site.gate:2:5: error: directive 'listen' is not allowed in route",
+        '    2 |     listen 80',
+        '      |     ^^^^^^',
+        '      = note: included from conf.d/a.gate:1:9',
+        '      = note: included from main.gate:3:9',
+        '      = help: x',
+      ].join('\n'),
+    );
   });
 
   it('keeps at least one caret at the end of a line and never runs past it', () => {
@@ -96,11 +116,7 @@ describe('renderDiagnostic', () => {
     const lines = Array.from({ length: 123456 }, () => '');
     lines[123455] = '\tlisten\t80';
     const d = error('GK_DSL_BAD_ARG', 'x', { file: 'big.gate', line: 123456, col: 9, len: 2 });
-    assert.deepEqual(renderDiagnostic(d, () => lines.join('\n')).split('\n'), [
-      'big.gate:123456:9: error: x',
-      ' 123456 |  listen 80',
-      '        |         ^^',
-    ]);
+    assert.deepEqual(renderDiagnostic(d, () => lines.join('\n')).split('\n'), ['big.gate:123456:9: error: x', ' 123456 |  listen 80', '        |         ^^']);
   });
 
   it('prints only the header and help when the file text is unknown, and a warning as a warning', () => {

@@ -21,7 +21,9 @@ export function expandEnvArg(a: Arg, env: Env, diags: Diagnostic[]): Arg {
     }
     const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(body);
     if (!m) {
-      diags.push(error('GK_DSL_BAD_ENV', `invalid environment reference '${all}'`, where, 'write ${NAME} or ${NAME:-default}, NAME made of letters, digits and _'));
+      diags.push(
+        error('GK_DSL_BAD_ENV', `invalid environment reference '${all}'`, where, 'write ${NAME} or ${NAME:-default}, NAME made of letters, digits and _'),
+      );
       return '';
     }
     const value = env[m[1]];

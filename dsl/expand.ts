@@ -11,11 +11,17 @@ import { parseText } from './to-ast.js';
 export class Sources {
   private readonly texts = new Map<string, string>();
   /** set records a file's text. */
-  set(file: string, text: string): void { this.texts.set(file, text); }
+  set(file: string, text: string): void {
+    this.texts.set(file, text);
+  }
   /** get returns a file's text, if it was read. */
-  get(file: string): string | undefined { return this.texts.get(file); }
+  get(file: string): string | undefined {
+    return this.texts.get(file);
+  }
   /** files lists every file read, in order. */
-  files(): string[] { return [...this.texts.keys()]; }
+  files(): string[] {
+    return [...this.texts.keys()];
+  }
 }
 
 /** ExpandOptions are the inputs of expansion besides the AST. */
@@ -43,7 +49,9 @@ function relocate(ds: readonly Directive[], from: Span): Directive[] {
  * config would otherwise copy every span once per level of include.
  */
 function markIncluded(ds: readonly Directive[], from: Span): readonly Directive[] {
-  const mark = (s: Span): void => { (s as { includedFrom?: Span }).includedFrom = from; };
+  const mark = (s: Span): void => {
+    (s as { includedFrom?: Span }).includedFrom = from;
+  };
   for (const d of ds) {
     mark(d.nameSpan);
     for (const a of d.args) mark(a.span);
@@ -112,12 +120,21 @@ class Expander {
       }
       let parsed: GateFile;
       const from = this.o.diags.length;
-      try { parsed = this.parseFile(file); } catch (e) {
-        this.o.diags.push(error('GK_DSL_INCLUDE_MISSING', `cannot read included file '${pattern}'`, at,
-          `${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}: ${file}`));
+      try {
+        parsed = this.parseFile(file);
+      } catch (e) {
+        this.o.diags.push(
+          error(
+            'GK_DSL_INCLUDE_MISSING',
+            `cannot read included file '${pattern}'`,
+            at,
+            `${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}: ${file}`,
+          ),
+        );
         continue;
       }
-      for (let i = from; i < this.o.diags.length; i++) { // syntax errors, too, say where their file was included
+      for (let i = from; i < this.o.diags.length; i++) {
+        // syntax errors, too, say where their file was included
         const d = this.o.diags[i];
         this.o.diags[i] = { ...d, span: { ...d.span, includedFrom: at } };
       }
@@ -129,13 +146,18 @@ class Expander {
   collectSnippets(ds: readonly Directive[]): Directive[] {
     const rest: Directive[] = [];
     for (const d of ds) {
-      if (d.name !== 'snippet') { rest.push(d); continue; }
+      if (d.name !== 'snippet') {
+        rest.push(d);
+        continue;
+      }
       const name = d.args[0]?.value;
       if (!name || d.args.length > 1 || !d.block) {
         this.o.diags.push(error('GK_DSL_BAD_SNIPPET', "'snippet' needs one name and a block", d.nameSpan, 'usage: snippet NAME { ... }'));
       } else if (this.snippets.has(name)) {
         const first = this.snippets.get(name)!.nameSpan;
-        this.o.diags.push(error('GK_DSL_DUPLICATE', `duplicate snippet '${name}'`, d.args[0].span, `first defined at ${first.file}:${first.line}:${first.col}`));
+        this.o.diags.push(
+          error('GK_DSL_DUPLICATE', `duplicate snippet '${name}'`, d.args[0].span, `first defined at ${first.file}:${first.line}:${first.col}`),
+        );
       } else this.snippets.set(name, d);
     }
     return rest;
@@ -145,7 +167,14 @@ class Expander {
     const out: Directive[] = [];
     for (const d of ds) {
       if (d.name === 'snippet') {
-        this.o.diags.push(error('GK_DSL_MISPLACED', "'snippet' is only allowed at the top level", d.nameSpan, 'define snippets outside any block, then import them where needed'));
+        this.o.diags.push(
+          error(
+            'GK_DSL_MISPLACED',
+            "'snippet' is only allowed at the top level",
+            d.nameSpan,
+            'define snippets outside any block, then import them where needed',
+          ),
+        );
       } else if (d.name === 'import') {
         for (const x of this.importOne(d, using, depth)) out.push(x);
       } else {
@@ -164,7 +193,14 @@ class Expander {
     }
     const snip = this.snippets.get(a.value);
     if (!snip) {
-      this.o.diags.push(error('GK_DSL_UNKNOWN_SNIPPET', `unknown snippet '${a.value}'`, a.span, didYouMean(a.value, this.snippets.keys()) ?? 'define it first: snippet NAME { ... }'));
+      this.o.diags.push(
+        error(
+          'GK_DSL_UNKNOWN_SNIPPET',
+          `unknown snippet '${a.value}'`,
+          a.span,
+          didYouMean(a.value, this.snippets.keys()) ?? 'define it first: snippet NAME { ... }',
+        ),
+      );
       return [];
     }
     if (using.includes(a.value)) {
@@ -172,7 +208,14 @@ class Expander {
       return [];
     }
     if (using.length >= MAX_DEPTH) {
-      this.o.diags.push(error('GK_DSL_TOO_DEEP', `snippets import each other more than ${MAX_DEPTH} deep`, a.span, `${using[0]} -> ... -> ${using[using.length - 1]} -> ${a.value}`));
+      this.o.diags.push(
+        error(
+          'GK_DSL_TOO_DEEP',
+          `snippets import each other more than ${MAX_DEPTH} deep`,
+          a.span,
+          `${using[0]} -> ... -> ${using[using.length - 1]} -> ${a.value}`,
+        ),
+      );
       return [];
     }
     return this.imports(relocate(snip.block!, d.nameSpan), [...using, a.value], depth);
@@ -183,7 +226,9 @@ class Expander {
 export function loadGate(path: string, o: ExpandOptions): Directive[] {
   const x = new Expander(o);
   let root: GateFile;
-  try { root = x.parseFile(path); } catch (e) {
+  try {
+    root = x.parseFile(path);
+  } catch (e) {
     o.diags.push(error('GK_DSL_INCLUDE_MISSING', `cannot read '${path}': ${(e as Error).message}`, { file: path, line: 1, col: 1, len: 0 }));
     return [];
   }

@@ -10,7 +10,11 @@ import { parseText } from './to-ast.js';
 function parse(text: string): GateFile {
   const diags: Diagnostic[] = [];
   const f = parseText(text, 'f.gate', diags);
-  assert.deepEqual(diags.map((d) => `${d.span.line}:${d.span.col} ${d.message}`), [], 'the input parses cleanly');
+  assert.deepEqual(
+    diags.map((d) => `${d.span.line}:${d.span.col} ${d.message}`),
+    [],
+    'the input parses cleanly',
+  );
   return f;
 }
 
@@ -20,11 +24,12 @@ function fmt(text: string): string {
 
 /** meaning is a parsed file without positions: names, arguments as written, blocks, and comment texts. */
 function meaning(text: string): unknown {
-  const strip = (ds: readonly Directive[]): unknown[] => ds.map((d) => ({
-    name: d.name,
-    args: d.args.map((a) => ({ raw: a.raw, value: a.value, quoted: a.quoted })),
-    ...(d.block ? { block: strip(d.block) } : {}),
-  }));
+  const strip = (ds: readonly Directive[]): unknown[] =>
+    ds.map((d) => ({
+      name: d.name,
+      args: d.args.map((a) => ({ raw: a.raw, value: a.value, quoted: a.quoted })),
+      ...(d.block ? { block: strip(d.block) } : {}),
+    }));
   const f = parse(text);
   return { directives: strip(f.directives), comments: f.comments.map((c) => c.text.trimEnd()) };
 }
@@ -37,10 +42,12 @@ function assertCanonical(text: string): void {
 }
 
 function gateFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    return e.isDirectory() ? gateFiles(p) : e.name.endsWith('.gate') ? [p] : [];
-  }).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => {
+      const p = join(dir, e.name);
+      return e.isDirectory() ? gateFiles(p) : e.name.endsWith('.gate') ? [p] : [];
+    })
+    .sort();
 }
 
 // Comments everywhere, blank-line runs, `;`-joined directives, one-line blocks that fit and one that does not.
@@ -131,7 +138,9 @@ describe('formatGate', () => {
 
   describe('is idempotent and keeps the meaning of', () => {
     const ast = repoPath('dsl', 'testdata', 'ast');
-    for (const name of readdirSync(ast).filter((f) => f.endsWith('.gatetest')).sort()) {
+    for (const name of readdirSync(ast)
+      .filter((f) => f.endsWith('.gatetest'))
+      .sort()) {
       it(`testdata/ast/${name}`, () => {
         const text = readFileSync(join(ast, name), 'utf8');
         assertCanonical(text.slice(0, text.indexOf('\n----------\n') + 1));
@@ -158,7 +167,11 @@ describe('formatGate', () => {
     };
     for (let n = 0; n < 1000; n++) {
       const text = gen(0);
-      try { assertCanonical(text); } catch (e) { throw new Error(`input ${JSON.stringify(text)}: ${(e as Error).message}`, { cause: e }); }
+      try {
+        assertCanonical(text);
+      } catch (e) {
+        throw new Error(`input ${JSON.stringify(text)}: ${(e as Error).message}`, { cause: e });
+      }
     }
   });
 });

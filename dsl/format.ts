@@ -18,7 +18,10 @@ class Formatter {
   /** last is the source line of the last item printed in the current block; -1 at a block's start. */
   private last = -1;
 
-  constructor(private readonly comments: readonly Comment[], private readonly lines: readonly string[]) {}
+  constructor(
+    private readonly comments: readonly Comment[],
+    private readonly lines: readonly string[],
+  ) {}
 
   file(ds: readonly Directive[]): string {
     this.items(ds, 0);
@@ -83,7 +86,10 @@ class Formatter {
   private separate(line: number): void {
     if (this.last < 0) return;
     for (let l = this.last + 1; l < line; l++) {
-      if (this.lines[l - 1]?.trim() === '') { this.out.push(''); return; }
+      if (this.lines[l - 1]?.trim() === '') {
+        this.out.push('');
+        return;
+      }
     }
   }
 }

@@ -7,7 +7,10 @@ export function hasGlob(path: string): boolean {
 }
 
 function segmentRegex(seg: string): RegExp {
-  const body = seg.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const body = seg
+    .replace(/[.+^${}()|\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${body}$`);
 }
 
@@ -23,13 +26,34 @@ export function expandGlob(pattern: string, base: string): string[] {
     const last = i === segs.length - 1;
     const next: string[] = [];
     for (const dir of paths) {
-      if (!hasGlob(seg)) { next.push(join(dir, seg)); continue; }
+      if (!hasGlob(seg)) {
+        next.push(join(dir, seg));
+        continue;
+      }
       let names: string[];
-      try { names = readdirSync(dir); } catch { continue; }
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
       const re = segmentRegex(seg);
       for (const n of names.sort()) if (!n.startsWith('.') && re.test(n)) next.push(join(dir, n));
     }
-    paths = last ? next : next.filter((p) => { try { return statSync(p).isDirectory(); } catch { return false; } });
+    paths = last
+      ? next
+      : next.filter((p) => {
+          try {
+            return statSync(p).isDirectory();
+          } catch {
+            return false;
+          }
+        });
   }
-  return paths.filter((p) => { try { return statSync(p).isFile(); } catch { return false; } });
+  return paths.filter((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
 }

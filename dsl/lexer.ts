@@ -20,14 +20,21 @@ export function lex(text: string, file: string): Lexed {
   const diagnostics: Diagnostic[] = [];
   for (const e of result.errors) {
     const chars = src.slice(e.offset, e.offset + e.length);
-    diagnostics.push(error('GK_DSL_BAD_CHAR', `unexpected character ${describeChars(chars)}`, { file, line: e.line ?? 1, col: e.column ?? 1, len: e.length },
-      'separate words with plain spaces or tabs, and quote text that holds other spacing'));
+    diagnostics.push(
+      error(
+        'GK_DSL_BAD_CHAR',
+        `unexpected character ${describeChars(chars)}`,
+        { file, line: e.line ?? 1, col: e.column ?? 1, len: e.length },
+        'separate words with plain spaces or tabs, and quote text that holds other spacing',
+      ),
+    );
   }
   const tokens: IToken[] = [];
   for (const t of result.tokens) {
     if (t.tokenType === UnterminatedString) {
-      diagnostics.push(error('GK_DSL_UNTERMINATED_STRING', 'unterminated string', span(t, file),
-        'close it with \'"\' on the same line (strings may not span lines)'));
+      diagnostics.push(
+        error('GK_DSL_UNTERMINATED_STRING', 'unterminated string', span(t, file), "close it with '\"' on the same line (strings may not span lines)"),
+      );
       continue;
     }
     tokens.push(t);

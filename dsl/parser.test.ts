@@ -32,7 +32,9 @@ function parse(text: string): { directives: readonly Directive[]; diags: Diagnos
 }
 
 describe('parser golden files (testdata/ast)', () => {
-  for (const name of readdirSync(AST).filter((f) => f.endsWith('.gatetest')).sort()) {
+  for (const name of readdirSync(AST)
+    .filter((f) => f.endsWith('.gatetest'))
+    .sort()) {
     it(name.replace(/\.gatetest$/, ''), () => {
       const path = join(AST, name);
       const text = readFileSync(path, 'utf8');
@@ -40,7 +42,10 @@ describe('parser golden files (testdata/ast)', () => {
       assert.ok(at >= 0, `${name} has no '----------' line`);
       const input = text.slice(0, at + 1);
       const { directives, diags } = parse(input);
-      assert.deepEqual(diags.map((d) => `${d.span.line}:${d.span.col} ${d.code} ${d.message}`), []);
+      assert.deepEqual(
+        diags.map((d) => `${d.span.line}:${d.span.col} ${d.code} ${d.message}`),
+        [],
+      );
       const actual = astJson(directives);
       JSON.parse(actual); // the expected section stays valid JSON
       if (process.env.UPDATE_GOLDEN === '1') {
@@ -55,10 +60,13 @@ describe('parser golden files (testdata/ast)', () => {
 describe('parser', () => {
   it('keeps the source text of each argument and its span', () => {
     const [d] = parse('respond  "a\\"b"  x${Y}z\n').directives;
-    assert.deepEqual(d.args.map((a) => [a.raw, a.value, a.quoted, a.span.col, a.span.len]), [
-      ['"a\\"b"', 'a"b', true, 10, 6],
-      ['x${Y}z', 'x${Y}z', false, 18, 6],
-    ]);
+    assert.deepEqual(
+      d.args.map((a) => [a.raw, a.value, a.quoted, a.span.col, a.span.len]),
+      [
+        ['"a\\"b"', 'a"b', true, 10, 6],
+        ['x${Y}z', 'x${Y}z', false, 18, 6],
+      ],
+    );
     assert.deepEqual([d.nameSpan.line, d.nameSpan.col, d.nameSpan.len, d.endLine], [1, 1, 7, 1]);
   });
 
@@ -70,7 +78,13 @@ describe('parser', () => {
   it('keeps comments, with their positions, for the formatter', () => {
     const diags: Diagnostic[] = [];
     const f = parseText('# one\nglobal { # two\n}\n', 'c.gate', diags);
-    assert.deepEqual(f.comments.map((c) => [c.text, c.span.line, c.span.col]), [['# one', 1, 1], ['# two', 2, 10]]);
+    assert.deepEqual(
+      f.comments.map((c) => [c.text, c.span.line, c.span.col]),
+      [
+        ['# one', 1, 1],
+        ['# two', 2, 10],
+      ],
+    );
   });
 
   it('ignores a byte order mark at the start of a file', () => {

@@ -2,9 +2,7 @@
 // `fmt` and `plugins` can read every schema with no side effects.
 
 /** ArgType names the typed values an argument can hold (see values.ts for their syntax). */
-export type ArgType =
-  | 'string' | 'int' | 'duration' | 'size' | 'bool' | 'enum' | 'path'
-  | 'address' | 'url' | 'regex' | 'template' | 'status';
+export type ArgType = 'string' | 'int' | 'duration' | 'size' | 'bool' | 'enum' | 'path' | 'address' | 'url' | 'regex' | 'template' | 'status';
 
 /** ArgSpec describes one positional argument. `T` is the type of its checked value. */
 export interface ArgSpec<N extends string = string, T = unknown> {
@@ -82,8 +80,10 @@ export interface DirectiveSpec<S extends Schema = Schema> {
 }
 
 type ArgOpts = Omit<ArgSpec, 'name' | 'type' | '__value'>;
-const mk = <T>(type: ArgType) => <const N extends string, const O extends ArgOpts = {}>(name: N, opts?: O) =>
-  ({ name, type, ...opts }) as { readonly name: N; readonly type: ArgType; readonly __value?: T } & O;
+const mk =
+  <T>(type: ArgType) =>
+  <const N extends string, const O extends ArgOpts = {}>(name: N, opts?: O) =>
+    ({ name, type, ...opts }) as { readonly name: N; readonly type: ArgType; readonly __value?: T } & O;
 
 /** Address is a checked listen or upstream address. */
 export type Address =
@@ -129,21 +129,32 @@ export function directive<const S extends Schema, const D extends DirectiveSpec<
 // ---- ConfigOf: the type of the checked config a schema produces ----
 
 type ValueOfArg<A> = A extends { __value?: infer T }
-  ? A extends { variadic: true } ? T[] : A extends { optional: true } ? A extends { default: string } ? T : T | undefined : T
+  ? A extends { variadic: true }
+    ? T[]
+    : A extends { optional: true }
+      ? A extends { default: string }
+        ? T
+        : T | undefined
+      : T
   : unknown;
 type ArgsConfig<S> = S extends { args: readonly (infer A)[] }
-  ? { readonly [K in A as K extends { name: infer N extends string } ? N : never]: ValueOfArg<K> } : {};
+  ? { readonly [K in A as K extends { name: infer N extends string } ? N : never]: ValueOfArg<K> }
+  : {};
 /** OptionValue: an option with a block is a config of its own, one argument is its value, several a config, none `true`. */
-type OptionValue<O> = O extends { options: readonly unknown[] } ? ConfigOf<O>
-  : O extends { args: readonly [infer A] } ? ValueOfArg<A>
-  : O extends { args: readonly unknown[] } ? ArgsConfig<O>
-  : true;
+type OptionValue<O> = O extends { options: readonly unknown[] }
+  ? ConfigOf<O>
+  : O extends { args: readonly [infer A] }
+    ? ValueOfArg<A>
+    : O extends { args: readonly unknown[] }
+      ? ArgsConfig<O>
+      : true;
 type OptionField<O> = O extends { repeatable: true } ? OptionValue<O>[] : OptionValue<O>;
 /** Always: an option with a default, or a required one, is there in every checked config. */
 type Always<O> = O extends { default: string } | { required: true } ? true : false;
 type OptionsConfig<S> = S extends { options: readonly (infer O)[] }
-  ? { readonly [K in O as K extends { name: infer N extends string } ? Always<K> extends true ? N : never : never]: OptionField<K> }
-    & { readonly [K in O as K extends { name: infer N extends string } ? Always<K> extends true ? never : N : never]?: OptionField<K> }
+  ? { readonly [K in O as K extends { name: infer N extends string } ? (Always<K> extends true ? N : never) : never]: OptionField<K> } & {
+      readonly [K in O as K extends { name: infer N extends string } ? (Always<K> extends true ? never : N) : never]?: OptionField<K>;
+    }
   : {};
 
 /** Config is a checked config: argument and option values by name. */

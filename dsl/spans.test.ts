@@ -11,11 +11,15 @@ const col = (text: string, needle: string, n = 1): number => {
 
 describe('config spans', () => {
   it('tells plugins where each argument, option and repeated element was written', async () => {
-    const text = 'server { listen 80; proxy http://a:1 http://b:2 { upstream http://c:3 { weight 2 }; header_up set X-A v; header_up add X-B w; keepalive 4 } }';
+    const text =
+      'server { listen 80; proxy http://a:1 http://b:2 { upstream http://c:3 { weight 2 }; header_up set X-A v; header_up add X-B w; keepalive 4 } }';
     const loaded = await loadTestGate(text);
     assert.deepEqual(loaded.diagnostics, []);
     const cfg = loaded.config!.servers[0].routes[0].handler!.config as {
-      upstreams: string[]; upstream: { url: string }[]; header_up: { header: string }[]; keepalive: number;
+      upstreams: string[];
+      upstream: { url: string }[];
+      header_up: { header: string }[];
+      keepalive: number;
     };
     const at = (o: object | undefined, k: string | number): number | undefined => spanOf(o, k)?.col;
     assert.equal(at(cfg, 'upstreams'), col(text, 'http://a:1'));

@@ -28,7 +28,10 @@ export class Template implements TemplateLike {
     for (const m of source.matchAll(VAR_RE)) {
       lit += source.slice(last, m.index);
       last = m.index! + m[0].length;
-      if (m[1] === '$') { lit += '$'; continue; }
+      if (m[1] === '$') {
+        lit += '$';
+        continue;
+      }
       if (lit) parts.push(lit);
       lit = '';
       parts.push({ name: m[1] });
@@ -48,7 +51,7 @@ export class Template implements TemplateLike {
   render(lookup: (name: string, before: string) => string | undefined): string {
     if (this.isStatic) return this.parts[0] as string;
     let out = '';
-    for (const p of this.parts) out += typeof p === 'string' ? p : lookup(p.name, out) ?? '';
+    for (const p of this.parts) out += typeof p === 'string' ? p : (lookup(p.name, out) ?? '');
     return out;
   }
 }

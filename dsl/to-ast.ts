@@ -21,7 +21,10 @@ export function argOf(t: IToken, file: string): Arg {
 }
 
 class AstBuilder extends BaseVisitor implements ICstNodeVisitor<void, unknown> {
-  constructor(private readonly path: string, private readonly diags: Diagnostic[]) {
+  constructor(
+    private readonly path: string,
+    private readonly diags: Diagnostic[],
+  ) {
     super();
     this.validateVisitor();
   }
@@ -37,8 +40,14 @@ class AstBuilder extends BaseVisitor implements ICstNodeVisitor<void, unknown> {
   directive(c: DirectiveCstChildren): Directive | undefined {
     const nameTok = c.name[0];
     if (nameTok.tokenType === StringLit) {
-      this.diags.push(error('GK_DSL_EXPECTED_NAME', `expected a directive name, got the string ${nameTok.image}`, span(nameTok, this.path),
-        'a directive starts with a bare word; strings are only arguments'));
+      this.diags.push(
+        error(
+          'GK_DSL_EXPECTED_NAME',
+          `expected a directive name, got the string ${nameTok.image}`,
+          span(nameTok, this.path),
+          'a directive starts with a bare word; strings are only arguments',
+        ),
+      );
       if (c.block) this.visit(c.block[0]);
       return undefined;
     }
@@ -70,8 +79,14 @@ class AstBuilder extends BaseVisitor implements ICstNodeVisitor<void, unknown> {
   /** strays reports blocks with no directive before them; their contents are checked for syntax only. */
   private strays(blocks: BlockCstNode[] | undefined): void {
     for (const b of blocks ?? []) {
-      this.diags.push(error('GK_DSL_EXPECTED_NAME', "expected a directive name before '{'", span(b.children.open[0], this.path),
-        "a block belongs to a directive on the same line: put '{' after its name and arguments"));
+      this.diags.push(
+        error(
+          'GK_DSL_EXPECTED_NAME',
+          "expected a directive name before '{'",
+          span(b.children.open[0], this.path),
+          "a block belongs to a directive on the same line: put '{' after its name and arguments",
+        ),
+      );
       this.visit(b);
     }
   }

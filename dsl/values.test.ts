@@ -61,6 +61,9 @@ describe('templates', () => {
   });
 
   it('records each reference with its offset, for diagnostics', () => {
-    assert.deepEqual(new Template('a $host b $1').refs, [{ name: 'host', offset: 2 }, { name: '1', offset: 10 }]);
+    assert.deepEqual(new Template('a $host b $1').refs, [
+      { name: 'host', offset: 2 },
+      { name: '1', offset: 10 },
+    ]);
   });
 });

@@ -10,7 +10,16 @@ const bad = (expected: string): Parsed => ({ ok: false, expected });
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const SIZE_UNITS: Record<string, number> = {
-  b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
 };
 const BOOLS: Record<string, boolean> = { on: true, off: false, true: true, false: false };
 
@@ -73,7 +82,9 @@ function bounded(value: number | undefined, spec: ArgSpec, fallback: number, sho
 
 /** showUnits writes a number in the largest unit that divides it: 2073600000 -> 24d. */
 function showUnits(n: number, units: Record<string, number>): string {
-  const [name, size] = Object.entries(units).filter(([, u]) => n % u === 0).sort((a, b) => b[1] - a[1])[0];
+  const [name, size] = Object.entries(units)
+    .filter(([, u]) => n % u === 0)
+    .sort((a, b) => b[1] - a[1])[0];
   return `${n / size}${name}`;
 }
 
@@ -81,16 +92,26 @@ function showUnits(n: number, units: Record<string, number>): string {
 export function describeType(spec: ArgSpec, bound = ''): string {
   const also = spec.also?.length ? ` or ${spec.also.map((w) => `'${w}'`).join(', ')}` : '';
   switch (spec.type) {
-    case 'int': return `an integer${bound}${also}`;
-    case 'duration': return `a duration like 250ms, 30s, 5m, 1h or 1d${also}`;
-    case 'size': return `a size like 512B, 64KB, 10MB or 1GB${also}`;
-    case 'bool': return `on, off, true or false${also}`;
-    case 'enum': return `one of ${(spec.values ?? []).map((v) => `'${v}'`).join(', ')}${also}`;
-    case 'address': return `an address like 8080, 127.0.0.1:8080, [::1]:8080 or unix:/path.sock${also}`;
-    case 'url': return `a URL like ${(spec.schemes ?? ['http'])[0]}://host:port${also}`;
-    case 'status': return `an HTTP status code${bound}${also}`;
-    case 'regex': return 'a regular expression';
-    default: return `a ${spec.type}${also}`;
+    case 'int':
+      return `an integer${bound}${also}`;
+    case 'duration':
+      return `a duration like 250ms, 30s, 5m, 1h or 1d${also}`;
+    case 'size':
+      return `a size like 512B, 64KB, 10MB or 1GB${also}`;
+    case 'bool':
+      return `on, off, true or false${also}`;
+    case 'enum':
+      return `one of ${(spec.values ?? []).map((v) => `'${v}'`).join(', ')}${also}`;
+    case 'address':
+      return `an address like 8080, 127.0.0.1:8080, [::1]:8080 or unix:/path.sock${also}`;
+    case 'url':
+      return `a URL like ${(spec.schemes ?? ['http'])[0]}://host:port${also}`;
+    case 'status':
+      return `an HTTP status code${bound}${also}`;
+    case 'regex':
+      return 'a regular expression';
+    default:
+      return `a ${spec.type}${also}`;
   }
 }
 
@@ -98,33 +119,50 @@ export function describeType(spec: ArgSpec, bound = ''): string {
 export function parseValue(text: string, spec: ArgSpec, file: string): Parsed {
   if (spec.also?.includes(text)) return ok(text);
   switch (spec.type) {
-    case 'string': return ok(text);
-    case 'template': return ok(new Template(text));
-    case 'int': return parseInt10(text, spec);
+    case 'string':
+      return ok(text);
+    case 'template':
+      return ok(new Template(text));
+    case 'int':
+      return parseInt10(text, spec);
     case 'status': {
       const r = parseInt10(text, { ...spec, min: spec.min ?? 100, max: spec.max ?? 599 });
       if (r.ok && spec.values && !spec.values.includes(text)) return bad(`one of ${spec.values.join(', ')}`);
       return r;
     }
-    case 'duration': return bounded(parseDuration(text), spec, MAX_DURATION, (n) => showUnits(n, DURATION_UNITS));
-    case 'size': return bounded(parseSize(text), spec, MAX_SIZE, (n) => showUnits(n, { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }));
-    case 'bool': return text in BOOLS ? ok(BOOLS[text]) : bad(describeType(spec));
-    case 'enum': return spec.values?.includes(text) ? ok(text) : bad(describeType(spec));
-    case 'path': return text ? ok(isAbsolute(text) ? text : resolve(dirname(file), text)) : bad('a path');
+    case 'duration':
+      return bounded(parseDuration(text), spec, MAX_DURATION, (n) => showUnits(n, DURATION_UNITS));
+    case 'size':
+      return bounded(parseSize(text), spec, MAX_SIZE, (n) => showUnits(n, { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }));
+    case 'bool':
+      return text in BOOLS ? ok(BOOLS[text]) : bad(describeType(spec));
+    case 'enum':
+      return spec.values?.includes(text) ? ok(text) : bad(describeType(spec));
+    case 'path':
+      return text ? ok(isAbsolute(text) ? text : resolve(dirname(file), text)) : bad('a path');
     case 'address': {
       const v = parseAddress(text);
       if (v) return ok(v);
       return bad(text.startsWith('unix:') && text.length > 5 ? `a unix socket path of at most ${MAX_UNIX_PATH} bytes` : describeType(spec));
     }
-    case 'url': return parseUrl(text, spec);
+    case 'url':
+      return parseUrl(text, spec);
     case 'regex':
-      try { return ok(new RegExp(text)); } catch (e) { return bad(`a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`); }
+      try {
+        return ok(new RegExp(text));
+      } catch (e) {
+        return bad(`a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`);
+      }
   }
 }
 
 function parseUrl(text: string, spec: ArgSpec): Parsed {
   let url: URL;
-  try { url = new URL(text); } catch { return bad(describeType(spec)); }
+  try {
+    url = new URL(text);
+  } catch {
+    return bad(describeType(spec));
+  }
   const scheme = url.protocol.slice(0, -1);
   if (spec.schemes && !spec.schemes.includes(scheme)) return bad(`a URL with scheme ${spec.schemes.join(' or ')}`);
   return ok(text);

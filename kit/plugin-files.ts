@@ -62,7 +62,9 @@ export default class ${pluginClass(o.name)} {
 }
 `;
 
-const TS_PLUGIN = (o: SkeletonOptions): string => `import { arg, bind, diagnostic, directive, inject, injectable, LOGGER, type Ctx, type Diagnostic, type Logger, type Plugin } from 'gatekit-server';
+const TS_PLUGIN = (
+  o: SkeletonOptions,
+): string => `import { arg, bind, diagnostic, directive, inject, injectable, LOGGER, type Ctx, type Diagnostic, type Logger, type Plugin } from 'gatekit-server';
 
 const ${o.name} = directive({
   name: '${o.name}', kind: 'handler',
@@ -144,16 +146,32 @@ const TSCONFIG = `{
 
 const unitClass = (name: string): string => `${pascal(name)}Unit`;
 const pluginClass = (name: string): string => `${pascal(name)}Plugin`;
-const pascal = (name: string): string => name.split('_').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+const pascal = (name: string): string =>
+  name
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 
 function packageJson(o: SkeletonOptions): string {
-  const dev: Record<string, string> = { 'gatekit-server': o.source ? `file:${o.source}` : `^${o.version}`, mocha: '^12.0.3', ...(o.typescript ? { typescript: '^7.0.2', '@types/node': '^20.19.0' } : {}) };
-  return `${JSON.stringify({
-    name: `gatekit-plugin-${o.name.replace(/_/g, '-')}`, version: '0.1.0', description: `A gatekit plugin: the ${o.name} handler`,
-    type: 'module', main: o.typescript ? 'dist/index.js' : 'index.js',
-    scripts: o.typescript ? { build: 'tsc', pretest: 'tsc', test: 'mocha' } : { test: 'mocha' },
-    peerDependencies: { 'gatekit-server': `>=${o.version}` }, devDependencies: dev,
-  }, null, 2)}\n`;
+  const dev: Record<string, string> = {
+    'gatekit-server': o.source ? `file:${o.source}` : `^${o.version}`,
+    mocha: '^12.0.3',
+    ...(o.typescript ? { typescript: '^7.0.2', '@types/node': '^20.19.0' } : {}),
+  };
+  return `${JSON.stringify(
+    {
+      name: `gatekit-plugin-${o.name.replace(/_/g, '-')}`,
+      version: '0.1.0',
+      description: `A gatekit plugin: the ${o.name} handler`,
+      type: 'module',
+      main: o.typescript ? 'dist/index.js' : 'index.js',
+      scripts: o.typescript ? { build: 'tsc', pretest: 'tsc', test: 'mocha' } : { test: 'mocha' },
+      peerDependencies: { 'gatekit-server': `>=${o.version}` },
+      devDependencies: dev,
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 /** pluginSkeleton writes the files of a new plugin package: the plugin, a .gate file that loads it, a mocha test. */

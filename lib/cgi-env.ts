@@ -22,8 +22,19 @@ export interface CgiSite {
 
 // Headers that never become HTTP_* variables: Proxy (httpoxy, CVE-2016-5385), those the
 // script gets as CONTENT_*, hop-by-hop ones, and credentials unless passAuth is on.
-const SKIPPED = new Set(['proxy', 'content-length', 'content-type', 'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'proxy-authorization', 'proxy-connection']);
+const SKIPPED = new Set([
+  'proxy',
+  'content-length',
+  'content-type',
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-connection',
+]);
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^`|~-]+$/;
 
 /**

@@ -50,7 +50,9 @@ export class CgiHeadParser {
   }
 
   /** received tells whether any header byte came. */
-  get received(): boolean { return this.size > 0; }
+  get received(): boolean {
+    return this.size > 0;
+  }
 
   /** end is called at the end of the output: a header never finished is an error. */
   end(): never {

@@ -10,6 +10,20 @@ export { BadCgiHead, CGI_MAX_HEAD, CgiHeadParser, type CgiHead } from './cgi-res
 export { localRedirect } from './local-redirect.js';
 export { bodyBuffering, bodyBufferingOptions, bufferBody, type BodyBuffering } from './request-body.js';
 export {
-  FrameReader, HTTP_FRAME, Link, LINK_FRAME, PoolLinks, PoolStream, poolRunDir, PythonAppPlugin, PythonAppUnit, PythonPool, pythonPoolOptions,
-  pythonPoolSettings, sourceFile, textFrame, type PythonApp, type PythonPoolSettings,
+  FrameReader,
+  HTTP_FRAME,
+  Link,
+  LINK_FRAME,
+  PoolLinks,
+  PoolStream,
+  poolRunDir,
+  PythonAppPlugin,
+  PythonAppUnit,
+  PythonPool,
+  pythonPoolOptions,
+  pythonPoolSettings,
+  sourceFile,
+  textFrame,
+  type PythonApp,
+  type PythonPoolSettings,
 } from './pool/index.js';

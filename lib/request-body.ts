@@ -21,18 +21,26 @@ export function bodyBufferingOptions<const B extends 'on' | 'off'>(requestBuffer
   return [
     option({ name: 'request_buffering', doc: requestBufferingDoc, default: buffersByDefault, args: [arg.bool('enabled')] }),
     option({
-      name: 'body_buffer_size', args: [arg.size('size')], default: '64KB',
-      doc: 'While buffering, bodies up to this size stay in memory; a larger one goes to a temporary file in a folder only gatekit\'s user can enter, '
-        + 'deleted as soon as it is open so that nothing stays behind (Nginx\'s client_body_buffer_size). Bound bodies with limit { body }',
+      name: 'body_buffer_size',
+      args: [arg.size('size')],
+      default: '64KB',
+      doc:
+        "While buffering, bodies up to this size stay in memory; a larger one goes to a temporary file in a folder only gatekit's user can enter, " +
+        "deleted as soon as it is open so that nothing stays behind (Nginx's client_body_buffer_size). Bound bodies with limit { body }",
     }),
     option({
-      name: 'body_max_size', args: [arg.size('size')], default: '100MB',
-      doc: 'While buffering, the largest body taken when no limit { body } bounds it; a larger one gets 413 and the connection closes '
-        + '(Nginx\'s client_max_body_size, whose default is 1MB). A limit { body } around the route sets the bound instead',
+      name: 'body_max_size',
+      args: [arg.size('size')],
+      default: '100MB',
+      doc:
+        'While buffering, the largest body taken when no limit { body } bounds it; a larger one gets 413 and the connection closes ' +
+        "(Nginx's client_max_body_size, whose default is 1MB). A limit { body } around the route sets the bound instead",
     }),
     option({
-      name: 'body_timeout', args: [arg.duration('timeout')], default: '60s',
-      doc: 'While buffering, the longest wait between two reads of the body; then 408 and the connection closes (Nginx\'s client_body_timeout)',
+      name: 'body_timeout',
+      args: [arg.duration('timeout')],
+      default: '60s',
+      doc: "While buffering, the longest wait between two reads of the body; then 408 and the connection closes (Nginx's client_body_timeout)",
     }),
   ] as const;
 }
@@ -100,21 +108,32 @@ class Collector {
   /** max bounds the request's own body; a middleware's stream bounds itself (Infinity here). */
   private readonly max: number;
   private readonly onData = (chunk: Buffer): void => this.take(chunk);
-  private readonly onEnd = (): void => { this.ended = true; if (!this.flushing) this.finish(); };
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    if (!this.flushing) this.finish();
+  };
   private readonly onError = (e: Error): void => this.fail(e instanceof HttpError ? e : gone(e));
-  private readonly onClose = (): void => { if (!this.ended) this.fail(gone()); };
+  private readonly onClose = (): void => {
+    if (!this.ended) this.fail(gone());
+  };
   private readonly onIdle = (): void => this.fail(new HttpError(408, 'request body timed out', { headers: CLOSE }));
 
   constructor(
-    private readonly ctx: Ctx, private readonly settings: Pick<BodyBuffering, 'memory' | 'timeout' | 'max'>,
-    private readonly resolve: (b: BufferedBody) => void, private readonly reject: (e: unknown) => void,
+    private readonly ctx: Ctx,
+    private readonly settings: Pick<BodyBuffering, 'memory' | 'timeout' | 'max'>,
+    private readonly resolve: (b: BufferedBody) => void,
+    private readonly reject: (e: unknown) => void,
   ) {
     this.src = ctx.body;
     this.max = this.src === ctx.req ? settings.max : Infinity;
   }
 
   start(): void {
-    if (this.src.readableEnded) { this.ended = true; this.finish(); return; }
+    if (this.src.readableEnded) {
+      this.ended = true;
+      this.finish();
+      return;
+    }
     this.src.on('data', this.onData);
     this.src.once('end', this.onEnd);
     this.src.once('error', this.onError);
@@ -139,7 +158,10 @@ class Collector {
   private take(chunk: Buffer): void {
     this.timer?.refresh();
     this.size += chunk.length;
-    if (this.size > this.max) { this.fail(new HttpError(413, `request body larger than body_max_size (${this.max} bytes)`, { headers: CLOSE })); return; }
+    if (this.size > this.max) {
+      this.fail(new HttpError(413, `request body larger than body_max_size (${this.max} bytes)`, { headers: CLOSE }));
+      return;
+    }
     this.parts.push(chunk);
     if (this.file === undefined && this.size <= this.settings.memory) return;
     if (!this.flushing) void this.flush();
@@ -159,8 +181,14 @@ class Collector {
     } finally {
       this.flushing = false;
     }
-    if (this.settled) { void this.file?.close(); return; } // failed (client gone) while the file opened
-    if (this.ended) { this.finish(); return; }
+    if (this.settled) {
+      void this.file?.close();
+      return;
+    } // failed (client gone) while the file opened
+    if (this.ended) {
+      this.finish();
+      return;
+    }
     this.arm();
     this.src.resume();
   }

@@ -8,7 +8,9 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 describe('TurnStats', () => {
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-turnstats-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-turnstats-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('stats a path once per turn, and sees a change in the next turn', async () => {

@@ -32,7 +32,10 @@ export class TurnStats<M = never> {
   private lastKey: string | undefined;
   private lastValue: M | undefined;
   private scheduled = false;
-  private readonly forget = (): void => { this.clear(); this.scheduled = false; };
+  private readonly forget = (): void => {
+    this.clear();
+    this.scheduled = false;
+  };
 
   /** stat is statPath, shared within the current turn. */
   stat(path: string): Stats | undefined {
@@ -40,7 +43,10 @@ export class TurnStats<M = never> {
     if (hit !== undefined || this.seen.has(path)) return hit;
     const st = statPath(path);
     this.seen.set(path, st);
-    if (!this.scheduled) { this.scheduled = true; setImmediate(this.forget); }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.forget);
+    }
     return st;
   }
 
@@ -48,7 +54,10 @@ export class TurnStats<M = never> {
   recall(key: string): M | undefined {
     if (key === this.lastKey) return this.lastValue;
     const value = this.memo.get(key);
-    if (value !== undefined) { this.lastKey = key; this.lastValue = value; }
+    if (value !== undefined) {
+      this.lastKey = key;
+      this.lastValue = value;
+    }
     return value;
   }
 

@@ -21,7 +21,11 @@ export async function analyze(file: string, open: ReadonlyMap<string, string>, r
 }
 
 function tableOf(scope: DependencyContainer): PluginRegistry | undefined {
-  try { return PluginRegistry.from(resolvePlugins(schemaContainer(scope))); } catch { return undefined; }
+  try {
+    return PluginRegistry.from(resolvePlugins(schemaContainer(scope)));
+  } catch {
+    return undefined;
+  }
 }
 
 const FAMILIES: Record<(typeof VARIABLE_PREFIXES)[number], string> = {

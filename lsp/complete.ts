@@ -42,8 +42,12 @@ function offer(text: string, offset: number, input: CompleteInput): CompletionIt
     const keywords = level?.kind === 'context' ? Object.keys(KEYWORDS).filter((k) => k !== 'snippet' || !place.path.length) : [];
     const entries = level ? entriesAt(level, input.table) : [];
     return [
-      ...entries.map((e) => ({ label: e.name, kind: level!.kind === 'context' ? CompletionItemKind.Keyword : CompletionItemKind.Property,
-        detail: e.doc, documentation: { kind: 'markdown' as const, value: describeEntry(e, input.table) } })),
+      ...entries.map((e) => ({
+        label: e.name,
+        kind: level!.kind === 'context' ? CompletionItemKind.Keyword : CompletionItemKind.Property,
+        detail: e.doc,
+        documentation: { kind: 'markdown' as const, value: describeEntry(e, input.table) },
+      })),
       ...keywords.map((k) => ({ label: k, kind: CompletionItemKind.Keyword, detail: KEYWORDS[k].split('\n').at(-1) })),
     ];
   }
@@ -51,7 +55,7 @@ function offer(text: string, offset: number, input: CompleteInput): CompletionIt
   if (name === 'import' && place.before.length === 1) return [...input.snippets].map((s) => ({ label: s, kind: CompletionItemKind.Module }));
   const entry = level && entryAt(level, name, input.table);
   const a = entry && argAt(entry.schema, place.before.length - 1);
-  const words = a?.type === 'enum' ? a.values ?? [] : a?.type === 'bool' ? ['on', 'off'] : [];
+  const words = a?.type === 'enum' ? (a.values ?? []) : a?.type === 'bool' ? ['on', 'off'] : [];
   return words.map((w) => ({ label: w, kind: CompletionItemKind.EnumMember, ...(a?.default === w ? { detail: 'default' } : {}) }));
 }
 

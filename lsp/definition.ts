@@ -32,7 +32,11 @@ export function definitionAt(text: string, file: string, line: number, character
       return at ? [{ uri: pathToFileURL(at.file).href, range: rangeOf(at) }] : [];
     }
     case 'plugin':
-      try { return [fileLocation(resolvePluginSpec(value, file))]; } catch { return []; }
+      try {
+        return [fileLocation(resolvePluginSpec(value, file))];
+      } catch {
+        return [];
+      }
     default:
       return [];
   }

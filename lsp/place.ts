@@ -33,9 +33,13 @@ export function placeAt(text: string, offset: number): Place {
   for (const t of lex(text, '').tokens) {
     if (t.startOffset >= offset) break;
     const end = t.endOffset! + 1;
-    if (t.tokenType === LCurly) { path.push(words[0]?.image ?? ''); words = []; }
-    else if (t.tokenType === RCurly) { path.pop(); words = []; }
-    else if (t.tokenType === Semi || t.tokenType === Newline) words = [];
+    if (t.tokenType === LCurly) {
+      path.push(words[0]?.image ?? '');
+      words = [];
+    } else if (t.tokenType === RCurly) {
+      path.pop();
+      words = [];
+    } else if (t.tokenType === Semi || t.tokenType === Newline) words = [];
     else if (end >= offset) return { path, before: words, token: t };
     else words.push(t);
   }

@@ -2,9 +2,7 @@ import type { ArgSpec, ContextName, DirectiveSpec, OptionSpec, Schema } from '..
 import type { PluginRegistry } from '../core/registry.js';
 
 /** Level is what a block accepts: the directives of a context, or the options of a directive. */
-export type Level =
-  | { readonly kind: 'context'; readonly ctx: ContextName }
-  | { readonly kind: 'options'; readonly options: readonly OptionSpec[] };
+export type Level = { readonly kind: 'context'; readonly ctx: ContextName } | { readonly kind: 'options'; readonly options: readonly OptionSpec[] };
 
 /** Entry is a directive or option that may be written at a level, with its docs. */
 export interface Entry {
@@ -25,7 +23,10 @@ export function levelAt(path: readonly string[], table: PluginRegistry): Level |
   let level: Level | undefined = TOP;
   for (const [i, name] of path.entries()) {
     if (!level) return undefined;
-    if (i === 0 && name === 'snippet') { level = SNIPPET; continue; }
+    if (i === 0 && name === 'snippet') {
+      level = SNIPPET;
+      continue;
+    }
     const entry = entryAt(level, name, table);
     const s = entry?.schema;
     level = !s ? undefined : s.contains ? { kind: 'context', ctx: s.contains } : s.options ? { kind: 'options', options: s.options } : undefined;
@@ -35,8 +36,15 @@ export function levelAt(path: readonly string[], table: PluginRegistry): Level |
 
 /** entriesAt lists what may be written at a level. */
 export function entriesAt(level: Level, table: PluginRegistry): Entry[] {
-  if (level.kind === 'options') return level.options.map((o) => ({ name: o.name, schema: o, ...(o.doc ? { doc: o.doc } : {}), ...(o.default ? { default: o.default } : {}) }));
-  return [...table.contexts[level.ctx].values()].map((spec) => ({ name: spec.name, schema: spec.schema, doc: spec.doc, spec, ...(spec.default ? { default: spec.default } : {}) }));
+  if (level.kind === 'options')
+    return level.options.map((o) => ({ name: o.name, schema: o, ...(o.doc ? { doc: o.doc } : {}), ...(o.default ? { default: o.default } : {}) }));
+  return [...table.contexts[level.ctx].values()].map((spec) => ({
+    name: spec.name,
+    schema: spec.schema,
+    doc: spec.doc,
+    spec,
+    ...(spec.default ? { default: spec.default } : {}),
+  }));
 }
 
 /** entryAt finds one directive or option by name at a level. */

@@ -28,7 +28,10 @@ class LanguageServer {
   private readonly dirty = new Set<string>();
   private readonly builtins: PluginRegistry;
 
-  constructor(private readonly conn: Connection, private readonly root: DependencyContainer) {
+  constructor(
+    private readonly conn: Connection,
+    private readonly root: DependencyContainer,
+  ) {
     this.builtins = PluginRegistry.from(resolvePlugins(schemaContainer(root)));
   }
 
@@ -46,15 +49,32 @@ class LanguageServer {
       serverInfo: { name: 'gatekit' },
     }));
     this.docs.onDidChangeContent((e) => this.changed(e.document.uri));
-    this.docs.onDidClose((e) => { this.analyses.delete(e.document.uri); void c.sendDiagnostics({ uri: e.document.uri, diagnostics: [] }); });
-    c.onHover((p) => this.withDoc(p.textDocument.uri, (text, a) => (isTestFile(p.textDocument.uri)
-      ? testHoverAt(text, p.position.line, p.position.character)
-      : hoverAt(text, p.position.line, p.position.character, a.table))) ?? null);
-    c.onCompletion((p) => this.withDoc(p.textDocument.uri, (text, a) => (isTestFile(p.textDocument.uri)
-      ? testCompleteAt(text, p.position.line, p.position.character, a.table)
-      : completeAt(text, p.position.line, p.position.character, { table: a.table, snippets: a.loaded ? snippetsIn(a.loaded.sources).keys() : [] }))) ?? []);
-    c.onDefinition((p) => this.withDoc(p.textDocument.uri, (text, a) =>
-      definitionAt(text, pathOf(p.textDocument.uri), p.position.line, p.position.character, a.loaded ? snippetsIn(a.loaded.sources) : new Map())) ?? []);
+    this.docs.onDidClose((e) => {
+      this.analyses.delete(e.document.uri);
+      void c.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+    });
+    c.onHover(
+      (p) =>
+        this.withDoc(p.textDocument.uri, (text, a) =>
+          isTestFile(p.textDocument.uri)
+            ? testHoverAt(text, p.position.line, p.position.character)
+            : hoverAt(text, p.position.line, p.position.character, a.table),
+        ) ?? null,
+    );
+    c.onCompletion(
+      (p) =>
+        this.withDoc(p.textDocument.uri, (text, a) =>
+          isTestFile(p.textDocument.uri)
+            ? testCompleteAt(text, p.position.line, p.position.character, a.table)
+            : completeAt(text, p.position.line, p.position.character, { table: a.table, snippets: a.loaded ? snippetsIn(a.loaded.sources).keys() : [] }),
+        ) ?? [],
+    );
+    c.onDefinition(
+      (p) =>
+        this.withDoc(p.textDocument.uri, (text, a) =>
+          definitionAt(text, pathOf(p.textDocument.uri), p.position.line, p.position.character, a.loaded ? snippetsIn(a.loaded.sources) : new Map()),
+        ) ?? [],
+    );
     c.onDocumentSymbol((p) => this.withDoc(p.textDocument.uri, (text) => symbolsOf(text)) ?? []);
     c.onDocumentFormatting((p) => this.withDoc(p.textDocument.uri, (text) => formatEdits(text, pathOf(p.textDocument.uri))) ?? []);
     this.docs.listen(c);
@@ -75,7 +95,10 @@ class LanguageServer {
   }
 
   private check(uri: string): void {
-    if (this.running.has(uri)) { this.dirty.add(uri); return; }
+    if (this.running.has(uri)) {
+      this.dirty.add(uri);
+      return;
+    }
     this.running.add(uri);
     void this.checkLoop(uri).finally(() => this.running.delete(uri));
   }
@@ -85,7 +108,8 @@ class LanguageServer {
       this.dirty.delete(uri);
       if (!this.docs.get(uri)) return;
       const path = pathOf(uri);
-      if (isTestFile(path)) { // expectations: their own syntax; running them is gatekit test's
+      if (isTestFile(path)) {
+        // expectations: their own syntax; running them is gatekit test's
         const doc = this.docs.get(uri)!;
         await this.conn.sendDiagnostics({ uri, version: doc.version, diagnostics: testFileDiagnostics(doc.getText(), path) });
         continue;

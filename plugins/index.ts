@@ -23,8 +23,25 @@ import { TlsPlugin } from './tls/index.js';
 import { WsgiPlugin } from './wsgi/index.js';
 
 /** builtins is the one list of built-in plugins. */
-export const builtins: readonly PluginClass[] = [RespondPlugin, StaticPlugin, RedirectPlugin, TlsPlugin, ProxyPlugin, WsgiPlugin, AsgiPlugin, CgiPlugin, FastcgiPlugin, AppPlugin,
-  LogPlugin, CompressPlugin, AuthPlugin, HeadersPlugin, LimitPlugin, CachePlugin, AdminPlugin];
+export const builtins: readonly PluginClass[] = [
+  RespondPlugin,
+  StaticPlugin,
+  RedirectPlugin,
+  TlsPlugin,
+  ProxyPlugin,
+  WsgiPlugin,
+  AsgiPlugin,
+  CgiPlugin,
+  FastcgiPlugin,
+  AppPlugin,
+  LogPlugin,
+  CompressPlugin,
+  AuthPlugin,
+  HeadersPlugin,
+  LimitPlugin,
+  CachePlugin,
+  AdminPlugin,
+];
 
 /** registerBuiltins registers every built-in plugin in a root container, as third-party ones are. */
 export function registerBuiltins(c: DependencyContainer): void {

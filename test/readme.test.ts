@@ -17,7 +17,10 @@ describe('README', () => {
     const text = readme.slice(start, readme.indexOf('```', start));
     assert.ok(text.includes('server'), 'tour block found');
     const diags = await checkGate(text, { file: repoPath('README-tour.gate') });
-    assert.deepEqual(diags.map((d) => `${d.span.line}:${d.span.col} ${d.message}`), []);
+    assert.deepEqual(
+      diags.map((d) => `${d.span.line}:${d.span.col} ${d.message}`),
+      [],
+    );
   });
 
   it('gatekit test example reads clean', () => {
@@ -25,7 +28,10 @@ describe('README', () => {
     const start = readme.indexOf('```\n', at) + 4;
     const diags: Diagnostic[] = [];
     const read = readExpectations(readme.slice(start, readme.indexOf('```', start)), 'README.gate.test', diags);
-    assert.deepEqual(diags.map((d) => `${d.span.line}:${d.span.col} ${d.message}`), []);
+    assert.deepEqual(
+      diags.map((d) => `${d.span.line}:${d.span.col} ${d.message}`),
+      [],
+    );
     assert.equal(read.length, 7);
   });
 
@@ -41,7 +47,10 @@ describe('README', () => {
     this.timeout(60_000); // npm starts slowly
     assert.match(readme, /`npx gatekit \.\.\.` from inside the clone/);
     assert.match(readme, /`npm link` once in the clone to put `gatekit` on your PATH/);
-    assert.match(readFileSync(repoPath('samples', 'quickstart.gate'), 'utf8'), /respond "gatekit is running\. .*npx gatekit run FILE .*npm link puts gatekit on your PATH/);
+    assert.match(
+      readFileSync(repoPath('samples', 'quickstart.gate'), 'utf8'),
+      /respond "gatekit is running\. .*npx gatekit run FILE .*npm link puts gatekit on your PATH/,
+    );
     const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
     const npm = (args: string[], env: NodeJS.ProcessEnv = {}): string =>
       execFileSync('npm', ['--offline', '--no-audit', '--no-fund', ...args], { cwd: REPO, env: { ...process.env, ...env }, encoding: 'utf8' });
@@ -50,6 +59,8 @@ describe('README', () => {
     try {
       npm(['link'], { npm_config_prefix: prefix });
       assert.equal(execFileSync(join(prefix, 'bin', 'gatekit'), ['--version'], { cwd: tmpdir(), encoding: 'utf8' }).trim(), `gatekit ${pkg.version}`);
-    } finally { rmSync(prefix, { recursive: true, force: true }); }
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+    }
   });
 });

@@ -20,7 +20,10 @@ function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
   });
 }
 
@@ -33,7 +36,10 @@ async function portEnv(text: string): Promise<Record<string, string>> {
 
 function httpsStatus(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', rejectUnauthorized: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    const req = request({ host: '127.0.0.1', port, path: '/', rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     req.on('error', reject);
     req.end();
   });
@@ -41,7 +47,10 @@ function httpsStatus(port: number): Promise<number> {
 
 describe('samples', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   for (const file of samples()) {
     const name = file.slice(repoPath('samples').length + 1);
@@ -50,7 +59,10 @@ describe('samples', () => {
       // Framework samples run on the venv .ci/run makes (Django, Flask, FastAPI): without it, say so.
       if (/\.venv\/bin\/python/.test(text) && !existsSync(repoPath('.venv', 'bin', 'python'))) this.skip();
       const env = await portEnv(text);
-      assert.deepEqual((await checkGate(text, { file, env })).map((d) => `${d.span.line}:${d.span.col} ${d.message}`), []);
+      assert.deepEqual(
+        (await checkGate(text, { file, env })).map((d) => `${d.span.line}:${d.span.col} ${d.message}`),
+        [],
+      );
       gate = await startGate(text, { file, env });
       for (const a of gate.addresses) {
         if (a.path) continue;

@@ -35,7 +35,10 @@ export class ClusterWorkers implements WorkerHost {
     };
     cluster.on('message', onMessage);
     cluster.on('exit', onExit);
-    this.off = () => { cluster.off('message', onMessage); cluster.off('exit', onExit); };
+    this.off = () => {
+      cluster.off('message', onMessage);
+      cluster.off('exit', onExit);
+    };
     for (const s of first.config!.servers) for (const l of s.listens) if (l.address.kind === 'unix') removeStaleSocket(l.address.path);
   }
 

@@ -32,7 +32,10 @@ export class InProcessWorker implements WorkerHost {
   private input: (i: MasterInput<Loaded>) => void = () => {};
   private readonly probe = new ProcessProbe();
 
-  constructor(private readonly file: string, private readonly log: Logger) {}
+  constructor(
+    private readonly file: string,
+    private readonly log: Logger,
+  ) {}
 
   open(input: (i: MasterInput<Loaded>) => void): void {
     this.input = input;
@@ -56,7 +59,10 @@ export class InProcessWorker implements WorkerHost {
       this.input({ kind: 'exit', id, code: 1, signal: null });
       return;
     }
-    if (r.closeWithin !== undefined) { this.shut(id, r.closeWithin); return; }
+    if (r.closeWithin !== undefined) {
+      this.shut(id, r.closeWithin);
+      return;
+    }
     for (const a of r.gate.addresses()) this.log.info('listening', { url: urlOf(a), config: this.file });
     this.input({ kind: 'message', id, message: { t: 'ready' } });
   }
@@ -68,7 +74,8 @@ export class InProcessWorker implements WorkerHost {
     if (message.t === 'drain') this.shut(id, message.timeout);
     else if (message.t === 'reopen') void gate?.reopen();
     else if (message.t === 'stats' && gate) this.answer(id, { t: 'stats', req: message.req, stats: this.probe.stats(gate, this.running.get(id)!.generation) });
-    else if (message.t === 'upstream') this.answer(id, { t: 'upstream-done', req: message.req, found: gate?.drainUpstream(message.id, message.drained) ?? false });
+    else if (message.t === 'upstream')
+      this.answer(id, { t: 'upstream-done', req: message.req, found: gate?.drainUpstream(message.id, message.drained) ?? false });
   }
 
   /** answer passes the gate's answer on as a worker's message, after the caller's turn (as over IPC). */
@@ -83,10 +90,15 @@ export class InProcessWorker implements WorkerHost {
   private shut(id: number, timeout: number): void {
     const r = this.running.get(id);
     if (!r) return;
-    if (!r.gate) { r.closeWithin ??= timeout; return; } // still starting: closed once it has
+    if (!r.gate) {
+      r.closeWithin ??= timeout;
+      return;
+    } // still starting: closed once it has
     this.running.delete(id);
     void r.gate.close(timeout).then(() => this.input({ kind: 'exit', id, code: 0, signal: null }));
   }
 
-  close(): void { this.probe.stop(); } // nothing left to pass on: every gate has closed
+  close(): void {
+    this.probe.stop();
+  } // nothing left to pass on: every gate has closed
 }

@@ -75,7 +75,13 @@ type Answer = Extract<ToMaster, { req: number }>;
 /** diagnosticsOf turns a config's diagnostics into JSON. */
 export function diagnosticsOf(loaded: Loaded): DiagnosticReport[] {
   return loaded.diagnostics.map((d) => ({
-    file: d.span.file, line: d.span.line, column: d.span.col, severity: d.severity, code: d.code, message: d.message, ...(d.help === undefined ? {} : { help: d.help }),
+    file: d.span.file,
+    line: d.span.line,
+    column: d.span.col,
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+    ...(d.help === undefined ? {} : { help: d.help }),
   }));
 }
 
@@ -113,7 +119,14 @@ export class Control implements MasterControl {
   }
 
   status(): MasterStatus {
-    return { ...this.m.snapshot(), pid: process.pid, startedAt: this.startedAt, file: this.m.file, reloadHistory: [...this.history], reloadCounts: { ...this.counts } };
+    return {
+      ...this.m.snapshot(),
+      pid: process.pid,
+      startedAt: this.startedAt,
+      file: this.m.file,
+      reloadHistory: [...this.history],
+      reloadCounts: { ...this.counts },
+    };
   }
 
   async workerStats(): Promise<WorkerStats[]> {
@@ -152,12 +165,27 @@ export class Control implements MasterControl {
 
   /** askAll sends a question to every ready or draining worker and gathers the answers that come in time. */
   private askAll(question: (req: number) => ToWorker): Promise<Answer[]> {
-    const ids = this.m.snapshot().workers.filter((w) => w.state !== 'booting').map((w) => w.id);
-    return Promise.all(ids.map((id) => new Promise<Answer | undefined>((resolve) => {
-      const req = this.nextReq++;
-      const timer = setTimeout(() => { this.waiting.delete(req); resolve(undefined); }, ASK_TIMEOUT_MS);
-      this.waiting.set(req, (a) => { clearTimeout(timer); this.waiting.delete(req); resolve(a); });
-      this.m.send(id, question(req));
-    }))).then((all) => all.filter((a): a is Answer => a !== undefined));
+    const ids = this.m
+      .snapshot()
+      .workers.filter((w) => w.state !== 'booting')
+      .map((w) => w.id);
+    return Promise.all(
+      ids.map(
+        (id) =>
+          new Promise<Answer | undefined>((resolve) => {
+            const req = this.nextReq++;
+            const timer = setTimeout(() => {
+              this.waiting.delete(req);
+              resolve(undefined);
+            }, ASK_TIMEOUT_MS);
+            this.waiting.set(req, (a) => {
+              clearTimeout(timer);
+              this.waiting.delete(req);
+              resolve(a);
+            });
+            this.m.send(id, question(req));
+          }),
+      ),
+    ).then((all) => all.filter((a): a is Answer => a !== undefined));
   }
 }

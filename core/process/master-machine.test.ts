@@ -9,10 +9,12 @@ type Out = MasterOutput<string>;
 type Kind = Out['kind'];
 
 const settings = (workers: number, o: Partial<GenerationSettings> = {}): GenerationSettings => ({ workers, gracefulTimeout: 30_000, workerTimeout: 0, ...o });
-const only = <K extends Kind>(outs: readonly Out[], kind: K): Extract<Out, { kind: K }>[] => outs.filter((o): o is Extract<Out, { kind: K }> => o.kind === kind);
+const only = <K extends Kind>(outs: readonly Out[], kind: K): Extract<Out, { kind: K }>[] =>
+  outs.filter((o): o is Extract<Out, { kind: K }> => o.kind === kind);
 const logs = (outs: readonly Out[]): string[] => only(outs, 'log').map((l) => l.msg);
 const forks = (outs: readonly Out[]): number[] => only(outs, 'fork').map((f) => f.id);
-const drained = (outs: readonly Out[]): [number, number][] => only(outs, 'send').flatMap((s) => (s.message.t === 'drain' ? [[s.id, s.message.timeout] as [number, number]] : []));
+const drained = (outs: readonly Out[]): [number, number][] =>
+  only(outs, 'send').flatMap((s) => (s.message.t === 'drain' ? [[s.id, s.message.timeout] as [number, number]] : []));
 const killed = (outs: readonly Out[]): number[] => only(outs, 'kill').map((k) => k.id);
 const pid = (id: number): number => 1000 + id;
 
@@ -32,15 +34,35 @@ class Run {
     return outs;
   }
 
-  at(ms: number): this { this.now = ms; return this; }
-  tick(ms: number): Out[] { return this.at(ms).step({ kind: 'tick' }); }
-  say(id: number, message: ToMaster): Out[] { return this.step({ kind: 'message', id, message }); }
-  ready(...ids: number[]): Out[] { return ids.flatMap((id) => this.say(id, { t: 'ready' })); }
-  exit(id: number, code: number | null = 1, signal: string | null = null): Out[] { return this.step({ kind: 'exit', id, code, signal }); }
-  fail(id: number, error: string): Out[] { this.say(id, { t: 'boot-failed', error }); return this.exit(id, 1); }
-  stop(fast = false): Out[] { return this.step({ kind: 'stop', fast, signal: fast ? 'QUIT' : 'TERM' }); }
-  resize(delta: 1 | -1): Out[] { return this.step({ kind: 'resize', delta }); }
-  partsStarted(): Out[] { return this.step({ kind: 'parts-started', generation: this.generation }); }
+  at(ms: number): this {
+    this.now = ms;
+    return this;
+  }
+  tick(ms: number): Out[] {
+    return this.at(ms).step({ kind: 'tick' });
+  }
+  say(id: number, message: ToMaster): Out[] {
+    return this.step({ kind: 'message', id, message });
+  }
+  ready(...ids: number[]): Out[] {
+    return ids.flatMap((id) => this.say(id, { t: 'ready' }));
+  }
+  exit(id: number, code: number | null = 1, signal: string | null = null): Out[] {
+    return this.step({ kind: 'exit', id, code, signal });
+  }
+  fail(id: number, error: string): Out[] {
+    this.say(id, { t: 'boot-failed', error });
+    return this.exit(id, 1);
+  }
+  stop(fast = false): Out[] {
+    return this.step({ kind: 'stop', fast, signal: fast ? 'QUIT' : 'TERM' });
+  }
+  resize(delta: 1 | -1): Out[] {
+    return this.step({ kind: 'resize', delta });
+  }
+  partsStarted(): Out[] {
+    return this.step({ kind: 'parts-started', generation: this.generation });
+  }
 
   /** start feeds the first config and starts its parts; it returns the workers forked. */
   start(s: GenerationSettings = settings(2)): number[] {
@@ -81,15 +103,24 @@ describe('master machine: start and steady state', () => {
     const r = new Run();
     assert.deepEqual(r.step({ kind: 'start', config: 'v1', settings: settings(2) }), [{ kind: 'start-parts', generation: 1, config: 'v1' }]);
     const outs = r.step({ kind: 'parts-started', generation: 1 });
-    assert.deepEqual(only(outs, 'fork').map((f) => [f.slot, f.generation, f.config]), [[1, 1, 'v1'], [2, 1, 'v1']]);
+    assert.deepEqual(
+      only(outs, 'fork').map((f) => [f.slot, f.generation, f.config]),
+      [
+        [1, 1, 'v1'],
+        [2, 1, 'v1'],
+      ],
+    );
     const [a, b] = forks(outs);
     assert.deepEqual(r.say(a, { t: 'hello' }), [{ kind: 'configure', id: a, slot: 1, generation: 1, config: 'v1' }]);
     assert.deepEqual(logs(r.ready(a)), ['worker ready']);
     const last = r.ready(b);
-    assert.deepEqual(only(last, 'log').map((l) => [l.msg, l.fields]), [
-      ['worker ready', { worker: 2, pid: pid(b), generation: 1 }],
-      ['master running', { pid: 1, workers: 2, config: 'site.gate' }],
-    ]);
+    assert.deepEqual(
+      only(last, 'log').map((l) => [l.msg, l.fields]),
+      [
+        ['worker ready', { worker: 2, pid: pid(b), generation: 1 }],
+        ['master running', { pid: 1, workers: 2, config: 'site.gate' }],
+      ],
+    );
   });
 
   it('exits 3 with the reason when a first worker dies before it is ready, killing the others and stopping the parts', () => {
@@ -99,19 +130,25 @@ describe('master machine: start and steady state', () => {
     assert.deepEqual(logs(outs), [`worker 1 (pid ${pid(a)}) exited with code 1: cannot listen on 127.0.0.1:80: address already in use`]);
     assert.deepEqual(killed(outs), [b]);
     assert.deepEqual(only(r.exit(b, null, 'SIGKILL'), 'stop-parts'), [{ kind: 'stop-parts', generation: 1, timeout: 0 }]);
-    assert.deepEqual(r.step({ kind: 'parts-stopped', generation: 1 }), [{ kind: 'exit', failure: 'cannot start: cannot listen on 127.0.0.1:80: address already in use' }]);
+    assert.deepEqual(r.step({ kind: 'parts-stopped', generation: 1 }), [
+      { kind: 'exit', failure: 'cannot start: cannot listen on 127.0.0.1:80: address already in use' },
+    ]);
   });
 
   it('exits 3 when the first master parts fail, forking nothing; and names the signal of a worker that said nothing', () => {
     const r = new Run();
     r.step({ kind: 'start', config: 'v1', settings: settings(2) });
-    assert.deepEqual(r.step({ kind: 'parts-failed', generation: 1, error: "plugin 'wsgi' failed to start: boom" }), [{ kind: 'exit', failure: "cannot start: plugin 'wsgi' failed to start: boom" }]);
+    assert.deepEqual(r.step({ kind: 'parts-failed', generation: 1, error: "plugin 'wsgi' failed to start: boom" }), [
+      { kind: 'exit', failure: "cannot start: plugin 'wsgi' failed to start: boom" },
+    ]);
 
     const s = new Run();
     const [a, b] = s.start();
     s.exit(a, null, 'SIGSEGV');
     s.exit(b, null, 'SIGKILL');
-    assert.deepEqual(s.step({ kind: 'parts-stopped', generation: 1 }), [{ kind: 'exit', failure: 'cannot start: a worker exited with signal SIGSEGV before it was ready' }]);
+    assert.deepEqual(s.step({ kind: 'parts-stopped', generation: 1 }), [
+      { kind: 'exit', failure: 'cannot start: a worker exited with signal SIGSEGV before it was ready' },
+    ]);
   });
 
   it('kills a worker not ready after the boot timeout', () => {
@@ -152,7 +189,10 @@ describe('master machine: start and steady state', () => {
     const r = new Run();
     const [a, b] = r.boot();
     let outs = r.say(a, { t: 'recycle', requests: 5 });
-    assert.deepEqual(only(outs, 'log').map((l) => [l.msg, l.fields]), [['worker reached max_requests; replacing it', { worker: 1, pid: pid(a), requests: 5 }]]);
+    assert.deepEqual(
+      only(outs, 'log').map((l) => [l.msg, l.fields]),
+      [['worker reached max_requests; replacing it', { worker: 1, pid: pid(a), requests: 5 }]],
+    );
     const [c] = forks(outs);
     assert.deepEqual(drained(outs), []);
     assert.deepEqual(r.say(a, { t: 'recycle', requests: 6 }), [], 'one replacement at a time');
@@ -168,7 +208,11 @@ describe('master machine: start and steady state', () => {
     const [a] = r.boot();
     const [c] = forks(r.say(a, { t: 'recycle', requests: 5 }));
     const outs = r.exit(c, 1);
-    assert.deepEqual([logs(outs), forks(outs), drained(outs)], [[`worker 1 (pid ${pid(c)}) exited with code 1`], [], []], 'no backoff either: nothing is to be restarted');
+    assert.deepEqual(
+      [logs(outs), forks(outs), drained(outs)],
+      [[`worker 1 (pid ${pid(c)}) exited with code 1`], [], []],
+      'no backoff either: nothing is to be restarted',
+    );
     assert.deepEqual(forks(r.tick(60_000)), []);
     assert.deepEqual(r.states(), ['1/1:ready', '1/2:ready']);
   });
@@ -221,8 +265,14 @@ describe('master machine: stop', () => {
     const r = new Run();
     const [a, b] = r.boot(settings(2, { gracefulTimeout: 5000 }));
     const outs = r.stop();
-    assert.deepEqual(only(outs, 'log').map((l) => [l.msg, l.fields]), [['stopping', { signal: 'TERM' }]]);
-    assert.deepEqual(drained(outs), [[a, 5000], [b, 5000]]);
+    assert.deepEqual(
+      only(outs, 'log').map((l) => [l.msg, l.fields]),
+      [['stopping', { signal: 'TERM' }]],
+    );
+    assert.deepEqual(drained(outs), [
+      [a, 5000],
+      [b, 5000],
+    ]);
     assert.deepEqual(r.stop(), [], 'a second TERM changes nothing');
     assert.deepEqual(r.step({ kind: 'reload' }), [], 'nor does a HUP');
     assert.deepEqual(logs(r.exit(a, 0)), ['worker exited']);
@@ -237,7 +287,16 @@ describe('master machine: stop', () => {
     const [a, b] = r.boot();
     const [c] = forks(r.resize(1));
     const term = r.stop();
-    assert.deepEqual([drained(term), killed(term)], [[[a, 30_000], [b, 30_000]], [c]]);
+    assert.deepEqual(
+      [drained(term), killed(term)],
+      [
+        [
+          [a, 30_000],
+          [b, 30_000],
+        ],
+        [c],
+      ],
+    );
     const quit = r.stop(true);
     assert.deepEqual([logs(quit), killed(quit)], [['stopping'], [a, b]]);
     for (const id of [a, b, c]) r.exit(id, null, 'SIGKILL');
@@ -275,14 +334,23 @@ describe('master machine: reload', () => {
     const r = new Run();
     const [a, b] = r.boot();
     assert.deepEqual(r.at(1000).step({ kind: 'reload' }), [{ kind: 'load-config' }]);
-    assert.deepEqual(r.at(1100).loaded('v2'), [{ kind: 'diagnostics', config: 'v2' }, { kind: 'start-parts', generation: 2, config: 'v2', previous: 1 }]);
+    assert.deepEqual(r.at(1100).loaded('v2'), [
+      { kind: 'diagnostics', config: 'v2' },
+      { kind: 'start-parts', generation: 2, config: 'v2', previous: 1 },
+    ]);
     const outs = r.partsStarted();
-    assert.deepEqual(only(outs, 'log').map((l) => [l.msg, l.fields]), [['reloading', { generation: 2, workers: 2 }]]);
+    assert.deepEqual(
+      only(outs, 'log').map((l) => [l.msg, l.fields]),
+      [['reloading', { generation: 2, workers: 2 }]],
+    );
     const [c, d] = forks(outs);
     assert.deepEqual(only(r.say(c, { t: 'hello' }), 'configure')[0].config, 'v2');
     assert.deepEqual(drained(r.ready(c)), []);
     const done = r.ready(d);
-    assert.deepEqual(drained(done), [[a, 30_000], [b, 30_000]]);
+    assert.deepEqual(drained(done), [
+      [a, 30_000],
+      [b, 30_000],
+    ]);
     assert.deepEqual(logs(done), ['worker ready', 'reloaded: new workers ready, old ones draining']);
     assert.deepEqual(only(done, 'verdict'), [{ kind: 'verdict', at: 1000, outcome: 'reloaded', config: 'v2' }]);
     assert.deepEqual(only(r.exit(a, 0), 'stop-parts'), []);
@@ -310,7 +378,10 @@ describe('master machine: reload', () => {
     r.at(700).step({ kind: 'reload' });
     r.loaded('v2');
     const outs = r.step({ kind: 'parts-failed', generation: 2, error: "plugin 'wsgi' failed to start: boom" });
-    assert.deepEqual(only(outs, 'log').map((l) => [l.msg, l.fields]), [['reload failed; still serving the old config', { reason: "plugin 'wsgi' failed to start: boom", generation: 1 }]]);
+    assert.deepEqual(
+      only(outs, 'log').map((l) => [l.msg, l.fields]),
+      [['reload failed; still serving the old config', { reason: "plugin 'wsgi' failed to start: boom", generation: 1 }]],
+    );
     assert.deepEqual(only(outs, 'verdict'), [{ kind: 'verdict', at: 700, outcome: 'failed', config: 'v2', reason: "plugin 'wsgi' failed to start: boom" }]);
     assert.deepEqual([forks(outs), drained(outs)], [[], []]);
   });
@@ -325,7 +396,15 @@ describe('master machine: reload', () => {
     assert.deepEqual(killed(outs), [c]);
     assert.deepEqual(drained(outs), []);
     assert.deepEqual(logs(outs).slice(1), ['reload failed: new workers did not become ready; still serving the old config']);
-    assert.deepEqual(only(outs, 'verdict'), [{ kind: 'verdict', at: 900, outcome: 'failed', config: 'v2', reason: 'new workers did not become ready: cannot listen on 127.0.0.1:81: address already in use' }]);
+    assert.deepEqual(only(outs, 'verdict'), [
+      {
+        kind: 'verdict',
+        at: 900,
+        outcome: 'failed',
+        config: 'v2',
+        reason: 'new workers did not become ready: cannot listen on 127.0.0.1:81: address already in use',
+      },
+    ]);
     assert.deepEqual(only(r.exit(c, null, 'SIGKILL'), 'stop-parts'), [{ kind: 'stop-parts', generation: 2, timeout: 0 }]);
     assert.deepEqual(r.states(), ['1/1:ready', '1/2:ready']);
     assert.deepEqual(r.machine.snapshot(r.now).generation, 1);
@@ -341,7 +420,10 @@ describe('master machine: reload', () => {
     const outs = r.exit(e, 1);
     assert.deepEqual([forks(outs), killed(outs), only(outs, 'verdict')], [[], [], []]);
     const done = r.ready(c, d);
-    assert.deepEqual(drained(done), [[a, 30_000], [b, 30_000]]);
+    assert.deepEqual(drained(done), [
+      [a, 30_000],
+      [b, 30_000],
+    ]);
     assert.equal(only(done, 'verdict')[0].outcome, 'reloaded');
   });
 
@@ -365,8 +447,15 @@ describe('master machine: reload', () => {
     const [c, d] = r.reload();
     r.ready(c);
     const outs = r.resize(-1);
-    assert.deepEqual(drained(outs), [[b, 30_000], [d, 30_000], [a, 30_000]]);
-    assert.deepEqual(only(outs, 'log').map((l) => [l.msg, l.fields]), [['reloaded: new workers ready, old ones draining', { generation: 2, workers: 1 }]]);
+    assert.deepEqual(drained(outs), [
+      [b, 30_000],
+      [d, 30_000],
+      [a, 30_000],
+    ]);
+    assert.deepEqual(
+      only(outs, 'log').map((l) => [l.msg, l.fields]),
+      [['reloaded: new workers ready, old ones draining', { generation: 2, workers: 1 }]],
+    );
     assert.deepEqual(r.ready(d), [], 'told to drain while it booted, it stays draining');
     assert.deepEqual(only(r.exit(d, 0), 'verdict'), [], 'a worker retired by TTOU is no failed reload');
     r.exit(a, 0);
@@ -379,11 +468,20 @@ describe('master machine: reload', () => {
     const [a] = r.boot(settings(1));
     const [c] = r.reload('v2', settings(1));
     const grown = r.resize(1);
-    assert.deepEqual(only(grown, 'fork').map((f) => [f.generation, f.slot]), [[1, 2], [2, 2]]);
+    assert.deepEqual(
+      only(grown, 'fork').map((f) => [f.generation, f.slot]),
+      [
+        [1, 2],
+        [2, 2],
+      ],
+    );
     const [b, e] = forks(grown);
     assert.deepEqual(only(r.ready(c), 'verdict'), []);
     const done = r.ready(e);
-    assert.deepEqual(drained(done), [[a, 30_000], [b, 30_000]]);
+    assert.deepEqual(drained(done), [
+      [a, 30_000],
+      [b, 30_000],
+    ]);
   });
 
   it('turns a HUP storm into one reload after the start, and one more after a reload under way', () => {
@@ -396,12 +494,22 @@ describe('master machine: reload', () => {
     const [c, d] = forks(r.partsStarted());
     for (let i = 0; i < 10; i++) assert.deepEqual(r.at(200 + i).step({ kind: 'reload' }), []);
     const done = r.at(300).ready(c, d);
-    assert.deepEqual(only(done, 'verdict').map((v) => v.at), [0]);
-    assert.deepEqual(done.filter((o) => o.kind === 'verdict' || o.kind === 'load-config').map((o) => o.kind), ['verdict', 'load-config']);
+    assert.deepEqual(
+      only(done, 'verdict').map((v) => v.at),
+      [0],
+    );
+    assert.deepEqual(
+      done.filter((o) => o.kind === 'verdict' || o.kind === 'load-config').map((o) => o.kind),
+      ['verdict', 'load-config'],
+    );
     r.at(400).loaded('v3');
     const [e, f] = forks(r.partsStarted());
     const last = r.ready(e, f);
-    assert.deepEqual(only(last, 'verdict').map((v) => [v.at, v.config]), [[300, 'v3']], 'read after every HUP of the storm');
+    assert.deepEqual(
+      only(last, 'verdict').map((v) => [v.at, v.config]),
+      [[300, 'v3']],
+      'read after every HUP of the storm',
+    );
     assert.deepEqual(only(last, 'load-config'), []);
   });
 
@@ -412,7 +520,12 @@ describe('master machine: reload', () => {
     r.ready(...r.reload('v3', settings(1)));
     const outs = r.ready(...r.reload('v4', settings(1)));
     assert.deepEqual(killed(outs), [a]);
-    assert.deepEqual(only(outs, 'log').filter((l) => l.level === 'warn').map((l) => [l.msg, l.fields]), [['too many generations draining; killing the oldest', { generation: 1 }]]);
+    assert.deepEqual(
+      only(outs, 'log')
+        .filter((l) => l.level === 'warn')
+        .map((l) => [l.msg, l.fields]),
+      [['too many generations draining; killing the oldest', { generation: 1 }]],
+    );
   });
 });
 
@@ -427,7 +540,10 @@ describe('master machine: workers 0 (one in-process worker)', () => {
   const reloadSingle = (r: Run, _a: number): number => {
     r.at(1000).step({ kind: 'reload' });
     const outs = r.loaded('v2', settings(0));
-    assert.deepEqual(outs, [{ kind: 'diagnostics', config: 'v2' }, { kind: 'start-parts', generation: 2, config: 'v2', previous: 1 }]);
+    assert.deepEqual(outs, [
+      { kind: 'diagnostics', config: 'v2' },
+      { kind: 'start-parts', generation: 2, config: 'v2', previous: 1 },
+    ]);
     return forks(r.step({ kind: 'parts-started', generation: 2 }))[0];
   };
 
@@ -448,7 +564,9 @@ describe('master machine: workers 0 (one in-process worker)', () => {
     const outs = r.fail(b, 'cannot listen on 127.0.0.1:81: address already in use');
     assert.deepEqual(only(outs, 'send'), [], 'the old worker is not drained');
     assert.deepEqual(logs(outs), ['reload failed; still serving the old config']);
-    assert.deepEqual(only(outs, 'verdict'), [{ kind: 'verdict', at: 1000, outcome: 'failed', config: 'v2', reason: 'cannot listen on 127.0.0.1:81: address already in use' }]);
+    assert.deepEqual(only(outs, 'verdict'), [
+      { kind: 'verdict', at: 1000, outcome: 'failed', config: 'v2', reason: 'cannot listen on 127.0.0.1:81: address already in use' },
+    ]);
     assert.deepEqual(only(outs, 'stop-parts'), [{ kind: 'stop-parts', generation: 2, timeout: 0 }]);
     r.step({ kind: 'parts-stopped', generation: 2 });
     assert.deepEqual(r.step({ kind: 'reload' }), [{ kind: 'load-config' }]);

@@ -97,7 +97,9 @@ export class MasterMachine<C> {
 
   constructor(private readonly o: MachineOptions) {}
 
-  private get single(): boolean { return this.o.mode === 'single'; }
+  private get single(): boolean {
+    return this.o.mode === 'single';
+  }
 
   /** step applies one input at time `now` (ms) and returns the outputs, in order. */
   step(input: MasterInput<C>, now: number): MasterOutput<C>[] {
@@ -112,24 +114,50 @@ export class MasterMachine<C> {
   private apply(i: MasterInput<C>): void {
     if (!this.gens.size && i.kind !== 'start') return;
     switch (i.kind) {
-      case 'start': return this.start(i.config, i.settings);
-      case 'forked': { const w = this.workers.get(i.id); if (w) w.pid = i.pid; return; }
-      case 'message': { const w = this.workers.get(i.id); if (w) this.message(w, i.message); return; }
-      case 'exit': return this.exited(i.id, i.signal ? `signal ${i.signal}` : `code ${i.code}`);
-      case 'reload': return this.reload();
-      case 'config-loaded': return this.configLoaded(i.config, i.settings);
-      case 'config-refused': return this.configRefused(i.config);
-      case 'parts-started': return this.partsStarted(i.generation);
-      case 'parts-failed': return this.partsFailed(i.generation, i.error);
-      case 'parts-stopped': { const g = this.gens.get(i.generation); if (g) g.parts = 'stopped'; return; }
-      case 'resize': return this.resize(i.delta);
-      case 'reopen': for (const w of this.workers.values()) if (w.state !== 'draining') this.emit({ kind: 'send', id: w.id, message: { t: 'reopen' } }); return;
-      case 'stop': return this.stop(i.fast, i.signal);
-      case 'tick': return this.tick();
+      case 'start':
+        return this.start(i.config, i.settings);
+      case 'forked': {
+        const w = this.workers.get(i.id);
+        if (w) w.pid = i.pid;
+        return;
+      }
+      case 'message': {
+        const w = this.workers.get(i.id);
+        if (w) this.message(w, i.message);
+        return;
+      }
+      case 'exit':
+        return this.exited(i.id, i.signal ? `signal ${i.signal}` : `code ${i.code}`);
+      case 'reload':
+        return this.reload();
+      case 'config-loaded':
+        return this.configLoaded(i.config, i.settings);
+      case 'config-refused':
+        return this.configRefused(i.config);
+      case 'parts-started':
+        return this.partsStarted(i.generation);
+      case 'parts-failed':
+        return this.partsFailed(i.generation, i.error);
+      case 'parts-stopped': {
+        const g = this.gens.get(i.generation);
+        if (g) g.parts = 'stopped';
+        return;
+      }
+      case 'resize':
+        return this.resize(i.delta);
+      case 'reopen':
+        for (const w of this.workers.values()) if (w.state !== 'draining') this.emit({ kind: 'send', id: w.id, message: { t: 'reopen' } });
+        return;
+      case 'stop':
+        return this.stop(i.fast, i.signal);
+      case 'tick':
+        return this.tick();
     }
   }
 
-  private emit(o: MasterOutput<C>): void { this.out.push(o); }
+  private emit(o: MasterOutput<C>): void {
+    this.out.push(o);
+  }
 
   private log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, string | number | undefined> = {}): void {
     this.emit({ kind: 'log', level, msg, fields });
@@ -181,7 +209,10 @@ export class MasterMachine<C> {
 
   private fork(g: Generation<C>, slot: number, replaces?: WorkerRecord): void {
     const w: WorkerRecord = { id: this.nextId++, slot, generation: g.id, state: 'booting', started: this.now, lastBeat: this.now, requests: 0, killed: false };
-    if (replaces) { w.replaces = replaces.id; replaces.replacement = w.id; }
+    if (replaces) {
+      w.replaces = replaces.id;
+      replaces.replacement = w.id;
+    }
     this.workers.set(w.id, w);
     this.emit({ kind: 'fork', id: w.id, slot, generation: g.id, config: g.config });
   }
@@ -212,13 +243,20 @@ export class MasterMachine<C> {
       case 'hello': {
         const g = w.generation === this.current.id || w.generation === this.pending?.id ? this.gens.get(w.generation)! : undefined;
         if (g && w.state !== 'draining') this.emit({ kind: 'configure', id: w.id, slot: w.slot, generation: g.id, config: g.config });
-        else if (w.state === 'draining') this.emit({ kind: 'send', id: w.id, message: { t: 'drain', timeout: 0 } }); // told before it listened
+        else if (w.state === 'draining')
+          this.emit({ kind: 'send', id: w.id, message: { t: 'drain', timeout: 0 } }); // told before it listened
         else this.drain(w, 0);
         return;
       }
-      case 'ready': return this.ready(w);
-      case 'boot-failed': w.bootError = m.error; return;
-      case 'beat': w.lastBeat = this.now; w.requests = m.requests; return;
+      case 'ready':
+        return this.ready(w);
+      case 'boot-failed':
+        w.bootError = m.error;
+        return;
+      case 'beat':
+        w.lastBeat = this.now;
+        w.requests = m.requests;
+        return;
       case 'recycle':
         w.requests = m.requests;
         if (w.state !== 'ready' || w.replacement !== undefined || this.stopping || w.generation !== this.current.id) return;
@@ -254,10 +292,15 @@ export class MasterMachine<C> {
       if (!this.single) this.log('info', 'worker exited', { worker: w.slot, pid: w.pid, generation: w.generation });
       return;
     }
-    if (!this.single) this.log('error', `worker ${w.slot} (pid ${w.pid}) exited with ${how}${w.bootError ? `: ${w.bootError}` : ''}`, { generation: w.generation, state: w.state });
+    if (!this.single)
+      this.log('error', `worker ${w.slot} (pid ${w.pid}) exited with ${how}${w.bootError ? `: ${w.bootError}` : ''}`, {
+        generation: w.generation,
+        state: w.state,
+      });
     if (this.stopping) return;
     const booting = w.state === 'booting';
-    if (booting && !this.booted && w.generation === this.current.id) this.halt(0, `cannot start: ${w.bootError ?? `a worker exited with ${how} before it was ready`}`);
+    if (booting && !this.booted && w.generation === this.current.id)
+      this.halt(0, `cannot start: ${w.bootError ?? `a worker exited with ${how} before it was ready`}`);
     else if (w.generation === this.pending?.id) this.rollBack(w.bootError ?? `a new worker exited with ${how}`, 'workers');
     else if (w.generation === this.current.id && w.replaces === undefined) this.respawn(w.slot, booting);
     // else: an old generation's worker, or a failed replacement (the worker it was to replace keeps serving)
@@ -274,7 +317,10 @@ export class MasterMachine<C> {
 
   private reload(): void {
     if (this.stopping) return;
-    if (!this.booted || this.loadingSince !== undefined || this.pending) { this.reloadQueued = true; return; }
+    if (!this.booted || this.loadingSince !== undefined || this.pending) {
+      this.reloadQueued = true;
+      return;
+    }
     this.loadingSince = this.now;
     this.emit({ kind: 'load-config' });
   }
@@ -302,7 +348,10 @@ export class MasterMachine<C> {
     const g = this.pending!;
     this.pending = undefined;
     g.leaveTimeout = 0;
-    for (const w of this.workersOf(g)) { w.state = 'draining'; this.kill(w); }
+    for (const w of this.workersOf(g)) {
+      w.state = 'draining';
+      this.kill(w);
+    }
     if (during === 'parts' || this.single) {
       this.log('error', 'reload failed; still serving the old config', { reason, generation: this.current.id });
       this.verdict(g.readAt, 'failed', g.config, reason);
@@ -336,10 +385,17 @@ export class MasterMachine<C> {
 
   private resize(delta: 1 | -1): void {
     if (this.stopping) return;
-    if (this.single) { this.log('warn', `${delta > 0 ? 'TTIN' : 'TTOU'} ignored: with workers 0 there is no worker to add or retire`); return; }
+    if (this.single) {
+      this.log('warn', `${delta > 0 ? 'TTIN' : 'TTOU'} ignored: with workers 0 there is no worker to add or retire`);
+      return;
+    }
     // Both the generation serving and the one a reload starts: either way it ends, the change holds.
     for (const g of this.pending ? [this.current, this.pending] : [this.current]) {
-      if (delta > 0) { g.size++; if (g.parts === 'running') this.fork(g, g.size); continue; }
+      if (delta > 0) {
+        g.size++;
+        if (g.parts === 'running') this.fork(g, g.size);
+        continue;
+      }
       if (g.size <= 1) continue;
       const slot = g.size--;
       for (const w of this.workersOf(g)) if (w.slot === slot) this.drain(w, g.settings.gracefulTimeout);
@@ -359,7 +415,10 @@ export class MasterMachine<C> {
     this.respawns.clear();
     for (const w of this.workers.values()) {
       if (w.state === 'ready') this.drain(w, timeout);
-      else if (w.state === 'booting' || timeout === 0) { w.state = 'draining'; this.kill(w); }
+      else if (w.state === 'booting' || timeout === 0) {
+        w.state = 'draining';
+        this.kill(w);
+      }
     }
   }
 
@@ -370,7 +429,10 @@ export class MasterMachine<C> {
       if (w.state === 'draining') {
         if (w.killAt !== undefined && this.now >= w.killAt) this.kill(w);
       } else if (w.state === 'booting') {
-        if (this.now - w.started > BOOT_TIMEOUT) { w.bootError = `not ready after ${BOOT_TIMEOUT}ms`; this.kill(w); }
+        if (this.now - w.started > BOOT_TIMEOUT) {
+          w.bootError = `not ready after ${BOOT_TIMEOUT}ms`;
+          this.kill(w);
+        }
       } else {
         const timeout = this.gens.get(w.generation)?.settings.workerTimeout ?? 0;
         if (timeout <= 0 || this.now - w.lastBeat <= timeout + KILL_GRACE) continue;
@@ -383,7 +445,10 @@ export class MasterMachine<C> {
   /** settle does what the state now calls for: respawns due, the first boot or a reload complete, generations to retire, a queued reload. */
   private settle(): void {
     if (!this.gens.size) return;
-    if (this.stopping) { this.settleStop(); return; }
+    if (this.stopping) {
+      this.settleStop();
+      return;
+    }
     for (const [slot, at] of this.respawns) {
       if (at > this.now) continue;
       this.respawns.delete(slot);
@@ -427,8 +492,18 @@ export class MasterMachine<C> {
   /** snapshot reports the workers, generations and restarts at time `now`. */
   snapshot(now: number): MasterSnapshot {
     return {
-      generation: this.current.id, reloads: this.reloads, restarts: this.restarts,
-      workers: [...this.workers.values()].map((w) => ({ id: w.id, slot: w.slot, ...(w.pid === undefined ? {} : { pid: w.pid }), generation: w.generation, state: w.state, uptimeMs: now - w.started, requests: w.requests })),
+      generation: this.current.id,
+      reloads: this.reloads,
+      restarts: this.restarts,
+      workers: [...this.workers.values()].map((w) => ({
+        id: w.id,
+        slot: w.slot,
+        ...(w.pid === undefined ? {} : { pid: w.pid }),
+        generation: w.generation,
+        state: w.state,
+        uptimeMs: now - w.started,
+        requests: w.requests,
+      })),
     };
   }
 }

@@ -26,7 +26,11 @@ export async function startMasterParts(loaded: Loaded, at: PartsPlace, log: Logg
   const running = new Map<string, MasterPart>(); // in start order
   const stop = async (timeout: number): Promise<void> => {
     for (const p of [...running.values()].reverse()) {
-      try { await p.stop(timeout); } catch (e) { log.error('master part stop failed', { error: (e as Error).message }); }
+      try {
+        await p.stop(timeout);
+      } catch (e) {
+        log.error('master part stop failed', { error: (e as Error).message });
+      }
     }
     running.clear();
   };
@@ -38,7 +42,9 @@ export async function startMasterParts(loaded: Loaded, at: PartsPlace, log: Logg
     const part = p.master(ds, { log: plog, generation, runDir, supervise: (spec) => supervise(spec, plog), ...(before ? { previous: before } : {}) });
     if (!part) continue;
     running.set(p.name, part);
-    try { await part.start?.(); } catch (e) {
+    try {
+      await part.start?.();
+    } catch (e) {
       await stop(0);
       throw new Error(`plugin '${p.name}' failed to start: ${(e as Error).message}`, { cause: e });
     }

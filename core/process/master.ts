@@ -82,7 +82,10 @@ export class Master {
       file: o.file,
       snapshot: () => this.machine.snapshot(Date.now()),
       send: (id, message) => o.host.send(id, message),
-      reload: (files) => { this.nextFiles = files; this.input({ kind: 'reload' }); },
+      reload: (files) => {
+        this.nextFiles = files;
+        this.input({ kind: 'reload' });
+      },
       serving: () => this.serving,
     });
     this.residents = new Residents(o.log, this.control);
@@ -90,16 +93,21 @@ export class Master {
 
   /** run serves `loaded` (checked) until the master stops; it resolves with why it failed, if it did. */
   run(loaded: Loaded): Promise<string | undefined> {
-    const done = new Promise<string | undefined>((resolve) => { this.finish = resolve; });
-    this.serving = loaded;
-    this.residents.apply(loaded).then(() => {
-      this.o.host.open((i) => this.input(i), loaded);
-      this.ticker = setInterval(() => this.input({ kind: 'tick' }), TICK_MS);
-      this.input({ kind: 'start', config: loaded, settings: settingsOf(loaded) });
-    }, async (e: Error) => {
-      await this.residents.stop();
-      this.finish(e.message);
+    const done = new Promise<string | undefined>((resolve) => {
+      this.finish = resolve;
     });
+    this.serving = loaded;
+    this.residents.apply(loaded).then(
+      () => {
+        this.o.host.open((i) => this.input(i), loaded);
+        this.ticker = setInterval(() => this.input({ kind: 'tick' }), TICK_MS);
+        this.input({ kind: 'start', config: loaded, settings: settingsOf(loaded) });
+      },
+      async (e: Error) => {
+        await this.residents.stop();
+        this.finish(e.message);
+      },
+    );
     return done;
   }
 
@@ -122,16 +130,36 @@ export class Master {
   private perform(out: MasterOutput<Loaded>): void {
     const { host, log } = this.o;
     switch (out.kind) {
-      case 'fork': this.input({ kind: 'forked', id: out.id, pid: host.fork(out.id, out.slot, out.generation, this.runDirOf(out.generation), out.config) }); return;
-      case 'configure': host.configure(out.id, out.slot, out.generation, this.runDirOf(out.generation), out.config); return;
-      case 'send': host.send(out.id, out.message); return;
-      case 'kill': host.kill(out.id); return;
-      case 'log': log[out.level](out.msg, out.fields); return;
-      case 'diagnostics': logDiagnostics(log, out.config.diagnostics); return;
-      case 'load-config': void this.load(); return;
-      case 'start-parts': void this.startParts(out.generation, out.config, out.previous); return;
-      case 'stop-parts': void this.stopParts(out.generation, out.timeout); return;
-      case 'verdict': this.verdict({ at: out.at, outcome: out.outcome, loaded: out.config, ...(out.reason === undefined ? {} : { reason: out.reason }) }); return;
+      case 'fork':
+        this.input({ kind: 'forked', id: out.id, pid: host.fork(out.id, out.slot, out.generation, this.runDirOf(out.generation), out.config) });
+        return;
+      case 'configure':
+        host.configure(out.id, out.slot, out.generation, this.runDirOf(out.generation), out.config);
+        return;
+      case 'send':
+        host.send(out.id, out.message);
+        return;
+      case 'kill':
+        host.kill(out.id);
+        return;
+      case 'log':
+        log[out.level](out.msg, out.fields);
+        return;
+      case 'diagnostics':
+        logDiagnostics(log, out.config.diagnostics);
+        return;
+      case 'load-config':
+        void this.load();
+        return;
+      case 'start-parts':
+        void this.startParts(out.generation, out.config, out.previous);
+        return;
+      case 'stop-parts':
+        void this.stopParts(out.generation, out.timeout);
+        return;
+      case 'verdict':
+        this.verdict({ at: out.at, outcome: out.outcome, loaded: out.config, ...(out.reason === undefined ? {} : { reason: out.reason }) });
+        return;
       case 'exit':
         clearInterval(this.ticker);
         host.close();
@@ -144,8 +172,13 @@ export class Master {
     if (v.outcome === 'reloaded') {
       this.serving = v.loaded;
       // the residents take the new config before anyone hears of it: an admin that answers a reload has moved already
-      this.residents.apply(v.loaded).catch((e: Error) => this.o.log.error('a resident part could not take the new config', { error: e.message }))
-        .finally(() => { this.control.verdict(v); this.o.report(v); });
+      this.residents
+        .apply(v.loaded)
+        .catch((e: Error) => this.o.log.error('a resident part could not take the new config', { error: e.message }))
+        .finally(() => {
+          this.control.verdict(v);
+          this.o.report(v);
+        });
       return;
     }
     this.control.verdict(v);
@@ -163,7 +196,10 @@ export class Master {
     const role = this.o.host.mode === 'single' ? 'single' : 'master';
     try {
       const runDir = this.runDirs.open(generation);
-      this.parts.set(generation, await startMasterParts(loaded, { generation, role, runDir }, this.o.log, previous === undefined ? undefined : this.parts.get(previous)));
+      this.parts.set(
+        generation,
+        await startMasterParts(loaded, { generation, role, runDir }, this.o.log, previous === undefined ? undefined : this.parts.get(previous)),
+      );
     } catch (e) {
       this.runDirs.remove(generation);
       this.input({ kind: 'parts-failed', generation, error: (e as Error).message });

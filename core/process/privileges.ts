@@ -24,7 +24,9 @@ export function dropPrivileges(g: GlobalSettings, log: Logger): void {
 
 /** primaryGroup reads a user's primary group id from /etc/passwd. */
 function primaryGroup(user: string): number {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
   if (!line) throw new Error(`no user '${user}' in /etc/passwd`);
   return Number(line.split(':')[3]);
 }

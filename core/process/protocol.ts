@@ -5,7 +5,14 @@ import type { WorkerStats } from './worker-stats.js';
 /** ToWorker is what the master tells a worker. */
 export type ToWorker =
   /** config: load exactly these files (the master checked them) and start serving; `runDir` is the generation's run folder. */
-  | { readonly t: 'config'; readonly file: string; readonly files: readonly [string, string][]; readonly generation: number; readonly runDir: string; readonly workerId: number }
+  | {
+      readonly t: 'config';
+      readonly file: string;
+      readonly files: readonly [string, string][];
+      readonly generation: number;
+      readonly runDir: string;
+      readonly workerId: number;
+    }
   /** drain: stop accepting, finish requests in flight within `timeout` ms, then exit 0. */
   | { readonly t: 'drain'; readonly timeout: number }
   /** reopen: reopen log files (USR1). */

@@ -7,8 +7,13 @@ import { masterPlugins } from './master-plugins.js';
 
 /** RESIDENT_PROCESS is where resident parts run: the master, in no generation, so with no generation's run folder. */
 const RESIDENT_PROCESS: ProcessInfo = {
-  pid: process.pid, role: 'master', workerId: 0, generation: 0,
-  get runDir(): string { throw new Error('no run folder: a resident part outlives generations'); },
+  pid: process.pid,
+  role: 'master',
+  workerId: 0,
+  generation: 0,
+  get runDir(): string {
+    throw new Error('no run folder: a resident part outlives generations');
+  },
 };
 
 /**
@@ -18,7 +23,10 @@ const RESIDENT_PROCESS: ProcessInfo = {
 export class Residents {
   private readonly running = new Map<string, Resident>();
 
-  constructor(private readonly log: Logger, private readonly control: MasterControl) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly control: MasterControl,
+  ) {}
 
   /** apply tells every resident part the directives of the config now served; it throws when one fails. */
   async apply(loaded: Loaded): Promise<void> {
@@ -33,7 +41,11 @@ export class Residents {
   /** stop stops every resident part. */
   async stop(): Promise<void> {
     for (const [name, r] of this.running) {
-      try { await r.stop(); } catch (e) { this.log.error('resident part stop failed', { plugin: name, error: (e as Error).message }); }
+      try {
+        await r.stop();
+      } catch (e) {
+        this.log.error('resident part stop failed', { plugin: name, error: (e as Error).message });
+      }
     }
     this.running.clear();
   }

@@ -54,9 +54,14 @@ export function supervise(spec: ProcessSpec, log: Logger): Supervised {
     const began = Date.now();
     const c = spawn(spec.command, [...(spec.args ?? [])], { cwd: spec.cwd, env: spec.env ?? {}, stdio: ['pipe', 'pipe', 'pipe'] });
     child = c;
-    for (const [stream, level] of [[c.stdout!, 'info'], [c.stderr!, 'warn']] as const) {
+    for (const [stream, level] of [
+      [c.stdout!, 'info'],
+      [c.stderr!, 'warn'],
+    ] as const) {
       // readline re-emits its input's errors: a pipe that fails ends the lines, not the process
-      createInterface({ input: stream }).on('line', (line) => plog[level](line, { pid: c.pid })).on('error', () => {});
+      createInterface({ input: stream })
+        .on('line', (line) => plog[level](line, { pid: c.pid }))
+        .on('error', () => {});
     }
     exited = new Promise((resolve) => {
       c.on('error', (e) => plog.error(`cannot start ${spec.command}: ${e.message}`));
@@ -79,8 +84,12 @@ export function supervise(spec: ProcessSpec, log: Logger): Supervised {
   start();
 
   return {
-    get pid() { return child?.pid; },
-    get restarts() { return restarts; },
+    get pid() {
+      return child?.pid;
+    },
+    get restarts() {
+      return restarts;
+    },
     async stop(timeout: number) {
       stopping = true;
       clearTimeout(timer);

@@ -43,7 +43,12 @@ export class Watchdog {
     this.thread = new Worker(THREAD, { eval: true, workerData: { shared, timeout, prefix: fields } });
     this.thread.unref();
     this.nums[0] = Date.now();
-    this.timer = setInterval(() => { this.nums[0] = Date.now(); }, Math.max(10, Math.min(500, timeout / 5)));
+    this.timer = setInterval(
+      () => {
+        this.nums[0] = Date.now();
+      },
+      Math.max(10, Math.min(500, timeout / 5)),
+    );
     this.timer.unref();
   }
 

@@ -34,7 +34,10 @@ export class ProcessProbe {
 
   /** stats reads the process and `source`, and starts a new delay window. */
   stats(source: StatsSource, generation: number): WorkerStats {
-    if (!this.enabled) { this.enabled = true; this.delay.enable(); }
+    if (!this.enabled) {
+      this.enabled = true;
+      this.delay.enable();
+    }
     const cpu = process.cpuUsage();
     const d = this.delay;
     // the histogram holds the time between the sampling timer's runs: the delay is what exceeds its period
@@ -42,11 +45,18 @@ export class ProcessProbe {
     const loopDelayMs = d.count ? { p50: ms(d.percentile(50)), p99: ms(d.percentile(99)), max: ms(d.max) } : { p50: 0, p99: 0, max: 0 };
     d.reset();
     return {
-      pid: process.pid, generation, rssBytes: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      loopDelayMs, traffic: source.traffic(), units: source.reports(),
+      pid: process.pid,
+      generation,
+      rssBytes: process.memoryUsage.rss(),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      loopDelayMs,
+      traffic: source.traffic(),
+      units: source.reports(),
     };
   }
 
   /** stop turns the sampling off. */
-  stop(): void { this.delay.disable(); }
+  stop(): void {
+    this.delay.disable();
+  }
 }

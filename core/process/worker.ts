@@ -45,8 +45,10 @@ export function runWorker(root: DependencyContainer): void {
   process.on('message', (m: ToWorker) => {
     if (m.t === 'config') void boot(m);
     else if (m.t === 'drain') void leave(m.timeout, 0);
-    else if (m.t === 'reopen') { reopenLog(); void gate?.reopen(); }
-    else if (m.t === 'stats' && gate) send({ t: 'stats', req: m.req, stats: probe.stats(gate, generation) });
+    else if (m.t === 'reopen') {
+      reopenLog();
+      void gate?.reopen();
+    } else if (m.t === 'stats' && gate) send({ t: 'stats', req: m.req, stats: probe.stats(gate, generation) });
     else if (m.t === 'upstream') send({ t: 'upstream-done', req: m.req, found: gate?.drainUpstream(m.id, m.drained) ?? false });
   });
   send({ t: 'hello' });
@@ -82,7 +84,12 @@ export function runWorker(root: DependencyContainer): void {
       await watchdog?.stop();
       process.exit(1);
     }
-    if (m.workerId === 1) for (const a of gate.addresses()) log.info('listening', { url: a.path ? `unix:${a.path}` : `${a.tls ? 'https' : 'http'}://${a.host?.includes(':') ? `[${a.host}]` : a.host}:${a.port}`, generation: m.generation });
+    if (m.workerId === 1)
+      for (const a of gate.addresses())
+        log.info('listening', {
+          url: a.path ? `unix:${a.path}` : `${a.tls ? 'https' : 'http'}://${a.host?.includes(':') ? `[${a.host}]` : a.host}:${a.port}`,
+          generation: m.generation,
+        });
     const beat = setInterval(() => send({ t: 'beat', requests }), Math.max(50, Math.min(1000, (g.workerTimeout || 4000) / 4)));
     beat.unref();
     send({ t: 'ready' });

@@ -43,7 +43,10 @@ export class RedisStore implements SharedStore {
   private redis: Promise<Redis> | undefined;
   private leases = 0;
 
-  constructor(private readonly read: () => StoreSettings | undefined, private readonly log: Logger) {}
+  constructor(
+    private readonly read: () => StoreSettings | undefined,
+    private readonly log: Logger,
+  ) {}
 
   get settings(): StoreSettings | undefined {
     return this.read();
@@ -57,7 +60,9 @@ export class RedisStore implements SharedStore {
     const redis = await made;
     let closed = false;
     return {
-      redis, prefix: s.prefix, timeout: s.timeout,
+      redis,
+      prefix: s.prefix,
+      timeout: s.timeout,
       ready: (ms) => readyWithin(redis, ms),
       close: async () => {
         if (closed) return;
@@ -73,13 +78,23 @@ export class RedisStore implements SharedStore {
   private async connect(s: StoreSettings): Promise<Redis> {
     const { Redis } = await import('ioredis'); // loaded by the first feature that uses a store: most sites have none
     const redis = new Redis({
-      ...redisOptions(s.address, s.ca ? readFileSync(s.ca) : undefined), ...(s.password ? { password: s.password } : {}),
-      commandTimeout: s.timeout, connectTimeout: Math.max(s.timeout, 1000), enableOfflineQueue: false, maxRetriesPerRequest: 0,
-      enableAutoPipelining: true, retryStrategy: (times) => Math.min(50 * times, RECONNECT_MAX), lazyConnect: false,
+      ...redisOptions(s.address, s.ca ? readFileSync(s.ca) : undefined),
+      ...(s.password ? { password: s.password } : {}),
+      commandTimeout: s.timeout,
+      connectTimeout: Math.max(s.timeout, 1000),
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      enableAutoPipelining: true,
+      retryStrategy: (times) => Math.min(50 * times, RECONNECT_MAX),
+      lazyConnect: false,
     });
     let up = false;
     let lastError = '';
-    redis.on('ready', () => { up = true; lastError = ''; this.log.info('store: connected', { store: redactedUrl(s.url) }); });
+    redis.on('ready', () => {
+      up = true;
+      lastError = '';
+      this.log.info('store: connected', { store: redactedUrl(s.url) });
+    });
     redis.on('error', (e: Error) => {
       // ioredis reports every failed reconnection: one line per outage is enough
       if (!up && lastError === e.message) return;
@@ -98,7 +113,11 @@ export class RedisStore implements SharedStore {
 function readyWithin(redis: Redis, ms: number): Promise<boolean> {
   if (redis.status === 'ready') return Promise.resolve(true);
   return new Promise((resolve) => {
-    const done = (ok: boolean): void => { clearTimeout(timer); redis.off('ready', onReady); resolve(ok); };
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ok);
+    };
     const onReady = (): void => done(true);
     const timer = setTimeout(() => done(false), ms);
     redis.on('ready', onReady);

@@ -11,7 +11,11 @@ export function storeSettings(c: Checked): StoreSettings | Diagnostic {
     return error('GK_CONFIG_STORE_URL', `invalid store '${cfg.url}': ${address}`, c.args[0]?.span ?? c.span, `expected ${STORE_SCHEMES}`);
   }
   return {
-    url: cfg.url, address, prefix: cfg.prefix, timeout: cfg.timeout,
-    ...(cfg.password !== undefined ? { password: cfg.password } : {}), ...(cfg.ca !== undefined ? { ca: cfg.ca } : {}),
+    url: cfg.url,
+    address,
+    prefix: cfg.prefix,
+    timeout: cfg.timeout,
+    ...(cfg.password !== undefined ? { password: cfg.password } : {}),
+    ...(cfg.ca !== undefined ? { ca: cfg.ca } : {}),
   };
 }

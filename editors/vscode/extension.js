@@ -9,9 +9,17 @@ let client;
 function activate() {
   const command = workspace.getConfiguration('gatekit').get('path') || 'gatekit';
   const run = { command, args: ['lsp'], transport: TransportKind.stdio };
-  client = new LanguageClient('gatekit', 'gatekit', { run, debug: run }, {
-    documentSelector: [{ scheme: 'file', language: 'gate' }, { scheme: 'untitled', language: 'gate' }],
-  });
+  client = new LanguageClient(
+    'gatekit',
+    'gatekit',
+    { run, debug: run },
+    {
+      documentSelector: [
+        { scheme: 'file', language: 'gate' },
+        { scheme: 'untitled', language: 'gate' },
+      ],
+    },
+  );
   return client.start();
 }
 

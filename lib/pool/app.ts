@@ -1,6 +1,18 @@
 import {
-  diagnostic, spanOf, type Ctx, type Diagnostic, type HandlerUnit, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin,
-  type PluginDirective, type ProcessInfo, type Span, type UnitReport,
+  diagnostic,
+  spanOf,
+  type Ctx,
+  type Diagnostic,
+  type HandlerUnit,
+  type Logger,
+  type MasterContext,
+  type MasterDirective,
+  type MasterPart,
+  type Plugin,
+  type PluginDirective,
+  type ProcessInfo,
+  type Span,
+  type UnitReport,
 } from '../../core/index.js';
 import { bodyBuffering, bufferBody, type BodyBuffering, type BodyBufferingConfig } from '../request-body.js';
 import { HttpExchange, type ExchangeSpec } from './exchange.js';
@@ -34,7 +46,13 @@ export class PythonAppUnit implements HandlerUnit {
   protected readonly spec: ExchangeSpec;
   private readonly buffering: BodyBuffering;
 
-  constructor(protected readonly app: PythonApp, private readonly cfg: PythonAppConfig, private readonly at: Span, log: Logger, private readonly proc: ProcessInfo) {
+  constructor(
+    protected readonly app: PythonApp,
+    private readonly cfg: PythonAppConfig,
+    private readonly at: Span,
+    log: Logger,
+    private readonly proc: ProcessInfo,
+  ) {
     this.spec = { kind: app.kind, timeout: pythonPoolSettings(cfg, at).timeout, killOnTimeout: app.killOnTimeout, log };
     this.buffering = bodyBuffering(cfg);
   }
@@ -42,7 +60,14 @@ export class PythonAppUnit implements HandlerUnit {
   validate(): Diagnostic[] {
     if (PYTHON_APP_SPEC.test(this.cfg.app)) return [];
     const { kind, examples } = this.app;
-    return [diagnostic(`GK_${kind.toUpperCase()}_APP`, `bad application '${this.cfg.app}' in '${kind}': expected MODULE:CALLABLE`, spanOf(this.cfg, 'app') ?? this.at, `for example ${examples}`)];
+    return [
+      diagnostic(
+        `GK_${kind.toUpperCase()}_APP`,
+        `bad application '${this.cfg.app}' in '${kind}': expected MODULE:CALLABLE`,
+        spanOf(this.cfg, 'app') ?? this.at,
+        `for example ${examples}`,
+      ),
+    ];
   }
 
   async provision(): Promise<void> {
@@ -88,7 +113,10 @@ export abstract class PythonAppPlugin<C extends PythonAppConfig> implements Plug
   /** directives is the plugin's one directive, bound to `unit` (see bind). */
   abstract readonly directives: readonly PluginDirective[];
 
-  constructor(protected readonly log: Logger, protected readonly proc: ProcessInfo) {}
+  constructor(
+    protected readonly log: Logger,
+    protected readonly proc: ProcessInfo,
+  ) {}
 
   master(directives: readonly MasterDirective<C>[], ctx: MasterContext): MasterPart {
     return poolsPart(directives.map((d) => this.pool(d.config, d.at, ctx)));

@@ -80,7 +80,13 @@ export class HttpExchange extends PoolStream {
   private reject!: (e: HttpError) => void;
 
   /** head is the plugin's request head (latin-1); `hasBody`: body frames follow it (from ctx.body). */
-  constructor(readonly ctx: Ctx, private readonly pool: PoolLinks, private readonly hasBody: boolean, private readonly head: string, private readonly spec: ExchangeSpec) {
+  constructor(
+    readonly ctx: Ctx,
+    private readonly pool: PoolLinks,
+    private readonly hasBody: boolean,
+    private readonly head: string,
+    private readonly spec: ExchangeSpec,
+  ) {
     super();
   }
 
@@ -95,7 +101,10 @@ export class HttpExchange extends PoolStream {
       this.resolve = resolve;
       this.reject = reject;
       const res = this.ctx.res as ServerResponse & { [RES]?: HttpExchange };
-      if (res.destroyed) { resolve(); return; } // the client left while a worker was awaited: its 'close' is past
+      if (res.destroyed) {
+        resolve();
+        return;
+      } // the client left while a worker was awaited: its 'close' is past
       res[RES] = this;
       res.on('close', onResClose);
       this.pool.submit(this);
@@ -112,14 +121,32 @@ export class HttpExchange extends PoolStream {
     if (kind === HTTP_FRAME.finish || kind === HTTP_FRAME.whole || kind === HTTP_FRAME.error) this.streamEnded();
     if (this.settled) return;
     switch (kind) {
-      case HTTP_FRAME.whole: return this.whole(payload);
-      case HTTP_FRAME.start: this.started(); this.writeHead(payload); return;
-      case HTTP_FRAME.finish: this.ctx.res.end(); return this.done();
-      case HTTP_FRAME.error: return this.fail(new HttpError(500, this.spec.killOnTimeout ? `${this.spec.kind} application raised an exception` : `${this.spec.kind} application failed`, { cause: new Error(payload.toString('utf8')) }));
-      case HTTP_FRAME.log: return this.logLines(payload);
-      case LINK_FRAME.pause: this.pausedByWorker = true; this.body?.pause(); return;
-      case LINK_FRAME.resume: this.pausedByWorker = false; return this.drained();
-      default: return this.fail(new HttpError(502, `${this.spec.kind} worker sent an unknown frame 0x${kind.toString(16)}`));
+      case HTTP_FRAME.whole:
+        return this.whole(payload);
+      case HTTP_FRAME.start:
+        this.started();
+        this.writeHead(payload);
+        return;
+      case HTTP_FRAME.finish:
+        this.ctx.res.end();
+        return this.done();
+      case HTTP_FRAME.error:
+        return this.fail(
+          new HttpError(500, this.spec.killOnTimeout ? `${this.spec.kind} application raised an exception` : `${this.spec.kind} application failed`, {
+            cause: new Error(payload.toString('utf8')),
+          }),
+        );
+      case HTTP_FRAME.log:
+        return this.logLines(payload);
+      case LINK_FRAME.pause:
+        this.pausedByWorker = true;
+        this.body?.pause();
+        return;
+      case LINK_FRAME.resume:
+        this.pausedByWorker = false;
+        return this.drained();
+      default:
+        return this.fail(new HttpError(502, `${this.spec.kind} worker sent an unknown frame 0x${kind.toString(16)}`));
     }
   }
 
@@ -160,7 +187,10 @@ export class HttpExchange extends PoolStream {
   }
 
   expired(): void {
-    if (this.waitingOnClient()) { this.pool.running.add(this, this.spec.timeout); return; }
+    if (this.waitingOnClient()) {
+      this.pool.running.add(this, this.spec.timeout);
+      return;
+    }
     const { kind, timeout, log } = this.spec;
     if (!this.spec.killOnTimeout) {
       this.link!.stall(); // its event loop may be blocked: nothing new goes there until it answers
@@ -169,7 +199,11 @@ export class HttpExchange extends PoolStream {
     }
     const pid = this.link!.pid;
     log.error(`${kind} worker ${pid} did not answer within ${timeout}ms; killing it`, { request_id: this.ctx.requestId });
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
     if (!this.settled) this.fail(new HttpError(504, `${kind} application timed out`));
   }
 
@@ -193,13 +227,18 @@ export class HttpExchange extends PoolStream {
       const out = this.link!.out;
       out.frame(HTTP_FRAME.body, this.id, chunk);
       if (this.pausedByWorker) body.pause();
-      else if (out.needDrain) { body.pause(); this.link!.waitDrain(this); }
+      else if (out.needDrain) {
+        body.pause();
+        this.link!.waitDrain(this);
+      }
     });
     body.on('end', () => {
       this.bodyEnded = true;
       if (!this.ended && !this.settled) this.link!.out.frame(HTTP_FRAME.end, this.id);
     });
-    body.on('error', (e) => { if (!this.settled) this.fail(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e })); });
+    body.on('error', (e) => {
+      if (!this.settled) this.fail(e instanceof HttpError ? e : new HttpError(400, 'request body failed', { cause: e }));
+    });
   }
 
   private started(): void {

@@ -9,9 +9,14 @@ function collect(): LinkFrameSink & { frames: [number, number, string][]; pieces
   const frames: [number, number, string][] = [];
   const pieces: [number, string][] = [];
   return {
-    frames, pieces,
-    frame(kind, id, payload) { frames.push([kind, id, payload.toString('latin1')]); },
-    data(id, piece) { pieces.push([id, piece.toString('latin1')]); },
+    frames,
+    pieces,
+    frame(kind, id, payload) {
+      frames.push([kind, id, payload.toString('latin1')]);
+    },
+    data(id, piece) {
+      pieces.push([id, piece.toString('latin1')]);
+    },
   };
 }
 
@@ -31,8 +36,25 @@ describe('pool link frames', () => {
       const sink = collect();
       const dec = new FrameDecoder(sink, DATA);
       for (let at = 0; at < bytes.length; at += cut) dec.push(bytes.subarray(at, at + cut));
-      assert.deepEqual(sink.frames, [[0x48, 1, 'head one'], [0x46, 1, ''], [0x57, 3, Buffer.from('é whole', 'latin1').toString('latin1')]], `chunks of ${cut}`);
-      assert.equal(sink.pieces.map(([id, p]) => { assert.equal(id, 2); return p; }).join(''), 'data of two', `chunks of ${cut}`);
+      assert.deepEqual(
+        sink.frames,
+        [
+          [0x48, 1, 'head one'],
+          [0x46, 1, ''],
+          [0x57, 3, Buffer.from('é whole', 'latin1').toString('latin1')],
+        ],
+        `chunks of ${cut}`,
+      );
+      assert.equal(
+        sink.pieces
+          .map(([id, p]) => {
+            assert.equal(id, 2);
+            return p;
+          })
+          .join(''),
+        'data of two',
+        `chunks of ${cut}`,
+      );
     }
   });
 
@@ -58,17 +80,26 @@ describe('pool link frames', () => {
     const pair = async (): Promise<{ chunks: Buffer[]; next: () => Promise<Buffer> }> => {
       const chunks: Buffer[] = [];
       const waiters: (() => void)[] = [];
-      server = createServer((s) => s.on('data', (c: Buffer) => { chunks.push(c); waiters.splice(0).forEach((w) => w()); }));
+      server = createServer((s) =>
+        s.on('data', (c: Buffer) => {
+          chunks.push(c);
+          waiters.splice(0).forEach((w) => w());
+        }),
+      );
       await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
       client = connect((server.address() as { port: number }).port, '127.0.0.1');
       await new Promise((r) => client!.once('connect', r));
       let read = 0;
       return {
         chunks,
-        next: () => new Promise((resolve) => {
-          const take = (): void => { if (chunks.length > read) resolve(chunks[read++]); else waiters.push(take); };
-          take();
-        }),
+        next: () =>
+          new Promise((resolve) => {
+            const take = (): void => {
+              if (chunks.length > read) resolve(chunks[read++]);
+              else waiters.push(take);
+            };
+            take();
+          }),
       };
     };
 
@@ -85,7 +116,15 @@ describe('pool link frames', () => {
       while (bytes.length < want) bytes = Buffer.concat([bytes, await next()]);
       const sink = collect();
       new FrameDecoder(sink, DATA).push(bytes);
-      assert.deepEqual(sink.frames.map(([k, id, p]) => [k, id, p.length]), [[0x48, 1, 5], [0x42, 1, 10_000], [0x45, 1, 0], [0x48, 2, 70_000]]);
+      assert.deepEqual(
+        sink.frames.map(([k, id, p]) => [k, id, p.length]),
+        [
+          [0x48, 1, 5],
+          [0x42, 1, 10_000],
+          [0x45, 1, 0],
+          [0x48, 2, 70_000],
+        ],
+      );
       assert.equal(sink.frames[0][2], 'GET\0/');
     });
 
@@ -94,12 +133,19 @@ describe('pool link frames', () => {
       const w = new FrameWriter(client!);
       const sink = collect();
       const dec = new FrameDecoder(sink, DATA);
-      for (let round = 0; round < 3; round++) { // 3 x 1000 frames of 100 bytes: several slabs of 64 KiB
+      for (let round = 0; round < 3; round++) {
+        // 3 x 1000 frames of 100 bytes: several slabs of 64 KiB
         for (let id = 1; id <= 1000; id++) w.text(0x48, round * 1000 + id, `${id}`.padEnd(99, '.'), '0\0');
         while (sink.frames.length < (round + 1) * 1000) dec.push(await next());
       }
-      assert.deepEqual(sink.frames.map(([, id]) => id), Array.from({ length: 3000 }, (_, i) => i + 1));
-      assert.ok(sink.frames.every(([, id, p]) => p === `0\0${`${((id - 1) % 1000) + 1}`.padEnd(99, '.')}`), 'every payload intact');
+      assert.deepEqual(
+        sink.frames.map(([, id]) => id),
+        Array.from({ length: 3000 }, (_, i) => i + 1),
+      );
+      assert.ok(
+        sink.frames.every(([, id, p]) => p === `0\0${`${((id - 1) % 1000) + 1}`.padEnd(99, '.')}`),
+        'every payload intact',
+      );
     });
 
     it('sends the small frames of a turn in a single write', async () => {
@@ -108,7 +154,11 @@ describe('pool link frames', () => {
       for (let id = 1; id <= 3; id++) w.text(0x48, id, `request ${id}`);
       const sink = collect();
       new FrameDecoder(sink, DATA).push(await next());
-      assert.deepEqual(sink.frames.map(([, id]) => id), [1, 2, 3], 'the first chunk read holds them all');
+      assert.deepEqual(
+        sink.frames.map(([, id]) => id),
+        [1, 2, 3],
+        'the first chunk read holds them all',
+      );
     });
 
     it('sends frames queued in separate turns in separate writes, none lost', async () => {
@@ -122,7 +172,10 @@ describe('pool link frames', () => {
       const dec = new FrameDecoder(sink, DATA);
       dec.push(first);
       dec.push(second);
-      assert.deepEqual(sink.frames, [[0x48, 1, 'one'], [0x48, 2, 'two']]);
+      assert.deepEqual(sink.frames, [
+        [0x48, 1, 'one'],
+        [0x48, 2, 'two'],
+      ]);
     });
   });
 });

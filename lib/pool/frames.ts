@@ -64,7 +64,10 @@ export class FrameDecoder {
   private left = -1; // payload bytes still to come; -1 while reading a header
   private parts: Buffer[] = [];
 
-  constructor(private readonly sink: LinkFrameSink, private readonly streamed: number) {}
+  constructor(
+    private readonly sink: LinkFrameSink,
+    private readonly streamed: number,
+  ) {}
 
   /** push feeds bytes; it throws on a frame it does not accept. */
   push(chunk: Buffer): void {
@@ -73,9 +76,12 @@ export class FrameDecoder {
     while (at < n) {
       if (this.left < 0) {
         if (this.headLen === 0 && n - at >= FRAME_HEAD) {
-          const kind = chunk[at], id = chunk.readUInt32BE(at + 1), len = chunk.readUInt32BE(at + 5);
+          const kind = chunk[at],
+            id = chunk.readUInt32BE(at + 1),
+            len = chunk.readUInt32BE(at + 5);
           at += FRAME_HEAD;
-          if (kind !== this.streamed && len <= n - at) { // the whole frame is in the chunk
+          if (kind !== this.streamed && len <= n - at) {
+            // the whole frame is in the chunk
             this.check(kind, len);
             this.sink.frame(kind, id, chunk.subarray(at, at + len));
             at += len;
@@ -145,7 +151,9 @@ export class FrameWriter {
   constructor(private readonly sock: Socket) {}
 
   /** needDrain is true while the socket holds more than its high-water mark (senders of bulk data wait for 'drain'). */
-  get needDrain(): boolean { return this.sock.writableNeedDrain; }
+  get needDrain(): boolean {
+    return this.sock.writableNeedDrain;
+  }
 
   /** frame queues a frame, its payload copied when small, else written as it is (do not change it afterwards). */
   frame(kind: number, id: number, payload?: Buffer): void {
@@ -188,7 +196,10 @@ export class FrameWriter {
     this.queued = false;
     this.cut();
     const parts = this.parts;
-    if (!parts.length || this.sock.destroyed) { this.parts = []; return true; }
+    if (!parts.length || this.sock.destroyed) {
+      this.parts = [];
+      return true;
+    }
     this.parts = [];
     if (parts.length === 1) return this.sock.write(parts[0]);
     this.sock.cork();

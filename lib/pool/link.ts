@@ -53,25 +53,36 @@ export class Link implements LinkFrameSink {
   private nextId = 1;
   private drainWaiters: PoolStream[] = [];
 
-  constructor(readonly path: string, private readonly owner: LinkOwner) {
+  constructor(
+    readonly path: string,
+    private readonly owner: LinkOwner,
+  ) {
     const sock = connect(path);
     this.sock = sock;
     this.out = new FrameWriter(sock);
     this.decoder = new FrameDecoder(this, DATA);
     sock.on('data', (c: Buffer) => {
-      try { this.decoder.push(c); } catch { sock.destroy(); } // a worker that breaks the framing loses its link
+      try {
+        this.decoder.push(c);
+      } catch {
+        sock.destroy();
+      } // a worker that breaks the framing loses its link
     });
     sock.on('drain', () => {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
       for (const s of waiters) s.drained();
     });
-    sock.on('error', () => { /* 'close' follows */ });
+    sock.on('error', () => {
+      /* 'close' follows */
+    });
     sock.on('close', () => this.onClose());
   }
 
   /** load is the number of streams in flight. */
-  get load(): number { return this.streams.size; }
+  get load(): number {
+    return this.streams.size;
+  }
 
   /** hasRoom tells whether the link takes another stream now. */
   get hasRoom(): boolean {
@@ -136,7 +147,10 @@ export class Link implements LinkFrameSink {
 
   frame(kind: number, id: number, payload: Buffer): void {
     if (this.stalled) this.unstall();
-    if (id === 0) { this.control(kind, payload); return; }
+    if (id === 0) {
+      this.control(kind, payload);
+      return;
+    }
     const s = this.streams.get(id);
     if (s === undefined) return; // a stream that ended here already (aborted, timed out): its last frames go nowhere
     if (kind === LINK_FRAME.back) {

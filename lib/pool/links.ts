@@ -43,7 +43,12 @@ export class PoolLinks implements LinkOwner {
   private shut = false;
 
   /** kind and app name the pool in errors; `wait` bounds the wait for a busy pool (ms). */
-  constructor(private readonly dir: string, private readonly kind: string, private readonly app: string, private readonly wait: number) {
+  constructor(
+    private readonly dir: string,
+    private readonly kind: string,
+    private readonly app: string,
+    private readonly wait: number,
+  ) {
     this.watch = new PoolWatch(join(dir, 'keeper.sock'));
     this.watch.onChange(() => this.update());
   }
@@ -58,9 +63,15 @@ export class PoolLinks implements LinkOwner {
     const now = performance.now();
     s.submittedAt = now;
     const link = this.queue.empty ? this.pick(s) : undefined;
-    if (link) { this.send(link, s, now); return; }
+    if (link) {
+      this.send(link, s, now);
+      return;
+    }
     const down = this.downError();
-    if (down) { s.refused(down); return; }
+    if (down) {
+      s.refused(down);
+      return;
+    }
     this.queue.add(s, this.wait);
     this.armNoWorker();
   }
@@ -108,7 +119,10 @@ export class PoolLinks implements LinkOwner {
   back(link: Link, s: PoolStream): void {
     if (s.recallMark) this.recalls.remove(s.recallMark);
     s.avoid = link;
-    if (!s.back()) { s.lost(); return; }
+    if (!s.back()) {
+      s.lost();
+      return;
+    }
     this.queue.unshift(s, s.submittedAt + this.wait);
     this.dispatch();
   }
@@ -132,7 +146,7 @@ export class PoolLinks implements LinkOwner {
     const wait = s.mayWait;
     const avoid = s.avoid;
     let best: Link | undefined;
-    const from = this.turn = (this.turn + 1) % (n || 1);
+    const from = (this.turn = (this.turn + 1) % (n || 1));
     for (let k = 0; k < n; k++) {
       const link = list[(from + k) % n];
       if (link === avoid || !(wait ? link.hasRoom : link.hasThread)) continue;
@@ -144,7 +158,7 @@ export class PoolLinks implements LinkOwner {
 
   private send(link: Link, s: PoolStream, now: number): void {
     link.open(s, now);
-    if (s.prefetched) this.recalls.add(s.recallMark ??= { stream: s, due: 0, prevTimed: undefined, nextTimed: undefined, timedIn: undefined }, RECALL_AFTER);
+    if (s.prefetched) this.recalls.add((s.recallMark ??= { stream: s, due: 0, prevTimed: undefined, nextTimed: undefined, timedIn: undefined }), RECALL_AFTER);
   }
 
   /** dispatch sends what waits, in order, while links have room for it. */
@@ -166,7 +180,10 @@ export class PoolLinks implements LinkOwner {
   private recall(s: PoolStream): void {
     const link = s.link;
     if (!link || link.closed || s.heard || s.recalling || link.streams.get(s.id) !== s) return;
-    if (performance.now() - link.progressAt < RECALL_AFTER) { this.recalls.add(s.recallMark!, RECALL_AFTER); return; }
+    if (performance.now() - link.progressAt < RECALL_AFTER) {
+      this.recalls.add(s.recallMark!, RECALL_AFTER);
+      return;
+    }
     s.recalling = true;
     link.recall(s.id);
   }
@@ -204,8 +221,11 @@ export class PoolLinks implements LinkOwner {
 
   private noWorkerError(): HttpError {
     const st = this.watch.status;
-    const why = st.failing ? `${this.kind} application '${this.app}' fails to load`
-      : st.missing ? `no ${this.kind} pool runs for '${this.app}' (its master part was not started)` : `no ${this.kind} worker is ready`;
+    const why = st.failing
+      ? `${this.kind} application '${this.app}' fails to load`
+      : st.missing
+        ? `no ${this.kind} pool runs for '${this.app}' (its master part was not started)`
+        : `no ${this.kind} worker is ready`;
     return new HttpError(503, why, { headers: { 'retry-after': '1' } });
   }
 

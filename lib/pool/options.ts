@@ -18,10 +18,22 @@ export interface PythonPoolDocs {
 export function pythonPoolOptions(docs: PythonPoolDocs) {
   return [
     option({ name: 'workers', doc: docs.workers, default: '1', args: [arg.int('count', { min: 1, max: 1024 })] }),
-    option({ name: 'python', doc: 'Python interpreter: a name found on PATH or a path such as ./.venv/bin/python', default: 'python3', args: [arg.string('command')] }),
-    option({ name: 'chdir', doc: 'Folder the Python processes run in, put first on sys.path (. is the .gate file\'s folder)', default: '.', args: [arg.path('dir')] }),
     option({
-      name: 'env', doc: 'Environment variable for the Python processes (besides PATH, HOME, LANG, TZ...): env NAME VALUE', repeatable: true,
+      name: 'python',
+      doc: 'Python interpreter: a name found on PATH or a path such as ./.venv/bin/python',
+      default: 'python3',
+      args: [arg.string('command')],
+    }),
+    option({
+      name: 'chdir',
+      doc: "Folder the Python processes run in, put first on sys.path (. is the .gate file's folder)",
+      default: '.',
+      args: [arg.path('dir')],
+    }),
+    option({
+      name: 'env',
+      doc: 'Environment variable for the Python processes (besides PATH, HOME, LANG, TZ...): env NAME VALUE',
+      repeatable: true,
       args: [arg.string('name'), arg.string('value')],
     }),
     option({ name: 'pythonpath', doc: 'Folder added to sys.path (PYTHONPATH), after chdir', repeatable: true, args: [arg.path('dir')] }),

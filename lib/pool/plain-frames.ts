@@ -44,7 +44,10 @@ export class FrameReader {
   private left = -1; // payload bytes still to come; -1 while reading a header
   private parts: Buffer[] = [];
 
-  constructor(private readonly sink: FrameSink, private readonly streamed: number) {}
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly streamed: number,
+  ) {}
 
   /** push feeds bytes; it throws on a frame it does not accept. */
   push(chunk: Buffer): void {

@@ -41,7 +41,11 @@ export class PythonPool {
   private workers: Supervised[] = [];
   private readonly log: Logger;
 
-  constructor(private readonly spec: PythonPoolSpec, private readonly at: Span, private readonly ctx: MasterContext) {
+  constructor(
+    private readonly spec: PythonPoolSpec,
+    private readonly at: Span,
+    private readonly ctx: MasterContext,
+  ) {
     this.log = ctx.log.child({ app: spec.settings.app });
   }
 
@@ -51,16 +55,25 @@ export class PythonPool {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const where = `${this.at.file}:${this.at.line}`;
-    const keeper = this.ctx.supervise({ name: `${kind}-keeper ${s.app}`, command: s.python, args: ['-I', '-u', POOL_PYTHON, 'keeper', dir], cwd: dir, env: { PATH: process.env.PATH ?? '' } });
+    const keeper = this.ctx.supervise({
+      name: `${kind}-keeper ${s.app}`,
+      command: s.python,
+      args: ['-I', '-u', POOL_PYTHON, 'keeper', dir],
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '' },
+    });
     this.keeper = keeper;
     const watch = new PoolWatch(join(dir, 'keeper.sock'), 20);
     watch.open();
     try {
       const up = await watch.until((st) => st.connected || keeper.restarts > 0, KEEPER_WAIT);
-      if (!watch.status.connected) throw new Error(`${where}: '${s.python}' could not run the ${kind} keeper${up ? '' : ` within ${KEEPER_WAIT}ms`}; see the log`);
+      if (!watch.status.connected)
+        throw new Error(`${where}: '${s.python}' could not run the ${kind} keeper${up ? '' : ` within ${KEEPER_WAIT}ms`}; see the log`);
       const args = ['-u', POOL_PYTHON, 'worker', dir, this.spec.module, ...this.spec.args];
       for (let i = 1; i <= s.workers; i++) {
-        this.workers.push(this.ctx.supervise({ name: `${kind} ${s.app} #${i}`, command: s.python, args, cwd: s.chdir, env: s.env, explainedExits: [LOAD_FAILED] }));
+        this.workers.push(
+          this.ctx.supervise({ name: `${kind} ${s.app} #${i}`, command: s.python, args, cwd: s.chdir, env: s.env, explainedExits: [LOAD_FAILED] }),
+        );
       }
       const ready = await watch.until((st) => st.workers >= s.workers || st.failing, WORKERS_WAIT);
       const fatal = join(dir, 'fatal');
@@ -69,7 +82,8 @@ export class PythonPool {
         await this.stop(s.timeout);
         throw new Error(`${where}: the ${kind} application '${s.app}' failed to start: ${why}`);
       }
-      if (watch.status.failing) this.log.error(`${where}: the ${kind} application '${s.app}' fails to load (traceback above); retrying, requests get 503 meanwhile`);
+      if (watch.status.failing)
+        this.log.error(`${where}: the ${kind} application '${s.app}' fails to load (traceback above); retrying, requests get 503 meanwhile`);
       else if (!ready) this.log.warn(`${where}: only ${watch.status.workers} of ${s.workers} ${kind} workers ready after ${WORKERS_WAIT}ms`);
       else this.log.info(`${kind} pool ready`, { workers: s.workers, ...this.spec.readyFields });
     } finally {

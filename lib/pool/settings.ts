@@ -45,7 +45,10 @@ export function pythonPoolSettings(cfg: PythonPoolConfig, at: Span): PythonPoolS
   const base = resolve(dirname(at.file));
   const python = cfg.python;
   const env: Record<string, string> = {};
-  for (const k of INHERITED) { const v = process.env[k]; if (v !== undefined) env[k] = v; }
+  for (const k of INHERITED) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
   if (cfg.pythonpath?.length) env.PYTHONPATH = cfg.pythonpath.join(':');
   for (const e of cfg.env ?? []) env[e.name] = e.value;
   return {

@@ -7,8 +7,13 @@ describe('TimedList', () => {
   it('expires items in the order they came, once each, with one timer', async () => {
     const expired: string[] = [];
     let done!: () => void;
-    const all = new Promise<void>((r) => { done = r; });
-    const list = new TimedList((i) => { expired.push((i as Timed & { name: string }).name); if (expired.length === 2) done(); });
+    const all = new Promise<void>((r) => {
+      done = r;
+    });
+    const list = new TimedList((i) => {
+      expired.push((i as Timed & { name: string }).name);
+      if (expired.length === 2) done();
+    });
     const [a, b, c] = [item('a'), item('b'), item('c')];
     list.add(a, 20);
     list.add(b, 20);

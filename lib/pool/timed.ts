@@ -23,10 +23,14 @@ export class TimedList {
   constructor(private readonly expire: (item: Timed) => void) {}
 
   /** empty tells whether the list holds no item. */
-  get empty(): boolean { return this.first === undefined; }
+  get empty(): boolean {
+    return this.first === undefined;
+  }
 
   /** head is the first item (the next to expire). */
-  get head(): Timed | undefined { return this.first; }
+  get head(): Timed | undefined {
+    return this.first;
+  }
 
   /** count walks the list to count its items (for reports, not for each request). */
   count(): number {
@@ -42,7 +46,8 @@ export class TimedList {
     item.timedIn = this;
     item.prevTimed = this.last;
     item.nextTimed = undefined;
-    if (this.last) this.last.nextTimed = item; else this.first = item;
+    if (this.last) this.last.nextTimed = item;
+    else this.first = item;
     this.last = item;
     if (this.first === item) this.arm();
   }
@@ -54,7 +59,8 @@ export class TimedList {
     item.timedIn = this;
     item.prevTimed = undefined;
     item.nextTimed = this.first;
-    if (this.first) this.first.prevTimed = item; else this.last = item;
+    if (this.first) this.first.prevTimed = item;
+    else this.last = item;
     this.first = item;
     this.arm();
   }
@@ -62,8 +68,10 @@ export class TimedList {
   /** remove takes `item` out, if it is in. */
   remove(item: Timed): void {
     if (item.timedIn !== this) return;
-    if (item.prevTimed) item.prevTimed.nextTimed = item.nextTimed; else this.first = item.nextTimed;
-    if (item.nextTimed) item.nextTimed.prevTimed = item.prevTimed; else this.last = item.prevTimed;
+    if (item.prevTimed) item.prevTimed.nextTimed = item.nextTimed;
+    else this.first = item.nextTimed;
+    if (item.nextTimed) item.nextTimed.prevTimed = item.prevTimed;
+    else this.last = item.prevTimed;
     item.prevTimed = item.nextTimed = item.timedIn = undefined;
   }
 

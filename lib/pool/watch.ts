@@ -34,7 +34,10 @@ export class PoolWatch {
   private readonly waiters = new Set<() => void>();
 
   /** maxRetry caps the wait between two connection attempts (ms). */
-  constructor(private readonly keeperPath: string, private readonly maxRetry = 1000) {}
+  constructor(
+    private readonly keeperPath: string,
+    private readonly maxRetry = 1000,
+  ) {}
 
   /** open starts following; it returns at once. */
   open(): void {
@@ -43,7 +46,10 @@ export class PoolWatch {
     this.sock = sock;
     let buf = '';
     sock.setEncoding('utf8');
-    sock.on('connect', () => { this.retry = 10; sock.write('watch\n'); });
+    sock.on('connect', () => {
+      this.retry = 10;
+      sock.write('watch\n');
+    });
     sock.on('data', (c: string) => {
       buf += c;
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
@@ -53,7 +59,9 @@ export class PoolWatch {
       }
     });
     let missing = false;
-    sock.on('error', (e: NodeJS.ErrnoException) => { missing = e.code === 'ENOENT'; });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      missing = e.code === 'ENOENT';
+    });
     sock.on('close', () => {
       this.sock = undefined;
       this.set({ ...DOWN, missing });
@@ -78,8 +86,14 @@ export class PoolWatch {
   until(pred: (s: PoolStatus) => boolean, ms: number): Promise<boolean> {
     if (pred(this.status)) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const check = (): void => { if (pred(this.status)) done(true); };
-      const done = (v: boolean): void => { clearTimeout(t); this.waiters.delete(check); resolve(v); };
+      const check = (): void => {
+        if (pred(this.status)) done(true);
+      };
+      const done = (v: boolean): void => {
+        clearTimeout(t);
+        this.waiters.delete(check);
+        resolve(v);
+      };
       const t = setTimeout(() => done(false), ms);
       this.waiters.add(check);
     });

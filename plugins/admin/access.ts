@@ -33,7 +33,9 @@ export class TokenCheck {
   }
 
   /** required tells whether a token is configured. */
-  get required(): boolean { return this.digest !== undefined; }
+  get required(): boolean {
+    return this.digest !== undefined;
+  }
 }
 
 function sha256(s: string): Buffer {
@@ -50,7 +52,9 @@ export function sameOrigin(req: IncomingMessage): boolean {
   if (origin === undefined) return true;
   try {
     return new URL(origin).host === (req.headers.host ?? '').toLowerCase();
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /** isJson tells whether a request's body is declared JSON (a cross-site form cannot send that without a preflight). */

@@ -5,34 +5,52 @@ import { isLoopback, sameOrigin, TokenCheck } from './access.js';
 import { History, quantile } from './history.js';
 import { mergeUpstreams } from './status.js';
 
-const req = (headers: Record<string, string>): IncomingMessage => ({ headers } as unknown as IncomingMessage);
-const tcp = (host: string | undefined): Parameters<typeof isLoopback>[0] => ({ kind: 'tcp', port: 2019, text: `${host ?? ''}:2019`, ...(host === undefined ? {} : { host }) });
+const req = (headers: Record<string, string>): IncomingMessage => ({ headers }) as unknown as IncomingMessage;
+const tcp = (host: string | undefined): Parameters<typeof isLoopback>[0] => ({
+  kind: 'tcp',
+  port: 2019,
+  text: `${host ?? ''}:2019`,
+  ...(host === undefined ? {} : { host }),
+});
 
 /** worker makes a WorkerStats with one route's counts. */
 function worker(pid: number, buckets: number[], byClass = [0, 0, buckets.reduce((a, b) => a + b, 0), 0, 0, 0]): WorkerStats {
   return {
-    pid, generation: 1, rssBytes: 0, cpuSeconds: 0, loopDelayMs: { p50: 0, p99: 0, max: 0 }, units: [],
+    pid,
+    generation: 1,
+    rssBytes: 0,
+    cpuSeconds: 0,
+    loopDelayMs: { p50: 0, p99: 0, max: 0 },
+    units: [],
     traffic: { requests: 0, inFlight: 0, listeners: [], routes: [{ server: 's', route: '/', byClass, buckets, durationSum: 0, bytesOut: 0 }] },
   };
 }
 
 describe('admin', () => {
   it('tells loopback addresses and unix sockets from the rest', () => {
-    assert.deepEqual(['127.0.0.1', '127.1.2.3', '[::1]', 'localhost', '0.0.0.0', '10.0.0.1', '::', undefined].map((h) => isLoopback(tcp(h))),
-      [true, true, true, true, false, false, false, false]);
+    assert.deepEqual(
+      ['127.0.0.1', '127.1.2.3', '[::1]', 'localhost', '0.0.0.0', '10.0.0.1', '::', undefined].map((h) => isLoopback(tcp(h))),
+      [true, true, true, true, false, false, false, false],
+    );
     assert.equal(isLoopback({ kind: 'unix', path: '/run/a.sock', text: 'unix:/run/a.sock' }), true);
   });
 
   it('checks the bearer token, and the Origin of changes', () => {
     const t = new TokenCheck('s3cret-token-of-16+');
-    assert.deepEqual([t.allows(req({})), t.allows(req({ authorization: 'Bearer nope' })), t.allows(req({ authorization: 'bearer s3cret-token-of-16+' }))], [false, false, true]);
+    assert.deepEqual(
+      [t.allows(req({})), t.allows(req({ authorization: 'Bearer nope' })), t.allows(req({ authorization: 'bearer s3cret-token-of-16+' }))],
+      [false, false, true],
+    );
     assert.equal(new TokenCheck(undefined).allows(req({})), true);
-    assert.deepEqual([
-      sameOrigin(req({ host: '127.0.0.1:2019' })),
-      sameOrigin(req({ host: '127.0.0.1:2019', origin: 'http://127.0.0.1:2019' })),
-      sameOrigin(req({ host: '127.0.0.1:2019', origin: 'http://evil.example' })),
-      sameOrigin(req({ host: '127.0.0.1:2019', origin: 'null' })),
-    ], [true, true, false, false]);
+    assert.deepEqual(
+      [
+        sameOrigin(req({ host: '127.0.0.1:2019' })),
+        sameOrigin(req({ host: '127.0.0.1:2019', origin: 'http://127.0.0.1:2019' })),
+        sameOrigin(req({ host: '127.0.0.1:2019', origin: 'http://evil.example' })),
+        sameOrigin(req({ host: '127.0.0.1:2019', origin: 'null' })),
+      ],
+      [true, true, false, false],
+    );
   });
 
   it('estimates quantiles from histogram buckets as Prometheus does', () => {
@@ -53,7 +71,24 @@ describe('admin', () => {
 
   it('sees an upstream healthy only when every worker does', () => {
     const up = (healthy: boolean, requests: number): WorkerStats => ({
-      ...worker(1, []), units: [{ upstreams: [{ id: 'a:1', proxy: 'x.gate:3', healthy, ...(healthy ? {} : { reason: 'health check: 500' }), drained: false, inFlight: 1, requests, failures: 0, latencySum: requests * 0.01 }] }],
+      ...worker(1, []),
+      units: [
+        {
+          upstreams: [
+            {
+              id: 'a:1',
+              proxy: 'x.gate:3',
+              healthy,
+              ...(healthy ? {} : { reason: 'health check: 500' }),
+              drained: false,
+              inFlight: 1,
+              requests,
+              failures: 0,
+              latencySum: requests * 0.01,
+            },
+          ],
+        },
+      ],
     });
     const [m] = mergeUpstreams([up(true, 2), up(false, 8)]);
     assert.deepEqual([m.healthy, m.reason, m.inFlight, m.requests, Math.round(m.meanLatencySeconds * 1000)], [false, 'health check: 500', 2, 10, 10]);

@@ -20,7 +20,13 @@ export interface ApiSettings {
 
 /** ApiError is an answer other than 200, with a message for the client. */
 class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) { super(message); }
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
 }
 
 type Route = (req: IncomingMessage, url: URL) => Promise<Answer>;
@@ -36,7 +42,11 @@ const UPSTREAM = /^\/upstreams\/([^/]+)\/(drain|enable)$/;
 export class AdminApi {
   private readonly version = gatekitVersion();
 
-  constructor(private readonly control: MasterControl, private readonly settings: () => ApiSettings, private readonly retired: RetiredTotals) {}
+  constructor(
+    private readonly control: MasterControl,
+    private readonly settings: () => ApiSettings,
+    private readonly retired: RetiredTotals,
+  ) {}
 
   /** handle answers one request; it never throws. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -48,8 +58,12 @@ export class AdminApi {
       for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
       a = { status: err.status, json: { error: err.message } };
     }
-    const body = a.json !== undefined ? `${JSON.stringify(a.json, null, 2)}\n` : a.text ?? '';
-    res.writeHead(a.status ?? 200, { 'content-type': a.json !== undefined ? 'application/json' : a.type ?? 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+    const body = a.json !== undefined ? `${JSON.stringify(a.json, null, 2)}\n` : (a.text ?? '');
+    res.writeHead(a.status ?? 200, {
+      'content-type': a.json !== undefined ? 'application/json' : (a.type ?? 'text/plain; charset=utf-8'),
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
@@ -59,10 +73,11 @@ export class AdminApi {
     const asset = get ? assetAt(url.pathname) : undefined;
     if (asset) return { text: asset.body.toString('utf8'), type: asset.type }; // the page holds no data: it asks for the token
     const s = this.settings();
-    if (!s.token.allows(req)) throw new ApiError(401, 'this admin API needs Authorization: Bearer TOKEN', { 'www-authenticate': 'Bearer realm="gatekit admin"' });
+    if (!s.token.allows(req))
+      throw new ApiError(401, 'this admin API needs Authorization: Bearer TOKEN', { 'www-authenticate': 'Bearer realm="gatekit admin"' });
     const [methods, route] = this.route(url.pathname);
     if (!route) throw new ApiError(404, `no admin endpoint ${url.pathname}`);
-    const method = req.method === 'HEAD' ? 'GET' : req.method ?? '';
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
     if (!methods.includes(method)) throw new ApiError(405, `${url.pathname} takes ${methods.join(', ')}`, { allow: methods.join(', ') });
     if (method === 'POST') {
       if (!sameOrigin(req)) throw new ApiError(403, `requests from ${req.headers.origin} may not change this server`);
@@ -74,11 +89,22 @@ export class AdminApi {
   /** route finds the methods and the handler of a path; POST /config and GET /config share one. */
   private route(path: string): [readonly string[], Route | undefined] {
     switch (path) {
-      case '/status': return [['GET'], async () => ({ json: statusJson(this.control.status(), await this.control.workerStats(), this.version) })];
-      case '/metrics': return [['GET'], (req) => this.metrics(req)];
-      case '/reload': return [['POST'], async (req) => { await readJson(req); return reloadAnswer(await this.control.reload()); }];
-      case '/config': return [['GET', 'POST'], (req) => (req.method === 'POST' ? this.postConfig(req) : Promise.resolve({ text: this.control.configText().text }))];
-      case '/routes': return [['GET'], (_req, url) => Promise.resolve({ json: this.control.route(url.searchParams.get('host') ?? '', url.searchParams.get('path') ?? '/') })];
+      case '/status':
+        return [['GET'], async () => ({ json: statusJson(this.control.status(), await this.control.workerStats(), this.version) })];
+      case '/metrics':
+        return [['GET'], (req) => this.metrics(req)];
+      case '/reload':
+        return [
+          ['POST'],
+          async (req) => {
+            await readJson(req);
+            return reloadAnswer(await this.control.reload());
+          },
+        ];
+      case '/config':
+        return [['GET', 'POST'], (req) => (req.method === 'POST' ? this.postConfig(req) : Promise.resolve({ text: this.control.configText().text }))];
+      case '/routes':
+        return [['GET'], (_req, url) => Promise.resolve({ json: this.control.route(url.searchParams.get('host') ?? '', url.searchParams.get('path') ?? '/') })];
     }
     const m = UPSTREAM.exec(path);
     if (m) return [['POST'], (req) => this.drain(req, decodeURIComponent(m[1]), m[2] === 'drain')];
@@ -127,5 +153,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();
   if (!text) return null;
-  try { return JSON.parse(text); } catch (e) { throw new ApiError(400, `the body is not JSON: ${(e as Error).message}`); }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ApiError(400, `the body is not JSON: ${(e as Error).message}`);
+  }
 }

@@ -9,8 +9,18 @@ import { RETIRED_PID } from './retired.js';
 
 type Kind = 'counter' | 'gauge' | 'histogram' | 'summary';
 type Aggregator = 'sum' | 'min' | 'max';
-interface Sample { readonly labels: Record<string, string>; readonly value: number; readonly metricName?: string }
-interface Family { readonly name: string; readonly help: string; readonly type: Kind; readonly aggregator: Aggregator; readonly values: Sample[] }
+interface Sample {
+  readonly labels: Record<string, string>;
+  readonly value: number;
+  readonly metricName?: string;
+}
+interface Family {
+  readonly name: string;
+  readonly help: string;
+  readonly type: Kind;
+  readonly aggregator: Aggregator;
+  readonly values: Sample[];
+}
 
 /** Families gathers the metric families of one process, in prom-client's JSON form. */
 class Families {
@@ -22,7 +32,9 @@ class Families {
     f.values.push(o.metricName === undefined ? { labels, value } : { labels, value, metricName: o.metricName });
   }
 
-  list(): Family[] { return [...this.byName.values()]; }
+  list(): Family[] {
+    return [...this.byName.values()];
+  }
 }
 
 const CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'];
@@ -33,13 +45,18 @@ function trafficFamilies(f: Families, s: WorkerStats): void {
   f.add('gatekit_http_requests_in_flight', 'gauge', 'Requests being served', {}, t.inFlight);
   for (const r of t.routes) {
     const where = { server: r.server, route: r.route };
-    r.byClass.forEach((n, i) => { if (n) f.add('gatekit_http_requests_total', 'counter', 'Requests answered, by server, route and status class', { ...where, code: CLASSES[i] }, n); });
+    r.byClass.forEach((n, i) => {
+      if (n) f.add('gatekit_http_requests_total', 'counter', 'Requests answered, by server, route and status class', { ...where, code: CLASSES[i] }, n);
+    });
     const count = r.buckets.reduce((a, b) => a + b, 0);
     if (!count) continue;
     const h = 'gatekit_http_request_duration_seconds';
-    const help = 'Time from a request\'s arrival to the end of its response';
+    const help = "Time from a request's arrival to the end of its response";
     let cumulative = 0;
-    DURATION_BUCKETS.forEach((le, i) => { cumulative += r.buckets[i]; f.add(h, 'histogram', help, { ...where, le: String(le) }, cumulative, { metricName: `${h}_bucket` }); });
+    DURATION_BUCKETS.forEach((le, i) => {
+      cumulative += r.buckets[i];
+      f.add(h, 'histogram', help, { ...where, le: String(le) }, cumulative, { metricName: `${h}_bucket` });
+    });
     f.add(h, 'histogram', help, { ...where, le: '+Inf' }, count, { metricName: `${h}_bucket` });
     f.add(h, 'histogram', help, where, r.durationSum, { metricName: `${h}_sum` });
     f.add(h, 'histogram', help, where, count, { metricName: `${h}_count` });
@@ -57,7 +74,9 @@ function unitFamilies(f: Families, s: WorkerStats): void {
   for (const u of s.units.flatMap((r) => r.upstreams ?? [])) {
     const l = { upstream: u.id, proxy: u.proxy };
     f.add('gatekit_upstream_healthy', 'gauge', '1 when every worker sees the upstream healthy', l, u.healthy ? 1 : 0, { aggregator: 'min' });
-    f.add('gatekit_upstream_drained', 'gauge', '1 when the upstream is drained (out of rotation) by the admin API', l, u.drained ? 1 : 0, { aggregator: 'max' });
+    f.add('gatekit_upstream_drained', 'gauge', '1 when the upstream is drained (out of rotation) by the admin API', l, u.drained ? 1 : 0, {
+      aggregator: 'max',
+    });
     f.add('gatekit_upstream_requests_in_flight', 'gauge', 'Requests in flight to the upstream', l, u.inFlight);
     f.add('gatekit_upstream_failures_total', 'counter', 'Exchanges with the upstream that failed', l, u.failures);
     const d = 'gatekit_upstream_duration_seconds';
@@ -82,14 +101,24 @@ function masterFamilies(m: MasterStatus, version: string, workers: readonly Work
     f.add('gatekit_reloads_total', 'counter', 'Reloads, by result', { result: outcome }, m.reloadCounts[outcome]);
   }
   f.add('gatekit_worker_restarts_total', 'counter', 'Workers replaced after dying or hanging', {}, m.restarts);
-  const states = new Map<string, number>([['booting', 0], ['ready', 0], ['draining', 0]]);
+  const states = new Map<string, number>([
+    ['booting', 0],
+    ['ready', 0],
+    ['draining', 0],
+  ]);
   for (const w of m.workers) states.set(w.state, (states.get(w.state) ?? 0) + 1);
   for (const [state, n] of states) f.add('gatekit_workers', 'gauge', 'Worker processes, by state', { state }, n);
   for (const s of workers) {
     if (s.pid === RETIRED_PID) continue; // the exited workers' counts: no process of its own
     const slot = String(m.workers.find((w) => w.pid === s.pid)?.slot ?? 0);
     f.add('gatekit_worker_resident_memory_bytes', 'gauge', 'Resident memory of a worker', { worker: slot, generation: String(s.generation) }, s.rssBytes);
-    f.add('gatekit_worker_cpu_seconds_total', 'counter', 'CPU time of a worker (user and system)', { worker: slot, generation: String(s.generation) }, s.cpuSeconds);
+    f.add(
+      'gatekit_worker_cpu_seconds_total',
+      'counter',
+      'CPU time of a worker (user and system)',
+      { worker: slot, generation: String(s.generation) },
+      s.cpuSeconds,
+    );
   }
   return f;
 }
@@ -100,7 +129,12 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
 }
 
 /** exposition writes /metrics: every worker's numbers summed, and the master's; OpenMetrics when asked. */
-export async function exposition(m: MasterStatus, version: string, workers: readonly WorkerStats[], openMetrics: boolean): Promise<{ contentType: string; text: string }> {
+export async function exposition(
+  m: MasterStatus,
+  version: string,
+  workers: readonly WorkerStats[],
+  openMetrics: boolean,
+): Promise<{ contentType: string; text: string }> {
   const perWorker = workers.map((s) => {
     const f = new Families();
     trafficFamilies(f, s);

@@ -64,8 +64,14 @@ export class History {
         const prev = before?.get(key);
         const b = prev && prev.buckets.every((n, i) => n <= r.buckets[i]) ? prev : undefined; // counts that went down restarted
         const s = sums.get(key) ?? { n: 0, buckets: new Array<number>(r.buckets.length).fill(0), byClass: [0, 0, 0, 0, 0, 0] };
-        r.buckets.forEach((v, i) => { const d = v - (b?.buckets[i] ?? 0); s.buckets[i] += d; s.n += d; });
-        r.byClass.forEach((v, i) => { s.byClass[i] += v - (b?.byClass[i] ?? 0); });
+        r.buckets.forEach((v, i) => {
+          const d = v - (b?.buckets[i] ?? 0);
+          s.buckets[i] += d;
+          s.n += d;
+        });
+        r.byClass.forEach((v, i) => {
+          s.byClass[i] += v - (b?.byClass[i] ?? 0);
+        });
         sums.set(key, s);
       }
       next.set(id, now);
@@ -76,7 +82,9 @@ export class History {
     const routes: Record<string, RoutePoint> = {};
     for (const [key, s] of sums) {
       const codes: Record<string, number> = {};
-      s.byClass.forEach((n, i) => { if (n) codes[CLASSES[i]] = n; });
+      s.byClass.forEach((n, i) => {
+        if (n) codes[CLASSES[i]] = n;
+      });
       routes[key] = { rps: Math.round((s.n / seconds) * 10) / 10, p50: quantile(0.5, s.buckets), p99: quantile(0.99, s.buckets), codes };
     }
     const p = { t, routes };
@@ -86,5 +94,7 @@ export class History {
   }
 
   /** all lists the points kept, oldest first. */
-  all(): readonly Point[] { return this.points; }
+  all(): readonly Point[] {
+    return this.points;
+  }
 }

@@ -20,11 +20,24 @@ export class AdminPlugin implements Plugin {
 /** validateAdmin refuses a short token, and an address off loopback without a token. */
 function validateAdmin(cfg: AdminConfig, at: Span): Diagnostic[] {
   if (cfg.token !== undefined && cfg.token.length < 16) {
-    return [diagnostic('GK_ADMIN_SHORT_TOKEN', 'admin token is shorter than 16 characters', spanOf(cfg, 'token') ?? at, 'use a long random token, e.g. from `openssl rand -hex 24`')];
+    return [
+      diagnostic(
+        'GK_ADMIN_SHORT_TOKEN',
+        'admin token is shorter than 16 characters',
+        spanOf(cfg, 'token') ?? at,
+        'use a long random token, e.g. from `openssl rand -hex 24`',
+      ),
+    ];
   }
   if (cfg.token === undefined && !isLoopback(cfg.address)) {
-    return [diagnostic('GK_ADMIN_NEEDS_TOKEN', `admin on '${cfg.address.text}' is reachable from other hosts and has no token`, spanOf(cfg, 'address') ?? at,
-      'listen on 127.0.0.1, [::1] or a unix socket, or add { token ${ADMIN_TOKEN} }')];
+    return [
+      diagnostic(
+        'GK_ADMIN_NEEDS_TOKEN',
+        `admin on '${cfg.address.text}' is reachable from other hosts and has no token`,
+        spanOf(cfg, 'address') ?? at,
+        'listen on 127.0.0.1, [::1] or a unix socket, or add { token ${ADMIN_TOKEN} }',
+      ),
+    ];
   }
   return [];
 }

@@ -15,7 +15,10 @@ export class LiveFeed {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly clients = new Set<WebSocket>();
 
-  constructor(private readonly token: () => TokenCheck, private readonly hello: () => unknown) {}
+  constructor(
+    private readonly token: () => TokenCheck,
+    private readonly hello: () => unknown,
+  ) {}
 
   /** upgrade takes an Upgrade request on the admin address. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -29,22 +32,34 @@ export class LiveFeed {
 
   private admit(ws: WebSocket): void {
     const check = this.token();
-    const join = (): void => { this.clients.add(ws); ws.send(JSON.stringify({ type: 'hello', ...(this.hello() as object) })); };
+    const join = (): void => {
+      this.clients.add(ws);
+      ws.send(JSON.stringify({ type: 'hello', ...(this.hello() as object) }));
+    };
     ws.on('close', () => this.clients.delete(ws));
     ws.on('error', () => ws.terminate());
-    if (!check.required) { join(); return; }
+    if (!check.required) {
+      join();
+      return;
+    }
     const timer = setTimeout(() => ws.close(4401, 'no token'), AUTH_TIMEOUT_MS);
     ws.once('message', (data) => {
       clearTimeout(timer);
       let token: unknown;
-      try { token = (JSON.parse((data as Buffer).toString()) as { token?: unknown }).token; } catch { /* not JSON: no token */ } // a Buffer: ws's default binaryType
+      try {
+        token = (JSON.parse((data as Buffer).toString()) as { token?: unknown }).token;
+      } catch {
+        /* not JSON: no token */
+      } // a Buffer: ws's default binaryType
       if (typeof token === 'string' && check.matches(token)) join();
       else ws.close(4401, 'wrong token');
     });
   }
 
   /** watched tells whether any dashboard is connected. */
-  get watched(): boolean { return this.clients.size > 0; }
+  get watched(): boolean {
+    return this.clients.size > 0;
+  }
 
   /** send sends a message to every connected dashboard. */
   send(message: unknown): void {

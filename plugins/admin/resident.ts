@@ -34,7 +34,10 @@ export class AdminResident implements Resident<AdminConfig> {
     this.control = ctx.control;
     this.settings = settingsOf(undefined);
     this.api = new AdminApi(this.control, () => this.settings, this.retired);
-    this.live = new LiveFeed(() => this.settings.token, () => ({ history: this.history.all(), status: this.lastStatus }));
+    this.live = new LiveFeed(
+      () => this.settings.token,
+      () => ({ history: this.history.all(), status: this.lastStatus }),
+    );
   }
 
   async update(directives: readonly MasterDirective<AdminConfig>[]): Promise<void> {
@@ -46,7 +49,12 @@ export class AdminResident implements Resident<AdminConfig> {
     this.server = await listen(cfg.address, this.api, this.live);
     this.address = cfg.address.text;
     const bound = this.server.address();
-    this.ctx.log.info('admin API ready', { url: typeof bound === 'string' || !bound ? `unix:${cfg.address.text.replace(/^unix:/, '')}` : `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/` });
+    this.ctx.log.info('admin API ready', {
+      url:
+        typeof bound === 'string' || !bound
+          ? `unix:${cfg.address.text.replace(/^unix:/, '')}`
+          : `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/`,
+    });
     this.sampler = setInterval(() => void this.sample(), SAMPLE_MS);
     this.sampler.unref();
   }
@@ -71,7 +79,10 @@ export class AdminResident implements Resident<AdminConfig> {
     this.server = undefined;
     this.address = undefined;
     if (!s) return;
-    await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); });
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
   }
 
   async stop(): Promise<void> {

@@ -20,7 +20,11 @@ export class RetiredTotals {
   /** with returns the workers' numbers and, when some have exited, the stand-in that holds theirs. */
   with(workers: readonly WorkerStats[], master: MasterStatus): WorkerStats[] {
     const answered = new Set<string>();
-    for (const w of workers) { const key = keyOf(w.pid, w.generation); this.last.set(key, w); answered.add(key); }
+    for (const w of workers) {
+      const key = keyOf(w.pid, w.generation);
+      this.last.set(key, w);
+      answered.add(key);
+    }
     const running = new Set(master.workers.map((w) => keyOf(w.pid ?? -1, w.generation)));
     for (const [key, w] of this.last) {
       if (running.has(key) || answered.has(key)) continue; // one that answered and exited since is folded next time
@@ -34,10 +38,18 @@ export class RetiredTotals {
     for (const r of w.traffic.routes) {
       const key = `${r.server}\t${r.route}`;
       const a = this.routes.get(key);
-      this.routes.set(key, !a ? r : {
-        ...a, byClass: a.byClass.map((n, i) => n + r.byClass[i]), buckets: a.buckets.map((n, i) => n + r.buckets[i]),
-        durationSum: a.durationSum + r.durationSum, bytesOut: a.bytesOut + r.bytesOut,
-      });
+      this.routes.set(
+        key,
+        !a
+          ? r
+          : {
+              ...a,
+              byClass: a.byClass.map((n, i) => n + r.byClass[i]),
+              buckets: a.buckets.map((n, i) => n + r.buckets[i]),
+              durationSum: a.durationSum + r.durationSum,
+              bytesOut: a.bytesOut + r.bytesOut,
+            },
+      );
     }
     for (const l of w.traffic.listeners) {
       const a = this.listeners.get(l.listener);
@@ -47,7 +59,12 @@ export class RetiredTotals {
 
   private standIn(): WorkerStats {
     return {
-      pid: RETIRED_PID, generation: 0, rssBytes: 0, cpuSeconds: 0, loopDelayMs: { p50: 0, p99: 0, max: 0 }, units: [],
+      pid: RETIRED_PID,
+      generation: 0,
+      rssBytes: 0,
+      cpuSeconds: 0,
+      loopDelayMs: { p50: 0, p99: 0, max: 0 },
+      units: [],
       traffic: { requests: 0, inFlight: 0, routes: [...this.routes.values()], listeners: [...this.listeners.values()] },
     };
   }

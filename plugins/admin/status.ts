@@ -12,11 +12,21 @@ export function mergeUpstreams(workers: readonly WorkerStats[]): UpstreamStatus[
   for (const u of workers.flatMap((w) => w.units.flatMap((r) => r.upstreams ?? []))) {
     const key = `${u.proxy} ${u.id}`;
     const a = byKey.get(key);
-    byKey.set(key, !a ? u : {
-      ...a, healthy: a.healthy && u.healthy, drained: a.drained || u.drained, inFlight: a.inFlight + u.inFlight,
-      requests: a.requests + u.requests, failures: a.failures + u.failures, latencySum: a.latencySum + u.latencySum,
-      ...(a.reason ?? u.reason) === undefined ? {} : { reason: a.reason ?? u.reason },
-    });
+    byKey.set(
+      key,
+      !a
+        ? u
+        : {
+            ...a,
+            healthy: a.healthy && u.healthy,
+            drained: a.drained || u.drained,
+            inFlight: a.inFlight + u.inFlight,
+            requests: a.requests + u.requests,
+            failures: a.failures + u.failures,
+            latencySum: a.latencySum + u.latencySum,
+            ...((a.reason ?? u.reason) === undefined ? {} : { reason: a.reason ?? u.reason }),
+          },
+    );
   }
   return [...byKey.values()].map(({ latencySum, ...u }) => ({ ...u, meanLatencySeconds: u.requests ? latencySum / u.requests : 0 }));
 }
@@ -26,9 +36,18 @@ export function mergePools(workers: readonly WorkerStats[]): PoolReport[] {
   const byName = new Map<string, PoolReport>();
   for (const p of workers.flatMap((w) => w.units.flatMap((r) => r.pools ?? []))) {
     const a = byName.get(p.name);
-    if (!a) { byName.set(p.name, p); continue; }
+    if (!a) {
+      byName.set(p.name, p);
+      continue;
+    }
     const pids = new Set(a.processes.map((x) => x.pid));
-    byName.set(p.name, { ...a, size: Math.max(a.size, p.size), busy: a.busy + p.busy, queue: a.queue + p.queue, processes: [...a.processes, ...p.processes.filter((x) => !pids.has(x.pid))] });
+    byName.set(p.name, {
+      ...a,
+      size: Math.max(a.size, p.size),
+      busy: a.busy + p.busy,
+      queue: a.queue + p.queue,
+      processes: [...a.processes, ...p.processes.filter((x) => !pids.has(x.pid))],
+    });
   }
   return [...byName.values()];
 }
@@ -38,7 +57,10 @@ export function statusJson(m: MasterStatus, workers: readonly WorkerStats[], ver
   const stats = new Map(workers.map((w) => [w.pid, w]));
   const now = Date.now();
   return {
-    version, pid: m.pid, startedAt: new Date(m.startedAt).toISOString(), uptimeSeconds: Math.round((now - m.startedAt) / 1000),
+    version,
+    pid: m.pid,
+    startedAt: new Date(m.startedAt).toISOString(),
+    uptimeSeconds: Math.round((now - m.startedAt) / 1000),
     config: { file: m.file, generation: m.generation },
     lastReload: m.reloadHistory[0] ? reloadJson(m.reloadHistory[0]) : null,
     reloads: m.reloadHistory.map(reloadJson),
@@ -46,9 +68,16 @@ export function statusJson(m: MasterStatus, workers: readonly WorkerStats[], ver
     workers: m.workers.map((w) => {
       const s = w.pid === undefined ? undefined : stats.get(w.pid);
       return {
-        slot: w.slot, pid: w.pid ?? null, generation: w.generation, state: w.state, startedAt: new Date(now - w.uptimeMs).toISOString(),
-        requests: s?.traffic.requests ?? w.requests, inFlight: s?.traffic.inFlight ?? null, rssBytes: s?.rssBytes ?? null,
-        cpuSeconds: s?.cpuSeconds ?? null, loopDelayMs: s?.loopDelayMs ?? null,
+        slot: w.slot,
+        pid: w.pid ?? null,
+        generation: w.generation,
+        state: w.state,
+        startedAt: new Date(now - w.uptimeMs).toISOString(),
+        requests: s?.traffic.requests ?? w.requests,
+        inFlight: s?.traffic.inFlight ?? null,
+        rssBytes: s?.rssBytes ?? null,
+        cpuSeconds: s?.cpuSeconds ?? null,
+        loopDelayMs: s?.loopDelayMs ?? null,
       };
     }),
     upstreams: mergeUpstreams(workers),

@@ -9,38 +9,41 @@ const serve = (module: string, options = '', route = '/'): Promise<TestGate> =>
 
 describe('app', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('serves a plain (req, res) listener, loaded once per worker, with the request body', async () => {
     gate = await serve('./plain.mjs');
     const a = await fetch(gate.url('/a/b?c=1'), { method: 'POST', body: 'payload' });
     assert.equal(a.headers.get('x-app'), 'plain');
-    const first = await a.json() as { method: string; url: string; body: string; served: number };
+    const first = (await a.json()) as { method: string; url: string; body: string; served: number };
     assert.deepEqual([first.method, first.url, first.body], ['POST', '/a/b?c=1', 'payload']);
-    const second = await (await fetch(gate.url('/'))).json() as { served: number };
+    const second = (await (await fetch(gate.url('/'))).json()) as { served: number };
     assert.equal(second.served, first.served + 1, 'the same module instance serves every request');
   });
 
   it('shares one instance among the routes that serve the same module, and loads a fresh one for a new gate', async () => {
     const text = 'server { listen 127.0.0.1:0; route /a/ { app ./plain.mjs }; route /b/ { app ./plain.mjs { strip_mount on } } }';
     gate = await startGate(text, { file: FILE });
-    const a = await (await fetch(gate.url('/a/'))).json() as { served: number };
-    const b = await (await fetch(gate.url('/b/'))).json() as { served: number; url: string };
+    const a = (await (await fetch(gate.url('/a/'))).json()) as { served: number };
+    const b = (await (await fetch(gate.url('/b/'))).json()) as { served: number; url: string };
     assert.deepEqual([a.served, b.served, b.url], [1, 2, '/']);
     await gate.close();
     gate = await startGate(text, { file: FILE });
-    assert.equal((await (await fetch(gate.url('/a/'))).json() as { served: number }).served, 1);
+    assert.equal(((await (await fetch(gate.url('/a/'))).json()) as { served: number }).served, 1);
   });
 
   it('gives the listener the path inside the mount point with strip_mount on', async () => {
     gate = await serve('./plain.mjs', 'strip_mount on', '/api/');
-    const inner = await (await fetch(gate.url('/api/users%20x?q=2'))).json() as { url: string };
+    const inner = (await (await fetch(gate.url('/api/users%20x?q=2'))).json()) as { url: string };
     assert.equal(inner.url, '/users%20x?q=2');
   });
 
   it('reads the body from ctx.body, so a limit middleware still bounds it', async () => {
     gate = await startGate('server { listen 127.0.0.1:0; limit { body 4B }; app ./plain.mjs }', { file: FILE });
-    const small = await (await fetch(gate.url('/'), { method: 'POST', body: 'abc' })).json() as { body: string };
+    const small = (await (await fetch(gate.url('/'), { method: 'POST', body: 'abc' })).json()) as { body: string };
     assert.equal(small.body, 'abc');
     const big = await rawRequest(gate.port, 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n');
     assert.equal(big.status, 413);
@@ -70,7 +73,10 @@ describe('app', () => {
     const early = await fetch(gate.url('/early'));
     assert.equal(early.status, 500);
     await early.text();
-    assert.ok(gate.logs.some((l) => /failed before answering/.test(l)), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => /failed before answering/.test(l)),
+      gate.logs.join('\n'),
+    );
     const late = await rawRequest(gate.port, 'GET /late HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.equal(late.status, 200);
     assert.equal(late.closed, true);

@@ -12,7 +12,9 @@ const DROPPED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'set-c
 export async function serveFetch(ctx: Ctx, handler: FetchHandler): Promise<void> {
   const gone = new AbortController();
   const res = ctx.res;
-  const onClose = (): void => { if (!res.writableFinished) gone.abort(); };
+  const onClose = (): void => {
+    if (!res.writableFinished) gone.abort();
+  };
   res.once('close', onClose);
   try {
     const response = await handler(toRequest(ctx, gone.signal));
@@ -28,7 +30,11 @@ function toRequest(ctx: Ctx, signal: AbortSignal): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
-    try { headers.append(raw[i], raw[i + 1]); } catch { /* a header fetch refuses */ }
+    try {
+      headers.append(raw[i], raw[i + 1]);
+    } catch {
+      /* a header fetch refuses */
+    }
   }
   const method = ctx.method;
   const h = req.headers;
@@ -45,7 +51,9 @@ function urlOf(ctx: Ctx): string {
   const host = ctx.req.headers.host;
   try {
     if (host) return new URL(ctx.uri, `${ctx.scheme}://${host}`).href;
-  } catch { /* a Host header URL cannot hold */ }
+  } catch {
+    /* a Host header URL cannot hold */
+  }
   const name = ctx.host.includes(':') ? `[${ctx.host}]` : ctx.host;
   return new URL(ctx.uri, `${ctx.scheme}://${name}:${ctx.conn.port}`).href;
 }
@@ -66,20 +74,32 @@ async function writeResponse(ctx: Ctx, response: Response): Promise<void> {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value) && !(await drained(res))) { await reader.cancel(); return; }
+      if (!res.write(value) && !(await drained(res))) {
+        await reader.cancel();
+        return;
+      }
     }
   } catch (e) {
     res.destroy(e as Error);
     return;
   }
-  await new Promise<void>((resolve) => { res.once('close', resolve); res.end(resolve); });
+  await new Promise<void>((resolve) => {
+    res.once('close', resolve);
+    res.end(resolve);
+  });
 }
 
 /** drained waits for 'drain'; false when the response closed instead. */
 function drained(res: Ctx['res']): Promise<boolean> {
   return new Promise((resolve) => {
-    const ok = (): void => { res.off('close', no); resolve(true); };
-    const no = (): void => { res.off('drain', ok); resolve(false); };
+    const ok = (): void => {
+      res.off('close', no);
+      resolve(true);
+    };
+    const no = (): void => {
+      res.off('drain', ok);
+      resolve(false);
+    };
     res.once('drain', ok);
     res.once('close', no);
   });

@@ -17,15 +17,28 @@ export class AppUnit implements HandlerUnit {
   private app: LoadedApp | undefined;
   private readonly sockets = new Set<import('node:stream').Duplex>();
 
-  constructor(private readonly cfg: AppConfig, private readonly at: Span, private readonly log: Logger, private readonly modules: AppModules) {}
+  constructor(
+    private readonly cfg: AppConfig,
+    private readonly at: Span,
+    private readonly log: Logger,
+    private readonly modules: AppModules,
+  ) {}
 
   /** upgrades: a WebSocket, when the application has an upgrade handler. */
-  get upgrades(): readonly string[] { return this.app?.upgrade ? WEBSOCKET : []; }
+  get upgrades(): readonly string[] {
+    return this.app?.upgrade ? WEBSOCKET : [];
+  }
 
   validate(): Diagnostic[] {
     if (resolveModule(this.cfg.module)) return [];
-    return [diagnostic('GK_APP_MODULE', `app module '${this.cfg.module}' does not exist`, spanOf(this.cfg, 'module') ?? this.at,
-      'give the path of a .js, .mjs or .cjs file, or of a folder with a package.json or index.js (relative paths start at the .gate file)')];
+    return [
+      diagnostic(
+        'GK_APP_MODULE',
+        `app module '${this.cfg.module}' does not exist`,
+        spanOf(this.cfg, 'module') ?? this.at,
+        'give the path of a .js, .mjs or .cjs file, or of a folder with a package.json or index.js (relative paths start at the .gate file)',
+      ),
+    ];
   }
 
   async provision(): Promise<void> {

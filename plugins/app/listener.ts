@@ -14,12 +14,23 @@ export function serveListener(ctx: Ctx, listener: Listener, log: Logger): Promis
   const req = replaced ? surrogate(ctx) : ctx.req;
   return new Promise((resolve, reject) => {
     let settled = false;
-    const done = (): void => { settled = true; res.off('finish', done); res.off('close', done); resolve(); };
+    const done = (): void => {
+      settled = true;
+      res.off('finish', done);
+      res.off('close', done);
+      resolve();
+    };
     res.once('finish', done);
     res.once('close', done);
     const fail = (e: unknown): void => {
       if (settled) return;
-      if (!res.headersSent) { settled = true; res.off('finish', done); res.off('close', done); reject(e); return; }
+      if (!res.headersSent) {
+        settled = true;
+        res.off('finish', done);
+        res.off('close', done);
+        reject(e);
+        return;
+      }
       log.error('application failed after it started answering', { request_id: ctx.requestId, error: (e as Error)?.message ?? String(e) });
       res.destroy();
     };
@@ -49,10 +60,17 @@ function surrogate(ctx: Ctx): IncomingMessage {
   msg.httpVersionMinor = orig.httpVersionMinor;
   msg.headers = orig.headers;
   msg.rawHeaders = orig.rawHeaders;
-  msg._read = () => { body.resume(); };
+  msg._read = () => {
+    body.resume();
+  };
   msg._destroy = (err, cb) => cb(err); // the connection is the kernel's: never destroy it from here
-  body.on('data', (chunk: Buffer) => { if (!msg.push(chunk)) body.pause(); });
-  body.once('end', () => { msg.complete = true; msg.push(null); });
+  body.on('data', (chunk: Buffer) => {
+    if (!msg.push(chunk)) body.pause();
+  });
+  body.once('end', () => {
+    msg.complete = true;
+    msg.push(null);
+  });
   body.once('error', () => msg.destroy()); // serveListener answers with the error
   return msg;
 }

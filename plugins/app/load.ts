@@ -63,7 +63,8 @@ export async function loadApp(file: string, name: string | undefined, style: Sty
   const ns = await importFresh(file);
   const dflt = ns.default as Exports | undefined;
   const value = name !== undefined ? (ns[name] ?? dflt?.[name]) : (dflt ?? ns.handler ?? ns.app ?? ns.fetch);
-  if (value === undefined || value === null) throw new Error(name ? `the module has no export '${name}'` : 'the module has no default export (nor handler, app or fetch)');
+  if (value === undefined || value === null)
+    throw new Error(name ? `the module has no export '${name}'` : 'the module has no default export (nor handler, app or fetch)');
   const upgrade = pick(ns.upgrade, dflt, 'upgrade');
   const close = pick(ns.close, dflt, 'close');
   const extra = { ...(upgrade ? { upgrade: upgrade as UpgradeHandler } : {}), ...(close ? { close: close as () => unknown } : {}) };

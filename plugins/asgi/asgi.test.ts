@@ -27,13 +27,19 @@ describe('asgi', function () {
       const g = await startGate('server { listen 127.0.0.1:0; asgi apps:application { workers 2 } }', { file: ASGI_FILE });
       const pid = Number(await (await fetch(g.url('/pid'))).text());
       // the pool's sockets are in a folder of its own, in the generation's run folder
-      const dirs = (): string[] => readdirSync(temp).flatMap((r) => readdirSync(join(temp, r)).filter((d) => d.startsWith('asgi-')).map((d) => join(r, d)));
+      const dirs = (): string[] =>
+        readdirSync(temp).flatMap((r) =>
+          readdirSync(join(temp, r))
+            .filter((d) => d.startsWith('asgi-'))
+            .map((d) => join(r, d)),
+        );
       assert.ok(dirs().length >= 1, 'the pool has its socket folder');
       await g.close();
       assert.throws(() => process.kill(pid, 0), /ESRCH/);
-      assert.deepEqual(readdirSync(temp), [], 'the pool\'s folder goes, and its run folder with it');
+      assert.deepEqual(readdirSync(temp), [], "the pool's folder goes, and its run folder with it");
     } finally {
-      if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
       rmSync(temp, { recursive: true, force: true });
     }
   });

@@ -8,7 +8,12 @@ import { isWebSocket, notAvailable, WebSockets } from './websocket.js';
  * ASGI is how `asgi` speaks to its pool: requests as ASGI scopes. An event loop serves many
  * at once, so one past its timeout is abandoned (the app gets http.disconnect), not its worker.
  */
-const ASGI: PythonApp = { kind: 'asgi', killOnTimeout: false, examples: 'asgi main:app or asgi mysite.asgi:application', head: (ctx, length) => headPayload(ctx, false, length) };
+const ASGI: PythonApp = {
+  kind: 'asgi',
+  killOnTimeout: false,
+  examples: 'asgi main:app or asgi mysite.asgi:application',
+  head: (ctx, length) => headPayload(ctx, false, length),
+};
 
 /**
  * AsgiUnit is an `asgi` route in one Node worker: the Python application unit, whose links
@@ -19,7 +24,12 @@ export class AsgiUnit extends PythonAppUnit {
   private sockets: WebSockets | undefined;
   readonly upgrades = ['websocket'];
 
-  constructor(cfg: AsgiConfig, at: Span, private readonly log: Logger, proc: ProcessInfo) {
+  constructor(
+    cfg: AsgiConfig,
+    at: Span,
+    private readonly log: Logger,
+    proc: ProcessInfo,
+  ) {
     super(ASGI, cfg, at, log, proc);
   }
 

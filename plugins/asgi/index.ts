@@ -1,4 +1,15 @@
-import { bind, inject, injectable, LOGGER, PROCESS_INFO, type HandlerUnit, type Logger, type MasterContext, type ProcessInfo, type Span } from '../../core/index.js';
+import {
+  bind,
+  inject,
+  injectable,
+  LOGGER,
+  PROCESS_INFO,
+  type HandlerUnit,
+  type Logger,
+  type MasterContext,
+  type ProcessInfo,
+  type Span,
+} from '../../core/index.js';
 import { poolRunDir, PythonAppPlugin, PythonPool, pythonPoolSettings } from '../../lib/index.js';
 import { AsgiUnit } from './handler.js';
 import { asgi, type AsgiConfig } from './schema.js';
@@ -29,6 +40,16 @@ export class AsgiPlugin extends PythonAppPlugin<AsgiConfig> {
    */
   protected pool(cfg: AsgiConfig, at: Span, ctx: MasterContext): PythonPool {
     const s = pythonPoolSettings(cfg, at);
-    return new PythonPool({ kind: 'asgi', module: PYTHON_MODULE, dir: poolRunDir('asgi', cfg, at, ctx.runDir), settings: s, args: [s.app, String(s.maxRequests), String(s.timeout)] }, at, ctx);
+    return new PythonPool(
+      {
+        kind: 'asgi',
+        module: PYTHON_MODULE,
+        dir: poolRunDir('asgi', cfg, at, ctx.runDir),
+        settings: s,
+        args: [s.app, String(s.maxRequests), String(s.timeout)],
+      },
+      at,
+      ctx,
+    );
   }
 }

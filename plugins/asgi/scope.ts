@@ -21,9 +21,16 @@ export function headPayload(ctx: Ctx, websocket: boolean, length?: number): stri
   const req = ctx.req;
   const sock = req.socket;
   const scheme = websocket ? (ctx.scheme === 'https' ? 'wss' : 'ws') : ctx.scheme;
-  const protocols = websocket ? (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean).join(',') : '';
+  const protocols = websocket
+    ? (req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .join(',')
+    : '';
   // ASGI's http_version is "1.0", "1.1" or "2"
-  let text = `${websocket ? 'websocket' : 'http'}\0${req.httpVersionMajor === 2 ? '2' : req.httpVersion}\0${ctx.method}\0${scheme}\0${utf8AsLatin1(ctx.path)}\0${ctx.rawPath}` +
+  let text =
+    `${websocket ? 'websocket' : 'http'}\0${req.httpVersionMajor === 2 ? '2' : req.httpVersion}\0${ctx.method}\0${scheme}\0${utf8AsLatin1(ctx.path)}\0${ctx.rawPath}` +
     `\0${ctx.query}\0${utf8AsLatin1(ctx.mount)}\0${sock.remoteAddress ?? ''}\0${sock.remotePort ?? 0}\0${sock.localAddress ?? ctx.host}\0${ctx.conn.port}\0${protocols}`;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {

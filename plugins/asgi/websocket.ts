@@ -9,7 +9,10 @@ import { WS_FRAME } from './settings.js';
 const WS_HIGH = 1 << 20;
 
 /** Handshake is what the application chose in websocket.accept. */
-interface Handshake { readonly subprotocol: string; readonly headers: readonly string[] }
+interface Handshake {
+  readonly subprotocol: string;
+  readonly headers: readonly string[];
+}
 
 /**
  * WebSockets serves the WebSockets of one `asgi` route, each as a stream of a link (like an
@@ -23,7 +26,11 @@ export class WebSockets {
     handleProtocols: (_offered, req) => this.pending.get(req)?.subprotocol || false,
   });
 
-  constructor(readonly links: PoolLinks, readonly timeout: number, readonly log: Logger) {
+  constructor(
+    readonly links: PoolLinks,
+    readonly timeout: number,
+    readonly log: Logger,
+  ) {
     this.wss.on('headers', (headers, req) => {
       const h = this.pending.get(req)?.headers ?? [];
       for (let i = 0; i + 1 < h.length; i += 2) headers.push(`${h[i]}: ${h[i + 1]}`);
@@ -62,18 +69,25 @@ class WsStream extends PoolStream {
   private reject!: (e: HttpError) => void;
   private readonly sent = (): void => this.maybeResume();
 
-  constructor(private readonly ctx: Ctx, private readonly sockets: WebSockets) {
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly sockets: WebSockets,
+  ) {
     super();
   }
 
-  get mayWait(): boolean { return false; }
+  get mayWait(): boolean {
+    return false;
+  }
 
   run(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
       const raw = this.ctx.upgrade!.socket;
-      raw.on('close', () => { if (!this.ws) this.clientGone(); });
+      raw.on('close', () => {
+        if (!this.ws) this.clientGone();
+      });
       this.sockets.links.submit(this);
     });
   }
@@ -88,29 +102,47 @@ class WsStream extends PoolStream {
     if (this.settled && kind !== HTTP_FRAME.error) return;
     const ws = this.ws;
     switch (kind) {
-      case WS_FRAME.accept: if (!ws) this.accept(payload); return;
-      case WS_FRAME.text: ws?.send(payload.toString('utf8'), this.sent); return this.checkBuffered();
-      case WS_FRAME.bytes: ws?.send(payload, { binary: true }, this.sent); return this.checkBuffered();
+      case WS_FRAME.accept:
+        if (!ws) this.accept(payload);
+        return;
+      case WS_FRAME.text:
+        ws?.send(payload.toString('utf8'), this.sent);
+        return this.checkBuffered();
+      case WS_FRAME.bytes:
+        ws?.send(payload, { binary: true }, this.sent);
+        return this.checkBuffered();
       case WS_FRAME.close:
         if (!ws) return this.fail(new HttpError(403));
         ws.close(payload.readUInt16BE(0), payload.subarray(2).toString('utf8'));
         return;
-      case HTTP_FRAME.error: return this.failed(payload.toString('utf8'));
-      case HTTP_FRAME.finish: if (!ws) this.fail(new HttpError(500, 'the asgi application returned without accepting or closing the WebSocket')); return;
-      case LINK_FRAME.pause: ws?.pause(); return;
-      case LINK_FRAME.resume: ws?.resume(); return;
-      default: return this.failed(`the asgi worker sent an unknown frame 0x${kind.toString(16)}`, 502);
+      case HTTP_FRAME.error:
+        return this.failed(payload.toString('utf8'));
+      case HTTP_FRAME.finish:
+        if (!ws) this.fail(new HttpError(500, 'the asgi application returned without accepting or closing the WebSocket'));
+        return;
+      case LINK_FRAME.pause:
+        ws?.pause();
+        return;
+      case LINK_FRAME.resume:
+        ws?.resume();
+        return;
+      default:
+        return this.failed(`the asgi worker sent an unknown frame 0x${kind.toString(16)}`, 502);
     }
   }
 
-  data(): void { /* no streamed data in a WebSocket */ }
+  data(): void {
+    /* no streamed data in a WebSocket */
+  }
 
   lost(): void {
     this.ended = true;
     if (this.ws ? this.ws.readyState === WebSocket.OPEN : !this.settled) this.failed('the asgi worker closed the connection', 502);
   }
 
-  drained(): void { /* no request body */ }
+  drained(): void {
+    /* no request body */
+  }
 
   refused(e: HttpError): void {
     this.fail(e);
@@ -169,8 +201,13 @@ class WsStream extends PoolStream {
       if (!this.settled) this.fail(new HttpError(status, status === 500 ? 'asgi websocket application failed' : why, { cause: new Error(why) }));
       return;
     }
-    this.sockets.log.error(status === 500 ? 'asgi websocket application raised an exception' : `asgi websocket: ${why}`, { request_id: this.ctx.requestId, uri: this.ctx.uri, error: why });
-    if (ws.readyState === WebSocket.OPEN) ws.close(1011); else if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+    this.sockets.log.error(status === 500 ? 'asgi websocket application raised an exception' : `asgi websocket: ${why}`, {
+      request_id: this.ctx.requestId,
+      uri: this.ctx.uri,
+      error: why,
+    });
+    if (ws.readyState === WebSocket.OPEN) ws.close(1011);
+    else if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
   }
 
   private clientGone(): void {

@@ -18,10 +18,17 @@ describe('auth', () => {
   let gate: TestGate | undefined;
   let dir: string;
   let jwks: Server | undefined;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-auth-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-auth-'));
+  });
   afterEach(async () => {
-    await gate?.close(); gate = undefined;
-    if (jwks) { jwks.close(); await once(jwks, 'close'); jwks = undefined; }
+    await gate?.close();
+    gate = undefined;
+    if (jwks) {
+      jwks.close();
+      await once(jwks, 'close');
+      jwks = undefined;
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -30,7 +37,11 @@ describe('auth', () => {
 
   it('basic: accepts bcrypt ($2y$), apr1 and SHA1 users from htpasswd and sets $user', async () => {
     gate = await startGate(`server { listen 127.0.0.1:0; auth basic { realm "api"; users ${HTPASSWD} }; respond "hi $user" }`);
-    for (const [cred, user] of [['alice:wonder land', 'alice'], ['bob:builder', 'bob'], ['carol:c4r0l', 'carol']]) {
+    for (const [cred, user] of [
+      ['alice:wonder land', 'alice'],
+      ['bob:builder', 'bob'],
+      ['carol:c4r0l', 'carol'],
+    ]) {
       const res = await status('/', basic(cred));
       assert.deepEqual([res.status, await res.text()], [200, `hi ${user}`]);
     }
@@ -71,20 +82,28 @@ describe('auth', () => {
   });
 
   it('basic: an unknown user costs as much as a wrong password (timing-safe path)', async () => {
-    gate = await startGate(`server { listen 127.0.0.1:0; auth basic { user alice "$2y$10$WlkDgqNyJNKYn82XHqUWuesEbqh2ae3gWdlWH53R0uk3jIS/ihJz6"; max_failures 0 }; respond "in" }`);
+    gate = await startGate(
+      `server { listen 127.0.0.1:0; auth basic { user alice "$2y$10$WlkDgqNyJNKYn82XHqUWuesEbqh2ae3gWdlWH53R0uk3jIS/ihJz6"; max_failures 0 }; respond "in" }`,
+    );
     const time = async (cred: string): Promise<number> => {
       const t = performance.now();
       assert.equal((await status('/', basic(cred))).status, 401);
       return performance.now() - t;
     };
     const median = (xs: number[]): number => xs.sort((a, b) => a - b)[1];
-    const known: number[] = [], unknown: number[] = [];
-    for (let i = 0; i < 3; i++) { known.push(await time('alice:wrong')); unknown.push(await time(`nobody${i}:wrong`)); }
+    const known: number[] = [],
+      unknown: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      known.push(await time('alice:wrong'));
+      unknown.push(await time(`nobody${i}:wrong`));
+    }
     assert.ok(median(unknown) > median(known) * 0.5, `unknown user ${median(unknown).toFixed(1)} ms vs wrong password ${median(known).toFixed(1)} ms`);
   });
 
   it('leaves except paths open, counts failures and answers 429 with Retry-After past max_failures', async () => {
-    gate = await startGate(`server { listen 127.0.0.1:0; auth basic { users ${HTPASSWD}; except /healthz /public/; max_failures 3; cooldown 1m }; respond "in" }`);
+    gate = await startGate(
+      `server { listen 127.0.0.1:0; auth basic { users ${HTPASSWD}; except /healthz /public/; max_failures 3; cooldown 1m }; respond "in" }`,
+    );
     assert.equal((await status('/healthz')).status, 200);
     assert.equal((await status('/public/a')).status, 200);
     assert.equal((await status('/healthz/x')).status, 401);
@@ -98,8 +117,9 @@ describe('auth', () => {
   });
 
   it('bearer: accepts configured tokens in constant-time comparison and refuses the rest', async () => {
-    gate = await startGate('server { listen 127.0.0.1:0; auth bearer { token ${T1} ci; token ${T2}; max_failures 0 }; respond "u=$user" }',
-      { env: { T1: 'a'.repeat(32), T2: 'b'.repeat(32) } });
+    gate = await startGate('server { listen 127.0.0.1:0; auth bearer { token ${T1} ci; token ${T2}; max_failures 0 }; respond "u=$user" }', {
+      env: { T1: 'a'.repeat(32), T2: 'b'.repeat(32) },
+    });
     const ok = await status('/', `Bearer ${'a'.repeat(32)}`);
     assert.deepEqual([ok.status, await ok.text()], [200, 'u=ci']);
     assert.equal((await status('/', `Bearer ${'b'.repeat(32)}`)).status, 200);
@@ -118,7 +138,9 @@ describe('auth', () => {
     const secret = 's'.repeat(40);
     const key = new TextEncoder().encode(secret);
     const es = await generateKeyPair('ES256', { extractable: true });
-    gate = await startGate(`server { listen 127.0.0.1:0; auth jwt { secret "${secret}"; issuer https://id.test; audience api other; leeway 5s; max_failures 0 }; respond "u=$user" }`);
+    gate = await startGate(
+      `server { listen 127.0.0.1:0; auth jwt { secret "${secret}"; issuer https://id.test; audience api other; leeway 5s; max_failures 0 }; respond "u=$user" }`,
+    );
     const now = Math.floor(Date.now() / 1000);
     const sign = (claims: Record<string, unknown>, alg = 'HS256', k: Parameters<SignJWT['sign']>[0] = key): Promise<string> =>
       new SignJWT({ iss: 'https://id.test', aud: 'api', sub: 'alice', exp: now + 60, ...claims }).setProtectedHeader({ alg }).sign(k);
@@ -153,7 +175,10 @@ describe('auth', () => {
     const pem = await exportSPKI(es.publicKey);
     writeFileSync(join(dir, 'es.pem'), pem);
     const jwk = { ...(await exportJWK(rs.publicKey)), kid: 'k1', alg: 'RS256' };
-    jwks = createServer((_q, r) => { r.setHeader('content-type', 'application/json'); r.end(JSON.stringify({ keys: [jwk] })); }).listen(0, '127.0.0.1');
+    jwks = createServer((_q, r) => {
+      r.setHeader('content-type', 'application/json');
+      r.end(JSON.stringify({ keys: [jwk] }));
+    }).listen(0, '127.0.0.1');
     await once(jwks, 'listening');
     const jwksPort = (jwks.address() as { port: number }).port;
     gate = await startGate(`server { listen 127.0.0.1:0
@@ -182,7 +207,8 @@ describe('auth', () => {
   });
 
   it('reports mode mistakes, missing credentials, plain-text passwords and unusable keys at check', async () => {
-    const codes = async (text: string): Promise<string[]> => (await checkGate(`server { listen 80; ${text}; respond "x" }`, { file: join(dir, 't.gate') })).map((d) => d.code);
+    const codes = async (text: string): Promise<string[]> =>
+      (await checkGate(`server { listen 80; ${text}; respond "x" }`, { file: join(dir, 't.gate') })).map((d) => d.code);
     assert.deepEqual(await codes('auth basic { token abc }'), ['GK_AUTH_NO_CREDENTIALS', 'GK_AUTH_OPTION']);
     assert.deepEqual(await codes(`auth basic { users ${repoPath('plugins', 'auth', 'testdata', 'htpasswd-bad')} }`), ['GK_AUTH_BAD_HASH', 'GK_AUTH_BAD_HASH']);
     assert.deepEqual(await codes('auth basic { user bob secret }'), ['GK_AUTH_BAD_HASH']);

@@ -60,7 +60,10 @@ export class UserStore {
   static async load(file: string | undefined, inline: readonly { name: string; hash: string }[], pool: HashPool, maxChecks: number): Promise<UserStore> {
     const users = new Map<string, Hash>();
     if (file) for (const e of parseHtpasswd(await readFile(file, 'utf8'))) if (typeof e.hash !== 'string') users.set(e.user, e.hash);
-    for (const u of inline) { const h = parseHash(u.hash); if (typeof h !== 'string') users.set(u.name, h); }
+    for (const u of inline) {
+      const h = parseHash(u.hash);
+      if (typeof h !== 'string') users.set(u.name, h);
+    }
     return new UserStore(users, users.values().next().value, pool, maxChecks);
   }
 
@@ -75,7 +78,8 @@ export class UserStore {
     if (!against) return Promise.resolve(false);
     if (!isSlow(against)) return Promise.resolve(this.passed(key, checkHash(password, against) && hash !== undefined));
     if (this.running.size >= this.maxChecks) return Promise.resolve('busy');
-    const check = this.pool.verify(password, against)
+    const check = this.pool
+      .verify(password, against)
       .then((matches) => this.passed(key, matches && hash !== undefined))
       .finally(() => this.running.delete(key));
     this.running.set(key, check);

@@ -9,7 +9,11 @@ const SWEEP_AT = 10_000;
 export class FailureGuard {
   private readonly clients = new Map<string, { count: number; until: number }>();
 
-  constructor(private readonly max: number, private readonly cooldown: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly max: number,
+    private readonly cooldown: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** retryAfter returns the seconds a blocked client must wait, or undefined when it may try. */
   retryAfter(client: string): number | undefined {
@@ -17,7 +21,10 @@ export class FailureGuard {
     const e = this.clients.get(client);
     if (!e) return undefined;
     const left = e.until - this.now();
-    if (left <= 0) { this.clients.delete(client); return undefined; }
+    if (left <= 0) {
+      this.clients.delete(client);
+      return undefined;
+    }
     return e.count >= this.max ? Math.ceil(left / 1000) : undefined;
   }
 
@@ -26,7 +33,10 @@ export class FailureGuard {
     if (this.max === 0) return;
     const now = this.now();
     const e = this.clients.get(client);
-    if (e && e.until > now) { e.count++; e.until = now + this.cooldown; } else this.clients.set(client, { count: 1, until: now + this.cooldown });
+    if (e && e.until > now) {
+      e.count++;
+      e.until = now + this.cooldown;
+    } else this.clients.set(client, { count: 1, until: now + this.cooldown });
     if (this.clients.size > SWEEP_AT) for (const [k, v] of this.clients) if (v.until <= now) this.clients.delete(k);
   }
 

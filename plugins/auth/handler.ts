@@ -26,7 +26,12 @@ export class AuthUnit implements HandlerUnit {
   private check: ((ctx: Ctx) => Promise<Outcome>) | undefined;
   private busy = { count: 0, loggedAt: -Infinity };
 
-  constructor(private readonly cfg: AuthConfig, private readonly at: Span, private readonly log: Logger, private readonly pool: HashPool) {
+  constructor(
+    private readonly cfg: AuthConfig,
+    private readonly at: Span,
+    private readonly log: Logger,
+    private readonly pool: HashPool,
+  ) {
     this.guard = new FailureGuard(cfg.max_failures, cfg.cooldown);
     this.open = exceptMatcher(cfg.except ?? []);
     const realm = cfg.realm.replace(/["\\]/g, '\\$&');
@@ -91,7 +96,8 @@ export class AuthUnit implements HandlerUnit {
       this.guard.fail(client);
       this.log.info('authentication failed', { request_id: ctx.requestId, remote: client, uri: ctx.uri });
       // RFC 6750 3.1: a header that holds no token is a bad request; a token that fails, a 401
-      if (outcome === 'malformed') throw new HttpError(400, 'malformed bearer credentials', { expose: true, headers: { 'www-authenticate': `${challenge}, error="invalid_request"` } });
+      if (outcome === 'malformed')
+        throw new HttpError(400, 'malformed bearer credentials', { expose: true, headers: { 'www-authenticate': `${challenge}, error="invalid_request"` } });
       if (this.cfg.mode !== 'basic') challenge += ', error="invalid_token"';
     }
     throw new HttpError(401, 'authentication required', { headers: { 'www-authenticate': challenge } });
@@ -107,7 +113,10 @@ export class AuthUnit implements HandlerUnit {
     this.busy.count++;
     const now = performance.now();
     if (now - this.busy.loggedAt >= 1000) {
-      this.log.warn('too many password checks in flight: answering 503', { refused: this.busy.count, max_checks: this.cfg.max_checks ?? CHECKS_PER_CPU * availableParallelism() });
+      this.log.warn('too many password checks in flight: answering 503', {
+        refused: this.busy.count,
+        max_checks: this.cfg.max_checks ?? CHECKS_PER_CPU * availableParallelism(),
+      });
       this.busy = { count: 0, loggedAt: now };
     }
     return new HttpError(503, 'too many password checks at once', { headers: { 'retry-after': '1' }, logged: true });

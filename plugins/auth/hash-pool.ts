@@ -40,7 +40,9 @@ export class HashPool {
   constructor(private readonly size = availableParallelism()) {}
 
   /** running counts the threads alive. */
-  get running(): number { return this.threads.size; }
+  get running(): number {
+    return this.threads.size;
+  }
 
   /** verify resolves with whether `password` matches `hash`; it rejects when the check itself fails or the pool closes. */
   verify(password: string, hash: Hash): Promise<boolean> {
@@ -78,7 +80,8 @@ export class HashPool {
       const p = t.job;
       t.job = undefined;
       if (p && p.job.id === r.id) {
-        if ('error' in r) p.reject(new Error(`password check failed: ${r.error}`)); else p.resolve(r.same);
+        if ('error' in r) p.reject(new Error(`password check failed: ${r.error}`));
+        else p.resolve(r.same);
       }
       this.dispatch();
     });

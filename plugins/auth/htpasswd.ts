@@ -37,7 +37,10 @@ export function parseHtpasswd(text: string): HtpasswdEntry[] {
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
     const colon = line.indexOf(':');
-    if (colon <= 0) { out.push({ line: i + 1, user: '', hash: "not a 'user:hash' line" }); return; }
+    if (colon <= 0) {
+      out.push({ line: i + 1, user: '', hash: "not a 'user:hash' line" });
+      return;
+    }
     out.push({ line: i + 1, user: line.slice(0, colon), hash: parseHash(line.slice(colon + 1)) });
   });
   return out;
@@ -58,8 +61,11 @@ export function isSlow(hash: Hash): boolean {
 /** checkHash checks a password against a hash, synchronously (a slow one belongs on a worker thread); the comparison itself is constant-time. */
 export function checkHash(password: string, hash: Hash): boolean {
   switch (hash.scheme) {
-    case 'bcrypt': return bcrypt.compareSync(password, hash.text);
-    case 'apr1': return sameText(aprMd5(password, hash.text), hash.text);
-    case 'sha1': return sameText(`{SHA}${createHash('sha1').update(password).digest('base64')}`, hash.text);
+    case 'bcrypt':
+      return bcrypt.compareSync(password, hash.text);
+    case 'apr1':
+      return sameText(aprMd5(password, hash.text), hash.text);
+    case 'sha1':
+      return sameText(`{SHA}${createHash('sha1').update(password).digest('base64')}`, hash.text);
   }
 }

@@ -35,7 +35,11 @@ export function checkKeySource(cfg: AuthConfig, at: Span): string | undefined {
  * (`alg: none` is never accepted), then exp, nbf (with leeway), iss and aud.
  */
 export class JwtVerifier {
-  private constructor(private readonly key: Key, private readonly cfg: AuthConfig, private readonly algorithms: readonly string[]) {}
+  private constructor(
+    private readonly key: Key,
+    private readonly cfg: AuthConfig,
+    private readonly algorithms: readonly string[],
+  ) {}
 
   /** load reads the key material (a file read; a remote JWKS is fetched on first use and cached). */
   static async load(cfg: AuthConfig, at: Span): Promise<JwtVerifier> {
@@ -44,9 +48,10 @@ export class JwtVerifier {
     else if (cfg.public_key) key = createPublicKey(await readFile(cfg.public_key));
     else {
       const src = jwksSource(cfg.jwks!, at);
-      key = 'url' in src
-        ? createRemoteJWKSet(src.url, { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 })
-        : createLocalJWKSet(JSON.parse(await readFile(src.file, 'utf8')));
+      key =
+        'url' in src
+          ? createRemoteJWKSet(src.url, { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 })
+          : createLocalJWKSet(JSON.parse(await readFile(src.file, 'utf8')));
     }
     const algorithms = cfg.algorithms ?? JWT_ALGORITHMS.filter((a) => (cfg.secret !== undefined) === HMAC.includes(a));
     return new JwtVerifier(key, cfg, algorithms);

@@ -9,7 +9,11 @@ const SLOW_HASH = '$2b$11$wTZuimQFFCm2Ttw1RLdYOu9PVyR7LnnOXfWllYY5AUKJ7dnQFwjr.'
 const basic = (s: string): string => `Basic ${Buffer.from(s).toString('base64')}`;
 
 /** Timed is a response's status and Retry-After, and when it came (ms since the test's clock started). */
-interface Timed { readonly status: number; readonly retryAfter?: string; readonly at: number }
+interface Timed {
+  readonly status: number;
+  readonly retryAfter?: string;
+  readonly at: number;
+}
 
 /** timed GETs `path` on its own connection and says when the answer came; `sent` resolves once the request is on the wire. */
 function timed(port: number, path: string, t0: number, authorization?: string): Promise<Timed> & { sent: Promise<void> } {
@@ -29,7 +33,10 @@ function timed(port: number, path: string, t0: number, authorization?: string): 
 describe('auth basic: slow hashes are checked off the event loop', function () {
   this.timeout(30_000); // real bcrypt work, a few hundred ms a check
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   const config = (options = ''): string => `server { listen 127.0.0.1:0
     route = /health { respond "ok" }
@@ -52,7 +59,10 @@ describe('auth basic: slow hashes are checked off the event loop', function () {
     const health = await timed(port, '/health', t0);
     const again = await timed(port, '/', t0, basic('admin:open sesame')); // remembered: no new check
     const guesses = await Promise.all(wrong);
-    assert.deepEqual(guesses.map((g) => g.status), [401, 401, 401, 401, 401, 401]);
+    assert.deepEqual(
+      guesses.map((g) => g.status),
+      [401, 401, 401, 401, 401, 401],
+    );
     const firstGuess = Math.min(...guesses.map((g) => g.at));
     assert.equal(health.status, 200);
     assert.ok(health.at < firstGuess, `/health at ${health.at.toFixed(0)} ms, the first guess answered at ${firstGuess.toFixed(0)} ms`);
@@ -82,7 +92,10 @@ describe('auth basic: slow hashes are checked off the event loop', function () {
 
 describe('auth: HashPool', () => {
   let pool: HashPool | undefined;
-  afterEach(async () => { await pool?.close(); pool = undefined; });
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+  });
 
   it('checks on up to `size` threads, reports a failed check, and ends its threads on close', async () => {
     pool = new HashPool(2);

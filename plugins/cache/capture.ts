@@ -20,28 +20,43 @@ export function teeBody(open: () => EntryWriter, maxSize: number, settled: () =>
   const take = (chunk: Buffer): void => {
     if (over) return;
     size += chunk.length;
-    if (size > maxSize) { over = true; writer?.abort(); writer = undefined; return; }
+    if (size > maxSize) {
+      over = true;
+      writer?.abort();
+      writer = undefined;
+      return;
+    }
     (writer ??= open()).write(chunk);
   };
   const finish = async (complete: boolean): Promise<void> => {
     if (done) return;
     done = true;
-    if (complete && !over) { await (writer ?? open()).commit(); settled(); return; }
+    if (complete && !over) {
+      await (writer ?? open()).commit();
+      settled();
+      return;
+    }
     writer?.abort();
     settled();
   };
   let held: Buffer | undefined;
   return {
-    stream: () => new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        take(chunk);
-        const out = held;
-        held = chunk;
-        cb(null, out);
-      },
-      flush(cb) { void finish(true).then(() => cb(null, held)); },
-      destroy(err, cb) { void finish(false); cb(err); },
-    }),
+    stream: () =>
+      new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          take(chunk);
+          const out = held;
+          held = chunk;
+          cb(null, out);
+        },
+        flush(cb) {
+          void finish(true).then(() => cb(null, held));
+        },
+        destroy(err, cb) {
+          void finish(false);
+          cb(err);
+        },
+      }),
   };
 }
 
@@ -52,20 +67,23 @@ export function teeBody(open: () => EntryWriter, maxSize: number, settled: () =>
 export function storedBody(entry: StoredEntry, ready?: Promise<void>): BodyTransform {
   return {
     whole: () => (ready ? undefined : entry.body),
-    stream: () => new Transform({
-      transform(_chunk, _enc, cb) { cb(); },
-      flush(cb) {
-        const send = (): void => {
-          const src = entry.stream();
-          src.on('data', (c: Buffer) => this.push(c));
-          src.once('end', () => cb());
-          src.once('error', (e) => cb(e));
-        };
-        // Sent either way: a refresh that failed (the store logs it) only leaves the old head for the next request.
-        // An async flush would leave the response hanging, and the rejection unhandled, if `ready` ever rejected.
-        if (ready) void ready.then(send, send);
-        else send();
-      },
-    }),
+    stream: () =>
+      new Transform({
+        transform(_chunk, _enc, cb) {
+          cb();
+        },
+        flush(cb) {
+          const send = (): void => {
+            const src = entry.stream();
+            src.on('data', (c: Buffer) => this.push(c));
+            src.once('end', () => cb());
+            src.once('error', (e) => cb(e));
+          };
+          // Sent either way: a refresh that failed (the store logs it) only leaves the old head for the next request.
+          // An async flush would leave the response hanging, and the rejection unhandled, if `ready` ever rejected.
+          if (ready) void ready.then(send, send);
+          else send();
+        },
+      }),
   };
 }

@@ -36,9 +36,10 @@ export async function readEntry(fh: FileHandle, first: Buffer, fileSize: number,
   return {
     meta,
     body,
-    stream: (range?: ByteRange) => body
-      ? Readable.from([range ? body.subarray(range.start, range.end + 1) : body])
-      : Readable.from(readBody(path, ino, bodyAt + (range?.start ?? 0), bodyAt + (range?.end ?? meta.size - 1))),
+    stream: (range?: ByteRange) =>
+      body
+        ? Readable.from([range ? body.subarray(range.start, range.end + 1) : body])
+        : Readable.from(readBody(path, ino, bodyAt + (range?.start ?? 0), bodyAt + (range?.end ?? meta.size - 1))),
   };
 }
 

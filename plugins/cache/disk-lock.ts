@@ -15,7 +15,10 @@ import type { SharedLocks } from './store.js';
 /** AsyncRelease gives up a lock, resolving once it is given up. */
 type AsyncRelease = () => Promise<void>;
 /** Holder is what a lock file says: its holder's "host pid token", and when it was taken. */
-interface Holder { readonly text: string; readonly mtime: number }
+interface Holder {
+  readonly text: string;
+  readonly mtime: number;
+}
 
 /** POLL bounds how long a waiter sleeps between two looks at a lock. */
 const POLL = 100;
@@ -30,7 +33,10 @@ export class FileLocks implements SharedLocks {
   private seq = 0;
   private failing = false;
 
-  constructor(private readonly dir: string, private readonly log: Logger) {}
+  constructor(
+    private readonly dir: string,
+    private readonly log: Logger,
+  ) {}
 
   /** take: see SharedLocks; the release resolves once the lock file is gone. */
   async take(name: string, age: number): Promise<AsyncRelease | undefined> {
@@ -43,7 +49,10 @@ export class FileLocks implements SharedLocks {
         return this.releaser(path, mine);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' && tries === 0) { await mkdir(this.dir, { recursive: true }).catch(() => {}); continue; } // removed under us
+        if (code === 'ENOENT' && tries === 0) {
+          await mkdir(this.dir, { recursive: true }).catch(() => {});
+          continue;
+        } // removed under us
         if (code !== 'EEXIST') return this.unlocked(e);
         const held = await holder(path);
         if (held && !abandoned(held, age)) return undefined;
@@ -80,7 +89,10 @@ export class FileLocks implements SharedLocks {
   /** releaser removes the lock file, unless it is no longer the one this process made (broken, then taken by another). */
   private releaser(path: string, mine: string): AsyncRelease {
     let done: Promise<void> | undefined;
-    return () => (done ??= readFile(path, 'utf8').then((text) => (text === mine ? unlink(path) : undefined)).catch(() => {}));
+    return () =>
+      (done ??= readFile(path, 'utf8')
+        .then((text) => (text === mine ? unlink(path) : undefined))
+        .catch(() => {}));
   }
 
   /**
@@ -89,7 +101,11 @@ export class FileLocks implements SharedLocks {
    */
   private async breakLock(path: string, judged: string): Promise<void> {
     const aside = `${path}.${process.pid}.${this.seq++}`;
-    try { await rename(path, aside); } catch { return; }
+    try {
+      await rename(path, aside);
+    } catch {
+      return;
+    }
     const text = await readFile(aside, 'utf8').catch(() => judged);
     if (text !== judged) await link(aside, path).catch(() => {});
     await unlink(aside).catch(() => {});
@@ -128,7 +144,10 @@ export class FileLocks implements SharedLocks {
       this.watcher = watch(this.dir, { persistent: false }, (_event, file) => {
         if (file) for (const wake of [...(this.wakers.get(file.toString()) ?? [])]) wake();
       });
-      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
     } catch (e) {
       this.log.debug('cache: cannot watch the lock folder; waiters poll', { dir: this.dir, error: (e as Error).message });
     }
@@ -140,7 +159,9 @@ async function holder(path: string): Promise<Holder | undefined> {
   try {
     const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
     return { text, mtime: st.mtimeMs };
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** abandoned tells whether a lock is past its age or its process is gone (same host only: pids of others mean nothing here). */
@@ -148,5 +169,10 @@ function abandoned(held: Holder, age: number): boolean {
   if (Date.now() - held.mtime > age) return true;
   const [host, pid] = held.text.split(' ');
   if (host !== HOST || !Number(pid)) return false;
-  try { process.kill(Number(pid), 0); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ESRCH'; }
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

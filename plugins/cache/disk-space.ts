@@ -18,7 +18,11 @@ export class DiskSpace {
   /** again: an entry came while a sweep ran, which may not have seen it. */
   private again = false;
 
-  constructor(private readonly dir: string, private readonly maxSize: number, private readonly log: Logger) {}
+  constructor(
+    private readonly dir: string,
+    private readonly maxSize: number,
+    private readonly log: Logger,
+  ) {}
 
   /** start counts the folder and removes crashed writers' temporary files. */
   async start(tmp: string): Promise<void> {
@@ -37,14 +41,20 @@ export class DiskSpace {
     this.used += bytes;
     // a sweep under way may have listed the folder before this entry came, and then sets
     // `used` without it: look again after it, whatever the count says now
-    if (this.sweeping) { this.again = true; return; }
+    if (this.sweeping) {
+      this.again = true;
+      return;
+    }
     if (this.used > this.maxSize) this.startSweep();
   }
 
   private startSweep(): void {
     this.sweeping = this.sweep().finally(() => {
       this.sweeping = undefined;
-      if (this.again) { this.again = false; this.startSweep(); }
+      if (this.again) {
+        this.again = false;
+        this.startSweep();
+      }
     });
   }
 
@@ -74,7 +84,15 @@ export class DiskSpace {
       let removed = 0;
       for (const f of files) {
         if (total <= this.maxSize * SWEEP_TO) break;
-        if (await unlink(f.path).then(() => true, () => false)) { total -= f.size; removed++; }
+        if (
+          await unlink(f.path).then(
+            () => true,
+            () => false,
+          )
+        ) {
+          total -= f.size;
+          removed++;
+        }
       }
       this.used = total;
       if (removed) this.log.debug('cache: evicted least recently used entries', { dir: this.dir, removed, bytes: total });

@@ -34,7 +34,11 @@ export class DiskStore implements CacheStore {
   /** committing are the entries being written out, which close waits for (their size counts toward a sweep). */
   private readonly committing = new Set<Promise<void>>();
 
-  constructor(private readonly dir: string, maxSize: number, private readonly log: Logger) {
+  constructor(
+    private readonly dir: string,
+    maxSize: number,
+    private readonly log: Logger,
+  ) {
     this.tmp = join(dir, 'tmp');
     this.locks = new FileLocks(join(dir, 'locks'), log);
     this.space = new DiskSpace(dir, maxSize, log);
@@ -69,7 +73,11 @@ export class DiskStore implements CacheStore {
   private statOf(path: string): Stats | undefined {
     if (this.stats.has(path)) return this.stats.get(path);
     let st: Stats | undefined;
-    try { st = statSync(path, { throwIfNoEntry: false }); } catch { st = undefined; } // a folder that is not one (ENOTDIR): a miss
+    try {
+      st = statSync(path, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    } // a folder that is not one (ENOTDIR): a miss
     if (!this.stats.size) setImmediate(() => this.stats.clear());
     this.stats.set(path, st);
     return st;
@@ -80,7 +88,10 @@ export class DiskStore implements CacheStore {
     const st = this.statOf(path);
     if (!st) return undefined;
     const hot = this.hot.get(path);
-    if (hot && hot.ino === st.ino && hot.mtimeMs === st.mtimeMs && hot.size === st.size) { this.touch(path, st.mtimeMs); return hot.entry; }
+    if (hot && hot.ino === st.ino && hot.mtimeMs === st.mtimeMs && hot.size === st.size) {
+      this.touch(path, st.mtimeMs);
+      return hot.entry;
+    }
     const entry = await this.read(path, key);
     if (entry?.body && st.size <= FIRST_READ) this.remember(path, st, entry);
     return entry;
@@ -97,7 +108,11 @@ export class DiskStore implements CacheStore {
 
   private async read(path: string, key: string): Promise<StoredEntry | undefined> {
     let fh;
-    try { fh = await open(path, 'r'); } catch { return undefined; }
+    try {
+      fh = await open(path, 'r');
+    } catch {
+      return undefined;
+    }
     try {
       const st = await fh.stat();
       const first = Buffer.allocUnsafe(Math.min(FIRST_READ, st.size));
@@ -107,7 +122,10 @@ export class DiskStore implements CacheStore {
       return entry;
     } catch (e) {
       this.log.warn('cache: dropped a corrupt entry', { key, file: path, error: (e as Error).message });
-      if (e instanceof CorruptEntry) { await unlink(path).catch(() => {}); this.stats.delete(path); }
+      if (e instanceof CorruptEntry) {
+        await unlink(path).catch(() => {});
+        this.stats.delete(path);
+      }
       return undefined;
     } finally {
       await fh.close();
@@ -131,25 +149,45 @@ export class DiskStore implements CacheStore {
     let size = 0;
     const start = (): WriteStream => {
       const s = createWriteStream(temp);
-      s.on('error', (e) => { error ??= e; });
+      s.on('error', (e) => {
+        error ??= e;
+      });
       const head = encodeHead(meta);
       size += head.length;
       s.write(head);
       return s;
     };
     return {
-      write: (chunk) => { if (!error) { (out ??= start()).write(chunk); size += chunk.length; } },
-      commit: () => this.track(async () => {
-        const s = (out ??= start());
-        await new Promise<void>((resolve) => s.end(resolve));
+      write: (chunk) => {
         if (!error) {
-          try { await mkdir(join(final, '..'), { recursive: true }); await rename(temp, final); this.stats.delete(final); this.space.added(size); this.failing = false; return; }
-          catch (e) { error = e as Error; }
+          (out ??= start()).write(chunk);
+          size += chunk.length;
         }
-        await rm(temp, { force: true }).catch(() => {});
-        this.fail('cannot write a cache entry', error);
-      }),
-      abort: () => { error ??= new Error('aborted'); out?.destroy(); void rm(temp, { force: true }).catch(() => {}); },
+      },
+      commit: () =>
+        this.track(async () => {
+          const s = (out ??= start());
+          await new Promise<void>((resolve) => s.end(resolve));
+          if (!error) {
+            try {
+              await mkdir(join(final, '..'), { recursive: true });
+              await rename(temp, final);
+              this.stats.delete(final);
+              this.space.added(size);
+              this.failing = false;
+              return;
+            } catch (e) {
+              error = e as Error;
+            }
+          }
+          await rm(temp, { force: true }).catch(() => {});
+          this.fail('cannot write a cache entry', error);
+        }),
+      abort: () => {
+        error ??= new Error('aborted');
+        out?.destroy();
+        void rm(temp, { force: true }).catch(() => {});
+      },
     };
   }
 
@@ -168,7 +206,12 @@ export class DiskStore implements CacheStore {
   }
 
   async purge(key: string, prefix: boolean): Promise<number> {
-    const n = prefix ? await this.purgePrefix(key) : await unlink(this.pathOf(key)).then(() => 1, () => 0);
+    const n = prefix
+      ? await this.purgePrefix(key)
+      : await unlink(this.pathOf(key)).then(
+          () => 1,
+          () => 0,
+        );
     this.stats.clear(); // what this turn stat'ed may be gone
     return n;
   }
@@ -177,7 +220,11 @@ export class DiskStore implements CacheStore {
     let n = 0;
     for (const path of await this.space.files()) {
       const hit = await this.keyOf(path);
-      if (hit?.startsWith(key)) n += await unlink(path).then(() => 1, () => 0);
+      if (hit?.startsWith(key))
+        n += await unlink(path).then(
+          () => 1,
+          () => 0,
+        );
     }
     return n;
   }
@@ -190,8 +237,12 @@ export class DiskStore implements CacheStore {
         const first = Buffer.allocUnsafe(4096);
         const { bytesRead } = await fh.read(first, 0, first.length, 0);
         return (await readHead(fh, first.subarray(0, bytesRead), (await fh.stat()).size)).parsed.key;
-      } finally { await fh.close(); }
-    } catch { return undefined; }
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return undefined;
+    }
   }
 
   /** fail logs a store failure once until the store works again: requests are served as if uncached meanwhile. */

@@ -12,8 +12,19 @@ import type { CacheStore, EntryMeta, StoredEntry, StoredHeaders } from './store.
 export type CacheStatus = 'HIT' | 'MISS' | 'EXPIRED' | 'STALE' | 'UPDATING' | 'REVALIDATED' | 'BYPASS';
 
 /** HOP_BY_HOP are fields that belong to one connection, never stored (RFC 9110 7.6.1), with those the cache sets itself. */
-const NOT_STORED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer',
-  'proxy-authenticate', 'content-length', 'age', 'x-cache']);
+const NOT_STORED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authenticate',
+  'content-length',
+  'age',
+  'x-cache',
+]);
 
 /** FillSpec is one fetch the cache watches: where it stores, what it had, and what it may do. */
 export interface FillSpec {

@@ -1,5 +1,16 @@
 import { BlockList, isIP } from 'node:net';
-import { diagnostic, spanOf, type Ctx, type Diagnostic, type Logger, type Next, type ResponseHead, type Span, type TemplateLike, type HandlerUnit } from '../../core/index.js';
+import {
+  diagnostic,
+  spanOf,
+  type Ctx,
+  type Diagnostic,
+  type Logger,
+  type Next,
+  type ResponseHead,
+  type Span,
+  type TemplateLike,
+  type HandlerUnit,
+} from '../../core/index.js';
 import { fillFilter, type CacheStatus } from './fill.js';
 import { MAX_KEY, variantKey } from './key.js';
 import { KeyLocks } from './lock.js';
@@ -46,7 +57,12 @@ export class CacheUnit implements HandlerUnit {
   private readonly keyTemplate: TemplateLike | undefined;
   private readonly badKeys = new Set<string>();
 
-  constructor(private readonly cfg: CacheConfig, private readonly at: Span, private readonly log: Logger, private readonly makeStore: StoreFactory) {
+  constructor(
+    private readonly cfg: CacheConfig,
+    private readonly at: Span,
+    private readonly log: Logger,
+    private readonly makeStore: StoreFactory,
+  ) {
     this.defaults = defaultsOf(cfg);
     this.methods = new Set(cfg.methods.map((m) => m.toUpperCase()));
     this.maxSize = cfg.max_size;
@@ -58,9 +74,18 @@ export class CacheUnit implements HandlerUnit {
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
     for (const [i, c] of (this.cfg.purge_from ?? []).entries()) {
-      if (!cidr(c)) out.push(diagnostic('GK_CACHE_BAD_ADDRESS', `'${c}' is not an IP address or CIDR range`, spanOf(this.cfg.purge_from, i) ?? this.at, 'expected an address like 127.0.0.1, ::1 or 10.0.0.0/8'));
+      if (!cidr(c))
+        out.push(
+          diagnostic(
+            'GK_CACHE_BAD_ADDRESS',
+            `'${c}' is not an IP address or CIDR range`,
+            spanOf(this.cfg.purge_from, i) ?? this.at,
+            'expected an address like 127.0.0.1, ::1 or 10.0.0.0/8',
+          ),
+        );
     }
-    if (storeConfig(this.cfg).kind === 'disk' && !storeConfig(this.cfg).dir) out.push(diagnostic('GK_CACHE_NO_DIR', "'store disk' needs a folder", spanOf(this.cfg, 'store') ?? this.at, 'store disk ./cache { max_size 1GB }'));
+    if (storeConfig(this.cfg).kind === 'disk' && !storeConfig(this.cfg).dir)
+      out.push(diagnostic('GK_CACHE_NO_DIR', "'store disk' needs a folder", spanOf(this.cfg, 'store') ?? this.at, 'store disk ./cache { max_size 1GB }'));
     return out;
   }
 
@@ -101,8 +126,7 @@ export class CacheUnit implements HandlerUnit {
   private async refresh(ctx: Ctx, key: string): Promise<CacheStatus> {
     const headers = { ...ctx.req.headers };
     for (const f of CONDITIONAL_FIELDS) delete headers[f];
-    const started = await this.locks.once(`refresh\n${key}`, REFRESH_AGE,
-      () => ctx.detach(headers, (sub) => sub.state.set(REFRESH, true)));
+    const started = await this.locks.once(`refresh\n${key}`, REFRESH_AGE, () => ctx.detach(headers, (sub) => sub.state.set(REFRESH, true)));
     return started ? 'STALE' : 'UPDATING';
   }
 
@@ -115,7 +139,10 @@ export class CacheUnit implements HandlerUnit {
     if (this.lockTimeout === undefined) return this.fetch(ctx, next, key, req, 'MISS');
     const release = await this.locks.turn(key, this.lockTimeout);
     const found = await this.lookup(this.store!, key, ctx);
-    if (found && !found.policy.evaluateRequest(req).revalidation) { release?.(); return this.hit(ctx, found, 'HIT'); }
+    if (found && !found.policy.evaluateRequest(req).revalidation) {
+      release?.();
+      return this.hit(ctx, found, 'HIT');
+    }
     return this.fetch(ctx, next, key, req, 'MISS', undefined, release);
   }
 
@@ -134,17 +161,35 @@ export class CacheUnit implements HandlerUnit {
     const storing = ctx.method === 'GET' && !this.noStore(ctx);
     if (storing) {
       for (const f of CONDITIONAL_FIELDS) setRequestField(ctx.req, f, undefined);
-      if (stale) for (const [k, v] of Object.entries(revivePolicy(stale.meta.policy).revalidationHeaders(req))) if (k.startsWith('if-')) setRequestField(ctx.req, k, String(v));
+      if (stale)
+        for (const [k, v] of Object.entries(revivePolicy(stale.meta.policy).revalidationHeaders(req)))
+          if (k.startsWith('if-')) setRequestField(ctx.req, k, String(v));
     }
     ctx.vars.set(CACHE_STATUS, status);
     let headed = false;
     const settled = once(release);
-    ctx.filterBody(fillFilter({
-      ctx, store: this.store!, key, req, defaults: this.defaults, maxSize: this.maxSize, stale: storing ? stale : undefined, storing, status,
-      mark: (head, s) => { headed = true; this.mark(ctx, head, s); },
-      settled,
-    }));
-    if (release) ctx.onSent(() => { if (!headed) settled(); });
+    ctx.filterBody(
+      fillFilter({
+        ctx,
+        store: this.store!,
+        key,
+        req,
+        defaults: this.defaults,
+        maxSize: this.maxSize,
+        stale: storing ? stale : undefined,
+        storing,
+        status,
+        mark: (head, s) => {
+          headed = true;
+          this.mark(ctx, head, s);
+        },
+        settled,
+      }),
+    );
+    if (release)
+      ctx.onSent(() => {
+        if (!headed) settled();
+      });
     await next();
   }
 
@@ -172,16 +217,26 @@ export class CacheUnit implements HandlerUnit {
     return undefined;
   }
 
-  private bypassed(ctx: Ctx): boolean { return anySet(ctx, this.cfg.bypass); }
-  private noStore(ctx: Ctx): boolean { return anySet(ctx, this.cfg.no_store); }
+  private bypassed(ctx: Ctx): boolean {
+    return anySet(ctx, this.cfg.bypass);
+  }
+  private noStore(ctx: Ctx): boolean {
+    return anySet(ctx, this.cfg.no_store);
+  }
 
   /** purge answers PURGE: 403 to an address not in purge_from, else 200 with what went, or 404 when nothing did. */
   private async purge(ctx: Ctx, store: CacheStore): Promise<void> {
     const remote = ctx.remote.replace(/^::ffff:(?=\d+\.)/, '');
-    if (!this.purgers!.check(remote, isIP(remote) === 6 ? 'ipv6' : 'ipv4')) { await ctx.send(403, 'purge not allowed from this address\n'); return; }
+    if (!this.purgers!.check(remote, isIP(remote) === 6 ? 'ipv6' : 'ipv4')) {
+      await ctx.send(403, 'purge not allowed from this address\n');
+      return;
+    }
     const star = ctx.rawPath.endsWith('*');
     const key = this.keyOf(ctx);
-    if (key === undefined) { await ctx.send(400, 'no cache key for this request\n'); return; }
+    if (key === undefined) {
+      await ctx.send(400, 'no cache key for this request\n');
+      return;
+    }
     // the key of /prefix* ends in '*' (or '*?query'): everything before the star is the prefix
     const n = star ? await store.purge(key.slice(0, key.lastIndexOf('*')), true) : (await store.purge(key, false)) + (await store.purge(`${key}\n`, true));
     ctx.vars.set(CACHE_STATUS, 'BYPASS');
@@ -214,13 +269,22 @@ function defaultsOf(cfg: CacheConfig): Defaults {
 /** anySet tells whether any of the templates renders to something other than '' and '0' (Nginx's proxy_cache_bypass). */
 function anySet(ctx: Ctx, lists: readonly (readonly TemplateLike[])[] | undefined): boolean {
   if (!lists) return false;
-  for (const list of lists) for (const t of list) { const v = ctx.render(t); if (v !== '' && v !== '0') return true; }
+  for (const list of lists)
+    for (const t of list) {
+      const v = ctx.render(t);
+      if (v !== '' && v !== '0') return true;
+    }
   return false;
 }
 
 function once(fn: (() => void) | undefined): () => void {
   let called = false;
-  return () => { if (!called) { called = true; fn?.(); } };
+  return () => {
+    if (!called) {
+      called = true;
+      fn?.();
+    }
+  };
 }
 
 /** cidr parses an address or CIDR range: [address, prefix length, family]. */
@@ -236,6 +300,9 @@ function cidr(text: string): [string, number, 'ipv4' | 'ipv6'] | undefined {
 
 function blockList(list: readonly string[]): BlockList {
   const b = new BlockList();
-  for (const text of list) { const c = cidr(text); if (c) b.addSubnet(...c); }
+  for (const text of list) {
+    const c = cidr(text);
+    if (c) b.addSubnet(...c);
+  }
   return b;
 }

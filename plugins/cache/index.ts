@@ -8,12 +8,13 @@ import { makeStore } from './stores.js';
 export class CachePlugin implements Plugin {
   readonly name = 'cache';
   readonly directives = [bind(cache, (cfg, at) => new CacheUnit(cfg, at, this.log, (c, log) => makeStore(c, log, this.store)))];
-  readonly variables = [
-    { name: 'cache_status', doc: 'what the cache did: HIT, MISS, EXPIRED, STALE, UPDATING, REVALIDATED or BYPASS, set by cache' },
-  ];
+  readonly variables = [{ name: 'cache_status', doc: 'what the cache did: HIT, MISS, EXPIRED, STALE, UPDATING, REVALIDATED or BYPASS, set by cache' }];
   private readonly log: Logger;
 
-  constructor(@inject(LOGGER) log: Logger, @inject(STORE) private readonly store: SharedStore) {
+  constructor(
+    @inject(LOGGER) log: Logger,
+    @inject(STORE) private readonly store: SharedStore,
+  ) {
     this.log = log.child({ plugin: this.name });
   }
 }

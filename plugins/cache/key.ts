@@ -7,7 +7,14 @@ export const MAX_KEY = 4096;
 export function varyNames(vary: string | string[] | undefined): string[] {
   if (vary === undefined) return [];
   const text = Array.isArray(vary) ? vary.join(',') : vary;
-  return [...new Set(text.split(',').map((n) => n.trim().toLowerCase()).filter(Boolean))].sort();
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((n) => n.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ].sort();
 }
 
 /**

@@ -19,12 +19,19 @@ export class KeyLocks {
    */
   async turn(key: string, timeout: number): Promise<Release | undefined> {
     const h = this.held.get(key);
-    if (h) { await settledWithin(h.done, timeout); return undefined; }
+    if (h) {
+      await settledWithin(h.done, timeout);
+      return undefined;
+    }
     const local = this.hold(key);
     if (!this.shared) return local;
     const start = performance.now();
     const shared = await this.shared.take(key, timeout);
-    if (shared) return () => { shared(); local(); };
+    if (shared)
+      return () => {
+        shared();
+        local();
+      };
     await this.shared.wait(key, timeout, timeout - (performance.now() - start));
     local();
     return undefined;
@@ -35,8 +42,14 @@ export class KeyLocks {
     if (this.held.has(key)) return false;
     const local = this.hold(key);
     const shared = this.shared ? await this.shared.take(key, age) : local;
-    if (!shared) { local(); return false; }
-    void work().finally(() => { shared(); local(); });
+    if (!shared) {
+      local();
+      return false;
+    }
+    void work().finally(() => {
+      shared();
+      local();
+    });
     return true;
   }
 
@@ -48,7 +61,10 @@ export class KeyLocks {
   private hold(key: string): Release {
     let release!: Release;
     const done = new Promise<void>((resolve) => {
-      release = () => { if (this.held.get(key)?.done === done) this.held.delete(key); resolve(); };
+      release = () => {
+        if (this.held.get(key)?.done === done) this.held.delete(key);
+        resolve();
+      };
     });
     this.held.set(key, { done, release });
     return release;
@@ -58,6 +74,12 @@ export class KeyLocks {
 /** settledWithin resolves when `p` does or after `ms`, whichever comes first. */
 async function settledWithin(p: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
-  try { await Promise.race([p, late]); } finally { clearTimeout(timer); }
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -32,12 +32,17 @@ export class MemoryStore implements CacheStore {
     const chunks: Buffer[] = [];
     let dropped = false;
     return {
-      write: (chunk) => { chunks.push(chunk); },
+      write: (chunk) => {
+        chunks.push(chunk);
+      },
       commit: () => {
         if (!dropped) this.put({ meta: { ...meta, size: 0 }, body: Buffer.concat(chunks) });
         return Promise.resolve();
       },
-      abort: () => { dropped = true; chunks.length = 0; },
+      abort: () => {
+        dropped = true;
+        chunks.length = 0;
+      },
     };
   }
 
@@ -50,7 +55,10 @@ export class MemoryStore implements CacheStore {
   purge(key: string, prefix: boolean): Promise<number> {
     let n = 0;
     for (const k of [...this.entries.keys()]) {
-      if (prefix ? k.startsWith(key) : k === key) { this.remove(k); n++; }
+      if (prefix ? k.startsWith(key) : k === key) {
+        this.remove(k);
+        n++;
+      }
     }
     return Promise.resolve(n);
   }

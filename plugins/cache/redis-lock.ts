@@ -20,18 +20,24 @@ export class RedisLocks implements SharedLocks {
     const key = this.keyOf(name);
     const token = randomBytes(9).toString('base64');
     try {
-      if (await this.lease.redis.set(key, token, 'PX', Math.max(1, Math.ceil(age)), 'NX') !== 'OK') return undefined;
+      if ((await this.lease.redis.set(key, token, 'PX', Math.max(1, Math.ceil(age)), 'NX')) !== 'OK') return undefined;
     } catch {
       return () => {}; // the store's outage is logged by the entries' commands
     }
-    return () => { void this.lease.redis.eval(RELEASE, 1, key, token).catch(() => {}); };
+    return () => {
+      void this.lease.redis.eval(RELEASE, 1, key, token).catch(() => {});
+    };
   }
 
   async wait(name: string, _age: number, timeout: number): Promise<boolean> {
     const key = this.keyOf(name);
     const end = performance.now() + timeout;
     for (let pause = POLL_FIRST; ; pause = Math.min(pause * 2, POLL_MAX)) {
-      try { if (!(await this.lease.redis.exists(key))) return true; } catch { return true; }
+      try {
+        if (!(await this.lease.redis.exists(key))) return true;
+      } catch {
+        return true;
+      }
       const left = end - performance.now();
       if (left <= 0) return false;
       await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));

@@ -20,7 +20,13 @@ export class RedisCacheStore implements CacheStore {
   /** locks are shared by every instance, in Redis. */
   readonly locks: RedisLocks;
 
-  constructor(private readonly lease: StoreLease, private readonly maxEntry: number, private readonly keep: number, private readonly log: Logger, private readonly overflow?: CacheStore) {
+  constructor(
+    private readonly lease: StoreLease,
+    private readonly maxEntry: number,
+    private readonly keep: number,
+    private readonly log: Logger,
+    private readonly overflow?: CacheStore,
+  ) {
     this.locks = new RedisLocks(lease);
   }
 
@@ -41,7 +47,10 @@ export class RedisCacheStore implements CacheStore {
     let spill: EntryWriter | undefined;
     return {
       write: (chunk) => {
-        if (spill) { spill.write(chunk); return; }
+        if (spill) {
+          spill.write(chunk);
+          return;
+        }
         if (!chunks) return;
         size += chunk.length;
         chunks.push(chunk);
@@ -54,7 +63,10 @@ export class RedisCacheStore implements CacheStore {
         if (spill) return spill.commit();
         if (chunks) await this.put({ ...meta, size }, Buffer.concat(chunks, size));
       },
-      abort: () => { chunks = undefined; spill?.abort(); },
+      abort: () => {
+        chunks = undefined;
+        spill?.abort();
+      },
     };
   }
 
@@ -62,10 +74,17 @@ export class RedisCacheStore implements CacheStore {
     const k = this.keyOf(meta.key);
     try {
       // only an entry still there: a body-less hash would be a broken entry
-      await this.lease.redis.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'meta', ARGV[1]); redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
-        1, k, JSON.stringify(meta), this.ttlOf(meta));
+      await this.lease.redis.eval(
+        "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'meta', ARGV[1]); redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+        1,
+        k,
+        JSON.stringify(meta),
+        this.ttlOf(meta),
+      );
       this.answered();
-    } catch (e) { this.unanswered(e as Error); }
+    } catch (e) {
+      this.unanswered(e as Error);
+    }
     await this.overflow?.update(meta);
   }
 
@@ -79,8 +98,10 @@ export class RedisCacheStore implements CacheStore {
         }
       }
       this.answered();
-    } catch (e) { this.unanswered(e as Error); }
-    return n + (await this.overflow?.purge(key, prefix) ?? 0);
+    } catch (e) {
+      this.unanswered(e as Error);
+    }
+    return n + ((await this.overflow?.purge(key, prefix)) ?? 0);
   }
 
   async close(): Promise<void> {
@@ -93,7 +114,9 @@ export class RedisCacheStore implements CacheStore {
     try {
       await this.lease.redis.multi().hset(k, 'meta', JSON.stringify(meta), 'body', body).pexpire(k, this.ttlOf(meta)).exec();
       this.answered();
-    } catch (e) { this.unanswered(e as Error); }
+    } catch (e) {
+      this.unanswered(e as Error);
+    }
   }
 
   private keyOf(key: string): string {

@@ -10,7 +10,10 @@ export const CONDITIONAL_FIELDS = ['if-none-match', 'if-modified-since', 'range'
 export function setRequestField(req: IncomingMessage, name: string, value: string | undefined): void {
   const raw = req.rawHeaders;
   for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i].toLowerCase() === name) raw.splice(i, 2);
-  if (value === undefined) { delete req.headers[name]; return; }
+  if (value === undefined) {
+    delete req.headers[name];
+    return;
+  }
   req.headers[name] = value;
   raw.push(name, value);
 }

@@ -46,8 +46,14 @@ export async function answerFromCache(ctx: Ctx, entry: StoredEntry, policy: Cach
     res.setHeader('content-range', `bytes ${range.start}-${range.end}/${meta.size}`);
     res.setHeader('content-length', range.end - range.start + 1);
   }
-  if (ctx.method === 'HEAD') { res.end(); return; }
-  if (entry.body) { res.end(range ? entry.body.subarray(range.start, range.end + 1) : entry.body); return; }
+  if (ctx.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  if (entry.body) {
+    res.end(range ? entry.body.subarray(range.start, range.end + 1) : entry.body);
+    return;
+  }
   try {
     await pipeline(entry.stream(range), res);
   } catch (e) {

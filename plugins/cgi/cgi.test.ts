@@ -9,9 +9,12 @@ const codes = async (text: string): Promise<string[]> => (await checkGate(text, 
 
 describe('cgi schema and validation', () => {
   it('checks clean with every option', async () => {
-    assert.deepEqual(await codes(`server { listen 80; route /cgi-bin/ { cgi ./cgi-bin {
+    assert.deepEqual(
+      await codes(`server { listen 80; route /cgi-bin/ { cgi ./cgi-bin {
       interpreter .py sh -e; pass_env LANG TZ; pass_env HOME; env A b; timeout 5s; max_processes 4; queue_timeout 100ms
-      document_root .; pass_auth off; spawner fork } } }`), []);
+      document_root .; pass_auth off; spawner fork } } }`),
+      [],
+    );
   });
 
   it('reports a missing folder at the directive', async () => {
@@ -19,8 +22,11 @@ describe('cgi schema and validation', () => {
   });
 
   it('reports a bad extension, an interpreter not on PATH, and HTTP_PROXY', async () => {
-    assert.deepEqual(await codes('server { listen 80; cgi ./cgi-bin { interpreter py sh; interpreter .x no-such-interpreter-gk; pass_env HTTP_PROXY } }'),
-      ['GK_CGI_HTTPOXY 1:21', 'GK_CGI_INTERPRETER 1:37', 'GK_CGI_INTERPRETER 1:56']);
+    assert.deepEqual(await codes('server { listen 80; cgi ./cgi-bin { interpreter py sh; interpreter .x no-such-interpreter-gk; pass_env HTTP_PROXY } }'), [
+      'GK_CGI_HTTPOXY 1:21',
+      'GK_CGI_INTERPRETER 1:37',
+      'GK_CGI_INTERPRETER 1:56',
+    ]);
   });
 
   it('reports spawner helper at its value when python3 is not on PATH', async () => {
@@ -45,7 +51,10 @@ describe('cgi response header parser', () => {
     assert.equal(p.push(Buffer.from('Content-Type: text/plain\r\nX-A: 1\r')), undefined);
     const got = p.push(Buffer.from('\n\r\nbody'));
     assert.ok(got);
-    assert.deepEqual(got.head.headers, [['Content-Type', 'text/plain'], ['X-A', '1']]);
+    assert.deepEqual(got.head.headers, [
+      ['Content-Type', 'text/plain'],
+      ['X-A', '1'],
+    ]);
     assert.equal(got.rest.toString(), 'body');
     const lf = new HeadParser().push(Buffer.from('Status: 404\n\n'));
     assert.deepEqual([lf?.head.status, lf?.head.reason, lf?.rest.length], [404, undefined, 0]);

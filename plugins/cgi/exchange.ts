@@ -4,7 +4,6 @@ import { BadCgiHead, CgiHeadParser, type CgiHead } from '../../lib/index.js';
 import type { HeadParser } from './nph-head.js';
 import type { ScriptProcess } from './process.js';
 
-
 /** Watch tells the exchange what happened to its process meanwhile. */
 export interface Watch {
   readonly timedOut: boolean;
@@ -27,7 +26,10 @@ export function feedInput(ctx: Ctx, stdin: Writable, failed: (e: Error) => void)
   const body = ctx.body;
   body.once('error', failed);
   body.pipe(stdin);
-  stdin.once('close', () => { body.unpipe(stdin); body.resume(); });
+  stdin.once('close', () => {
+    body.unpipe(stdin);
+    body.resume();
+  });
 }
 
 /**
@@ -38,7 +40,10 @@ export function readHead(proc: ScriptProcess, watch: Watch, name: string, parser
   const out = proc.stdout;
   return new Promise((resolve, reject) => {
     let cancel = (): void => {};
-    const stop = (): void => { out.off('data', onData); cancel(); };
+    const stop = (): void => {
+      out.off('data', onData);
+      cancel();
+    };
     const onData = (chunk: Buffer): void => {
       try {
         const got = parser.push(chunk);
@@ -55,7 +60,13 @@ export function readHead(proc: ScriptProcess, watch: Watch, name: string, parser
       stop();
       if (watch.timedOut) reject(new HttpError(504, `CGI script ${name} timed out`));
       else if (watch.inputError) reject(watch.inputError);
-      else { try { parser.end(); } catch (e) { reject(badHead(name, e as Error)); } }
+      else {
+        try {
+          parser.end();
+        } catch (e) {
+          reject(badHead(name, e as Error));
+        }
+      }
     };
     out.on('data', onData);
     cancel = whenDone(out, onEnd);
@@ -81,7 +92,10 @@ function whenDone(out: Readable, done: () => void): () => void {
     out.off('close', once);
   };
   if (out.readableEnded || out.destroyed) queueMicrotask(once);
-  else { out.once('end', once); out.once('close', once); }
+  else {
+    out.once('end', once);
+    out.once('close', once);
+  }
   return cancel;
 }
 
@@ -101,7 +115,10 @@ export function sendResponse(ctx: Ctx, head: CgiHead, rest: Buffer, out: Readabl
   else res.writeHead(head.status);
   return new Promise((resolve) => {
     // a client gone mid-response leaves the output paused for a 'drain' that never comes: drop it
-    res.once('close', () => { if (!out.readableEnded) out.destroy(); resolve(); });
+    res.once('close', () => {
+      if (!out.readableEnded) out.destroy();
+      resolve();
+    });
     if (rest.length) res.write(rest);
     out.on('data', (chunk: Buffer) => {
       if (!res.write(chunk)) {
@@ -111,8 +128,14 @@ export function sendResponse(ctx: Ctx, head: CgiHead, rest: Buffer, out: Readabl
     });
     whenDone(out, () => {
       // output that closes without an end failed mid-way (a reset socket): cut the response off
-      if (!out.readableEnded) { res.destroy(); return; }
-      if (!watch.timedOut) { res.end(); return; }
+      if (!out.readableEnded) {
+        res.destroy();
+        return;
+      }
+      if (!watch.timedOut) {
+        res.end();
+        return;
+      }
       log.error('CGI script timed out while sending its body; response cut off', { request_id: ctx.requestId });
       res.destroy();
     });
@@ -141,6 +164,9 @@ export function sendRaw(ctx: Ctx, socket: Writable & { destroy(): void }, out: R
         socket.once('drain', () => out.resume());
       }
     });
-    whenDone(out, () => { if (watch.timedOut || !out.readableEnded) socket.destroy(); else socket.end(); });
+    whenDone(out, () => {
+      if (watch.timedOut || !out.readableEnded) socket.destroy();
+      else socket.end();
+    });
   });
 }

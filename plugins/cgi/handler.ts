@@ -34,7 +34,11 @@ export class CgiUnit implements HandlerUnit {
   private helper: HelperLauncher | undefined;
   private closed = false;
 
-  constructor(private readonly cfg: CgiConfig, private readonly at: Span, private readonly log: Logger) {
+  constructor(
+    private readonly cfg: CgiConfig,
+    private readonly at: Span,
+    private readonly log: Logger,
+  ) {
     this.dir = resolve(cfg.path).replace(/\/$/, '') || '/';
     this.realDir = this.dir;
     this.timeout = cfg.timeout;
@@ -48,10 +52,24 @@ export class CgiUnit implements HandlerUnit {
     const out: Diagnostic[] = [];
     const st = statSync(this.dir, { throwIfNoEntry: false });
     const pathAt = spanOf(this.cfg, 'path') ?? this.at;
-    if (!st) out.push(diagnostic('GK_CGI_DIR', `cgi path '${this.cfg.path}' does not exist`, pathAt, 'create the folder, or fix the path (relative paths start at the .gate file)'));
+    if (!st)
+      out.push(
+        diagnostic(
+          'GK_CGI_DIR',
+          `cgi path '${this.cfg.path}' does not exist`,
+          pathAt,
+          'create the folder, or fix the path (relative paths start at the .gate file)',
+        ),
+      );
     else if (!st.isDirectory() && !(st.isFile() && ((st.mode & 0o111) !== 0 || (this.cfg.interpreter ?? []).some((i) => i.extension === extname(this.dir))))) {
-      out.push(diagnostic('GK_CGI_DIR', `cgi path '${this.cfg.path}' is neither a folder nor an executable program`, pathAt,
-        'name a folder of scripts, or a program gatekit may run (chmod +x, or an interpreter for its extension)'));
+      out.push(
+        diagnostic(
+          'GK_CGI_DIR',
+          `cgi path '${this.cfg.path}' is neither a folder nor an executable program`,
+          pathAt,
+          'name a folder of scripts, or a program gatekit may run (chmod +x, or an interpreter for its extension)',
+        ),
+      );
     }
     for (const [i, { extension, command }] of (this.cfg.interpreter ?? []).entries()) {
       const at = spanOf(this.cfg.interpreter, i) ?? this.at;
@@ -60,10 +78,24 @@ export class CgiUnit implements HandlerUnit {
     }
     const names = [...(this.cfg.pass_env ?? []).flat(), ...(this.cfg.env ?? []).map((e) => e.name)];
     if (names.some((n) => n.toUpperCase() === 'HTTP_PROXY')) {
-      out.push(diagnostic('GK_CGI_HTTPOXY', 'scripts never get HTTP_PROXY: clients can set it with a Proxy header (httpoxy)', this.at, 'pass the proxy under another name'));
+      out.push(
+        diagnostic(
+          'GK_CGI_HTTPOXY',
+          'scripts never get HTTP_PROXY: clients can set it with a Proxy header (httpoxy)',
+          this.at,
+          'pass the proxy under another name',
+        ),
+      );
     }
     if (this.cfg.spawner === 'helper' && !findCommand('python3')) {
-      out.push(diagnostic('GK_CGI_SPAWNER', "spawner helper needs python3 on PATH, and it is not there", spanOf(this.cfg, 'spawner') ?? this.at, 'install python3, or use spawner fork'));
+      out.push(
+        diagnostic(
+          'GK_CGI_SPAWNER',
+          'spawner helper needs python3 on PATH, and it is not there',
+          spanOf(this.cfg, 'spawner') ?? this.at,
+          'install python3, or use spawner fork',
+        ),
+      );
     }
     return out;
   }
@@ -74,7 +106,10 @@ export class CgiUnit implements HandlerUnit {
     const map = new Map<string, readonly string[]>();
     for (const { extension, command } of this.cfg.interpreter ?? []) map.set(extension, [findCommand(command[0]) ?? command[0], ...command.slice(1)]);
     this.interpreters = map;
-    this.base = baseEnv((this.cfg.pass_env ?? []).flat(), (this.cfg.env ?? []).map((e) => [e.name, e.value] as const));
+    this.base = baseEnv(
+      (this.cfg.pass_env ?? []).flat(),
+      (this.cfg.env ?? []).map((e) => [e.name, e.value] as const),
+    );
     // PATH_INFO of a mounted program maps into the program's folder unless document_root says
     const documentRoot = this.program && this.cfg.document_root === undefined ? dirname(this.dir) : this.site.documentRoot;
     this.site = { ...this.site, documentRoot, software: `gatekit/${version()}` };
@@ -100,7 +135,9 @@ export class CgiUnit implements HandlerUnit {
   /** report shows the scripts running and waiting in this worker, and its spawn helper (admin). */
   report(): UnitReport {
     const processes = this.helper ? [{ pid: this.helper.pid, state: 'spawn helper' }] : [];
-    return { pools: [{ name: `cgi ${this.cfg.path}`, kind: 'cgi', size: this.cfg.max_processes, processes, busy: this.slots.running, queue: this.slots.waiting }] };
+    return {
+      pools: [{ name: `cgi ${this.cfg.path}`, kind: 'cgi', size: this.cfg.max_processes, processes, busy: this.slots.running, queue: this.slots.waiting }],
+    };
   }
 
   async handle(ctx: Ctx): Promise<void> {
@@ -131,7 +168,10 @@ export class CgiUnit implements HandlerUnit {
       return locateScript(this.dir, this.realDir, ctx.pathInMount, ctx.rawPath, this.interpreters, this.cfg.follow_symlinks);
     } catch (e) {
       if (e instanceof OutsideLink) {
-        this.log.warn(`refused CGI script ${ctx.mount}${e.script}: a symlink to ${e.target}, outside ${this.dir}; 'follow_symlinks on' runs it`, { request_id: ctx.requestId, uri: ctx.uri });
+        this.log.warn(`refused CGI script ${ctx.mount}${e.script}: a symlink to ${e.target}, outside ${this.dir}; 'follow_symlinks on' runs it`, {
+          request_id: ctx.requestId,
+          uri: ctx.uri,
+        });
       }
       throw e;
     }
@@ -141,7 +181,10 @@ export class CgiUnit implements HandlerUnit {
   private async exchange(ctx: Ctx, script: Script, proc: ScriptProcess, input: boolean, release: () => void): Promise<void> {
     this.live.add(proc);
     const watch = { timedOut: false, inputError: undefined as Error | undefined };
-    const timer = setTimeout(() => { watch.timedOut = true; proc.kill(); }, this.timeout);
+    const timer = setTimeout(() => {
+      watch.timedOut = true;
+      proc.kill();
+    }, this.timeout);
     void proc.exited.then(() => {
       // the script is gone: end what it left behind in its group (bounded by the timer until now)
       clearTimeout(timer);
@@ -149,7 +192,9 @@ export class CgiUnit implements HandlerUnit {
       this.live.delete(proc);
       release();
     });
-    const onClose = (): void => { if (!ctx.res.writableFinished) proc.kill(); };
+    const onClose = (): void => {
+      if (!ctx.res.writableFinished) proc.kill();
+    };
     ctx.res.once('close', onClose);
     try {
       await proc.started;
@@ -161,7 +206,11 @@ export class CgiUnit implements HandlerUnit {
     }
     let location: string;
     try {
-      if (input) feedInput(ctx, proc.stdin!, (e) => { watch.inputError ??= e; proc.kill(); });
+      if (input)
+        feedInput(ctx, proc.stdin!, (e) => {
+          watch.inputError ??= e;
+          proc.kill();
+        });
       // an nph- script writes for an HTTP/1.x connection: an HTTP/2 stream gets its head read and re-sent
       const raw = script.nph && ctx.req.httpVersionMajor < 2;
       if (raw) return await sendRaw(ctx, ctx.takeSocket(), proc.stdout, watch);
@@ -202,7 +251,9 @@ function version(): string {
     try {
       const url = new URL('../../../package.json', import.meta.url);
       pkgVersion = (JSON.parse(readFileSync(url, 'utf8')) as { version?: string }).version ?? '0';
-    } catch { pkgVersion = '0'; }
+    } catch {
+      pkgVersion = '0';
+    }
   }
   return pkgVersion;
 }

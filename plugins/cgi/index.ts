@@ -12,5 +12,4 @@ export class CgiPlugin implements Plugin {
   readonly directives = [bind(cgi, (cfg, at) => new CgiUnit(cfg, at, this.log.child({ plugin: this.name })))];
 
   constructor(@inject(LOGGER) private readonly log: Logger) {}
-
 }

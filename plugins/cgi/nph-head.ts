@@ -44,7 +44,7 @@ export class NphHeadParser implements HeadParser {
   private checked(got: { head: CgiHead; rest: Buffer } | undefined): { head: CgiHead; rest: Buffer } | undefined {
     if (!got) return undefined;
     const head = this.seen.toString('latin1', 0, this.seen.length - got.rest.length);
-    if (/^transfer-encoding:(?!\s*identity\s*$)/im.test(head)) throw new BadCgiHead('an nph- script\'s chunked body cannot go on an HTTP/2 stream');
+    if (/^transfer-encoding:(?!\s*identity\s*$)/im.test(head)) throw new BadCgiHead("an nph- script's chunked body cannot go on an HTTP/2 stream");
     return got;
   }
 }

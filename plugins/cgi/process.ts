@@ -34,7 +34,11 @@ export type Launcher = (script: Script, env: NodeJS.ProcessEnv, input: boolean) 
 
 /** killGroup sends SIGKILL to the process group a script leads. */
 export function killGroup(pid: number): void {
-  try { process.kill(-pid, 'SIGKILL'); } catch { /* the group is empty */ }
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* the group is empty */
+  }
 }
 
 /** forkLauncher starts scripts with child_process.spawn, which forks the worker itself. */
@@ -52,17 +56,33 @@ class ForkedScript implements ScriptProcess {
   private alive = true;
 
   constructor(script: Script, env: NodeJS.ProcessEnv, log: Logger, input: boolean) {
-    const child = spawn(script.command, script.args, { cwd: dirname(script.file), env, detached: true, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] }) as
-      ChildProcessByStdio<Writable | null, Readable, Readable>;
+    const child = spawn(script.command, script.args, {
+      cwd: dirname(script.file),
+      env,
+      detached: true,
+      stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
     this.pid = child.pid;
     this.stdout = child.stdout;
     this.stdin = child.stdin;
     let failed: Error | undefined;
     this.exited = new Promise((resolve) => {
-      child.once('exit', () => { this.alive = false; resolve(); });
-      child.once('error', (e) => { failed = e; this.alive = false; resolve(); });
+      child.once('exit', () => {
+        this.alive = false;
+        resolve();
+      });
+      child.once('error', (e) => {
+        failed = e;
+        this.alive = false;
+        resolve();
+      });
     });
-    this.started = this.pid !== undefined ? Promise.resolve() : this.exited.then(() => { throw failed ?? new Error('spawn failed'); });
+    this.started =
+      this.pid !== undefined
+        ? Promise.resolve()
+        : this.exited.then(() => {
+            throw failed ?? new Error('spawn failed');
+          });
     this.stdin?.on('error', () => {}); // EPIPE when the script does not read its input
     this.stdout.on('error', () => {}); // a failed read closes the output: the response is cut off (see sendResponse)
     const lines = new LineSplitter((line) => log.error(line, { script: script.name }));
@@ -71,7 +91,9 @@ class ForkedScript implements ScriptProcess {
     child.stderr.on('error', () => {});
   }
 
-  get running(): boolean { return this.alive; }
+  get running(): boolean {
+    return this.alive;
+  }
 
   kill(): void {
     if (this.pid !== undefined) killGroup(this.pid);
@@ -93,7 +115,10 @@ export class LineSplitter {
       this.rest = this.rest.slice(nl + 1);
       if (line) this.write(line);
     }
-    while (this.rest.length > MAX_LINE) { this.write(this.rest.slice(0, MAX_LINE)); this.rest = this.rest.slice(MAX_LINE); }
+    while (this.rest.length > MAX_LINE) {
+      this.write(this.rest.slice(0, MAX_LINE));
+      this.rest = this.rest.slice(MAX_LINE);
+    }
   }
 
   end(): void {

@@ -29,7 +29,10 @@ export type Interpreters = ReadonlyMap<string, readonly string[]>;
  * refused because follow_symlinks is off: a 403 that the handler logs, naming the option.
  */
 export class OutsideLink extends HttpError {
-  constructor(readonly script: string, readonly target: string) {
+  constructor(
+    readonly script: string,
+    readonly target: string,
+  ) {
     super(403, 'the script is a symlink out of the cgi folder');
   }
 }

@@ -14,12 +14,19 @@ export class Slots {
   private readonly line: Waiter[] = [];
   private closed = false;
 
-  constructor(private readonly max: number, private readonly wait: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly wait: number,
+  ) {}
 
   /** running is how many slots are taken. */
-  get running(): number { return this.used; }
+  get running(): number {
+    return this.used;
+  }
   /** waiting is how many requests are in line. */
-  get waiting(): number { return this.line.length; }
+  get waiting(): number {
+    return this.line.length;
+  }
 
   /** take resolves with a release function once a slot is free; it rejects with 503 after the wait. */
   take(signal?: AbortSignal): Promise<() => void> {
@@ -36,8 +43,14 @@ export class Slots {
         signal?.removeEventListener('abort', onAbort);
       };
       const w: Waiter = {
-        grant: () => { settle(); resolve(this.releaser()); },
-        leave: (e) => { settle(); reject(e); },
+        grant: () => {
+          settle();
+          resolve(this.releaser());
+        },
+        leave: (e) => {
+          settle();
+          reject(e);
+        },
       };
       const onAbort = (): void => w.leave(new HttpError(503, 'client went away while waiting'));
       const timer = setTimeout(() => w.leave(new HttpError(503, `all ${this.max} CGI process slots busy`, { headers: { 'retry-after': '1' } })), this.wait);
@@ -58,7 +71,8 @@ export class Slots {
       if (done) return;
       done = true;
       const next = this.line[0];
-      if (next) next.grant(); // the slot passes straight to the next in line
+      if (next)
+        next.grant(); // the slot passes straight to the next in line
       else this.used--;
     };
   }

@@ -33,7 +33,9 @@ describe('gatekit_spawner.py', () => {
     dir = mkdtempSync(join(tmpdir(), 'gatekit-spawner-test-'));
     out = Buffer.alloc(0);
     helper = spawn('python3', ['-I', '-S', HELPER_PY, join(dir, 's.sock'), String(process.pid)], { stdio: ['pipe', 'pipe', 'inherit'] });
-    helper.stdout!.on('data', (b: Buffer) => { out = Buffer.concat([out, b]); });
+    helper.stdout!.on('data', (b: Buffer) => {
+      out = Buffer.concat([out, b]);
+    });
     assert.ok(await until(() => kinds(out).includes('R')), 'the helper is ready');
   });
   afterEach(async () => {
@@ -45,10 +47,15 @@ describe('gatekit_spawner.py', () => {
   it('runs what its parent asks, and nothing another process asks', async () => {
     const marker = join(dir, 'marker');
     const ask = frame({ id: 7, argv: ['/usr/bin/touch', marker], env: {}, cwd: dir, stdin: false });
-    const stranger = spawn(process.execPath, ['-e', `
+    const stranger = spawn(process.execPath, [
+      '-e',
+      `
       const s = require('net').connect(process.argv[1]);
       s.write(Buffer.from(process.argv[2], 'base64')); s.on('data', () => {}); s.on('error', () => {});
-      s.on('close', () => process.exit(0)); setTimeout(() => process.exit(3), 3000);`, join(dir, 's.sock'), ask.toString('base64')]);
+      s.on('close', () => process.exit(0)); setTimeout(() => process.exit(3), 3000);`,
+      join(dir, 's.sock'),
+      ask.toString('base64'),
+    ]);
     assert.equal(await new Promise((r) => stranger.once('exit', r)), 0, 'the helper closed the connection');
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(kinds(out), ['R']);

@@ -30,10 +30,13 @@ export class SpawnHelper {
   /** asked are the scripts asked for and not yet answered (started or failed), given-up ones included, oldest first. */
   private readonly asked = new Map<number, HelperScript>();
   private readonly byPid = new Map<number, HelperScript>();
-  private readonly records = new FrameReader({
-    data: () => {},
-    control: (kind, p) => this.record(String.fromCharCode(kind), p.readUInt32BE(0), p.readInt32BE(4), p.subarray(8)),
-  }, NO_STREAM);
+  private readonly records = new FrameReader(
+    {
+      data: () => {},
+      control: (kind, p) => this.record(String.fromCharCode(kind), p.readUInt32BE(0), p.readInt32BE(4), p.subarray(8)),
+    },
+    NO_STREAM,
+  );
   private readonly spare: Socket[] = [];
   private watch: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -42,7 +45,9 @@ export class SpawnHelper {
   private ready!: () => void;
 
   private constructor(
-    private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, private readonly dir: string, private readonly log: Logger,
+    private readonly child: ChildProcessByStdio<Writable, Readable, Readable>,
+    private readonly dir: string,
+    private readonly log: Logger,
     /** stuckAfter is how long an ask may go unanswered before the helper counts as stuck (ms). */
     private readonly stuckAfter: number,
   ) {
@@ -60,7 +65,12 @@ export class SpawnHelper {
       child.on('error', (e) => ended({ error: e.message })); // a failed spawn, or a kill() that fails later
     });
     child.stdout.on('data', (b: Buffer) => {
-      try { this.records.push(b); } catch (e) { log.error(`CGI spawn helper sent a bad record: ${(e as Error).message}`); child.kill('SIGKILL'); }
+      try {
+        this.records.push(b);
+      } catch (e) {
+        log.error(`CGI spawn helper sent a bad record: ${(e as Error).message}`);
+        child.kill('SIGKILL');
+      }
     });
     const lines = new LineSplitter((line) => log.error(line, { spawner: 'gatekit_spawner.py' }));
     child.stderr.on('data', (b: Buffer) => lines.push(b));
@@ -94,10 +104,14 @@ export class SpawnHelper {
   }
 
   /** alive tells whether the helper still runs and takes work. */
-  get alive(): boolean { return !this.stopping; }
+  get alive(): boolean {
+    return !this.stopping;
+  }
 
   /** pid is the helper process's pid (admin). */
-  get pid(): number { return this.child.pid ?? 0; }
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
 
   /** launch asks the helper for a script: see ScriptProcess. */
   launch(script: Script, env: NodeJS.ProcessEnv, input: boolean): ScriptProcess {
@@ -118,7 +132,11 @@ export class SpawnHelper {
    */
   private check(): void {
     const oldest = this.asked.values().next().value;
-    if (oldest === undefined) { clearInterval(this.watch); this.watch = undefined; return; }
+    if (oldest === undefined) {
+      clearInterval(this.watch);
+      this.watch = undefined;
+      return;
+    }
     const waited = performance.now() - oldest.askedAt;
     if (waited < this.stuckAfter || this.stopping) return;
     this.log.error(`CGI spawn helper left a script unstarted for ${Math.round(waited)} ms: replacing it`, { pid: this.child.pid });
@@ -163,11 +181,17 @@ export class SpawnHelper {
   /** record acts on one of the helper's records: see gatekit_spawner.py. */
   private record(kind: string, a: number, b: number, payload: Buffer): void {
     switch (kind) {
-      case 'R': this.ready(); this.topUp(); break;
+      case 'R':
+        this.ready();
+        this.topUp();
+        break;
       case 'S': {
         const proc = this.asked.get(a);
         this.asked.delete(a);
-        if (!proc?.running) { killGroup(b); break; } // its request gave up meanwhile
+        if (!proc?.running) {
+          killGroup(b);
+          break;
+        } // its request gave up meanwhile
         this.byPid.set(b, proc);
         proc.onStarted(b);
         break;
@@ -178,8 +202,12 @@ export class SpawnHelper {
         proc?.onFailed(Object.assign(new Error(`${payload.toString()}`), { errno: b }));
         break;
       }
-      case 'X': this.settled(a, this.byPid.get(a)?.onExit()); break;
-      case 'E': this.settled(a, this.byPid.get(a)?.onStderr(payload)); break;
+      case 'X':
+        this.settled(a, this.byPid.get(a)?.onExit());
+        break;
+      case 'E':
+        this.settled(a, this.byPid.get(a)?.onStderr(payload));
+        break;
     }
   }
 
@@ -210,18 +238,32 @@ class HelperScript implements ScriptProcess {
   private resolveExit!: () => void;
   private readonly lines: LineSplitter;
 
-  constructor(readonly stdout: Socket, readonly stdin: Socket | null, name: string, log: Logger) {
-    this.started = new Promise((resolve, reject) => { this.resolveStart = resolve; this.rejectStart = reject; });
+  constructor(
+    readonly stdout: Socket,
+    readonly stdin: Socket | null,
+    name: string,
+    log: Logger,
+  ) {
+    this.started = new Promise((resolve, reject) => {
+      this.resolveStart = resolve;
+      this.rejectStart = reject;
+    });
     this.started.catch(() => {});
-    this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
+    this.exited = new Promise((resolve) => {
+      this.resolveExit = resolve;
+    });
     this.lines = new LineSplitter((line) => log.error(line, { script: name }));
     // a connection that fails before the script runs fails the start; later errors end the output
-    const early = (e: Error): void => { if (this.pid === undefined && this.alive) this.onFailed(e); };
+    const early = (e: Error): void => {
+      if (this.pid === undefined && this.alive) this.onFailed(e);
+    };
     stdout.on('error', early);
     stdin?.on('error', early);
   }
 
-  get running(): boolean { return this.alive; }
+  get running(): boolean {
+    return this.alive;
+  }
 
   /** kill before the helper said the script runs gives the start up: it is killed once the helper reports it started. */
   kill(): void {
@@ -261,7 +303,10 @@ class HelperScript implements ScriptProcess {
   }
 
   onStderr(chunk: Buffer): boolean {
-    if (chunk.length) { this.lines.push(chunk); return false; }
+    if (chunk.length) {
+      this.lines.push(chunk);
+      return false;
+    }
     this.lines.end();
     this.stderrOpen = false;
     return !this.alive;
@@ -278,11 +323,17 @@ export class HelperLauncher {
   private closed = false;
 
   private constructor(
-    private helper: SpawnHelper, private readonly python: string, private readonly log: Logger, private readonly fallback: Launcher, private readonly stuckAfter: number,
+    private helper: SpawnHelper,
+    private readonly python: string,
+    private readonly log: Logger,
+    private readonly fallback: Launcher,
+    private readonly stuckAfter: number,
   ) {}
 
   /** pid is the running helper's pid (admin). */
-  get pid(): number { return this.helper.pid; }
+  get pid(): number {
+    return this.helper.pid;
+  }
 
   /** start starts the first helper; see SpawnHelper.start for `stuckAfter`. */
   static async start(python: string, log: Logger, fallback: Launcher, stuckAfter: number): Promise<HelperLauncher> {
@@ -304,9 +355,16 @@ export class HelperLauncher {
     if (this.restarting || this.closed || Date.now() - this.lastStart < 1000) return;
     this.restarting = true;
     this.lastStart = Date.now();
-    SpawnHelper.start(this.python, this.log, this.stuckAfter).then(
-      (h) => { if (this.closed) void h.close(); else this.helper = h; },
-      (e: Error) => this.log.error(`could not restart the CGI spawn helper: ${e.message}`),
-    ).finally(() => { this.restarting = false; });
+    SpawnHelper.start(this.python, this.log, this.stuckAfter)
+      .then(
+        (h) => {
+          if (this.closed) void h.close();
+          else this.helper = h;
+        },
+        (e: Error) => this.log.error(`could not restart the CGI spawn helper: ${e.message}`),
+      )
+      .finally(() => {
+        this.restarting = false;
+      });
   }
 }

@@ -32,10 +32,14 @@ const plugins = [MwTestPlugin, FixedPlugin];
 
 describe('compress', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   const start = async (opts = 'gzip; br; deflate'): Promise<TestGate> =>
-    (gate = await startGate(`server { listen 127.0.0.1:0; compress { ${opts} }
+    (gate = await startGate(
+      `server { listen 127.0.0.1:0; compress { ${opts} }
       route /big { stream_body 300KB 16KB }
       route /fixed/ { fixed 200 }
       route /nc/ { fixed 204 }
@@ -45,12 +49,18 @@ describe('compress', () => {
       route /sse { tick_body }
       route /tiny { respond "tiny" { content_type application/json } }
       respond 404 "nothing here"
-    }`, { plugins }));
+    }`,
+      { plugins },
+    ));
 
   it('gzips, brotlis and deflates a streamed body that decompresses to the original', async () => {
     await start();
     const want = streamText(300 * 1024);
-    for (const [enc, decode] of [['gzip', gunzipSync], ['br', brotliDecompressSync], ['deflate', inflateSync]] as const) {
+    for (const [enc, decode] of [
+      ['gzip', gunzipSync],
+      ['br', brotliDecompressSync],
+      ['deflate', inflateSync],
+    ] as const) {
       const res = await httpGet(gate!.url('/big'), { 'accept-encoding': enc });
       assert.equal(res.headers['content-encoding'], enc);
       assert.equal(res.headers.vary, 'Accept-Encoding');
@@ -62,7 +72,8 @@ describe('compress', () => {
 
   it('negotiates with q-values, refuses q=0, prefers the configured order on ties and honours identity', async () => {
     await start('br; gzip');
-    const enc = async (ae: string): Promise<string | undefined> => (await httpGet(gate!.url('/fixed/x'), { 'accept-encoding': ae })).headers['content-encoding'] as string | undefined;
+    const enc = async (ae: string): Promise<string | undefined> =>
+      (await httpGet(gate!.url('/fixed/x'), { 'accept-encoding': ae })).headers['content-encoding'] as string | undefined;
     assert.equal(await enc('gzip, br'), 'br');
     assert.equal(await enc('gzip;q=1, br;q=0.5'), 'gzip');
     assert.equal(await enc('br;q=0, gzip'), 'gzip');
@@ -80,7 +91,12 @@ describe('compress', () => {
 
   it('makes a strong ETag weak, drops Accept-Ranges, and keeps an existing Vary', async () => {
     await start();
-    const res = await httpGet(gate!.url('/fixed/x'), { 'accept-encoding': 'gzip', 'x-set-etag': '"abc"', 'x-set-accept-ranges': 'bytes', 'x-set-vary': 'Origin' });
+    const res = await httpGet(gate!.url('/fixed/x'), {
+      'accept-encoding': 'gzip',
+      'x-set-etag': '"abc"',
+      'x-set-accept-ranges': 'bytes',
+      'x-set-vary': 'Origin',
+    });
     assert.equal(res.headers['content-encoding'], 'gzip');
     assert.equal(res.headers.etag, 'W/"abc"');
     assert.equal(res.headers['accept-ranges'], undefined);
@@ -93,8 +109,12 @@ describe('compress', () => {
     const ae = { 'accept-encoding': 'gzip, br' };
     const cases: [string, Record<string, string>, string?][] = [
       ['/fixed/enc', { 'x-set-content-encoding': 'br' }],
-      ['/nc/', {}], ['/nm/', {}], ['/range/', { 'x-set-content-range': 'bytes 0-2047/9999' }],
-      ['/tiny', {}], ['/fixed/nt', { 'x-set-cache-control': 'public, no-transform' }], ['/png', {}],
+      ['/nc/', {}],
+      ['/nm/', {}],
+      ['/range/', { 'x-set-content-range': 'bytes 0-2047/9999' }],
+      ['/tiny', {}],
+      ['/fixed/nt', { 'x-set-cache-control': 'public, no-transform' }],
+      ['/png', {}],
     ];
     for (const [path, extra, method] of cases) {
       const res = await httpGet(gate!.url(path), { ...ae, ...extra }, method);
@@ -130,11 +150,15 @@ describe('compress', () => {
     const size = 8 * 1024 * 1024;
     gate = await startGate('server { listen 127.0.0.1:0; compress { gzip; level 1; types text/x-noise }; stream_body 8MB 64KB text/x-noise }', { plugins });
     let finished = false;
-    const onDone = (): void => { finished = true; };
+    const onDone = (): void => {
+      finished = true;
+    };
     progress.on('done', onDone);
     try {
       const res = await new Promise<IncomingMessage>((resolve, reject) => {
-        request(gate!.url('/'), { headers: { 'accept-encoding': 'gzip' }, agent: false }, resolve).on('error', reject).end();
+        request(gate!.url('/'), { headers: { 'accept-encoding': 'gzip' }, agent: false }, resolve)
+          .on('error', reject)
+          .end();
       });
       res.pause();
       // Proving that something does not happen takes a window of time: 300 ms, ample for 8 MB without backpressure.
@@ -146,19 +170,25 @@ describe('compress', () => {
       res.pipe(gunzip);
       await once(gunzip, 'end');
       assert.ok(Buffer.concat(parts).equals(noiseText(size)));
-    } finally { progress.off('done', onDone); }
+    } finally {
+      progress.off('done', onDone);
+    }
   });
 
   it('flushes what a paused stream has written (server-sent events stay live)', async () => {
     await start();
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      request(gate!.url('/sse'), { headers: { 'accept-encoding': 'gzip' }, agent: false }, resolve).on('error', reject).end();
+      request(gate!.url('/sse'), { headers: { 'accept-encoding': 'gzip' }, agent: false }, resolve)
+        .on('error', reject)
+        .end();
     });
     assert.equal(res.headers['content-encoding'], 'gzip');
     const gunzip = createGunzip();
     res.pipe(gunzip);
     let text = '';
-    gunzip.on('data', (c: Buffer) => { text += c.toString(); });
+    gunzip.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
     while (!text.includes('first')) await once(gunzip, 'data');
     assert.ok(!text.includes('last'));
     ticker.shift()!();
@@ -169,7 +199,9 @@ describe('compress', () => {
   it('leaves upgrade requests alone', async () => {
     gate = await startGate('server { listen 127.0.0.1:0; compress; echo_upgrade }', { plugins });
     const { rawUntil } = await import('../../test/helpers/raw-http.js');
-    const r = await rawUntil(gate.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\nAccept-Encoding: gzip\r\n\r\nping', (t) => t.endsWith('ping'));
+    const r = await rawUntil(gate.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\nAccept-Encoding: gzip\r\n\r\nping', (t) =>
+      t.endsWith('ping'),
+    );
     assert.equal(r.status, 101);
     assert.ok(r.text.endsWith('ping'));
   });

@@ -1,4 +1,15 @@
-import { brotliCompressSync, constants, createBrotliCompress, createDeflate, createGzip, deflateSync, gzipSync, type BrotliCompress, type Deflate, type Gzip } from 'node:zlib';
+import {
+  brotliCompressSync,
+  constants,
+  createBrotliCompress,
+  createDeflate,
+  createGzip,
+  deflateSync,
+  gzipSync,
+  type BrotliCompress,
+  type Deflate,
+  type Gzip,
+} from 'node:zlib';
 import type { BodyFilter, BodyTransform, ResponseHead } from '../../core/index.js';
 import type { Encoding } from './negotiate.js';
 
@@ -55,7 +66,8 @@ function encoder(enc: Encoding, p: EncodePolicy, length: number | undefined): Zi
 const ONE_SHOT_MAX = 1024 * 1024;
 
 function oneShot(enc: Encoding, p: EncodePolicy, body: Buffer): Buffer {
-  if (enc === 'br') return brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: p.brQuality, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } });
+  if (enc === 'br')
+    return brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: p.brQuality, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } });
   return enc === 'gzip' ? gzipSync(body, { level: p.gzipLevel }) : deflateSync(body, { level: p.gzipLevel });
 }
 
@@ -93,6 +105,8 @@ function transform(c: { enc: Encoding; length?: number }, p: EncodePolicy): Body
   return {
     stream: () => (z = encoder(c.enc, p, c.length)),
     whole: (body) => (body.length <= ONE_SHOT_MAX ? oneShot(c.enc, p, body) : undefined),
-    flush: () => { if (z && !z.writableEnded && !z.destroyed) z.flush(c.enc === 'br' ? constants.BROTLI_OPERATION_FLUSH : constants.Z_SYNC_FLUSH); },
+    flush: () => {
+      if (z && !z.writableEnded && !z.destroyed) z.flush(c.enc === 'br' ? constants.BROTLI_OPERATION_FLUSH : constants.Z_SYNC_FLUSH);
+    },
   };
 }

@@ -7,5 +7,4 @@ import { compress } from './schema.js';
 export class CompressPlugin implements Plugin {
   readonly name = 'compress';
   readonly directives = [bind(compress, (cfg) => new CompressUnit(cfg))];
-
 }

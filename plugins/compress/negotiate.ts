@@ -37,7 +37,10 @@ export function negotiate(header: string | undefined, offered: readonly Encoding
   let bestQ = 0;
   for (const e of offered) {
     const v = q.get(e) ?? (e === 'gzip' ? q.get('x-gzip') : undefined) ?? star ?? 0;
-    if (v > bestQ) { best = e; bestQ = v; }
+    if (v > bestQ) {
+      best = e;
+      bestQ = v;
+    }
   }
   const identity = q.get('identity');
   if (best && identity !== undefined && identity > bestQ) return undefined;
@@ -45,11 +48,30 @@ export function negotiate(header: string | undefined, offered: readonly Encoding
 }
 
 const DEFAULT_TYPES = [
-  'text/*', 'application/json', 'application/*+json', 'application/javascript', 'application/x-javascript',
-  'application/ecmascript', 'application/xml', 'application/*+xml', 'application/wasm', 'application/x-ndjson',
-  'application/manifest+json', 'application/graphql-response+json', 'application/vnd.api+json', 'application/x-yaml',
-  'application/yaml', 'application/toml', 'image/svg+xml', 'image/x-icon', 'image/vnd.microsoft.icon', 'image/bmp',
-  'font/ttf', 'font/otf', 'application/vnd.ms-fontobject', 'application/x-font-ttf',
+  'text/*',
+  'application/json',
+  'application/*+json',
+  'application/javascript',
+  'application/x-javascript',
+  'application/ecmascript',
+  'application/xml',
+  'application/*+xml',
+  'application/wasm',
+  'application/x-ndjson',
+  'application/manifest+json',
+  'application/graphql-response+json',
+  'application/vnd.api+json',
+  'application/x-yaml',
+  'application/yaml',
+  'application/toml',
+  'image/svg+xml',
+  'image/x-icon',
+  'image/vnd.microsoft.icon',
+  'image/bmp',
+  'font/ttf',
+  'font/otf',
+  'application/vnd.ms-fontobject',
+  'application/x-font-ttf',
 ];
 
 /** typeMatcher builds a test for a Content-Type against patterns like text/*, application/*+json or image/svg+xml. */

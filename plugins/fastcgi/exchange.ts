@@ -68,19 +68,31 @@ class Exchange implements Sink {
   private bodyTouched = false;
   private settled = false;
   private onBody: ((chunk: Buffer) => void) | undefined;
-  private readonly onClientClose = (): void => { if (!this.ctx.res.writableFinished) this.fail(new ClientGone()); };
+  private readonly onClientClose = (): void => {
+    if (!this.ctx.res.writableFinished) this.fail(new ClientGone());
+  };
 
   constructor(
-    private readonly ctx: Ctx, private readonly conn: Conn, private readonly req: Request, private readonly log: Logger,
-    private readonly resolve: (o: Outcome) => void, private readonly reject: (e: unknown) => void,
+    private readonly ctx: Ctx,
+    private readonly conn: Conn,
+    private readonly req: Request,
+    private readonly log: Logger,
+    private readonly resolve: (o: Outcome) => void,
+    private readonly reject: (e: unknown) => void,
   ) {}
 
   start(): void {
     const s = this.conn.socket;
     this.conn.sink = this;
     this.ctx.res.on('close', this.onClientClose);
-    if (this.ctx.res.destroyed) { this.fail(new ClientGone()); return; } // gone before the exchange began: 'close' has fired
-    if (s.destroyed || s.readableEnded) { this.lost('connection closed'); return; } // closed while it was handed over
+    if (this.ctx.res.destroyed) {
+      this.fail(new ClientGone());
+      return;
+    } // gone before the exchange began: 'close' has fired
+    if (s.destroyed || s.readableEnded) {
+      this.lost('connection closed');
+      return;
+    } // closed while it was handed over
     const body = this.req.body;
     if (body === undefined || Buffer.isBuffer(body)) {
       this.send(requestHead(this.req.params, this.conn.keep, body ?? EMPTY));
@@ -117,7 +129,10 @@ class Exchange implements Sink {
     const s = this.conn.socket;
     if (s.write(buf)) return true;
     this.sendTimer ??= setTimeout(() => this.fail(new UpstreamFailure('fastcgi: timed out sending the request', true)), this.req.sendTimeout);
-    s.once('drain', () => { clearTimeout(this.sendTimer); this.sendTimer = undefined; });
+    s.once('drain', () => {
+      clearTimeout(this.sendTimer);
+      this.sendTimer = undefined;
+    });
     return false;
   }
 
@@ -139,25 +154,44 @@ class Exchange implements Sink {
     this.conn.answered = true;
     if (this.stdinDone) this.armRead();
     let records: FcgiRecord[];
-    try { records = this.reader.push(chunk); } catch (e) { this.fail(new UpstreamFailure(`fastcgi: ${(e as Error).message}`, false)); return; }
+    try {
+      records = this.reader.push(chunk);
+    } catch (e) {
+      this.fail(new UpstreamFailure(`fastcgi: ${(e as Error).message}`, false));
+      return;
+    }
     for (const r of records) {
       if (this.settled) return;
       if (r.requestId !== REQUEST_ID) continue;
       if (r.type === RecordType.Stdout) this.onStdout(r.content);
       else if (r.type === RecordType.Stderr) this.onStderr(r.content, false);
-      else if (r.type === RecordType.EndRequest) { this.onEnd(r.content); return; }
+      else if (r.type === RecordType.EndRequest) {
+        this.onEnd(r.content);
+        return;
+      }
     }
     this.flush();
   }
 
   private onStdout(data: Buffer): void {
     if (this.redirect !== undefined || !data.length) return;
-    if (this.head) { this.out.push(data); return; }
+    if (this.head) {
+      this.out.push(data);
+      return;
+    }
     let got;
-    try { got = this.parser.push(data); } catch (e) { this.fail(new UpstreamFailure(`fastcgi: bad response header: ${(e as Error).message}`, false)); return; }
+    try {
+      got = this.parser.push(data);
+    } catch (e) {
+      this.fail(new UpstreamFailure(`fastcgi: bad response header: ${(e as Error).message}`, false));
+      return;
+    }
     if (!got) return;
     this.head = got.head;
-    if (got.head.localRedirect) { this.redirect = got.head.location; return; }
+    if (got.head.localRedirect) {
+      this.redirect = got.head.location;
+      return;
+    }
     if (got.rest.length) this.out.push(got.rest);
   }
 
@@ -181,8 +215,11 @@ class Exchange implements Sink {
     this.headSent = true;
     const res = this.ctx.res;
     const { status, reason, headers } = this.head!;
-    const sized = length !== undefined && this.ctx.req.method !== 'HEAD' && !NO_LENGTH(status)
-      && !headers.some(([name]) => name.length === 14 && name.toLowerCase() === 'content-length');
+    const sized =
+      length !== undefined &&
+      this.ctx.req.method !== 'HEAD' &&
+      !NO_LENGTH(status) &&
+      !headers.some(([name]) => name.length === 14 && name.toLowerCase() === 'content-length');
     if (res.getHeaderNames().length === 0) {
       const raw: string[] = [];
       for (const [name, value] of headers) raw.push(name, value);
@@ -201,11 +238,18 @@ class Exchange implements Sink {
   private write(data: Buffer): void {
     const res = this.ctx.res;
     if (res.write(data)) return;
-    if (res.destroyed) { this.fail(new ClientGone()); return; } // no 'drain' will come
+    if (res.destroyed) {
+      this.fail(new ClientGone());
+      return;
+    } // no 'drain' will come
     const s = this.conn.socket;
     s.pause();
     this.disarmRead(); // the client is the slow one now
-    res.once('drain', () => { if (this.settled) return; s.resume(); this.armRead(); });
+    res.once('drain', () => {
+      if (this.settled) return;
+      s.resume();
+      this.armRead();
+    });
   }
 
   private onStderr(data: Buffer, flush: boolean): void {
@@ -227,11 +271,15 @@ class Exchange implements Sink {
       return;
     }
     const reusable = this.conn.keep && this.stdinDone && !this.reader.partial;
-    if (this.redirect !== undefined) { this.settle({ redirect: this.redirect, reusable }); return; }
+    if (this.redirect !== undefined) {
+      this.settle({ redirect: this.redirect, reusable });
+      return;
+    }
     if (this.headSent) {
       this.flush();
       this.ctx.res.end();
-    } else { // the whole response came in one read
+    } else {
+      // the whole response came in one read
       const body = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
       this.out.length = 0;
       this.sendHead(body.length);

@@ -14,10 +14,13 @@ const codes = async (text: string): Promise<string[]> => (await checkGate(text, 
 
 describe('fastcgi schema and validation', () => {
   it('checks clean with every option', async () => {
-    assert.deepEqual(await codes(`server { listen 80; route /php/ { fastcgi unix:/run/php/php-fpm.sock {
+    assert.deepEqual(
+      await codes(`server { listen 80; route /php/ { fastcgi unix:/run/php/php-fpm.sock {
       root ./www; index app.php; split_path .php; param APP_ENV prod; param APP_URI $uri; pass_auth off
       keepalive 2; keepalive_timeout 1s; connect_timeout 1s; read_timeout 30s; send_timeout 30s } }
-      route /tcp/ { fastcgi 127.0.0.1:9000 { root ./www } } }`), []);
+      route /tcp/ { fastcgi 127.0.0.1:9000 { root ./www } } }`),
+      [],
+    );
   });
 
   it('requires root and reports a bad address at its position', async () => {
@@ -27,8 +30,12 @@ describe('fastcgi schema and validation', () => {
   });
 
   it('reports a missing root folder, a bad split_path or index, and HTTP_PROXY', async () => {
-    assert.deepEqual(await codes('server { listen 80; fastcgi :9000 { root ./nope; split_path php; index a/b.php; param HTTP_PROXY x } }'),
-      ['GK_FASTCGI_ROOT 1:42', 'GK_FASTCGI_SPLIT_PATH 1:61', 'GK_FASTCGI_INDEX 1:72', 'GK_FASTCGI_HTTPOXY 1:81']);
+    assert.deepEqual(await codes('server { listen 80; fastcgi :9000 { root ./nope; split_path php; index a/b.php; param HTTP_PROXY x } }'), [
+      'GK_FASTCGI_ROOT 1:42',
+      'GK_FASTCGI_SPLIT_PATH 1:61',
+      'GK_FASTCGI_INDEX 1:72',
+      'GK_FASTCGI_HTTPOXY 1:81',
+    ]);
   });
 });
 
@@ -51,7 +58,10 @@ describe('fastcgi records', () => {
     const wire = Buffer.concat([stream(RecordType.Stdout, data), stream(RecordType.Stdout, Buffer.alloc(0))]);
     const r = new RecordReader();
     const got = [...r.push(wire.subarray(0, 5)), ...r.push(wire.subarray(5, 65_600)), ...r.push(wire.subarray(65_600))];
-    assert.deepEqual(got.map((x) => x.content.length), [65_535, 4465, 0]);
+    assert.deepEqual(
+      got.map((x) => x.content.length),
+      [65_535, 4465, 0],
+    );
     assert.equal(r.partial, false);
   });
 
@@ -98,7 +108,10 @@ describe('fastcgi connection pool', () => {
   let pool: ConnPool;
   beforeEach(async () => {
     peers = [];
-    server = createServer((s) => { peers.push(s); s.on('error', () => {}); }).listen(0, '127.0.0.1');
+    server = createServer((s) => {
+      peers.push(s);
+      s.on('error', () => {});
+    }).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const port = (server.address() as { port: number }).port;
     pool = new ConnPool({ kind: 'tcp', host: '127.0.0.1', port, text: `127.0.0.1:${port}` }, { keepalive: 2, idleTimeout: 10_000, connectTimeout: 1000 });
@@ -135,11 +148,17 @@ describe('fastcgi response framing (PHP-FPM)', function () {
   let fpm: PhpFpm | undefined;
   let gate: TestGate | undefined;
   before(async function () {
-    if (!PHP_FPM) { console.log(`      skipped: ${SKIP_REASON}`); this.skip(); }
+    if (!PHP_FPM) {
+      console.log(`      skipped: ${SKIP_REASON}`);
+      this.skip();
+    }
     fpm = await startPhpFpm(2);
     gate = await startGate(fastcgiConfig(`unix:${fpm.socket}`), { file: FASTCGI_FILE });
   });
-  after(async () => { await gate?.close(); await fpm?.stop(); });
+  after(async () => {
+    await gate?.close();
+    await fpm?.stop();
+  });
 
   it('sends a response that came whole with its Content-Length, and streams a long one chunked', async () => {
     const small = await rawGet(gate!.port, '/php/headers.php');

@@ -23,7 +23,11 @@ export class FastcgiUnit implements HandlerUnit {
   private readonly buffering: BodyBuffering;
   private closed = false;
 
-  constructor(private readonly cfg: FastcgiConfig, private readonly at: Span, private readonly log: Logger) {
+  constructor(
+    private readonly cfg: FastcgiConfig,
+    private readonly at: Span,
+    private readonly log: Logger,
+  ) {
     const root = resolve(cfg.root).replace(/\/$/, '') || '/';
     this.rules = { root, index: cfg.index, extension: cfg.split_path };
     this.site = { software: 'gatekit', documentRoot: root, passAuth: cfg.pass_auth };
@@ -32,13 +36,18 @@ export class FastcgiUnit implements HandlerUnit {
     const keepalive = cfg.keepalive;
     let told = false;
     this.pool = new ConnPool(cfg.address, {
-      keepalive, idleTimeout: cfg.keepalive_timeout, connectTimeout: cfg.connect_timeout, queueTimeout: this.timeouts.read,
+      keepalive,
+      idleTimeout: cfg.keepalive_timeout,
+      connectTimeout: cfg.connect_timeout,
+      queueTimeout: this.timeouts.read,
       // once per worker: a sizing hint, not a per-request event (a slow first script looks the same)
       onStarving: () => {
         if (told) return;
         told = true;
-        log.info(`fastcgi: a new connection to ${cfg.address.text} had no answer after ${STARVING_AFTER} ms: closing kept connections so that it gets a child `
-          + `(if the responder has fewer children than workers x keepalive, ${keepalive} per worker, lower keepalive)`);
+        log.info(
+          `fastcgi: a new connection to ${cfg.address.text} had no answer after ${STARVING_AFTER} ms: closing kept connections so that it gets a child ` +
+            `(if the responder has fewer children than workers x keepalive, ${keepalive} per worker, lower keepalive)`,
+        );
       },
     });
   }
@@ -46,12 +55,29 @@ export class FastcgiUnit implements HandlerUnit {
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
     const st = statSync(this.rules.root, { throwIfNoEntry: false });
-    if (!st?.isDirectory()) out.push(diagnostic('GK_FASTCGI_ROOT', `fastcgi root '${this.cfg.root}' is not a folder`, spanOf(this.cfg, 'root') ?? this.at, 'fix the path (relative paths start at the .gate file)'));
-    if (!/^\.[^./]+$/.test(this.rules.extension)) out.push(diagnostic('GK_FASTCGI_SPLIT_PATH', `split_path '${this.rules.extension}' must look like '.php'`, spanOf(this.cfg, 'split_path') ?? this.at));
-    if (this.rules.index.includes('/')) out.push(diagnostic('GK_FASTCGI_INDEX', `index '${this.rules.index}' must be a file name`, spanOf(this.cfg, 'index') ?? this.at));
+    if (!st?.isDirectory())
+      out.push(
+        diagnostic(
+          'GK_FASTCGI_ROOT',
+          `fastcgi root '${this.cfg.root}' is not a folder`,
+          spanOf(this.cfg, 'root') ?? this.at,
+          'fix the path (relative paths start at the .gate file)',
+        ),
+      );
+    if (!/^\.[^./]+$/.test(this.rules.extension))
+      out.push(diagnostic('GK_FASTCGI_SPLIT_PATH', `split_path '${this.rules.extension}' must look like '.php'`, spanOf(this.cfg, 'split_path') ?? this.at));
+    if (this.rules.index.includes('/'))
+      out.push(diagnostic('GK_FASTCGI_INDEX', `index '${this.rules.index}' must be a file name`, spanOf(this.cfg, 'index') ?? this.at));
     const proxyParam = (this.cfg.param ?? []).findIndex((p) => p.name.toUpperCase() === 'HTTP_PROXY');
     if (proxyParam >= 0) {
-      out.push(diagnostic('GK_FASTCGI_HTTPOXY', 'scripts never get HTTP_PROXY: clients can set it with a Proxy header (httpoxy)', spanOf(this.cfg.param, proxyParam) ?? this.at, 'pass the proxy under another name'));
+      out.push(
+        diagnostic(
+          'GK_FASTCGI_HTTPOXY',
+          'scripts never get HTTP_PROXY: clients can set it with a Proxy header (httpoxy)',
+          spanOf(this.cfg.param, proxyParam) ?? this.at,
+          'pass the proxy under another name',
+        ),
+      );
     }
     return out;
   }
@@ -76,7 +102,8 @@ export class FastcgiUnit implements HandlerUnit {
       } catch (e) {
         throw this.failure(ctx, e as Error);
       }
-      if (ctx.res.destroyed) { // the client went away while this request waited for a connection
+      if (ctx.res.destroyed) {
+        // the client went away while this request waited for a connection
         this.pool.release(conn, true);
         ctx.res.statusCode = 499;
         ctx.res.end(); // a no-op on the closed connection: marks the response done
@@ -89,7 +116,11 @@ export class FastcgiUnit implements HandlerUnit {
       } catch (e) {
         this.pool.release(conn, false);
         if (e instanceof UpstreamFailure && e.stale && !fresh) continue;
-        if (e instanceof ClientGone) { ctx.res.statusCode = 499; if (!ctx.res.headersSent) ctx.res.end(); return undefined; }
+        if (e instanceof ClientGone) {
+          ctx.res.statusCode = 499;
+          if (!ctx.res.headersSent) ctx.res.end();
+          return undefined;
+        }
         if (e instanceof UpstreamFailure) throw this.failure(ctx, e);
         throw e;
       }
@@ -122,12 +153,14 @@ export class FastcgiUnit implements HandlerUnit {
  */
 async function requestBody(ctx: Ctx, params: Record<string, string>, buffering: BodyBuffering): Promise<Buffer | Readable | undefined> {
   const h = ctx.req.headers;
-  if (ctx.methodOverride !== undefined) { // a local redirect: the GET has no body
+  if (ctx.methodOverride !== undefined) {
+    // a local redirect: the GET has no body
     delete params.CONTENT_LENGTH;
     delete params.CONTENT_TYPE;
     return undefined;
   }
-  if (!buffering.enabled && h['transfer-encoding'] === undefined) return h['content-length'] !== undefined && h['content-length'] !== '0' ? ctx.body : undefined;
+  if (!buffering.enabled && h['transfer-encoding'] === undefined)
+    return h['content-length'] !== undefined && h['content-length'] !== '0' ? ctx.body : undefined;
   const body = await bufferBody(ctx, buffering);
   if (!body) return undefined;
   params.CONTENT_LENGTH = String(body.length);

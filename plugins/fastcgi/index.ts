@@ -12,5 +12,4 @@ export class FastcgiPlugin implements Plugin {
   readonly directives = [bind(fastcgi, (cfg, at) => new FastcgiUnit(cfg, at, this.log.child({ plugin: this.name })))];
 
   constructor(@inject(LOGGER) private readonly log: Logger) {}
-
 }

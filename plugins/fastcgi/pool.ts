@@ -29,7 +29,10 @@ export class Conn {
   sink: Sink = NOBODY;
 
   /** keep asks the responder to keep the connection after each request (FCGI_KEEP_CONN). */
-  constructor(readonly socket: Socket, readonly keep: boolean) {
+  constructor(
+    readonly socket: Socket,
+    readonly keep: boolean,
+  ) {
     socket.on('data', (chunk: Buffer) => this.sink.data(chunk));
     socket.on('error', (e: NodeJS.ErrnoException) => this.sink.lost(e.code ?? e.message));
     socket.on('end', () => this.sink.lost('connection closed'));
@@ -40,7 +43,11 @@ export class Conn {
 
 /** ConnectFailure is a connection that could not be opened: refused, missing socket, or the connect timeout. */
 export class ConnectFailure extends Error {
-  constructor(message: string, readonly timeout: boolean, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly timeout: boolean,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'ConnectFailure';
   }
@@ -102,7 +109,10 @@ export class ConnPool {
   private opening = 0;
   private closed = false;
 
-  constructor(private readonly address: Address, private readonly o: PoolOptions) {}
+  constructor(
+    private readonly address: Address,
+    private readonly o: PoolOptions,
+  ) {}
 
   /** acquire lends an idle connection, opens a new one while under the limit (`fresh` skips the idle ones and the limit), or waits for one. */
   acquire(fresh = false): Promise<Conn> {
@@ -171,7 +181,10 @@ export class ConnPool {
       w.reject(new ConnectFailure('fastcgi: shutting down', false));
     }
     for (const c of this.idle.splice(0)) c.socket.destroy();
-    for (const c of this.busy) { clearTimeout(c.watch); c.socket.destroy(); }
+    for (const c of this.busy) {
+      clearTimeout(c.watch);
+      c.socket.destroy();
+    }
     this.busy.clear();
   }
 
@@ -213,7 +226,10 @@ export class ConnPool {
       throw e;
     }
     this.opening--;
-    if (this.closed) { socket.destroy(); throw new ConnectFailure('fastcgi: shutting down', false); }
+    if (this.closed) {
+      socket.destroy();
+      throw new ConnectFailure('fastcgi: shutting down', false);
+    }
     const conn = this.lend(new Conn(socket, keep));
     if (keep) this.watchFresh(conn);
     return conn;
@@ -223,7 +239,8 @@ export class ConnPool {
   private wait(): Promise<Conn> {
     return new Promise((resolve, reject) => {
       const w: Waiter = {
-        resolve, reject,
+        resolve,
+        reject,
         timer: setTimeout(() => {
           const i = this.waiting.indexOf(w);
           if (i >= 0) this.waiting.splice(i, 1);

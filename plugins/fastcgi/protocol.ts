@@ -3,12 +3,26 @@
 
 /** RecordType is a FastCGI record type (spec section 8). */
 export const enum RecordType {
-  BeginRequest = 1, AbortRequest = 2, EndRequest = 3, Params = 4, Stdin = 5, Stdout = 6, Stderr = 7, Data = 8,
-  GetValues = 9, GetValuesResult = 10, UnknownType = 11,
+  BeginRequest = 1,
+  AbortRequest = 2,
+  EndRequest = 3,
+  Params = 4,
+  Stdin = 5,
+  Stdout = 6,
+  Stderr = 7,
+  Data = 8,
+  GetValues = 9,
+  GetValuesResult = 10,
+  UnknownType = 11,
 }
 
 /** ProtocolStatus is FCGI_END_REQUEST's protocolStatus. */
-export const enum ProtocolStatus { RequestComplete = 0, CantMpxConn = 1, Overloaded = 2, UnknownRole = 3 }
+export const enum ProtocolStatus {
+  RequestComplete = 0,
+  CantMpxConn = 1,
+  Overloaded = 2,
+  UnknownRole = 3,
+}
 
 /** REQUEST_ID is the id of every request: with multiplexing off one is enough. */
 export const REQUEST_ID = 1;
@@ -156,7 +170,9 @@ export class RecordReader {
   }
 
   /** partial tells whether bytes of an unfinished record are held. */
-  get partial(): boolean { return this.pending !== undefined; }
+  get partial(): boolean {
+    return this.pending !== undefined;
+  }
 }
 
 /** endRequest reads FCGI_END_REQUEST's content: the app's exit status and the protocol status. */

@@ -1,5 +1,15 @@
 import type { IncomingMessage } from 'node:http';
-import { diagnostic, spanOf, type Ctx, type Diagnostic, type Next, type ResponseHead, type Span, type TemplateLike, type HandlerUnit } from '../../core/index.js';
+import {
+  diagnostic,
+  spanOf,
+  type Ctx,
+  type Diagnostic,
+  type Next,
+  type ResponseHead,
+  type Span,
+  type TemplateLike,
+  type HandlerUnit,
+} from '../../core/index.js';
 import type { HeadersConfig } from './schema.js';
 
 /** Op is one header change; ops run in the order remove, set, add, default. */
@@ -19,11 +29,16 @@ export class HeadersUnit implements HandlerUnit {
   private readonly ops: readonly Op[];
   private readonly request: boolean;
 
-  constructor(cfg: HeadersConfig, private readonly at: Span) {
+  constructor(
+    cfg: HeadersConfig,
+    private readonly at: Span,
+  ) {
     this.request = cfg.side === 'request';
     const ops: Op[] = [];
-    for (const names of cfg.remove ?? []) names.forEach((n, i) => ops.push({ kind: 'remove', name: n.replace(/\*$/, '').toLowerCase(), prefix: n.endsWith('*'), at: spanOf(names, i) ?? at }));
-    for (const kind of ['set', 'add', 'default'] as const) for (const o of cfg[kind] ?? []) ops.push({ kind, name: o.name, value: o.value, at: spanOf(o, 'name') ?? at });
+    for (const names of cfg.remove ?? [])
+      names.forEach((n, i) => ops.push({ kind: 'remove', name: n.replace(/\*$/, '').toLowerCase(), prefix: n.endsWith('*'), at: spanOf(names, i) ?? at }));
+    for (const kind of ['set', 'add', 'default'] as const)
+      for (const o of cfg[kind] ?? []) ops.push({ kind, name: o.name, value: o.value, at: spanOf(o, 'name') ?? at });
     this.ops = ops;
   }
 
@@ -31,10 +46,17 @@ export class HeadersUnit implements HandlerUnit {
     const out: Diagnostic[] = [];
     if (this.ops.length === 0) out.push(diagnostic('GK_HEADERS_EMPTY', "'headers' changes nothing", this.at, 'add set, add, default or remove'));
     for (const op of this.ops) {
-      if (op.name === '' || !TOKEN.test(op.name)) out.push(diagnostic('GK_HEADERS_BAD_NAME', `invalid header name '${op.name}' in 'headers'`, op.at, 'a header name is letters, digits and -'));
+      if (op.name === '' || !TOKEN.test(op.name))
+        out.push(diagnostic('GK_HEADERS_BAD_NAME', `invalid header name '${op.name}' in 'headers'`, op.at, 'a header name is letters, digits and -'));
       if (op.kind !== 'remove' && !/^[\t\x20-\x7e]*$/.test(op.value.source)) {
-        out.push(diagnostic('GK_HEADERS_BAD_VALUE', `the value of '${op.name}' in 'headers' is not printable ASCII`, op.at,
-          "percent-encode other characters, or use RFC 8187 (filename*=UTF-8''caf%C3%A9.txt)"));
+        out.push(
+          diagnostic(
+            'GK_HEADERS_BAD_VALUE',
+            `the value of '${op.name}' in 'headers' is not printable ASCII`,
+            op.at,
+            "percent-encode other characters, or use RFC 8187 (filename*=UTF-8''caf%C3%A9.txt)",
+          ),
+        );
       }
     }
     return out;
@@ -57,7 +79,10 @@ function applyToResponse(res: ResponseHead, ops: readonly Op[], ctx: Ctx): void 
     }
     if (op.kind === 'default' && res.hasHeader(op.name)) continue;
     const value = ctx.renderField(op.value, op.name);
-    if (value === '') { if (op.kind === 'set') res.removeHeader(op.name); continue; }
+    if (value === '') {
+      if (op.kind === 'set') res.removeHeader(op.name);
+      continue;
+    }
     if (op.kind === 'add') res.appendHeader(op.name, value);
     else res.setHeader(op.name, value);
   }
@@ -73,7 +98,10 @@ function applyToRequest(req: IncomingMessage, ops: readonly Op[], ctx: Ctx): voi
   };
   for (const op of ops) {
     const lower = op.name.toLowerCase();
-    if (op.kind === 'remove') { drop(op.prefix ? (h) => h.startsWith(op.name) : (h) => h === op.name); continue; }
+    if (op.kind === 'remove') {
+      drop(op.prefix ? (h) => h.startsWith(op.name) : (h) => h === op.name);
+      continue;
+    }
     if (op.kind === 'default' && headers[lower] !== undefined) continue;
     const value = ctx.renderField(op.value, op.name);
     if (op.kind === 'set' || op.kind === 'default') drop((h) => h === lower);

@@ -7,9 +7,12 @@ const plugins = [MwTestPlugin];
 
 describe('headers', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
-  it('sets, adds, defaults and removes response headers, over the handler\'s own, with variables', async () => {
+  it("sets, adds, defaults and removes response headers, over the handler's own, with variables", async () => {
     gate = await startGate(`server { listen 127.0.0.1:0
       headers { set X-Frame-Options DENY; set X-Served "$method $status"; add Link "</a>; rel=preload"; add Link "</b>; rel=preload"
                 default Cache-Control "no-store"; default Content-Type text/html; remove X-Debug-* Content-Type-Options }
@@ -36,28 +39,40 @@ describe('headers', () => {
   });
 
   it('changes request headers that handlers see, in both headers and rawHeaders', async () => {
-    gate = await startGate(`server { listen 127.0.0.1:0
+    gate = await startGate(
+      `server { listen 127.0.0.1:0
       headers request { set X-Client $remote; add X-Tag two; remove Cookie X-Secret-*; default X-Default d }
       echo_headers
-    }`, { plugins });
+    }`,
+      { plugins },
+    );
     const res = await fetch(gate.url('/'), { headers: { cookie: 'sid=1', 'x-secret-a': '1', 'x-tag': 'one', 'x-client': 'spoofed', 'x-default': 'mine' } });
-    const { headers, raw } = await res.json() as { headers: Record<string, string>; raw: string[] };
+    const { headers, raw } = (await res.json()) as { headers: Record<string, string>; raw: string[] };
     assert.equal(headers['x-client'], '127.0.0.1');
     assert.equal(headers['x-tag'], 'one, two');
     assert.equal(headers['x-default'], 'mine');
     assert.equal(headers.cookie, undefined);
     assert.equal(headers['x-secret-a'], undefined);
     const rawNames = raw.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase());
-    assert.deepEqual(rawNames.filter((h) => h === 'x-client' || h === 'cookie' || h.startsWith('x-secret')), ['x-client']);
-    assert.deepEqual(raw.filter((_, i) => i % 2 === 1 && raw[i - 1].toLowerCase() === 'x-tag'), ['one', 'two']);
+    assert.deepEqual(
+      rawNames.filter((h) => h === 'x-client' || h === 'cookie' || h.startsWith('x-secret')),
+      ['x-client'],
+    );
+    assert.deepEqual(
+      raw.filter((_, i) => i % 2 === 1 && raw[i - 1].toLowerCase() === 'x-tag'),
+      ['one', 'two'],
+    );
   });
 
   it('percent-encodes what decoded variables hold beyond printable ASCII, both ways', async () => {
-    gate = await startGate(`server { listen 127.0.0.1:0
+    gate = await startGate(
+      `server { listen 127.0.0.1:0
       headers { set X-Q $arg_v; set X-P $path }
       headers request { set X-Up $arg_v }
       echo_headers
-    }`, { plugins });
+    }`,
+      { plugins },
+    );
     const r = await rawRequest(gate.port, 'GET /%E2%82%AC?v=%E2%82%AC%C3%A9%25 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.equal(r.status, 200, 'the process answers (a header Node refused once took it down)');
     const line = (name: string): string => new RegExp(`\r\n${name}: ([^\r]*)\r\n`, 'i').exec(r.text)?.[1] ?? '';
@@ -68,14 +83,17 @@ describe('headers', () => {
   });
 
   it('sends no header for an empty value: set leaves none, add and default add none', async () => {
-    gate = await startGate(`server { listen 127.0.0.1:0
+    gate = await startGate(
+      `server { listen 127.0.0.1:0
       headers { set Content-Type $http_x_type; add X-A $http_x_a; default X-D $http_x_d }
       headers request { set X-Up $http_x_up }
       echo_headers
-    }`, { plugins });
+    }`,
+      { plugins },
+    );
     const empty = await fetch(gate.url('/'));
     assert.deepEqual([empty.headers.get('content-type'), empty.headers.has('x-a'), empty.headers.has('x-d')], [null, false, false]);
-    const { raw } = await empty.json() as { raw: string[] };
+    const { raw } = (await empty.json()) as { raw: string[] };
     assert.ok(!raw.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'x-up'), 'nothing upstream either');
     const full = await fetch(gate.url('/'), { headers: { 'x-type': 'text/x-test', 'x-a': 'a', 'x-d': 'd' } });
     assert.deepEqual([full.headers.get('content-type'), full.headers.get('x-a'), full.headers.get('x-d')], ['text/x-test', 'a', 'd']);

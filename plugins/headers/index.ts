@@ -7,5 +7,4 @@ import { headers } from './schema.js';
 export class HeadersPlugin implements Plugin {
   readonly name = 'headers';
   readonly directives = [bind(headers, (cfg, at) => new HeadersUnit(cfg, at))];
-
 }

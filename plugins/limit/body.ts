@@ -15,7 +15,11 @@ export class LimitedBody extends Readable {
   private ended = false;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly src: Readable, private readonly max: number, private readonly idle: number) {
+  constructor(
+    private readonly src: Readable,
+    private readonly max: number,
+    private readonly idle: number,
+  ) {
     super();
   }
 
@@ -23,8 +27,14 @@ export class LimitedBody extends Readable {
     if (!this.attached) {
       this.attached = true;
       // the request may be over before anyone reads: ended (no events will come), or cut off
-      if (this.src.readableEnded) { this.onEnd(); return; }
-      if (this.src.destroyed) { this.gone(); return; }
+      if (this.src.readableEnded) {
+        this.onEnd();
+        return;
+      }
+      if (this.src.destroyed) {
+        this.gone();
+        return;
+      }
       this.src.on('data', this.onData);
       this.src.once('end', this.onEnd);
       this.src.once('error', this.onError);
@@ -36,14 +46,30 @@ export class LimitedBody extends Readable {
 
   private readonly onData = (chunk: Buffer): void => {
     this.seen += chunk.length;
-    if (this.seen > this.max) { this.fail(new HttpError(413, `request body larger than ${this.max} bytes`, { headers: CLOSE })); return; }
-    if (this.push(chunk)) this.arm(); else { this.disarm(); this.src.pause(); }
+    if (this.seen > this.max) {
+      this.fail(new HttpError(413, `request body larger than ${this.max} bytes`, { headers: CLOSE }));
+      return;
+    }
+    if (this.push(chunk)) this.arm();
+    else {
+      this.disarm();
+      this.src.pause();
+    }
   };
 
-  private readonly onEnd = (): void => { this.ended = true; this.disarm(); this.push(null); };
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.disarm();
+    this.push(null);
+  };
   // the request's own failure is its connection's: the client left (499, as Nginx logs it)
-  private readonly onError = (e: Error): void => { if (e instanceof HttpError) this.fail(e); else this.gone(); };
-  private readonly onClose = (): void => { if (!this.ended) this.gone(); };
+  private readonly onError = (e: Error): void => {
+    if (e instanceof HttpError) this.fail(e);
+    else this.gone();
+  };
+  private readonly onClose = (): void => {
+    if (!this.ended) this.gone();
+  };
 
   private gone(): void {
     this.fail(new HttpError(499, 'the client closed the connection before sending the whole body'));
@@ -56,7 +82,10 @@ export class LimitedBody extends Readable {
   }
 
   private disarm(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
   }
 
   private fail(e: Error): void {

@@ -30,14 +30,20 @@ export class BrokerLink {
   private watch: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly path: string, private readonly log: Logger) {}
+  constructor(
+    private readonly path: string,
+    private readonly log: Logger,
+  ) {}
 
   /** open connects once (later calls share the attempt); false when the master cannot be reached. */
   open(): Promise<boolean> {
     return (this.opening ??= new Promise<boolean>((resolve) => {
       const foreign = foreignFolder(dirname(this.path));
       if (foreign) {
-        this.log.error('limit: the folder of the master\'s counters is not the master\'s; this worker counts alone', { folder: dirname(this.path), why: foreign });
+        this.log.error("limit: the folder of the master's counters is not the master's; this worker counts alone", {
+          folder: dirname(this.path),
+          why: foreign,
+        });
         resolve(false);
         return;
       }
@@ -53,7 +59,7 @@ export class BrokerLink {
       s.on('error', (e) => {
         clearTimeout(timer);
         if (this.socket) return; // 'close' follows
-        this.log.error('limit: cannot reach the master\'s counters; this worker counts alone', { socket: this.path, error: e.message });
+        this.log.error("limit: cannot reach the master's counters; this worker counts alone", { socket: this.path, error: e.message });
         resolve(false);
       });
       s.on('close', () => this.lost());
@@ -100,7 +106,7 @@ export class BrokerLink {
 
   private checkProgress(): void {
     if (this.waiting.size === 0 || performance.now() - this.progress < ANSWER_WAIT) return;
-    this.log.warn('limit: the master\'s counters did not answer in time; counting those requests in this worker', { waiting: this.waiting.size });
+    this.log.warn("limit: the master's counters did not answer in time; counting those requests in this worker", { waiting: this.waiting.size });
     this.giveUp();
   }
 
@@ -117,14 +123,18 @@ export class BrokerLink {
     if (!this.socket) return;
     this.socket = undefined;
     clearInterval(this.watch);
-    if (!this.closed) this.log.warn('limit: lost the master\'s counters; this worker counts alone from now on', { socket: this.path });
+    if (!this.closed) this.log.warn("limit: lost the master's counters; this worker counts alone from now on", { socket: this.path });
     this.giveUp();
   }
 }
 
 /** SharedCounters ask the master; when it cannot answer, they count in this worker. */
 export class SharedCounters implements Counters {
-  constructor(private readonly link: BrokerLink, private readonly block: string, private readonly local: LocalCounters) {}
+  constructor(
+    private readonly link: BrokerLink,
+    private readonly block: string,
+    private readonly local: LocalCounters,
+  ) {}
 
   take(rate: number, key: string): number | Promise<number> {
     const q = this.link.ask((id) => ['t', id, this.block, rate, wireKey(key)]);
@@ -142,7 +152,11 @@ export class SharedCounters implements Counters {
 /** foreignFolder says why a counters folder must not be trusted (made by another user, or open to others), if it must not. */
 function foreignFolder(dir: string): string | undefined {
   let st;
-  try { st = lstatSync(dir); } catch { return undefined; } // connect() reports a missing folder
+  try {
+    st = lstatSync(dir);
+  } catch {
+    return undefined;
+  } // connect() reports a missing folder
   if (!st.isDirectory()) return 'not a folder';
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return `owned by uid ${st.uid}`;
   if ((st.mode & 0o077) !== 0) return `mode ${(st.mode & 0o777).toString(8)}`;

@@ -17,7 +17,11 @@ export class CountersBroker implements MasterPart {
   private readonly sockets = new Set<Socket>();
 
   /** `blocks` maps each block's id (blockId) to its counters, in file order; a reload's broker carries them over (carryOver). */
-  constructor(private readonly path: string, readonly blocks: ReadonlyMap<string, LocalCounters>, private readonly log: Logger) {}
+  constructor(
+    private readonly path: string,
+    readonly blocks: ReadonlyMap<string, LocalCounters>,
+    private readonly log: Logger,
+  ) {}
 
   async start(): Promise<void> {
     const dir = dirname(this.path);
@@ -27,10 +31,13 @@ export class CountersBroker implements MasterPart {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.path, () => { server.off('error', reject); resolve(); });
+      server.listen(this.path, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     // an accept that fails (out of descriptors) costs that worker's connection, not the master
-    server.on('error', (e) => this.log.error('limit: the master\'s counters could not take a worker\'s connection', { error: e.message }));
+    server.on('error', (e) => this.log.error("limit: the master's counters could not take a worker's connection", { error: e.message }));
     this.log.debug('limit counters shared by the workers', { socket: this.path, blocks: this.blocks.size });
   }
 
@@ -54,12 +61,26 @@ export class CountersBroker implements MasterPart {
       held.clear();
     });
     onLines(socket, (m) => {
-      if (!Array.isArray(m) || typeof m[1] !== 'number') { socket.destroy(); return; }
+      if (!Array.isArray(m) || typeof m[1] !== 'number') {
+        socket.destroy();
+        return;
+      }
       const id = m[1];
-      if (m[0] === 'l') { held.get(id)?.(); held.delete(id); return; }
+      if (m[0] === 'l') {
+        held.get(id)?.();
+        held.delete(id);
+        return;
+      }
       const block = this.blocks.get(String(m[2]));
-      if (!block) { this.log.warn('limit: a worker asked for a block the master does not know', { block: String(m[2]) }); send([id, COUNT_HERE]); return; }
-      if (m[0] === 't') { send([id, block.take(Number(m[3]), String(m[4]))]); return; }
+      if (!block) {
+        this.log.warn('limit: a worker asked for a block the master does not know', { block: String(m[2]) });
+        send([id, COUNT_HERE]);
+        return;
+      }
+      if (m[0] === 't') {
+        send([id, block.take(Number(m[3]), String(m[4]))]);
+        return;
+      }
       if (m[0] === 'e') {
         const release = block.enter(String(m[3]));
         if (release) held.set(id, release);

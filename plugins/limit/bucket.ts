@@ -19,7 +19,11 @@ export function parseRate(text: string): number | undefined {
 export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private readonly perMs: number, private readonly capacity: number, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly perMs: number,
+    private readonly capacity: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** take spends a token for `key`: 0 when there was one, else the milliseconds until there will be. */
   take(key: string): number {
@@ -32,7 +36,10 @@ export class TokenBuckets {
     }
     b.tokens = Math.min(this.capacity, b.tokens + (t - b.at) * this.perMs);
     b.at = t;
-    if (b.tokens >= 1) { b.tokens -= 1; return 0; }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
     return (1 - b.tokens) / this.perMs;
   }
 

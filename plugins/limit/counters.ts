@@ -31,7 +31,7 @@ export class LocalCounters implements Counters {
 
   constructor(cfg: LimitConfig) {
     this.rateSpecs = (cfg.rate ?? []).map((r) => JSON.stringify([r.rate, r.burst, r.key?.source ?? '']));
-    this.inFlightKey = cfg.connections ? cfg.connections.key?.source ?? '' : undefined;
+    this.inFlightKey = cfg.connections ? (cfg.connections.key?.source ?? '') : undefined;
     this.signature = JSON.stringify([this.rateSpecs, cfg.connections ? [cfg.connections.count, this.inFlightKey] : null]);
     this.rates = (cfg.rate ?? []).map((r) => {
       const perMs = parseRate(r.rate);
@@ -68,7 +68,8 @@ export class LocalCounters implements Counters {
       if (done) return;
       done = true;
       const m = (counts.get(key) ?? 1) - 1;
-      if (m > 0) counts.set(key, m); else counts.delete(key);
+      if (m > 0) counts.set(key, m);
+      else counts.delete(key);
     };
   }
 }
@@ -85,7 +86,8 @@ export function shared(cfg: LimitConfig): boolean {
  * the same config from different folders share them.
  */
 export function zoneOf(cfg: LimitConfig, at: Span): string {
-  const place = (s: Span): string => s.includedFrom ? `${s.file.slice(s.file.lastIndexOf('/') + 1)}:${s.line}:${s.col}<${place(s.includedFrom)}` : `${s.line}:${s.col}`;
+  const place = (s: Span): string =>
+    s.includedFrom ? `${s.file.slice(s.file.lastIndexOf('/') + 1)}:${s.line}:${s.col}<${place(s.includedFrom)}` : `${s.line}:${s.col}`;
   return cfg.store?.zone ?? place(at);
 }
 

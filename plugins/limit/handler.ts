@@ -24,7 +24,11 @@ export class LimitUnit implements HandlerUnit {
   private readonly body: number;
   private readonly idle: number;
 
-  constructor(private readonly cfg: LimitConfig, private readonly at: Span, private readonly source?: CountersSource) {
+  constructor(
+    private readonly cfg: LimitConfig,
+    private readonly at: Span,
+    private readonly source?: CountersSource,
+  ) {
     this.rateKeys = (cfg.rate ?? []).map((r) => r.key);
     this.connKey = cfg.connections ? cfg.connections.key : null;
     this.counters = this.local = new LocalCounters(cfg);
@@ -45,12 +49,28 @@ export class LimitUnit implements HandlerUnit {
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
     for (const [i, r] of (this.cfg.rate ?? []).entries()) {
-      if (parseRate(r.rate) === undefined) out.push(diagnostic('GK_LIMIT_BAD_RATE', `invalid rate '${r.rate}' for 'limit'`, spanOf(this.cfg.rate, i) ?? this.at, 'expected requests per time, like 10/s, 600/m or 1000/h'));
+      if (parseRate(r.rate) === undefined)
+        out.push(
+          diagnostic(
+            'GK_LIMIT_BAD_RATE',
+            `invalid rate '${r.rate}' for 'limit'`,
+            spanOf(this.cfg.rate, i) ?? this.at,
+            'expected requests per time, like 10/s, 600/m or 1000/h',
+          ),
+        );
     }
     if (this.cfg.on_store_error !== undefined && this.cfg.store?.mode !== 'shared') {
-      out.push(diagnostic('GK_LIMIT_STORE_POLICY', "'on_store_error' applies to a shared limit only", spanOf(this.cfg, 'on_store_error') ?? this.at, 'add store shared, or drop on_store_error'));
+      out.push(
+        diagnostic(
+          'GK_LIMIT_STORE_POLICY',
+          "'on_store_error' applies to a shared limit only",
+          spanOf(this.cfg, 'on_store_error') ?? this.at,
+          'add store shared, or drop on_store_error',
+        ),
+      );
     }
-    if (Object.keys(this.cfg).length === 0) out.push(diagnostic('GK_LIMIT_EMPTY', "'limit' sets no limit", this.at, 'add body, body_timeout, rate or connections'));
+    if (Object.keys(this.cfg).length === 0)
+      out.push(diagnostic('GK_LIMIT_EMPTY', "'limit' sets no limit", this.at, 'add body, body_timeout, rate or connections'));
     return out;
   }
 
@@ -87,7 +107,6 @@ export class LimitUnit implements HandlerUnit {
     const hasBody = declared !== undefined ? declared !== '0' : ctx.req.headers['transfer-encoding'] !== undefined;
     if (hasBody && (Number.isFinite(this.body) || Number.isFinite(this.idle))) ctx.body = new LimitedBody(ctx.body, this.body, this.idle);
   }
-
 }
 
 /** Stay follows a request from its admission: whether its client is gone, and what to release when it goes. */
@@ -96,14 +115,21 @@ class Stay {
   private release: Release | undefined;
 
   constructor(ctx: Ctx) {
-    const leave = (): void => { this.gone = true; this.release?.(); this.release = undefined; };
-    ctx.res.once('close', () => { if (!ctx.upgraded) leave(); });
+    const leave = (): void => {
+      this.gone = true;
+      this.release?.();
+      this.release = undefined;
+    };
+    ctx.res.once('close', () => {
+      if (!ctx.upgraded) leave();
+    });
     ctx.upgrade?.socket.once('close', leave);
   }
 
   /** hold keeps a count in flight until the response (or upgraded connection) closes. */
   hold(release: Release): void {
-    if (this.gone) release(); else this.release = release;
+    if (this.gone) release();
+    else this.release = release;
   }
 
   /** check stops a request whose client left while the counters answered (499, as Nginx logs it). */

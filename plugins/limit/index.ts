@@ -1,4 +1,20 @@
-import { bind, GateError, inject, injectable, LOGGER, PROCESS_INFO, STORE, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type SharedStore, type Span } from '../../core/index.js';
+import {
+  bind,
+  GateError,
+  inject,
+  injectable,
+  LOGGER,
+  PROCESS_INFO,
+  STORE,
+  type Logger,
+  type MasterContext,
+  type MasterDirective,
+  type MasterPart,
+  type Plugin,
+  type ProcessInfo,
+  type SharedStore,
+  type Span,
+} from '../../core/index.js';
 import { CountersBroker } from './broker.js';
 import { BrokerLink, SharedCounters } from './broker-link.js';
 import { carryOver } from './carry.js';
@@ -23,7 +39,11 @@ export class LimitPlugin implements Plugin {
   readonly directives = [bind(limit, (cfg, at) => new LimitUnit(cfg, at, this.sourceOf(cfg)))];
   private link: BrokerLink | undefined;
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo, @inject(STORE) private readonly store: SharedStore) {}
+  constructor(
+    @inject(LOGGER) private readonly log: Logger,
+    @inject(PROCESS_INFO) private readonly proc: ProcessInfo,
+    @inject(STORE) private readonly store: SharedStore,
+  ) {}
 
   master(directives: readonly MasterDirective<LimitConfig>[], ctx: MasterContext): MasterPart | undefined {
     if (this.proc.role !== 'master') return undefined; // workers 0: the one process counts alone
@@ -51,7 +71,10 @@ export class LimitPlugin implements Plugin {
   /** storeCounters connects to the global store (once per process, for every block and feature). */
   private async storeCounters(cfg: LimitConfig, at: Span): Promise<Counters> {
     if (!this.store.settings) {
-      throw new GateError('GK_CONFIG_INVALID', `${at.file}:${at.line}:${at.col}: 'limit { store shared }' needs a store: add global { store redis://HOST:PORT }`);
+      throw new GateError(
+        'GK_CONFIG_INVALID',
+        `${at.file}:${at.line}:${at.col}: 'limit { store shared }' needs a store: add global { store redis://HOST:PORT }`,
+      );
     }
     const lease = await this.store.open();
     await lease.ready(STORE_READY);

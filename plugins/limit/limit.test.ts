@@ -22,7 +22,10 @@ const plugins = [MwTestPlugin];
 
 describe('limit', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('answers 413 from Content-Length, before the handler runs, and closes the connection', async () => {
     gate = await startGate('server { listen 127.0.0.1:0; limit { body 1KB }; read_body }', { plugins });
@@ -44,7 +47,10 @@ describe('limit', () => {
     assert.equal(r.status, 413);
     assert.ok(r.closed);
     assert.ok(bodyLog.get('/chunked')! <= 1024, `the handler read ${bodyLog.get('/chunked')} bytes`);
-    const small = await rawRequest(gate.port, `POST /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n${chunk('x'.repeat(1000))}0\r\n\r\n`);
+    const small = await rawRequest(
+      gate.port,
+      `POST /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n${chunk('x'.repeat(1000))}0\r\n\r\n`,
+    );
     assert.ok(small.text.endsWith('read 1000\n'));
   });
 
@@ -90,7 +96,9 @@ describe('limit', () => {
     const s = await openSocket(gate.port);
     s.write('POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part');
     let text = '';
-    s.on('data', (c: Buffer) => { text += c.toString(); });
+    s.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
     const t = performance.now();
     await once(s, 'close');
     assert.match(text, /^HTTP\/1\.1 408/);
@@ -102,7 +110,9 @@ describe('limit', () => {
     const s = await openSocket(gate.port);
     s.write('GET / HTTP/1.1\r\nHost: x\r\n');
     let text = '';
-    s.on('data', (c: Buffer) => { text += c.toString(); });
+    s.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
     await Promise.race([once(s, 'close'), new Promise((r) => setTimeout(r, 1500))]);
     s.destroy();
     assert.match(text, /^HTTP\/1\.1 408/);
@@ -146,10 +156,14 @@ describe('limit counters kept by the master', () => {
   let dir: string;
   let broker: CountersBroker | undefined;
   const links: BrokerLink[] = [];
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-limit-')); lines.length = 0; });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-limit-'));
+    lines.length = 0;
+  });
   afterEach(async () => {
     for (const l of links.splice(0)) l.close();
-    await broker?.stop(); broker = undefined;
+    await broker?.stop();
+    broker = undefined;
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -206,13 +220,20 @@ describe('limit counters kept by the master', () => {
     links.push(link);
     assert.equal(await link.open(), false);
     assert.match(lines.join(''), /cannot reach the master's counters; this worker counts alone/);
-    assert.equal(link.ask((id) => ['t', id, 'x', 0, 'k']), undefined);
+    assert.equal(
+      link.ask((id) => ['t', id, 'x', 0, 'k']),
+      undefined,
+    );
   });
 });
 
 describe('limit admission while the counters answer', () => {
   let server: Server | undefined;
-  afterEach(async () => { server?.closeAllConnections(); await new Promise((r) => (server ? server.close(r) : r(undefined))); server = undefined; });
+  afterEach(async () => {
+    server?.closeAllConnections();
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    server = undefined;
+  });
 
   it('stops a request whose client left meanwhile, and releases what was counted for it', async () => {
     const cfg = { rate: [{ rate: '100/s', burst: 100 }], connections: { count: 1 } } as unknown as LimitConfig;
@@ -225,16 +246,30 @@ describe('limit admission while the counters answer', () => {
     const log = new TextLogger(() => {}, 'error');
     server = createServer((req, res) => {
       const ctx = new Ctx(req, res, { scheme: 'http', port: 0 }, 'x', '/', '/', '', log);
-      unit.handle(ctx, async () => { outcomes.push('served'); res.end('ok'); }).then(
-        () => undefined,
-        (e: unknown) => { outcomes.push(e instanceof HttpError ? e.status : String(e)); if (!res.headersSent) res.writeHead(e instanceof HttpError ? e.status : 500).end(); },
-      );
+      unit
+        .handle(ctx, async () => {
+          outcomes.push('served');
+          res.end('ok');
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => {
+            outcomes.push(e instanceof HttpError ? e.status : String(e));
+            if (!res.headersSent) res.writeHead(e instanceof HttpError ? e.status : 500).end();
+          },
+        );
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    const get = (): Promise<number> => new Promise((ok, fail) => {
-      request({ port, host: '127.0.0.1', agent: false }, (res) => { res.resume(); ok(res.statusCode ?? 0); }).on('error', fail).end();
-    });
+    const get = (): Promise<number> =>
+      new Promise((ok, fail) => {
+        request({ port, host: '127.0.0.1', agent: false }, (res) => {
+          res.resume();
+          ok(res.statusCode ?? 0);
+        })
+          .on('error', fail)
+          .end();
+      });
     const gone = request({ port, host: '127.0.0.1', agent: false });
     gone.on('error', () => {});
     gone.end();
@@ -251,7 +286,9 @@ describe('limit counters across a reload (carryOver)', () => {
   const blocks = (...entries: [string, LocalCounters][]): Map<string, LocalCounters> => new Map(entries);
 
   it('keeps the counters of blocks unchanged in place, and of blocks a line added above has moved', () => {
-    const a = counters('1/m'), b = counters('2/m'), c = counters('1/m');
+    const a = counters('1/m'),
+      b = counters('2/m'),
+      c = counters('1/m');
     const before = blocks(['g:3:3', a], ['g:5:3', b], ['g:9:3', c]);
     const same = carryOver(before, blocks(['g:3:3', counters('1/m')], ['g:5:3', counters('2/m')], ['g:9:3', counters('1/m')]));
     assert.deepEqual([...same.values()], [a, b, c]);
@@ -265,7 +302,13 @@ describe('limit counters across a reload (carryOver)', () => {
     const old = limits({ rate: [{ rate: '1/m', burst: 1 }], connections: { count: 1 } });
     assert.equal(old.take(0, 'k'), 0);
     const release = old.enter('k')!;
-    const wider = limits({ rate: [{ rate: '1/m', burst: 1 }, { rate: '5/m', burst: 1 }], connections: { count: 2 } });
+    const wider = limits({
+      rate: [
+        { rate: '1/m', burst: 1 },
+        { rate: '5/m', burst: 1 },
+      ],
+      connections: { count: 2 },
+    });
     carryOver(blocks(['g:3:3', old]), blocks(['g:3:3', wider]));
     assert.ok(wider.take(0, 'k') > 0, 'the unchanged rate line kept its spent bucket');
     assert.equal(wider.take(1, 'k'), 0, 'a new rate line starts afresh');
@@ -279,7 +322,8 @@ describe('limit counters across a reload (carryOver)', () => {
   });
 
   it('starts afresh a changed block, and blocks it cannot pair for sure', () => {
-    const a = counters('1/m'), b = counters('1/m');
+    const a = counters('1/m'),
+      b = counters('1/m');
     const before = blocks(['g:3:3', a], ['g:5:3', b]);
     const changed = counters('5/m');
     const out = carryOver(before, blocks(['g:3:3', changed], ['g:5:3', counters('1/m')]));

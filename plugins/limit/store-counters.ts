@@ -35,7 +35,13 @@ export class StoreCounters implements Counters {
   private seq = 0;
   private failing = false;
 
-  constructor(private readonly lease: StoreLease, private readonly zone: string, cfg: LimitConfig, private readonly policy: StorePolicy, private readonly log: Logger) {
+  constructor(
+    private readonly lease: StoreLease,
+    private readonly zone: string,
+    cfg: LimitConfig,
+    private readonly policy: StorePolicy,
+    private readonly log: Logger,
+  ) {
     const redis = lease.redis;
     redis.defineCommand('gkLimitRate', { numberOfKeys: 1, lua: RATE_SCRIPT });
     redis.defineCommand('gkLimitEnter', { numberOfKeys: 1, lua: ENTER_SCRIPT });
@@ -99,8 +105,10 @@ export class StoreCounters implements Counters {
   private unanswered<T>(e: Error, allowed: T): T {
     if (!this.failing) {
       this.failing = true;
-      this.log.error(`limit: the store did not answer; ${this.policy === 'allow' ? 'letting requests through' : 'refusing requests (503)'} until it does (on_store_error ${this.policy})`,
-        { zone: this.zone, error: e.message });
+      this.log.error(
+        `limit: the store did not answer; ${this.policy === 'allow' ? 'letting requests through' : 'refusing requests (503)'} until it does (on_store_error ${this.policy})`,
+        { zone: this.zone, error: e.message },
+      );
     }
     if (this.policy === 'deny') throw new HttpError(503, 'the limit store did not answer', { headers: { 'retry-after': '1' } });
     return allowed;

@@ -44,12 +44,18 @@ export function onLines(socket: Socket, each: (value: unknown) => void): void {
       try {
         if (nl > MAX_LINE) throw new Error('line too long');
         value = JSON.parse(text.slice(0, nl));
-      } catch { socket.destroy(); return; }
+      } catch {
+        socket.destroy();
+        return;
+      }
       each(value);
       text = text.slice(nl + 1);
       nl = text.indexOf('\n');
     }
-    if (text.length > MAX_LINE) { socket.destroy(); return; }
+    if (text.length > MAX_LINE) {
+      socket.destroy();
+      return;
+    }
     rest = text;
   });
 }
@@ -61,10 +67,17 @@ export function onLines(socket: Socket, each: (value: unknown) => void): void {
  */
 export function batchedSender(socket: Socket, later: (flush: () => void) => void = process.nextTick): (value: Message | Answer) => void {
   let corked = false;
-  const flush = (): void => { corked = false; socket.uncork(); };
+  const flush = (): void => {
+    corked = false;
+    socket.uncork();
+  };
   return (value) => {
     if (socket.destroyed) return;
-    if (!corked) { corked = true; socket.cork(); later(flush); }
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      later(flush);
+    }
     socket.write(`${JSON.stringify(value)}\n`);
   };
 }

@@ -31,7 +31,11 @@ const UNSAFE_ALL = /[\x00-\x1f"\\\x7f-\uffff]/g;
 /** escapeValue writes unsafe characters as \xHH (UTF-8 bytes), as nginx does, so a value cannot forge a line or break quoting. */
 export function escapeValue(s: string): string {
   if (!UNSAFE.test(s)) return s;
-  return s.replace(UNSAFE_ALL, (c) => Buffer.from(c).toString('hex').replace(/../g, (h) => `\\x${h.toUpperCase()}`));
+  return s.replace(UNSAFE_ALL, (c) =>
+    Buffer.from(c)
+      .toString('hex')
+      .replace(/../g, (h) => `\\x${h.toUpperCase()}`),
+  );
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -53,7 +57,7 @@ export function timeLocal(now = Date.now()): string {
 
 const header = (ctx: Ctx, name: string): string => {
   const v = ctx.req.headers[name];
-  return Array.isArray(v) ? v.join(', ') : v ?? '';
+  return Array.isArray(v) ? v.join(', ') : (v ?? '');
 };
 const seconds = (ms: number): string => (ms / 1000).toFixed(3);
 const protocol = (ctx: Ctx): string => `HTTP/${ctx.req.httpVersion}`;
@@ -70,38 +74,62 @@ function combined(ctx: Ctx, e: Entry): string {
 
 function json(ctx: Ctx, e: Entry): string {
   return JSON.stringify({
-    time: new Date().toISOString(), remote: ctx.remote, host: ctx.host, method: ctx.method, uri: ctx.uri,
-    protocol: protocol(ctx), status: e.status, bytes: e.bytes, duration: Number(seconds(e.duration)),
-    request_id: ctx.requestId, user: ctx.vars.get('user'), referer: ctx.req.headers.referer,
-    user_agent: ctx.req.headers['user-agent'], upstream: ctx.variable('upstream'),
+    time: new Date().toISOString(),
+    remote: ctx.remote,
+    host: ctx.host,
+    method: ctx.method,
+    uri: ctx.uri,
+    protocol: protocol(ctx),
+    status: e.status,
+    bytes: e.bytes,
+    duration: Number(seconds(e.duration)),
+    request_id: ctx.requestId,
+    user: ctx.vars.get('user'),
+    referer: ctx.req.headers.referer,
+    user_agent: ctx.req.headers['user-agent'],
+    upstream: ctx.variable('upstream'),
   });
 }
 
 /** logVariable resolves a variable for a log template: the log's own, else the request's. */
 function logVariable(ctx: Ctx, e: Entry, name: string): string | undefined {
   switch (name) {
-    case 'bytes': return String(e.bytes);
-    case 'duration': return seconds(e.duration);
-    case 'status': return String(e.status);
-    case 'referer': return header(ctx, 'referer');
-    case 'user_agent': return header(ctx, 'user-agent');
-    case 'request': return requestLine(ctx);
-    case 'protocol': return protocol(ctx);
-    case 'time_local': return timeLocal();
-    case 'time_iso8601': return new Date().toISOString();
-    default: return ctx.variable(name);
+    case 'bytes':
+      return String(e.bytes);
+    case 'duration':
+      return seconds(e.duration);
+    case 'status':
+      return String(e.status);
+    case 'referer':
+      return header(ctx, 'referer');
+    case 'user_agent':
+      return header(ctx, 'user-agent');
+    case 'request':
+      return requestLine(ctx);
+    case 'protocol':
+      return protocol(ctx);
+    case 'time_local':
+      return timeLocal();
+    case 'time_iso8601':
+      return new Date().toISOString();
+    default:
+      return ctx.variable(name);
   }
 }
 
 /** compileFormat turns the `format` option into a line renderer: a named format or a template. */
 export function compileFormat(t: TemplateLike): LineFormat {
   switch (t.source) {
-    case 'common': return common;
-    case 'combined': return combined;
-    case 'json': return json;
+    case 'common':
+      return common;
+    case 'combined':
+      return combined;
+    case 'json':
+      return json;
   }
-  return (ctx, e) => t.render((name) => {
-    const v = logVariable(ctx, e, name);
-    return v === undefined || v === '' ? '-' : escapeValue(v);
-  });
+  return (ctx, e) =>
+    t.render((name) => {
+      const v = logVariable(ctx, e, name);
+      return v === undefined || v === '' ? '-' : escapeValue(v);
+    });
 }

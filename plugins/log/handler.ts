@@ -25,7 +25,11 @@ export class LogUnit implements HandlerUnit {
   private readonly targetAt: Span;
   private writer: LineWriter | undefined;
 
-  constructor(cfg: LogConfig, private readonly at: Span, private readonly log: Logger) {
+  constructor(
+    cfg: LogConfig,
+    private readonly at: Span,
+    private readonly log: Logger,
+  ) {
     this.format = compileFormat(cfg.format);
     this.target = cfg.to;
     this.trust = cfg.trust_request_id;
@@ -35,8 +39,16 @@ export class LogUnit implements HandlerUnit {
   validate(): Diagnostic[] {
     if (this.target === 'stdout' || this.target === 'stderr') return [];
     const problem = unwritable(this.target);
-    return problem ? [diagnostic('GK_LOG_TARGET', `cannot write access log '${this.target}': ${problem}`, this.targetAt,
-      'check that the folder exists and that gatekit may write there')] : [];
+    return problem
+      ? [
+          diagnostic(
+            'GK_LOG_TARGET',
+            `cannot write access log '${this.target}': ${problem}`,
+            this.targetAt,
+            'check that the folder exists and that gatekit may write there',
+          ),
+        ]
+      : [];
   }
 
   async provision(): Promise<void> {

@@ -14,5 +14,4 @@ export class LogPlugin implements Plugin {
   constructor(@inject(LOGGER) logger: Logger) {
     this.log = logger.child({ plugin: this.name });
   }
-
 }

@@ -9,8 +9,7 @@ const FILE_BATCH = 256 * 1024;
 const MAX_PENDING = 16 * 1024 * 1024;
 const RETRY_MS = 20;
 
-const openFd = (path: string): Promise<number> =>
-  new Promise((resolve, reject) => open(path, 'a', 0o644, (e, fd) => (e ? reject(e) : resolve(fd))));
+const openFd = (path: string): Promise<number> => new Promise((resolve, reject) => open(path, 'a', 0o644, (e, fd) => (e ? reject(e) : resolve(fd))));
 const closeFd = (fd: number): Promise<void> => new Promise((resolve) => close(fd, () => resolve()));
 
 /**
@@ -31,7 +30,11 @@ export class LineWriter {
   private idle: (() => void)[] = [];
   private closed = false;
 
-  private constructor(readonly target: string, private fd: number, private readonly log: Logger) {}
+  private constructor(
+    readonly target: string,
+    private fd: number,
+    private readonly log: Logger,
+  ) {}
 
   /** open opens the target ('stdout', 'stderr' or an absolute file path, created if missing), or shares the writer already open on it. */
   static async open(target: string, log: Logger): Promise<LineWriter> {
@@ -47,20 +50,29 @@ export class LineWriter {
     return opening;
   }
 
-  private get isFile(): boolean { return this.fd > 2; }
+  private get isFile(): boolean {
+    return this.fd > 2;
+  }
 
   /** line queues one line (without its newline); it is written within an event-loop turn. */
   line(text: string): void {
     if (this.closed) return;
-    if (this.queued > MAX_PENDING) { this.dropped++; return; }
+    if (this.queued > MAX_PENDING) {
+      this.dropped++;
+      return;
+    }
     this.queue.push(`${text}\n`);
     this.queued += text.length + 1;
-    if (!this.busy) { this.busy = true; setImmediate(() => this.flush()); }
+    if (!this.busy) {
+      this.busy = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   private batch(): Buffer {
     const max = this.isFile ? FILE_BATCH : PIPE_BATCH;
-    let n = 0, size = 0;
+    let n = 0,
+      size = 0;
     while (n < this.queue.length && (n === 0 || size + this.queue[n].length <= max)) size += this.queue[n++].length;
     const text = n === this.queue.length ? this.queue.join('') : this.queue.slice(0, n).join('');
     this.queue = n === this.queue.length ? [] : this.queue.slice(n);
@@ -69,15 +81,24 @@ export class LineWriter {
   }
 
   private flush(): void {
-    if (this.queue.length === 0) { this.done(); return; }
+    if (this.queue.length === 0) {
+      this.done();
+      return;
+    }
     this.send(this.batch(), this.fd);
   }
 
   private send(buf: Buffer, fd: number): void {
     write(fd, buf, 0, buf.length, null, (e, written) => {
-      if (e?.code === 'EAGAIN') { setTimeout(() => this.send(buf, fd), RETRY_MS); return; } // a non-blocking pipe is full
+      if (e?.code === 'EAGAIN') {
+        setTimeout(() => this.send(buf, fd), RETRY_MS);
+        return;
+      } // a non-blocking pipe is full
       if (e) this.log.error('cannot write access log', { target: this.target, error: e.message });
-      else if (written < buf.length) { this.send(buf.subarray(written), fd); return; }
+      else if (written < buf.length) {
+        this.send(buf.subarray(written), fd);
+        return;
+      }
       this.flush();
     });
   }
@@ -99,7 +120,9 @@ export class LineWriter {
   /** reopen opens the file path anew (after logrotate moved it) and closes the old descriptor once its writes are done. */
   reopen(): Promise<void> {
     // Every unit sharing this writer asks at once on USR1: one reopen serves them all.
-    this.reopening ??= this.reopenFile().finally(() => { this.reopening = undefined; });
+    this.reopening ??= this.reopenFile().finally(() => {
+      this.reopening = undefined;
+    });
     return this.reopening;
   }
 

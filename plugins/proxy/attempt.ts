@@ -47,7 +47,9 @@ export abstract class Attempt {
   /** waitingDrain: the client's response is full; the upstream is paused until it drains. */
   protected waitingDrain = false;
   protected done = false;
-  private readonly onClientClose = (): void => { if (!this.ctx.res.writableFinished) this.clientGone(); };
+  private readonly onClientClose = (): void => {
+    if (!this.ctx.res.writableFinished) this.clientGone();
+  };
   protected readonly onBodyData = (chunk: Buffer): void => this.sendBody(chunk);
   protected readonly onBodyEnd = (): void => this.endBody();
   /** onBodyError: the client's body failed: a limit passed (its HttpError is the answer), or the client left. */
@@ -85,7 +87,11 @@ export abstract class Attempt {
 
   /** watchClient starts following the client; false (the attempt rejected) when it left before the proxy began (during a slow middleware). */
   protected watchClient(): boolean {
-    if (this.ctx.res.destroyed) { this.done = true; this.reject(new HttpError(499, 'Client Closed Request')); return false; }
+    if (this.ctx.res.destroyed) {
+      this.done = true;
+      this.reject(new HttpError(499, 'Client Closed Request'));
+      return false;
+    }
     this.ctx.res.on('close', this.onClientClose);
     return true;
   }
@@ -94,7 +100,10 @@ export abstract class Attempt {
   protected readBody(): void {
     this.arm('send');
     const src = this.ctx.body;
-    if (src.destroyed) { this.onBodyError(src.errored ?? new Error('the request body ended before it was read')); return; }
+    if (src.destroyed) {
+      this.onBodyError(src.errored ?? new Error('the request body ended before it was read'));
+      return;
+    }
     src.on('data', this.onBodyData);
     src.once('end', this.onBodyEnd);
     src.once('error', this.onBodyError);
@@ -125,7 +134,10 @@ export abstract class Attempt {
 
   private onTimer(): void {
     if (this.done) return;
-    if (this.waitingOnClient()) { this.timer?.refresh(); return; }
+    if (this.waitingOnClient()) {
+      this.timer?.refresh();
+      return;
+    }
     const e = new Error(`upstream timed out (${this.phase})`);
     (e as NodeJS.ErrnoException).code = 'ETIMEDOUT';
     this.fail(e, true);

@@ -9,11 +9,16 @@ export type Balancer = (candidates: readonly Upstream[], client: string) => Upst
 /** balancer returns the picking function of a policy. */
 export function balancer(policy: Policy, random: () => number = Math.random): Balancer {
   switch (policy) {
-    case 'round_robin': return smoothRoundRobin;
-    case 'least_conn': return leastConn();
-    case 'ip_hash': return ipHash;
-    case 'random': return (c) => weightedRandom(c, random);
-    case 'first': return (c) => c[0];
+    case 'round_robin':
+      return smoothRoundRobin;
+    case 'least_conn':
+      return leastConn();
+    case 'ip_hash':
+      return ipHash;
+    case 'random':
+      return (c) => weightedRandom(c, random);
+    case 'first':
+      return (c) => c[0];
   }
 }
 

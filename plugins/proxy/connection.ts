@@ -3,8 +3,7 @@ import { connect as tlsConnect } from 'node:tls';
 
 /** ConnTarget is where connections go: a TCP host and port (maybe TLS), or a unix socket path. */
 export type ConnTarget =
-  | { readonly kind: 'tcp'; readonly tls: boolean; readonly host: string; readonly port: number }
-  | { readonly kind: 'unix'; readonly path: string };
+  { readonly kind: 'tcp'; readonly tls: boolean; readonly host: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
 
 /** PoolOptions configure the keep-alive pool each upstream keeps (per worker). */
 export interface PoolOptions {
@@ -39,15 +38,40 @@ export class Conn {
   idleSince = 0;
   private readonly listeners: [string, (...args: any[]) => void][];
 
-  constructor(readonly socket: Socket, tls: boolean, private readonly pool: ConnPool) {
-    const onData = (d: Buffer): void => { if (this.user) this.user.onData(d); else this.destroy(); }; // an idle connection must stay quiet
-    const onEnd = (): void => { if (this.user) this.user.onEnd(); else this.destroy(); };
-    const onClose = (): void => { this.pool.forget(this); if (this.user) this.user.onEnd(); };
-    const onError = (e: Error): void => { if (this.user) this.user.onError(e); else this.destroy(); };
+  constructor(
+    readonly socket: Socket,
+    tls: boolean,
+    private readonly pool: ConnPool,
+  ) {
+    const onData = (d: Buffer): void => {
+      if (this.user) this.user.onData(d);
+      else this.destroy();
+    }; // an idle connection must stay quiet
+    const onEnd = (): void => {
+      if (this.user) this.user.onEnd();
+      else this.destroy();
+    };
+    const onClose = (): void => {
+      this.pool.forget(this);
+      if (this.user) this.user.onEnd();
+    };
+    const onError = (e: Error): void => {
+      if (this.user) this.user.onError(e);
+      else this.destroy();
+    };
     const onDrain = (): void => this.user?.onDrain();
-    const onConnect = (): void => { this.connecting = false; this.user?.onConnect(); };
-    this.listeners = [['data', onData], ['end', onEnd], ['close', onClose], ['error', onError], ['drain', onDrain],
-      [tls ? 'secureConnect' : 'connect', onConnect]];
+    const onConnect = (): void => {
+      this.connecting = false;
+      this.user?.onConnect();
+    };
+    this.listeners = [
+      ['data', onData],
+      ['end', onEnd],
+      ['close', onClose],
+      ['error', onError],
+      ['drain', onDrain],
+      [tls ? 'secureConnect' : 'connect', onConnect],
+    ];
     for (const [event, fn] of this.listeners) socket.on(event, fn);
     socket.setNoDelay(true);
   }
@@ -78,7 +102,10 @@ export class ConnPool {
   private readonly open = new Set<Conn>();
   private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly target: ConnTarget, private readonly opts: PoolOptions) {}
+  constructor(
+    private readonly target: ConnTarget,
+    private readonly opts: PoolOptions,
+  ) {}
 
   /** reuses tells whether connections are kept for further requests. */
   get reuses(): boolean {
@@ -103,7 +130,10 @@ export class ConnPool {
   /** give takes back a connection whose exchange ended cleanly; beyond `keepalive` idle ones it is closed. */
   give(c: Conn): void {
     c.user = undefined;
-    if (this.idle.length >= this.opts.keepalive || c.socket.destroyed) { c.destroy(); return; }
+    if (this.idle.length >= this.opts.keepalive || c.socket.destroyed) {
+      c.destroy();
+      return;
+    }
     if (c.socket.isPaused()) c.socket.resume(); // an idle connection must notice the upstream closing it
     c.idleSince = performance.now();
     this.idle.push(c);
@@ -114,7 +144,10 @@ export class ConnPool {
   private sweep(): void {
     const limit = performance.now() - this.opts.keepaliveTimeout;
     while (this.idle.length && this.idle[0].idleSince <= limit) this.idle[0].destroy();
-    if (this.idle.length === 0) { clearInterval(this.sweeper); this.sweeper = undefined; }
+    if (this.idle.length === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   /** forget drops a connection that closed or left the pool. */
@@ -138,8 +171,11 @@ export class ConnPool {
     if (t.kind === 'unix') return netConnect({ path: t.path });
     if (!t.tls) return netConnect({ host: t.host, port: t.port });
     return tlsConnect({
-      host: t.host, port: t.port, servername: isIP(t.host) ? undefined : t.host,
-      rejectUnauthorized: !this.opts.tlsInsecure, ALPNProtocols: ['http/1.1'],
+      host: t.host,
+      port: t.port,
+      servername: isIP(t.host) ? undefined : t.host,
+      rejectUnauthorized: !this.opts.tlsInsecure,
+      ALPNProtocols: ['http/1.1'],
     });
   }
 }

@@ -43,7 +43,13 @@ class H1Attempt extends Attempt implements ConnUser {
   private left: number;
   private heard = false;
 
-  constructor(ctx: Ctx, private readonly up: Upstream, private readonly spec: ExchangeSpec, resolve: () => void, reject: (e: unknown) => void) {
+  constructor(
+    ctx: Ctx,
+    private readonly up: Upstream,
+    private readonly spec: ExchangeSpec,
+    resolve: () => void,
+    reject: (e: unknown) => void,
+  ) {
     super(ctx, spec.framing, spec.timeouts, resolve, reject);
     this.left = spec.framing.length ?? 0;
     this.parser = new ResponseParser({
@@ -95,7 +101,10 @@ class H1Attempt extends Attempt implements ConnUser {
   protected endBody(): void {
     if (this.done) return;
     if (this.spec.framing.body === 'chunked') this.conn.socket.write(lastChunk(this.ctx.req.rawTrailers), 'latin1');
-    else if (this.left > 0) { this.broken(new Error('the request body ended before its Content-Length')); return; }
+    else if (this.left > 0) {
+      this.broken(new Error('the request body ended before its Content-Length'));
+      return;
+    }
     this.bodyDone = true;
     if (this.phase === 'send') this.arm('read');
   }
@@ -136,12 +145,19 @@ class H1Attempt extends Attempt implements ConnUser {
     if (links.length) this.ctx.res.writeEarlyHints({ link: links });
   }
 
-  protected pauseUpstream(): void { this.conn.socket.pause(); }
-  protected resumeUpstream(): void { this.conn.socket.resume(); }
+  protected pauseUpstream(): void {
+    this.conn.socket.pause();
+  }
+  protected resumeUpstream(): void {
+    this.conn.socket.resume();
+  }
 
   onEnd(): void {
     if (this.done) return;
-    if (this.parser.end()) { this.complete(false); return; }
+    if (this.parser.end()) {
+      this.complete(false);
+      return;
+    }
     const e = new Error(this.parser.head ? 'upstream closed the connection mid-response' : 'upstream closed the connection before responding');
     (e as NodeJS.ErrnoException).code = 'ECONNRESET';
     this.fail(e);
@@ -165,7 +181,10 @@ class H1Attempt extends Attempt implements ConnUser {
 
   private upgraded(rest: Buffer): void {
     const head = this.parser.head!;
-    if (!this.spec.upgrade) { this.fail(new Error('upstream switched protocols on a request that asked for no upgrade')); return; }
+    if (!this.spec.upgrade) {
+      this.fail(new Error('upstream switched protocols on a request that asked for no upgrade'));
+      return;
+    }
     this.cleanup();
     this.done = true;
     this.spec.responder.upgrade(this.ctx, head, this.conn.detach(), rest);

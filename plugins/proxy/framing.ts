@@ -41,8 +41,20 @@ export function framingHeaders(f: RequestFraming): string[] {
  * connection control); a chunked body's trailers go upstream without them.
  */
 const TRAILER_BANNED = new Set([
-  ...FRAMING_FIELDS, 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect',
-  'content-type', 'content-encoding', 'content-range', 'authorization', 'cookie', 'set-cookie',
+  ...FRAMING_FIELDS,
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'content-type',
+  'content-encoding',
+  'content-range',
+  'authorization',
+  'cookie',
+  'set-cookie',
 ]);
 
 /** lastChunk is the end of a chunked body sent upstream: the zero chunk, the client's allowed trailers, a blank line. */

@@ -36,7 +36,14 @@ class H2Attempt extends Attempt {
   private stream!: ClientHttp2Stream;
   private responded = false;
 
-  constructor(ctx: Ctx, private readonly up: Upstream, private readonly pool: H2SessionPool, private readonly spec: H2ExchangeSpec, resolve: () => void, reject: (e: unknown) => void) {
+  constructor(
+    ctx: Ctx,
+    private readonly up: Upstream,
+    private readonly pool: H2SessionPool,
+    private readonly spec: H2ExchangeSpec,
+    resolve: () => void,
+    reject: (e: unknown) => void,
+  ) {
     super(ctx, spec.framing, spec.timeouts, resolve, reject);
   }
 
@@ -47,7 +54,8 @@ class H2Attempt extends Attempt {
     const headers = h2RequestHeaders({ method: this.spec.method, path: this.spec.path, scheme: this.up.isTls ? 'https' : 'http' }, this.spec.headers);
     try {
       this.stream = session.request(headers, { endStream: this.bodyDone });
-    } catch (e) { // a session that closed between take() and now, or a header Node refuses
+    } catch (e) {
+      // a session that closed between take() and now, or a header Node refuses
       this.pool.release(session);
       this.cleanup();
       this.done = true;
@@ -55,18 +63,30 @@ class H2Attempt extends Attempt {
       return;
     }
     this.listen();
-    if (this.stream.pending) { this.arm('connect'); this.stream.once('ready', () => this.onConnect()); }
-    else this.onConnect();
+    if (this.stream.pending) {
+      this.arm('connect');
+      this.stream.once('ready', () => this.onConnect());
+    } else this.onConnect();
   }
 
   private listen(): void {
     const s = this.stream;
     s.once('response', (h: IncomingHttpHeaders, flags: number) => this.onResponse(h, flags));
-    s.on('trailers', (t: IncomingHttpHeaders) => { if (!this.done) this.ctx.res.addTrailers(pairs(flatFields(t))); });
-    s.on('data', (chunk: Buffer) => { if (!this.done) { this.timer?.refresh(); this.forward(chunk); } });
+    s.on('trailers', (t: IncomingHttpHeaders) => {
+      if (!this.done) this.ctx.res.addTrailers(pairs(flatFields(t)));
+    });
+    s.on('data', (chunk: Buffer) => {
+      if (!this.done) {
+        this.timer?.refresh();
+        this.forward(chunk);
+      }
+    });
     s.once('end', () => this.complete());
     s.on('error', (e: Error) => this.fail(e));
-    s.once('close', () => { this.pool.release(this.session); this.reset(); });
+    s.once('close', () => {
+      this.pool.release(this.session);
+      this.reset();
+    });
     s.on('drain', () => this.upstreamDrained());
   }
 
@@ -116,7 +136,10 @@ class H2Attempt extends Attempt {
     if (this.done) return;
     // Node ends the readable side of a reset stream too: a reset is not an end
     const reset = (this.stream.rstCode ?? constants.NGHTTP2_NO_ERROR) !== constants.NGHTTP2_NO_ERROR;
-    if (!this.responded || reset) { this.reset(); return; }
+    if (!this.responded || reset) {
+      this.reset();
+      return;
+    }
     this.cleanup();
     this.done = true;
     if (!this.bodyDone) this.ctx.body.resume(); // the upstream answered early: read and drop the rest
@@ -124,8 +147,12 @@ class H2Attempt extends Attempt {
     this.resolve();
   }
 
-  protected pauseUpstream(): void { this.stream.pause(); }
-  protected resumeUpstream(): void { this.stream.resume(); }
+  protected pauseUpstream(): void {
+    this.stream.pause();
+  }
+  protected resumeUpstream(): void {
+    this.stream.resume();
+  }
 
   /** waitingOnClient: a stream the client keeps open (a gRPC client stream) waits on the client, not the upstream. */
   protected waitingOnClient(): boolean {

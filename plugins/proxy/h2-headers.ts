@@ -24,9 +24,15 @@ export function h2RequestHeaders(line: H2RequestLine, flat: readonly string[]): 
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i].toLowerCase();
     const value = flat[i + 1];
-    if (name === 'host') { out[':authority'] = value; continue; }
+    if (name === 'host') {
+      out[':authority'] = value;
+      continue;
+    }
     if (CONNECTION_SPECIFIC.has(name)) continue;
-    if (name === 'te') { if (/\btrailers\b/i.test(value)) out.te = 'trailers'; continue; }
+    if (name === 'te') {
+      if (/\btrailers\b/i.test(value)) out.te = 'trailers';
+      continue;
+    }
     const had = out[name];
     out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
   }

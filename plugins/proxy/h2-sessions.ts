@@ -27,7 +27,10 @@ export class H2SessionPool {
   private readonly sessions = new Map<ClientHttp2Session, number>();
   private readonly origin: string;
 
-  constructor(private readonly target: H2Target, private readonly opts: H2PoolOptions) {
+  constructor(
+    private readonly target: H2Target,
+    private readonly opts: H2PoolOptions,
+  ) {
     const host = isIP(target.host) === 6 ? `[${target.host}]` : target.host;
     this.origin = `${target.tls ? 'https' : 'http'}://${host}:${target.port}`;
   }
@@ -35,7 +38,10 @@ export class H2SessionPool {
   /** take returns a session with room for one more stream, opening one when none has; `fresh` tells which. */
   take(): { session: ClientHttp2Session; fresh: boolean } {
     for (const [s, streams] of this.sessions) {
-      if (hasRoom(s, streams)) { this.sessions.set(s, streams + 1); return { session: s, fresh: false }; }
+      if (hasRoom(s, streams)) {
+        this.sessions.set(s, streams + 1);
+        return { session: s, fresh: false };
+      }
     }
     const session = this.open();
     this.sessions.set(session, 1);
@@ -56,12 +62,22 @@ export class H2SessionPool {
 
   private open(): ClientHttp2Session {
     const t = this.target;
-    const s = connect(this.origin, t.tls ? { servername: isIP(t.host) ? undefined : t.host, rejectUnauthorized: !this.opts.tlsInsecure, ALPNProtocols: ['h2'] } : {});
-    const forget = (): void => { this.sessions.delete(s); };
+    const s = connect(
+      this.origin,
+      t.tls ? { servername: isIP(t.host) ? undefined : t.host, rejectUnauthorized: !this.opts.tlsInsecure, ALPNProtocols: ['h2'] } : {},
+    );
+    const forget = (): void => {
+      this.sessions.delete(s);
+    };
     s.once('goaway', forget);
     s.once('close', forget);
     s.on('error', forget); // each stream gets the error too: its exchange reports it
-    s.setTimeout(this.opts.idleTimeout, () => { if (this.sessions.get(s) === 0) { forget(); s.close(); } });
+    s.setTimeout(this.opts.idleTimeout, () => {
+      if (this.sessions.get(s) === 0) {
+        forget();
+        s.close();
+      }
+    });
     s.unref(); // the client's requests keep the worker busy, not an idle session
     return s;
   }

@@ -19,7 +19,11 @@ import { hasPath, isHttp2Url, parseTarget, Upstream } from './upstream.js';
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** PassiveSpec is passive health: `count` failures within `window` ms mark an upstream down for `downFor` ms. */
-interface PassiveSpec { readonly count: number; readonly window: number; readonly downFor: number }
+interface PassiveSpec {
+  readonly count: number;
+  readonly window: number;
+  readonly downFor: number;
+}
 
 /**
  * ProxyUnit is one `proxy` directive: its upstreams with their pools and health, the balancer,
@@ -44,13 +48,23 @@ export class ProxyUnit implements HandlerUnit, Responder {
   /** upgrades: WebSockets are the one upgrade the proxy carries (webSocket()). */
   readonly upgrades = ['websocket'];
 
-  constructor(private readonly cfg: ProxyConfig, private readonly at: Span, private readonly log: Logger) {
+  constructor(
+    private readonly cfg: ProxyConfig,
+    private readonly at: Span,
+    private readonly log: Logger,
+  ) {
     const ups = [...cfg.upstreams.map((url) => ({ url, weight: 1 })), ...(cfg.upstream ?? [])];
-    this.upstreams = ups.filter((u) => u.url !== undefined && !hasPath(u.url)).map((u) => new Upstream(parseTarget(u.url, at.file), u.weight, isHttp2Url(u.url)));
+    this.upstreams = ups
+      .filter((u) => u.url !== undefined && !hasPath(u.url))
+      .map((u) => new Upstream(parseTarget(u.url, at.file), u.weight, isHttp2Url(u.url)));
     const b = cfg.balance;
     this.pick = balancer(b.policy === 'cookie' ? 'round_robin' : b.policy);
     if (b.policy === 'cookie' && b.cookie) {
-      this.sticky = new StickyCookie({ name: b.cookie, secret: b.secret ?? '', ...(b.max_age !== undefined ? { maxAge: b.max_age } : {}) }, this.upstreams, this.pick);
+      this.sticky = new StickyCookie(
+        { name: b.cookie, secret: b.secret ?? '', ...(b.max_age !== undefined ? { maxAge: b.max_age } : {}) },
+        this.upstreams,
+        this.pick,
+      );
     }
     this.timeouts = { connect: cfg.connect_timeout, read: cfg.read_timeout, send: cfg.send_timeout };
     this.wsIdle = cfg.ws_idle_timeout ?? this.timeouts.read;
@@ -113,7 +127,10 @@ export class ProxyUnit implements HandlerUnit, Responder {
         cur.failures++;
         // a pooled connection found closed: the upstream may have read the request all the same,
         // so only a request safe to repeat is sent again (RFC 9110 9.2.2)
-        if (e.stale && !e.bodySent && IDEMPOTENT.has(ctx.method) && staleLeft-- > 0) { tried.pop(); continue; }
+        if (e.stale && !e.bodySent && IDEMPOTENT.has(ctx.method) && staleLeft-- > 0) {
+          tried.pop();
+          continue;
+        }
         this.passiveFailure(cur);
         const next = retriesLeft-- > 0 && retriable(e, ctx.method) ? this.choose(ctx, tried) : undefined;
         answering = undefined;
@@ -136,8 +153,15 @@ export class ProxyUnit implements HandlerUnit, Responder {
       upstreams: this.upstreams.map((u) => {
         const reason = u.whyDown(now);
         return {
-          id: u.key, proxy, healthy: reason === undefined, ...(reason === undefined ? {} : { reason }), drained: u.drained,
-          inFlight: u.active, requests: u.requests, failures: u.failures, latencySum: u.latencySum,
+          id: u.key,
+          proxy,
+          healthy: reason === undefined,
+          ...(reason === undefined ? {} : { reason }),
+          drained: u.drained,
+          inFlight: u.active,
+          requests: u.requests,
+          failures: u.failures,
+          latencySum: u.latencySum,
         };
       }),
     };
@@ -146,7 +170,11 @@ export class ProxyUnit implements HandlerUnit, Responder {
   /** drainUpstream takes the upstreams at address `id` out of rotation, or back in (admin). */
   drainUpstream(id: string, drained: boolean): boolean {
     let found = false;
-    for (const u of this.upstreams) if (u.key === id) { u.drained = drained; found = true; }
+    for (const u of this.upstreams)
+      if (u.key === id) {
+        u.drained = drained;
+        found = true;
+      }
     if (found) this.log.info(drained ? 'upstream drained: no new requests until enabled' : 'upstream enabled again', { upstream: id });
     return found;
   }
@@ -202,7 +230,8 @@ export class ProxyUnit implements HandlerUnit, Responder {
 
   private choose(ctx: Ctx, tried: readonly Upstream[]): Upstream | undefined {
     const now = Date.now();
-    if (this.upstreams.length === 1) { // the common case, without the candidate list
+    if (this.upstreams.length === 1) {
+      // the common case, without the candidate list
       const only = this.upstreams[0];
       return only.available(now) && tried.length === 0 ? only : undefined;
     }
@@ -219,7 +248,10 @@ export class ProxyUnit implements HandlerUnit, Responder {
   }
 
   private noUpstream(ctx: Ctx): HttpError {
-    this.log.error('no upstream available (all failed their health checks, are marked down or drained)', { request_id: ctx.requestId, upstreams: this.upstreams.map((u) => u.key).join(',') });
+    this.log.error('no upstream available (all failed their health checks, are marked down or drained)', {
+      request_id: ctx.requestId,
+      upstreams: this.upstreams.map((u) => u.key).join(','),
+    });
     return new HttpError(502, 'Bad Gateway', { cause: new Error('no upstream available'), logged: true });
   }
 
@@ -236,7 +268,8 @@ function retriable(e: UpstreamFailure, method: string): boolean {
 }
 
 function describe(e: UpstreamFailure): string {
-  if (e.timeout) return `upstream timed out while ${e.phase === 'connect' ? 'connecting' : e.phase === 'send' ? 'sending the request' : 'reading the response'}`;
+  if (e.timeout)
+    return `upstream timed out while ${e.phase === 'connect' ? 'connecting' : e.phase === 'send' ? 'sending the request' : 'reading the response'}`;
   if (e.phase === 'connect') return 'upstream connect failed';
   return e.responded ? 'upstream failed mid-response' : 'upstream failed before responding';
 }
@@ -263,27 +296,55 @@ function validateProxy(cfg: ProxyConfig, at: Span): Diagnostic[] {
     ...cfg.upstreams.map((u, i): [string, Span] => [u, spanOf(cfg.upstreams, i) ?? at]),
     ...ups.flatMap((u): [string, Span][] => (u.url === undefined ? [] : [[u.url, spanOf(u, 'url') ?? at]])),
   ];
-  if (!urls.length) out.push(diagnostic('GK_PROXY_NO_UPSTREAM', "'proxy' needs at least one upstream", at, 'proxy http://127.0.0.1:9000, or an upstream URL { weight N } option'));
+  if (!urls.length)
+    out.push(
+      diagnostic('GK_PROXY_NO_UPSTREAM', "'proxy' needs at least one upstream", at, 'proxy http://127.0.0.1:9000, or an upstream URL { weight N } option'),
+    );
   for (const [u, where] of urls) {
-    if (hasPath(u)) out.push(diagnostic('GK_PROXY_UPSTREAM_PATH', `upstream '${u}' has a path, query or credentials`, where, 'give scheme://host:port only; change the upstream path with strip_prefix or rewrite'));
+    if (hasPath(u))
+      out.push(
+        diagnostic(
+          'GK_PROXY_UPSTREAM_PATH',
+          `upstream '${u}' has a path, query or credentials`,
+          where,
+          'give scheme://host:port only; change the upstream path with strip_prefix or rewrite',
+        ),
+      );
   }
-  for (const [where, list] of [['header_up', cfg.header_up], ['header_down', cfg.header_down]] as const) {
+  for (const [where, list] of [
+    ['header_up', cfg.header_up],
+    ['header_down', cfg.header_down],
+  ] as const) {
     for (const o of list ?? []) {
       const reserved = reservedHeader(where, o.op as HeaderOp['op'], o.header.toLowerCase());
       if (!TOKEN_RE.test(o.header)) out.push(diagnostic('GK_PROXY_HEADER', `invalid header name '${o.header}' in '${where}'`, spanOf(o, 'header') ?? at));
       else if (reserved) out.push(diagnostic('GK_PROXY_HEADER', `'${where}' cannot ${o.op} '${o.header}': ${reserved}`, spanOf(o, 'header') ?? at));
       else if (o.op === 'remove' && o.value) out.push(diagnostic('GK_PROXY_HEADER', `'${where} remove ${o.header}' takes no value`, spanOf(o, 'value') ?? at));
-      else if (o.op !== 'remove' && !o.value) out.push(diagnostic('GK_PROXY_HEADER', `'${where} ${o.op} ${o.header}' needs a value`, spanOf(o, 'header') ?? at, `${where} ${o.op} ${o.header} VALUE`));
+      else if (o.op !== 'remove' && !o.value)
+        out.push(
+          diagnostic('GK_PROXY_HEADER', `'${where} ${o.op} ${o.header}' needs a value`, spanOf(o, 'header') ?? at, `${where} ${o.op} ${o.header} VALUE`),
+        );
     }
   }
   const strip = cfg.strip_prefix;
-  if (strip && !strip.startsWith('/')) out.push(diagnostic('GK_PROXY_STRIP_PREFIX', `strip_prefix '${strip}' must start with '/'`, spanOf(cfg, 'strip_prefix') ?? at));
-  if (strip !== undefined && cfg.rewrite) out.push(diagnostic('GK_PROXY_REWRITE', "'rewrite' sets the whole upstream path: drop strip_prefix", spanOf(cfg, 'rewrite') ?? at));
+  if (strip && !strip.startsWith('/'))
+    out.push(diagnostic('GK_PROXY_STRIP_PREFIX', `strip_prefix '${strip}' must start with '/'`, spanOf(cfg, 'strip_prefix') ?? at));
+  if (strip !== undefined && cfg.rewrite)
+    out.push(diagnostic('GK_PROXY_REWRITE', "'rewrite' sets the whole upstream path: drop strip_prefix", spanOf(cfg, 'rewrite') ?? at));
   out.push(...validateBalance(cfg.balance, at));
   const h = cfg.health_check;
   const h2 = urls.find(([u]) => isHttp2Url(u));
-  if (h?.path !== undefined && h2) out.push(diagnostic('GK_PROXY_HEALTH_H2', `health_check cannot probe the HTTP/2 upstream '${h2[0]}': its probes are HTTP/1.1 requests`, spanOf(h, 'path') ?? at, 'drop health_check; passive health (max_fails) still applies'));
-  if (h?.path !== undefined && !h.path.startsWith('/')) out.push(diagnostic('GK_PROXY_HEALTH_PATH', `health_check path '${h.path}' must start with '/'`, spanOf(h, 'path') ?? at));
+  if (h?.path !== undefined && h2)
+    out.push(
+      diagnostic(
+        'GK_PROXY_HEALTH_H2',
+        `health_check cannot probe the HTTP/2 upstream '${h2[0]}': its probes are HTTP/1.1 requests`,
+        spanOf(h, 'path') ?? at,
+        'drop health_check; passive health (max_fails) still applies',
+      ),
+    );
+  if (h?.path !== undefined && !h.path.startsWith('/'))
+    out.push(diagnostic('GK_PROXY_HEALTH_PATH', `health_check path '${h.path}' must start with '/'`, spanOf(h, 'path') ?? at));
   return out;
 }
 

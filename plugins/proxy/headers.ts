@@ -14,8 +14,15 @@ export interface HeaderOp {
  * forwarded; headers named in Connection are dropped too. Expect is answered by the gate.
  */
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'transfer-encoding', 'upgrade', 'expect',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
 ]);
 
 /** FORWARDING are the headers the proxy sets itself (X-Forwarded-For is appended to). */
@@ -115,7 +122,10 @@ export function responseHeaders(raw: readonly string[], ops: readonly HeaderOp[]
   let length = false;
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
-    if (upgrade && (lower === 'upgrade' || lower === 'connection')) { out.push(raw[i], raw[i + 1]); continue; }
+    if (upgrade && (lower === 'upgrade' || lower === 'connection')) {
+      out.push(raw[i], raw[i + 1]);
+      continue;
+    }
     if ((HOP_BY_HOP.has(lower) && lower !== 'expect') || named?.has(lower)) continue;
     if (lower === 'content-length') {
       if (chunked || length) continue;
@@ -155,7 +165,8 @@ export function rewriteLocations(headers: string[], origins: readonly string[], 
   for (let i = 0; i < headers.length; i += 2) {
     const lower = headers[i].toLowerCase();
     if (lower === 'location') headers[i + 1] = rewriteUrl(headers[i + 1], origins, origin, prefix);
-    else if (lower === 'refresh') headers[i + 1] = headers[i + 1].replace(/(url\s*=\s*)(\S+)/i, (_m, at: string, url: string) => at + rewriteUrl(url, origins, origin, prefix));
+    else if (lower === 'refresh')
+      headers[i + 1] = headers[i + 1].replace(/(url\s*=\s*)(\S+)/i, (_m, at: string, url: string) => at + rewriteUrl(url, origins, origin, prefix));
   }
   return headers;
 }

@@ -21,7 +21,11 @@ export class HealthChecker {
   private readonly probes = new Set<ClientRequest>();
   private closed = false;
 
-  constructor(private readonly upstreams: readonly Upstream[], private readonly spec: HealthSpec, private readonly log: Logger) {}
+  constructor(
+    private readonly upstreams: readonly Upstream[],
+    private readonly spec: HealthSpec,
+    private readonly log: Logger,
+  ) {}
 
   /**
    * start schedules the first probe of every upstream at a random point of the first interval:
@@ -43,7 +47,12 @@ export class HealthChecker {
 
   private schedule(u: Upstream, delay: number): void {
     if (this.closed) return;
-    this.timers.set(u, setTimeout(() => { void this.check(u); }, delay));
+    this.timers.set(
+      u,
+      setTimeout(() => {
+        void this.check(u);
+      }, delay),
+    );
   }
 
   private async check(u: Upstream): Promise<void> {
@@ -66,7 +75,10 @@ export class HealthChecker {
         this.probes.delete(req);
         resolve(reason);
       };
-      const timer = setTimeout(() => { req.destroy(); done(`no answer within ${this.spec.timeout}ms`); }, this.spec.timeout);
+      const timer = setTimeout(() => {
+        req.destroy();
+        done(`no answer within ${this.spec.timeout}ms`);
+      }, this.spec.timeout);
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
         res.resume();

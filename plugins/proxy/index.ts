@@ -16,5 +16,4 @@ export class ProxyPlugin implements Plugin {
   constructor(@inject(LOGGER) log: Logger) {
     this.log = log.child({ plugin: this.name });
   }
-
 }

@@ -9,7 +9,8 @@ const codes = async (text: string) => (await checkGate(text, { file: '/srv/t.gat
 
 describe('proxy: configuration', () => {
   it('accepts every option', async () => {
-    assert.deepEqual(await codes(`server { listen 80; proxy http://a:1 https://b unix:/run/app.sock ws://c:2 wss://d {
+    assert.deepEqual(
+      await codes(`server { listen 80; proxy http://a:1 https://b unix:/run/app.sock ws://c:2 wss://d {
       upstream http://e:3 { weight 5 }
       balance least_conn; keepalive 8; keepalive_timeout 20s; tls_insecure; preserve_host off; rewrite_location off
       header_up X-A $remote; header_up add X-B b; header_up remove Cookie
@@ -17,7 +18,9 @@ describe('proxy: configuration', () => {
       retries 2; connect_timeout 1s; read_timeout 30s; send_timeout 30s; ws_idle_timeout 10m
       health_check /healthz { interval 2s; timeout 1s; expect 200 204 }
       max_fails 3 within 30s; fail_timeout 20s
-    } }`), []);
+    } }`),
+      [],
+    );
   });
 
   it('refuses a bad scheme, policy or duration at its position', async () => {
@@ -40,11 +43,26 @@ describe('proxy: configuration', () => {
   });
 
   it('refuses header rules on the headers that frame a message or manage its connection, and a second or no Host', async () => {
-    for (const rule of ['header_up set Content-Length 0', 'header_up remove Transfer-Encoding', 'header_up add Connection close',
-      'header_up set Keep-Alive x', 'header_up set TE trailers', 'header_up set Trailer X', 'header_up set Upgrade h2c', 'header_up set Expect x',
-      'header_up add Host b', 'header_up remove Host', 'header_down set Content-Length 1', 'header_down add Transfer-Encoding chunked',
-      'header_down remove Connection']) {
-      assert.deepEqual(await codes(`server { listen 80; proxy http://a { ${rule} } }`), [`GK_PROXY_HEADER 1:${38 + rule.indexOf(' ', rule.indexOf(' ') + 1) + 1}`], rule);
+    for (const rule of [
+      'header_up set Content-Length 0',
+      'header_up remove Transfer-Encoding',
+      'header_up add Connection close',
+      'header_up set Keep-Alive x',
+      'header_up set TE trailers',
+      'header_up set Trailer X',
+      'header_up set Upgrade h2c',
+      'header_up set Expect x',
+      'header_up add Host b',
+      'header_up remove Host',
+      'header_down set Content-Length 1',
+      'header_down add Transfer-Encoding chunked',
+      'header_down remove Connection',
+    ]) {
+      assert.deepEqual(
+        await codes(`server { listen 80; proxy http://a { ${rule} } }`),
+        [`GK_PROXY_HEADER 1:${38 + rule.indexOf(' ', rule.indexOf(' ') + 1) + 1}`],
+        rule,
+      );
     }
     assert.deepEqual(await codes('server { listen 80; proxy http://a { header_up set Host b; header_up Host c } }'), []);
   });
@@ -74,9 +92,11 @@ describe('proxy: upstream addresses', () => {
 describe('proxy: balancers', () => {
   const ups = (...weights: number[]) => weights.map((w, i) => new Upstream({ kind: 'tcp', tls: false, host: `h${i}`, port: 80 }, w));
   const run = (pick: ReturnType<typeof balancer>, list: Upstream[], n: number, client = '1.2.3.4') =>
-    Array.from({ length: n }, () => pick(list, client).target).map((t) => (t as { host: string }).host).join(' ');
+    Array.from({ length: n }, () => pick(list, client).target)
+      .map((t) => (t as { host: string }).host)
+      .join(' ');
 
-  it('round_robin is nginx\'s smooth weighted round robin', () => {
+  it("round_robin is nginx's smooth weighted round robin", () => {
     assert.equal(run(balancer('round_robin'), ups(5, 1, 1), 7), 'h0 h0 h1 h0 h2 h0 h0');
   });
 
@@ -92,7 +112,14 @@ describe('proxy: balancers', () => {
   it('random follows the weights', () => {
     let i = 0;
     const seq = [0.1, 0.5, 0.9];
-    assert.equal(run(balancer('random', () => seq[i++ % 3]), ups(1, 1, 1), 3), 'h0 h1 h2');
+    assert.equal(
+      run(
+        balancer('random', () => seq[i++ % 3]),
+        ups(1, 1, 1),
+        3,
+      ),
+      'h0 h1 h2',
+    );
   });
 
   it('ip_hash is stable per client', () => {

@@ -18,7 +18,9 @@ function parse(pieces: readonly string[], method = 'GET', end = false): Parsed {
   const p = new ResponseParser({
     head: (h) => out.heads.push(h),
     interim: (h) => out.interim.push(h),
-    body: (c) => { out.body += c.toString('latin1'); },
+    body: (c) => {
+      out.body += c.toString('latin1');
+    },
     trailers: (raw) => out.trailers.push(raw),
   });
   p.expect(method);
@@ -41,12 +43,17 @@ function everySplit(text: string, method = 'GET'): Parsed {
 }
 
 const bad = (pieces: readonly string[], message: RegExp): void =>
-  assert.throws(() => parse(pieces), (e: unknown) => e instanceof BadResponse && message.test(e.message));
+  assert.throws(
+    () => parse(pieces),
+    (e: unknown) => e instanceof BadResponse && message.test(e.message),
+  );
 
 describe('proxy: upstream response parser', () => {
   it('reads a Content-Length body, keeps raw header names, and leaves the connection reusable', () => {
     const r = everySplit('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Two: a\r\nx-two:  b \r\nContent-Length: 5\r\n\r\nhello');
-    assert.deepEqual(r.heads, [{ statusCode: 200, statusMessage: 'OK', rawHeaders: ['Content-Type', 'text/plain', 'X-Two', 'a', 'x-two', 'b', 'Content-Length', '5'] }]);
+    assert.deepEqual(r.heads, [
+      { statusCode: 200, statusMessage: 'OK', rawHeaders: ['Content-Type', 'text/plain', 'X-Two', 'a', 'x-two', 'b', 'Content-Length', '5'] },
+    ]);
     assert.deepEqual([r.body, r.rest, r.keepAlive], ['hello', '', true]);
   });
 

@@ -21,7 +21,17 @@ export class BadResponse extends Error {
   readonly code = 'EBADRESPONSE';
 }
 
-const enum State { Head, Length, ChunkSize, ChunkData, ChunkDataEnd, Trailers, UntilClose, Complete, Upgraded }
+const enum State {
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+  Complete,
+  Upgraded,
+}
 
 const MAX_HEAD = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
@@ -98,7 +108,10 @@ export class ResponseParser {
           buf = buf.subarray(n);
           if (this.left > 0) continue;
           if (this.state === State.Length) this.state = State.Complete;
-          else { this.state = State.ChunkDataEnd; this.left = 2; }
+          else {
+            this.state = State.ChunkDataEnd;
+            this.left = 2;
+          }
           continue;
         }
         case State.ChunkSize: {
@@ -216,7 +229,8 @@ export class ResponseParser {
       this.ev.head(head);
       return;
     }
-    if (status < 200) { // an interim answer: the real head follows
+    if (status < 200) {
+      // an interim answer: the real head follows
       if (status !== 100) this.ev.interim?.(head);
       return;
     }

@@ -4,7 +4,11 @@ import type { Balancer } from './balance.js';
 import type { Upstream } from './upstream.js';
 
 /** StickySpec is `balance cookie NAME { secret S; max_age D }`. */
-export interface StickySpec { readonly name: string; readonly secret: string; readonly maxAge?: number }
+export interface StickySpec {
+  readonly name: string;
+  readonly secret: string;
+  readonly maxAge?: number;
+}
 
 /**
  * StickyCookie keeps a client on one upstream with a cookie (Traefik's sticky cookie, Caddy's
@@ -16,7 +20,11 @@ export interface StickySpec { readonly name: string; readonly secret: string; re
 export class StickyCookie {
   private readonly values = new Map<Upstream, string>();
 
-  constructor(private readonly spec: StickySpec, upstreams: readonly Upstream[], private readonly fallback: Balancer) {
+  constructor(
+    private readonly spec: StickySpec,
+    upstreams: readonly Upstream[],
+    private readonly fallback: Balancer,
+  ) {
     for (const u of upstreams) this.values.set(u, createHmac('sha256', spec.secret).update(u.key).digest('base64url').slice(0, 22));
   }
 
@@ -33,8 +41,13 @@ export class StickyCookie {
       const up = served();
       const value = up && this.values.get(up);
       if (!value || ctx.variable(`cookie_${this.spec.name}`) === value) return;
-      const attrs = ['Path=/', 'HttpOnly', 'SameSite=Lax', ...(ctx.scheme === 'https' ? ['Secure'] : []),
-        ...(this.spec.maxAge !== undefined ? [`Max-Age=${Math.floor(this.spec.maxAge / 1000)}`] : [])];
+      const attrs = [
+        'Path=/',
+        'HttpOnly',
+        'SameSite=Lax',
+        ...(ctx.scheme === 'https' ? ['Secure'] : []),
+        ...(this.spec.maxAge !== undefined ? [`Max-Age=${Math.floor(this.spec.maxAge / 1000)}`] : []),
+      ];
       head.appendHeader('set-cookie', `${this.spec.name}=${value}; ${attrs.join('; ')}`);
     });
   }

@@ -30,7 +30,11 @@ function routedPath(ctx: Ctx): string {
   const raw = ctx.rawPath;
   if (raw === ctx.path) return raw;
   let decoded: string | undefined;
-  try { decoded = decodeURIComponent(raw); } catch { decoded = undefined; }
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    decoded = undefined;
+  }
   if (decoded === ctx.path) return encodeUnsafe(raw);
   return encodeUnsafe(ctx.path.replace(/%/g, '%25').replace(/\?/g, '%3F').replace(/#/g, '%23'));
 }

@@ -17,7 +17,12 @@ export class Tunnels {
   /** join pipes the client and upstream connections into each other. */
   join(client: Duplex, upstream: Socket, idle: number): void {
     const both = [client, upstream];
-    const cut = (): void => { for (const s of both) { s.destroy(); this.open.delete(s); } };
+    const cut = (): void => {
+      for (const s of both) {
+        s.destroy();
+        this.open.delete(s);
+      }
+    };
     for (const s of both) {
       this.open.add(s);
       s.on('error', cut);

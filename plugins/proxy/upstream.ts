@@ -73,7 +73,11 @@ export class Upstream {
   private tlsInsecure = false;
 
   /** http2 is true for an h2c:// or h2:// upstream: its requests go on HTTP/2 streams (sessions), not the HTTP/1.1 pool. */
-  constructor(readonly target: Target, readonly weight: number, readonly http2 = false) {
+  constructor(
+    readonly target: Target,
+    readonly weight: number,
+    readonly http2 = false,
+  ) {
     if (target.kind === 'unix') {
       this.key = `unix:${target.path}`;
       this.hostHeader = 'localhost';

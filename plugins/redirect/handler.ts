@@ -17,7 +17,10 @@ export class RedirectUnit implements HandlerUnit {
   private readonly https: boolean;
   private readonly portSuffix: string;
 
-  constructor(private readonly cfg: RedirectConfig, private readonly at: Span) {
+  constructor(
+    private readonly cfg: RedirectConfig,
+    private readonly at: Span,
+  ) {
     this.status = cfg.status;
     this.target = cfg.target;
     // 'HTTPS' means the keyword too: as a relative target it would name a path nobody wants.
@@ -30,15 +33,23 @@ export class RedirectUnit implements HandlerUnit {
     // A status given in the file has a span; the default 301 has none.
     const statusGiven = spanOf(this.cfg, 'status') !== undefined;
     if (port !== undefined && !this.https) {
-      const help = !statusGiven && REASON[port] ? `the status comes first: write redirect ${port} ${target.source}`
-        : `write redirect https ${port}, or put the port in the target URL`;
+      const help =
+        !statusGiven && REASON[port]
+          ? `the status comes first: write redirect ${port} ${target.source}`
+          : `write redirect https ${port}, or put the port in the target URL`;
       return [diagnostic('GK_REDIRECT_PORT', `a port is only allowed after 'https' in 'redirect'`, spanOf(this.cfg, 'port') ?? this.at, help)];
     }
     if (target.source === '') return [diagnostic('GK_REDIRECT_TARGET', "empty target for 'redirect'", this.at)];
     // `redirect 301` reads as a target '301' after the default status: surely a missing target.
     if (!statusGiven && /^\d+$/.test(target.source) && REASON[Number(target.source)]) {
-      return [diagnostic('GK_REDIRECT_TARGET', `missing target after status '${target.source}' in 'redirect'`, spanOf(this.cfg, 'target') ?? this.at,
-        `write the target after the status: redirect ${target.source} /new/place`)];
+      return [
+        diagnostic(
+          'GK_REDIRECT_TARGET',
+          `missing target after status '${target.source}' in 'redirect'`,
+          spanOf(this.cfg, 'target') ?? this.at,
+          `write the target after the status: redirect ${target.source} /new/place`,
+        ),
+      ];
     }
     return [];
   }
@@ -46,8 +57,7 @@ export class RedirectUnit implements HandlerUnit {
   async handle(ctx: Ctx): Promise<void> {
     const location = this.https ? this.httpsLocation(ctx) : renderLocation(this.target, ctx);
     const reason = REASON[this.status];
-    const body = ctx.method === 'GET' || ctx.method === 'HEAD'
-      ? `<a href="${location.replace(/[&<>"']/g, (c) => ESCAPES[c])}">${reason}</a>.\n` : '';
+    const body = ctx.method === 'GET' || ctx.method === 'HEAD' ? `<a href="${location.replace(/[&<>"']/g, (c) => ESCAPES[c])}">${reason}</a>.\n` : '';
     await ctx.send(this.status, body, body ? { location, 'content-type': 'text/html; charset=utf-8' } : { location });
   }
 

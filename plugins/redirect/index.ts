@@ -7,5 +7,4 @@ import { redirect } from './schema.js';
 export class RedirectPlugin implements Plugin {
   readonly name = 'redirect';
   readonly directives = [bind(redirect, (cfg, at) => new RedirectUnit(cfg, at))];
-
 }

@@ -4,7 +4,10 @@ import { rawRequest } from '../../test/helpers/raw-http.js';
 
 describe('redirect', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('sends 301 by default, with a short HTML body for GET', async () => {
     gate = await startGate('server { listen 127.0.0.1:0; redirect https://x.test$path }');
@@ -58,7 +61,7 @@ describe('redirect', () => {
       ['/p/%0d%0aSet-Cookie:%20x=1', 302, '/p/%0D%0ASet-Cookie:%20x=1'],
       ['/p/a%25b%3Fc%23d', 302, '/p/a%25b%3Fc%23d'],
       ['/p/"<>`{}|^', 302, '/p/%22%3C%3E%60%7B%7D%7C%5E'],
-      ['/p/a:b@c!$&\'()*+,;=~[x]', 302, "/p/a:b@c!$&'()*+,;=~[x]"],
+      ["/p/a:b@c!$&'()*+,;=~[x]", 302, "/p/a:b@c!$&'()*+,;=~[x]"],
       ['/old/%e2%98%83', 301, '/%E2%98%83'],
     ];
     for (const [path, status, location] of cases) {
@@ -67,7 +70,10 @@ describe('redirect', () => {
       assert.equal(/\r\nlocation: ([^\r]*)\r\n/i.exec(r.text)?.[1], location, path);
       assert.doesNotMatch(r.text, /\r\nset-cookie:/i);
     }
-    assert.deepEqual(gate.logs.filter((l) => / error /.test(l)), []);
+    assert.deepEqual(
+      gate.logs.filter((l) => / error /.test(l)),
+      [],
+    );
   });
 
   it('keeps the escapes of $uri, encodes a header in a query as one value (its bytes as sent), and makes literal text sendable', async () => {
@@ -78,8 +84,14 @@ describe('redirect', () => {
       route /https/ { redirect https }
     }`);
     const location = async (target: string, headers = ''): Promise<string | undefined> => {
-      const r = await rawRequest(gate!.port, Buffer.concat([
-        Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x.test\r\n`, 'latin1'), Buffer.from(headers, 'latin1'), Buffer.from('Connection: close\r\n\r\n')]));
+      const r = await rawRequest(
+        gate!.port,
+        Buffer.concat([
+          Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x.test\r\n`, 'latin1'),
+          Buffer.from(headers, 'latin1'),
+          Buffer.from('Connection: close\r\n\r\n'),
+        ]),
+      );
       return /\r\nlocation: ([^\r]*)\r\n/i.exec(r.text)?.[1];
     };
     assert.equal(await location('/u/a%2Fb"\\?q=%22<'), '/caf%C3%A9/%E2%98%83%20x/u/a%2Fb%22%5C?q=%22%3C');
@@ -159,8 +171,10 @@ describe('redirect', () => {
   it('reports a status given without a target, and suggests the right order for a status after the target', async () => {
     for (const status of ['301', '308']) {
       const diags = await checkGate(`server { listen 80\n  route / { redirect ${status} }\n}`);
-      assert.deepEqual(diags.map((d) => [d.code, d.span.line, d.span.col, d.message]),
-        [['GK_REDIRECT_TARGET', 2, 22, `missing target after status '${status}' in 'redirect'`]]);
+      assert.deepEqual(
+        diags.map((d) => [d.code, d.span.line, d.span.col, d.message]),
+        [['GK_REDIRECT_TARGET', 2, 22, `missing target after status '${status}' in 'redirect'`]],
+      );
     }
     const [d] = await checkGate('server { listen 80; redirect /x 301 }');
     assert.deepEqual([d.code, d.span.col, d.help], ['GK_REDIRECT_PORT', 33, 'the status comes first: write redirect 301 /x']);
@@ -170,10 +184,13 @@ describe('redirect', () => {
   it('reports a $N that no regex route where it stands can set', async () => {
     const text = 'server { listen 80\n  route /old/ { redirect 301 /new/$1 }\n  route ~ ^/a/(\\d+)$ { redirect 301 /b/$1/$2 }\n}';
     const diags = await checkGate(text);
-    assert.deepEqual(diags.map((d) => [d.code, d.span.line, d.span.col, d.message]), [
-      ['GK_DSL_NO_CAPTURE', 2, text.split('\n')[1].indexOf('$1') + 1, "'$1' is never set here: no regex route (route ~ ...) serves the requests here"],
-      ['GK_DSL_NO_CAPTURE', 3, text.split('\n')[2].indexOf('$2') + 1, "'$2' is never set here: the regex routes here have 1 group"],
-    ]);
+    assert.deepEqual(
+      diags.map((d) => [d.code, d.span.line, d.span.col, d.message]),
+      [
+        ['GK_DSL_NO_CAPTURE', 2, text.split('\n')[1].indexOf('$1') + 1, "'$1' is never set here: no regex route (route ~ ...) serves the requests here"],
+        ['GK_DSL_NO_CAPTURE', 3, text.split('\n')[2].indexOf('$2') + 1, "'$2' is never set here: the regex routes here have 1 group"],
+      ],
+    );
     // a group from a regex route nested inside, or anywhere in the server for server-wide directives
     assert.deepEqual(await checkGate('server { listen 80; route /x/ { headers { set x-id $1 }; route ~ ^/x/(\\w+)$ { redirect /y/$1 } } }'), []);
     assert.deepEqual(await checkGate('server { listen 80; headers { set x-id $1 }; route ~ ^/(\\w+)$ { respond "$1" } }'), []);
@@ -182,7 +199,10 @@ describe('redirect', () => {
   it('takes https in any case as the HTTPS redirect', async () => {
     assert.deepEqual(await checkGate('server { listen 80; route /a/ { redirect HTTPS 8443 }; redirect Https }'), []);
     gate = await startGate('server { listen 127.0.0.1:0; route /a/ { redirect HTTPS 8443 }; redirect Https }');
-    for (const [path, location] of [['/a/x?q', 'https://x.test:8443/a/x?q'], ['/b', 'https://x.test/b']]) {
+    for (const [path, location] of [
+      ['/a/x?q', 'https://x.test:8443/a/x?q'],
+      ['/b', 'https://x.test/b'],
+    ]) {
       const r = await rawRequest(gate.port, `GET ${path} HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n`);
       assert.equal(/\r\nlocation: ([^\r]*)\r\n/i.exec(r.text)?.[1], location, path);
     }

@@ -2,7 +2,8 @@ import { arg, directive, type ConfigOf } from '../../core/index.js';
 
 /** redirect is `redirect [STATUS] TARGET` or `redirect [STATUS] https [PORT]`. */
 export const redirect = directive({
-  name: 'redirect', kind: 'handler',
+  name: 'redirect',
+  kind: 'handler',
   doc: 'Answer with a redirect: redirect [301|302|303|307|308] TARGET (request variables allowed, each encoded for the part of the URL it lands in: in /go?u=$arg_u a u of a&b=c stays one value), or redirect https [PORT] for https://$host[:PORT]$uri',
   schema: {
     args: [

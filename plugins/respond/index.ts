@@ -7,5 +7,4 @@ import { respond } from './schema.js';
 export class RespondPlugin implements Plugin {
   readonly name = 'respond';
   readonly directives = [bind(respond, (cfg) => new RespondUnit(cfg))];
-
 }

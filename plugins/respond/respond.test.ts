@@ -3,7 +3,10 @@ import { checkGate, startGate, type TestGate } from '../../test/helpers/gate.js'
 
 describe('respond', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('answers 200 with the body and a text content type by default', async () => {
     gate = await startGate('server { listen 127.0.0.1:0; respond "hi there" }');

@@ -68,7 +68,11 @@ export class FileCache {
    */
   async load(path: string, st: Stats, rules: RootRules): Promise<FileEntry | undefined> {
     let real: string;
-    try { real = await realpath(path); } catch { return undefined; }
+    try {
+      real = await realpath(path);
+    } catch {
+      return undefined;
+    }
     if (!servable(real, rules)) return undefined;
     let entry = makeEntry(real, st);
     if (st.size <= this.limits.maxFile && Date.now() - st.mtimeMs > SETTLE_MS) entry = (await readSmall(entry)) ?? entry;
@@ -116,7 +120,8 @@ export class FileCache {
 function makeEntry(real: string, st: Stats): FileEntry {
   const micros = Math.round(st.mtimeMs * 1000);
   return {
-    real, stat: st,
+    real,
+    stat: st,
     etag: `"${micros.toString(16)}-${st.size.toString(16)}"`,
     lastModified: st.mtime.toUTCString(),
     mtime: Math.floor(st.mtimeMs / 1000),

@@ -44,7 +44,10 @@ export class StaticUnit implements HandlerUnit {
   private readonly stats = new TurnStats<Served>();
   private readonly types = new Map<string, string>();
 
-  constructor(private readonly cfg: StaticConfig, private readonly at: Span) {
+  constructor(
+    private readonly cfg: StaticConfig,
+    private readonly at: Span,
+  ) {
     this.root = resolve(cfg.root).replace(/\/$/, '');
     this.index = cfg.index;
     this.hidden = new HiddenNames(cfg.hidden);
@@ -55,15 +58,31 @@ export class StaticUnit implements HandlerUnit {
   validate(): Diagnostic[] {
     const out: Diagnostic[] = [];
     const st = statSync(this.cfg.root, { throwIfNoEntry: false });
-    if (!st) out.push(diagnostic('GK_STATIC_ROOT', `static root '${this.cfg.root}' does not exist`, spanOf(this.cfg, 'root') ?? this.at, 'create the folder, or fix the path (relative paths start at the .gate file)'));
+    if (!st)
+      out.push(
+        diagnostic(
+          'GK_STATIC_ROOT',
+          `static root '${this.cfg.root}' does not exist`,
+          spanOf(this.cfg, 'root') ?? this.at,
+          'create the folder, or fix the path (relative paths start at the .gate file)',
+        ),
+      );
     else if (!st.isDirectory()) out.push(diagnostic('GK_STATIC_ROOT', `static root '${this.cfg.root}' is not a folder`, spanOf(this.cfg, 'root') ?? this.at));
     for (const name of this.index) {
-      if (name.includes('/') || name === '.' || name === '..') out.push(diagnostic('GK_STATIC_INDEX', `index file '${name}' must be a plain file name`, spanOf(this.cfg, 'index') ?? this.at));
+      if (name.includes('/') || name === '.' || name === '..')
+        out.push(diagnostic('GK_STATIC_INDEX', `index file '${name}' must be a plain file name`, spanOf(this.cfg, 'index') ?? this.at));
     }
     out.push(...this.hiddenDiagnostics());
     const fb = this.cfg.fallback;
     if (fb !== undefined && (!fb.startsWith('/') || fb.split('/').some((s) => s === '..' || s === '.') || fb.endsWith('/'))) {
-      out.push(diagnostic('GK_STATIC_FALLBACK', `fallback '${fb}' must be a file path inside the root, starting with '/'`, spanOf(this.cfg, 'fallback') ?? this.at, 'for example: fallback /index.html'));
+      out.push(
+        diagnostic(
+          'GK_STATIC_FALLBACK',
+          `fallback '${fb}' must be a file path inside the root, starting with '/'`,
+          spanOf(this.cfg, 'fallback') ?? this.at,
+          'for example: fallback /index.html',
+        ),
+      );
     }
     return out;
   }
@@ -110,10 +129,24 @@ export class StaticUnit implements HandlerUnit {
     const out: Diagnostic[] = [];
     for (const p of list.filter((p) => p.includes('/'))) {
       const name = p.split('/').filter(Boolean).pop() ?? p;
-      out.push(diagnostic('GK_STATIC_HIDDEN', `hidden pattern '${p}' has a '/': patterns match one file or folder name, so it never matches`, at, `write '${name}' to hide every file or folder of that name`));
+      out.push(
+        diagnostic(
+          'GK_STATIC_HIDDEN',
+          `hidden pattern '${p}' has a '/': patterns match one file or folder name, so it never matches`,
+          at,
+          `write '${name}' to hide every file or folder of that name`,
+        ),
+      );
     }
     if (!this.hidden.hides('.git') || !this.hidden.hides('.env')) {
-      out.push(warning('GK_STATIC_HIDDEN', 'this hidden list replaces the default, so dotfiles such as .git and .env are served', at, "add '.*' to the list to keep them hidden"));
+      out.push(
+        warning(
+          'GK_STATIC_HIDDEN',
+          'this hidden list replaces the default, so dotfiles such as .git and .env are served',
+          at,
+          "add '.*' to the list to keep them hidden",
+        ),
+      );
     }
     return out;
   }

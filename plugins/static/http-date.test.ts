@@ -22,8 +22,18 @@ describe('parseHttpDate', () => {
   });
 
   it('refuses what is no HTTP-date, and dates that do not exist', () => {
-    for (const bad of ['2099', '2099-01-01', '1994-11-06T08:49:37Z', 'Sun, 06 Nov 1994 08:49:37', 'Sun, 6 Nov 1994 08:49:37 GMT',
-      'Sun, 31 Feb 1994 08:49:37 GMT', 'Sun, 06 Nov 1994 24:00:00 GMT', 'Sun, 06 Nov 1994 08:60:00 GMT', '', 'yesterday']) {
+    for (const bad of [
+      '2099',
+      '2099-01-01',
+      '1994-11-06T08:49:37Z',
+      'Sun, 06 Nov 1994 08:49:37',
+      'Sun, 6 Nov 1994 08:49:37 GMT',
+      'Sun, 31 Feb 1994 08:49:37 GMT',
+      'Sun, 06 Nov 1994 24:00:00 GMT',
+      'Sun, 06 Nov 1994 08:60:00 GMT',
+      '',
+      'yesterday',
+    ]) {
       assert.equal(parseHttpDate(bad), undefined, bad);
     }
     assert.equal(parseHttpDate(undefined), undefined);

@@ -20,8 +20,7 @@ export interface ListedEntry {
 export async function listDirectory(dir: string, rules: RootRules): Promise<ListedEntry[]> {
   const dirents = await readdir(dir, { withFileTypes: true });
   const out = await Promise.all(dirents.map((d) => entryOf(dir, d, rules)));
-  return out.filter((e): e is ListedEntry => e !== undefined)
-    .sort((a, b) => Number(b.dir) - Number(a.dir) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out.filter((e): e is ListedEntry => e !== undefined).sort((a, b) => Number(b.dir) - Number(a.dir) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 async function entryOf(dir: string, d: Dirent, rules: RootRules): Promise<ListedEntry | undefined> {

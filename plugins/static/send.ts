@@ -29,7 +29,10 @@ const READ_CHUNK = 256 * 1024;
 export function sendFile(ctx: Ctx, cache: FileCache, found: FileEntry, o: SendOptions): Promise<void> {
   try {
     const pre = precondition(ctx.req.headers, found);
-    if (pre === 304) { ctx.res.writeHead(304, validators(found, o)).end(); return DONE; }
+    if (pre === 304) {
+      ctx.res.writeHead(304, validators(found, o)).end();
+      return DONE;
+    }
     if (pre === 412) throw new HttpError(412);
     return found.body ? (write(ctx, found, o, undefined) ?? DONE) : fromDisk(ctx, cache, found, o);
   } catch (e) {
@@ -50,7 +53,7 @@ async function fromDisk(ctx: Ctx, cache: FileCache, found: FileEntry, o: SendOpt
 function write(ctx: Ctx, entry: FileEntry, o: SendOptions, fh: FileHandle | undefined): Promise<void> | undefined {
   const range = ctx.req.headers.range;
   if (range === undefined && entry.body) {
-    ctx.res.writeHead(200, entry.head ??= { ...fullHeaders(entry, o), 'content-length': entry.body.length });
+    ctx.res.writeHead(200, (entry.head ??= { ...fullHeaders(entry, o), 'content-length': entry.body.length }));
     ctx.res.end(ctx.method === 'HEAD' ? undefined : entry.body);
     return undefined;
   }
@@ -89,8 +92,14 @@ function body(ctx: Ctx, status: number, headers: OutgoingHttpHeaders, e: FileEnt
   headers['content-length'] = length;
   const res = ctx.res;
   res.writeHead(status, headers);
-  if (ctx.method === 'HEAD' || length === 0) { res.end(); return undefined; }
-  if (e.body) { res.end(r.start === 0 && length === e.body.length ? e.body : e.body.subarray(r.start, r.end + 1)); return undefined; }
+  if (ctx.method === 'HEAD' || length === 0) {
+    res.end();
+    return undefined;
+  }
+  if (e.body) {
+    res.end(r.start === 0 && length === e.body.length ? e.body : e.body.subarray(r.start, r.end + 1));
+    return undefined;
+  }
   return stream(ctx, fh!.createReadStream({ start: r.start, end: r.end, autoClose: false, highWaterMark: READ_CHUNK }), length);
 }
 
@@ -105,19 +114,28 @@ function multipart(ctx: Ctx, headers: OutgoingHttpHeaders, e: FileEntry, fh: Fil
   headers['content-type'] = `multipart/byteranges; boundary=${boundary}`;
   headers['content-length'] = length;
   ctx.res.writeHead(206, headers);
-  if (ctx.method === 'HEAD') { ctx.res.end(); return undefined; }
+  if (ctx.method === 'HEAD') {
+    ctx.res.end();
+    return undefined;
+  }
   const mem = e.body;
   if (mem) {
     ctx.res.end(Buffer.concat([...ranges.flatMap((r, i) => [heads[i], mem.subarray(r.start, r.end + 1)]), tail]));
     return undefined;
   }
-  return stream(ctx, Readable.from((async function* parts() {
-    for (const [i, r] of ranges.entries()) {
-      yield heads[i];
-      yield* fh!.createReadStream({ start: r.start, end: r.end, autoClose: false, highWaterMark: READ_CHUNK });
-    }
-    yield tail;
-  })()), length);
+  return stream(
+    ctx,
+    Readable.from(
+      (async function* parts() {
+        for (const [i, r] of ranges.entries()) {
+          yield heads[i];
+          yield* fh!.createReadStream({ start: r.start, end: r.end, autoClose: false, highWaterMark: READ_CHUNK });
+        }
+        yield tail;
+      })(),
+    ),
+    length,
+  );
 }
 
 /**
@@ -129,7 +147,10 @@ function multipart(ctx: Ctx, headers: OutgoingHttpHeaders, e: FileEntry, fh: Fil
 async function stream(ctx: Ctx, source: Readable, length: number): Promise<void> {
   let sent = 0;
   const count = async function* counted(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const c of chunks) { sent += c.length; yield c; }
+    for await (const c of chunks) {
+      sent += c.length;
+      yield c;
+    }
   };
   try {
     await pipeline(source, count, ctx.res, { end: false });
@@ -137,7 +158,10 @@ async function stream(ctx: Ctx, source: Readable, length: number): Promise<void>
     if (ctx.res.destroyed || (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
     throw e;
   }
-  if (sent === length) { ctx.res.end(); return; }
+  if (sent === length) {
+    ctx.res.end();
+    return;
+  }
   ctx.log.warn('file shrank while it was sent; connection closed', { uri: ctx.uri, sent, length });
   ctx.res.destroy();
 }

@@ -5,7 +5,11 @@ import { repoPath } from '../../test/helpers/paths.js';
 
 const SITE = repoPath('plugins', 'static', 'testdata', 'site');
 
-interface Got { status: number; headers: IncomingHttpHeaders; body: Buffer }
+interface Got {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
 
 /** get sends one request with exactly the headers given (no Accept-Encoding added) and reads the whole answer. */
 function get(port: number, path: string, headers: OutgoingHttpHeaders = {}, method = 'GET'): Promise<Got> {
@@ -22,7 +26,10 @@ function get(port: number, path: string, headers: OutgoingHttpHeaders = {}, meth
 
 describe('static', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
   const serve = async (options = '', route = '/'): Promise<number> => {
     gate = await startGate(`server { listen 127.0.0.1:0; route ${route} { static "${SITE}" { ${options} } } }`);
     return gate.port;
@@ -55,8 +62,14 @@ describe('static', () => {
       assert.deepEqual([a.code, a.severity, a.span.col], ['GK_STATIC_HIDDEN', 'error', text.indexOf('/private') + 1]);
       assert.equal(a.help, "write '*' to hide every file or folder of that name");
       assert.deepEqual([b.code, b.severity], ['GK_STATIC_HIDDEN', 'warning']);
-      assert.deepEqual((await checkGate(`server { listen 80; static "${SITE}" { hidden .* *.bak } }`)).map((d) => d.code), []);
-      assert.deepEqual((await checkGate(`server { listen 80; static "${SITE}" { hidden off } }`)).map((d) => d.code), []);
+      assert.deepEqual(
+        (await checkGate(`server { listen 80; static "${SITE}" { hidden .* *.bak } }`)).map((d) => d.code),
+        [],
+      );
+      assert.deepEqual(
+        (await checkGate(`server { listen 80; static "${SITE}" { hidden off } }`)).map((d) => d.code),
+        [],
+      );
     });
     it('resolves a relative root from the .gate file', async () => {
       gate = await startGate('server { listen 127.0.0.1:0; static ./site }', { file: repoPath('plugins', 'static', 'testdata', 't.gate') });
@@ -85,9 +98,12 @@ describe('static', () => {
     it('takes Content-Type from the mime database, with charset=utf-8 for text', async () => {
       const port = await serve();
       const types: Record<string, string> = {
-        '/style.css': 'text/css; charset=utf-8', '/index.html': 'text/html; charset=utf-8',
-        '/data.json': 'application/json; charset=utf-8', '/app/app.js': 'text/javascript; charset=utf-8',
-        '/img/pixel.png': 'image/png', '/blob.unknownext': 'application/octet-stream',
+        '/style.css': 'text/css; charset=utf-8',
+        '/index.html': 'text/html; charset=utf-8',
+        '/data.json': 'application/json; charset=utf-8',
+        '/app/app.js': 'text/javascript; charset=utf-8',
+        '/img/pixel.png': 'image/png',
+        '/blob.unknownext': 'application/octet-stream',
       };
       for (const [path, type] of Object.entries(types)) assert.equal((await get(port, path)).headers['content-type'], type, path);
     });
@@ -204,8 +220,9 @@ describe('static', () => {
       const boundary = /^multipart\/byteranges; boundary=(\S+)$/.exec(String(r.headers['content-type']))?.[1];
       assert.ok(boundary);
       assert.equal(Number(r.headers['content-length']), r.body.length);
-      const want = `\r\n--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 0-4/14\r\n\r\nhello`
-        + `\r\n--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 7-12/14\r\n\r\nstatic\r\n--${boundary}--\r\n`;
+      const want =
+        `\r\n--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 0-4/14\r\n\r\nhello` +
+        `\r\n--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Range: bytes 7-12/14\r\n\r\nstatic\r\n--${boundary}--\r\n`;
       assert.equal(r.body.toString(), want);
     });
     it('merges overlapping ranges', async () => {
@@ -222,7 +239,10 @@ describe('static', () => {
       const js = readFileSync(`${SITE}/app/app.js`);
       const port = await serve('precompressed br gzip');
       const br = await get(port, '/app/app.js', { 'accept-encoding': 'gzip, deflate, br' });
-      assert.deepEqual([br.headers['content-encoding'], br.headers.vary, br.headers['content-type']], ['br', 'Accept-Encoding', 'text/javascript; charset=utf-8']);
+      assert.deepEqual(
+        [br.headers['content-encoding'], br.headers.vary, br.headers['content-type']],
+        ['br', 'Accept-Encoding', 'text/javascript; charset=utf-8'],
+      );
       assert.deepEqual(brotliDecompressSync(br.body), js);
       const gz = await get(port, '/app/app.js', { 'accept-encoding': 'gzip' });
       assert.equal(gz.headers['content-encoding'], 'gzip');

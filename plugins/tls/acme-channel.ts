@@ -28,10 +28,15 @@ export class AcmeChannel {
   private readonly listeners = new Set<(e: AcmeEvent) => void>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly lease: StoreLease, private readonly log: Logger) {
+  constructor(
+    private readonly lease: StoreLease,
+    private readonly log: Logger,
+  ) {
     this.sub = lease.redis.duplicate();
     let up = false;
-    this.sub.on('error', () => { /* the lease's connection logs the outage */ });
+    this.sub.on('error', () => {
+      /* the lease's connection logs the outage */
+    });
     this.sub.on('close', () => {
       if (up) this.log.warn('acme: lost the store; certificates keep serving from the local copy until it answers again');
       up = false;
@@ -39,8 +44,13 @@ export class AcmeChannel {
     this.sub.on('ready', () => {
       up = true;
       // the command connection may come back after this one: resync once it can answer
-      this.sub.subscribe(this.name).then(() => this.lease.ready(RECHECK)).then(() => this.emit({ kind: 'resync' }),
-        (e: Error) => this.log.warn('acme: cannot subscribe to the store; checking it every minute', { error: e.message }));
+      this.sub
+        .subscribe(this.name)
+        .then(() => this.lease.ready(RECHECK))
+        .then(
+          () => this.emit({ kind: 'resync' }),
+          (e: Error) => this.log.warn('acme: cannot subscribe to the store; checking it every minute', { error: e.message }),
+        );
     });
     this.sub.on('message', (_channel: string, text: string) => this.heard(text));
     this.timer = setInterval(() => this.emit({ kind: 'resync' }), RECHECK);
@@ -48,7 +58,9 @@ export class AcmeChannel {
   }
 
   /** name is the channel's name in the store. */
-  get name(): string { return `${this.lease.prefix}acme:events`; }
+  get name(): string {
+    return `${this.lease.prefix}acme:events`;
+  }
 
   /** listen calls `fn` with each event until the returned function is called. */
   listen(fn: (e: AcmeEvent) => void): () => void {
@@ -63,7 +75,7 @@ export class AcmeChannel {
 
   /** acknowledged counts the channels that acted on a challenge event. */
   async acknowledged(ack: string): Promise<number> {
-    return Number(await this.lease.redis.get(ack) ?? 0);
+    return Number((await this.lease.redis.get(ack)) ?? 0);
   }
 
   close(): void {
@@ -74,16 +86,29 @@ export class AcmeChannel {
 
   private heard(text: string): void {
     let e: AcmeEvent;
-    try { e = JSON.parse(text) as AcmeEvent; } catch { return; }
+    try {
+      e = JSON.parse(text) as AcmeEvent;
+    } catch {
+      return;
+    }
     this.emit(e);
     if (e.kind === 'challenge') {
-      this.lease.redis.multi().incr(e.ack).pexpire(e.ack, ACK_FOR).exec().catch((err: Error) => this.log.warn('acme: cannot acknowledge a challenge in the store', { error: err.message }));
+      this.lease.redis
+        .multi()
+        .incr(e.ack)
+        .pexpire(e.ack, ACK_FOR)
+        .exec()
+        .catch((err: Error) => this.log.warn('acme: cannot acknowledge a challenge in the store', { error: err.message }));
     }
   }
 
   private emit(e: AcmeEvent): void {
     for (const fn of this.listeners) {
-      try { fn(e); } catch (err) { this.log.error('acme: could not act on a store event', { event: e.kind, error: (err as Error).message }); }
+      try {
+        fn(e);
+      } catch (err) {
+        this.log.error('acme: could not act on a store event', { event: e.kind, error: (err as Error).message });
+      }
     }
   }
 }

@@ -24,7 +24,14 @@ export class NameLock {
   private readonly timer: NodeJS.Timeout;
 
   private constructor(private readonly file: string) {
-    this.timer = setInterval(() => { try { const now = new Date(); utimesSync(file, now, now); } catch { /* released meanwhile */ } }, REFRESH);
+    this.timer = setInterval(() => {
+      try {
+        const now = new Date();
+        utimesSync(file, now, now);
+      } catch {
+        /* released meanwhile */
+      }
+    }, REFRESH);
     this.timer.unref();
   }
 
@@ -52,14 +59,27 @@ export class NameLock {
 }
 
 function readHolder(file: string): LockHolder | undefined {
-  try { return JSON.parse(readFileSync(file, 'utf8')) as LockHolder; } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
+  } catch {
+    return undefined;
+  }
 }
 
 /** abandoned tells whether a lock's holder is gone: a dead process on this host, or no refresh for STALE. */
 function abandoned(file: string, holder: LockHolder): boolean {
   let touched: number;
-  try { touched = statSync(file).mtimeMs; } catch { return true; }
+  try {
+    touched = statSync(file).mtimeMs;
+  } catch {
+    return true;
+  }
   if (Date.now() - touched > STALE) return true;
   if (holder.host !== hostname()) return false;
-  try { process.kill(holder.pid, 0); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ESRCH'; }
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

@@ -57,11 +57,18 @@ export class ManagedCertificate {
   private revoked: string | undefined;
   private readonly log: Logger;
 
-  constructor(private readonly s: AcmeSettings, private readonly store: AcmeStorage, private readonly responder: ChallengeResponder, log: Logger) {
+  constructor(
+    private readonly s: AcmeSettings,
+    private readonly store: AcmeStorage,
+    private readonly responder: ChallengeResponder,
+    log: Logger,
+  ) {
     this.log = log.child({ names: s.names.join(' ') });
   }
 
-  private get name(): string { return this.s.names[0]; }
+  private get name(): string {
+    return this.s.names[0];
+  }
 
   /** start schedules the first attempt: now when there is no certificate or it is due, else at its renewal time. */
   async start(): Promise<void> {
@@ -99,8 +106,14 @@ export class ManagedCertificate {
   private async attempt(): Promise<void> {
     if (await this.adoptStored()) return;
     let lock: Awaited<ReturnType<AcmeStorage['lock']>>;
-    try { lock = await this.store.lock(this.s.directory, this.name); } catch (e) {
-      this.failed(new Error(`cannot take the order lock: ${(e as Error).message}`), certInfo(this.store.local.readCert(this.s.directory, this.name), this.s.renewBefore), Date.now());
+    try {
+      lock = await this.store.lock(this.s.directory, this.name);
+    } catch (e) {
+      this.failed(
+        new Error(`cannot take the order lock: ${(e as Error).message}`),
+        certInfo(this.store.local.readCert(this.s.directory, this.name), this.s.renewBefore),
+        Date.now(),
+      );
       return;
     }
     if (!('release' in lock)) {
@@ -120,7 +133,12 @@ export class ManagedCertificate {
   private async adoptStored(): Promise<boolean> {
     const info = certInfo(await this.store.readCert(this.s.directory, this.name), this.s.renewBefore);
     if (!info || info.renewAt <= Date.now() || info.serial === this.revoked) return false;
-    if (info.serial !== this.known) this.log.info('acme: certificate obtained by another gatekit, taken from storage', { issuer: info.issuer, serial: info.serial, expires: iso(info.notAfter) });
+    if (info.serial !== this.known)
+      this.log.info('acme: certificate obtained by another gatekit, taken from storage', {
+        issuer: info.issuer,
+        serial: info.serial,
+        expires: iso(info.notAfter),
+      });
     this.known = info.serial;
     this.waitingFor = undefined;
     this.failures = 0;
@@ -141,7 +159,13 @@ export class ManagedCertificate {
       this.known = info.serial;
       this.store.local.writeStatus(this.s.directory, this.name, { names: this.s.names, lastAttempt: started, nextAttempt: info.renewAt });
       this.failures = 0;
-      this.log.info('acme: certificate obtained', { issuer: info.issuer, serial: info.serial, expires: iso(info.notAfter), renew_at: iso(info.renewAt), took_ms: Date.now() - started });
+      this.log.info('acme: certificate obtained', {
+        issuer: info.issuer,
+        serial: info.serial,
+        expires: iso(info.notAfter),
+        renew_at: iso(info.renewAt),
+        took_ms: Date.now() - started,
+      });
       this.schedule(info.renewAt - Date.now());
     } catch (e) {
       this.failed(e, before, started);
@@ -152,7 +176,13 @@ export class ManagedCertificate {
     this.failures++;
     const wait = Math.min(this.s.retry * 2 ** (this.failures - 1), MAX_RETRY);
     const reason = describe(e);
-    this.store.local.writeStatus(this.s.directory, this.name, { names: this.s.names, lastAttempt: started, lastError: reason, nextAttempt: Date.now() + wait, failures: this.failures });
+    this.store.local.writeStatus(this.s.directory, this.name, {
+      names: this.s.names,
+      lastAttempt: started,
+      lastError: reason,
+      nextAttempt: Date.now() + wait,
+      failures: this.failures,
+    });
     const fields = { error: reason, attempt: this.failures, retry_in_ms: wait };
     if (current && current.notAfter > Date.now()) {
       this.log.warn(`acme: could not renew certificate; the current one keeps serving until it expires on ${iso(current.notAfter)}`, fields);
@@ -179,7 +209,11 @@ function iso(ms: number): string {
  * the CA is told to look.
  */
 export class AcmeResponder implements ChallengeResponder {
-  constructor(private readonly store: AcmeStorage, private readonly listens: readonly ListenPlace[], private readonly log: Logger) {}
+  constructor(
+    private readonly store: AcmeStorage,
+    private readonly listens: readonly ListenPlace[],
+    private readonly log: Logger,
+  ) {}
 
   async present(type: Challenge, name: string, token: string, keyAuthorization: string): Promise<void> {
     const pair = type === 'tls-alpn-01' ? await alpnCertificate(name, keyAuthorization) : undefined;
@@ -214,7 +248,11 @@ export class AcmeManager implements MasterPart {
   private lease: StoreLease | undefined;
   private channel: AcmeChannel | undefined;
 
-  constructor(private readonly blocks: readonly AcmeBlock[], private readonly shared: SharedStore, private readonly log: Logger) {}
+  constructor(
+    private readonly blocks: readonly AcmeBlock[],
+    private readonly shared: SharedStore,
+    private readonly log: Logger,
+  ) {}
 
   async start(): Promise<void> {
     for (const b of this.blocks) {
@@ -241,7 +279,8 @@ export class AcmeManager implements MasterPart {
   private async sharedStorage(s: AcmeSettings): Promise<AcmeStorage> {
     if (!this.lease) {
       this.lease = await this.shared.open();
-      if (!(await this.lease.ready(STORE_READY))) this.log.warn('acme: the store does not answer yet; certificates serve from the local copy meanwhile', { copy: s.storage });
+      if (!(await this.lease.ready(STORE_READY)))
+        this.log.warn('acme: the store does not answer yet; certificates serve from the local copy meanwhile', { copy: s.storage });
       this.channel = new AcmeChannel(this.lease, this.log);
     }
     return new RedisStorage(this.lease, this.channel!, new AcmeStore(s.storage), s, this.log.child({ names: s.names.join(' ') }));

@@ -39,7 +39,7 @@ function trustRoot(directory: string, caRoot: string | undefined): void {
 export async function obtainCertificate(s: AcmeSettings, store: AcmeStorage, responder: ChallengeResponder): Promise<CertPair> {
   trustRoot(s.directory, s.caRoot);
   await reachable(s.directory);
-  const account = await store.readAccount(s.directory, s.email) ?? { key: newKey() };
+  const account = (await store.readAccount(s.directory, s.email)) ?? { key: newKey() };
   const client = new acme.Client({ directoryUrl: s.directory, accountKey: account.key, ...(account.url ? { accountUrl: account.url } : {}) });
   if (!account.url) {
     await client.createAccount({ termsOfServiceAgreed: true, ...(s.email ? { contact: [`mailto:${s.email}`] } : {}) });
@@ -48,7 +48,10 @@ export async function obtainCertificate(s: AcmeSettings, store: AcmeStorage, res
   const key = newKey();
   const [, csr] = await acme.crypto.createCsr({ commonName: s.names[0], altNames: [...s.names] }, key);
   const cert = await client.auto({
-    csr, termsOfServiceAgreed: true, skipChallengeVerification: true, challengePriority: [s.challenge],
+    csr,
+    termsOfServiceAgreed: true,
+    skipChallengeVerification: true,
+    challengePriority: [s.challenge],
     challengeCreateFn: async (authz, challenge, keyAuthorization) => {
       const name = authz.identifier.value;
       if (challenge.type !== s.challenge) {
@@ -74,7 +77,8 @@ function reachable(directory: string): Promise<void> {
     const agent = agents.get(new URL(directory).origin);
     const req = get(directory, { ...(agent ? { agent } : {}), timeout: 15_000 }, (res) => {
       res.resume();
-      if (res.statusCode === 200) resolve(); else fail(`its directory answered ${res.statusCode}`);
+      if (res.statusCode === 200) resolve();
+      else fail(`its directory answered ${res.statusCode}`);
     });
     req.on('timeout', () => req.destroy(new Error('no answer in 15s')));
     req.on('error', (e: NodeJS.ErrnoException) => fail(e.code && !e.message.includes(e.code) ? `${e.message} (${e.code})` : e.message));
@@ -89,5 +93,9 @@ export async function alpnCertificate(name: string, keyAuthorization: string): P
 }
 
 function newKey(): string {
-  return generateKeyPairSync('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+  return generateKeyPairSync('ec', {
+    namedCurve: 'prime256v1',
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey;
 }

@@ -46,7 +46,9 @@ function httpProbe(a: { host: string; port: number }, name: string, token: strin
     const req = request({ host: a.host, port: a.port, path: `/.well-known/acme-challenge/${token}`, headers: { host: name }, timeout: 2000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve(res.statusCode === 200 && body === expected));
       res.on('error', () => resolve(false));
     });

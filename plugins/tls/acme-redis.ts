@@ -33,7 +33,13 @@ export class RedisStorage implements AcmeStorage {
   private failing = false;
   private readonly stopListening: () => void;
 
-  constructor(private readonly lease: StoreLease, private readonly channel: AcmeChannel, readonly local: AcmeStore, private readonly s: AcmeSettings, private readonly log: Logger) {
+  constructor(
+    private readonly lease: StoreLease,
+    private readonly channel: AcmeChannel,
+    readonly local: AcmeStore,
+    private readonly s: AcmeSettings,
+    private readonly log: Logger,
+  ) {
     this.stopListening = channel.listen((e) => this.heard(e));
   }
 
@@ -64,7 +70,9 @@ export class RedisStorage implements AcmeStorage {
       const text = await this.lease.redis.get(this.key(caName(directory), 'account', email ?? 'default'));
       this.answered();
       if (text) return JSON.parse(text) as AccountFile;
-    } catch (e) { this.unanswered(e); }
+    } catch (e) {
+      this.unanswered(e);
+    }
     return this.local.readAccount(directory, email);
   }
 
@@ -72,7 +80,9 @@ export class RedisStorage implements AcmeStorage {
     this.local.writeAccount(directory, email, account);
     try {
       await this.lease.redis.set(this.key(caName(directory), 'account', email ?? 'default'), JSON.stringify(account));
-    } catch (e) { this.unanswered(e); }
+    } catch (e) {
+      this.unanswered(e);
+    }
   }
 
   /** lock takes the order lock in the store; a store that does not answer throws, so nobody orders blind. */
@@ -84,13 +94,17 @@ export class RedisStorage implements AcmeStorage {
       return holderOf(held) ?? { pid: 0, host: 'another gatekit', since: Date.now() };
     }
     const timer = setInterval(() => {
-      this.lease.redis.eval(REFRESH, 1, key, value, LOCK_TTL).catch((e: Error) => this.log.warn('acme: cannot refresh the order lock in the store', { error: e.message }));
+      this.lease.redis
+        .eval(REFRESH, 1, key, value, LOCK_TTL)
+        .catch((e: Error) => this.log.warn('acme: cannot refresh the order lock in the store', { error: e.message }));
     }, LOCK_REFRESH);
     timer.unref();
     return {
       release: async () => {
         clearInterval(timer);
-        await this.lease.redis.eval(RELEASE, 1, key, value).catch((e: Error) => this.log.warn('acme: cannot release the order lock; it expires by itself', { error: e.message }));
+        await this.lease.redis
+          .eval(RELEASE, 1, key, value)
+          .catch((e: Error) => this.log.warn('acme: cannot release the order lock; it expires by itself', { error: e.message }));
       },
     };
   }
@@ -105,7 +119,10 @@ export class RedisStorage implements AcmeStorage {
       const got = await this.acknowledgements(ack, heard);
       if (got < heard) this.log.warn(`acme: ${got} of ${heard} instances took the ${c.type} answer in time; asking the CA to check anyway`, { name: c.name });
     } catch (e) {
-      this.log.warn(`acme: cannot share the ${c.type} answer through the store; only this instance can answer it`, { name: c.name, error: (e as Error).message });
+      this.log.warn(`acme: cannot share the ${c.type} answer through the store; only this instance can answer it`, {
+        name: c.name,
+        error: (e as Error).message,
+      });
     }
   }
 
@@ -114,7 +131,9 @@ export class RedisStorage implements AcmeStorage {
     try {
       await this.lease.redis.del(this.key('challenge', c.type, c.name, c.token));
       await this.channel.publish({ kind: 'challenge', put: false, ack: this.key('ack', c.type, c.token), challenge: c });
-    } catch { /* it expires by itself */ }
+    } catch {
+      /* it expires by itself */
+    }
   }
 
   async close(): Promise<void> {
@@ -143,7 +162,11 @@ export class RedisStorage implements AcmeStorage {
   /** share stores a certificate and its key in one hash and tells every instance, in one transaction. */
   private async share(directory: string, name: string, pair: CertPair): Promise<void> {
     const event: AcmeEvent = { kind: 'cert', ca: caName(directory), name };
-    await this.lease.redis.multi().hset(this.key(event.ca, 'cert', name), 'cert', pair.cert, 'key', pair.key).publish(this.channel.name, JSON.stringify(event)).exec();
+    await this.lease.redis
+      .multi()
+      .hset(this.key(event.ca, 'cert', name), 'cert', pair.cert, 'key', pair.key)
+      .publish(this.channel.name, JSON.stringify(event))
+      .exec();
   }
 
   private async acknowledgements(ack: string, wanted: number): Promise<number> {
@@ -162,7 +185,8 @@ export class RedisStorage implements AcmeStorage {
       void this.readCert(this.s.directory, name);
       if (e.kind === 'resync') void this.copyChallenges();
     } else if (e.kind === 'challenge' && this.s.names.includes(e.challenge.name)) {
-      if (e.put) putLocal(this.local, e.challenge); else dropLocal(this.local, e.challenge);
+      if (e.put) putLocal(this.local, e.challenge);
+      else dropLocal(this.local, e.challenge);
     }
   }
 
@@ -171,11 +195,13 @@ export class RedisStorage implements AcmeStorage {
     try {
       for await (const keys of this.lease.redis.scanStream({ match: this.key('challenge', '*'), count: 100 }) as AsyncIterable<string[]>) {
         for (const text of keys.length ? await this.lease.redis.mget(...keys) : []) {
-          const c = text ? JSON.parse(text) as PendingChallenge : undefined;
+          const c = text ? (JSON.parse(text) as PendingChallenge) : undefined;
           if (c && this.s.names.includes(c.name)) putLocal(this.local, c);
         }
       }
-    } catch { /* readCert logs the outage */ }
+    } catch {
+      /* readCert logs the outage */
+    }
   }
 
   private answered(): void {
@@ -196,14 +222,26 @@ function pairOf(h: Record<string, string>): CertPair | undefined {
 }
 
 function holderOf(text: string | null): LockHolder | undefined {
-  try { return text ? JSON.parse(text) as LockHolder : undefined; } catch { return undefined; }
+  try {
+    return text ? (JSON.parse(text) as LockHolder) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** issuedAt is when a certificate became valid (epoch ms): the later of two is the renewal. */
 function issuedAt(pair: CertPair): number {
-  try { return Date.parse(new X509Certificate(pair.cert).validFrom); } catch { return -Infinity; }
+  try {
+    return Date.parse(new X509Certificate(pair.cert).validFrom);
+  } catch {
+    return -Infinity;
+  }
 }
 
 function serialOf(pair: CertPair): string {
-  try { return new X509Certificate(pair.cert).serialNumber; } catch { return '?'; }
+  try {
+    return new X509Certificate(pair.cert).serialNumber;
+  } catch {
+    return '?';
+  }
 }

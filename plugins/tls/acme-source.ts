@@ -21,13 +21,19 @@ export class AcmeSource {
   private timer: NodeJS.Timeout | undefined;
   private pending: NodeJS.Timeout | undefined;
 
-  constructor(private readonly s: AcmeSettings, temporary: () => CertPair, private readonly log: Logger) {
+  constructor(
+    private readonly s: AcmeSettings,
+    temporary: () => CertPair,
+    private readonly log: Logger,
+  ) {
     this.store = new AcmeStore(s.storage);
     this.current = this.stored() ?? temporary();
   }
 
   /** pair is the certificate to serve now. */
-  get pair(): CertPair { return this.current; }
+  get pair(): CertPair {
+    return this.current;
+  }
 
   /** watch calls `update` with each new certificate the master writes, until close(). */
   watch(update: (pair: CertPair) => void): void {
@@ -38,10 +44,15 @@ export class AcmeSource {
       this.current = next;
       update(next);
     };
-    const soon = (): void => { this.pending ??= setTimeout(look, 20); }; // one read for the key's and the certificate's renames
+    const soon = (): void => {
+      this.pending ??= setTimeout(look, 20);
+    }; // one read for the key's and the certificate's renames
     try {
       this.watcher = watch(this.store.certDir(this.s.directory, this.s.names[0]), soon);
-      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
     } catch (e) {
       this.log.warn('acme: cannot watch the certificate folder; checking it every minute', { error: (e as Error).message });
     }
@@ -72,7 +83,11 @@ export class AcmeSource {
   /** stored reads the certificate in storage when it is whole: it parses and its key is its own (not half-way through a renewal). */
   private stored(): CertPair | undefined {
     let pair: CertPair | undefined;
-    try { pair = this.store.readCert(this.s.directory, this.s.names[0]); } catch { return undefined; }
+    try {
+      pair = this.store.readCert(this.s.directory, this.s.names[0]);
+    } catch {
+      return undefined;
+    }
     if (!pair) return undefined;
     try {
       return new X509Certificate(pair.cert).checkPrivateKey(createPrivateKey(pair.key)) ? pair : undefined;

@@ -40,18 +40,30 @@ export interface AcmeStorage {
 export class DiskStorage implements AcmeStorage {
   constructor(readonly local: AcmeStore) {}
 
-  async readCert(directory: string, name: string): Promise<CertPair | undefined> { return this.local.readCert(directory, name); }
-  async writeCert(directory: string, name: string, pair: CertPair): Promise<void> { this.local.writeCert(directory, name, pair); }
-  async readAccount(directory: string, email: string | undefined): Promise<AccountFile | undefined> { return this.local.readAccount(directory, email); }
-  async writeAccount(directory: string, email: string | undefined, a: AccountFile): Promise<void> { this.local.writeAccount(directory, email, a); }
+  async readCert(directory: string, name: string): Promise<CertPair | undefined> {
+    return this.local.readCert(directory, name);
+  }
+  async writeCert(directory: string, name: string, pair: CertPair): Promise<void> {
+    this.local.writeCert(directory, name, pair);
+  }
+  async readAccount(directory: string, email: string | undefined): Promise<AccountFile | undefined> {
+    return this.local.readAccount(directory, email);
+  }
+  async writeAccount(directory: string, email: string | undefined, a: AccountFile): Promise<void> {
+    this.local.writeAccount(directory, email, a);
+  }
 
   async lock(directory: string, name: string): Promise<StorageLock | LockHolder> {
     const lock = NameLock.take(this.local.lockFile(directory, name));
     return lock instanceof NameLock ? { release: async () => lock.release() } : lock;
   }
 
-  async present(c: PendingChallenge): Promise<void> { putLocal(this.local, c); }
-  async remove(c: ChallengeId): Promise<void> { dropLocal(this.local, c); }
+  async present(c: PendingChallenge): Promise<void> {
+    putLocal(this.local, c);
+  }
+  async remove(c: ChallengeId): Promise<void> {
+    dropLocal(this.local, c);
+  }
   async close(): Promise<void> {}
 }
 

@@ -145,7 +145,9 @@ export function writePrivate(file: string, text: string): void {
 }
 
 function readOptional(file: string): string | undefined {
-  try { return readFileSync(file, 'utf8'); } catch (e) {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
@@ -154,5 +156,9 @@ function readOptional(file: string): string | undefined {
 function readJson<T>(file: string): T | undefined {
   const text = readOptional(file);
   if (text === undefined) return undefined;
-  try { return JSON.parse(text) as T; } catch { return undefined; }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
 }

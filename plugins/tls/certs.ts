@@ -42,25 +42,50 @@ export function checkPair(certFile: string, keyFile: string, now = new Date()): 
   const keyPem = readFor('key', keyFile);
   if (typeof keyPem !== 'string') return [keyPem];
   let cert: X509Certificate;
-  try { cert = new X509Certificate(certPem); } catch (e) {
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (e) {
     return [{ code: 'GK_TLS_CERT', field: 'cert', message: `'${certFile}' is not a PEM certificate`, help: (e as Error).message }];
   }
   let key: KeyObject;
-  try { key = createPrivateKey(keyPem); } catch (e) {
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (e) {
     return [{ code: 'GK_TLS_KEY', field: 'key', message: `'${keyFile}' is not an unencrypted PEM private key`, help: (e as Error).message }];
   }
   if (!cert.checkPrivateKey(key)) {
-    return [{ code: 'GK_TLS_MISMATCH', field: 'key', message: `key '${keyFile}' does not match certificate '${certFile}'`, help: 'the key must be the one the certificate was issued for' }];
+    return [
+      {
+        code: 'GK_TLS_MISMATCH',
+        field: 'key',
+        message: `key '${keyFile}' does not match certificate '${certFile}'`,
+        help: 'the key must be the one the certificate was issued for',
+      },
+    ];
   }
   const out: CertProblem[] = [];
-  if (new Date(cert.validTo) < now) out.push({ code: 'GK_TLS_EXPIRED', field: 'cert', message: `certificate '${certFile}' expired on ${new Date(cert.validTo).toISOString().slice(0, 10)}`, warning: true });
-  else if (new Date(cert.validFrom) > now) out.push({ code: 'GK_TLS_NOT_YET_VALID', field: 'cert', message: `certificate '${certFile}' is not valid before ${new Date(cert.validFrom).toISOString().slice(0, 10)}`, warning: true });
+  if (new Date(cert.validTo) < now)
+    out.push({
+      code: 'GK_TLS_EXPIRED',
+      field: 'cert',
+      message: `certificate '${certFile}' expired on ${new Date(cert.validTo).toISOString().slice(0, 10)}`,
+      warning: true,
+    });
+  else if (new Date(cert.validFrom) > now)
+    out.push({
+      code: 'GK_TLS_NOT_YET_VALID',
+      field: 'cert',
+      message: `certificate '${certFile}' is not valid before ${new Date(cert.validFrom).toISOString().slice(0, 10)}`,
+      warning: true,
+    });
   return out;
 }
 
 /** readFor reads the file of one option of the pair, or says why it cannot be read. */
 function readFor(field: 'cert' | 'key', file: string): string | CertProblem {
-  try { return readText(file, field === 'cert' ? 'certificate' : 'key'); } catch (e) {
+  try {
+    return readText(file, field === 'cert' ? 'certificate' : 'key');
+  } catch (e) {
     return { code: 'GK_TLS_FILE', field, message: (e as Error).message };
   }
 }

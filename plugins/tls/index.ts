@@ -1,4 +1,19 @@
-import { bind, inject, injectable, LOGGER, PROCESS_INFO, STORE, type CertificateReport, type Logger, type MasterContext, type MasterDirective, type MasterPart, type Plugin, type ProcessInfo, type SharedStore } from '../../core/index.js';
+import {
+  bind,
+  inject,
+  injectable,
+  LOGGER,
+  PROCESS_INFO,
+  STORE,
+  type CertificateReport,
+  type Logger,
+  type MasterContext,
+  type MasterDirective,
+  type MasterPart,
+  type Plugin,
+  type ProcessInfo,
+  type SharedStore,
+} from '../../core/index.js';
 import { AcmeManager, certInfo, type AcmeBlock } from './acme-manager.js';
 import { readFileSync } from 'node:fs';
 import { acmeSettings, isAcme, localStorage } from './acme-settings.js';
@@ -26,9 +41,15 @@ const made = new Map<string, CertPair>();
 @injectable()
 export class TlsPlugin implements Plugin {
   readonly name = 'tls';
-  readonly directives = [bind(tls, (cfg, at, place) => new TlsUnit(cfg, at, () => this.selfSigned(place.server?.names ?? []), place, this.log.child({ plugin: this.name })))];
+  readonly directives = [
+    bind(tls, (cfg, at, place) => new TlsUnit(cfg, at, () => this.selfSigned(place.server?.names ?? []), place, this.log.child({ plugin: this.name }))),
+  ];
 
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROCESS_INFO) private readonly proc: ProcessInfo, @inject(STORE) private readonly store: SharedStore) {}
+  constructor(
+    @inject(LOGGER) private readonly log: Logger,
+    @inject(PROCESS_INFO) private readonly proc: ProcessInfo,
+    @inject(STORE) private readonly store: SharedStore,
+  ) {}
 
   master(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext): MasterPart | undefined {
     const blocks = new Map<MasterDirective<TlsConfig>, AcmeBlock>();
@@ -42,7 +63,12 @@ export class TlsPlugin implements Plugin {
    * ocsp makes the master part that keeps OCSP staples fresh, once per certificate (file, or
    * ACME-managed, which is renewed at once when revoked); self-signed ones name no responder.
    */
-  private ocsp(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext, acme: AcmeManager | undefined, blocks: ReadonlyMap<MasterDirective<TlsConfig>, AcmeBlock>): OcspStapler | undefined {
+  private ocsp(
+    directives: readonly MasterDirective<TlsConfig>[],
+    ctx: MasterContext,
+    acme: AcmeManager | undefined,
+    blocks: ReadonlyMap<MasterDirective<TlsConfig>, AcmeBlock>,
+  ): OcspStapler | undefined {
     const certs = new Map<string, StapledCertificate>();
     for (const d of directives) {
       const cfg = d.config;
@@ -53,11 +79,18 @@ export class TlsPlugin implements Plugin {
         const s = acmeSettings(cfg, names);
         const store = new AcmeStore(s.storage);
         const block = blocks.get(d);
-        const source = { chain: () => store.readCert(s.directory, s.names[0])?.cert, changes: true, ...(acme && block ? { onRevoked: (serial: string) => acme.renewRevoked(block, serial) } : {}) };
+        const source = {
+          chain: () => store.readCert(s.directory, s.names[0])?.cert,
+          changes: true,
+          ...(acme && block ? { onRevoked: (serial: string) => acme.renewRevoked(block, serial) } : {}),
+        };
         certs.set(`acme ${store.certDir(s.directory, s.names[0])}`, new StapledCertificate(source, ocspDir(s.storage), s.retry, log));
       } else if (cfg.cert !== undefined && !certs.has(`file ${cfg.cert}`)) {
         const file = cfg.cert;
-        certs.set(`file ${file}`, new StapledCertificate({ chain: () => readFileSync(file, 'utf8'), changes: false }, ocspDir(localStorage(cfg)), cfg.retry ?? 60_000, log));
+        certs.set(
+          `file ${file}`,
+          new StapledCertificate({ chain: () => readFileSync(file, 'utf8'), changes: false }, ocspDir(localStorage(cfg)), cfg.retry ?? 60_000, log),
+        );
       }
     }
     return certs.size ? new OcspStapler([...certs.values()]) : undefined;
@@ -78,26 +111,34 @@ export class TlsPlugin implements Plugin {
   }
 
   /** acme makes the master part that obtains and renews each `tls acme` certificate. */
-  private acme(directives: readonly MasterDirective<TlsConfig>[], ctx: MasterContext, blocks: Map<MasterDirective<TlsConfig>, AcmeBlock>): AcmeManager | undefined {
-    for (const d of directives) if (isAcme(d.config)) blocks.set(d, { settings: acmeSettings(d.config, d.place.server?.names ?? []), listens: d.place.listens ?? [] });
+  private acme(
+    directives: readonly MasterDirective<TlsConfig>[],
+    ctx: MasterContext,
+    blocks: Map<MasterDirective<TlsConfig>, AcmeBlock>,
+  ): AcmeManager | undefined {
+    for (const d of directives)
+      if (isAcme(d.config)) blocks.set(d, { settings: acmeSettings(d.config, d.place.server?.names ?? []), listens: d.place.listens ?? [] });
     return blocks.size ? new AcmeManager([...blocks.values()], this.store, ctx.log) : undefined;
   }
 
   /** certificates reports each `tls acme` certificate from its storage folder, for `gatekit certs`. */
   certificates(directives: readonly MasterDirective<TlsConfig>[]): CertificateReport[] {
-    return directives.filter((d) => isAcme(d.config)).map((d) => {
-      const s = acmeSettings(d.config, d.place.server?.names ?? []);
-      const store = new AcmeStore(s.storage);
-      const info = certInfo(store.readCert(s.directory, s.names[0]), s.renewBefore);
-      const status = store.readStatus(s.directory, s.names[0]);
-      const next = status?.lastError !== undefined ? status.nextAttempt : info?.renewAt;
-      return {
-        names: s.names, where: `${s.shared ? 'the global store, copied to ' : ''}${store.certDir(s.directory, s.names[0])} (CA ${s.directory})`,
-        ...(info ? { issuer: info.issuer, expires: info.notAfter } : {}),
-        ...(next !== undefined ? { nextRenewal: next } : {}),
-        ...(status?.lastError !== undefined ? { lastError: status.lastError } : {}),
-      };
-    });
+    return directives
+      .filter((d) => isAcme(d.config))
+      .map((d) => {
+        const s = acmeSettings(d.config, d.place.server?.names ?? []);
+        const store = new AcmeStore(s.storage);
+        const info = certInfo(store.readCert(s.directory, s.names[0]), s.renewBefore);
+        const status = store.readStatus(s.directory, s.names[0]);
+        const next = status?.lastError !== undefined ? status.nextAttempt : info?.renewAt;
+        return {
+          names: s.names,
+          where: `${s.shared ? 'the global store, copied to ' : ''}${store.certDir(s.directory, s.names[0])} (CA ${s.directory})`,
+          ...(info ? { issuer: info.issuer, expires: info.notAfter } : {}),
+          ...(next !== undefined ? { nextRenewal: next } : {}),
+          ...(status?.lastError !== undefined ? { lastError: status.lastError } : {}),
+        };
+      });
   }
 
   /** selfSigned gives (once) the certificate for the host names of the server a `tls` sits in: the master's, in a worker. */
@@ -106,7 +147,8 @@ export class TlsPlugin implements Plugin {
     let pair = made.get(key);
     if (pair) return pair;
     pair = this.proc.role === 'worker' ? readShared(sharedDir(this.proc.runDir), key) : undefined;
-    if (!pair && this.proc.role === 'worker') this.log.warn('no self-signed certificate from the master; this worker makes its own', { plugin: this.name, names: key });
+    if (!pair && this.proc.role === 'worker')
+      this.log.warn('no self-signed certificate from the master; this worker makes its own', { plugin: this.name, names: key });
     made.set(key, (pair ??= selfSigned(names)));
     return pair;
   }
@@ -115,12 +157,20 @@ export class TlsPlugin implements Plugin {
 /** hasStored tells whether a `tls acme` block has a certificate in storage already. */
 function hasStored(cfg: TlsConfig, names: readonly string[]): boolean {
   const s = acmeSettings(cfg, names);
-  try { return new AcmeStore(s.storage).readCert(s.directory, names[0] ?? '') !== undefined; } catch { return false; }
+  try {
+    return new AcmeStore(s.storage).readCert(s.directory, names[0] ?? '') !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** TlsMasterPart is the tls plugin's work in the master: shared self-signed certificates, ACME, and OCSP staples. */
 class TlsMasterPart implements MasterPart {
-  constructor(readonly shared: SharedCertificates | undefined, readonly acme: AcmeManager | undefined, readonly ocsp: OcspStapler | undefined) {}
+  constructor(
+    readonly shared: SharedCertificates | undefined,
+    readonly acme: AcmeManager | undefined,
+    readonly ocsp: OcspStapler | undefined,
+  ) {}
 
   async start(): Promise<void> {
     await this.shared?.start();

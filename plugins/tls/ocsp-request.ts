@@ -37,7 +37,10 @@ export function fingerprintOf(der: Uint8Array): string {
 
 /** HASHES maps the hash algorithms a CertID may use (RFC 6960 4.1.1) to node:crypto's names. */
 export const HASHES: Readonly<Record<string, string>> = {
-  '1.3.14.3.2.26': 'sha1', '2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512',
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
 };
 const SHA1 = '1.3.14.3.2.26';
 
@@ -58,7 +61,9 @@ export function ocspRequest(s: OcspSubject): Buffer {
   const { name, key } = certIdHashes(s.issuer, 'sha1');
   const reqCert = new CertID({
     hashAlgorithm: new AlgorithmIdentifier({ algorithm: SHA1, parameters: null }),
-    issuerNameHash: new OctetString(name), issuerKeyHash: new OctetString(key), serialNumber: new Uint8Array(serialOf(s.leaf)).buffer,
+    issuerNameHash: new OctetString(name),
+    issuerKeyHash: new OctetString(key),
+    serialNumber: new Uint8Array(serialOf(s.leaf)).buffer,
   });
   return Buffer.from(AsnConvert.serialize(new OCSPRequest({ tbsRequest: new TBSRequest({ requestList: [new Request({ reqCert })] }) })));
 }
@@ -78,10 +83,15 @@ export function fetchOcsp(responder: string, der: Buffer, timeout: number): Prom
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const fail = (why: string): void => reject(new Error(`OCSP responder ${responder}: ${why}`));
-    const req = send(url, {
-      method: get ? 'GET' : 'POST', timeout,
-      headers: get ? {} : { 'content-type': 'application/ocsp-request', 'content-length': der.length },
-    }, (res) => readBody(res, fail, resolve));
+    const req = send(
+      url,
+      {
+        method: get ? 'GET' : 'POST',
+        timeout,
+        headers: get ? {} : { 'content-type': 'application/ocsp-request', 'content-length': der.length },
+      },
+      (res) => readBody(res, fail, resolve),
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer in ${timeout} ms`)));
     req.on('error', (e: NodeJS.ErrnoException) => fail(e.code && !e.message.includes(e.code) ? `${e.message} (${e.code})` : e.message));
     req.end(get ? undefined : der);
@@ -89,12 +99,19 @@ export function fetchOcsp(responder: string, der: Buffer, timeout: number): Prom
 }
 
 function readBody(res: IncomingMessage, fail: (why: string) => void, done: (body: Buffer) => void): void {
-  if (res.statusCode !== 200) { res.resume(); fail(`answered HTTP ${res.statusCode}`); return; }
+  if (res.statusCode !== 200) {
+    res.resume();
+    fail(`answered HTTP ${res.statusCode}`);
+    return;
+  }
   const parts: Buffer[] = [];
   let size = 0;
   res.on('data', (c: Buffer) => {
     size += c.length;
-    if (size > MAX_RESPONSE) { res.destroy(); fail(`answered more than ${MAX_RESPONSE} bytes`); } else parts.push(c);
+    if (size > MAX_RESPONSE) {
+      res.destroy();
+      fail(`answered more than ${MAX_RESPONSE} bytes`);
+    } else parts.push(c);
   });
   res.on('end', () => done(Buffer.concat(parts)));
   res.on('error', (e) => fail(e.message));

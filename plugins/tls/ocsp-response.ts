@@ -1,4 +1,12 @@
-import { BasicOCSPResponse, id_kp_OCSPSigning, id_pkix_ocsp_basic, OCSPResponse, OCSPResponseStatus, type ResponderID, type SingleResponse } from '@peculiar/asn1-ocsp';
+import {
+  BasicOCSPResponse,
+  id_kp_OCSPSigning,
+  id_pkix_ocsp_basic,
+  OCSPResponse,
+  OCSPResponseStatus,
+  type ResponderID,
+  type SingleResponse,
+} from '@peculiar/asn1-ocsp';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, CRLReasons } from '@peculiar/asn1-x509';
 import { createHash, verify, X509Certificate } from 'node:crypto';
@@ -18,9 +26,16 @@ export interface Staple {
 
 /** SIGNATURES maps the signature algorithms of OCSP responders to the hash node:crypto verifies with (null: the algorithm names none, as Ed25519). */
 const SIGNATURES: Readonly<Record<string, string | null>> = {
-  '1.2.840.113549.1.1.5': 'sha1', '1.2.840.113549.1.1.11': 'sha256', '1.2.840.113549.1.1.12': 'sha384', '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.1': 'sha1', '1.2.840.10045.4.3.2': 'sha256', '1.2.840.10045.4.3.3': 'sha384', '1.2.840.10045.4.3.4': 'sha512',
-  '1.3.101.112': null, '1.3.101.113': null,
+  '1.2.840.113549.1.1.5': 'sha1',
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+  '1.2.840.10045.4.1': 'sha1',
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+  '1.3.101.112': null,
+  '1.3.101.113': null,
 };
 
 /** SKEW is how far ahead of our clock a responder's thisUpdate may be. */
@@ -34,7 +49,8 @@ const SKEW = 5 * 60_000;
  */
 export function checkResponse(der: Buffer, s: OcspSubject, now = Date.now()): Staple {
   const outer = AsnConvert.parse(der, OCSPResponse);
-  if (outer.responseStatus !== OCSPResponseStatus.successful) throw new Error(`the responder refused: ${OCSPResponseStatus[outer.responseStatus] ?? outer.responseStatus}`);
+  if (outer.responseStatus !== OCSPResponseStatus.successful)
+    throw new Error(`the responder refused: ${OCSPResponseStatus[outer.responseStatus] ?? outer.responseStatus}`);
   if (outer.responseBytes?.responseType !== id_pkix_ocsp_basic) throw new Error('the response is not a basic OCSP response');
   const basic = AsnConvert.parse(outer.responseBytes.response, BasicOCSPResponse);
   checkSignature(basic, s, now);
@@ -49,7 +65,12 @@ export function checkResponse(der: Buffer, s: OcspSubject, now = Date.now()): St
   if (st.good !== undefined) return { ...times, status: 'good' };
   if (st.revoked) {
     const reason = st.revoked.revocationReason;
-    return { ...times, status: 'revoked', revokedAt: st.revoked.revocationTime.getTime(), ...(reason !== undefined ? { reason: CRLReasons[reason.reason] ?? String(reason.reason) } : {}) };
+    return {
+      ...times,
+      status: 'revoked',
+      revokedAt: st.revoked.revocationTime.getTime(),
+      ...(reason !== undefined ? { reason: CRLReasons[reason.reason] ?? String(reason.reason) } : {}),
+    };
   }
   throw new Error('the responder does not know this certificate (status unknown)');
 }
@@ -79,7 +100,8 @@ function signerOf(id: ResponderID, certs: readonly Certificate[], issuer: X509Ce
   if (names(id, issuer)) return issuer;
   const delegate = certs.map((c) => new X509Certificate(Buffer.from(AsnConvert.serialize(c)))).find((c) => names(id, c));
   if (!delegate) throw new Error('the response is signed by neither the issuer nor a certificate it carries');
-  if (!delegate.checkIssued(issuer) || !delegate.verify(issuer.publicKey)) throw new Error(`the responder ${delegate.subject.replace(/\n/g, ', ')} was not issued by the certificate's issuer`);
+  if (!delegate.checkIssued(issuer) || !delegate.verify(issuer.publicKey))
+    throw new Error(`the responder ${delegate.subject.replace(/\n/g, ', ')} was not issued by the certificate's issuer`);
   if (!(delegate.keyUsage ?? []).includes(id_kp_OCSPSigning)) throw new Error('the responder certificate is not for OCSP signing (no id-kp-OCSPSigning)');
   if (Date.parse(delegate.validTo) <= now || Date.parse(delegate.validFrom) > now) throw new Error('the responder certificate is outside its validity period');
   return delegate;

@@ -36,7 +36,12 @@ export class StapledCertificate {
   private seen: string | undefined;
   private subject: OcspSubject | undefined;
 
-  constructor(private readonly source: StapleSource, private readonly dir: string, private readonly retry: number, private readonly log: Logger) {}
+  constructor(
+    private readonly source: StapleSource,
+    private readonly dir: string,
+    private readonly retry: number,
+    private readonly log: Logger,
+  ) {}
 
   /** start looks at the certificate and schedules the first fetch (now, unless storage has a staple not yet due). */
   start(): void {
@@ -57,15 +62,26 @@ export class StapledCertificate {
   /** look reads the chain; a new certificate starts over: its stored staple when still good and not due, else a fetch now. */
   private look(): void {
     let pem: string | undefined;
-    try { pem = this.source.chain(); } catch { pem = undefined; }
+    try {
+      pem = this.source.chain();
+    } catch {
+      pem = undefined;
+    }
     if (pem === undefined || pem === this.seen) return;
     this.seen = pem;
     this.failures = 0;
     clearTimeout(this.timer);
     let s: OcspSubject | string;
-    try { s = ocspSubject(pem); } catch (e) { s = `the certificate does not parse (${(e as Error).message})`; }
+    try {
+      s = ocspSubject(pem);
+    } catch (e) {
+      s = `the certificate does not parse (${(e as Error).message})`;
+    }
     this.subject = typeof s === 'string' ? undefined : s;
-    if (typeof s === 'string') { this.log.info(`ocsp: not stapling: ${s}`); return; }
+    if (typeof s === 'string') {
+      this.log.info(`ocsp: not stapling: ${s}`);
+      return;
+    }
     const stored = this.stored(s);
     if (stored) this.log.info('ocsp: staple in storage', { ...fields(stored), refresh_at: iso(refreshAt(stored)) });
     this.schedule(stored ? refreshAt(stored) - Date.now() : 0);
@@ -74,7 +90,11 @@ export class StapledCertificate {
   /** stored is the staple in storage for `s` when it still verifies (another gatekit or an earlier run may have fetched it). */
   private stored(s: OcspSubject): Staple | undefined {
     const st = readStaple(this.dir, s.fingerprint);
-    try { return st && checkResponse(st.der, s); } catch { return undefined; }
+    try {
+      return st && checkResponse(st.der, s);
+    } catch {
+      return undefined;
+    }
   }
 
   private schedule(ms: number): void {
@@ -88,7 +108,10 @@ export class StapledCertificate {
     const s = this.subject;
     if (!s) return;
     const stored = this.stored(s);
-    if (stored && refreshAt(stored) > Date.now()) { this.schedule(refreshAt(stored) - Date.now()); return; }
+    if (stored && refreshAt(stored) > Date.now()) {
+      this.schedule(refreshAt(stored) - Date.now());
+      return;
+    }
     let staple: Staple;
     try {
       staple = checkResponse(await fetchOcsp(s.responder, ocspRequest(s), FETCH_TIMEOUT), s);
@@ -109,7 +132,11 @@ export class StapledCertificate {
       return;
     }
     const next = this.source.onRevoked?.(s.leaf.serialNumber) ?? 'replace the certificate';
-    this.log.error(`ocsp: the certificate is REVOKED; ${next}`, { ...fields(staple), serial: s.leaf.serialNumber, subject: s.leaf.subject.replace(/\n/g, ', ') });
+    this.log.error(`ocsp: the certificate is REVOKED; ${next}`, {
+      ...fields(staple),
+      serial: s.leaf.serialNumber,
+      subject: s.leaf.subject.replace(/\n/g, ', '),
+    });
   }
 
   private failed(e: unknown, current: Staple | undefined): void {
@@ -124,8 +151,11 @@ export class StapledCertificate {
 
 function fields(s: Staple): Record<string, string> {
   return {
-    status: s.status, this_update: iso(s.thisUpdate), next_update: s.nextUpdate === undefined ? 'none' : iso(s.nextUpdate),
-    ...(s.revokedAt !== undefined ? { revoked_at: iso(s.revokedAt) } : {}), ...(s.reason ? { reason: s.reason } : {}),
+    status: s.status,
+    this_update: iso(s.thisUpdate),
+    next_update: s.nextUpdate === undefined ? 'none' : iso(s.nextUpdate),
+    ...(s.revokedAt !== undefined ? { revoked_at: iso(s.revokedAt) } : {}),
+    ...(s.reason ? { reason: s.reason } : {}),
   };
 }
 

@@ -20,9 +20,17 @@ export class Staples {
   constructor(private readonly dir: string) {
     makePrivateDir(dir);
     try {
-      this.watcher = watch(dir, (_event, file) => { if (file) this.cache.delete(String(file).split('.')[0]); else this.cache.clear(); });
-      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
-    } catch { /* FORGET still picks up new staples */ }
+      this.watcher = watch(dir, (_event, file) => {
+        if (file) this.cache.delete(String(file).split('.')[0]);
+        else this.cache.clear();
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch {
+      /* FORGET still picks up new staples */
+    }
     this.timer = setInterval(() => this.cache.clear(), FORGET);
     this.timer.unref();
   }

@@ -1,5 +1,15 @@
 import type { SecureContextOptions } from 'node:tls';
-import { diagnostic, spanOf, warning, type CertificateUnit, type Diagnostic, type Logger, type Span, type TlsProvider, type UnitPlace } from '../../core/index.js';
+import {
+  diagnostic,
+  spanOf,
+  warning,
+  type CertificateUnit,
+  type Diagnostic,
+  type Logger,
+  type Span,
+  type TlsProvider,
+  type UnitPlace,
+} from '../../core/index.js';
 import { checkAcme, checkAcmeOptions } from './acme-check.js';
 import { acmeSettings, isAcme, localStorage } from './acme-settings.js';
 import { AcmeSource } from './acme-source.js';
@@ -22,7 +32,13 @@ export class TlsUnit implements CertificateUnit {
   private acme: AcmeSource | undefined;
   private staples: Staples | undefined;
 
-  constructor(private readonly cfg: TlsConfig, private readonly at: Span, private readonly selfSigned: CertSource, private readonly place?: UnitPlace, private readonly log?: Logger) {}
+  constructor(
+    private readonly cfg: TlsConfig,
+    private readonly at: Span,
+    private readonly selfSigned: CertSource,
+    private readonly place?: UnitPlace,
+    private readonly log?: Logger,
+  ) {}
 
   /** validate checks the block's shape and the certificate files (so `gatekit check` catches a bad pair). */
   validate(): Diagnostic[] {
@@ -32,7 +48,14 @@ export class TlsUnit implements CertificateUnit {
     if (misplaced.length) return misplaced;
     if (mode === 'self_signed') {
       return cert !== undefined || key !== undefined
-        ? [diagnostic('GK_TLS_CONFLICT', "'tls self_signed' takes no cert or key", spanOf(this.cfg, cert !== undefined ? 'cert' : 'key') ?? this.at, 'drop self_signed to use the files, or drop cert and key')]
+        ? [
+            diagnostic(
+              'GK_TLS_CONFLICT',
+              "'tls self_signed' takes no cert or key",
+              spanOf(this.cfg, cert !== undefined ? 'cert' : 'key') ?? this.at,
+              'drop self_signed to use the files, or drop cert and key',
+            ),
+          ]
         : [];
     }
     if (cert === undefined || key === undefined) {
@@ -62,7 +85,10 @@ export class TlsUnit implements CertificateUnit {
       ...this.ocsp(s.storage),
       watch: (update) => source.watch((pair) => update(this.options(pair))),
       http01: (host, token) => source.http01(host, token),
-      tlsAlpn01: (name) => { const p = source.tlsAlpn01(name); return p && { cert: p.cert, key: p.key }; },
+      tlsAlpn01: (name) => {
+        const p = source.tlsAlpn01(name);
+        return p && { cert: p.cert, key: p.key };
+      },
     };
   }
 
@@ -91,7 +117,11 @@ export class TlsUnit implements CertificateUnit {
 
 /** staplesFile tells whether a certificate from files can be stapled: it names a responder and its chain has the issuer. */
 function staplesFile(pair: CertPair): boolean {
-  try { return typeof ocspSubject(pair.cert) !== 'string'; } catch { return false; }
+  try {
+    return typeof ocspSubject(pair.cert) !== 'string';
+  } catch {
+    return false;
+  }
 }
 
 function minVersionOf(v: TlsConfig['min_version']): 'TLSv1.2' | 'TLSv1.3' {

@@ -18,16 +18,22 @@ export function selfSigned(names: readonly string[]): CertPair {
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
   // the subject is written as PrintableString, which has no '_': Chromium and Go refuse such a certificate outright
-  const pems = generate([{ name: 'commonName', value: all[0] }, { name: 'organizationName', value: 'gatekit self-signed' }], {
-    keyPair: { privateKey: keys.privateKey, publicKey: keys.publicKey },
-    days: 365,
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: all.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
+  const pems = generate(
+    [
+      { name: 'commonName', value: all[0] },
+      { name: 'organizationName', value: 'gatekit self-signed' },
     ],
-  } as Parameters<typeof generate>[1]);
+    {
+      keyPair: { privateKey: keys.privateKey, publicKey: keys.publicKey },
+      days: 365,
+      algorithm: 'sha256',
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        { name: 'subjectAltName', altNames: all.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
+      ],
+    } as Parameters<typeof generate>[1],
+  );
   return { cert: pems.cert, key: keys.privateKey };
 }

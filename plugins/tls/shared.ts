@@ -22,7 +22,10 @@ function pairFile(dir: string, names: string): string {
  */
 export class SharedCertificates implements MasterPart {
   /** pairs holds the certificates by server names (joined by spaces). */
-  constructor(readonly pairs: ReadonlyMap<string, CertPair>, private readonly dir: string) {}
+  constructor(
+    readonly pairs: ReadonlyMap<string, CertPair>,
+    private readonly dir: string,
+  ) {}
 
   async start(): Promise<void> {
     rmSync(this.dir, { recursive: true, force: true });

@@ -34,7 +34,11 @@ describe('tls', () => {
     assert.deepEqual([missing.code, missing.span.line, missing.span.col], ['GK_TLS_FILE', 3, 14]);
     assert.match(missing.message, /cannot read certificate '.*nope\.pem': no such file/);
     const [noKey] = await check(`{ cert "${file('a.pem')}"; key "${file('nope.key')}" }`);
-    assert.deepEqual([noKey.code, noKey.span.line, noKey.span.col], ['GK_TLS_FILE', 3, `  tls { cert "${file('a.pem')}"; key `.length + 1], 'the caret is under the key');
+    assert.deepEqual(
+      [noKey.code, noKey.span.line, noKey.span.col],
+      ['GK_TLS_FILE', 3, `  tls { cert "${file('a.pem')}"; key `.length + 1],
+      'the caret is under the key',
+    );
     assert.match(noKey.message, /cannot read key '.*nope\.key': no such file/);
     assert.equal((await check(`{ cert "${file('junk.pem')}"; key "${file('a.key')}" }`))[0].code, 'GK_TLS_CERT');
     assert.equal((await check(`{ cert "${file('a.pem')}"; key "${file('junk.pem')}" }`))[0].code, 'GK_TLS_KEY');
@@ -66,7 +70,13 @@ describe('tls', () => {
   });
 
   it('gives the secure context its certificate and minimum version, and the HSTS header', () => {
-    const u = new TlsUnit({ mode: undefined, cert: file('a.pem'), key: file('a.key'), min_version: '1.3', hsts: { max_age: 365 * 86_400_000, flags: ['include_subdomains'] } }, AT, () => { throw new Error('unused'); });
+    const u = new TlsUnit(
+      { mode: undefined, cert: file('a.pem'), key: file('a.key'), min_version: '1.3', hsts: { max_age: 365 * 86_400_000, flags: ['include_subdomains'] } },
+      AT,
+      () => {
+        throw new Error('unused');
+      },
+    );
     const p = u.tls();
     assert.equal(p.options.minVersion, 'TLSv1.3');
     assert.match(String(p.options.cert), /BEGIN CERTIFICATE/);
@@ -112,9 +122,14 @@ describe('tls acme at check', () => {
 
   it('refuses storage redis without a global store, at storage, and a second folder for a plain storage', async () => {
     const [none] = await config('a.test', `acme { ${CA}; storage redis }`);
-    assert.deepEqual([none.code, none.severity, none.span.file.endsWith('.gate'), none.span.line, none.span.col], ['GK_TLS_ACME_NO_STORE', 'error', true, 3, 38]);
+    assert.deepEqual(
+      [none.code, none.severity, none.span.file.endsWith('.gate'), none.span.line, none.span.col],
+      ['GK_TLS_ACME_NO_STORE', 'error', true, 3, 38],
+    );
     assert.match(none.help!, /global \{ store redis:\/\//);
-    const stored = await checkGate(`global { store redis://127.0.0.1:6379 }\nserver a.test {\n  listen 8443 tls\n  tls acme { ${CA}; storage redis ./copy }\n  respond "x"\n}\nserver {\n  listen 8080\n  redirect https\n}\n`);
+    const stored = await checkGate(
+      `global { store redis://127.0.0.1:6379 }\nserver a.test {\n  listen 8443 tls\n  tls acme { ${CA}; storage redis ./copy }\n  respond "x"\n}\nserver {\n  listen 8080\n  redirect https\n}\n`,
+    );
     assert.deepEqual(stored, []);
     assert.deepEqual(await codes('a.test', `acme { ${CA}; storage ./a ./b }`), ['GK_TLS_ACME_STORAGE']);
   });

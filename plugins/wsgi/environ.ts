@@ -18,8 +18,14 @@ function envName(raw: string): string {
   if (name !== undefined) return name;
   const lower = raw.toLowerCase();
   // An underscore would let `X_Forwarded_For` pose as `X-Forwarded-For`; Proxy is httpoxy.
-  name = lower === 'content-type' ? 'CONTENT_TYPE' : lower === 'content-length' ? 'CONTENT_LENGTH'
-    : lower.includes('_') || lower === 'proxy' ? '' : `HTTP_${lower.toUpperCase().replace(/-/g, '_')}`;
+  name =
+    lower === 'content-type'
+      ? 'CONTENT_TYPE'
+      : lower === 'content-length'
+        ? 'CONTENT_LENGTH'
+        : lower.includes('_') || lower === 'proxy'
+          ? ''
+          : `HTTP_${lower.toUpperCase().replace(/-/g, '_')}`;
   if (ENV_NAMES.size < ENV_NAMES_MAX) ENV_NAMES.set(raw, name); // names come from clients: a bounded cache
   return name;
 }
@@ -35,7 +41,8 @@ function envName(raw: string): string {
  */
 export function headPayload(ctx: Ctx, length?: number): string {
   const req = ctx.req;
-  let text = `REQUEST_METHOD\0${ctx.method}\0SCRIPT_NAME\0${latin1(ctx.mount)}\0PATH_INFO\0${latin1(ctx.path.slice(ctx.mount.length))}` +
+  let text =
+    `REQUEST_METHOD\0${ctx.method}\0SCRIPT_NAME\0${latin1(ctx.mount)}\0PATH_INFO\0${latin1(ctx.path.slice(ctx.mount.length))}` +
     `\0QUERY_STRING\0${ctx.query}\0RAW_URI\0${ctx.uri}\0SERVER_NAME\0${ctx.host}\0SERVER_PORT\0${ctx.conn.port}\0SERVER_PROTOCOL\0HTTP/${req.httpVersionMajor === 2 ? '2' : req.httpVersion}` +
     `\0REMOTE_ADDR\0${ctx.remote}\0REMOTE_PORT\0${req.socket.remotePort ?? ''}\0wsgi.url_scheme\0${ctx.scheme}`;
   const user = ctx.variable('user');
@@ -47,7 +54,10 @@ export function headPayload(ctx: Ctx, length?: number): string {
     const name = envName(raw[i]);
     if (name === '' || (length !== undefined && (name === 'CONTENT_LENGTH' || name === 'HTTP_TRANSFER_ENCODING'))) continue;
     const at = names.indexOf(name);
-    if (at < 0) { names.push(name); values.push(raw[i + 1]); } else values[at] += `${name === 'HTTP_COOKIE' ? '; ' : ','}${raw[i + 1]}`;
+    if (at < 0) {
+      names.push(name);
+      values.push(raw[i + 1]);
+    } else values[at] += `${name === 'HTTP_COOKIE' ? '; ' : ','}${raw[i + 1]}`;
   }
   for (let i = 0; i < names.length; i++) text += `\0${names[i]}\0${values[i]}`;
   if (length !== undefined) text += `\0CONTENT_LENGTH\0${length}`;

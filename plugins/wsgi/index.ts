@@ -1,4 +1,15 @@
-import { bind, inject, injectable, LOGGER, PROCESS_INFO, type HandlerUnit, type Logger, type MasterContext, type ProcessInfo, type Span } from '../../core/index.js';
+import {
+  bind,
+  inject,
+  injectable,
+  LOGGER,
+  PROCESS_INFO,
+  type HandlerUnit,
+  type Logger,
+  type MasterContext,
+  type ProcessInfo,
+  type Span,
+} from '../../core/index.js';
 import { poolRunDir, PythonAppPlugin, PythonAppUnit, PythonPool } from '../../lib/index.js';
 import { WSGI } from './environ.js';
 import { wsgi, type WsgiConfig } from './schema.js';
@@ -26,9 +37,17 @@ export class WsgiPlugin extends PythonAppPlugin<WsgiConfig> {
   /** pool runs gatekit_wsgi.py workers with `threads` threads each. */
   protected pool(cfg: WsgiConfig, at: Span, ctx: MasterContext): PythonPool {
     const s = poolSettings(cfg, at);
-    return new PythonPool({
-      kind: 'wsgi', module: PYTHON_MODULE, dir: poolRunDir('wsgi', cfg, at, ctx.runDir), settings: s, readyFields: { threads: s.threads },
-      args: [s.app, String(s.threads), String(s.maxRequests), String(s.workers)],
-    }, at, ctx);
+    return new PythonPool(
+      {
+        kind: 'wsgi',
+        module: PYTHON_MODULE,
+        dir: poolRunDir('wsgi', cfg, at, ctx.runDir),
+        settings: s,
+        readyFields: { threads: s.threads },
+        args: [s.app, String(s.threads), String(s.maxRequests), String(s.workers)],
+      },
+      at,
+      ctx,
+    );
   }
 }

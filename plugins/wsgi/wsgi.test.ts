@@ -15,7 +15,9 @@ function post(url: string, chunks: Buffer[], headers: Record<string, string> = {
     const req = request(url, { method: 'POST', headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
@@ -37,14 +39,19 @@ describe('wsgi', function () {
   after(async () => {
     await gate?.close();
     gate = undefined;
-    if (temp.saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = temp.saved;
+    if (temp.saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = temp.saved;
     if (temp.dir) rmSync(temp.dir, { recursive: true, force: true });
   });
 
-  const start = async (): Promise<TestGate> => (gate ??= await startWsgiGate(`server { listen 127.0.0.1:0
+  const start = async (): Promise<TestGate> =>
+    (gate ??= await startWsgiGate(
+      `server { listen 127.0.0.1:0
       route /app/ { wsgi apps:application { workers 2 } }
       route / { wsgi apps:application }
-    }`, { file: FILE }));
+    }`,
+      { file: FILE },
+    ));
 
   it('serves an application, keeping the Python worker between requests', async () => {
     const g = await start();
@@ -63,9 +70,11 @@ describe('wsgi', function () {
   it('builds the PEP 3333 environ, with SCRIPT_NAME from the route mount', async () => {
     const g = await start();
     const res = await fetch(g.url('/app/environ?a=1&b=%20'), {
-      method: 'PUT', body: 'xyz', headers: { 'content-type': 'text/x-test', 'x-custom': 'v1', 'x_sneaky': 'no', cookie: 'a=1' },
+      method: 'PUT',
+      body: 'xyz',
+      headers: { 'content-type': 'text/x-test', 'x-custom': 'v1', x_sneaky: 'no', cookie: 'a=1' },
     });
-    const env = await res.json() as Record<string, unknown>;
+    const env = (await res.json()) as Record<string, unknown>;
     assert.equal(env.REQUEST_METHOD, 'PUT');
     assert.equal(env.SCRIPT_NAME, '/app');
     assert.equal(env.PATH_INFO, '/environ');
@@ -87,7 +96,7 @@ describe('wsgi', function () {
     assert.equal(env['wsgi.run_once'], false);
     assert.equal(env['wsgi.input'], 'Input');
     assert.equal(env['wsgi.file_wrapper'], 'FileWrapper');
-    const root = await (await fetch(g.url('/environ'))).json() as Record<string, unknown>;
+    const root = (await (await fetch(g.url('/environ'))).json()) as Record<string, unknown>;
     assert.deepEqual([root.SCRIPT_NAME, root.PATH_INFO, root['wsgi.multiprocess']], ['', '/environ', false]);
     const utf = await (await fetch(g.url('/app/caf%C3%A9'))).text();
     assert.equal(utf, 'not found: /café', 'PATH_INFO holds the decoded bytes as latin-1');
@@ -132,7 +141,10 @@ describe('wsgi', function () {
   it('aborts a response whose iterable fails after the headers went out, still calling close()', async () => {
     const g = await start();
     const closed = g.logs.filter((l) => /iterable closed/.test(l)).length;
-    await assert.rejects(async () => { const r = await fetch(g.url('/stream?chunks=50&size=100000&fail=20')); await r.arrayBuffer(); });
+    await assert.rejects(async () => {
+      const r = await fetch(g.url('/stream?chunks=50&size=100000&fail=20'));
+      await r.arrayBuffer();
+    });
     await waitForLog(g.logs, /RuntimeError: failed mid-stream at chunk 20/);
     assert.ok(g.logs.filter((l) => /iterable closed/.test(l)).length > closed);
   });
@@ -170,8 +182,16 @@ describe('wsgi', function () {
     const g = await start();
     const pid = Number(await (await fetch(g.url('/pid'))).text());
     // each pool's sockets are in a folder of its own, in the generation's run folder
-    const runDirs = (): string[] => readdirSync(tmpdir()).filter((d) => d.startsWith('gatekit-run-')).map((d) => join(tmpdir(), d));
-    const dirs = (): string[] => runDirs().flatMap((r) => readdirSync(r).filter((d) => d.startsWith('wsgi-')).map((d) => join(r, d)));
+    const runDirs = (): string[] =>
+      readdirSync(tmpdir())
+        .filter((d) => d.startsWith('gatekit-run-'))
+        .map((d) => join(tmpdir(), d));
+    const dirs = (): string[] =>
+      runDirs().flatMap((r) =>
+        readdirSync(r)
+          .filter((d) => d.startsWith('wsgi-'))
+          .map((d) => join(r, d)),
+      );
     assert.ok(dirs().length >= 2, 'each pool has its socket folder');
     await g.close();
     gate = undefined;

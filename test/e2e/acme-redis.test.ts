@@ -29,7 +29,11 @@ interface Instance {
 }
 
 /** Forwarder is a TCP port that sends each connection where `target()` says at that moment: pebble's challenge ports, aimed per connection. */
-interface Forwarder { readonly port: number; readonly sent: number[]; close(): void }
+interface Forwarder {
+  readonly port: number;
+  readonly sent: number[];
+  close(): void;
+}
 
 async function forwarder(target: () => number): Promise<Forwarder> {
   const open = new Set<Socket>();
@@ -37,11 +41,25 @@ async function forwarder(target: () => number): Promise<Forwarder> {
   const server: Server = createServer((client) => {
     sent.push(target());
     const up = connect(sent[sent.length - 1], '127.0.0.1');
-    for (const s of [client, up]) { open.add(s); s.on('close', () => open.delete(s)); s.on('error', () => { client.destroy(); up.destroy(); }); }
+    for (const s of [client, up]) {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        up.destroy();
+      });
+    }
     client.pipe(up).pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, sent, close: () => { for (const s of open) s.destroy(); server.close(); } };
+  return {
+    port: (server.address() as AddressInfo).port,
+    sent,
+    close: () => {
+      for (const s of open) s.destroy();
+      server.close();
+    },
+  };
 }
 
 describe('tls acme { storage redis }: several instances, one certificate (gatekit run, pebble, redis-server)', function () {
@@ -53,7 +71,10 @@ describe('tls acme { storage redis }: several instances, one certificate (gateki
   let instances: Instance[] = [];
 
   before(function () {
-    if (PEBBLE_MISSING || !REDIS_SERVER) { console.log(`      skipped: ${PEBBLE_MISSING ?? 'redis-server is not installed'}`); this.skip(); }
+    if (PEBBLE_MISSING || !REDIS_SERVER) {
+      console.log(`      skipped: ${PEBBLE_MISSING ?? 'redis-server is not installed'}`);
+      this.skip();
+    }
   });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gatekit-acme-redis-'));
@@ -64,7 +85,9 @@ describe('tls acme { storage redis }: several instances, one certificate (gateki
     for (const f of forwarders) f.close();
     await pebble?.stop();
     await redis?.kill();
-    instances = []; forwarders = []; pebble = redis = undefined;
+    instances = [];
+    forwarders = [];
+    pebble = redis = undefined;
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -81,7 +104,9 @@ describe('tls acme { storage redis }: several instances, one certificate (gateki
     pebble = await Pebble.start(dir, { httpPort: http.port, tlsPort: tls.port, validity: o.validity ?? 3600 });
     for (const label of ['a', 'b']) {
       const i = { label, file: join(dir, `${label}.gate`), http: await freePort(), tls: await freePort() };
-      writeFileSync(i.file, `global { workers 1; store ${redis!.url} { timeout 500ms } }
+      writeFileSync(
+        i.file,
+        `global { workers 1; store ${redis!.url} { timeout 500ms } }
 server ${NAME} {
     listen 127.0.0.1:${i.tls} tls
     tls acme { ca ${pebble.directory}; ca_root "${pebble.caRoot}"; storage redis ./copy-${label}; challenge ${o.challenge}; retry 1s; renew_before ${o.renewBefore ?? '1d'} }
@@ -91,7 +116,8 @@ server {
     listen 127.0.0.1:${i.http}
     redirect https
 }
-`);
+`,
+      );
       instances.push({ ...i, served: serve(['run', i.file]) });
     }
     for (const i of instances) await i.served.waitFor(/master running/, 20_000);
@@ -101,7 +127,10 @@ server {
   /** servedBy waits (bounded) until an instance serves a certificate that verifies against pebble's root (not the temporary self-signed one). */
   const servedBy = async (i: Instance, root: string, unlike?: string): Promise<Verified> => {
     for (let n = 0; n < 200; n++) {
-      const got = await httpsGet(i.tls, NAME, root).catch((e: Error) => { if (!/self-signed|self signed/.test(e.message)) throw e; return undefined; });
+      const got = await httpsGet(i.tls, NAME, root).catch((e: Error) => {
+        if (!/self-signed|self signed/.test(e.message)) throw e;
+        return undefined;
+      });
       if (got && got.serial !== unlike) return got;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -135,14 +164,17 @@ server {
     assert.doesNotMatch(other.served.output(), /acme: certificate obtained(?! by)/);
   });
 
-  it("picks up a renewal by the other instance without a reload", async () => {
+  it('picks up a renewal by the other instance without a reload', async () => {
     const [a, b] = await setUp({ challenge: 'http-01', validity: 30, renewBefore: '22s' }); // renewed 8 s after issue
     const root = await pebble!.root();
     const first = await servedBy(a, root);
     assert.equal((await servedBy(b, root)).serial, first.serial);
     const [ra, rb] = [await servedBy(a, root, first.serial), await servedBy(b, root, first.serial)];
     assert.notEqual(ra.serial, first.serial);
-    assert.ok([a, b].some((i) => /acme: new certificate in the store, copied for this instance/.test(i.served.output())), 'one instance copied the other\'s renewal');
+    assert.ok(
+      [a, b].some((i) => /acme: new certificate in the store, copied for this instance/.test(i.served.output())),
+      "one instance copied the other's renewal",
+    );
     for (const i of [a, b]) assert.doesNotMatch(i.served.output(), /reload/i);
     assert.ok(pebble!.issued <= 3, `renewed once per renewal time, not once per instance (${pebble!.issued} issued)`);
     void rb;
@@ -168,7 +200,9 @@ server {
       const [key] = await client.keys('gatekit:acme:*:cert:*');
       assert.ok(key, 'the certificate is in the store again');
       assert.equal(new X509Certificate((await client.hget(key, 'cert'))!).serialNumber, a.serial);
-    } finally { client.disconnect(); }
+    } finally {
+      client.disconnect();
+    }
     assert.equal(pebble!.issued, 1, 'nothing was ordered again');
   });
 });

@@ -15,9 +15,14 @@ describe('tls acme with workers (gatekit run)', function () {
   let run: Served | undefined;
 
   before(function () {
-    if (PEBBLE_MISSING) { console.log(`      skipped: ${PEBBLE_MISSING}`); this.skip(); }
+    if (PEBBLE_MISSING) {
+      console.log(`      skipped: ${PEBBLE_MISSING}`);
+      this.skip();
+    }
   });
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-acme-run-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-acme-run-'));
+  });
   afterEach(async () => {
     await run?.stop();
     await pebble?.stop();
@@ -29,7 +34,9 @@ describe('tls acme with workers (gatekit run)', function () {
     const [httpPort, tlsPort] = [await freePort(), await freePort()];
     pebble = await Pebble.start(dir, { httpPort, tlsPort, validity: 10 });
     const file = join(dir, 'site.gate');
-    writeFileSync(file, `global { workers 2 }
+    writeFileSync(
+      file,
+      `global { workers 2 }
 server ${NAME} {
     listen 127.0.0.1:${tlsPort} tls
     tls acme { ca ${pebble.directory}; ca_root "${pebble.caRoot}"; storage ./store; renew_before 8s }
@@ -39,7 +46,8 @@ server {
     listen 127.0.0.1:${httpPort}
     redirect https
 }
-`);
+`,
+    );
     run = serve(['run', file]);
     await run.waitFor(/acme: certificate obtained(?! by)/, 30_000);
     await run.waitFor(/master running/, 10_000);
@@ -57,8 +65,12 @@ server {
     assert.deepEqual([first.status, first.body], [200, `hello from ${NAME}`]);
     // a renewal after the first request, then both workers swapping it in
     const since = run.output().length;
-    await run.waitFor(new RegExp(`^[^]{${since}}[^]*acme: certificate obtained(?! by)[^]*certificate updated worker=(\\d)[^]*certificate updated worker=(?!\\1)\\d`), 30_000);
-    for (let i = 0; i < 4; i++) { // new connections, spread over both workers
+    await run.waitFor(
+      new RegExp(`^[^]{${since}}[^]*acme: certificate obtained(?! by)[^]*certificate updated worker=(\\d)[^]*certificate updated worker=(?!\\1)\\d`),
+      30_000,
+    );
+    for (let i = 0; i < 4; i++) {
+      // new connections, spread over both workers
       const res = await httpsGet(tlsPort, NAME, root);
       assert.deepEqual([res.status, res.serial !== first.serial], [200, true], 'a renewed certificate, verified');
     }

@@ -17,7 +17,9 @@ describe('admin API', function () {
   let dir: string;
   let served: Served | undefined;
   const ups: TestUpstream[] = [];
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-admin-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-admin-'));
+  });
   afterEach(async () => {
     await served?.stop();
     served = undefined;
@@ -37,8 +39,11 @@ describe('admin API', function () {
   };
   const SITE = 'server { listen 127.0.0.1:0\n  route /api/ { respond 200 "api" }\n  route = /health { respond "ok" }\n  respond 404 "nope"\n}';
 
-  it('/metrics sums every worker\'s requests, and prometheus_client parses it as text and as OpenMetrics', async function () {
-    if (!(await hasPrometheusClient())) { console.log(`      skipped: ${NO_PARSER}`); this.skip(); }
+  it("/metrics sums every worker's requests, and prometheus_client parses it as text and as OpenMetrics", async function () {
+    if (!(await hasPrometheusClient())) {
+      console.log(`      skipped: ${NO_PARSER}`);
+      this.skip();
+    }
     const { site, admin } = await start(2, SITE);
     for (let i = 0; i < 30; i++) assert.equal((await fetch(`${site}/api/x${i}`, { headers: { connection: 'close' } })).status, 200);
     for (let i = 0; i < 4; i++) assert.equal((await fetch(`${site}/missing`)).status, 404);
@@ -74,7 +79,7 @@ describe('admin API', function () {
     ups.push(a);
     const { site, admin } = await start(2, `server { listen 127.0.0.1:0; route /p/ { proxy ${a.url} } }`);
     for (let i = 0; i < 6; i++) assert.equal(await (await fetch(`${site}/p/`)).text(), 'a');
-    const s = await (await fetch(`${admin}status`)).json() as Record<string, any>;
+    const s = (await (await fetch(`${admin}status`)).json()) as Record<string, any>;
     assert.equal(s.config.file, file());
     assert.equal(s.config.generation, 1);
     assert.equal(s.workers.length, 2);
@@ -82,8 +87,14 @@ describe('admin API', function () {
       assert.equal(w.state, 'ready');
       assert.ok(w.pid > 0 && w.rssBytes > 1e6 && w.cpuSeconds > 0 && w.loopDelayMs.p99 >= 0, JSON.stringify(w));
     }
-    assert.equal(s.workers.reduce((n: number, w: { requests: number }) => n + w.requests, 0), 6);
-    assert.deepEqual(s.upstreams.map((u: Record<string, unknown>) => [u.id, u.healthy, u.drained, u.requests, u.inFlight]), [[`127.0.0.1:${a.port}`, true, false, 6, 0]]);
+    assert.equal(
+      s.workers.reduce((n: number, w: { requests: number }) => n + w.requests, 0),
+      6,
+    );
+    assert.deepEqual(
+      s.upstreams.map((u: Record<string, unknown>) => [u.id, u.healthy, u.drained, u.requests, u.inFlight]),
+      [[`127.0.0.1:${a.port}`, true, false, 6, 0]],
+    );
   });
 
   for (const workers of [0, 2]) {
@@ -93,8 +104,10 @@ describe('admin API', function () {
       const refused = await postJson(`${admin}reload`, {});
       assert.equal(refused.status, 422);
       assert.equal(refused.json.outcome, 'refused');
-      assert.deepEqual((refused.json.diagnostics as Record<string, unknown>[]).map((d) => [d.file, d.line, d.column, d.severity, d.message]),
-        [[file(), 2, 30, 'error', "unknown directive 'respnd' in server"]]);
+      assert.deepEqual(
+        (refused.json.diagnostics as Record<string, unknown>[]).map((d) => [d.file, d.line, d.column, d.severity, d.message]),
+        [[file(), 2, 30, 'error', "unknown directive 'respnd' in server"]],
+      );
       const close = { headers: { connection: 'close' } }; // a kept-alive connection may reach an old worker once more as it drains
       assert.equal(await (await fetch(site, close)).text(), 'v1');
       writeFileSync(file(), `global { workers ${workers}; admin 127.0.0.1:0 }\nserver { listen 127.0.0.1:0; respond "v2" }\n`);
@@ -102,9 +115,12 @@ describe('admin API', function () {
       assert.deepEqual([took.status, took.json.outcome], [200, 'reloaded']);
       const port = (await served!.waitFor(SECOND_LISTENING, 10_000))[1]; // the new generation's
       assert.equal(await (await fetch(`http://127.0.0.1:${port}/`, close)).text(), 'v2');
-      const s = await (await fetch(`${admin}status`)).json() as Record<string, any>;
+      const s = (await (await fetch(`${admin}status`)).json()) as Record<string, any>;
       assert.equal(s.config.generation, 2);
-      assert.deepEqual(s.reloads.map((r: { outcome: string }) => r.outcome), ['reloaded', 'refused']);
+      assert.deepEqual(
+        s.reloads.map((r: { outcome: string }) => r.outcome),
+        ['reloaded', 'refused'],
+      );
       assert.equal(s.lastReload.outcome, 'reloaded');
     });
   }
@@ -153,10 +169,17 @@ describe('admin API', function () {
   it('drain takes an upstream out of rotation (a request in flight finishes), enable puts it back', async () => {
     let release: () => void = () => {};
     let arrived: () => void = () => {};
-    const held = new Promise<void>((resolve) => { release = resolve; });
-    const slowArrived = new Promise<void>((resolve) => { arrived = resolve; });
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slowArrived = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
     const a = await upstream((req, res) => {
-      if (req.url !== '/p/slow') { res.end('a'); return; }
+      if (req.url !== '/p/slow') {
+        res.end('a');
+        return;
+      }
       arrived();
       void held.then(() => res.end('a-slow'));
     });
@@ -171,11 +194,14 @@ describe('admin API', function () {
     for (let i = 0; i < 6; i++) assert.equal(await (await fetch(`${site}/p/`)).text(), 'b');
     release();
     assert.equal(await slow, 'a-slow');
-    const s = await (await fetch(`${admin}status`)).json() as { upstreams: { id: string; drained: boolean }[] };
-    assert.deepEqual(s.upstreams.map((u) => u.drained), [true, false]);
+    const s = (await (await fetch(`${admin}status`)).json()) as { upstreams: { id: string; drained: boolean }[] };
+    assert.deepEqual(
+      s.upstreams.map((u) => u.drained),
+      [true, false],
+    );
     // a drain outlives a reload: the new workers are told as they become ready
     assert.equal((await postJson(`${admin}reload`, {})).status, 200);
-    const after = await (await fetch(`${admin}status`)).json() as { workers: { generation: number; state: string }[] };
+    const after = (await (await fetch(`${admin}status`)).json()) as { workers: { generation: number; state: string }[] };
     assert.equal(after.workers.filter((w) => w.generation === 2 && w.state === 'ready').length, 2);
     const close = { headers: { connection: 'close' } };
     for (let i = 0; i < 4; i++) assert.equal(await (await fetch(`${site}/p/`, close)).text(), 'b');
@@ -192,15 +218,21 @@ describe('admin API', function () {
     const status = async (): Promise<Pools> => (await fetch(`${admin}status`)).json() as Promise<Pools>;
     let s = await status();
     // the second Python process may still be importing the app: ask again until it is ready (bounded)
-    for (let i = 0; i < 100 && s.pools[0]?.processes.length !== 2; i++) { await new Promise((r) => setTimeout(r, 100)); s = await status(); }
-    assert.deepEqual(s.pools.map((p) => [p.name, p.kind, p.size, p.processes.length, p.processes.every((x) => x.pid > 0 && x.state === 'ready')]), [['wsgi hello:application', 'wsgi', 2, 2, true]]);
+    for (let i = 0; i < 100 && s.pools[0]?.processes.length !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = await status();
+    }
+    assert.deepEqual(
+      s.pools.map((p) => [p.name, p.kind, p.size, p.processes.length, p.processes.every((x) => x.pid > 0 && x.state === 'ready')]),
+      [['wsgi hello:application', 'wsgi', 2, 2, true]],
+    );
   });
 
   it('/routes says which server, route and handler would serve a request', async () => {
     const { admin } = await start(0, `server a.test { listen 127.0.0.1:0; route /api/ { log; respond "x" } }\n${SITE}`);
-    const r = await (await fetch(`${admin}routes?host=a.test&path=/api/v1`)).json() as Record<string, any>;
+    const r = (await (await fetch(`${admin}routes?host=a.test&path=/api/v1`)).json()) as Record<string, any>;
     assert.deepEqual([r.server.names, r.route, r.handler, r.chain, r.line], [['a.test'], '/api/', 'respond', 'log → respond', 2]);
-    const d = await (await fetch(`${admin}routes?host=other&path=/health`)).json() as Record<string, any>;
+    const d = (await (await fetch(`${admin}routes?host=other&path=/health`)).json()) as Record<string, any>;
     assert.deepEqual([d.server.names, d.route, d.handler], [[], '= /health', 'respond']);
   });
 });

@@ -22,9 +22,14 @@ describe('admin dashboard in a real browser', function () {
   const ups: TestUpstream[] = [];
 
   before(function () {
-    if (!existsSync(CHROMIUM)) { console.log(`      skipped: ${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`); this.skip(); }
+    if (!existsSync(CHROMIUM)) {
+      console.log(`      skipped: ${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+      this.skip();
+    }
   });
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-dashboard-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-dashboard-'));
+  });
   afterEach(async () => {
     clearInterval(traffic);
     await browser?.close();
@@ -40,7 +45,10 @@ describe('admin dashboard in a real browser', function () {
     const b = await upstream((_req, res) => res.end('b'));
     ups.push(a, b);
     const file = join(dir, 'site.gate');
-    writeFileSync(file, `global { workers 2; admin 127.0.0.1:0 }\nserver { listen 127.0.0.1:0\n  route /p/ { proxy ${a.url} ${b.url} }\n  route = /health { respond "ok" }\n}\n`);
+    writeFileSync(
+      file,
+      `global { workers 2; admin 127.0.0.1:0 }\nserver { listen 127.0.0.1:0\n  route /p/ { proxy ${a.url} ${b.url} }\n  route = /health { respond "ok" }\n}\n`,
+    );
     served = serve(['run', file]);
     const admin = await adminUrl(served);
     const site = `http://127.0.0.1:${(await served.waitFor(LISTENING, 10_000))[1]}`;
@@ -50,17 +58,27 @@ describe('admin dashboard in a real browser', function () {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     const outside: string[] = [];
-    page.on('request', (r) => { if (!r.url().startsWith(admin.replace(/\/$/, '')) && !r.url().startsWith('ws://127.0.0.1')) outside.push(r.url()); });
+    page.on('request', (r) => {
+      if (!r.url().startsWith(admin.replace(/\/$/, '')) && !r.url().startsWith('ws://127.0.0.1')) outside.push(r.url());
+    });
     await page.goto(admin);
     // the page opens before any request was served (its charts start empty), then traffic comes
-    await page.locator('#summary', { hasText: 'generation 1' }).waitFor({ timeout: 15_000 })
-      .catch((e: Error) => { throw new Error(`the dashboard shows no status: ${errors.join('; ') || e.message}`); });
+    await page
+      .locator('#summary', { hasText: 'generation 1' })
+      .waitFor({ timeout: 15_000 })
+      .catch((e: Error) => {
+        throw new Error(`the dashboard shows no status: ${errors.join('; ') || e.message}`);
+      });
     // steady traffic, one request at a time, for as long as the test runs
     let busy = false;
     traffic = setInterval(() => {
       if (busy) return;
       busy = true;
-      void Promise.all([fetch(`${site}/p/`), fetch(`${site}/health`)]).then((rs) => Promise.all(rs.map((r) => r.text()))).finally(() => { busy = false; });
+      void Promise.all([fetch(`${site}/p/`), fetch(`${site}/health`)])
+        .then((rs) => Promise.all(rs.map((r) => r.text())))
+        .finally(() => {
+          busy = false;
+        });
     }, 20);
 
     // the numbers move: the served count grows and a rate shows, fed by the WebSocket
@@ -98,19 +116,34 @@ describe('admin dashboard in a real browser', function () {
 
 /** numberAbove waits until the number shown in `selector` is above `min`, and returns it. */
 async function numberAbove(page: Page, selector: string, min: number): Promise<number> {
-  const handle = await page.waitForFunction(({ sel, least }) => {
-    const n = Number(document.querySelector(sel)?.textContent);
-    return Number.isFinite(n) && n > least ? n : false;
-  }, { sel: selector, least: min }, { timeout: 15_000 });
+  const handle = await page.waitForFunction(
+    ({ sel, least }) => {
+      const n = Number(document.querySelector(sel)?.textContent);
+      return Number.isFinite(n) && n > least ? n : false;
+    },
+    { sel: selector, least: min },
+    { timeout: 15_000 },
+  );
   return (await handle.jsonValue()) as number;
 }
 
 /** waitFor waits for a condition on the test upstreams' counters, checked as each request arrives there (at most 10 s). */
 function waitFor(servers: readonly TestUpstream[], cond: () => boolean): Promise<void> {
   return new Promise((resolve, reject) => {
-    const check = (): void => { if (cond()) { done(); resolve(); } };
-    const timer = setTimeout(() => { done(); reject(new Error('timed out waiting for upstream requests')); }, 10_000);
-    const done = (): void => { clearTimeout(timer); for (const u of servers) u.server.off('request', check); };
+    const check = (): void => {
+      if (cond()) {
+        done();
+        resolve();
+      }
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error('timed out waiting for upstream requests'));
+    }, 10_000);
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const u of servers) u.server.off('request', check);
+    };
     for (const u of servers) u.server.on('request', check);
     check();
   });

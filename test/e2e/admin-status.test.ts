@@ -10,8 +10,14 @@ describe('gatekit status and top', function () {
   this.timeout(30_000);
   let dir: string;
   let served: Served | undefined;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-status-')); });
-  afterEach(async () => { await served?.stop(); served = undefined; rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-status-'));
+  });
+  afterEach(async () => {
+    await served?.stop();
+    served = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const start = async (admin: string): Promise<{ file: string; site: string }> => {
     const file = join(dir, 'site.gate');
@@ -31,7 +37,10 @@ describe('gatekit status and top', function () {
     assert.match(r.stdout, /last reload: none/);
     const rows = r.stdout.split('\n').filter((l) => /^\d+\s+\d+\s+1\s+ready/.test(l));
     assert.equal(rows.length, 2, r.stdout);
-    assert.equal(rows.reduce((n, l) => n + Number(l.split(/\s+/)[4]), 0), 5);
+    assert.equal(
+      rows.reduce((n, l) => n + Number(l.split(/\s+/)[4]), 0),
+      5,
+    );
     assert.match(r.stdout, /WORKER\s+PID\s+GEN\s+STATE\s+REQUESTS\s+IN FLIGHT\s+RSS\s+CPU\s+LOOP P99/);
   });
 
@@ -42,7 +51,9 @@ describe('gatekit status and top', function () {
       await top.waitFor(/\x1b\[H\x1b\[2J[^\x1b]*REQ\/S[^\x1b]*\x1b\[H\x1b\[2J[^\x1b]*REQ\/S/, 10_000); // two frames
       top.child.kill('SIGINT');
       assert.equal(await top.exited(), 0);
-    } finally { await top.stop(); }
+    } finally {
+      await top.stop();
+    }
   });
 
   it('says so when the config has no admin address, or nothing answers there', async () => {

@@ -21,11 +21,17 @@ function site(root: string): void {
       writeFileSync(join(root, 'assets', `j${i}.js`), `window.loaded = (window.loaded || 0) + 1;\n`);
       tags.push(`<script src="/assets/j${i}.js"></script>`);
     } else {
-      writeFileSync(join(root, 'assets', `i${i}.svg`), `<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20" fill="hsl(${i * 7},70%,50%)"/></svg>\n`);
+      writeFileSync(
+        join(root, 'assets', `i${i}.svg`),
+        `<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20" fill="hsl(${i * 7},70%,50%)"/></svg>\n`,
+      );
       tags.push(`<img src="/assets/i${i}.svg" width="20" height="20" alt="">`);
     }
   }
-  writeFileSync(join(root, 'index.html'), `<!doctype html><html><head><meta charset="utf-8"><title>h2</title></head><body><h1>fifty assets over HTTP/2</h1>\n${tags.join('\n')}\n</body></html>\n`);
+  writeFileSync(
+    join(root, 'index.html'),
+    `<!doctype html><html><head><meta charset="utf-8"><title>h2</title></head><body><h1>fifty assets over HTTP/2</h1>\n${tags.join('\n')}\n</body></html>\n`,
+  );
 }
 
 describe('a browser loads a static site over HTTP/2', function () {
@@ -48,7 +54,9 @@ describe('a browser loads a static site over HTTP/2', function () {
     await gate?.close();
     browser = gate = undefined;
   });
-  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('fetches the page and its 50 assets on h2, over TLS, and renders them (screenshot)', async () => {
     gate = await startGate(`server { listen 127.0.0.1:0 tls; tls { cert ${dir}/c.pem; key ${dir}/c.key }; static ${dir}/site }`);
@@ -67,11 +75,19 @@ describe('a browser loads a static site over HTTP/2', function () {
     }));
     assert.equal(seen.page, 'h2');
     // every fetch is on h2 (the browser may fetch more than the page names, /favicon.ico say)
-    assert.deepEqual(seen.assets.filter(([, p]) => p !== 'h2'), []);
+    assert.deepEqual(
+      seen.assets.filter(([, p]) => p !== 'h2'),
+      [],
+    );
     assert.equal(new Set(seen.assets.map(([path]) => path).filter((path) => path.startsWith('/assets/'))).size, ASSETS, JSON.stringify(seen.assets));
     assert.equal(seen.scripts, Math.floor((ASSETS + 1) / 3)); // every script ran
     const shot = join(dir, 'page.png');
     await page.screenshot({ path: shot, fullPage: true });
-    assert.ok(readFileSync(shot).subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'a PNG screenshot');
+    assert.ok(
+      readFileSync(shot)
+        .subarray(0, 8)
+        .equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+      'a PNG screenshot',
+    );
   });
 });

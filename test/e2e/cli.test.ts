@@ -12,10 +12,20 @@ describe('gatekit command', function () {
   this.timeout(8000);
   let dir: string;
   let served: Served | undefined;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-cli-')); });
-  afterEach(async () => { await served?.stop(); served = undefined; rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-cli-'));
+  });
+  afterEach(async () => {
+    await served?.stop();
+    served = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  const write = (name: string, text: string): string => { const f = join(dir, name); writeFileSync(f, text); return f; };
+  const write = (name: string, text: string): string => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
 
   it('prints its version and its help', async () => {
     const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
@@ -35,13 +45,19 @@ describe('gatekit command', function () {
 
   it('check: ok files exit 0; a bad file prints every diagnostic and exits 1', async () => {
     const good = write('good.gate', 'server { listen 127.0.0.1:0; respond "ok" }\n');
-    const bad = write('bad.gate', 'server {\n    listen 127.0.0.1:0\n    respnd ./public\n    route /a/ { respond 200 "a"; respond 201 "b" }\n}\nglobal { workers many }\n');
+    const bad = write(
+      'bad.gate',
+      'server {\n    listen 127.0.0.1:0\n    respnd ./public\n    route /a/ { respond 200 "a"; respond 201 "b" }\n}\nglobal { workers many }\n',
+    );
     const ok = await runCli(['check', good]);
     assert.equal(ok.code, 0);
     assert.match(ok.stdout, /good\.gate: ok/);
     const r = await runCli(['check', good, bad]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /bad\.gate:3:5: error: unknown directive 'respnd' in server\n {4}3 \| {5}respnd \.\/public\n {6}\| {5}\^{6}\n {6}= help: did you mean 'respond'\?/);
+    assert.match(
+      r.stderr,
+      /bad\.gate:3:5: error: unknown directive 'respnd' in server\n {4}3 \| {5}respnd \.\/public\n {6}\| {5}\^{6}\n {6}= help: did you mean 'respond'\?/,
+    );
     assert.match(r.stderr, /bad\.gate:4:34: error: route '\/a\/' has two handlers/);
     assert.match(r.stderr, /bad\.gate:6:18: error: invalid integer 'many' for 'workers'/);
     assert.match(r.stderr, /3 errors/);
@@ -81,10 +97,17 @@ describe('gatekit command', function () {
   });
 
   it('routes prints the table in precedence order and which route serves a path', async () => {
-    const f = write('r.gate', 'server {\n listen 8080\n route / { respond "a" }\n route /api/ { respond "b" }\n route ~ ^/x { respond "c" }\n route = /h { respond "d" }\n}\n');
+    const f = write(
+      'r.gate',
+      'server {\n listen 8080\n route / { respond "a" }\n route /api/ { respond "b" }\n route ~ ^/x { respond "c" }\n route = /h { respond "d" }\n}\n',
+    );
     const table = await runCli(['routes', f]);
     assert.equal(table.code, 0);
-    const lines = table.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '));
+    const lines = table.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '));
     assert.deepEqual(lines, ['exact =', 'regex ~', 'prefix /api/', 'prefix /']);
     const which = await runCli(['routes', f, '/api/users', '/h', '/nowhere', '/api']);
     assert.match(which.stdout, /\/api\/users {2}→ {2}\/api\/ +respond/);

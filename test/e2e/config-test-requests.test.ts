@@ -75,7 +75,10 @@ expect GET https://example.test:8443/app/deep/link { status 200; route /app/; he
 expect GET https://example.test:8443/php/ { route /php/ }
 `);
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.deepEqual(report(r).map((l) => l.slice(0, 4)), ['ok  ', 'ok  ', 'ok  ', 'FAIL', '3 pa']);
+    assert.deepEqual(
+      report(r).map((l) => l.slice(0, 4)),
+      ['ok  ', 'ok  ', 'ok  ', 'FAIL', '3 pa'],
+    );
     assert.match(r.stderr, /site\.gate\.test:4:45: error: expected route \/php\/, got ~ \\\.php\$ \(after an internal redirect from \/php\/\)/);
   });
 
@@ -107,7 +110,8 @@ expect GET /hello { request_header Host upload.test; status 200 }
   });
 
   it('checks headers present, equal, matching or absent, and the body as sent or decoded', async () => {
-    const r = await run(`expect GET https://example.test:8443/big.txt { request_header Accept-Encoding gzip; header Content-Encoding gzip; no_header Server; body ~ "^x{4096}$" }
+    const r =
+      await run(`expect GET https://example.test:8443/big.txt { request_header Accept-Encoding gzip; header Content-Encoding gzip; no_header Server; body ~ "^x{4096}$" }
 expect GET https://example.test:8443/ { header X-Frame-Options SAMEORIGIN; no_header X-Frame-Options; header Content-Type ~ ^image/; body ~ ^nothing }
 `);
     assert.equal(r.code, 1, r.stdout + r.stderr);

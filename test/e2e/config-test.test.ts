@@ -49,7 +49,10 @@ describe('gatekit test', function () {
   });
 
   it('reports each failed check as a diagnostic at its place in the test file, and exits 1', async () => {
-    writeFileSync(join(dir, 'site.gate.test'), 'expect GET http://other.test/admin { status 200; handler respond }\nexpect GET /files/a.txt { route /files/ }\n');
+    writeFileSync(
+      join(dir, 'site.gate.test'),
+      'expect GET http://other.test/admin { status 200; handler respond }\nexpect GET /files/a.txt { route /files/ }\n',
+    );
     const r = await runCli(['test', 'site.gate.test'], { cwd: dir });
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^FAIL {2}GET http:\/\/other\.test\/admin/m);

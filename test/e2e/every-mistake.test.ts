@@ -7,7 +7,9 @@ import { repoPath } from '../helpers/paths.js';
 
 describe('gatekit check: every mistake at once; plugins --config; near-miss commands', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-mistakes-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-mistakes-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const write = (name: string, text: string): string => {
@@ -17,19 +19,25 @@ describe('gatekit check: every mistake at once; plugins --config; near-miss comm
   };
 
   it('reports a unit validate() finds (static with a missing folder) beside an unrelated schema error, in one run', async () => {
-    const f = write('site.gate', [
-      'server {',
-      '    listen 127.0.0.1:8080',
-      '    route /assets/ { static ./no-such-folder }',
-      '    route /api/ { respnd 200 "hi" }',
-      '    route /slow/ { proxy http://127.0.0.1:9 { read_timeout soon } }',
-      '    route / { respond "home" }',
-      '}',
-      '',
-    ].join('\n'));
+    const f = write(
+      'site.gate',
+      [
+        'server {',
+        '    listen 127.0.0.1:8080',
+        '    route /assets/ { static ./no-such-folder }',
+        '    route /api/ { respnd 200 "hi" }',
+        '    route /slow/ { proxy http://127.0.0.1:9 { read_timeout soon } }',
+        '    route / { respond "home" }',
+        '}',
+        '',
+      ].join('\n'),
+    );
     const r = await runCli(['check', f]);
     assert.equal(r.code, 1);
-    const headers = r.stderr.split('\n').filter((l) => l.includes(': error: ')).map((l) => l.replace(`${dir}/`, ''));
+    const headers = r.stderr
+      .split('\n')
+      .filter((l) => l.includes(': error: '))
+      .map((l) => l.replace(`${dir}/`, ''));
     assert.deepEqual(headers, [
       `site.gate:3:29: error: static root '${join(dir, 'no-such-folder')}' does not exist`,
       "site.gate:4:19: error: unknown directive 'respnd' in route",

@@ -32,20 +32,32 @@ async function statuses(port: number, path: string, n: number): Promise<number[]
 function lines(stream: ReadStream): { next(re: RegExp, ms?: number): Promise<string> } {
   const seen: string[] = [];
   const waiters = new Set<() => void>();
-  createInterface({ input: stream }).on('line', (l) => { seen.push(l); for (const w of waiters) w(); });
+  createInterface({ input: stream }).on('line', (l) => {
+    seen.push(l);
+    for (const w of waiters) w();
+  });
   let from = 0;
   return {
-    next: (re, ms = 4000) => new Promise((resolve, reject) => {
-      const check = (): void => {
-        const i = seen.findIndex((l, k) => k >= from && re.test(l));
-        if (i < 0) return;
-        from = i + 1; done(); resolve(seen[i]);
-      };
-      const timer = setTimeout(() => { done(); reject(new Error(`no line like ${re}; saw:\n${seen.join('\n')}`)); }, ms);
-      const done = (): void => { clearTimeout(timer); waiters.delete(check); };
-      waiters.add(check);
-      check();
-    }),
+    next: (re, ms = 4000) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const i = seen.findIndex((l, k) => k >= from && re.test(l));
+          if (i < 0) return;
+          from = i + 1;
+          done();
+          resolve(seen[i]);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no line like ${re}; saw:\n${seen.join('\n')}`));
+        }, ms);
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      }),
   };
 }
 
@@ -54,9 +66,12 @@ describe('a log target that cannot be written', function () {
   let dir: string;
   let served: Served | undefined;
   const readers: ReadStream[] = [];
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-logfail-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-logfail-'));
+  });
   afterEach(async () => {
-    await served?.stop(); served = undefined;
+    await served?.stop();
+    served = undefined;
     for (const r of readers.splice(0)) r.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -79,7 +94,11 @@ describe('a log target that cannot be written', function () {
 
   it('drops and counts lines while an error_log file fails, says so once on stderr, and writes the count when it recovers', async function () {
     const fifo = join(dir, 'error.fifo');
-    try { execFileSync('mkfifo', [fifo]); } catch { this.skip(); } // a pipe, so the test decides when writes fail
+    try {
+      execFileSync('mkfifo', [fifo]);
+    } catch {
+      this.skip();
+    } // a pipe, so the test decides when writes fail
     const f = join(dir, 'site.gate');
     writeFileSync(f, site(await deadPort(), `error_log ${fifo}`));
     const first = createReadStream(fifo);
@@ -93,7 +112,11 @@ describe('a log target that cannot be written', function () {
     readers.push(second);
     const recovered = lines(second).next(/error log writable again; \d+ lines dropped \(EPIPE/);
     const poke = setInterval(() => void fetch(`http://127.0.0.1:${port}/dead/x`).catch(() => {}), 200);
-    try { assert.match(await recovered, /; [1-9]\d* lines dropped/); } finally { clearInterval(poke); }
+    try {
+      assert.match(await recovered, /; [1-9]\d* lines dropped/);
+    } finally {
+      clearInterval(poke);
+    }
     assert.equal(served.output().match(/cannot write error log/g)?.length, 1, 'told once');
     assert.equal(served.child.exitCode, null);
   });

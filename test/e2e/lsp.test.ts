@@ -32,7 +32,6 @@ async function checkLines(file: string): Promise<string[]> {
   return [...r.stderr.matchAll(/^(.+):(\d+):(\d+): (error|warning): /gm)].map((m) => `${m[1]}:${m[2]}:${m[3]} ${m[4]}`).sort();
 }
 
-
 /** textOf is a diagnostic's message as text (LSP 3.18 allows Markdown there; gatekit sends plain strings). */
 const textOf = (d: Diagnostic): string => (typeof d.message === 'string' ? d.message : d.message.value);
 describe('gatekit lsp', function () {
@@ -45,9 +44,17 @@ describe('gatekit lsp', function () {
     mkdirSync(join(dir, 'www'));
     writeFileSync(join(dir, 'sites', 'shop.gate'), BROKEN_SITE);
   });
-  afterEach(async () => { await lsp?.stop(); lsp = undefined; rmSync(dir, { recursive: true, force: true }); });
+  afterEach(async () => {
+    await lsp?.stop();
+    lsp = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  const write = (name: string, text: string): string => { const f = join(dir, name); writeFileSync(f, text); return f; };
+  const write = (name: string, text: string): string => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
   const pos = (line: number, character: number) => ({ line, character });
 
   it('publishes the diagnostics of gatekit check as the text changes, includes resolved', async () => {
@@ -55,13 +62,24 @@ describe('gatekit lsp', function () {
     lsp = await startLsp(dir);
     const uri = lsp.open(file, SITE);
     const diags = await lsp.diagnostics(uri);
-    const own = diags.filter((d) => !textOf(d).startsWith('in ')).map((d) => `${file}:${d.range.start.line + 1}:${d.range.start.character + 1} ${d.severity === 1 ? 'error' : 'warning'}`);
+    const own = diags
+      .filter((d) => !textOf(d).startsWith('in '))
+      .map((d) => `${file}:${d.range.start.line + 1}:${d.range.start.character + 1} ${d.severity === 1 ? 'error' : 'warning'}`);
     const inIncluded = diags.filter((d) => textOf(d).startsWith(`in ${join(dir, 'sites', 'shop.gate')}:3:`));
     const expected = await checkLines(file);
-    assert.deepEqual(own.sort(), expected.filter((l) => l.startsWith(file)));
+    assert.deepEqual(
+      own.sort(),
+      expected.filter((l) => l.startsWith(file)),
+    );
     assert.equal(inIncluded.length, expected.filter((l) => !l.startsWith(file)).length, JSON.stringify(diags));
-    assert.ok(inIncluded.every((d) => d.range.start.line === 3), 'shown on the include line');
-    assert.ok(diags.some((d) => d.code === 'GK_DSL_UNKNOWN_VARIABLE' && /did you mean '\$host'/.test(textOf(d))), JSON.stringify(diags));
+    assert.ok(
+      inIncluded.every((d) => d.range.start.line === 3),
+      'shown on the include line',
+    );
+    assert.ok(
+      diags.some((d) => d.code === 'GK_DSL_UNKNOWN_VARIABLE' && /did you mean '\$host'/.test(textOf(d))),
+      JSON.stringify(diags),
+    );
 
     const fixed = SITE.replace('browse maybe', 'browse on').replace('$hots', '$host').replace('include sites/*.gate\n', '');
     lsp.change(uri, fixed, 2);
@@ -84,7 +102,10 @@ describe('gatekit lsp', function () {
     const file = write('site.gate.test', text);
     lsp = await startLsp(dir);
     const uri = lsp.open(file, text);
-    assert.deepEqual((await lsp.diagnostics(uri)).map((d) => [d.code, d.range.start.line, d.range.start.character]), [['GK_TEST_BAD_ARGS', 1, 7]]);
+    assert.deepEqual(
+      (await lsp.diagnostics(uri)).map((d) => [d.code, d.range.start.line, d.range.start.character]),
+      [['GK_TEST_BAD_ARGS', 1, 7]],
+    );
   });
 
   it('completes and explains the words of a gatekit test file', async () => {
@@ -96,7 +117,8 @@ describe('gatekit lsp', function () {
     const labels = async (line: number, ch: number): Promise<string[]> =>
       (await lsp!.conn.sendRequest<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: pos(line, ch) })).map((i) => i.label);
     const inBlock = await labels(1, 4);
-    for (const w of ['status', 'header', 'no_header', 'body', 'request_header', 'request_basic_auth', 'request_body', 'repeat']) assert.ok(inBlock.includes(w), `${w} in ${inBlock}`);
+    for (const w of ['status', 'header', 'no_header', 'body', 'request_header', 'request_basic_auth', 'request_body', 'repeat'])
+      assert.ok(inBlock.includes(w), `${w} in ${inBlock}`);
     assert.ok(!inBlock.includes('server') && !inBlock.includes('expect'), String(inBlock));
     const handlers = await labels(2, 12);
     for (const h of ['proxy', 'static', 'respond', 'none']) assert.ok(handlers.includes(h), `${h} in ${handlers}`);
@@ -155,9 +177,15 @@ describe('gatekit lsp', function () {
     const uri = lsp.open(file, text);
     await lsp.diagnostics(uri);
     const def = (line: number, ch: number) => lsp!.conn.sendRequest<Location[]>('textDocument/definition', { textDocument: { uri }, position: pos(line, ch) });
-    assert.deepEqual((await def(3, 12)).map((l) => l.uri), [pathToFileURL(join(dir, 'sites', 'shop.gate')).href]);
+    assert.deepEqual(
+      (await def(3, 12)).map((l) => l.uri),
+      [pathToFileURL(join(dir, 'sites', 'shop.gate')).href],
+    );
     assert.deepEqual(await def(6, 13), [{ uri, range: { start: pos(0, 8), end: pos(0, 14) } }]);
-    assert.deepEqual((await def(10, 12)).map((l) => l.uri), [pathToFileURL(join(dir, 'hello-plugin', 'index.js')).href]);
+    assert.deepEqual(
+      (await def(10, 12)).map((l) => l.uri),
+      [pathToFileURL(join(dir, 'hello-plugin', 'index.js')).href],
+    );
   });
 
   it('knows the directives of the third-party plugins the file loads', async () => {
@@ -167,7 +195,10 @@ describe('gatekit lsp', function () {
     lsp = await startLsp(dir);
     const uri = lsp.open(file, text);
     const diags = await lsp.diagnostics(uri);
-    assert.deepEqual(diags.map((d) => [d.code, d.range.start.line]), [['GK_DSL_BAD_ARG', 3]]);
+    assert.deepEqual(
+      diags.map((d) => [d.code, d.range.start.line]),
+      [['GK_DSL_BAD_ARG', 3]],
+    );
     const items = await lsp.conn.sendRequest<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: pos(3, 22) });
     assert.deepEqual(items.map((i) => i.label).sort(), ['greeting', 'shout']);
     const h = await lsp.conn.sendRequest<Hover>('textDocument/hover', { textDocument: { uri }, position: pos(3, 15) });
@@ -181,7 +212,10 @@ describe('gatekit lsp', function () {
     const uri = lsp.open(file, text);
     const symbols = await lsp.conn.sendRequest<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri } });
     const names = (ss: DocumentSymbol[]): unknown[] => ss.map((s) => (s.children?.length ? [s.name, names(s.children)] : s.name));
-    assert.deepEqual(names(symbols), [['snippet health', ['route = /health']], ['server shop.test', ['route /api/']]]);
+    assert.deepEqual(names(symbols), [
+      ['snippet health', ['route = /health']],
+      ['server shop.test', ['route /api/']],
+    ]);
     const edits = await lsp.conn.sendRequest<TextEdit[]>('textDocument/formatting', { textDocument: { uri }, options: { tabSize: 4, insertSpaces: true } });
     const fmt = await runCli(['fmt', file]);
     assert.equal(edits.length, 1);

@@ -22,7 +22,9 @@ function linkDevDependencies(pkg: string): void {
 describe('gatekit new plugin', function () {
   this.timeout(60000);
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-new-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-new-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const ts of [false, true]) {
@@ -31,7 +33,10 @@ describe('gatekit new plugin', function () {
       assert.equal(r.code, 0, r.stderr);
       const pkg = join(dir, 'gatekit-plugin-greet-me');
       assert.match(r.stdout, /wrote gatekit-plugin-greet-me: cd gatekit-plugin-greet-me && npm install && npm test/);
-      const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string>; devDependencies: Record<string, string> };
+      const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as {
+        peerDependencies: Record<string, string>;
+        devDependencies: Record<string, string>;
+      };
       assert.deepEqual(Object.keys(manifest.peerDependencies), ['gatekit-server']);
       // gatekit-server is not on the registry yet: a clone's gatekit points the package at itself, so npm install works
       assert.equal(manifest.devDependencies['gatekit-server'], `file:${realpathSync(REPO)}`);

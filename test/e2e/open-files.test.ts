@@ -15,7 +15,9 @@ function opened(port: number): Promise<Socket & { closedByServer?: boolean }> {
   return new Promise((resolve, reject) => {
     const s: Socket & { closedByServer?: boolean } = connect(port, '127.0.0.1', () => resolve(s));
     s.on('error', reject);
-    s.on('close', () => { s.closedByServer = true; });
+    s.on('close', () => {
+      s.closedByServer = true;
+    });
   });
 }
 
@@ -30,7 +32,8 @@ describe('gatekit run at its open-file limit', function () {
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.destroy();
-    await served?.stop(); served = undefined;
+    await served?.stop();
+    served = undefined;
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -45,7 +48,13 @@ describe('gatekit run at its open-file limit', function () {
     const open = (): Socket[] => clients.filter((c: Socket & { closedByServer?: boolean }) => !c.closedByServer);
     await waitFor(() => open().length === Number(budget), 3000, `the ${budget} connections within the budget alone open`);
     const kept = open();
-    const answer = new Promise<string>((resolve) => { let t = ''; kept[0].on('data', (d: Buffer) => { t += d.toString(); if (t.endsWith('fine')) resolve(t); }); });
+    const answer = new Promise<string>((resolve) => {
+      let t = '';
+      kept[0].on('data', (d: Buffer) => {
+        t += d.toString();
+        if (t.endsWith('fine')) resolve(t);
+      });
+    });
     kept[0].write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.match(await answer, /^HTTP\/1\.1 200 /, 'a connection within the budget is served');
     for (const c of clients.splice(0)) c.destroy();
@@ -53,7 +62,10 @@ describe('gatekit run at its open-file limit', function () {
     let after = await get();
     for (const until = Date.now() + 3000; after?.status !== 200 && Date.now() < until;) after = await get();
     assert.deepEqual([after?.status, after?.text.endsWith('fine')], [200, true], 'served again once connections closed');
-    const lines = served.output().split('\n').filter((l) => REFUSED.test(l));
+    const lines = served
+      .output()
+      .split('\n')
+      .filter((l) => REFUSED.test(l));
     const times = lines.map((l) => Date.parse(l.slice(0, l.indexOf(' '))));
     for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= 900, `one line a second at most:\n${lines.join('\n')}`);
     const total = lines.reduce((n, l) => n + Number(/refused=(\d+)/.exec(l)![1]), 0);

@@ -14,11 +14,18 @@ describe('pid files', function () {
   let dir: string;
   let servers: Served[] = [];
   let others: ChildProcess[] = [];
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-pid-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-pid-'));
+  });
   afterEach(async () => {
     await Promise.all(servers.map((s) => s.stop()));
-    for (const c of others) if (c.exitCode === null && c.signalCode === null) { c.kill('SIGKILL'); await once(c, 'exit'); }
-    servers = []; others = [];
+    for (const c of others)
+      if (c.exitCode === null && c.signalCode === null) {
+        c.kill('SIGKILL');
+        await once(c, 'exit');
+      }
+    servers = [];
+    others = [];
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -66,7 +73,8 @@ describe('pid files', function () {
     r = await runCli(['reload', f]);
     assert.equal(r.code, 3);
     assert.match(r.stderr, new RegExp(`pid ${other.pid} in .*a\\.pid is not a gatekit server`));
-    if (existsSync(`/proc/${other.pid}/stat`)) { // a pid the kernel gave to another process since gatekit wrote it
+    if (existsSync(`/proc/${other.pid}/stat`)) {
+      // a pid the kernel gave to another process since gatekit wrote it
       writeFileSync(join(dir, 'a.state'), JSON.stringify({ pid: other.pid, started: 1, config: f }));
       r = await runCli(['stop', f]);
       assert.equal(r.code, 3);

@@ -47,7 +47,11 @@ describe('a plugin package with its own copy of gatekit and tsyringe', function 
     writeFileSync(join(dir, 'site.gate'), 'plugin gatekit-plugin-powered\nserver {\n    listen 127.0.0.1:0\n    route / { powered_by "gatekit" }\n}\n');
   });
   let served: Served | undefined;
-  afterEach(async () => { await served?.stop(); served = undefined; rmSync(dir, { recursive: true, force: true }); });
+  afterEach(async () => {
+    await served?.stop();
+    served = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('loads into the one container, its tokens resolved, its HttpError answered with its status', async () => {
     const r = await runCli(['check', 'site.gate'], { cwd: dir });

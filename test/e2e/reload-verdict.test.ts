@@ -12,9 +12,15 @@ describe('gatekit reload waits for the verdict', function () {
   let dir: string;
   let served: Served | undefined;
   let blocker: Server | undefined;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-reload-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-reload-'));
+  });
   afterEach(async () => {
-    if (served) { served.child.kill('SIGCONT'); await served.stop(); served = undefined; }
+    if (served) {
+      served.child.kill('SIGCONT');
+      await served.stop();
+      served = undefined;
+    }
     await new Promise((resolve) => (blocker ? blocker.close(resolve) : resolve(undefined)));
     blocker = undefined;
     rmSync(dir, { recursive: true, force: true });

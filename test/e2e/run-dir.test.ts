@@ -27,7 +27,9 @@ describe('runDir: one private folder per master and config generation', function
   this.timeout(30_000);
   let dir: string;
   let served: Served | undefined;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gk-rundir-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gk-rundir-'));
+  });
   afterEach(async () => {
     await served?.stop();
     served = undefined;

@@ -14,9 +14,15 @@ const NAME = 'ocsp.gatekit.test';
 /** sClient runs `openssl s_client -status` against gatekit, as a user checks stapling, and gives what it printed. */
 function sClient(port: number, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', NAME, '-status', '-CAfile', ca], { timeout: 10_000 }, (e, stdout) => {
-      if (e && !stdout) reject(e); else resolve(stdout);
-    });
+    const child = execFile(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', NAME, '-status', '-CAfile', ca],
+      { timeout: 10_000 },
+      (e, stdout) => {
+        if (e && !stdout) reject(new Error(`openssl s_client failed: ${e.message}`));
+        else resolve(stdout);
+      },
+    );
     child.stdin!.end();
   });
 }
@@ -25,8 +31,13 @@ function sClient(port: number, ca: string): Promise<string> {
 function stapleOf(port: number, ca: string): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     let staple: Buffer | undefined;
-    const s = connect({ host: '127.0.0.1', port, servername: NAME, ca, requestOCSP: true, timeout: 5000 } as ConnectionOptions, () => { s.destroy(); resolve(staple); });
-    s.on('OCSPResponse', (r: Buffer | null) => { staple = r ?? undefined; });
+    const s = connect({ host: '127.0.0.1', port, servername: NAME, ca, requestOCSP: true, timeout: 5000 } as ConnectionOptions, () => {
+      s.destroy();
+      resolve(staple);
+    });
+    s.on('OCSPResponse', (r: Buffer | null) => {
+      staple = r ?? undefined;
+    });
     s.on('timeout', () => s.destroy(new Error('timed out')));
     s.on('error', reject);
   });
@@ -63,7 +74,10 @@ describe('tls OCSP stapling (gatekit run, openssl ocsp as the responder)', funct
   async function start(leaf: { cert: string; key: string }, tls = ''): Promise<number> {
     const port = await freePort();
     const file = join(dir, 'site.gate');
-    writeFileSync(file, `global { workers 2 }\nserver ${NAME} {\n  listen 127.0.0.1:${port} tls\n  tls { cert "${leaf.cert}"; key "${leaf.key}"; storage ./store; ${tls} }\n  respond "hello"\n}\n`);
+    writeFileSync(
+      file,
+      `global { workers 2 }\nserver ${NAME} {\n  listen 127.0.0.1:${port} tls\n  tls { cert "${leaf.cert}"; key "${leaf.key}"; storage ./store; ${tls} }\n  respond "hello"\n}\n`,
+    );
     run = serve(['run', file]);
     await run.waitFor(/master running/, 15_000);
     return port;
@@ -94,7 +108,10 @@ describe('tls OCSP stapling (gatekit run, openssl ocsp as the responder)', funct
     ca.revoke(leaf.serial);
     await ca.respond({ port: rport });
     const port = await start(leaf);
-    await run!.waitFor(new RegExp(` error \\[tls\\] ocsp: the certificate is REVOKED; replace the certificate .*status=revoked .*reason=keyCompromise serial=${leaf.serial}`), 20_000);
+    await run!.waitFor(
+      new RegExp(` error \\[tls\\] ocsp: the certificate is REVOKED; replace the certificate .*status=revoked .*reason=keyCompromise serial=${leaf.serial}`),
+      20_000,
+    );
     await firstStaple(port, ca.caPem);
     assert.match(await sClient(port, join(dir, 'ca.pem')), /Cert Status: revoked/);
   });

@@ -12,7 +12,10 @@ async function loadGrammar(): Promise<IGrammar> {
   const wasm = readFileSync(require.resolve('vscode-oniguruma/release/onig.wasm'));
   await oniguruma.loadWASM(wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength));
   const registry = new textmate.Registry({
-    onigLib: Promise.resolve({ createOnigScanner: (p: string[]) => new oniguruma.OnigScanner(p), createOnigString: (s: string) => new oniguruma.OnigString(s) }),
+    onigLib: Promise.resolve({
+      createOnigScanner: (p: string[]) => new oniguruma.OnigScanner(p),
+      createOnigString: (s: string) => new oniguruma.OnigString(s),
+    }),
     loadGrammar: async (scope: string) => {
       if (scope !== 'source.gate') return null;
       const path = repoPath('editors', 'vscode', 'syntaxes', 'gate.tmLanguage.json');
@@ -41,12 +44,18 @@ const scopeOf = (tokens: [string, string][], word: string): string | undefined =
 
 describe('the VS Code TextMate grammar for .gate', () => {
   let grammar: IGrammar;
-  before(async () => { grammar = await loadGrammar(); });
+  before(async () => {
+    grammar = await loadGrammar();
+  });
 
   it('scopes directives, strings, variables, comments, numbers and braces in the samples', () => {
     const tokens = tokensOf(grammar, readFileSync(repoPath('samples', 'third-party', 'gatekit.gate'), 'utf8'));
-    assert.equal(scopeOf(tokens, '# Load a third-party plugin from a path (an npm package name works too: plugin gatekit-plugin-hello)'), 'comment.line.number-sign.gate');
-    for (const d of ['plugin', 'server', 'listen', 'route', 'respond', 'hello', 'greeting', 'shout']) assert.equal(scopeOf(tokens, d), 'keyword.other.directive.gate', d);
+    assert.equal(
+      scopeOf(tokens, '# Load a third-party plugin from a path (an npm package name works too: plugin gatekit-plugin-hello)'),
+      'comment.line.number-sign.gate',
+    );
+    for (const d of ['plugin', 'server', 'listen', 'route', 'respond', 'hello', 'greeting', 'shout'])
+      assert.equal(scopeOf(tokens, d), 'keyword.other.directive.gate', d);
     assert.equal(scopeOf(tokens, '${PORT:-8080}'), 'variable.other.environment.gate');
     assert.equal(scopeOf(tokens, '$1'), 'variable.other.request.gate');
     assert.equal(scopeOf(tokens, '200'), 'constant.numeric.gate');
@@ -57,15 +66,28 @@ describe('the VS Code TextMate grammar for .gate', () => {
 
   it('scopes a variable and an escape inside a string, and an argument that merely looks like a directive', () => {
     const tokens = tokensOf(grammar, 'route / { respond 200 "hi \\"$host\\" $$5"; log off }\nredirect 301 https://$host$uri\n');
-    assert.deepEqual(tokens.filter(([, s]) => s !== 'string.quoted.double.gate'), [
-      ['route', 'keyword.other.directive.gate'], ['/', 'source.gate'], ['{', 'punctuation.section.block.begin.gate'],
-      ['respond', 'keyword.other.directive.gate'], ['200', 'constant.numeric.gate'],
-      ['\\"', 'constant.character.escape.gate'], ['$host', 'variable.other.request.gate'], ['\\"', 'constant.character.escape.gate'],
-      ['$$', 'constant.character.escape.gate'],
-      [';', 'punctuation.terminator.gate'], ['log', 'keyword.other.directive.gate'], ['off', 'constant.language.boolean.gate'],
-      ['}', 'punctuation.section.block.end.gate'],
-      ['redirect', 'keyword.other.directive.gate'], ['301', 'constant.numeric.gate'], ['https://', 'source.gate'],
-      ['$host', 'variable.other.request.gate'], ['$uri', 'variable.other.request.gate'],
-    ]);
+    assert.deepEqual(
+      tokens.filter(([, s]) => s !== 'string.quoted.double.gate'),
+      [
+        ['route', 'keyword.other.directive.gate'],
+        ['/', 'source.gate'],
+        ['{', 'punctuation.section.block.begin.gate'],
+        ['respond', 'keyword.other.directive.gate'],
+        ['200', 'constant.numeric.gate'],
+        ['\\"', 'constant.character.escape.gate'],
+        ['$host', 'variable.other.request.gate'],
+        ['\\"', 'constant.character.escape.gate'],
+        ['$$', 'constant.character.escape.gate'],
+        [';', 'punctuation.terminator.gate'],
+        ['log', 'keyword.other.directive.gate'],
+        ['off', 'constant.language.boolean.gate'],
+        ['}', 'punctuation.section.block.end.gate'],
+        ['redirect', 'keyword.other.directive.gate'],
+        ['301', 'constant.numeric.gate'],
+        ['https://', 'source.gate'],
+        ['$host', 'variable.other.request.gate'],
+        ['$uri', 'variable.other.request.gate'],
+      ],
+    );
   });
 });

@@ -21,7 +21,13 @@ export function hasPrometheusClient(): Promise<boolean> {
 }
 
 /** Sample is one parsed sample of an exposition. */
-export interface Sample { readonly name: string; readonly labels: Record<string, string>; readonly value: number; readonly family: string; readonly type: string }
+export interface Sample {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly value: number;
+  readonly family: string;
+  readonly type: string;
+}
 
 const PARSE = `
 import json, sys

@@ -5,7 +5,9 @@ import { GATEKIT } from './paths.js';
 
 /** runDirsIn lists the generation run folders (ProcessInfo.runDir) a gatekit run with TMPDIR=`tmp` has made there. */
 export function runDirsIn(tmp: string): string[] {
-  return readdirSync(tmp).filter((n) => n.startsWith('gatekit-run-')).map((n) => join(tmp, n));
+  return readdirSync(tmp)
+    .filter((n) => n.startsWith('gatekit-run-'))
+    .map((n) => join(tmp, n));
 }
 
 /** CliResult is how a finished gatekit command ended. */
@@ -21,10 +23,17 @@ export function runCli(args: readonly string[], o: { cwd?: string; env?: NodeJS.
     const child = spawn(process.execPath, [GATEKIT, ...args], { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), o.ms ?? 15_000); // a cap: a loaded machine starts node slowly
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -42,15 +51,25 @@ export interface Served {
 
 /** serve starts `gatekit ARGS` in the background; `openFiles` sets its `ulimit -n`. */
 export function serve(args: readonly string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; openFiles?: number } = {}): Served {
-  const [command, argv] = o.openFiles === undefined ? [process.execPath, [GATEKIT, ...args]]
-    : ['sh', ['-c', `ulimit -n ${o.openFiles} && exec "$0" "$@"`, process.execPath, GATEKIT, ...args]];
+  const [command, argv] =
+    o.openFiles === undefined
+      ? [process.execPath, [GATEKIT, ...args]]
+      : ['sh', ['-c', `ulimit -n ${o.openFiles} && exec "$0" "$@"`, process.execPath, GATEKIT, ...args]];
   const child = spawn(command, argv, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const waiters = new Set<() => void>();
-  const onData = (c: Buffer): void => { out += c.toString(); for (const w of waiters) w(); };
+  const onData = (c: Buffer): void => {
+    out += c.toString();
+    for (const w of waiters) w();
+  };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => { for (const w of waiters) w(); resolve(code); }));
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      for (const w of waiters) w();
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => out,
@@ -58,10 +77,22 @@ export function serve(args: readonly string[], o: { cwd?: string; env?: NodeJS.P
       return new Promise((resolve, reject) => {
         const check = (): void => {
           const m = re.exec(out);
-          if (m) { done(); resolve(m); } else if (child.exitCode !== null) { done(); reject(new Error(`exited ${child.exitCode} before ${re}:\n${out}`)); }
+          if (m) {
+            done();
+            resolve(m);
+          } else if (child.exitCode !== null) {
+            done();
+            reject(new Error(`exited ${child.exitCode} before ${re}:\n${out}`));
+          }
         };
-        const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${re}:\n${out}`)); }, ms);
-        const done = (): void => { clearTimeout(timer); waiters.delete(check); };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out waiting for ${re}:\n${out}`));
+        }, ms);
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
         waiters.add(check);
         check();
       });

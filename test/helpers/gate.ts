@@ -64,15 +64,29 @@ export async function startGate(text: string, o: GateOptions = {}): Promise<Test
   let parts: Awaited<ReturnType<typeof startMasterParts>>;
   try {
     parts = await startMasterParts(loaded, { generation: 1, role: 'single', runDir }, logger);
-  } catch (e) { runDirs.removeAll(); throw e; }
+  } catch (e) {
+    runDirs.removeAll();
+    throw e;
+  }
   try {
     gate = await Gate.start(loaded, { logger, process: { pid: process.pid, role: 'single', workerId: 0, generation: 1, runDir } });
-  } catch (e) { await parts.stop(0); runDirs.removeAll(); throw e; }
+  } catch (e) {
+    await parts.stop(0);
+    runDirs.removeAll();
+    throw e;
+  }
   const addresses = gate.addresses();
   const port = addresses[0]?.port ?? 0;
   return {
-    gate, logs, addresses, port,
+    gate,
+    logs,
+    addresses,
+    port,
     url: (path = '/') => `http://127.0.0.1:${port}${path}`,
-    close: async () => { await gate.close(1000); await parts.stop(1000); runDirs.removeAll(); },
+    close: async () => {
+      await gate.close(1000);
+      await parts.stop(1000);
+      runDirs.removeAll();
+    },
   };
 }

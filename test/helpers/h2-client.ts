@@ -25,7 +25,10 @@ function pieces(body: Ask['body']): (string | Buffer)[] {
 /** h2Session opens an HTTP/2 connection (TLS, any certificate, ALPN h2; or cleartext prior knowledge for http:). */
 export function h2Session(origin: string): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
-    const s = connect(origin, { rejectUnauthorized: false }, () => { s.off('error', reject); resolve(s); });
+    const s = connect(origin, { rejectUnauthorized: false }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
     s.once('error', reject);
   });
 }
@@ -37,17 +40,27 @@ export function h2Ask(session: ClientHttp2Session, a: Ask): Promise<Answer> {
     let headers: H2Headers = {};
     let trailers: H2Headers = {};
     const chunks: Buffer[] = [];
-    stream.on('response', (h) => { headers = h; });
-    stream.on('trailers', (t) => { trailers = t; });
+    stream.on('response', (h) => {
+      headers = h;
+    });
+    stream.on('trailers', (t) => {
+      trailers = t;
+    });
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('error', reject);
     stream.on('close', () => {
-      if (headers[':status'] === undefined) { reject(new Error(`stream closed without a response (code ${stream.rstCode})`)); return; }
+      if (headers[':status'] === undefined) {
+        reject(new Error(`stream closed without a response (code ${stream.rstCode})`));
+        return;
+      }
       const { ':status': status, ...rest } = headers;
       resolve({ status: Number(status), headers: rest as IncomingHttpHeaders, body: Buffer.concat(chunks), trailers: trailers as Answer['trailers'] });
     });
     const parts = pieces(a.body);
-    if (parts.length) { for (const p of parts) stream.write(p); stream.end(); }
+    if (parts.length) {
+      for (const p of parts) stream.write(p);
+      stream.end();
+    }
   });
 }
 
@@ -56,16 +69,19 @@ export function h1Ask(origin: string, a: Ask): Promise<Answer> {
   const u = new URL(origin);
   const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, method: a.method ?? 'GET', path: a.path, headers: a.headers, agent: false, rejectUnauthorized: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const trailers: Answer['trailers'] = {};
-        for (let i = 0; i < res.rawTrailers.length; i += 2) trailers[res.rawTrailers[i].toLowerCase()] = res.rawTrailers[i + 1];
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), trailers });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: u.hostname, port: u.port, method: a.method ?? 'GET', path: a.path, headers: a.headers, agent: false, rejectUnauthorized: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const trailers: Answer['trailers'] = {};
+          for (let i = 0; i < res.rawTrailers.length; i += 2) trailers[res.rawTrailers[i].toLowerCase()] = res.rawTrailers[i + 1];
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), trailers });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     for (const p of pieces(a.body)) req.write(p);
     req.end();

@@ -68,7 +68,9 @@ export class RawH2 {
     }
   }
 
-  close(): void { this.socket.destroy(); }
+  close(): void {
+    this.socket.destroy();
+  }
 
   private read(d: Buffer): void {
     this.buf = Buffer.concat([this.buf, d]);

@@ -17,7 +17,9 @@ function getWith(port: number, path: string, agent: Agent | false, ms: number): 
   return new Promise((resolve) => {
     const req = get({ host: '127.0.0.1', port, path, agent, timeout: ms }, (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', (e) => resolve({ error: e.message }));
     });

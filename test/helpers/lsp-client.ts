@@ -2,8 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import {
-  createProtocolConnection, InitializeRequest, PublishDiagnosticsNotification, StreamMessageReader, StreamMessageWriter,
-  type Diagnostic, type ProtocolConnection,
+  createProtocolConnection,
+  InitializeRequest,
+  PublishDiagnosticsNotification,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type Diagnostic,
+  type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
 import { GATEKIT } from './paths.js';
 
@@ -26,7 +31,10 @@ export async function startLsp(cwd: string): Promise<LspSession> {
   const conn = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
   const published: { uri: string; version?: number; diagnostics: Diagnostic[] }[] = [];
   const waiting = new Set<() => void>();
-  conn.onNotification(PublishDiagnosticsNotification.type, (p) => { published.push(p); for (const w of waiting) w(); });
+  conn.onNotification(PublishDiagnosticsNotification.type, (p) => {
+    published.push(p);
+    for (const w of waiting) w();
+  });
   conn.listen();
   const folder = pathToFileURL(cwd).href;
   await conn.sendRequest(InitializeRequest.type, {
@@ -52,9 +60,14 @@ export async function startLsp(cwd: string): Promise<LspSession> {
         const look = (): void => {
           const hit = published.find((p) => p.uri === uri && (p.version ?? 0) >= version);
           if (!hit) return;
-          waiting.delete(look); clearTimeout(timer); resolve(hit.diagnostics);
+          waiting.delete(look);
+          clearTimeout(timer);
+          resolve(hit.diagnostics);
         };
-        const timer = setTimeout(() => { waiting.delete(look); reject(new Error(`no diagnostics for ${uri} v${version} in ${ms} ms`)); }, ms);
+        const timer = setTimeout(() => {
+          waiting.delete(look);
+          reject(new Error(`no diagnostics for ${uri} v${version} in ${ms} ms`));
+        }, ms);
         waiting.add(look);
         look();
       });
@@ -63,7 +76,12 @@ export async function startLsp(cwd: string): Promise<LspSession> {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      try { await conn.sendRequest('shutdown'); await conn.sendNotification('exit'); } catch { child.kill('SIGKILL'); }
+      try {
+        await conn.sendRequest('shutdown');
+        await conn.sendNotification('exit');
+      } catch {
+        child.kill('SIGKILL');
+      }
       await exited;
       clearTimeout(timer);
       conn.dispose();

@@ -11,7 +11,10 @@ function openssl(dir: string, args: readonly string[]): string {
 
 /** indexTime is a time as OpenSSL's CA index writes it (YYMMDDHHMMSSZ). */
 function indexTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/^\d\d|[-T:]|\.\d+/g, '').replace(/Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/^\d\d|[-T:]|\.\d+/g, '')
+    .replace(/Z$/, 'Z');
 }
 
 /** Issued is a certificate a TestCa made: its chain, leaf and key files, and its serial (hex). */
@@ -34,7 +37,23 @@ export class TestCa {
 
   /** make creates the CA's key, certificate (ca.pem) and empty index. */
   static make(dir: string): TestCa {
-    openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', String(DAYS), '-subj', '/CN=gatekit test CA']);
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      String(DAYS),
+      '-subj',
+      '/CN=gatekit test CA',
+    ]);
     writeFileSync(join(dir, 'index.txt'), '');
     return new TestCa(dir);
   }
@@ -51,10 +70,44 @@ export class TestCa {
    */
   issue(name: string, responder: string | undefined, o: { ocspSigning?: boolean } = {}): Issued {
     const serial = (this.serial++).toString(16).toUpperCase();
-    const ext = [`subjectAltName=DNS:${name}`, ...(responder ? [`authorityInfoAccess=OCSP;URI:${responder}`] : []), ...(o.ocspSigning ? ['extendedKeyUsage=OCSPSigning'] : [])];
+    const ext = [
+      `subjectAltName=DNS:${name}`,
+      ...(responder ? [`authorityInfoAccess=OCSP;URI:${responder}`] : []),
+      ...(o.ocspSigning ? ['extendedKeyUsage=OCSPSigning'] : []),
+    ];
     writeFileSync(join(this.dir, `${name}.ext`), ext.join('\n') + '\n');
-    openssl(this.dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    openssl(this.dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', `0x${serial}`, '-days', String(DAYS), '-extfile', `${name}.ext`, '-out', `${name}.leaf.pem`]);
+    openssl(this.dir, [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${name}`,
+    ]);
+    openssl(this.dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      `0x${serial}`,
+      '-days',
+      String(DAYS),
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.leaf.pem`,
+    ]);
     writeFileSync(join(this.dir, `${name}.pem`), readFileSync(join(this.dir, `${name}.leaf.pem`), 'utf8') + this.caPem);
     appendFileSync(join(this.dir, 'index.txt'), `V\t${indexTime(Date.now() + DAYS * 86_400_000)}\t\t${serial}\tunknown\t/CN=${name}\n`);
     return { cert: join(this.dir, `${name}.pem`), leaf: join(this.dir, `${name}.leaf.pem`), key: join(this.dir, `${name}.key`), serial };
@@ -75,8 +128,27 @@ export class TestCa {
    */
   respond(o: { port?: number; signer?: Issued; minutes?: number } = {}): Promise<{ url: string; requests: () => number }> {
     const [cert, key] = o.signer ? [o.signer.leaf, o.signer.key] : ['ca.pem', 'ca.key'];
-    const child = spawn('openssl', ['ocsp', '-index', 'index.txt', '-host', '127.0.0.1', '-port', String(o.port ?? 0), '-rsigner', cert, '-rkey', key, '-CA', 'ca.pem', '-nmin', String(o.minutes ?? 60)],
-      { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'openssl',
+      [
+        'ocsp',
+        '-index',
+        'index.txt',
+        '-host',
+        '127.0.0.1',
+        '-port',
+        String(o.port ?? 0),
+        '-rsigner',
+        cert,
+        '-rkey',
+        key,
+        '-CA',
+        'ca.pem',
+        '-nmin',
+        String(o.minutes ?? 60),
+      ],
+      { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.responders.push(child);
     let out = '';
     return new Promise((resolve, reject) => {
@@ -90,7 +162,10 @@ export class TestCa {
       };
       child.stdout!.on('data', onData);
       child.stderr!.on('data', onData);
-      child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`openssl ocsp exited ${code}:\n${out}`)); });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`openssl ocsp exited ${code}:\n${out}`));
+      });
     });
   }
 
@@ -98,13 +173,38 @@ export class TestCa {
   response(cert: Issued, o: { signer?: Issued } = {}): Buffer {
     const [rcert, rkey] = o.signer ? [o.signer.leaf, o.signer.key] : ['ca.pem', 'ca.key'];
     openssl(this.dir, ['ocsp', '-issuer', 'ca.pem', '-cert', cert.leaf, '-no_nonce', '-reqout', 'req.der']);
-    openssl(this.dir, ['ocsp', '-index', 'index.txt', '-rsigner', rcert, '-rkey', rkey, '-CA', 'ca.pem', '-reqin', 'req.der', '-respout', 'resp.der', '-nmin', '60']);
+    openssl(this.dir, [
+      'ocsp',
+      '-index',
+      'index.txt',
+      '-rsigner',
+      rcert,
+      '-rkey',
+      rkey,
+      '-CA',
+      'ca.pem',
+      '-reqin',
+      'req.der',
+      '-respout',
+      'resp.der',
+      '-nmin',
+      '60',
+    ]);
     return readFileSync(join(this.dir, 'resp.der'));
   }
 
   /** stop ends every responder this CA started. */
   async stop(): Promise<void> {
-    await Promise.all(this.responders.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => { c.once('exit', r); c.kill(); }))));
+    await Promise.all(
+      this.responders.map((c) =>
+        c.exitCode !== null || c.signalCode !== null
+          ? Promise.resolve()
+          : new Promise((r) => {
+              c.once('exit', r);
+              c.kill();
+            }),
+      ),
+    );
     this.responders.length = 0;
   }
 }

@@ -13,7 +13,10 @@ export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
   });
 }
 
@@ -34,8 +37,17 @@ export class Pebble {
   private output = '';
   private readonly waiters = new Set<() => void>();
 
-  private constructor(private readonly pebble: ChildProcess, private readonly dns: ChildProcess, readonly directory: string, readonly caRoot: string, private readonly management: number) {
-    const onData = (c: Buffer): void => { this.output += c.toString(); for (const w of this.waiters) w(); };
+  private constructor(
+    private readonly pebble: ChildProcess,
+    private readonly dns: ChildProcess,
+    readonly directory: string,
+    readonly caRoot: string,
+    private readonly management: number,
+  ) {
+    const onData = (c: Buffer): void => {
+      this.output += c.toString();
+      for (const w of this.waiters) w();
+    };
     pebble.stdout!.on('data', onData);
     pebble.stderr!.on('data', onData);
   }
@@ -45,21 +57,62 @@ export class Pebble {
     const [acmePort, mgmtPort, dnsPort, dnsMgmt] = [await freePort(), await freePort(), await freePort(), await freePort()];
     // pebble (Go) refuses names with characters a PrintableString cannot hold: a plain CN only
     const tlsPair = generate([{ name: 'commonName', value: 'localhost' }], {
-      days: 1, keySize: 2048, algorithm: 'sha256',
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+      days: 1,
+      keySize: 2048,
+      algorithm: 'sha256',
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
+      ],
     } as Parameters<typeof generate>[1]);
     const caRoot = join(dir, 'pebble-tls.pem');
     writeFileSync(caRoot, tlsPair.cert);
     writeFileSync(join(dir, 'pebble-tls.key'), tlsPair.private);
-    writeFileSync(join(dir, 'pebble.json'), JSON.stringify({ pebble: {
-      listenAddress: `127.0.0.1:${acmePort}`, managementListenAddress: `127.0.0.1:${mgmtPort}`,
-      certificate: caRoot, privateKey: join(dir, 'pebble-tls.key'), httpPort: o.httpPort, tlsPort: o.tlsPort,
-      ocspResponderURL: '', externalAccountBindingRequired: false, certificateValidityPeriod: o.validity ?? 3600,
-    } }));
-    const dns = spawn('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsMgmt}`,
-      '-defaultIPv4', '127.0.0.1', '-defaultIPv6', ''], { stdio: 'ignore' });
+    writeFileSync(
+      join(dir, 'pebble.json'),
+      JSON.stringify({
+        pebble: {
+          listenAddress: `127.0.0.1:${acmePort}`,
+          managementListenAddress: `127.0.0.1:${mgmtPort}`,
+          certificate: caRoot,
+          privateKey: join(dir, 'pebble-tls.key'),
+          httpPort: o.httpPort,
+          tlsPort: o.tlsPort,
+          ocspResponderURL: '',
+          externalAccountBindingRequired: false,
+          certificateValidityPeriod: o.validity ?? 3600,
+        },
+      }),
+    );
+    const dns = spawn(
+      'pebble-challtestsrv',
+      [
+        '-dns01',
+        `127.0.0.1:${dnsPort}`,
+        '-http01',
+        '',
+        '-https01',
+        '',
+        '-tlsalpn01',
+        '',
+        '-management',
+        `127.0.0.1:${dnsMgmt}`,
+        '-defaultIPv4',
+        '127.0.0.1',
+        '-defaultIPv6',
+        '',
+      ],
+      { stdio: 'ignore' },
+    );
     const pebble = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
-      cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
     });
     const p = new Pebble(pebble, dns, `https://127.0.0.1:${acmePort}/dir`, caRoot, mgmtPort);
     await p.waitFor(/Listening on: /);
@@ -67,16 +120,30 @@ export class Pebble {
   }
 
   /** issued counts the certificates pebble has issued. */
-  get issued(): number { return (this.output.match(/Issued certificate serial/g) ?? []).length; }
+  get issued(): number {
+    return (this.output.match(/Issued certificate serial/g) ?? []).length;
+  }
 
   /** waitFor resolves once pebble's log matches `re`. */
   waitFor(re: RegExp, ms = 10_000): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        if (re.test(this.output)) { done(); resolve(); } else if (this.pebble.exitCode !== null) { done(); reject(new Error(`pebble exited:\n${this.output}`)); }
+        if (re.test(this.output)) {
+          done();
+          resolve();
+        } else if (this.pebble.exitCode !== null) {
+          done();
+          reject(new Error(`pebble exited:\n${this.output}`));
+        }
       };
-      const timer = setTimeout(() => { done(); reject(new Error(`pebble: timed out waiting for ${re}:\n${this.output}`)); }, ms);
-      const done = (): void => { clearTimeout(timer); this.waiters.delete(check); };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`pebble: timed out waiting for ${re}:\n${this.output}`));
+      }, ms);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
       this.waiters.add(check);
       check();
     });
@@ -87,7 +154,9 @@ export class Pebble {
     return new Promise((resolve, reject) => {
       get({ host: '127.0.0.1', port: this.management, path: '/roots/0', rejectUnauthorized: false }, (res) => {
         let body = '';
-        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
         res.on('end', () => resolve(body));
       }).on('error', reject);
     });
@@ -95,10 +164,18 @@ export class Pebble {
 
   /** stop ends pebble and its DNS server, and waits for both. */
   async stop(): Promise<void> {
-    await Promise.all([this.pebble, this.dns].map((c) => new Promise<void>((resolve) => {
-      if (c.exitCode !== null || c.signalCode !== null) { resolve(); return; }
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-    })));
+    await Promise.all(
+      [this.pebble, this.dns].map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) {
+              resolve();
+              return;
+            }
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
   }
 }

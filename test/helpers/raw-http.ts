@@ -27,7 +27,11 @@ export function rawRequest(port: number, bytes: string | Buffer, ms = 1500, host
       if (until?.(Buffer.concat(chunks).toString('latin1'))) finish(false);
     });
     socket.on('end', () => finish(true));
-    socket.on('error', (e) => { clearTimeout(timer); if (chunks.length) finish(true); else reject(e); });
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      if (chunks.length) finish(true);
+      else reject(e);
+    });
   });
 }
 

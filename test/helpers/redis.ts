@@ -24,7 +24,8 @@ export async function startRedis(dir: string, extra: readonly string[] = []): Pr
   const socket = join(dir, 'redis.sock');
   let child: ChildProcess | undefined;
   const r: TestRedis = {
-    socket, url: `unix:${socket}`,
+    socket,
+    url: `unix:${socket}`,
     async kill() {
       const c = child;
       child = undefined;
@@ -34,12 +35,19 @@ export async function startRedis(dir: string, extra: readonly string[] = []): Pr
       await once(c, 'exit');
     },
     async start() {
-      const c = (child = spawn(REDIS_SERVER!, ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra],
-        { stdio: ['ignore', 'pipe', 'pipe'] }));
+      const c = (child = spawn(
+        REDIS_SERVER!,
+        ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ));
       await readyOf(c);
     },
-    pause: () => { child?.kill('SIGSTOP'); },
-    resume: () => { child?.kill('SIGCONT'); },
+    pause: () => {
+      child?.kill('SIGSTOP');
+    },
+    resume: () => {
+      child?.kill('SIGCONT');
+    },
   };
   await r.start();
   return r;
@@ -49,11 +57,20 @@ export async function startRedis(dir: string, extra: readonly string[] = []): Pr
 function readyOf(c: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => { c.kill('SIGKILL'); reject(new Error(`redis-server did not start:\n${out}`)); }, 5000);
+    const timer = setTimeout(() => {
+      c.kill('SIGKILL');
+      reject(new Error(`redis-server did not start:\n${out}`));
+    }, 5000);
     c.stdout!.on('data', (b: Buffer) => {
       out += b.toString();
-      if (/ready to accept connections/i.test(out)) { clearTimeout(timer); resolve(); }
+      if (/ready to accept connections/i.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    c.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited ${code}:\n${out}`)); });
+    c.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited ${code}:\n${out}`));
+    });
   });
 }

@@ -39,7 +39,10 @@ export interface SlowUploadOptions {
  */
 export function slowUpload(port: number, path: string, o: SlowUploadOptions): SlowUpload {
   const total = o.pieces.reduce((n, p) => n + p.length, 0);
-  const headers: Record<string, string> = { 'content-type': 'application/octet-stream', ...(o.length ? { 'content-length': String(total) } : { 'transfer-encoding': 'chunked' }) };
+  const headers: Record<string, string> = {
+    'content-type': 'application/octet-stream',
+    ...(o.length ? { 'content-length': String(total) } : { 'transfer-encoding': 'chunked' }),
+  };
   const req = request({ host: '127.0.0.1', port, path, method: o.method ?? 'POST', agent: false, headers });
   let finished = false;
   let written = 0;
@@ -49,7 +52,9 @@ export function slowUpload(port: number, path: string, o: SlowUploadOptions): Sl
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('latin1');
-      res.on('data', (s: string) => { body += s; });
+      res.on('data', (s: string) => {
+        body += s;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
       res.on('error', reject);
     });
@@ -61,17 +66,39 @@ export function slowUpload(port: number, path: string, o: SlowUploadOptions): Sl
     const next = (i: number): void => {
       if (req.destroyed) return;
       if (i === o.stallAfter) return;
-      if (i === o.pieces.length) { finished = true; req.end(); resolve(); return; }
+      if (i === o.pieces.length) {
+        finished = true;
+        req.end();
+        resolve();
+        return;
+      }
       req.write(o.pieces[i]);
       written = i + 1;
-      for (const w of waiters.filter((x) => x.n <= written)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+      for (const w of waiters.filter((x) => x.n <= written)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
       timer = setTimeout(() => next(i + 1), i + 1 < o.pieces.length ? o.every : 0);
     };
     req.flushHeaders();
     next(0);
   });
-  const wrote = (n: number): Promise<void> => (written >= n ? Promise.resolve() : new Promise((resolve) => { waiters.push({ n, resolve }); }));
-  return { response, sent, done: () => finished, wrote, abort: () => { clearTimeout(timer); req.destroy(); } };
+  const wrote = (n: number): Promise<void> =>
+    written >= n
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          waiters.push({ n, resolve });
+        });
+  return {
+    response,
+    sent,
+    done: () => finished,
+    wrote,
+    abort: () => {
+      clearTimeout(timer);
+      req.destroy();
+    },
+  };
 }
 
 /** pieces makes `count` pieces of `size` bytes, each filled with a letter of its own. */

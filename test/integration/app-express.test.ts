@@ -6,7 +6,10 @@ const FILE = repoPath('plugins', 'app', 'testdata', 't.gate');
 
 describe('app: a real Express application', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('serves its routes, JSON bodies, error handler and 404 unchanged', async () => {
     gate = await startGate('server { listen 127.0.0.1:0; app ./express-app.mjs }', { file: FILE });

@@ -12,17 +12,29 @@ function messages(url: string, send: string, n: number): { ws: WebSocket; got: P
     const out: string[] = [];
     const timer = setTimeout(() => reject(new Error(`only ${out.length} messages`)), 2000);
     ws.on('open', () => ws.send(send));
-    ws.on('message', (m) => { out.push((m as Buffer).toString()); if (out.length === n) { clearTimeout(timer); resolve(out); } });
-    ws.on('error', (e) => { clearTimeout(timer); reject(e); });
+    ws.on('message', (m) => {
+      out.push((m as Buffer).toString());
+      if (out.length === n) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    });
+    ws.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
   return { ws, got };
 }
 
 describe('app: WebSocket upgrades', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
-  it('hands Upgrade requests to the module\'s upgrade export, and plain requests to its listener', async () => {
+  it("hands Upgrade requests to the module's upgrade export, and plain requests to its listener", async () => {
     gate = await startGate('server { listen 127.0.0.1:0; route /ws/ { app ./ws-app.mjs } }', { file: FILE });
     const { ws, got } = messages(`ws://127.0.0.1:${gate.port}/ws/room`, 'hi', 2);
     assert.deepEqual(await got, ['welcome to /ws/room', 'echo: hi']);
@@ -46,7 +58,10 @@ describe('app: WebSocket upgrades', () => {
     gate = await startGate('server { listen 127.0.0.1:0; app ./plain.mjs }', { file: FILE });
     const ws = new WebSocket(`ws://127.0.0.1:${gate.port}/`);
     const status = await new Promise<number>((resolve) => {
-      ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); res.resume(); });
+      ws.on('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+      });
       ws.on('error', () => resolve(-1));
     });
     assert.equal(status, 200);

@@ -5,7 +5,12 @@ import { repoPath } from '../helpers/paths.js';
 import { ASGI_FILE, hasVenv, openWs, VENV_PYTHON, waitForLog } from './asgi-gate.js';
 
 const NO_VENV = `${VENV_PYTHON} is missing: create it with \`python3 -m venv .venv && .venv/bin/pip install starlette fastapi uvicorn django\` (.ci/run does)`;
-const skipWithoutVenv = function (this: Mocha.Context): void { if (!hasVenv()) { console.log(`      skipped: ${NO_VENV}`); this.skip(); } };
+const skipWithoutVenv = function (this: Mocha.Context): void {
+  if (!hasVenv()) {
+    console.log(`      skipped: ${NO_VENV}`);
+    this.skip();
+  }
+};
 
 describe('asgi with Starlette', function () {
   this.timeout(30_000);
@@ -14,7 +19,10 @@ describe('asgi with Starlette', function () {
     skipWithoutVenv.call(this);
     gate = await startGate(`server { listen 127.0.0.1:0; route /star/ { asgi star:app { python ${VENV_PYTHON}; workers 2 } } }`, { file: ASGI_FILE });
   });
-  after(async () => { await gate?.close(); gate = undefined; });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('builds URLs under root_path and sees lifespan state in request.state', async () => {
     const g = gate!;
@@ -47,7 +55,10 @@ describe('asgi with FastAPI (samples/fastapi-app)', function () {
     const file = repoPath('samples', 'fastapi-app', 'gatekit.gate');
     gate = await startGate(readFileSync(file, 'utf8'), { file, env: { PORT: '0', PYTHON: VENV_PYTHON } });
   });
-  after(async () => { await gate?.close(); gate = undefined; });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('answers JSON routes under /api/, validates bodies, and keeps lifespan state', async () => {
     const g = gate!;
@@ -64,7 +75,7 @@ describe('asgi with FastAPI (samples/fastapi-app)', function () {
   it('serves its WebSocket endpoint', async () => {
     const c = await openWs(gate!.url('/api/ws').replace(/^http/, 'ws'));
     c.ws.send('hello');
-    assert.deepEqual(JSON.parse(await c.next() as string), { echo: 'hello', length: 5 });
+    assert.deepEqual(JSON.parse((await c.next()) as string), { echo: 'hello', length: 5 });
     c.ws.close(1000);
     assert.equal((await c.closed()).code, 1000);
   });
@@ -76,13 +87,19 @@ describe('asgi with Django (mysite/asgi.py)', function () {
   before(async function () {
     skipWithoutVenv.call(this);
     const dir = repoPath('samples', 'django-site');
-    gate = await startGate(`server { listen 127.0.0.1:0
+    gate = await startGate(
+      `server { listen 127.0.0.1:0
         route /static/ { static ./static }
-        route / { asgi mysite.asgi:application { python ${VENV_PYTHON}; chdir ${dir}; workers 2 } } }`, { file: repoPath('samples', 'django-site', 'asgi.gate') });
+        route / { asgi mysite.asgi:application { python ${VENV_PYTHON}; chdir ${dir}; workers 2 } } }`,
+      { file: repoPath('samples', 'django-site', 'asgi.gate') },
+    );
   });
-  after(async () => { await gate?.close(); gate = undefined; });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
-  it('renders the guestbook with a CSRF form through Django\'s ASGI handler', async () => {
+  it("renders the guestbook with a CSRF form through Django's ASGI handler", async () => {
     const g = gate!;
     const page = await fetch(g.url('/'));
     assert.equal(page.status, 200);

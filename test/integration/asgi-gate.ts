@@ -30,19 +30,31 @@ export function openWs(url: string, protocols: string[] = []): Promise<WsClient>
     ws.on('message', (data: Buffer, binary: boolean) => {
       const m = binary ? data : data.toString('utf8');
       const w = waiters.shift();
-      if (w) w(m); else queue.push(m);
+      if (w) w(m);
+      else queue.push(m);
     });
-    ws.on('unexpected-response', (_req, res) => { reject(new Error(`handshake refused: ${res.statusCode}`)); res.resume(); ws.terminate(); });
+    ws.on('unexpected-response', (_req, res) => {
+      reject(new Error(`handshake refused: ${res.statusCode}`));
+      res.resume();
+      ws.terminate();
+    });
     ws.on('error', reject);
-    ws.on('open', () => resolve({
-      ws,
-      next: () => bounded(queue.length ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r)), 'a message'),
-      closed: () => (close ??= bounded(closedP, 'the close')),
-    }));
+    ws.on('open', () =>
+      resolve({
+        ws,
+        next: () => bounded(queue.length ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r)), 'a message'),
+        closed: () => (close ??= bounded(closedP, 'the close')),
+      }),
+    );
   });
 }
 
 function bounded<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(`no ${what} within ${ms}ms`)), ms); })]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) => {
+      t = setTimeout(() => rej(new Error(`no ${what} within ${ms}ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }

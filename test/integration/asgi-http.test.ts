@@ -9,7 +9,9 @@ function post(url: string, chunks: Buffer[]): Promise<{ status: number; headers:
     const req = request(url, { method: 'POST' }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
@@ -21,16 +23,25 @@ function post(url: string, chunks: Buffer[]): Promise<{ status: number; headers:
 describe('asgi over HTTP', function () {
   this.timeout(20_000);
   let gate: TestGate | undefined;
-  before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: the asgi plugin runs real Python processes */ });
-  after(async () => { await gate?.close(); gate = undefined; });
-  const start = async (): Promise<TestGate> => (gate ??= await startGate(`server { listen 127.0.0.1:0
+  before(function () {
+    if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: the asgi plugin runs real Python processes */
+  });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
+  const start = async (): Promise<TestGate> =>
+    (gate ??= await startGate(
+      `server { listen 127.0.0.1:0
       route /mnt/ { asgi apps:application { workers 2 } }
       route / { asgi apps:application { timeout 1s } }
-    }`, { file: ASGI_FILE }));
+    }`,
+      { file: ASGI_FILE },
+    ));
 
   it('gives the application a complete HTTP scope, root_path being the mount point', async () => {
     const g = await start();
-    const s = await (await fetch(g.url('/mnt/sc%C3%A9pe/../scope?x=1&y=%20'), { headers: { 'x-custom': 'v' } })).json() as Record<string, unknown>;
+    const s = (await (await fetch(g.url('/mnt/sc%C3%A9pe/../scope?x=1&y=%20'), { headers: { 'x-custom': 'v' } })).json()) as Record<string, unknown>;
     assert.equal(s.type, 'http');
     assert.deepEqual(s.asgi, { version: '3.0', spec_version: '2.3' });
     assert.equal(s.http_version, '1.1');
@@ -39,11 +50,14 @@ describe('asgi over HTTP', function () {
     assert.equal(s.path, '/mnt/scope');
     assert.equal(s.root_path, '/mnt');
     assert.equal(s.query_string, 'x=1&y=%20');
-    assert.ok((s.headers as string[][]).some(([n, v]) => n === 'x-custom' && v === 'v'), 'headers are lowercased byte pairs');
+    assert.ok(
+      (s.headers as string[][]).some(([n, v]) => n === 'x-custom' && v === 'v'),
+      'headers are lowercased byte pairs',
+    );
     assert.deepEqual((s.client as unknown[])[0], '127.0.0.1');
     assert.deepEqual(s.server, ['127.0.0.1', g.port]);
     assert.equal((s.state as Record<string, unknown>).greeting, 'hello from lifespan');
-    const raw = await (await fetch(g.url('/mnt/sc%6Fpe?q'))).json() as Record<string, unknown>;
+    const raw = (await (await fetch(g.url('/mnt/sc%6Fpe?q'))).json()) as Record<string, unknown>;
     assert.deepEqual([raw.path, raw.raw_path], ['/mnt/scope', '/mnt/sc%6Fpe']);
   });
 

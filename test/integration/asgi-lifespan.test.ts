@@ -7,8 +7,13 @@ const text = async (url: string): Promise<string> => (await fetch(url)).text();
 describe('asgi lifespan and process model', function () {
   this.timeout(20_000);
   let gate: TestGate | undefined;
-  before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: the asgi plugin runs real Python processes */ });
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  before(function () {
+    if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: the asgi plugin runs real Python processes */
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
   const start = async (app = 'apps:application', opts = ''): Promise<TestGate> =>
     (gate = await startGate(`server { listen 127.0.0.1:0; asgi ${app} { ${opts} } }`, { file: ASGI_FILE }));
 
@@ -25,8 +30,11 @@ describe('asgi lifespan and process model', function () {
     assert.equal(logs.filter((l) => /lifespan shutdown in pid/.test(l)).length, 2);
   });
 
-  it('fails the boot with the application\'s message when lifespan startup fails', async () => {
-    await assert.rejects(start('apps:failing_startup'), /the asgi application 'apps:failing_startup' failed to start: lifespan startup failed: the database is not there/);
+  it("fails the boot with the application's message when lifespan startup fails", async () => {
+    await assert.rejects(
+      start('apps:failing_startup'),
+      /the asgi application 'apps:failing_startup' failed to start: lifespan startup failed: the database is not there/,
+    );
   });
 
   it('serves an application that does not speak lifespan', async () => {
@@ -54,7 +62,10 @@ describe('asgi lifespan and process model', function () {
     await waitForLog(g.logs, new RegExp(`sleeping 5 in pid ${victim}`)); // both requests are in the worker's event loop
     await waitForLog(g.logs, new RegExp(`sleeping 5.0 in pid ${victim}`));
     process.kill(victim, 'SIGKILL');
-    assert.deepEqual((await pending).map((r) => r.status), [502, 502]);
+    assert.deepEqual(
+      (await pending).map((r) => r.status),
+      [502, 502],
+    );
     await waitForLog(g.logs, new RegExp(`exited with signal SIGKILL .*pid=${victim}`));
     assert.notEqual(Number(await text(g.url('/pid'))), victim);
   });

@@ -7,8 +7,13 @@ import { ASGI_FILE, hasPython3, openWs, waitForLog } from './asgi-gate.js';
 describe('asgi links: many requests and WebSockets over a few connections', function () {
   this.timeout(30_000);
   let gate: TestGate | undefined;
-  before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: the asgi plugin runs real Python processes */ });
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  before(function () {
+    if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: the asgi plugin runs real Python processes */
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
   const start = async (opts: string): Promise<TestGate> =>
     (gate = await startGate(`server { listen 127.0.0.1:0; asgi apps:application { ${opts} } }`, { file: ASGI_FILE }));
 
@@ -26,7 +31,9 @@ describe('asgi links: many requests and WebSockets over a few connections', func
     for (let i = 0; i < 5; i++) assert.equal((await timed(g.url('/pid'))).status, 200);
     assert.ok(!g.logs.some((l) => /big sent/.test(l)), 'the application waits at its send(), the response is not piled up in memory');
     let got = 0;
-    res.on('data', (c: Buffer) => { got += c.length; });
+    res.on('data', (c: Buffer) => {
+      got += c.length;
+    });
     res.resume();
     await new Promise((r) => res.on('end', r));
     assert.equal(got, 400 * 65536);
@@ -35,7 +42,11 @@ describe('asgi links: many requests and WebSockets over a few connections', func
 
   it('recycles workers on max_requests with no request lost (GOAWAY)', async () => {
     const { statuses, pids } = await steadyLoad(await start('workers 2; max_requests 5'));
-    assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every request was answered');
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200),
+      [],
+      'every request was answered',
+    );
     assert.ok(pids.size >= 6, `several generations of workers served (${pids.size} pids)`);
   });
 
@@ -45,7 +56,10 @@ describe('asgi links: many requests and WebSockets over a few connections', func
     const line = await waitForLog(g.logs, /blocking the event loop for 8 s in pid (\d+)/);
     const victim = /in pid (\d+)/.exec(line)![1];
     const others = await Promise.all(Array.from({ length: 10 }, () => timed(g.url('/pid'))));
-    assert.deepEqual(others.map((r) => [r.status, r.body === victim]), others.map(() => [200, false]));
+    assert.deepEqual(
+      others.map((r) => [r.status, r.body === victim]),
+      others.map(() => [200, false]),
+    );
     assert.ok([502, 504].includes((await blocked).status));
   });
 
@@ -58,7 +72,7 @@ describe('asgi links: many requests and WebSockets over a few connections', func
     assert.ok(!g.logs.some((l) => /flood sent/.test(l)), 'the application waits at its send()');
     c.ws.resume();
     for (let i = 0; i < 200; i++) {
-      const m = await c.next() as Buffer;
+      const m = (await c.next()) as Buffer;
       assert.deepEqual([m.length, m[0]], [65536, i % 256]);
     }
     await waitForLog(g.logs, /flood sent 200/);

@@ -5,11 +5,20 @@ import { ASGI_FILE, hasPython3, openWs, waitForLog } from './asgi-gate.js';
 describe('asgi WebSockets', function () {
   this.timeout(20_000);
   let gate: TestGate | undefined;
-  before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: the asgi plugin runs real Python processes */ });
-  after(async () => { await gate?.close(); gate = undefined; });
-  const start = async (): Promise<TestGate> => (gate ??= await startGate(`server { listen 127.0.0.1:0
+  before(function () {
+    if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: the asgi plugin runs real Python processes */
+  });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
+  const start = async (): Promise<TestGate> =>
+    (gate ??= await startGate(
+      `server { listen 127.0.0.1:0
       route /mnt/ { asgi apps:application { workers 2 } }
-    }`, { file: ASGI_FILE }));
+    }`,
+      { file: ASGI_FILE },
+    ));
   const wsUrl = (g: TestGate, path: string): string => g.url(path).replace(/^http/, 'ws');
 
   it('accepts with the chosen subprotocol and headers, and relays text and binary both ways', async () => {
@@ -21,7 +30,7 @@ describe('asgi WebSockets', function () {
     c.ws.send(Buffer.from([1, 2, 3]));
     assert.deepEqual(await c.next(), Buffer.from([3, 2, 1]));
     c.ws.send('scope');
-    const scope = JSON.parse(await c.next() as string) as Record<string, unknown>;
+    const scope = JSON.parse((await c.next()) as string) as Record<string, unknown>;
     assert.deepEqual([scope.type, scope.scheme, scope.path, scope.root_path, scope.query_string], ['websocket', 'ws', '/mnt/ws', '/mnt', 'room=1']);
     assert.deepEqual(scope.subprotocols, ['chat', 'superchat']);
     assert.equal(scope.method, undefined);
@@ -30,7 +39,7 @@ describe('asgi WebSockets', function () {
     await waitForLog(g.logs, /websocket\.disconnect code 4100/);
   });
 
-  it('closes with the application\'s code and reason', async () => {
+  it("closes with the application's code and reason", async () => {
     const g = await start();
     const c = await openWs(wsUrl(g, '/mnt/ws'));
     c.ws.send('close');

@@ -17,10 +17,18 @@ describe('cache over a Django view (wsgi)', function () {
   this.timeout(30_000);
   let gate: TestGate | undefined;
   before(async function () {
-    if (!hasVenv()) { console.log(`      skipped: ${VENV_PYTHON} is missing (.ci/run makes it)`); this.skip(); }
-    gate = await startGate(`server { listen 127.0.0.1:0; cache { header on }; wsgi django_views:application { python ${VENV_PYTHON}; workers 1 } }`, { file: FILE });
+    if (!hasVenv()) {
+      console.log(`      skipped: ${VENV_PYTHON} is missing (.ci/run makes it)`);
+      this.skip();
+    }
+    gate = await startGate(`server { listen 127.0.0.1:0; cache { header on }; wsgi django_views:application { python ${VENV_PYTHON}; workers 1 } }`, {
+      file: FILE,
+    });
   });
-  after(async () => { await gate?.close(); gate = undefined; });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('answers fresh hits without Django, one variant per Accept-Language (cache_control, vary_on_headers)', async () => {
     const fr = await body(gate!, '/page', { 'accept-language': 'fr' });
@@ -32,7 +40,7 @@ describe('cache over a Django view (wsgi)', function () {
     assert.deepEqual(await body(gate!, '/page', { 'accept-language': 'de' }), ['HIT', de[1]]);
   });
 
-  it('never gives one client a private answer or another\'s cookie', async () => {
+  it("never gives one client a private answer or another's cookie", async () => {
     const a = await body(gate!, '/mine?user=a');
     assert.notEqual((await body(gate!, '/mine?user=a'))[1], a[1]);
     const r1 = await fetch(gate!.url('/login?user=a'));
@@ -48,10 +56,16 @@ describe('cache over a FastAPI endpoint (asgi)', function () {
   this.timeout(30_000);
   let gate: TestGate | undefined;
   before(async function () {
-    if (!hasVenv()) { console.log(`      skipped: ${VENV_PYTHON} is missing (.ci/run makes it)`); this.skip(); }
+    if (!hasVenv()) {
+      console.log(`      skipped: ${VENV_PYTHON} is missing (.ci/run makes it)`);
+      this.skip();
+    }
     gate = await startGate(`server { listen 127.0.0.1:0; cache { header on }; asgi fastapi_app:app { python ${VENV_PYTHON}; workers 1 } }`, { file: FILE });
   });
-  after(async () => { await gate?.close(); gate = undefined; });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('answers fresh hits without the app', async () => {
     const first = await body(gate!, '/items/7');
@@ -65,9 +79,12 @@ describe('cache over a FastAPI endpoint (asgi)', function () {
 describe('cache over cgi and app', function () {
   this.timeout(20_000);
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
-  it('answers a CGI script\'s output from the cache', async function () {
+  it("answers a CGI script's output from the cache", async function () {
     if (!hasPython3()) this.skip(); // the cgi spawner helper
     gate = await startGate('server { listen 127.0.0.1:0; cache { header on }; route /cgi-bin/ { cgi ./cgi-bin } }', { file: FILE });
     const first = await body(gate, '/cgi-bin/pid.sh');

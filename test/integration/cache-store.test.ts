@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,32 +21,46 @@ describe('cache { store redis } across instances (gatekit run, redis-server)', f
   /** held: '/slow' waits for it, and its first arrival opens `arrived`. */
   let held: { open: () => void; hold: Promise<void>; arrived: Promise<void>; arrive: () => void };
 
-  before(function () { if (!REDIS_SERVER) this.skip(); });
+  before(function () {
+    if (!REDIS_SERVER) this.skip();
+  });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gatekit-cstore-'));
     redis = await startRedis(dir);
     asked.clear();
     held = heldDoor();
-    origin = createServer(async (req, res) => {
+    const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
       const n = (asked.get(req.url!) ?? 0) + 1;
       asked.set(req.url!, n);
-      if (req.url === '/slow') { held.arrive(); await held.hold; }
+      if (req.url === '/slow') {
+        held.arrive();
+        await held.hold;
+      }
       const body = req.url === '/big' ? Buffer.alloc(4096, 'b') : Buffer.from(`${req.url} #${n}\n`);
       res.writeHead(200, { 'cache-control': 'max-age=60', 'content-type': 'text/plain', 'content-length': body.length }).end(body);
-    });
+    };
+    origin = createServer((req, res) => void answer(req, res));
     await new Promise<void>((r) => origin!.listen(0, '127.0.0.1', r));
   });
   afterEach(async () => {
     await Promise.all(served.splice(0).map((s) => s.stop()));
-    await redis?.kill(); redis = undefined;
-    if (origin) { origin.closeAllConnections(); await new Promise((r) => origin!.close(r)); origin = undefined; }
+    await redis?.kill();
+    redis = undefined;
+    if (origin) {
+      origin.closeAllConnections();
+      await new Promise((r) => origin!.close(r));
+      origin = undefined;
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
   const start = async (store = 'store redis { max_entry 1KB }'): Promise<number> => {
     const file = join(dir, `site${served.length}.gate`);
     const up = (origin!.address() as AddressInfo).port;
-    writeFileSync(file, `global { workers 0; store ${redis!.url} { timeout 200ms } }\nserver {\n  listen 127.0.0.1:0\n  cache { ${store}; header on; purge_from 127.0.0.1 }\n  proxy http://127.0.0.1:${up}\n}\n`);
+    writeFileSync(
+      file,
+      `global { workers 0; store ${redis!.url} { timeout 200ms } }\nserver {\n  listen 127.0.0.1:0\n  cache { ${store}; header on; purge_from 127.0.0.1 }\n  proxy http://127.0.0.1:${up}\n}\n`,
+    );
     const s = serve(['run', file]);
     served.push(s);
     const [, port] = await s.waitFor(LISTENING, 8000);
@@ -67,7 +81,7 @@ describe('cache { store redis } across instances (gatekit run, redis-server)', f
     assert.deepEqual([after.headers['x-cache'], after.body.toString()], ['MISS', '/page #2\n']);
   });
 
-  it('keeps bodies past max_entry on this machine\'s disk store (store redis DIR), or nowhere without one', async () => {
+  it("keeps bodies past max_entry on this machine's disk store (store redis DIR), or nowhere without one", async () => {
     const [a, b] = [await start(), await start(`store redis ${join(dir, 'disk')} { max_entry 1KB }`)];
     await get(a, '/big');
     assert.equal((await get(a, '/big')).headers['x-cache'], 'MISS', 'too large for Redis, and no disk store');
@@ -81,7 +95,13 @@ describe('cache { store redis } across instances (gatekit run, redis-server)', f
     await get(a, '/x');
     await redis!.kill();
     const down = [await get(a, '/x'), await get(a, '/x')];
-    assert.deepEqual(down.map((r) => [r.status, r.headers['x-cache']]), [[200, 'MISS'], [200, 'MISS']]);
+    assert.deepEqual(
+      down.map((r) => [r.status, r.headers['x-cache']]),
+      [
+        [200, 'MISS'],
+        [200, 'MISS'],
+      ],
+    );
     assert.equal(served[0].output().match(/cache: the store did not answer/g)?.length, 1);
     await redis!.start();
     await served[0].waitFor(/store: connected[\s\S]*store: connected/, 8000);
@@ -105,7 +125,11 @@ describe('cache { store redis } across instances (gatekit run, redis-server)', f
 function heldDoor(): { open: () => void; hold: Promise<void>; arrived: Promise<void>; arrive: () => void } {
   let open!: () => void;
   let arrive!: () => void;
-  const hold = new Promise<void>((resolve) => { open = resolve; });
-  const arrived = new Promise<void>((resolve) => { arrive = resolve; });
+  const hold = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const arrived = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
   return { open, hold, arrived, arrive };
 }

@@ -15,18 +15,29 @@ describe('cache: a disk store shared by workers (gatekit run)', function () {
   let dir: string;
   let served: Served | undefined;
   let origin: Origin;
-  beforeEach(async () => { dir = mkdtempSync(join(tmpdir(), 'gatekit-cache-')); origin = await new Origin().listen(); });
-  afterEach(async () => { await served?.stop(); served = undefined; await origin.close(); rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-cache-'));
+    origin = await new Origin().listen();
+  });
+  afterEach(async () => {
+    await served?.stop();
+    served = undefined;
+    await origin.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const file = (): string => join(dir, 'site.gate');
   /** start runs gatekit with 2 workers; `rr` hands connections to them in turn (a burst would reach one: the other never wakes first). */
   const start = async (options = '', rr = false): Promise<void> => {
-    writeFileSync(file(), `global { workers 2; pid ./run.pid }
+    writeFileSync(
+      file(),
+      `global { workers 2; pid ./run.pid }
 server { listen 127.0.0.1:0
   log { format "$pid $uri $cache_status"; to ${dir}/access.log }
   cache { store disk ${dir}/store; ${options} }
   proxy ${origin.url}
-}\n`);
+}\n`,
+    );
     served = serve(['run', file()], { env: { TMPDIR: dir, ...(rr ? { GATEKIT_SCHEDULING: 'rr' } : {}) } });
     await served.waitFor(new RegExp(LISTENING.source), 8000);
     await served.waitFor(/master running/, 8000);
@@ -44,21 +55,36 @@ server { listen 127.0.0.1:0
   const getSent = (path: string): { sent: Promise<unknown>; body: Promise<string> } => {
     const req = request(`http://127.0.0.1:${port()}${path}`, { agent: false, headers: { connection: 'close' } });
     const body = new Promise<string>((resolve, reject) => {
-      req.on('response', (res) => { let b = ''; res.setEncoding('utf8'); res.on('data', (c: string) => { b += c; }); res.on('end', () => resolve(`${res.statusCode} ${b}`)); });
+      req.on('response', (res) => {
+        let b = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          b += c;
+        });
+        res.on('end', () => resolve(`${res.statusCode} ${b}`));
+      });
       req.on('error', reject);
     });
     const sent = once(req, 'finish');
     req.end();
     return { sent, body };
   };
-  const lines = (): string[][] => readFileSync(join(dir, 'access.log'), 'utf8').trim().split('\n').map((l) => l.split(' '));
+  const lines = (): string[][] =>
+    readFileSync(join(dir, 'access.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
 
   it('answers hits from both workers, and keeps them across a reload and a restart', async () => {
     origin.on('/page', { headers: { 'cache-control': 'max-age=300' }, body: 'page' });
     await start();
     assert.equal((await httpGet(`http://127.0.0.1:${port()}/page`)).status, 200);
     await spread('/page', 40);
-    const hitters = new Set(lines().filter(([, , s]) => s === 'HIT').map(([pid]) => pid));
+    const hitters = new Set(
+      lines()
+        .filter(([, , s]) => s === 'HIT')
+        .map(([pid]) => pid),
+    );
     assert.equal(hitters.size, 2, 'both workers answered hits from the one store');
     assert.equal(origin.count('/page'), 1);
 
@@ -70,12 +96,21 @@ server { listen 127.0.0.1:0
     await start();
     await spread('/page', 10);
     assert.equal(origin.count('/page'), 1);
-    assert.deepEqual(new Set(lines().slice(1).map(([, , s]) => s)), new Set(['HIT']));
+    assert.deepEqual(
+      new Set(
+        lines()
+          .slice(1)
+          .map(([, , s]) => s),
+      ),
+      new Set(['HIT']),
+    );
   });
 
   it('lets one of 100 concurrent misses reach the origin, whichever worker they reach (lock)', async () => {
     let open!: () => void;
-    const hold = new Promise<void>((resolve) => { open = resolve; });
+    const hold = new Promise<void>((resolve) => {
+      open = resolve;
+    });
     origin.on('/slow', { headers: { 'cache-control': 'max-age=60' }, body: 'slow', hold });
     await start('lock 10s', true);
     const all = Array.from({ length: 100 }, () => getSent('/slow'));
@@ -89,7 +124,9 @@ server { listen 127.0.0.1:0
 
   it('refreshes a stale entry once, whichever worker the stale requests reach (stale_while_revalidate)', async () => {
     let open!: () => void;
-    const hold = new Promise<void>((resolve) => { open = resolve; });
+    const hold = new Promise<void>((resolve) => {
+      open = resolve;
+    });
     origin.on('/s', (_r, n) => ({ headers: { 'cache-control': 'max-age=0, stale-while-revalidate=60' }, body: `v${n}`, hold: n === 2 ? hold : undefined }));
     await start();
     assert.equal((await httpGet(`http://127.0.0.1:${port()}/s`)).body.toString(), 'v1');

@@ -6,9 +6,18 @@ import { CGI_DIR, CGI_FILE, cgiConfig, describeSpawners, parseEnv } from './cgi-
 
 describeSpawners('cgi: meta-variables (RFC 3875 4.1)', () => {
   let gate: TestGate | undefined;
-  before(() => { process.env.GK_CGI_PASSED = 'passed on'; process.env.GK_CGI_KEPT = 'kept back'; });
-  after(() => { delete process.env.GK_CGI_PASSED; delete process.env.GK_CGI_KEPT; });
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  before(() => {
+    process.env.GK_CGI_PASSED = 'passed on';
+    process.env.GK_CGI_KEPT = 'kept back';
+  });
+  after(() => {
+    delete process.env.GK_CGI_PASSED;
+    delete process.env.GK_CGI_KEPT;
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   const envOf = async (path: string, init?: RequestInit): Promise<Record<string, string>> => {
     const res = await fetch(gate!.url(path), init);
@@ -71,7 +80,10 @@ describeSpawners('cgi: meta-variables (RFC 3875 4.1)', () => {
 
   it('never sets HTTP_PROXY from a Proxy header (httpoxy), nor headers with underscores', async () => {
     gate = await startGate(cgiConfig(), { file: CGI_FILE });
-    const res = await rawRequest(gate.port, 'GET /cgi-bin/env.sh HTTP/1.1\r\nHost: x\r\nProxy: http://evil.test:666\r\nX_Spoof: 1\r\nX-Real: 2\r\nConnection: close\r\n\r\n');
+    const res = await rawRequest(
+      gate.port,
+      'GET /cgi-bin/env.sh HTTP/1.1\r\nHost: x\r\nProxy: http://evil.test:666\r\nX_Spoof: 1\r\nX-Real: 2\r\nConnection: close\r\n\r\n',
+    );
     const env = parseEnv(res.text);
     assert.equal(res.status, 200);
     assert.equal(env.HTTP_PROXY, undefined);
@@ -90,10 +102,34 @@ describeSpawners('cgi: meta-variables (RFC 3875 4.1)', () => {
     assert.equal(env.PATH, '/usr/local/bin:/usr/bin:/bin');
     assert.equal(env.HOME, undefined);
     const allowed = /^(HTTP_|GK_CGI_PASSED$|FIXED_VAR$|PATH$|PWD$|SHLVL$|_$)/;
-    const known = new Set(['AUTH_TYPE', 'CONTENT_LENGTH', 'CONTENT_TYPE', 'GATEWAY_INTERFACE', 'PATH_INFO', 'PATH_TRANSLATED', 'QUERY_STRING', 'REMOTE_ADDR',
-      'REMOTE_HOST', 'REMOTE_PORT', 'REMOTE_USER', 'REQUEST_METHOD', 'SCRIPT_NAME', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL', 'SERVER_SOFTWARE',
-      'SERVER_ADDR', 'REQUEST_URI', 'REQUEST_SCHEME', 'SCRIPT_FILENAME', 'DOCUMENT_ROOT']);
-    assert.deepEqual(Object.keys(env).filter((k) => !known.has(k) && !allowed.test(k)), []);
+    const known = new Set([
+      'AUTH_TYPE',
+      'CONTENT_LENGTH',
+      'CONTENT_TYPE',
+      'GATEWAY_INTERFACE',
+      'PATH_INFO',
+      'PATH_TRANSLATED',
+      'QUERY_STRING',
+      'REMOTE_ADDR',
+      'REMOTE_HOST',
+      'REMOTE_PORT',
+      'REMOTE_USER',
+      'REQUEST_METHOD',
+      'SCRIPT_NAME',
+      'SERVER_NAME',
+      'SERVER_PORT',
+      'SERVER_PROTOCOL',
+      'SERVER_SOFTWARE',
+      'SERVER_ADDR',
+      'REQUEST_URI',
+      'REQUEST_SCHEME',
+      'SCRIPT_FILENAME',
+      'DOCUMENT_ROOT',
+    ]);
+    assert.deepEqual(
+      Object.keys(env).filter((k) => !known.has(k) && !allowed.test(k)),
+      [],
+    );
   });
 
   it('maps PATH_INFO into document_root for PATH_TRANSLATED, and passes Authorization with pass_auth on', async () => {

@@ -22,8 +22,12 @@ let spawner = 'auto';
 export function describeSpawners(title: string, body: () => void): void {
   for (const s of SPAWNERS) {
     describe(`${title} (spawner ${s})`, () => {
-      before(() => { spawner = s; });
-      after(() => { spawner = 'auto'; });
+      before(() => {
+        spawner = s;
+      });
+      after(() => {
+        spawner = 'auto';
+      });
       body();
     });
   }
@@ -75,7 +79,13 @@ export async function waitUntil(test: () => boolean, ms = 2000): Promise<boolean
 export async function logValue(logs: readonly string[], re: RegExp, ms = 2000): Promise<string | undefined> {
   let found: string | undefined;
   await waitUntil(() => {
-    for (const l of logs) { const m = re.exec(l); if (m) { found = m[1]; return true; } }
+    for (const l of logs) {
+      const m = re.exec(l);
+      if (m) {
+        found = m[1];
+        return true;
+      }
+    }
     return false;
   }, ms);
   return found;
@@ -96,13 +106,21 @@ export interface OpenRequest {
 export function openRequest(port: number, path: string, method = 'POST'): OpenRequest {
   const req = request({ host: '127.0.0.1', port, path, method, agent: false, headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } });
   let resolveFirst!: (v: { status: number; text: string }) => void;
-  const firstData = new Promise<{ status: number; text: string }>((r) => { resolveFirst = r; });
+  const firstData = new Promise<{ status: number; text: string }>((r) => {
+    resolveFirst = r;
+  });
   const response = new Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (s: string) => { if (!body) resolveFirst({ status: res.statusCode ?? 0, text: s }); body += s; });
-      res.on('end', () => { resolveFirst({ status: res.statusCode ?? 0, text: body }); resolve({ status: res.statusCode ?? 0, body, headers: res.headers }); });
+      res.on('data', (s: string) => {
+        if (!body) resolveFirst({ status: res.statusCode ?? 0, text: s });
+        body += s;
+      });
+      res.on('end', () => {
+        resolveFirst({ status: res.statusCode ?? 0, text: body });
+        resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
+      });
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -6,7 +6,10 @@ describeSpawners('cgi: processes', () => {
   // hold.sh runs until the client ends its body: these tests stream it (request_buffering off)
   const STREAM = 'request_buffering off';
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('kills the whole process group after `timeout` and answers 504', async () => {
     gate = await startGate(cgiConfig('timeout 300ms'), { file: CGI_FILE });
@@ -16,7 +19,10 @@ describeSpawners('cgi: processes', () => {
     const pid = Number(await logValue(gate.logs, /grandchild (\d+)/));
     assert.ok(pid > 0, gate.logs.join('\n'));
     assert.ok(await waitUntil(() => processGone(pid)), `grandchild ${pid} still runs`);
-    assert.ok(gate.logs.some((l) => /CGI script \/sleepy\.sh timed out.*status=504/.test(l)), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => /CGI script \/sleepy\.sh timed out.*status=504/.test(l)),
+      gate.logs.join('\n'),
+    );
   });
 
   it('queues requests over max_processes until a slot frees, then answers 503 past queue_timeout', async () => {

@@ -17,13 +17,22 @@ const PUSHER = `pusher "{SHA}${createHash('sha1').update('push-secret').digest('
 describe('cgi: one program mounted at a route, and symlinks that leave the folder', () => {
   let gate: TestGate | undefined;
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gk-cgi-prog-')); });
-  afterEach(async () => { await gate?.close(); gate = undefined; rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gk-cgi-prog-'));
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('runs one program for every path under the mount: SCRIPT_NAME is the mount point, the rest PATH_INFO', async () => {
-    gate = await startGate(`server { listen 127.0.0.1:0
+    gate = await startGate(
+      `server { listen 127.0.0.1:0
       route /tool/ { cgi ./cgi-bin/env.sh }
-    }`, { file: CGI_FILE });
+    }`,
+      { file: CGI_FILE },
+    );
     const res = await fetch(gate.url('/tool/repo.git/info/refs?service=git-upload-pack'));
     assert.equal(res.status, 200);
     const env = parseEnv(await res.text());
@@ -31,13 +40,16 @@ describe('cgi: one program mounted at a route, and symlinks that leave the folde
     assert.equal(env.PATH_INFO, '/repo.git/info/refs');
     assert.equal(env.SCRIPT_FILENAME, `${CGI_DIR}/env.sh`);
     assert.equal(env.QUERY_STRING, 'service=git-upload-pack');
-    assert.equal(env.PATH_TRANSLATED, `${CGI_DIR}/repo.git/info/refs`, 'PATH_INFO mapped into the program\'s folder by default');
+    assert.equal(env.PATH_TRANSLATED, `${CGI_DIR}/repo.git/info/refs`, "PATH_INFO mapped into the program's folder by default");
   });
 
   it('checks that a mounted program can run', async () => {
     writeFileSync(join(dir, 'data.txt'), 'not a program');
     const diags = await checkGate(`server { listen 80\n  route /x/ { cgi ${dir}/data.txt } }`);
-    assert.deepEqual(diags.map((d) => [d.code, d.span.line, d.span.col]), [['GK_CGI_DIR', 2, 19]]);
+    assert.deepEqual(
+      diags.map((d) => [d.code, d.span.line, d.span.col]),
+      [['GK_CGI_DIR', 2, 19]],
+    );
     assert.match(diags[0].message, /neither a folder nor an executable program/);
     assert.deepEqual(await checkGate(`server { listen 80; route /x/ { cgi ${CGI_DIR}/env.sh } }`), []);
   });
@@ -65,18 +77,27 @@ describe('cgi: git smart HTTP through git-http-backend', function () {
   this.timeout(30_000); // real git clones and pushes
   let gate: TestGate | undefined;
   let dir: string;
-  const git = (cwd: string, ...args: string[]) => run('git', ['-c', 'user.name=Tester', '-c', 'user.email=t@example.test', '-c', 'init.defaultBranch=main', ...args], {
-    cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' },
-  });
+  const git = (cwd: string, ...args: string[]) =>
+    run('git', ['-c', 'user.name=Tester', '-c', 'user.email=t@example.test', '-c', 'init.defaultBranch=main', ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' },
+    });
   before(function () {
-    if (!HAS_GIT) { console.log(`      skipped: ${BACKEND} is not installed (apt-get install git)`); this.skip(); }
+    if (!HAS_GIT) {
+      console.log(`      skipped: ${BACKEND} is not installed (apt-get install git)`);
+      this.skip();
+    }
   });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gk-git-'));
     mkdirSync(join(dir, 'repos'));
     await git(join(dir, 'repos'), 'init', '--bare', '--quiet', 'project.git');
   });
-  afterEach(async () => { await gate?.close(); gate = undefined; rmSync(dir, { recursive: true, force: true }); });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   /** cloneCommitPush clones `url`, commits a file, pushes it, and returns what the bare repository's main now holds. */
   const cloneCommitPush = async (url: string): Promise<string> => {

@@ -6,8 +6,13 @@ import { CGI_FILE, cgiConfig, describeSpawners, HAS_PYTHON, logValue, openReques
 
 describeSpawners('cgi: requests and responses', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
-  beforeEach(async () => { gate = await startGate(cgiConfig(), { file: CGI_FILE }); });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
+  beforeEach(async () => {
+    gate = await startGate(cgiConfig(), { file: CGI_FILE });
+  });
 
   it('answers with the Status: header, its reason phrase and repeated fields, dropping hop-by-hop ones', async () => {
     const raw = await rawGet(gate!.port, '/cgi-bin/status.sh');

@@ -6,7 +6,10 @@ import { HAS_PYTHON, logValue } from './cgi-fixtures.js';
 
 describe('samples/cgi-bin', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('runs the shell script and the Python guestbook, and never the config file', async function () {
     if (!HAS_PYTHON) this.skip(); // the sample maps .py to python3
@@ -19,8 +22,12 @@ describe('samples/cgi-bin', () => {
     assert.match(hello, /\nSCRIPT_NAME=\/cgi-bin\/hello\.sh\nPATH_INFO=\/a\/b\n/);
     const form = await fetch(gate.url('/cgi-bin/guestbook.py'));
     assert.match(await form.text(), /sign the guestbook/);
-    const signed = await fetch(gate.url('/cgi-bin/guestbook.py'), { method: 'POST', body: 'name=Ada+L&message=hi', redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const signed = await fetch(gate.url('/cgi-bin/guestbook.py'), {
+      method: 'POST',
+      body: 'name=Ada+L&message=hi',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(signed.status, 303);
     assert.equal(signed.headers.get('location'), '/cgi-bin/guestbook.py?thanks=Ada%20L');
     assert.ok(await logValue(gate.logs, /(guestbook: signed by Ada L)/));

@@ -13,7 +13,9 @@ function helperPids(): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (cmd.includes('gatekit_spawner.py') && ppid === process.pid) pids.push(Number(name));
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return pids;
 }
@@ -26,7 +28,10 @@ async function parentOf(gate: TestGate): Promise<number> {
 
 (HAS_PYTHON ? describe : describe.skip)('cgi: the spawn helper', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('starts scripts from one helper process by default, and from the worker itself with spawner fork', async () => {
     gate = await startGate(cgiConfig(), { file: CGI_FILE });
@@ -80,7 +85,11 @@ async function parentOf(gate: TestGate): Promise<number> {
 
   /** resume sends SIGCONT to a helper stopHelper stopped, unless it was killed meanwhile. */
   function resume(helper: number | undefined): void {
-    try { if (helper) process.kill(helper, 'SIGCONT'); } catch { /* killed */ }
+    try {
+      if (helper) process.kill(helper, 'SIGCONT');
+    } catch {
+      /* killed */
+    }
   }
 
   it('answers 504 when the helper does not start a script within `timeout`, and serves on once it answers', async () => {
@@ -91,7 +100,10 @@ async function parentOf(gate: TestGate): Promise<number> {
       resume(helper ?? helperPids()[0]);
     }
     assert.equal(await parentOf(gate!), helper);
-    assert.ok(gate!.logs.some((l) => /timed out before it started.*status=504/.test(l)), gate!.logs.join('\n'));
+    assert.ok(
+      gate!.logs.some((l) => /timed out before it started.*status=504/.test(l)),
+      gate!.logs.join('\n'),
+    );
   });
 
   it('replaces a helper that leaves a script unstarted for a second (timeout 300ms): the requests after it are served', async () => {

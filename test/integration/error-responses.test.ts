@@ -19,11 +19,16 @@ class FailPlugin implements Plugin {
     return {
       handle: async (ctx: Ctx) => {
         switch (how) {
-          case 'upstream': throw new HttpError(502, 'wsgi worker 8603 exited before it answered');
-          case 'bug': throw new TypeError("Cannot read properties of undefined (reading 'secret')");
-          case 'hidden': throw new HttpError(403, 'script /srv/cgi-bin/x.sh is not executable');
-          case 'exposed': throw new HttpError(400, 'the date parameter must be ISO 8601', { expose: true });
-          default: await new Promise((resolve) => ctx.res.once('close', resolve)); // the client left: nothing to answer
+          case 'upstream':
+            throw new HttpError(502, 'wsgi worker 8603 exited before it answered');
+          case 'bug':
+            throw new TypeError("Cannot read properties of undefined (reading 'secret')");
+          case 'hidden':
+            throw new HttpError(403, 'script /srv/cgi-bin/x.sh is not executable');
+          case 'exposed':
+            throw new HttpError(400, 'the date parameter must be ISO 8601', { expose: true });
+          default:
+            await new Promise((resolve) => ctx.res.once('close', resolve)); // the client left: nothing to answer
         }
       },
     };
@@ -37,16 +42,24 @@ describe('error responses', () => {
   let dir: string | undefined;
   let slow: Server | undefined;
   afterEach(async () => {
-    await gate?.close(); gate = undefined;
-    slow?.closeAllConnections(); slow?.close(); slow = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true }); dir = undefined;
+    await gate?.close();
+    gate = undefined;
+    slow?.closeAllConnections();
+    slow?.close();
+    slow = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
   });
-  const start = async (): Promise<TestGate> => (gate = await startGate(`server { listen 127.0.0.1:0
+  const start = async (): Promise<TestGate> =>
+    (gate = await startGate(
+      `server { listen 127.0.0.1:0
     route /upstream { fail_with upstream }
     route /bug { fail_with bug }
     route /hidden { fail_with hidden }
     route /exposed { fail_with exposed }
-  }`, { plugins: [FailPlugin] }));
+  }`,
+      { plugins: [FailPlugin] },
+    ));
 
   it('tells the client a 5xx status and the request id only; the log line has the detail and the same id', async () => {
     const g = await start();
@@ -79,13 +92,18 @@ describe('error responses', () => {
 
   it('logs a client that leaves before the answer as 499 at info, in one line with no stack, and so does the access log', async () => {
     dir = mkdtempSync(join(tmpdir(), 'gatekit-499-'));
-    slow = createServer(() => { /* never answers */ });
+    slow = createServer(() => {
+      /* never answers */
+    });
     await new Promise<void>((r) => slow!.listen(0, '127.0.0.1', r));
     const port = (slow.address() as { port: number }).port;
-    const g = gate = await startGate(`server { listen 127.0.0.1:0; log { format "$status $uri"; to ${dir}/access.log }
+    const g = (gate = await startGate(
+      `server { listen 127.0.0.1:0; log { format "$status $uri"; to ${dir}/access.log }
       route /gone { fail_with leave }
       route /proxied { proxy http://127.0.0.1:${port} }
-    }`, { plugins: [FailPlugin] });
+    }`,
+      { plugins: [FailPlugin] },
+    ));
     for (const path of ['/gone', '/proxied']) {
       await rawRequest(g.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, 100); // leaves after 100 ms
       await waitForLog(g.logs, new RegExp(`info client closed the request request_id=\\S+ method=GET uri=${path} status=499$`));

@@ -38,16 +38,33 @@ export async function startPhpFpm(children = 2): Promise<PhpFpm> {
   const dir = mkdtempSync(join(tmpdir(), 'gk-fpm-'));
   const socket = join(dir, 'php.sock');
   const root = process.getuid?.() === 0;
-  writeFileSync(join(dir, 'php-fpm.conf'), [
-    '[global]', `pid = ${dir}/php-fpm.pid`, `error_log = ${dir}/php-fpm.log`, 'daemonize = no', '',
-    '[test]', `listen = ${socket}`, ...(root ? ['user = root', 'group = root'] : []),
-    'pm = static', `pm.max_children = ${children}`, 'clear_env = yes', 'catch_workers_output = no',
-    'php_admin_flag[display_errors] = off', 'php_admin_flag[log_errors] = on', 'php_admin_value[error_reporting] = E_ALL',
-    'php_admin_value[output_buffering] = 4096', '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'php-fpm.conf'),
+    [
+      '[global]',
+      `pid = ${dir}/php-fpm.pid`,
+      `error_log = ${dir}/php-fpm.log`,
+      'daemonize = no',
+      '',
+      '[test]',
+      `listen = ${socket}`,
+      ...(root ? ['user = root', 'group = root'] : []),
+      'pm = static',
+      `pm.max_children = ${children}`,
+      'clear_env = yes',
+      'catch_workers_output = no',
+      'php_admin_flag[display_errors] = off',
+      'php_admin_flag[log_errors] = on',
+      'php_admin_value[error_reporting] = E_ALL',
+      'php_admin_value[output_buffering] = 4096',
+      '',
+    ].join('\n'),
+  );
   const child = spawn(PHP_FPM, ['-n', '-F', '-y', join(dir, 'php-fpm.conf'), ...(root ? ['-R'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
   try {
     await ready(child, socket, () => stderr);
   } catch (e) {
@@ -56,8 +73,13 @@ export async function startPhpFpm(children = 2): Promise<PhpFpm> {
     throw e;
   }
   return {
-    socket, dir, children,
-    stop: async () => { await stop(child); rmSync(dir, { recursive: true, force: true }); },
+    socket,
+    dir,
+    children,
+    stop: async () => {
+      await stop(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -75,7 +97,10 @@ async function ready(child: ChildProcess, socket: string, stderr: () => string):
 function accepts(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection({ path });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -103,7 +128,11 @@ export async function countingRelay(target: string): Promise<CountingRelay> {
   const server: Server = createServer((c) => {
     count++;
     const up = createConnection({ path: target });
-    for (const s of [c, up]) { live.add(s); s.once('close', () => live.delete(s)); s.on('error', () => {}); }
+    for (const s of [c, up]) {
+      live.add(s);
+      s.once('close', () => live.delete(s));
+      s.on('error', () => {});
+    }
     c.pipe(up).pipe(c);
     c.once('close', () => up.destroy());
     up.once('close', () => c.destroy());
@@ -112,7 +141,11 @@ export async function countingRelay(target: string): Promise<CountingRelay> {
   return {
     socket,
     accepted: () => count,
-    close: () => new Promise<void>((resolve) => { for (const s of live) s.destroy(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of live) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -11,18 +11,29 @@ describe('fastcgi: PHP-FPM', function () {
   let fpm: PhpFpm | undefined;
   let gate: TestGate | undefined;
   before(async function () {
-    if (!PHP_FPM) { console.log(`      skipped: ${SKIP_REASON}`); this.skip(); }
+    if (!PHP_FPM) {
+      console.log(`      skipped: ${SKIP_REASON}`);
+      this.skip();
+    }
     fpm = await startPhpFpm(2);
   });
-  after(async () => { await fpm?.stop(); });
-  afterEach(async () => { await gate?.close(); gate = undefined; });
-  const start = async (options = '', extra = ''): Promise<TestGate> => (gate = await startGate(fastcgiConfig(`unix:${fpm!.socket}`, options, extra), { file: FASTCGI_FILE }));
+  after(async () => {
+    await fpm?.stop();
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
+  const start = async (options = '', extra = ''): Promise<TestGate> =>
+    (gate = await startGate(fastcgiConfig(`unix:${fpm!.socket}`, options, extra), { file: FASTCGI_FILE }));
 
   it('passes the CGI meta-variables, params and no HTTP_PROXY', async () => {
     await start('param APP_ENV test; param APP_PATH $path');
-    const res = await fetch(gate!.url('/php/env.php/extra/path?a=1&b=two'), { headers: { 'x-custom': 'hello', proxy: 'http://evil.test', authorization: 'Bearer t' } });
+    const res = await fetch(gate!.url('/php/env.php/extra/path?a=1&b=two'), {
+      headers: { 'x-custom': 'hello', proxy: 'http://evil.test', authorization: 'Bearer t' },
+    });
     assert.equal(res.status, 200);
-    const env = await res.json() as Env;
+    const env = (await res.json()) as Env;
     const root = FASTCGI_FILE.replace(/t\.gate$/, 'www');
     assert.equal(env.SCRIPT_FILENAME, `${root}/env.php`);
     assert.equal(env.SCRIPT_NAME, '/php/env.php');
@@ -45,8 +56,12 @@ describe('fastcgi: PHP-FPM', function () {
 
   it('streams a POST body as FCGI_STDIN, with CONTENT_TYPE and CONTENT_LENGTH', async () => {
     await start();
-    const res = await fetch(gate!.url('/php/env.php'), { method: 'POST', body: 'name=gate&n=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    const env = await res.json() as Env;
+    const res = await fetch(gate!.url('/php/env.php'), {
+      method: 'POST',
+      body: 'name=gate&n=2',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const env = (await res.json()) as Env;
     assert.equal(env.REQUEST_METHOD, 'POST');
     assert.equal(env.CONTENT_TYPE, 'application/x-www-form-urlencoded');
     assert.equal(env.CONTENT_LENGTH, '13');
@@ -57,7 +72,7 @@ describe('fastcgi: PHP-FPM', function () {
     await start();
     const big = 'y'.repeat(3 * 1024 * 1024);
     const res = await fetch(gate!.url('/php/env.php'), { method: 'PUT', body: big, headers: { 'content-type': 'text/plain' } });
-    const env = await res.json() as Env;
+    const env = (await res.json()) as Env;
     assert.equal(env.body.length, big.length);
     const open = openRequest(gate!.port, '/php/env.php');
     open.write('part one, ');
@@ -88,7 +103,7 @@ describe('fastcgi: PHP-FPM', function () {
     await start();
     const local = await fetch(gate!.url('/php/local-redirect.php'), { method: 'POST', body: 'x', redirect: 'manual' });
     assert.equal(local.status, 200);
-    const env = await local.json() as Env;
+    const env = (await local.json()) as Env;
     assert.equal(env.SCRIPT_NAME, '/php/env.php');
     assert.equal(env.PATH_INFO, '/redirected');
     assert.equal(env.QUERY_STRING, 'from=local');
@@ -175,7 +190,10 @@ describe('fastcgi: PHP-FPM', function () {
       for (let i = 0; i < 200 && relay.accepted() < 2; i++) await new Promise((r) => setTimeout(r, 2));
       const quick = Array.from({ length: 10 }, () => fetch(gate!.url('/php/pid.php')).then(async (r) => [r.status, await r.text()] as const));
       const results = await Promise.all([...slow, ...quick]);
-      assert.deepEqual(results.map(([s]) => s), Array(12).fill(200));
+      assert.deepEqual(
+        results.map(([s]) => s),
+        Array(12).fill(200),
+      );
       const warnings = gate!.logs.filter((l) => l.includes('fewer children than workers x keepalive, 4 per worker, lower keepalive'));
       assert.equal(warnings.length, 1, gate!.logs.join('\n'));
     } finally {
@@ -189,7 +207,10 @@ describe('fastcgi: PHP-FPM', function () {
     await start();
     await new Promise<void>((resolve) => {
       const req = request({ host: '127.0.0.1', port: gate!.port, path: '/php/big.php', agent: false }, (res) => {
-        res.once('data', () => { req.destroy(); resolve(); });
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
       });
       req.on('error', () => {});
       req.end();
@@ -202,7 +223,10 @@ describe('fastcgi: PHP-FPM', function () {
 
 describe('fastcgi: responder down', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('answers 502 when nothing listens on the socket, with one error line', async () => {
     gate = await startGate(fastcgiConfig('unix:/nonexistent-gk/php.sock'), { file: FASTCGI_FILE });

@@ -9,10 +9,16 @@ describe('samples/php-site', () => {
   let fpm: PhpFpm | undefined;
   let gate: TestGate | undefined;
   before(async function () {
-    if (!PHP_FPM) { console.log(`      skipped: ${SKIP_REASON}`); this.skip(); }
+    if (!PHP_FPM) {
+      console.log(`      skipped: ${SKIP_REASON}`);
+      this.skip();
+    }
     fpm = await startPhpFpm(2);
   });
-  after(async () => { await gate?.close(); await fpm?.stop(); });
+  after(async () => {
+    await gate?.close();
+    await fpm?.stop();
+  });
 
   it('serves the pages through php-fpm, the stylesheet statically, and the form with post/redirect/get', async () => {
     const file = repoPath('samples', 'php-site', 'gatekit.gate');
@@ -26,8 +32,12 @@ describe('samples/php-site', () => {
     const css = await fetch(gate.url('/assets/style.css'));
     assert.match(css.headers.get('content-type') ?? '', /text\/css/);
     await css.text();
-    const posted = await fetch(gate.url('/hello.php'), { method: 'POST', body: 'name=Ada', redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const posted = await fetch(gate.url('/hello.php'), {
+      method: 'POST',
+      body: 'name=Ada',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(posted.status, 303);
     assert.equal(posted.headers.get('location'), '/hello.php?name=Ada');
     await posted.text();

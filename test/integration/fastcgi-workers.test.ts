@@ -15,7 +15,9 @@ function get(agent: Agent, port: number, path: string): Promise<{ status: number
     request({ host: '127.0.0.1', port, path, agent }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - t }));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -25,7 +27,10 @@ describe('fastcgi: more kept connections than php-fpm children, 2 workers (gatek
   let served: Served | undefined;
   let dir: string | undefined;
   before(async function () {
-    if (!PHP_FPM) { console.log(`      skipped: ${SKIP_REASON}`); this.skip(); }
+    if (!PHP_FPM) {
+      console.log(`      skipped: ${SKIP_REASON}`);
+      this.skip();
+    }
     fpm = await startPhpFpm(2);
   });
   after(async () => {
@@ -47,19 +52,21 @@ describe('fastcgi: more kept connections than php-fpm children, 2 workers (gatek
     let slowest = 0;
     let served200 = 0;
     // 20 clients, each on its own kept connection, spread over both workers by the kernel
-    await Promise.all(Array.from({ length: 20 }, async () => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      try {
-        while (Date.now() < deadline) {
-          const r = await get(agent, port, '/pid.php');
-          assert.equal(r.status, 200);
-          slowest = Math.max(slowest, r.ms);
-          served200++;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        try {
+          while (Date.now() < deadline) {
+            const r = await get(agent, port, '/pid.php');
+            assert.equal(r.status, 200);
+            slowest = Math.max(slowest, r.ms);
+            served200++;
+          }
+        } finally {
+          agent.destroy();
         }
-      } finally {
-        agent.destroy();
-      }
-    }));
+      }),
+    );
     assert.ok(served200 > 100, `only ${served200} requests in 2 s`);
     assert.ok(slowest < 1000, `a request waited ${slowest} ms`);
     assert.match(served.output(), /fewer children than workers x keepalive, 4 per worker, lower keepalive/);

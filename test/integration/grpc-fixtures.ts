@@ -4,7 +4,10 @@ import { loadSync } from '@grpc/proto-loader';
 import { REPO } from '../helpers/paths.js';
 
 /** Note is the message of the test service. */
-export interface Note { text: string; count: number }
+export interface Note {
+  text: string;
+  count: number;
+}
 
 /** EchoClient is the generated client of gatekit.test.Echo, typed by hand for the calls the tests make. */
 export interface EchoClient extends grpc.Client {
@@ -50,21 +53,32 @@ export async function echoServer(creds = grpc.ServerCredentials.createInsecure()
     Gather: (call: grpc.ServerReadableStream<Note, Note>, cb: grpc.sendUnaryData<Note>) => {
       const texts: string[] = [];
       let sum = 0;
-      call.on('data', (n: Note) => { texts.push(n.text); sum += n.count; });
+      call.on('data', (n: Note) => {
+        texts.push(n.text);
+        sum += n.count;
+      });
       call.on('end', () => cb(null, { text: texts.join(','), count: sum }));
     },
     Fail: (_call: grpc.ServerUnaryCall<Note, Note>, cb: grpc.sendUnaryData<Note>) => {
       cb({ code: grpc.status.NOT_FOUND, details: 'no such note: ünïcode too' });
     },
     Stall: (call: grpc.ServerUnaryCall<Note, Note>) => {
-      call.on('cancelled', () => { cancelled++; });
+      call.on('cancelled', () => {
+        cancelled++;
+      });
     },
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? reject(e) : resolve(p))));
   return {
     port,
-    get cancelled() { return cancelled; },
-    close: () => new Promise<void>((resolve) => { server.forceShutdown(); resolve(); }),
+    get cancelled() {
+      return cancelled;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.forceShutdown();
+        resolve();
+      }),
   };
 }
 

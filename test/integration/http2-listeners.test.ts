@@ -36,9 +36,15 @@ describe('HTTP/2 listeners', function () {
     writeFileSync(join(dir, 'c.pem'), pair.cert);
     writeFileSync(join(dir, 'c.key'), pair.key);
     // answers its head at once and its body's end a moment later: a stream in flight
-    writeFileSync(join(dir, 'slow.mjs'), "export default (req, res) => { res.writeHead(200); res.write('finished '); setTimeout(() => res.end('after the drain began'), 300); };\n");
+    writeFileSync(
+      join(dir, 'slow.mjs'),
+      "export default (req, res) => { res.writeHead(200); res.write('finished '); setTimeout(() => res.end('after the drain began'), 300); };\n",
+    );
   });
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a tls address offers h2 first; http2 off on the listen line or in the server leaves HTTP/1.1 alone', async () => {
@@ -78,14 +84,26 @@ describe('HTTP/2 listeners', function () {
       route /ws/ { app ${join(process.cwd(), 'plugins/app/testdata/ws-app.mjs')} }
       respond "ok" }`);
     const session = await h2Session(`https://localhost:${gate.port}`);
-    await new Promise<void>((resolve) => { if (session.remoteSettings.maxConcurrentStreams !== undefined) resolve(); else session.once('remoteSettings', () => resolve()); });
+    await new Promise<void>((resolve) => {
+      if (session.remoteSettings.maxConcurrentStreams !== undefined) resolve();
+      else session.once('remoteSettings', () => resolve());
+    });
     assert.notEqual(session.remoteSettings.enableConnectProtocol, true);
-    assert.equal((await h2Ask(session, { method: 'CONNECT', path: '', headers: { ':authority': 'localhost', ':path': undefined, ':scheme': undefined } as never }).catch(() => ({ status: 0 }))).status !== 200, true);
+    assert.equal(
+      (
+        await h2Ask(session, { method: 'CONNECT', path: '', headers: { ':authority': 'localhost', ':path': undefined, ':scheme': undefined } as never }).catch(
+          () => ({ status: 0 }),
+        )
+      ).status !== 200,
+      true,
+    );
     session.close();
     const ws = new WebSocket(`wss://localhost:${gate.port}/ws/`, { rejectUnauthorized: false });
     const echoed = await new Promise<string>((resolve, reject) => {
       ws.on('open', () => ws.send('ping over http/1.1'));
-      ws.on('message', (m: Buffer) => { if (m.toString().startsWith('echo')) resolve(m.toString()); });
+      ws.on('message', (m: Buffer) => {
+        if (m.toString().startsWith('echo')) resolve(m.toString());
+      });
       ws.on('error', reject);
     });
     ws.close();
@@ -99,7 +117,9 @@ describe('HTTP/2 listeners', function () {
     const stream = session.request({ ':path': '/slow/' });
     let body = '';
     stream.setEncoding('utf8');
-    stream.on('data', (c: string) => { body += c; });
+    stream.on('data', (c: string) => {
+      body += c;
+    });
     const ended = new Promise<void>((resolve) => stream.on('end', resolve));
     await new Promise((resolve) => stream.once('response', resolve)); // the app has the request, and answers slowly
     const closing = gate.gate.close(5000);
@@ -126,7 +146,9 @@ describe('HTTP/2 limits and attacks, each from a raw client', function () {
     gate = await startGate(`global { request_timeout 1s; keepalive_timeout 2s; http2_max_concurrent_streams 8 }
       server { listen 127.0.0.1:0 h2c; route /upload/ { wsgi apps:application { chdir ${join(process.cwd(), 'plugins/wsgi/testdata')} } }; respond "alive" }`);
   });
-  after(async () => { await gate?.close(); });
+  after(async () => {
+    await gate?.close();
+  });
 
   it('advertises its stream and header-list limits, and no extended CONNECT', async () => {
     const c = await RawH2.open(gate.port);
@@ -158,7 +180,10 @@ describe('HTTP/2 limits and attacks, each from a raw client', function () {
     await stillServes();
   });
 
-  for (const [name, type, payload] of [['SETTINGS', FRAME.settings, Buffer.alloc(0)], ['PING', FRAME.ping, Buffer.alloc(8)]] as const) {
+  for (const [name, type, payload] of [
+    ['SETTINGS', FRAME.settings, Buffer.alloc(0)],
+    ['PING', FRAME.ping, Buffer.alloc(8)],
+  ] as const) {
     it(`${name} flood from a client that reads nothing: the connection is closed`, async () => {
       const c = await RawH2.open(gate.port);
       c.socket.pause(); // the acknowledgements pile up on the server's side
@@ -184,12 +209,20 @@ describe('HTTP/2 limits and attacks, each from a raw client', function () {
 
   it('a stream that never sends its body gets 408 after request_timeout and is closed; others are served meanwhile', async () => {
     const c = await RawH2.open(gate.port);
-    const post = Buffer.concat([literal(':method', 'POST'), literal(':scheme', 'http'), literal(':path', '/upload/upload'), literal(':authority', 'localhost')]);
+    const post = Buffer.concat([
+      literal(':method', 'POST'),
+      literal(':scheme', 'http'),
+      literal(':path', '/upload/upload'),
+      literal(':authority', 'localhost'),
+    ]);
     c.send(frame(FRAME.headers, 4 /* END_HEADERS, no END_STREAM */, 1, post));
     await stillServes();
     await c.until((f) => f.type === FRAME.headers && f.stream === 1);
     await c.until((f) => f.type === FRAME.rst && f.stream === 1);
-    assert.ok(gate.logs.some((l) => /request body timed out .*status=408/.test(l)), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => /request body timed out .*status=408/.test(l)),
+      gate.logs.join('\n'),
+    );
     c.close();
   });
 });

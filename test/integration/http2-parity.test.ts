@@ -16,7 +16,11 @@ import { hasPython3, waitForLog } from './wsgi-gate.js';
 const NOT_COMPARED = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
 
 function comparable(a: Answer): { status: number; headers: Record<string, unknown>; body: string; trailers: Record<string, unknown> } {
-  const headers = Object.fromEntries(Object.entries(a.headers).filter(([k]) => !NOT_COMPARED.has(k)).sort(([x], [y]) => x.localeCompare(y)));
+  const headers = Object.fromEntries(
+    Object.entries(a.headers)
+      .filter(([k]) => !NOT_COMPARED.has(k))
+      .sort(([x], [y]) => x.localeCompare(y)),
+  );
   // error bodies name their request's id, which differs from one request to the next
   const body = a.body.toString('latin1').replace(/request id: \w+/, 'request id: -');
   return { status: a.status, headers, body, trailers: Object.fromEntries(Object.entries(a.trailers)) };
@@ -64,17 +68,27 @@ describe('HTTP/2 and HTTP/1.1 give the same answers', function () {
     writeFileSync(join(dir, 'public', 'big.css'), css);
     writeFileSync(join(dir, 'public', 'big.css.gz'), gzipSync(css));
     mkdirSync(join(dir, 'cgi-bin'));
-    writeFileSync(join(dir, 'cgi-bin', 'echo.sh'), '#!/bin/sh\nprintf "Content-Type: text/plain\\nX-Script: echo\\n\\n"\necho "$REQUEST_METHOD $CONTENT_LENGTH $QUERY_STRING"\ncat\n');
+    writeFileSync(
+      join(dir, 'cgi-bin', 'echo.sh'),
+      '#!/bin/sh\nprintf "Content-Type: text/plain\\nX-Script: echo\\n\\n"\necho "$REQUEST_METHOD $CONTENT_LENGTH $QUERY_STRING"\ncat\n',
+    );
     writeFileSync(join(dir, 'cgi-bin', 'proto.sh'), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\n$SERVER_PROTOCOL"\n');
-    writeFileSync(join(dir, 'cgi-bin', 'nph-raw.sh'), "#!/bin/sh\nprintf 'HTTP/1.1 203 Raw Answer\\r\\nX-Nph: yes\\r\\nConnection: close\\r\\nContent-Type: text/plain\\r\\n\\r\\nraw body\\n'\n");
-    writeFileSync(join(dir, 'cgi-bin', 'nph-chunked.sh'), "#!/bin/sh\nprintf 'HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n4\\r\\nbody\\r\\n0\\r\\n\\r\\n'\n");
+    writeFileSync(
+      join(dir, 'cgi-bin', 'nph-raw.sh'),
+      "#!/bin/sh\nprintf 'HTTP/1.1 203 Raw Answer\\r\\nX-Nph: yes\\r\\nConnection: close\\r\\nContent-Type: text/plain\\r\\n\\r\\nraw body\\n'\n",
+    );
+    writeFileSync(
+      join(dir, 'cgi-bin', 'nph-chunked.sh'),
+      "#!/bin/sh\nprintf 'HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n4\\r\\nbody\\r\\n0\\r\\n\\r\\n'\n",
+    );
     for (const f of ['echo.sh', 'proto.sh', 'nph-raw.sh', 'nph-chunked.sh']) chmodSync(join(dir, 'cgi-bin', f), 0o755);
     up = await upstream();
     const upPort = (up.address() as AddressInfo).port;
     const wsgi = repoPath('plugins', 'wsgi', 'testdata');
     const asgi = repoPath('plugins', 'asgi', 'testdata');
     const apps = repoPath('plugins', 'app', 'testdata');
-    gate = await startGate(`server {
+    gate = await startGate(
+      `server {
       listen 127.0.0.1:0 tls
       tls { cert ./c.pem; key ./c.key }
       log { format "$protocol $status $uri"; to ./access.log }
@@ -83,15 +97,21 @@ describe('HTTP/2 and HTTP/1.1 give the same answers', function () {
       route = /respond { respond 201 "made\\n" }
       route /proxy/ { proxy http://127.0.0.1:${upPort} }
       route /cgi-bin/ { cgi ./cgi-bin }
-      ${python ? `route /wsgi/ { wsgi apps:application { chdir ${wsgi} } }
-      route /asgi/ { asgi apps:application { chdir ${asgi} } }` : ''}
+      ${
+        python
+          ? `route /wsgi/ { wsgi apps:application { chdir ${wsgi} } }
+      route /asgi/ { asgi apps:application { chdir ${asgi} } }`
+          : ''
+      }
       route /plain/ { app ${apps}/plain.mjs }
       route /fetch/ { app ${apps}/fetch.mjs }
       route /gz/ { compress { gzip; min_size 10B }; respond 200 "${'compress me please '.repeat(20)}" }
       route /private/ { auth bearer { token s3cret-token-0123456789 alice }; respond 200 "hello $user" }
       route /hdr/ { headers { set X-Frame-Options DENY; remove X-Powered-By }; respond 200 "with headers" }
       route /limited/ { limit { body 10B }; proxy http://127.0.0.1:${upPort} }
-    }`, { file: join(dir, 't.gate') });
+    }`,
+      { file: join(dir, 't.gate') },
+    );
     origin = `https://localhost:${gate.port}`;
     session = await h2Session(origin);
   });
@@ -123,10 +143,9 @@ describe('HTTP/2 and HTTP/1.1 give the same answers', function () {
     ['auth accepted', { path: '/private/', headers: { authorization: 'Bearer s3cret-token-0123456789' } }],
     ['headers', { path: '/hdr/' }],
     ['limit body (413)', { method: 'POST', path: '/limited/', headers: { 'content-length': '20' }, body: 'x'.repeat(20) }],
-    ...(python ? [
-      ['wsgi', { path: '/wsgi/' }] as [string, Ask],
-      ['asgi', { method: 'POST', path: '/asgi/echo', body: ['piece one ', 'piece two'] }] as [string, Ask],
-    ] : []),
+    ...(python
+      ? [['wsgi', { path: '/wsgi/' }] as [string, Ask], ['asgi', { method: 'POST', path: '/asgi/echo', body: ['piece one ', 'piece two'] }] as [string, Ask]]
+      : []),
   ];
 
   for (const [name, ask] of cases) {
@@ -136,7 +155,9 @@ describe('HTTP/2 and HTTP/1.1 give the same answers', function () {
       // the app listener counts the requests it served: that one field may differ
       const strip = (a: Answer): ReturnType<typeof comparable> => {
         const c = comparable(a);
-        return ask.path.startsWith('/plain/') ? { ...c, body: c.body.replace(/"served":\d+,"pid":\d+/, ''), headers: { ...c.headers, 'content-length': undefined } } : c;
+        return ask.path.startsWith('/plain/')
+          ? { ...c, body: c.body.replace(/"served":\d+,"pid":\d+/, ''), headers: { ...c.headers, 'content-length': undefined } }
+          : c;
       };
       assert.deepEqual(strip(h2), strip(h1));
     });
@@ -145,7 +166,10 @@ describe('HTTP/2 and HTTP/1.1 give the same answers', function () {
   it('proxy: an HTTP/1.1 upstream gets the body, Host and scheme alike; its connection fields never reach an HTTP/2 client', async () => {
     const a = await h2Ask(session, { method: 'POST', path: '/proxy/echo', body: 'streamed' });
     const seen = JSON.parse(a.body.toString()) as Record<string, string>;
-    assert.deepEqual({ method: seen.method, body: seen.body, host: seen.host, proto: seen.proto }, { method: 'POST', body: 'streamed', host: `localhost:${gate.port}`, proto: 'https' });
+    assert.deepEqual(
+      { method: seen.method, body: seen.body, host: seen.host, proto: seen.proto },
+      { method: 'POST', body: 'streamed', host: `localhost:${gate.port}`, proto: 'https' },
+    );
     assert.equal(a.headers.connection, undefined);
     assert.equal(a.headers['keep-alive'], undefined);
   });
@@ -157,12 +181,18 @@ describe('HTTP/2 and HTTP/1.1 give the same answers', function () {
 
   it('cgi: an nph- script answers over HTTP/2 with the status and fields it wrote (its head read, its connection fields dropped)', async () => {
     const a = await h2Ask(session, { path: '/cgi-bin/nph-raw.sh' });
-    assert.deepEqual([a.status, a.headers['x-nph'], a.headers['content-type'], a.headers.connection, a.body.toString()], [203, 'yes', 'text/plain', undefined, 'raw body\n']);
+    assert.deepEqual(
+      [a.status, a.headers['x-nph'], a.headers['content-type'], a.headers.connection, a.body.toString()],
+      [203, 'yes', 'text/plain', undefined, 'raw body\n'],
+    );
     const h1 = await h1Ask(origin, { path: '/cgi-bin/nph-raw.sh' });
     assert.deepEqual([h1.status, h1.headers['x-nph'], h1.body.toString()], [203, 'yes', 'raw body\n']);
     // a body framed in HTTP/1.1 chunks cannot be re-sent as it is: 502, and a line naming the script
     assert.equal((await h2Ask(session, { path: '/cgi-bin/nph-chunked.sh' })).status, 502);
-    assert.ok(gate.logs.some((l) => /CGI script \/nph-chunked\.sh sent a bad header: an nph- script's chunked body cannot go on an HTTP\/2 stream/.test(l)), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => /CGI script \/nph-chunked\.sh sent a bad header: an nph- script's chunked body cannot go on an HTTP\/2 stream/.test(l)),
+      gate.logs.join('\n'),
+    );
   });
 
   it('log writes $protocol HTTP/2.0 for an HTTP/2 request', async () => {

@@ -12,7 +12,10 @@ import { selfSignedPair } from './proxy-upstreams.js';
 const LISTENING = /listening (?:worker=1 )?url=http:\/\/127\.0\.0\.1:(\d+)/;
 
 /** Instance is one `gatekit run` sharing the store with the others. */
-interface Instance { readonly served: Served; readonly port: number }
+interface Instance {
+  readonly served: Served;
+  readonly port: number;
+}
 
 /** freeTcpPort is a port free a moment ago (redis-server cannot take port 0 for TLS and say which it got). */
 async function freeTcpPort(): Promise<number> {
@@ -29,11 +32,24 @@ async function roundRobin(ports: readonly number[]): Promise<{ port: number; clo
   const open = new Set<Socket>();
   const server = createTcpServer((client) => {
     const up = connect(ports[next++ % ports.length], '127.0.0.1');
-    for (const s of [client, up]) { open.add(s); s.on('close', () => open.delete(s)); s.on('error', () => { client.destroy(); up.destroy(); }); }
+    for (const s of [client, up]) {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        up.destroy();
+      });
+    }
     client.pipe(up).pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, close: () => { for (const s of open) s.destroy(); server.close(); } };
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const s of open) s.destroy();
+      server.close();
+    },
+  };
 }
 
 describe('limit { store shared } across instances (gatekit run, redis-server)', function () {
@@ -44,7 +60,9 @@ describe('limit { store shared } across instances (gatekit run, redis-server)', 
   let upstream: Server | undefined;
   const held: ServerResponse[] = [];
 
-  before(function () { if (!REDIS_SERVER) this.skip(); });
+  before(function () {
+    if (!REDIS_SERVER) this.skip();
+  });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gatekit-lstore-'));
     redis = await startRedis(dir);
@@ -52,15 +70,23 @@ describe('limit { store shared } across instances (gatekit run, redis-server)', 
   afterEach(async () => {
     for (const h of held.splice(0)) h.end();
     await Promise.all(instances.splice(0).map((i) => i.served.stop()));
-    await redis?.kill(); redis = undefined;
-    if (upstream) { upstream.closeAllConnections(); await new Promise((r) => upstream!.close(r)); upstream = undefined; }
+    await redis?.kill();
+    redis = undefined;
+    if (upstream) {
+      upstream.closeAllConnections();
+      await new Promise((r) => upstream!.close(r));
+      upstream = undefined;
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
   /** start runs one more instance of `site` (its own process tree, its own port), sharing the test's store. */
   const start = async (site: string, o: { workers?: number; store?: string } = {}): Promise<Instance> => {
     const file = join(dir, `site${instances.length}.gate`);
-    writeFileSync(file, `global { workers ${o.workers ?? 0}; store ${redis!.url} { timeout ${o.store ?? '200ms'} } }\nserver {\n  listen 127.0.0.1:0\n${site}\n}\n`);
+    writeFileSync(
+      file,
+      `global { workers ${o.workers ?? 0}; store ${redis!.url} { timeout ${o.store ?? '200ms'} } }\nserver {\n  listen 127.0.0.1:0\n${site}\n}\n`,
+    );
     const served = serve(['run', file]);
     const [, port] = await served.waitFor(LISTENING, 8000);
     await served.waitFor(/store: connected/, 8000);
@@ -77,23 +103,30 @@ describe('limit { store shared } across instances (gatekit run, redis-server)', 
     try {
       const answers: HttpResult[] = [];
       for (let n = 0; n < 9; n++) answers.push(await get({ served: all[0].served, port: front.port }));
-      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 429, 429, 429, 429]);
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        [200, 200, 200, 200, 200, 429, 429, 429, 429],
+      );
       assert.equal(new Set(answers.filter((a) => a.status === 200).map((a) => a.headers['x-instance'])).size, 3, 'every instance let some through');
-    } finally { front.close(); }
+    } finally {
+      front.close();
+    }
     const late = await get(all[1]);
     assert.equal(late.status, 429);
     const wait = Number(late.headers['retry-after']);
     assert.ok(wait >= 1 && wait <= 60, `Retry-After ${wait}`);
   });
 
-  it('holds rate 10/s across two instances to within GCRA\'s bound (burst + rate × time)', async () => {
+  it("holds rate 10/s across two instances to within GCRA's bound (burst + rate × time)", async () => {
     const site = '  limit { rate 10/s burst 3; store shared }\n  respond "ok"';
     const all = [await start(site), await start(site)];
     const began = performance.now();
     let passed = 0;
     let refused = 0;
     const lane = async (i: Instance): Promise<void> => {
-      while (performance.now() - began < 1500) if ((await get(i)).status === 200) passed++; else refused++;
+      while (performance.now() - began < 1500)
+        if ((await get(i)).status === 200) passed++;
+        else refused++;
     };
     await Promise.all([lane(all[0]), lane(all[1]), lane(all[0]), lane(all[1])]);
     const seconds = (performance.now() - began) / 1000;
@@ -103,7 +136,10 @@ describe('limit { store shared } across instances (gatekit run, redis-server)', 
   });
 
   it('counts requests in flight across instances, and frees them as they end', async () => {
-    upstream = createServer((req, res) => { if (req.url === '/hold') held.push(res); else res.end('ok'); });
+    upstream = createServer((req, res) => {
+      if (req.url === '/hold') held.push(res);
+      else res.end('ok');
+    });
     await new Promise<void>((r) => upstream!.listen(0, '127.0.0.1', r));
     const up = (upstream.address() as AddressInfo).port;
     const site = `  limit { connections 2; store shared }\n  proxy http://127.0.0.1:${up}`;
@@ -125,13 +161,19 @@ describe('limit { store shared } across instances (gatekit run, redis-server)', 
     assert.deepEqual([(await get(i)).status, (await get(i)).status], [200, 429]);
     await redis!.kill();
     const during = [await get(i), await get(i), await get(i)];
-    assert.deepEqual(during.map((r) => r.status), [200, 200, 200]);
+    assert.deepEqual(
+      during.map((r) => r.status),
+      [200, 200, 200],
+    );
     await i.served.waitFor(/limit: the store did not answer; letting requests through/);
     assert.equal(i.served.output().match(/limit: the store did not answer/g)!.length, 1, 'one line per outage');
     await redis!.start();
     await i.served.waitFor(/store: connected[\s\S]*store: connected/, 8000);
     const after = [await get(i), await get(i)];
-    assert.deepEqual(after.map((r) => r.status), [200, 429]);
+    assert.deepEqual(
+      after.map((r) => r.status),
+      [200, 429],
+    );
     await i.served.waitFor(/limit: the store answers again/);
   });
 
@@ -167,18 +209,35 @@ describe('limit { store shared } across instances (gatekit run, redis-server)', 
     writeFileSync(join(dir, 'redis.key'), key);
     writeFileSync(join(dir, 'redis.crt'), cert);
     const port = await freeTcpPort();
-    const tlsRedis = await startRedis(mkdtempSync(join(dir, 'tls-')), ['--tls-port', String(port), '--tls-cert-file', join(dir, 'redis.crt'), '--tls-key-file', join(dir, 'redis.key'),
-      '--tls-ca-cert-file', join(dir, 'redis.crt'), '--tls-auth-clients', 'no', '--requirepass', 'pa55']);
+    const tlsRedis = await startRedis(mkdtempSync(join(dir, 'tls-')), [
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      join(dir, 'redis.crt'),
+      '--tls-key-file',
+      join(dir, 'redis.key'),
+      '--tls-ca-cert-file',
+      join(dir, 'redis.crt'),
+      '--tls-auth-clients',
+      'no',
+      '--requirepass',
+      'pa55',
+    ]);
     try {
       const file = join(dir, 'tls.gate');
-      writeFileSync(file, `global { workers 0; store rediss://localhost:${port} { password pa55; ca ./redis.crt; timeout 500ms } }\nserver {\n  listen 127.0.0.1:0\n  limit { rate 1/m; store shared; on_store_error deny }\n  respond "ok"\n}\n`);
+      writeFileSync(
+        file,
+        `global { workers 0; store rediss://localhost:${port} { password pa55; ca ./redis.crt; timeout 500ms } }\nserver {\n  listen 127.0.0.1:0\n  limit { rate 1/m; store shared; on_store_error deny }\n  respond "ok"\n}\n`,
+      );
       const served = serve(['run', file]);
       instances.push({ served, port: 0 });
       const [, p] = await served.waitFor(LISTENING, 8000);
       await served.waitFor(/store: connected part=store store=rediss:\/\/localhost/, 8000);
       const i = { served, port: Number(p) };
       assert.deepEqual([(await get(i)).status, (await get(i)).status], [200, 429]);
-    } finally { await tlsRedis.kill(); }
+    } finally {
+      await tlsRedis.kill();
+    }
   });
 
   it('refuses at start a shared limit without a store', async () => {

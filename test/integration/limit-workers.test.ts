@@ -43,11 +43,18 @@ describe('limit across workers (gatekit run, workers 2)', function () {
   let upstream: Server | undefined;
   /** held: requests the upstream keeps unanswered, with the worker that forwarded each. */
   const held: { res: ServerResponse; worker: string }[] = [];
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-limitw-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-limitw-'));
+  });
   afterEach(async () => {
     for (const h of held.splice(0)) h.res.end();
-    await served?.stop(); served = undefined;
-    if (upstream) { upstream.closeAllConnections(); await new Promise((r) => upstream!.close(r)); upstream = undefined; }
+    await served?.stop();
+    served = undefined;
+    if (upstream) {
+      upstream.closeAllConnections();
+      await new Promise((r) => upstream!.close(r));
+      upstream = undefined;
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -105,13 +112,20 @@ describe('limit across workers (gatekit run, workers 2)', function () {
     served!.child.kill('SIGHUP');
     await served!.waitFor(/reloaded: new workers ready/, 8000);
     const kept = await spread(port, 8, 4);
-    assert.ok([...pidsOf(kept)].some((p) => !pidsOf(before).has(p)), 'new workers answered');
+    assert.ok(
+      [...pidsOf(kept)].some((p) => !pidsOf(before).has(p)),
+      'new workers answered',
+    );
     assert.equal(kept.filter((o) => o.status === 200).length, 0, 'the burst was spent before the reload');
     write('  limit { rate 1/m burst 2 }\n  respond "v3"');
     served!.child.kill('SIGHUP');
     await served!.waitFor(/reloaded: new workers ready[\s\S]*reloaded: new workers ready/, 8000);
     const fresh = await spread(port, 8, 4);
-    assert.deepEqual(fresh.filter((o) => o.status === 200).map((o) => o.body.toString()), ['v3', 'v3'], 'a changed block counts from zero');
+    assert.deepEqual(
+      fresh.filter((o) => o.status === 200).map((o) => o.body.toString()),
+      ['v3', 'v3'],
+      'a changed block counts from zero',
+    );
   });
 
   it('counts requests in flight across workers, and releases them when responses end', async () => {
@@ -120,7 +134,10 @@ describe('limit across workers (gatekit run, workers 2)', function () {
     const first = httpGet(`http://127.0.0.1:${port}/hold`, { connection: 'close' }, 'GET', 8000);
     await waitUntil('the upstream to hold the first request', () => held.length === 1);
     const refused = await spread(port, 16, 8);
-    assert.ok(refused.every((o) => o.status === 429), `statuses: ${refused.map((o) => o.status).join(' ')}`);
+    assert.ok(
+      refused.every((o) => o.status === 429),
+      `statuses: ${refused.map((o) => o.status).join(' ')}`,
+    );
     assert.equal(pidsOf(refused).size, 2, 'both workers refused: the one without the request in flight too');
     held.shift()!.res.end('done');
     assert.equal((await first).status, 200);
@@ -135,6 +152,6 @@ describe('limit across workers (gatekit run, workers 2)', function () {
     assert.equal((await httpGet(`http://127.0.0.1:${port}/`, { connection: 'close' })).status, 429);
     process.kill(Number(held[0].worker), 'SIGKILL');
     assert.ok((await first) instanceof Error, 'the request in flight on the killed worker fails');
-    assert.equal((await passSoon(port))?.status, 200, 'the dead worker\'s count was released');
+    assert.equal((await passSoon(port))?.status, 200, "the dead worker's count was released");
   });
 });

@@ -12,7 +12,9 @@ function getUnix(socketPath: string, path: string): Promise<{ status: number; bo
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path, headers: { host: 'sock' } }, (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
@@ -24,8 +26,10 @@ describe('listeners', () => {
   let gate: TestGate | undefined;
   let dir: string | undefined;
   afterEach(async () => {
-    await gate?.close(); gate = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true }); dir = undefined;
+    await gate?.close();
+    gate = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
   });
 
   it('serves on a unix socket', async () => {
@@ -109,7 +113,9 @@ describe('listeners', () => {
     await once(socket, 'connect');
     socket.write('GET / HTTP/1.1\r\nHost: x\r\n'); // headers not finished when close begins
     let text = '';
-    socket.on('data', (c: Buffer) => { text += c.toString(); });
+    socket.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
     const closing = gate.close();
     gate = undefined;
     socket.write('\r\n');

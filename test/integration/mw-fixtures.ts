@@ -9,8 +9,12 @@ import { arg, directive, injectable, type Ctx, type Plugin, type AnyUnit } from 
 export const bodyLog = new Map<string, number>();
 
 const handlers = [
-  directive({ name: 'stream_body', kind: 'handler', doc: 'Stream BYTES of JSON-ish text in CHUNK-sized writes, honouring backpressure',
-    schema: { args: [arg.size('bytes'), arg.size('chunk'), arg.string('type', { optional: true, default: 'application/json' })] } }),
+  directive({
+    name: 'stream_body',
+    kind: 'handler',
+    doc: 'Stream BYTES of JSON-ish text in CHUNK-sized writes, honouring backpressure',
+    schema: { args: [arg.size('bytes'), arg.size('chunk'), arg.string('type', { optional: true, default: 'application/json' })] },
+  }),
   directive({ name: 'read_body', kind: 'handler', doc: 'Read ctx.body to its end and answer with its length', schema: {} }),
   directive({ name: 'echo_headers', kind: 'handler', doc: 'Answer with the request headers as JSON (headers and rawHeaders)', schema: {} }),
   directive({ name: 'echo_upgrade', kind: 'handler', doc: 'Take an upgrade and echo bytes', schema: {} }),
@@ -26,7 +30,14 @@ export const written = new Map<string, number>();
 export function noiseText(n: number): Buffer {
   const raw = Buffer.alloc(Math.ceil((n * 3) / 4) + 3);
   let x = 2463534242;
-  for (let i = 0; i < raw.length; i++) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; raw[i] = x & 255; }
+  for (let i = 0; i < raw.length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    raw[i] = x & 255;
+  }
   return Buffer.from(raw.toString('base64').slice(0, n));
 }
 
@@ -54,13 +65,22 @@ export class MwTestPlugin implements Plugin {
       return {
         handle: async (ctx: Ctx) => {
           let n = 0;
-          try { for await (const chunk of ctx.body) n += (chunk as Buffer).length; } finally { bodyLog.set(ctx.path, n); }
+          try {
+            for await (const chunk of ctx.body) n += (chunk as Buffer).length;
+          } finally {
+            bodyLog.set(ctx.path, n);
+          }
           await ctx.send(200, `read ${n}\n`);
         },
       };
     }
     if (d === 'echo_headers') {
-      return { handle: (ctx: Ctx) => ctx.send(200, JSON.stringify({ headers: ctx.req.headers, raw: ctx.req.rawHeaders, user: ctx.variable('user') ?? null }), { 'content-type': 'application/json' }) };
+      return {
+        handle: (ctx: Ctx) =>
+          ctx.send(200, JSON.stringify({ headers: ctx.req.headers, raw: ctx.req.rawHeaders, user: ctx.variable('user') ?? null }), {
+            'content-type': 'application/json',
+          }),
+      };
     }
     if (d === 'tick_body') {
       return {
@@ -76,7 +96,10 @@ export class MwTestPlugin implements Plugin {
     return {
       upgrades: ['echo'],
       handle: async (ctx: Ctx) => {
-        if (!ctx.upgrade) { await ctx.send(426, 'upgrade required\n'); return; }
+        if (!ctx.upgrade) {
+          await ctx.send(426, 'upgrade required\n');
+          return;
+        }
         const { socket, head } = ctx.takeUpgrade();
         socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
         if (head.length) socket.write(head);
@@ -89,7 +112,11 @@ export class MwTestPlugin implements Plugin {
 /** drained waits for 'drain' (true) or the response closing first (false). */
 function drained(res: import('node:http').ServerResponse): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = (ok: boolean) => (): void => { res.off('drain', onDrain); res.off('close', onClose); resolve(ok); };
+    const done = (ok: boolean) => (): void => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
     const onDrain = done(true);
     const onClose = done(false);
     res.on('drain', onDrain);
@@ -111,7 +138,11 @@ async function streamBody(ctx: Ctx, bytes: number, chunk: number, type: string):
 }
 
 /** HttpResult is a response read with node:http (no automatic decompression). */
-export interface HttpResult { readonly status: number; readonly headers: Record<string, string | string[] | undefined>; readonly body: Buffer }
+export interface HttpResult {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
 
 /** get sends one request with node:http and collects the raw body; `ms` bounds the wait. */
 export function httpGet(url: string, headers: Record<string, string> = {}, method = 'GET', ms = 3000): Promise<HttpResult> {
@@ -119,11 +150,17 @@ export function httpGet(url: string, headers: Record<string, string> = {}, metho
     const req = request(url, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }); });
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
       res.on('error', reject);
     });
     const timer = setTimeout(() => req.destroy(new Error(`no answer from ${url} within ${ms} ms`)), ms);
-    req.on('error', (e) => { clearTimeout(timer); reject(e); });
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     req.end();
   });
 }

@@ -25,8 +25,14 @@ describe('log across workers (gatekit run)', function () {
   this.timeout(20_000);
   let dir: string;
   let served: Served | undefined;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-mwlog-')); });
-  afterEach(async () => { await served?.stop(); served = undefined; rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-mwlog-'));
+  });
+  afterEach(async () => {
+    await served?.stop();
+    served = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const start = async (log: string): Promise<number> => {
     const file = join(dir, 'site.gate');
@@ -53,7 +59,9 @@ describe('log across workers (gatekit run)', function () {
     for (const l of lines) {
       const m = LINE.exec(l);
       assert.ok(m, `malformed line: ${l.slice(0, 120)}...`);
-      pids.add(m[1]); paths.add(m[2]); ids.add(m[4]);
+      pids.add(m[1]);
+      paths.add(m[2]);
+      ids.add(m[4]);
     }
     assert.equal(paths.size, 400, 'every request logged once');
     assert.equal(ids.size, 400, 'request ids are unique across workers');
@@ -69,7 +77,10 @@ describe('log across workers (gatekit run)', function () {
     await served!.waitFor(/access log reopened[^\n]*\n[\s\S]*access log reopened/);
     await hammer(port, 40, 8, 40);
     await served!.stop();
-    const count = (f: string): number => readFileSync(f, 'utf8').split('\n').filter((l) => LINE.test(l)).length;
+    const count = (f: string): number =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .filter((l) => LINE.test(l)).length;
     assert.equal(count(`${log}.1`), 40);
     assert.equal(count(log), 40);
   });
@@ -78,8 +89,14 @@ describe('log across workers (gatekit run)', function () {
     const port = await start('format "$method $path $status"; to stdout');
     await hammer(port, 30, 6);
     await served!.stop();
-    const got = served!.output().split('\n').filter((l) => l.startsWith('GET /n/'));
+    const got = served!
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('GET /n/'));
     assert.equal(got.length, 30);
-    assert.ok(got.every((l) => /^GET \/n\/\d+ 200$/.test(l)), got.join('\n'));
+    assert.ok(
+      got.every((l) => /^GET \/n\/\d+ 200$/.test(l)),
+      got.join('\n'),
+    );
   });
 });

@@ -19,7 +19,10 @@ describe('middleware over proxy', () => {
         while (i < body.length) {
           const ok = res.write(body.subarray(i, i + 8192));
           i += 8192;
-          if (!ok) { res.once('drain', pump); return; }
+          if (!ok) {
+            res.once('drain', pump);
+            return;
+          }
         }
         res.end();
       };
@@ -28,8 +31,11 @@ describe('middleware over proxy', () => {
     await once(upstream, 'listening');
   });
   afterEach(async () => {
-    await gate?.close(); gate = undefined;
-    upstream?.close(); upstream?.closeAllConnections(); upstream = undefined;
+    await gate?.close();
+    gate = undefined;
+    upstream?.close();
+    upstream?.closeAllConnections();
+    upstream = undefined;
   });
 
   it('compresses a streamed upstream response, and passes the request id and request headers upstream', async function () {

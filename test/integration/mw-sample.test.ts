@@ -7,7 +7,10 @@ import { httpGet } from './mw-fixtures.js';
 
 describe('samples/middleware', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('serves compressed public pages, guards /api/ with basic auth, and adds its headers', async () => {
     const file = repoPath('samples', 'middleware', 'gatekit.gate');

@@ -11,7 +11,11 @@ import { hasPython3, WSGI_TESTDATA } from './wsgi-gate.js';
 /** stat reads a process's parent pid and state from /proc, or undefined when it is gone. */
 function stat(pid: number): { ppid: number; state: string } | undefined {
   let text: string;
-  try { text = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return undefined; }
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' '); // the command name may hold spaces
   return { state: rest[0], ppid: Number(rest[1]) };
 }
@@ -57,7 +61,10 @@ describe('no process outlives gatekit', function () {
     if (!hasPython3()) this.skip(); // python3 (>= 3.8) is not installed: the pools run real Python processes
     if (!existsSync('/proc/self/stat')) this.skip(); // the test finds the process tree through Linux's /proc
   });
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gk-orphans-')); recorded = []; });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gk-orphans-'));
+    recorded = [];
+  });
   afterEach(async () => {
     await served?.stop();
     served = undefined;
@@ -68,12 +75,15 @@ describe('no process outlives gatekit', function () {
   for (const workers of [0, 1]) {
     it(`ends the Python pools, the CGI spawn helper and its scripts, and removes their folders, after kill -9 of gatekit (workers ${workers})`, async () => {
       const temp = join(dir, 'tmp');
-      writeFileSync(join(dir, 'site.gate'), `global { workers ${workers} }
+      writeFileSync(
+        join(dir, 'site.gate'),
+        `global { workers ${workers} }
         server { listen 127.0.0.1:0
           route /w/ { wsgi apps:application { chdir ${WSGI_TESTDATA}; workers 2 } }
           route /a/ { asgi apps:application { chdir ${ASGI_TESTDATA} } }
           route /cgi-bin/ { cgi ${CGI_DIR} { spawner helper } }
-        }\n`);
+        }\n`,
+      );
       mkdirSync(temp, { mode: 0o700 }); // gatekit's temp folder: its pools' and helpers' folders go there
       served = serve(['run', join(dir, 'site.gate')], { env: { TMPDIR: temp } });
       const [, port] = await served.waitFor(/listening .*url=http:\/\/127\.0\.0\.1:(\d+)/, 15_000);
@@ -83,16 +93,42 @@ describe('no process outlives gatekit', function () {
       const [, grandchild] = await served.waitFor(/grandchild (\d+)/, 5000);
       recorded = descendants(served.child.pid!);
       const folders = readdirSync(temp);
-      assert.ok(recorded.length >= 7 + workers && recorded.includes(Number(grandchild)), `keepers, 2 + 1 workers, the helper, its script and its child run: ${recorded.join(' ')}`);
-      assert.ok(['gatekit-run-', 'gatekit-cgi-'].every((p) => folders.some((f) => f.startsWith(p))), folders.join(' '));
-      const pools = readdirSync(join(temp, folders.find((f) => f.startsWith('gatekit-run-'))!));
-      assert.ok(['wsgi-', 'asgi-'].every((p) => pools.some((f) => f.startsWith(p))), `the pools' folders are in the generation's run folder: ${pools.join(' ')}`);
+      assert.ok(
+        recorded.length >= 7 + workers && recorded.includes(Number(grandchild)),
+        `keepers, 2 + 1 workers, the helper, its script and its child run: ${recorded.join(' ')}`,
+      );
+      assert.ok(
+        ['gatekit-run-', 'gatekit-cgi-'].every((p) => folders.some((f) => f.startsWith(p))),
+        folders.join(' '),
+      );
+      const pools = readdirSync(
+        join(
+          temp,
+          folders.find((f) => f.startsWith('gatekit-run-'))!,
+        ),
+      );
+      assert.ok(
+        ['wsgi-', 'asgi-'].every((p) => pools.some((f) => f.startsWith(p))),
+        `the pools' folders are in the generation's run folder: ${pools.join(' ')}`,
+      );
 
       served.child.kill('SIGKILL');
       await served.exited();
-      const left = (): string => recorded.filter(alive).map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`).join('\n');
-      await until(() => recorded.every((pid) => !alive(pid)), () => `still running after gatekit was killed:\n${left()}`, 15_000);
-      await until(() => readdirSync(temp).length === 0, () => `left behind: ${readdirSync(temp).join(' ')}`, 5000);
+      const left = (): string =>
+        recorded
+          .filter(alive)
+          .map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`)
+          .join('\n');
+      await until(
+        () => recorded.every((pid) => !alive(pid)),
+        () => `still running after gatekit was killed:\n${left()}`,
+        15_000,
+      );
+      await until(
+        () => readdirSync(temp).length === 0,
+        () => `left behind: ${readdirSync(temp).join(' ')}`,
+        5000,
+      );
     });
   }
 });

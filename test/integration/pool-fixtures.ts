@@ -1,7 +1,11 @@
 import type { TestGate } from '../helpers/gate.js';
 
 /** Timed is a response read whole, with when it ended. */
-export interface Timed { readonly status: number; readonly body: string; readonly at: number }
+export interface Timed {
+  readonly status: number;
+  readonly body: string;
+  readonly at: number;
+}
 
 /** timed fetches a URL and resolves with its status, body and when it ended. */
 export async function timed(url: string): Promise<Timed> {
@@ -20,7 +24,10 @@ export async function steadyLoad(g: TestGate, rounds = 15): Promise<{ statuses: 
   const statuses: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const batch = await Promise.all(Array.from({ length: 4 }, () => timed(g.url('/pid'))));
-    for (const r of batch) { statuses.push(r.status); pids.add(r.body); }
+    for (const r of batch) {
+      statuses.push(r.status);
+      pids.add(r.body);
+    }
   }
   return { statuses, pids };
 }

@@ -15,14 +15,22 @@ describe('prefork process model', function () {
   let dir: string;
   let served: Served | undefined;
   let loop: RequestLoop | undefined;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-prefork-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-prefork-'));
+  });
   afterEach(async () => {
-    await loop?.stop(); loop = undefined;
-    await served?.stop(); served = undefined;
+    await loop?.stop();
+    loop = undefined;
+    await served?.stop();
+    served = undefined;
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const write = (text: string): string => { const f = join(dir, 'site.gate'); writeFileSync(f, text); return f; };
+  const write = (text: string): string => {
+    const f = join(dir, 'site.gate');
+    writeFileSync(f, text);
+    return f;
+  };
   const start = async (text: string): Promise<number> => {
     served = serve(['run', write(text)]);
     const [, port] = await served.waitFor(LISTENING, 8000);
@@ -46,13 +54,18 @@ describe('prefork process model', function () {
     const victim = [...pids(loop.outcomes)][0];
     process.kill(Number(victim), 'SIGKILL');
     await served!.waitFor(new RegExp(`pid ${victim}\\) exited with signal SIGKILL`));
-    await served!.waitFor(/worker ready role=master worker=\d pid=\d+ generation=1[\s\S]*worker ready role=master worker=\d pid=\d+ generation=1[\s\S]*worker ready/);
+    await served!.waitFor(
+      /worker ready role=master worker=\d pid=\d+ generation=1[\s\S]*worker ready role=master worker=\d pid=\d+ generation=1[\s\S]*worker ready/,
+    );
     const before = loop.outcomes.length;
     await loop.waitFor(before + 40);
     const outs = await loop.stop();
     loop = undefined;
     assert.ok(loop === undefined && outs.filter((o) => o.error || o.status !== 200).length <= 1, 'at most the one request in flight may fail');
-    assert.ok(outs.slice(before).every((o) => o.status === 200), 'every request after the replacement succeeds');
+    assert.ok(
+      outs.slice(before).every((o) => o.status === 200),
+      'every request after the replacement succeeds',
+    );
     const after = pids(outs.slice(before));
     assert.ok(!after.has(victim));
     assert.equal(after.size, 2);
@@ -66,41 +79,51 @@ describe('prefork process model', function () {
     writeFileSync(file, 'global { workers 2 }\nserver { listen 127.0.0.1:0; respond "v2" }\n');
     served!.child.kill('SIGHUP');
     await served!.waitFor(/reloaded: new workers ready/);
-    await served!.waitFor(/generation=1 state|worker exited role=master worker=\d pid=\d+ generation=1[\s\S]*worker exited role=master worker=\d pid=\d+ generation=1/);
+    await served!.waitFor(
+      /generation=1 state|worker exited role=master worker=\d pid=\d+ generation=1[\s\S]*worker exited role=master worker=\d pid=\d+ generation=1/,
+    );
     const mark = loop.outcomes.length;
     await loop.waitFor(mark + 20);
     const outs = await loop.stop();
     loop = undefined;
-    assert.deepEqual(outs.filter((o) => o.status !== 200), [], 'no request failed');
+    assert.deepEqual(
+      outs.filter((o) => o.status !== 200),
+      [],
+      'no request failed',
+    );
     const bodies = outs.map((o) => o.body);
     assert.equal(bodies[0], 'v1');
     assert.ok(bodies.slice(mark).every((b) => b === 'v2'));
   });
 
   // workers 0: the new generation takes the listening socket over in the same process
-  for (const workers of [0, 2]) it(`reloads with zero failed requests under concurrent keep-alive load, several times in a row (workers ${workers})`, async function () {
-    this.timeout(60_000); // three reloads, each forking new workers: slow on a loaded machine
-    const file = join(dir, 'site.gate');
-    const port = await freePort();
-    const site = (v: number): string => `global { workers ${workers} }\nserver { listen 127.0.0.1:${port}; respond "v${v}" }\n`;
-    served = serve(['run', write(site(0))]);
-    await served.waitFor(/listening/, 8000);
-    const load = new KeepAliveLoad(port, 16);
-    try {
-      await load.waitFor(200);
-      for (let v = 1; v <= 3; v++) {
-        writeFileSync(file, site(v));
-        served.child.kill('SIGHUP');
-        await served.waitFor(new RegExp('info reloaded[\\s\\S]*'.repeat(v)), 10_000);
-        const mark = load.outcomes.length;
-        await load.waitFor(mark + 200);
-        assert.ok(load.outcomes.slice(mark + 100).some((o) => o.body === `v${v}`), `serving v${v}`);
+  for (const workers of [0, 2])
+    it(`reloads with zero failed requests under concurrent keep-alive load, several times in a row (workers ${workers})`, async function () {
+      this.timeout(60_000); // three reloads, each forking new workers: slow on a loaded machine
+      const file = join(dir, 'site.gate');
+      const port = await freePort();
+      const site = (v: number): string => `global { workers ${workers} }\nserver { listen 127.0.0.1:${port}; respond "v${v}" }\n`;
+      served = serve(['run', write(site(0))]);
+      await served.waitFor(/listening/, 8000);
+      const load = new KeepAliveLoad(port, 16);
+      try {
+        await load.waitFor(200);
+        for (let v = 1; v <= 3; v++) {
+          writeFileSync(file, site(v));
+          served.child.kill('SIGHUP');
+          await served.waitFor(new RegExp('info reloaded[\\s\\S]*'.repeat(v)), 10_000);
+          const mark = load.outcomes.length;
+          await load.waitFor(mark + 200);
+          assert.ok(
+            load.outcomes.slice(mark + 100).some((o) => o.body === `v${v}`),
+            `serving v${v}`,
+          );
+        }
+      } finally {
+        const outs = await load.stop();
+        assert.deepEqual(outs.filter((o) => o.status !== 200).slice(0, 5), [], `of ${outs.length} requests`);
       }
-    } finally {
-      const outs = await load.stop();
-      assert.deepEqual(outs.filter((o) => o.status !== 200).slice(0, 5), [], `of ${outs.length} requests`);
-    }
-  });
+    });
 
   it('keeps serving the old config when the new one has errors', async () => {
     const file = join(dir, 'site.gate');
@@ -131,7 +154,9 @@ describe('prefork process model', function () {
   });
 
   it('lets a slow request finish on TERM, refuses new connections, and exits 0', async () => {
-    const port = await start(`plugin ${TEST_PLUGIN}\nglobal { workers 1; graceful_timeout 5s }\nserver { listen 127.0.0.1:0; route /slow { slow 1500ms }; respond "fast" }\n`);
+    const port = await start(
+      `plugin ${TEST_PLUGIN}\nglobal { workers 1; graceful_timeout 5s }\nserver { listen 127.0.0.1:0; route /slow { slow 1500ms }; respond "fast" }\n`,
+    );
     const slow = getOnce(port, '/slow');
     await new Promise((r) => setTimeout(r, 300));
     served!.child.kill('SIGTERM');
@@ -150,15 +175,23 @@ describe('prefork process model', function () {
     const outs = [];
     const until = Date.now() + 10_000;
     for (let i = 0; i < 20_000 && pids(outs).size < 2 && Date.now() < until; i++) outs.push(await getOnce(port));
-    assert.ok(outs.every((o) => o.status === 200), JSON.stringify(outs.filter((o) => o.status !== 200)));
+    assert.ok(
+      outs.every((o) => o.status === 200),
+      JSON.stringify(outs.filter((o) => o.status !== 200)),
+    );
     assert.equal(pids(outs).size, 2, 'a new worker took over');
     assert.match(served!.output(), /worker reached max_requests; replacing it role=master worker=1 pid=\d+ requests=5/);
   });
 
   it('kills a worker stuck in a busy loop after worker_timeout, naming the request, and replaces it', async () => {
-    const port = await start(`plugin ${TEST_PLUGIN}\nglobal { workers 2; worker_timeout 1s }\nserver { listen 127.0.0.1:0; route = /stuck { spin }; respond "$pid" }\n`);
+    const port = await start(
+      `plugin ${TEST_PLUGIN}\nglobal { workers 2; worker_timeout 1s }\nserver { listen 127.0.0.1:0; route = /stuck { spin }; respond "$pid" }\n`,
+    );
     void getOnce(port, '/stuck?why=test', 8000);
-    await served!.waitFor(/worker timeout: event loop blocked for \d+ms; killing it worker=\d pid=\d+ request="GET \/stuck\?why=test" request_age_ms=\d+/, 8000);
+    await served!.waitFor(
+      /worker timeout: event loop blocked for \d+ms; killing it worker=\d pid=\d+ request="GET \/stuck\?why=test" request_age_ms=\d+/,
+      8000,
+    );
     await served!.waitFor(/exited with signal SIGKILL/);
     const outs = [];
     for (let i = 0; i < 10; i++) outs.push(await getOnce(port));
@@ -190,7 +223,7 @@ describe('prefork process model', function () {
     assert.equal((await getOnce(port)).status, 200);
   });
 
-  it('runs plugins\' master parts: a supervised helper process is restarted, and stopped with the master', async () => {
+  it("runs plugins' master parts: a supervised helper process is restarted, and stopped with the master", async () => {
     await start(`plugin ${TEST_PLUGIN}\nglobal { workers 1; test_pool alpha }\nserver { listen 127.0.0.1:0; respond "x" }\n`);
     const [, first] = await served!.waitFor(/pool alpha ready (\d+)/);
     process.kill(Number(first), 'SIGKILL');
@@ -253,6 +286,9 @@ function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
   });
 }

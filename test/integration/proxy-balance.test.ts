@@ -38,7 +38,10 @@ describe('proxy: load balancing', () => {
   it('least_conn sends new requests away from a busy upstream', async () => {
     let release: (() => void) | undefined;
     const slowA = await upstream((req, res: ServerResponse) => {
-      if (req.url === '/hold') { release = () => res.end('{"name":"a"}'); return; }
+      if (req.url === '/hold') {
+        release = () => res.end('{"name":"a"}');
+        return;
+      }
       echo('a')(req, res);
     });
     ups = [slowA, await upstream(echo('b'))];
@@ -55,7 +58,8 @@ describe('proxy: load balancing', () => {
     const [a, b, c] = await three();
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} ${b.url} ${c.url} { balance ip_hash } }`);
     const seen = new Set<string>();
-    for (let i = 1; i <= 40; i++) { // 40 clients miss one of 3 upstreams with odds ~1e-7
+    for (let i = 1; i <= 40; i++) {
+      // 40 clients miss one of 3 upstreams with odds ~1e-7
       const mine = await names(2, { localAddress: `127.0.0.${i}` });
       assert.equal(new Set(mine).size, 1, `127.0.0.${i} moved: ${mine.join(',')}`);
       seen.add(mine[0]);
@@ -92,7 +96,10 @@ describe('proxy: load balancing', () => {
 
   describe('balance cookie (sticky sessions)', () => {
     let other: TestGate | undefined;
-    afterEach(async () => { await other?.close(); other = undefined; });
+    afterEach(async () => {
+      await other?.close();
+      other = undefined;
+    });
     const conf = (a: string, b: string, c: string, extra = ''): string =>
       `server { listen 127.0.0.1:0; proxy ${a} ${b} ${c} { balance cookie lb { secret s3cret${extra} }; max_fails 0 } }`;
     const cookieOf = (r: { headers: Record<string, string | string[] | undefined> }): string | undefined => {

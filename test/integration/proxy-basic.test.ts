@@ -16,7 +16,10 @@ describe('proxy: forwarding', () => {
     await Promise.all(ups.map((u) => u.close()));
     ups = [];
   });
-  const start = async (...us: TestUpstream[]) => { ups.push(...us); return us; };
+  const start = async (...us: TestUpstream[]) => {
+    ups.push(...us);
+    return us;
+  };
 
   it('passes method, path, query and body, and answers with the upstream status, headers and body', async () => {
     const [a] = await start(await upstream(echo('a')));
@@ -29,12 +32,23 @@ describe('proxy: forwarding', () => {
   });
 
   it('removes hop-by-hop headers both ways, and those named in Connection', async () => {
-    const [a] = await start(await upstream((req, res) => {
-      res.writeHead(200, { 'x-seen': Object.keys(req.headers).sort().join(','), connection: 'x-secret-down', 'x-secret-down': '1', 'keep-alive': 'timeout=5', 'x-kept': 'yes' });
-      res.end('ok');
-    }));
+    const [a] = await start(
+      await upstream((req, res) => {
+        res.writeHead(200, {
+          'x-seen': Object.keys(req.headers).sort().join(','),
+          connection: 'x-secret-down',
+          'x-secret-down': '1',
+          'keep-alive': 'timeout=5',
+          'x-kept': 'yes',
+        });
+        res.end('ok');
+      }),
+    );
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} }`);
-    const r = await rawRequest(gate.port, 'GET / HTTP/1.1\r\nHost: site.test\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: 300\r\nProxy-Connection: keep-alive\r\nTE: gzip\r\nUpgrade-Insecure-Requests: 1\r\nX-Other: 2\r\n\r\n');
+    const r = await rawRequest(
+      gate.port,
+      'GET / HTTP/1.1\r\nHost: site.test\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: 300\r\nProxy-Connection: keep-alive\r\nTE: gzip\r\nUpgrade-Insecure-Requests: 1\r\nX-Other: 2\r\n\r\n',
+    );
     assert.equal(r.status, 200);
     const seen = /x-seen: (.*)\r\n/i.exec(r.text)![1].split(',');
     for (const h of ['x-secret', 'keep-alive', 'proxy-connection', 'te']) assert.ok(!seen.includes(h), `${h} was forwarded`);
@@ -46,13 +60,17 @@ describe('proxy: forwarding', () => {
   it('appends X-Forwarded-For, sets X-Forwarded-Proto, X-Forwarded-Host and X-Real-IP, and keeps Host by default', async () => {
     const [a] = await start(await upstream(echo('a')));
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} }`);
-    const r = await send(gate.port, '/', { headers: { host: 'site.test:8080', 'x-forwarded-for': '10.0.0.1', 'x-forwarded-proto': 'https', 'x-real-ip': '6.6.6.6' } });
+    const r = await send(gate.port, '/', {
+      headers: { host: 'site.test:8080', 'x-forwarded-for': '10.0.0.1', 'x-forwarded-proto': 'https', 'x-real-ip': '6.6.6.6' },
+    });
     const h = JSON.parse(r.body).headers;
-    assert.deepEqual([h.host, h['x-forwarded-for'], h['x-forwarded-proto'], h['x-forwarded-host'], h['x-real-ip']],
-      ['site.test:8080', '10.0.0.1, 127.0.0.1', 'http', 'site.test:8080', '127.0.0.1']);
+    assert.deepEqual(
+      [h.host, h['x-forwarded-for'], h['x-forwarded-proto'], h['x-forwarded-host'], h['x-real-ip']],
+      ['site.test:8080', '10.0.0.1, 127.0.0.1', 'http', 'site.test:8080', '127.0.0.1'],
+    );
   });
 
-  it('sends the upstream\'s host with preserve_host off', async () => {
+  it("sends the upstream's host with preserve_host off", async () => {
     const [a] = await start(await upstream(echo('a')));
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} { preserve_host off } }`);
     const r = await send(gate.port, '/', { headers: { host: 'site.test' } });
@@ -60,12 +78,14 @@ describe('proxy: forwarding', () => {
   });
 
   it('sets, adds and removes headers both ways with request variables', async () => {
-    const [a] = await start(await upstream((req, res) => {
-      res.setHeader('x-seen', JSON.stringify(req.headers));
-      res.setHeader('server', 'upstream/1.0');
-      res.setHeader('x-many', ['1', '2']);
-      res.end('ok');
-    }));
+    const [a] = await start(
+      await upstream((req, res) => {
+        res.setHeader('x-seen', JSON.stringify(req.headers));
+        res.setHeader('server', 'upstream/1.0');
+        res.setHeader('x-many', ['1', '2']);
+        res.end('ok');
+      }),
+    );
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} {
       header_up X-Path $path
       header_up add X-Multi one
@@ -129,7 +149,10 @@ describe('proxy: forwarding', () => {
     }`);
     assert.equal(JSON.parse((await send(gate.port, '/ok')).body).name, 'tls');
     assert.equal((await send(gate.port, '/strict/')).status, 502);
-    assert.ok(gate.logs.some((l) => /error \[proxy\] upstream connect failed .*upstream=127\.0\.0\.1/.test(l)), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => /error \[proxy\] upstream connect failed .*upstream=127\.0\.0\.1/.test(l)),
+      gate.logs.join('\n'),
+    );
   });
 
   it('reuses upstream connections (keepalive), and closes each with keepalive 0', async () => {
@@ -142,23 +165,27 @@ describe('proxy: forwarding', () => {
   });
 
   it('passes chunked bodies and trailers both ways', async () => {
-    const [a] = await start(await upstream((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        res.writeHead(200, { trailer: 'x-checksum', 'x-got-trailer': req.trailers['x-client-sum'] ?? 'none' });
-        res.write(`got ${Buffer.concat(chunks).toString()};`);
-        res.write('more');
-        res.addTrailers({ 'x-checksum': 'abc123' });
-        res.end();
-      });
-    }));
+    const [a] = await start(
+      await upstream((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          res.writeHead(200, { trailer: 'x-checksum', 'x-got-trailer': req.trailers['x-client-sum'] ?? 'none' });
+          res.write(`got ${Buffer.concat(chunks).toString()};`);
+          res.write('more');
+          res.addTrailers({ 'x-checksum': 'abc123' });
+          res.end();
+        });
+      }),
+    );
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} }`);
     const reply = await new Promise<{ te: string | undefined; body: string; trailers: NodeJS.Dict<string>; got: unknown }>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: gate!.port, method: 'POST', path: '/', agent: false, headers: { trailer: 'x-client-sum' } }, (res) => {
         let body = '';
         res.setEncoding('utf8');
-        res.on('data', (c: string) => { body += c; });
+        res.on('data', (c: string) => {
+          body += c;
+        });
         res.on('end', () => resolve({ te: res.headers['transfer-encoding'], body, trailers: res.trailers, got: res.headers['x-got-trailer'] }));
       });
       req.on('error', reject);
@@ -171,12 +198,22 @@ describe('proxy: forwarding', () => {
   });
 
   it('passes HEAD, 204 and 304 answers without a body', async () => {
-    const [a] = await start(await upstream((req, res) => {
-      if (req.url === '/none') { res.writeHead(204); res.end(); return; }
-      if (req.headers['if-none-match'] === '"v1"') { res.writeHead(304, { etag: '"v1"' }); res.end(); return; }
-      res.writeHead(200, { etag: '"v1"', 'content-length': 5 });
-      res.end(req.method === 'HEAD' ? undefined : 'hello');
-    }));
+    const [a] = await start(
+      await upstream((req, res) => {
+        if (req.url === '/none') {
+          res.writeHead(204);
+          res.end();
+          return;
+        }
+        if (req.headers['if-none-match'] === '"v1"') {
+          res.writeHead(304, { etag: '"v1"' });
+          res.end();
+          return;
+        }
+        res.writeHead(200, { etag: '"v1"', 'content-length': 5 });
+        res.end(req.method === 'HEAD' ? undefined : 'hello');
+      }),
+    );
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} }`);
     const head = await send(gate.port, '/', { method: 'HEAD' });
     assert.deepEqual([head.status, head.headers['content-length'], head.body], [200, '5', '']);

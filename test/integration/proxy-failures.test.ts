@@ -31,7 +31,11 @@ class LatePlugin implements Plugin {
         const left = once(ctx.res, 'close');
         lateTurns.arrived.shift()?.();
         await left;
-        try { await next(); } finally { lateTurns.settled.shift()?.(); }
+        try {
+          await next();
+        } finally {
+          lateTurns.settled.shift()?.();
+        }
       },
     };
   }
@@ -49,7 +53,10 @@ describe('proxy: failures, timeouts and retries', () => {
     for (const s of extra) s.close();
     extra = [];
   });
-  const start = async (...us: TestUpstream[]) => { ups.push(...us); return us; };
+  const start = async (...us: TestUpstream[]) => {
+    ups.push(...us);
+    return us;
+  };
 
   it('answers 502 with a short body and logs one error line naming the upstream when it cannot connect', async () => {
     const port = await closedPort();
@@ -73,23 +80,37 @@ describe('proxy: failures, timeouts and retries', () => {
       const r = await send(gate.port, '/');
       assert.deepEqual([r.status, nameOf(r.body)], [200, 'b']);
     }
-    assert.ok(gate.logs.some((l) => l.includes(`upstream marked down`) && l.includes(`upstream=127.0.0.1:${a.port}`)), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => l.includes(`upstream marked down`) && l.includes(`upstream=127.0.0.1:${a.port}`)),
+      gate.logs.join('\n'),
+    );
   });
 
   it('answers 504 when the upstream is slow to answer, and aborts the upstream request', async () => {
     let aborted = false;
-    const [a] = await start(await upstream((req) => { req.socket.on('close', () => { aborted = true; }); }));
+    const [a] = await start(
+      await upstream((req) => {
+        req.socket.on('close', () => {
+          aborted = true;
+        });
+      }),
+    );
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} { read_timeout 150ms } }`);
     const t0 = Date.now();
     const r = await send(gate.port, '/slow');
     assert.deepEqual([r.status, r.body.split('\n')[0]], [504, '504 Gateway Timeout']);
     assert.ok(Date.now() - t0 < 1500);
     await waitFor(() => aborted, 1000, 'the upstream request to be aborted');
-    assert.ok(gate.logs.some((l) => /error \[proxy\] upstream timed out while reading the response .*upstream=127/.test(l)), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => /error \[proxy\] upstream timed out while reading the response .*upstream=127/.test(l)),
+      gate.logs.join('\n'),
+    );
   });
 
   it('answers 504 when connecting (TLS handshake included) takes longer than connect_timeout', async () => {
-    const mute = createServer(() => { /* accept, never speak */ });
+    const mute = createServer(() => {
+      /* accept, never speak */
+    });
     extra.push(mute);
     const held: Socket[] = [];
     mute.on('connection', (s) => held.push(s));
@@ -98,39 +119,60 @@ describe('proxy: failures, timeouts and retries', () => {
     gate = await startGate(`server { listen 127.0.0.1:0; proxy https://127.0.0.1:${port} { connect_timeout 150ms } }`);
     const r = await send(gate.port, '/');
     assert.equal(r.status, 504);
-    assert.ok(gate.logs.some((l) => l.includes('upstream timed out while connecting')), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => l.includes('upstream timed out while connecting')),
+      gate.logs.join('\n'),
+    );
     for (const s of held) s.destroy();
   });
 
   it('answers 504 when the upstream stops taking the request body for send_timeout', async () => {
-    const [a] = await start(await upstream(() => { /* never reads the body */ }));
+    const [a] = await start(
+      await upstream(() => {
+        /* never reads the body */
+      }),
+    );
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} { send_timeout 150ms } }`);
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: gate!.port, method: 'PUT', path: '/', agent: false, headers: { 'content-length': 256 * 1024 * 1024 } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-        req.destroy();
+      const req = request(
+        { host: '127.0.0.1', port: gate!.port, method: 'PUT', path: '/', agent: false, headers: { 'content-length': 256 * 1024 * 1024 } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        },
+      );
+      req.on('error', (e) => {
+        if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(e);
       });
-      req.on('error', (e) => { if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(e); });
       const chunk = Buffer.alloc(64 * 1024);
-      const pump = (): void => { while (!req.destroyed && req.write(chunk)); };
+      const pump = (): void => {
+        while (!req.destroyed && req.write(chunk));
+      };
       req.on('drain', pump);
       pump();
     });
     assert.equal(status, 504);
-    assert.ok(gate.logs.some((l) => l.includes('upstream timed out while sending the request')), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => l.includes('upstream timed out while sending the request')),
+      gate.logs.join('\n'),
+    );
   });
 
   it('cuts the client connection when the upstream resets mid-body, and logs it', async () => {
-    const [a] = await start(await upstream((req, res) => {
-      res.writeHead(200, { 'content-length': 100_000 });
-      res.write(Buffer.alloc(1000, 'x'), () => setTimeout(() => req.socket.destroy(), 20));
-    }));
+    const [a] = await start(
+      await upstream((req, res) => {
+        res.writeHead(200, { 'content-length': 100_000 });
+        res.write(Buffer.alloc(1000, 'x'), () => setTimeout(() => req.socket.destroy(), 20));
+      }),
+    );
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} }`);
     const outcome = await new Promise<string>((resolve) => {
       const req = request({ host: '127.0.0.1', port: gate!.port, path: '/', agent: false }, (res) => {
         let got = 0;
-        res.on('data', (c: Buffer) => { got += c.length; });
+        res.on('data', (c: Buffer) => {
+          got += c.length;
+        });
         res.on('end', () => resolve(`ended cleanly after ${got}`));
         res.on('error', () => resolve(`cut after ${got} bytes`));
       });
@@ -144,17 +186,30 @@ describe('proxy: failures, timeouts and retries', () => {
   it('aborts the upstream request when the client disconnects mid-response', async () => {
     let upstreamClosed = false;
     let ticks = 0;
-    const [a] = await start(await upstream((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      const t = setInterval(() => { ticks++; res.write('tick\n'); }, 10);
-      res.on('close', () => { clearInterval(t); upstreamClosed = true; });
-    }));
+    const [a] = await start(
+      await upstream((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const t = setInterval(() => {
+          ticks++;
+          res.write('tick\n');
+        }, 10);
+        res.on('close', () => {
+          clearInterval(t);
+          upstreamClosed = true;
+        });
+      }),
+    );
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} }`);
     await new Promise<void>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: gate!.port, path: '/stream', agent: false }, (res) => {
-        res.once('data', () => { req.destroy(); resolve(); });
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
       });
-      req.on('error', (e) => { if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(e); });
+      req.on('error', (e) => {
+        if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(e);
+      });
       req.end();
     });
     await waitFor(() => upstreamClosed, 1000, 'the upstream response to be aborted');
@@ -165,10 +220,19 @@ describe('proxy: failures, timeouts and retries', () => {
   it('aborts the upstream request when the client gives up before the response starts', async () => {
     let seen: IncomingMessage | undefined;
     let closed = false;
-    const [a] = await start(await upstream((req) => { seen = req; req.on('close', () => { closed = true; }); }));
+    const [a] = await start(
+      await upstream((req) => {
+        seen = req;
+        req.on('close', () => {
+          closed = true;
+        });
+      }),
+    );
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} }`);
     const req = request({ host: '127.0.0.1', port: gate.port, path: '/', agent: false });
-    req.on('error', () => { /* destroyed on purpose */ });
+    req.on('error', () => {
+      /* destroyed on purpose */
+    });
     req.end();
     await waitFor(() => seen !== undefined, 1000, 'the upstream to get the request');
     req.destroy();
@@ -181,7 +245,9 @@ describe('proxy: failures, timeouts and retries', () => {
     const arrived = new Promise<void>((r) => lateTurns.arrived.push(r));
     const settled = new Promise<void>((r) => lateTurns.settled.push(r));
     const req = request({ host: '127.0.0.1', port: gate.port, path: '/', agent: false });
-    req.on('error', () => { /* destroyed on purpose */ });
+    req.on('error', () => {
+      /* destroyed on purpose */
+    });
     req.end();
     await arrived;
     req.destroy();
@@ -195,7 +261,10 @@ describe('proxy: failures, timeouts and retries', () => {
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${bad.url} ${good.url} { balance first } }`);
     const r = await send(gate.port, '/');
     assert.deepEqual([r.status, nameOf(r.body)], [200, 'good']);
-    assert.ok(gate.logs.some((l) => l.includes('warn [proxy] upstream failed before responding; trying another upstream')), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => l.includes('warn [proxy] upstream failed before responding; trying another upstream')),
+      gate.logs.join('\n'),
+    );
   });
 
   it('does not retry a POST whose upstream failed after it was sent, but retries one that could not connect', async () => {
@@ -225,7 +294,10 @@ describe('proxy: failures, timeouts and retries', () => {
     for (let i = 0; i < 2; i++) assert.equal((await send(gate.port, '/')).status, 200);
     assert.equal(bad.requests, 2);
     const downAt = Date.now();
-    assert.ok(gate.logs.some((l) => l.includes('upstream marked down for 300ms after 2 failure(s)')), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => l.includes('upstream marked down for 300ms after 2 failure(s)')),
+      gate.logs.join('\n'),
+    );
     assert.equal((await send(gate.port, '/')).status, 200);
     assert.equal(bad.requests, 2, 'a downed upstream gets no traffic');
     await waitFor(() => Date.now() - downAt > 350, 1000, 'fail_timeout to pass');
@@ -236,7 +308,11 @@ describe('proxy: failures, timeouts and retries', () => {
   it('sends no traffic to an upstream failing its active health check until it passes again', async () => {
     let aHealthy = true;
     const handler = (name: string) => (req: IncomingMessage, res: import('node:http').ServerResponse) => {
-      if (req.url === '/healthz') { res.writeHead(name === 'a' && !aHealthy ? 503 : 200); res.end(); return; }
+      if (req.url === '/healthz') {
+        res.writeHead(name === 'a' && !aHealthy ? 503 : 200);
+        res.end();
+        return;
+      }
       echo(name)(req, res);
     };
     const [a, b] = await start(await upstream(handler('a')), await upstream(handler('b')));
@@ -252,7 +328,12 @@ describe('proxy: failures, timeouts and retries', () => {
   });
 
   it('answers 502 at once when no upstream is healthy', async () => {
-    const [a] = await start(await upstream((_req, res) => { res.writeHead(500); res.end(); }));
+    const [a] = await start(
+      await upstream((_req, res) => {
+        res.writeHead(500);
+        res.end();
+      }),
+    );
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${a.url} { health_check /h { interval 20ms } } }`);
     await waitFor(() => gate!.logs.some((l) => l.includes('failed its health check')), 2000, 'the check to fail');
     const before = a.requests;

@@ -51,8 +51,14 @@ async function framingUpstream(): Promise<FramingUpstream> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
-    port: (server.address() as { port: number }).port, seen, bytes,
-    close: () => new Promise<void>((r) => { for (const s of open) s.destroy(); server.close(() => r()); }),
+    port: (server.address() as { port: number }).port,
+    seen,
+    bytes,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of open) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -95,7 +101,13 @@ class ReframePlugin implements Plugin {
   readonly directives = [reframe];
   create(_d: string, config: unknown): AnyUnit {
     const body = (config as { body: string }).body;
-    return { handle: async (ctx: Ctx, next: Next) => { ctx.body.resume(); ctx.body = Readable.from([Buffer.from(body)]); await next(); } };
+    return {
+      handle: async (ctx: Ctx, next: Next) => {
+        ctx.body.resume();
+        ctx.body = Readable.from([Buffer.from(body)]);
+        await next();
+      },
+    };
   }
 }
 
@@ -121,11 +133,22 @@ describe('proxy: request framing upstream is its own, whatever the client names'
   for (const connection of ['close, Content-Length', 'content-length, close', 'close, Transfer-Encoding', 'close, Host']) {
     it(`sends a body with its length however Connection names it (Connection: ${connection}): the next client's request stays its own`, async () => {
       const { g, u } = await front();
-      const a = await rawRequest(g.port, `POST /a HTTP/1.1\r\nHost: site.test\r\nConnection: ${connection}\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`, 1000);
+      const a = await rawRequest(
+        g.port,
+        `POST /a HTTP/1.1\r\nHost: site.test\r\nConnection: ${connection}\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+        1000,
+      );
       assert.ok(a.text.endsWith('POST /a HTTP/1.1'), a.text);
       const b = await send(g.port, '/b', { headers: { cookie: 'sid=victim' } });
       assert.equal(b.body, 'GET /b HTTP/1.1');
-      assert.deepEqual(u.seen.map((s) => [s.connection, s.line, s.body]), [[0, 'POST /a HTTP/1.1', SMUGGLED], [0, 'GET /b HTTP/1.1', '']], 'one pooled connection, two requests');
+      assert.deepEqual(
+        u.seen.map((s) => [s.connection, s.line, s.body]),
+        [
+          [0, 'POST /a HTTP/1.1', SMUGGLED],
+          [0, 'GET /b HTTP/1.1', ''],
+        ],
+        'one pooled connection, two requests',
+      );
       assert.deepEqual(header(u.seen[0], 'content-length'), [String(SMUGGLED.length)]);
       assert.deepEqual(header(u.seen[0], 'host'), ['site.test']);
     });
@@ -134,14 +157,24 @@ describe('proxy: request framing upstream is its own, whatever the client names'
   it('sends a chunked body chunked however Connection names Transfer-Encoding or Content-Length', async () => {
     const { g, u } = await front();
     const chunked = `${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`;
-    await rawRequest(g.port, `POST /a HTTP/1.1\r\nHost: x\r\nConnection: close, Transfer-Encoding, Content-Length\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`, 1000);
+    await rawRequest(
+      g.port,
+      `POST /a HTTP/1.1\r\nHost: x\r\nConnection: close, Transfer-Encoding, Content-Length\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`,
+      1000,
+    );
     assert.equal((await send(g.port, '/b')).body, 'GET /b HTTP/1.1');
-    assert.deepEqual(u.seen.map((s) => [s.line, s.body]), [['POST /a HTTP/1.1', SMUGGLED], ['GET /b HTTP/1.1', '']]);
+    assert.deepEqual(
+      u.seen.map((s) => [s.line, s.body]),
+      [
+        ['POST /a HTTP/1.1', SMUGGLED],
+        ['GET /b HTTP/1.1', ''],
+      ],
+    );
     assert.deepEqual(header(u.seen[0], 'transfer-encoding'), ['chunked']);
     assert.deepEqual(header(u.seen[0], 'content-length'), []);
   });
 
-  it('writes the length it frames by, not the client\'s spelling of it', async () => {
+  it("writes the length it frames by, not the client's spelling of it", async () => {
     const { g, u } = await front();
     await rawRequest(g.port, 'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 003\r\nConnection: close\r\n\r\nabc', 1000);
     assert.deepEqual(header(u.seen[0], 'content-length'), ['3']);
@@ -149,21 +182,32 @@ describe('proxy: request framing upstream is its own, whatever the client names'
 
   it('passes request trailers on, but no trailer field that frames or routes a message', async () => {
     const { g, u } = await front();
-    await rawRequest(g.port, 'POST /a HTTP/1.1\r\nHost: x\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 1\r\nHost: evil.test\r\nConnection: close\r\n\r\n', 1000);
+    await rawRequest(
+      g.port,
+      'POST /a HTTP/1.1\r\nHost: x\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 1\r\nHost: evil.test\r\nConnection: close\r\n\r\n',
+      1000,
+    );
     assert.equal(u.seen[0].body, 'abc');
     assert.equal(u.seen[0].trailers, 'X-Sum: 1\r\n');
   });
 
   it('keeps Expect, Keep-Alive, Proxy-Connection and TE (but trailers) from the upstream', async () => {
     const { g, u } = await front();
-    await rawRequest(g.port, 'POST /a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nKeep-Alive: timeout=99\r\nProxy-Connection: keep-alive\r\nTE: gzip, trailers\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok', 1000);
+    await rawRequest(
+      g.port,
+      'POST /a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nKeep-Alive: timeout=99\r\nProxy-Connection: keep-alive\r\nTE: gzip, trailers\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok',
+      1000,
+    );
     const names = u.seen[0].headers.map(([k]) => k.toLowerCase());
-    assert.deepEqual(['expect', 'keep-alive', 'proxy-connection', 'connection'].filter((n) => names.includes(n)), []);
+    assert.deepEqual(
+      ['expect', 'keep-alive', 'proxy-connection', 'connection'].filter((n) => names.includes(n)),
+      [],
+    );
     assert.deepEqual(header(u.seen[0], 'te'), ['trailers']);
     assert.equal(u.seen[0].body, 'ok');
   });
 
-  it('lets header_up set Host, and the framing stays the proxy\'s', async () => {
+  it("lets header_up set Host, and the framing stays the proxy's", async () => {
     const { g, u } = await front('header_up set Host backend.internal');
     await send(g.port, '/a', { method: 'POST', body: 'hello' });
     assert.deepEqual(header(u.seen[0], 'host'), ['backend.internal']);
@@ -173,16 +217,25 @@ describe('proxy: request framing upstream is its own, whatever the client names'
 
   it('never writes past the length it sent, nor pools a connection whose body ended short, when a middleware changed the body', async () => {
     up = await framingUpstream();
-    gate = await startGate(`server { listen 127.0.0.1:0
+    gate = await startGate(
+      `server { listen 127.0.0.1:0
       route /long { reframe "abcGET /admin"; proxy http://127.0.0.1:${up.port} { retries 0 } }
       route /short { reframe "a"; proxy http://127.0.0.1:${up.port} { retries 0 } }
       route / { proxy http://127.0.0.1:${up.port} { retries 0 } }
-    }`, { plugins: [ReframePlugin] });
+    }`,
+      { plugins: [ReframePlugin] },
+    );
     const u = up;
     assert.equal((await send(gate.port, '/long', { method: 'POST', body: 'abc' })).status, 500);
     assert.equal((await send(gate.port, '/short', { method: 'POST', body: 'abc' })).status, 500);
     assert.equal((await send(gate.port, '/b')).body, 'GET /b HTTP/1.1');
-    assert.ok(u.bytes.every((b) => !b.includes('/admin')), u.bytes.join('\n----\n'));
-    assert.deepEqual(u.seen.map((s) => s.line), ['GET /b HTTP/1.1']);
+    assert.ok(
+      u.bytes.every((b) => !b.includes('/admin')),
+      u.bytes.join('\n----\n'),
+    );
+    assert.deepEqual(
+      u.seen.map((s) => s.line),
+      ['GET /b HTTP/1.1'],
+    );
   });
 });

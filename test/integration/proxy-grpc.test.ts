@@ -35,7 +35,10 @@ describe('proxy to gRPC services (h2c:// and h2:// upstreams)', function () {
     const md = new grpc.Metadata();
     md.set('x-tag', 'via gatekit');
     let served: grpc.Metadata | undefined;
-    const call = (cb: (e: grpc.ServiceError | null, r?: Note) => void) => c.Say({ text: 'hello', count: 41 }, md, {}, cb).on('metadata', (m) => { served = m; });
+    const call = (cb: (e: grpc.ServiceError | null, r?: Note) => void) =>
+      c.Say({ text: 'hello', count: 41 }, md, {}, cb).on('metadata', (m) => {
+        served = m;
+      });
     const answer = await unary<Note>(call);
     assert.deepEqual(answer, { text: 'hello (via gatekit)', count: 42 });
     assert.deepEqual(served?.get('x-served-by'), ['echo']);
@@ -69,15 +72,20 @@ describe('proxy to gRPC services (h2c:// and h2:// upstreams)', function () {
 
   it('passes an error status and its message back (a trailers-only answer)', async () => {
     const c = await behindGate();
-    const e = await unary<Note>((cb) => c.Fail({ text: 'x' }, cb)).then(() => assert.fail('Fail answered OK'), (err: grpc.ServiceError) => err);
+    const e = await unary<Note>((cb) => c.Fail({ text: 'x' }, cb)).then(
+      () => assert.fail('Fail answered OK'),
+      (err: grpc.ServiceError) => err,
+    );
     assert.equal(e.code, grpc.status.NOT_FOUND);
     assert.equal(e.details, 'no such note: ünïcode too');
   });
 
   it('a deadline ends the call for the client and cancels it upstream', async () => {
     const c = await behindGate();
-    const e = await unary<Note>((cb) => c.Stall({ text: 'wait' }, new grpc.Metadata(), { deadline: Date.now() + 300 }, cb))
-      .then(() => assert.fail('Stall answered'), (err: grpc.ServiceError) => err);
+    const e = await unary<Note>((cb) => c.Stall({ text: 'wait' }, new grpc.Metadata(), { deadline: Date.now() + 300 }, cb)).then(
+      () => assert.fail('Stall answered'),
+      (err: grpc.ServiceError) => err,
+    );
     assert.equal(e.code, grpc.status.DEADLINE_EXCEEDED);
     await waitFor(() => service!.cancelled === 1, 3000, 'the upstream call to be cancelled');
     // the gate and its upstream session still serve
@@ -91,7 +99,10 @@ describe('proxy to gRPC services (h2c:// and h2:// upstreams)', function () {
     gate = await startGate(`server { listen 127.0.0.1:0 h2c; proxy h2c://127.0.0.1:${port} }`);
     client = echoClient(`127.0.0.1:${gate.port}`);
     const c = client;
-    const e = await unary<Note>((cb) => c.Say({ text: 'x' }, new grpc.Metadata(), {}, cb)).then(() => assert.fail('answered'), (err: grpc.ServiceError) => err);
+    const e = await unary<Note>((cb) => c.Say({ text: 'x' }, new grpc.Metadata(), {}, cb)).then(
+      () => assert.fail('answered'),
+      (err: grpc.ServiceError) => err,
+    );
     assert.equal(e.code, grpc.status.UNAVAILABLE);
     assert.match(e.details, /502/);
     assert.equal(gate.logs.filter((l) => /upstream connect failed/.test(l) && l.includes('ECONNREFUSED')).length, 1);
@@ -116,17 +127,30 @@ describe('proxy to gRPC services (h2c:// and h2:// upstreams)', function () {
 });
 
 /** H2Upstream is a plain node:http2 cleartext server with what it saw. */
-interface H2Upstream { readonly server: Http2Server; readonly port: number; sessions: number; close(): Promise<void> }
+interface H2Upstream {
+  readonly server: Http2Server;
+  readonly port: number;
+  sessions: number;
+  close(): Promise<void>;
+}
 
 async function h2Upstream(onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void): Promise<H2Upstream> {
   const server = createServer();
   const up = { server, port: 0, sessions: 0, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   const open = new Set<import('node:http2').ServerHttp2Session>();
-  server.on('session', (s) => { up.sessions++; open.add(s); s.on('close', () => open.delete(s)); });
+  server.on('session', (s) => {
+    up.sessions++;
+    open.add(s);
+    s.on('close', () => open.delete(s));
+  });
   server.on('stream', (stream, headers) => onStream(stream, headers));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   up.port = (server.address() as AddressInfo).port;
-  up.close = () => new Promise<void>((resolve) => { for (const s of open) s.destroy(); server.close(() => resolve()); });
+  up.close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of open) s.destroy();
+      server.close(() => resolve());
+    });
   return up;
 }
 
@@ -134,14 +158,21 @@ describe('proxy to an HTTP/2 upstream (h2c://), from HTTP/1.1 and HTTP/2 clients
   this.timeout(15_000);
   let gate: TestGate | undefined;
   let up: H2Upstream | undefined;
-  afterEach(async () => { await gate?.close(); await up?.close(); gate = up = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    await up?.close();
+    gate = up = undefined;
+  });
 
   /** echoing answers with what it read (the bytes themselves), the request's view in headers, and a trailer. */
   const echoing = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
-      stream.respond({ ':status': 201, 'x-path': String(headers[':path']), 'x-authority': String(headers[':authority']), 'x-te': String(headers.te ?? '') }, { waitForTrailers: true });
+      stream.respond(
+        { ':status': 201, 'x-path': String(headers[':path']), 'x-authority': String(headers[':authority']), 'x-te': String(headers.te ?? '') },
+        { waitForTrailers: true },
+      );
       stream.on('wantTrailers', () => stream.sendTrailers({ 'x-checksum': String(chunks.reduce((n, c) => n + c.length, 0)) }));
       stream.end(Buffer.concat(chunks));
     });
@@ -153,7 +184,11 @@ describe('proxy to an HTTP/2 upstream (h2c://), from HTTP/1.1 and HTTP/2 clients
     const body = Buffer.alloc(4 * 1024 * 1024, 'gatekit ');
     const session = await h2Session(`http://127.0.0.1:${gate.port}`);
     try {
-      const answers = await Promise.all([1, 2, 3].map((i) => h2Ask(session, { method: 'POST', path: `/up/${i}?q=1`, headers: { te: 'trailers' }, body: [body.subarray(0, 1000), body.subarray(1000)] })));
+      const answers = await Promise.all(
+        [1, 2, 3].map((i) =>
+          h2Ask(session, { method: 'POST', path: `/up/${i}?q=1`, headers: { te: 'trailers' }, body: [body.subarray(0, 1000), body.subarray(1000)] }),
+        ),
+      );
       for (const [i, a] of answers.entries()) {
         assert.equal(a.status, 201);
         assert.equal(a.headers['x-path'], `/up/${i + 1}?q=1`);
@@ -173,7 +208,11 @@ describe('proxy to an HTTP/2 upstream (h2c://), from HTTP/1.1 and HTTP/2 clients
 
   it('an upstream that fails mid-response resets the client stream, logs once, and the gate serves on', async () => {
     up = await h2Upstream((stream, headers) => {
-      if (headers[':path'] === '/ok') { stream.respond({ ':status': 200 }); stream.end('fine'); return; }
+      if (headers[':path'] === '/ok') {
+        stream.respond({ ':status': 200 });
+        stream.end('fine');
+        return;
+      }
       // half an answer, then the connection goes away with an error (a stream's own close would end it first)
       const session = stream.session!;
       session.on('error', () => {});

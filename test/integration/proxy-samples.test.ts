@@ -11,7 +11,10 @@ function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
   });
 }
 
@@ -22,7 +25,11 @@ function messages(ws: WebSocket): { all: string[]; until(re: RegExp, ms?: number
   ws.on('message', (d: RawData) => {
     const m = (d as Buffer).toString();
     all.push(m);
-    for (const w of [...waiters]) if (w.re.test(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+    for (const w of [...waiters])
+      if (w.re.test(m)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
   });
   return {
     all,
@@ -31,7 +38,13 @@ function messages(ws: WebSocket): { all: string[]; until(re: RegExp, ms?: number
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`no message like ${re} (got ${all.join(' | ')})`)), ms);
-        waiters.push({ re, resolve: (m) => { clearTimeout(t); resolve(m); } });
+        waiters.push({
+          re,
+          resolve: (m) => {
+            clearTimeout(t);
+            resolve(m);
+          },
+        });
       });
     },
   };
@@ -60,7 +73,10 @@ describe('proxy: samples', () => {
       'hello from upstream a: GET /hello?x=1 (for 127.0.0.1)\n',
       'hello from upstream b: GET /hello?x=1 (for 127.0.0.1)\n',
     ]);
-    assert.deepEqual(new Set([a.headers['x-upstream'], b.headers['x-upstream']]), new Set([`127.0.0.1:${env.UPSTREAM_A_PORT}`, `127.0.0.1:${env.UPSTREAM_B_PORT}`]));
+    assert.deepEqual(
+      new Set([a.headers['x-upstream'], b.headers['x-upstream']]),
+      new Set([`127.0.0.1:${env.UPSTREAM_A_PORT}`, `127.0.0.1:${env.UPSTREAM_B_PORT}`]),
+    );
   });
 
   it('samples/websocket-chat carries a chat between two clients through the proxy', async () => {
@@ -74,7 +90,10 @@ describe('proxy: samples', () => {
       const ws = new WebSocket(`ws://127.0.0.1:${env.PORT}/chat`);
       sockets.push(ws);
       const m = messages(ws);
-      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
       return { ws, m };
     };
     const alice = await open();

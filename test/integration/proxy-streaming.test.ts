@@ -10,7 +10,9 @@ const CHUNK = Buffer.alloc(256 * 1024, 'z');
 class RssWatch {
   readonly base = process.memoryUsage.rss();
   peak = this.base;
-  private readonly timer = setInterval(() => { this.peak = Math.max(this.peak, process.memoryUsage.rss()); }, 20);
+  private readonly timer = setInterval(() => {
+    this.peak = Math.max(this.peak, process.memoryUsage.rss());
+  }, 20);
   stop(): number {
     clearInterval(this.timer);
     return this.peak - this.base;
@@ -24,7 +26,10 @@ function produce(out: NodeJS.WritableStream, total: number): void {
     while (left > 0) {
       const n = Math.min(left, CHUNK.length);
       left -= n;
-      if (!out.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) { out.once('drain', more); return; }
+      if (!out.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) {
+        out.once('drain', more);
+        return;
+      }
     }
     out.end();
   };
@@ -38,7 +43,9 @@ function download(port: number, size: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: '/big', agent: false, headers: { 'x-size': size } }, (res) => {
       let n = 0;
-      res.on('data', (c: Buffer) => { n += c.length; });
+      res.on('data', (c: Buffer) => {
+        n += c.length;
+      });
       res.on('end', () => resolve(n));
       res.on('error', reject);
     });
@@ -59,7 +66,10 @@ describe('proxy: streaming in bounded memory', function () {
   });
 
   it(`passes a ${TOTAL / MiB} MiB download through without buffering it`, async () => {
-    up = await upstream((req, res) => { res.writeHead(200, { 'content-type': 'application/octet-stream' }); produce(res, Number(req.headers['x-size'])); });
+    up = await upstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      produce(res, Number(req.headers['x-size']));
+    });
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${up.url} }`);
     assert.equal(await download(gate.port, 16 * MiB), 16 * MiB); // warm up: buffers, JIT, heap
     const watch = new RssWatch();
@@ -73,7 +83,9 @@ describe('proxy: streaming in bounded memory', function () {
   it(`passes a ${TOTAL / MiB} MiB upload through without buffering it`, async () => {
     up = await upstream((req, res) => {
       let n = 0;
-      req.on('data', (c: Buffer) => { n += c.length; });
+      req.on('data', (c: Buffer) => {
+        n += c.length;
+      });
       req.on('end', () => res.end(String(n)));
     });
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ${up.url} }`);
@@ -82,7 +94,9 @@ describe('proxy: streaming in bounded memory', function () {
       const req = request({ host: '127.0.0.1', port: gate!.port, method: 'POST', path: '/upload', agent: false }, (res) => {
         let body = '';
         res.setEncoding('utf8');
-        res.on('data', (c: string) => { body += c; });
+        res.on('data', (c: string) => {
+          body += c;
+        });
         res.on('end', () => resolve(body));
       });
       req.on('error', reject);

@@ -7,28 +7,45 @@ import { startGate, type TestGate } from '../helpers/gate.js';
 import { selfSignedPair, waitFor } from './proxy-upstreams.js';
 
 /** WsUpstream is a ws server on 127.0.0.1 port 0 (plain or TLS) that echoes messages with a prefix. */
-interface WsUpstream { readonly server: Server; readonly wss: WebSocketServer; readonly port: number; close(): Promise<void> }
+interface WsUpstream {
+  readonly server: Server;
+  readonly wss: WebSocketServer;
+  readonly port: number;
+  close(): Promise<void>;
+}
 
 async function wsUpstream(tls = false): Promise<WsUpstream> {
-  const server = tls ? createHttpsServer(selfSignedPair()) : createHttpServer((_req, res) => { res.writeHead(426); res.end('websocket only'); });
+  const server = tls
+    ? createHttpsServer(selfSignedPair())
+    : createHttpServer((_req, res) => {
+        res.writeHead(426);
+        res.end('websocket only');
+      });
   const wss = new WebSocketServer({ server });
   wss.on('connection', (ws, req) => {
     ws.send(`hello ${req.url} host=${req.headers.host} xff=${req.headers['x-forwarded-for']}`);
     ws.on('message', (data: RawData, binary: boolean) => {
       const text = (data as Buffer).toString();
-      if (!binary && text.startsWith('close ')) { const [, code, reason] = text.split(' '); ws.close(Number(code), reason); return; }
+      if (!binary && text.startsWith('close ')) {
+        const [, code, reason] = text.split(' ');
+        ws.close(Number(code), reason);
+        return;
+      }
       ws.send(binary ? data : `echo ${text}`, { binary });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
-    server, wss, port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    server,
+    wss,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -42,25 +59,35 @@ class Client {
     this.ws.on('message', (d: RawData, binary) => {
       const m = binary ? `binary:${(d as Buffer).toString('hex')}` : (d as Buffer).toString();
       const w = this.waiters.shift();
-      if (w) w(m); else this.queue.push(m);
+      if (w) w(m);
+      else this.queue.push(m);
     });
   }
   opened(): Promise<void> {
-    return new Promise((resolve, reject) => { this.ws.once('open', () => resolve()); this.ws.once('error', reject); });
+    return new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
   }
   next(ms = 2000): Promise<string> {
     const m = this.queue.shift();
     if (m !== undefined) return Promise.resolve(m);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('no message in time')), ms);
-      this.waiters.push((x) => { clearTimeout(t); resolve(x); });
+      this.waiters.push((x) => {
+        clearTimeout(t);
+        resolve(x);
+      });
     });
   }
   closed(ms = 2000): Promise<{ code: number; reason: string }> {
     if (this.ws.readyState === WebSocket.CLOSED) return Promise.reject(new Error('already closed'));
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('not closed in time')), ms);
-      this.ws.once('close', (code, reason) => { clearTimeout(t); resolve({ code, reason: reason.toString() }); });
+      this.ws.once('close', (code, reason) => {
+        clearTimeout(t);
+        resolve({ code, reason: reason.toString() });
+      });
     });
   }
 }
@@ -137,14 +164,29 @@ describe('proxy: WebSockets', () => {
     assert.ok(Date.now() - t0 >= 100);
   });
 
-  it('passes the upstream\'s refusal of an upgrade as a normal response', async () => {
-    const server = createHttpServer((_req, res) => { res.writeHead(403, { 'content-type': 'text/plain' }); res.end('no sockets for you'); });
+  it("passes the upstream's refusal of an upgrade as a normal response", async () => {
+    const server = createHttpServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      res.end('no sockets for you');
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    up = { server, wss: new WebSocketServer({ noServer: true }), port: (server.address() as AddressInfo).port, close: () => new Promise((r) => { server.close(() => r()); server.closeAllConnections(); }) };
+    up = {
+      server,
+      wss: new WebSocketServer({ noServer: true }),
+      port: (server.address() as AddressInfo).port,
+      close: () =>
+        new Promise((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        }),
+    };
     gate = await startGate(`server { listen 127.0.0.1:0; proxy http://127.0.0.1:${up.port} }`);
     const ws = new WebSocket(`ws://127.0.0.1:${gate.port}/`);
     const status = await new Promise<number>((resolve) => {
-      ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); res.resume(); });
+      ws.on('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+      });
       ws.on('error', () => resolve(-1));
     });
     ws.terminate();
@@ -159,7 +201,10 @@ describe('proxy: WebSockets', () => {
     gate = await startGate(`server { listen 127.0.0.1:0; proxy ws://127.0.0.1:${port} }`);
     const ws = new WebSocket(`ws://127.0.0.1:${gate.port}/`);
     const status = await new Promise<number>((resolve) => {
-      ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); res.resume(); });
+      ws.on('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+      });
       ws.on('error', () => resolve(-1));
     });
     ws.terminate();

@@ -22,7 +22,10 @@ async function rawUpstream(answer: (head: string, s: Socket, nth: number) => voi
   const server: Server = createServer((s) => {
     stats.connections++;
     open.add(s);
-    s.on('close', () => { open.delete(s); stats.closed++; });
+    s.on('close', () => {
+      open.delete(s);
+      stats.closed++;
+    });
     s.on('error', () => {});
     let buf = '';
     let nth = 0;
@@ -40,7 +43,11 @@ async function rawUpstream(answer: (head: string, s: Socket, nth: number) => voi
   return {
     port: (server.address() as { port: number }).port,
     stats,
-    close: () => new Promise<void>((r) => { for (const s of open) s.destroy(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of open) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -53,7 +60,8 @@ describe('proxy: what upstreams put on the wire', () => {
     await up?.close();
     up = undefined;
   });
-  const front = async (u: RawUpstream): Promise<TestGate> => (gate = await startGate(`server { listen 127.0.0.1:0; proxy http://127.0.0.1:${u.port} { retries 0 } }`));
+  const front = async (u: RawUpstream): Promise<TestGate> =>
+    (gate = await startGate(`server { listen 127.0.0.1:0; proxy http://127.0.0.1:${u.port} { retries 0 } }`));
 
   it('answers 502 and logs why when the upstream sends a malformed response, and keeps serving', async () => {
     up = await rawUpstream((head, s) => {
@@ -138,7 +146,12 @@ describe('proxy: what upstreams put on the wire', () => {
   it('strips a route prefix the client spelled with escapes', async () => {
     up = await rawUpstream((head, s) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${head.indexOf('\r\n')}\r\n\r\n${head.slice(0, head.indexOf('\r\n'))}`));
     gate = await startGate(`server { listen 127.0.0.1:0; route /api/ { proxy http://127.0.0.1:${up.port} { strip_prefix } } }`);
-    for (const [sent, got] of [['/%61pi/hello', '/hello'], ['/api%2Fhello', '/hello'], ['/api/a%2Fb', '/a%2Fb'], ['/%61pi/', '/']]) {
+    for (const [sent, got] of [
+      ['/%61pi/hello', '/hello'],
+      ['/api%2Fhello', '/hello'],
+      ['/api/a%2Fb', '/a%2Fb'],
+      ['/%61pi/', '/'],
+    ]) {
       assert.equal((await send(gate.port, sent)).body, `GET ${got} HTTP/1.1`, sent);
     }
   });
@@ -149,7 +162,10 @@ describe('proxy: what upstreams put on the wire', () => {
       else s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain');
     });
     const g = await front(up);
-    const r = await rawRequest(g.port, 'GET /h2c HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n');
+    const r = await rawRequest(
+      g.port,
+      'GET /h2c HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n',
+    );
     assert.match(r.text, /^HTTP\/1\.1 200 OK\r\n/);
     assert.ok(r.text.endsWith('\r\n\r\nplain'), r.text);
   });
@@ -162,7 +178,11 @@ describe('proxy: what upstreams put on the wire', () => {
   });
 
   it('passes 103 Early Hints on to HTTP/1.1 clients, then the final answer', async () => {
-    up = await rawUpstream((_head, s) => s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nX-Other: no\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal'));
+    up = await rawUpstream((_head, s) =>
+      s.write(
+        'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nX-Other: no\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal',
+      ),
+    );
     const g = await front(up);
     const r = await rawUntil(g.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', (t) => t.endsWith('final'));
     assert.match(r.text, /^HTTP\/1\.1 103 Early Hints\r\nLink: <\/a\.css>; rel=preload\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
@@ -173,7 +193,10 @@ describe('proxy: what upstreams put on the wire', () => {
   });
 
   it('passes a body that runs until the upstream closes, chunked to the client, and opens a new connection next time', async () => {
-    up = await rawUpstream((_head, s) => { s.write('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil '); setTimeout(() => s.end('close'), 20); });
+    up = await rawUpstream((_head, s) => {
+      s.write('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil ');
+      setTimeout(() => s.end('close'), 20);
+    });
     const g = await front(up);
     const r = await send(g.port, '/');
     assert.deepEqual([r.status, r.headers['transfer-encoding'], r.body], [200, 'chunked', 'until close']);
@@ -193,7 +216,10 @@ describe('proxy: what upstreams put on the wire', () => {
     up = await rawUpstream((_head, s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'));
     const g = await front(up);
     await assert.rejects(send(g.port, '/'));
-    assert.ok(g.logs.some((l) => /error \[proxy\] upstream failed mid-response .*closed the connection mid-response/.test(l)), g.logs.join('\n'));
+    assert.ok(
+      g.logs.some((l) => /error \[proxy\] upstream failed mid-response .*closed the connection mid-response/.test(l)),
+      g.logs.join('\n'),
+    );
   });
 
   it('points redirects that name the upstream at the address the client used, under the stripped prefix', async () => {
@@ -206,8 +232,7 @@ describe('proxy: what upstreams put on the wire', () => {
       route /app/ { proxy http://127.0.0.1:${up.port} { strip_prefix } }
       route /raw/ { proxy http://127.0.0.1:${up.port} { rewrite_location off } }
     }`);
-    const at = async (path: string, host: string): Promise<string | undefined> =>
-      (await send(gate!.port, path, { headers: { host } })).headers.location;
+    const at = async (path: string, host: string): Promise<string | undefined> => (await send(gate!.port, path, { headers: { host } })).headers.location;
     assert.equal(await at('/app/admin', 'site.test:8443'), 'http://site.test:8443/app/login?next=%2Fadmin');
     assert.equal(await at('/app/away', 'site.test'), 'http://elsewhere.test/x');
     assert.equal(await at('/raw/admin', 'site.test'), `http://127.0.0.1:${up.port}/login?next=%2Fraw%2Fadmin`);
@@ -226,7 +251,10 @@ describe('proxy: what upstreams put on the wire', () => {
 
   it('keeps request-variable header values from ending their header line', async () => {
     let seen = '';
-    up = await rawUpstream((head, s) => { seen = head; s.write('HTTP/1.1 204 No Content\r\n\r\n'); });
+    up = await rawUpstream((head, s) => {
+      seen = head;
+      s.write('HTTP/1.1 204 No Content\r\n\r\n');
+    });
     gate = await startGate(`server { listen 127.0.0.1:0; proxy http://127.0.0.1:${up.port} { header_up set X-Q "$arg_q" } }`);
     assert.equal((await send(gate.port, '/?q=a%0d%0aInjected:%20yes')).status, 204);
     assert.doesNotMatch(seen, /\r\nInjected:/i);

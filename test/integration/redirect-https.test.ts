@@ -7,13 +7,21 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { repoPath } from '../helpers/paths.js';
 
-interface Answer { status: number; headers: IncomingHttpHeaders; body: string; cert?: PeerCertificate }
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  cert?: PeerCertificate;
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
   });
 }
 
@@ -24,12 +32,15 @@ function fetchOn(url: URL, o: { ca?: string; insecure?: boolean } = {}): Promise
       const cert = url.protocol === 'https:' ? (res.socket as TLSSocket).getPeerCertificate() : undefined;
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ...(cert ? { cert } : {}) }));
     };
-    const req = url.protocol === 'https:'
-      ? httpsRequest({ ...common, servername: url.hostname, ...(o.ca ? { ca: o.ca } : {}), rejectUnauthorized: !o.insecure }, onRes)
-      : httpRequest(common, onRes);
+    const req =
+      url.protocol === 'https:'
+        ? httpsRequest({ ...common, servername: url.hostname, ...(o.ca ? { ca: o.ca } : {}), rejectUnauthorized: !o.insecure }, onRes)
+        : httpRequest(common, onRes);
     req.on('error', reject);
     req.end();
   });
@@ -37,7 +48,10 @@ function fetchOn(url: URL, o: { ca?: string; insecure?: boolean } = {}): Promise
 
 describe('the https-redirect sample: port 80 to 443 with tls self_signed', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('redirects plain HTTP to the same URI over HTTPS, where a client trusting the certificate is served', async () => {
     const file = repoPath('samples', 'https-redirect', 'gatekit.gate');

@@ -23,13 +23,19 @@ class HopPlugin implements Plugin {
 
 describe('ctx.redispatch: one routing path and one limit for every internal redirect', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
   beforeEach(async () => {
-    gate = await startGate(`server {
+    gate = await startGate(
+      `server {
       listen 127.0.0.1:0
       route /hop/ { hop }
       route /cgi-bin/ { cgi ${CGI_DIR} }
-    }`, { file: CGI_FILE, plugins: [HopPlugin] });
+    }`,
+      { file: CGI_FILE, plugins: [HopPlugin] },
+    );
   });
 
   it('follows 10 internal redirects, handler and CGI local Location taking turns, as Nginx does', async () => {

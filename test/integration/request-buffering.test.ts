@@ -22,7 +22,11 @@ function spillFiles(): string[] {
   const out: string[] = [];
   for (const fd of readdirSync('/proc/self/fd')) {
     let target: string;
-    try { target = readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
     if (/gatekit-body-[^/]+\/body/.test(target)) out.push(target);
   }
   return out;
@@ -40,10 +44,15 @@ async function until(test: () => boolean, what: string, ms = 3000): Promise<void
 describe('request buffering: a slow upload holds no application worker', function () {
   this.timeout(20_000);
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   describe('wsgi', () => {
-    before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed */ });
+    before(function () {
+      if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed */
+    });
 
     it('serves other requests while two clients upload slowly, kills no worker, and hands the app the whole body', async () => {
       gate = await startGate('server { listen 127.0.0.1:0; wsgi apps:application { workers 2; timeout 1s } }', { file: WSGI_FILE });
@@ -56,7 +65,10 @@ describe('request buffering: a slow upload holds no application worker', functio
         assert.equal(res.status, 200);
         await res.text();
       }
-      assert.ok(uploads.every((u) => !u.done()), 'the other requests were served while both uploads were still coming');
+      assert.ok(
+        uploads.every((u) => !u.done()),
+        'the other requests were served while both uploads were still coming',
+      );
       for (const u of uploads) {
         const res = await u.response;
         assert.deepEqual([res.status, res.body], [200, `${total(body)} ${sha(body)} 0`]);
@@ -66,7 +78,8 @@ describe('request buffering: a slow upload holds no application worker', functio
 
     it('answers 408 to a client that stalls mid-body, in memory or past it, and the app never sees the request', async () => {
       gate = await startGate('server { listen 127.0.0.1:0; wsgi apps:application { body_timeout 300ms; body_buffer_size 1KB } }', { file: WSGI_FILE });
-      for (const sent of [1, 3]) { // 100 bytes (in memory), then 3 KiB (in a temporary file)
+      for (const sent of [1, 3]) {
+        // 100 bytes (in memory), then 3 KiB (in a temporary file)
         const stalled = slowUpload(gate.port, '/errors', { pieces: pieces(4, sent === 1 ? 100 : 1024), every: 10, stallAfter: sent });
         const res = await stalled.response;
         assert.deepEqual([res.status, res.headers.connection], [408, 'close'], `after ${sent} piece(s)`);
@@ -93,7 +106,8 @@ describe('request buffering: a slow upload holds no application worker', functio
         assert.deepEqual([res.status, res.body], [200, `${total(body)} ${sha(body)} 0`]);
         await until(() => spillFiles().length === 0, 'the temporary file to close');
       } finally {
-        if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+        if (saved === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = saved;
         rmSync(dir, { recursive: true, force: true });
       }
     });
@@ -108,16 +122,23 @@ describe('request buffering: a slow upload holds no application worker', functio
     it('answers 413 for a chunked body over an enclosing limit { body }', async () => {
       gate = await startGate('server { listen 127.0.0.1:0; route / { limit { body 1KB }; wsgi apps:application } }', { file: WSGI_FILE });
       const chunk = 'a'.repeat(1000);
-      const raw = await rawRequest(gate.port, `POST /errors HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n${chunk}\r\n3e8\r\n${chunk}\r\n0\r\n\r\n`);
+      const raw = await rawRequest(
+        gate.port,
+        `POST /errors HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n${chunk}\r\n3e8\r\n${chunk}\r\n0\r\n\r\n`,
+      );
       assert.equal(raw.status, 413);
       assert.ok(!gate.logs.some((l) => /a line for the log/.test(l)), 'the app was not called');
     });
 
     it('answers 413 past body_max_size when no limit { body } bounds the body, and a limit { body } sets the bound instead', async () => {
-      gate = await startGate('server { listen 127.0.0.1:0; route /limited/ { limit { body 4KB }; wsgi apps:application { body_max_size 1KB } }\n'
-        + '  wsgi apps:application { body_max_size 1KB; body_buffer_size 512B } }', { file: WSGI_FILE });
+      gate = await startGate(
+        'server { listen 127.0.0.1:0; route /limited/ { limit { body 4KB }; wsgi apps:application { body_max_size 1KB } }\n' +
+          '  wsgi apps:application { body_max_size 1KB; body_buffer_size 512B } }',
+        { file: WSGI_FILE },
+      );
       const chunk = 'a'.repeat(1000);
-      const chunked = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n${chunk}\r\n3e8\r\n${chunk}\r\n0\r\n\r\n`;
+      const chunked = (path: string): string =>
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n${chunk}\r\n3e8\r\n${chunk}\r\n0\r\n\r\n`;
       const over = await rawRequest(gate.port, chunked('/errors'));
       assert.deepEqual([over.status, /\r\nconnection: close\r\n/i.test(over.text)], [413, true]);
       const sized = await rawRequest(gate.port, `POST /errors HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n${chunk}${chunk}`);
@@ -128,7 +149,7 @@ describe('request buffering: a slow upload holds no application worker', functio
       assert.equal((JSON.parse(bounded.text.slice(bounded.text.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>).CONTENT_LENGTH, '2000');
     });
 
-    it('does not count a streamed upload toward the app\'s timeout with request_buffering off', async () => {
+    it("does not count a streamed upload toward the app's timeout with request_buffering off", async () => {
       gate = await startGate('server { listen 127.0.0.1:0; wsgi apps:application { request_buffering off; timeout 1s } }', { file: WSGI_FILE });
       const body = pieces(8, 1024);
       const res = await slowUpload(gate.port, '/upload', { pieces: body, every: 250 }).response;
@@ -146,7 +167,9 @@ describe('request buffering: a slow upload holds no application worker', functio
   });
 
   describe('asgi', () => {
-    before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed */ });
+    before(function () {
+      if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed */
+    });
 
     it('gets no false 504 while its client uploads slowly, and serves others meanwhile', async () => {
       gate = await startGate('server { listen 127.0.0.1:0; asgi apps:application { timeout 1s } }', { file: ASGI_FILE });
@@ -164,7 +187,7 @@ describe('request buffering: a slow upload holds no application worker', functio
       assert.equal(await (await fetch(g.url('/pid'))).text(), pid, 'the same worker');
     });
 
-    it('does not count a streamed upload toward the app\'s timeout with request_buffering off', async () => {
+    it("does not count a streamed upload toward the app's timeout with request_buffering off", async () => {
       gate = await startGate('server { listen 127.0.0.1:0; asgi apps:application { request_buffering off; timeout 1s } }', { file: ASGI_FILE });
       const body = pieces(8, 1024);
       const res = await slowUpload(gate.port, '/echo', { pieces: body, every: 250 }).response;
@@ -181,8 +204,11 @@ describe('request buffering: a slow upload holds no application worker', functio
 
   describe('cgi', () => {
     it('starts the script only once the body is whole: a slow upload holds no process slot and no timeout runs', async () => {
-      gate = await startGate(`server { listen 127.0.0.1:0
-        route /cgi-bin/ { cgi ./cgi-bin { spawner fork; timeout 1s; max_processes 1; queue_timeout 500ms } } }`, { file: CGI_FILE });
+      gate = await startGate(
+        `server { listen 127.0.0.1:0
+        route /cgi-bin/ { cgi ./cgi-bin { spawner fork; timeout 1s; max_processes 1; queue_timeout 500ms } } }`,
+        { file: CGI_FILE },
+      );
       const g = gate;
       const body = pieces(8, 1024);
       const up = slowUpload(g.port, '/cgi-bin/echo.sh', { pieces: body, every: 250 });
@@ -201,10 +227,15 @@ describe('request buffering: a slow upload holds no application worker', functio
   describe('fastcgi (PHP-FPM)', () => {
     let fpm: PhpFpm | undefined;
     before(async function () {
-      if (!PHP_FPM) { console.log(`      skipped: ${SKIP_REASON}`); this.skip(); }
+      if (!PHP_FPM) {
+        console.log(`      skipped: ${SKIP_REASON}`);
+        this.skip();
+      }
       fpm = await startPhpFpm(1);
     });
-    after(async () => { await fpm?.stop(); });
+    after(async () => {
+      await fpm?.stop();
+    });
 
     it('sends the request to PHP-FPM only once the body is whole: a slow upload holds no child', async () => {
       gate = await startGate(fastcgiConfig(`unix:${fpm!.socket}`, 'keepalive 1; read_timeout 1s'), { file: FASTCGI_FILE });
@@ -239,7 +270,9 @@ describe('request buffering: a slow upload holds no application worker', functio
       });
       await new Promise<void>((r) => upstream!.listen(0, '127.0.0.1', r));
     });
-    after(async () => { await new Promise((r) => upstream?.close(r)); });
+    after(async () => {
+      await new Promise((r) => upstream?.close(r));
+    });
     const config = (opts: string): string => `server { listen 127.0.0.1:0; proxy http://127.0.0.1:${(upstream!.address() as AddressInfo).port} { ${opts} } }`;
 
     it('streams the body upstream as it comes by default, and sends it whole with request_buffering on', async () => {

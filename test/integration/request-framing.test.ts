@@ -11,8 +11,10 @@ describe('request body framing', () => {
   let gate: TestGate | undefined;
   let up: TestUpstream | undefined;
   afterEach(async () => {
-    await gate?.close(); gate = undefined;
-    await up?.close(); up = undefined;
+    await gate?.close();
+    gate = undefined;
+    await up?.close();
+    up = undefined;
   });
   /** proxied serves /upload by a proxy, behind `middleware` (a limit's body stream, read only once the upstream connects). */
   const proxied = async (middleware = ''): Promise<TestGate> => {
@@ -42,29 +44,30 @@ describe('request body framing', () => {
     assert.equal(up!.requests, 0);
   });
 
-  for (const middleware of ['', 'limit { body 1KB }']) it(`answers a malformed chunked body with 400 and a log line, while the handler that reads it stays silent${middleware && ' (behind a limit)'}`, async () => {
-    const g = await proxied(middleware);
-    const bodies = {
-      HPE_INVALID_CHUNK_SIZE: '10000000000000005\r\nhello\r\n0\r\n\r\n',
-      HPE_CR_EXPECTED: '5;a=b\nc\r\nhello\r\n0\r\n\r\n',
-      HPE_INVALID_CONTENT_LENGTH: '5\r\nhello\r\n0\r\nContent-Length: 5\r\n\r\n',
-    };
-    for (const [reason, body] of Object.entries(bodies)) {
-      const r = await rawRequest(g.port, post('chunked', body));
-      assert.deepEqual([r.status, r.closed], [400, true], `${reason}: ${r.text}`);
-      assert.equal(r.text.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, `one answer: ${r.text}`);
-      const id = /request id: (\S+)/.exec(r.text)?.[1];
-      await waitForLog(g.logs, new RegExp(`info bad request body request_id=${id} method=POST uri=/upload status=400 reason=${reason}`));
-    }
-    assert.deepEqual([(await send(g.port, '/')).body], ['fine'], 'still serving');
-    await waitFor(() => up!.open.size === 0, 2000, 'the proxy to give up the requests it had begun upstream');
-    assert.ok(!g.logs.some((l) => / error /.test(l)), g.logs.join('\n'));
-  });
+  for (const middleware of ['', 'limit { body 1KB }'])
+    it(`answers a malformed chunked body with 400 and a log line, while the handler that reads it stays silent${middleware && ' (behind a limit)'}`, async () => {
+      const g = await proxied(middleware);
+      const bodies = {
+        HPE_INVALID_CHUNK_SIZE: '10000000000000005\r\nhello\r\n0\r\n\r\n',
+        HPE_CR_EXPECTED: '5;a=b\nc\r\nhello\r\n0\r\n\r\n',
+        HPE_INVALID_CONTENT_LENGTH: '5\r\nhello\r\n0\r\nContent-Length: 5\r\n\r\n',
+      };
+      for (const [reason, body] of Object.entries(bodies)) {
+        const r = await rawRequest(g.port, post('chunked', body));
+        assert.deepEqual([r.status, r.closed], [400, true], `${reason}: ${r.text}`);
+        assert.equal(r.text.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, `one answer: ${r.text}`);
+        const id = /request id: (\S+)/.exec(r.text)?.[1];
+        await waitForLog(g.logs, new RegExp(`info bad request body request_id=${id} method=POST uri=/upload status=400 reason=${reason}`));
+      }
+      assert.deepEqual([(await send(g.port, '/')).body], ['fine'], 'still serving');
+      await waitFor(() => up!.open.size === 0, 2000, 'the proxy to give up the requests it had begun upstream');
+      assert.ok(!g.logs.some((l) => / error /.test(l)), g.logs.join('\n'));
+    });
 
   it('answers 408 to a body still coming past request_timeout, and the handler reading it stops', async () => {
     up = await upstream(echo('up'));
-    const g = gate = await startGate(`global { request_timeout 600ms; header_timeout 300ms }
-      server { listen 127.0.0.1:0; proxy ${up.url} { retries 0 } }`);
+    const g = (gate = await startGate(`global { request_timeout 600ms; header_timeout 300ms }
+      server { listen 127.0.0.1:0; proxy ${up.url} { retries 0 } }`));
     const r = await rawRequest(g.port, 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhe', 3000);
     assert.deepEqual([r.status, r.closed], [408, true], r.text);
     await waitForLog(g.logs, /info request body timed out request_id=\S+ method=POST uri=\/upload status=408 reason=ERR_HTTP_REQUEST_TIMEOUT/);

@@ -30,23 +30,67 @@ class PipePlugin implements Plugin {
   readonly directives = [
     directive({ name: 'mark', kind: 'middleware', doc: 'Append NAME to X-Marks as the head goes out', schema: { args: [arg.string('name')] } }),
     directive({ name: 'upper', kind: 'middleware', doc: 'Upper-case the body (a streamed filter)', schema: {} }),
-    directive({ name: 'suffix', kind: 'middleware', doc: 'Add TEXT after the body (a filter that also takes whole bodies)', schema: { args: [arg.string('text')] } }),
+    directive({
+      name: 'suffix',
+      kind: 'middleware',
+      doc: 'Add TEXT after the body (a filter that also takes whole bodies)',
+      schema: { args: [arg.string('text')] },
+    }),
     directive({ name: 'record', kind: 'middleware', doc: 'Emit ctx.sent once final', schema: {} }),
     directive({ name: 'whole_body', kind: 'handler', doc: 'Answer BYTES of JSON-ish text given whole to end()', schema: { args: [arg.size('bytes')] } }),
-    directive({ name: 'noise_body', kind: 'handler', doc: 'Stream BYTES of noise, noting how much the connection buffered', schema: { args: [arg.size('bytes')] } }),
+    directive({
+      name: 'noise_body',
+      kind: 'handler',
+      doc: 'Stream BYTES of noise, noting how much the connection buffered',
+      schema: { args: [arg.size('bytes')] },
+    }),
     directive({ name: 'late_hook', kind: 'handler', doc: 'Add a head hook after the head went out', schema: {} }),
   ];
 
   create(d: string, config: unknown): AnyUnit {
     const c = config as { name: string; text: string; bytes: number };
     switch (d) {
-      case 'mark': return { handle: (ctx, next) => { ctx.onHead((h) => { h.setHeader('x-marks', `${h.getHeader('x-marks') ?? ''} ${c.name}`.trim()); }); return next(); } };
-      case 'upper': return { handle: (ctx, next) => { ctx.filterBody(() => ({ stream: upper })); return next(); } };
-      case 'suffix': return { handle: (ctx, next) => { ctx.filterBody((h) => suffix(h, c.text)); return next(); } };
-      case 'record': return { handle: (ctx, next) => { ctx.onSent((s) => recorded.emit('sent', ctx.path, snapshot(s))); return next(); } };
-      case 'whole_body': return { handle: (ctx) => { ctx.res.setHeader('x-marks', 'handler'); return ctx.send(200, streamText(c.bytes), { 'content-type': 'application/json' }); } };
-      case 'noise_body': return { handle: (ctx) => noiseBody(ctx, c.bytes) };
-      default: return { handle: (ctx) => lateHook(ctx) };
+      case 'mark':
+        return {
+          handle: (ctx, next) => {
+            ctx.onHead((h) => {
+              h.setHeader('x-marks', `${h.getHeader('x-marks') ?? ''} ${c.name}`.trim());
+            });
+            return next();
+          },
+        };
+      case 'upper':
+        return {
+          handle: (ctx, next) => {
+            ctx.filterBody(() => ({ stream: upper }));
+            return next();
+          },
+        };
+      case 'suffix':
+        return {
+          handle: (ctx, next) => {
+            ctx.filterBody((h) => suffix(h, c.text));
+            return next();
+          },
+        };
+      case 'record':
+        return {
+          handle: (ctx, next) => {
+            ctx.onSent((s) => recorded.emit('sent', ctx.path, snapshot(s)));
+            return next();
+          },
+        };
+      case 'whole_body':
+        return {
+          handle: (ctx) => {
+            ctx.res.setHeader('x-marks', 'handler');
+            return ctx.send(200, streamText(c.bytes), { 'content-type': 'application/json' });
+          },
+        };
+      case 'noise_body':
+        return { handle: (ctx) => noiseBody(ctx, c.bytes) };
+      default:
+        return { handle: (ctx) => lateHook(ctx) };
     }
   }
 }
@@ -83,7 +127,11 @@ async function noiseBody(ctx: Ctx, bytes: number): Promise<void> {
 function lateHook(ctx: Ctx): Promise<void> {
   ctx.res.writeHead(200, { 'content-type': 'text/plain' });
   let code = 'none';
-  try { ctx.onHead(() => {}); } catch (e) { code = (e as { code: string }).code; }
+  try {
+    ctx.onHead(() => {});
+  } catch (e) {
+    code = (e as { code: string }).code;
+  }
   return new Promise((resolve) => ctx.res.end(code, resolve));
 }
 
@@ -91,7 +139,10 @@ function lateHook(ctx: Ctx): Promise<void> {
 function liveBuffers(): () => number {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
-  return () => { gc(); return process.memoryUsage().arrayBuffers; };
+  return () => {
+    gc();
+    return process.memoryUsage().arrayBuffers;
+  };
 }
 
 /**
@@ -101,12 +152,17 @@ function liveBuffers(): () => number {
  */
 async function readSlowly(url: string, each: () => void = () => {}): Promise<{ length: number; sha256: string }> {
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    request(url, { headers: { 'accept-encoding': 'gzip' }, agent: false }, resolve).on('error', reject).end();
+    request(url, { headers: { 'accept-encoding': 'gzip' }, agent: false }, resolve)
+      .on('error', reject)
+      .end();
   });
   const gunzip = createGunzip();
   const hash = createHash('sha256');
   let length = 0;
-  gunzip.on('data', (c: Buffer) => { hash.update(c); length += c.length; });
+  gunzip.on('data', (c: Buffer) => {
+    hash.update(c);
+    length += c.length;
+  });
   let since = 0;
   res.on('data', (c: Buffer) => {
     since += c.length;
@@ -126,7 +182,12 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 /** nextRecord waits for the record of the next response to `path` to become final. */
 function nextRecord(path: string): Promise<Sent> {
   return new Promise((resolve) => {
-    const on = (p: string, s: Sent): void => { if (p === path) { recorded.off('sent', on); resolve(s); } };
+    const on = (p: string, s: Sent): void => {
+      if (p === path) {
+        recorded.off('sent', on);
+        resolve(s);
+      }
+    };
     recorded.on('sent', on);
   });
 }
@@ -136,19 +197,31 @@ const plugins = [PipePlugin, MwTestPlugin];
 describe('response pipeline', () => {
   let gate: TestGate | undefined;
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-pipeline-')); });
-  afterEach(async () => { await gate?.close(); gate = undefined; rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-pipeline-'));
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('sends the same head and body, and logs $bytes as the body bytes on the wire, whichever order log and compress are written in', async () => {
     const log = (name: string): string => `log { format "$status $bytes"; to ${dir}/${name}.log }`;
-    gate = await startGate(`server { listen 127.0.0.1:0
+    gate = await startGate(
+      `server { listen 127.0.0.1:0
       route /log-first/stream { ${log('a')}; compress; stream_body 100KB 16KB }
       route /compress-first/stream { compress; ${log('b')}; stream_body 100KB 16KB }
       route /log-first/whole { ${log('c')}; compress; whole_body 100KB }
       route /compress-first/whole { compress; ${log('d')}; whole_body 100KB }
-    }`, { plugins });
+    }`,
+      { plugins },
+    );
     const expected: Record<string, string> = {};
-    for (const [kind, a, b] of [['stream', 'a', 'b'], ['whole', 'c', 'd']]) {
+    for (const [kind, a, b] of [
+      ['stream', 'a', 'b'],
+      ['whole', 'c', 'd'],
+    ]) {
       const first = await httpGet(gate.url(`/log-first/${kind}`), { 'accept-encoding': 'gzip' });
       const second = await httpGet(gate.url(`/compress-first/${kind}`), { 'accept-encoding': 'gzip' });
       const head = (r: typeof first): unknown => ({ ...r.headers, date: undefined });
@@ -170,12 +243,20 @@ describe('response pipeline', () => {
   });
 
   it('chains body filters innermost first, for streamed bodies and bodies given whole, with the heads they set', async () => {
-    gate = await startGate(`server { listen 127.0.0.1:0; suffix "x"
+    gate = await startGate(
+      `server { listen 127.0.0.1:0; suffix "x"
       route /stream { upper; stream_body 10KB 1KB text/plain }
       route /whole { upper; suffix "y"; whole_body 2KB }
-    }`, { plugins });
+    }`,
+      { plugins },
+    );
     const streamed = await httpGet(gate.url('/stream'));
-    assert.equal(streamed.body.toString(), `${streamText(10 * 1024).toString().toUpperCase()}x`);
+    assert.equal(
+      streamed.body.toString(),
+      `${streamText(10 * 1024)
+        .toString()
+        .toUpperCase()}x`,
+    );
     assert.equal(streamed.headers['content-length'], undefined);
     const whole = await httpGet(gate.url('/whole'));
     assert.equal(whole.body.toString(), `${streamText(2048).toString()}y`.toUpperCase() + 'x');
@@ -183,12 +264,15 @@ describe('response pipeline', () => {
   });
 
   it('keeps a record of every response in ctx.sent: answered, HEAD, failed, left by the client, upgraded', async () => {
-    gate = await startGate(`server { listen 127.0.0.1:0; record
+    gate = await startGate(
+      `server { listen 127.0.0.1:0; record
       route /ok { respond "hello" }
       route /missing { respond 404 "nothing here" }
       route /gone { stream_body 64MB 1MB text/plain }
       route /ws { echo_upgrade }
-    }`, { plugins });
+    }`,
+      { plugins },
+    );
     const wire = (text: string): { head: number; body: number } => ({ head: text.indexOf('\r\n\r\n') + 4, body: text.length - text.indexOf('\r\n\r\n') - 4 });
     const ok = nextRecord('/ok');
     const got = await rawRequest(gate.port, 'GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
@@ -208,7 +292,10 @@ describe('response pipeline', () => {
     const socket = await openSocket(gate.port);
     socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nhi');
     let echoed = '';
-    socket.on('data', (chunk: Buffer) => { echoed += chunk.toString('latin1'); if (echoed.endsWith('hi')) socket.end(); });
+    socket.on('data', (chunk: Buffer) => {
+      echoed += chunk.toString('latin1');
+      if (echoed.endsWith('hi')) socket.end();
+    });
     await once(socket, 'close');
     const up = await ws;
     assert.deepEqual([up.status, up.upgraded, up.bodyBytes, up.headerBytes], [101, true, echoed.length, 0]);
@@ -242,23 +329,31 @@ describe('response pipeline', () => {
     const live = liveBuffers();
     const before = live();
     let most = 0;
-    const body = await readSlowly(gate.url('/big.txt'), () => { most = Math.max(most, live() - before); });
+    const body = await readSlowly(gate.url('/big.txt'), () => {
+      most = Math.max(most, live() - before);
+    });
     assert.deepEqual(body, { length: size, sha256: digest });
     assert.ok(most < 8 * 1024 * 1024, `the server held ${(most / 1048576).toFixed(1)} MiB more while sending`);
   });
 
   it('runs Node request listeners and fetch handlers through the filters and the record', async () => {
-    gate = await startGate(`server { listen 127.0.0.1:0; log { format "$path $status $bytes"; to ${dir}/app.log }; compress { gzip; min_size 1B }
+    gate = await startGate(
+      `server { listen 127.0.0.1:0; log { format "$path $status $bytes"; to ${dir}/app.log }; compress { gzip; min_size 1B }
       route /hello { app ./express-app.mjs }
       route /stream { app ./fetch.mjs }
-    }`, { file: repoPath('plugins', 'app', 'testdata', 't.gate') });
+    }`,
+      { file: repoPath('plugins', 'app', 'testdata', 't.gate') },
+    );
     const express = await httpGet(gate.url('/hello'), { 'accept-encoding': 'gzip' });
     assert.equal(gunzipSync(express.body).toString(), 'hello from express at /hello');
     const streamed = await httpGet(gate.url('/stream'), { 'accept-encoding': 'gzip' });
     assert.deepEqual([streamed.status, streamed.headers['content-encoding'], gunzipSync(streamed.body).toString()], [201, 'gzip', 'one two three']);
     await gate.close();
     gate = undefined;
-    assert.deepEqual(readFileSync(join(dir, 'app.log'), 'utf8').split('\n').filter(Boolean), [`/hello 200 ${express.body.length}`, `/stream 201 ${streamed.body.length}`]);
+    assert.deepEqual(readFileSync(join(dir, 'app.log'), 'utf8').split('\n').filter(Boolean), [
+      `/hello 200 ${express.body.length}`,
+      `/stream 201 ${streamed.body.length}`,
+    ]);
   });
 
   it('logs a connection an nph- CGI script took over, with the status and the bytes it wrote', async () => {

@@ -4,7 +4,10 @@ import { rawGet } from '../helpers/raw-http.js';
 
 describe('routing', () => {
   let gate: TestGate | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   const body = async (path: string, host?: string): Promise<string> => {
     if (host) return (await rawGet(gate!.port, path, host)).text.split('\r\n\r\n')[1];

@@ -1,5 +1,18 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +29,12 @@ function open(port: number, path: string, headers: OutgoingHttpHeaders = {}, met
   });
 }
 
-async function get(port: number, path: string, headers: OutgoingHttpHeaders = {}, method = 'GET'): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+async function get(
+  port: number,
+  path: string,
+  headers: OutgoingHttpHeaders = {},
+  method = 'GET',
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
   const res = await open(port, path, headers, method);
   const chunks: Buffer[] = [];
   for await (const c of res) chunks.push(c as Buffer);
@@ -25,7 +43,13 @@ async function get(port: number, path: string, headers: OutgoingHttpHeaders = {}
 
 /** fdsOn counts this process's open descriptors on a file (the gate runs in-process). */
 function fdsOn(file: string): number {
-  return readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === file; } catch { return false; } }).length;
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false;
+    }
+  }).length;
 }
 
 /** until resolves once `cond` holds, checking after each turn of the event loop; it rejects after `ms`. */
@@ -46,8 +70,14 @@ function settle(...files: string[]): void {
 describe('static: files on disk', () => {
   let gate: TestGate | undefined;
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-static-')); });
-  afterEach(async () => { await gate?.close(); gate = undefined; rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-static-'));
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('streams a 1 GiB file without reading it into memory, and serves its last bytes by range', async () => {
     const big = join(dir, 'big.bin');
@@ -63,9 +93,12 @@ describe('static: files on disk', () => {
     const res = await open(gate.port, '/big.bin');
     assert.equal(res.headers['content-length'], String(GIB));
     let seen = 0;
-    for await (const c of res) { seen += (c as Buffer).length; if (seen >= 64 * 1024 * 1024) break; }
+    for await (const c of res) {
+      seen += (c as Buffer).length;
+      if (seen >= 64 * 1024 * 1024) break;
+    }
     const after = process.memoryUsage();
-    const grown = (after.rss - before.rss) + (after.arrayBuffers - before.arrayBuffers);
+    const grown = after.rss - before.rss + (after.arrayBuffers - before.arrayBuffers);
     assert.ok(grown < 256 * 1024 * 1024, `memory grew by ${Math.round(grown / 2 ** 20)} MiB while 64 MiB were read`);
     // the client went away mid-file: the server closes its descriptor
     await until(() => fdsOn(big) === 0);
@@ -128,7 +161,10 @@ describe('static: files on disk', () => {
     const first = await get(gate.port, '/a.js', { 'accept-encoding': 'gzip' });
     assert.equal((await get(gate.port, '/a.js.gz')).headers['content-type'], 'application/gzip');
     const again = await get(gate.port, '/a.js', { 'accept-encoding': 'gzip' });
-    assert.deepEqual([again.headers['content-encoding'], again.headers['content-type'], again.headers.etag], ['gzip', first.headers['content-type'], first.headers.etag]);
+    assert.deepEqual(
+      [again.headers['content-encoding'], again.headers['content-type'], again.headers.etag],
+      ['gzip', first.headers['content-type'], first.headers.etag],
+    );
     assert.equal(gunzipSync(again.body).toString(), js);
   });
 
@@ -138,14 +174,21 @@ describe('static: files on disk', () => {
     gate = await startGate(`server { listen 127.0.0.1:0; static "${dir}" }`);
     const res = await open(gate.port, '/shrinks.bin', { connection: 'keep-alive' });
     let seen = 0;
-    await new Promise<void>((resolve) => res.once('data', (c: Buffer) => { seen += c.length; resolve(); }));
+    await new Promise<void>((resolve) =>
+      res.once('data', (c: Buffer) => {
+        seen += c.length;
+        resolve();
+      }),
+    );
     res.pause();
     truncateSync(f, 1024 * 1024);
     const closed = new Promise<string>((resolve) => {
       res.socket.once('close', () => resolve('closed'));
       setTimeout(() => resolve('still open'), 5000);
     });
-    res.on('data', (c: Buffer) => { seen += c.length; });
+    res.on('data', (c: Buffer) => {
+      seen += c.length;
+    });
     res.on('error', () => {});
     res.resume();
     assert.equal(await closed, 'closed');

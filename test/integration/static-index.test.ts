@@ -35,7 +35,10 @@ class BouncePlugin implements Plugin {
 }
 
 /** getBytes GETs a URL and returns its status, headers and body bytes as sent (no decoding). */
-function getBytes(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function getBytes(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     get(url, { headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -49,8 +52,14 @@ function getBytes(url: string, headers: Record<string, string>): Promise<{ statu
 describe('static: index files and fallbacks are routed again (internal redirects, as in Nginx)', () => {
   let gate: TestGate | undefined;
   let dir: string;
-  beforeEach(() => { dir = site(); });
-  afterEach(async () => { await gate?.close(); gate = undefined; rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = site();
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const phpBeside = (staticOptions: string, serverExtra = ''): string => `server { listen 127.0.0.1:0
     ${serverExtra}
@@ -81,10 +90,15 @@ describe('static: index files and fallbacks are routed again (internal redirects
     assert.deepEqual([res.status, await res.text()], [200, 'php route: /app.php GET p=2']);
   });
 
-  it('runs a server\'s middleware once for a request routed again: one log line, one gzip, one header', async () => {
-    gate = await startGate(phpBeside('index index.php', `log { format "$status $uri"; to ${dir}/access.log }
+  it("runs a server's middleware once for a request routed again: one log line, one gzip, one header", async () => {
+    gate = await startGate(
+      phpBeside(
+        'index index.php',
+        `log { format "$status $uri"; to ${dir}/access.log }
       compress { gzip; min_size 1B; types text/* }
-      headers { add x-once yes }`));
+      headers { add x-once yes }`,
+      ),
+    );
     const res = await getBytes(gate.url('/'), { 'accept-encoding': 'gzip' });
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-encoding'], 'gzip');
@@ -106,13 +120,19 @@ describe('static: index files and fallbacks are routed again (internal redirects
   });
 
   it('ends a redirect loop with a 500 after 10 internal redirects', async () => {
-    gate = await startGate(`server { listen 127.0.0.1:0
+    gate = await startGate(
+      `server { listen 127.0.0.1:0
       route /a { bounce /b }
       route /b { bounce /a }
-    }`, { plugins: [BouncePlugin] });
+    }`,
+      { plugins: [BouncePlugin] },
+    );
     const res = await fetch(gate.url('/a'));
     assert.equal(res.status, 500);
-    assert.ok(gate.logs.some((l) => /internal redirect/.test(l)), gate.logs.join('\n'));
+    assert.ok(
+      gate.logs.some((l) => /internal redirect/.test(l)),
+      gate.logs.join('\n'),
+    );
   });
 });
 
@@ -121,12 +141,23 @@ describe('static: index.php beside a real PHP-FPM', function () {
   let gate: TestGate | undefined;
   let dir: string;
   before(async function () {
-    if (!PHP_FPM) { console.log(`      skipped: ${SKIP_REASON}`); this.skip(); }
+    if (!PHP_FPM) {
+      console.log(`      skipped: ${SKIP_REASON}`);
+      this.skip();
+    }
     fpm = await startPhpFpm(1);
   });
-  after(async () => { await fpm?.stop(); });
-  beforeEach(() => { dir = site(); });
-  afterEach(async () => { await gate?.close(); gate = undefined; rmSync(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await fpm?.stop();
+  });
+  beforeEach(() => {
+    dir = site();
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('runs index.php for / (fastcgi for \\.php, static for the rest)', async () => {
     gate = await startGate(`server { listen 127.0.0.1:0

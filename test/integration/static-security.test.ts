@@ -32,27 +32,61 @@ function makeTree(): { base: string; root: string } {
 
 /** TRAVERSALS are request targets that must never reach a file outside the root. */
 const TRAVERSALS = [
-  '/../secret.txt', '/../../secret.txt', '/inner/../../secret.txt',
-  '/%2e%2e/secret.txt', '/%2E%2E/%2E%2E/secret.txt', '/%2e%2e%2fsecret.txt', '/..%2fsecret.txt', '/inner%2f..%2f..%2fsecret.txt',
-  '/.%2e/secret.txt', '/%252e%252e/secret.txt',
-  '/..\\secret.txt', '/inner\\..\\..\\secret.txt', '/%5c..%5csecret.txt', '/..%5c..%5csecret.txt',
-  '/secret.txt%00.txt', '/ok.txt%00/../../secret.txt', '/%00',
-  '/%zz/secret.txt', '/%', '/%2', '/%c0%ae%c0%ae/secret.txt', '/%c0%af..%c0%afsecret.txt', '/%e0%80%ae%e0%80%ae/secret.txt', '/%ff/secret.txt',
-  '//../secret.txt', '/./../secret.txt', '/link-out.txt', '/linkdir-out/secret.txt', '/sneaky/secret.txt',
+  '/../secret.txt',
+  '/../../secret.txt',
+  '/inner/../../secret.txt',
+  '/%2e%2e/secret.txt',
+  '/%2E%2E/%2E%2E/secret.txt',
+  '/%2e%2e%2fsecret.txt',
+  '/..%2fsecret.txt',
+  '/inner%2f..%2f..%2fsecret.txt',
+  '/.%2e/secret.txt',
+  '/%252e%252e/secret.txt',
+  '/..\\secret.txt',
+  '/inner\\..\\..\\secret.txt',
+  '/%5c..%5csecret.txt',
+  '/..%5c..%5csecret.txt',
+  '/secret.txt%00.txt',
+  '/ok.txt%00/../../secret.txt',
+  '/%00',
+  '/%zz/secret.txt',
+  '/%',
+  '/%2',
+  '/%c0%ae%c0%ae/secret.txt',
+  '/%c0%af..%c0%afsecret.txt',
+  '/%e0%80%ae%e0%80%ae/secret.txt',
+  '/%ff/secret.txt',
+  '//../secret.txt',
+  '/./../secret.txt',
+  '/link-out.txt',
+  '/linkdir-out/secret.txt',
+  '/sneaky/secret.txt',
   '/linkdir-out/root-evil/secret.txt',
 ];
 
 describe('static: nothing outside the root is served (raw sockets)', () => {
   let gate: TestGate | undefined;
   let tree: { base: string; root: string };
-  before(() => { tree = makeTree(); });
+  before(() => {
+    tree = makeTree();
+  });
   after(() => rmSync(tree.base, { recursive: true, force: true }));
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
-  for (const [label, route, prefix] of [['at the server root', '/', ''], ['under a mount point', '/assets/', '/assets']] as const) {
+  for (const [label, route, prefix] of [
+    ['at the server root', '/', ''],
+    ['under a mount point', '/assets/', '/assets'],
+  ] as const) {
     it(`refuses every traversal ${label} with 400 or 404`, async () => {
-      gate = await startGate(`server { listen 127.0.0.1:0; route ${route} { static "${tree.root}" { browse on } } route / { respond 404 "nothing" } }`
-        .replace('route / { respond 404 "nothing" }', route === '/' ? '' : 'route / { respond 404 "nothing" }'));
+      gate = await startGate(
+        `server { listen 127.0.0.1:0; route ${route} { static "${tree.root}" { browse on } } route / { respond 404 "nothing" } }`.replace(
+          'route / { respond 404 "nothing" }',
+          route === '/' ? '' : 'route / { respond 404 "nothing" }',
+        ),
+      );
       assert.equal((await rawGet(gate.port, `${prefix}/ok.txt`)).status, 200);
       for (const t of TRAVERSALS) {
         const r = await rawGet(gate.port, prefix + t);

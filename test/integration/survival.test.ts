@@ -51,7 +51,10 @@ interface Target {
 }
 
 /** Reply is what a raw client saw: the status (0 for none) and whether it left first. */
-interface Reply { readonly status: number; readonly text: string }
+interface Reply {
+  readonly status: number;
+  readonly text: string;
+}
 
 /**
  * talk writes `parts` on a fresh connection, in order. `leave` closes it right after the last
@@ -69,20 +72,27 @@ function talk(port: number, parts: readonly (string | Buffer)[], leave?: 'sent' 
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text: text.slice(0, 200) });
     };
     const timer = setTimeout(() => reject(new Error(`no end of the answer within 3 s: ${Buffer.concat(chunks).toString('latin1', 0, 200)}`)), 3000);
-    s.on('data', (c: Buffer) => { chunks.push(c); if (leave === 'answer') done(); });
+    s.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (leave === 'answer') done();
+    });
     s.on('end', done);
     s.on('close', done);
     s.on('error', () => done());
     s.on('connect', () => {
       // a whole request goes in one write: a server that answers before reading the body and
       // closes would otherwise reset the connection under the answer
-      if (!leave) { s.write(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)))); return; }
+      if (!leave) {
+        s.write(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p))));
+        return;
+      }
       parts.forEach((p, i) => s.write(p, i === parts.length - 1 && leave === 'sent' ? () => setImmediate(done) : undefined));
     });
   });
 }
 
-const head = (method: string, path: string, fields: string): string => `${method} ${path} HTTP/1.1\r\nHost: survival.test\r\nConnection: close\r\n${fields}\r\n`;
+const head = (method: string, path: string, fields: string): string =>
+  `${method} ${path} HTTP/1.1\r\nHost: survival.test\r\nConnection: close\r\n${fields}\r\n`;
 const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
 
 describe('survival: no client takes gatekit down (gatekit run, workers 0)', function () {
@@ -99,14 +109,46 @@ describe('survival: no client takes gatekit down (gatekit run, workers 0)', func
     { name: 'respond', directive: () => 'respond 200 "fine"', body: '/', reads: false, status: 200, slow: '/' },
     { name: 'static', directive: (at) => `static ${at.dir}/public`, body: '/a.txt', reads: false, status: 405, slow: '/a.txt', big: '/big.bin' },
     { name: 'redirect', directive: () => 'redirect 301 /elsewhere', body: '/', reads: false, status: 301, slow: '/' },
-    { name: 'proxy', directive: (at) => `proxy http://127.0.0.1:${at.upstream} { strip_prefix }`, body: '/echo', reads: true, status: 200, slow: '/slow', big: '/big' },
+    {
+      name: 'proxy',
+      directive: (at) => `proxy http://127.0.0.1:${at.upstream} { strip_prefix }`,
+      body: '/echo',
+      reads: true,
+      status: 200,
+      slow: '/slow',
+      big: '/big',
+    },
     { name: 'cgi', directive: (at) => `cgi ${at.dir}/cgi-bin`, body: '/echo.sh', reads: true, status: 200, slow: '/slow.sh', big: '/big.sh' },
-    { name: 'wsgi', directive: () => `wsgi apps:application { chdir ${WSGI_TESTDATA}; workers 2 }`, body: '/upload', reads: true, status: 200, slow: '/slow?0.3', big: '/stream?chunks=4096&size=1024',
-      ...(python ? {} : { skip: 'python3 is not installed' }) },
-    { name: 'asgi', directive: () => `asgi apps:application { chdir ${ASGI_TESTDATA} }`, body: '/echo', reads: true, status: 200, slow: '/slow?0.3', big: '/forever',
-      ...(python ? {} : { skip: 'python3 is not installed' }) },
-    { name: 'php', directive: (at) => `fastcgi unix:${at.fpm} { root ${repoPath('plugins', 'fastcgi', 'testdata', 'www')} }`, body: '/env.php', reads: true, status: 200, slow: '/pause.php', big: '/big.php',
-      ...(PHP_FPM ? {} : { skip: SKIP_REASON }) },
+    {
+      name: 'wsgi',
+      directive: () => `wsgi apps:application { chdir ${WSGI_TESTDATA}; workers 2 }`,
+      body: '/upload',
+      reads: true,
+      status: 200,
+      slow: '/slow?0.3',
+      big: '/stream?chunks=4096&size=1024',
+      ...(python ? {} : { skip: 'python3 is not installed' }),
+    },
+    {
+      name: 'asgi',
+      directive: () => `asgi apps:application { chdir ${ASGI_TESTDATA} }`,
+      body: '/echo',
+      reads: true,
+      status: 200,
+      slow: '/slow?0.3',
+      big: '/forever',
+      ...(python ? {} : { skip: 'python3 is not installed' }),
+    },
+    {
+      name: 'php',
+      directive: (at) => `fastcgi unix:${at.fpm} { root ${repoPath('plugins', 'fastcgi', 'testdata', 'www')} }`,
+      body: '/env.php',
+      reads: true,
+      status: 200,
+      slow: '/pause.php',
+      big: '/big.php',
+      ...(PHP_FPM ? {} : { skip: SKIP_REASON }),
+    },
     { name: 'app', directive: (at) => `app ${at.dir}/app.mjs { strip_mount on }`, body: '/echo', reads: true, status: 200, slow: '/slow', big: '/big' },
   ];
 
@@ -118,10 +160,12 @@ describe('survival: no client takes gatekit down (gatekit run, workers 0)', func
     if (PHP_FPM) fpm = await startPhpFpm(2);
     const at: Places = { dir, upstream: (upstream.address() as AddressInfo).port, fpm: fpm?.socket ?? '' };
     const late = `auth basic { user ${LATE.user} "${bcrypt.hashSync(LATE.password, 10)}"; max_failures 0 }`;
-    const routes = targets.filter((t) => !t.skip).flatMap((t) => [
-      `  route /${t.name}/ { limit { body ${LIMIT}B }; ${t.directive(at)} }`,
-      `  route /${t.name}-late/ { ${late}; limit { body ${LIMIT}B }; ${t.directive(at)} }`,
-    ]);
+    const routes = targets
+      .filter((t) => !t.skip)
+      .flatMap((t) => [
+        `  route /${t.name}/ { limit { body ${LIMIT}B }; ${t.directive(at)} }`,
+        `  route /${t.name}-late/ { ${late}; limit { body ${LIMIT}B }; ${t.directive(at)} }`,
+      ]);
     file = join(dir, 'survival.gate');
     writeFileSync(file, ['global { workers 0 }', 'server {', '  listen 127.0.0.1:0', '  route = /health { respond 200 "ok" }', ...routes, '}', ''].join('\n'));
     await start();
@@ -157,7 +201,9 @@ describe('survival: no client takes gatekit down (gatekit run, workers 0)', func
 
   for (const t of targets) {
     describe(t.name, () => {
-      before(function () { if (t.skip) this.skip(); });
+      before(function () {
+        if (t.skip) this.skip();
+      });
       const at = (path: string): string => `/${t.name}${path}`;
 
       it(`answers 413 to a Content-Length over the limit`, async () => {
@@ -258,7 +304,9 @@ function writeFixtures(dir: string): void {
   script('echo.sh', 'n=$(wc -c)\nprintf "Content-Type: text/plain\\r\\n\\r\\n%s\\n" "$n"');
   script('slow.sh', 'sleep 1\nprintf "Content-Type: text/plain\\r\\n\\r\\nlate\\n"');
   script('big.sh', `printf "Content-Type: application/octet-stream\\r\\n\\r\\n"\nhead -c ${BIG} /dev/zero`);
-  writeFileSync(join(dir, 'app.mjs'), `
+  writeFileSync(
+    join(dir, 'app.mjs'),
+    `
 export default function app(req, res) {
   if (req.url === '/slow') { const t = setTimeout(() => res.end('late'), 300); res.on('close', () => clearTimeout(t)); return; }
   if (req.url === '/big') {
@@ -272,16 +320,26 @@ export default function app(req, res) {
   req.on('data', (c) => { n += c.length; });
   req.on('end', () => res.end(String(n)));
 }
-`);
+`,
+  );
 }
 
 /** startUpstream is the proxy's upstream: /echo reads the body, /slow answers late, /big is long. */
 async function startUpstream(): Promise<Server> {
   const server = createServer((req, res) => {
-    if (req.url === '/slow') { const t = setTimeout(() => res.end('late'), 300); res.on('close', () => clearTimeout(t)); return; }
-    if (req.url === '/big') { res.end(Buffer.alloc(BIG, 'p')); return; }
+    if (req.url === '/slow') {
+      const t = setTimeout(() => res.end('late'), 300);
+      res.on('close', () => clearTimeout(t));
+      return;
+    }
+    if (req.url === '/big') {
+      res.end(Buffer.alloc(BIG, 'p'));
+      return;
+    }
     let n = 0;
-    req.on('data', (c: Buffer) => { n += c.length; });
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+    });
     req.on('end', () => res.end(String(n)));
     req.on('error', () => {});
   });

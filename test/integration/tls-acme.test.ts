@@ -46,7 +46,10 @@ describe('tls acme with a real ACME CA (pebble)', function () {
   let ports: { http: number; tls: number };
 
   before(function () {
-    if (PEBBLE_MISSING) { console.log(`      skipped: ${PEBBLE_MISSING}`); this.skip(); }
+    if (PEBBLE_MISSING) {
+      console.log(`      skipped: ${PEBBLE_MISSING}`);
+      this.skip();
+    }
   });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gatekit-acme-'));
@@ -62,7 +65,11 @@ describe('tls acme with a real ACME CA (pebble)', function () {
 
   const startPebble = async (o: Partial<PebbleOptions> = {}): Promise<Pebble> =>
     (pebble = await Pebble.start(dir, { httpPort: ports.http, tlsPort: ports.tls, ...o }));
-  const serve = async (text: string): Promise<TestGate> => { const g = await startGate(text); gates.push(g); return g; };
+  const serve = async (text: string): Promise<TestGate> => {
+    const g = await startGate(text);
+    gates.push(g);
+    return g;
+  };
   /** certs runs `gatekit certs` on the config, written to a file. */
   const certs = async (text: string): Promise<string> => {
     const file = join(dir, 'site.gate');
@@ -79,7 +86,12 @@ describe('tls acme with a real ACME CA (pebble)', function () {
     const g = await serve(text);
     await waitForLine(g.logs, UPDATED);
     const report = await certs(text);
-    assert.match(report, new RegExp(`^${NAME.replace(/\./g, '\\.')}\n    issuer        Pebble Intermediate CA \\w+\n    expires       20\\d\\d-.*\n    next renewal  20\\d\\d-.*\n    last error    -\n`));
+    assert.match(
+      report,
+      new RegExp(
+        `^${NAME.replace(/\./g, '\\.')}\n    issuer        Pebble Intermediate CA \\w+\n    expires       20\\d\\d-.*\n    next renewal  20\\d\\d-.*\n    last error    -\n`,
+      ),
+    );
     const res = await httpsGet(ports.tls, NAME, await ca.root());
     assert.deepEqual([res.status, res.body], [200, `hello ${NAME}`]);
     assert.ok(countLines(g.logs, /acme http-01 challenge answered/) >= 1, 'the CA got its answer from the plain listener');
@@ -132,7 +144,11 @@ describe('tls acme with a real ACME CA (pebble)', function () {
     const lines = g.logs.filter((l) => /could not renew/.test(l));
     // the first attempt may have begun before pebble stopped (the connection is lost mid-order)
     assert.match(lines[1], /cannot reach the CA at https:\/\/127\.0\.0\.1:\d+\/dir: .*ECONNREFUSED/);
-    assert.deepEqual(lines.slice(0, 2).map((l) => /retry_in_ms=(\d+)/.exec(l)?.[1]), ['100', '200'], 'the wait doubles');
+    assert.deepEqual(
+      lines.slice(0, 2).map((l) => /retry_in_ms=(\d+)/.exec(l)?.[1]),
+      ['100', '200'],
+      'the wait doubles',
+    );
     const after = await httpsGet(ports.tls, NAME, root);
     assert.deepEqual([after.status, after.serial], [200, before.serial]);
   });
@@ -164,18 +180,36 @@ describe('tls acme with a real ACME CA (pebble)', function () {
     const closed = await freePort();
     const storage = join(dir, 'store');
     const text = [
-      site({ pebble: { directory: `https://127.0.0.1:${closed}/dir`, caRoot: ca.caRoot }, storage, tlsPort: ports.tls, name: 'down.gatekit.test', extra: 'retry 1m' }),
+      site({
+        pebble: { directory: `https://127.0.0.1:${closed}/dir`, caRoot: ca.caRoot },
+        storage,
+        tlsPort: ports.tls,
+        name: 'down.gatekit.test',
+        extra: 'retry 1m',
+      }),
       site({ pebble: ca, storage, tlsPort: ports.tls, name: 'email.gatekit.test', email: 'bad', extra: 'retry 1m' }),
       site({ pebble: ca, storage, tlsPort: ports.tls, name: 'fail.gatekit.test', httpPort: plain, extra: 'retry 1m' }),
     ].join('\n');
     const g = await serve(text);
     await waitForCount(g.logs, /could not obtain certificate; a temporary self-signed one serves meanwhile/, 3, 30_000);
     const report = await certs(text);
-    assert.match(report, /^down\.gatekit\.test\n    issuer        - \(none yet.*\n.*\n    next renewal  20\d\d-.*\n    last error    cannot reach the CA at https:\/\/127\.0\.0\.1:\d+\/dir: /m);
+    assert.match(
+      report,
+      /^down\.gatekit\.test\n    issuer        - \(none yet.*\n.*\n    next renewal  20\d\d-.*\n    last error    cannot reach the CA at https:\/\/127\.0\.0\.1:\d+\/dir: /m,
+    );
     const failures = g.logs.filter((l) => /could not obtain/.test(l));
-    assert.ok(failures.some((l) => /names=down\.gatekit\.test .*cannot reach the CA at https:\/\/127\.0\.0\.1:\d+\/dir: .*ECONNREFUSED/.test(l)), failures.join('\n'));
-    assert.ok(failures.some((l) => /names=email\.gatekit\.test .*contact email \\?"bad\\?" is invalid/.test(l)), failures.join('\n'));
-    assert.ok(failures.some((l) => /names=fail\.gatekit\.test .*(connection refused|Connection refused|invalid)/i.test(l)), failures.join('\n'));
+    assert.ok(
+      failures.some((l) => /names=down\.gatekit\.test .*cannot reach the CA at https:\/\/127\.0\.0\.1:\d+\/dir: .*ECONNREFUSED/.test(l)),
+      failures.join('\n'),
+    );
+    assert.ok(
+      failures.some((l) => /names=email\.gatekit\.test .*contact email \\?"bad\\?" is invalid/.test(l)),
+      failures.join('\n'),
+    );
+    assert.ok(
+      failures.some((l) => /names=fail\.gatekit\.test .*(connection refused|Connection refused|invalid)/i.test(l)),
+      failures.join('\n'),
+    );
     for (const name of ['down.gatekit.test', 'email.gatekit.test', 'fail.gatekit.test']) {
       const res = await httpsGet(ports.tls, name, undefined);
       assert.deepEqual([res.status, res.body], [200, `hello ${name}`]);

@@ -12,7 +12,13 @@ import { repoPath } from '../helpers/paths.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 
-interface Answer { status: number; headers: IncomingHttpHeaders; body: string; cert: PeerCertificate; protocol: string | null }
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  cert: PeerCertificate;
+  protocol: string | null;
+}
 
 /** httpsGet makes one HTTPS request on 127.0.0.1 with the given TLS options (trust, SNI name, versions). */
 function httpsGet(port: number, path: string, o: RequestOptions = {}): Promise<Answer> {
@@ -23,7 +29,9 @@ function httpsGet(port: number, path: string, o: RequestOptions = {}): Promise<A
       const protocol = socket.getProtocol();
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, cert, protocol }));
     });
     req.on('error', reject);
@@ -34,7 +42,10 @@ function httpsGet(port: number, path: string, o: RequestOptions = {}): Promise<A
 /** handshake opens a TLS connection and says how it ended: 'completed', or the error code it failed with. */
 function handshake(port: number, o: ConnectionOptions): Promise<string> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, ...o }, () => { socket.end(); resolve('completed'); });
+    const socket = connect({ host: '127.0.0.1', port, ...o }, () => {
+      socket.end();
+      resolve('completed');
+    });
     socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });
 }
@@ -59,7 +70,12 @@ describe('tls over real sockets', () => {
     }
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-  afterEach(async () => { await gate?.close(); gate = undefined; await served?.stop(); served = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+    await served?.stop();
+    served = undefined;
+  });
 
   const twoSites = (extraA = '', extraB = ''): string => `
     server a.test {
@@ -120,7 +136,10 @@ describe('tls over real sockets', () => {
     served.child.kill('SIGHUP');
     await served.waitFor(/reloaded: new workers ready/, 8000);
     const after = await look();
-    assert.ok([...after.pids].every((p) => !before.pids.has(p)), 'new workers answered');
+    assert.ok(
+      [...after.pids].every((p) => !before.pids.has(p)),
+      'new workers answered',
+    );
     assert.deepEqual(after.certs, before.certs, 'with the same certificate');
     const runDir = runDirsIn(dir).find((d) => existsSync(sharedDir(d)));
     assert.ok(runDir, 'the key is handed over in a run folder');
@@ -153,7 +172,10 @@ describe('tls over real sockets', () => {
     gate = await startGate(twoSites('min_version 1.3'));
     const o = { servername: 'a.test', ca: pairs['a.test'].cert };
     assert.equal((await httpsGet(gate.port, '/', o)).protocol, 'TLSv1.3');
-    const old = await httpsGet(gate.port, '/', { ...o, maxVersion: 'TLSv1.2' }).then(() => 'accepted', (e: Error) => e.message);
+    const old = await httpsGet(gate.port, '/', { ...o, maxVersion: 'TLSv1.2' }).then(
+      () => 'accepted',
+      (e: Error) => e.message,
+    );
     assert.match(old, /protocol|version|alert|disconnected|ECONNRESET|hang up/i);
   });
 
@@ -170,7 +192,11 @@ describe('tls over real sockets', () => {
     const o = { servername: 'a.test', ca: pairs['a.test'].cert };
     assert.equal(await handshake(gate.port, o), 'completed');
     assert.equal(await handshake(gate.port, { ...o, maxVersion: 'TLSv1.2' }), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
-    assert.equal(await handshake(gate.port, { ca: pairs['a.test'].cert, checkServerIdentity: () => undefined, maxVersion: 'TLSv1.2' }), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'without SNI');
+    assert.equal(
+      await handshake(gate.port, { ca: pairs['a.test'].cert, checkServerIdentity: () => undefined, maxVersion: 'TLSv1.2' }),
+      'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+      'without SNI',
+    );
   });
 
   it('answers plain HTTP sent to a TLS address with 400 and closes, and still serves TLS on it', async () => {
@@ -195,18 +221,36 @@ describe('tls over real sockets', () => {
 
   it('makes `gatekit check` fail, at the listen, on a TLS address served by a server with no certificate', async () => {
     const gateFile = file('no-cert.gate');
-    writeFileSync(gateFile, [
-      'server a.test {', '  listen 8443 tls', '  tls { cert a.test.pem; key a.test.key }', '  respond "a"', '}',
-      'server b.test {', '    listen 8443 tls', '  respond "b"', '}',
-      'server c.test {', '  listen 8080', '      listen 8444 tls', '  respond "c"', '}', '',
-    ].join('\n'));
+    writeFileSync(
+      gateFile,
+      [
+        'server a.test {',
+        '  listen 8443 tls',
+        '  tls { cert a.test.pem; key a.test.key }',
+        '  respond "a"',
+        '}',
+        'server b.test {',
+        '    listen 8443 tls',
+        '  respond "b"',
+        '}',
+        'server c.test {',
+        '  listen 8080',
+        '      listen 8444 tls',
+        '  respond "c"',
+        '}',
+        '',
+      ].join('\n'),
+    );
     const r = await runCli(['check', gateFile]);
     assert.equal(r.code, 1);
     const errors = (r.stdout + r.stderr).match(/^.*: error: .*$/gm) ?? [];
-    assert.deepEqual(errors.map((e) => e.replace(/^.*no-cert\.gate:/, '')), [
-      "7:5: error: 'listen 8443 tls' needs a certificate, and this server has none",
-      "12:7: error: 'listen 8444 tls' needs a certificate, and this server has none",
-    ]);
+    assert.deepEqual(
+      errors.map((e) => e.replace(/^.*no-cert\.gate:/, '')),
+      [
+        "7:5: error: 'listen 8443 tls' needs a certificate, and this server has none",
+        "12:7: error: 'listen 8444 tls' needs a certificate, and this server has none",
+      ],
+    );
   });
 
   it('makes `gatekit check` warn, at the tls block, about a certificate and HSTS in a server with no TLS address', async () => {

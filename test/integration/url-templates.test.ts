@@ -12,7 +12,12 @@ async function location(port: number, target: string, headers = ''): Promise<str
 describe('URL templates: a variable is encoded as a component of the URL part it lands in', () => {
   let gate: TestGate | undefined;
   let up: TestUpstream | undefined;
-  afterEach(async () => { await gate?.close(); gate = undefined; await up?.close(); up = undefined; });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+    await up?.close();
+    up = undefined;
+  });
 
   it('redirect: a decoded $arg_* in a query cannot add parameters or cut the query short (& = + ; # encoded)', async () => {
     gate = await startGate(`server { listen 127.0.0.1:0

@@ -10,7 +10,10 @@ const NO_VENV = `${VENV_PYTHON} is missing: create it with \`python3 -m venv .ve
 
 /** cookieOf picks one cookie's value out of a response's Set-Cookie headers. */
 function cookieOf(res: Response, name: string): string | undefined {
-  for (const c of res.headers.getSetCookie()) { const m = new RegExp(`^${name}=([^;]*)`).exec(c); if (m) return m[1]; }
+  for (const c of res.headers.getSetCookie()) {
+    const m = new RegExp(`^${name}=([^;]*)`).exec(c);
+    if (m) return m[1];
+  }
   return undefined;
 }
 
@@ -18,11 +21,17 @@ describe('wsgi with Django', function () {
   this.timeout(30_000);
   let gate: TestGate | undefined;
   before(async function () {
-    if (!hasVenv()) { console.log(`      skipped: ${NO_VENV}`); this.skip(); }
+    if (!hasVenv()) {
+      console.log(`      skipped: ${NO_VENV}`);
+      this.skip();
+    }
     const file = repoPath('samples', 'django-site', 'gatekit.gate');
     gate = await startWsgiGate(readFileSync(file, 'utf8'), { file, env: { PORT: '0', PYTHON: VENV_PYTHON } });
   });
-  after(async () => { await gate?.close(); gate = undefined; });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('renders a form with a CSRF token, refuses a POST without it, and redirects after a valid one', async () => {
     const g = gate!;
@@ -39,7 +48,9 @@ describe('wsgi with Django', function () {
     assert.equal(refused.status, 403);
 
     const ok = await fetch(g.url('/'), {
-      method: 'POST', body: form({ csrfmiddlewaretoken: token! }), redirect: 'manual',
+      method: 'POST',
+      body: form({ csrfmiddlewaretoken: token! }),
+      redirect: 'manual',
       headers: { cookie: `csrftoken=${cookie}`, 'content-type': 'application/x-www-form-urlencoded' },
     });
     assert.equal(ok.status, 302);
@@ -64,7 +75,10 @@ describe('wsgi with Django', function () {
 
   it('answers 400 to an unknown Host, with the complaint of Django in the error log', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      get({ host: '127.0.0.1', port: gate!.port, path: '/', headers: { host: 'evil.example' }, agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject);
+      get({ host: '127.0.0.1', port: gate!.port, path: '/', headers: { host: 'evil.example' }, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
     });
     assert.equal(status, 400);
     await waitForLog(gate!.logs, /Invalid HTTP_HOST header: 'evil.example'/);
@@ -74,15 +88,33 @@ describe('wsgi with Django', function () {
 describe('wsgi with Django mounted under a prefix', function () {
   this.timeout(30_000);
   let gate: TestGate | undefined;
-  before(function () { if (!hasVenv()) { console.log(`      skipped: ${NO_VENV}`); this.skip(); } });
-  after(async () => { await gate?.close(); gate = undefined; });
+  before(function () {
+    if (!hasVenv()) {
+      console.log(`      skipped: ${NO_VENV}`);
+      this.skip();
+    }
+  });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('gives Django the route as SCRIPT_NAME, so reverse() and static URLs include it', async () => {
-    gate = await startWsgiGate(`server { listen 127.0.0.1:0
+    gate = await startWsgiGate(
+      `server { listen 127.0.0.1:0
       route /site/ { wsgi mysite.wsgi:application { python ${VENV_PYTHON}; chdir ${DJANGO} } }
-    }`, { file: repoPath('t.gate') });
-    const about = await (await fetch(gate.url('/site/about.json'))).json() as Record<string, string>;
-    assert.deepEqual(about, { script_name: '/site', path: '/site/about.json', path_info: '/about.json', scheme: 'http', host: `127.0.0.1:${gate.port}`, index_url: '/site/' });
+    }`,
+      { file: repoPath('t.gate') },
+    );
+    const about = (await (await fetch(gate.url('/site/about.json'))).json()) as Record<string, string>;
+    assert.deepEqual(about, {
+      script_name: '/site',
+      path: '/site/about.json',
+      path_info: '/about.json',
+      scheme: 'http',
+      host: `127.0.0.1:${gate.port}`,
+      index_url: '/site/',
+    });
     assert.match(await (await fetch(gate.url('/site/'))).text(), /href="\/site\/static\/site\.css"/);
   });
 });
@@ -91,17 +123,23 @@ describe('wsgi with Flask', function () {
   this.timeout(30_000);
   let gate: TestGate | undefined;
   before(async function () {
-    if (!hasVenv()) { console.log(`      skipped: ${NO_VENV}`); this.skip(); }
+    if (!hasVenv()) {
+      console.log(`      skipped: ${NO_VENV}`);
+      this.skip();
+    }
     const file = repoPath('samples', 'flask-app', 'gatekit.gate');
     gate = await startWsgiGate(readFileSync(file, 'utf8'), { file, env: { PORT: '0', PYTHON: VENV_PYTHON } });
   });
-  after(async () => { await gate?.close(); gate = undefined; });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('routes, builds URLs under the mount point, and redirects', async () => {
     const g = gate!;
-    const root = await (await fetch(g.url('/info'))).json() as Record<string, string>;
+    const root = (await (await fetch(g.url('/info'))).json()) as Record<string, string>;
     assert.deepEqual([root.script_root, root.path, root.info_url, root.url], ['', '/info', '/info', `http://127.0.0.1:${g.port}/info`]);
-    const api = await (await fetch(g.url('/api/info'))).json() as Record<string, string>;
+    const api = (await (await fetch(g.url('/api/info'))).json()) as Record<string, string>;
     assert.deepEqual([api.script_root, api.path, api.info_url], ['/api', '/info', '/api/info']);
     const go = await fetch(g.url('/api/go'), { redirect: 'manual' });
     assert.deepEqual([go.status, go.headers.get('location')], [302, '/api/info']);

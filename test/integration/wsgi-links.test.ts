@@ -17,8 +17,13 @@ function streamBody(chunks: number, size: number): string {
 describe('wsgi links: many requests over a few connections', function () {
   this.timeout(30_000);
   let gate: TestGate | undefined;
-  before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: these tests run real Python workers */ });
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  before(function () {
+    if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: these tests run real Python workers */
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
   const start = async (opts: string): Promise<TestGate> =>
     (gate = await startGate(`server { listen 127.0.0.1:0; wsgi apps:application { ${opts} } }`, { file: FILE }));
 
@@ -53,8 +58,14 @@ describe('wsgi links: many requests over a few connections', function () {
     const t0 = Date.now();
     const fast = await Promise.all(Array.from({ length: 12 }, () => timed(g.url('/pid'))));
     const s = await slow;
-    assert.deepEqual(fast.map((r) => r.status), fast.map(() => 200));
-    assert.ok(fast.every((r) => r.at < s.at), 'every fast request ended before the slow one');
+    assert.deepEqual(
+      fast.map((r) => r.status),
+      fast.map(() => 200),
+    );
+    assert.ok(
+      fast.every((r) => r.at < s.at),
+      'every fast request ended before the slow one',
+    );
     assert.ok(Math.max(...fast.map((r) => r.at)) - t0 < 2000, `the fast requests took ${Math.max(...fast.map((r) => r.at)) - t0}ms`);
     assert.equal(new Set(fast.map((r) => r.body)).size, 1, 'they were all served by the other worker');
   });
@@ -67,7 +78,9 @@ describe('wsgi links: many requests over a few connections', function () {
     for (let i = 0; i < 5; i++) assert.equal((await timed(g.url('/pid'))).status, 200);
     assert.equal(closed(), 0, 'the application is held at its write, not run to the end into memory');
     let got = 0;
-    res.on('data', (c: Buffer) => { got += c.length; });
+    res.on('data', (c: Buffer) => {
+      got += c.length;
+    });
     res.resume();
     await new Promise((r) => res.on('end', r));
     assert.equal(got, 50_000_000);
@@ -76,7 +89,11 @@ describe('wsgi links: many requests over a few connections', function () {
 
   it('recycles workers on max_requests with no request lost (GOAWAY)', async () => {
     const { statuses, pids } = await steadyLoad(await start('workers 2; max_requests 5'));
-    assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every request was answered');
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200),
+      [],
+      'every request was answered',
+    );
     assert.ok(pids.size >= 6, `several generations of workers served (${pids.size} pids)`);
   });
 
@@ -86,10 +103,16 @@ describe('wsgi links: many requests over a few connections', function () {
     const line = await waitForLog(g.logs, /sleeping in pid \d+/);
     const victim = Number(/sleeping in pid (\d+)/.exec(line)![1]);
     const during = await Promise.all(Array.from({ length: 6 }, () => timed(g.url('/pid'))));
-    assert.deepEqual(during.map((r) => [r.status, r.body !== String(victim)]), during.map(() => [200, true]));
+    assert.deepEqual(
+      during.map((r) => [r.status, r.body !== String(victim)]),
+      during.map(() => [200, true]),
+    );
     process.kill(victim, 'SIGKILL');
     assert.equal((await slow).status, 502);
     const after = await Promise.all(Array.from({ length: 6 }, () => timed(g.url('/pid'))));
-    assert.deepEqual(after.map((r) => r.status), after.map(() => 200));
+    assert.deepEqual(
+      after.map((r) => r.status),
+      after.map(() => 200),
+    );
   });
 });

@@ -13,8 +13,13 @@ const text = async (url: string): Promise<string> => (await fetch(url)).text();
 describe('wsgi process model', function () {
   this.timeout(20_000);
   let gate: TestGate | undefined;
-  before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: these tests run real Python workers */ });
-  afterEach(async () => { await gate?.close(); gate = undefined; });
+  before(function () {
+    if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed: these tests run real Python workers */
+  });
+  afterEach(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
   const start = async (opts = ''): Promise<TestGate> =>
     (gate = await startWsgiGate(`server { listen 127.0.0.1:0; wsgi apps:application { ${opts} } }`, { file: FILE }));
 
@@ -74,7 +79,7 @@ describe('wsgi process model', function () {
   });
 
   it('answers 503 while the application fails to import, with its traceback in the log', async () => {
-    const g = gate = await startWsgiGate('server { listen 127.0.0.1:0; wsgi broken:application }', { file: FILE });
+    const g = (gate = await startWsgiGate('server { listen 127.0.0.1:0; wsgi broken:application }', { file: FILE }));
     await waitForLog(g.logs, /ImportError: this app is broken on purpose/);
     await waitForLog(g.logs, /fails to load \(traceback above\); retrying/);
     const res = await fetch(g.url('/'));
@@ -83,9 +88,10 @@ describe('wsgi process model', function () {
   });
 
   it('logs the traceback of an app that cannot be imported once, then one line per retry naming the interpreter', async () => {
-    const g = gate = await startWsgiGate('server { listen 127.0.0.1:0; wsgi missing:application }', { file: FILE });
+    const g = (gate = await startWsgiGate('server { listen 127.0.0.1:0; wsgi missing:application }', { file: FILE }));
     // the worker is restarted with backoff (0, 0, 100, 200 ms...): wait for three retries
-    const retry = /warn \[wsgi\] gatekit-wsgi: cannot load the application missing:application with (\S+) \(ModuleNotFoundError: No module named 'gatekit_test_no_such_module'\); .*set the wsgi 'python' option.*; retrying with backoff \(traceback logged once\)/;
+    const retry =
+      /warn \[wsgi\] gatekit-wsgi: cannot load the application missing:application with (\S+) \(ModuleNotFoundError: No module named 'gatekit_test_no_such_module'\); .*set the wsgi 'python' option.*; retrying with backoff \(traceback logged once\)/;
     const until = Date.now() + 10_000;
     while (g.logs.filter((l) => retry.test(l)).length < 3) {
       assert.ok(Date.now() < until, `fewer than 3 retries within 10s:\n${g.logs.join('\n')}`);
@@ -105,13 +111,15 @@ describe('wsgi process model', function () {
     const all = await Promise.all([1, 2, 3, 4].map(() => fetch(g.url('/slow?0.6')).then((r) => r.text())));
     assert.deepEqual(all, ['slept', 'slept', 'slept', 'slept']);
     assert.ok(Date.now() - t0 < 2000, `4 requests of 0.6s took ${Date.now() - t0}ms on 4 threads`);
-    const env = await (await fetch(g.url('/environ'))).json() as Record<string, unknown>;
+    const env = (await (await fetch(g.url('/environ'))).json()) as Record<string, unknown>;
     assert.equal(env['wsgi.multithread'], true);
   });
 
   it('refuses to start when the python command does not run', async () => {
-    await assert.rejects(startWsgiGate('server { listen 127.0.0.1:0; wsgi apps:application { python ./no-such-python } }', { file: FILE }),
-      /could not run the wsgi keeper/);
+    await assert.rejects(
+      startWsgiGate('server { listen 127.0.0.1:0; wsgi apps:application { python ./no-such-python } }', { file: FILE }),
+      /could not run the wsgi keeper/,
+    );
   });
 });
 
@@ -120,9 +128,19 @@ describe('wsgi under gatekit run (prefork)', function () {
   let served: Served | undefined;
   let loop: RequestLoop | undefined;
   let dir: string;
-  before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed */ });
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'gatekit-wsgi-')); });
-  afterEach(async () => { await loop?.stop(); loop = undefined; await served?.stop(); served = undefined; rmSync(dir, { recursive: true, force: true }); });
+  before(function () {
+    if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed */
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatekit-wsgi-'));
+  });
+  afterEach(async () => {
+    await loop?.stop();
+    loop = undefined;
+    await served?.stop();
+    served = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('shares one Python pool between Node workers, and a reload starts a new pool', async () => {
     const file = join(dir, 'site.gate');
@@ -146,7 +164,11 @@ describe('wsgi under gatekit run (prefork)', function () {
     await loop.waitFor(mark + 10);
     const outs = await loop.stop();
     loop = undefined;
-    assert.deepEqual(outs.filter((o) => o.status !== 200), [], 'no request failed during the reload');
+    assert.deepEqual(
+      outs.filter((o) => o.status !== 200),
+      [],
+      'no request failed during the reload',
+    );
     const after = new Set(outs.slice(mark).map((o) => o.body ?? ''));
     assert.equal(after.size, 1, 'the new generation has its own one-process pool');
     assert.ok(![...after].some((p) => seen.has(p)));

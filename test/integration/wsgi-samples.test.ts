@@ -7,8 +7,13 @@ import { hasPython3, startWsgiGate } from './wsgi-gate.js';
 describe('sample wsgi-hello', function () {
   this.timeout(15_000);
   let gate: TestGate | undefined;
-  before(function () { if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed */ });
-  after(async () => { await gate?.close(); gate = undefined; });
+  before(function () {
+    if (!hasPython3()) this.skip(); /* python3 (>= 3.8) is not installed */
+  });
+  after(async () => {
+    await gate?.close();
+    gate = undefined;
+  });
 
   it('checks clean and serves its pages, at / and under /hello/', async () => {
     const file = repoPath('samples', 'wsgi-hello', 'gatekit.gate');

@@ -10,7 +10,9 @@ const $ = (sel) => document.querySelector(sel);
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === 'class') e.className = v; else if (k.startsWith('on')) e.addEventListener(k.slice(2), v); else e.setAttribute(k, v);
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
   }
   for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return e;
@@ -24,7 +26,10 @@ async function api(method, path, body) {
   const headers = state.token ? { authorization: `Bearer ${state.token}` } : {};
   if (method === 'POST') headers['content-type'] = 'application/json';
   const r = await fetch(path, { method, headers, body: method === 'POST' ? JSON.stringify(body || {}) : undefined });
-  if (r.status === 401) { askToken(); throw new Error('the admin token is needed'); }
+  if (r.status === 401) {
+    askToken();
+    throw new Error('the admin token is needed');
+  }
   return { status: r.status, json: await r.json() };
 }
 
@@ -35,17 +40,28 @@ function askToken() {
 
 function connect() {
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/live`);
-  ws.onopen = () => { if (state.token) ws.send(JSON.stringify({ token: state.token })); };
+  ws.onopen = () => {
+    if (state.token) ws.send(JSON.stringify({ token: state.token }));
+  };
   ws.onmessage = (e) => {
     const m = JSON.parse(e.data);
     $('#live').classList.add('on');
-    if (m.type === 'hello') { state.points = m.history.slice(-KEEP); if (m.status) state.status = m.status; }
-    else if (m.type === 'tick') { state.points.push(m.point); if (state.points.length > KEEP) state.points.shift(); state.status = m.status; }
+    if (m.type === 'hello') {
+      state.points = m.history.slice(-KEEP);
+      if (m.status) state.status = m.status;
+    } else if (m.type === 'tick') {
+      state.points.push(m.point);
+      if (state.points.length > KEEP) state.points.shift();
+      state.status = m.status;
+    }
     render();
   };
   ws.onclose = (e) => {
     $('#live').classList.remove('on');
-    if (e.code === 4401) { askToken(); return; }
+    if (e.code === 4401) {
+      askToken();
+      return;
+    }
     setTimeout(connect, 1000);
   };
 }
@@ -59,14 +75,18 @@ function routeKeys() {
 
 const COLORS = ['#2e90fa', '#f79009', '#12b76a', '#9e77ed', '#f04438', '#0ba5ec', '#ee46bc', '#667085'];
 /** split reads a route key: server, then route ('' for requests no route served), with a tab between. */
-const split = (k) => { const i = k.indexOf('\t'); return [k.slice(0, i), k.slice(i + 1) || '(no route)']; };
+const split = (k) => {
+  const i = k.indexOf('\t');
+  return [k.slice(0, i), k.slice(i + 1) || '(no route)'];
+};
 const label = (k) => split(k).join(' ');
 
 function makeChart(id, series, unit) {
   const box = $(id);
   box.textContent = '';
   const opts = {
-    width: box.clientWidth || 800, height: 220,
+    width: box.clientWidth || 800,
+    height: 220,
     series: [{}, ...series.map((s, i) => ({ label: s, stroke: COLORS[i % COLORS.length], width: 1.5, dash: s.endsWith('p99') ? [4, 3] : undefined }))],
     axes: [{}, { size: 80, values: (_u, ticks) => ticks.map((v) => (unit === 's' ? ms(v) : v)) }],
     scales: { x: { time: true } },
@@ -79,9 +99,14 @@ function renderCharts() {
   const sig = keys.join('\n');
   if (sig !== state.keys) {
     state.keys = sig;
-    state.charts.rps?.destroy(); state.charts.lat?.destroy();
+    state.charts.rps?.destroy();
+    state.charts.lat?.destroy();
     state.charts.rps = makeChart('#chart-rps', keys.map(label), 'rps');
-    state.charts.lat = makeChart('#chart-latency', keys.flatMap((k) => [`${label(k)} p50`, `${label(k)} p99`]), 's');
+    state.charts.lat = makeChart(
+      '#chart-latency',
+      keys.flatMap((k) => [`${label(k)} p50`, `${label(k)} p99`]),
+      's',
+    );
   }
   const xs = state.points.map((p) => p.t / 1000);
   const at = (k, f) => state.points.map((p) => (p.routes[k] ? p.routes[k][f] : f === 'rps' ? 0 : null));
@@ -113,36 +138,102 @@ function renderCodes() {
       for (const [c, n] of Object.entries(r.codes)) s[c] = (s[c] || 0) + n;
     }
   }
-  fill('#codes', Object.entries(sums).sort().map(([k, s]) => {
-    const [server, route] = split(k);
-    return el('tr', {}, el('td', {}, server), el('td', {}, route),
-      ...['1xx', '2xx', '3xx', '4xx', '5xx'].map((c) => el('td', { class: c === '5xx' && s[c] ? 'bad' : c === '4xx' && s[c] ? 'warn' : '' }, s[c] || 0)));
-  }));
+  fill(
+    '#codes',
+    Object.entries(sums)
+      .sort()
+      .map(([k, s]) => {
+        const [server, route] = split(k);
+        return el(
+          'tr',
+          {},
+          el('td', {}, server),
+          el('td', {}, route),
+          ...['1xx', '2xx', '3xx', '4xx', '5xx'].map((c) => el('td', { class: c === '5xx' && s[c] ? 'bad' : c === '4xx' && s[c] ? 'warn' : '' }, s[c] || 0)),
+        );
+      }),
+  );
 }
 
 function renderStatus() {
   const s = state.status;
   if (!s) return;
   $('#summary').textContent = `${s.config.file} · generation ${s.config.generation} · v${s.version} · up ${s.uptimeSeconds}s · pid ${s.pid}`;
-  fill('#workers', s.workers.map((w) => el('tr', { 'data-pid': w.pid },
-    el('td', {}, w.slot), el('td', {}, w.pid), el('td', {}, w.generation), el('td', { class: w.state === 'ready' ? 'ok' : 'warn' }, w.state),
-    el('td', {}, w.requests), el('td', {}, w.inFlight ?? '–'), el('td', {}, mb(w.rssBytes)),
-    el('td', {}, w.cpuSeconds == null ? '–' : `${w.cpuSeconds.toFixed(1)} s`), el('td', {}, w.loopDelayMs ? `${w.loopDelayMs.p99} ms` : '–'))));
-  fill('#upstreams', s.upstreams.map((u) => el('tr', { 'data-upstream': u.id },
-    el('td', {}, u.id), el('td', {}, u.proxy),
-    el('td', { class: u.drained ? 'warn health' : u.healthy ? 'ok health' : 'bad health' }, u.drained ? 'drained' : u.healthy ? 'healthy' : `down: ${u.reason}`),
-    el('td', {}, u.inFlight), el('td', { class: 'requests' }, u.requests), el('td', {}, u.failures), el('td', {}, ms(u.meanLatencySeconds)),
-    el('td', {}, el('button', { type: 'button', class: u.drained ? 'enable' : 'drain', onclick: (e) => drain(e.target, u.id, !u.drained) }, u.drained ? 'Enable' : 'Drain')))));
-  fill('#pools', s.pools.map((p) => el('tr', {}, el('td', {}, p.name), el('td', {}, p.kind),
-    el('td', {}, `${p.processes.length}/${p.size} ${p.processes.map((x) => `${x.pid}:${x.state}`).join(' ')}`), el('td', {}, p.busy), el('td', {}, p.queue))));
+  fill(
+    '#workers',
+    s.workers.map((w) =>
+      el(
+        'tr',
+        { 'data-pid': w.pid },
+        el('td', {}, w.slot),
+        el('td', {}, w.pid),
+        el('td', {}, w.generation),
+        el('td', { class: w.state === 'ready' ? 'ok' : 'warn' }, w.state),
+        el('td', {}, w.requests),
+        el('td', {}, w.inFlight ?? '–'),
+        el('td', {}, mb(w.rssBytes)),
+        el('td', {}, w.cpuSeconds == null ? '–' : `${w.cpuSeconds.toFixed(1)} s`),
+        el('td', {}, w.loopDelayMs ? `${w.loopDelayMs.p99} ms` : '–'),
+      ),
+    ),
+  );
+  fill(
+    '#upstreams',
+    s.upstreams.map((u) =>
+      el(
+        'tr',
+        { 'data-upstream': u.id },
+        el('td', {}, u.id),
+        el('td', {}, u.proxy),
+        el(
+          'td',
+          { class: u.drained ? 'warn health' : u.healthy ? 'ok health' : 'bad health' },
+          u.drained ? 'drained' : u.healthy ? 'healthy' : `down: ${u.reason}`,
+        ),
+        el('td', {}, u.inFlight),
+        el('td', { class: 'requests' }, u.requests),
+        el('td', {}, u.failures),
+        el('td', {}, ms(u.meanLatencySeconds)),
+        el(
+          'td',
+          {},
+          el(
+            'button',
+            { type: 'button', class: u.drained ? 'enable' : 'drain', onclick: (e) => drain(e.target, u.id, !u.drained) },
+            u.drained ? 'Enable' : 'Drain',
+          ),
+        ),
+      ),
+    ),
+  );
+  fill(
+    '#pools',
+    s.pools.map((p) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, p.name),
+        el('td', {}, p.kind),
+        el('td', {}, `${p.processes.length}/${p.size} ${p.processes.map((x) => `${x.pid}:${x.state}`).join(' ')}`),
+        el('td', {}, p.busy),
+        el('td', {}, p.queue),
+      ),
+    ),
+  );
   $('#reloads').replaceChildren(...s.reloads.map(reloadItem));
 }
 
 function reloadItem(r) {
   const cls = r.outcome === 'reloaded' ? 'ok' : 'bad';
   const diags = r.diagnostics.filter((d) => d.severity === 'error' || r.outcome !== 'reloaded');
-  return el('li', {}, el('span', { class: cls }, r.outcome), ` ${new Date(r.at).toLocaleTimeString()}`, r.reason ? ` — ${r.reason}` : '',
-    ...diags.map((d) => el('pre', {}, `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}${d.help ? `\n  help: ${d.help}` : ''}`)));
+  return el(
+    'li',
+    {},
+    el('span', { class: cls }, r.outcome),
+    ` ${new Date(r.at).toLocaleTimeString()}`,
+    r.reason ? ` — ${r.reason}` : '',
+    ...diags.map((d) => el('pre', {}, `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}${d.help ? `\n  help: ${d.help}` : ''}`)),
+  );
 }
 
 async function drain(button, id, drained) {
@@ -152,7 +243,9 @@ async function drain(button, id, drained) {
     const r = await api('GET', '/status');
     state.status = r.json;
     renderStatus();
-  } finally { button.disabled = false; }
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function reload() {
@@ -166,7 +259,9 @@ async function reload() {
     renderStatus();
   } catch (e) {
     $('#reload-result').textContent = e.message;
-  } finally { b.disabled = false; }
+  } finally {
+    b.disabled = false;
+  }
 }
 
 function render() {
@@ -184,5 +279,8 @@ $('#login').addEventListener('submit', (e) => {
   $('#login').hidden = true;
   connect();
 });
-window.addEventListener('resize', () => { state.keys = ''; if (state.points.length) renderCharts(); });
+window.addEventListener('resize', () => {
+  state.keys = '';
+  if (state.points.length) renderCharts();
+});
 connect();
