@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gatekitVersion, type MasterControl, type ReloadReport } from '../../core/index.js';
 import { isJson, sameOrigin, type TokenCheck } from './access.js';
 import { assetAt } from './assets.js';
-import { exposition, wantsOpenMetrics } from './exposition.js';
 import type { RetiredTotals } from './retired.js';
 import { statusJson } from './status.js';
 
@@ -114,6 +113,7 @@ export class AdminApi {
   private async metrics(req: IncomingMessage): Promise<Answer> {
     const workers = await this.control.workerStats();
     const master = this.control.status();
+    const { exposition, wantsOpenMetrics } = await import('./exposition.js'); // prom-client loads once /metrics is asked for
     const { contentType, text } = await exposition(master, this.version, this.retired.with(workers, master), wantsOpenMetrics(req.headers.accept));
     return { text, type: contentType };
   }

@@ -2,7 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { Span } from '../../core/index.js';
 import { JWT_ALGORITHMS, type AuthConfig } from './schema.js';
 
@@ -22,12 +22,18 @@ export function checkKeySource(cfg: AuthConfig, at: Span): string | undefined {
     if (cfg.public_key) createPublicKey(readFileSync(cfg.public_key));
     if (cfg.jwks) {
       const src = jwksSource(cfg.jwks, at);
-      if ('file' in src) createLocalJWKSet(JSON.parse(readFileSync(src.file, 'utf8')));
+      if ('file' in src) checkJwks(JSON.parse(readFileSync(src.file, 'utf8')));
     }
     return undefined;
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/** checkJwks throws as jose would on a JSON Web Key Set that is no object with a `keys` list (RFC 7517 5), without loading jose for a check. */
+function checkJwks(set: unknown): void {
+  const keys = (set as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k))) throw new Error('JSON Web Key Set malformed');
 }
 
 /**
@@ -36,6 +42,7 @@ export function checkKeySource(cfg: AuthConfig, at: Span): string | undefined {
  */
 export class JwtVerifier {
   private constructor(
+    private readonly jose: typeof import('jose'),
     private readonly key: Key,
     private readonly cfg: AuthConfig,
     private readonly algorithms: readonly string[],
@@ -43,6 +50,7 @@ export class JwtVerifier {
 
   /** load reads the key material (a file read; a remote JWKS is fetched on first use and cached). */
   static async load(cfg: AuthConfig, at: Span): Promise<JwtVerifier> {
+    const jose = await import('jose'); // loaded where a jwt login is configured, not by every gatekit
     let key: Key;
     if (cfg.secret !== undefined) key = new TextEncoder().encode(cfg.secret);
     else if (cfg.public_key) key = createPublicKey(await readFile(cfg.public_key));
@@ -50,11 +58,11 @@ export class JwtVerifier {
       const src = jwksSource(cfg.jwks!, at);
       key =
         'url' in src
-          ? createRemoteJWKSet(src.url, { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 })
-          : createLocalJWKSet(JSON.parse(await readFile(src.file, 'utf8')));
+          ? jose.createRemoteJWKSet(src.url, { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 })
+          : jose.createLocalJWKSet(JSON.parse(await readFile(src.file, 'utf8')));
     }
     const algorithms = cfg.algorithms ?? JWT_ALGORITHMS.filter((a) => (cfg.secret !== undefined) === HMAC.includes(a));
-    return new JwtVerifier(key, cfg, algorithms);
+    return new JwtVerifier(jose, key, cfg, algorithms);
   }
 
   /** verify resolves with the token's claims, or rejects when any check fails. */
@@ -66,7 +74,7 @@ export class JwtVerifier {
       ...(this.cfg.audience ? { audience: this.cfg.audience } : {}),
     };
     const key = this.key;
-    const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+    const { payload } = typeof key === 'function' ? await this.jose.jwtVerify(token, key, options) : await this.jose.jwtVerify(token, key, options);
     return payload;
   }
 }

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { ListenPlace, Logger, MasterPart, SharedStore, StoreLease } from '../../core/index.js';
 import { AcmeChannel } from './acme-channel.js';
 import type { LockHolder } from './acme-lock.js';
-import { alpnCertificate, obtainCertificate, type ChallengeResponder } from './acme-order.js';
+import type { ChallengeResponder } from './acme-order.js';
 import { selfCheck } from './acme-probe.js';
 import { RedisStorage } from './acme-redis.js';
 import { MAX_RETRY, renewalTime, type AcmeSettings, type Challenge } from './acme-settings.js';
@@ -152,6 +152,7 @@ export class ManagedCertificate {
     this.waitingFor = undefined;
     this.log.info(`acme: ${before ? 'renewing' : 'obtaining'} certificate`, { ca: this.s.directory, challenge: this.s.challenge, attempt: this.failures + 1 });
     try {
+      const { obtainCertificate } = await import('./acme-order.js'); // acme-client loads only in a master that orders
       const pair = await obtainCertificate(this.s, this.store, this.responder);
       const info = certInfo(pair, this.s.renewBefore);
       if (!info) throw new Error('the CA sent a certificate that does not parse');
@@ -216,7 +217,7 @@ export class AcmeResponder implements ChallengeResponder {
   ) {}
 
   async present(type: Challenge, name: string, token: string, keyAuthorization: string): Promise<void> {
-    const pair = type === 'tls-alpn-01' ? await alpnCertificate(name, keyAuthorization) : undefined;
+    const pair = type === 'tls-alpn-01' ? await (await import('./acme-order.js')).alpnCertificate(name, keyAuthorization) : undefined;
     await this.store.present(pair ? { type: 'tls-alpn-01', name, token, pair } : { type: 'http-01', name, token, keyAuthorization });
     if (!(await selfCheck(type, name, token, pair?.cert ?? keyAuthorization, this.listens))) {
       this.log.warn(`acme: no listener of this gatekit showed the ${type} answer; asking the CA to check anyway`, { name });

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { acmeSettings, isAcme, localStorage } from './acme-settings.js';
 import { AcmeStore } from './acme-store.js';
 import type { CertPair } from './certs.js';
-import { OcspStapler, StapledCertificate } from './ocsp-stapler.js';
+import { OcspStapler, type StapleSpec } from './ocsp-master.js';
 import { ocspDir } from './ocsp-store.js';
 import { TlsUnit } from './provider.js';
 import { tls, type TlsConfig } from './schema.js';
@@ -69,7 +69,7 @@ export class TlsPlugin implements Plugin {
     acme: AcmeManager | undefined,
     blocks: ReadonlyMap<MasterDirective<TlsConfig>, AcmeBlock>,
   ): OcspStapler | undefined {
-    const certs = new Map<string, StapledCertificate>();
+    const certs = new Map<string, StapleSpec>();
     for (const d of directives) {
       const cfg = d.config;
       if (cfg.ocsp_stapling === false || cfg.mode === 'self_signed') continue;
@@ -84,13 +84,11 @@ export class TlsPlugin implements Plugin {
           changes: true,
           ...(acme && block ? { onRevoked: (serial: string) => acme.renewRevoked(block, serial) } : {}),
         };
-        certs.set(`acme ${store.certDir(s.directory, s.names[0])}`, new StapledCertificate(source, ocspDir(s.storage), s.retry, log));
+        certs.set(`acme ${store.certDir(s.directory, s.names[0])}`, { source, dir: ocspDir(s.storage), retry: s.retry, log });
       } else if (cfg.cert !== undefined && !certs.has(`file ${cfg.cert}`)) {
         const file = cfg.cert;
-        certs.set(
-          `file ${file}`,
-          new StapledCertificate({ chain: () => readFileSync(file, 'utf8'), changes: false }, ocspDir(localStorage(cfg)), cfg.retry ?? 60_000, log),
-        );
+        const source = { chain: () => readFileSync(file, 'utf8'), changes: false };
+        certs.set(`file ${file}`, { source, dir: ocspDir(localStorage(cfg)), retry: cfg.retry ?? 60_000, log });
       }
     }
     return certs.size ? new OcspStapler([...certs.values()]) : undefined;

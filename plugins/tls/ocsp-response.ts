@@ -10,19 +10,9 @@ import {
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, CRLReasons } from '@peculiar/asn1-x509';
 import { createHash, verify, X509Certificate } from 'node:crypto';
-import { certIdHashes, HASHES, serialOf, type OcspSubject } from './ocsp-request.js';
-
-/** Staple is a checked OCSP response for one certificate: what a handshake staples, and when it stops being good. */
-export interface Staple {
-  /** der is the whole OCSPResponse, as the client receives it. */
-  readonly der: Buffer;
-  readonly status: 'good' | 'revoked';
-  /** thisUpdate, nextUpdate and revokedAt are epoch ms; nextUpdate is absent when the responder gives none. */
-  readonly thisUpdate: number;
-  readonly nextUpdate?: number;
-  readonly revokedAt?: number;
-  readonly reason?: string;
-}
+import { certIdHashes, HASHES, serialOf } from './ocsp-request.js';
+import type { Staple } from './ocsp-staple.js';
+import type { OcspSubject } from './ocsp-subject.js';
 
 /** SIGNATURES maps the signature algorithms of OCSP responders to the hash node:crypto verifies with (null: the algorithm names none, as Ed25519). */
 const SIGNATURES: Readonly<Record<string, string | null>> = {
@@ -112,17 +102,4 @@ function names(id: ResponderID, cert: X509Certificate): boolean {
   const tbs = AsnConvert.parse(cert.raw, Certificate).tbsCertificate;
   if (id.byKey) return createHash('sha1').update(new Uint8Array(tbs.subjectPublicKeyInfo.subjectPublicKey)).digest().equals(Buffer.from(id.byKey.buffer));
   return id.byName !== undefined && Buffer.from(AsnConvert.serialize(id.byName)).equals(Buffer.from(AsnConvert.serialize(tbs.subject)));
-}
-
-/** NO_NEXT_UPDATE is how long a response without nextUpdate is used: RFC 6960 leaves it open; an hour, then ask again. */
-const NO_NEXT_UPDATE = 3_600_000;
-
-/** goodUntil is when a staple stops being stapled: its nextUpdate, or an hour after thisUpdate when it has none. */
-export function goodUntil(s: Pick<Staple, 'thisUpdate' | 'nextUpdate'>): number {
-  return s.nextUpdate ?? s.thisUpdate + NO_NEXT_UPDATE;
-}
-
-/** refreshAt is when a staple is fetched again: halfway through its validity, as Caddy does. */
-export function refreshAt(s: Pick<Staple, 'thisUpdate' | 'nextUpdate'>): number {
-  return s.thisUpdate + Math.floor((goodUntil(s) - s.thisUpdate) / 2);
 }

@@ -1,7 +1,9 @@
-import type { Logger, MasterPart } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
 import { makePrivateDir } from './acme-store.js';
-import { fetchOcsp, ocspRequest, ocspSubject, type OcspSubject } from './ocsp-request.js';
-import { checkResponse, goodUntil, refreshAt, type Staple } from './ocsp-response.js';
+import { fetchOcsp, ocspRequest } from './ocsp-request.js';
+import { checkResponse } from './ocsp-response.js';
+import { goodUntil, refreshAt, type Staple } from './ocsp-staple.js';
+import { ocspSubject, type OcspSubject } from './ocsp-subject.js';
 import { readStaple, writeStaple } from './ocsp-store.js';
 
 /** FETCH_TIMEOUT bounds one request to a responder. */
@@ -161,17 +163,4 @@ function fields(s: Staple): Record<string, string> {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-/** OcspStapler is the master part of OCSP stapling: one StapledCertificate per certificate that asks for stapling. */
-export class OcspStapler implements MasterPart {
-  constructor(private readonly certificates: readonly StapledCertificate[]) {}
-
-  async start(): Promise<void> {
-    for (const c of this.certificates) c.start();
-  }
-
-  async stop(): Promise<void> {
-    for (const c of this.certificates) c.stop();
-  }
 }

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { makePrivateDir } from './acme-store.js';
-import { fingerprintOf } from './ocsp-request.js';
-import { goodUntil, type Staple } from './ocsp-response.js';
+import { goodUntil, type Staple } from './ocsp-staple.js';
+import { fingerprintOf } from './ocsp-subject.js';
 import { readStaple } from './ocsp-store.js';
 
 /** FORGET is how often a worker drops what it read, for storage another machine writes (where inotify is silent). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePrivate } from './acme-store.js';
-import type { Staple } from './ocsp-response.js';
+import type { Staple } from './ocsp-staple.js';
 
 /** ocspDir is where staples live: the `ocsp` folder of a storage folder, shared by the master that fetches and the workers that staple. */
 export function ocspDir(storage: string): string {

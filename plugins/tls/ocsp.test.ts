@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestCa, type Issued } from '../../test/helpers/ocsp-responder.js';
-import { ocspSubject, type OcspSubject } from './ocsp-request.js';
-import { checkResponse, refreshAt } from './ocsp-response.js';
+import { checkResponse } from './ocsp-response.js';
+import { refreshAt } from './ocsp-staple.js';
+import { ocspSubject, type OcspSubject } from './ocsp-subject.js';
 
 describe('tls ocsp responses', () => {
   let dir: string;

@@ -14,7 +14,7 @@ import { checkAcme, checkAcmeOptions } from './acme-check.js';
 import { acmeSettings, isAcme, localStorage } from './acme-settings.js';
 import { AcmeSource } from './acme-source.js';
 import { checkPair, readPair, type CertPair } from './certs.js';
-import { ocspSubject } from './ocsp-request.js';
+import { ocspSubject } from './ocsp-subject.js';
 import { Staples } from './ocsp-staples.js';
 import { ocspDir } from './ocsp-store.js';
 import type { TlsConfig } from './schema.js';

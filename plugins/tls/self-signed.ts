@@ -1,9 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { isIP } from 'node:net';
-import { generate } from 'selfsigned';
+import { createRequire } from 'node:module';
 import type { CertPair } from './certs.js';
 
 const LOCAL = ['localhost', '127.0.0.1', '::1'];
+const require = createRequire(import.meta.url);
 
 /**
  * selfSigned makes a development certificate for `names` (plus localhost, 127.0.0.1 and ::1),
@@ -18,6 +19,7 @@ export function selfSigned(names: readonly string[]): CertPair {
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
   // the subject is written as PrintableString, which has no '_': Chromium and Go refuse such a certificate outright
+  const { generate } = require('selfsigned') as typeof import('selfsigned'); // node-forge loads only where a certificate is made
   const pems = generate(
     [
       { name: 'commonName', value: all[0] },
