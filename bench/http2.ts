@@ -62,6 +62,10 @@ export async function runHttp2(): Promise<Section> {
   const started: Child[] = [];
   try {
     const servers = await startServers(dir, nginx, caddy, started);
+    // idle memory first, on servers that have served nothing yet: after the load, a process
+    // gives back its load-time heap in its own time, which made the growth read negative
+    const idle: number[] = [];
+    for (const s of [...servers, await startFloor(dir, started)]) idle.push(await idleCost(s));
     const load = { ...settings, connections: CONNECTIONS };
     const wrk: LoadGenerator = pickLoadGenerator();
     const runs: Run[] = [];
@@ -75,8 +79,6 @@ export async function runHttp2(): Promise<Section> {
         runs.push({ what: what.label, proto, contenders });
       }
     }
-    const idle: number[] = [];
-    for (const s of [...servers, await startFloor(dir, started)]) idle.push(await idleCost(s));
     return report(title, servers, runs, idle, [nginxVersion(nginx), caddyVersion(caddy)], wrk.name);
   } finally {
     await Promise.all(started.map((c) => c.stop()));
@@ -252,7 +254,7 @@ function report(title: string, servers: readonly Server[], runs: readonly Run[],
         (r) =>
           `per-round req/s, ${r.what} ${r.proto}: ${r.contenders.map((c) => `${c.name} ${c.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
       ),
-      `idle memory: growth of each server's process tree VmRSS once ${IDLE} TLS HTTP/2 connections are open (one request each) and quiet for 1 s.`,
+      `idle memory: growth of each server's process tree VmRSS once ${IDLE} TLS HTTP/2 connections are open (one request each) and quiet for 1 s, measured on freshly started servers before the load.`,
       `the load generators share the ${cpus().length} cores with the servers (and with other work on a shared machine); load average at the end: ${loadavg()
         .map((v) => v.toFixed(2))
         .join(' ')}.`,
