@@ -14,7 +14,7 @@ import {
 import { fillFilter, type CacheStatus } from './fill.js';
 import { MAX_KEY, variantKey } from './key.js';
 import { KeyLocks } from './lock.js';
-import { policyRequest, revivePolicy, type Defaults, type PolicyRequest } from './policy.js';
+import { freshHit, policyRequest, revivedPolicy, revivePolicy, type Defaults, type PolicyRequest, type Revived } from './policy.js';
 import { CONDITIONAL_FIELDS, setRequestField } from './request-fields.js';
 import type { CacheConfig } from './schema.js';
 import { answerFromCache } from './serve.js';
@@ -37,6 +37,7 @@ const REFRESH_AGE = 30_000;
 interface Found {
   readonly entry: StoredEntry;
   readonly policy: CachePolicy;
+  readonly revived: Revived;
 }
 
 /** StoreFactory makes a cache's store at provision. */
@@ -109,6 +110,7 @@ export class CacheUnit implements HandlerUnit {
     const found = await this.lookup(this.store, key, ctx);
     if (ctx.state.has(REFRESH)) return this.fetch(ctx, next, key, req, 'EXPIRED', found?.entry);
     if (found) {
+      if (freshHit(found.revived, req)) return this.hit(ctx, found, 'HIT');
       const ev = found.policy.evaluateRequest(req);
       if (!ev.revalidation) return this.hit(ctx, found, 'HIT');
       if (!ev.revalidation.synchronous) return this.hit(ctx, found, await this.refresh(ctx, key));
@@ -139,7 +141,7 @@ export class CacheUnit implements HandlerUnit {
     if (this.lockTimeout === undefined) return this.fetch(ctx, next, key, req, 'MISS');
     const release = await this.locks.turn(key, this.lockTimeout);
     const found = await this.lookup(this.store!, key, ctx);
-    if (found && !found.policy.evaluateRequest(req).revalidation) {
+    if (found && (freshHit(found.revived, req) || !found.policy.evaluateRequest(req).revalidation)) {
       release?.();
       return this.hit(ctx, found, 'HIT');
     }
@@ -202,7 +204,9 @@ export class CacheUnit implements HandlerUnit {
   private async lookup(store: CacheStore, key: string, ctx: Ctx): Promise<Found | undefined> {
     let entry = await store.get(key);
     if (entry?.meta.vary) entry = await store.get(variantKey(key, entry.meta.vary, ctx.req.headers));
-    return entry && !entry.meta.vary ? { entry, policy: revivePolicy(entry.meta.policy) } : undefined;
+    if (!entry || entry.meta.vary) return undefined;
+    const revived = revivedPolicy(entry.meta.policy);
+    return { entry, policy: revived.policy, revived };
   }
 
   /** keyOf renders the request's key; undefined (not cached, one log line per bad key) when it renders empty or too long. */

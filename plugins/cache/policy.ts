@@ -70,6 +70,39 @@ export function worthStoring(policy: CachePolicy, headers: StoredHeaders): boole
   return validated && explicitFreshness(headers);
 }
 
+/** Revived is a stored entry's policy, and until when (epoch ms) a plain GET of its key may be answered from it as it is. */
+export interface Revived {
+  readonly policy: CachePolicy;
+  readonly url: string;
+  /** freshUntil is 0 when every request must go through the policy's full evaluation (Vary, must-revalidate, stale already). */
+  readonly freshUntil: number;
+}
+
+const revived = new WeakMap<CachePolicy.CachePolicyObject, Revived>();
+
+/**
+ * revivedPolicy rebuilds a stored policy once per stored object this process holds (hits ask
+ * for the same few entries again and again, and parsing the policy and computing its headers
+ * was the largest cost of a hit), with the moment its freshness runs out.
+ */
+export function revivedPolicy(obj: CachePolicy.CachePolicyObject): Revived {
+  let r = revived.get(obj);
+  if (r) return r;
+  const policy = CachePolicy.fromObject(obj);
+  // what RFC 9111 4 asks beyond freshness: nothing for a GET of the same URL, when the
+  // response names no Vary and no must-revalidate (the request's Cache-Control is dropped)
+  const plain = obj.m === 'GET' && obj.u !== undefined && obj.resh.vary === undefined && !obj.rescc['must-revalidate'];
+  const left = policy.maxAge() - policy.age();
+  r = { policy, url: obj.u ?? '', freshUntil: plain && left > 0 ? Date.now() + left * 1000 : 0 };
+  revived.set(obj, r);
+  return r;
+}
+
+/** freshHit tells, without the policy's full evaluation, that `req` (a GET, or a HEAD as its GET) may be answered from the entry now. */
+export function freshHit(r: Revived, req: PolicyRequest): boolean {
+  return req.method === 'GET' && req.url === r.url && Date.now() < r.freshUntil;
+}
+
 /** revivePolicy rebuilds a stored policy. */
 export function revivePolicy(obj: CachePolicy.CachePolicyObject): CachePolicy {
   return CachePolicy.fromObject(obj);
