@@ -127,7 +127,13 @@ export abstract class Attempt {
 
   /** arm (re)starts the watchdog for a phase: connect, send (upstream not taking the body) or read. */
   protected arm(phase: Phase): void {
+    const same = this.timer !== undefined && this.timeouts[phase] === this.timeouts[this.phase];
     this.phase = phase;
+    // send and read usually share their timeout (60s each by default): one timer, restarted
+    if (same) {
+      this.timer!.refresh();
+      return;
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.onTimer(), this.timeouts[phase]);
   }
@@ -177,6 +183,7 @@ export abstract class Attempt {
   /** cleanup drops timers and listeners; after a failure, an untouched client body is paused for a retry. */
   protected cleanup(failed = false): void {
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined; // arm() restarts a timer it still holds: a cleared one must not come back
     this.ctx.res.off('close', this.onClientClose);
     if (this.waitingDrain) this.ctx.res.off('drain', this.onClientDrain);
     if (this.framing.body === 'none') return;
