@@ -2,12 +2,12 @@ import { Redis } from 'ioredis';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type Served } from '../helpers/cli.js';
 import { freePort, Pebble, PEBBLE_MISSING } from '../helpers/pebble.js';
 import { REDIS_SERVER, startRedis, type TestRedis } from '../helpers/redis.js';
+import { tcpForwarder, type Forwarder } from '../helpers/tcp-forwarder.js';
 import { httpsGet, type Verified } from '../helpers/tls-client.js';
 
 const NAME = 'shared.gatekit.test';
@@ -26,40 +26,6 @@ interface Instance {
   served: Served;
   readonly http: number;
   readonly tls: number;
-}
-
-/** Forwarder is a TCP port that sends each connection where `target()` says at that moment: pebble's challenge ports, aimed per connection. */
-interface Forwarder {
-  readonly port: number;
-  readonly sent: number[];
-  close(): void;
-}
-
-async function forwarder(target: () => number): Promise<Forwarder> {
-  const open = new Set<Socket>();
-  const sent: number[] = [];
-  const server: Server = createServer((client) => {
-    sent.push(target());
-    const up = connect(sent[sent.length - 1], '127.0.0.1');
-    for (const s of [client, up]) {
-      open.add(s);
-      s.on('close', () => open.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        up.destroy();
-      });
-    }
-    client.pipe(up).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as AddressInfo).port,
-    sent,
-    close: () => {
-      for (const s of open) s.destroy();
-      server.close();
-    },
-  };
 }
 
 describe('tls acme { storage redis }: several instances, one certificate (gatekit run, pebble, redis-server)', function () {
@@ -98,8 +64,8 @@ describe('tls acme { storage redis }: several instances, one certificate (gateki
    */
   const setUp = async (o: { challenge: 'http-01' | 'tls-alpn-01'; validity?: number; renewBefore?: string }): Promise<Instance[]> => {
     const other = (port: (i: Instance) => number) => (): number => port(instances.find((i) => !ordering(i)) ?? instances[0]);
-    const http = await forwarder(other((i) => i.http));
-    const tls = await forwarder(other((i) => i.tls));
+    const http = await tcpForwarder(other((i) => i.http));
+    const tls = await tcpForwarder(other((i) => i.tls));
     forwarders.push(http, tls);
     pebble = await Pebble.start(dir, { httpPort: http.port, tlsPort: tls.port, validity: o.validity ?? 3600 });
     for (const label of ['a', 'b']) {

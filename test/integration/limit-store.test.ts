@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type Served } from '../helpers/cli.js';
 import { REDIS_SERVER, startRedis, type TestRedis } from '../helpers/redis.js';
+import { tcpForwarder, type Forwarder } from '../helpers/tcp-forwarder.js';
 import { httpGet, type HttpResult } from './mw-fixtures.js';
 import { selfSignedPair } from './proxy-upstreams.js';
 
@@ -27,29 +28,9 @@ async function freeTcpPort(): Promise<number> {
 }
 
 /** roundRobin is a layer-4 balancer in small: each connection goes to the next port in turn. */
-async function roundRobin(ports: readonly number[]): Promise<{ port: number; close(): void }> {
+function roundRobin(ports: readonly number[]): Promise<Forwarder> {
   let next = 0;
-  const open = new Set<Socket>();
-  const server = createTcpServer((client) => {
-    const up = connect(ports[next++ % ports.length], '127.0.0.1');
-    for (const s of [client, up]) {
-      open.add(s);
-      s.on('close', () => open.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        up.destroy();
-      });
-    }
-    client.pipe(up).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => {
-      for (const s of open) s.destroy();
-      server.close();
-    },
-  };
+  return tcpForwarder(() => ports[next++ % ports.length]);
 }
 
 describe('limit { store shared } across instances (gatekit run, redis-server)', function () {
