@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { checkGate, startGate, type TestGate } from './helpers/gate.js';
 import { repoPath } from './helpers/paths.js';
+import { freePort } from './helpers/ports.js';
 
 /** samples lists every runnable sample: samples/*.gate and samples/<topic>/gatekit.gate. */
 function samples(): string[] {
@@ -13,17 +13,6 @@ function samples(): string[] {
     if (e.isFile() && e.name.endsWith('.gate')) return [join(dir, e.name)];
     const f = join(dir, e.name, 'gatekit.gate');
     return e.isDirectory() && existsSync(f) ? [f] : [];
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
   });
 }
 

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type Served } from '../helpers/cli.js';
-import { freePort, Pebble, PEBBLE_MISSING } from '../helpers/pebble.js';
+import { Pebble, PEBBLE_MISSING } from '../helpers/pebble.js';
+import { freePort } from '../helpers/ports.js';
 import { httpsGet } from '../helpers/tls-client.js';
 
 const NAME = 'w.gatekit.test';

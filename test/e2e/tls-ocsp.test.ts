@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { serve, type Served } from '../helpers/cli.js';
 import { TestCa } from '../helpers/ocsp-responder.js';
-import { freePort } from '../helpers/pebble.js';
+import { freePort } from '../helpers/ports.js';
 import { httpsGet } from '../helpers/tls-client.js';
 
 const NAME = 'ocsp.gatekit.test';

@@ -1,24 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { get } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
+import { acceptsOn, freePort } from './ports.js';
 
 /** PEBBLE_MISSING says why the ACME tests skip, or is undefined when Debian's pebble is installed. */
 export const PEBBLE_MISSING = spawnSync('pebble', ['-h']).error ? 'pebble is not installed (apt-get install pebble)' : undefined;
-
-/** freePort finds a TCP port free on 127.0.0.1 now (pebble needs its challenge ports before gatekit listens). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** PebbleOptions are the ports pebble checks challenges on, and how long its certificates live. */
 export interface PebbleOptions {
@@ -116,6 +104,8 @@ export class Pebble {
     });
     const p = new Pebble(pebble, dns, `https://127.0.0.1:${acmePort}/dir`, caRoot, mgmtPort);
     await p.waitFor(/Listening on: /);
+    // pebble logs that line before it binds: a port taken meanwhile by freePort would look free
+    await acceptsOn(acmePort, () => pebble.exitCode !== null);
     return p;
   }
 

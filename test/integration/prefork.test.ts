@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, serve, type Served } from '../helpers/cli.js';
 import { getOnce, KeepAliveLoad, RequestLoop } from '../helpers/load-loop.js';
 import { repoPath } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
 
 const LISTENING = /listening worker=1 url=http:\/\/127\.0\.0\.1:(\d+)/;
 const TEST_PLUGIN = repoPath('test', 'fixtures', 'test-plugin');
@@ -280,15 +281,3 @@ describe('prefork process model', function () {
     assert.equal(uid(served!.child.pid!), '0');
   });
 });
-
-/** freePort finds a port nothing listens on now (the kernel's choice for port 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
 import { startChat, type Chat } from '../../samples/websocket-chat/chat-server.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { repoPath } from '../helpers/paths.js';
 import { send } from './proxy-upstreams.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/ports.js';
 
 /** messages collects a client's text messages; `until` waits (bounded) for one that matches. */
 function messages(ws: WebSocket): { all: string[]; until(re: RegExp, ms?: number): Promise<string> } {

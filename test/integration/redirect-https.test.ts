@@ -2,27 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { repoPath } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
 
 interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
   cert?: PeerCertificate;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function fetchOn(url: URL, o: { ca?: string; insecure?: boolean } = {}): Promise<Answer> {

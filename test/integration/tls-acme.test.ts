@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
-import { freePort, Pebble, PEBBLE_MISSING, type PebbleOptions } from '../helpers/pebble.js';
+import { Pebble, PEBBLE_MISSING, type PebbleOptions } from '../helpers/pebble.js';
+import { freePort } from '../helpers/ports.js';
 import { rawGet } from '../helpers/raw-http.js';
 import { countLines, httpsGet, waitForCount, waitForLine } from '../helpers/tls-client.js';
 
