@@ -11,7 +11,8 @@ import type { Script } from './resolve.js';
 
 /** HELPER_PY is the stdlib-only Python side: see its docstring for the protocol. */
 export const HELPER_PY = sourceFile(import.meta.url, join('python', 'gatekit_spawner.py'), join('plugins', 'cgi', 'python', 'gatekit_spawner.py'));
-const READY_TIMEOUT = 5000;
+// python's start on a loaded machine (or through a pyenv shim) can take seconds; Gunicorn allows a worker 30
+const READY_TIMEOUT = 30_000;
 const STOP_TIMEOUT = 2000;
 const ASK = 0x41; // 'A'
 const INPUT = 0x49; // 'I'
