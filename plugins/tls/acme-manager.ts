@@ -217,7 +217,7 @@ export class AcmeResponder implements ChallengeResponder {
   ) {}
 
   async present(type: Challenge, name: string, token: string, keyAuthorization: string): Promise<void> {
-    const pair = type === 'tls-alpn-01' ? await (await import('./acme-order.js')).alpnCertificate(name, keyAuthorization) : undefined;
+    const pair = type === 'tls-alpn-01' ? await alpnPair(name, keyAuthorization) : undefined;
     await this.store.present(pair ? { type: 'tls-alpn-01', name, token, pair } : { type: 'http-01', name, token, keyAuthorization });
     if (!(await selfCheck(type, name, token, pair?.cert ?? keyAuthorization, this.listens))) {
       this.log.warn(`acme: no listener of this gatekit showed the ${type} answer; asking the CA to check anyway`, { name });
@@ -227,6 +227,12 @@ export class AcmeResponder implements ChallengeResponder {
   async remove(type: Challenge, name: string, token: string): Promise<void> {
     await this.store.remove({ type, name, token });
   }
+}
+
+/** alpnPair makes the TLS-ALPN-01 certificate that answers a challenge (acme-order.js loads only when one is asked). */
+async function alpnPair(name: string, keyAuthorization: string): Promise<CertPair> {
+  const { alpnCertificate } = await import('./acme-order.js');
+  return alpnCertificate(name, keyAuthorization);
 }
 
 /** AcmeBlock is one `tls acme` of a config, as the master needs it: its settings and the listeners the CA's challenge can reach. */
