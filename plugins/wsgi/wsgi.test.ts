@@ -165,6 +165,21 @@ describe('wsgi', function () {
     assert.equal(h.headers.get('connection'), 'keep-alive', 'hop-by-hop headers of the app are dropped');
   });
 
+  it('refuses a header that could split the response (500) or that HTTP forbids (502), every time, with a log line', async () => {
+    const g = await start();
+    for (let i = 0; i < 2; i++) {
+      const crlf = await fetch(g.url('/bad_header?crlf'));
+      assert.deepEqual([crlf.status, crlf.headers.get('set-cookie')], [500, null]);
+      const name = await fetch(g.url('/bad_header?name'));
+      assert.equal(name.status, 502);
+      assert.doesNotMatch(await name.text(), /should not be seen/);
+    }
+    await waitForLog(g.logs, /ValueError: a header value holds a line break/);
+    await waitForLog(g.logs, /wsgi application sent an invalid status or header/);
+    const list = await fetch(g.url('/bad_header?list'));
+    assert.deepEqual([list.status, list.headers.get('x-pair')], [200, 'as a list']);
+  });
+
   it('sends wsgi.errors lines to the error log with the request id', async () => {
     const g = await start();
     assert.equal(await (await fetch(g.url('/errors'))).text(), 'logged');

@@ -83,6 +83,20 @@ describe('asgi over HTTP', function () {
     assert.equal(res.headers.get('x-app'), 'yes');
   });
 
+  it('refuses a header with a NUL (500) or that HTTP forbids (502), every time, with a log line', async () => {
+    const g = await start();
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await fetch(g.url('/mnt/bad-header?nul'))).status, 500);
+      const name = await fetch(g.url('/mnt/bad-header?name'));
+      assert.equal(name.status, 502);
+      assert.doesNotMatch(await name.text(), /should not be seen/);
+    }
+    await waitForLog(g.logs, /ValueError: bad status or a NUL byte in a header/);
+    await waitForLog(g.logs, /asgi application sent an invalid status or header/);
+    const list = await fetch(g.url('/mnt/bad-header?list'));
+    assert.deepEqual([list.status, list.headers.get('x-pair')], [200, 'as a list']);
+  });
+
   it('sends http.disconnect when the client goes away', async () => {
     const g = await start();
     const ac = new AbortController();

@@ -248,7 +248,7 @@ class Stream(object):
             if self.started:
                 raise RuntimeError('http.response.start sent twice')
             self.started = True
-            self.head = status_head(message)
+            self.head = cached_head(message)
             return
         if kind != 'http.response.body':
             raise RuntimeError('unexpected ASGI message %r in an http scope' % kind)
@@ -378,11 +378,33 @@ def data_frames(sid, data):
     return out
 
 
-def status_head(message):
+HEADS = {}  # (status, headers as a tuple) -> the S payload, for the starts already checked and encoded
+HEADS_MAX = 256
+
+
+def cached_head(message):
+    """cached_head is status_head(message), remembered for the starts that repeat."""
+    status, headers = message['status'], message.get('headers') or ()
+    key = head = None
+    try:
+        key = (status, tuple(headers))
+        head = HEADS.get(key)
+    except TypeError:  # pairs given as lists: checked, not remembered
+        if key is not None:
+            headers, key = key[1], None
+    if head is None:
+        head = status_head(status, headers if key is None else key[1])
+        if key is not None:
+            if len(HEADS) >= HEADS_MAX:  # starts that vary (a cookie, a date) must not crowd out those that repeat
+                HEADS.clear()
+            HEADS[key] = head
+    return head
+
+
+def status_head(status, headers):
     """status_head is the S payload of http.response.start: status, then header names and values."""
-    status = message['status']
     parts = [STATUS.get(status) or b'%d' % status]
-    for name, value in message.get('headers') or ():
+    for name, value in headers:
         if type(name) is not bytes or type(value) is not bytes:
             name, value = bytes(name), bytes(value)
         if name.lower() in HOP_BY_HOP:
@@ -391,7 +413,7 @@ def status_head(message):
         parts.append(value)
     payload = b'\0'.join(parts)
     if payload.count(b'\0') != len(parts) - 1 or not 100 <= status <= 999:
-        raise ValueError('bad status or a NUL byte in a header: %r' % (message,))
+        raise ValueError('bad status or a NUL byte in a header: %r' % ((status, headers),))
     if len(STATUS) < 1000:
         STATUS[status] = parts[0]
     return payload

@@ -110,6 +110,11 @@ async def http(scope, receive, send):
         await send({'type': 'http.response.start', 'status': 201, 'headers': [(b'set-cookie', b'a=1'), (b'set-cookie', b'b=2'), (b'x-app', b'yes')]})
         await send({'type': 'http.response.body', 'body': b'created'})
         return
+    if path == '/bad-header':  # a NUL is refused by the worker (500), a name with a space by gatekit (502); lists pass
+        headers = {b'nul': [(b'x-bad', b'a\0b')], b'name': [(b'bad name', b'x')], b'list': [[b'x-pair', b'as a list']]}[scope['query_string']]
+        await send({'type': 'http.response.start', 'status': 200, 'headers': headers})
+        await send({'type': 'http.response.body', 'body': b'should not be seen'})
+        return
     return await answer(send, 404, b'not found\n')
 
 

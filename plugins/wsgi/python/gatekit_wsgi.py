@@ -62,6 +62,33 @@ def header_name(name):
     return keep
 
 
+HEADS = {}  # (status, headers as a tuple) -> the S payload, for the heads already checked and encoded
+HEADS_MAX = 256
+
+
+def start_head(status, headers):
+    """start_head checks start_response's status and headers and encodes them as an S payload:
+    the status, then names and values, NUL-separated latin-1 (hop-by-hop headers dropped)."""
+    if type(status) is not str or len(status) < 4 or not status[:3].isdigit() or status[3] != ' ':
+        raise ValueError('bad status %r: want "200 OK"' % (status,))
+    parts = [status]
+    known = HEADER_NAMES
+    for name, value in headers:
+        keep = known.get(name)
+        if keep is None:
+            keep = header_name(name)
+        if keep:
+            parts.append(name)
+            parts.append(value)
+    try:
+        head = '\0'.join(parts)
+    except TypeError:
+        raise TypeError('header values must be str: %r' % (headers,))
+    if '\n' in head or '\r' in head or head.count('\0') != len(parts) - 1:
+        raise ValueError('a header value holds a line break or a NUL: %r' % (headers,))
+    return head.encode('latin-1')
+
+
 def data_frames(sid, data):
     """data_frames are the D frames of a piece of the body, cut to MAX_LINK_FRAME."""
     if len(data) <= MAX_LINK_FRAME:
@@ -284,25 +311,21 @@ class Stream(object):
                 exc_info = None
         elif self.status is not None:
             raise AssertionError('start_response called a second time without exc_info')
-        if type(status) is not str or len(status) < 4 or not status[:3].isdigit() or status[3] != ' ':
-            raise ValueError('bad status %r: want "200 OK"' % (status,))
-        parts = [status]
-        known = HEADER_NAMES
-        for name, value in headers:
-            keep = known.get(name)
-            if keep is None:
-                keep = header_name(name)
-            if keep:
-                parts.append(name)
-                parts.append(value)
+        key = head = None
         try:
-            head = '\0'.join(parts)
-        except TypeError:
-            raise TypeError('header values must be str: %r' % (headers,))
-        if '\n' in head or '\r' in head or head.count('\0') != len(parts) - 1:
-            raise ValueError('a header value holds a line break or a NUL: %r' % (headers,))
+            key = (status, tuple(headers))
+            head = HEADS.get(key)
+        except TypeError:  # headers that are no list, or pairs given as lists: checked, not remembered
+            if key is not None:
+                headers, key = key[1], None
+        if head is None:
+            head = start_head(status, headers if key is None else key[1])
+            if key is not None:
+                if len(HEADS) >= HEADS_MAX:  # heads that vary (a cookie, a date) must not crowd out those that repeat
+                    HEADS.clear()
+                HEADS[key] = head
         self.status = status
-        self.headers = head.encode('latin-1')
+        self.headers = head
         return self.write
 
     def take_head(self):

@@ -106,6 +106,18 @@ def headers(environ, start_response):
     return [b'ok']
 
 
+BAD_HEADERS = {
+    'crlf': [('Content-Type', 'text/plain'), ('X-Injected', 'a\r\nSet-Cookie: evil=1')],  # refused by the worker
+    'name': [('Content-Type', 'text/plain'), ('Bad Name', 'x')],  # refused by gatekit (not an HTTP token)
+    'list': [['Content-Type', 'text/plain'], ['X-Pair', 'as a list']],  # pairs as lists: accepted
+}
+
+
+def bad_header(environ, start_response):
+    start_response('200 OK', BAD_HEADERS[environ['QUERY_STRING']])
+    return [b'should not be seen']
+
+
 def errors(environ, start_response):
     environ['wsgi.errors'].write('a line for the log\nand a second ')
     environ['wsgi.errors'].write('one\n')
@@ -132,7 +144,7 @@ def no_body_before_start(environ, start_response):
 
 ROUTES = {
     '/': hello, '/environ': environ_dump, '/upload': upload, '/stream': stream, '/boom': boom,
-    '/exc_info': exc_info, '/write': writer, '/file': file_wrapper, '/headers': headers, '/errors': errors,
+    '/exc_info': exc_info, '/write': writer, '/file': file_wrapper, '/headers': headers, '/bad_header': bad_header, '/errors': errors,
     '/slow': slow, '/drip': drip, '/pid': pid, '/die': die, '/nostart': no_body_before_start, '/first': first,
 }
 
