@@ -146,14 +146,16 @@ export class GateH2Response extends Http2ServerResponse {
       encoding = undefined;
     }
     const stream = this.stream as ServerHttp2Stream & { headRequest?: boolean };
-    const state = compatState(this);
-    if (this.trailing || !state || typeof chunk === 'function' || chunk == null || byteLength(chunk, encoding) === 0) return false;
+    const compat = compatOf(this);
+    if (this.trailing || !compat || typeof chunk === 'function' || chunk == null || byteLength(chunk, encoding) === 0) return false;
     const status = this.heldStatus;
     if (stream.headRequest || NO_BODY_STATUS.has(status) || stream.destroyed || stream.closed) return false;
-    const headers: OutgoingHttpHeaders = this.getHeaders();
+    // Node's own fields, as its compatibility response sends them (respond() copies them)
+    const headers = compat.headers;
     headers[':status'] = status;
     this.heldStatus = 0;
     // what Node's end() records: the response is ending, for writableEnded, a second end() and its 'finish'
+    const state = compat.state;
     state.ending = true;
     state.headRequest = false; // the stream's, which is false here (a HEAD went the other way)
     state.statusCode = status;
@@ -202,16 +204,29 @@ interface CompatState {
   statusCode: number;
 }
 
-let stateKey: symbol | undefined | null;
+/** Compat is Node's private state of a compatibility response: what endWhole needs of it. */
+interface Compat {
+  readonly state: CompatState;
+  /** headers are the response's fields as setHeader left them (an object with no prototype), sent as they are. */
+  readonly headers: OutgoingHttpHeaders;
+}
 
-/** compatState is Node's private state of a compatibility response (Node 20's shape), or undefined when it has another. */
-function compatState(res: object): CompatState | undefined {
-  if (stateKey === undefined) {
-    const key = Object.getOwnPropertySymbols(res).find((k) => k.description === 'state');
-    const state = key && ((res as unknown as Record<symbol, unknown>)[key] as Partial<CompatState>);
-    stateKey = state && typeof state.ending === 'boolean' && typeof state.headRequest === 'boolean' && typeof state.statusCode === 'number' ? key! : null;
+/** COMPAT_KEYS are the symbols of Node's private state and fields on a compatibility response; null when Node's have another shape. */
+let compatKeys: { state: symbol; headers: symbol } | undefined | null;
+
+/** compatOf is Node's private state and fields of a compatibility response (Node 20's shape), or undefined when it has another. */
+function compatOf(res: object): Compat | undefined {
+  const own = res as Record<symbol, unknown>;
+  if (compatKeys === undefined) {
+    const keys = Object.getOwnPropertySymbols(res);
+    const state = keys.find((k) => k.description === 'state');
+    const headers = keys.find((k) => k.description === 'headers');
+    const st = state && (own[state] as Partial<CompatState>);
+    const shaped = st && typeof st.ending === 'boolean' && typeof st.headRequest === 'boolean' && typeof st.statusCode === 'number';
+    compatKeys = shaped && headers && typeof own[headers] === 'object' ? { state: state!, headers } : null;
   }
-  return stateKey ? ((res as unknown as Record<symbol, CompatState>)[stateKey] ?? undefined) : undefined;
+  if (!compatKeys) return undefined;
+  return { state: own[compatKeys.state] as CompatState, headers: own[compatKeys.headers] as OutgoingHttpHeaders };
 }
 
 /** Http2Wire is the pipeline's way to an HTTP/2 response: Node's compatibility methods, past the pipeline. */
