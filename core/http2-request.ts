@@ -87,10 +87,34 @@ Object.defineProperties(GateH2Request.prototype, {
 /** unread is the error listener of a request body nobody may be reading any more. */
 function unread(): void {}
 
+/** CONN_FACTS is where a connection keeps the facts its requests' socket views answer from (see connectionFacts). */
+const CONN_FACTS = Symbol('gatekit.h2ConnFacts');
+
+type FactsHolder = { [CONN_FACTS]?: ReadonlyMap<string | symbol, unknown> };
+
+/**
+ * connectionFacts are a connection's addresses, and its TLS version for getProtocol, read
+ * once per connection rather than once per request: they do not change while it lives, and
+ * each read goes through Node's socket views (a Proxy over the stream, then the session).
+ */
+function connectionFacts(req: GateH2Request, live: () => Socket): ReadonlyMap<string | symbol, unknown> {
+  const session = req.stream.session as unknown as FactsHolder | undefined;
+  if (session?.[CONN_FACTS]) return session[CONN_FACTS];
+  const socket = live();
+  const facts = new Map<string | symbol, unknown>(ADDRESSES.map((k) => [k, socket[k]]));
+  const getProtocol = (socket as Socket & { getProtocol?: () => string | null }).getProtocol;
+  if (typeof getProtocol === 'function') {
+    const protocol = getProtocol();
+    facts.set('getProtocol', () => protocol);
+  }
+  if (session) session[CONN_FACTS] = facts;
+  return facts;
+}
+
 /** keptAddresses is a request's socket view that answers the connection's addresses even once its stream has closed. */
 function keptAddresses(req: GateH2Request): Socket {
   const live = (): Socket => nodeSocket.call(req) as Socket;
-  const kept = new Map<string | symbol, unknown>(ADDRESSES.map((k) => [k, live()[k]]));
+  const kept = connectionFacts(req, live);
   return new Proxy({} as Socket, {
     get: (_t, prop) => (kept.has(prop) ? kept.get(prop) : Reflect.get(live(), prop)),
     has: (_t, prop) => kept.has(prop) || Reflect.has(live(), prop),

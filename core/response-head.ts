@@ -22,7 +22,12 @@ export function mergeHead(res: ResponseHead & { statusMessage: string }, status:
 
 function mergeHeaders(res: ResponseHead, headers: HeadArg): void {
   if (!Array.isArray(headers)) {
-    for (const [k, v] of Object.entries(headers as OutgoingHttpHeaders)) if (v !== undefined) res.setHeader(k, v);
+    const fields = headers as OutgoingHttpHeaders;
+    // for-in, not Object.entries: every response with headers comes here, and builds no pairs
+    for (const k in fields) {
+      const v = fields[k];
+      if (v !== undefined && Object.hasOwn(fields, k)) res.setHeader(k, v);
+    }
     return;
   }
   const pairs: [string, OutgoingHttpHeader][] = [];
