@@ -40,8 +40,21 @@ export class Pebble {
     pebble.stderr!.on('data', onData);
   }
 
-  /** start runs challtestsrv and pebble in `dir`, and resolves once pebble listens. */
+  /**
+   * start runs challtestsrv and pebble in `dir`, and resolves once pebble serves its directory.
+   * Its ports come from freePort, so another process may take one before pebble binds it
+   * (pebble then exits): it tries again on new ports, three times at most.
+   */
   static async start(dir: string, o: PebbleOptions): Promise<Pebble> {
+    for (let attempt = 1; ; attempt++) {
+      const p = await Pebble.startOnce(dir, o);
+      if (await p.serves()) return p;
+      await p.stop();
+      if (attempt === 3) throw new Error(`pebble did not serve its directory ${p.directory}:\n${p.output}`);
+    }
+  }
+
+  private static async startOnce(dir: string, o: PebbleOptions): Promise<Pebble> {
     const [acmePort, mgmtPort, dnsPort, dnsMgmt] = [await freePort(), await freePort(), await freePort(), await freePort()];
     // pebble (Go) refuses names with characters a PrintableString cannot hold: a plain CN only
     const tlsPair = generate([{ name: 'commonName', value: 'localhost' }], {
@@ -102,11 +115,30 @@ export class Pebble {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
     });
-    const p = new Pebble(pebble, dns, `https://127.0.0.1:${acmePort}/dir`, caRoot, mgmtPort);
-    await p.waitFor(/Listening on: /);
-    // pebble logs that line before it binds: a port taken meanwhile by freePort would look free
-    await acceptsOn(acmePort, () => pebble.exitCode !== null);
-    return p;
+    return new Pebble(pebble, dns, `https://127.0.0.1:${acmePort}/dir`, caRoot, mgmtPort);
+  }
+
+  /**
+   * serves tells whether pebble answers its directory. It logs "Listening on" before it binds,
+   * and a port that something else took meanwhile accepts connections too: only the directory
+   * itself says that pebble is there.
+   */
+  private async serves(): Promise<boolean> {
+    try {
+      await this.waitFor(/Listening on: /);
+      await acceptsOn(Number(new URL(this.directory).port), () => this.pebble.exitCode !== null);
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = get(this.directory, { rejectUnauthorized: false }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+        req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
+      });
+      return /"newNonce"/.test(body) && this.pebble.exitCode === null;
+    } catch {
+      return false;
+    }
   }
 
   /** issued counts the certificates pebble has issued. */
