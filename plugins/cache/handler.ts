@@ -14,7 +14,7 @@ import {
 import { fillFilter, type CacheStatus } from './fill.js';
 import { MAX_KEY, variantKey } from './key.js';
 import { KeyLocks } from './lock.js';
-import { freshHit, policyRequest, revivedPolicy, revivePolicy, type Defaults, type PolicyRequest, type Revived } from './policy.js';
+import { freshFor, freshHit, policyRequest, revivedPolicy, revivePolicy, type Defaults, type PolicyRequest, type Revived } from './policy.js';
 import { CONDITIONAL_FIELDS, setRequestField } from './request-fields.js';
 import type { CacheConfig } from './schema.js';
 import { answerFromCache } from './serve.js';
@@ -95,7 +95,7 @@ export class CacheUnit implements HandlerUnit {
     this.locks = new KeyLocks(this.store.locks);
   }
 
-  async handle(ctx: Ctx, next: Next): Promise<void> {
+  handle(ctx: Ctx, next: Next): Promise<void> {
     const method = ctx.method;
     if (ctx.upgrade || !this.store) return next();
     if (method === 'PURGE' && this.purgers) return this.purge(ctx, this.store);
@@ -105,9 +105,28 @@ export class CacheUnit implements HandlerUnit {
     }
     const key = this.keyOf(ctx);
     if (key === undefined) return next();
-    const req = policyRequest(key, method, ctx.req.headers);
-    if (this.bypassed(ctx)) return this.fetch(ctx, next, key, req, 'BYPASS');
-    const found = await this.lookup(this.store, key, ctx);
+    if (this.bypassed(ctx)) return this.fetch(ctx, next, key, policyRequest(key, method, ctx.req.headers), 'BYPASS');
+    return this.heldHit(ctx, this.store, key) ?? this.answer(ctx, next, this.store, key);
+  }
+
+  /**
+   * heldHit answers a fresh hit at once from an entry the store holds in memory (the common
+   * hit: no wait, no policy evaluation); undefined when the request needs the full way.
+   */
+  private heldHit(ctx: Ctx, store: CacheStore, key: string): Promise<void> | undefined {
+    if (!store.peek || ctx.state.has(REFRESH)) return undefined;
+    let entry = store.peek(key);
+    if (entry?.meta.vary) entry = store.peek(variantKey(key, entry.meta.vary, ctx.req.headers));
+    if (!entry || entry.meta.vary) return undefined;
+    const revived = revivedPolicy(entry.meta.policy);
+    if (!freshFor(revived, ctx.method, key)) return undefined;
+    return this.hit(ctx, { entry, policy: revived.policy, revived }, 'HIT');
+  }
+
+  /** answer looks the key up in the store and answers from what it finds: a hit, a refresh, a revalidation or a miss. */
+  private async answer(ctx: Ctx, next: Next, store: CacheStore, key: string): Promise<void> {
+    const req = policyRequest(key, ctx.method, ctx.req.headers);
+    const found = await this.lookup(store, key, ctx);
     if (ctx.state.has(REFRESH)) return this.fetch(ctx, next, key, req, 'EXPIRED', found?.entry);
     if (found) {
       if (freshHit(found.revived, req)) return this.hit(ctx, found, 'HIT');

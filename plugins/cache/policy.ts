@@ -103,6 +103,11 @@ export function freshHit(r: Revived, req: PolicyRequest): boolean {
   return req.method === 'GET' && req.url === r.url && Date.now() < r.freshUntil;
 }
 
+/** freshFor is freshHit for a request's method (GET or HEAD) and key, before its policy request is made. */
+export function freshFor(r: Revived, method: string, key: string): boolean {
+  return (method === 'GET' || method === 'HEAD') && key === r.url && Date.now() < r.freshUntil;
+}
+
 /** revivePolicy rebuilds a stored policy. */
 export function revivePolicy(obj: CachePolicy.CachePolicyObject): CachePolicy {
   return CachePolicy.fromObject(obj);
