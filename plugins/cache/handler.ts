@@ -27,8 +27,6 @@ export const CACHE_STATUS = 'cache_status';
 /** SAFE_METHODS do not change what the origin holds; any other, answered without error, drops the stored entries of its URL (RFC 9111 4.4). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PURGE']);
 const DEFAULT_KEY = '$scheme://$host$uri';
-/** REFRESH marks the background request that refreshes a stale entry. */
-const REFRESH = Symbol('cache.refresh');
 const DEFAULT_TTL_STATUSES = [200, 301, 302];
 /** REFRESH_AGE: a background refresh holds its key this long at most, across processes, before another may start. */
 const REFRESH_AGE = 30_000;
@@ -57,6 +55,8 @@ export class CacheUnit implements HandlerUnit {
   private readonly purgers: BlockList | undefined;
   private readonly keyTemplate: TemplateLike | undefined;
   private readonly badKeys = new Set<string>();
+  /** refreshes are the background requests that refresh a stale entry (a set, so that a hit makes no state map). */
+  private readonly refreshes = new WeakSet<Ctx>();
 
   constructor(
     private readonly cfg: CacheConfig,
@@ -114,7 +114,7 @@ export class CacheUnit implements HandlerUnit {
    * hit: no wait, no policy evaluation); undefined when the request needs the full way.
    */
   private heldHit(ctx: Ctx, store: CacheStore, key: string): Promise<void> | undefined {
-    if (!store.peek || ctx.state.has(REFRESH)) return undefined;
+    if (!store.peek || this.refreshes.has(ctx)) return undefined;
     let entry = store.peek(key);
     if (entry?.meta.vary) entry = store.peek(variantKey(key, entry.meta.vary, ctx.req.headers));
     if (!entry || entry.meta.vary) return undefined;
@@ -127,7 +127,7 @@ export class CacheUnit implements HandlerUnit {
   private async answer(ctx: Ctx, next: Next, store: CacheStore, key: string): Promise<void> {
     const req = policyRequest(key, ctx.method, ctx.req.headers);
     const found = await this.lookup(store, key, ctx);
-    if (ctx.state.has(REFRESH)) return this.fetch(ctx, next, key, req, 'EXPIRED', found?.entry);
+    if (this.refreshes.has(ctx)) return this.fetch(ctx, next, key, req, 'EXPIRED', found?.entry);
     if (found) {
       if (freshHit(found.revived, req)) return this.hit(ctx, found, 'HIT');
       const ev = found.policy.evaluateRequest(req);
@@ -147,7 +147,7 @@ export class CacheUnit implements HandlerUnit {
   private async refresh(ctx: Ctx, key: string): Promise<CacheStatus> {
     const headers = { ...ctx.req.headers };
     for (const f of CONDITIONAL_FIELDS) delete headers[f];
-    const started = await this.locks.once(`refresh\n${key}`, REFRESH_AGE, () => ctx.detach(headers, (sub) => sub.state.set(REFRESH, true)));
+    const started = await this.locks.once(`refresh\n${key}`, REFRESH_AGE, () => ctx.detach(headers, (sub) => this.refreshes.add(sub)));
     return started ? 'STALE' : 'UPDATING';
   }
 
@@ -169,7 +169,7 @@ export class CacheUnit implements HandlerUnit {
 
   private hit(ctx: Ctx, found: Found, status: CacheStatus): Promise<void> {
     ctx.vars.set(CACHE_STATUS, status);
-    return answerFromCache(ctx, found.entry, found.policy, this.cfg.header ? status : undefined);
+    return answerFromCache(ctx, found.entry, found.revived, this.cfg.header ? status : undefined);
   }
 
   /**

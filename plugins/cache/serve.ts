@@ -7,6 +7,7 @@ import parseRange from 'range-parser';
 import type CachePolicy from 'http-cache-semantics';
 import type { OutgoingHttpHeader } from 'node:http';
 import { DONE, type Ctx, type ResponseHead } from '../../core/index.js';
+import { ageOf, type Revived } from './policy.js';
 import type { ByteRange, EntryMeta, StoredEntry } from './store.js';
 
 /** NOT_MODIFIED_FIELDS are the stored fields a 304 repeats (RFC 9110 15.4.5). */
@@ -43,13 +44,14 @@ function rawHead(meta: EntryMeta): OutgoingHttpHeader[] {
  * in memory, no range, no validators) is answered at once, DONE, its head written in one
  * writeHead; the others go through answerInFull.
  */
-export function answerFromCache(ctx: Ctx, entry: StoredEntry, policy: CachePolicy, xCache?: string): Promise<void> {
+export function answerFromCache(ctx: Ctx, entry: StoredEntry, revived: Revived, xCache?: string): Promise<void> {
   const h = ctx.req.headers;
-  if (!entry.body || h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) return answerInFull(ctx, entry, policy, xCache);
+  if (!entry.body || h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined)
+    return answerInFull(ctx, entry, revived.policy, xCache);
   const res = ctx.res;
   const meta = entry.meta;
   for (const name of res.getHeaderNames()) res.removeHeader(name);
-  const raw = [...rawHead(meta), 'age', String(Math.max(0, Math.floor(policy.age())))];
+  const raw = [...rawHead(meta), 'age', String(ageOf(revived))];
   if (xCache) raw.push('x-cache', xCache);
   res.writeHead(meta.status, raw);
   res.end(ctx.method === 'HEAD' ? undefined : entry.body);
