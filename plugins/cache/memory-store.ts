@@ -9,16 +9,20 @@ interface Held {
   readonly body: Buffer;
   /** entry is what get and peek answer, made once per stored entry. */
   readonly entry: StoredEntry;
+  /** at is the count of moves to the newest end when this entry last made one. */
+  at: number;
 }
 
 /**
  * MemoryStore keeps entries in this worker's memory, least recently used first out once
  * their bodies and heads pass `maxSize` bytes. A Map's order is its recency: a hit moves
- * the entry to the end.
+ * the entry to the end, once it is in the older half (see peek).
  */
 export class MemoryStore implements CacheStore {
   private readonly entries = new Map<string, Held>();
   private used = 0;
+  /** moves counts the entries put or moved to the newest end. */
+  private moves = 0;
 
   constructor(private readonly maxSize: number) {}
 
@@ -29,8 +33,13 @@ export class MemoryStore implements CacheStore {
   peek(key: string): StoredEntry | undefined {
     const held = this.entries.get(key);
     if (!held) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, held);
+    // Only an entry that fell to the older half moves: eviction still takes entries not used
+    // lately first, and a hit of one used lately (most hits) writes nothing to the map.
+    if (this.moves - held.at > this.entries.size >> 1) {
+      this.entries.delete(key);
+      this.entries.set(key, held);
+      held.at = ++this.moves;
+    }
     return held.entry;
   }
 
@@ -80,7 +89,7 @@ export class MemoryStore implements CacheStore {
     if (cost > this.maxSize) return;
     const meta = { ...stored, size: body.length };
     this.remove(meta.key);
-    this.entries.set(meta.key, { meta, body, entry: entryOf(meta, body) });
+    this.entries.set(meta.key, { meta, body, entry: entryOf(meta, body), at: ++this.moves });
     this.used += cost;
     for (const k of this.entries.keys()) {
       if (this.used <= this.maxSize) break;
