@@ -96,7 +96,12 @@ export function revivedPolicy(obj: CachePolicy.CachePolicyObject): Revived {
   const plain = obj.m === 'GET' && obj.u !== undefined && obj.resh.vary === undefined && !obj.rescc['must-revalidate'];
   const left = policy.maxAge() - policy.age();
   const ageValue = parseInt(String(obj.resh.age), 10);
-  r = { policy, url: obj.u ?? '', freshUntil: plain && left > 0 ? Date.now() + left * 1000 : 0, ageFrom: obj.t - (Number.isFinite(ageValue) ? ageValue : 0) * 1000 };
+  r = {
+    policy,
+    url: obj.u ?? '',
+    freshUntil: plain && left > 0 ? Date.now() + left * 1000 : 0,
+    ageFrom: obj.t - (Number.isFinite(ageValue) ? ageValue : 0) * 1000,
+  };
   revived.set(obj, r);
   return r;
 }

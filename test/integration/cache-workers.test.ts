@@ -115,11 +115,27 @@ server { listen 127.0.0.1:0
     };
     // one connection each, in turn: both workers answer, and hold v1 in memory after their first hit
     for (let i = 0; i < 7; i++) assert.equal(await get(), '200 v1');
-    assert.equal(new Set(lines().filter(([, , s]) => s === 'HIT').map(([pid]) => pid)).size, 2, 'both workers answered hits');
+    assert.equal(
+      new Set(
+        lines()
+          .filter(([, , s]) => s === 'HIT')
+          .map(([pid]) => pid),
+      ).size,
+      2,
+      'both workers answered hits',
+    );
     assert.match(await get('PURGE'), /^200 1 entry purged/);
     for (let i = 0; i < 6; i++) assert.equal(await get(), '200 v2');
     assert.equal(origin.count('/p'), 2);
-    assert.equal(new Set(lines().slice(-6).map(([pid]) => pid)).size, 2, 'both workers answered after the purge');
+    assert.equal(
+      new Set(
+        lines()
+          .slice(-6)
+          .map(([pid]) => pid),
+      ).size,
+      2,
+      'both workers answered after the purge',
+    );
   });
 
   it('lets one of 100 concurrent misses reach the origin, whichever worker they reach (lock)', async () => {
