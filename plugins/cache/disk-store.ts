@@ -84,17 +84,25 @@ export class DiskStore implements CacheStore {
   }
 
   async get(key: string): Promise<StoredEntry | undefined> {
+    const held = this.peek(key);
+    if (held) return held;
     const path = this.pathOf(key);
     const st = this.statOf(path);
     if (!st) return undefined;
-    const hot = this.hot.get(path);
-    if (hot && hot.ino === st.ino && hot.mtimeMs === st.mtimeMs && hot.size === st.size) {
-      this.touch(path, st.mtimeMs);
-      return hot.entry;
-    }
     const entry = await this.read(path, key);
     if (entry?.body && st.size <= FIRST_READ) this.remember(path, st, entry);
     return entry;
+  }
+
+  /** peek answers from the entries held in memory whose file is still the one read (see statOf). */
+  peek(key: string): StoredEntry | undefined {
+    const path = this.pathOf(key);
+    const hot = this.hot.get(path);
+    if (!hot) return undefined;
+    const st = this.statOf(path);
+    if (!st || hot.ino !== st.ino || hot.mtimeMs !== st.mtimeMs || hot.size !== st.size) return undefined;
+    this.touch(path, st.mtimeMs);
+    return hot.entry;
   }
 
   /**

@@ -14,7 +14,7 @@ import {
 import { fillFilter, type CacheStatus } from './fill.js';
 import { MAX_KEY, variantKey } from './key.js';
 import { KeyLocks } from './lock.js';
-import { freshHit, policyRequest, revivedPolicy, revivePolicy, type Defaults, type PolicyRequest, type Revived } from './policy.js';
+import { freshFor, freshHit, policyRequest, revivedPolicy, revivePolicy, type Defaults, type PolicyRequest, type Revived } from './policy.js';
 import { CONDITIONAL_FIELDS, setRequestField } from './request-fields.js';
 import type { CacheConfig } from './schema.js';
 import { answerFromCache } from './serve.js';
@@ -27,8 +27,6 @@ export const CACHE_STATUS = 'cache_status';
 /** SAFE_METHODS do not change what the origin holds; any other, answered without error, drops the stored entries of its URL (RFC 9111 4.4). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PURGE']);
 const DEFAULT_KEY = '$scheme://$host$uri';
-/** REFRESH marks the background request that refreshes a stale entry. */
-const REFRESH = Symbol('cache.refresh');
 const DEFAULT_TTL_STATUSES = [200, 301, 302];
 /** REFRESH_AGE: a background refresh holds its key this long at most, across processes, before another may start. */
 const REFRESH_AGE = 30_000;
@@ -57,6 +55,8 @@ export class CacheUnit implements HandlerUnit {
   private readonly purgers: BlockList | undefined;
   private readonly keyTemplate: TemplateLike | undefined;
   private readonly badKeys = new Set<string>();
+  /** refreshes are the background requests that refresh a stale entry (a set, so that a hit makes no state map). */
+  private readonly refreshes = new WeakSet<Ctx>();
 
   constructor(
     private readonly cfg: CacheConfig,
@@ -95,7 +95,7 @@ export class CacheUnit implements HandlerUnit {
     this.locks = new KeyLocks(this.store.locks);
   }
 
-  async handle(ctx: Ctx, next: Next): Promise<void> {
+  handle(ctx: Ctx, next: Next): Promise<void> {
     const method = ctx.method;
     if (ctx.upgrade || !this.store) return next();
     if (method === 'PURGE' && this.purgers) return this.purge(ctx, this.store);
@@ -105,10 +105,29 @@ export class CacheUnit implements HandlerUnit {
     }
     const key = this.keyOf(ctx);
     if (key === undefined) return next();
-    const req = policyRequest(key, method, ctx.req.headers);
-    if (this.bypassed(ctx)) return this.fetch(ctx, next, key, req, 'BYPASS');
-    const found = await this.lookup(this.store, key, ctx);
-    if (ctx.state.has(REFRESH)) return this.fetch(ctx, next, key, req, 'EXPIRED', found?.entry);
+    if (this.bypassed(ctx)) return this.fetch(ctx, next, key, policyRequest(key, method, ctx.req.headers), 'BYPASS');
+    return this.heldHit(ctx, this.store, key) ?? this.answer(ctx, next, this.store, key);
+  }
+
+  /**
+   * heldHit answers a fresh hit at once from an entry the store holds in memory (the common
+   * hit: no wait, no policy evaluation); undefined when the request needs the full way.
+   */
+  private heldHit(ctx: Ctx, store: CacheStore, key: string): Promise<void> | undefined {
+    if (!store.peek || this.refreshes.has(ctx)) return undefined;
+    let entry = store.peek(key);
+    if (entry?.meta.vary) entry = store.peek(variantKey(key, entry.meta.vary, ctx.req.headers));
+    if (!entry || entry.meta.vary) return undefined;
+    const revived = revivedPolicy(entry.meta.policy);
+    if (!freshFor(revived, ctx.method, key)) return undefined;
+    return this.hit(ctx, { entry, policy: revived.policy, revived }, 'HIT');
+  }
+
+  /** answer looks the key up in the store and answers from what it finds: a hit, a refresh, a revalidation or a miss. */
+  private async answer(ctx: Ctx, next: Next, store: CacheStore, key: string): Promise<void> {
+    const req = policyRequest(key, ctx.method, ctx.req.headers);
+    const found = await this.lookup(store, key, ctx);
+    if (this.refreshes.has(ctx)) return this.fetch(ctx, next, key, req, 'EXPIRED', found?.entry);
     if (found) {
       if (freshHit(found.revived, req)) return this.hit(ctx, found, 'HIT');
       const ev = found.policy.evaluateRequest(req);
@@ -128,7 +147,7 @@ export class CacheUnit implements HandlerUnit {
   private async refresh(ctx: Ctx, key: string): Promise<CacheStatus> {
     const headers = { ...ctx.req.headers };
     for (const f of CONDITIONAL_FIELDS) delete headers[f];
-    const started = await this.locks.once(`refresh\n${key}`, REFRESH_AGE, () => ctx.detach(headers, (sub) => sub.state.set(REFRESH, true)));
+    const started = await this.locks.once(`refresh\n${key}`, REFRESH_AGE, () => ctx.detach(headers, (sub) => this.refreshes.add(sub)));
     return started ? 'STALE' : 'UPDATING';
   }
 
@@ -150,7 +169,7 @@ export class CacheUnit implements HandlerUnit {
 
   private hit(ctx: Ctx, found: Found, status: CacheStatus): Promise<void> {
     ctx.vars.set(CACHE_STATUS, status);
-    return answerFromCache(ctx, found.entry, found.policy, this.cfg.header ? status : undefined);
+    return answerFromCache(ctx, found.entry, found.revived, this.cfg.header ? status : undefined);
   }
 
   /**

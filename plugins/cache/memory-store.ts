@@ -7,25 +7,40 @@ const HEAD_COST = 512;
 interface Held {
   readonly meta: EntryMeta;
   readonly body: Buffer;
+  /** entry is what get and peek answer, made once per stored entry. */
+  readonly entry: StoredEntry;
+  /** at is the count of moves to the newest end when this entry last made one. */
+  at: number;
 }
 
 /**
  * MemoryStore keeps entries in this worker's memory, least recently used first out once
  * their bodies and heads pass `maxSize` bytes. A Map's order is its recency: a hit moves
- * the entry to the end.
+ * the entry to the end, once it is in the older half (see peek).
  */
 export class MemoryStore implements CacheStore {
   private readonly entries = new Map<string, Held>();
   private used = 0;
+  /** moves counts the entries put or moved to the newest end. */
+  private moves = 0;
 
   constructor(private readonly maxSize: number) {}
 
   get(key: string): Promise<StoredEntry | undefined> {
+    return Promise.resolve(this.peek(key));
+  }
+
+  peek(key: string): StoredEntry | undefined {
     const held = this.entries.get(key);
-    if (!held) return Promise.resolve(undefined);
-    this.entries.delete(key);
-    this.entries.set(key, held);
-    return Promise.resolve(entryOf(held));
+    if (!held) return undefined;
+    // Only an entry that fell to the older half moves: eviction still takes entries not used
+    // lately first, and a hit of one used lately (most hits) writes nothing to the map.
+    if (this.moves - held.at > this.entries.size >> 1) {
+      this.entries.delete(key);
+      this.entries.set(key, held);
+      held.at = ++this.moves;
+    }
+    return held.entry;
   }
 
   open(meta: Omit<EntryMeta, 'size'>): EntryWriter {
@@ -36,7 +51,7 @@ export class MemoryStore implements CacheStore {
         chunks.push(chunk);
       },
       commit: () => {
-        if (!dropped) this.put({ meta: { ...meta, size: 0 }, body: Buffer.concat(chunks) });
+        if (!dropped) this.put({ ...meta, size: 0 }, Buffer.concat(chunks));
         return Promise.resolve();
       },
       abort: () => {
@@ -48,7 +63,7 @@ export class MemoryStore implements CacheStore {
 
   update(meta: EntryMeta): Promise<void> {
     const held = this.entries.get(meta.key);
-    if (held) this.put({ meta, body: held.body });
+    if (held) this.put(meta, held.body);
     return Promise.resolve();
   }
 
@@ -69,12 +84,12 @@ export class MemoryStore implements CacheStore {
     return Promise.resolve();
   }
 
-  private put(held: Held): void {
-    const cost = held.body.length + HEAD_COST;
+  private put(stored: EntryMeta, body: Buffer): void {
+    const cost = body.length + HEAD_COST;
     if (cost > this.maxSize) return;
-    const meta = { ...held.meta, size: held.body.length };
+    const meta = { ...stored, size: body.length };
     this.remove(meta.key);
-    this.entries.set(meta.key, { meta, body: held.body });
+    this.entries.set(meta.key, { meta, body, entry: entryOf(meta, body), at: ++this.moves });
     this.used += cost;
     for (const k of this.entries.keys()) {
       if (this.used <= this.maxSize) break;
@@ -90,10 +105,10 @@ export class MemoryStore implements CacheStore {
   }
 }
 
-function entryOf(held: Held): StoredEntry {
+function entryOf(meta: EntryMeta, body: Buffer): StoredEntry {
   return {
-    meta: held.meta,
-    body: held.body,
-    stream: (range?: ByteRange) => Readable.from([range ? held.body.subarray(range.start, range.end + 1) : held.body]),
+    meta,
+    body,
+    stream: (range?: ByteRange) => Readable.from([range ? body.subarray(range.start, range.end + 1) : body]),
   };
 }

@@ -76,6 +76,8 @@ export interface Revived {
   readonly url: string;
   /** freshUntil is 0 when every request must go through the policy's full evaluation (Vary, must-revalidate, stale already). */
   readonly freshUntil: number;
+  /** ageFrom is when (epoch ms) the response's age was 0: its arrival less the Age it came with. */
+  readonly ageFrom: number;
 }
 
 const revived = new WeakMap<CachePolicy.CachePolicyObject, Revived>();
@@ -93,7 +95,13 @@ export function revivedPolicy(obj: CachePolicy.CachePolicyObject): Revived {
   // response names no Vary and no must-revalidate (the request's Cache-Control is dropped)
   const plain = obj.m === 'GET' && obj.u !== undefined && obj.resh.vary === undefined && !obj.rescc['must-revalidate'];
   const left = policy.maxAge() - policy.age();
-  r = { policy, url: obj.u ?? '', freshUntil: plain && left > 0 ? Date.now() + left * 1000 : 0 };
+  const ageValue = parseInt(String(obj.resh.age), 10);
+  r = {
+    policy,
+    url: obj.u ?? '',
+    freshUntil: plain && left > 0 ? Date.now() + left * 1000 : 0,
+    ageFrom: obj.t - (Number.isFinite(ageValue) ? ageValue : 0) * 1000,
+  };
   revived.set(obj, r);
   return r;
 }
@@ -101,6 +109,16 @@ export function revivedPolicy(obj: CachePolicy.CachePolicyObject): Revived {
 /** freshHit tells, without the policy's full evaluation, that `req` (a GET, or a HEAD as its GET) may be answered from the entry now. */
 export function freshHit(r: Revived, req: PolicyRequest): boolean {
   return req.method === 'GET' && req.url === r.url && Date.now() < r.freshUntil;
+}
+
+/** freshFor is freshHit for a request's method (GET or HEAD) and key, before its policy request is made. */
+export function freshFor(r: Revived, method: string, key: string): boolean {
+  return (method === 'GET' || method === 'HEAD') && key === r.url && Date.now() < r.freshUntil;
+}
+
+/** ageOf is an entry's Age now in whole seconds, as its policy's age() would say it (RFC 9111 4.2.3). */
+export function ageOf(r: Revived): number {
+  return Math.max(0, Math.floor((Date.now() - r.ageFrom) / 1000));
 }
 
 /** revivePolicy rebuilds a stored policy. */

@@ -5,7 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import fresh from 'fresh';
 import parseRange from 'range-parser';
 import type CachePolicy from 'http-cache-semantics';
-import type { Ctx, ResponseHead } from '../../core/index.js';
+import type { OutgoingHttpHeader } from 'node:http';
+import { DONE, type Ctx, type ResponseHead } from '../../core/index.js';
+import { ageOf, type Revived } from './policy.js';
 import type { ByteRange, EntryMeta, StoredEntry } from './store.js';
 
 /** NOT_MODIFIED_FIELDS are the stored fields a 304 repeats (RFC 9110 15.4.5). */
@@ -20,8 +22,44 @@ export function storedHead(head: ResponseHead, meta: EntryMeta, policy: CachePol
   head.setHeader('age', Math.max(0, Math.floor(policy.age())));
 }
 
-/** answerFromCache sends a stored entry to the client of `ctx`. */
-export async function answerFromCache(ctx: Ctx, entry: StoredEntry, policy: CachePolicy, xCache?: string): Promise<void> {
+/** rawHeads are the stored heads as the raw lists a whole answer starts with, made once per head this process holds. */
+const rawHeads = new WeakMap<EntryMeta, OutgoingHttpHeader[]>();
+
+/** rawHead is a stored head's fields, Content-Length and (for a 200) Accept-Ranges as a flat raw list, in storedHead's order. */
+function rawHead(meta: EntryMeta): OutgoingHttpHeader[] {
+  let raw = rawHeads.get(meta);
+  if (!raw) {
+    const ranges = meta.status === 200;
+    raw = [];
+    for (const [k, v] of Object.entries(meta.headers)) raw.push(k, ranges && k === 'accept-ranges' ? 'bytes' : v);
+    raw.push('content-length', String(meta.size));
+    if (ranges && meta.headers['accept-ranges'] === undefined) raw.push('accept-ranges', 'bytes');
+    rawHeads.set(meta, raw);
+  }
+  return raw;
+}
+
+/**
+ * answerFromCache sends a stored entry to the client of `ctx`. The common hit (a body held
+ * in memory, no range, no validators) is answered at once, DONE, its head written in one
+ * writeHead; the others go through answerInFull.
+ */
+export function answerFromCache(ctx: Ctx, entry: StoredEntry, revived: Revived, xCache?: string): Promise<void> {
+  const h = ctx.req.headers;
+  if (!entry.body || h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined)
+    return answerInFull(ctx, entry, revived.policy, xCache);
+  const res = ctx.res;
+  const meta = entry.meta;
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  const raw = [...rawHead(meta), 'age', String(ageOf(revived))];
+  if (xCache) raw.push('x-cache', xCache);
+  res.writeHead(meta.status, raw);
+  res.end(ctx.method === 'HEAD' ? undefined : entry.body);
+  return DONE;
+}
+
+/** answerInFull answers from an entry as the request asks: a 304 for the client's validators, a range, or a body read from the store. */
+async function answerInFull(ctx: Ctx, entry: StoredEntry, policy: CachePolicy, xCache?: string): Promise<void> {
   const res = ctx.res;
   const meta = entry.meta;
   storedHead(res, meta, policy);

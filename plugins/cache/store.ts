@@ -69,6 +69,12 @@ export interface CacheStore {
   /** locks are the store's cross-process locks; a store of one process (memory) has none. */
   readonly locks?: SharedLocks;
   get(key: string): Promise<StoredEntry | undefined>;
+  /**
+   * peek is the entry under `key` when this process holds it in memory and knows it is still
+   * the stored one, without waiting; undefined says nothing (get may still find one). A store
+   * without it is always looked up with get.
+   */
+  peek?(key: string): StoredEntry | undefined;
   /** open starts writing an entry; `meta.size` is filled in at commit. */
   open(meta: Omit<EntryMeta, 'size'>): EntryWriter;
   /** update replaces an entry's head (after a 304 refreshed it), keeping its body. */

@@ -106,6 +106,38 @@ server { listen 127.0.0.1:0
     );
   });
 
+  it("sees the other worker's purge and new entry at once, though hits are answered from memory", async () => {
+    origin.on('/p', (_r, n) => ({ headers: { 'cache-control': 'max-age=300' }, body: `v${n}` }));
+    await start('purge_from 127.0.0.1', true);
+    const get = async (method = 'GET'): Promise<string> => {
+      const r = await httpGet(`http://127.0.0.1:${port()}/p`, { connection: 'close' }, method);
+      return `${r.status} ${r.body.toString()}`;
+    };
+    // one connection each, in turn: both workers answer, and hold v1 in memory after their first hit
+    for (let i = 0; i < 7; i++) assert.equal(await get(), '200 v1');
+    assert.equal(
+      new Set(
+        lines()
+          .filter(([, , s]) => s === 'HIT')
+          .map(([pid]) => pid),
+      ).size,
+      2,
+      'both workers answered hits',
+    );
+    assert.match(await get('PURGE'), /^200 1 entry purged/);
+    for (let i = 0; i < 6; i++) assert.equal(await get(), '200 v2');
+    assert.equal(origin.count('/p'), 2);
+    assert.equal(
+      new Set(
+        lines()
+          .slice(-6)
+          .map(([pid]) => pid),
+      ).size,
+      2,
+      'both workers answered after the purge',
+    );
+  });
+
   it('lets one of 100 concurrent misses reach the origin, whichever worker they reach (lock)', async () => {
     let open!: () => void;
     const hold = new Promise<void>((resolve) => {
