@@ -44,6 +44,8 @@ export interface FillSpec {
   readonly mark: (head: ResponseHead, status: CacheStatus) => void;
   /** settled is called once the answer is stored, or known not to be. */
   readonly settled: () => void;
+  /** local are the fields the response held when the cache began (HSTS, a middleware's): never stored, since every hit sets its own. */
+  readonly local: readonly string[];
 }
 
 /** fillFilter is the body filter of a fetch: see the file comment. */
@@ -61,12 +63,12 @@ function decide(f: FillSpec, head: ResponseHead): BodyTransform | undefined {
   if (f.stale && status === 304) return revalidated(f, f.stale, head);
   if (f.stale && status >= 500 && staleIfErrorAllows(revivePolicy(f.stale.meta.policy))) {
     f.ctx.log.warn('cache: answered with a stale entry for a failed response', { request_id: f.ctx.requestId, key: f.key, status });
-    storedHead(head, f.stale.meta, revivePolicy(f.stale.meta.policy));
+    storedHead(head, f.stale.meta, revivePolicy(f.stale.meta.policy), f.local);
     f.mark(head, 'STALE');
     return storedBody(f.stale);
   }
   if (!f.storing || status === 204 || status === 304 || status < 200) return undefined;
-  const headers = storedHeaders(head);
+  const headers = storedHeaders(head, f.local);
   const policy = newPolicy(f.req, status, headers, f.defaults);
   if (!worthStoring(policy, headers)) return undefined;
   const length = Number(head.getHeader('content-length'));
@@ -85,22 +87,22 @@ function decide(f: FillSpec, head: ResponseHead): BodyTransform | undefined {
 /** revalidated answers a 304 to a revalidation with the stored entry, its head refreshed (RFC 9111 4.3.4), and stores that head. */
 function revalidated(f: FillSpec, stale: StoredEntry, head: ResponseHead): BodyTransform {
   const old = revivePolicy(stale.meta.policy);
-  const { policy, modified } = old.revalidatedPolicy(f.req, { status: 304, headers: storedHeaders(head) });
+  const { policy, modified } = old.revalidatedPolicy(f.req, { status: 304, headers: storedHeaders(head, f.local) });
   const headers: StoredHeaders = { ...stale.meta.headers };
-  for (const [k, v] of Object.entries(storedHeaders(head))) if (k in headers || k === 'cache-control' || k === 'expires') headers[k] = v;
+  for (const [k, v] of Object.entries(storedHeaders(head, f.local))) if (k in headers || k === 'cache-control' || k === 'expires') headers[k] = v;
   const meta: EntryMeta = { ...stale.meta, headers, policy: policy.toObject() };
   const ready = modified ? Promise.resolve() : f.store.update(meta);
   void ready.finally(f.settled);
-  storedHead(head, meta, policy);
+  storedHead(head, meta, policy, f.local);
   f.mark(head, 'REVALIDATED');
   return storedBody(stale, ready);
 }
 
-/** storedHeaders takes the fields of a head that are stored with it. */
-function storedHeaders(head: ResponseHead): StoredHeaders {
+/** storedHeaders takes the fields of a head that are stored with it: not the hop-by-hop ones, nor those set before the cache ran. */
+function storedHeaders(head: ResponseHead, local: readonly string[]): StoredHeaders {
   const out: StoredHeaders = {};
   for (const name of head.getHeaderNames()) {
-    if (NOT_STORED.has(name)) continue;
+    if (NOT_STORED.has(name) || local.includes(name)) continue;
     const v = head.getHeader(name);
     if (v !== undefined) out[name] = typeof v === 'number' ? String(v) : v;
   }

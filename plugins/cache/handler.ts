@@ -187,6 +187,7 @@ export class CacheUnit implements HandlerUnit {
           if (k.startsWith('if-')) setRequestField(ctx.req, k, String(v));
     }
     ctx.vars.set(CACHE_STATUS, status);
+    const local = ctx.res.getHeaderNames();
     let headed = false;
     const settled = once(release);
     ctx.filterBody(
@@ -205,6 +206,7 @@ export class CacheUnit implements HandlerUnit {
           this.mark(ctx, head, s);
         },
         settled,
+        local,
       }),
     );
     if (release)

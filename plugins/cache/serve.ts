@@ -13,9 +13,13 @@ import type { ByteRange, EntryMeta, StoredEntry } from './store.js';
 /** NOT_MODIFIED_FIELDS are the stored fields a 304 repeats (RFC 9110 15.4.5). */
 const NOT_MODIFIED_FIELDS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified', 'age', 'x-cache'];
 
-/** storedHead sets a stored response's head on a response: its fields, Content-Length, and a current Age. */
-export function storedHead(head: ResponseHead, meta: EntryMeta, policy: CachePolicy): void {
-  for (const name of head.getHeaderNames()) head.removeHeader(name);
+/**
+ * storedHead sets a stored response's head on a response: its fields, Content-Length, and a
+ * current Age. The fields named in `local` were set before the cache ran (the kernel's HSTS,
+ * a middleware's): they stay, as Nginx's add_header applies to hits; every other is dropped.
+ */
+export function storedHead(head: ResponseHead, meta: EntryMeta, policy: CachePolicy, local: readonly string[]): void {
+  for (const name of head.getHeaderNames()) if (!local.includes(name)) head.removeHeader(name);
   head.statusCode = meta.status;
   for (const [k, v] of Object.entries(meta.headers)) head.setHeader(k, v);
   head.setHeader('content-length', meta.size);
@@ -50,7 +54,7 @@ export function answerFromCache(ctx: Ctx, entry: StoredEntry, revived: Revived, 
     return answerInFull(ctx, entry, revived.policy, xCache);
   const res = ctx.res;
   const meta = entry.meta;
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  // what the response holds yet was set before the cache ran, and stays (see storedHead)
   const raw = [...rawHead(meta), 'age', String(ageOf(revived))];
   if (xCache) raw.push('x-cache', xCache);
   res.writeHead(meta.status, raw);
@@ -62,12 +66,13 @@ export function answerFromCache(ctx: Ctx, entry: StoredEntry, revived: Revived, 
 async function answerInFull(ctx: Ctx, entry: StoredEntry, policy: CachePolicy, xCache?: string): Promise<void> {
   const res = ctx.res;
   const meta = entry.meta;
-  storedHead(res, meta, policy);
+  const local = res.getHeaderNames();
+  storedHead(res, meta, policy, local);
   if (xCache) res.setHeader('x-cache', xCache);
   // the client's Cache-Control is ignored here as in the lookup (fetch sends no-cache with its validators)
   const reqHeaders = { 'if-none-match': ctx.req.headers['if-none-match'], 'if-modified-since': ctx.req.headers['if-modified-since'] };
   if ((reqHeaders['if-none-match'] || reqHeaders['if-modified-since']) && meta.status === 200 && fresh(reqHeaders, meta.headers)) {
-    notModified(res);
+    notModified(res, local);
     res.end();
     return;
   }
@@ -100,10 +105,10 @@ async function answerInFull(ctx: Ctx, entry: StoredEntry, policy: CachePolicy, x
   }
 }
 
-/** notModified turns the head into a 304's: the status, and only the fields a 304 repeats. */
-function notModified(head: ResponseHead): void {
+/** notModified turns the head into a 304's: the status, and only the fields a 304 repeats, with those set before the cache ran. */
+function notModified(head: ResponseHead, local: readonly string[]): void {
   head.statusCode = 304;
-  for (const name of head.getHeaderNames()) if (!NOT_MODIFIED_FIELDS.includes(name)) head.removeHeader(name);
+  for (const name of head.getHeaderNames()) if (!NOT_MODIFIED_FIELDS.includes(name) && !local.includes(name)) head.removeHeader(name);
 }
 
 /**

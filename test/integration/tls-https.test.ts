@@ -9,6 +9,7 @@ import { selfSigned } from '../../plugins/tls/self-signed.js';
 import { sharedDir } from '../../plugins/tls/shared.js';
 import { runCli, runDirsIn, serve, type Served } from '../helpers/cli.js';
 import { repoPath } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { startGate, type TestGate } from '../helpers/gate.js';
 
@@ -105,6 +106,27 @@ describe('tls over real sockets', () => {
     assert.equal(a.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains; preload');
     const b = await httpsGet(gate.port, '/x', { servername: 'b.test', ca: pairs['b.test'].cert, headers: { host: 'b.test' } });
     assert.equal(b.headers['strict-transport-security'], undefined);
+  });
+
+  it('keeps Strict-Transport-Security on cache hits over HTTPS, and never stores it for a plain-HTTP hit', async () => {
+    const plainPort = await freePort();
+    gate = await startGate(`server a.test {
+      listen 127.0.0.1:0 tls
+      listen 127.0.0.1:${plainPort}
+      tls { cert "${file('a.test.pem')}"; key "${file('a.test.key')}"; hsts 1d }
+      cache { header on; ttl 1m; key "$host$uri" }
+      respond "cached"
+    }`);
+    const tls = { servername: 'a.test', ca: pairs['a.test'].cert, headers: { host: 'a.test' } };
+    const seen = async (): Promise<[string, string | undefined]> => {
+      const r = await httpsGet(gate!.port, '/c', tls);
+      return [`${r.headers['x-cache'] as string} ${r.body}`, r.headers['strict-transport-security']];
+    };
+    assert.deepEqual(await seen(), ['MISS cached', 'max-age=86400']);
+    assert.deepEqual(await seen(), ['HIT cached', 'max-age=86400']);
+    const plain = await rawRequest(plainPort, 'GET /c HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+    assert.match(plain.text, /^HTTP\/1\.1 200 [^]*\r\nx-cache: HIT\r\n/i);
+    assert.doesNotMatch(plain.text, /strict-transport-security/i, "HSTS is the HTTPS listener's, not the entry's");
   });
 
   it('makes a self-signed certificate for the server names and localhost, which a client can pin', async () => {
