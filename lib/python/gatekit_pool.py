@@ -76,6 +76,33 @@ def link_frame(kind, sid, payload=b''):
     return LINK_HEAD.pack(kind, sid, len(payload)) + payload
 
 
+class HeadCache(object):
+    """HeadCache remembers the response heads an app repeats, checked and encoded by `encode(status,
+    headers)`, keyed on (status, headers as a tuple): a repeating start skips the checks and the
+    encoding. A head is remembered only once it passed; headers that cannot be a key (pairs given
+    as lists) are checked every time. Full, it empties: heads that vary (a cookie, a date) must
+    not crowd out those that repeat."""
+
+    def __init__(self, encode, most=256):
+        self.encode = encode
+        self.most = most
+        self.heads = {}
+
+    def head(self, status, headers):
+        key = None
+        try:
+            key = (status, tuple(headers))
+            head = self.heads.get(key)
+        except TypeError:
+            return self.encode(status, headers if key is None else key[1])
+        if head is None:
+            head = self.encode(status, key[1])
+            if len(self.heads) >= self.most:
+                self.heads.clear()
+            self.heads[key] = head
+        return head
+
+
 def hello(capacity, running, flags=0):
     """hello is the HELLO frame a worker sends first on every link."""
     return link_frame(HELLO, 0, struct.pack('>IIII', os.getpid(), capacity, running, flags))

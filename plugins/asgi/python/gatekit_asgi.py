@@ -32,7 +32,7 @@ import threading
 import time
 import traceback
 
-from gatekit_pool import ABORT, ACK, ACKS, GOAWAY, LINK_HEAD, MAX_LINK_FRAME, PAUSE, PING, PONG, RESUME, U32, announce, fail, hello, link_frame, listen_links, load_or_fail
+from gatekit_pool import ABORT, ACK, ACKS, GOAWAY, LINK_HEAD, HeadCache, MAX_LINK_FRAME, PAUSE, PING, PONG, RESUME, U32, announce, fail, hello, link_frame, listen_links, load_or_fail
 
 H, B, E, T, C = 0x48, 0x42, 0x45, 0x54, 0x43
 S, D, F, W, X, A = 0x53, 0x44, 0x46, 0x57, 0x58, 0x41
@@ -248,7 +248,7 @@ class Stream(object):
             if self.started:
                 raise RuntimeError('http.response.start sent twice')
             self.started = True
-            self.head = cached_head(message)
+            self.head = HEADS.head(message['status'], message.get('headers') or ())
             return
         if kind != 'http.response.body':
             raise RuntimeError('unexpected ASGI message %r in an http scope' % kind)
@@ -378,29 +378,6 @@ def data_frames(sid, data):
     return out
 
 
-HEADS = {}  # (status, headers as a tuple) -> the S payload, for the starts already checked and encoded
-HEADS_MAX = 256
-
-
-def cached_head(message):
-    """cached_head is status_head(message), remembered for the starts that repeat."""
-    status, headers = message['status'], message.get('headers') or ()
-    key = head = None
-    try:
-        key = (status, tuple(headers))
-        head = HEADS.get(key)
-    except TypeError:  # pairs given as lists: checked, not remembered
-        if key is not None:
-            headers, key = key[1], None
-    if head is None:
-        head = status_head(status, headers if key is None else key[1])
-        if key is not None:
-            if len(HEADS) >= HEADS_MAX:  # starts that vary (a cookie, a date) must not crowd out those that repeat
-                HEADS.clear()
-            HEADS[key] = head
-    return head
-
-
 def status_head(status, headers):
     """status_head is the S payload of http.response.start: status, then header names and values."""
     parts = [STATUS.get(status) or b'%d' % status]
@@ -417,6 +394,9 @@ def status_head(status, headers):
     if len(STATUS) < 1000:
         STATUS[status] = parts[0]
     return payload
+
+
+HEADS = HeadCache(status_head)  # the heads already checked and encoded, for the starts that repeat
 
 
 class Lifespan(object):

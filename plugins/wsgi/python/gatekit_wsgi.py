@@ -32,7 +32,7 @@ import threading
 import time
 import traceback
 
-from gatekit_pool import ABORT, BACK, GOAWAY, LINK_HEAD, MAX_LINK_FRAME, PAUSE, PING, PONG, RECALL, RESUME, announce, hello, link_frame, listen_links, load_or_fail
+from gatekit_pool import ABORT, BACK, GOAWAY, LINK_HEAD, HeadCache, MAX_LINK_FRAME, PAUSE, PING, PONG, RECALL, RESUME, announce, hello, link_frame, listen_links, load_or_fail
 
 H, B, E = 0x48, 0x42, 0x45
 S, D, F, W, X, L = 0x53, 0x44, 0x46, 0x57, 0x58, 0x4c
@@ -62,10 +62,6 @@ def header_name(name):
     return keep
 
 
-HEADS = {}  # (status, headers as a tuple) -> the S payload, for the heads already checked and encoded
-HEADS_MAX = 256
-
-
 def start_head(status, headers):
     """start_head checks start_response's status and headers and encodes them as an S payload:
     the status, then names and values, NUL-separated latin-1 (hop-by-hop headers dropped)."""
@@ -87,6 +83,9 @@ def start_head(status, headers):
     if '\n' in head or '\r' in head or head.count('\0') != len(parts) - 1:
         raise ValueError('a header value holds a line break or a NUL: %r' % (headers,))
     return head.encode('latin-1')
+
+
+HEADS = HeadCache(start_head)  # the heads already checked and encoded, for the starts that repeat
 
 
 def data_frames(sid, data):
@@ -311,21 +310,8 @@ class Stream(object):
                 exc_info = None
         elif self.status is not None:
             raise AssertionError('start_response called a second time without exc_info')
-        key = head = None
-        try:
-            key = (status, tuple(headers))
-            head = HEADS.get(key)
-        except TypeError:  # headers that are no list, or pairs given as lists: checked, not remembered
-            if key is not None:
-                headers, key = key[1], None
-        if head is None:
-            head = start_head(status, headers if key is None else key[1])
-            if key is not None:
-                if len(HEADS) >= HEADS_MAX:  # heads that vary (a cookie, a date) must not crowd out those that repeat
-                    HEADS.clear()
-                HEADS[key] = head
+        self.headers = HEADS.head(status, headers)
         self.status = status
-        self.headers = head
         return self.write
 
     def take_head(self):
