@@ -38,6 +38,7 @@ export { gatekitVersion } from './version.js';
 export type { Supervised } from './process/supervisor.js';
 export { Ctx } from './context.js';
 export type { BodyFilter, BodyTransform, ResponseHead, Sent } from './pipeline.js';
+export { keepResponseMethods } from './response.js';
 export { GateError, HttpError } from './errors.js';
 export type { Fields, Logger } from './logger.js';
 export type { ProcessInfo } from './container.js';

@@ -7,6 +7,22 @@ import { noteEnded } from './listener-drain.js';
 /** PIPELINE keys a kernel response's pipeline (HTTP/1.1 and HTTP/2 alike). */
 export const PIPELINE = Symbol('gatekit.pipeline');
 
+/**
+ * keepResponseMethods copies the methods and accessors of a kernel response's class onto the
+ * response itself, for a framework that gives each response a prototype of its own that
+ * inherits from Node's class, past the kernel's (Express does): own properties stay, so its
+ * writes still go through the pipeline. Called only where such code runs (the `app` handler),
+ * since own properties on every response cost each request some speed.
+ */
+export function keepResponseMethods(res: object): void {
+  const proto = Object.getPrototypeOf(res) as object;
+  // a kernel response, not yet given its own (and its class's, not a framework's, since kernel classes define writeHead)
+  if (!(PIPELINE in res) || Object.hasOwn(res, 'writeHead') || !Object.hasOwn(proto, 'writeHead')) return;
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    if (name !== 'constructor') Object.defineProperty(res, name, Object.getOwnPropertyDescriptor(proto, name)!);
+  }
+}
+
 /** pipelineOf is the pipeline of a response the kernel made; undefined for any other (a test's own server's). */
 export function pipelineOf(res: object): ResponsePipeline | undefined {
   return (res as { [PIPELINE]?: ResponsePipeline })[PIPELINE];
@@ -29,13 +45,6 @@ export class GateResponse<Request extends IncomingMessage = IncomingMessage> ext
   constructor(req: Request) {
     super(req);
     this[PIPELINE] = new ResponsePipeline(new Http1Wire(this));
-    // Own properties as well as methods: Express gives each response a prototype of its own
-    // that inherits from Node's ServerResponse, past these methods; own properties stay.
-    const own = GateResponse.prototype as this;
-    this.writeHead = own.writeHead;
-    this.write = own.write;
-    this.end = own.end;
-    this.destroy = own.destroy;
   }
 
   override writeHead(status: number, reason?: string | HeadArg, headers?: HeadArg): this {
