@@ -38,6 +38,13 @@ interface Found {
   readonly revived: Revived;
 }
 
+/** foundOf is an entry looked up, with its policy; undefined for none, or for a Vary marker whose variant is not stored. */
+function foundOf(entry: StoredEntry | undefined): Found | undefined {
+  if (!entry || entry.meta.vary) return undefined;
+  const revived = revivedPolicy(entry.meta.policy);
+  return { entry, policy: revived.policy, revived };
+}
+
 /** StoreFactory makes a cache's store at provision. */
 export type StoreFactory = (cfg: CacheConfig, log: Logger) => Promise<CacheStore>;
 
@@ -117,10 +124,8 @@ export class CacheUnit implements HandlerUnit {
     if (!store.peek || this.refreshes.has(ctx)) return undefined;
     let entry = store.peek(key);
     if (entry?.meta.vary) entry = store.peek(variantKey(key, entry.meta.vary, ctx.req.headers));
-    if (!entry || entry.meta.vary) return undefined;
-    const revived = revivedPolicy(entry.meta.policy);
-    if (!freshFor(revived, ctx.method, key)) return undefined;
-    return this.hit(ctx, { entry, policy: revived.policy, revived }, 'HIT');
+    const found = foundOf(entry);
+    return found && freshFor(found.revived, ctx.method, key) ? this.hit(ctx, found, 'HIT') : undefined;
   }
 
   /** answer looks the key up in the store and answers from what it finds: a hit, a refresh, a revalidation or a miss. */
@@ -225,9 +230,7 @@ export class CacheUnit implements HandlerUnit {
   private async lookup(store: CacheStore, key: string, ctx: Ctx): Promise<Found | undefined> {
     let entry = await store.get(key);
     if (entry?.meta.vary) entry = await store.get(variantKey(key, entry.meta.vary, ctx.req.headers));
-    if (!entry || entry.meta.vary) return undefined;
-    const revived = revivedPolicy(entry.meta.policy);
-    return { entry, policy: revived.policy, revived };
+    return foundOf(entry);
   }
 
   /** keyOf renders the request's key; undefined (not cached, one log line per bad key) when it renders empty or too long. */

@@ -54,7 +54,7 @@ export function answerFromCache(ctx: Ctx, entry: StoredEntry, revived: Revived, 
     return answerInFull(ctx, entry, revived.policy, xCache);
   const res = ctx.res;
   const meta = entry.meta;
-  // what the response holds yet was set before the cache ran, and stays (see storedHead)
+  // nothing is removed first: what the response holds now was set before the cache ran, and stays (see storedHead)
   const raw = [...rawHead(meta), 'age', String(ageOf(revived))];
   if (xCache) raw.push('x-cache', xCache);
   res.writeHead(meta.status, raw);
