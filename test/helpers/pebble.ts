@@ -127,15 +127,7 @@ export class Pebble {
     try {
       await this.waitFor(/Listening on: /);
       await acceptsOn(Number(new URL(this.directory).port), () => this.pebble.exitCode !== null);
-      const body = await new Promise<string>((resolve, reject) => {
-        const req = get(this.directory, { rejectUnauthorized: false }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve(text));
-        }).on('error', reject);
-        req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
-      });
-      return /"newNonce"/.test(body) && this.pebble.exitCode === null;
+      return /"newNonce"/.test(await textOf(this.directory)) && this.pebble.exitCode === null;
     } catch {
       return false;
     }
@@ -173,15 +165,7 @@ export class Pebble {
 
   /** root fetches the root certificate pebble signs with (made anew at each start), for clients to trust. */
   root(): Promise<string> {
-    return new Promise((resolve, reject) => {
-      get({ host: '127.0.0.1', port: this.management, path: '/roots/0', rejectUnauthorized: false }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => {
-          body += c.toString();
-        });
-        res.on('end', () => resolve(body));
-      }).on('error', reject);
-    });
+    return textOf(`https://127.0.0.1:${this.management}/roots/0`);
   }
 
   /** stop ends pebble and its DNS server, and waits for both. */
@@ -200,4 +184,16 @@ export class Pebble {
       ),
     );
   }
+}
+
+/** textOf GETs an HTTPS URL of pebble's (its own certificate, not checked) and resolves to the body; at most 5 s. */
+function textOf(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { rejectUnauthorized: false }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error(`${url}: no answer within 5 s`)));
+  });
 }
