@@ -126,6 +126,7 @@ function unread(): void {}
  */
 function plainHeaders(fields: Http2Headers, rawFields: string[], withBody: boolean): [IncomingHttpHeaders, string[]] {
   const raw: string[] = [];
+  const plain: IncomingHttpHeaders = {};
   let cookies: string[] | undefined;
   let host = fields[':authority'];
   for (let i = 0; i < rawFields.length; i += 2) {
@@ -140,10 +141,9 @@ function plainHeaders(fields: Http2Headers, rawFields: string[], withBody: boole
       continue;
     }
     raw.push(name, rawFields[i + 1]);
+    // Node's value: a repeated field's values joined, or listed (set-cookie)
+    if (plain[name] === undefined) (plain as Record<string, unknown>)[name] = fields[name];
   }
-  const plain: IncomingHttpHeaders = {};
-  // for-in: Node's fields object has no prototype
-  for (const k in fields) if (k.charCodeAt(0) !== 58 && k !== 'host') (plain as Record<string, unknown>)[k] = fields[k];
   if (cookies) {
     plain.cookie = cookies.join('; ');
     raw.push('cookie', plain.cookie);
