@@ -5,12 +5,12 @@
 // everything else, exactly as it serves it on an address without HTTP/2.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { constants, createServer, type Http2Server, type Http2Stream, type ServerHttp2Session } from 'node:http2';
+import { constants, createServer, type Http2Server, type Http2Stream, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { GlobalSettings } from './config.js';
-import { GateH2Request } from './http2-request.js';
-import { GateH2Response } from './http2-response.js';
+import { GateH2Request, REQUEST } from './http2-request.js';
+import { GateH2Response, RESPONSE } from './http2-response.js';
 import type { Logger } from './logger.js';
 
 /** PREFACE is what an HTTP/2 client sends first (RFC 9113 3.4). */
@@ -37,7 +37,9 @@ export type SlowBody = (res: ServerResponse) => void;
  * http2Server makes the HTTP/2 side of one listener. Node (nghttp2) already closes a
  * connection that resets streams in a loop, floods CONTINUATION, SETTINGS or PING frames, or
  * sends invalid frames; these limits bound the rest: streams at once, header list size, the
- * memory a session may hold, and an idle connection's life (keepalive_timeout).
+ * memory a session may hold, and an idle connection's life (keepalive_timeout). Each stream
+ * becomes a GateH2Request and a GateH2Response, the kernel's own, built on the stream (Node's
+ * compatibility classes cost a request about a third of its CPU).
  */
 export function http2Server(settings: GlobalSettings, limits: Http2Limits, onRequest: SessionRequest, onSlowBody: SlowBody, log: Logger): Http2Server {
   const timeout = settings.requestTimeout;
@@ -48,16 +50,12 @@ export function http2Server(settings: GlobalSettings, limits: Http2Limits, onReq
           onRequest(req, res);
         }
       : onRequest;
-  const server = createServer(
-    {
-      Http2ServerRequest: GateH2Request,
-      Http2ServerResponse: GateH2Response,
-      settings: { maxConcurrentStreams: limits.maxStreams, maxHeaderListSize: limits.maxHeaderList, enableConnectProtocol: false, enablePush: false },
-      maxSessionInvalidFrames: 100,
-      maxSessionRejectedStreams: 100,
-    } as never,
-    serve as never,
-  ) as Http2Server;
+  const server = createServer({
+    settings: { maxConcurrentStreams: limits.maxStreams, maxHeaderListSize: limits.maxHeaderList, enableConnectProtocol: false, enablePush: false },
+    maxSessionInvalidFrames: 100,
+    maxSessionRejectedStreams: 100,
+  } as never) as Http2Server;
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => onStream(stream, headers, rawHeaders, serve));
   if (settings.keepaliveTimeout > 0) server.setTimeout(settings.keepaliveTimeout);
   server.on('sessionError', (e: Error) => log.debug('http2 connection failed', { reason: e.message }));
   server.on('session', (session: ServerHttp2Session) => {
@@ -67,6 +65,53 @@ export function http2Server(settings: GlobalSettings, limits: Http2Limits, onReq
   });
   return server;
 }
+
+type Keyed = ServerHttp2Stream & { [REQUEST]?: GateH2Request; [RESPONSE]?: GateH2Response };
+
+/**
+ * onStream makes a stream's request and response and serves them, as Node's compatibility
+ * server does: CONNECT (which no handler takes: extended CONNECT is not offered) gets 405, an
+ * Expect other than 100-continue 417, and 100-continue its 100 at once.
+ */
+function onStream(stream: Keyed, headers: IncomingHttpHeaders, rawHeaders: string[], serve: SessionRequest): void {
+  const req = new GateH2Request(stream, headers, rawHeaders);
+  const res = new GateH2Response(stream, req);
+  stream[REQUEST] = req;
+  stream[RESPONSE] = res;
+  stream.on('error', unheard);
+  stream.once('close', onStreamClose);
+  const expect = headers.expect;
+  if (headers[':method'] === 'CONNECT' || (expect !== undefined && expect !== '100-continue')) {
+    res.statusCode = headers[':method'] === 'CONNECT' ? 405 : 417;
+    res.end();
+    return;
+  }
+  if (expect !== undefined) res.writeContinue();
+  serve(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+}
+
+/**
+ * onStreamClose ends a stream's exchange, whichever side closed it: a client's reset first
+ * marks the request aborted ('aborted'), then the request's body ends and the response emits
+ * 'finish' and 'close', as Node's compatibility classes do.
+ */
+function onStreamClose(this: Keyed): void {
+  const req = this[REQUEST];
+  const res = this[RESPONSE];
+  this[REQUEST] = undefined;
+  this[RESPONSE] = undefined;
+  if (req) {
+    if (this.aborted && !req.streamGone) {
+      req.aborted = true;
+      req.emit('aborted');
+    }
+    req.streamClosed();
+  }
+  res?.streamClosed();
+}
+
+/** unheard is a stream's error listener: a stream's failure (a reset, a write after it closed) reaches its request and response through 'close', never the process. */
+function unheard(): void {}
 
 /**
  * bodyDeadline gives a request body request_timeout to arrive, as Node's HTTP/1.1 server

@@ -1,6 +1,9 @@
-import type { OutgoingHttpHeaders } from 'node:http';
-import { Http2ServerResponse, type Http2Stream, type ServerHttp2Stream, type ServerStreamResponseOptions } from 'node:http2';
-import { byteLength, type BodyChain, type Chunk } from './body-chain.js';
+import { validateHeaderName, validateHeaderValue, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
+import { Stream } from 'node:stream';
+import type { BodyChain, Chunk } from './body-chain.js';
+import type { GateH2Request } from './http2-request.js';
 import { isBodiless, ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { divertDrain, PIPELINE, type Emit } from './response.js';
 import { mergeHead, type HeadArg } from './response-head.js';
@@ -12,231 +15,402 @@ import { mergeHead, type HeadArg } from './response-head.js';
  */
 const CONNECTION_FIELDS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
-const nodeWrite = Http2ServerResponse.prototype.write;
-const nodeEnd = Http2ServerResponse.prototype.end;
-const nodeSetHeader = Http2ServerResponse.prototype.setHeader;
-const nodeAppendHeader = Http2ServerResponse.prototype.appendHeader;
-const nodeRemoveHeader = Http2ServerResponse.prototype.removeHeader;
-const nodeWriteHead = Http2ServerResponse.prototype.writeHead as (this: Http2ServerResponse, status: number) => unknown;
-const nodeFlushHeaders = (Http2ServerResponse.prototype as unknown as { flushHeaders(): void }).flushHeaders;
-const nodeHeadersSent = Object.getOwnPropertyDescriptor(Http2ServerResponse.prototype, 'headersSent')!.get!;
-
-/** NO_BODY_STATUS are the statuses whose response Node's stream ends with its head (RFC 9110 15.3.5, 15.3.6, 15.4.5). */
+/** NO_BODY_STATUS are the statuses whose response ends with its head (RFC 9110 15.3.5, 15.3.6, 15.4.5); Node's stream ends them so. */
 const NO_BODY_STATUS: ReadonlySet<number> = new Set([204, 205, 304]);
 
+/** RESPONSE keys a stream's response, for the stream's listeners. */
+export const RESPONSE = Symbol('gatekit.h2Response');
+
+type Keyed = ServerHttp2Stream & { [RESPONSE]?: GateH2Response };
+
+/** Fields are a response's header fields by lowercase name, as they will be sent. */
+type Fields = Record<string, OutgoingHttpHeader>;
+
+/** headersSentError is the error of a head changed once it went out (Node's code and message). */
+function headersSentError(): Error {
+  return Object.assign(new Error('Response has already been initiated.'), { code: 'ERR_HTTP2_HEADERS_SENT' });
+}
+
 /**
- * GateH2Response is the kernel's HTTP/2 response (the Http2ServerResponse class of its
- * listeners): Node's compatibility response, bound to a ResponsePipeline as GateResponse is
- * for HTTP/1.1, so head hooks, body filters and `ctx.sent` work alike. It drops the fields
- * HTTP/2 forbids, and ignores a reason phrase (HTTP/2 has none) rather than warn about it.
+ * GateH2Response is the kernel's HTTP/2 response, a ServerResponse-like object written
+ * straight to its ServerHttp2Stream and bound to a ResponsePipeline as GateResponse is for
+ * HTTP/1.1, so head hooks, body filters and `ctx.sent` work alike. It drops the fields HTTP/2
+ * forbids, and ignores a reason phrase (HTTP/2 has none). A HEAD, 204, 205 or 304 goes out
+ * as a head alone, whatever body the handler writes. A body given whole leaves with its head:
+ * one HEADERS frame and one DATA frame that ends the stream (see writeHead).
  */
-export class GateH2Response extends Http2ServerResponse {
+export class GateH2Response extends Stream {
   readonly [PIPELINE]: ResponsePipeline;
+  readonly req: GateH2Request;
+  readonly writable = true;
+  sendDate = true;
+  /** writableEnded: end() was called (finished, in Node's older name). */
+  writableEnded = false;
   /** heldStatus is the status of a head written but not sent yet (see writeHead), else 0. */
   private heldStatus = 0;
-  /** trailing: trailers were added, so the stream must wait for them after the body. */
-  private trailing = false;
+  private status = 200;
+  private fields: Fields = Object.create(null) as Fields;
+  private trailerFields: OutgoingHttpHeaders | undefined;
+  /** closed: the stream closed; 'finish' and 'close' were emitted. */
+  private closed = false;
+  private destroyedByUs = false;
+  private drainArmed = false;
 
-  constructor(stream: ServerHttp2Stream) {
-    super(stream);
+  constructor(
+    readonly stream: ServerHttp2Stream,
+    req: GateH2Request,
+  ) {
+    super();
+    this.req = req;
     this[PIPELINE] = new ResponsePipeline(new Http2Wire(this));
   }
 
-  override setHeader(name: string, value: number | string | readonly string[]): this {
-    this.sendHead(); // after writeHead: Node's error, as when the head went out
-    if (!CONNECTION_FIELDS.has(name.toLowerCase())) nodeSetHeader.call(this, name, value);
+  get statusCode(): number {
+    return this.status;
+  }
+  set statusCode(code: number) {
+    code |= 0;
+    if (code < 200 || code > 599) throw new RangeError(`Invalid status code for an HTTP/2 response: ${code}`);
+    this.status = code;
+  }
+
+  /** headersSent reads true once writeHead ran, even while its head is held. */
+  get headersSent(): boolean {
+    return this.heldStatus !== 0 || this.stream.headersSent;
+  }
+  /** _header is what some frameworks (finalhandler) test for a sent head. */
+  get _header(): boolean {
+    return this.headersSent;
+  }
+  get finished(): boolean {
+    return this.writableEnded;
+  }
+  get writableFinished(): boolean {
+    return this.stream.writableFinished;
+  }
+  get writableLength(): number {
+    return this.stream.writableLength;
+  }
+  get writableNeedDrain(): boolean {
+    return this.stream.writableNeedDrain;
+  }
+  get writableHighWaterMark(): number {
+    return this.stream.writableHighWaterMark;
+  }
+  get writableCorked(): number {
+    return this.stream.writableCorked;
+  }
+  get destroyed(): boolean {
+    return this.destroyedByUs || this.stream.destroyed;
+  }
+  /** socket is the request's view of the connection while the stream is open (HTTP/1.1's response lets go of it too). */
+  get socket(): Socket | undefined {
+    return this.closed ? undefined : this.req.socket;
+  }
+  get connection(): Socket | undefined {
+    return this.socket;
+  }
+  /** statusMessage: HTTP/2 has no reason phrase; what handlers set is dropped. */
+  get statusMessage(): string {
+    return '';
+  }
+  set statusMessage(_reason: string) {}
+  /** shouldKeepAlive: an HTTP/1.1 notion; an HTTP/2 connection outlives its streams, and drains with GOAWAY. */
+  get shouldKeepAlive(): boolean {
+    return true;
+  }
+  set shouldKeepAlive(_keep: boolean) {}
+
+  getHeader(name: string): OutgoingHttpHeader | undefined {
+    return this.fields[name.toLowerCase()];
+  }
+  getHeaderNames(): string[] {
+    return Object.keys(this.fields);
+  }
+  getHeaders(): OutgoingHttpHeaders {
+    return Object.assign(Object.create(null) as OutgoingHttpHeaders, this.fields);
+  }
+  hasHeader(name: string): boolean {
+    return Object.hasOwn(this.fields, name.toLowerCase());
+  }
+
+  setHeader(name: string, value: number | string | readonly string[]): this {
+    this.sendHead(); // after writeHead: the error a sent head gets
+    if (this.stream.headersSent) throw headersSentError();
+    const key = fieldName(name, value);
+    if (!CONNECTION_FIELDS.has(key)) this.fields[key] = value as OutgoingHttpHeader;
     return this;
   }
 
-  override appendHeader(name: string, value: string | readonly string[]): this {
+  appendHeader(name: string, value: string | readonly string[]): this {
     this.sendHead();
-    if (!CONNECTION_FIELDS.has(name.toLowerCase())) nodeAppendHeader.call(this, name, value as string | string[]);
+    if (this.stream.headersSent) throw headersSentError();
+    const key = fieldName(name, value);
+    if (CONNECTION_FIELDS.has(key)) return this;
+    const had = this.fields[key];
+    if (had === undefined) this.fields[key] = value as OutgoingHttpHeader;
+    else this.fields[key] = (Array.isArray(had) ? had : [String(had)]).concat(value as string | string[]);
     return this;
   }
 
-  override removeHeader(name: string): void {
+  removeHeader(name: string): void {
     this.sendHead();
-    nodeRemoveHeader.call(this, name);
-  }
-
-  flushHeaders(): void {
-    if (this.heldStatus) this.sendHead();
-    else nodeFlushHeaders.call(this);
-  }
-
-  /** holdsHead tells whether writeHead holds a head not sent yet. */
-  holdsHead(): boolean {
-    return this.heldStatus !== 0;
-  }
-
-  /** sendHead sends a head writeHead held, if any: its status and the headers as they stood then. */
-  sendHead(): void {
-    const status = this.heldStatus;
-    if (!status) return;
-    this.heldStatus = 0;
-    nodeWriteHead.call(this as never, status); // nothing, when the stream is gone meanwhile
+    if (this.stream.headersSent) throw headersSentError();
+    const key = name.toLowerCase();
+    if (key === 'date') this.sendDate = false;
+    else delete this.fields[key];
   }
 
   /** addTrailers takes trailers as Node's HTTP/1.1 response does: an object, or a list of [name, value] pairs (repeats kept). */
-  override addTrailers(trailers: OutgoingHttpHeaders | readonly (readonly [string, string])[]): void {
-    this.trailing = true;
+  addTrailers(trailers: OutgoingHttpHeaders | readonly (readonly [string, string])[]): void {
+    const to = (this.trailerFields ??= Object.create(null) as OutgoingHttpHeaders);
     if (!Array.isArray(trailers)) {
-      super.addTrailers(trailers as OutgoingHttpHeaders);
+      for (const [k, v] of Object.entries(trailers as OutgoingHttpHeaders)) to[fieldName(k, v)] = v;
       return;
     }
     const merged: Record<string, string[]> = {};
-    for (const [k, v] of trailers as readonly (readonly [string, string])[]) (merged[k.toLowerCase()] ??= []).push(v);
-    super.addTrailers(Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, v.length === 1 ? v[0] : v])));
+    for (const [k, v] of trailers as readonly (readonly [string, string])[]) (merged[fieldName(k, v)] ??= []).push(v);
+    for (const [k, v] of Object.entries(merged)) to[k] = v.length === 1 ? v[0] : v;
+  }
+
+  /** setTrailer sets one trailer field. */
+  setTrailer(name: string, value: string | string[]): void {
+    (this.trailerFields ??= Object.create(null) as OutgoingHttpHeaders)[fieldName(name, value)] = value;
   }
 
   /**
    * writeHead of a response with no stage holds its head until the body's first write, its
    * end, or the end of this turn of the event loop, whichever comes first: a body given whole
-   * to end() then leaves with it, one HEADERS frame and one DATA frame that ends the stream
-   * (see endWhole), where Node's compatibility response sends a head, the body, and an empty
-   * DATA frame once it knows there are no trailers. headersSent reads true meanwhile, and
-   * whatever Node refuses once the head went out (a header set, a second writeHead) sends the
-   * held head first, then fails as it would have.
+   * to end() then leaves with it, one HEADERS frame and one DATA frame that ends the stream.
+   * headersSent reads true meanwhile, and whatever is refused once the head went out (a
+   * header set, a second writeHead) sends the held head first, then fails as it would have.
    */
-  override writeHead(status: number, reason?: string | HeadArg, headers?: HeadArg): this {
+  writeHead(status: number, reason?: string | HeadArg, headers?: HeadArg): this {
     this.sendHead();
-    if (this.headersSent || this.stream.destroyed || this.stream.closed) return super.writeHead(status);
+    const stream = this.stream;
+    if (this.closed || stream.destroyed || stream.closed) return this;
+    if (stream.headersSent) throw headersSentError();
     const p = this[PIPELINE];
     // through setHeader and appendHeader, which drop the connection fields
     mergeHead(this, status, reason, headers);
     if (p.staged) {
       const chain = p.runHead();
-      super.writeHead(this.statusCode);
+      this.respond(false);
       p.headSent(chain);
       return this;
     }
-    this.heldStatus = this.statusCode;
+    this.heldStatus = this.status;
     process.nextTick(sendHeld, this);
     p.headSent();
     return this;
   }
 
-  // @ts-expect-error Node's types narrow the callback's error; the pipeline's writes take Node's callbacks as they are
-  override write(chunk: Chunk, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
+  /** flushHeaders sends the head now. */
+  flushHeaders(): void {
+    if (this.heldStatus) this.sendHead();
+    else if (!this.closed && !this.stream.headersSent) this.writeHead(this.status).sendHead();
+  }
+
+  /** sendHead sends a head writeHead held, if any: its status and the headers as they stood then. */
+  sendHead(): void {
+    if (!this.heldStatus) return;
+    this.status = this.heldStatus;
+    this.heldStatus = 0;
+    const stream = this.stream;
+    if (!stream.destroyed && !stream.closed && !this.closed) this.respond(false);
+  }
+
+  /**
+   * respond sends the head on the stream. A response still open waits for trailers (they may
+   * come with the body), unless `ending` says the body is all written with the head: then it
+   * waits only if trailers were added already; `empty`, there is no body either, and the head
+   * ends the stream. Node ends a HEAD's, 204's or 304's stream with its head.
+   */
+  private respond(ending: boolean, empty = false): void {
+    const fields = this.fields;
+    fields[':status'] = this.status;
+    const waitForTrailers = !ending || this.trailerFields !== undefined;
+    if (waitForTrailers) this.stream.once('wantTrailers', onWantTrailers);
+    const endStream = empty && !waitForTrailers;
+    this.stream.respond(fields as OutgoingHttpHeaders, { endStream, waitForTrailers, sendDate: this.sendDate } as never);
+  }
+
+  write(chunk: Chunk, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
     return this[PIPELINE].writeBody(chunk, encoding, cb);
   }
 
-  override end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
+  end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
     const p = this[PIPELINE];
     if (p.staged) {
       p.end(chunk, encoding, cb);
       return this;
     }
-    if (this.heldStatus && this.endWhole(chunk, encoding, cb)) return this;
-    this.sendHead();
-    // Node's end() writes its chunk through this.write(), which counts it
-    nodeEnd.call(this, chunk as Chunk, encoding as BufferEncoding, cb);
+    if (typeof chunk === 'function') {
+      cb = chunk;
+      chunk = undefined;
+    } else if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    this.endStream(chunk, encoding as BufferEncoding | undefined, cb);
+    p.count(chunk, encoding);
     return this;
   }
 
-  /**
-   * endWhole ends a response whose head is held with its whole body: head and body go out
-   * together, and the stream ends with the body's DATA frame, since no trailers were added.
-   * It returns false (and does nothing) when that does not apply: trailers, no body (Node's
-   * stream then ends with the head), or a compatibility response of another shape than Node 20's.
-   */
-  private endWhole(chunk: Chunk | (() => void) | undefined, encoding: BufferEncoding | (() => void) | undefined, cb: (() => void) | undefined): boolean {
+  /** bodiless tells whether this response carries no body (a HEAD, 204, 205, 304). */
+  bodiless(): boolean {
+    return (this.stream as ServerHttp2Stream & { headRequest: boolean }).headRequest || NO_BODY_STATUS.has(this.status);
+  }
+
+  /** writeStream writes body bytes to the stream, sending the head first; a bodiless response drops them. */
+  writeStream(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean {
     if (typeof encoding === 'function') {
       cb = encoding;
       encoding = undefined;
     }
-    const stream = this.stream as ServerHttp2Stream & { headRequest?: boolean };
-    const compat = compatOf(this);
-    if (this.trailing || !compat || typeof chunk === 'function' || chunk == null || byteLength(chunk, encoding) === 0) return false;
-    const status = this.heldStatus;
-    if (stream.headRequest || NO_BODY_STATUS.has(status) || stream.destroyed || stream.closed) return false;
-    // Node's own fields, as its compatibility response sends them (respond() copies them)
-    const headers = compat.headers;
-    headers[':status'] = status;
-    this.heldStatus = 0;
-    // what Node's end() records: the response is ending, for writableEnded, a second end() and its 'finish'
-    const state = compat.state;
-    state.ending = true;
-    state.headRequest = false; // the stream's, which is false here (a HEAD went the other way)
-    state.statusCode = status;
-    stream.respond(headers, { waitForTrailers: false, sendDate: this.sendDate } as ServerStreamResponseOptions);
-    if (cb) stream.once('finish', cb);
-    stream.end(chunk, encoding as BufferEncoding);
-    this[PIPELINE].count(chunk, encoding);
-    return true;
+    const stream = this.stream;
+    const refused = this.writableEnded ? 'write after end' : this.closed || stream.closed ? 'the stream is closed' : undefined;
+    if (refused) {
+      const e = Object.assign(new Error(refused), { code: this.writableEnded ? 'ERR_STREAM_WRITE_AFTER_END' : 'ERR_HTTP2_INVALID_STREAM' });
+      if (cb) process.nextTick(cb, e);
+      this.destroy(e);
+      return false;
+    }
+    if (stream.destroyed) return false;
+    if (!stream.headersSent) {
+      if (!this.heldStatus) this.writeHead(this.status);
+      this.sendHead();
+    }
+    if (this.bodiless()) {
+      if (cb) process.nextTick(cb);
+      return true;
+    }
+    if (stream.write(chunk, encoding as BufferEncoding, cb)) return true;
+    if (!this.drainArmed) {
+      this.drainArmed = true;
+      stream.on('drain', onStreamDrain);
+    }
+    return false;
   }
 
   /**
-   * destroy cuts a response short. The stream is reset with INTERNAL_ERROR, as Nginx does: Node
-   * would reset an error-less destroy with NO_ERROR, which a client cannot tell from a whole answer.
+   * endStream ends the response on the stream. A head still unsent leaves with the last chunk:
+   * HEADERS, then one DATA frame that ends the stream; or HEADERS alone, ending it, when there
+   * is no body. Trailers, when added, follow.
    */
-  override destroy(error?: Error): this {
+  endStream(chunk: Chunk | undefined, encoding: BufferEncoding | undefined, cb?: () => void): void {
+    const stream = this.stream;
+    if (this.writableEnded || this.closed) {
+      if (cb) process.nextTick(cb);
+      return;
+    }
+    this.writableEnded = true;
+    if (stream.destroyed || stream.closed) {
+      this.heldStatus = 0;
+      if (cb) process.nextTick(cb);
+      return;
+    }
+    if (cb) stream.once('finish', cb);
+    const body = chunk != null && chunk.length !== 0;
+    if (!stream.headersSent) {
+      if (!this.heldStatus) this.writeHead(this.status);
+      this.status = this.heldStatus || this.status;
+      this.heldStatus = 0;
+      this.respond(true, !body);
+    }
+    if (body && !this.bodiless() && !stream.writableEnded) stream.end(chunk, encoding as BufferEncoding);
+    else stream.end();
+  }
+
+  /**
+   * destroy cuts a response short. The stream is reset with INTERNAL_ERROR, as Nginx does: an
+   * error-less destroy would reset it with NO_ERROR, which a client cannot tell from a whole answer.
+   */
+  destroy(error?: Error): this {
+    if (this.destroyedByUs) return this;
+    this.destroyedByUs = true;
     if (!this.stream.destroyed) this[PIPELINE].cut();
-    super.destroy(error ?? new Error('response cut short'));
+    this.stream.destroy(error ?? new Error('response cut short'));
     return this;
+  }
+
+  /** setTimeout arms the stream's idle timer; `cb` runs on the response's 'timeout'. */
+  setTimeout(ms: number, cb?: () => void): this {
+    if (this.closed) return this;
+    if (cb) this.once('timeout', cb);
+    this.stream.setTimeout(ms, () => this.emit('timeout'));
+    return this;
+  }
+
+  /** writeContinue sends a 100 (Continue) ahead of the head. */
+  writeContinue(): boolean {
+    if (this.stream.headersSent || this.closed) return false;
+    this.stream.additionalHeaders({ ':status': 100 });
+    return true;
+  }
+
+  /** writeEarlyHints sends a 103 (Early Hints) ahead of the head. */
+  writeEarlyHints(hints: Record<string, string | string[]>, cb?: () => void): boolean {
+    if (this.stream.headersSent || this.closed) return false;
+    const fields: OutgoingHttpHeaders = { ':status': 103 };
+    for (const [k, v] of Object.entries(hints)) fields[k.toLowerCase()] = k.toLowerCase() === 'link' && Array.isArray(v) ? v.join(', ') : v;
+    this.stream.additionalHeaders(fields);
+    if (cb) process.nextTick(cb);
+    return true;
+  }
+
+  cork(): void {
+    this.stream.cork();
+  }
+  uncork(): void {
+    this.stream.uncork();
+  }
+
+  /** streamClosed ends the response when its stream closes, finished or not: 'finish', then 'close', as Node's compatibility response. */
+  streamClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.heldStatus = 0;
+    this.emit('finish');
+    this.emit('close');
+  }
+
+  /** sendTrailers answers the stream's wantTrailers: the trailers added, or none. */
+  sendTrailers(): void {
+    this.stream.sendTrailers(this.trailerFields ?? {});
+  }
+
+  /** drained passes the stream's 'drain' on. */
+  drained(): void {
+    this.emit('drain');
   }
 }
 
-// Accessors on the prototype, where Node's types declare plain properties.
-Object.defineProperties(GateH2Response.prototype, {
-  // HTTP/2 has no reason phrase: what handlers set is dropped, quietly (Node's warns)
-  statusMessage: { configurable: true, get: () => '', set: () => {} },
-  // an HTTP/1.1 notion: an HTTP/2 connection outlives its streams, and drains with GOAWAY
-  shouldKeepAlive: { configurable: true, get: () => true, set: () => {} },
-  // a held head counts as sent (see writeHead)
-  headersSent: {
-    configurable: true,
-    get(this: GateH2Response) {
-      return this.holdsHead() || (nodeHeadersSent.call(this) as boolean);
-    },
-  },
-});
+/** fieldName checks a field as Node's HTTP/1.1 response does, and returns its name in lowercase. */
+function fieldName(name: string, value: unknown): string {
+  validateHeaderName(name);
+  validateHeaderValue(name, value as string);
+  return name.toLowerCase();
+}
 
 /** sendHeld sends a head still held at the end of the turn writeHead was called in. */
 function sendHeld(res: GateH2Response): void {
   res.sendHead();
 }
 
-/** CompatState is the part of Node's compatibility response state that endWhole sets, as Node's own end() does. */
-interface CompatState {
-  ending: boolean;
-  headRequest: boolean;
-  statusCode: number;
+function onWantTrailers(this: Keyed): void {
+  this[RESPONSE]?.sendTrailers();
 }
 
-/** Compat is Node's private state of a compatibility response: what endWhole needs of it. */
-interface Compat {
-  readonly state: CompatState;
-  /** headers are the response's fields as setHeader left them (an object with no prototype), sent as they are. */
-  readonly headers: OutgoingHttpHeaders;
+function onStreamDrain(this: Keyed): void {
+  this[RESPONSE]?.drained();
 }
 
-/** COMPAT_KEYS are the symbols of Node's private state and fields on a compatibility response; null when Node's have another shape. */
-let compatKeys: { state: symbol; headers: symbol } | undefined | null;
-
-/** compatOf is Node's private state and fields of a compatibility response (Node 20's shape), or undefined when it has another. */
-function compatOf(res: object): Compat | undefined {
-  const own = res as Record<symbol, unknown>;
-  if (compatKeys === undefined) {
-    const keys = Object.getOwnPropertySymbols(res);
-    const state = keys.find((k) => k.description === 'state');
-    const headers = keys.find((k) => k.description === 'headers');
-    const st = state && (own[state] as Partial<CompatState>);
-    const shaped = st && typeof st.ending === 'boolean' && typeof st.headRequest === 'boolean' && typeof st.statusCode === 'number';
-    compatKeys = shaped && headers && typeof own[headers] === 'object' ? { state: state!, headers } : null;
-  }
-  if (!compatKeys) return undefined;
-  return { state: own[compatKeys.state] as CompatState, headers: own[compatKeys.headers] as OutgoingHttpHeaders };
-}
-
-/** Http2Wire is the pipeline's way to an HTTP/2 response: Node's compatibility methods, past the pipeline. */
+/** Http2Wire is the pipeline's way to an HTTP/2 response: the stream, past the pipeline. */
 class Http2Wire implements Wire {
   private emit: Emit | undefined;
-  private readonly stream: Http2Stream;
 
-  constructor(private readonly res: GateH2Response) {
-    this.stream = res.stream;
-  }
+  constructor(private readonly res: GateH2Response) {}
 
   get head(): ResponseHead {
     return this.res as unknown as ResponseHead;
@@ -246,7 +420,7 @@ class Http2Wire implements Wire {
   }
   /** headerBytes are the head's fields as sent, uncompressed (name, value, ": " and CRLF each): HPACK's own size is not known here. */
   headerBytes(): number {
-    const sent = (this.stream as ServerHttp2Stream & { sentHeaders?: Record<string, unknown> }).sentHeaders;
+    const sent = (this.res.stream as ServerHttp2Stream & { sentHeaders?: Record<string, unknown> }).sentHeaders;
     if (!sent) return 0;
     let n = 0;
     // for-in, not Object.entries: once per response, and this object has no prototype
@@ -261,19 +435,15 @@ class Http2Wire implements Wire {
   }
 
   divert(chain: BodyChain): void {
-    const stream = this.stream;
+    const stream = this.res.stream;
     this.emit = divertDrain(this.res as unknown as { emit: Emit }, chain, () => stream.writableLength);
   }
 
   write(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean {
-    this.res.sendHead();
-    return nodeWrite.call(this.res, chunk, encoding as BufferEncoding, cb);
+    return this.res.writeStream(chunk, encoding, cb);
   }
   end(chunk: Chunk | undefined, encoding: BufferEncoding | undefined, cb?: () => void): void {
-    this.res.sendHead();
-    // Node's end() would send its chunk through the response's own write(), the pipeline's way in
-    if (chunk != null) nodeWrite.call(this.res, chunk, encoding as BufferEncoding);
-    (nodeEnd as (cb?: () => void) => void).call(this.res, cb);
+    this.res.endStream(chunk, encoding, cb);
   }
   onceFinish(fn: () => void): void {
     this.res.once('finish', fn);
@@ -282,11 +452,12 @@ class Http2Wire implements Wire {
     this.res.once('close', () => fn(this.finishedWrite()));
   }
   gone(): boolean {
-    return this.stream.closed || this.stream.destroyed;
+    return this.res.stream.closed || this.res.stream.destroyed;
   }
   /** finishedWrite: the stream ended, with no reset from either side. */
   finishedWrite(): boolean {
-    return this.stream.writableFinished && (this.stream.rstCode ?? 0) === 0;
+    const stream = this.res.stream;
+    return stream.writableFinished && (stream.rstCode ?? 0) === 0;
   }
   drained(): void {
     (this.emit ?? this.res.emit).call(this.res, 'drain');

@@ -59,7 +59,8 @@ export function servePlain(req: IncomingMessage, res: ServerResponse): void {
 
 /** afterLastServed tells whether a request came after one servePlain served on the same connection. */
 export function afterLastServed(req: IncomingMessage): boolean {
-  return (req.socket as Marked)[LAST_SERVED] === true;
+  // HTTP/2 has no upgrade (and its socket is a view made on first use): only HTTP/1.x is marked
+  return req.httpVersionMajor === 1 && (req.socket as Marked)[LAST_SERVED] === true;
 }
 
 type Marked = Socket & { [LAST_SERVED]?: boolean };
