@@ -196,16 +196,21 @@ export class ResponsePipeline implements Sent {
     return transforms.length && !this.wire.bodiless() ? new BodyChain(transforms, this) : undefined;
   }
 
-  /** headSent notes that the head went out, with the body chain runHead chose. */
-  headSent(chain?: BodyChain): void {
-    this.headAt = performance.now();
+  /**
+   * headSent notes that the head went out, with the body chain runHead chose. A protocol that
+   * sends the head with the body's first bytes (Node's HTTP/1.1 holds it until then) says
+   * `withBody`: the first count() stamps its time, from the clock read the response makes anyway.
+   */
+  headSent(chain?: BodyChain, withBody = false): void {
+    this.headAt = withBody ? -1 : performance.now();
     this.chain = chain;
     if (chain) this.wire.divert(chain);
   }
 
-  /** count adds the body bytes of a chunk handed to the wire. */
-  count(chunk: unknown, encoding: unknown): void {
+  /** count adds the body bytes of a chunk handed to the wire, at `at` (performance.now()) when the caller read the clock already. */
+  count(chunk: unknown, encoding: unknown, at?: number): void {
     this.counted += byteLength(chunk, encoding);
+    if (this.headAt < 0) this.headAt = at ?? performance.now();
   }
 
   /**
@@ -333,7 +338,7 @@ export class ResponsePipeline implements Sent {
     return this.wire.bodiless() ? 0 : this.counted;
   }
   get firstByteMs(): number | undefined {
-    return this.headAt ? this.headAt - this.startAt : undefined;
+    return this.headAt > 0 ? this.headAt - this.startAt : undefined;
   }
   get totalMs(): number {
     this.settleIfGone();

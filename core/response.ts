@@ -1,4 +1,5 @@
 import { OutgoingMessage, ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { BodyChain, Chunk } from './body-chain.js';
 import { isBodiless, ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { mergeHead, type HeadArg } from './response-head.js';
@@ -51,14 +52,21 @@ export class GateResponse<Request extends IncomingMessage = IncomingMessage> ext
     const p = this[PIPELINE];
     if (!p.staged) {
       super.writeHead(status, reason as string, headers as OutgoingHttpHeaders);
-      p.headSent();
+      p.headSent(undefined, true);
       return this;
     }
     mergeHead(this, status, reason, headers);
     const chain = p.runHead();
     super.writeHead(this.statusCode);
-    p.headSent(chain);
+    p.headSent(chain, true);
     return this;
+  }
+
+  /** flushHeaders sends the head before any body: its time is the first byte's. */
+  override flushHeaders(): void {
+    const sending = !this.headersSent;
+    super.flushHeaders();
+    if (sending) this[PIPELINE].count(undefined, undefined);
   }
 
   override write(chunk: Chunk, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
@@ -67,13 +75,16 @@ export class GateResponse<Request extends IncomingMessage = IncomingMessage> ext
 
   override end(chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
     const p = this[PIPELINE];
-    noteEnded(this.socket);
     if (p.staged) {
+      noteEnded(this.socket, performance.now());
       p.end(chunk, encoding, cb);
       return this;
     }
+    const socket = this.socket;
     super.end(chunk, encoding as BufferEncoding, cb);
-    p.count(chunk, encoding);
+    const at = performance.now(); // one clock read for the head's time (when the body carried it) and the connection's
+    p.count(chunk, encoding, at);
+    noteEnded(socket, at);
     return this;
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, get } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { runCli, serve, type Served } from '../helpers/cli.js';
 import { getOnce, KeepAliveLoad, RequestLoop } from '../helpers/load-loop.js';
 import { repoPath } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
+import { COLD_AFTER } from '../../core/listener-drain.js';
 
 const LISTENING = /listening worker=1 url=http:\/\/127\.0\.0\.1:(\d+)/;
 const TEST_PLUGIN = repoPath('test', 'fixtures', 'test-plugin');
@@ -125,6 +127,29 @@ describe('prefork process model', function () {
         assert.deepEqual(outs.filter((o) => o.status !== 200).slice(0, 5), [], `of ${outs.length} requests`);
       }
     });
+
+  it('closes at once, on a reload, a kept-alive connection quiet since its last response: its next request meets the new config (workers 0)', async () => {
+    const file = join(dir, 'site.gate');
+    const port = await freePort();
+    const site = (v: number): string => `global { workers 0 }\nserver { listen 127.0.0.1:${port}; respond "v${v}" }\n`;
+    served = serve(['run', write(site(1))]);
+    await served.waitFor(/listening/, 8000);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await getVia(agent, port);
+      assert.equal(first.body, 'v1');
+      // quiet for longer than COLD_AFTER: the point of the test, not a wait for readiness
+      await new Promise((r) => setTimeout(r, COLD_AFTER * 2));
+      writeFileSync(file, site(2));
+      served.child.kill('SIGHUP');
+      await served.waitFor(/info reloaded/, 10_000);
+      const second = await getVia(agent, port);
+      assert.equal(second.body, 'v2', 'the old connection would have met the old config for a second');
+      assert.notEqual(second.localPort, first.localPort, 'on a new connection');
+    } finally {
+      agent.destroy();
+    }
+  });
 
   it('keeps serving the old config when the new one has errors', async () => {
     const file = join(dir, 'site.gate');
@@ -281,3 +306,18 @@ describe('prefork process model', function () {
     assert.equal(uid(served!.child.pid!), '0');
   });
 });
+
+/** getVia makes one GET through `agent`, with the body and the local port of the connection it went on. */
+function getVia(agent: Agent, port: number): Promise<{ body: string; localPort: number }> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path: '/', agent, timeout: 5000 }, (res) => {
+      const localPort = res.socket.localPort ?? 0;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ body, localPort }));
+    });
+    req.once('timeout', () => req.destroy(new Error('no answer within 5 s')));
+    req.once('error', reject);
+  });
+}
