@@ -123,6 +123,7 @@ export class Gate {
 
   private unit(d: UnitDecl): Unit {
     const p = this.plugins.get(d.plugin.name)!;
+    if (p.readsTraffic) this.counts.on = true;
     const u = makeUnit(p, d, this.config);
     this.units.push(u);
     return u;
@@ -137,7 +138,9 @@ export class Gate {
     const router = Router.build(s.routes, s.middleware, chain);
     const label = serverLabel(s);
     const tallies = new Map(router.entries.map((e) => [e, this.counts.route(label, matcherText(e.matcher))]));
-    const routed = (e: RouteEntry): void => this.counts.routed(tallies.get(e)!);
+    const routed = (e: RouteEntry): void => {
+      if (this.counts.on) this.counts.routed(tallies.get(e)!);
+    };
     return {
       decl: s,
       router,

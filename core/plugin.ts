@@ -58,6 +58,12 @@ export interface Plugin {
    * served through update(), and stopped when the master stops.
    */
   resident?(ctx: ResidentContext): Resident;
+  /**
+   * readsTraffic tells that the plugin reads the workers' traffic counts (requests by route and
+   * status class, durations, bytes: WorkerStats.traffic). Workers count only when the config
+   * uses a directive of such a plugin: a server nobody asks pays nothing per request for them.
+   */
+  readonly readsTraffic?: boolean;
 }
 
 /** ResidentContext is what a plugin's resident part may use. */

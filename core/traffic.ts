@@ -1,6 +1,7 @@
 // What a worker counts of its own traffic, for the admin API (/status, /metrics): requests by
 // server, route and status class, their durations, bytes, requests in flight, connections.
-// Numbers come from the kernel's record of each response (ctx.sent). A request costs two
+// Numbers come from the kernel's record of each response (ctx.sent), and only when a plugin
+// in the config reads them (Plugin.readsTraffic: the admin API). A request then costs two
 // array pushes here; its record is read once per event-loop turn, when most responses are
 // over already (the rest are read when they end, through ctx.onSent).
 
@@ -105,8 +106,10 @@ export class ListenerTally {
   }
 }
 
-/** Traffic is one worker's traffic recorder (see the file comment). */
+/** Traffic is one worker's traffic recorder (see the file comment); it records nothing until turned on. */
 export class Traffic {
+  /** on: a plugin that reads the counts is in the config (see Plugin.readsTraffic). */
+  on = false;
   private pending: Ctx[] = [];
   private tallies: RouteTally[] = [];
   private scheduled = false;
@@ -131,6 +134,7 @@ export class Traffic {
 
   /** add records a request as it arrives, counted against `tally` unless routed() names another. */
   add(ctx: Ctx, tally: RouteTally): void {
+    if (!this.on) return;
     this.pending.push(ctx);
     this.tallies.push(tally);
     this.requests++;
@@ -143,7 +147,7 @@ export class Traffic {
 
   /** routed moves the request added last (routing follows add in the same turn) to its route's tally. */
   routed(tally: RouteTally): void {
-    this.tallies[this.tallies.length - 1] = tally;
+    if (this.on) this.tallies[this.tallies.length - 1] = tally; // (off, the list is empty: index -1 would make it a dictionary)
   }
 
   private readonly sweep = (): void => {

@@ -10,6 +10,7 @@ import { AdminResident } from './resident.js';
 @injectable()
 export class AdminPlugin implements Plugin {
   readonly name = 'admin';
+  readonly readsTraffic = true;
   readonly directives = [bind(admin, (cfg, at) => ({ validate: () => validateAdmin(cfg, at) }))];
 
   resident(ctx: ResidentContext): Resident<AdminConfig> {
