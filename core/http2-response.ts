@@ -85,8 +85,9 @@ export class GateH2Response extends Stream {
   get finished(): boolean {
     return this.writableEnded;
   }
+  /** writableFinished: all of the response went out; a stream the client reset counts as finished in Node, not here. */
   get writableFinished(): boolean {
-    return this.stream.writableFinished;
+    return this.stream.writableFinished && (this.stream.rstCode ?? 0) === 0;
   }
   get writableLength(): number {
     return this.stream.writableLength;
@@ -376,7 +377,7 @@ export class GateH2Response extends Stream {
     if (this.closed) return;
     this.closed = true;
     this.heldStatus = 0;
-    if (this.stream.writableFinished && (this.stream.rstCode ?? 0) === 0) this.emit('finish');
+    if (this.writableFinished) this.emit('finish');
     this.emit('close');
   }
 
@@ -461,8 +462,7 @@ class Http2Wire implements Wire {
   }
   /** finishedWrite: the stream ended, with no reset from either side. */
   finishedWrite(): boolean {
-    const stream = this.res.stream;
-    return stream.writableFinished && (stream.rstCode ?? 0) === 0;
+    return this.res.writableFinished;
   }
   drained(): void {
     (this.emit ?? this.res.emit).call(this.res, 'drain');
