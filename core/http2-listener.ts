@@ -107,9 +107,9 @@ function onStreamClose(this: Keyed): void {
       req.aborted = true;
       req.emit('aborted');
     }
-    req.streamClosed();
+    GateH2Request.prototype.streamClosed.call(req); // the class's own: a framework may have swapped the prototype
   }
-  res?.streamClosed();
+  if (res) GateH2Response.prototype.streamClosed.call(res);
 }
 
 /** unheard is a stream's error listener: a stream's failure (a reset, a write after it closed) reaches its request and response through 'close', never the process. */
