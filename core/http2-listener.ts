@@ -5,7 +5,15 @@
 // everything else, exactly as it serves it on an address without HTTP/2.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { constants, createServer, type Http2Server, type Http2Stream, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import {
+  constants,
+  createServer,
+  type Http2Server,
+  type Http2Stream,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { GlobalSettings } from './config.js';
@@ -56,7 +64,9 @@ export function http2Server(settings: GlobalSettings, limits: Http2Limits, onReq
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,
   } as never) as Http2Server;
-  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => onStream(stream, headers, rawHeaders, serve));
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+    onStream(stream, headers, rawHeaders, serve),
+  );
   holdConnections(server);
   if (settings.keepaliveTimeout > 0) server.setTimeout(settings.keepaliveTimeout);
   server.on('sessionError', (e: Error) => log.debug('http2 connection failed', { reason: e.message }));

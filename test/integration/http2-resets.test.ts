@@ -87,7 +87,10 @@ describe('HTTP/2 clients that reset or drop streams mid-flight', function () {
     writeFileSync(join(dir, 'c.key'), pair.key);
     writeFileSync(join(dir, 'big'), Buffer.alloc(16 * 1024 * 1024, 'b')); // far past a stream's window: the rest waits on the client
     // reads an upload to its end, then says how long it was
-    writeFileSync(join(dir, 'upload.mjs'), "export default (req, res) => { let n = 0; req.on('data', (c) => { n += c.length; }); req.on('end', () => res.end(`${n}`)); };\n");
+    writeFileSync(
+      join(dir, 'upload.mjs'),
+      "export default (req, res) => { let n = 0; req.on('data', (c) => { n += c.length; }); req.on('end', () => res.end(`${n}`)); };\n",
+    );
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.socket.destroy();
