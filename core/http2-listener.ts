@@ -5,10 +5,19 @@
 // everything else, exactly as it serves it on an address without HTTP/2.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { constants, createServer, type Http2Server, type Http2Stream, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import {
+  constants,
+  createServer,
+  type Http2Server,
+  type Http2Stream,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { GlobalSettings } from './config.js';
+import { holdConnections } from './http2-connection.js';
 import { GateH2Request, REQUEST } from './http2-request.js';
 import { GateH2Response, RESPONSE } from './http2-response.js';
 import type { Logger } from './logger.js';
@@ -55,7 +64,10 @@ export function http2Server(settings: GlobalSettings, limits: Http2Limits, onReq
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,
   } as never) as Http2Server;
-  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => onStream(stream, headers, rawHeaders, serve));
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+    onStream(stream, headers, rawHeaders, serve),
+  );
+  holdConnections(server);
   if (settings.keepaliveTimeout > 0) server.setTimeout(settings.keepaliveTimeout);
   server.on('sessionError', (e: Error) => log.debug('http2 connection failed', { reason: e.message }));
   server.on('session', (session: ServerHttp2Session) => {
@@ -93,7 +105,7 @@ function onStream(stream: Keyed, headers: IncomingHttpHeaders, rawHeaders: strin
 /**
  * onStreamClose ends a stream's exchange, whichever side closed it: a client's reset first
  * marks the request aborted ('aborted'), then the request's body ends and the response emits
- * 'finish' and 'close', as Node's compatibility classes do.
+ * 'close' ('finish' first if all of it went out), as Node's HTTP/1.1 classes do.
  */
 function onStreamClose(this: Keyed): void {
   const req = this[REQUEST];
@@ -105,9 +117,9 @@ function onStreamClose(this: Keyed): void {
       req.aborted = true;
       req.emit('aborted');
     }
-    req.streamClosed();
+    GateH2Request.prototype.streamClosed.call(req); // the class's own: a framework may have swapped the prototype
   }
-  res?.streamClosed();
+  if (res) GateH2Response.prototype.streamClosed.call(res);
 }
 
 /** unheard is a stream's error listener: a stream's failure (a reset, a write after it closed) reaches its request and response through 'close', never the process. */

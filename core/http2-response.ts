@@ -51,7 +51,7 @@ export class GateH2Response extends Stream {
   private status = 200;
   private fields: Fields = Object.create(null) as Fields;
   private trailerFields: OutgoingHttpHeaders | undefined;
-  /** closed: the stream closed; 'finish' and 'close' were emitted. */
+  /** closed: the stream closed; 'close' (after 'finish' if it finished) was emitted. */
   private closed = false;
   private destroyedByUs = false;
   private drainArmed = false;
@@ -85,8 +85,9 @@ export class GateH2Response extends Stream {
   get finished(): boolean {
     return this.writableEnded;
   }
+  /** writableFinished: all of the response went out; a stream the client reset counts as finished in Node, not here. */
   get writableFinished(): boolean {
-    return this.stream.writableFinished;
+    return this.stream.writableFinished && (this.stream.rstCode ?? 0) === 0;
   }
   get writableLength(): number {
     return this.stream.writableLength;
@@ -366,12 +367,17 @@ export class GateH2Response extends Stream {
     this.stream.uncork();
   }
 
-  /** streamClosed ends the response when its stream closes, finished or not: 'finish', then 'close', as Node's compatibility response. */
+  /**
+   * streamClosed ends the response when its stream closes: 'finish' if all of it went out, then
+   * 'close', as Node's HTTP/1.1 response. (Node's HTTP/2 compatibility response also emits
+   * 'finish' for a stream the client reset: a pipeline into it then took the cut as a success
+   * and left its source, a static file's handle, open for good.)
+   */
   streamClosed(): void {
     if (this.closed) return;
     this.closed = true;
     this.heldStatus = 0;
-    this.emit('finish');
+    if (this.writableFinished) this.emit('finish');
     this.emit('close');
   }
 
@@ -456,8 +462,7 @@ class Http2Wire implements Wire {
   }
   /** finishedWrite: the stream ended, with no reset from either side. */
   finishedWrite(): boolean {
-    const stream = this.res.stream;
-    return stream.writableFinished && (stream.rstCode ?? 0) === 0;
+    return this.res.writableFinished;
   }
   drained(): void {
     (this.emit ?? this.res.emit).call(this.res, 'drain');

@@ -39,6 +39,7 @@ export type { Supervised } from './process/supervisor.js';
 export { Ctx } from './context.js';
 export type { BodyFilter, BodyTransform, ResponseHead, Sent } from './pipeline.js';
 export { keepResponseMethods } from './response.js';
+export { keepRequestMembers } from './keep-members.js';
 export { GateError, HttpError } from './errors.js';
 export type { Fields, Logger } from './logger.js';
 export type { ProcessInfo } from './container.js';

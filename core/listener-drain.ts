@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { connectionOf, cutSession } from './http2-connection.js';
 import { releaseListener } from './listen-pool.js';
 
 /**
@@ -81,10 +82,12 @@ export function trackSessions(server: Server, h2: Http2Server): void {
       return;
     }
     open.add(session);
-    session.once('close', () => {
-      open.delete(session);
-      if (!open.size) emptied.get(server)?.();
-    });
+    // a session Node destroyed may never emit 'close' (see holdConnections): its socket's counts too
+    const gone = (): void => {
+      if (open.delete(session) && !open.size) emptied.get(server)?.();
+    };
+    session.once('close', gone);
+    connectionOf(session)?.once('close', gone);
   });
 }
 
@@ -136,7 +139,7 @@ export function closeListener(server: Server, timeout: number): Promise<void> {
     );
     const timer = setTimeout(() => {
       for (const socket of open) socket.destroy();
-      for (const session of h2) session.destroy();
+      for (const session of h2) cutSession(session);
     }, timeout);
     const done = (): void => {
       if (open.size || h2.size) return;

@@ -4,6 +4,7 @@ import type { BodyChain, Chunk } from './body-chain.js';
 import { isBodiless, ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { mergeHead, type HeadArg } from './response-head.js';
 import { noteEnded } from './listener-drain.js';
+import { keepClassMembers } from './keep-members.js';
 
 /** PIPELINE keys a kernel response's pipeline (HTTP/1.1 and HTTP/2 alike). */
 export const PIPELINE = Symbol('gatekit.pipeline');
@@ -19,9 +20,7 @@ export function keepResponseMethods(res: object): void {
   const proto = Object.getPrototypeOf(res) as object;
   // a kernel response, not yet given its own (and its class's, not a framework's, since kernel classes define writeHead)
   if (!(PIPELINE in res) || Object.hasOwn(res, 'writeHead') || !Object.hasOwn(proto, 'writeHead')) return;
-  for (const name of Object.getOwnPropertyNames(proto)) {
-    if (name !== 'constructor') Object.defineProperty(res, name, Object.getOwnPropertyDescriptor(proto, name)!);
-  }
+  keepClassMembers(res, proto);
 }
 
 /** pipelineOf is the pipeline of a response the kernel made; undefined for any other (a test's own server's). */

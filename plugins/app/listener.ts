@@ -1,5 +1,5 @@
 import { IncomingMessage } from 'node:http';
-import { keepResponseMethods, type Ctx, type Logger } from '../../core/index.js';
+import { keepRequestMembers, keepResponseMethods, type Ctx, type Logger } from '../../core/index.js';
 import type { Listener } from './load.js';
 
 /**
@@ -36,7 +36,8 @@ export function serveListener(ctx: Ctx, listener: Listener, log: Logger): Promis
     };
     // a replaced body that fails (413 from a size limit...) answers for the application
     if (replaced) ctx.body.once('error', fail);
-    keepResponseMethods(res); // Express swaps the response's prototype for its own
+    keepResponseMethods(res); // Express swaps the response's and the request's prototypes for its own
+    keepRequestMembers(req);
     try {
       const out = listener(req, res) as { then?: unknown } | undefined;
       if (out && typeof out.then === 'function') (out as Promise<unknown>).then(undefined, fail);
