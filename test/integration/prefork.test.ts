@@ -143,7 +143,11 @@ describe('prefork process model', function () {
       writeFileSync(file, site(2));
       served.child.kill('SIGHUP');
       await served.waitFor(/info reloaded/, 10_000);
-      const second = await getVia(agent, port);
+      // the close and this request may cross (the FIN not read yet): a client sends again on a new connection, as Node's agent users do
+      const second = await getVia(agent, port).catch((e: Error) => {
+        if (!/socket hang up|ECONNRESET/.test(e.message)) throw e;
+        return getVia(agent, port);
+      });
       assert.equal(second.body, 'v2', 'the old connection would have met the old config for a second');
       assert.notEqual(second.localPort, first.localPort, 'on a new connection');
     } finally {
