@@ -4,24 +4,9 @@ import type { BodyChain, Chunk } from './body-chain.js';
 import { isBodiless, ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { mergeHead, type HeadArg } from './response-head.js';
 import { noteEnded } from './listener-drain.js';
-import { keepClassMembers } from './keep-members.js';
 
 /** PIPELINE keys a kernel response's pipeline (HTTP/1.1 and HTTP/2 alike). */
 export const PIPELINE = Symbol('gatekit.pipeline');
-
-/**
- * keepResponseMethods copies the methods and accessors of a kernel response's class onto the
- * response itself, for a framework that gives each response a prototype of its own that
- * inherits from Node's class, past the kernel's (Express does): own properties stay, so its
- * writes still go through the pipeline. Called only where such code runs (the `app` handler),
- * since own properties on every response cost each request some speed.
- */
-export function keepResponseMethods(res: object): void {
-  const proto = Object.getPrototypeOf(res) as object;
-  // a kernel response, not yet given its own (and its class's, not a framework's, since kernel classes define writeHead)
-  if (!(PIPELINE in res) || Object.hasOwn(res, 'writeHead') || !Object.hasOwn(proto, 'writeHead')) return;
-  keepClassMembers(res, proto);
-}
 
 /** pipelineOf is the pipeline of a response the kernel made; undefined for any other (a test's own server's). */
 export function pipelineOf(res: object): ResponsePipeline | undefined {
