@@ -95,7 +95,10 @@ function varyOf(obj: CachePolicy.CachePolicyObject): Revived['vary'] | null {
   const vary: unknown = obj.resh.vary;
   if (vary === undefined) return undefined;
   if (typeof vary !== 'string' || !obj.reqh) return null;
-  const names = vary.trim().toLowerCase().split(/\s*,\s*/);
+  const names = vary
+    .trim()
+    .toLowerCase()
+    .split(/\s*,\s*/);
   if (names.some((n) => n === '*' || POLICY_FIELDS.has(n))) return null;
   return names.map((n) => [n, obj.reqh![n]] as const);
 }
