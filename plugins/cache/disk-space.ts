@@ -22,6 +22,8 @@ export class DiskSpace {
     private readonly dir: string,
     private readonly maxSize: number,
     private readonly log: Logger,
+    /** removed is told that a sweep removed entries. */
+    private readonly removed: () => void,
   ) {}
 
   /** start counts the folder and removes crashed writers' temporary files. */
@@ -95,7 +97,10 @@ export class DiskSpace {
         }
       }
       this.used = total;
-      if (removed) this.log.debug('cache: evicted least recently used entries', { dir: this.dir, removed, bytes: total });
+      if (removed) {
+        this.removed();
+        this.log.debug('cache: evicted least recently used entries', { dir: this.dir, removed, bytes: total });
+      }
     } catch (e) {
       this.log.warn('cache: could not evict', { dir: this.dir, error: (e as Error).message });
     }

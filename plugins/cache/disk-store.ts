@@ -4,30 +4,50 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, statSync, type Stats, type WriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, unlink, utimes } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../core/index.js';
 import { CorruptEntry, encodeHead, FIRST_READ, readEntry, readHead } from './disk-entry.js';
 import { FileLocks } from './disk-lock.js';
+import { StoreGeneration } from './disk-generation.js';
 import { DiskSpace } from './disk-space.js';
-import type { CacheStore, EntryMeta, EntryWriter, StoredEntry } from './store.js';
+import { RecentMap } from './recent-map.js';
+import { HEAD_COST, type CacheStore, type EntryMeta, type EntryWriter, type StoredEntry } from './store.js';
 
 /** TOUCH_EVERY is how often a hit marks its entry as used (its mtime), which orders eviction. */
 const TOUCH_EVERY = 30_000;
-/** HOT_ENTRIES is how many small entries a worker keeps in memory beside the files. */
-const HOT_ENTRIES = 1024;
+/** INDEXED is how many entries a worker keeps in its index: their heads, and the bodies of small ones. */
+const INDEXED = 4096;
+/** INDEXED_BYTES bounds the bodies (and heads, counted as HEAD_COST) a worker's index holds. */
+const INDEXED_BYTES = 16 * 1024 * 1024;
+/** RECHECK_EVERY bounds how long an indexed entry is answered without a stat of its file, should the generation miss a change (a file changed by hand). */
+const RECHECK_EVERY = 1000;
+
+/** Indexed is what a worker knows of an entry on disk: the identity of its file when read, and the entry. */
+interface Indexed {
+  readonly path: string;
+  readonly ino: number;
+  readonly size: number;
+  /** mtimeMs is the file's mtime, as read or as this worker's touch set it. */
+  mtimeMs: number;
+  readonly entry: StoredEntry;
+  /** generation is the store's generation when the file was last known to be this entry's. */
+  generation: number;
+  checkedAt: number;
+  touchedAt: number;
+}
 
 /** DiskStore keeps entries in files under `dir` (see the file comment). */
 export class DiskStore implements CacheStore {
   private readonly tmp: string;
   /** locks are shared by the workers through files in the folder's `locks` folder. */
   readonly locks: FileLocks;
-  private readonly touched = new Map<string, number>();
-  private readonly paths = new Map<string, string>();
-  /** stats are the files stat'ed in this event-loop turn (see statOf). */
-  private readonly stats = new Map<string, Stats | undefined>();
-  /** hot holds small entries read lately, with the identity of their files (see remember). */
-  private readonly hot = new Map<string, { ino: number; mtimeMs: number; size: number; entry: StoredEntry }>();
+  /**
+   * index holds the entries this worker read lately, answered at once (peek) while the store's
+   * generation says no entry changed since their file was checked: a hit makes no system call.
+   */
+  private readonly index = new RecentMap<Indexed>(INDEXED_BYTES, INDEXED);
+  private readonly generation: StoreGeneration;
   private readonly space: DiskSpace;
   private failing = false;
   private seq = 0;
@@ -41,7 +61,8 @@ export class DiskStore implements CacheStore {
   ) {
     this.tmp = join(dir, 'tmp');
     this.locks = new FileLocks(join(dir, 'locks'), log);
-    this.space = new DiskSpace(dir, maxSize, log);
+    this.generation = new StoreGeneration(dir, this.tmp);
+    this.space = new DiskSpace(dir, maxSize, log, () => this.changed());
   }
 
   /** start makes the folders and counts what the folder holds already. */
@@ -55,66 +76,56 @@ export class DiskStore implements CacheStore {
     }
   }
 
-  /** pathOf is the file of a key; the hash of the keys looked up lately is kept, as hits ask for the same few again and again. */
+  /** pathOf is the file of a key. */
   private pathOf(key: string): string {
-    let path = this.paths.get(key);
-    if (path) return path;
     const h = createHash('sha256').update(key).digest('hex');
-    path = join(this.dir, h.slice(0, 2), h);
-    if (this.paths.size >= HOT_ENTRIES) this.paths.clear();
-    this.paths.set(key, path);
-    return path;
-  }
-
-  /**
-   * statOf stats an entry's file at most once per event-loop turn: the requests of one turn
-   * see the same file, and the next turn sees whatever another worker renamed into place.
-   */
-  private statOf(path: string): Stats | undefined {
-    if (this.stats.has(path)) return this.stats.get(path);
-    let st: Stats | undefined;
-    try {
-      st = statSync(path, { throwIfNoEntry: false });
-    } catch {
-      st = undefined;
-    } // a folder that is not one (ENOTDIR): a miss
-    if (!this.stats.size) setImmediate(() => this.stats.clear());
-    this.stats.set(path, st);
-    return st;
+    return join(this.dir, h.slice(0, 2), h);
   }
 
   async get(key: string): Promise<StoredEntry | undefined> {
     const held = this.peek(key);
     if (held) return held;
     const path = this.pathOf(key);
-    const st = this.statOf(path);
-    if (!st) return undefined;
-    const entry = await this.read(path, key);
-    if (entry?.body && st.size <= FIRST_READ) this.remember(path, st, entry);
+    // the generation before the read: a change made while it runs gets the file checked again
+    const [gen, now] = [this.generation.current(), this.generation.now()];
+    const found = await this.read(path, key);
+    if (!found) return undefined;
+    const { entry, st } = found;
+    const at: Indexed = { path, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, entry, generation: gen, checkedAt: now, touchedAt: 0 };
+    this.index.set(key, at, (entry.body?.length ?? 0) + HEAD_COST);
+    this.touch(at, now);
     return entry;
   }
 
-  /** peek answers from the entries held in memory whose file is still the one read (see statOf). */
+  /** peek answers from the index (see `index`); an entry whose file may have changed since is checked with one stat first. */
   peek(key: string): StoredEntry | undefined {
-    const path = this.pathOf(key);
-    const hot = this.hot.get(path);
-    if (!hot) return undefined;
-    const st = this.statOf(path);
-    if (!st || hot.ino !== st.ino || hot.mtimeMs !== st.mtimeMs || hot.size !== st.size) return undefined;
-    this.touch(path, st.mtimeMs);
-    return hot.entry;
+    const at = this.index.get(key);
+    if (!at) return undefined;
+    const gen = this.generation.current();
+    const now = this.generation.now();
+    if ((at.generation !== gen || now - at.checkedAt > RECHECK_EVERY) && !this.stillThere(key, at, gen, now)) return undefined;
+    this.touch(at, now);
+    return at.entry;
   }
 
-  /**
-   * remember keeps a small entry read from disk in this worker's memory, keyed by its file's
-   * identity: a stat tells whether the file is still the one read (renames make new inodes).
-   */
-  private remember(path: string, st: Stats, entry: StoredEntry): void {
-    if (this.hot.size >= HOT_ENTRIES) this.hot.delete(this.hot.keys().next().value!);
-    this.hot.set(path, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, entry });
+  /** stillThere tells whether an indexed entry's file is the one read, dropping the entry from the index when not. */
+  private stillThere(key: string, at: Indexed, gen: number, now: number): boolean {
+    let st: Stats | undefined;
+    try {
+      st = statSync(at.path, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    } // a folder that is not one (ENOTDIR): gone
+    if (!st || st.ino !== at.ino || st.size !== at.size || st.mtimeMs !== at.mtimeMs) {
+      this.index.delete(key);
+      return false;
+    }
+    at.generation = gen;
+    at.checkedAt = now;
+    return true;
   }
 
-  private async read(path: string, key: string): Promise<StoredEntry | undefined> {
+  private async read(path: string, key: string): Promise<{ entry: StoredEntry; st: Stats } | undefined> {
     let fh;
     try {
       fh = await open(path, 'r');
@@ -125,14 +136,12 @@ export class DiskStore implements CacheStore {
       const st = await fh.stat();
       const first = Buffer.allocUnsafe(Math.min(FIRST_READ, st.size));
       const { bytesRead } = await fh.read(first, 0, first.length, 0);
-      const entry = await readEntry(fh, first.subarray(0, bytesRead), st.size, st.ino, path, key);
-      this.touch(path, st.mtimeMs);
-      return entry;
+      return { entry: await readEntry(fh, first.subarray(0, bytesRead), st.size, st.ino, path, key), st };
     } catch (e) {
       this.log.warn('cache: dropped a corrupt entry', { key, file: path, error: (e as Error).message });
       if (e instanceof CorruptEntry) {
         await unlink(path).catch(() => {});
-        this.stats.delete(path);
+        this.changed();
       }
       return undefined;
     } finally {
@@ -140,13 +149,28 @@ export class DiskStore implements CacheStore {
     }
   }
 
-  /** touch sets an entry's mtime to now (at most every TOUCH_EVERY), which eviction reads as its last use. */
-  private touch(path: string, mtime: number): void {
-    const now = Date.now();
-    if (now - mtime < TOUCH_EVERY || now - (this.touched.get(path) ?? 0) < TOUCH_EVERY) return;
-    this.touched.set(path, now);
-    if (this.touched.size > 10_000) this.touched.clear();
-    void utimes(path, now / 1000, now / 1000).catch(() => {});
+  /**
+   * touch sets an entry's mtime to now (at most every TOUCH_EVERY), which eviction reads as
+   * its last use, and then takes the mtime set as the one its file is known by.
+   */
+  private touch(at: Indexed, now: number): void {
+    if (now - at.mtimeMs < TOUCH_EVERY || now - at.touchedAt < TOUCH_EVERY) return;
+    at.touchedAt = now;
+    void utimes(at.path, now / 1000, now / 1000)
+      .then(() => stat(at.path))
+      .then((st) => {
+        if (st.ino === at.ino && st.size === at.size) at.mtimeMs = st.mtimeMs;
+      })
+      .catch(() => {});
+  }
+
+  /** changed tells every worker that an entry changed (see StoreGeneration). */
+  private changed(): void {
+    try {
+      this.generation.bump();
+    } catch (e) {
+      this.fail('cannot mark a change of the cache folder', e);
+    }
   }
 
   open(meta: Omit<EntryMeta, 'size'>): EntryWriter {
@@ -180,7 +204,8 @@ export class DiskStore implements CacheStore {
             try {
               await mkdir(join(final, '..'), { recursive: true });
               await rename(temp, final);
-              this.stats.delete(final);
+              this.index.delete(meta.key);
+              this.changed();
               this.space.added(size);
               this.failing = false;
               return;
@@ -220,7 +245,8 @@ export class DiskStore implements CacheStore {
           () => 1,
           () => 0,
         );
-    this.stats.clear(); // what this turn stat'ed may be gone
+    for (const k of [...this.index.keys()]) if (prefix ? k.startsWith(key) : k === key) this.index.delete(k);
+    if (n) this.changed();
     return n;
   }
 

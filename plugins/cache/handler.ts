@@ -125,7 +125,7 @@ export class CacheUnit implements HandlerUnit {
     let entry = store.peek(key);
     if (entry?.meta.vary) entry = store.peek(variantKey(key, entry.meta.vary, ctx.req.headers));
     const found = foundOf(entry);
-    return found && freshFor(found.revived, ctx.method, key) ? this.hit(ctx, found, 'HIT') : undefined;
+    return found && freshFor(found.revived, ctx.method, key, ctx.req.headers) ? this.hit(ctx, found, 'HIT') : undefined;
   }
 
   /** answer looks the key up in the store and answers from what it finds: a hit, a refresh, a revalidation or a miss. */

@@ -74,13 +74,34 @@ export function worthStoring(policy: CachePolicy, headers: StoredHeaders): boole
 export interface Revived {
   readonly policy: CachePolicy;
   readonly url: string;
-  /** freshUntil is 0 when every request must go through the policy's full evaluation (Vary, must-revalidate, stale already). */
+  /** freshUntil is 0 when every request must go through the policy's full evaluation (must-revalidate, stale already). */
   readonly freshUntil: number;
   /** ageFrom is when (epoch ms) the response's age was 0: its arrival less the Age it came with. */
   readonly ageFrom: number;
+  /** vary are the request fields the response varies on, with the values of the request it answered; undefined when it does not vary. */
+  readonly vary: readonly (readonly [string, string | string[] | undefined])[] | undefined;
 }
 
+/** POLICY_FIELDS are the request fields policyRequest rewrites: a response that varies on one is left to the policy. */
+const POLICY_FIELDS = new Set(['host', 'cache-control', 'pragma']);
+
 const revived = new WeakMap<CachePolicy.CachePolicyObject, Revived>();
+
+/**
+ * varyOf reads a stored response's Vary as the policy does (its exact request values must
+ * match); null when the fast path cannot judge it (Vary: *, a field policyRequest rewrites).
+ */
+function varyOf(obj: CachePolicy.CachePolicyObject): Revived['vary'] | null {
+  const vary: unknown = obj.resh.vary;
+  if (vary === undefined) return undefined;
+  if (typeof vary !== 'string' || !obj.reqh) return null;
+  const names = vary
+    .trim()
+    .toLowerCase()
+    .split(/\s*,\s*/);
+  if (names.some((n) => n === '*' || POLICY_FIELDS.has(n))) return null;
+  return names.map((n) => [n, obj.reqh![n]] as const);
+}
 
 /**
  * revivedPolicy rebuilds a stored policy once per stored object this process holds (hits ask
@@ -91,9 +112,11 @@ export function revivedPolicy(obj: CachePolicy.CachePolicyObject): Revived {
   let r = revived.get(obj);
   if (r) return r;
   const policy = CachePolicy.fromObject(obj);
-  // what RFC 9111 4 asks beyond freshness: nothing for a GET of the same URL, when the
-  // response names no Vary and no must-revalidate (the request's Cache-Control is dropped)
-  const plain = obj.m === 'GET' && obj.u !== undefined && obj.resh.vary === undefined && !obj.rescc['must-revalidate'];
+  // what RFC 9111 4 asks beyond freshness, for a GET of the same URL when the request's
+  // Cache-Control is dropped: its Vary fields as the stored request's (checked per request);
+  // http-cache-semantics revalidates must-revalidate responses always, so those are left to it
+  const vary = varyOf(obj);
+  const plain = obj.m === 'GET' && obj.u !== undefined && vary !== null && !obj.rescc['must-revalidate'];
   const left = policy.maxAge() - policy.age();
   const ageValue = parseInt(String(obj.resh.age), 10);
   r = {
@@ -101,6 +124,7 @@ export function revivedPolicy(obj: CachePolicy.CachePolicyObject): Revived {
     url: obj.u ?? '',
     freshUntil: plain && left > 0 ? Date.now() + left * 1000 : 0,
     ageFrom: obj.t - (Number.isFinite(ageValue) ? ageValue : 0) * 1000,
+    vary: vary ?? undefined,
   };
   revived.set(obj, r);
   return r;
@@ -108,12 +132,18 @@ export function revivedPolicy(obj: CachePolicy.CachePolicyObject): Revived {
 
 /** freshHit tells, without the policy's full evaluation, that `req` (a GET, or a HEAD as its GET) may be answered from the entry now. */
 export function freshHit(r: Revived, req: PolicyRequest): boolean {
-  return req.method === 'GET' && req.url === r.url && Date.now() < r.freshUntil;
+  return req.method === 'GET' && req.url === r.url && Date.now() < r.freshUntil && (!r.vary || varyMatches(r.vary, req.headers));
 }
 
-/** freshFor is freshHit for a request's method (GET or HEAD) and key, before its policy request is made. */
-export function freshFor(r: Revived, method: string, key: string): boolean {
-  return (method === 'GET' || method === 'HEAD') && key === r.url && Date.now() < r.freshUntil;
+/** freshFor is freshHit for a request's method (GET or HEAD), key and fields, before its policy request is made. */
+export function freshFor(r: Revived, method: string, key: string, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  return (method === 'GET' || method === 'HEAD') && key === r.url && Date.now() < r.freshUntil && (!r.vary || varyMatches(r.vary, headers));
+}
+
+/** varyMatches tells whether a request's fields are those of the request a varying response answered, as the policy compares them. */
+function varyMatches(vary: NonNullable<Revived['vary']>, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  for (const [name, value] of vary) if (headers[name] !== value) return false;
+  return true;
 }
 
 /** ageOf is an entry's Age now in whole seconds, as its policy's age() would say it (RFC 9111 4.2.3). */

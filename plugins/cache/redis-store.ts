@@ -1,8 +1,7 @@
-import { Readable } from 'node:stream';
 import CachePolicy from 'http-cache-semantics';
 import type { Logger, StoreLease } from '../../core/index.js';
 import { RedisLocks } from './redis-lock.js';
-import type { ByteRange, CacheStore, EntryMeta, EntryWriter, StoredEntry } from './store.js';
+import { wholeEntry, type CacheStore, type EntryMeta, type EntryWriter, type StoredEntry } from './store.js';
 
 /** INACTIVE: an entry stays this long past its freshness and stale windows, for revalidation (Nginx's `inactive` default). */
 const INACTIVE = 10 * 60_000;
@@ -34,7 +33,7 @@ export class RedisCacheStore implements CacheStore {
     try {
       const [meta, body] = await this.lease.redis.hmgetBuffer(this.keyOf(key), 'meta', 'body');
       this.answered();
-      if (meta && body) return entryOf(JSON.parse(meta.toString()) as EntryMeta, body);
+      if (meta && body) return wholeEntry(JSON.parse(meta.toString()) as EntryMeta, body);
     } catch (e) {
       this.unanswered(e as Error);
     }
@@ -140,10 +139,6 @@ export class RedisCacheStore implements CacheStore {
     this.failing = true;
     this.log.error('cache: the store did not answer; answering as a miss until it does', { error: e.message });
   }
-}
-
-function entryOf(meta: EntryMeta, body: Buffer): StoredEntry {
-  return { meta, body, stream: (range?: ByteRange) => Readable.from([range ? body.subarray(range.start, range.end + 1) : body]) };
 }
 
 /** globEscaped escapes the characters SCAN's MATCH reads as a pattern. */

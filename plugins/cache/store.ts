@@ -1,7 +1,7 @@
 // The store interface: what the cache keeps and how it gets it back. The memory and disk
 // stores implement it; a store for several machines (Redis) can too, without the cache changing.
 
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type CachePolicy from 'http-cache-semantics';
 
 /** StoredHeaders are a stored response's header fields, lowercased names. */
@@ -82,4 +82,12 @@ export interface CacheStore {
   /** purge removes the entries whose key starts with `prefix`, or is `key` exactly when not a prefix; returns how many. */
   purge(key: string, prefix: boolean): Promise<number>;
   close(): Promise<void>;
+}
+
+/** HEAD_COST is what an entry's head is counted as in memory, besides its body (a rough size of its meta). */
+export const HEAD_COST = 512;
+
+/** wholeEntry is an entry whose body is held whole in memory. */
+export function wholeEntry(meta: EntryMeta, body: Buffer): StoredEntry {
+  return { meta, body, stream: (range?: ByteRange) => Readable.from([range ? body.subarray(range.start, range.end + 1) : body]) };
 }
