@@ -18,14 +18,12 @@ export const LINK_FRAME = {
   /**
    * hello: Python → gatekit on stream 0, first: the worker's pid, capacity, running and flags (4
    * bytes each): it takes up to `capacity` streams of the link at once and runs up to `running`
-   * of them (0: no limit), the others wait their turn in the worker (prefetched); flag 1: it
-   * sends ACK.
+   * of them (0: no limit), the others wait their turn in the worker (prefetched); flag 2: the
+   * name of the link's ack file follows (see AckFile).
    */
   hello: 0x68, // h
   /** goaway: Python → gatekit on stream 0: the worker stops; send it nothing new, finish what is in flight, close the link. */
   goaway: 0x67, // g
-  /** ack: Python → gatekit on stream 0: the highest stream id whose head it has read (4 bytes), sent before they can start. */
-  ack: 0x6b, // k
   /** ping: gatekit → Python on stream 0, after a request timed out on a silent link: the link takes nothing new until a frame comes. */
   ping: 0x69, // i
   /** pong: Python → gatekit on stream 0, the answer to ping. */

@@ -1,4 +1,6 @@
 import { connect, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { AckFile } from './ack-file.js';
 import { FrameDecoder, FrameWriter, LINK_FRAME, type LinkFrameSink } from './frames.js';
 import type { PoolStream } from './stream.js';
 
@@ -6,6 +8,8 @@ import type { PoolStream } from './stream.js';
 const STREAM_END = new Set([0x46, 0x57, 0x58]);
 /** DATA is the kind of streamed response data (D): passed on in pieces. */
 const DATA = 0x44;
+/** HELLO_ACK_FILE is HELLO's flag for a worker that acknowledges the heads it read in an ack file, whose name follows (AckFile). */
+const HELLO_ACK_FILE = 2;
 
 /** LinkOwner is told what happens to its links (PoolLinks). */
 export interface LinkOwner {
@@ -37,9 +41,8 @@ export class Link implements LinkFrameSink {
   running = 0;
   /** ready is true from HELLO until GOAWAY or the close. */
   ready = false;
-  /** acks: the worker sends ACK (HELLO flag 1); acked is the highest stream id it acknowledged. */
-  acks = false;
-  acked = 0;
+  /** acks is the link's ack file, where the worker acknowledges the heads it read (HELLO flag 2). */
+  private acks: AckFile | undefined;
   /** stalled: a request timed out on this link while it said nothing; it takes nothing new until a frame comes (see stall()). */
   stalled = false;
   /** progressAt is when a stream of the link last started (its first frame came) or ended (performance.now()). */
@@ -190,13 +193,11 @@ export class Link implements LinkFrameSink {
   }
 
   private control(kind: number, payload: Buffer): void {
-    if (kind === LINK_FRAME.ack && payload.length >= 4) {
-      this.acked = payload.readUInt32BE(0);
-    } else if (kind === LINK_FRAME.hello && payload.length >= 16 && !this.pid) {
+    if (kind === LINK_FRAME.hello && payload.length >= 16 && !this.pid) {
       this.pid = payload.readUInt32BE(0);
       this.capacity = payload.readUInt32BE(4);
       this.running = payload.readUInt32BE(8);
-      this.acks = (payload.readUInt32BE(12) & 1) !== 0;
+      if (payload.readUInt32BE(12) & HELLO_ACK_FILE) this.acks = AckFile.open(dirname(this.path), payload.toString('latin1', 16));
       if (this.goingAway) return;
       this.ready = true;
       this.owner.ready(this);
@@ -212,15 +213,17 @@ export class Link implements LinkFrameSink {
     if (this.streams.size === 0) this.close();
   }
 
-  /** onClose tells the streams: those the worker never read (past its last ACK) go to another worker, the others are lost. */
+  /** onClose tells the streams: those the worker never read (past its ack file's id) go to another worker, the others are lost. */
   private onClose(): void {
     this.closed = true;
     this.ready = false;
+    const acked = this.acks?.read();
+    this.acks?.close();
     const streams = [...this.streams];
     this.streams.clear();
     this.drainWaiters = [];
     for (const [id, s] of streams) {
-      if (this.acks && id > this.acked) this.owner.back(this, s);
+      if (acked !== undefined && id > acked) this.owner.back(this, s);
       else s.lost();
     }
     this.owner.closed(this);

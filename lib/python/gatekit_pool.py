@@ -22,14 +22,11 @@ Links (DIR/w-PID.sock, one per worker): each gatekit Node worker keeps one conne
 every ready worker, and multiplexes its requests over it as streams. A frame is 1 byte kind,
 4 bytes stream id, 4 bytes payload length (big-endian), then the payload. Stream 0 is the link:
   h HELLO   worker -> gatekit, first on every link: pid, capacity, running, flags (4 bytes
-            each): the worker takes up to `capacity` streams of the link at once and runs up to
-            `running` of them (0: no limit), the others wait their turn in the worker
-            (prefetched); flags 1 (ACKS): it sends ACK
+            each), then with flag 2 (ACK_FILE) the name of the link's ack file: the worker
+            takes up to `capacity` streams of the link at once and runs up to `running` of
+            them (0: no limit), the others wait their turn in the worker (prefetched)
   g GOAWAY  worker -> gatekit: the worker stops (SIGTERM, max_requests); gatekit sends no new
             stream, finishes those in flight, then closes the link
-  k ACK     worker -> gatekit: the highest stream id whose head it has read (4 bytes), sent
-            before any of those streams can start: when the worker dies, gatekit sends the
-            streams it never read to another worker
   i PING    gatekit -> worker: are you there? (after a request timed out on a silent link)
   o PONG    worker -> gatekit: the answer; until a frame comes, gatekit sends the link nothing new
 On a stream, both ways: p PAUSE / r RESUME (stop, restart sending this stream's bytes: flow
@@ -38,6 +35,11 @@ left), c RECALL (give back this prefetched stream if it has not started); worker
 b BACK (the stream did not start and never will here: gatekit sends it elsewhere; an answer
 to RECALL, or sent by a stopping worker). The plugins define the other kinds
 (lib/pool/exchange.ts, gatekit_wsgi.py, gatekit_asgi.py).
+
+A worker that reads many heads before any of them starts (asgi) acknowledges them in the
+link's ack file (AckFile, HELLO flag 2): the highest stream id whose head it has read, stored
+before any of those streams can start. When the worker dies, gatekit reads it and sends the
+streams it never read to another worker.
 
 Both roles end when gatekit does, however it ended (kill -9 included): gatekit's supervisor
 gives each a pipe as stdin that it never writes to, and that reads end-of-file once gatekit's
@@ -49,6 +51,7 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import mmap
 import os
 import select
 import shutil
@@ -66,8 +69,8 @@ import traceback
 LINK_HEAD = struct.Struct('>BII')  # kind, stream id, payload length
 U32 = struct.Struct('>I')
 HELLO, GOAWAY, PAUSE, RESUME, ABORT, RECALL, BACK = 0x68, 0x67, 0x70, 0x72, 0x61, 0x63, 0x62  # h g p r a c b
-ACK, PING, PONG = 0x6b, 0x69, 0x6f  # k i o
-ACKS = 1  # HELLO flag: the worker sends ACK
+PING, PONG = 0x69, 0x6f  # i o
+ACK_FILE = 2  # HELLO flag: the worker acknowledges the heads it read in the link's ack file (AckFile)
 MAX_LINK_FRAME = 1 << 24  # the largest frame either side accepts (bigger data is cut in pieces)
 
 
@@ -103,9 +106,52 @@ class HeadCache(object):
         return head
 
 
-def hello(capacity, running, flags=0):
-    """hello is the HELLO frame a worker sends first on every link."""
+def hello(capacity, running, flags=0, ack_file=None):
+    """hello is the HELLO frame a worker sends first on every link; with an AckFile, its name follows (flag ACK_FILE)."""
+    if ack_file is not None:
+        return link_frame(HELLO, 0, struct.pack('>IIII', os.getpid(), capacity, running, flags | ACK_FILE) + ack_file.name.encode())
     return link_frame(HELLO, 0, struct.pack('>IIII', os.getpid(), capacity, running, flags))
+
+
+class AckFile(object):
+    """AckFile is where a worker acknowledges the heads it read on one link: a 4-byte file in the
+    pool's folder, mapped in memory, holding the highest stream id read. Storing it costs no
+    system call and wakes nobody, unlike a frame; it outlives the process, so gatekit reads
+    it once the link closes. `open` returns None when the file cannot be made (gatekit then
+    counts every stream of the link as read: lost, never sent twice)."""
+
+    made = 0
+
+    def __init__(self, path, area):
+        self.path = path
+        self.name = os.path.basename(path)
+        self.area = area
+
+    @classmethod
+    def open(cls, run_dir):
+        cls.made += 1
+        path = os.path.join(run_dir, 'ack-%d-%d' % (os.getpid(), cls.made))
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.ftruncate(fd, 4)
+                return cls(path, mmap.mmap(fd, 4))
+            finally:
+                os.close(fd)
+        except OSError:
+            return None
+
+    def ack(self, sid):
+        """ack stores `sid` as the highest stream id read; the caller starts those streams after it."""
+        U32.pack_into(self.area, 0, sid)
+
+    def close(self):
+        """close removes the file (the link closed normally: gatekit holds it open if it still needs it)."""
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        self.area.close()
 
 
 # ---------------------------------------------------------------- parent watch

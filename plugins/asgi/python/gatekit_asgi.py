@@ -32,7 +32,7 @@ import threading
 import time
 import traceback
 
-from gatekit_pool import ABORT, ACK, ACKS, GOAWAY, LINK_HEAD, HeadCache, MAX_LINK_FRAME, PAUSE, PING, PONG, RESUME, U32, announce, fail, hello, link_frame, listen_links, load_or_fail
+from gatekit_pool import ABORT, AckFile, GOAWAY, LINK_HEAD, HeadCache, MAX_LINK_FRAME, PAUSE, PING, PONG, RESUME, announce, fail, hello, link_frame, listen_links, load_or_fail
 
 H, B, E, T, C = 0x48, 0x42, 0x45, 0x54, 0x43
 S, D, F, W, X, A = 0x53, 0x44, 0x46, 0x57, 0x58, 0x41
@@ -62,16 +62,20 @@ class Link(asyncio.Protocol):
         self.out = []
         self.queued = False
         self.blocked = None  # a future while the transport is full (pause_writing)
+        self.acks = None  # the link's AckFile
 
     def connection_made(self, transport):
         self.t = transport
         self.w.links.add(self)
-        transport.write(self.w.hello)
+        self.acks = AckFile.open(self.w.run_dir)
+        transport.write(hello(0, 0, 0, self.acks))
         if self.w.draining:
             transport.write(link_frame(GOAWAY, 0))
 
     def connection_lost(self, exc):
         self.w.links.discard(self)
+        if self.acks is not None:
+            self.acks.close()
         for s in list(self.streams.values()):
             s.lost()
         self.unblock()
@@ -130,16 +134,17 @@ class Link(asyncio.Protocol):
         return s, scope
 
     def start(self, heads):
-        """start acknowledges the heads read (ACK, queued with what goes out this turn of the
-        loop), and starts their tasks once that is written: before any of them can run."""
-        self.send(link_frame(ACK, 0, U32.pack(heads[-1][0].sid)))
-        self.w.loop.call_soon(self.run, heads)
-
-    def run(self, heads):
-        self.flush()  # the ACK, if the turn's flush has not written it yet
+        """start acknowledges the heads read (AckFile) and starts their tasks. The flush of their
+        answers is queued after the tasks' first steps, so that the answers of the apps that
+        finish at once go out in one write, in the next turn of the loop."""
+        if self.acks is not None:
+            self.acks.ack(heads[-1][0].sid)
         create_task = self.w.loop.create_task
         for s, scope in heads:
             create_task(s.run(scope))
+        if not self.queued:
+            self.queued = True
+            self.w.loop.call_soon(self.flush)
 
     def frame(self, kind, sid, payload):
         s = self.streams.get(sid)
@@ -502,7 +507,6 @@ class Worker(object):
         self.draining = False
         self.gone_away = False
         self.failure = None
-        self.hello = hello(0, 0, ACKS)
         self.words = {}  # the head's short fields that repeat (type, version, method, scheme, hosts), decoded once
 
     def scope(self, payload):
