@@ -26,6 +26,20 @@ type Keyed = ServerHttp2Stream & { [RESPONSE]?: GateH2Response };
 /** Fields are a response's header fields by lowercase name, as they will be sent. */
 type Fields = Record<string, OutgoingHttpHeader>;
 
+/**
+ * FieldBag makes a response's Fields: an object that inherits no names (a field called
+ * `constructor` is only a field), as Object.create(null) does, but that V8 keeps in fast mode,
+ * which Object.create(null) is not: Node's respond() copies the fields with for-in, which a
+ * dictionary-mode object made cost a request several microseconds.
+ */
+function FieldBag(): void {}
+FieldBag.prototype = Object.create(null) as object;
+
+/** newFields makes an empty Fields (see FieldBag). */
+function newFields(): Fields {
+  return new (FieldBag as unknown as new () => Fields)();
+}
+
 /** headersSentError is the error of a head changed once it went out (Node's code and message). */
 function headersSentError(): Error {
   return Object.assign(new Error('Response has already been initiated.'), { code: 'ERR_HTTP2_HEADERS_SENT' });
@@ -49,7 +63,7 @@ export class GateH2Response extends Stream {
   /** heldStatus is the status of a head written but not sent yet (see writeHead), else 0. */
   private heldStatus = 0;
   private status = 200;
-  private fields: Fields = Object.create(null) as Fields;
+  private fields: Fields = newFields();
   private trailerFields: OutgoingHttpHeaders | undefined;
   /** closed: the stream closed; 'close' (after 'finish' if it finished) was emitted. */
   private closed = false;
