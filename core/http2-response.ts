@@ -216,7 +216,7 @@ export class GateH2Response extends Stream {
       return this;
     }
     this.heldStatus = this.status;
-    process.nextTick(sendHeld, this);
+    holdHead(this);
     p.headSent();
     return this;
   }
@@ -416,16 +416,57 @@ export class GateH2Response extends Stream {
   }
 }
 
-/** fieldName checks a field as Node's HTTP/1.1 response does, and returns its name in lowercase. */
-function fieldName(name: string, value: unknown): string {
-  validateHeaderName(name);
-  validateHeaderValue(name, value as string);
-  return name.toLowerCase();
+/** CheckedField is a field name found valid, with its lowercase form and the last value found valid with it. */
+interface CheckedField {
+  readonly lower: string;
+  value: unknown;
 }
 
-/** sendHeld sends a head still held at the end of the turn writeHead was called in. */
-function sendHeld(res: GateH2Response): void {
-  res.sendHead();
+/**
+ * CHECKED remembers the field names found valid (up to CHECKED_MAX of them): most responses
+ * set the names, and often the values (a static file's), that the last one set, and need not
+ * check them, nor lowercase the name, again.
+ */
+const CHECKED = new Map<string, CheckedField>();
+const CHECKED_MAX = 512;
+
+/** fieldName checks a field as Node's HTTP/1.1 response does, and returns its name in lowercase. */
+function fieldName(name: string, value: unknown): string {
+  const known = CHECKED.get(name);
+  if (known === undefined) validateHeaderName(name);
+  // a string or number found valid is valid again; a list may have changed since
+  else if (known.value === value && (typeof value === 'string' || typeof value === 'number')) return known.lower;
+  validateHeaderValue(name, value as string);
+  if (known !== undefined) {
+    known.value = value;
+    return known.lower;
+  }
+  const lower = name.toLowerCase();
+  if (CHECKED.size < CHECKED_MAX) CHECKED.set(name, { lower, value });
+  return lower;
+}
+
+/** held are the responses whose head writeHead held in this turn; one tick sends those still held (see writeHead). */
+let held: GateH2Response[] = [];
+
+/** holdHead has a response's head sent at the end of this turn, if nothing sent it before. */
+function holdHead(res: GateH2Response): void {
+  if (held.push(res) === 1) process.nextTick(sendHeld);
+}
+
+/** sendHeld sends the heads still held at the end of the turn writeHead was called in. */
+function sendHeld(): void {
+  const list = held;
+  held = [];
+  let failed: unknown; // one head that fails to go out stops no other
+  for (const res of list) {
+    try {
+      res.sendHead();
+    } catch (e) {
+      failed ??= e;
+    }
+  }
+  if (failed !== undefined) throw failed;
 }
 
 function onWantTrailers(this: Keyed): void {
