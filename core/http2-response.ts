@@ -447,7 +447,7 @@ function fieldName(name: string, value: unknown): string {
 }
 
 /** held are the responses whose head writeHead held in this turn; one tick sends those still held (see writeHead). */
-let held: GateH2Response[] = [];
+const held: GateH2Response[] = [];
 
 /** holdHead has a response's head sent at the end of this turn, if nothing sent it before. */
 function holdHead(res: GateH2Response): void {
@@ -456,16 +456,16 @@ function holdHead(res: GateH2Response): void {
 
 /** sendHeld sends the heads still held at the end of the turn writeHead was called in. */
 function sendHeld(): void {
-  const list = held;
-  held = [];
   let failed: unknown; // one head that fails to go out stops no other
-  for (const res of list) {
+  // by index: a head held meanwhile joins this round (the list is one array, kept for the next turn)
+  for (let i = 0; i < held.length; i++) {
     try {
-      res.sendHead();
+      held[i].sendHead();
     } catch (e) {
       failed ??= e;
     }
   }
+  held.length = 0;
   if (failed !== undefined) throw failed;
 }
 
