@@ -456,13 +456,13 @@ function holdHead(res: GateH2Response): void {
 
 /** sendHeld sends the heads still held at the end of the turn writeHead was called in. */
 function sendHeld(): void {
-  let failed: unknown; // one head that fails to go out stops no other
+  let failed: Error | undefined; // one head that fails to go out stops no other
   // by index: a head held meanwhile joins this round (the list is one array, kept for the next turn)
   for (let i = 0; i < held.length; i++) {
     try {
       held[i].sendHead();
     } catch (e) {
-      failed ??= e;
+      failed ??= e instanceof Error ? e : new Error(String(e));
     }
   }
   held.length = 0;
