@@ -6,8 +6,16 @@ import { join } from 'node:path';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { h1Ask, h2Ask, h2Session } from '../helpers/h2-client.js';
 
-/** APP sets the header named by ?n= to the value ?v= and answers what setHeader threw, or 'ok' and what getHeader reads. */
+/** APP sets the header named by ?n= to the value ?v= and answers what setHeader threw, or 'ok' and what getHeader reads; /no-date and /own-date send no Date, or their own. */
 const APP = `export default function (req, res) {
+  if (req.url === '/no-date') {
+    res.sendDate = false;
+    return res.end('none');
+  }
+  if (req.url === '/own-date') {
+    res.setHeader('Date', 'Tue, 01 Jan 2030 00:00:00 GMT');
+    return res.end('own');
+  }
   const q = new URL(req.url, 'http://x').searchParams;
   let said;
   try {
@@ -51,6 +59,15 @@ describe('HTTP/2: header fields are checked on every response, as over HTTP/1.1'
     ['x seen', 'fine', 'ERR_INVALID_HTTP_TOKEN'],
     ['x seen', 'fine', 'ERR_INVALID_HTTP_TOKEN'],
   ];
+
+  it("sends the current Date, none when the handler turns it off, and the handler's own", async () => {
+    const now = await h2Ask(session!, { path: ask('x-a', 'b') });
+    const sent = Date.parse(String(now.headers.date));
+    assert.match(String(now.headers.date), /^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT$/);
+    assert.ok(Math.abs(sent - Date.now()) < 5000, String(now.headers.date));
+    assert.equal((await h2Ask(session!, { path: '/no-date' })).headers.date, undefined);
+    assert.equal((await h2Ask(session!, { path: '/own-date' })).headers.date, 'Tue, 01 Jan 2030 00:00:00 GMT');
+  });
 
   it('refuses a bad value for a name set before with good ones, and a bad name each time', async () => {
     for (const [name, value, want] of cases) {
