@@ -91,7 +91,7 @@ function onStream(stream: Keyed, headers: IncomingHttpHeaders, rawHeaders: strin
   stream[REQUEST] = req;
   stream[RESPONSE] = res;
   stream.on('error', unheard);
-  stream.once('close', onStreamClose);
+  stream.on('close', onStreamClose); // a stream closes once
   const expect = headers.expect;
   if (headers[':method'] === 'CONNECT' || (expect !== undefined && expect !== '100-continue')) {
     res.statusCode = headers[':method'] === 'CONNECT' ? 405 : 417;

@@ -42,11 +42,14 @@ export class GateH2Request extends Readable {
     this.method = fields[':method'] ?? 'GET';
     this.url = fields[':path'] ?? '/';
     [this.headers, this.rawHeaders] = plainHeaders(fields, rawFields, !stream.endAfterHeaders);
-    // nothing to read: the body ends now, and the stream is left alone (Node dumps it)
-    if (stream.endAfterHeaders) this.push(null);
-    // as Node's HTTP/1.1 request: a failure of the body (a timeout, a reset) reaches whoever
-    // reads it, and never the process, when nobody does any more
-    this.on('error', unread);
+  }
+
+  /**
+   * _destroy passes a failure of the body (a timeout, a reset) on to whoever listens for it,
+   * and never to the process when nobody does, as Node's HTTP/1.1 request does.
+   */
+  override _destroy(error: Error | null, cb: (error?: Error | null) => void): void {
+    process.nextTick(() => cb(this.listenerCount('error') === 0 ? null : error));
   }
 
   /** complete tells whether the body is over: read to its end, or cut short. */
@@ -75,8 +78,13 @@ export class GateH2Request extends Readable {
   }
 
   override _read(): void {
-    if (this.streamGone) return;
     const stream = this.stream;
+    // nothing to read: the body ends once it is asked for, and the stream is left alone (Node dumps it)
+    if (stream.endAfterHeaders) {
+      this.push(null);
+      return;
+    }
+    if (this.streamGone) return;
     if (this.reading) {
       stream.resume();
       return;
@@ -87,11 +95,16 @@ export class GateH2Request extends Readable {
     stream.once('end', onStreamEnd);
   }
 
-  /** streamClosed ends the body when the stream closes: a body never read is dropped, as HTTP/1.1's is. */
+  /**
+   * streamClosed ends the body when the stream closes: a body never read is dropped, as
+   * HTTP/1.1's is, and plays out to its 'end'; a request that had none, that nobody read nor
+   * waits the end of, is only marked ended (most GETs: three ticks of Readable machinery less).
+   */
   streamClosed(): void {
     this.streamGone = true;
     this.push(null);
-    if (!this.reading && this.readableFlowing === null) this.resume();
+    const unread = !this.reading && this.readableFlowing === null;
+    if (unread && !(this.stream.endAfterHeaders && this.listenerCount('end') === 0 && this.listenerCount('readable') === 0)) this.resume();
     this.emit('close');
   }
 }
@@ -116,9 +129,6 @@ function onStreamTrailers(this: Keyed, fields: Http2Headers, _flags: number, raw
 function onStreamEnd(this: Keyed): void {
   this[REQUEST]?.push(null);
 }
-
-/** unread is the error listener of a request body nobody may be reading any more. */
-function unread(): void {}
 
 /**
  * plainHeaders turns a stream's fields into the headers and raw headers of the same request

@@ -3,6 +3,7 @@ import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { Stream } from 'node:stream';
 import type { BodyChain, Chunk } from './body-chain.js';
+import { httpDate } from './http-date.js';
 import type { GateH2Request } from './http2-request.js';
 import { isBodiless, ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
 import { divertDrain, PIPELINE, type Emit } from './response.js';
@@ -25,6 +26,20 @@ type Keyed = ServerHttp2Stream & { [RESPONSE]?: GateH2Response };
 
 /** Fields are a response's header fields by lowercase name, as they will be sent. */
 type Fields = Record<string, OutgoingHttpHeader>;
+
+/**
+ * FieldBag makes a response's Fields: an object that inherits no names (a field called
+ * `constructor` is only a field), as Object.create(null) does, but that V8 keeps in fast mode,
+ * which Object.create(null) is not: Node's respond() copies the fields with for-in, which a
+ * dictionary-mode object made cost a request several microseconds.
+ */
+function FieldBag(): void {}
+FieldBag.prototype = Object.create(null) as object;
+
+/** newFields makes an empty Fields (see FieldBag). */
+function newFields(): Fields {
+  return new (FieldBag as unknown as new () => Fields)();
+}
 
 /** headersSentError is the error of a head changed once it went out (Node's code and message). */
 function headersSentError(): Error {
@@ -49,7 +64,7 @@ export class GateH2Response extends Stream {
   /** heldStatus is the status of a head written but not sent yet (see writeHead), else 0. */
   private heldStatus = 0;
   private status = 200;
-  private fields: Fields = Object.create(null) as Fields;
+  private fields: Fields = newFields();
   private trailerFields: OutgoingHttpHeaders | undefined;
   /** closed: the stream closed; 'close' (after 'finish' if it finished) was emitted. */
   private closed = false;
@@ -201,7 +216,7 @@ export class GateH2Response extends Stream {
       return this;
     }
     this.heldStatus = this.status;
-    process.nextTick(sendHeld, this);
+    holdHead(this);
     p.headSent();
     return this;
   }
@@ -233,7 +248,16 @@ export class GateH2Response extends Stream {
     const waitForTrailers = !ending || this.trailerFields !== undefined;
     if (waitForTrailers) this.stream.once('wantTrailers', onWantTrailers);
     const endStream = empty && !waitForTrailers;
-    this.stream.respond(fields as OutgoingHttpHeaders, { endStream, waitForTrailers, sendDate: this.sendDate } as never);
+    // The Date field is added here, not by Node: Node adds it to its own copy of the fields, a
+    // store that costs a request ~1 us once the process has loaded much code (a V8 slow path).
+    // It leaves with the head and is gone again at once (a fast delete: the last field added).
+    const dated = this.sendDate && fields.date === undefined;
+    if (dated) fields.date = httpDate();
+    try {
+      this.stream.respond(fields as OutgoingHttpHeaders, { endStream, waitForTrailers, sendDate: this.sendDate && !dated } as never);
+    } finally {
+      if (dated) delete fields.date;
+    }
   }
 
   write(chunk: Chunk, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
@@ -392,16 +416,57 @@ export class GateH2Response extends Stream {
   }
 }
 
-/** fieldName checks a field as Node's HTTP/1.1 response does, and returns its name in lowercase. */
-function fieldName(name: string, value: unknown): string {
-  validateHeaderName(name);
-  validateHeaderValue(name, value as string);
-  return name.toLowerCase();
+/** CheckedField is a field name found valid, with its lowercase form and the last value found valid with it. */
+interface CheckedField {
+  readonly lower: string;
+  value: unknown;
 }
 
-/** sendHeld sends a head still held at the end of the turn writeHead was called in. */
-function sendHeld(res: GateH2Response): void {
-  res.sendHead();
+/**
+ * CHECKED remembers the field names found valid (up to CHECKED_MAX of them): most responses
+ * set the names, and often the values (a static file's), that the last one set, and need not
+ * check them, nor lowercase the name, again.
+ */
+const CHECKED = new Map<string, CheckedField>();
+const CHECKED_MAX = 512;
+
+/** fieldName checks a field as Node's HTTP/1.1 response does, and returns its name in lowercase. */
+function fieldName(name: string, value: unknown): string {
+  const known = CHECKED.get(name);
+  if (known === undefined) validateHeaderName(name);
+  // a string or number found valid is valid again; a list may have changed since
+  else if (known.value === value && (typeof value === 'string' || typeof value === 'number')) return known.lower;
+  validateHeaderValue(name, value as string);
+  if (known !== undefined) {
+    known.value = value;
+    return known.lower;
+  }
+  const lower = name.toLowerCase();
+  if (CHECKED.size < CHECKED_MAX) CHECKED.set(name, { lower, value });
+  return lower;
+}
+
+/** held are the responses whose head writeHead held in this turn; one tick sends those still held (see writeHead). */
+const held: GateH2Response[] = [];
+
+/** holdHead has a response's head sent at the end of this turn, if nothing sent it before. */
+function holdHead(res: GateH2Response): void {
+  if (held.push(res) === 1) process.nextTick(sendHeld);
+}
+
+/** sendHeld sends the heads still held at the end of the turn writeHead was called in. */
+function sendHeld(): void {
+  let failed: Error | undefined; // one head that fails to go out stops no other
+  // by index: a head held meanwhile joins this round (the list is one array, kept for the next turn)
+  for (let i = 0; i < held.length; i++) {
+    try {
+      held[i].sendHead();
+    } catch (e) {
+      failed ??= e instanceof Error ? e : new Error(String(e));
+    }
+  }
+  held.length = 0;
+  if (failed !== undefined) throw failed;
 }
 
 function onWantTrailers(this: Keyed): void {
