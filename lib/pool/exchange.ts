@@ -34,9 +34,13 @@ export const HTTP_FRAME = {
  */
 const HEAD_FLAG = { none: '0\0', body: '1\0', recallable: '2\0' } as const;
 
-/** HEADS caches the parsed start payloads of the responses seen (status line and headers repeat): payload → [status, reason, headers]. */
-const HEADS = new Map<string, readonly [number, string | undefined, string[]]>();
+/** ParsedHead is a start payload parsed: status, reason, and header names and values in turn (as writeHead takes them). */
+type ParsedHead = readonly [number, string | undefined, string[]];
+/** HEADS caches the parsed start payloads of the responses seen (status line and headers repeat): payload → parse. */
+const HEADS = new Map<string, ParsedHead>();
 const HEADS_MAX = 256;
+/** lastHead is the start payload writeHead took last (a copy) and its parse: the same head again is known by its bytes, with no string made or hashed. */
+let lastHead: { raw: Buffer; head: ParsedHead } | undefined;
 
 /** ExchangeSpec is how a plugin's HTTP exchanges differ. */
 export interface ExchangeSpec {
@@ -260,20 +264,14 @@ export class HttpExchange extends PoolStream {
 
   /** writeHead sends the status and headers the application gave; false (and a 502) when Node refuses them. */
   private writeHead(payload: Buffer): boolean {
-    const text = payload.toString('latin1');
-    let head = HEADS.get(text);
-    if (head === undefined) {
-      const parts = text.split('\0');
-      const status = parts.shift()!;
-      head = [Number(status.slice(0, 3)), status.length > 4 ? status.slice(4) : undefined, parts];
-      if (HEADS.size >= HEADS_MAX) HEADS.clear(); // heads that vary (a cookie, a date) must not crowd out those that repeat for long
-      HEADS.set(text, head);
-    }
+    const last = lastHead;
+    const head = last !== undefined && payload.equals(last.raw) ? last.head : parseHead(payload);
     try {
       this.ctx.res.writeHead(head[0], head[1], head[2]);
       return true;
     } catch (e) {
-      HEADS.delete(text);
+      HEADS.delete(payload.toString('latin1'));
+      lastHead = undefined;
       this.fail(new HttpError(502, `${this.spec.kind} application sent an invalid status or header: ${(e as Error).message}`, { cause: e }));
       return false;
     }
@@ -300,4 +298,19 @@ export class HttpExchange extends PoolStream {
     if (this.link === undefined) this.pool.cancel(this);
     this.reject(e);
   }
+}
+
+/** parseHead parses a start payload (through HEADS) and remembers it as lastHead. */
+function parseHead(payload: Buffer): ParsedHead {
+  const text = payload.toString('latin1');
+  let head = HEADS.get(text);
+  if (head === undefined) {
+    const parts = text.split('\0');
+    const status = parts.shift()!;
+    head = [Number(status.slice(0, 3)), status.length > 4 ? status.slice(4) : undefined, parts];
+    if (HEADS.size >= HEADS_MAX) HEADS.clear(); // heads that vary (a cookie, a date) must not crowd out those that repeat for long
+    HEADS.set(text, head);
+  }
+  lastHead = { raw: Buffer.from(payload), head }; // a copy: the payload is a view of the bytes read
+  return head;
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'; // imported: the global is a getter, looked up on each use
 import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { AckFile } from './ack-file.js';

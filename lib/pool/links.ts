@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'; // imported: the global is a getter, looked up on each use
 import { join } from 'node:path';
 import { HttpError, type PoolReport } from '../../core/index.js';
 import { Link, type LinkOwner } from './link.js';

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks'; // imported: the global is a getter, looked up on each use
+
 /** Timed is an item of a TimedList: the list's links live in the item, so adding and removing allocate nothing. */
 export interface Timed {
   /** due is when the item expires (performance.now() ms). */

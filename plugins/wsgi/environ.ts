@@ -32,19 +32,21 @@ function envName(raw: string): string {
 
 /**
  * headPayload is a request's head, as its head frame carries it after the flag (see
- * HttpExchange): the environ as NUL-separated latin-1 names and values: CGI variables and
- * HTTP_* headers per PEP 3333 (repeated headers joined with ',', cookies with '; '),
- * SCRIPT_NAME being the route's mount point and PATH_INFO the rest of the decoded path,
- * SERVER_PROTOCOL `HTTP/2` over HTTP/2 (as Hypercorn says it). The
+ * HttpExchange), NUL-separated latin-1: first the values of the CGI variables every request
+ * has, in the order of gatekit_wsgi.py's CGI_KEYS (REQUEST_METHOD, SCRIPT_NAME, PATH_INFO,
+ * QUERY_STRING, RAW_URI, SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL, REMOTE_ADDR, REMOTE_PORT,
+ * wsgi.url_scheme: names the worker knows need not travel), then the other variables as names
+ * and values: REMOTE_USER, HTTP_* headers per PEP 3333 (repeated headers joined with ',',
+ * cookies with '; '), CONTENT_*. SCRIPT_NAME is the route's mount point and PATH_INFO the rest
+ * of the decoded path, SERVER_PROTOCOL `HTTP/2` over HTTP/2 (as Hypercorn says it). The
  * Python side adds the wsgi.* entries. `length`, the exact length of a buffered body, is its
  * CONTENT_LENGTH (a chunked upload then has one, and no HTTP_TRANSFER_ENCODING).
  */
 export function headPayload(ctx: Ctx, length?: number): string {
   const req = ctx.req;
   let text =
-    `REQUEST_METHOD\0${ctx.method}\0SCRIPT_NAME\0${latin1(ctx.mount)}\0PATH_INFO\0${latin1(ctx.path.slice(ctx.mount.length))}` +
-    `\0QUERY_STRING\0${ctx.query}\0RAW_URI\0${ctx.uri}\0SERVER_NAME\0${ctx.host}\0SERVER_PORT\0${ctx.conn.port}\0SERVER_PROTOCOL\0HTTP/${req.httpVersionMajor === 2 ? '2' : req.httpVersion}` +
-    `\0REMOTE_ADDR\0${ctx.remote}\0REMOTE_PORT\0${req.socket.remotePort ?? ''}\0wsgi.url_scheme\0${ctx.scheme}`;
+    `${ctx.method}\0${latin1(ctx.mount)}\0${latin1(ctx.path.slice(ctx.mount.length))}\0${ctx.query}\0${ctx.uri}\0${ctx.host}\0${ctx.conn.port}` +
+    `\0HTTP/${req.httpVersionMajor === 2 ? '2' : req.httpVersion}\0${ctx.remote}\0${req.socket.remotePort ?? ''}\0${ctx.scheme}`;
   const user = ctx.variable('user');
   if (user !== undefined) text += `\0REMOTE_USER\0${user}`;
   const names: string[] = [];

@@ -13,7 +13,8 @@ no request waits here behind a slow one from the same Node worker for long.
 
 Frames of a request (stream), besides the link's:
   gatekit -> worker:  H head: a flag digit (1: a body follows; 2: gatekit may RECALL it), then
-                      the environ (NUL-separated key, value, ...; latin-1)  B body chunk
+                      the environ, NUL-separated latin-1: the values of CGI_KEYS in their
+                      order, then the other entries as key, value, ...  B body chunk
                       E end of body
   worker -> gatekit:  S status NUL key NUL value ...  D body chunk  F finished
                       W whole response (4-byte head length, the S payload, the body)
@@ -46,6 +47,8 @@ WATCH_TICK = 0.01  # seconds an inline application call runs before the watchdog
 KEEP_MAX = 256 * 1024  # body bytes a sync worker keeps to send with the head, at most
 
 
+CGI_KEYS = ('REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'RAW_URI', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL',
+            'REMOTE_ADDR', 'REMOTE_PORT', 'wsgi.url_scheme')  # every head's first values, in this order (names that need not travel)
 WHOLE_HEAD = struct.Struct('>BIII')  # a W frame's header, and the length of its head
 HEADER_NAMES = {}  # header name -> whether it is passed on (False: hop-by-hop), for the names already checked
 
@@ -514,8 +517,9 @@ class Worker(object):
         self.base = {
             'wsgi.version': (1, 0), 'wsgi.multithread': threads > 1, 'wsgi.multiprocess': processes > 1,
             'wsgi.run_once': False, 'wsgi.file_wrapper': FileWrapper, 'wsgi.input_terminated': True,
-            'SERVER_SOFTWARE': 'gatekit',
+            'SERVER_SOFTWARE': 'gatekit', 'wsgi.input': NO_INPUT, 'wsgi.errors': None,
         }
+        self.base.update(dict.fromkeys(CGI_KEYS, ''))
         self.hello = hello(threads + PREFETCH, threads)
         self.errors = Errors(None) if self.inline else None
 
@@ -760,11 +764,12 @@ class Worker(object):
     # -- serving one request
 
     def environ(self, s):
-        items = s.head.decode('latin-1').split('\0')
-        environ = self.base.copy()
-        it = iter(items)
-        next(it)  # the flags
-        environ.update(zip(it, it))
+        items = s.head[2:].decode('latin-1').split('\0')  # after the flags: the values of CGI_KEYS, then keys and values
+        environ = self.base.copy()  # it has every key set below: the copy is a clone, that grows only for the headers
+        environ.update(zip(CGI_KEYS, items))
+        if len(items) > len(CGI_KEYS):
+            rest = iter(items[len(CGI_KEYS):])
+            environ.update(zip(rest, rest))
         environ['wsgi.input'] = Input(s) if s.body_follows else NO_INPUT
         errors = self.errors
         if errors is None:
