@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as h2Connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -50,6 +50,19 @@ function sendSome(session: ClientHttp2Session, path: string): Promise<ClientHttp
 /** descriptors counts a process's open file descriptors (sockets, files). */
 function descriptors(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** openFiles names what a process's descriptors point to, for a failure's message. */
+function openFiles(pid: number): string {
+  return readdirSync(`/proc/${pid}/fd`)
+    .map((fd) => {
+      try {
+        return `${fd}=${readlinkSync(`/proc/${pid}/fd/${fd}`)}`;
+      } catch {
+        return fd; // closed meanwhile
+      }
+    })
+    .join(' ');
 }
 
 /** settles waits (bounded) until `probe` holds, polling the process's state as it winds down. */
@@ -148,7 +161,7 @@ describe('HTTP/2 clients that reset or drop streams mid-flight', function () {
     await settles(
       () => descriptors(pid) <= before,
       5000,
-      () => `gatekit holds ${descriptors(pid)} descriptors, ${before} before the clients came`,
+      () => `gatekit holds ${descriptors(pid)} descriptors, ${before} before the clients came: ${openFiles(pid)}`,
     );
     // an upload its client gave up is a 499 at info, as over HTTP/1.1, not a handler's failure
     assert.match(served!.output(), /info client closed the request .*uri=\/upload status=499/);
