@@ -467,7 +467,7 @@ class FirstStep(object):
         """task_now is the Task of the running step, made (and entered) the first time it is asked for."""
         if self.resume is None:
             self.resume = Resume(self.coro)
-            self.resume.task = task = asyncio.Task(self.resume, loop=self.loop, context=self.ctx)
+            self.resume.task = task = new_task(self.loop, self.resume, self.ctx, True)
             asyncio.tasks._enter_task(self.loop, task)
         return self.resume.task
 
@@ -483,6 +483,14 @@ def current_task(loop=None):
     if task is None and FIRST.coro is not None and (loop or asyncio.get_running_loop()) is FIRST.loop:
         task = FIRST.task_now()
     return task
+
+
+def new_task(loop, coro, ctx, inside=False):
+    """new_task is a Task running `coro` in the context `ctx` (before Python 3.11, in a copy of
+    it as it is now; `inside`: ctx is the current context)."""
+    if sys.version_info >= (3, 11):
+        return asyncio.Task(coro, loop=loop, context=ctx)
+    return asyncio.Task(coro, loop=loop) if inside else ctx.run(asyncio.Task, coro, loop=loop)
 
 
 def start_eager_312(loop, coro):
@@ -511,7 +519,7 @@ def start_eager_311(loop, coro):
             asyncio.tasks._leave_task(loop, resume.task)
     if resume is None:
         resume = Resume(coro)
-        loop.create_task(resume, context=ctx)
+        new_task(loop, resume, ctx)
     resume.outcome = outcome
 
 
