@@ -635,23 +635,22 @@ class Scopes(object):
 
     def scope(self, payload):
         """scope is the ASGI scope of a head payload: a new dict, headers list and state copy each time."""
-        end = payload.index(0, payload.index(0, payload.index(0, payload.index(0, 2) + 1) + 1) + 1)  # after flag, type, version, method, scheme
-        prefix = payload[2:end]
+        p = payload.split(b'\0', 14)
+        prefix = payload[2:5 + len(p[1]) + len(p[2]) + len(p[3]) + len(p[4])]  # type, version, method, scheme
         scope = (self.templates.get(prefix) or self.template(prefix)).copy()
-        p = payload[end + 1:].split(b'\0', 9)
         scope['asgi'] = {'version': '3.0', 'spec_version': '2.3'}
-        scope['path'] = p[0].decode('utf-8', 'surrogateescape')
-        scope['raw_path'] = p[1]
-        scope['query_string'] = p[2]
-        scope['root_path'] = p[3].decode('utf-8', 'surrogateescape') if p[3] else ''
+        scope['path'] = p[5].decode('utf-8', 'surrogateescape')
+        scope['raw_path'] = p[6]
+        scope['query_string'] = p[7]
+        scope['root_path'] = p[8].decode('utf-8', 'surrogateescape') if p[8] else ''
         hosts = self.hosts
-        scope['client'] = (hosts.get(p[4]) or self.host(p[4]), int(p[5] or 0))
-        scope['server'] = (hosts.get(p[6]) or self.host(p[6]), int(p[7] or 0))
+        scope['client'] = (hosts.get(p[9]) or self.host(p[9]), int(p[10] or 0))
+        scope['server'] = (hosts.get(p[11]) or self.host(p[11]), int(p[12] or 0))
         scope['state'] = self.state.copy()
-        block = p[9] if len(p) > 9 else b''
+        block = p[14] if len(p) > 14 else b''
         scope['headers'] = list(self.headers.get(block) or self.header_pairs(block))
         if 'subprotocols' in scope:
-            scope['subprotocols'] = [x for x in p[8].decode('latin-1').split(',') if x]
+            scope['subprotocols'] = [x for x in p[13].decode('latin-1').split(',') if x]
         return scope
 
     def template(self, prefix):
