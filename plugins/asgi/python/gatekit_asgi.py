@@ -143,11 +143,13 @@ class Link(asyncio.Protocol):
             self.acks.ack(heads[-1][0].sid)
         queued, self.queued = self.queued, True  # the apps' send()s gather in self.out
         loop = self.w.loop
-        for s, scope in heads:
-            start_eager(loop, s.run(scope))
-        if not queued:
-            self.queued = False
-            self.flush()
+        try:
+            for s, scope in heads:
+                start_eager(loop, s.run(scope))
+        finally:
+            if not queued:
+                self.queued = False
+                self.flush()
 
     def frame(self, kind, sid, payload):
         s = self.streams.get(sid)
