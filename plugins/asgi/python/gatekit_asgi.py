@@ -24,6 +24,8 @@ yet is asked to PAUSE.
 
 import asyncio
 import collections
+import collections.abc
+import contextvars
 import os
 import signal
 import struct
@@ -134,17 +136,20 @@ class Link(asyncio.Protocol):
         return s, scope
 
     def start(self, heads):
-        """start acknowledges the heads read (AckFile) and starts their tasks. The flush of their
-        answers is queued after the tasks' first steps, so that the answers of the apps that
-        finish at once go out in one write, in the next turn of the loop."""
+        """start acknowledges the heads read (AckFile) and starts their apps at once (see
+        start_eager): an app that answers without waiting sends its whole answer in this turn,
+        and the answers of all of them go out in one write, now."""
         if self.acks is not None:
             self.acks.ack(heads[-1][0].sid)
-        create_task = self.w.loop.create_task
-        for s, scope in heads:
-            create_task(s.run(scope))
-        if not self.queued:
-            self.queued = True
-            self.w.loop.call_soon(self.flush)
+        queued, self.queued = self.queued, True  # the apps' send()s gather in self.out
+        loop = self.w.loop
+        try:
+            for s, scope in heads:
+                start_eager(loop, s.run(scope))
+        finally:
+            if not queued:
+                self.queued = False
+                self.flush()
 
     def frame(self, kind, sid, payload):
         s = self.streams.get(sid)
@@ -361,14 +366,6 @@ class Stream(object):
         self.link.send(link_frame(X, self.sid, text.encode('utf-8', 'replace')))
 
 
-def text(words, raw):
-    """text decodes a repeating field of the head, and remembers it (a bounded cache)."""
-    value = raw.decode('latin-1')
-    if len(words) < 256 and value:
-        words[raw] = value
-    return value
-
-
 STATUS = {}  # status code -> its bytes in a start payload
 
 
@@ -402,6 +399,137 @@ def status_head(status, headers):
 
 
 HEADS = HeadCache(status_head)  # the heads already checked and encoded, for the starts that repeat
+
+
+# ---------------------------------------------------------------- eager start
+#
+# An ASGI app that answers at once (receive() has the whole body, send() only gathers frames)
+# does all its work in its coroutine's first step. Running that step in the turn that read the
+# request, as Python 3.12's eager tasks do, spares it a Task, a scheduled step and a turn of the
+# loop. Only a coroutine that waits gets a Task, which resumes it where it waits. On Python 3.12
+# and later, that is asyncio's own eager Task. Before 3.12, the first step runs with no Task,
+# and asyncio.current_task() (asyncio.timeout, TaskGroup, anyio and sniffio call it) makes one
+# when the step asks for it: the step then runs as that Task, which resumes it afterwards.
+
+class Resume(collections.abc.Coroutine):
+    """Resume is the coroutine a Task runs for an app coroutine whose first step already ran: its
+    first send() gives the Task what that step yielded (or ends as it ended), later sends and
+    throws go to the app's coroutine, so cancellation and exceptions reach the app as in a Task."""
+
+    __slots__ = ('coro', 'first', 'outcome', 'task')
+
+    def __init__(self, coro):
+        self.coro = coro
+        self.first = True
+        self.task = None
+        self.outcome = None  # what the first step did: ('yield', value), ('return', value) or ('raise', exc)
+
+    def send(self, value):
+        if not self.first:
+            return self.coro.send(value)
+        self.first = False
+        how, what = self.outcome
+        if how == 'yield':
+            return what
+        if how == 'return':
+            raise StopIteration(what)
+        raise what
+
+    def throw(self, typ, val=None, tb=None):
+        self.first = False  # thrown before its first send (a Task cancelled at once): the app gets it where it waits
+        if val is None and tb is None:
+            return self.coro.throw(typ)
+        return self.coro.throw(typ, val, tb)
+
+    def close(self):
+        self.coro.close()
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.send(None)
+
+    def __repr__(self):
+        return '<Resume %r>' % (self.coro,)
+
+
+class FirstStep(object):
+    """FirstStep is the eager first step running now (Python before 3.12), for current_task()."""
+
+    loop = None
+    coro = None    # the coroutine whose first step runs now
+    ctx = None     # the context it runs in
+    resume = None  # its Resume, once a Task is made for it
+
+    def task_now(self):
+        """task_now is the Task of the running step, made (and entered) the first time it is asked for."""
+        if self.resume is None:
+            self.resume = Resume(self.coro)
+            self.resume.task = task = new_task(self.loop, self.resume, self.ctx, True)
+            asyncio.tasks._enter_task(self.loop, task)
+        return self.resume.task
+
+
+FIRST = FirstStep()
+_current_task = asyncio.current_task
+copy_context = contextvars.copy_context
+
+
+def current_task(loop=None):
+    """current_task is asyncio.current_task, and the Task of an eager first step (FirstStep)."""
+    task = _current_task(loop)
+    if task is None and FIRST.coro is not None and (loop or asyncio.get_running_loop()) is FIRST.loop:
+        task = FIRST.task_now()
+    return task
+
+
+def new_task(loop, coro, ctx, inside=False):
+    """new_task is a Task running `coro` in the context `ctx` (before Python 3.11, in a copy of
+    it as it is now; `inside`: ctx is the current context)."""
+    if sys.version_info >= (3, 11):
+        return asyncio.Task(coro, loop=loop, context=ctx)
+    return asyncio.Task(coro, loop=loop) if inside else ctx.run(asyncio.Task, coro, loop=loop)
+
+
+def start_eager_312(loop, coro):
+    """start_eager runs `coro`'s first step now, in an asyncio eager Task (Python 3.12+)."""
+    asyncio.Task(coro, loop=loop, eager_start=True)
+
+
+def start_eager_311(loop, coro):
+    """start_eager runs `coro`'s first step now, in a copy of the context, with no Task unless it
+    waits, or asks for its Task (current_task); a coroutine that ends at once leaves nothing behind."""
+    first = FIRST
+    ctx = first.ctx = copy_context()
+    first.coro = coro
+    first.loop = loop
+    try:
+        outcome = ('yield', ctx.run(coro.send, None))
+    except StopIteration as e:
+        if first.resume is None:
+            return
+        outcome = ('return', e.value)
+    except BaseException as e:  # SystemExit, KeyboardInterrupt: ended as its Task would end
+        outcome = ('raise', e)
+    finally:
+        resume, first.coro, first.ctx, first.resume = first.resume, None, None, None
+        if resume is not None:
+            asyncio.tasks._leave_task(loop, resume.task)
+    if resume is None:
+        resume = Resume(coro)
+        new_task(loop, resume, ctx)
+    resume.outcome = outcome
+
+
+if sys.version_info >= (3, 12):
+    start_eager = start_eager_312
+else:
+    start_eager = start_eager_311
+    asyncio.current_task = asyncio.tasks.current_task = current_task  # before the app and its libraries are imported
 
 
 class Lifespan(object):
@@ -490,6 +618,68 @@ class LoopWatch(object):
                 os._exit(70)
 
 
+class Scopes(object):
+    """Scopes builds the ASGI scopes from head payloads. A head holds, NUL-separated, latin-1
+    (see scope.ts): a flag, type, http_version, method, scheme, path (utf-8), raw_path,
+    query_string, root_path (utf-8), client host, client port, server host, server port,
+    subprotocols (comma-separated), then header names (lowercase) and values. What repeats from
+    request to request is decoded once and remembered (bounded, emptied when full): the four
+    fields before the path, as a template dict each scope is copied from, the header block, as
+    the tuple each scope's list of headers is copied from, and the hosts."""
+
+    MOST = 256
+
+    def __init__(self, state):
+        self.state = state
+        self.templates = {}
+        self.headers = {}
+        self.hosts = {}
+
+    def scope(self, payload):
+        """scope is the ASGI scope of a head payload: a new dict, headers list and state copy each time."""
+        p = payload.split(b'\0', 14)
+        prefix = payload[2:5 + len(p[1]) + len(p[2]) + len(p[3]) + len(p[4])]  # type, version, method, scheme
+        scope = (self.templates.get(prefix) or self.template(prefix)).copy()
+        scope['asgi'] = {'version': '3.0', 'spec_version': '2.3'}
+        scope['path'] = p[5].decode('utf-8', 'surrogateescape')
+        scope['raw_path'] = p[6]
+        scope['query_string'] = p[7]
+        scope['root_path'] = p[8].decode('utf-8', 'surrogateescape') if p[8] else ''
+        hosts = self.hosts
+        scope['client'] = (hosts.get(p[9]) or self.host(p[9]), int(p[10] or 0))
+        scope['server'] = (hosts.get(p[11]) or self.host(p[11]), int(p[12] or 0))
+        scope['state'] = self.state.copy()
+        block = p[14] if len(p) > 14 else b''
+        scope['headers'] = list(self.headers.get(block) or self.header_pairs(block))
+        if 'subprotocols' in scope:
+            scope['subprotocols'] = [x for x in p[13].decode('latin-1').split(',') if x]
+        return scope
+
+    def template(self, prefix):
+        kind, version, method, scheme = prefix.decode('latin-1').split('\0')
+        t = {'type': kind, 'asgi': None, 'http_version': version, 'scheme': scheme}
+        if kind == 'websocket':
+            t['subprotocols'] = None
+        else:
+            t['method'] = method
+        return remember(self.templates, prefix, t, self.MOST)
+
+    def header_pairs(self, block):
+        h = block.split(b'\0')
+        return remember(self.headers, block, tuple(zip(h[0::2], h[1::2])), self.MOST)
+
+    def host(self, raw):
+        return remember(self.hosts, raw, raw.decode('latin-1'), self.MOST)
+
+
+def remember(cache, key, value, most):
+    """remember stores a decoded value in a bounded cache, emptied when full, and returns it."""
+    if len(cache) >= most:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 class Worker(object):
     """Worker serves the links of gatekit's Node workers on one asyncio event loop."""
 
@@ -507,28 +697,7 @@ class Worker(object):
         self.draining = False
         self.gone_away = False
         self.failure = None
-        self.words = {}  # the head's short fields that repeat (type, version, method, scheme, hosts), decoded once
-
-    def scope(self, payload):
-        """scope builds the ASGI scope from a head: flags, type, http_version, method, scheme, path
-        (utf-8), raw_path, query_string, root_path (utf-8), client host, client port, server host,
-        server port, subprotocols (comma-separated), then header names (lowercase) and values."""
-        p = payload.split(b'\0')
-        headers = p[14:]
-        words = self.words
-        kind = words.get(p[1]) or text(words, p[1])
-        scope = {
-            'type': kind, 'asgi': {'version': '3.0', 'spec_version': '2.3'}, 'http_version': words.get(p[2]) or text(words, p[2]),
-            'scheme': words.get(p[4]) or text(words, p[4]), 'path': p[5].decode('utf-8', 'surrogateescape'), 'raw_path': p[6], 'query_string': p[7],
-            'root_path': p[8].decode('utf-8', 'surrogateescape'), 'headers': list(zip(headers[0::2], headers[1::2])),
-            'client': (words.get(p[9]) or text(words, p[9]), int(p[10] or 0)), 'server': (words.get(p[11]) or text(words, p[11]), int(p[12] or 0)),
-            'state': self.state.copy(),
-        }
-        if kind == 'websocket':
-            scope['subprotocols'] = [x for x in p[13].decode('latin-1').split(',') if x]
-        else:
-            scope['method'] = words.get(p[3]) or text(words, p[3])
-        return scope
+        self.scope = Scopes(self.state).scope
 
     def finished(self):
         self.served += 1

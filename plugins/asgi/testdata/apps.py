@@ -1,5 +1,6 @@
 """Stdlib-only ASGI test applications for gatekit's asgi plugin."""
 import asyncio
+import contextvars
 import json
 import os
 import time
@@ -36,6 +37,52 @@ def jsonable(scope):
     return out
 
 
+REQUEST_TAG = contextvars.ContextVar('request_tag', default='unset')
+
+
+async def eager(scope, receive, send, path, qs):
+    """eager answers the paths that check how an app's first step runs (gatekit starts it at once)."""
+    if path == '/ctx':  # what this request sees of a ContextVar that every request sets
+        seen = REQUEST_TAG.get()
+        REQUEST_TAG.set(qs)
+        if 'wait' in qs:
+            await asyncio.sleep(0.05)
+        return await answer(send, 200, ('%s %s' % (seen, REQUEST_TAG.get())).encode())
+    if path == '/task':  # the current task, before and after a wait, and in asyncio.timeout
+        first = asyncio.current_task()
+        if hasattr(asyncio, 'timeout'):  # Python 3.11+: it needs a current task
+            async with asyncio.timeout(5):
+                await asyncio.sleep(0)
+        else:
+            await asyncio.sleep(0)
+        same = first is asyncio.current_task() and first is not None
+        return await answer(send, 200, b'one task' if same else b'tasks differ: %r' % first)
+    if path == '/yield-none':  # a bare yield (asyncio.sleep(0)) in the first step
+        await asyncio.sleep(0)
+        return await answer(send, 200, b'after sleep(0)')
+    if path == '/cancel-self':  # the task cancels itself in its first step: the app sees CancelledError at its next wait
+        asyncio.current_task().cancel()
+        try:
+            await asyncio.sleep(1)
+        except asyncio.CancelledError:
+            return await answer(send, 200, b'cancelled')
+        return await answer(send, 200, b'not cancelled')
+    if path == '/cancel-later':  # the task is cancelled while it waits, after its first step
+        asyncio.get_running_loop().call_later(0.05, asyncio.current_task().cancel)
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            return await answer(send, 200, b'cancelled while waiting')
+        return await answer(send, 200, b'not cancelled')
+    if path == '/boom-after-wait':
+        await asyncio.sleep(0.01)
+        raise ValueError('boom after a wait')
+    if path == '/exit':  # SystemExit from the first step ends the worker, as from a Task
+        print('exiting pid %d' % os.getpid(), flush=True)
+        raise SystemExit(0)
+    return await answer(send, 404, b'not found\n')
+
+
 async def lifespan(scope, receive, send):
     while True:
         msg = await receive()
@@ -55,6 +102,8 @@ async def http(scope, receive, send):
     qs = scope['query_string'].decode()
     if path == '/':
         return await answer(send, 200, b'hello from asgi\n')
+    if path.startswith('/eager/'):
+        return await eager(scope, receive, send, path[6:], qs)
     if path == '/scope':
         return await answer(send, 200, json.dumps(jsonable(scope)).encode(), b'application/json')
     if path == '/pid':
