@@ -24,6 +24,7 @@ import { Router, type RouteEntry } from './router.js';
 import { Traffic, type RouteTally, type TrafficCounts } from './traffic.js';
 import { makeUnit } from './units.js';
 import { hostOf, VirtualHosts } from './vhosts.js';
+import { GateH2Request } from './http2-request.js';
 import { HostNames, hostLines } from './host-header.js';
 import { framingError, hasBody } from './request-framing.js';
 import { afterLastServed, servedPlain, servePlain } from './upgrade-request.js';
@@ -278,9 +279,10 @@ export class Gate {
   private onRequest(req: IncomingMessage, res: ServerResponse, hosts: VirtualHosts<ServerRuntime>, conn: ConnInfo, upgrade?: Upgrade): void {
     if (afterLastServed(req)) return; // see servePlain: nothing after that request is served
     const { rawPath, query, hostHeader } = requestTarget(req);
-    // RFC 9112 3.2: a Host that is no host, or sent twice, is a 400 (plugins build URLs from it)
+    // RFC 9112 3.2: a Host that is no host, or sent twice, is a 400 (plugins build URLs from it);
+    // an HTTP/2 request's raw headers hold one Host at most (see GateH2Request), made only when read
     const named = hostHeader === undefined ? '' : this.hostNames.read(hostHeader);
-    const badHost = named === undefined || hostLines(req.rawHeaders) > 1;
+    const badHost = named === undefined || (req.httpVersionMajor !== 2 && hostLines(req.rawHeaders) > 1);
     const host = badHost ? '' : named;
     const rt = hosts.pick(host);
     const clean = cleanPath(rawPath);
@@ -517,7 +519,10 @@ function authorityEnd(url: string, from: number): number {
  */
 function belowFloor(req: IncomingMessage, rt: ServerRuntime): boolean {
   const min = rt.tls?.options.minVersion;
-  return min !== undefined && ((req.socket as TLSSocket).getProtocol?.() ?? '') < min;
+  if (min === undefined) return false;
+  // an HTTP/2 request's socket is a view made on first read: its request answers without one
+  const version = req instanceof GateH2Request ? req.tlsProtocol() : (req.socket as TLSSocket).getProtocol?.();
+  return (version ?? '') < min;
 }
 
 /** alpn01 is the certificate of a TLS-ALPN-01 challenge pending for `name` on its server, if any. */

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { socketView } from './http2-socket.js';
+import { socketView, tlsProtocolOf } from './http2-socket.js';
 
 /**
  * GateH2Request is the kernel's HTTP/2 request, built on the server's 'stream' event: an
@@ -12,13 +12,13 @@ import { socketView } from './http2-socket.js';
  * "; " (8.2.3), and `transfer-encoding: chunked` for a body of unannounced length, so that
  * every handler frames and forwards it as it does an HTTP/1.1 one. Method, URL, headers and
  * the version are own properties, as IncomingMessage's are, so they survive a framework that
- * swaps the request's prototype. Its socket keeps the connection's addresses after the stream closes.
+ * swaps the request's prototype. Raw headers are made on first read (most requests are served
+ * from `headers` alone). Its socket keeps the connection's addresses after the stream closes.
  */
 export class GateH2Request extends Readable {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
-  rawHeaders: string[];
   httpVersion = '2.0';
   httpVersionMajor = 2;
   httpVersionMinor = 0;
@@ -32,6 +32,9 @@ export class GateH2Request extends Readable {
   /** reading: the body is being read from the stream (its 'data' is listened to). */
   private reading = false;
   private peer: Socket | undefined;
+  /** raw: the raw headers, once read or set; rawFields: the stream's own, to make them from until then. */
+  private raw: string[] | undefined;
+  private rawFields: string[] | undefined;
 
   constructor(
     readonly stream: ServerHttp2Stream,
@@ -41,7 +44,21 @@ export class GateH2Request extends Readable {
     super({ autoDestroy: false });
     this.method = fields[':method'] ?? 'GET';
     this.url = fields[':path'] ?? '/';
-    [this.headers, this.rawHeaders] = plainHeaders(fields, rawFields, !stream.endAfterHeaders);
+    this.headers = plainHeaders(fields, rawFields, !stream.endAfterHeaders);
+    this.rawFields = rawFields;
+  }
+
+  /** rawHeaders are the names and values as sent, in order, as HTTP/1.1 would have them (see plainHeaders); made on first read. */
+  get rawHeaders(): string[] {
+    if (this.raw === undefined) {
+      this.raw = plainRawHeaders(this.rawFields!, !this.stream.endAfterHeaders);
+      this.rawFields = undefined;
+    }
+    return this.raw;
+  }
+  set rawHeaders(raw: string[]) {
+    this.raw = raw;
+    this.rawFields = undefined;
   }
 
   /**
@@ -64,6 +81,11 @@ export class GateH2Request extends Readable {
 
   get connection(): Socket {
     return this.socket;
+  }
+
+  /** tlsProtocol is the TLS version of the request's connection (its socket's getProtocol()), read without making the socket view. */
+  tlsProtocol(): string | null {
+    return tlsProtocolOf(this.stream);
   }
 
   /** authority is the request's `:authority` (or Host) field. */
@@ -102,11 +124,23 @@ export class GateH2Request extends Readable {
    */
   streamClosed(): void {
     this.streamGone = true;
-    this.push(null);
     const unread = !this.reading && this.readableFlowing === null;
-    if (unread && !(this.stream.endAfterHeaders && this.listenerCount('end') === 0 && this.listenerCount('readable') === 0)) this.resume();
+    const unheard = unread && this.stream.endAfterHeaders && this.listenerCount('end') === 0 && this.listenerCount('readable') === 0;
+    if (unheard) endNow(this);
+    this.push(null);
+    if (unread && !unheard) this.resume();
     this.emit('close');
   }
+}
+
+/**
+ * endNow makes the end pushed next be noted at once, not announced ('readable') a tick later
+ * as Readable does for a stream never read yet: a tick per GET, to tell no listener. It is
+ * Readable's own flag for a push made outside _read; where a Node has no such flag, nothing changes.
+ */
+function endNow(req: Readable): void {
+  const state = (req as Readable & { _readableState?: { sync?: unknown } })._readableState;
+  if (state && typeof state.sync === 'boolean') state.sync = false;
 }
 
 /** REQUEST keys a stream's request, for the stream's listeners. */
@@ -131,11 +165,10 @@ function onStreamEnd(this: Keyed): void {
 }
 
 /**
- * plainHeaders turns a stream's fields into the headers and raw headers of the same request
- * over HTTP/1.1 (see GateH2Request). `withBody` adds chunked framing when no length is given.
+ * plainHeaders turns a stream's fields into the headers of the same request over HTTP/1.1
+ * (see GateH2Request). `withBody` adds chunked framing when no length is given.
  */
-function plainHeaders(fields: Http2Headers, rawFields: string[], withBody: boolean): [IncomingHttpHeaders, string[]] {
-  const raw: string[] = [];
+function plainHeaders(fields: Http2Headers, rawFields: string[], withBody: boolean): IncomingHttpHeaders {
   const plain: IncomingHttpHeaders = {};
   let cookies: string[] | undefined;
   let host = fields[':authority'];
@@ -150,21 +183,40 @@ function plainHeaders(fields: Http2Headers, rawFields: string[], withBody: boole
       host ??= rawFields[i + 1];
       continue;
     }
-    raw.push(name, rawFields[i + 1]);
     // Node's value: a repeated field's values joined, or listed (set-cookie)
     if (plain[name] === undefined) (plain as Record<string, unknown>)[name] = fields[name];
   }
-  if (cookies) {
-    plain.cookie = cookies.join('; ');
-    raw.push('cookie', plain.cookie);
+  if (cookies) plain.cookie = cookies.join('; ');
+  if (host !== undefined) plain.host = String(host);
+  if (withBody && plain['content-length'] === undefined) plain['transfer-encoding'] = 'chunked';
+  return plain;
+}
+
+/**
+ * plainRawHeaders lists the raw headers of plainHeaders' request, from the stream's fields as
+ * sent (not from `headers`, which handlers may have changed since): Host first, the fields
+ * but pseudo-headers, Host and cookies, the cookies joined, then chunked framing if added.
+ */
+function plainRawHeaders(rawFields: string[], withBody: boolean): string[] {
+  const raw: string[] = [];
+  let cookies: string[] | undefined;
+  let authority: string | undefined;
+  let host: string | undefined;
+  let length = false;
+  for (let i = 0; i < rawFields.length; i += 2) {
+    const name = rawFields[i];
+    const value = rawFields[i + 1];
+    if (name === ':authority') authority ??= value;
+    else if (name === 'cookie') (cookies ??= []).push(value);
+    else if (name === 'host') host ??= value;
+    else if (name.charCodeAt(0) !== 58 /* : */) {
+      raw.push(name, value);
+      length ||= name === 'content-length';
+    }
   }
-  if (host !== undefined) {
-    plain.host = String(host);
-    raw.unshift('host', plain.host);
-  }
-  if (withBody && plain['content-length'] === undefined) {
-    plain['transfer-encoding'] = 'chunked';
-    raw.push('transfer-encoding', 'chunked');
-  }
-  return [plain, raw];
+  if (cookies) raw.push('cookie', cookies.join('; '));
+  host = authority ?? host;
+  if (host !== undefined) raw.unshift('host', host);
+  if (withBody && !length) raw.push('transfer-encoding', 'chunked');
+  return raw;
 }

@@ -72,6 +72,16 @@ const VIEW_HANDLER: ProxyHandler<View> = {
 };
 
 /**
+ * tlsProtocolOf is the TLS version of a stream's connection (getProtocol() of its socket), as
+ * its socket view answers it, without making the view; null when the connection is not TLS.
+ */
+export function tlsProtocolOf(stream: ServerHttp2Stream): string | null {
+  const kept = connectionFacts(stream).get('getProtocol');
+  const getProtocol = kept ?? (liveRef(stream) as { getProtocol?: unknown }).getProtocol;
+  return typeof getProtocol === 'function' ? ((getProtocol as () => string | null).call(liveRef(stream)) ?? null) : null;
+}
+
+/**
  * socketView is what an HTTP/2 request's and response's `socket` read: a stand-in for the
  * connection that answers its addresses (even once the stream has closed, for access logs),
  * `getProtocol()` and `encrypted`; listens, ends and destroys on the stream; and reads

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
+import { connect as h2connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
@@ -207,6 +208,24 @@ describe('tls over real sockets', () => {
     assert.equal((await httpsGet(gate.port, '/', { ...o, headers: { host: 'a.test' } })).status, 200);
     const other = await httpsGet(gate.port, '/', { ...o, headers: { host: 'b.test' } });
     assert.deepEqual([other.status, other.protocol], [421, 'TLSv1.2']);
+  });
+
+  it('answers 421 over HTTP/2 too, to a stream for a server whose min_version the connection is below', async () => {
+    gate = await startGate(twoSites('', 'min_version 1.3'));
+    const session = h2connect(`https://127.0.0.1:${gate.port}`, { servername: 'a.test', ca: pairs['a.test'].cert, maxVersion: 'TLSv1.2' });
+    try {
+      const status = (authority: string): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const stream = session.request({ ':path': '/', ':authority': authority });
+          stream.on('response', (h) => resolve(Number(h[':status'])));
+          stream.on('error', reject);
+          stream.resume();
+        });
+      assert.deepEqual([await status('a.test'), await status('b.test')], [200, 421]);
+      assert.equal((session.socket as TLSSocket).getProtocol(), 'TLSv1.2');
+    } finally {
+      session.close();
+    }
   });
 
   it('refuses TLS 1.2 at the handshake, with a protocol_version alert, when every server on the listener asks for 1.3', async () => {
