@@ -1,45 +1,19 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as h2Connect, type ClientHttp2Session, type ClientHttp2Stream, type Http2Server, type ServerHttp2Session } from 'node:http2';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { HTTP2_DEFAULTS, http2Server } from '../../core/http2-listener.js';
 import { silentLogger } from '../../core/logger.js';
 import { selfSigned } from '../../plugins/tls/self-signed.js';
 import { serve, type Served } from '../helpers/cli.js';
+import { getSome, heldClient as client, type HeldClient as Client } from '../helpers/h2-client.js';
 import { loadTestGate } from '../helpers/gate.js';
 
 /** WINDOW is a stream's initial flow-control window (RFC 9113 6.9.2), which a client that reads nothing leaves the server. */
 const WINDOW = 65_535;
-
-/** Client is an HTTP/2 client session over a TCP connection the test holds, to reset it as a vanished client would. */
-interface Client {
-  readonly session: ClientHttp2Session;
-  readonly socket: Socket;
-}
-
-function client(port: number): Client {
-  const socket = netConnect(port, '127.0.0.1');
-  socket.on('error', () => {});
-  const session = h2Connect(`https://127.0.0.1:${port}`, {
-    createConnection: () => tlsConnect({ socket, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
-  });
-  session.on('error', () => {});
-  return { session, socket };
-}
-
-/** firstData opens a GET and resolves once some of its body has come; the rest is the caller's to read or not. */
-function firstData(session: ClientHttp2Session, path: string): Promise<ClientHttp2Stream> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path });
-    stream.on('error', () => {});
-    stream.once('data', () => resolve(stream));
-    stream.once('close', () => reject(new Error(`${path} closed before its body came`)));
-  });
-}
 
 /** within resolves with `p`, or fails with `what` once `ms` passed. */
 async function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
@@ -95,9 +69,9 @@ describe('HTTP/2 connections whose client stops reading', function () {
       let socket: TLSSocket | undefined;
       const port = await listen((s) => (socket = s));
       const session = new Promise<ServerHttp2Session>((resolve) => h2!.once('session', resolve));
-      const c = client(port);
+      const c = client(`https://127.0.0.1:${port}`);
       clients.push(c);
-      const stream = await firstData(c.session, '/big');
+      const stream = await getSome(c.session, '/big');
       stream.pause(); // the rest waits on a window the client does not open
       const server = await session;
       const closed = new Promise((resolve) => server.once('close', resolve)); // after its 'error', the reset
@@ -142,16 +116,16 @@ describe('HTTP/2 connections whose client stops reading', function () {
     }
 
     it('closes the connection of a client that accepts nothing for send_timeout, with one log line', async () => {
-      const c = client(await start());
+      const c = client(`https://127.0.0.1:${await start()}`);
       clients.push(c);
-      const stream = await firstData(c.session, '/big');
+      const stream = await getSome(c.session, '/big');
       stream.pause(); // alive, connected, and never opens the window again
       await within(once(c.session, 'close'), 5000, () => `the stalled connection is still open 5 s later:\n${served!.output()}`);
       assert.match(served!.output(), /info client timed out while sending the response .*streams=1/);
     });
 
     it('keeps a stream whose handler is quiet past send_timeout, and a slow client that reads a little at a time', async () => {
-      const c = client(await start());
+      const c = client(`https://127.0.0.1:${await start()}`);
       clients.push(c);
       // first alone on its connection: nothing is sent for 4 s, and nothing waits to be sent
       const late = await new Promise<string>((resolve, reject) => {
