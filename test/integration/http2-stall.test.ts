@@ -9,7 +9,7 @@ import { HTTP2_DEFAULTS, http2Server } from '../../core/http2-listener.js';
 import { silentLogger } from '../../core/logger.js';
 import { selfSigned } from '../../plugins/tls/self-signed.js';
 import { serve, type Served } from '../helpers/cli.js';
-import { getSome, heldClient as client, type HeldClient as Client } from '../helpers/h2-client.js';
+import { getSome, h2Ask, heldClient as client, type HeldClient as Client } from '../helpers/h2-client.js';
 import { loadTestGate } from '../helpers/gate.js';
 
 /** WINDOW is a stream's initial flow-control window (RFC 9113 6.9.2), which a client that reads nothing leaves the server. */
@@ -128,14 +128,7 @@ describe('HTTP/2 connections whose client stops reading', function () {
       const c = client(`https://127.0.0.1:${await start()}`);
       clients.push(c);
       // first alone on its connection: nothing is sent for 4 s, and nothing waits to be sent
-      const late = await new Promise<string>((resolve, reject) => {
-        let body = '';
-        const stream = c.session.request({ ':path': '/late' });
-        stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        stream.on('end', () => resolve(body));
-        stream.on('error', reject);
-      });
-      assert.equal(late, 'late');
+      assert.equal((await h2Ask(c.session, { path: '/late' })).body.toString(), 'late');
       const got = await new Promise<number>((resolve, reject) => {
         let n = 0;
         const stream = c.session.request({ ':path': '/big' });
