@@ -17,8 +17,11 @@ const SWEEP_MS = 1000;
 
 /** STREAMS keys, on a session, its streams still open, which a sweep looks at. */
 const STREAMS = Symbol('gatekit.openStreams');
+/** OPEN_IN keys, on a stream, the set it is in: Node unsets `stream.session` before a stream's 'close'. */
+const OPEN_IN = Symbol('gatekit.openIn');
 
 type Watched = ServerHttp2Session & { [STREAMS]?: Set<ServerHttp2Stream> };
+type Tracked = ServerHttp2Stream & { [OPEN_IN]?: Set<ServerHttp2Stream> };
 
 /** Progress is what a sweep saw of a session last: the bytes its socket had sent, and since when. */
 interface Progress {
@@ -33,14 +36,23 @@ type SocketHandle = { readStart?(): number };
  * openStream records a stream as open on its session, for watchStalls; closeStream forgets it.
  * Called by the listener for every stream it serves.
  */
-export function openStream(stream: ServerHttp2Stream): void {
+export function openStream(stream: Tracked): void {
   const session = stream.session as Watched | undefined;
-  if (session) (session[STREAMS] ??= new Set()).add(stream);
+  if (!session) return;
+  const open = (session[STREAMS] ??= new Set());
+  open.add(stream);
+  stream[OPEN_IN] = open;
 }
 
 /** closeStream forgets a stream openStream recorded, once it closed. */
-export function closeStream(stream: ServerHttp2Stream): void {
-  (stream.session as Watched | undefined)?.[STREAMS]?.delete(stream);
+export function closeStream(stream: Tracked): void {
+  stream[OPEN_IN]?.delete(stream);
+  stream[OPEN_IN] = undefined;
+}
+
+/** openStreams is how many streams of `session` are open as the stall watch sees them. */
+export function openStreams(session: ServerHttp2Session): number {
+  return (session as Watched)[STREAMS]?.size ?? 0;
 }
 
 /**

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
+import { constants, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { HTTP2_DEFAULTS, http2Server } from '../../core/http2-listener.js';
+import { openStreams } from '../../core/http2-stall.js';
 import { silentLogger } from '../../core/logger.js';
 import { selfSigned } from '../../plugins/tls/self-signed.js';
 import { serve, type Served } from '../helpers/cli.js';
@@ -45,13 +46,13 @@ describe('HTTP/2 connections whose client stops reading', function () {
       h2 = undefined;
     });
 
-    /** listen serves a body far past a stream's window, never ended, on the kernel's HTTP/2 server, and hands out each TLS connection. */
-    async function listen(onSocket: (s: TLSSocket) => void): Promise<number> {
+    /** listen serves `path /end` with "ok", and anything else with a body far past a stream's window, never ended, on the kernel's HTTP/2 server; it hands out each TLS connection. */
+    async function listen(onSocket: (s: TLSSocket) => void = () => {}): Promise<number> {
       const global = (await loadTestGate('server { listen 127.0.0.1:0; respond "ok" }\n')).config!.global;
       h2 = http2Server(
         { ...global, keepaliveTimeout: 0 }, // nothing but the stall watch may close it
         HTTP2_DEFAULTS,
-        (_req, res) => void res.write(Buffer.alloc(1 << 20, 'b')),
+        (req, res) => void (req.url === '/end' ? res.end('ok') : res.write(Buffer.alloc(1 << 20, 'b'))),
         () => {},
         silentLogger,
       );
@@ -79,6 +80,19 @@ describe('HTTP/2 connections whose client stops reading', function () {
       (socket as unknown as { _handle: { readStop(): number } })._handle.readStop();
       c.socket.resetAndDestroy();
       await within(closed, 3000, () => 'the session of a client that reset is still open 3 s later');
+    });
+    it('forgets the streams that closed, answered or reset by the client, so that a long-lived connection holds none of them', async () => {
+      const port = await listen();
+      const session = new Promise<ServerHttp2Session>((resolve) => h2!.once('session', resolve));
+      const closes: Promise<unknown>[] = [];
+      h2!.on('stream', (stream: ServerHttp2Stream) => closes.push(new Promise((resolve) => stream.once('close', resolve))));
+      const c = client(`https://127.0.0.1:${port}`);
+      clients.push(c);
+      for (let i = 0; i < 3; i++) assert.equal((await h2Ask(c.session, { path: '/end' })).body.toString(), 'ok');
+      (await getSome(c.session, '/big')).close(constants.NGHTTP2_CANCEL);
+      await within(Promise.all(closes), 3000, () => 'the server streams did not all close');
+      assert.equal(closes.length, 4);
+      assert.equal(openStreams(await session), 0);
     });
   });
 
