@@ -72,6 +72,8 @@ export interface GlobalSettings {
   readonly maxRequestsJitter: number;
   readonly workerTimeout: number;
   readonly keepaliveTimeout: number;
+  /** sendTimeout closes a connection whose client accepts no byte of a response for this long (ms; 0 = never). */
+  readonly sendTimeout: number;
   readonly headerTimeout: number;
   readonly requestTimeout: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';

@@ -18,6 +18,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { GlobalSettings } from './config.js';
 import { holdConnections } from './http2-connection.js';
+import { closeStream, openStream, watchStalls } from './http2-stall.js';
 import { GateH2Request, REQUEST } from './http2-request.js';
 import { GateH2Response, RESPONSE } from './http2-response.js';
 import type { Logger } from './logger.js';
@@ -68,6 +69,7 @@ export function http2Server(settings: GlobalSettings, limits: Http2Limits, onReq
     onStream(stream, headers, rawHeaders, serve),
   );
   holdConnections(server);
+  watchStalls(server, settings.sendTimeout, log);
   if (settings.keepaliveTimeout > 0) server.setTimeout(settings.keepaliveTimeout);
   server.on('sessionError', (e: Error) => log.debug('http2 connection failed', { reason: e.message }));
   server.on('session', (session: ServerHttp2Session) => {
@@ -92,6 +94,7 @@ function onStream(stream: Keyed, headers: IncomingHttpHeaders, rawHeaders: strin
   stream[RESPONSE] = res;
   stream.on('error', unheard);
   stream.on('close', onStreamClose); // a stream closes once
+  openStream(stream);
   const expect = headers.expect;
   if (headers[':method'] === 'CONNECT' || (expect !== undefined && expect !== '100-continue')) {
     res.statusCode = headers[':method'] === 'CONNECT' ? 405 : 417;
@@ -108,6 +111,7 @@ function onStream(stream: Keyed, headers: IncomingHttpHeaders, rawHeaders: strin
  * 'close' ('finish' first if all of it went out), as Node's HTTP/1.1 classes do.
  */
 function onStreamClose(this: Keyed): void {
+  closeStream(this);
   const req = this[REQUEST];
   const res = this[RESPONSE];
   this[REQUEST] = undefined;

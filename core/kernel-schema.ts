@@ -121,6 +121,14 @@ export const globalSettings = [
     schema: { args: [arg.duration('timeout')] },
   }),
   directive({
+    name: 'send_timeout',
+    kind: 'global',
+    unique: true,
+    default: '60s',
+    doc: 'Close an HTTP/2 connection whose client accepts no byte of a response for this long, between two writes, not for the whole response (as Nginx; 0s = never)',
+    schema: { args: [arg.duration('timeout')] },
+  }),
+  directive({
     name: 'header_timeout',
     kind: 'global',
     unique: true,

@@ -16,6 +16,7 @@ const KEYS: Record<string, keyof GlobalSettings> = {
   max_requests_jitter: 'maxRequestsJitter',
   worker_timeout: 'workerTimeout',
   keepalive_timeout: 'keepaliveTimeout',
+  send_timeout: 'sendTimeout',
   header_timeout: 'headerTimeout',
   request_timeout: 'requestTimeout',
   log_level: 'logLevel',

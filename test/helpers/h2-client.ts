@@ -1,6 +1,8 @@
-import { connect, type ClientHttp2Session, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2';
+import { connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders as H2Headers, type OutgoingHttpHeaders } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 /** Answer is a response as a client saw it: status, headers (no pseudo-fields), body and trailers. */
 export interface Answer {
@@ -85,5 +87,33 @@ export function h1Ask(origin: string, a: Ask): Promise<Answer> {
     req.on('error', reject);
     for (const p of pieces(a.body)) req.write(p);
     req.end();
+  });
+}
+
+/** HeldClient is an HTTP/2 client session over a TCP connection the test holds, to reset it as a crashed client would. */
+export interface HeldClient {
+  readonly session: ClientHttp2Session;
+  readonly socket: Socket;
+}
+
+/** heldClient opens an HTTP/2 session over TLS (any certificate) on a TCP socket of its own, which it hands out. */
+export function heldClient(origin: string): HeldClient {
+  const url = new URL(origin);
+  const socket = netConnect(Number(url.port), url.hostname);
+  socket.on('error', () => {});
+  const session = connect(origin, {
+    createConnection: () => tlsConnect({ socket, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
+  });
+  session.on('error', () => {});
+  return { session, socket };
+}
+
+/** getSome opens a GET and resolves once some of its body (not all) has come; the rest is the caller's to read or not. */
+export function getSome(session: ClientHttp2Session, path: string): Promise<ClientHttp2Stream> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path });
+    stream.on('error', () => {});
+    stream.once('data', () => resolve(stream));
+    stream.once('close', () => reject(new Error(`${path} closed before its body came`)));
   });
 }

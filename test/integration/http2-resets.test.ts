@@ -1,39 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as h2Connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
-import { connect as netConnect, type Socket } from 'node:net';
+import { constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
 import { selfSigned } from '../../plugins/tls/self-signed.js';
 import { serve, type Served } from '../helpers/cli.js';
-
-/** Client is an HTTP/2 client session over a TCP connection the test holds, to reset it as a crashed client would. */
-interface Client {
-  readonly session: ClientHttp2Session;
-  readonly socket: Socket;
-}
-
-function client(origin: string): Client {
-  const url = new URL(origin);
-  const socket = netConnect(Number(url.port), url.hostname);
-  socket.on('error', () => {});
-  const session = h2Connect(origin, {
-    createConnection: () => tlsConnect({ socket, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
-  });
-  session.on('error', () => {});
-  return { session, socket };
-}
-
-/** getSome opens a GET and resolves once some of its body (not all) has come. */
-function getSome(session: ClientHttp2Session, path: string): Promise<ClientHttp2Stream> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path });
-    stream.on('error', () => {});
-    stream.once('data', () => resolve(stream));
-    stream.once('close', () => reject(new Error(`${path} closed before its body came`)));
-  });
-}
+import { getSome, heldClient as client, type HeldClient as Client } from '../helpers/h2-client.js';
 
 /** sendSome opens a POST, writes part of its body, and resolves once the server has its head (its 100 Continue). */
 function sendSome(session: ClientHttp2Session, path: string): Promise<ClientHttp2Stream> {
@@ -158,6 +130,11 @@ describe('HTTP/2 clients that reset or drop streams mid-flight', function () {
     const before = descriptors(pid);
     for (let round = 0; round < 3; round++) await abuse(origin);
     for (const c of clients.splice(0)) c.socket.destroy(); // every client gone: nothing of theirs may stay open
+    // A FIN or reset that gatekit reads frees its session at once. Under load, Node 20 may stop
+    // reading a session whose write failed (see core/http2-stall.ts): its reset is then found by
+    // the stall watch within two 1 s sweeps, still inside this bound; send_timeout (60s) and
+    // keepalive_timeout (75s) are far past it, so neither can hide a FIN or reset not handled.
+    // http2-stall.test.ts makes that second case every time.
     await settles(
       () => descriptors(pid) <= before,
       5000,
