@@ -11,6 +11,7 @@ import type { Http2Server, ServerHttp2Session, ServerHttp2Stream } from 'node:ht
 import type { Socket } from 'node:net';
 import { connectionOf, cutSession } from './http2-connection.js';
 import type { Logger } from './logger.js';
+import { Sweeper } from './sweeper.js';
 
 /** SWEEP_MS is how often the sessions with streams open are looked at: a lost client is found within two sweeps. */
 const SWEEP_MS = 1000;
@@ -64,35 +65,21 @@ export function openStreams(session: ServerHttp2Session): number {
  * connection whose client accepts nothing for send_timeout.
  */
 export function watchStalls(server: Http2Server, sendTimeout: number, log: Logger): void {
-  const sessions = new Map<Watched, Progress>();
-  let timer: NodeJS.Timeout | undefined;
-  const sweep = (): void => {
-    const now = Date.now();
-    for (const [session, seen] of sessions) {
-      const socket = connectionOf(session);
-      const streams = session[STREAMS];
-      if (!socket || session.destroyed || !streams?.size || socket.bytesWritten !== seen.sent) {
-        seen.sent = socket?.bytesWritten ?? 0;
-        seen.since = now;
-        continue;
-      }
-      readAgain(socket);
-      if (sendTimeout > 0 && now - seen.since >= sendTimeout && waitingToSend(streams)) {
-        log.info('client timed out while sending the response', { remote: socket.remoteAddress, streams: streams.size });
-        cutSession(session);
-      }
+  const sessions = new Sweeper<Watched, Progress>(SWEEP_MS, (session, seen, now) => {
+    const socket = connectionOf(session);
+    const streams = session[STREAMS];
+    if (!socket || session.destroyed || !streams?.size || socket.bytesWritten !== seen.sent) {
+      seen.sent = socket?.bytesWritten ?? 0;
+      seen.since = now;
+      return;
     }
-  };
-  server.on('session', (session: Watched) => {
-    sessions.set(session, { sent: 0, since: Date.now() });
-    timer ??= setInterval(sweep, SWEEP_MS).unref();
-    session.once('close', () => {
-      sessions.delete(session);
-      if (sessions.size > 0) return;
-      clearInterval(timer);
-      timer = undefined;
-    });
+    readAgain(socket);
+    if (sendTimeout > 0 && now - seen.since >= sendTimeout && waitingToSend(streams)) {
+      log.info('client timed out while sending the response', { remote: socket.remoteAddress, streams: streams.size });
+      cutSession(session);
+    }
   });
+  server.on('session', (session: Watched) => sessions.watch(session, { sent: 0, since: Date.now() }));
 }
 
 /** readAgain starts reading a connection's socket if it was stopped; a socket already reading is left as it is. */

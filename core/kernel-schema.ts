@@ -125,7 +125,7 @@ export const globalSettings = [
     kind: 'global',
     unique: true,
     default: '60s',
-    doc: 'Close an HTTP/2 connection whose client accepts no byte of a response for this long, between two writes, not for the whole response (as Nginx; 0s = never)',
+    doc: 'Close a connection (HTTP/1.1 or HTTP/2) whose client accepts no byte of a response for this long, between two writes, not for the whole response (as Nginx; 0s = never)',
     schema: { args: [arg.duration('timeout')] },
   }),
   directive({

@@ -16,6 +16,7 @@ import { takeListener } from './listen-pool.js';
 import { GateError } from './errors.js';
 import type { Logger } from './logger.js';
 import { GateResponse } from './response.js';
+import { watchSends } from './send-timeout.js';
 import { upgradeGate, type UpgradeDecision } from './upgrade-request.js';
 
 /** ListenerTls is how an HTTPS listener picks each connection's certificate and protocol floor. */
@@ -177,6 +178,7 @@ export async function openListener(spec: ListenerSpec, settings: GlobalSettings,
   const budget = connectionBudget();
   server.prependListener('connection', (socket: Socket) => budget.admit(socket, log));
   trackConnections(server, tls !== undefined);
+  watchSends(server, tls !== undefined, settings.sendTimeout, log);
   // OpenSSL keeps the listener's protocol range after SNI picks a context: on a listener whose
   // servers differ in min_version, a server's own floor is enforced once the handshake is done.
   if (tls)
