@@ -26,7 +26,10 @@ describe('asgi apps started at once (eager first step)', function () {
     assert.deepEqual(await text(g, '/eager/ctx?a'), [200, 'unset a']);
     assert.deepEqual(await text(g, '/eager/ctx?b'), [200, 'unset b']);
     const together = await Promise.all(['c-wait', 'd', 'e-wait', 'f'].map((tag) => text(g, `/eager/ctx?${tag}`)));
-    assert.deepEqual(together, [200, 200, 200, 200].map((s, i) => [s, `unset ${['c-wait', 'd', 'e-wait', 'f'][i]}`]));
+    assert.deepEqual(
+      together,
+      [200, 200, 200, 200].map((s, i) => [s, `unset ${['c-wait', 'd', 'e-wait', 'f'][i]}`]),
+    );
   });
 
   it('runs the app as one task: asyncio.current_task() is the same before and after a wait, and asyncio.timeout works', async () => {
