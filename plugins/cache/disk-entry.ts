@@ -3,7 +3,7 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { ByteRange, EntryMeta, StoredEntry } from './store.js';
+import { entryMeta, type ByteRange, type EntryMeta, type StoredEntry } from './store.js';
 
 const MAGIC = 0x474b4331; // "GKC1"
 /** FIRST_READ is how much of an entry the first read takes: the whole of a small one. */
@@ -31,7 +31,7 @@ export class CorruptEntry extends Error {}
 export async function readEntry(fh: FileHandle, first: Buffer, fileSize: number, ino: number, path: string, key: string): Promise<StoredEntry> {
   const { parsed, bodyAt } = await readHead(fh, first, fileSize);
   if (parsed.key !== key) throw new CorruptEntry('another key');
-  const meta: EntryMeta = { ...parsed, size: fileSize - bodyAt };
+  const meta = entryMeta(parsed, fileSize - bodyAt);
   const body = fileSize <= first.length ? first.subarray(bodyAt, fileSize) : undefined;
   return {
     meta,

@@ -6,7 +6,7 @@ import { storedBody, teeBody } from './capture.js';
 import { variantKey, varyNames } from './key.js';
 import { newPolicy, revivePolicy, staleIfErrorAllows, worthStoring, type Defaults, type PolicyRequest } from './policy.js';
 import { storedHead } from './serve.js';
-import type { CacheStore, EntryMeta, StoredEntry, StoredHeaders } from './store.js';
+import { entryMeta, type CacheStore, type EntryMeta, type StoredEntry, type StoredHeaders } from './store.js';
 
 /** CacheStatus is what $cache_status and X-Cache say about a request. */
 export type CacheStatus = 'HIT' | 'MISS' | 'EXPIRED' | 'STALE' | 'UPDATING' | 'REVALIDATED' | 'BYPASS';
@@ -90,7 +90,7 @@ function revalidated(f: FillSpec, stale: StoredEntry, head: ResponseHead): BodyT
   const { policy, modified } = old.revalidatedPolicy(f.req, { status: 304, headers: storedHeaders(head, f.local) });
   const headers: StoredHeaders = { ...stale.meta.headers };
   for (const [k, v] of Object.entries(storedHeaders(head, f.local))) if (k in headers || k === 'cache-control' || k === 'expires') headers[k] = v;
-  const meta: EntryMeta = { ...stale.meta, headers, policy: policy.toObject() };
+  const meta = entryMeta({ ...stale.meta, headers, policy: policy.toObject() }, stale.meta.size);
   const ready = modified ? Promise.resolve() : f.store.update(meta);
   void ready.finally(f.settled);
   storedHead(head, meta, policy, f.local);

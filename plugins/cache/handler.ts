@@ -62,6 +62,8 @@ export class CacheUnit implements HandlerUnit {
   private readonly purgers: BlockList | undefined;
   private readonly keyTemplate: TemplateLike | undefined;
   private readonly badKeys = new Set<string>();
+  /** lastKey is the default key made last and what it was made of (see defaultKey). */
+  private lastKey = { scheme: '', host: '', uri: '', key: '' };
   /** refreshes are the background requests that refresh a stale entry (a set, so that a hit makes no state map). */
   private readonly refreshes = new WeakSet<Ctx>();
 
@@ -235,7 +237,7 @@ export class CacheUnit implements HandlerUnit {
 
   /** keyOf renders the request's key; undefined (not cached, one log line per bad key) when it renders empty or too long. */
   private keyOf(ctx: Ctx): string | undefined {
-    const key = this.keyTemplate ? ctx.render(this.keyTemplate) : `${ctx.scheme}://${ctx.host}${ctx.uri}`;
+    const key = this.keyTemplate ? ctx.render(this.keyTemplate) : this.defaultKey(ctx);
     if (key !== '' && key.length <= MAX_KEY) return key;
     const source = this.keyTemplate?.source ?? DEFAULT_KEY;
     if (!this.badKeys.has(source)) {
@@ -243,6 +245,21 @@ export class CacheUnit implements HandlerUnit {
       this.log.warn('cache: the key template renders empty or too long; such requests are not cached', { request_id: ctx.requestId, key: source });
     }
     return undefined;
+  }
+
+  /**
+   * defaultKey is scheme, host and URI, the same string as last time for the same request
+   * target: hits repeat a few URLs, a string keeps its hash once computed, and a key made
+   * anew per request was joined and hashed again on every lookup.
+   */
+  private defaultKey(ctx: Ctx): string {
+    const scheme = ctx.scheme;
+    const host = ctx.host;
+    const uri = ctx.uri;
+    const last = this.lastKey;
+    if (uri === last.uri && host === last.host && scheme === last.scheme) return last.key;
+    this.lastKey = { scheme, host, uri, key: `${scheme}://${host}${uri}` };
+    return this.lastKey.key;
   }
 
   private bypassed(ctx: Ctx): boolean {

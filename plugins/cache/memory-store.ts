@@ -1,5 +1,5 @@
 import { RecentMap } from './recent-map.js';
-import { HEAD_COST, wholeEntry, type CacheStore, type EntryMeta, type EntryWriter, type StoredEntry } from './store.js';
+import { entryMeta, HEAD_COST, wholeEntry, type CacheStore, type EntryMeta, type EntryWriter, type StoredEntry } from './store.js';
 
 /**
  * MemoryStore keeps entries in this worker's memory, least recently used first out once
@@ -29,7 +29,7 @@ export class MemoryStore implements CacheStore {
         chunks.push(chunk);
       },
       commit: () => {
-        if (!dropped) this.put({ ...meta, size: 0 }, Buffer.concat(chunks));
+        if (!dropped) this.put(meta, Buffer.concat(chunks));
         return Promise.resolve();
       },
       abort: () => {
@@ -56,8 +56,8 @@ export class MemoryStore implements CacheStore {
     return Promise.resolve();
   }
 
-  private put(stored: EntryMeta, body: Buffer): void {
-    const meta = { ...stored, size: body.length };
+  private put(stored: Omit<EntryMeta, 'size'>, body: Buffer): void {
+    const meta = entryMeta(stored, body.length);
     this.entries.set(meta.key, wholeEntry(meta, body), body.length + HEAD_COST);
   }
 }

@@ -1,7 +1,7 @@
 import CachePolicy from 'http-cache-semantics';
 import type { Logger, StoreLease } from '../../core/index.js';
 import { RedisLocks } from './redis-lock.js';
-import { wholeEntry, type CacheStore, type EntryMeta, type EntryWriter, type StoredEntry } from './store.js';
+import { entryMeta, wholeEntry, type CacheStore, type EntryMeta, type EntryWriter, type StoredEntry } from './store.js';
 
 /** INACTIVE: an entry stays this long past its freshness and stale windows, for revalidation (Nginx's `inactive` default). */
 const INACTIVE = 10 * 60_000;
@@ -60,7 +60,7 @@ export class RedisCacheStore implements CacheStore {
       },
       commit: async () => {
         if (spill) return spill.commit();
-        if (chunks) await this.put({ ...meta, size }, Buffer.concat(chunks, size));
+        if (chunks) await this.put(entryMeta(meta, size), Buffer.concat(chunks, size));
       },
       abort: () => {
         chunks = undefined;
