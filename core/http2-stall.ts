@@ -74,7 +74,10 @@ export function watchStalls(server: Http2Server, sendTimeout: number, log: Logge
       return;
     }
     readAgain(socket);
-    if (sendTimeout > 0 && now - seen.since >= sendTimeout && waitingToSend(streams)) {
+    // send_timeout runs only while bytes wait: a quiet handler's time does not count towards
+    // the moment its answer is queued (a look then would cut a client that did nothing wrong)
+    if (!waitingToSend(streams)) seen.since = now;
+    else if (sendTimeout > 0 && now - seen.since >= sendTimeout) {
       log.info('client timed out while sending the response', { remote: socket.remoteAddress, streams: streams.size });
       cutSession(session);
     }
