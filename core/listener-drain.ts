@@ -61,14 +61,23 @@ const emptied = new WeakMap<Server, () => void>();
 export function trackConnections(server: Server, tls: boolean): void {
   const open = new Set<HttpSocket>();
   connections.set(server, open);
-  server.on(tls ? 'secureConnection' : 'connection', (socket: HttpSocket) => {
-    if ((socket as Partial<TLSSocket>).alpnProtocol === 'h2') return;
+  onHttp1Connection(server, tls, (socket: HttpSocket) => {
     socket[ENDED] = -1; // its place made now: a connection keeps one shape from its first response on
     open.add(socket);
     socket.once('close', () => {
       open.delete(socket);
       if (!open.size) emptied.get(server)?.();
     });
+  });
+}
+
+/**
+ * onHttp1Connection calls `fn` with each new connection of `server` that speaks HTTP/1.x: on a
+ * TLS listener, the TLS socket HTTP runs on, once its handshake is done and unless it chose h2.
+ */
+export function onHttp1Connection(server: Server, tls: boolean, fn: (socket: Socket) => void): void {
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    if ((socket as Partial<TLSSocket>).alpnProtocol !== 'h2') fn(socket);
   });
 }
 

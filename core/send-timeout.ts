@@ -6,7 +6,7 @@
 
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { onHttp1Connection } from './listener-drain.js';
 import type { Logger } from './logger.js';
 import { Sweeper } from './sweeper.js';
 
@@ -38,9 +38,7 @@ export function watchSends(server: Server, tls: boolean, sendTimeout: number, lo
       socket.destroy();
     }
   });
-  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
-    if ((socket as Partial<TLSSocket>).alpnProtocol !== 'h2') sockets.watch(socket, { done: 0, since: Date.now() });
-  });
+  onHttp1Connection(server, tls, (socket) => sockets.watch(socket, { done: 0, since: Date.now() }));
 }
 
 /**

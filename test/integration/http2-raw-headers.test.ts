@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { ClientHttp2Session } from 'node:http2';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startGate, type TestGate } from '../helpers/gate.js';
-import { h2Ask, h2Session } from '../helpers/h2-client.js';
+import { h2Ask } from '../helpers/h2-client.js';
+import { h2cApp } from '../helpers/h2c-app.js';
 
 /**
  * APP answers with the request's raw headers as JSON; on /changed it first changes `headers`
@@ -24,24 +20,10 @@ const APP = `export default function (req, res) {
 `;
 
 describe("HTTP/2: a request's raw headers", () => {
-  let dir: string;
-  let gate: TestGate | undefined;
-  let session: ClientHttp2Session | undefined;
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gk-h2raw-'));
-    writeFileSync(join(dir, 'app.mjs'), APP);
-    gate = await startGate(`global { workers 0 }\nserver { listen 127.0.0.1:0 h2c; app ${join(dir, 'app.mjs')} }`);
-    session = await h2Session(`http://127.0.0.1:${gate.port}`);
-  });
-  after(async () => {
-    session?.close();
-    await gate?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const session = h2cApp(APP);
 
   const raw = async (path: string, headers: Record<string, string | string[]>, body?: string): Promise<string[]> =>
-    JSON.parse((await h2Ask(session!, { method: body === undefined ? 'GET' : 'POST', path, headers, body })).body.toString()) as string[];
+    JSON.parse((await h2Ask(session(), { method: body === undefined ? 'GET' : 'POST', path, headers, body })).body.toString()) as string[];
 
   it('read as HTTP/1.1 would send them: Host first, no pseudo-headers, cookies joined', async () => {
     const got = await raw('/', { ':authority': 'a.test', 'x-one': '1', cookie: ['a=1', 'b=2'], 'x-two': '2' });

@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { ClientHttp2Session } from 'node:http2';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startGate, type TestGate } from '../helpers/gate.js';
-import { h2Ask, h2Session } from '../helpers/h2-client.js';
+import { h2Ask } from '../helpers/h2-client.js';
+import { h2cApp } from '../helpers/h2c-app.js';
 
 /**
  * APP: /listen waits for the 'end' of a GET it never reads; /ends says how many came;
@@ -28,23 +24,9 @@ export default function (req, res) {
 `;
 
 describe('HTTP/2: the request of a stream with no body', () => {
-  let dir: string;
-  let gate: TestGate | undefined;
-  let session: ClientHttp2Session | undefined;
+  const session = h2cApp(APP);
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gk-h2end-'));
-    writeFileSync(join(dir, 'app.mjs'), APP);
-    gate = await startGate(`global { workers 0 }\nserver { listen 127.0.0.1:0 h2c; app ${join(dir, 'app.mjs')} }`);
-    session = await h2Session(`http://127.0.0.1:${gate.port}`);
-  });
-  after(async () => {
-    session?.close();
-    await gate?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const body = async (path: string): Promise<string> => (await h2Ask(session!, { path })).body.toString();
+  const body = async (path: string): Promise<string> => (await h2Ask(session(), { path })).body.toString();
 
   it("emits 'end' to a listener that never reads it, as over HTTP/1.1", async () => {
     const before = Number(await body('/ends'));
