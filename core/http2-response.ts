@@ -506,8 +506,7 @@ class Http2Wire implements Wire {
   }
 
   divert(chain: BodyChain): void {
-    const stream = this.res.stream;
-    this.emit = divertDrain(this.res as unknown as { emit: Emit }, chain, () => stream.writableLength);
+    this.emit = divertDrain(this.res as unknown as { emit: Emit }, chain);
   }
 
   write(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean {

@@ -91,7 +91,7 @@ export interface Wire {
   finishedWrite(): boolean;
   /**
    * divert gives a body chain the connection's 'drain' (which then no longer reaches the
-   * handler), and makes the response's writableLength and writableNeedDrain the chain's.
+   * handler), and makes the response's writableNeedDrain the chain's.
    */
   divert(chain: BodyChain): void;
   /** drained tells the writer it may write again. */
@@ -277,6 +277,11 @@ export class ResponsePipeline implements Sent {
   finish(chunk?: Chunk, encoding?: BufferEncoding, cb?: () => void): void {
     this.wire.end(chunk, encoding, cb);
     this.count(chunk, encoding);
+  }
+
+  /** held is how many body bytes the filters' streams hold: taken from the handler, not yet handed to the connection. */
+  get held(): number {
+    return this.chain?.buffered ?? 0;
   }
 
   /** drained and fail are the chain's way to the wire. */

@@ -1,4 +1,4 @@
-import { OutgoingMessage, ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { BodyChain, Chunk } from './body-chain.js';
 import { isBodiless, ResponsePipeline, type ResponseHead, type Wire, type WriteCallback } from './pipeline.js';
@@ -15,7 +15,6 @@ export function pipelineOf(res: object): ResponsePipeline | undefined {
 
 const nodeWrite = ServerResponse.prototype.write;
 const nodeEnd = ServerResponse.prototype.end;
-const nodeWritableLength = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'writableLength')!.get!;
 
 /**
  * GateResponse is the kernel's HTTP/1.1 response (the ServerResponse class of its listeners):
@@ -84,17 +83,17 @@ export type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
 /**
  * divertDrain gives a body chain a response's 'drain' (Node emits it on the response when the
  * connection takes more: that moves the chain on, and the handler's 'drain' is the chain's,
- * Wire.drained()), and makes the response's writableLength and writableNeedDrain the chain's
- * on top of `wireLength`. It returns the response's own emit.
+ * Wire.drained()), and makes the response's writableNeedDrain the chain's. It returns the
+ * response's own emit. writableLength stays Node's: Node 24 reads it itself, for write()'s
+ * answer and to emit 'drain' only once it is 0, which a chain's bytes waiting for that 'drain' never let be.
  */
-export function divertDrain(res: { emit: Emit }, chain: BodyChain, wireLength: () => number): Emit {
+export function divertDrain(res: { emit: Emit }, chain: BodyChain): Emit {
   const emit = res.emit;
   res.emit = function (this: unknown, event: string | symbol, ...args: unknown[]): boolean {
     if (event !== 'drain') return emit.call(this, event, ...args);
     chain.wireDrained();
     return true;
   };
-  Object.defineProperty(res, 'writableLength', { configurable: true, get: () => chain.buffered + wireLength() });
   Object.defineProperty(res, 'writableNeedDrain', { configurable: true, get: () => chain.needDrain });
   return emit;
 }
@@ -124,8 +123,7 @@ class Http1Wire implements Wire {
   }
 
   divert(chain: BodyChain): void {
-    const res = this.res;
-    this.emit = divertDrain(res, chain, () => nodeWritableLength.call(res) as number);
+    this.emit = divertDrain(this.res, chain);
   }
 
   write(chunk: Chunk, encoding: BufferEncoding | undefined, cb?: WriteCallback): boolean {
