@@ -183,7 +183,7 @@ async function waitForTls(s: Server, ms: number, path = '/index.html'): Promise<
  */
 async function idleCost(s: Server): Promise<number> {
   const pid = s.child.proc.pid!;
-  const before = rssKiB(pid);
+  const before = await steadyRssKiB(pid);
   const sessions: ClientHttp2Session[] = [];
   try {
     for (let i = 0; i < IDLE; i += 50) {
@@ -195,6 +195,22 @@ async function idleCost(s: Server): Promise<number> {
   } finally {
     for (const c of sessions) c.destroy();
   }
+}
+
+/**
+ * steadyRssKiB waits (at most 10 s) until a process tree's resident memory moves by less
+ * than 1 MiB in a second, and returns it: one answer proves only one worker ready, and a
+ * worker still loading (its heap growing by tens of MiB) was counted as the connections' cost.
+ */
+async function steadyRssKiB(pid: number): Promise<number> {
+  let last = rssKiB(pid);
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = rssKiB(pid);
+    if (Math.abs(now - last) < MiB) return now;
+    last = now;
+  }
+  return last;
 }
 
 /** openIdle opens one HTTP/2 connection and makes one request on it, then leaves it open and quiet. */
@@ -254,7 +270,7 @@ function report(title: string, servers: readonly Server[], runs: readonly Run[],
         (r) =>
           `per-round req/s, ${r.what} ${r.proto}: ${r.contenders.map((c) => `${c.name} ${c.results.map((x) => x.rps.toFixed(0)).join(', ')}`).join('; ')}.`,
       ),
-      `idle memory: growth of each server's process tree VmRSS once ${IDLE} TLS HTTP/2 connections are open (one request each) and quiet for 1 s, measured on freshly started servers before the load.`,
+      `idle memory: growth of each server's process tree VmRSS once ${IDLE} TLS HTTP/2 connections are open (one request each) and quiet for 1 s, measured on freshly started servers before the load, from a baseline taken once their RSS is steady.`,
       `the load generators share the ${cpus().length} cores with the servers (and with other work on a shared machine); load average at the end: ${loadavg()
         .map((v) => v.toFixed(2))
         .join(' ')}.`,
