@@ -117,7 +117,7 @@ export class HttpExchange extends PoolStream {
 
   opened(link: Link, id: number): void {
     link.out.text(HTTP_FRAME.head, id, this.head, this.hasBody ? HEAD_FLAG.body : this.prefetched ? HEAD_FLAG.recallable : HEAD_FLAG.none);
-    this.pool.running.add(this, this.spec.timeout);
+    this.pool.running.add(this, this.spec.timeout, this.openedAt);
     if (this.hasBody) this.sendBody(this.ctx.body);
   }
 

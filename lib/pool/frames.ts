@@ -184,7 +184,7 @@ export class FrameWriter {
     buf[at] = kind;
     buf.writeUInt32BE(id, at + 1);
     buf.writeUInt32BE(n, at + 5);
-    if (lead) buf.write(lead, at + FRAME_HEAD, 'latin1');
+    for (let i = 0; i < lead.length; i++) buf[at + FRAME_HEAD + i] = lead.charCodeAt(i); // a flag or two: no call into Buffer's write for them
     buf.write(text, at + FRAME_HEAD + lead.length, 'latin1');
     this.kick();
   }

@@ -5,8 +5,10 @@ import { AckFile } from './ack-file.js';
 import { FrameDecoder, FrameWriter, LINK_FRAME, type LinkFrameSink } from './frames.js';
 import type { PoolStream } from './stream.js';
 
-/** STREAM_END are the kinds whose frame ends a stream, the same for every exchange: F (finish), W (whole response), X (error). */
-const STREAM_END = new Set([0x46, 0x57, 0x58]);
+/** endsStream tells whether a frame of `kind` ends its stream, the same for every exchange: F (finish), W (whole response), X (error). */
+function endsStream(kind: number): boolean {
+  return kind === 0x46 || kind === 0x57 || kind === 0x58;
+}
 /** DATA is the kind of streamed response data (D): passed on in pieces. */
 const DATA = 0x44;
 /** HELLO_ACK_FILE is HELLO's flag for a worker that acknowledges the heads it read in an ack file, whose name follows (AckFile). */
@@ -162,9 +164,10 @@ export class Link implements LinkFrameSink {
       this.owner.back(this, s);
       return;
     }
-    if (!s.heard) this.hear(s);
+    const ends = endsStream(kind);
+    if (!s.heard) this.hear(s, !ends); // a whole answer: end() reads the clock for both
     s.frame(kind, payload);
-    if (STREAM_END.has(kind)) this.end(id);
+    if (ends) this.end(id);
   }
 
   data(id: number, piece: Buffer): void {
@@ -175,9 +178,9 @@ export class Link implements LinkFrameSink {
     s.data(piece);
   }
 
-  private hear(s: PoolStream): void {
+  private hear(s: PoolStream, clock = true): void {
     s.heard = true;
-    this.progressAt = performance.now();
+    if (clock) this.progressAt = performance.now();
     if (s.prefetched) this.owner.heard(s);
   }
 

@@ -164,6 +164,7 @@ export class PoolLinks implements LinkOwner {
 
   /** dispatch sends what waits, in order, while links have room for it. */
   private dispatch(): void {
+    if (this.queue.empty) return; // every stream's end comes here: no clock read when nothing waits
     const now = performance.now();
     for (let s = this.queue.head as PoolStream | undefined; s !== undefined; s = this.queue.head as PoolStream | undefined) {
       const link = this.pick(s);

@@ -41,10 +41,10 @@ export class TimedList {
     return n;
   }
 
-  /** add appends `item`, due in `ms`; the delay must be the list's own, or no shorter than any before. */
-  add(item: Timed, ms: number): void {
+  /** add appends `item`, due in `ms` from `now` (a caller that read the clock this turn passes it); the delay must be the list's own, or no shorter than any before. */
+  add(item: Timed, ms: number, now = performance.now()): void {
     if (item.timedIn) item.timedIn.remove(item);
-    item.due = performance.now() + ms;
+    item.due = now + ms;
     item.timedIn = this;
     item.prevTimed = this.last;
     item.nextTimed = undefined;
