@@ -43,6 +43,26 @@ function rawHead(meta: EntryMeta): OutgoingHttpHeader[] {
   return raw;
 }
 
+/** LATIN1_MAX is the largest body a hit sends as a string with its head, below Node's stack buffer for a string write (16 KiB). */
+const LATIN1_MAX = 16 * 1024 - 1024;
+
+/** latin1Bodies are the small stored bodies as latin1 strings (one char per byte), made once per body this process holds. */
+const latin1Bodies = new WeakMap<Buffer, string>();
+
+/**
+ * latin1Body is a small body as a latin1 string: Node joins a string body to the head and
+ * writes both in one go, where a Buffer goes out as a second chunk of a writev.
+ */
+function latin1Body(body: Buffer): string | undefined {
+  if (body.length > LATIN1_MAX) return undefined;
+  let text = latin1Bodies.get(body);
+  if (text === undefined) {
+    text = body.toString('latin1');
+    latin1Bodies.set(body, text);
+  }
+  return text;
+}
+
 /**
  * answerFromCache sends a stored entry to the client of `ctx`. The common hit (a body held
  * in memory, no range, no validators) is answered at once, DONE, its head written in one
@@ -58,7 +78,12 @@ export function answerFromCache(ctx: Ctx, entry: StoredEntry, revived: Revived, 
   const raw = [...rawHead(meta), 'age', String(ageOf(revived))];
   if (xCache) raw.push('x-cache', xCache);
   res.writeHead(meta.status, raw);
-  res.end(ctx.method === 'HEAD' ? undefined : entry.body);
+  if (ctx.method === 'HEAD') res.end();
+  else {
+    const text = latin1Body(entry.body);
+    if (text === undefined) res.end(entry.body);
+    else res.end(text, 'latin1');
+  }
   return DONE;
 }
 
