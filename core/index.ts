@@ -38,6 +38,7 @@ export { gatekitVersion } from './version.js';
 export type { Supervised } from './process/supervisor.js';
 export { Ctx } from './context.js';
 export type { BodyFilter, BodyTransform, ResponseHead, Sent } from './pipeline.js';
+export { checkedFields, writeCheckedHead, type CheckedFields } from './checked-fields.js';
 export { keepRequestMembers, keepResponseMethods } from './keep-members.js';
 export { GateError, HttpError } from './errors.js';
 export type { Fields, Logger } from './logger.js';

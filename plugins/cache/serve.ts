@@ -5,8 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import fresh from 'fresh';
 import parseRange from 'range-parser';
 import type CachePolicy from 'http-cache-semantics';
-import type { OutgoingHttpHeader } from 'node:http';
-import { DONE, type Ctx, type ResponseHead } from '../../core/index.js';
+import { checkedFields, DONE, writeCheckedHead, type CheckedFields, type Ctx, type ResponseHead } from '../../core/index.js';
 import { ageOf, type Revived } from './policy.js';
 import type { ByteRange, EntryMeta, StoredEntry } from './store.js';
 
@@ -26,21 +25,54 @@ export function storedHead(head: ResponseHead, meta: EntryMeta, policy: CachePol
   head.setHeader('age', Math.max(0, Math.floor(policy.age())));
 }
 
-/** rawHeads are the stored heads as the raw lists a whole answer starts with, made once per head this process holds. */
-const rawHeads = new WeakMap<EntryMeta, OutgoingHttpHeader[]>();
+/** HitHead is the head a hit of an entry sends, for one Age and X-Cache; a new one is made when either changes (the Age once a second). */
+interface HitHead {
+  readonly age: number;
+  readonly xCache: string | undefined;
+  readonly fields: CheckedFields;
+}
 
-/** rawHead is a stored head's fields, Content-Length and (for a 200) Accept-Ranges as a flat raw list, in storedHead's order. */
-function rawHead(meta: EntryMeta): OutgoingHttpHeader[] {
-  let raw = rawHeads.get(meta);
-  if (!raw) {
-    const ranges = meta.status === 200;
-    raw = [];
-    for (const [k, v] of Object.entries(meta.headers)) raw.push(k, ranges && k === 'accept-ranges' ? 'bytes' : v);
-    raw.push('content-length', String(meta.size));
-    if (ranges && meta.headers['accept-ranges'] === undefined) raw.push('accept-ranges', 'bytes');
-    rawHeads.set(meta, raw);
+/** hitHeads are the last hit head of each stored head this process holds. */
+const hitHeads = new WeakMap<EntryMeta, HitHead>();
+
+/**
+ * hitHead is a stored head's fields, Content-Length, (for a 200) Accept-Ranges, Age and
+ * X-Cache, in storedHead's order, checked once for all the hits that send the same: Node
+ * checking each field of each hit cost more than the rest of the hit.
+ */
+function hitHead(meta: EntryMeta, age: number, xCache: string | undefined): CheckedFields {
+  const last = hitHeads.get(meta);
+  if (last && last.age === age && last.xCache === xCache) return last.fields;
+  const ranges = meta.status === 200;
+  const raw: [string, string | readonly string[]][] = [];
+  for (const [k, v] of Object.entries(meta.headers)) raw.push([k, ranges && k === 'accept-ranges' ? 'bytes' : v]);
+  raw.push(['content-length', String(meta.size)]);
+  if (ranges && meta.headers['accept-ranges'] === undefined) raw.push(['accept-ranges', 'bytes']);
+  raw.push(['age', String(age)]);
+  if (xCache) raw.push(['x-cache', xCache]);
+  const fields = checkedFields(raw);
+  hitHeads.set(meta, { age, xCache, fields });
+  return fields;
+}
+
+/** LATIN1_MAX is the largest body a hit sends as a string with its head, below Node's stack buffer for a string write (16 KiB). */
+const LATIN1_MAX = 16 * 1024 - 1024;
+
+/** latin1Bodies are the small stored bodies as latin1 strings (one char per byte), made once per body this process holds. */
+const latin1Bodies = new WeakMap<Buffer, string>();
+
+/**
+ * latin1Body is a small body as a latin1 string: Node joins a string body to the head and
+ * writes both in one go, where a Buffer goes out as a second chunk of a writev.
+ */
+function latin1Body(body: Buffer): string | undefined {
+  if (body.length > LATIN1_MAX) return undefined;
+  let text = latin1Bodies.get(body);
+  if (text === undefined) {
+    text = body.toString('latin1');
+    latin1Bodies.set(body, text);
   }
-  return raw;
+  return text;
 }
 
 /**
@@ -55,10 +87,13 @@ export function answerFromCache(ctx: Ctx, entry: StoredEntry, revived: Revived, 
   const res = ctx.res;
   const meta = entry.meta;
   // nothing is removed first: what the response holds now was set before the cache ran, and stays (see storedHead)
-  const raw = [...rawHead(meta), 'age', String(ageOf(revived))];
-  if (xCache) raw.push('x-cache', xCache);
-  res.writeHead(meta.status, raw);
-  res.end(ctx.method === 'HEAD' ? undefined : entry.body);
+  writeCheckedHead(res, meta.status, hitHead(meta, ageOf(revived), xCache));
+  if (ctx.method === 'HEAD') res.end();
+  else {
+    const text = latin1Body(entry.body);
+    if (text === undefined) res.end(entry.body);
+    else res.end(text, 'latin1');
+  }
   return DONE;
 }
 
