@@ -15,7 +15,7 @@ const LISTENING = /listening (?:worker=1 )?url=http:\/\/127\.0\.0\.1:(\d+)/;
 /** Instance is one `gatekit run` sharing the store with the others. */
 interface Instance {
   readonly served: Served;
-  readonly port: number;
+  port: number;
 }
 
 /** freeTcpPort is a port free a moment ago (redis-server cannot take port 0 for TLS and say which it got). */
@@ -69,10 +69,12 @@ describe('limit { store shared } across instances (gatekit run, redis-server)', 
       `global { workers ${o.workers ?? 0}; store ${redis!.url} { timeout ${o.store ?? '200ms'} } }\nserver {\n  listen 127.0.0.1:0\n${site}\n}\n`,
     );
     const served = serve(['run', file]);
+    // kept before it is ready, so that afterEach stops it even if it never gets there
+    const i = { served, port: 0 };
+    instances.push(i);
     const [, port] = await served.waitFor(LISTENING, 8000);
     await served.waitFor(/store: connected/, 8000);
-    const i = { served, port: Number(port) };
-    instances.push(i);
+    i.port = Number(port);
     return i;
   };
   const get = (i: Instance, path = '/'): Promise<HttpResult> => httpGet(`http://127.0.0.1:${i.port}${path}`, { connection: 'close' });
