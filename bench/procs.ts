@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** Child is a process the benchmark started; it is stopped on exit, SIGINT and SIGTERM. */
 export interface Child {
@@ -236,10 +236,13 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
-/** commOf is a process's command name (/proc/PID/comm: 'node', 'python', 'nginx'), or '' once it is gone. */
-function commOf(pid: number): string {
+/**
+ * programOf is the file name of a process's executable ('node', 'python3.11', 'nginx'), or ''
+ * once it is gone. Not /proc/PID/comm: Node 24 names its main thread, and so the process, 'MainThread'.
+ */
+function programOf(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    return basename(readlinkSync(`/proc/${pid}/exe`));
   } catch {
     return '';
   }
@@ -247,12 +250,12 @@ function commOf(pid: number): string {
 
 /**
  * treeCpuMs is cpuMs summed over a process and its descendants (a master and its workers),
- * or over those whose command name matches `only` (/^node$/: gatekit's own processes, not its Python pool).
+ * or over those whose executable's name matches `only` (/^node$/: gatekit's own processes, not its Python pool).
  */
 export function treeCpuMs(pid: number, only?: RegExp): number | undefined {
   let total: number | undefined;
   for (const p of treeOf(pid)) {
-    if (only && !only.test(commOf(p))) continue;
+    if (only && !only.test(programOf(p))) continue;
     const ms = cpuMs(p);
     if (ms !== undefined) total = (total ?? 0) + ms;
   }
