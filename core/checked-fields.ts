@@ -19,7 +19,7 @@ export class CheckedFields {
   private readonly lower: readonly string[];
   private readonly values: readonly FieldValue[];
   /** whole is the fields as Node holds them, with properties of one fixed order: copied whole onto a response that holds none yet. */
-  private readonly whole: Readonly<Held> = {};
+  private readonly whole: Readonly<Held>;
 
   /** use checkedFields() */
   constructor(names: string[], values: FieldValue[]) {
