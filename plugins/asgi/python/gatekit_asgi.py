@@ -647,15 +647,17 @@ class Scopes(object):
     subprotocols (comma-separated), then header names (lowercase) and values. What repeats from
     request to request is decoded once and remembered (bounded, emptied when full): the four
     fields before the path, as a template dict each scope is copied from, the header block, as
-    the tuple each scope's list of headers is copied from, and the hosts."""
+    the tuple each scope's list of headers is copied from, the hosts and the ports."""
 
     MOST = 256
+    PORTS = 4096  # a client's port repeats on each request of its connection; int() costs more than a lookup
 
     def __init__(self, state):
         self.state = state
         self.templates = {}
         self.headers = {}
         self.hosts = {}
+        self.ports = {}
 
     def scope(self, payload):
         """scope is the ASGI scope of a head payload: a new dict, headers list and state copy each time."""
@@ -667,9 +669,9 @@ class Scopes(object):
         scope['raw_path'] = p[6]
         scope['query_string'] = p[7]
         scope['root_path'] = p[8].decode('utf-8', 'surrogateescape') if p[8] else ''
-        hosts = self.hosts
-        scope['client'] = (hosts.get(p[9]) or self.host(p[9]), int(p[10] or 0))
-        scope['server'] = (hosts.get(p[11]) or self.host(p[11]), int(p[12] or 0))
+        hosts, ports = self.hosts, self.ports
+        scope['client'] = (hosts.get(p[9]) or self.host(p[9]), ports.get(p[10]) or self.port(p[10]))
+        scope['server'] = (hosts.get(p[11]) or self.host(p[11]), ports.get(p[12]) or self.port(p[12]))
         scope['state'] = self.state.copy()
         block = p[14] if len(p) > 14 else b''
         scope['headers'] = list(self.headers.get(block) or self.header_pairs(block))
@@ -694,6 +696,9 @@ class Scopes(object):
 
     def host(self, raw):
         return remember(self.hosts, raw, raw.decode('latin-1'), self.MOST)
+
+    def port(self, raw):
+        return remember(self.ports, raw, int(raw or 0), self.PORTS)
 
 
 SCOPE_KEYS = ('path', 'raw_path', 'query_string', 'root_path', 'client', 'server', 'state', 'headers')
