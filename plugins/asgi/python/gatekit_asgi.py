@@ -48,6 +48,11 @@ YIELD_EVERY = 256 * 1024  # bytes a stream sends before its send() lets the even
 HTTP_DISCONNECT = {'type': 'http.disconnect'}
 
 
+def no_body():
+    """no_body is the one http.request message of a request without a body."""
+    return {'type': 'http.request', 'body': b'', 'more_body': False}
+
+
 class ClientDisconnected(OSError):
     """ClientDisconnected is raised by a WebSocket send() after the client went away."""
 
@@ -173,17 +178,25 @@ class Stream(object):
     done = False       # http: response complete; websocket: closed by the app
     ended = False      # the stream's last frame (F, W or X) was sent
     queued = 0         # request bytes in the queue
+    queue = None       # the messages for receive(); made when first needed (see inbox)
     unyielded = 0      # bytes sent since the app's send() last let the event loop run
 
     def __init__(self, link, sid, ws, body_follows):
         self.link = link
         self.sid = sid
-        self.queue = collections.deque()
         if ws:
             self.ws = True
-            self.queue.append({'type': 'websocket.connect'})
-        elif not body_follows:
-            self.queue.append({'type': 'http.request', 'body': b'', 'more_body': False})
+            self.queue = collections.deque(({'type': 'websocket.connect'},))
+        elif body_follows:
+            self.queue = collections.deque()
+        # else an HTTP request without a body: no queue until one is needed (an app that answers
+        # without calling receive() never makes one)
+
+    def inbox(self):
+        """inbox is the queue of messages for receive(); a request without a body gets it made here, its empty body first."""
+        if self.queue is None:
+            self.queue = collections.deque((no_body(),))
+        return self.queue
 
     # -- frames from gatekit
 
@@ -192,7 +205,7 @@ class Stream(object):
             msg = {'type': 'websocket.receive', 'bytes': payload} if self.ws else {'type': 'http.request', 'body': payload, 'more_body': True}
             self.push(msg, len(payload))
         elif kind == E:
-            q = self.queue
+            q = self.inbox()
             if q and q[-1]['type'] == 'http.request':
                 q[-1]['more_body'] = False
             else:
@@ -216,7 +229,7 @@ class Stream(object):
         self.wake_drain()
 
     def push(self, msg, size):
-        self.queue.append(msg)
+        self.inbox().append(msg)
         self.queued += size
         if self.queued > READ_HIGH and not self.asked:
             self.asked = True
@@ -234,6 +247,9 @@ class Stream(object):
     # -- the application's side
 
     async def receive(self):
+        if self.queue is None:  # a request without a body: its one message
+            self.queue = collections.deque()
+            return no_body()
         while not self.queue:
             if self.gone or (self.done and not self.ws):
                 return {'type': 'websocket.disconnect', 'code': 1006, 'reason': ''} if self.ws else HTTP_DISCONNECT.copy()
@@ -258,7 +274,11 @@ class Stream(object):
             if self.started:
                 raise RuntimeError('http.response.start sent twice')
             self.started = True
-            self.head = HEADS.head(message['status'], message.get('headers') or ())
+            status, headers = message['status'], message.get('headers') or ()
+            try:  # a start seen before: HEADS's own lookup, without its call
+                self.head = HEADS.heads[status, tuple(headers)]
+            except (KeyError, TypeError):
+                self.head = HEADS.head(status, headers)
             return
         if kind != 'http.response.body':
             raise RuntimeError('unexpected ASGI message %r in an http scope' % kind)
@@ -332,9 +352,11 @@ class Stream(object):
                 await self.link.blocked
 
     async def run(self, scope):
+        link = self.link
         try:
-            await self.link.w.app(scope, self.receive, self.send)
-            self.finish()
+            await link.w.app(scope, self.receive, self.send)
+            if self.ws or not self.done:  # a completed HTTP response needs no check
+                self.finish()
         except BaseException as e:
             self.error(traceback.format_exc())
             if isinstance(e, (KeyboardInterrupt, SystemExit)):
@@ -342,9 +364,9 @@ class Stream(object):
         finally:
             if not self.ended:  # the stream ends for gatekit, whatever happened
                 self.ended = True
-                self.link.send(link_frame(F, self.sid))
-            self.link.streams.pop(self.sid, None)
-            self.link.w.finished()
+                link.send(link_frame(F, self.sid))
+            link.streams.pop(self.sid, None)
+            link.w.finished()
 
     def finish(self):
         """finish checks that the app answered: an HTTP response completed, a WebSocket closed."""
@@ -625,15 +647,17 @@ class Scopes(object):
     subprotocols (comma-separated), then header names (lowercase) and values. What repeats from
     request to request is decoded once and remembered (bounded, emptied when full): the four
     fields before the path, as a template dict each scope is copied from, the header block, as
-    the tuple each scope's list of headers is copied from, and the hosts."""
+    the tuple each scope's list of headers is copied from, the hosts and the ports."""
 
     MOST = 256
+    PORTS = 4096  # a client's port repeats on each request of its connection; int() costs more than a lookup
 
     def __init__(self, state):
         self.state = state
         self.templates = {}
         self.headers = {}
         self.hosts = {}
+        self.ports = {}
 
     def scope(self, payload):
         """scope is the ASGI scope of a head payload: a new dict, headers list and state copy each time."""
@@ -645,9 +669,9 @@ class Scopes(object):
         scope['raw_path'] = p[6]
         scope['query_string'] = p[7]
         scope['root_path'] = p[8].decode('utf-8', 'surrogateescape') if p[8] else ''
-        hosts = self.hosts
-        scope['client'] = (hosts.get(p[9]) or self.host(p[9]), int(p[10] or 0))
-        scope['server'] = (hosts.get(p[11]) or self.host(p[11]), int(p[12] or 0))
+        hosts, ports = self.hosts, self.ports
+        scope['client'] = (hosts.get(p[9]) or self.host(p[9]), ports.get(p[10]) or self.port(p[10]))
+        scope['server'] = (hosts.get(p[11]) or self.host(p[11]), ports.get(p[12]) or self.port(p[12]))
         scope['state'] = self.state.copy()
         block = p[14] if len(p) > 14 else b''
         scope['headers'] = list(self.headers.get(block) or self.header_pairs(block))
@@ -662,6 +686,8 @@ class Scopes(object):
             t['subprotocols'] = None
         else:
             t['method'] = method
+        for key in SCOPE_KEYS:  # every key the scope gets, so that its copy never grows (a resize per scope)
+            t[key] = None
         return remember(self.templates, prefix, t, self.MOST)
 
     def header_pairs(self, block):
@@ -670,6 +696,12 @@ class Scopes(object):
 
     def host(self, raw):
         return remember(self.hosts, raw, raw.decode('latin-1'), self.MOST)
+
+    def port(self, raw):
+        return remember(self.ports, raw, int(raw or 0), self.PORTS)
+
+
+SCOPE_KEYS = ('path', 'raw_path', 'query_string', 'root_path', 'client', 'server', 'state', 'headers')
 
 
 def remember(cache, key, value, most):
