@@ -316,6 +316,35 @@ describe('cache: stale-while-revalidate', () => {
     assert.equal(origin.count('/s') >= 2 && origin.count('/s') <= 3, true);
   });
 
+  it('answers HEAD, a conditional request and each Vary variant from its own stale entry while refreshing', async () => {
+    let open!: () => void;
+    const hold = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    origin.on('/v', (req, n) => ({
+      headers: { 'cache-control': 'max-age=0, stale-while-revalidate=60', vary: 'Accept-Language', etag: `"${req.headers['accept-language']}${n}"` },
+      body: `${req.headers['accept-language']}${n}`,
+      hold: n === 3 ? hold : undefined,
+    }));
+    gate = await startGate(`server { listen 127.0.0.1:0; cache { header on }; proxy ${origin.url} }`);
+    const get = async (lang: string, init: RequestInit = {}) => {
+      const r = await fetch(gate!.url('/v'), { ...init, headers: { 'accept-language': lang, ...init.headers } });
+      return [r.status, r.headers.get('x-cache'), r.headers.get('etag'), await r.text()];
+    };
+    assert.deepEqual(await get('fr'), [200, 'MISS', '"fr1"', 'fr1']);
+    assert.deepEqual(await get('de'), [200, 'MISS', '"de2"', 'de2']);
+    // the refresh of 'fr' is held at the origin: the key's refresh runs, every stale variant answers as it is
+    assert.deepEqual(await get('fr'), [200, 'STALE', '"fr1"', 'fr1']);
+    assert.deepEqual(await get('fr'), [200, 'UPDATING', '"fr1"', 'fr1']);
+    assert.deepEqual(await get('de'), [200, 'UPDATING', '"de2"', 'de2']);
+    assert.deepEqual(await get('fr', { method: 'HEAD' }), [200, 'UPDATING', '"fr1"', '']);
+    assert.deepEqual(await get('fr', { headers: { 'if-none-match': '"fr1"' } }), [304, 'UPDATING', '"fr1"', '']);
+    assert.deepEqual(await get('de', { headers: { range: 'bytes=0-1' } }), [206, 'UPDATING', '"de2"', 'de']);
+    assert.equal(origin.count('/v'), 3);
+    open();
+    for (let r = await get('fr'); r[3] !== 'fr3'; r = await get('fr')) assert.equal(r[3], 'fr1');
+  });
+
   it('applies stale_while_revalidate from the config to responses that say nothing of it', async () => {
     origin.on('/d', (_r, n) => ({ headers: { 'cache-control': 'max-age=0' }, body: `d${n}` }));
     gate = await startGate(`server { listen 127.0.0.1:0; cache { header on; stale_while_revalidate 1m }; proxy ${origin.url} }`);

@@ -14,7 +14,7 @@ import {
 import { fillFilter, type CacheStatus } from './fill.js';
 import { MAX_KEY, variantKey } from './key.js';
 import { KeyLocks } from './lock.js';
-import { freshFor, freshHit, policyRequest, revivedPolicy, revivePolicy, type Defaults, type PolicyRequest, type Revived } from './policy.js';
+import { freshHit, plainFor, policyRequest, revivedPolicy, revivePolicy, type Defaults, type PolicyRequest, type Revived } from './policy.js';
 import { CONDITIONAL_FIELDS, setRequestField } from './request-fields.js';
 import type { CacheConfig } from './schema.js';
 import { answerFromCache } from './serve.js';
@@ -119,15 +119,21 @@ export class CacheUnit implements HandlerUnit {
   }
 
   /**
-   * heldHit answers a fresh hit at once from an entry the store holds in memory (the common
-   * hit: no wait, no policy evaluation); undefined when the request needs the full way.
+   * heldHit answers at once from an entry the store holds in memory, with no wait and no policy
+   * evaluation: a fresh hit (the common one), or a stale one while this worker refreshes it
+   * (each request in a micro-cache's refresh window, once a second); undefined when the
+   * request needs the full way (which starts the refresh, or revalidates).
    */
   private heldHit(ctx: Ctx, store: CacheStore, key: string): Promise<void> | undefined {
     if (!store.peek || this.refreshes.has(ctx)) return undefined;
     let entry = store.peek(key);
     if (entry?.meta.vary) entry = store.peek(variantKey(key, entry.meta.vary, ctx.req.headers));
     const found = foundOf(entry);
-    return found && freshFor(found.revived, ctx.method, key, ctx.req.headers) ? this.hit(ctx, found, 'HIT') : undefined;
+    if (!found || !plainFor(found.revived, ctx.method, key, ctx.req.headers)) return undefined;
+    const now = Date.now();
+    if (now < found.revived.freshUntil) return this.hit(ctx, found, 'HIT');
+    if (now < found.revived.staleUntil && this.locks.holds(refreshName(key))) return this.hit(ctx, found, 'UPDATING');
+    return undefined;
   }
 
   /** answer looks the key up in the store and answers from what it finds: a hit, a refresh, a revalidation or a miss. */
@@ -154,7 +160,7 @@ export class CacheUnit implements HandlerUnit {
   private async refresh(ctx: Ctx, key: string): Promise<CacheStatus> {
     const headers = { ...ctx.req.headers };
     for (const f of CONDITIONAL_FIELDS) delete headers[f];
-    const started = await this.locks.once(`refresh\n${key}`, REFRESH_AGE, () => ctx.detach(headers, (sub) => this.refreshes.add(sub)));
+    const started = await this.locks.once(refreshName(key), REFRESH_AGE, () => ctx.detach(headers, (sub) => this.refreshes.add(sub)));
     return started ? 'STALE' : 'UPDATING';
   }
 
@@ -303,6 +309,11 @@ export class CacheUnit implements HandlerUnit {
     await this.store?.close();
     this.store = undefined;
   }
+}
+
+/** refreshName is what the background refresh of `key` holds (not the key itself, which a miss's lock holds). */
+function refreshName(key: string): string {
+  return `refresh\n${key}`;
 }
 
 function defaultsOf(cfg: CacheConfig): Defaults {

@@ -53,6 +53,11 @@ export class KeyLocks {
     return true;
   }
 
+  /** holds tells whether this worker runs (or fetches) `key` now: a sure 'no' from once() or turn(), without waiting. */
+  holds(key: string): boolean {
+    return this.held.has(key);
+  }
+
   /** close releases every waiter. */
   close(): void {
     for (const h of [...this.held.values()]) h.release();

@@ -25,4 +25,16 @@ describe('cache: fresh hits without the full policy evaluation', () => {
     assert.equal(freshFor(stored({}), 'GET', KEY, {}), true);
     assert.equal(freshFor(stored({}), 'GET', 'http://a.test/other', {}), false);
   });
+
+  it('lets a stale entry answer while refreshed for as long as stale-while-revalidate says, as the policy would', () => {
+    const swr = (cc: string, d: Defaults = NONE) => revivedPolicy(newPolicy(policyRequest(KEY, 'GET', {}), 200, { 'cache-control': cc }, d).toObject());
+    const r = swr('max-age=0, stale-while-revalidate=60');
+    assert.equal(r.freshUntil, 0);
+    assert.ok(r.staleUntil > Date.now() + 59_000 && r.staleUntil <= Date.now() + 60_000);
+    assert.equal(r.policy.evaluateRequest(policyRequest(KEY, 'GET', {})).revalidation?.synchronous, false);
+    const fromConfig = swr('max-age=5', { ...NONE, staleWhileRevalidate: 10 });
+    assert.ok(fromConfig.staleUntil > fromConfig.freshUntil + 9_000);
+    assert.equal(swr('max-age=0').staleUntil, 0, 'no stale-while-revalidate');
+    assert.equal(swr('max-age=0, stale-while-revalidate=60, must-revalidate').staleUntil, 0, 'must-revalidate: always the policy');
+  });
 });

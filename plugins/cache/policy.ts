@@ -89,6 +89,12 @@ export interface Revived {
   readonly url: string;
   /** freshUntil is 0 when every request must go through the policy's full evaluation (must-revalidate, stale already). */
   readonly freshUntil: number;
+  /**
+   * staleUntil is when (epoch ms) stale-while-revalidate stops allowing the entry to answer while
+   * it is refreshed (RFC 5861 3), as the policy's evaluation says; 0 when it never may, or when
+   * every request must go through that evaluation.
+   */
+  readonly staleUntil: number;
   /** ageFrom is when (epoch ms) the response's age was 0: its arrival less the Age it came with. */
   readonly ageFrom: number;
   /** vary are the request fields the response varies on, with the values of the request it answered; undefined when it does not vary. */
@@ -131,11 +137,14 @@ export function revivedPolicy(obj: CachePolicy.CachePolicyObject): Revived {
   const vary = varyOf(obj);
   const plain = obj.m === 'GET' && obj.u !== undefined && vary !== null && !obj.rescc['must-revalidate'];
   const left = policy.maxAge() - policy.age();
+  const swr = Number(obj.rescc['stale-while-revalidate']);
+  const staleLeft = Number.isFinite(swr) && swr > 0 ? left + swr : 0;
   const ageValue = parseInt(String(obj.resh.age), 10);
   r = {
     policy,
     url: obj.u ?? '',
     freshUntil: plain && left > 0 ? Date.now() + left * 1000 : 0,
+    staleUntil: plain && staleLeft > 0 ? Date.now() + staleLeft * 1000 : 0,
     ageFrom: obj.t - (Number.isFinite(ageValue) ? ageValue : 0) * 1000,
     vary: vary ?? undefined,
   };
@@ -148,9 +157,18 @@ export function freshHit(r: Revived, req: PolicyRequest): boolean {
   return req.method === 'GET' && req.url === r.url && Date.now() < r.freshUntil && (!r.vary || varyMatches(r.vary, req.headers));
 }
 
+/**
+ * plainFor tells whether a request's method (GET or HEAD), key and fields are those a plain
+ * entry (one with freshUntil or staleUntil set) answers without the policy's evaluation;
+ * its clock (freshUntil, staleUntil) then says how, before a policy request is made.
+ */
+export function plainFor(r: Revived, method: string, key: string, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  return (method === 'GET' || method === 'HEAD') && key === r.url && (!r.vary || varyMatches(r.vary, headers));
+}
+
 /** freshFor is freshHit for a request's method (GET or HEAD), key and fields, before its policy request is made. */
 export function freshFor(r: Revived, method: string, key: string, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
-  return (method === 'GET' || method === 'HEAD') && key === r.url && Date.now() < r.freshUntil && (!r.vary || varyMatches(r.vary, headers));
+  return plainFor(r, method, key, headers) && Date.now() < r.freshUntil;
 }
 
 /** varyMatches tells whether a request's fields are those of the request a varying response answered, as the policy compares them. */
