@@ -187,7 +187,7 @@ export async function alternateRounds(
         .map(([k, v]) => ` ${k} ${v[v.length - 1].toFixed(0)} us/req`)
         .join('');
       process.stderr.write(
-        `  ${label}round ${r + 1}/${s.rounds} ${c.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms p99 ${res.p99Ms.toFixed(2)} ms${cpu}\n`,
+        `  ${label}round ${r + 1}/${s.rounds} ${c.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms p99 ${res.p99Ms.toFixed(2)} ms${cpu}${res.errors ? ` errors ${res.errors}` : ''}\n`,
       );
     }
   }
