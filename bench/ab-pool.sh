@@ -10,7 +10,10 @@ set -eu
 A=$1; B=$2; KIND=${3:-asgi}; R=${4:-7}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-$HERE/.venv/bin/python}
-T=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+T=$(mktemp -d)
+# the servers are started inside $(...), so they are no jobs of this shell: stopped by their pid files
+stop() { for f in "$T"/*/pid; do [ -f "$f" ] && kill "$(cat "$f")" 2> /dev/null; done; sleep 1; rm -rf "$T"; }
+trap stop EXIT
 command -v wrk > /dev/null || { echo "needs wrk (apt-get install -y wrk)"; exit 2; }
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
