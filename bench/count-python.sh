@@ -7,7 +7,7 @@
 # runs the pool's worker process (not its keeper) under valgrind. Each round warms up with N
 # requests, then counts over N more; the checkouts alternate. Counts are user-space
 # instructions of the whole process (event loop included), not the kernel's.
-# usage: bench/count-python.sh DIR...   (env: ROUNDS=2 N=5000 C=8 PY=/work/main/.venv/bin/python UVICORN=1)
+# usage: bench/count-python.sh DIR...   (env: ROUNDS=2 N=5000 C=8 PY=<repo>/.venv/bin/python UVICORN=1)
 set -eu
 ROUNDS=${ROUNDS:-2}; N=${N:-5000}; C=${C:-8}; UVICORN=${UVICORN:-1}
 HERE=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { freshFor, newPolicy, policyRequest, revivedPolicy, type Defaults } from './policy.js';
+import { newPolicy, plainFor, policyRequest, revivedPolicy, type Defaults, type Revived } from './policy.js';
+
+/** freshFor is the fresh-hit test the cache's held hit makes: a plain request for the entry, before its freshUntil. */
+function freshFor(r: Revived, method: string, key: string, headers: Record<string, string>): boolean {
+  return plainFor(r, method, key, headers) && Date.now() < r.freshUntil;
+}
 
 describe('cache: fresh hits without the full policy evaluation', () => {
   const NONE: Defaults = { ttl: new Map(), staleWhileRevalidate: 0, staleIfError: 0 };

@@ -166,11 +166,6 @@ export function plainFor(r: Revived, method: string, key: string, headers: Reado
   return (method === 'GET' || method === 'HEAD') && key === r.url && (!r.vary || varyMatches(r.vary, headers));
 }
 
-/** freshFor is freshHit for a request's method (GET or HEAD), key and fields, before its policy request is made. */
-export function freshFor(r: Revived, method: string, key: string, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
-  return plainFor(r, method, key, headers) && Date.now() < r.freshUntil;
-}
-
 /** varyMatches tells whether a request's fields are those of the request a varying response answered, as the policy compares them. */
 function varyMatches(vary: NonNullable<Revived['vary']>, headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
   for (const [name, value] of vary) if (headers[name] !== value) return false;
