@@ -27,6 +27,8 @@ export class Conn {
   /** watch is the timer that sets `starving`, while a new connection waits for its first answer. */
   watch: NodeJS.Timeout | undefined;
   sink: Sink = NOBODY;
+  /** heldSince is when it was first released (Date.now()), 0 before: its child is held from about then, after any wait in the backlog. */
+  heldSince = 0;
 
   /** keep asks the responder to keep the connection after each request (FCGI_KEEP_CONN). */
   constructor(
@@ -54,12 +56,14 @@ export class ConnectFailure extends Error {
 }
 
 /**
- * ROTATE_AFTER requests, a kept connection is closed (and another opened for whoever waits):
- * that frees its PHP-FPM child now and then, so that connections of other workers or other
- * clients waiting in the listen backlog get one even when workers x keepalive exceeds
- * pm.max_children and every connection here stays busy.
+ * ROTATE_MS (ms) after its first answer, a kept connection is closed, busy ones when released
+ * (another is opened for whoever waits) and idle ones where they lie: that frees its PHP-FPM
+ * child now and then, so that connections of other workers or other clients waiting in the
+ * listen backlog get one even when workers x keepalive exceeds pm.max_children, whether the
+ * connections here stay busy or sit idle after a burst. A bound in time, not in requests,
+ * holds for slow scripts too; a reconnect once a second costs next to nothing.
  */
-const ROTATE_AFTER = 100;
+const ROTATE_MS = 1000;
 
 /**
  * STARVING_AFTER (ms) without an answer, a new connection may be waiting in the responder's
@@ -97,7 +101,7 @@ export interface PoolOptions {
  * of this worker has waited STARVING_AFTER for its first byte (maybe in the backlog, for want
  * of a free child), its idle connections are closed, and so is each one released, rather than
  * kept or handed over, until it is answered: that frees their children for it. And each
- * connection is closed after ROTATE_AFTER requests, so that no child stays pinned for good.
+ * connection is closed ROTATE_MS after its first answer, so that no child stays pinned.
  * With `keepalive` 0 each request opens its own connection, closed after it (no limit).
  */
 export class ConnPool {
@@ -135,7 +139,11 @@ export class ConnPool {
     conn.sink = NOBODY;
     clearTimeout(conn.watch);
     const s = conn.socket;
-    const usable = reusable && conn.keep && ++conn.uses < ROTATE_AFTER && !this.closed && !s.destroyed && !s.readableEnded;
+    const now = Date.now();
+    if (conn.heldSince === 0) conn.heldSince = now;
+    const heldFor = now - conn.heldSince;
+    conn.uses++;
+    const usable = reusable && conn.keep && heldFor < ROTATE_MS && !this.closed && !s.destroyed && !s.readableEnded;
     // While a new connection starves, closing this one frees its child for it (the responder
     // accepts its backlog in order); a waiting request gets a new connection, in line after it.
     if (!usable || this.starving()) {
@@ -156,7 +164,7 @@ export class ConnPool {
       return;
     }
     // Dropped on a reset, when the responder closes it (a child recycled by pm.max_requests),
-    // on bytes nobody asked for, or after the idle timeout.
+    // on bytes nobody asked for, or after the idle timeout or its ROTATE_MS, whichever is first.
     const drop = (): void => {
       const i = this.idle.indexOf(conn);
       if (i >= 0) this.idle.splice(i, 1);
@@ -164,7 +172,7 @@ export class ConnPool {
       s.destroy();
     };
     conn.sink = { data: drop, lost: drop };
-    s.setTimeout(this.o.idleTimeout);
+    s.setTimeout(Math.min(this.o.idleTimeout, ROTATE_MS - heldFor));
     this.idle.push(conn);
   }
 

@@ -38,7 +38,12 @@ export const fastcgi = directive({
         default: '4',
         args: [arg.int('connections', { min: 0, max: 1024 })],
       },
-      { name: 'keepalive_timeout', doc: 'How long an idle connection is kept', default: '4s', args: [arg.duration('timeout')] },
+      {
+        name: 'keepalive_timeout',
+        doc: 'How long an idle connection is kept; never past 1 s after its first answer, as each one holds a PHP-FPM child that others may be waiting for',
+        default: '1s',
+        args: [arg.duration('timeout')],
+      },
       { name: 'connect_timeout', doc: 'Time to connect to the responder; then 504', default: '5s', args: [arg.duration('timeout')] },
       {
         name: 'read_timeout',

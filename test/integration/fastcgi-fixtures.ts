@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { encodeParams, RecordReader, RecordType, requestHead } from '../../plugins/fastcgi/protocol.js';
 import { repoPath } from '../helpers/paths.js';
 
 /** FASTCGI_FILE is the file FastCGI test configs pretend to be, so ./www is the testdata site. */
@@ -155,4 +156,27 @@ export function fastcgiConfig(address: string, options = '', extra = ''): string
     route /php/ { ${extra} fastcgi ${address} { root ./www; ${options} } }
     route = /target { respond 200 "redirect target" }
   }`;
+}
+
+/**
+ * fcgiRun runs one script through php-fpm directly, as another client of its pool would (one
+ * connection, not kept), and resolves with what the script printed to FCGI_STDOUT, head and
+ * all; it rejects when the connection stays quiet for `within` ms (waiting for a child).
+ */
+export function fcgiRun(socket: string, script: string, within: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const params = encodeParams({ SCRIPT_FILENAME: script, REQUEST_METHOD: 'GET', SERVER_PROTOCOL: 'HTTP/1.1', QUERY_STRING: '' });
+    const c = createConnection({ path: socket }, () => c.write(requestHead(params, false, Buffer.alloc(0))));
+    const reader = new RecordReader();
+    const out: Buffer[] = [];
+    c.setTimeout(within, () => {
+      c.destroy();
+      reject(new Error(`php-fpm did not answer within ${within} ms`));
+    });
+    c.on('data', (chunk: Buffer) => {
+      for (const r of reader.push(chunk)) if (r.type === RecordType.Stdout) out.push(Buffer.from(r.content));
+    });
+    c.on('error', reject);
+    c.on('close', () => resolve(Buffer.concat(out).toString()));
+  });
 }

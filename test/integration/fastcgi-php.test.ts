@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { startGate, type TestGate } from '../helpers/gate.js';
 import { rawGet } from '../helpers/raw-http.js';
 import { logValue, openRequest } from './cgi-fixtures.js';
-import { countingRelay, FASTCGI_FILE, fastcgiConfig, PHP_FPM, SKIP_REASON, startPhpFpm, type PhpFpm } from './fastcgi-fixtures.js';
+import { countingRelay, FASTCGI_FILE, fastcgiConfig, fcgiRun, PHP_FPM, SKIP_REASON, startPhpFpm, type PhpFpm } from './fastcgi-fixtures.js';
 
 type Env = Record<string, string | undefined> & { body: string; post: Record<string, string> };
 
@@ -201,6 +202,17 @@ describe('fastcgi: PHP-FPM', function () {
       gate = undefined;
       await relay.close();
     }
+  });
+
+  it('frees the children its idle connections hold, for another client of php-fpm, long before a long keepalive_timeout', async () => {
+    // gatekit holds both children on two idle kept connections (keepalive_timeout 30s); another
+    // client of the pool (another worker, another server) must still get a child: a kept
+    // connection closes at the latest a second after its first answer, idle or not.
+    gate = await startGate(fastcgiConfig(`unix:${fpm!.socket}`, 'keepalive 2; keepalive_timeout 30s'), { file: FASTCGI_FILE });
+    const pids = await Promise.all([0, 1].map(async () => (await fetch(gate!.url('/php/nap.php'))).text()));
+    assert.equal(new Set(pids).size, 2, 'both children answered, each on its own kept connection');
+    const answer = await fcgiRun(fpm!.socket, join(FASTCGI_FILE, '..', 'www', 'pid.php'), 10_000); // 30 s without the rule
+    assert.match(answer, /\r\n\r\n\d+$/);
   });
 
   it('drops a connection whose client went away mid-response, and keeps serving', async () => {
