@@ -23,9 +23,10 @@ const STREAMS = 10;
 const IDLE = 1000;
 const MiB = 1024;
 
+const STATIC_PATH = '/index.html';
 /** WHAT are the two answers measured: a file from disk (cached in memory by gatekit) and a fixed text. */
 const WHAT = [
-  { label: 'static 1 KiB', path: '/index.html' },
+  { label: 'static 1 KiB', path: STATIC_PATH },
   { label: 'respond', path: '/respond' },
 ] as const;
 const TEXT = 'hello from respond';
@@ -66,6 +67,7 @@ export async function runHttp2(): Promise<Section> {
     // gives back its load-time heap in its own time, which made the growth read negative
     const idle: number[] = [];
     for (const s of [...servers, await startFloor(dir, started)]) idle.push(await idleCost(s));
+    const floor = await startRateFloor(dir, started, await staticFields(servers[0]));
     const load = { ...settings, connections: CONNECTIONS };
     const wrk: LoadGenerator = pickLoadGenerator();
     const runs: Run[] = [];
@@ -74,7 +76,9 @@ export async function runHttp2(): Promise<Section> {
         ['HTTP/2 (h2load)', h2loadGenerator(STREAMS)],
         ['HTTP/1.1 over TLS (wrk)', wrk],
       ] as const) {
-        const contenders = servers.map((s): Contender => ({ name: s.name, url: `https://127.0.0.1:${s.port}${what.path}`, results: [] }));
+        // the floor runs in the same rounds, for the row the Nginx target is about
+        const withFloor = what.path === STATIC_PATH && proto.startsWith('HTTP/2') ? [...servers, floor] : servers;
+        const contenders = withFloor.map((s): Contender => ({ name: s.name, url: `https://127.0.0.1:${s.port}${what.path}`, results: [] }));
         await alternateRounds(gen, contenders, load, `${what.label} ${proto} `);
         runs.push({ what: what.label, proto, contenders });
       }
@@ -128,6 +132,54 @@ async function startFloor(dir: string, started: Child[]): Promise<Server> {
   const s = { name: 'bare node:http2, 1 process', child, port };
   await waitForTls(s, 15_000, '/');
   return s;
+}
+
+/** PER_RESPONSE are the fields that are not the file's: the floor peer sends its own Date, and no connection fields. */
+const PER_RESPONSE = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+
+/** staticFields are the header fields gatekit's `static` answers the file with (over HTTP/1.1), but those of one response or connection. */
+function staticFields(gatekit: Server): Promise<Record<string, string>> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: gatekit.port, path: STATIC_PATH, rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      const fields: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (!PER_RESPONSE.has(k) && typeof v === 'string') fields[k] = v;
+      resolve(fields);
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * startRateFloor starts the least HTTP/2 server on Node answering the same file with the same
+ * fields: node:http2, WORKERS processes, the bytes from memory through `stream.respond`
+ * (bench/h2-floor-peer.ts).
+ */
+async function startRateFloor(dir: string, started: Child[], fields: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const child = startChild('node:http2 rate floor', process.execPath, [
+    join(dirname(BARE_SERVER), 'h2-floor-peer.js'),
+    String(port),
+    join(dir, 'c.pem'),
+    join(dir, 'c.key'),
+    String(WORKERS),
+    join(dir, 'site', 'index.html'),
+    JSON.stringify(fields),
+  ]);
+  started.push(child);
+  const until = performance.now() + 15_000;
+  for (;;) {
+    if (child.proc.exitCode !== null) throw new Error(`the node:http2 rate floor exited:\n${child.output()}`);
+    const session = await openIdle(port, 1000).catch(() => undefined);
+    if (session) {
+      session.destroy();
+      break;
+    }
+    if (performance.now() > until) throw new Error(`the node:http2 rate floor did not answer over HTTP/2 within 15 s:\n${child.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { name: `bare node:http2, ${WORKERS} processes, stream.respond from memory (floor)`, child, port };
 }
 
 /** startNginxTls runs Nginx with `listen ... ssl http2` (1.22 has no `http2 on`), sendfile, no access log. */
@@ -213,20 +265,26 @@ async function steadyRssKiB(pid: number): Promise<number> {
   return last;
 }
 
-/** openIdle opens one HTTP/2 connection and makes one request on it, then leaves it open and quiet. */
-function openIdle(port: number): Promise<ClientHttp2Session> {
+/** openIdle opens one HTTP/2 connection and makes one request on it, then leaves it open and quiet; it fails after `ms`. */
+function openIdle(port: number, ms = 20_000): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
     const c = connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
     const timer = setTimeout(() => {
       c.destroy();
       reject(new Error(`no HTTP/2 answer from 127.0.0.1:${port}`));
-    }, 20_000);
+    }, ms);
     c.once('error', (e: Error) => {
       clearTimeout(timer);
       reject(e);
     });
     const req = c.request({ ':path': '/respond' });
     req.resume();
+    req.once('error', (e: Error) => {
+      // the stream fails with its session (a refused connection, while a server starts)
+      clearTimeout(timer);
+      c.destroy();
+      reject(e);
+    });
     req.once('close', () => {
       clearTimeout(timer);
       resolve(c);
@@ -241,7 +299,7 @@ function report(title: string, servers: readonly Server[], runs: readonly Run[],
   const ratios: Ratio[] = [];
   let met = true;
   for (const r of runs) {
-    const [g, n, c] = r.contenders.map(rps);
+    const [g, n, c, f] = r.contenders.map(rps);
     // the issue's targets are for the static file: >= 1.0x Caddy over both protocols, >= 0.6x Nginx over HTTP/2
     const static1k = r.what.startsWith('static');
     const toCaddy = static1k ? 1.0 : undefined;
@@ -250,6 +308,8 @@ function report(title: string, servers: readonly Server[], runs: readonly Run[],
     ratios.push({ label: `${r.what} ${r.proto} vs Caddy`, value: g / c, ...(toCaddy ? { target: toCaddy } : {}) });
     ratios.push({ label: `${r.what} ${r.proto} vs Nginx`, value: g / n, ...(toNginx ? { target: toNginx } : {}) });
     met &&= (!toCaddy || g / c >= toCaddy) && (!toNginx || g / n >= toNginx);
+    if (f !== undefined)
+      rows.push([`floor: ${r.contenders[3].name}`, r.proto, f.toFixed(0), '', '', `gatekit ${ratio(g / f)} it`, `it is ${ratio(f / n)} Nginx`]);
   }
   rows.push([
     `${IDLE} idle HTTP/2 connections`,
