@@ -119,16 +119,18 @@ async function startServers(dir: string, nginx: string, caddy: string, started: 
   return servers;
 }
 
+/** floorPeer runs bench/h2-floor-peer.ts on the run's certificate, with `more` of its arguments. */
+function floorPeer(name: string, port: number, dir: string, started: Child[], more: string[] = []): Child {
+  const args = [join(dirname(BARE_SERVER), 'h2-floor-peer.js'), String(port), join(dir, 'c.pem'), join(dir, 'c.key'), ...more];
+  const child = startChild(name, process.execPath, args);
+  started.push(child);
+  return child;
+}
+
 /** startFloor starts the bare node:http2 server (one process) whose idle connections' cost is Node's floor. */
 async function startFloor(dir: string, started: Child[]): Promise<Server> {
   const port = await freePort();
-  const child = startChild('node:http2 floor', process.execPath, [
-    join(dirname(BARE_SERVER), 'h2-floor-peer.js'),
-    String(port),
-    join(dir, 'c.pem'),
-    join(dir, 'c.key'),
-  ]);
-  started.push(child);
+  const child = floorPeer('node:http2 floor', port, dir, started);
   const s = { name: 'bare node:http2, 1 process', child, port };
   await waitForTls(s, 15_000, '/');
   return s;
@@ -158,16 +160,7 @@ function staticFields(gatekit: Server): Promise<Record<string, string>> {
  */
 async function startRateFloor(dir: string, started: Child[], fields: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = startChild('node:http2 rate floor', process.execPath, [
-    join(dirname(BARE_SERVER), 'h2-floor-peer.js'),
-    String(port),
-    join(dir, 'c.pem'),
-    join(dir, 'c.key'),
-    String(WORKERS),
-    join(dir, 'site', 'index.html'),
-    JSON.stringify(fields),
-  ]);
-  started.push(child);
+  const child = floorPeer('node:http2 rate floor', port, dir, started, [String(WORKERS), join(dir, 'site', 'index.html'), JSON.stringify(fields)]);
   const until = performance.now() + 15_000;
   for (;;) {
     if (child.proc.exitCode !== null) throw new Error(`the node:http2 rate floor exited:\n${child.output()}`);
