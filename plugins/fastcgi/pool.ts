@@ -172,7 +172,8 @@ export class ConnPool {
       s.destroy();
     };
     conn.sink = { data: drop, lost: drop };
-    s.setTimeout(Math.min(this.o.idleTimeout, ROTATE_MS - heldFor));
+    const left = ROTATE_MS - heldFor; // over 0: one held that long was closed above
+    s.setTimeout(this.o.idleTimeout > 0 ? Math.min(this.o.idleTimeout, left) : left); // 0 is no timeout of its own, not none at all
     this.idle.push(conn);
   }
 
