@@ -161,18 +161,14 @@ function staticFields(gatekit: Server): Promise<Record<string, string>> {
 async function startRateFloor(dir: string, started: Child[], fields: Record<string, string>): Promise<Server> {
   const port = await freePort();
   const child = floorPeer('node:http2 rate floor', port, dir, started, [String(WORKERS), join(dir, 'site', 'index.html'), JSON.stringify(fields)]);
-  const until = performance.now() + 15_000;
-  for (;;) {
-    if (child.proc.exitCode !== null) throw new Error(`the node:http2 rate floor exited:\n${child.output()}`);
+  const s = { name: `bare node:http2, ${WORKERS} processes, stream.respond from memory`, child, port };
+  // it answers HTTP/2 only (no HTTP/1.1 fallback to poll)
+  await waitUntil(s, 15_000, 'over HTTP/2', async () => {
     const session = await openIdle(port, 1000).catch(() => undefined);
-    if (session) {
-      session.destroy();
-      break;
-    }
-    if (performance.now() > until) throw new Error(`the node:http2 rate floor did not answer over HTTP/2 within 15 s:\n${child.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { name: `bare node:http2, ${WORKERS} processes, stream.respond from memory (floor)`, child, port };
+    session?.destroy();
+    return session !== undefined;
+  });
+  return s;
 }
 
 /** startNginxTls runs Nginx with `listen ... ssl http2` (1.22 has no `http2 on`), sendfile, no access log. */
@@ -203,9 +199,7 @@ function startNginxTls(bin: string, dir: string, o: { port: number; site: string
 
 /** waitForTls polls until the server answers 200 over https, fails if it exits or `ms` pass. */
 async function waitForTls(s: Server, ms: number, path = '/index.html'): Promise<void> {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    if (s.child.proc.exitCode !== null) throw new Error(`${s.name} exited:\n${s.child.output()}`);
+  await waitUntil(s, ms, 'over TLS', async () => {
     const status = await new Promise<number>((resolve) => {
       const req = request({ host: '127.0.0.1', port: s.port, path, rejectUnauthorized: false, agent: false, timeout: 500 }, (res) => {
         res.resume();
@@ -215,10 +209,19 @@ async function waitForTls(s: Server, ms: number, path = '/index.html'): Promise<
       req.once('error', () => resolve(0));
       req.end();
     });
-    if (status === 200) return;
+    return status === 200;
+  });
+}
+
+/** waitUntil polls `ready` every 50 ms until it holds; it fails if the server exits or `ms` pass. */
+async function waitUntil(s: Server, ms: number, how: string, ready: () => Promise<boolean>): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    if (s.child.proc.exitCode !== null) throw new Error(`${s.name} exited:\n${s.child.output()}`);
+    if (await ready()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${s.name} did not answer over TLS within ${ms} ms:\n${s.child.output()}`);
+  throw new Error(`${s.name} did not answer ${how} within ${ms} ms:\n${s.child.output()}`);
 }
 
 /**

@@ -248,8 +248,7 @@ class Stream(object):
 
     async def receive(self):
         if self.queue is None:  # a request without a body: its one message
-            self.queue = collections.deque()
-            return no_body()
+            return self.inbox().popleft()
         while not self.queue:
             if self.gone or (self.done and not self.ws):
                 return {'type': 'websocket.disconnect', 'code': 1006, 'reason': ''} if self.ws else HTTP_DISCONNECT.copy()
